@@ -1,0 +1,113 @@
+// Command roentgen is the whole of Roentgen in one binary.
+//
+//	roentgen [flags]          everything, bound to loopback, on the embedded store
+//	roentgen server [flags]   the X-Ray API (and console) alone
+//	roentgen version
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/app"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	role := app.RoleAll
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "server":
+			role = app.RoleServer
+		case "version":
+			fmt.Fprintln(stdout, "roentgen", version)
+			return 0
+		case "daemon":
+			fmt.Fprintln(stderr, "roentgen daemon: the standalone X-Ray daemon drop-in is not built yet.\n"+
+				"Run `roentgen` with no subcommand: it takes UDP segments on 127.0.0.1:2000 and serves the API itself.")
+			return 2
+		case "help":
+			args = []string{"-h"}
+		default:
+			fmt.Fprintf(stderr, "roentgen: unknown command %q (commands: server, version; no command runs everything)\n", args[0])
+			return 2
+		}
+		if role != app.RoleAll {
+			args = args[1:]
+		}
+	}
+
+	fs := flag.NewFlagSet("roentgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := app.Config{Role: role}
+	fs.StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir(), "directory of the embedded store")
+	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:2020", "address of the X-Ray API, console, /metrics and /health")
+	fs.StringVar(&cfg.UDPAddr, "bind", "127.0.0.1:2000", "UDP address for segment datagrams (all-in-one only)")
+	fs.StringVar(&cfg.UDPAddr, "b", "127.0.0.1:2000", "shorthand for --bind")
+	fs.StringVar(&cfg.TCPAddr, "bind-tcp", "127.0.0.1:2000", "TCP address answering SDK sampling calls and any API path (all-in-one only)")
+	fs.StringVar(&cfg.TCPAddr, "t", "127.0.0.1:2000", "shorthand for --bind-tcp")
+	fs.DurationVar(&cfg.Retention, "retention", 720*time.Hour, "how long traces are kept (X-Ray keeps 30 days)")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "region named in the ARNs the API returns")
+	fs.StringVar(&cfg.AccountID, "account-id", "000000000000", "account id named in the ARNs the API returns")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: roentgen [server] [flags]\n\n"+
+			"Roentgen is a self-hosted AWS X-Ray: point X-Ray SDKs, the AWS CLI or OpenTelemetry at it.\n"+
+			"With no command it runs everything on the embedded store, bound to loopback.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "roentgen: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "roentgen: --log-level: %v\n", err)
+		return 2
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	if *logFormat == "json" {
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, hopts))
+	} else {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, hopts))
+	}
+	slog.SetDefault(cfg.Logger)
+
+	cfg.Logger.Info("starting roentgen", "version", version, "role", role, "data_dir", cfg.DataDir, "retention", cfg.Retention.String())
+	a, err := app.Start(cfg)
+	if err != nil {
+		cfg.Logger.Error("start", "err", err)
+		return 1
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	cfg.Logger.Info("stopping", "signal", s.String())
+	if err := a.Stop(); err != nil {
+		cfg.Logger.Error("stop", "err", err)
+		return 1
+	}
+	cfg.Logger.Info("stopped; everything acknowledged is on disk", "data_dir", cfg.DataDir)
+	return 0
+}

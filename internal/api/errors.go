@@ -1,0 +1,34 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Error is an API error in restJson1 form: the HTTP status, the shape name
+// sent in X-Amzn-ErrorType and __type, and a message a person can act on.
+type Error struct {
+	Status       int
+	Type         string
+	Message      string
+	ResourceName string
+}
+
+func (e *Error) Error() string { return e.Type + ": " + e.Message }
+
+// invalid is InvalidRequestException, the answer to a request that is wrong.
+func invalid(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Type: "InvalidRequestException", Message: fmt.Sprintf(format, args...)}
+}
+
+// notFound is ResourceNotFoundException.
+func notFound(resource, format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Type: "ResourceNotFoundException", Message: fmt.Sprintf(format, args...), ResourceName: resource}
+}
+
+// notSupported answers an operation Roentgen does not implement.
+func notSupported(name, why string) func() (any, error) {
+	return func() (any, error) {
+		return nil, invalid("%s is not supported by Roentgen: %s", name, why)
+	}
+}

@@ -1,0 +1,79 @@
+package api
+
+import "context"
+
+// handle adapts a typed handler: it decodes the body into Req first.
+func handle[Req any](f func(ctx context.Context, req *Req) (any, error)) func(context.Context, []byte) (any, error) {
+	return func(ctx context.Context, body []byte) (any, error) {
+		req := new(Req)
+		if err := decode(body, req); err != nil {
+			return nil, err
+		}
+		return f(ctx, req)
+	}
+}
+
+// unsupported answers a known operation that Roentgen does not serve.
+func unsupported(name, why string) func(context.Context, []byte) (any, error) {
+	f := notSupported(name, why)
+	return func(context.Context, []byte) (any, error) { return f() }
+}
+
+// operations maps every path of the X-Ray API (spec §3.2) to its operation.
+func (s *Server) operations() map[string]*op {
+	list := []struct {
+		path, name string
+		h          func(context.Context, []byte) (any, error)
+	}{
+		// Traces: traces.go
+		{"/TraceSegments", "PutTraceSegments", handle(s.putTraceSegments)},
+		{"/Traces", "BatchGetTraces", handle(s.batchGetTraces)},
+		{"/TraceSummaries", "GetTraceSummaries", handle(s.getTraceSummaries)},
+		// Service graph: graph.go
+		{"/ServiceGraph", "GetServiceGraph", s.graph.getServiceGraph},
+		{"/TraceGraph", "GetTraceGraph", s.graph.getTraceGraph},
+		{"/TimeSeriesServiceStatistics", "GetTimeSeriesServiceStatistics", s.graph.getTimeSeriesServiceStatistics},
+		// Groups: groups.go
+		{"/CreateGroup", "CreateGroup", s.groups.createGroup},
+		{"/GetGroup", "GetGroup", s.groups.getGroup},
+		{"/Groups", "GetGroups", s.groups.getGroups},
+		{"/UpdateGroup", "UpdateGroup", s.groups.updateGroup},
+		{"/DeleteGroup", "DeleteGroup", s.groups.deleteGroup},
+		// Sampling: sampling.go
+		{"/GetSamplingRules", "GetSamplingRules", s.sampling.getSamplingRules},
+		{"/CreateSamplingRule", "CreateSamplingRule", s.sampling.createSamplingRule},
+		{"/UpdateSamplingRule", "UpdateSamplingRule", s.sampling.updateSamplingRule},
+		{"/DeleteSamplingRule", "DeleteSamplingRule", s.sampling.deleteSamplingRule},
+		{"/SamplingTargets", "GetSamplingTargets", s.sampling.getSamplingTargets},
+		{"/SamplingStatisticSummaries", "GetSamplingStatisticSummaries", s.sampling.getSamplingStatisticSummaries},
+		// Tags: groups.go (groups and sampling rules are the taggable resources)
+		{"/TagResource", "TagResource", s.groups.tagResource},
+		{"/UntagResource", "UntagResource", s.groups.untagResource},
+		{"/ListTagsForResource", "ListTagsForResource", s.groups.listTagsForResource},
+		// Account settings and daemon telemetry: settings.go
+		{"/TelemetryRecords", "PutTelemetryRecords", handle(s.putTelemetryRecords)},
+		{"/EncryptionConfig", "GetEncryptionConfig", handle(s.getEncryptionConfig)},
+		{"/PutEncryptionConfig", "PutEncryptionConfig", handle(s.putEncryptionConfig)},
+		{"/GetTraceSegmentDestination", "GetTraceSegmentDestination", handle(s.getTraceSegmentDestination)},
+		{"/UpdateTraceSegmentDestination", "UpdateTraceSegmentDestination", handle(s.updateTraceSegmentDestination)},
+		// Not served: these belong to AWS-hosted features.
+		{"/Insight", "GetInsight", unsupported("GetInsight", "X-Ray Insights (anomaly detection) is not implemented yet")},
+		{"/InsightEvents", "GetInsightEvents", unsupported("GetInsightEvents", "X-Ray Insights (anomaly detection) is not implemented yet")},
+		{"/InsightImpactGraph", "GetInsightImpactGraph", unsupported("GetInsightImpactGraph", "X-Ray Insights (anomaly detection) is not implemented yet")},
+		{"/InsightSummaries", "GetInsightSummaries", unsupported("GetInsightSummaries", "X-Ray Insights (anomaly detection) is not implemented yet")},
+		{"/StartTraceRetrieval", "StartTraceRetrieval", unsupported("StartTraceRetrieval", "Transaction Search (the CloudWatch Logs destination) is an AWS feature; use BatchGetTraces")},
+		{"/CancelTraceRetrieval", "CancelTraceRetrieval", unsupported("CancelTraceRetrieval", "Transaction Search (the CloudWatch Logs destination) is an AWS feature; use BatchGetTraces")},
+		{"/ListRetrievedTraces", "ListRetrievedTraces", unsupported("ListRetrievedTraces", "Transaction Search (the CloudWatch Logs destination) is an AWS feature; use BatchGetTraces")},
+		{"/GetRetrievedTracesGraph", "GetRetrievedTracesGraph", unsupported("GetRetrievedTracesGraph", "Transaction Search (the CloudWatch Logs destination) is an AWS feature; use GetTraceGraph")},
+		{"/GetIndexingRules", "GetIndexingRules", unsupported("GetIndexingRules", "indexing rules apply to Transaction Search; Roentgen indexes every trace")},
+		{"/UpdateIndexingRule", "UpdateIndexingRule", unsupported("UpdateIndexingRule", "indexing rules apply to Transaction Search; Roentgen indexes every trace")},
+		{"/PutResourcePolicy", "PutResourcePolicy", unsupported("PutResourcePolicy", "resource policies grant AWS services access; Roentgen has no IAM")},
+		{"/ListResourcePolicies", "ListResourcePolicies", unsupported("ListResourcePolicies", "resource policies grant AWS services access; Roentgen has no IAM")},
+		{"/DeleteResourcePolicy", "DeleteResourcePolicy", unsupported("DeleteResourcePolicy", "resource policies grant AWS services access; Roentgen has no IAM")},
+	}
+	m := make(map[string]*op, len(list))
+	for _, o := range list {
+		m[o.path] = &op{name: o.name, handle: o.h}
+	}
+	return m
+}

@@ -1,0 +1,222 @@
+// Package api is the X-Ray REST API (restJson1, API version 2016-04-12,
+// spec §3): one http.Handler that answers every operation's path, signed
+// with SigV4 or not, on the API port and on the daemon's TCP port alike.
+//
+// Each operation family lives in its own file (traces.go, graph.go,
+// groups.go, sampling.go, ...); ops.go lists them all.
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
+
+// MaxBodyBytes bounds a request body: 50 documents of 64 kB fit with room.
+const MaxBodyBytes = 16 << 20
+
+// Config wires the API to the rest of the server.
+type Config struct {
+	Store   store.Store
+	Ingest  *ingest.Ingester
+	Metrics *metrics.Metrics // optional
+	Logger  *slog.Logger     // optional
+	// Region and AccountID appear in the ARNs the API makes.
+	Region    string
+	AccountID string
+}
+
+// Server is the API handler.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	ops map[string]*op
+
+	// Operation families keep their own state.
+	graph    graphAPI
+	groups   groupsAPI
+	sampling samplingAPI
+}
+
+// op is one operation: its name and its handler, which decodes the body it
+// is given and returns the response shape or an *Error.
+type op struct {
+	name   string
+	handle func(ctx context.Context, body []byte) (any, error)
+}
+
+// New returns the API handler.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "000000000000"
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.ops = s.operations()
+	for _, init := range []func(*Server) error{s.graph.init, s.groups.init, s.sampling.init} {
+		if err := init(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// now is the server's clock: the ingester's, so tests can inject one.
+func (s *Server) now() time.Time { return s.cfg.Ingest.Now() }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := newRequestID()
+	w.Header().Set("X-Amzn-RequestId", reqID)
+	w.Header().Set("Content-Type", "application/json")
+
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	o := s.ops[path]
+	name := "unknown"
+	var out any
+	var err error
+	switch {
+	case o == nil:
+		err = &Error{Status: http.StatusNotFound, Type: "UnknownOperationException",
+			Message: fmt.Sprintf("no X-Ray operation is served at %s %s", r.Method, r.URL.Path)}
+	case r.Method != http.MethodPost:
+		name = o.name
+		err = &Error{Status: http.StatusMethodNotAllowed, Type: "InvalidRequestException",
+			Message: fmt.Sprintf("%s takes POST, not %s", o.name, r.Method)}
+	default:
+		name = o.name
+		var body []byte
+		body, err = readBody(r)
+		if err == nil {
+			out, err = o.handle(r.Context(), body)
+		}
+	}
+	status := s.write(w, out, err, name, reqID)
+	if m := s.cfg.Metrics; m != nil {
+		m.APIRequests.WithLabelValues(name, strconv.Itoa(status)).Inc()
+		m.APILatency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (s *Server) write(w http.ResponseWriter, out any, err error, opName, reqID string) int {
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			s.log.Error("api operation failed", "operation", opName, "request_id", reqID, "err", err)
+			e = &Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: "internal error: " + err.Error()}
+		}
+		w.Header().Set("X-Amzn-ErrorType", e.Type)
+		w.WriteHeader(e.Status)
+		body := map[string]any{"__type": e.Type, "message": e.Message}
+		if e.ResourceName != "" {
+			body["ResourceName"] = e.ResourceName
+		}
+		_ = json.NewEncoder(w).Encode(body)
+		return e.Status
+	}
+	if out == nil {
+		out = struct{}{}
+	}
+	b, merr := json.Marshal(out)
+	if merr != nil {
+		return s.write(w, nil, merr, opName, reqID)
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	return http.StatusOK
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	var rd io.Reader = http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		gz, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, invalid("the body is not valid gzip: %v", err)
+		}
+		defer gz.Close()
+		rd = io.LimitReader(gz, MaxBodyBytes+1)
+	}
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Type: "InvalidRequestException",
+				Message: fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes)}
+		}
+		return nil, invalid("the request body could not be read: %v", err)
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, invalid("the decompressed request body exceeds %d bytes", MaxBodyBytes)
+	}
+	return b, nil
+}
+
+// decode reads a JSON request into v. An empty body is an empty object, as
+// operations without input may send nothing; unknown members are ignored
+// so newer clients keep working.
+func decode(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return invalid("member %s must be a %s, not a JSON %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return invalid("the request body is not valid JSON (at byte %d): %v", se.Offset, err)
+		}
+		var ve *validationError
+		if errors.As(err, &ve) {
+			return invalid("%s", ve.msg)
+		}
+		return invalid("the request body could not be read: %v", err)
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice", "array":
+		return "list"
+	case "map", "struct", "ptr":
+		return "structure"
+	case "bool":
+		return "boolean"
+	}
+	return "number"
+}
+
+type validationError struct{ msg string }
+
+func (e *validationError) Error() string { return e.msg }
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+)
+
+// Metadata kinds used by this file.
+const (
+	metaSettings  = "settings"
+	metaTelemetry = "telemetry"
+)
+
+// PutTelemetryRecords: daemon health counters (spec §2.3), kept so that the
+// console can show how each daemon is doing.
+
+type backendConnectionErrors struct {
+	TimeoutCount           *int32 `json:",omitempty"`
+	ConnectionRefusedCount *int32 `json:",omitempty"`
+	HTTPCode4XXCount       *int32 `json:",omitempty"`
+	HTTPCode5XXCount       *int32 `json:",omitempty"`
+	UnknownHostCount       *int32 `json:",omitempty"`
+	OtherCount             *int32 `json:",omitempty"`
+}
+
+type telemetryRecord struct {
+	Timestamp               *Timestamp
+	SegmentsReceivedCount   *int32                   `json:",omitempty"`
+	SegmentsSentCount       *int32                   `json:",omitempty"`
+	SegmentsSpilloverCount  *int32                   `json:",omitempty"`
+	SegmentsRejectedCount   *int32                   `json:",omitempty"`
+	BackendConnectionErrors *backendConnectionErrors `json:",omitempty"`
+}
+
+type putTelemetryRecordsInput struct {
+	TelemetryRecords []telemetryRecord
+	EC2InstanceId    string
+	Hostname         string
+	ResourceARN      string
+}
+
+// TelemetryEntry is one stored telemetry record with the reporter's identity.
+type TelemetryEntry struct {
+	EC2InstanceId string
+	Hostname      string
+	ResourceARN   string
+	Record        telemetryRecord
+}
+
+func (s *Server) putTelemetryRecords(ctx context.Context, in *putTelemetryRecordsInput) (any, error) {
+	if in.TelemetryRecords == nil {
+		return nil, invalid("TelemetryRecords is required")
+	}
+	if len(in.EC2InstanceId) > 20 || len(in.Hostname) > 255 || len(in.ResourceARN) > 500 {
+		return nil, invalid("EC2InstanceId (≤20), Hostname (≤255) or ResourceARN (≤500) is too long")
+	}
+	for i, r := range in.TelemetryRecords {
+		if r.Timestamp == nil {
+			return nil, invalid("TelemetryRecords[%d].Timestamp is required", i)
+		}
+	}
+	for i, r := range in.TelemetryRecords {
+		b, _ := json.Marshal(TelemetryEntry{EC2InstanceId: in.EC2InstanceId, Hostname: in.Hostname, ResourceARN: in.ResourceARN, Record: r})
+		key := fmt.Sprintf("%020.6f/%s/%s/%d", float64(*r.Timestamp), in.Hostname, in.EC2InstanceId, i)
+		if err := s.cfg.Store.PutMeta(ctx, metaTelemetry, key, b); err != nil {
+			return nil, err
+		}
+		if m := s.cfg.Metrics; m != nil {
+			m.TelemetryRecords.Inc()
+		}
+	}
+	return struct{}{}, nil
+}
+
+// Encryption: data sits on the operator's own disk; there is no KMS.
+
+type encryptionConfig struct {
+	KeyId  string `json:"KeyId,omitempty"`
+	Status string
+	Type   string
+}
+
+func (s *Server) getEncryptionConfig(ctx context.Context, _ *struct{}) (any, error) {
+	return struct{ EncryptionConfig encryptionConfig }{encryptionConfig{Status: "ACTIVE", Type: "NONE"}}, nil
+}
+
+func (s *Server) putEncryptionConfig(ctx context.Context, in *struct {
+	KeyId *string
+	Type  string
+}) (any, error) {
+	switch in.Type {
+	case "NONE":
+		if in.KeyId != nil {
+			return nil, invalid("KeyId must be omitted when Type is NONE")
+		}
+		return s.getEncryptionConfig(ctx, nil)
+	case "KMS":
+		return nil, invalid("Type KMS is not supported: Roentgen stores data on local disk and has no KMS; use disk encryption instead")
+	case "":
+		return nil, invalid("Type is required (NONE or KMS)")
+	}
+	return nil, invalid("Type must be NONE or KMS, not %q", in.Type)
+}
+
+// Trace segment destination: always X-Ray, as Roentgen is the X-Ray service.
+
+func (s *Server) getTraceSegmentDestination(ctx context.Context, _ *struct{}) (any, error) {
+	return struct{ Destination, Status string }{"XRay", "ACTIVE"}, nil
+}
+
+func (s *Server) updateTraceSegmentDestination(ctx context.Context, in *struct{ Destination *string }) (any, error) {
+	if in.Destination != nil && *in.Destination != "XRay" {
+		if *in.Destination == "CloudWatchLogs" {
+			return nil, invalid("Destination CloudWatchLogs (Transaction Search) is not supported by Roentgen; segments stay in its own store")
+		}
+		return nil, invalid("Destination must be XRay or CloudWatchLogs, not %q", *in.Destination)
+	}
+	return s.getTraceSegmentDestination(ctx, nil)
+}
+

@@ -1,0 +1,225 @@
+// Package app wires Roentgen's components into roles, all in this one place:
+// "all" (everything in one process, the default), "server" (the X-Ray API,
+// OTLP receivers and the console on the store). Each component has the same
+// tiny surface: start, stop, and perhaps an http.Handler.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+	"github.com/roentgen-tracing/roentgen/internal/udp"
+)
+
+// Roles.
+const (
+	RoleAll    = "all"
+	RoleServer = "server"
+)
+
+// Config is everything a role needs; flags fill it (cmd/roentgen).
+type Config struct {
+	Role      string
+	DataDir   string
+	HTTPAddr  string // API, console, /metrics, /health
+	UDPAddr   string // segment datagrams (role all)
+	TCPAddr   string // the daemon's TCP side: the same API (role all)
+	Retention time.Duration
+	Region    string
+	AccountID string
+	Logger    *slog.Logger
+	// Now overrides the clock (tests).
+	Now func() time.Time
+}
+
+// DefaultDataDir is where data lives when --data-dir is not given.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "roentgen")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "roentgen")
+	}
+	return "roentgen-data"
+}
+
+// App is a running role.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	store   store.Store
+	ingest  *ingest.Ingester
+	metrics *metrics.Metrics
+	api     *api.Server
+
+	udp      *udp.Server
+	servers  []*http.Server
+	addrs    map[string]net.Addr
+	stopOnce sync.Once
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// Start opens the store and starts every listener of the role. It returns
+// once all of them are bound.
+func Start(cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Role == "" {
+		cfg.Role = RoleAll
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 720 * time.Hour
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir()
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, addrs: map[string]net.Addr{}, done: make(chan struct{})}
+	st, err := pebble.Open(cfg.DataDir, pebble.Options{})
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	a.metrics = metrics.New(func() float64 { return float64(st.DiskUsage()) })
+	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
+	a.api, err = api.New(api.Config{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log, Region: cfg.Region, AccountID: cfg.AccountID})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := a.listen(); err != nil {
+		a.Stop()
+		return nil, err
+	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.retentionLoop() }()
+	return a, nil
+}
+
+func (a *App) listen() error {
+	if err := a.serveHTTP("http", a.cfg.HTTPAddr, a.httpHandler()); err != nil {
+		return err
+	}
+	if a.cfg.Role != RoleAll {
+		return nil
+	}
+	// The daemon's TCP side answers any API path, as the daemon's proxy does.
+	if err := a.serveHTTP("tcp", a.cfg.TCPAddr, a.api); err != nil {
+		return err
+	}
+	a.udp = &udp.Server{Ingest: a.ingest, Metrics: a.metrics, Logger: a.log}
+	if err := a.udp.Start(a.cfg.UDPAddr); err != nil {
+		a.udp = nil
+		return fmt.Errorf("udp %s: %w", a.cfg.UDPAddr, err)
+	}
+	a.addrs["udp"] = a.udp.Addr()
+	a.log.Info("listening", "what", "segments (udp)", "addr", a.udp.Addr().String())
+	return nil
+}
+
+func (a *App) serveHTTP(name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	a.servers = append(a.servers, srv)
+	a.addrs[name] = ln.Addr()
+	a.log.Info("listening", "what", name, "addr", ln.Addr().String())
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server", "listener", name, "err", err)
+		}
+	}()
+	return nil
+}
+
+// httpHandler is the --http port: the X-Ray API at its paths, health and
+// metrics, and (later) the console for everything else.
+func (a *App) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","role":%q}`+"\n", a.cfg.Role)
+	})
+	mux.Handle("/", a.api)
+	return mux
+}
+
+// Addr returns the bound address of a listener: "http", "tcp" or "udp".
+func (a *App) Addr(name string) net.Addr { return a.addrs[name] }
+
+// Store is the app's store (tests and benchmarks read it directly).
+func (a *App) Store() store.Store { return a.store }
+
+// Ingester is the shared ingest path.
+func (a *App) Ingester() *ingest.Ingester { return a.ingest }
+
+// DataDir is where the store lives.
+func (a *App) DataDir() string { return a.cfg.DataDir }
+
+func (a *App) retentionLoop() {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		a.enforceRetention()
+		select {
+		case <-a.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) enforceRetention() {
+	now := time.Now()
+	if a.cfg.Now != nil {
+		now = a.cfg.Now()
+	}
+	n, err := a.store.DropBefore(context.Background(), now.Add(-a.cfg.Retention))
+	if err != nil {
+		a.log.Error("retention", "err", err)
+	} else if n > 0 {
+		a.log.Info("retention dropped old partitions", "partitions", n, "retention", a.cfg.Retention.String())
+	}
+}
+
+// Stop stops listeners (finishing requests in flight), drains UDP ingest and
+// closes the store: everything acknowledged is on disk when it returns.
+func (a *App) Stop() error {
+	var err error
+	a.stopOnce.Do(func() {
+		close(a.done)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, s := range a.servers {
+			_ = s.Shutdown(ctx)
+		}
+		if a.udp != nil {
+			_ = a.udp.Stop()
+		}
+		a.wg.Wait()
+		if a.store != nil {
+			err = a.store.Close()
+		}
+	})
+	return err
+}

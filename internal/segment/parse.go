@@ -1,0 +1,325 @@
+package segment
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits from the X-Ray developer guide (spec §1, §3.4).
+const (
+	MaxDocumentSize = 64 * 1024
+	MaxNameLength   = 200
+	MaxStringLength = 250
+	// DefaultMaxAge is how old a trace id's epoch may be (X-Ray's retention).
+	DefaultMaxAge = 30 * 24 * time.Hour
+	// DefaultMaxFuture tolerates clock skew between clients and the server.
+	DefaultMaxFuture = 5 * time.Minute
+)
+
+// Error codes reported in UnprocessedTraceSegments. InvalidTraceId is X-Ray's
+// own documented code; the others name the rule that failed in the same style.
+const (
+	CodeInvalidTraceID   = "InvalidTraceId"
+	CodeInvalidID        = "InvalidSegmentId"
+	CodeInvalidParentID  = "InvalidParentId"
+	CodeInvalidName      = "InvalidName"
+	CodeInvalidStartTime = "InvalidStartTime"
+	CodeInvalidEndTime   = "InvalidEndTime"
+	CodeTooLarge         = "SegmentTooLarge"
+	CodeMalformed        = "MalformedDocument"
+)
+
+// Error is a rejected document: the protocol reports ID, Code and Message.
+type Error struct {
+	ID      string
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func reject(id, code, format string, args ...any) *Error {
+	return &Error{ID: id, Code: code, Message: "Invalid segment. ErrorCode: " + code + ": " + fmt.Sprintf(format, args...)}
+}
+
+// Options tune validation. The zero value validates against time.Now with
+// X-Ray's limits.
+type Options struct {
+	Now       time.Time
+	MaxAge    time.Duration
+	MaxFuture time.Duration
+	// SkipTraceEpoch accepts trace ids whose epoch part is not a time, as
+	// W3C ids converted from OpenTelemetry are (spec §1.1).
+	SkipTraceEpoch bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	if o.MaxFuture == 0 {
+		o.MaxFuture = DefaultMaxFuture
+	}
+	return o
+}
+
+// Parse decodes one document, which is a segment or subsegment object or an
+// array of subsegment objects, and validates it. It returns one Segment per
+// top-level object, each with Raw set to a private copy of its bytes.
+func Parse(doc []byte, opt Options) ([]*Segment, error) {
+	opt = opt.withDefaults()
+	trimmed := bytes.TrimSpace(doc)
+	if len(trimmed) == 0 {
+		return nil, reject("", CodeMalformed, "the document is empty")
+	}
+	if len(trimmed) > MaxDocumentSize {
+		return nil, reject(peekID(trimmed), CodeTooLarge, "the document is %d bytes; the limit is %d", len(trimmed), MaxDocumentSize)
+	}
+	if trimmed[0] == '[' {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(trimmed, &elems); err != nil {
+			return nil, reject("", CodeMalformed, "the document is not valid JSON: %v", err)
+		}
+		if len(elems) == 0 {
+			return nil, reject("", CodeMalformed, "the document is an empty array")
+		}
+		out := make([]*Segment, 0, len(elems))
+		for _, e := range elems {
+			s, err := parseOne(e, opt)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	s, err := parseOne(trimmed, opt)
+	if err != nil {
+		return nil, err
+	}
+	return []*Segment{s}, nil
+}
+
+func parseOne(doc []byte, opt Options) (*Segment, error) {
+	if len(doc) == 0 || doc[0] != '{' {
+		return nil, reject("", CodeMalformed, "a document must be a JSON object or an array of objects")
+	}
+	s := new(Segment)
+	if err := json.Unmarshal(doc, s); err != nil {
+		// A member of the wrong type is dropped, as X-Ray drops data that does
+		// not fit the schema; anything else is not JSON at all.
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return nil, reject(peekID(doc), CodeMalformed, "the document is not valid JSON: %v", err)
+		}
+	}
+	if err := validateTop(s, opt); err != nil {
+		return nil, err
+	}
+	s.Raw = append([]byte(nil), doc...)
+	return s, nil
+}
+
+func validateTop(s *Segment, opt Options) *Error {
+	if !IsID(s.ID) {
+		return reject(s.ID, CodeInvalidID, "id %q must be 16 hexadecimal digits", s.ID)
+	}
+	if s.TraceID == "" {
+		return reject(s.ID, CodeInvalidTraceID, "trace_id is missing")
+	}
+	epoch, ok := TraceEpoch(s.TraceID)
+	if !ok {
+		return reject(s.ID, CodeInvalidTraceID, "trace_id %q is not of the form 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx", s.TraceID)
+	}
+	if !opt.SkipTraceEpoch {
+		t := time.Unix(epoch, 0)
+		if t.Before(opt.Now.Add(-opt.MaxAge)) {
+			return reject(s.ID, CodeInvalidTraceID, "trace_id %q is from %s, older than %s", s.TraceID, t.UTC().Format(time.RFC3339), opt.MaxAge)
+		}
+		if t.After(opt.Now.Add(opt.MaxFuture)) {
+			return reject(s.ID, CodeInvalidTraceID, "trace_id %q is from %s, in the future", s.TraceID, t.UTC().Format(time.RFC3339))
+		}
+	}
+	if s.ParentID != "" && !IsID(s.ParentID) {
+		return reject(s.ID, CodeInvalidParentID, "parent_id %q must be 16 hexadecimal digits", s.ParentID)
+	}
+	if s.IsIndependentSubsegment() {
+		if s.ParentID == "" {
+			return reject(s.ID, CodeInvalidParentID, "an independent subsegment needs a parent_id")
+		}
+		if s.Name == "" {
+			return reject(s.ID, CodeInvalidName, "name is missing")
+		}
+	} else if err := validateSegmentName(s); err != nil {
+		return err
+	}
+	if err := validateTimes(s, s.ID); err != nil {
+		return err
+	}
+	var bad *Error
+	for _, sub := range s.Subsegments {
+		sub.Walk(func(x, _ *Segment) {
+			if bad != nil {
+				return
+			}
+			bad = validateNested(x, s)
+		})
+		if bad != nil {
+			return bad
+		}
+	}
+	cleanAnnotations(s)
+	return nil
+}
+
+// validateNested checks an embedded subsegment. The error names the
+// top-level document, because that is what the client sent.
+func validateNested(x, top *Segment) *Error {
+	if !IsID(x.ID) {
+		return reject(top.ID, CodeInvalidID, "subsegment id %q must be 16 hexadecimal digits", x.ID)
+	}
+	if x.Name == "" {
+		return reject(top.ID, CodeInvalidName, "subsegment %s has no name", x.ID)
+	}
+	if x.TraceID != "" && !strings.EqualFold(x.TraceID, top.TraceID) {
+		return reject(top.ID, CodeInvalidTraceID, "subsegment %s has trace_id %q, its segment has %q", x.ID, x.TraceID, top.TraceID)
+	}
+	if x.ParentID != "" && !IsID(x.ParentID) {
+		return reject(top.ID, CodeInvalidParentID, "subsegment %s has parent_id %q, not 16 hexadecimal digits", x.ID, x.ParentID)
+	}
+	if err := validateTimes(x, top.ID); err != nil {
+		return err
+	}
+	cleanAnnotations(x)
+	return nil
+}
+
+func validateSegmentName(s *Segment) *Error {
+	if s.Name == "" {
+		return reject(s.ID, CodeInvalidName, "name is missing")
+	}
+	if n := utf8.RuneCountInString(s.Name); n > MaxNameLength {
+		return reject(s.ID, CodeInvalidName, "name is %d characters; the limit is %d", n, MaxNameLength)
+	}
+	for _, r := range s.Name {
+		if !nameRune(r) {
+			return reject(s.ID, CodeInvalidName, "name %q contains %q; allowed are letters, numbers, whitespace and _ . : / %% & # = + \\ - @", s.Name, r)
+		}
+	}
+	return nil
+}
+
+func nameRune(r rune) bool {
+	if unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsSpace(r) {
+		return true
+	}
+	return strings.ContainsRune(`_.:/%&#=+\-@`, r)
+}
+
+func validateTimes(x *Segment, topID string) *Error {
+	if x.StartTime <= 0 {
+		return reject(topID, CodeInvalidStartTime, "%s %s has no start_time", kind(x), x.ID)
+	}
+	if x.InProgress {
+		return nil
+	}
+	if x.EndTime <= 0 {
+		return reject(topID, CodeInvalidEndTime, "%s %s has neither end_time nor in_progress", kind(x), x.ID)
+	}
+	if x.EndTime < x.StartTime {
+		return reject(topID, CodeInvalidEndTime, "%s %s ends (%s) before it starts (%s)", kind(x), x.ID, ftoa(x.EndTime), ftoa(x.StartTime))
+	}
+	return nil
+}
+
+func kind(x *Segment) string {
+	if x.Type == "subsegment" || x.Namespace != "" {
+		return "subsegment"
+	}
+	return "segment"
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// cleanAnnotations keeps only values X-Ray can index: strings, numbers and
+// booleans under non-empty keys. The raw document keeps everything.
+func cleanAnnotations(x *Segment) {
+	for k, v := range x.Annotations {
+		switch v.(type) {
+		case string, float64, bool:
+			if k != "" && len(k) <= 500 {
+				continue
+			}
+		}
+		delete(x.Annotations, k)
+	}
+}
+
+// IsID reports whether s is a 16-digit hexadecimal (sub)segment id.
+func IsID(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TraceEpoch returns the epoch seconds embedded in an X-Ray trace id
+// (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx) and whether the id has that form.
+func TraceEpoch(id string) (int64, bool) {
+	if len(id) != 35 || id[0] != '1' || id[1] != '-' || id[10] != '-' {
+		return 0, false
+	}
+	for i := 2; i < 35; i++ {
+		if i != 10 && !isHex(id[i]) {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseUint(id[2:10], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// IsTraceID reports whether id has the X-Ray trace id form.
+func IsTraceID(id string) bool { _, ok := TraceEpoch(id); return ok }
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// peekID finds the document's id for error reports when the document does not
+// decode; X-Ray's daemon does the same with a regular expression.
+func peekID(doc []byte) string {
+	i := bytes.Index(doc, []byte(`"id"`))
+	if i < 0 {
+		return ""
+	}
+	rest := bytes.TrimLeft(doc[i+4:], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return ""
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	if len(rest) < 18 || rest[0] != '"' || rest[17] != '"' {
+		return ""
+	}
+	if id := string(rest[1:17]); IsID(id) {
+		return id
+	}
+	return ""
+}

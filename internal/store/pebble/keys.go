@@ -1,0 +1,71 @@
+package pebble
+
+import (
+	"encoding/binary"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
+
+func epochBytes(e int64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(e))
+	return b[:]
+}
+
+func docPrefix(epoch int64, traceID string) []byte {
+	k := make([]byte, 0, 1+8+len(traceID)+1+16)
+	k = append(k, 't')
+	k = append(k, epochBytes(epoch)...)
+	k = append(k, traceID...)
+	return append(k, 0)
+}
+
+func docKey(epoch int64, traceID, docID string) []byte {
+	return append(docPrefix(epoch, traceID), docID...)
+}
+
+func summaryKey(epoch int64, traceID string) []byte {
+	k := make([]byte, 0, 1+8+len(traceID))
+	k = append(k, 's')
+	k = append(k, epochBytes(epoch)...)
+	return append(k, traceID...)
+}
+
+// termPrefix is the range of one term within one partition.
+func termPrefix(partition int64, t store.Term) []byte {
+	k := make([]byte, 0, 1+8+len(t.Field)+len(t.Value)+2)
+	k = append(k, 'i')
+	k = append(k, epochBytes(partition)...)
+	k = append(k, t.Field...)
+	k = append(k, 0)
+	k = append(k, t.Value...)
+	return append(k, 0)
+}
+
+func termKey(epoch int64, t store.Term, traceID string) []byte {
+	k := termPrefix(store.PartitionOf(epoch), t)
+	k = append(k, epochBytes(epoch)...)
+	return append(k, traceID...)
+}
+
+func aliasKey(traceID string) []byte { return append([]byte{'x'}, traceID...) }
+
+func metaKey(kind, key string) []byte {
+	k := make([]byte, 0, 2+len(kind)+len(key))
+	k = append(k, 'm')
+	k = append(k, kind...)
+	k = append(k, 0)
+	return append(k, key...)
+}
+
+// prefixEnd is the smallest key greater than every key with the prefix.
+func prefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

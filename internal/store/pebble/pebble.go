@@ -1,0 +1,351 @@
+// Package pebble is the embedded store: the store.Store contract on
+// CockroachDB's Pebble LSM engine, in one directory on local disk.
+//
+// Key layout (version 1, see keys.go). Every trace-derived key begins with
+// its table byte and the trace's epoch, so a retention cut is one range
+// deletion per table instead of a delete per row:
+//
+//	t | epoch | trace id | 0 | doc id          -> raw document
+//	s | epoch | trace id                       -> encoded summary
+//	i | partition | field 0 value 0 | epoch | trace id -> (empty) index term
+//	x | trace id                               -> epoch, when it is not the id's own
+//	m | kind 0 key                             -> metadata record
+//	v                                          -> layout version
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// layoutVersion is written at creation and checked at open, so a future
+// layout can migrate or refuse old data instead of misreading it.
+const layoutVersion = "1"
+
+// Store is the Pebble-backed store.Store.
+type Store struct {
+	db  *pebble.DB
+	dir string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Options tune the store; the zero value is the default.
+type Options struct {
+	// CacheBytes is the block cache size (default 128 MiB).
+	CacheBytes int64
+}
+
+// Open opens or creates the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 128 << 20
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		Cache:                       cache,
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+		LBaseMaxBytes:               256 << 20,
+		Logger:                      quietLogger{},
+	}
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionGood })
+	for i := range opts.Levels {
+		opts.Levels[i].BlockSize = 32 << 10
+	}
+	opts.EnsureDefaults()
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	s := &Store{db: db, dir: dir}
+	if err := s.checkVersion(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) checkVersion() error {
+	v, closer, err := s.db.Get([]byte{'v'})
+	if errors.Is(err, pebble.ErrNotFound) {
+		return s.db.Set([]byte{'v'}, []byte(layoutVersion), pebble.Sync)
+	}
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if string(v) != layoutVersion {
+		return fmt.Errorf("store in %s has layout version %q; this build reads %q", s.dir, v, layoutVersion)
+	}
+	return nil
+}
+
+// Close flushes and closes the store: everything applied is on disk after.
+func (s *Store) Close() error {
+	if err := s.db.Flush(); err != nil {
+		s.db.Close()
+		return err
+	}
+	return s.db.Close()
+}
+
+// Apply implements store.Store.
+func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for i := range updates {
+		u := &updates[i]
+		if u.Summary == nil {
+			return fmt.Errorf("update of trace %s has no summary", u.TraceID)
+		}
+		if ep, ok := segment.TraceEpoch(u.TraceID); !ok || ep != u.Epoch {
+			if err := b.Set(aliasKey(u.TraceID), epochBytes(u.Epoch), nil); err != nil {
+				return err
+			}
+		}
+		for _, d := range u.Docs {
+			if err := b.Set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw, nil); err != nil {
+				return err
+			}
+		}
+		newTerms := store.TermsOf(u.Summary)
+		if p := u.Previous; p != nil {
+			keep := map[store.Term]bool{}
+			if p.Epoch == u.Epoch {
+				for _, t := range newTerms {
+					keep[t] = true
+				}
+			} else if err := b.Delete(summaryKey(p.Epoch, u.TraceID), nil); err != nil {
+				return err
+			}
+			for _, t := range store.TermsOf(p) {
+				if !keep[t] {
+					if err := b.Delete(termKey(p.Epoch, t, u.TraceID), nil); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for _, t := range newTerms {
+			if err := b.Set(termKey(u.Epoch, t, u.TraceID), nil, nil); err != nil {
+				return err
+			}
+		}
+		enc, err := trace.EncodeSummary(u.Summary)
+		if err != nil {
+			return err
+		}
+		if err := b.Set(summaryKey(u.Epoch, u.TraceID), enc, nil); err != nil {
+			return err
+		}
+	}
+	// NoSync: the WAL is written before Apply returns and reaches the disk
+	// with the OS; Close syncs it, so a clean stop loses nothing acknowledged.
+	return b.Commit(pebble.NoSync)
+}
+
+// epochOf finds the epoch a trace is stored under.
+func (s *Store) epochOf(traceID string) (int64, error) {
+	v, closer, err := s.db.Get(aliasKey(traceID))
+	if err == nil {
+		defer closer.Close()
+		if len(v) == 8 {
+			return int64(binary.BigEndian.Uint64(v)), nil
+		}
+		return 0, fmt.Errorf("corrupt alias for trace %s", traceID)
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return 0, err
+	}
+	ep, ok := segment.TraceEpoch(traceID)
+	if !ok {
+		return 0, store.ErrNotFound
+	}
+	return ep, nil
+}
+
+// Trace implements store.Store.
+func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, error) {
+	ep, err := s.epochOf(traceID)
+	if err != nil {
+		return nil, err
+	}
+	v, closer, err := s.db.Get(summaryKey(ep, traceID))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	sum, err := trace.DecodeSummary(v)
+	closer.Close()
+	if err != nil {
+		return nil, fmt.Errorf("trace %s: %w", traceID, err)
+	}
+	out := &store.StoredTrace{ID: traceID, Epoch: ep, Summary: sum}
+	prefix := docPrefix(ep, traceID)
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		out.Docs = append(out.Docs, store.Doc{ID: string(k[len(prefix):]), Raw: bytes.Clone(it.Value())})
+	}
+	return out, it.Error()
+}
+
+// Summaries implements store.Store.
+func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
+	if q.To <= q.From {
+		return nil
+	}
+	upper := summaryKey(q.To, "")
+	if !q.After.IsZero() {
+		if q.After.Epoch < q.From {
+			return nil
+		}
+		upper = summaryKey(q.After.Epoch, q.After.TraceID)
+		if q.After.Epoch >= q.To {
+			upper = summaryKey(q.To, "")
+		}
+	}
+	if len(q.AnyOf) > 0 {
+		return s.termScan(ctx, q, fn)
+	}
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(q.From, ""), UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.Last(); it.Valid(); it.Prev() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sum, err := trace.DecodeSummary(it.Value())
+		if err != nil {
+			return fmt.Errorf("summary at %x: %w", it.Key(), err)
+		}
+		if !fn(sum) {
+			return nil
+		}
+	}
+	return it.Error()
+}
+
+// DropBefore implements store.Store.
+func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
+	cut := store.PartitionOf(t.Unix())
+	if cut <= 0 {
+		return 0, nil
+	}
+	n, err := s.countPartitions(cut)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	for _, table := range []byte{'t', 's', 'i'} {
+		if err := s.db.DeleteRange([]byte{table}, append([]byte{table}, epochBytes(cut)...), pebble.NoSync); err != nil {
+			return 0, err
+		}
+	}
+	// Aliases are few (foreign trace ids only); they go row by row.
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'x'}, UpperBound: []byte{'x' + 1}})
+	if err != nil {
+		return 0, err
+	}
+	b := s.db.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		if v := it.Value(); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cut {
+			_ = b.Delete(bytes.Clone(it.Key()), nil)
+		}
+	}
+	it.Close()
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return 0, err
+	}
+	b.Close()
+	return n, nil
+}
+
+// countPartitions counts the partitions with data below cut.
+func (s *Store) countPartitions(cut int64) (int, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: summaryKey(cut, "")})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; {
+		ep := int64(binary.BigEndian.Uint64(it.Key()[1:9]))
+		n++
+		ok = it.SeekGE(summaryKey(store.PartitionOf(ep)+store.PartitionSeconds, ""))
+	}
+	return n, it.Error()
+}
+
+// DiskUsage implements store.Store.
+func (s *Store) DiskUsage() int64 { return int64(s.db.Metrics().DiskSpaceUsage()) }
+
+// Metadata.
+
+func (s *Store) PutMeta(ctx context.Context, kind, key string, value []byte) error {
+	return s.db.Set(metaKey(kind, key), value, pebble.Sync)
+}
+
+func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
+	v, closer, err := s.db.Get(metaKey(kind, key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
+
+func (s *Store) DeleteMeta(ctx context.Context, kind, key string) error {
+	return s.db.Delete(metaKey(kind, key), pebble.Sync)
+}
+
+func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, value []byte) bool) error {
+	prefix := metaKey(kind, "")
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if !fn(string(it.Key()[len(prefix):]), bytes.Clone(it.Value())) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic("pebble: " + fmt.Sprintf(format, args...))
+}
+

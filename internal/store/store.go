@@ -1,0 +1,123 @@
+// Package store defines what Roentgen keeps and how it is asked for it. Every
+// backend (the embedded Pebble store today, a distributed database later)
+// implements Store and must pass the conformance suite in store/storetest.
+//
+// The store is deliberately unaware of X-Ray semantics: the ingest path
+// assembles traces and computes summaries; the store persists documents,
+// summaries, the index terms of summaries, and small metadata records, and
+// drops whole time partitions for retention.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// ErrNotFound is returned for an unknown trace or metadata key.
+var ErrNotFound = errors.New("not found")
+
+// Store is the storage contract.
+type Store interface {
+	// Apply persists, for each trace, its new or replaced documents and its
+	// recomputed summary, replacing the index terms of Previous with those of
+	// Summary. Updates of one call are applied atomically.
+	Apply(ctx context.Context, updates []TraceUpdate) error
+
+	// Trace returns a trace's documents (latest version per id, in arrival
+	// order) and summary, or ErrNotFound.
+	Trace(ctx context.Context, traceID string) (*StoredTrace, error)
+
+	// Summaries calls fn for the summaries of traces whose Epoch lies in
+	// [q.From, q.To), newest first (descending Epoch, then descending trace
+	// id), resuming strictly after q.After. With q.AnyOf set, only traces
+	// indexed under at least one of those terms are visited, each once. fn
+	// returns false to stop.
+	Summaries(ctx context.Context, q SummaryQuery, fn func(*trace.Summary) bool) error
+
+	// Metadata: small records such as sampling rules, groups and telemetry,
+	// kept in named kinds and listed in key order.
+	PutMeta(ctx context.Context, kind, key string, value []byte) error
+	GetMeta(ctx context.Context, kind, key string) ([]byte, error)
+	DeleteMeta(ctx context.Context, kind, key string) error
+	ListMeta(ctx context.Context, kind string, fn func(key string, value []byte) bool) error
+
+	// DropBefore removes, in bulk, every time partition that ends at or
+	// before t (traces, summaries and index terms). It returns how many
+	// partitions it dropped.
+	DropBefore(ctx context.Context, t time.Time) (int, error)
+
+	// DiskUsage is the store's size on disk in bytes (0 if not on disk).
+	DiskUsage() int64
+
+	Close() error
+}
+
+// TraceUpdate is one trace's change.
+type TraceUpdate struct {
+	TraceID string
+	// Epoch partitions and orders the trace (trace.Summary.Epoch).
+	Epoch int64
+	// Docs are put by id, replacing a stored document with the same id.
+	Docs []Doc
+	// Summary is the trace's summary after this change.
+	Summary *trace.Summary
+	// Previous is the summary this one replaces, nil for a new trace. Stores
+	// use it to drop index terms that no longer hold.
+	Previous *trace.Summary
+}
+
+// Doc is one top-level document as received.
+type Doc struct {
+	ID  string
+	Raw []byte
+}
+
+// StoredTrace is a trace as stored.
+type StoredTrace struct {
+	ID      string
+	Epoch   int64
+	Docs    []Doc
+	Summary *trace.Summary
+}
+
+// SummaryQuery selects summaries by time and, optionally, index terms.
+type SummaryQuery struct {
+	// From and To bound Epoch: From <= Epoch < To (epoch seconds).
+	From, To int64
+	// AnyOf, when not empty, restricts the scan to traces indexed under at
+	// least one of the terms.
+	AnyOf []Term
+	// After resumes a scan strictly after this position (zero: from To).
+	After Cursor
+}
+
+// Cursor is a position in the newest-first order of summaries.
+type Cursor struct {
+	Epoch   int64
+	TraceID string
+}
+
+// IsZero reports whether the cursor is unset.
+func (c Cursor) IsZero() bool { return c.TraceID == "" }
+
+// CursorOf is the position of a summary.
+func CursorOf(s *trace.Summary) Cursor { return Cursor{Epoch: s.Epoch, TraceID: s.TraceID} }
+
+// Before reports whether position a comes after position b in newest-first
+// order, i.e. a is older.
+func (a Cursor) Before(b Cursor) bool {
+	if a.Epoch != b.Epoch {
+		return a.Epoch < b.Epoch
+	}
+	return a.TraceID < b.TraceID
+}
+
+// PartitionSeconds is the width of a retention partition. Retention drops
+// whole partitions, so data lives up to one partition longer than asked.
+const PartitionSeconds = 3600
+
+// PartitionOf is the partition start (epoch seconds) holding Epoch e.
+func PartitionOf(e int64) int64 { return e - e%PartitionSeconds }

@@ -1,0 +1,163 @@
+// Package udp receives segment documents as the X-Ray daemon does: one
+// document per datagram behind a {"format":"json","version":1} header line
+// (spec §2.1). Datagrams are batched into the shared ingest path.
+package udp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+)
+
+// Tuning that needs no configuration: the daemon's own numbers where it has them.
+const (
+	readers   = 2   // the daemon's ReceiverRoutines
+	workers   = 2   // ingest goroutines (one per core here)
+	batchSize = 50  // documents per ingest call, as the daemon batches
+	queueSize = 8192
+	maxWait   = 5 * time.Millisecond
+)
+
+// Server is a UDP segment listener.
+type Server struct {
+	Ingest  *ingest.Ingester
+	Metrics *metrics.Metrics // optional
+	Logger  *slog.Logger     // optional
+
+	conn  net.PacketConn
+	queue chan []byte
+	wg    sync.WaitGroup
+}
+
+// Start listens on addr and serves until Stop.
+func (s *Server) Start(addr string) error {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	if uc, ok := conn.(*net.UDPConn); ok {
+		_ = uc.SetReadBuffer(8 << 20) // absorb bursts while ingest catches up
+	}
+	s.conn = conn
+	s.queue = make(chan []byte, queueSize)
+	var readersWG sync.WaitGroup
+	for range readers {
+		readersWG.Add(1)
+		go func() { defer readersWG.Done(); s.read() }()
+	}
+	for range workers {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.work() }()
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); readersWG.Wait(); close(s.queue) }()
+	return nil
+}
+
+// Addr is the bound address (useful with port 0).
+func (s *Server) Addr() net.Addr { return s.conn.LocalAddr() }
+
+// Stop closes the socket and waits until every queued document is stored.
+func (s *Server) Stop() error {
+	err := s.conn.Close()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) read() {
+	buf := make([]byte, segment.MaxDatagramSize+1)
+	for {
+		n, _, err := s.conn.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.Logger.Warn("udp read", "err", err)
+			continue
+		}
+		s.count(func(m *metrics.Metrics) { m.DatagramsReceived.Inc() })
+		body, err := segment.SplitDatagram(buf[:n])
+		if err != nil {
+			reason := reasonOf(err)
+			s.count(func(m *metrics.Metrics) { m.DatagramsRejected.WithLabelValues(reason).Inc() })
+			s.Logger.Debug("udp datagram rejected", "reason", reason, "bytes", n)
+			continue
+		}
+		select {
+		case s.queue <- append([]byte(nil), body...):
+		default:
+			s.count(func(m *metrics.Metrics) { m.DatagramsDropped.Inc() })
+		}
+	}
+}
+
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, segment.ErrNoHeader):
+		return "no_header"
+	case errors.Is(err, segment.ErrBadHeader):
+		return "bad_header"
+	case errors.Is(err, segment.ErrEmptyBody):
+		return "empty_body"
+	case errors.Is(err, segment.ErrDatagramSize):
+		return "oversize"
+	}
+	return "other"
+}
+
+// work batches queued documents into ingest calls.
+func (s *Server) work() {
+	batch := make([][]byte, 0, batchSize)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		for _, r := range s.Ingest.Ingest(context.Background(), batch, ingest.Options{Source: "udp"}) {
+			s.Logger.Debug("udp document rejected", "id", r.ID, "code", r.Code, "message", r.Message)
+		}
+		batch = batch[:0]
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		doc, ok := <-s.queue
+		if !ok {
+			flush()
+			return
+		}
+		batch = append(batch, doc)
+		timer.Reset(maxWait)
+	fill:
+		for len(batch) < batchSize {
+			select {
+			case doc, ok = <-s.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, doc)
+			case <-timer.C:
+				break fill
+			}
+		}
+		flush()
+		if !ok {
+			return
+		}
+	}
+}
+
+func (s *Server) count(f func(*metrics.Metrics)) {
+	if s.Metrics != nil {
+		f(s.Metrics)
+	}
+}
