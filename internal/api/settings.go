@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
 )
 
 // Metadata kinds used by this file.
@@ -119,4 +118,3 @@ func (s *Server) updateTraceSegmentDestination(ctx context.Context, in *struct{ 
 	}
 	return s.getTraceSegmentDestination(ctx, nil)
 }
-

@@ -254,4 +254,3 @@ func eventIn(s *trace.Summary, start, end float64) (float64, bool) {
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
-

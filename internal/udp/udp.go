@@ -18,9 +18,9 @@ import (
 
 // Tuning that needs no configuration: the daemon's own numbers where it has them.
 const (
-	readers   = 2   // the daemon's ReceiverRoutines
-	workers   = 2   // ingest goroutines (one per core here)
-	batchSize = 50  // documents per ingest call, as the daemon batches
+	readers   = 2  // the daemon's ReceiverRoutines
+	workers   = 2  // ingest goroutines (one per core here)
+	batchSize = 50 // documents per ingest call, as the daemon batches
 	queueSize = 8192
 	maxWait   = 5 * time.Millisecond
 )
