@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine too: installs what it needs
+# (Debian packages, npm packages), builds the console, then runs Go tests,
+# brief fuzzing, console unit tests and browser end-to-end tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+
+need_apt=()
+if [ -d ui/e2e ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "== console build"
+bash scripts/build-ui.sh
+
+echo "== gofmt, go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+go vet ./...
+
+echo "== go test"
+go test -count=1 -timeout 25m ./...
+
+echo "== fuzzing (brief)"
+fuzztime="${FUZZTIME:-8s}"
+grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
+  pkg="./$(dirname "${f#./}")"
+  for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
+    echo "-- $pkg $fn"
+    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "$pkg"
+  done
+done
+
+if [ -f ui/package.json ] && grep -q '"test"' ui/package.json; then
+  echo "== console unit tests"
+  (cd ui && npm test)
+fi
+if [ -f ui/package.json ] && grep -q '"e2e"' ui/package.json; then
+  echo "== console end-to-end tests (headless Chromium)"
+  go build -o bin/roentgen ./cmd/roentgen
+  (cd ui && npm run e2e)
+fi
+echo "== all tests passed"
