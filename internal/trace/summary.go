@@ -180,16 +180,13 @@ func Summarize(tr *Tree, prev *Summary, now float64) *Summary {
 		s.Revision = prev.Revision + 1
 		s.Epoch = prev.Epoch
 	}
-	if ep, ok := segment.TraceEpoch(tr.Trace.ID); ok && s.Epoch == 0 {
-		s.Epoch = ep
-	}
 	b.segments()
 	b.infer()
 	b.entryPoint()
 	b.timesAndFlags()
 	b.rootCauses()
-	if s.Epoch == 0 && s.StartTime > 0 {
-		s.Epoch = int64(s.StartTime)
+	if s.Epoch == 0 {
+		s.Epoch = epochOf(tr.Trace.ID, s.StartTime)
 	}
 	s.Bytes = tr.Trace.Bytes()
 	s.SegmentCount = len(tr.Trace.Docs)
@@ -433,4 +430,16 @@ func addUniqueInt(list []int, v int) []int {
 		}
 	}
 	return append(list, v)
+}
+
+// epochOf picks the time a trace is filed under: the epoch in its id, as
+// X-Ray ids carry the time of the original request, unless the id's epoch
+// part is not a time at all (W3C ids converted from OpenTelemetry are
+// random there), which shows as an epoch far from the trace's first start.
+func epochOf(traceID string, start float64) int64 {
+	ep, ok := segment.TraceEpoch(traceID)
+	if ok && (start == 0 || math.Abs(float64(ep)-start) <= 86400) {
+		return ep
+	}
+	return int64(start)
 }
