@@ -1,0 +1,57 @@
+package bench
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// The generated documents must be what the server accepts, ~1 kB each, and
+// form connected multi-service traces.
+func TestGeneratorMakesValidConnectedTraces(t *testing.T) {
+	g := NewGenerator(1)
+	now := time.Now()
+	total, docs, faults := 0, 0, 0
+	for range 500 {
+		id, raw := g.Trace(now, 0)
+		tr := &trace.Trace{ID: id}
+		for _, d := range raw {
+			if !json.Valid(d) {
+				t.Fatalf("invalid JSON: %s", d)
+			}
+			segs, err := segment.Parse(d, segment.Options{Now: now})
+			if err != nil {
+				t.Fatalf("Parse: %v\n%s", err, d)
+			}
+			tr.Put(segs...)
+			total += len(d)
+			docs++
+		}
+		sum := trace.Summarize(trace.Assemble(tr), nil, float64(now.Unix()))
+		if len(raw) > 1 && len(sum.Edges) != len(raw)-1 {
+			t.Fatalf("trace of %d segments has %d edges, want %d", len(raw), len(sum.Edges), len(raw)-1)
+		}
+		if sum.EntryPoint < 0 || len(sum.Annotations) == 0 {
+			t.Fatalf("summary lacks entry point or annotations: %+v", sum)
+		}
+		if sum.HasFault {
+			faults++
+		}
+	}
+	avg := total / docs
+	t.Logf("%d documents, %d bytes on average", docs, avg)
+	if avg < 800 || avg > 1400 {
+		t.Errorf("average document is %d bytes, want ~1 kB", avg)
+	}
+	if faults == 0 || faults > 50 {
+		t.Errorf("%d of 500 traces have faults, want a few", faults)
+	}
+	if n := len(mustTrace(g, now, 20)); n != 20 {
+		t.Errorf("Trace(n=20) made %d documents", n)
+	}
+}
+
+func mustTrace(g *Generator, at time.Time, n int) [][]byte { _, d := g.Trace(at, n); return d }
