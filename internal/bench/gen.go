@@ -135,7 +135,13 @@ func (g *Generator) pick(list []string) string { return list[g.rng.IntN(len(list
 // escaping, so plain appends write valid JSON quickly.
 func (g *Generator) segment(traceID, id, parent, calls string, svc service, start, end float64, status int, fault, clientErr bool, user string) []byte {
 	b := g.buf[:0]
-	str := func(k, v string) { b = append(b, '"'); b = append(b, k...); b = append(b, `":"`...); b = append(b, v...); b = append(b, `",`...) }
+	str := func(k, v string) {
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":"`...)
+		b = append(b, v...)
+		b = append(b, `",`...)
+	}
 	num := func(k string, v float64) {
 		b = append(b, '"')
 		b = append(b, k...)
