@@ -119,6 +119,15 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if err := b.Set(aliasKey(u.TraceID), epochBytes(u.Epoch), nil); err != nil {
 				return err
 			}
+		} else if u.Previous != nil && u.Previous.Epoch != u.Epoch {
+			if err := b.Delete(aliasKey(u.TraceID), nil); err != nil {
+				return err
+			}
+		}
+		if p := u.Previous; p != nil && p.Epoch != u.Epoch {
+			if err := s.moveDocs(ctx, b, u.TraceID, p.Epoch, u.Epoch); err != nil {
+				return err
+			}
 		}
 		for _, d := range u.Docs {
 			if err := b.Set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw, nil); err != nil {
@@ -159,6 +168,26 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// NoSync: the WAL is written before Apply returns and reaches the disk
 	// with the OS; Close syncs it, so a clean stop loses nothing acknowledged.
 	return b.Commit(pebble.NoSync)
+}
+
+// moveDocs refiles a trace's stored documents under its new epoch, so that
+// Trace, which reads one epoch, still finds the ones this update leaves alone.
+func (s *Store) moveDocs(ctx context.Context, b *pebble.Batch, traceID string, from, to int64) error {
+	prefix := docPrefix(from, traceID)
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if err := b.Set(docKey(to, traceID, string(it.Key()[len(prefix):])), it.Value(), nil); err != nil {
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	return b.DeleteRange(prefix, prefixEnd(prefix), nil)
 }
 
 // epochOf finds the epoch a trace is stored under.
