@@ -1,0 +1,206 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// now is the clock of these tests; traceAt makes an id whose epoch is now+d.
+var now = time.Date(2027, 1, 15, 12, 0, 0, 0, time.UTC)
+
+func traceAt(d time.Duration) string {
+	return fmt.Sprintf("1-%08x-a006649127e371903a2de979", now.Add(d).Unix())
+}
+
+var tid = traceAt(-time.Minute)
+
+func opts() Options { return Options{Now: now} }
+
+// doc builds a valid segment document, with fields replaced or added by
+// extra (raw JSON members, later ones win as in encoding/json).
+func doc(extra ...string) string {
+	parts := []string{
+		`"name":"example.com"`, `"id":"70de5b6f19ff9a0a"`, `"trace_id":"` + tid + `"`,
+		fmt.Sprintf(`"start_time":%d.271`, now.Unix()-60), fmt.Sprintf(`"end_time":%d.449`, now.Unix()-60),
+	}
+	return "{" + strings.Join(append(parts, extra...), ",") + "}"
+}
+
+func TestParseRules(t *testing.T) {
+	start := fmt.Sprintf("%d.5", now.Unix()-60)
+	sub := func(fields string) string {
+		return `"subsegments":[{"name":"db","id":"53995c3f42cd8ad8","start_time":` + start + `,"end_time":` + start + fields + `}]`
+	}
+	cases := []struct {
+		name string
+		doc  string
+		code string // "" = accepted
+	}{
+		// Shape.
+		{"minimal segment", doc(), ""},
+		{"empty", "  ", CodeMalformed},
+		{"not JSON", `{"name":`, CodeMalformed},
+		{"string", `"segment"`, CodeMalformed},
+		{"number", `42`, CodeMalformed},
+		{"empty array", `[]`, CodeMalformed},
+		{"array of non-objects", `[1,2]`, CodeMalformed},
+		{"oversize", doc(`"metadata":{"default":{"pad":"` + strings.Repeat("x", MaxDocumentSize) + `"}}`), CodeTooLarge},
+		{"just under the size limit", doc(`"metadata":{"default":{"pad":"` + strings.Repeat("x", MaxDocumentSize-len(doc(`"metadata":{"default":{"pad":""}}`))) + `"}}`), ""},
+		// Tolerance.
+		{"unknown fields (Go SDK Dummy)", doc(`"Dummy":false`, `"whatever":{"x":[1]}`), ""},
+		{"stack line null", doc(`"cause":{"exceptions":[{"id":"1234567890abcdef","stack":[{"path":"a.py","line":null,"label":"f"}]}]}`), ""},
+		{"cause as exception id", doc(`"cause":"1234567890abcdef"`), ""},
+		{"exponent times", `{"name":"a","id":"70de5b6f19ff9a0a","trace_id":"` + tid + `","start_time":` + fmt.Sprintf("%.9E", float64(now.Unix()-60)) + `,"end_time":` + fmt.Sprintf("%.9E", float64(now.Unix()-59)) + `}`, ""},
+		{"wrong-typed optional member", doc(`"http":{"response":{"status":"200"}}`, `"user":7`), ""},
+		{"upper-case hex trace id", doc(`"trace_id":"` + strings.ToUpper(tid[:2]) + strings.ToUpper(tid[2:]) + `"`), ""},
+		{"in progress without end", doc(`"end_time":0`, `"in_progress":true`), ""},
+		{"non-scalar annotation", doc(`"annotations":{"ok":"x","obj":{"a":1},"list":[1]}`), ""},
+		// Ids.
+		{"id missing", doc(`"id":""`), CodeInvalidID},
+		{"id short", doc(`"id":"70de5b6f19ff9a0"`), CodeInvalidID},
+		{"id not hex", doc(`"id":"70de5b6f19ff9a0g"`), CodeInvalidID},
+		{"id number", `{"id":7,"name":"a","trace_id":"` + tid + `","start_time":5,"end_time":6}`, CodeInvalidID},
+		{"parent id bad", doc(`"parent_id":"xyz"`), CodeInvalidParentID},
+		{"parent id good", doc(`"parent_id":"defdfd9912dc5a56"`), ""},
+		// Trace ids.
+		{"trace id missing", doc(`"trace_id":""`), CodeInvalidTraceID},
+		{"trace id version 2", doc(`"trace_id":"2` + tid[1:] + `"`), CodeInvalidTraceID},
+		{"trace id short random", doc(`"trace_id":"` + tid[:34] + `"`), CodeInvalidTraceID},
+		{"trace id not hex", doc(`"trace_id":"1-zzzzzzzz-a006649127e371903a2de979"`), CodeInvalidTraceID},
+		{"trace id 29 days old", doc(`"trace_id":"` + traceAt(-29*24*time.Hour) + `"`), ""},
+		{"trace id 31 days old", doc(`"trace_id":"` + traceAt(-31*24*time.Hour) + `"`), CodeInvalidTraceID},
+		{"trace id 4 minutes ahead", doc(`"trace_id":"` + traceAt(4*time.Minute) + `"`), ""},
+		{"trace id 10 minutes ahead", doc(`"trace_id":"` + traceAt(10*time.Minute) + `"`), CodeInvalidTraceID},
+		// Names.
+		{"name missing", doc(`"name":""`), CodeInvalidName},
+		{"name 200 chars", doc(`"name":"` + strings.Repeat("é", 200) + `"`), ""},
+		{"name 201 chars", doc(`"name":"` + strings.Repeat("a", 201) + `"`), CodeInvalidName},
+		{"name allowed symbols", doc(`"name":"Svc 1_.:/%&#=+\\-@ünï 世界"`), ""},
+		{"name with !", doc(`"name":"hello!"`), CodeInvalidName},
+		{"name with ?", doc(`"name":"a?b"`), CodeInvalidName},
+		// Times.
+		{"start missing", doc(`"start_time":0`), CodeInvalidStartTime},
+		{"start negative", doc(`"start_time":-5`), CodeInvalidStartTime},
+		{"end missing", doc(`"end_time":0`), CodeInvalidEndTime},
+		{"end before start", doc(fmt.Sprintf(`"end_time":%d`, now.Unix()-120)), CodeInvalidEndTime},
+		{"end equals start", doc(`"start_time":`+start, `"end_time":`+start), ""},
+		// Independent subsegments.
+		{"independent subsegment", doc(`"type":"subsegment"`, `"parent_id":"defdfd9912dc5a56"`, `"name":"any name!"`), ""},
+		{"independent without parent", doc(`"type":"subsegment"`), CodeInvalidParentID},
+		{"independent without name", doc(`"type":"subsegment"`, `"parent_id":"defdfd9912dc5a56"`, `"name":""`), CodeInvalidName},
+		{"independent without trace id", doc(`"type":"subsegment"`, `"parent_id":"defdfd9912dc5a56"`, `"trace_id":""`), CodeInvalidTraceID},
+		// Embedded subsegments.
+		{"embedded plain", doc(sub(``)), ""},
+		{"embedded with trace and parent", doc(sub(`,"trace_id":"` + tid + `","parent_id":"70de5b6f19ff9a0a"`)), ""},
+		{"embedded other trace", doc(sub(`,"trace_id":"` + traceAt(-2*time.Minute) + `"`)), CodeInvalidTraceID},
+		{"embedded bad id", doc(`"subsegments":[{"name":"db","id":"nope","start_time":1,"end_time":2}]`), CodeInvalidID},
+		{"embedded no name", doc(`"subsegments":[{"id":"53995c3f42cd8ad8","start_time":` + start + `,"end_time":` + start + `}]`), CodeInvalidName},
+		{"embedded bad parent", doc(sub(`,"parent_id":"12"`)), CodeInvalidParentID},
+		{"embedded no start", doc(`"subsegments":[{"name":"db","id":"53995c3f42cd8ad8","end_time":` + start + `}]`), CodeInvalidStartTime},
+		{"embedded no end", doc(`"subsegments":[{"name":"db","id":"53995c3f42cd8ad8","start_time":` + start + `}]`), CodeInvalidEndTime},
+		{"embedded in progress", doc(`"subsegments":[{"name":"db","id":"53995c3f42cd8ad8","start_time":` + start + `,"in_progress":true}]`), ""},
+		{"deeply embedded bad", doc(`"subsegments":[{"name":"a","id":"53995c3f42cd8ad8","start_time":` + start + `,"end_time":` + start + `,"subsegments":[{"name":"b","id":"bad","start_time":1,"end_time":2}]}]`), CodeInvalidID},
+		// Arrays of subsegments.
+		{"array of independent subsegments", "[" + doc(`"type":"subsegment"`, `"parent_id":"defdfd9912dc5a56"`) + "," + doc(`"id":"1111111111111111"`) + "]", ""},
+		{"array with one bad element", "[" + doc() + "," + doc(`"id":"x"`) + "]", CodeInvalidID},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			segs, err := Parse([]byte(tc.doc), opts())
+			if tc.code == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				if len(segs) == 0 {
+					t.Fatal("accepted but no segments")
+				}
+				return
+			}
+			var se *Error
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want *Error with code %s", err, tc.code)
+			}
+			if se.Code != tc.code {
+				t.Errorf("code = %s, want %s (message %q)", se.Code, tc.code, se.Message)
+			}
+			if !strings.HasPrefix(se.Message, "Invalid segment. ErrorCode: "+se.Code) {
+				t.Errorf("message %q does not begin with X-Ray's form", se.Message)
+			}
+		})
+	}
+}
+
+func TestParseMessagesSayWhere(t *testing.T) {
+	_, err := Parse([]byte(doc(`"subsegments":[{"name":"db","id":"53995c3f42cd8ad8","start_time":5,"end_time":4}]`)), opts())
+	var se *Error
+	if !errors.As(err, &se) || se.ID != "70de5b6f19ff9a0a" || !strings.Contains(se.Message, "53995c3f42cd8ad8") {
+		t.Errorf("nested error = %+v; want the document id and the subsegment named", err)
+	}
+	_, err = Parse([]byte(`{"id":"70de5b6f19ff9a0a","name":`), opts())
+	if !errors.As(err, &se) || se.ID != "70de5b6f19ff9a0a" {
+		t.Errorf("malformed error = %+v; want the id recovered from the bytes", err)
+	}
+}
+
+func TestParseKeepsRawAndDecodes(t *testing.T) {
+	in := []byte(doc(`"user":"alice"`, `"annotations":{"s":"x","n":2,"b":true,"o":{"x":1}}`, `"http":{"request":{"method":"GET","url":"http://a/b"},"response":{"status":503}}`, `"fault":true`))
+	segs, err := Parse(in, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := segs[0]
+	if string(s.Raw) != string(in) {
+		t.Errorf("Raw = %s", s.Raw)
+	}
+	in[0] = 'X'
+	if s.Raw[0] != '{' {
+		t.Error("Raw shares memory with the caller's buffer")
+	}
+	if s.User != "alice" || !s.Fault || s.HTTP.Response.Status != 503 || s.HTTP.Request.Method != "GET" {
+		t.Errorf("decoded = %+v", s)
+	}
+	if len(s.Annotations) != 3 || s.Annotations["n"] != 2.0 || s.Annotations["b"] != true {
+		t.Errorf("annotations = %v; want only scalar values", s.Annotations)
+	}
+	segs, err = Parse([]byte("["+doc()+","+doc(`"id":"1111111111111111"`)+"]"), opts())
+	if err != nil || len(segs) != 2 || segs[1].ID != "1111111111111111" || string(segs[1].Raw) != doc(`"id":"1111111111111111"`) {
+		t.Errorf("array: %v %+v", err, segs)
+	}
+}
+
+func TestSkipTraceEpoch(t *testing.T) {
+	old := doc(`"trace_id":"1-00000001-a006649127e371903a2de979"`)
+	if _, err := Parse([]byte(old), opts()); err == nil {
+		t.Error("a 1970 trace id was accepted")
+	}
+	o := opts()
+	o.SkipTraceEpoch = true
+	if _, err := Parse([]byte(old), o); err != nil {
+		t.Errorf("SkipTraceEpoch still rejects: %v", err)
+	}
+}
+
+func TestCauseRoundTrip(t *testing.T) {
+	segs, err := Parse([]byte(doc(`"cause":"1234567890abcdef"`)), opts())
+	if err != nil || segs[0].Cause == nil || segs[0].Cause.ExceptionID != "1234567890abcdef" {
+		t.Fatalf("cause id: %v %+v", err, segs[0].Cause)
+	}
+	b, _ := segs[0].Cause.MarshalJSON()
+	if string(b) != `"1234567890abcdef"` {
+		t.Errorf("marshal = %s", b)
+	}
+}
+
+func TestTraceEpoch(t *testing.T) {
+	if ep, ok := TraceEpoch("1-581cf771-a006649127e371903a2de979"); !ok || ep != 0x581cf771 {
+		t.Errorf("TraceEpoch = %d %v", ep, ok)
+	}
+	for _, bad := range []string{"", "1-581cf771-a006649127e371903a2de97", "1_581cf771-a006649127e371903a2de979", "1-581cf771_a006649127e371903a2de979", "1-581cf77g-a006649127e371903a2de979"} {
+		if IsTraceID(bad) {
+			t.Errorf("IsTraceID(%q) = true", bad)
+		}
+	}
+}
