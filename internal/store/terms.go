@@ -29,7 +29,16 @@ const (
 	FieldARN        = "arn"
 	FieldInstanceID = "iid"
 	FieldAZ         = "az"
+	// FieldServiceFlag is a node name and a flag one of its segments has
+	// (name \x00 fault|error|throttle): service("x") { fault } in one term.
+	FieldServiceFlag = "sflag"
+	FieldException   = "exc" // exception type, any segment
+	// FieldRootCause marks a non-empty root-cause list: fault, error, responsetime.
+	FieldRootCause = "rc"
 )
+
+// ServiceFlagValue is the FieldServiceFlag value of a node name and flag.
+func ServiceFlagValue(name, flag string) string { return name + "\x00" + flag }
 
 // AnnotationValueKey is the typed form of an annotation value in FieldAnnValue.
 func AnnotationValueKey(v any) string {
@@ -54,6 +63,9 @@ func TermsOf(s *trace.Summary) []Term {
 	add := func(f, v string) { set[Term{f, v}] = struct{}{} }
 	for _, n := range s.Nodes {
 		add(FieldService, n.Name)
+		for _, alias := range n.Names {
+			add(FieldService, alias)
+		}
 		if n.Type != "" {
 			add(FieldNodeType, n.Type)
 		}
@@ -84,7 +96,34 @@ func TermsOf(s *trace.Summary) []Term {
 		flag(f.Fault, "fault")
 		flag(f.Error, "error")
 		flag(f.Throttle, "throttle")
+		if f.Node >= 0 && f.Node < len(s.Nodes) {
+			n := s.Nodes[f.Node]
+			for _, x := range [...]struct {
+				on   bool
+				name string
+			}{{f.Fault, "fault"}, {f.Error, "error"}, {f.Throttle, "throttle"}} {
+				if x.on {
+					add(FieldServiceFlag, ServiceFlagValue(n.Name, x.name))
+					for _, alias := range n.Names {
+						add(FieldServiceFlag, ServiceFlagValue(alias, x.name))
+					}
+				}
+			}
+		}
 	}
+	for _, x := range s.Exceptions {
+		if x.Type != "" {
+			add(FieldException, x.Type)
+		}
+	}
+	flagRC := func(l []trace.RootCause, name string) {
+		if len(l) > 0 {
+			add(FieldRootCause, name)
+		}
+	}
+	flagRC(s.FaultRootCauses, "fault")
+	flagRC(s.ErrorRootCauses, "error")
+	flagRC(s.ResponseTimeRootCauses, "responsetime")
 	for _, v := range s.ResourceARNs {
 		add(FieldARN, v)
 	}

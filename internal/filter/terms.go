@@ -1,0 +1,241 @@
+package filter
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
+
+// Terms narrows the expression to index terms (store.TermsOf) such that
+// every matching trace carries at least one of them. ok is false when the
+// expression cannot be narrowed (e.g. `responsetime > 1`, `!service("x")`);
+// the caller then scans the time range. Candidates still have to be tested
+// with Match: the terms are necessary, not sufficient.
+func (e *Expr) Terms() (terms []store.Term, ok bool) {
+	t, ok := narrow(e.root)
+	if !ok {
+		return nil, false
+	}
+	return t.terms, true
+}
+
+// termSet is a disjunction of terms and a rough cost: how many postings a
+// scan of it can be expected to read, relative to the others.
+type termSet struct {
+	terms []store.Term
+	cost  int
+}
+
+// fieldCost ranks fields by how few traces typically carry one value.
+func fieldCost(t store.Term) int {
+	switch t.Field {
+	case store.FieldAnnValue, store.FieldUser, store.FieldInstanceID:
+		return 1
+	case store.FieldARN, store.FieldException:
+		return 2
+	case store.FieldServiceFlag:
+		return 3
+	case store.FieldStatus:
+		if t.Value >= "200" && t.Value < "300" {
+			return 20
+		}
+		return 3
+	case store.FieldService:
+		return 4
+	case store.FieldNodeType, store.FieldAccount, store.FieldAZ:
+		return 6
+	case store.FieldAnnKey, store.FieldRootCause:
+		return 8
+	}
+	return 10 // flags
+}
+
+func one(field, value string) (termSet, bool) {
+	t := store.Term{Field: field, Value: value}
+	return termSet{terms: []store.Term{t}, cost: fieldCost(t)}, true
+}
+
+func union(sets ...termSet) termSet {
+	var u termSet
+	seen := map[store.Term]bool{}
+	for _, s := range sets {
+		for _, t := range s.terms {
+			if !seen[t] {
+				seen[t] = true
+				u.terms = append(u.terms, t)
+				u.cost += fieldCost(t)
+			}
+		}
+	}
+	return u
+}
+
+// cheapest picks, for a conjunction, the narrowest of its parts.
+func cheapest(sets []termSet) (termSet, bool) {
+	var best termSet
+	found := false
+	for _, s := range sets {
+		if !found || s.cost < best.cost {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+func narrow(n node) (termSet, bool) {
+	switch x := n.(type) {
+	case *andNode:
+		var sets []termSet
+		for _, y := range x.xs {
+			if s, ok := narrow(y); ok {
+				sets = append(sets, s)
+			}
+		}
+		return cheapest(sets)
+	case *orNode:
+		var sets []termSet
+		for _, y := range x.xs {
+			s, ok := narrow(y)
+			if !ok {
+				return termSet{}, false
+			}
+			sets = append(sets, s)
+		}
+		return union(sets...), true
+	case *predNode:
+		return narrowPred(x)
+	case *serviceNode:
+		var sets []termSet
+		name := ""
+		if r := x.ref; r != nil {
+			switch {
+			case r.hasName:
+				name = r.name
+				s, _ := one(store.FieldService, r.name)
+				sets = append(sets, s)
+			case r.hasType:
+				s, _ := one(store.FieldNodeType, r.typ)
+				sets = append(sets, s)
+			case r.hasAccount:
+				s, _ := one(store.FieldAccount, r.account)
+				sets = append(sets, s)
+			}
+		}
+		if x.body != nil {
+			if s, ok := narrowNode(x.body, name); ok {
+				sets = append(sets, s)
+			}
+		}
+		return cheapest(sets)
+	case *edgeNode:
+		var sets []termSet
+		for _, r := range []nodeRef{x.from, x.to} {
+			if r.hasName {
+				s, _ := one(store.FieldService, r.name)
+				sets = append(sets, s)
+			}
+		}
+		return cheapest(sets)
+	case *rootCauseNode:
+		return one(store.FieldRootCause, [...]string{"fault", "error", "responsetime"}[x.list])
+	case *rootCauseJSONNode:
+		a, _ := one(store.FieldRootCause, "fault")
+		b, _ := one(store.FieldRootCause, "error")
+		c, _ := one(store.FieldRootCause, "responsetime")
+		return union(a, b, c), true
+	}
+	return termSet{}, false
+}
+
+// isTrue reports whether a boolean predicate tests for true.
+func isTrue(p *predNode) bool {
+	return p.op == "" || p.op == "=" && p.b || p.op == "!=" && !p.b
+}
+
+var flagNames = map[keyword]string{kwFault: "fault", kwError: "error", kwThrottle: "throttle"}
+
+func narrowPred(p *predNode) (termSet, bool) {
+	switch p.key {
+	case kwFault, kwError, kwThrottle:
+		if isTrue(p) {
+			return one(store.FieldFlag, flagNames[p.key])
+		}
+	case kwPartial:
+		if isTrue(p) {
+			return one(store.FieldFlag, "partial")
+		}
+	case kwHTTPStatus:
+		if p.op == "=" && p.num == math.Trunc(p.num) && math.Abs(p.num) < 1e9 {
+			return one(store.FieldStatus, strconv.Itoa(int(p.num)))
+		}
+	case kwAnnotation:
+		if p.op == "=" {
+			var v any = p.str
+			switch p.vtype {
+			case vNumber:
+				v = p.num
+			case vBool:
+				v = p.b
+			}
+			return one(store.FieldAnnValue, p.annKey+"\x00"+store.AnnotationValueKey(v))
+		}
+		// Every other test needs the key set (!= included).
+		return one(store.FieldAnnKey, p.annKey)
+	}
+	if p.op != "=" || p.vtype != vString {
+		return termSet{}, false
+	}
+	switch p.key {
+	case kwUser:
+		return one(store.FieldUser, p.str)
+	case kwName:
+		a, _ := one(store.FieldService, p.str)
+		b, _ := one(store.FieldException, p.str)
+		return union(a, b), true
+	case kwType:
+		return one(store.FieldNodeType, p.str)
+	case kwResourceARN:
+		return one(store.FieldARN, p.str)
+	case kwInstanceID:
+		return one(store.FieldInstanceID, p.str)
+	case kwAZ:
+		return one(store.FieldAZ, p.str)
+	}
+	return termSet{}, false
+}
+
+// narrowNode narrows a service() body: a flag of the named node's segments
+// (any node's when the name is not known).
+func narrowNode(n node, name string) (termSet, bool) {
+	switch x := n.(type) {
+	case *andNode:
+		var sets []termSet
+		for _, y := range x.xs {
+			if s, ok := narrowNode(y, name); ok {
+				sets = append(sets, s)
+			}
+		}
+		return cheapest(sets)
+	case *orNode:
+		var sets []termSet
+		for _, y := range x.xs {
+			s, ok := narrowNode(y, name)
+			if !ok {
+				return termSet{}, false
+			}
+			sets = append(sets, s)
+		}
+		return union(sets...), true
+	case *predNode:
+		f, isFlag := flagNames[x.key]
+		if !isFlag || !isTrue(x) {
+			return termSet{}, false
+		}
+		if name != "" {
+			return one(store.FieldServiceFlag, store.ServiceFlagValue(name, f))
+		}
+		return one(store.FieldFlag, f)
+	}
+	return termSet{}, false
+}

@@ -1,0 +1,80 @@
+package filter
+
+import (
+	"testing"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+func checkTerms(t *testing.T, e *Expr, labels []string, all map[string]*trace.Summary) {
+	t.Helper()
+	terms, ok := e.Terms()
+	if !ok {
+		return
+	}
+	for _, l := range labels {
+		s := all[l]
+		if !e.Match(s) {
+			continue
+		}
+		have := map[store.Term]bool{}
+		for _, x := range store.TermsOf(s) {
+			have[x] = true
+		}
+		found := false
+		for _, x := range terms {
+			found = found || have[x]
+		}
+		if !found {
+			t.Fatalf("%s matches but carries none of the terms %q", l, terms)
+		}
+	}
+}
+
+func TestTermsNarrowSelectiveExpressions(t *testing.T) {
+	cases := []struct {
+		expr string
+		want []store.Term // nil: cannot narrow
+	}{
+		{`annotation.customer = "c-42"`, []store.Term{{store.FieldAnnValue, "customer\x00sc-42"}}},
+		{`annotation.items = 3`, []store.Term{{store.FieldAnnValue, "items\x00n3"}}},
+		{`annotation.vip = true`, []store.Term{{store.FieldAnnValue, "vip\x00btrue"}}},
+		{`annotation.age > 29`, []store.Term{{store.FieldAnnKey, "age"}}},
+		{`service("x") { fault }`, []store.Term{{store.FieldServiceFlag, "x\x00fault"}}},
+		{`service("x")`, []store.Term{{store.FieldService, "x"}}},
+		{`user = "u"`, []store.Term{{store.FieldUser, "u"}}},
+		{`http.status = 503`, []store.Term{{store.FieldStatus, "503"}}},
+		{`responsetime > 0.5 AND !ok`, nil},
+		{`responsetime > 0.5 AND fault`, []store.Term{{store.FieldFlag, "fault"}}},
+		{`fault OR error`, []store.Term{{store.FieldFlag, "fault"}, {store.FieldFlag, "error"}}},
+		{`fault OR responsetime > 1`, nil},
+		{`!service("x")`, nil},
+		{`user = "u" AND service("x")`, []store.Term{{store.FieldUser, "u"}}},
+		{`http.status = 200 AND service("x")`, []store.Term{{store.FieldService, "x"}}},
+		{`name = "n"`, []store.Term{{store.FieldService, "n"}, {store.FieldException, "n"}}},
+		{`rootcause.fault.entity { last }`, []store.Term{{store.FieldRootCause, "fault"}}},
+	}
+	for _, c := range cases {
+		e, err := Parse(c.expr, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		got, ok := e.Terms()
+		if c.want == nil {
+			if ok {
+				t.Errorf("%s: narrowed to %q, want a scan", c.expr, got)
+			}
+			continue
+		}
+		if !ok || len(got) != len(c.want) {
+			t.Errorf("%s: terms %q (ok %v), want %q", c.expr, got, ok, c.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%s: terms %q, want %q", c.expr, got, c.want)
+			}
+		}
+	}
+}
