@@ -52,6 +52,9 @@ type Store interface {
 	// DiskUsage is the store's size on disk in bytes (0 if not on disk).
 	DiskUsage() int64
 
+	// Service-graph statistics (stats.go).
+	StatsStore
+
 	Close() error
 }
 

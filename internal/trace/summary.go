@@ -82,6 +82,8 @@ type SegmentFact struct {
 	Start      float64 `json:"st"`
 	End        float64 `json:"et,omitempty"`
 	HTTP       HTTP    `json:"h"`
+	// Parent is, for an inferred segment, the caller's subsegment id.
+	Parent string `json:"pa,omitempty"`
 }
 
 // ResponseTime is end - start, 0 while in progress.

@@ -290,7 +290,7 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	for _, table := range []byte{'t', 's', 'i'} {
+	for _, table := range append([]byte{'t', 's', 'i'}, statTables...) {
 		if err := s.db.DeleteRange([]byte{table}, append([]byte{table}, epochBytes(cut)...), pebble.NoSync); err != nil {
 			return 0, err
 		}

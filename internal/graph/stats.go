@@ -1,0 +1,173 @@
+package graph
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+)
+
+// Stats are the statistics of one node or edge over some time: the counts
+// of completed requests by outcome, their total response time and
+// histograms. Everything but First and Last is a sum, so the statistics of a
+// trace can be added and later subtracted exactly (see Contribute).
+type Stats struct {
+	// Outcomes partition the completed requests: fault wins over
+	// throttle, throttle over other errors, and the rest are OK.
+	OK, ErrorOther, Throttle, Fault int64
+	// ResponseMicros is the total response time in microseconds (integer,
+	// so additions and subtractions cancel exactly).
+	ResponseMicros int64
+	// Root counts a node's entry-point segments; Real its segments that
+	// were reported by the service itself (not inferred).
+	Root, Real int64
+	// First and Last are the earliest start and latest end seen (epoch
+	// seconds). They only widen: subtraction leaves them.
+	First, Last int64
+	// Response is the histogram of response times; Duration (nodes) that
+	// of durations: the trace's duration for entry-point segments, the
+	// segment's own otherwise.
+	Response, Duration Histogram
+}
+
+// Total is the number of completed requests.
+func (s *Stats) Total() int64 { return s.OK + s.ErrorOther + s.Throttle + s.Fault }
+
+// Empty reports whether the statistics count nothing.
+func (s *Stats) Empty() bool {
+	return s.Total() == 0 && s.ResponseMicros == 0 && s.Root == 0 && s.Real == 0 && len(s.Response) == 0 && len(s.Duration) == 0
+}
+
+// Add adds sign × o (sign is 1 or -1).
+func (s *Stats) Add(o *Stats, sign int64) {
+	s.OK += sign * o.OK
+	s.ErrorOther += sign * o.ErrorOther
+	s.Throttle += sign * o.Throttle
+	s.Fault += sign * o.Fault
+	s.ResponseMicros += sign * o.ResponseMicros
+	s.Root += sign * o.Root
+	s.Real += sign * o.Real
+	s.widen(o.First, o.Last)
+	s.Response.Merge(o.Response, sign)
+	s.Duration.Merge(o.Duration, sign)
+}
+
+func (s *Stats) widen(first, last int64) {
+	if first != 0 && (s.First == 0 || first < s.First) {
+		s.First = first
+	}
+	if last > s.Last {
+		s.Last = last
+	}
+}
+
+// observe counts one completed request.
+func (s *Stats) observe(o outcome, start, end, duration float64, sign int64) {
+	switch o {
+	case outcomeFault:
+		s.Fault += sign
+	case outcomeThrottle:
+		s.Throttle += sign
+	case outcomeError:
+		s.ErrorOther += sign
+	default:
+		s.OK += sign
+	}
+	rt := end - start
+	s.ResponseMicros += sign * int64(math.Round(rt*1e6))
+	s.Response.Add(BinOf(rt), sign)
+	if duration >= 0 {
+		s.Duration.Add(BinOf(duration), sign)
+	}
+	s.widen(int64(math.Floor(start)), int64(math.Ceil(end)))
+}
+
+type outcome uint8
+
+const (
+	outcomeOK outcome = iota
+	outcomeError
+	outcomeThrottle
+	outcomeFault
+)
+
+func outcomeOf(fault, err, throttle bool) outcome {
+	switch {
+	case fault:
+		return outcomeFault
+	case throttle:
+		return outcomeThrottle
+	case err:
+		return outcomeError
+	}
+	return outcomeOK
+}
+
+// Encoding: a version byte, then varints. Compact and fast, as a window of
+// hours decodes thousands of records per request.
+
+const statsVersion = 1
+
+// Encode returns the stored form of s.
+func (s *Stats) Encode() []byte {
+	b := make([]byte, 0, 32+6*(len(s.Response)+len(s.Duration)))
+	b = append(b, statsVersion)
+	for _, v := range []int64{s.OK, s.ErrorOther, s.Throttle, s.Fault, s.ResponseMicros, s.Root, s.Real, s.First, s.Last} {
+		b = binary.AppendVarint(b, v)
+	}
+	for _, h := range []Histogram{s.Response, s.Duration} {
+		b = binary.AppendUvarint(b, uint64(len(h)))
+		prev := int64(0)
+		for _, bin := range h {
+			b = binary.AppendVarint(b, bin.Ms-prev)
+			b = binary.AppendVarint(b, bin.Count)
+			prev = bin.Ms
+		}
+	}
+	return b
+}
+
+var errCorrupt = errors.New("graph: corrupt statistics record")
+
+// Decode reads a stored record into s (replacing its contents).
+func (s *Stats) Decode(b []byte) error {
+	if len(b) == 0 || b[0] != statsVersion {
+		return errCorrupt
+	}
+	b = b[1:]
+	next := func() (int64, bool) {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		return v, true
+	}
+	fields := []*int64{&s.OK, &s.ErrorOther, &s.Throttle, &s.Fault, &s.ResponseMicros, &s.Root, &s.Real, &s.First, &s.Last}
+	for _, f := range fields {
+		v, ok := next()
+		if !ok {
+			return errCorrupt
+		}
+		*f = v
+	}
+	for _, h := range []*Histogram{&s.Response, &s.Duration} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return errCorrupt
+		}
+		b = b[k:]
+		out := make(Histogram, 0, n)
+		prev := int64(0)
+		for i := uint64(0); i < n; i++ {
+			d, ok1 := next()
+			c, ok2 := next()
+			if !ok1 || !ok2 {
+				return errCorrupt
+			}
+			prev += d
+			out = append(out, Bin{prev, c})
+		}
+		*h = out
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package trace
+
+import (
+	"math"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+)
+
+// Root-cause analysis (spec §6.5; docs/service-graph.md "Root causes").
+// X-Ray does not publish its algorithm; these are Roentgen's rules:
+//
+//   - The call tree spans services: below a (sub)segment are its
+//     subsegments, the segments whose parent_id names it (the callee's own
+//     segments), and the inferred segment of a downstream call.
+//   - A fault (error) root cause is an entity flagged fault (error or
+//     throttle) none of whose descendants is flagged the same way: the
+//     deepest place the failure was seen. One RootCause per such entity.
+//   - A response-time root cause starts at the entry segment and follows the
+//     longest child while it covers at least half of its parent's time; the
+//     entity where that stops is responsible. Coverage is an entity's
+//     duration divided by the entry segment's response time.
+//   - Services lists every service on the path from the entry point down to
+//     the responsible entity; each service's EntityPath runs from its segment
+//     down to the subsegment that called the next service (or to the
+//     responsible entity).
+//   - ClientImpacting: the entry segment itself carries the fault (error),
+//     so the client saw it; for response time, always true.
+//   - Exceptions are the entity's own `cause.exceptions` ({Name: type,
+//     Message}); Remote marks subsegments that are downstream calls.
+
+// maxRootCauses bounds each list so that a trace failing everywhere keeps a
+// small summary.
+const maxRootCauses = 10
+
+// entity is one node of the cross-service call tree.
+type entity struct {
+	x        *segment.Segment
+	inf      *Inference // set for an inferred segment (x is the caller's subsegment)
+	parent   *entity
+	children []*entity
+	// service is the segment (or inferred segment id) owning the entity.
+	service string
+	node    NodeID
+}
+
+func (e *entity) name() string { return e.x.Name }
+
+func (e *entity) duration() float64 {
+	if e.x.InProgress || e.x.EndTime == 0 {
+		return 0
+	}
+	return e.x.EndTime - e.x.StartTime
+}
+
+func (b *builder) callTree() []*entity {
+	tr := b.tr
+	infBySub := map[string]*Inference{}
+	infs := tr.Inferences()
+	for i := range infs {
+		infBySub[infs[i].Sub.ID] = &infs[i]
+	}
+	seen := map[string]bool{}
+	var build func(x *segment.Segment, parent *entity, seg *segment.Segment, depth int) *entity
+	build = func(x *segment.Segment, parent *entity, seg *segment.Segment, depth int) *entity {
+		seen[x.ID] = true
+		e := &entity{x: x, parent: parent, service: seg.ID, node: NodeOf(seg)}
+		if depth > 200 {
+			return e
+		}
+		for _, c := range tr.Children[x.ID] {
+			if !seen[c.ID] {
+				e.children = append(e.children, build(c, e, seg, depth+1))
+			}
+		}
+		for _, c := range tr.CalledBy[x.ID] {
+			if !seen[c.ID] {
+				e.children = append(e.children, build(c, e, c, depth+1))
+			}
+		}
+		if inf := infBySub[x.ID]; inf != nil {
+			e.children = append(e.children, &entity{x: x, inf: inf, parent: e, service: inf.ID, node: inf.Node})
+		}
+		return e
+	}
+	var roots []*entity
+	for _, r := range tr.Roots {
+		if !seen[r.ID] {
+			roots = append(roots, build(r, nil, r, 0))
+		}
+	}
+	return roots
+}
+
+func (b *builder) rootCauses() {
+	s := b.s
+	roots := b.callTree()
+	if len(roots) == 0 {
+		return
+	}
+	// The entry segment is the earliest root (entryPoint's choice).
+	entry := roots[0]
+	for _, r := range roots[1:] {
+		if r.x.StartTime < entry.x.StartTime {
+			entry = r
+		}
+	}
+	isFault := func(e *entity) bool { return e.x.Fault }
+	isError := func(e *entity) bool { return e.x.Error || e.x.Throttle }
+	for _, r := range roots {
+		s.FaultRootCauses = appendCauses(s.FaultRootCauses, r, isFault, entry.x.Fault && r == entry)
+		s.ErrorRootCauses = appendCauses(s.ErrorRootCauses, r, isError, (entry.x.Error || entry.x.Throttle) && r == entry)
+	}
+	if rt := entry.duration(); rt > 0 {
+		e := entry
+		for {
+			var longest *entity
+			for _, c := range e.children {
+				if longest == nil || c.duration() > longest.duration() {
+					longest = c
+				}
+			}
+			if longest == nil || longest.duration() < e.duration()/2 || longest.duration() == 0 {
+				break
+			}
+			e = longest
+		}
+		rc := causeOf(e, func(x *entity) RootCauseEntity {
+			c := math.Round(x.duration()/rt*1e4) / 1e4
+			return RootCauseEntity{Name: x.name(), Remote: isRemote(x), Coverage: &c}
+		})
+		rc.ClientImpacting = true
+		s.ResponseTimeRootCauses = []RootCause{rc}
+	}
+}
+
+// appendCauses adds a root cause for every deepest flagged entity below r.
+func appendCauses(list []RootCause, r *entity, flagged func(*entity) bool, clientImpacting bool) []RootCause {
+	var visit func(e *entity) bool
+	visit = func(e *entity) bool {
+		below := false
+		for _, c := range e.children {
+			if visit(c) {
+				below = true
+			}
+		}
+		if flagged(e) && !below && len(list) < maxRootCauses {
+			rc := causeOf(e, func(x *entity) RootCauseEntity {
+				return RootCauseEntity{Name: x.name(), Remote: isRemote(x), Exceptions: exceptionsOf(x.x)}
+			})
+			rc.ClientImpacting = clientImpacting
+			list = append(list, rc)
+		}
+		return below || flagged(e)
+	}
+	visit(r)
+	return list
+}
+
+// causeOf describes the path from the entry point to e, service by service.
+func causeOf(e *entity, describe func(*entity) RootCauseEntity) RootCause {
+	var path []*entity
+	for x := e; x != nil; x = x.parent {
+		path = append(path, x)
+	}
+	var rc RootCause
+	for i := len(path) - 1; i >= 0; i-- {
+		x := path[i]
+		if i == len(path)-1 || path[i+1].service != x.service {
+			rc.Services = append(rc.Services, RootCauseService{
+				Name: x.node.Name, Names: []string{x.node.Name}, Type: x.node.Type,
+				AccountId: x.node.AccountID, Inferred: x.inf != nil, EntityPath: []RootCauseEntity{},
+			})
+		}
+		svc := &rc.Services[len(rc.Services)-1]
+		svc.EntityPath = append(svc.EntityPath, describe(x))
+	}
+	return rc
+}
+
+func isRemote(e *entity) bool {
+	if e.inf != nil || e.x.IsIndependentSubsegment() && e.parent == nil {
+		return false
+	}
+	if e.parent == nil || e.parent.service != e.service {
+		return false // a segment
+	}
+	return isCall(e.x)
+}
+
+func exceptionsOf(x *segment.Segment) []RootCauseException {
+	if x.Cause == nil {
+		return nil
+	}
+	var out []RootCauseException
+	for _, ex := range x.Cause.Exceptions {
+		out = append(out, RootCauseException{Name: ex.Type, Message: ex.Message})
+	}
+	return out
+}
