@@ -24,7 +24,7 @@ type predNode struct {
 
 // nodeRef selects service-graph nodes; empty fields match anything.
 type nodeRef struct {
-	name, typ, account          string
+	name, typ, account           string
 	hasName, hasType, hasAccount bool
 }
 

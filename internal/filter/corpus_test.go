@@ -29,7 +29,9 @@ func corpus(t testing.TB) map[string]*trace.Summary {
 	}
 	pick("go-ok", func(s *trace.Summary) bool { return entry(s) == "frontend" && strings.HasSuffix(s.HTTP.URL, "/ok") })
 	pick("go-fail", func(s *trace.Summary) bool { return entry(s) == "frontend" && strings.HasSuffix(s.HTTP.URL, "/fail") })
-	pick("go-404", func(s *trace.Summary) bool { return entry(s) == "frontend" && strings.HasSuffix(s.HTTP.URL, "/notfound") })
+	pick("go-404", func(s *trace.Summary) bool {
+		return entry(s) == "frontend" && strings.HasSuffix(s.HTTP.URL, "/notfound")
+	})
 	pick("py-order", func(s *trace.Summary) bool { return entry(s) == "checkout-py" && len(s.Users) > 0 })
 	pick("py-batch", func(s *trace.Summary) bool { return entry(s) == "ingest-py" })
 	pick("py-plain", func(s *trace.Summary) bool {

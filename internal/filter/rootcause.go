@@ -13,8 +13,8 @@ import (
 // the entity.
 type rcItem struct {
 	svc   *trace.RootCauseService
-	ent   *trace.RootCauseEntity     // entity and exception levels
-	exc   *trace.RootCauseException  // exception level
+	ent   *trace.RootCauseEntity    // entity and exception levels
+	exc   *trace.RootCauseException // exception level
 	index int
 	count int
 }

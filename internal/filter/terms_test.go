@@ -37,23 +37,23 @@ func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 		expr string
 		want []store.Term // nil: cannot narrow
 	}{
-		{`annotation.customer = "c-42"`, []store.Term{{store.FieldAnnValue, "customer\x00sc-42"}}},
-		{`annotation.items = 3`, []store.Term{{store.FieldAnnValue, "items\x00n3"}}},
-		{`annotation.vip = true`, []store.Term{{store.FieldAnnValue, "vip\x00btrue"}}},
-		{`annotation.age > 29`, []store.Term{{store.FieldAnnKey, "age"}}},
-		{`service("x") { fault }`, []store.Term{{store.FieldServiceFlag, "x\x00fault"}}},
-		{`service("x")`, []store.Term{{store.FieldService, "x"}}},
-		{`user = "u"`, []store.Term{{store.FieldUser, "u"}}},
-		{`http.status = 503`, []store.Term{{store.FieldStatus, "503"}}},
+		{`annotation.customer = "c-42"`, []store.Term{{Field: store.FieldAnnValue, Value: "customer\x00sc-42"}}},
+		{`annotation.items = 3`, []store.Term{{Field: store.FieldAnnValue, Value: "items\x00n3"}}},
+		{`annotation.vip = true`, []store.Term{{Field: store.FieldAnnValue, Value: "vip\x00btrue"}}},
+		{`annotation.age > 29`, []store.Term{{Field: store.FieldAnnKey, Value: "age"}}},
+		{`service("x") { fault }`, []store.Term{{Field: store.FieldServiceFlag, Value: "x\x00fault"}}},
+		{`service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
+		{`user = "u"`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
+		{`http.status = 503`, []store.Term{{Field: store.FieldStatus, Value: "503"}}},
 		{`responsetime > 0.5 AND !ok`, nil},
-		{`responsetime > 0.5 AND fault`, []store.Term{{store.FieldFlag, "fault"}}},
-		{`fault OR error`, []store.Term{{store.FieldFlag, "fault"}, {store.FieldFlag, "error"}}},
+		{`responsetime > 0.5 AND fault`, []store.Term{{Field: store.FieldFlag, Value: "fault"}}},
+		{`fault OR error`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}}},
 		{`fault OR responsetime > 1`, nil},
 		{`!service("x")`, nil},
-		{`user = "u" AND service("x")`, []store.Term{{store.FieldUser, "u"}}},
-		{`http.status = 200 AND service("x")`, []store.Term{{store.FieldService, "x"}}},
-		{`name = "n"`, []store.Term{{store.FieldService, "n"}, {store.FieldException, "n"}}},
-		{`rootcause.fault.entity { last }`, []store.Term{{store.FieldRootCause, "fault"}}},
+		{`user = "u" AND service("x")`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
+		{`http.status = 200 AND service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
+		{`name = "n"`, []store.Term{{Field: store.FieldService, Value: "n"}, {Field: store.FieldException, Value: "n"}}},
+		{`rootcause.fault.entity { last }`, []store.Term{{Field: store.FieldRootCause, Value: "fault"}}},
 	}
 	for _, c := range cases {
 		e, err := Parse(c.expr, Options{})
