@@ -108,6 +108,7 @@ func (s *Server) traceOutput(st *store.StoredTrace) traceOut {
 	for _, d := range st.Docs {
 		t.Segments = append(t.Segments, segmentOut{Id: d.ID, Document: string(d.Raw)})
 	}
+	t.Segments = append(t.Segments, inferredSegments(st)...) // graph.go
 	return t
 }
 

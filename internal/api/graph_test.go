@@ -1,0 +1,247 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/aws/aws-sdk-go-v2/service/xray/types"
+	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+)
+
+// graphServer starts the real API on a real Pebble store and returns an
+// aws-sdk-go-v2 X-Ray client pointed at it.
+func graphServer(t *testing.T) (*xray.Client, *api.Server) {
+	t.Helper()
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ingest.New(ingest.Config{Store: st})
+	srv, err := api.New(api.Config{Store: st, Ingest: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+		st.Close()
+	})
+	c := xray.New(xray.Options{
+		Region:       "us-west-2",
+		BaseEndpoint: aws.String(hs.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
+	return c, srv
+}
+
+func put(t *testing.T, c *xray.Client, docs ...map[string]any) {
+	t.Helper()
+	var raw []string
+	for _, d := range docs {
+		b, _ := json.Marshal(d)
+		raw = append(raw, string(b))
+	}
+	out, err := c.PutTraceSegments(context.Background(), &xray.PutTraceSegmentsInput{TraceSegmentDocuments: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range out.UnprocessedTraceSegments {
+		t.Fatalf("unprocessed %s: %s %s", aws.ToString(u.Id), aws.ToString(u.ErrorCode), aws.ToString(u.Message))
+	}
+}
+
+// workedExample sends the traffic behind the devguide's GetServiceGraph
+// example (spec §6.4): four requests to an EC2 service, one answered 4xx,
+// two of which call a DynamoDB table and SNS.
+func workedExample(t *testing.T, c *xray.Client, base float64) []string {
+	type call struct{ ddb, sns float64 }
+	reqs := []struct {
+		rt    float64
+		err   bool
+		calls *call
+	}{
+		{0.005, false, nil},
+		{0.015, true, nil},
+		{0.157, false, &call{0.076, 0.049}},
+		{0.096, false, &call{0.044, 0.076}},
+	}
+	var ids []string
+	for i, r := range reqs {
+		start := base + float64(i)
+		tid := fmt.Sprintf("1-%08x-%024x", int64(base), i+1)
+		ids = append(ids, tid)
+		seg := map[string]any{
+			"trace_id": tid, "id": fmt.Sprintf("%016x", 0x1000+i), "name": "xray-sample.elasticbeanstalk.com",
+			"origin": "AWS::EC2::Instance", "start_time": start, "end_time": start + r.rt,
+			"http": map[string]any{"request": map[string]any{"method": "GET", "url": "http://xray-sample.elasticbeanstalk.com/"},
+				"response": map[string]any{"status": 200}},
+		}
+		if r.err {
+			seg["error"] = true
+			seg["http"].(map[string]any)["response"] = map[string]any{"status": 404}
+		}
+		if r.calls != nil {
+			seg["subsegments"] = []any{
+				map[string]any{"id": fmt.Sprintf("%016x", 0x2000+i), "name": "DynamoDB", "namespace": "aws",
+					"start_time": start + 0.001, "end_time": start + 0.001 + r.calls.ddb,
+					"aws":  map[string]any{"operation": "PutItem", "table_name": "awseb-e-dixzws4s9p-stack-StartupSignupsTable-4IMSMHAYX2BA"},
+					"http": map[string]any{"response": map[string]any{"status": 200}}},
+				map[string]any{"id": fmt.Sprintf("%016x", 0x3000+i), "name": "SNS", "namespace": "aws",
+					"start_time": start + 0.002, "end_time": start + 0.002 + r.calls.sns,
+					"aws":  map[string]any{"operation": "Publish", "topic_arn": "arn:aws:sns:us-west-2:123456789012:topic"},
+					"http": map[string]any{"response": map[string]any{"status": 200}}},
+			}
+		}
+		put(t, c, seg)
+	}
+	return ids
+}
+
+func histogram(h []types.HistogramEntry) []string {
+	var out []string
+	for _, e := range h {
+		out = append(out, fmt.Sprintf("%g:%d", e.Value, e.Count))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func stats(s *types.ServiceStatistics) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ok=%d err=%d/%d/%d fault=%d/%d total=%d rt=%g", aws.ToInt64(s.OkCount),
+		aws.ToInt64(s.ErrorStatistics.ThrottleCount), aws.ToInt64(s.ErrorStatistics.OtherCount), aws.ToInt64(s.ErrorStatistics.TotalCount),
+		aws.ToInt64(s.FaultStatistics.OtherCount), aws.ToInt64(s.FaultStatistics.TotalCount), aws.ToInt64(s.TotalCount), aws.ToFloat64(s.TotalResponseTime))
+}
+
+func edgeStats(s *types.EdgeStatistics) string {
+	return stats(&types.ServiceStatistics{OkCount: s.OkCount, ErrorStatistics: s.ErrorStatistics, FaultStatistics: s.FaultStatistics, TotalCount: s.TotalCount, TotalResponseTime: s.TotalResponseTime})
+}
+
+// describe renders a graph independently of reference ids.
+func describe(svcs []types.Service) map[string]string {
+	byRef := map[int32]types.Service{}
+	for _, s := range svcs {
+		byRef[aws.ToInt32(s.ReferenceId)] = s
+	}
+	out := map[string]string{}
+	for _, s := range svcs {
+		name := aws.ToString(s.Type) + " " + aws.ToString(s.Name)
+		out[name] = fmt.Sprintf("state=%s root=%v %s rt=%v dur=%v", aws.ToString(s.State), aws.ToBool(s.Root), stats(s.SummaryStatistics),
+			histogram(s.ResponseTimeHistogram), histogram(s.DurationHistogram))
+		for _, e := range s.Edges {
+			to := byRef[aws.ToInt32(e.ReferenceId)]
+			out[name+" -> "+aws.ToString(to.Type)+" "+aws.ToString(to.Name)] = edgeStats(e.SummaryStatistics) + fmt.Sprintf(" rt=%v", histogram(e.ResponseTimeHistogram))
+		}
+	}
+	return out
+}
+
+func TestServiceGraphWorkedExample(t *testing.T) {
+	c, srv := graphServer(t)
+	ctx := context.Background()
+	base := float64(time.Now().Add(-10*time.Minute).Unix()/60*60) + 5
+	ids := workedExample(t, c, base)
+
+	table := "AWS::DynamoDB::Table awseb-e-dixzws4s9p-stack-StartupSignupsTable-4IMSMHAYX2BA"
+	svc := "AWS::EC2::Instance xray-sample.elasticbeanstalk.com"
+	want := map[string]string{
+		"client xray-sample.elasticbeanstalk.com":           "state=unknown root=false <nil> rt=[] dur=[]",
+		"client xray-sample.elasticbeanstalk.com -> " + svc: "ok=3 err=0/1/1 fault=0/0 total=4 rt=0.273 rt=[0.005:1 0.015:1 0.096:1 0.157:1]",
+		svc:                      "state=active root=true ok=3 err=0/1/1 fault=0/0 total=4 rt=0.273 rt=[0.005:1 0.015:1 0.096:1 0.157:1] dur=[0.005:1 0.015:1 0.096:1 0.157:1]",
+		svc + " -> " + table:     "ok=2 err=0/0/0 fault=0/0 total=2 rt=0.12 rt=[0.044:1 0.076:1]",
+		svc + " -> AWS::SNS SNS": "ok=2 err=0/0/0 fault=0/0 total=2 rt=0.125 rt=[0.049:1 0.076:1]",
+		table:                    "state=unknown root=false ok=2 err=0/0/0 fault=0/0 total=2 rt=0.12 rt=[0.044:1 0.076:1] dur=[0.044:1 0.076:1]",
+		"AWS::SNS SNS":           "state=unknown root=false ok=2 err=0/0/0 fault=0/0 total=2 rt=0.125 rt=[0.049:1 0.076:1] dur=[0.049:1 0.076:1]",
+	}
+	check := func(t *testing.T, svcs []types.Service) {
+		t.Helper()
+		got := describe(svcs)
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s:\n got %s\nwant %s", k, got[k], v)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("unexpected %s: %s", k, got[k])
+			}
+		}
+	}
+
+	out, err := c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: aws.Time(time.Unix(int64(base)-60, 0)), EndTime: aws.Time(time.Unix(int64(base)+600, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, out.Services)
+	// Flushed to the store, at every resolution, the answer is the same.
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err = c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: aws.Time(time.Unix(int64(base)-3600, 0)), EndTime: aws.Time(time.Unix(int64(base)+3600, 0))}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, out.Services)
+	if len(out.Services) != 4 || aws.ToString(out.Services[0].Type) != "client" {
+		t.Errorf("want 4 services, the client first; got %d", len(out.Services))
+	}
+	if out.StartTime.Unix() > int64(base)-60 || out.EndTime.Unix() < int64(base)+600 {
+		t.Errorf("window %v..%v does not cover the request", out.StartTime, out.EndTime)
+	}
+
+	// The same graph from the traces themselves.
+	tg, err := c.GetTraceGraph(ctx, &xray.GetTraceGraphInput{TraceIds: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, tg.Services)
+
+	// A window before the traffic is empty.
+	empty, err := c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: aws.Time(time.Unix(int64(base)-3600, 0)), EndTime: aws.Time(time.Unix(int64(base)-600, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(empty.Services) != 0 {
+		t.Errorf("a window without traffic has %d services", len(empty.Services))
+	}
+
+	// BatchGetTraces returns the inferred segments.
+	bt, err := c.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: ids[2:3]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	origins := map[string]bool{}
+	for _, s := range bt.Traces[0].Segments {
+		var d struct {
+			Origin   string `json:"origin"`
+			Inferred bool   `json:"inferred"`
+			ParentID string `json:"parent_id"`
+			Name     string `json:"name"`
+		}
+		if err := json.Unmarshal([]byte(aws.ToString(s.Document)), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Inferred {
+			origins[d.Origin+" "+d.Name+" "+d.ParentID] = true
+		}
+	}
+	for _, w := range []string{"AWS::DynamoDB::Table DynamoDB 0000000000002002", "AWS::SNS SNS 0000000000003002"} {
+		if !origins[w] {
+			t.Errorf("BatchGetTraces lacks inferred segment %q; has %v", w, origins)
+		}
+	}
+}
