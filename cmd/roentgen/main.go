@@ -53,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	fs := flag.NewFlagSet("roentgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := app.Config{Role: role}
+	cfg := app.Config{Role: role, Version: version}
 	fs.StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir(), "directory of the embedded store")
 	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:2020", "address of the X-Ray API, console, /metrics and /health")
 	fs.StringVar(&cfg.UDPAddr, "bind", "127.0.0.1:2000", "UDP address for segment datagrams (all-in-one only)")

@@ -14,10 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/console"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -41,6 +43,7 @@ type Config struct {
 	Retention time.Duration
 	Region    string
 	AccountID string
+	Version   string // shown by the console
 	Logger    *slog.Logger
 	// Now overrides the clock (tests).
 	Now func() time.Time
@@ -69,6 +72,7 @@ type App struct {
 	udp      *udp.Server
 	servers  []*http.Server
 	addrs    map[string]net.Addr
+	info     atomic.Pointer[console.Info]
 	stopOnce sync.Once
 	done     chan struct{}
 	wg       sync.WaitGroup
@@ -106,6 +110,7 @@ func Start(cfg Config) (*App, error) {
 		a.Stop()
 		return nil, err
 	}
+	a.setConsoleInfo()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.retentionLoop() }()
 	return a, nil
@@ -160,8 +165,27 @@ func (a *App) httpHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","role":%q}`+"\n", a.cfg.Role)
 	})
-	mux.Handle("/", a.api)
+	// The console answers GETs for its own files; the rest goes to the API.
+	mux.Handle("/", console.New(a.api, a.consoleInfo))
 	return mux
+}
+
+// consoleInfo is set once every listener is bound (see Start).
+func (a *App) consoleInfo() console.Info {
+	if in := a.info.Load(); in != nil {
+		return *in
+	}
+	return console.Info{Version: a.cfg.Version, Role: a.cfg.Role}
+}
+
+func (a *App) setConsoleInfo() {
+	addr := func(name string) string {
+		if ad := a.addrs[name]; ad != nil {
+			return ad.String()
+		}
+		return ""
+	}
+	a.info.Store(&console.Info{Version: a.cfg.Version, Role: a.cfg.Role, HTTP: addr("http"), UDP: addr("udp"), TCP: addr("tcp")})
 }
 
 // Addr returns the bound address of a listener: "http", "tcp" or "udp".

@@ -1,0 +1,93 @@
+// The console's only backend: the public X-Ray API (restJson1, POST with a
+// JSON body), so whatever the console shows, the AWS CLI can show too.
+import type { Group, SamplingRule, SamplingRuleRecord, Service, Trace, TraceSummary } from './types';
+
+export class ApiError extends Error {
+  constructor(public readonly type: string, message: string, public readonly status: number) {
+    super(message);
+  }
+}
+
+export async function call<T>(path: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError('NetworkError', `the server did not answer (${(e as Error).message})`, 0);
+  }
+  const text = await res.text();
+  let json: any = {};
+  try { json = text ? JSON.parse(text) : {}; } catch { /* keep the text for the error */ }
+  if (!res.ok) {
+    const type = (res.headers.get('X-Amzn-ErrorType') || json.__type || 'Error').split(':')[0];
+    throw new ApiError(type, json.message || json.Message || text || res.statusText, res.status);
+  }
+  return json as T;
+}
+
+// Pages of one paginated operation, up to max items.
+async function pages<T>(path: string, body: Record<string, unknown>, key: string, max: number, signal?: AbortSignal): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
+  let token: string | undefined;
+  for (let i = 0; i < 1000; i++) {
+    const out = await call<any>(path, token ? { ...body, NextToken: token } : body, signal);
+    items.push(...((out[key] as T[]) || []));
+    token = out.NextToken;
+    if (!token || items.length >= max) break;
+  }
+  return { items: items.slice(0, max), more: !!token || items.length > max };
+}
+
+export interface Window { start: number; end: number } // epoch seconds
+
+export function traceSummaries(w: Window, filter: string, max: number, signal?: AbortSignal) {
+  const body: Record<string, unknown> = { StartTime: w.start, EndTime: w.end };
+  if (filter.trim()) body.FilterExpression = filter.trim();
+  return pages<TraceSummary>('/TraceSummaries', body, 'TraceSummaries', max, signal);
+}
+
+export async function batchGetTraces(ids: string[], signal?: AbortSignal): Promise<Trace[]> {
+  const out = await call<{ Traces?: Trace[] }>('/Traces', { TraceIds: ids }, signal);
+  return out.Traces || [];
+}
+
+function groupRef(group: string) {
+  return group && group !== 'Default' ? { GroupName: group } : {};
+}
+
+export async function serviceGraph(w: Window, group: string, signal?: AbortSignal): Promise<Service[]> {
+  const { items } = await pages<Service>('/ServiceGraph', { StartTime: w.start, EndTime: w.end, ...groupRef(group) }, 'Services', 5000, signal);
+  return items;
+}
+
+export async function traceGraph(ids: string[], signal?: AbortSignal): Promise<Service[]> {
+  const { items } = await pages<Service>('/TraceGraph', { TraceIds: ids }, 'Services', 5000, signal);
+  return items;
+}
+
+export async function groups(signal?: AbortSignal): Promise<Group[]> {
+  const { items } = await pages<Group>('/Groups', {}, 'Groups', 1000, signal);
+  return items;
+}
+export const createGroup = (g: Group) => call<{ Group: Group }>('/CreateGroup', g);
+export const updateGroup = (g: Group) => call<{ Group: Group }>('/UpdateGroup', g);
+export const deleteGroup = (name: string) => call('/DeleteGroup', { GroupName: name });
+
+export async function samplingRules(signal?: AbortSignal): Promise<SamplingRuleRecord[]> {
+  const { items } = await pages<SamplingRuleRecord>('/GetSamplingRules', {}, 'SamplingRuleRecords', 1000, signal);
+  return items;
+}
+export const createSamplingRule = (r: SamplingRule) => call<{ SamplingRuleRecord: SamplingRuleRecord }>('/CreateSamplingRule', { SamplingRule: r });
+export const updateSamplingRule = (r: Partial<SamplingRule>) => call<{ SamplingRuleRecord: SamplingRuleRecord }>('/UpdateSamplingRule', { SamplingRuleUpdate: r });
+export const deleteSamplingRule = (name: string) => call('/DeleteSamplingRule', { RuleName: name });
+
+export interface Info { version?: string; role?: string; udp?: string; tcp?: string; http?: string }
+export async function info(): Promise<Info> {
+  try {
+    const res = await fetch('/console/info');
+    return res.ok ? await res.json() : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,89 @@
+// uPlot charts: a histogram whose x-drag reports a range, and a time series.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { Bins } from '../histogram';
+import { fmtDuration } from '../format';
+
+export const COLORS = { ok: '#3fb37f', error: '#e8a33d', throttle: '#8b5cf6', fault: '#e5484d', a: '#3b82f6', b: '#f97316', avg: '#64748b' };
+
+function useUPlot(make: (el: HTMLElement, width: number) => uPlot, deps: unknown[]) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current!;
+    const plot = make(el, el.clientWidth || 600);
+    const ro = new ResizeObserver(() => plot.setSize({ width: el.clientWidth || 600, height: plot.height }));
+    ro.observe(el);
+    return () => { ro.disconnect(); plot.destroy(); };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+  return ref;
+}
+
+export interface HistSeries { label: string; counts: number[]; color: string }
+
+// A response-time histogram; dragging across it calls onSelect(lo, hi) in seconds.
+export function Histogram(props: { bins: Bins; series?: HistSeries[]; height?: number; onSelect?: (lo: number, hi: number) => void; testid?: string }) {
+  const { bins } = props;
+  const series = props.series || [{ label: 'traces', counts: bins.counts, color: COLORS.a }];
+  const ref = useUPlot((el, width) => {
+    const xs = bins.edges.slice(0, -1);
+    const step = bins.edges[1] - bins.edges[0] || 1;
+    return new uPlot({
+      width, height: props.height || 140,
+      legend: { show: series.length > 1 },
+      cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
+      scales: { x: { time: false, range: () => [0, bins.edges[bins.edges.length - 1]] } },
+      axes: [
+        { values: (_u, vals) => vals.map((v) => fmtDuration(v)), size: 30 },
+        { size: 40 },
+      ],
+      series: [
+        { label: 'response time', value: (_u, v) => (v == null ? '' : `${fmtDuration(v)}–${fmtDuration(v + step)}`) },
+        ...series.map((s) => ({
+          label: s.label, stroke: s.color, fill: s.color + '99', width: 1,
+          paths: uPlot.paths.bars!({ size: [1 / series.length, Infinity], align: 1 }),
+          points: { show: false },
+        })),
+      ],
+      hooks: {
+        setSelect: [(u) => {
+          if (!props.onSelect || u.select.width < 2) return;
+          const lo = Math.max(0, u.posToVal(u.select.left, 'x'));
+          const hi = u.posToVal(u.select.left + u.select.width, 'x');
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          props.onSelect(lo, hi);
+        }],
+      },
+    }, [xs, ...series.map((s) => s.counts)], el);
+  }, [bins, props.series, props.onSelect]);
+  return <div class="chart" ref={ref} data-testid={props.testid} title={props.onSelect ? 'drag across the chart to select a response-time range' : undefined} />;
+}
+
+export interface TimeLine { label: string; values: (number | null)[]; color: string; scale?: string; bars?: boolean }
+
+export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: number; testid?: string; onSelect?: (lo: number, hi: number) => void }) {
+  const ref = useUPlot((el, width) => new uPlot({
+    width, height: props.height || 160,
+    cursor: { drag: { x: true, y: false, setScale: false } },
+    scales: { s: { auto: true } },
+    axes: [{}, { size: 40 }, { scale: 's', side: 1, values: (_u, v) => v.map((x) => fmtDuration(x)), grid: { show: false }, size: 56 }],
+    series: [
+      {},
+      ...props.lines.map((l) => ({
+        label: l.label, stroke: l.color, fill: l.bars ? l.color + '88' : undefined, scale: l.scale, width: 1.5,
+        paths: l.bars ? uPlot.paths.bars!({ size: [0.9, Infinity] }) : undefined, points: { show: false },
+      })),
+    ],
+    hooks: {
+      setSelect: [(u) => {
+        if (!props.onSelect || u.select.width < 2) return;
+        const lo = u.posToVal(u.select.left, 'x');
+        const hi = u.posToVal(u.select.left + u.select.width, 'x');
+        u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+        props.onSelect(lo, hi);
+      }],
+    },
+  }, [props.t, ...props.lines.map((l) => l.values)] as uPlot.AlignedData, el), [props.t, props.lines]);
+  return <div class="chart" ref={ref} data-testid={props.testid} />;
+}

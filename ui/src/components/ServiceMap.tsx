@@ -1,0 +1,100 @@
+// The service map: Cytoscape.js draws the graph (layout, zoom, pan); nodes
+// are pies of ok / error / throttle / fault, sized by volume, shaped by kind.
+import { useEffect, useRef } from 'preact/hooks';
+import cytoscape from 'cytoscape';
+import type { Service } from '../types';
+import { model } from '../graphmodel';
+import { COLORS } from './Chart';
+
+export type Selection = { kind: 'node'; ref: number } | { kind: 'edge'; from: number; to: number } | undefined;
+
+const SHAPE = { client: 'round-rectangle', service: 'ellipse', aws: 'round-hexagon', remote: 'round-diamond' } as const;
+
+export function ServiceMap(props: { services: Service[]; windowSeconds: number; selected?: Selection; onSelect: (s: Selection) => void; height?: number }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const cyRef = useRef<cytoscape.Core>();
+  const onSelect = useRef(props.onSelect);
+  onSelect.current = props.onSelect;
+
+  useEffect(() => {
+    const { nodes, edges } = model(props.services, props.windowSeconds);
+    const pct = (n: number, t: number) => (t ? (n / t) * 100 : 0);
+    const cy = cytoscape({
+      container: ref.current!,
+      minZoom: 0.2, maxZoom: 3, wheelSensitivity: 0.3,
+      elements: [
+        ...nodes.map((n) => ({
+          group: 'nodes' as const,
+          data: {
+            id: n.id, ref: n.ref, label: n.label, kind: n.kind, size: n.size, shape: SHAPE[n.kind],
+            ok: n.shares.total ? pct(n.shares.ok, n.shares.total) : 100, error: pct(n.shares.error, n.shares.total),
+            throttle: pct(n.shares.throttle, n.shares.total), fault: pct(n.shares.fault, n.shares.total),
+          },
+        })),
+        ...edges.map((e) => ({ group: 'edges' as const, data: { id: e.id, source: e.source, target: e.target, label: e.label, width: e.width, bad: e.shares.fault > 0 ? 1 : 0 } })),
+      ],
+      style: [
+        {
+          selector: 'node',
+          style: {
+            shape: 'data(shape)' as any, width: 'data(size)', height: 'data(size)', 'background-color': '#e2e8f0',
+            'border-width': 2, 'border-color': '#94a3b8', label: 'data(label)', 'text-wrap': 'wrap', 'text-valign': 'bottom',
+            'text-margin-y': 6, 'font-size': 11, color: '#1e293b', 'text-background-color': '#ffffff', 'text-background-opacity': 0.8,
+            'text-background-padding': '2px',
+            'pie-size': '86%',
+            'pie-1-background-color': COLORS.ok, 'pie-1-background-size': 'data(ok)',
+            'pie-2-background-color': COLORS.error, 'pie-2-background-size': 'data(error)',
+            'pie-3-background-color': COLORS.throttle, 'pie-3-background-size': 'data(throttle)',
+            'pie-4-background-color': COLORS.fault, 'pie-4-background-size': 'data(fault)',
+          } as any,
+        },
+        { selector: 'node[kind = "client"]', style: { 'background-color': '#cbd5e1', 'pie-size': '0%' } as any },
+        { selector: 'node:selected', style: { 'border-color': '#2563eb', 'border-width': 4 } },
+        {
+          selector: 'edge',
+          style: {
+            width: 'data(width)', 'line-color': '#94a3b8', 'target-arrow-color': '#94a3b8', 'target-arrow-shape': 'triangle',
+            'curve-style': 'bezier', label: 'data(label)', 'font-size': 9, color: '#475569', 'text-rotation': 'autorotate',
+            'text-background-color': '#ffffff', 'text-background-opacity': 0.8, 'text-background-padding': '1px',
+          } as any,
+        },
+        { selector: 'edge[bad = 1]', style: { 'line-color': '#f1a7a9', 'target-arrow-color': '#f1a7a9' } },
+        { selector: 'edge:selected', style: { 'line-color': '#2563eb', 'target-arrow-color': '#2563eb' } },
+      ],
+      layout: { name: 'breadthfirst', directed: true, spacingFactor: 1.3, padding: 30, roots: nodes.filter((n) => n.kind === 'client').map((n) => '#' + n.id) } as any,
+    });
+    if (!nodes.some((n) => n.kind === 'client')) cy.layout({ name: 'breadthfirst', directed: true, spacingFactor: 1.3, padding: 30 } as any).run();
+    cy.on('tap', 'node', (ev) => onSelect.current({ kind: 'node', ref: ev.target.data('ref') }));
+    cy.on('tap', 'edge', (ev) => {
+      const [a, b] = [ev.target.data('source'), ev.target.data('target')].map((s: string) => Number(s.slice(1)));
+      onSelect.current({ kind: 'edge', from: a, to: b });
+    });
+    cy.on('tap', (ev) => { if (ev.target === cy) onSelect.current(undefined); });
+    cyRef.current = cy;
+    (window as any).__roentgenMap = cy; // for the end-to-end tests
+    return () => { cy.destroy(); cyRef.current = undefined; };
+  }, [props.services, props.windowSeconds]);
+
+  useEffect(() => {
+    const cy = cyRef.current;
+    if (!cy) return;
+    cy.elements().unselect();
+    const s = props.selected;
+    if (s?.kind === 'node') cy.$id(`n${s.ref}`).select();
+    if (s?.kind === 'edge') cy.$id(`e${s.from}-${s.to}`).select();
+  }, [props.selected, props.services]);
+
+  return <div class="map" ref={ref} style={{ height: `${props.height || 520}px` }} data-testid="service-map" />;
+}
+
+export function Legend() {
+  return (
+    <div class="legend">
+      <span><i style={{ background: COLORS.ok }} />ok</span>
+      <span><i style={{ background: COLORS.error }} />error (4xx)</span>
+      <span><i style={{ background: COLORS.throttle }} />throttle (429)</span>
+      <span><i style={{ background: COLORS.fault }} />fault (5xx)</span>
+      <span class="shapes">▭ client · ◯ service · ⬡ AWS resource · ◇ remote</span>
+    </div>
+  );
+}
