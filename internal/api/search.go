@@ -4,41 +4,54 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"hash/fnv"
 	"math"
 	"strings"
+	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/filter"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// GetTraceSummaries
+// GetTraceSummaries: trace search (spec §3.2, §4). An expression is
+// narrowed to index terms (filter.Expr.Terms) so that the store visits only
+// traces that can match; every candidate is then tested in full.
 
-// summariesPage bounds one page of GetTraceSummaries: results returned and
-// traces examined, so a page answers quickly whatever the window.
+// A page of GetTraceSummaries is bounded in results, in traces examined and
+// in time, so a page answers quickly whatever the window and expression;
+// the NextToken then resumes where the page stopped.
 const (
 	summariesPageSize = 100
 	summariesPageScan = 20000
+	summariesPageTime = 2 * time.Second
 	// eventLookback is how far before the window a trace may have started and
 	// still have events inside it (TimeRangeType Event and Service).
 	eventLookback = 6 * 3600
+	// defaultSampleRate is the FixedRate used for Sampling=true without a
+	// SamplingStrategy.
+	defaultSampleRate = 0.1
 )
+
+type samplingStrategy struct {
+	Name  string
+	Value *float64
+}
 
 type getTraceSummariesInput struct {
 	StartTime        *Timestamp
 	EndTime          *Timestamp
 	TimeRangeType    string
 	Sampling         *bool
-	SamplingStrategy *struct {
-		Name  string
-		Value *float64
-	}
+	SamplingStrategy *samplingStrategy
 	FilterExpression *string
 	NextToken        *string
 }
 
 // pageToken is the opaque NextToken of GetTraceSummaries: the position of
-// the last trace examined. New traces arriving later sort before it, so
-// paging is stable while ingest goes on.
+// the last trace examined. Traces are visited newest first by their epoch,
+// and new traces arrive with newer epochs, so paging is stable while ingest
+// goes on.
 type pageToken struct {
 	Epoch int64  `json:"e"`
 	Trace string `json:"t"`
@@ -59,6 +72,60 @@ func decodeToken(s string) (store.Cursor, error) {
 	return store.Cursor{Epoch: p.Epoch, TraceID: p.Trace}, nil
 }
 
+// sampler keeps a deterministic share of traces by trace id, so that pages
+// of one search agree on which traces are in the sample.
+type sampler struct {
+	scan, keep float64 // PartialScan and FixedRate shares; 1 keeps all
+}
+
+func inSample(traceID string, rate float64) bool {
+	if rate >= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(traceID))
+	return float64(h.Sum64())/math.MaxUint64 < rate
+}
+
+func samplerOf(on *bool, st *samplingStrategy) (sampler, error) {
+	sm := sampler{scan: 1, keep: 1}
+	if st == nil {
+		if on != nil && *on {
+			sm.keep = defaultSampleRate
+		}
+		return sm, nil
+	}
+	if on != nil && !*on {
+		return sm, nil
+	}
+	if st.Value == nil {
+		return sm, invalid("SamplingStrategy.Value is required: the share of traces, from 0 to 1")
+	}
+	v := *st.Value
+	if v > 1 && v <= 100 {
+		v /= 100 // a percentage
+	}
+	if !(v > 0 && v <= 1) {
+		return sm, invalid("SamplingStrategy.Value must be a share of traces above 0 and at most 1 (or a percentage up to 100), not %s", ftoa(*st.Value))
+	}
+	switch st.Name {
+	case "PartialScan":
+		sm.scan = v
+	case "FixedRate", "":
+		sm.keep = v
+	default:
+		return sm, invalid("SamplingStrategy.Name must be PartialScan or FixedRate, not %q", st.Name)
+	}
+	return sm, nil
+}
+
+type getTraceSummariesOutput struct {
+	TraceSummaries       []traceSummaryOut
+	ApproximateTime      Timestamp
+	TracesProcessedCount int64
+	NextToken            *string `json:",omitempty"`
+}
+
 func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInput) (any, error) {
 	if in.StartTime == nil || in.EndTime == nil {
 		return nil, invalid("StartTime and EndTime are required")
@@ -71,15 +138,28 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 	if rangeType == "" {
 		rangeType = "TraceId"
 	}
-	if rangeType != "TraceId" && rangeType != "Event" {
-		return nil, invalid("TimeRangeType must be TraceId or Event, not %q", in.TimeRangeType)
+	if rangeType != "TraceId" && rangeType != "Event" && rangeType != "Service" {
+		return nil, invalid("TimeRangeType must be TraceId, Event or Service, not %q", in.TimeRangeType)
 	}
+	sm, err := samplerOf(in.Sampling, in.SamplingStrategy)
+	if err != nil {
+		return nil, err
+	}
+	var expr *filter.Expr
 	if in.FilterExpression != nil && strings.TrimSpace(*in.FilterExpression) != "" {
-		return nil, invalid("FilterExpression is not supported yet; omit it to list every trace in the window")
+		expr, err = filter.Parse(*in.FilterExpression, s.groups.filterOptions())
+		if err != nil {
+			return nil, invalid("FilterExpression: %s", err.Error())
+		}
 	}
 	q := store.SummaryQuery{From: int64(math.Ceil(start)), To: int64(math.Ceil(end))}
-	if rangeType == "Event" {
+	if rangeType != "TraceId" {
 		q.From -= eventLookback
+	}
+	if expr != nil {
+		if terms, ok := expr.Terms(); ok {
+			q.AnyOf = terms
+		}
 	}
 	if in.NextToken != nil && *in.NextToken != "" {
 		c, err := decodeToken(*in.NextToken)
@@ -88,29 +168,36 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 		}
 		q.After = c
 	}
-	type output struct {
-		TraceSummaries       []traceSummaryOut
-		ApproximateTime      Timestamp
-		TracesProcessedCount int64
-		NextToken            *string `json:",omitempty"`
-	}
-	out := output{TraceSummaries: []traceSummaryOut{}, ApproximateTime: Timestamp(end)}
+	out := getTraceSummariesOutput{TraceSummaries: []traceSummaryOut{}, ApproximateTime: Timestamp(end)}
 	var last store.Cursor
 	more := false
-	err := s.cfg.Store.Summaries(ctx, q, func(sum *trace.Summary) bool {
-		if len(out.TraceSummaries) >= summariesPageSize || out.TracesProcessedCount >= summariesPageScan {
+	deadline := time.Now().Add(summariesPageTime)
+	err = s.cfg.Store.Summaries(ctx, q, func(sum *trace.Summary) bool {
+		if len(out.TraceSummaries) >= summariesPageSize || out.TracesProcessedCount >= summariesPageScan ||
+			out.TracesProcessedCount%256 == 255 && time.Now().After(deadline) {
 			more = true
 			return false
 		}
-		out.TracesProcessedCount++
 		last = store.CursorOf(sum)
+		if !inSample(sum.TraceID, sm.scan) {
+			return true
+		}
+		out.TracesProcessedCount++
 		var matched *float64
-		if rangeType == "Event" {
+		switch rangeType {
+		case "Event":
 			t, ok := eventIn(sum, start, end)
 			if !ok {
 				return true
 			}
 			matched = &t
+		case "Service":
+			if !serviceEndIn(sum, start, end) {
+				return true
+			}
+		}
+		if expr != nil && !expr.Match(sum) || !inSample(sum.TraceID, sm.keep) {
+			return true
 		}
 		ts := summaryOutput(sum)
 		if matched != nil {
@@ -145,4 +232,15 @@ func eventIn(s *trace.Summary, start, end float64) (float64, bool) {
 		return 0, false
 	}
 	return max(s.StartTime, start), true
+}
+
+// serviceEndIn reports whether a segment of the trace ended in [start, end)
+// (TimeRangeType Service).
+func serviceEndIn(s *trace.Summary, start, end float64) bool {
+	for _, f := range s.Segments {
+		if !f.InProgress && f.End >= start && f.End < end {
+			return true
+		}
+	}
+	return false
 }
