@@ -1,0 +1,96 @@
+package translate
+
+import (
+	"math"
+	"slices"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// annotate puts the attributes that did not become typed fields into
+// annotations (indexed, searchable) or metadata (kept, not indexed). Resource
+// attributes go to the segment's metadata as otel.resource.<key>.
+func (t *Translator) annotate(d *document, a, ra *attrs, isSegment bool, _ pcommon.InstrumentationScope) {
+	perSpan := a.strs("aws.xray.annotations")
+	ann := map[string]any{}
+	meta := map[string]any{}
+	for k, v := range a.m.All() {
+		if a.isUsed(k) {
+			continue
+		}
+		if len(ann) < MaxAnnotations && (t.indexAll || t.indexed[k] || slices.Contains(perSpan, k)) {
+			if av, ok := annotationValue(v); ok {
+				key := annotationKey(k)
+				if _, dup := ann[key]; !dup {
+					ann[key] = av
+					continue
+				}
+			}
+		}
+		meta[k] = jsonValue(v, 0)
+	}
+	if isSegment {
+		for k, v := range ra.m.All() {
+			key := "otel.resource." + k
+			if len(ann) < MaxAnnotations && t.indexed[key] {
+				if av, ok := annotationValue(v); ok {
+					ann[annotationKey(key)] = av
+					continue
+				}
+			}
+			meta[key] = jsonValue(v, 0)
+		}
+	}
+	if len(ann) > 0 {
+		d.Annotations = ann
+	}
+	if len(meta) > 0 {
+		d.Metadata = map[string]map[string]any{"default": meta}
+	}
+}
+
+// annotationValue is v as X-Ray can index it: a string, number or boolean.
+func annotationValue(v pcommon.Value) (any, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		s := v.Str()
+		if len(s) > 1000 {
+			// X-Ray's limit on annotation values; cut on a rune boundary.
+			cut := 1000
+			for cut > 0 && s[cut]&0xC0 == 0x80 {
+				cut--
+			}
+			s = s[:cut]
+		}
+		return s, true
+	case pcommon.ValueTypeInt:
+		return v.Int(), true
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, false
+		}
+		return f, true
+	case pcommon.ValueTypeBool:
+		return v.Bool(), true
+	}
+	return nil, false
+}
+
+// annotationKey maps every character X-Ray does not allow in annotation
+// keys (anything but ASCII letters, digits and _) to _, as the exporter does.
+func annotationKey(k string) string {
+	if k == "" {
+		return "_"
+	}
+	b := []byte(k)
+	if len(b) > 500 {
+		b = b[:500]
+	}
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
