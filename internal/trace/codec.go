@@ -2,17 +2,54 @@ package trace
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
+
+	"github.com/roentgen-tracing/roentgen/internal/fieldcodec"
 )
 
-// EncodeSummary is the stored form of a summary.
-func EncodeSummary(s *Summary) ([]byte, error) { return json.Marshal(s) }
+// summaryCodec stores every exported field of Summary by its json name:
+// fields others add to Summary are stored with no change here. Searches
+// decode summaries by the hundred thousand, which is why this is not JSON.
+var summaryCodec = func() *fieldcodec.Codec[Summary] {
+	c, err := fieldcodec.New[Summary]()
+	if err != nil {
+		panic(err) // a Summary field of a kind the codec cannot store: see codec_test.go
+	}
+	return c
+}()
 
-// DecodeSummary reads a stored summary.
+// summaryFormat is the first byte of an encoded summary. Summaries stored as
+// JSON (before the binary form) begin with '{' and still decode.
+const summaryFormat = 0x01
+
+// EncodeSummary is the stored form of a summary.
+func EncodeSummary(s *Summary) ([]byte, error) {
+	return AppendSummary(make([]byte, 0, 1024), s)
+}
+
+// AppendSummary appends the stored form of s to dst.
+func AppendSummary(dst []byte, s *Summary) ([]byte, error) {
+	return summaryCodec.Append(append(dst, summaryFormat), s)
+}
+
+// DecodeSummary reads a stored summary. The result shares no memory with b.
 func DecodeSummary(b []byte) (*Summary, error) {
 	s := new(Summary)
-	if err := json.Unmarshal(b, s); err != nil {
-		return nil, err
+	if len(b) == 0 {
+		return nil, fmt.Errorf("stored summary is empty")
+	}
+	switch b[0] {
+	case summaryFormat:
+		if err := summaryCodec.Decode(b[1:], s); err != nil {
+			return nil, err
+		}
+	case '{':
+		if err := json.Unmarshal(b, s); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("stored summary has unknown format byte %#x", b[0])
 	}
 	return s, nil
 }

@@ -1,0 +1,31 @@
+package bench
+
+import (
+	"syscall"
+	"testing"
+	"time"
+)
+
+// CPUTime is the process's user+system CPU time so far.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// CPUMeter reports CPU time per operation beside a benchmark's wall time.
+// On a shared machine the wall time of a benchmark grows with other load;
+// the CPU it spends is a steadier measure of its cost.
+type CPUMeter struct{ start time.Duration }
+
+// StartCPU starts measuring; call it right before the timed loop.
+func StartCPU() CPUMeter { return CPUMeter{start: CPUTime()} }
+
+// Report adds cpu-ns/op for the b.N operations since StartCPU.
+func (m CPUMeter) Report(b *testing.B) {
+	if b.N > 0 {
+		b.ReportMetric(float64(CPUTime()-m.start)/float64(b.N), "cpu-ns/op")
+	}
+}

@@ -1,0 +1,91 @@
+package trace_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// generatedTraces parses n generated traces of ~4 segments.
+func generatedTraces(b *testing.B, n int) []*trace.Trace {
+	g := bench.NewGenerator(1)
+	now := time.Now()
+	var out []*trace.Trace
+	for range n {
+		id, docs := g.Trace(now, 0)
+		t := &trace.Trace{ID: id}
+		for _, d := range docs {
+			segs, err := segment.Parse(d, segment.Options{Now: now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			t.Put(segs...)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func generatedSummaries(b *testing.B, n int) []*trace.Summary {
+	var out []*trace.Summary
+	for _, t := range generatedTraces(b, n) {
+		out = append(out, trace.Summarize(trace.Assemble(t), nil, 1))
+	}
+	return out
+}
+
+// BenchmarkSummarize assembles and summarizes a ~4-segment trace.
+func BenchmarkSummarize(b *testing.B) {
+	ts := generatedTraces(b, 200)
+	b.ReportAllocs()
+	cpu := bench.StartCPU()
+	for i := 0; b.Loop(); i++ {
+		trace.Summarize(trace.Assemble(ts[i%len(ts)]), nil, 1)
+	}
+	cpu.Report(b)
+}
+
+func BenchmarkEncodeSummary(b *testing.B) {
+	ss := generatedSummaries(b, 200)
+	size, jsonSize := 0, 0
+	for _, s := range ss {
+		e, _ := trace.EncodeSummary(s)
+		j, _ := json.Marshal(s)
+		size += len(e)
+		jsonSize += len(j)
+	}
+	b.ReportAllocs()
+	buf := make([]byte, 0, 8192)
+	cpu := bench.StartCPU()
+	for i := 0; b.Loop(); i++ {
+		var err error
+		if buf, err = trace.AppendSummary(buf[:0], ss[i%len(ss)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.Report(b)
+	b.ReportMetric(float64(size)/float64(len(ss)), "bytes/summary")
+	b.ReportMetric(float64(jsonSize)/float64(len(ss)), "json-bytes/summary")
+}
+
+// BenchmarkDecodeSummary is the cost a search pays per trace it examines;
+// 100k of them must take well under 500 ms.
+func BenchmarkDecodeSummary(b *testing.B) {
+	var encs [][]byte
+	for _, s := range generatedSummaries(b, 200) {
+		e, _ := trace.EncodeSummary(s)
+		encs = append(encs, e)
+	}
+	b.ReportAllocs()
+	cpu := bench.StartCPU()
+	for i := 0; b.Loop(); i++ {
+		if _, err := trace.DecodeSummary(encs[i%len(encs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.Report(b)
+}
