@@ -276,11 +276,11 @@ func apiError(t *testing.T, err error) smithy.APIError {
 func TestSearchErrorsAreActionable(t *testing.T) {
 	e := newSearchEnv(t, t.TempDir())
 	cases := map[string]string{
-		`responsetime >`:                    "FilterExpression: expected a value after '>' but found the end of the expression at column 15",
+		`responsetime >`:                     "FilterExpression: expected a value after '>' but found the end of the expression at column 15",
 		`service("x") { http.status = "5" }`: "http.status is a number, not a string at column 30",
-		`fault > true`:                      "operator '>' does not apply here",
+		`fault > true`:                       "operator '>' does not apply here",
 		strings.Repeat("(", 60) + "ok" + strings.Repeat(")", 60): "nests deeper than 50 levels",
-		strings.Repeat(`ok OR `, 20000) + "ok":                  "the limit is 10000",
+		strings.Repeat(`ok OR `, 20000) + "ok":                   "the limit is 10000",
 		`group.name = "missing"`:                                 `there is no group "missing"`,
 	}
 	for expr, msg := range cases {
