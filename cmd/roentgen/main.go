@@ -2,6 +2,7 @@
 //
 //	roentgen [flags]          everything, bound to loopback, on the embedded store
 //	roentgen server [flags]   the X-Ray API (and console) alone
+//	roentgen demo [flags]     everything, fed with a demo workload
 //	roentgen version
 package main
 
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/demo"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -29,10 +31,14 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	role := app.RoleAll
+	withDemo := false
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		switch args[0] {
 		case "server":
 			role = app.RoleServer
+		case "demo":
+			withDemo = true
+			args = args[1:]
 		case "version":
 			fmt.Fprintln(stdout, "roentgen", version)
 			return 0
@@ -43,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "help":
 			args = []string{"-h"}
 		default:
-			fmt.Fprintf(stderr, "roentgen: unknown command %q (commands: server, version; no command runs everything)\n", args[0])
+			fmt.Fprintf(stderr, "roentgen: unknown command %q (commands: server, demo, version; no command runs everything)\n", args[0])
 			return 2
 		}
 		if role != app.RoleAll {
@@ -100,9 +106,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Logger.Error("start", "err", err)
 		return 1
 	}
+	stopDemo := func() {}
+	if withDemo {
+		stopDemo = demo.Start(a.Addr("udp").String(), "http://"+a.Addr("http").String(), cfg.Logger)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
+	stopDemo()
 	cfg.Logger.Info("stopping", "signal", s.String())
 	if err := a.Stop(); err != nil {
 		cfg.Logger.Error("stop", "err", err)
