@@ -22,6 +22,8 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/console"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/otlp"
+	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/udp"
@@ -40,6 +42,12 @@ type Config struct {
 	HTTPAddr  string // API, console, /metrics, /health
 	UDPAddr   string // segment datagrams (role all)
 	TCPAddr   string // the daemon's TCP side: the same API (role all)
+	// OTLP receivers (roles all and server); empty disables one.
+	OTLPGRPCAddr string
+	OTLPHTTPAddr string
+	// OTLPIndexAttributes: span attribute keys indexed as annotations,
+	// comma-separated, or "*"/"" for all (up to 50).
+	OTLPIndexAttributes string
 	Retention time.Duration
 	Region    string
 	AccountID string
@@ -70,6 +78,7 @@ type App struct {
 	api     *api.Server
 
 	udp      *udp.Server
+	otlp     *otlp.Receiver
 	servers  []*http.Server
 	addrs    map[string]net.Addr
 	info     atomic.Pointer[console.Info]
@@ -119,6 +128,19 @@ func Start(cfg Config) (*App, error) {
 func (a *App) listen() error {
 	if err := a.serveHTTP("http", a.cfg.HTTPAddr, a.httpHandler()); err != nil {
 		return err
+	}
+	if a.cfg.OTLPGRPCAddr != "" || a.cfg.OTLPHTTPAddr != "" {
+		r, err := otlp.Start(otlp.Config{GRPCAddr: a.cfg.OTLPGRPCAddr, HTTPAddr: a.cfg.OTLPHTTPAddr, Ingest: a.ingest,
+			Translate: translate.ParseIndexFlag(a.cfg.OTLPIndexAttributes), Logger: a.log})
+		if err != nil {
+			return err
+		}
+		a.otlp = r
+		for _, n := range []string{"grpc", "http"} {
+			if ad := r.Addr(n); ad != nil {
+				a.addrs["otlp-"+n] = ad
+			}
+		}
 	}
 	if a.cfg.Role != RoleAll {
 		return nil
@@ -188,7 +210,8 @@ func (a *App) setConsoleInfo() {
 	a.info.Store(&console.Info{Version: a.cfg.Version, Role: a.cfg.Role, HTTP: addr("http"), UDP: addr("udp"), TCP: addr("tcp")})
 }
 
-// Addr returns the bound address of a listener: "http", "tcp" or "udp".
+// Addr returns the bound address of a listener: "http", "tcp", "udp",
+// "otlp-grpc" or "otlp-http".
 func (a *App) Addr(name string) net.Addr { return a.addrs[name] }
 
 // Store is the app's store (tests and benchmarks read it directly).
@@ -237,10 +260,18 @@ func (a *App) Stop() error {
 		for _, s := range a.servers {
 			_ = s.Shutdown(ctx)
 		}
+		if a.otlp != nil {
+			a.otlp.Stop()
+		}
 		if a.udp != nil {
 			_ = a.udp.Stop()
 		}
 		a.wg.Wait()
+		if a.api != nil {
+			if cerr := a.api.Close(); cerr != nil { // service-graph statistics held in memory
+				a.log.Error("flush service-graph statistics", "err", cerr)
+			}
+		}
 		if a.store != nil {
 			err = a.store.Close()
 		}
