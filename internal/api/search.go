@@ -84,7 +84,13 @@ func inSample(traceID string, rate float64) bool {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(traceID))
-	return float64(h.Sum64())/math.MaxUint64 < rate
+	// FNV's high bits vary little between ids that differ at the end; the
+	// splitmix64 finalizer spreads them.
+	x := h.Sum64()
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x)/math.MaxUint64 < rate
 }
 
 func samplerOf(on *bool, st *samplingStrategy) (sampler, error) {
