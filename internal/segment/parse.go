@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // Limits from the X-Ray developer guide (spec §1, §3.4).
@@ -87,7 +89,7 @@ func Parse(doc []byte, opt Options) ([]*Segment, error) {
 	}
 	if trimmed[0] == '[' {
 		var elems []json.RawMessage
-		if err := json.Unmarshal(trimmed, &elems); err != nil {
+		if err := gojson.Unmarshal(trimmed, &elems); err != nil {
 			return nil, reject("", CodeMalformed, "the document is not valid JSON: %v", err)
 		}
 		if len(elems) == 0 {
@@ -115,11 +117,14 @@ func parseOne(doc []byte, opt Options) (*Segment, error) {
 		return nil, reject("", CodeMalformed, "a document must be a JSON object or an array of objects")
 	}
 	s := new(Segment)
-	if err := json.Unmarshal(doc, s); err != nil {
+	// goccy/go-json decodes ~4x faster than encoding/json with the same
+	// results; ingest throughput is bounded by this call.
+	if err := gojson.Unmarshal(doc, s); err != nil {
 		// A member of the wrong type is dropped, as X-Ray drops data that does
 		// not fit the schema; anything else is not JSON at all.
 		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) {
+		var gte *gojson.UnmarshalTypeError
+		if !errors.As(err, &te) && !errors.As(err, &gte) {
 			return nil, reject(peekID(doc), CodeMalformed, "the document is not valid JSON: %v", err)
 		}
 	}

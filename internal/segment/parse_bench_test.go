@@ -24,10 +24,11 @@ func BenchmarkParse(b *testing.B) {
 	opt := segment.Options{Now: now}
 	b.SetBytes(int64(size / len(docs)))
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu := bench.StartCPU()
 	for i := 0; b.Loop(); i++ {
 		if _, err := segment.Parse(docs[i%len(docs)], opt); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.Report(b)
 }
