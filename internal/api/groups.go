@@ -229,13 +229,24 @@ func checkGroupName(name string) error {
 	return nil
 }
 
-// checkExpression validates a group's filter against the other groups.
-func checkExpression(expr string, recs map[string]groupRecord) error {
+// checkExpression validates a group's filter against the other groups,
+// as group self would have it.
+func checkExpression(self, expr string, recs map[string]groupRecord) error {
 	if strings.TrimSpace(expr) == "" {
 		return nil
 	}
-	if _, err := filter.Parse(expr, filter.Options{Groups: resolverOf(recs)}); err != nil {
+	with := make(map[string]groupRecord, len(recs)+1)
+	for k, v := range recs {
+		with[k] = v
+	}
+	with[self] = groupRecord{GroupName: self, FilterExpression: expr}
+	opts := filter.Options{Groups: resolverOf(with)}
+	if _, err := filter.Parse(expr, opts); err != nil {
 		return invalid("FilterExpression: %s", err.Error())
+	}
+	// Through other groups, the expression may lead back to this group.
+	if _, err := filter.Parse("group.name = "+strconv.Quote(self), opts); err != nil && strings.Contains(err.Error(), "refers to itself") {
+		return invalid("FilterExpression: group %q would refer to itself through the groups it names", self)
 	}
 	return nil
 }
@@ -299,7 +310,7 @@ func (g *groupsAPI) createGroup(ctx context.Context, body []byte) (any, error) {
 		return nil, invalid("there are already %d groups, the limit", maxGroups)
 	}
 	r := groupRecord{GroupName: name, GroupARN: g.newARN(name), FilterExpression: groupStr(in.FilterExpression)}
-	if err := checkExpression(r.FilterExpression, recs); err != nil {
+	if err := checkExpression(name, r.FilterExpression, recs); err != nil {
 		return nil, err
 	}
 	if in.InsightsConfiguration != nil {
@@ -406,10 +417,7 @@ func (g *groupsAPI) updateGroup(ctx context.Context, body []byte) (any, error) {
 	}
 	recs := g.snapshot().records()
 	if in.FilterExpression != nil {
-		// The group may not come to refer to itself.
-		others := g.snapshot().records()
-		delete(others, r.GroupName)
-		if err := checkExpression(*in.FilterExpression, others); err != nil {
+		if err := checkExpression(r.GroupName, *in.FilterExpression, recs); err != nil {
 			return nil, err
 		}
 		r.FilterExpression = *in.FilterExpression
