@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"time"
 )
@@ -313,9 +314,13 @@ func (g *Generator) s3(t *trace, parent *node, x float64, op, bucket, key string
 	return n.end + 0.0002
 }
 
+// documents returns the segments in the order they end, as SDKs send
+// them: callees before their callers.
 func (t *trace) documents() [][]byte {
-	out := make([][]byte, 0, len(t.segments))
-	for _, s := range t.segments {
+	segs := append([]*node(nil), t.segments...)
+	sort.SliceStable(segs, func(i, j int) bool { return segs[i].end < segs[j].end })
+	out := make([][]byte, 0, len(segs))
+	for _, s := range segs {
 		b, err := json.Marshal(tree(s))
 		if err != nil {
 			panic(err) // only maps of plain values: cannot fail

@@ -120,8 +120,8 @@ export function span(rows: Row[]): { start: number; end: number } {
 // A bar's position in percent of the trace's span; at least minPct wide.
 export function bar(r: { start: number; end: number }, t: { start: number; end: number }, minPct = 0.2): { left: number; width: number } {
   const total = t.end - t.start || 1;
-  const left = Math.min(100, Math.max(0, ((r.start - t.start) / total) * 100));
-  const width = Math.max(minPct, Math.min(100 - left, ((r.end - r.start) / total) * 100));
+  const left = Math.min(100 - minPct, Math.max(0, ((r.start - t.start) / total) * 100));
+  const width = Math.min(100 - left, Math.max(minPct, ((r.end - r.start) / total) * 100));
   return { left, width };
 }
 

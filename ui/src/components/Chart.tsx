@@ -23,7 +23,7 @@ function useUPlot(make: (el: HTMLElement, width: number) => uPlot, deps: unknown
 export interface HistSeries { label: string; counts: number[]; color: string }
 
 // A response-time histogram; dragging across it calls onSelect(lo, hi) in seconds.
-export function Histogram(props: { bins: Bins; series?: HistSeries[]; height?: number; onSelect?: (lo: number, hi: number) => void; testid?: string }) {
+export function Histogram(props: { bins: Bins; series?: HistSeries[]; percent?: boolean; height?: number; onSelect?: (lo: number, hi: number) => void; testid?: string }) {
   const { bins } = props;
   const series = props.series || [{ label: 'traces', counts: bins.counts, color: COLORS.a }];
   const ref = useUPlot((el, width) => {
@@ -36,7 +36,7 @@ export function Histogram(props: { bins: Bins; series?: HistSeries[]; height?: n
       scales: { x: { time: false, range: () => [0, bins.edges[bins.edges.length - 1]] } },
       axes: [
         { values: (_u, vals) => vals.map((v) => fmtDuration(v)), size: 30 },
-        { size: 40 },
+        { size: 52, values: props.percent ? (_u, vals) => vals.map((v) => `${Math.round(v * 100)}%`) : undefined },
       ],
       series: [
         { label: 'response time', value: (_u, v) => (v == null ? '' : `${fmtDuration(v)}–${fmtDuration(v + step)}`) },
@@ -67,7 +67,7 @@ export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: numb
     width, height: props.height || 160,
     cursor: { drag: { x: true, y: false, setScale: false } },
     scales: { s: { auto: true } },
-    axes: [{}, { size: 40 }, { scale: 's', side: 1, values: (_u, v) => v.map((x) => fmtDuration(x)), grid: { show: false }, size: 56 }],
+    axes: [{}, { size: 52 }, { scale: 's', side: 1, values: (_u, v) => v.map((x) => fmtDuration(x)), grid: { show: false }, size: 56 }],
     series: [
       {},
       ...props.lines.map((l) => ({

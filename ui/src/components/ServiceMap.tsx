@@ -2,11 +2,14 @@
 // are pies of ok / error / throttle / fault, sized by volume, shaped by kind.
 import { useEffect, useRef } from 'preact/hooks';
 import cytoscape from 'cytoscape';
+import dagre from 'cytoscape-dagre';
 import type { Service } from '../types';
 import { model } from '../graphmodel';
 import { COLORS } from './Chart';
 
 export type Selection = { kind: 'node'; ref: number } | { kind: 'edge'; from: number; to: number } | undefined;
+
+cytoscape.use(dagre);
 
 const SHAPE = { client: 'round-rectangle', service: 'ellipse', aws: 'round-hexagon', remote: 'round-diamond' } as const;
 
@@ -21,7 +24,7 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
     const pct = (n: number, t: number) => (t ? (n / t) * 100 : 0);
     const cy = cytoscape({
       container: ref.current!,
-      minZoom: 0.2, maxZoom: 3, wheelSensitivity: 0.3,
+      minZoom: 0.2, maxZoom: 3,
       elements: [
         ...nodes.map((n) => ({
           group: 'nodes' as const,
@@ -39,7 +42,7 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
           style: {
             shape: 'data(shape)' as any, width: 'data(size)', height: 'data(size)', 'background-color': '#e2e8f0',
             'border-width': 2, 'border-color': '#94a3b8', label: 'data(label)', 'text-wrap': 'wrap', 'text-valign': 'bottom',
-            'text-margin-y': 6, 'font-size': 11, color: '#1e293b', 'text-background-color': '#ffffff', 'text-background-opacity': 0.8,
+            'text-margin-y': 6, 'font-size': 11, 'text-max-width': '150px', color: '#1e293b', 'text-background-color': '#ffffff', 'text-background-opacity': 0.8,
             'text-background-padding': '2px',
             'pie-size': '86%',
             'pie-1-background-color': COLORS.ok, 'pie-1-background-size': 'data(ok)',
@@ -61,9 +64,9 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
         { selector: 'edge[bad = 1]', style: { 'line-color': '#f1a7a9', 'target-arrow-color': '#f1a7a9' } },
         { selector: 'edge:selected', style: { 'line-color': '#2563eb', 'target-arrow-color': '#2563eb' } },
       ],
-      layout: { name: 'breadthfirst', directed: true, spacingFactor: 1.3, padding: 30, roots: nodes.filter((n) => n.kind === 'client').map((n) => '#' + n.id) } as any,
+      // Callers on the left, callees to the right, as requests flow.
+      layout: { name: 'dagre', rankDir: 'LR', nodeSep: 50, rankSep: 150, padding: 30 } as any,
     });
-    if (!nodes.some((n) => n.kind === 'client')) cy.layout({ name: 'breadthfirst', directed: true, spacingFactor: 1.3, padding: 30 } as any).run();
     cy.on('tap', 'node', (ev) => onSelect.current({ kind: 'node', ref: ev.target.data('ref') }));
     cy.on('tap', 'edge', (ev) => {
       const [a, b] = [ev.target.data('source'), ev.target.data('target')].map((s: string) => Number(s.slice(1)));

@@ -32,7 +32,8 @@ export function AnalyticsPage(props: { params: Record<string, string>; info: Inf
     const rebin = (vals: number[]) => {
       const c = new Array(bins.counts.length).fill(0);
       const w = bins.edges[1] - bins.edges[0];
-      for (const v of vals) c[Math.min(c.length - 1, Math.floor(v / w))]++;
+      // Shares, not counts: A and B differ in size.
+      for (const v of vals) c[Math.min(c.length - 1, Math.floor(v / w))] += 1 / vals.length;
       return c;
     };
     return [
@@ -73,8 +74,8 @@ export function AnalyticsPage(props: { params: Record<string, string>; info: Inf
             {comparing && <Stat name="B" list={b} times={tb} href={link('traces', { range, filter: fb })} />}
           </div>
           <section class="card">
-            <h2>Response time distribution</h2>
-            <Histogram bins={bins} series={series} testid="analytics-histogram"
+            <h2>Response time distribution{comparing ? ' (share of each set)' : ''}</h2>
+            <Histogram bins={bins} series={series} percent={comparing} testid="analytics-histogram"
               onSelect={(lo, hi) => setParams({ a: narrow(fa, lo, hi) })} />
           </section>
           <section class="card">

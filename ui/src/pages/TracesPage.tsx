@@ -91,7 +91,7 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
               {pg.items.map((t) => {
                 const ann = annotationList(t);
                 return (
-                  <tr class={statusClass(t)} data-trace-id={t.Id}>
+                  <tr class={`row-${statusClass(t)}`} data-trace-id={t.Id}>
                     <td class="mono"><a href={link('traces', { range, group }, t.Id)}>{t.Id}</a></td>
                     <td>{t.Http?.HttpMethod ?? ''}</td>
                     <td class="url" title={t.Http?.HttpURL}>{t.Http?.HttpURL ?? ''}</td>
