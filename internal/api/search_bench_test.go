@@ -1,0 +1,185 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// benchTraces is how many traces the search benchmarks store in a one-hour
+// window (ROENTGEN_BENCH_TRACES overrides; the target is stated for 1e6).
+// The store is built once per count under ROENTGEN_BENCH_DIR (default the
+// temp dir) and reused by later runs.
+func benchTraces() int {
+	if n, err := strconv.Atoi(os.Getenv("ROENTGEN_BENCH_TRACES")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+// benchSummary is a generated three-service trace. Selectivities: svc "x"
+// in 1% of traces (its segment faults in 20% of those), customer c-42 in
+// 0.1%, user u-7 in 0.5%, status 503 in 1%; !ok in 8%, responsetime > 0.5
+// in about 19%.
+func benchSummary(r *rand.Rand, i int, epoch int64) *trace.Summary {
+	id := fmt.Sprintf("1-%08x-%024x", epoch, i)
+	entry := fmt.Sprintf("svc-%02d", r.IntN(50))
+	mid := fmt.Sprintf("svc-%02d", 50+r.IntN(50))
+	leaf := "db"
+	if r.IntN(100) == 0 {
+		leaf = "x"
+	}
+	rt := r.ExpFloat64() * 0.3
+	status := 200
+	switch p := r.IntN(100); {
+	case p < 1:
+		status = 503
+	case p < 3:
+		status = 500
+	case p < 6:
+		status = 404
+	case p < 8:
+		status = 429
+	}
+	s := &trace.Summary{
+		TraceID: id, Epoch: epoch, StartTime: float64(epoch), EndTime: float64(epoch) + rt, Duration: rt, ResponseTime: rt,
+		HasFault: status >= 500, HasError: status >= 400 && status < 500, HasThrottle: status == 429, RootOK: status < 400,
+		HTTP:       trace.HTTP{URL: "https://shop.example.com/api/orders/" + strconv.Itoa(i%1000), Method: "GET", UserAgent: "bench", ClientIP: "10.0.0.1", Status: status},
+		EntryPoint: 0,
+		Nodes: []trace.Node{
+			{NodeID: trace.NodeID{Name: entry, Type: "AWS::EC2::Instance"}, Names: []string{entry}, Root: true},
+			{NodeID: trace.NodeID{Name: mid, Type: "AWS::ECS::Container"}, Names: []string{mid}},
+			{NodeID: trace.NodeID{Name: leaf, Type: "remote"}, Names: []string{leaf}, Inferred: true},
+		},
+		Segments: []trace.SegmentFact{
+			{Node: 0, ID: fmt.Sprintf("%016x", 3*i), Root: true, Fault: status >= 500, Error: status >= 400 && status < 500, Throttle: status == 429,
+				Start: float64(epoch), End: float64(epoch) + rt, HTTP: trace.HTTP{Status: status}},
+			{Node: 1, ID: fmt.Sprintf("%016x", 3*i+1), Start: float64(epoch), End: float64(epoch) + rt/2},
+			{Node: 2, ID: fmt.Sprintf("%016x", 3*i+2), Inferred: true, Fault: leaf == "x" && r.IntN(5) == 0, Start: float64(epoch), End: float64(epoch) + rt/4},
+		},
+		Edges: []trace.Edge{{From: 0, To: 1, Start: float64(epoch), End: float64(epoch) + rt/2}, {From: 1, To: 2, Start: float64(epoch), End: float64(epoch) + rt/4}},
+		Annotations: []trace.Annotation{
+			{Key: "customer", Value: fmt.Sprintf("c-%d", r.IntN(1000)), Nodes: []int{0}},
+			{Key: "items", Value: float64(r.IntN(10)), Nodes: []int{1}},
+		},
+		Users: []trace.User{{Name: fmt.Sprintf("u-%d", r.IntN(200)), Nodes: []int{0}}},
+	}
+	return s
+}
+
+// benchStore opens (building on first use) a store of n traces whose
+// epochs lie in the hour before `end`.
+func benchStore(b *testing.B, n int) (*pebble.Store, int64) {
+	b.Helper()
+	root := os.Getenv("ROENTGEN_BENCH_DIR")
+	if root == "" {
+		root = os.TempDir()
+	}
+	dir := filepath.Join(root, fmt.Sprintf("roentgen-search-bench-%d", n))
+	done := filepath.Join(dir, "built")
+	var end int64
+	if raw, err := os.ReadFile(done); err == nil {
+		end, _ = strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
+	}
+	// Trace ids must be younger than 30 days for a real server; rebuild
+	// when the stored hour has aged out or was never built.
+	if end == 0 || time.Since(time.Unix(end, 0)) > 20*24*time.Hour {
+		os.RemoveAll(dir)
+		end = time.Now().Unix()
+		st, err := pebble.Open(dir, pebble.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		start := time.Now()
+		batch := make([]store.TraceUpdate, 0, 1000)
+		for i := range n {
+			ep := end - 3600 + int64(r.IntN(3600))
+			s := benchSummary(r, i, ep)
+			batch = append(batch, store.TraceUpdate{TraceID: s.TraceID, Epoch: ep, Summary: s})
+			if len(batch) == cap(batch) || i == n-1 {
+				if err := st.Apply(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("built %d traces in %v", n, time.Since(start))
+		if err := os.WriteFile(done, []byte(strconv.FormatInt(end, 10)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st, err := pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st, end
+}
+
+// BenchmarkGetTraceSummaries measures the first page of GetTraceSummaries
+// over the whole hour, through the API handler, and reports p50 and p99.
+func BenchmarkGetTraceSummaries(b *testing.B) {
+	n := benchTraces()
+	st, end := benchStore(b, n)
+	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return time.Unix(end, 0) }})
+	srv, err := api.New(api.Config{Store: st, Ingest: in})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	for _, c := range []struct{ name, expr string }{
+		{"selective/annotation", `annotation.customer = "c-42"`},
+		{"selective/service-fault", `service("x") { fault }`},
+		{"selective/user", `user = "u-7"`},
+		{"selective/status", `http.status = 503`},
+		{"non-selective", `responsetime > 0.5 AND !ok`},
+		{"no-filter", ``},
+		{"matches-nothing", `responsetime > 1000`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			body, _ := json.Marshal(map[string]any{"StartTime": end - 3600, "EndTime": end + 1, "FilterExpression": c.expr})
+			var lat []time.Duration
+			var got, processed float64
+			for b.Loop() {
+				req := httptest.NewRequest("POST", "/TraceSummaries", strings.NewReader(string(body)))
+				w := httptest.NewRecorder()
+				t0 := time.Now()
+				srv.ServeHTTP(w, req)
+				lat = append(lat, time.Since(t0))
+				if w.Code != 200 {
+					b.Fatalf("%d: %s", w.Code, w.Body.String())
+				}
+				var out struct {
+					TraceSummaries       []json.RawMessage
+					TracesProcessedCount float64
+				}
+				_ = json.Unmarshal(w.Body.Bytes(), &out)
+				got, processed = float64(len(out.TraceSummaries)), out.TracesProcessedCount
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(got, "results")
+			b.ReportMetric(processed, "processed")
+		})
+	}
+}
