@@ -27,7 +27,9 @@ func (t *Trace) Put(docs ...*segment.Segment) bool {
 		replaced := false
 		for i, old := range t.Docs {
 			if old.ID == d.ID {
-				if !sameBytes(old.Raw, d.Raw) {
+				// An in-progress version arriving after the complete one
+				// (UDP reorders) must not undo it.
+				if !sameBytes(old.Raw, d.Raw) && !(d.InProgress && !old.InProgress) {
 					t.Docs[i] = d
 					changed = true
 				}
