@@ -28,8 +28,13 @@ type Aggregator struct {
 	cfg AggregatorConfig
 
 	mu        sync.Mutex
-	pending   map[groupKey]*Stats
+	pending   map[groupKey]*Stats // minute deltas from the ingest hook
 	lastFlush time.Time
+
+	// rolled holds coarse-resolution deltas already written at the minute
+	// resolution; guarded by flushMu.
+	rolled  map[resKey]*Stats
+	flushes int
 
 	// flushMu serialises flushes and keeps queries from reading a store
 	// that a flush is half-way through updating.
@@ -69,7 +74,7 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 	if cfg.Groups == nil {
 		cfg.Groups = func(*trace.Summary) []string { return nil }
 	}
-	return &Aggregator{cfg: cfg, pending: map[groupKey]*Stats{}, lastFlush: cfg.Now()}
+	return &Aggregator{cfg: cfg, pending: map[groupKey]*Stats{}, rolled: map[resKey]*Stats{}, lastFlush: cfg.Now()}
 }
 
 // Hook is the ingest hook: it applies each update's contribution delta.
@@ -103,14 +108,28 @@ func (a *Aggregator) Hook(ctx context.Context, updates []store.TraceUpdate) {
 	due := a.cfg.Now().Sub(a.lastFlush) >= a.cfg.FlushInterval
 	a.mu.Unlock()
 	if due {
-		if err := a.Flush(ctx); err != nil {
+		if err := a.flush(ctx, false); err != nil {
 			a.cfg.Logger.Error("flush service-graph statistics", "err", err)
 		}
 	}
 }
 
-// Flush merges pending deltas into the store at every resolution.
-func (a *Aggregator) Flush(ctx context.Context) error {
+// Flush merges every pending delta into the store at every resolution.
+func (a *Aggregator) Flush(ctx context.Context) error { return a.flush(ctx, true) }
+
+// rollupEvery is how many minute-level flushes pass between writes of the
+// coarser resolutions, whose records are large (an hour's histogram) and
+// would otherwise be rewritten every few seconds.
+const rollupEvery = 15
+
+type resKey struct {
+	res int64
+	groupKey
+}
+
+// flush writes the minute-level deltas and, when all is set or it is
+// time, the coarser ones rolled up from them.
+func (a *Aggregator) flush(ctx context.Context, all bool) error {
 	a.flushMu.Lock()
 	defer a.flushMu.Unlock()
 	a.mu.Lock()
@@ -118,26 +137,10 @@ func (a *Aggregator) Flush(ctx context.Context) error {
 	a.pending = map[groupKey]*Stats{}
 	a.lastFlush = a.cfg.Now()
 	a.mu.Unlock()
-	if len(pending) == 0 {
-		return nil
-	}
-	// Roll the 60 s deltas up into every resolution.
-	type resKey struct {
-		res int64
-		groupKey
-	}
-	merged := map[resKey]*Stats{}
+	fine := make(map[resKey]*Stats, len(pending))
 	buckets := map[string][2]int64{}
 	for gk, d := range pending {
-		for _, res := range store.StatResolutions {
-			rk := resKey{res, groupKey{gk.Group, Key{gk.Bucket - mod(gk.Bucket, res), gk.Entity}}}
-			m := merged[rk]
-			if m == nil {
-				m = &Stats{}
-				merged[rk] = m
-			}
-			m.Add(d, 1)
-		}
+		fine[resKey{BucketSeconds, gk}] = d
 		r, ok := buckets[gk.Group]
 		if !ok || gk.Bucket < r[0] {
 			r[0] = gk.Bucket
@@ -147,15 +150,44 @@ func (a *Aggregator) Flush(ctx context.Context) error {
 		}
 		buckets[gk.Group] = r
 	}
-	recs := make([]store.StatRecord, 0, len(merged))
-	for rk, d := range merged {
+	if err := a.write(ctx, fine); err != nil {
+		a.restore(pending)
+		return err
+	}
+	for gk, d := range pending {
+		for _, res := range store.StatResolutions[1:] {
+			rk := resKey{res, groupKey{gk.Group, Key{gk.Bucket - mod(gk.Bucket, res), gk.Entity}}}
+			m := a.rolled[rk]
+			if m == nil {
+				m = &Stats{}
+				a.rolled[rk] = m
+			}
+			m.Add(d, 1)
+		}
+	}
+	a.flushes++
+	if all || a.flushes%rollupEvery == 0 {
+		if err := a.write(ctx, a.rolled); err != nil {
+			return err // a.rolled keeps them for the next attempt
+		}
+		a.rolled = map[resKey]*Stats{}
+	}
+	return a.recordGroupVersions(ctx, buckets)
+}
+
+// write merges deltas into the stored records.
+func (a *Aggregator) write(ctx context.Context, deltas map[resKey]*Stats) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	recs := make([]store.StatRecord, 0, len(deltas))
+	for rk, d := range deltas {
 		k := store.StatKey{Resolution: rk.res, Bucket: rk.Bucket, Group: rk.Group, Entity: string(rk.Entity)}
 		var cur Stats
 		v, err := a.cfg.Store.GetStat(ctx, k)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
-			a.restore(pending)
 			return err
 		default:
 			if err := cur.Decode(v); err != nil {
@@ -170,11 +202,7 @@ func (a *Aggregator) Flush(ctx context.Context) error {
 		}
 		recs = append(recs, rec)
 	}
-	if err := a.cfg.Store.PutStats(ctx, recs); err != nil {
-		a.restore(pending)
-		return err
-	}
-	return a.recordGroupVersions(ctx, buckets)
+	return a.cfg.Store.PutStats(ctx, recs)
 }
 
 // restore puts deltas that could not be flushed back in front of newer ones.

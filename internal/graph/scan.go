@@ -45,11 +45,12 @@ func (a *Aggregator) Scan(ctx context.Context, group string, spans []Span, want 
 	var s Stats
 	for _, sp := range spans {
 		var derr error
-		err := a.cfg.Store.Stats(ctx, store.StatQuery{Resolution: sp.Resolution, Group: group, From: sp.From, To: sp.To}, func(r store.StatRecord) bool {
+		q := store.StatQuery{Resolution: sp.Resolution, Group: group, From: sp.From, To: sp.To}
+		if want != nil {
+			q.Want = func(e string) bool { return want(Entity(e)) }
+		}
+		err := a.cfg.Store.Stats(ctx, q, func(r store.StatRecord) bool {
 			e := Entity(r.Entity)
-			if want != nil && !want(e) {
-				return true
-			}
 			if derr = s.Decode(r.Value); derr != nil {
 				return false
 			}
@@ -63,26 +64,42 @@ func (a *Aggregator) Scan(ctx context.Context, group string, spans []Span, want 
 			return err
 		}
 	}
-	a.mu.Lock()
-	var hits []groupKey
-	for gk := range a.pending {
-		if gk.Group != group || want != nil && !want(gk.Entity) {
-			continue
+	// Deltas not yet in the store: minute deltas count in every span;
+	// rolled-up ones only in spans of their resolution, as the minute
+	// records already hold them.
+	type hit struct {
+		bucket int64
+		e      Entity
+		s      Stats
+	}
+	var hits []hit
+	in := func(res, bucket int64, e Entity) bool {
+		if want != nil && !want(e) {
+			return false
 		}
 		for _, sp := range spans {
-			if gk.Bucket >= sp.From && gk.Bucket < sp.To {
-				hits = append(hits, gk)
-				break
+			if (res == BucketSeconds || sp.Resolution == res) && bucket >= sp.From && bucket < sp.To {
+				return true
 			}
 		}
+		return false
 	}
-	copies := make([]Stats, len(hits))
-	for i, gk := range hits {
-		copies[i].Add(a.pending[gk], 1)
+	for rk, d := range a.rolled {
+		if rk.Group == group && in(rk.res, rk.Bucket, rk.Entity) {
+			hits = append(hits, hit{rk.Bucket, rk.Entity, Stats{}})
+			hits[len(hits)-1].s.Add(d, 1)
+		}
+	}
+	a.mu.Lock()
+	for gk, d := range a.pending {
+		if gk.Group == group && in(BucketSeconds, gk.Bucket, gk.Entity) {
+			hits = append(hits, hit{gk.Bucket, gk.Entity, Stats{}})
+			hits[len(hits)-1].s.Add(d, 1)
+		}
 	}
 	a.mu.Unlock()
-	for i, gk := range hits {
-		fn(gk.Bucket, gk.Entity, &copies[i])
+	for i := range hits {
+		fn(hits[i].bucket, hits[i].e, &hits[i].s)
 	}
 	return nil
 }

@@ -14,9 +14,10 @@ type StatsStore interface {
 	// GetStat returns one record's value, or ErrNotFound.
 	GetStat(ctx context.Context, k StatKey) ([]byte, error)
 	// Stats calls fn for the records of one resolution and group whose
-	// bucket lies in [q.From, q.To), in bucket order and, within a bucket,
-	// in entity byte order. fn returns false to stop.
-	Stats(ctx context.Context, q StatQuery, fn func(StatRecord) bool) error
+	// bucket lies in [q.From, q.To) and whose entity q.Want accepts (all
+	// when nil), in no promised order. r.Value is only valid during fn. fn
+	// returns false to stop.
+	Stats(ctx context.Context, q StatQuery, fn func(r StatRecord) bool) error
 }
 
 // Resolutions the statistics are kept at, in seconds. Every bucket of a
@@ -48,4 +49,7 @@ type StatQuery struct {
 	Group      string
 	// From <= Bucket < To (epoch seconds).
 	From, To int64
+	// Want, when set, selects entities; backends use it to skip the
+	// records of other entities without reading them.
+	Want func(entity string) bool
 }

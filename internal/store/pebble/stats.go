@@ -12,10 +12,13 @@ import (
 )
 
 // Statistics keys, one table per resolution so a scan of one resolution
-// never steps over another, and bucket-first so retention drops them with
-// the traces' partitions:
+// never steps over another, partition-first so retention drops them with
+// the traces' partitions, and entity before bucket so a time series of one
+// entity reads only its own records:
 //
-//	G|H|I | bucket | group 0 entity -> value (60 s, 300 s, 3600 s)
+//	G|H|I | partition | group 0 | len(entity) entity | bucket -> value
+//
+// (G: 60 s, H: 300 s, I: 3600 s buckets.)
 var statTables = []byte{'G', 'H', 'I'}
 
 func statTable(res int64) (byte, error) {
@@ -27,17 +30,26 @@ func statTable(res int64) (byte, error) {
 	return 0, fmt.Errorf("statistics resolution %d s is not one of %v", res, store.StatResolutions)
 }
 
+// statPrefix is the range of one group in one partition.
+func statPrefix(table byte, partition int64, group string) []byte {
+	b := make([]byte, 0, 10+len(group))
+	b = append(b, table)
+	b = append(b, epochBytes(partition)...)
+	b = append(b, group...)
+	return append(b, 0)
+}
+
+func statEntityPrefix(prefix []byte, entity string) []byte {
+	b := binary.AppendUvarint(append([]byte(nil), prefix...), uint64(len(entity)))
+	return append(b, entity...)
+}
+
 func statKey(k store.StatKey) ([]byte, error) {
 	t, err := statTable(k.Resolution)
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, 10+len(k.Group)+len(k.Entity))
-	b = append(b, t)
-	b = append(b, epochBytes(k.Bucket)...)
-	b = append(b, k.Group...)
-	b = append(b, 0)
-	return append(b, k.Entity...), nil
+	return append(statEntityPrefix(statPrefix(t, store.PartitionOf(k.Bucket), k.Group), k.Entity), epochBytes(k.Bucket)...), nil
 }
 
 // PutStats implements store.StatsStore.
@@ -87,41 +99,47 @@ func (s *Store) Stats(ctx context.Context, q store.StatQuery, fn func(store.Stat
 	if q.To <= q.From {
 		return nil
 	}
-	lo := append([]byte{t}, epochBytes(max(q.From, 0))...)
-	hi := append([]byte{t}, epochBytes(q.To)...)
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	for p := store.PartitionOf(max(q.From, 0)); p < q.To; p += store.PartitionSeconds {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		more, err := s.statPartition(ctx, statPrefix(t, p, q.Group), q, fn)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// statPartition scans one group of one partition; more is false when fn
+// asked to stop.
+func (s *Store) statPartition(ctx context.Context, prefix []byte, q store.StatQuery, fn func(store.StatRecord) bool) (more bool, err error) {
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer it.Close()
-	group := append([]byte(q.Group), 0)
 	for ok := it.First(); ok; {
-		k := it.Key()
-		if len(k) < 9 {
-			ok = it.Next()
+		rest := it.Key()[len(prefix):]
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < n+8 {
+			ok = it.Next() // not a statistics key of this layout
 			continue
 		}
-		bucket := k[1:9]
-		rest := k[9:]
-		if !bytes.HasPrefix(rest, group) {
-			// Jump over other groups: to this group in this bucket, or
-			// to the next bucket once past it.
-			i := bytes.IndexByte(rest, 0)
-			if i >= 0 && bytes.Compare(rest[:i], group[:len(group)-1]) < 0 {
-				ok = it.SeekGE(append(append([]byte{t}, bucket...), group...))
-			} else {
-				ok = it.SeekGE(append([]byte{t}, epochBytes(int64(binary.BigEndian.Uint64(bucket))+1)...))
+		entity := rest[k : k+int(n)]
+		if q.Want != nil && !q.Want(string(entity)) {
+			// Skip every bucket of this entity at once.
+			ok = it.SeekGE(prefixEnd(it.Key()[:len(prefix)+k+int(n)]))
+			continue
+		}
+		bucket := int64(binary.BigEndian.Uint64(rest[k+int(n):]))
+		if bucket >= q.From && bucket < q.To {
+			rec := store.StatRecord{StatKey: store.StatKey{Resolution: q.Resolution, Bucket: bucket, Group: q.Group, Entity: string(entity)}, Value: it.Value()}
+			if !fn(rec) {
+				return false, nil
 			}
-			continue
-		}
-		rec := store.StatRecord{
-			StatKey: store.StatKey{Resolution: q.Resolution, Bucket: int64(binary.BigEndian.Uint64(bucket)), Group: q.Group, Entity: string(rest[len(group):])},
-			Value:   bytes.Clone(it.Value()),
-		}
-		if !fn(rec) {
-			return nil
 		}
 		ok = it.Next()
 	}
-	return it.Error()
+	return true, it.Error()
 }

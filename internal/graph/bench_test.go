@@ -1,0 +1,198 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/graph"
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// The query benchmarks share one store holding the statistics of 1,000,000
+// traces over 6 hours (about 46 traces/s) of a 12-service topology with
+// DynamoDB, S3, SQS, SQL and HTTP callees, built once through the
+// aggregator's ingest hook.
+const (
+	benchTraces = 1_000_000
+	benchHours  = 6
+)
+
+var (
+	benchOnce sync.Once
+	benchDir  string
+	benchSt   *pebble.Store
+	benchAgg  *graph.Aggregator
+	benchEnd  int64
+	benchErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchSt != nil {
+		benchSt.Close()
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+func benchStore(b *testing.B) (*graph.Aggregator, int64) {
+	benchOnce.Do(func() {
+		benchDir, benchErr = os.MkdirTemp("", "roentgen-graph-bench")
+		if benchErr != nil {
+			return
+		}
+		benchSt, benchErr = pebble.Open(benchDir, pebble.Options{})
+		if benchErr != nil {
+			return
+		}
+		benchAgg = graph.NewAggregator(graph.AggregatorConfig{Store: benchSt, FlushInterval: time.Hour})
+		start := time.Now().Add(-benchHours*time.Hour).Unix() / 3600 * 3600
+		benchEnd = start + benchHours*3600
+		rng := rand.New(rand.NewPCG(7, 7))
+		ctx := context.Background()
+		step := float64(benchHours*3600) / benchTraces
+		for i := 0; i < benchTraces; i++ {
+			s := syntheticSummary(rng, float64(start)+float64(i)*step)
+			benchAgg.Hook(ctx, []store.TraceUpdate{{TraceID: s.TraceID, Summary: s}})
+			if i%20000 == 19999 {
+				if benchErr = benchAgg.Flush(ctx); benchErr != nil {
+					return
+				}
+			}
+		}
+		benchErr = benchAgg.Flush(ctx)
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchAgg, benchEnd
+}
+
+var benchCallees = []trace.NodeID{
+	{Name: "orders", Type: "AWS::DynamoDB::Table"}, {Name: "blobs", Type: "AWS::S3::Bucket"},
+	{Name: "jobs", Type: "AWS::SQS::Queue"}, {Name: "app@db", Type: "Database::SQL"}, {Name: "psp.example.com", Type: "remote"},
+}
+
+// syntheticSummary is a trace through the gateway and 2-4 of 11 services,
+// each calling one callee; about 3 % fault, 4 % error, 1 % throttle.
+func syntheticSummary(rng *rand.Rand, start float64) *trace.Summary {
+	s := &trace.Summary{TraceID: fmt.Sprintf("1-%08x-%024x", int64(start), rng.Uint64()), StartTime: start}
+	add := func(id trace.NodeID, inferred bool) int {
+		s.Nodes = append(s.Nodes, trace.Node{NodeID: id, Inferred: inferred})
+		return len(s.Nodes) - 1
+	}
+	dur := func() float64 { return float64(1+rng.IntN(1500)) / 1000 }
+	flags := func() (f, e, t bool) {
+		switch r := rng.IntN(100); {
+		case r < 3:
+			return true, false, false
+		case r < 7:
+			return false, true, false
+		case r == 7:
+			return false, true, true
+		}
+		return
+	}
+	root := add(trace.NodeID{Name: "gateway", Type: "AWS::EC2::Instance"}, false)
+	rd := 0.2 + dur()
+	f, e, t := flags()
+	s.Segments = append(s.Segments, trace.SegmentFact{Node: root, Root: true, Start: start, End: start + rd, Fault: f, Error: e, Throttle: t})
+	s.Duration = rd
+	for k := 2 + rng.IntN(3); k > 0; k-- {
+		svc := add(trace.NodeID{Name: fmt.Sprintf("svc-%d", rng.IntN(11)), Type: "AWS::ECS::Container"}, false)
+		d := dur() / 2
+		f, e, t := flags()
+		s.Edges = append(s.Edges, trace.Edge{From: root, To: svc, Start: start, End: start + d + 0.001, Fault: f, Error: e, Throttle: t})
+		s.Segments = append(s.Segments, trace.SegmentFact{Node: svc, Start: start, End: start + d, Fault: f, Error: e, Throttle: t})
+		callee := add(benchCallees[rng.IntN(len(benchCallees))], true)
+		cd := d / 2
+		f, e, t = flags()
+		s.Edges = append(s.Edges, trace.Edge{From: svc, To: callee, Start: start, End: start + cd, Fault: f, Error: e, Throttle: t})
+		s.Segments = append(s.Segments, trace.SegmentFact{Node: callee, Inferred: true, Start: start, End: start + cd, Fault: f, Error: e, Throttle: t})
+	}
+	return s
+}
+
+func benchGraph(b *testing.B, hours int64) {
+	agg, end := benchStore(b)
+	ctx := context.Background()
+	to := end - 17 // an unaligned window, as a console asks for
+	from := to - hours*3600
+	b.ResetTimer()
+	for b.Loop() {
+		g, err := agg.ServiceGraph(ctx, graph.DefaultGroup, from-from%60, to-to%60+60)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if svcs := g.Services(float64(from), float64(to)); len(svcs) < 15 {
+			b.Fatalf("%d services", len(svcs))
+		}
+	}
+}
+
+func BenchmarkServiceGraph1h(b *testing.B) { benchGraph(b, 1) }
+func BenchmarkServiceGraph6h(b *testing.B) { benchGraph(b, 6) }
+
+func BenchmarkTimeSeries6hAt60s(b *testing.B) {
+	agg, end := benchStore(b)
+	ctx := context.Background()
+	sel, err := graph.ParseSelector(`service("svc-3")`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		pts, err := agg.Series(ctx, graph.SeriesQuery{Group: graph.DefaultGroup, Selector: sel, From: end - 6*3600, To: end, Period: 60})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(pts) != 360 {
+			b.Fatalf("%d points", len(pts))
+		}
+	}
+}
+
+// BenchmarkIngestWithStatistics is internal/ingest's BenchmarkIngest with
+// the statistics hook registered: compare the two segments/s figures.
+func BenchmarkIngestWithStatistics(b *testing.B) {
+	st, err := pebble.Open(b.TempDir(), pebble.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }})
+	agg := graph.NewAggregator(graph.AggregatorConfig{Store: st})
+	in.AddHook(agg.Hook)
+	batches := bench.NewGenerator(1).Batches(now, 200_000, 50)
+	var next atomic.Int64
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			if i >= int64(len(batches)) {
+				b.Fatal("ran out of generated batches; raise the count")
+			}
+			if r := in.Ingest(ctx, batches[i], ingest.Options{Source: "bench"}); len(r) > 0 {
+				b.Fatalf("rejected: %+v", r[0].Error)
+			}
+		}
+	})
+	b.ReportMetric(float64(next.Load()*50)/time.Since(start).Seconds(), "segments/s")
+	if err := agg.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
