@@ -8,7 +8,9 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
@@ -31,10 +33,16 @@ type Server struct {
 	Metrics *metrics.Metrics // optional
 	Logger  *slog.Logger     // optional
 
-	conn  net.PacketConn
-	queue chan []byte
-	wg    sync.WaitGroup
+	conn     net.PacketConn
+	queue    chan []byte
+	wg       sync.WaitGroup
+	readers  sync.WaitGroup
+	stopping atomic.Bool
 }
+
+// drainFor is how long Stop keeps reading datagrams already in the socket
+// buffer, so that a clean stop does not discard what clients sent just before.
+const drainFor = 100 * time.Millisecond
 
 // Start listens on addr and serves until Stop.
 func (s *Server) Start(addr string) error {
@@ -50,25 +58,28 @@ func (s *Server) Start(addr string) error {
 	}
 	s.conn = conn
 	s.queue = make(chan []byte, queueSize)
-	var readersWG sync.WaitGroup
 	for range readers {
-		readersWG.Add(1)
-		go func() { defer readersWG.Done(); s.read() }()
+		s.readers.Add(1)
+		go func() { defer s.readers.Done(); s.read() }()
 	}
 	for range workers {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.work() }()
 	}
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); readersWG.Wait(); close(s.queue) }()
+	go func() { defer s.wg.Done(); s.readers.Wait(); close(s.queue) }()
 	return nil
 }
 
 // Addr is the bound address (useful with port 0).
 func (s *Server) Addr() net.Addr { return s.conn.LocalAddr() }
 
-// Stop closes the socket and waits until every queued document is stored.
+// Stop reads what is already in the socket buffer, closes the socket and
+// waits until every queued document is stored.
 func (s *Server) Stop() error {
+	s.stopping.Store(true)
+	_ = s.conn.SetReadDeadline(time.Now().Add(drainFor))
+	s.readers.Wait()
 	err := s.conn.Close()
 	s.wg.Wait()
 	return err
@@ -79,7 +90,7 @@ func (s *Server) read() {
 	for {
 		n, _, err := s.conn.ReadFrom(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || (s.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded)) {
 				return
 			}
 			s.Logger.Warn("udp read", "err", err)
@@ -122,9 +133,7 @@ func (s *Server) work() {
 		if len(batch) == 0 {
 			return
 		}
-		for _, r := range s.Ingest.Ingest(context.Background(), batch, ingest.Options{Source: "udp"}) {
-			s.Logger.Debug("udp document rejected", "id", r.ID, "code", r.Code, "message", r.Message)
-		}
+		s.ingest(batch)
 		batch = batch[:0]
 	}
 	timer := time.NewTimer(time.Hour)
@@ -153,6 +162,22 @@ func (s *Server) work() {
 		if !ok {
 			return
 		}
+	}
+}
+
+// ingest stores one batch. A bug that panics on some document must cost
+// that batch, not the listener.
+func (s *Server) ingest(batch [][]byte) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.Logger.Error("udp ingest panicked; batch dropped", "documents", len(batch), "panic", p)
+			s.count(func(m *metrics.Metrics) {
+				m.DatagramsRejected.WithLabelValues("internal_error").Add(float64(len(batch)))
+			})
+		}
+	}()
+	for _, r := range s.Ingest.Ingest(context.Background(), batch, ingest.Options{Source: "udp"}) {
+		s.Logger.Debug("udp document rejected", "id", r.ID, "code", r.Code, "message", r.Message)
 	}
 }
 
