@@ -105,6 +105,13 @@ func narrow(n node) (termSet, bool) {
 		return union(sets...), true
 	case *predNode:
 		return narrowPred(x)
+	case *notNode:
+		// !flag is flag = false (trace-scope flags are always known).
+		if p, ok := x.x.(*predNode); ok && p.vtype == vBool && p.key != kwAnnotation {
+			neg := *p
+			neg.op, neg.b = "=", !isTrue(p)
+			return narrowPred(&neg)
+		}
 	case *serviceNode:
 		var sets []termSet
 		name := ""
@@ -157,6 +164,16 @@ var flagNames = map[keyword]string{kwFault: "fault", kwError: "error", kwThrottl
 
 func narrowPred(p *predNode) (termSet, bool) {
 	switch p.key {
+	case kwOK:
+		if !isTrue(p) {
+			// Not ok: the entry point failed, or there is none.
+			var sets []termSet
+			for _, f := range []string{"fault", "error", "throttle", "noroot"} {
+				s, _ := one(store.FieldFlag, f)
+				sets = append(sets, s)
+			}
+			return union(sets...), true
+		}
 	case kwFault, kwError, kwThrottle:
 		if isTrue(p) {
 			return one(store.FieldFlag, flagNames[p.key])

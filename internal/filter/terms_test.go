@@ -45,7 +45,8 @@ func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 		{`service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
 		{`user = "u"`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
 		{`http.status = 503`, []store.Term{{Field: store.FieldStatus, Value: "503"}}},
-		{`responsetime > 0.5 AND !ok`, nil},
+		{`responsetime > 0.5 AND !ok`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}, {Field: store.FieldFlag, Value: "throttle"}, {Field: store.FieldFlag, Value: "noroot"}}},
+		{`responsetime > 0.5 AND ok`, nil},
 		{`responsetime > 0.5 AND fault`, []store.Term{{Field: store.FieldFlag, Value: "fault"}}},
 		{`fault OR error`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}}},
 		{`fault OR responsetime > 1`, nil},
@@ -76,5 +77,20 @@ func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 				t.Errorf("%s: terms %q, want %q", c.expr, got, c.want)
 			}
 		}
+	}
+}
+
+// A trace whose entry point never reported is not ok, and the index finds it.
+func TestNotOKFindsTracesWithoutEntryPoint(t *testing.T) {
+	orphan := &trace.Summary{TraceID: "1-6b000000-000000000000000000000009", EntryPoint: -1}
+	for _, expr := range []string{"!ok", "ok = false", "ok != true"} {
+		e, err := Parse(expr, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.Match(orphan) {
+			t.Fatalf("%s does not match a trace without an entry point", expr)
+		}
+		checkTerms(t, e, []string{"orphan"}, map[string]*trace.Summary{"orphan": orphan})
 	}
 }

@@ -92,6 +92,9 @@ func TermsOf(s *trace.Summary) []Term {
 	flag(s.HasError, "error")
 	flag(s.HasThrottle, "throttle")
 	flag(s.IsPartial, "partial")
+	// Traces without an entry point are not ok either: with the flags
+	// above they make `!ok` one set of terms.
+	flag(s.EntryPoint < 0, "noroot")
 	for _, f := range s.Segments {
 		flag(f.Fault, "fault")
 		flag(f.Error, "error")
