@@ -236,17 +236,23 @@ func (a *App) retentionLoop() {
 	}
 }
 
-func (a *App) enforceRetention() {
+func (a *App) enforceRetention() { _, _ = a.EnforceRetention(context.Background()) }
+
+// EnforceRetention drops the time partitions older than the retention
+// period now; the app also does it every ten minutes. It returns how many
+// partitions it dropped.
+func (a *App) EnforceRetention(ctx context.Context) (int, error) {
 	now := time.Now()
 	if a.cfg.Now != nil {
 		now = a.cfg.Now()
 	}
-	n, err := a.store.DropBefore(context.Background(), now.Add(-a.cfg.Retention))
+	n, err := a.store.DropBefore(ctx, now.Add(-a.cfg.Retention))
 	if err != nil {
 		a.log.Error("retention", "err", err)
 	} else if n > 0 {
 		a.log.Info("retention dropped old partitions", "partitions", n, "retention", a.cfg.Retention.String())
 	}
+	return n, err
 }
 
 // Stop stops listeners (finishing requests in flight), drains UDP ingest and
