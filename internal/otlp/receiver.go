@@ -1,0 +1,155 @@
+// Package otlp makes Roentgen an OpenTelemetry endpoint: OTLP/gRPC and
+// OTLP/HTTP trace receivers whose spans become X-Ray segment documents
+// (package translate) and enter the shared ingest path, so that OTLP and
+// X-Ray SDK services share traces and one service graph.
+package otlp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Config configures the receivers. An empty address disables its receiver.
+type Config struct {
+	GRPCAddr string
+	HTTPAddr string
+	Ingest   *ingest.Ingester
+	// Translate chooses the attributes indexed as annotations.
+	Translate translate.Config
+	Logger    *slog.Logger
+	// MaxRequestBytes bounds one request (decompressed); default 16 MiB.
+	MaxRequestBytes int
+}
+
+// Receiver runs the OTLP receivers.
+type Receiver struct {
+	cfg   Config
+	tr    *translate.Translator
+	log   *slog.Logger
+	grpc  *grpcServer
+	http  *httpServer
+	addrs map[string]net.Addr
+	wg    sync.WaitGroup
+}
+
+// Start binds the configured receivers and serves until Stop.
+func Start(cfg Config) (*Receiver, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 16 << 20
+	}
+	r := &Receiver{cfg: cfg, tr: translate.New(cfg.Translate), log: cfg.Logger, addrs: map[string]net.Addr{}}
+	if cfg.GRPCAddr != "" {
+		s, err := r.startGRPC(cfg.GRPCAddr)
+		if err != nil {
+			return nil, fmt.Errorf("otlp grpc %s: %w", cfg.GRPCAddr, err)
+		}
+		r.grpc = s
+	}
+	if cfg.HTTPAddr != "" {
+		s, err := r.startHTTP(cfg.HTTPAddr)
+		if err != nil {
+			r.Stop()
+			return nil, fmt.Errorf("otlp http %s: %w", cfg.HTTPAddr, err)
+		}
+		r.http = s
+	}
+	return r, nil
+}
+
+// Addr returns the bound address of "grpc" or "http" (nil when disabled).
+func (r *Receiver) Addr(name string) net.Addr { return r.addrs[name] }
+
+// Stop finishes requests in flight (at most ctx's deadline) and stops.
+func (r *Receiver) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if r.http != nil {
+		r.http.stop(ctx)
+	}
+	if r.grpc != nil {
+		r.grpc.stop(ctx)
+	}
+	r.wg.Wait()
+}
+
+// Result is the outcome of one export: the spans refused and why, in the
+// shape of OTLP's partial success.
+type Result struct {
+	Spans    int
+	Rejected int
+	Message  string
+	// Unavailable: nothing was stored because the store failed; the client
+	// should retry.
+	Unavailable bool
+}
+
+// maxReasons bounds the per-span reasons quoted in a partial-success message.
+const maxReasons = 5
+
+// Export translates and ingests a batch. Valid spans are stored whatever
+// happens to the others.
+func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
+	var (
+		docs    [][]byte
+		ids     []string // "span <id> of trace <id>" per doc, for messages
+		reasons []string
+		res     Result
+	)
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				res.Spans++
+				doc, err := r.tr.Span(spans.At(k), rs.Resource(), ss.Scope())
+				if err != nil {
+					res.Rejected++
+					reasons = appendReason(reasons, err.Error())
+					continue
+				}
+				docs = append(docs, doc)
+				ids = append(ids, spans.At(k).SpanID().String())
+			}
+		}
+	}
+	internal := 0
+	for _, rej := range r.cfg.Ingest.Ingest(ctx, docs, ingest.Options{Source: "otlp", SkipTraceEpoch: true}) {
+		res.Rejected++
+		if rej.Code == ingest.CodeInternal {
+			internal++
+		}
+		reasons = appendReason(reasons, fmt.Sprintf("span %s: %s", ids[rej.Index], rej.Message))
+	}
+	if res.Rejected > 0 {
+		res.Message = fmt.Sprintf("%d of %d spans rejected: %s", res.Rejected, res.Spans, strings.Join(reasons, "; "))
+		if res.Rejected > len(reasons) {
+			res.Message += fmt.Sprintf("; and %d more", res.Rejected-len(reasons))
+		}
+	}
+	res.Unavailable = internal > 0 && internal == len(docs)
+	return res
+}
+
+func appendReason(rs []string, r string) []string {
+	if len(rs) < maxReasons {
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+var errUnavailable = errors.New("the store could not persist the spans; retry later")
