@@ -31,6 +31,7 @@ type searchEnv struct {
 	c   *xray.Client
 	st  *pebble.Store
 	in  *ingest.Ingester
+	url string
 	now time.Time
 }
 
@@ -58,7 +59,7 @@ func newSearchEnv(t *testing.T, dir string) *searchEnv {
 		BaseEndpoint: aws.String(hs.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 	})
-	return &searchEnv{c: c, st: st, in: in, now: time.Now()}
+	return &searchEnv{c: c, st: st, in: in, url: hs.URL, now: time.Now()}
 }
 
 // ingestFixtures stores every datagram recorded from the official SDKs,
