@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,6 +72,7 @@ func benchStore(b *testing.B) (*graph.Aggregator, int64) {
 			}
 		}
 		benchErr = benchAgg.Flush(ctx)
+		runtime.GC() // the setup's garbage is not the queries' cost
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -129,6 +131,8 @@ func benchGraph(b *testing.B, hours int64) {
 	to := end - 17 // an unaligned window, as a console asks for
 	from := to - hours*3600
 	b.ResetTimer()
+	cpu := bench.StartCPU()
+	defer cpu.Report(b)
 	for b.Loop() {
 		g, err := agg.ServiceGraph(ctx, graph.DefaultGroup, from-from%60, to-to%60+60)
 		if err != nil {
@@ -151,6 +155,8 @@ func BenchmarkTimeSeries6hAt60s(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu := bench.StartCPU()
+	defer cpu.Report(b)
 	for b.Loop() {
 		pts, err := agg.Series(ctx, graph.SeriesQuery{Group: graph.DefaultGroup, Selector: sel, From: end - 6*3600, To: end, Period: 60})
 		if err != nil {
@@ -163,8 +169,12 @@ func BenchmarkTimeSeries6hAt60s(b *testing.B) {
 }
 
 // BenchmarkIngestWithStatistics is internal/ingest's BenchmarkIngest with
-// the statistics hook registered: compare the two segments/s figures.
-func BenchmarkIngestWithStatistics(b *testing.B) {
+// the statistics hook registered; BenchmarkIngestWithoutStatistics is the
+// same run without it, for a side-by-side comparison on a shared machine.
+func BenchmarkIngestWithStatistics(b *testing.B)    { benchIngest(b, true) }
+func BenchmarkIngestWithoutStatistics(b *testing.B) { benchIngest(b, false) }
+
+func benchIngest(b *testing.B, withStats bool) {
 	st, err := pebble.Open(b.TempDir(), pebble.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -173,13 +183,17 @@ func BenchmarkIngestWithStatistics(b *testing.B) {
 	now := time.Now()
 	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }})
 	agg := graph.NewAggregator(graph.AggregatorConfig{Store: st})
-	in.AddHook(agg.Hook)
+	if withStats {
+		in.AddHook(agg.Hook)
+	}
 	batches := bench.NewGenerator(1).Batches(now, 200_000, 50)
 	var next atomic.Int64
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
+	cpu := bench.StartCPU()
+	defer cpu.Report(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) - 1

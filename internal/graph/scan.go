@@ -38,8 +38,9 @@ func Plan(from, to int64) []Span {
 
 // Scan calls fn with the statistics of every wanted entity of a group in
 // the spans (stored and pending alike), record by record: stored records at
-// their span's resolution, pending ones per minute.
-func (a *Aggregator) Scan(ctx context.Context, group string, spans []Span, want func(Entity) bool, fn func(bucket int64, e Entity, s *Stats)) error {
+// their span's resolution, pending ones per minute or rolled up. Duration
+// histograms are read only when durations is set. fn must not keep s.
+func (a *Aggregator) Scan(ctx context.Context, group string, spans []Span, want func(Entity) bool, durations bool, fn func(bucket int64, e Entity, s *Stats)) error {
 	a.flushMu.RLock()
 	defer a.flushMu.RUnlock()
 	var s Stats
@@ -51,7 +52,7 @@ func (a *Aggregator) Scan(ctx context.Context, group string, spans []Span, want 
 		}
 		err := a.cfg.Store.Stats(ctx, q, func(r store.StatRecord) bool {
 			e := Entity(r.Entity)
-			if derr = s.Decode(r.Value); derr != nil {
+			if derr = s.decode(r.Value, durations); derr != nil {
 				return false
 			}
 			fn(r.Bucket, e, &s)

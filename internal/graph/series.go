@@ -73,7 +73,7 @@ func (a *Aggregator) Series(ctx context.Context, q SeriesQuery) ([]Point, error)
 		return ok && from.Type == trace.TypeClient
 	}
 	buckets := map[int64]*Stats{}
-	err := a.Scan(ctx, q.Group, []Span{{res, scanFrom, to}}, want, func(bucket int64, e Entity, s *Stats) {
+	err := a.Scan(ctx, q.Group, []Span{{res, scanFrom, to}}, want, false, func(bucket int64, e Entity, s *Stats) {
 		b := bucket - mod(bucket, p)
 		acc := buckets[b]
 		if acc == nil {
@@ -148,6 +148,6 @@ func forecast(buckets map[int64]*Stats, t, period, n int64) *Forecast {
 // (multiples of BucketSeconds).
 func (a *Aggregator) ServiceGraph(ctx context.Context, group string, from, to int64) (*Graph, error) {
 	g := NewGraph()
-	err := a.Scan(ctx, group, Plan(from, to), nil, func(_ int64, e Entity, s *Stats) { g.Add(e, s) })
+	err := a.Scan(ctx, group, Plan(from, to), nil, true, func(_ int64, e Entity, s *Stats) { g.Add(e, s) })
 	return g, err
 }
