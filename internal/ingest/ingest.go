@@ -67,7 +67,7 @@ func New(cfg Config) *Ingester {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.CacheBytes == 0 {
-		cfg.CacheBytes = 64 << 20
+		cfg.CacheBytes = 256 << 20
 	}
 	return &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed()}
 }

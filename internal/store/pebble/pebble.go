@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
@@ -68,6 +69,9 @@ func Open(dir string, o Options) (*Store, error) {
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionGood })
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 32 << 10
+		// Ingest looks up every arriving trace id, and most are new: without
+		// filters each miss reads and decompresses a block per level.
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	opts.EnsureDefaults()
 	db, err := pebble.Open(dir, opts)
@@ -110,6 +114,7 @@ func (s *Store) Close() error {
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	b := s.db.NewBatch()
 	defer b.Close()
+	var enc []byte // Set copies the value: one buffer serves every summary
 	for i := range updates {
 		u := &updates[i]
 		if u.Summary == nil {
@@ -135,9 +140,14 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			}
 		}
 		newTerms := store.TermsOf(u.Summary)
+		// stored: terms Previous already wrote under this epoch. A trace is
+		// updated once per arriving segment; rewriting its unchanged terms
+		// each time was most of the store's write volume.
+		var stored map[store.Term]bool
 		if p := u.Previous; p != nil {
 			keep := map[store.Term]bool{}
 			if p.Epoch == u.Epoch {
+				stored = map[store.Term]bool{}
 				for _, t := range newTerms {
 					keep[t] = true
 				}
@@ -145,6 +155,9 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 				return err
 			}
 			for _, t := range store.TermsOf(p) {
+				if stored != nil {
+					stored[t] = true
+				}
 				if !keep[t] {
 					if err := b.Delete(termKey(p.Epoch, t, u.TraceID), nil); err != nil {
 						return err
@@ -153,12 +166,15 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			}
 		}
 		for _, t := range newTerms {
+			if stored[t] {
+				continue
+			}
 			if err := b.Set(termKey(u.Epoch, t, u.TraceID), nil, nil); err != nil {
 				return err
 			}
 		}
-		enc, err := trace.EncodeSummary(u.Summary)
-		if err != nil {
+		var err error
+		if enc, err = trace.AppendSummary(enc[:0], u.Summary); err != nil {
 			return err
 		}
 		if err := b.Set(summaryKey(u.Epoch, u.TraceID), enc, nil); err != nil {
