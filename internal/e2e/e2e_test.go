@@ -27,6 +27,9 @@ import (
 type server struct {
 	*app.App
 	t *testing.T
+	// hc is this server's own connection pool, so that no test reuses a
+	// connection to another test's (stopped) server on a recycled port.
+	hc *http.Client
 }
 
 func startServer(t *testing.T) *server {
@@ -40,8 +43,9 @@ func startServerIn(t *testing.T, dir string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Stop() })
-	return &server{App: a, t: t}
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(func() { hc.CloseIdleConnections(); a.Stop() })
+	return &server{App: a, t: t, hc: hc}
 }
 
 func (s *server) url(listener string) string { return "http://" + s.Addr(listener).String() }
@@ -54,6 +58,7 @@ func (s *server) client(listener string) *xray.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint:     aws.String(s.url(listener)),
 		RetryMaxAttempts: 1,
+		HTTPClient:       s.hc,
 	})
 }
 

@@ -4,6 +4,7 @@
 package udp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -34,7 +35,7 @@ type Server struct {
 	Logger  *slog.Logger     // optional
 
 	conn     net.PacketConn
-	queue    chan []byte
+	queues   []chan []byte // one per worker; a trace always uses the same one
 	wg       sync.WaitGroup
 	readers  sync.WaitGroup
 	stopping atomic.Bool
@@ -57,17 +58,26 @@ func (s *Server) Start(addr string) error {
 		_ = uc.SetReadBuffer(8 << 20) // absorb bursts while ingest catches up
 	}
 	s.conn = conn
-	s.queue = make(chan []byte, queueSize)
+	s.queues = make([]chan []byte, workers)
+	for i := range s.queues {
+		s.queues[i] = make(chan []byte, queueSize/workers)
+	}
 	for range readers {
 		s.readers.Add(1)
 		go func() { defer s.readers.Done(); s.read() }()
 	}
-	for range workers {
+	for _, q := range s.queues {
 		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.work() }()
+		go func() { defer s.wg.Done(); s.work(q) }()
 	}
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.readers.Wait(); close(s.queue) }()
+	go func() {
+		defer s.wg.Done()
+		s.readers.Wait()
+		for _, q := range s.queues {
+			close(q)
+		}
+	}()
 	return nil
 }
 
@@ -105,7 +115,7 @@ func (s *Server) read() {
 			continue
 		}
 		select {
-		case s.queue <- append([]byte(nil), body...):
+		case s.queues[shard(body, len(s.queues))] <- append([]byte(nil), body...):
 		default:
 			s.count(func(m *metrics.Metrics) { m.DatagramsDropped.Inc() })
 		}
@@ -126,8 +136,27 @@ func reasonOf(err error) string {
 	return "other"
 }
 
+// shard picks a trace's worker, so that the documents of one trace are
+// stored in the order they arrived (a later version of a document replaces
+// an earlier one). The trace id is found without parsing the document.
+func shard(body []byte, n int) int {
+	i := bytes.Index(body, []byte(`"trace_id"`))
+	if i < 0 {
+		return 0
+	}
+	rest := body[i+len(`"trace_id"`):]
+	if j := bytes.IndexByte(rest, '"'); j >= 0 && j+36 <= len(rest) {
+		var h uint32 = 2166136261 // FNV-1a
+		for _, c := range rest[j+1 : j+36] {
+			h = (h ^ uint32(c|0x20)) * 16777619
+		}
+		return int(h % uint32(n))
+	}
+	return 0
+}
+
 // work batches queued documents into ingest calls.
-func (s *Server) work() {
+func (s *Server) work(queue chan []byte) {
 	batch := make([][]byte, 0, batchSize)
 	flush := func() {
 		if len(batch) == 0 {
@@ -139,7 +168,7 @@ func (s *Server) work() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		doc, ok := <-s.queue
+		doc, ok := <-queue
 		if !ok {
 			flush()
 			return
@@ -149,7 +178,7 @@ func (s *Server) work() {
 	fill:
 		for len(batch) < batchSize {
 			select {
-			case doc, ok = <-s.queue:
+			case doc, ok = <-queue:
 				if !ok {
 					break fill
 				}
