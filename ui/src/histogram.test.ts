@@ -31,3 +31,13 @@ describe('histograms', () => {
     expect(entryPercentile([{ Value: 1, Count: 9 }, { Value: 10, Count: 1 }], 0.95)).toBe(10);
   });
 });
+
+import { windowRange } from './components/windowed';
+describe('windowRange', () => {
+  it('covers the viewport plus overscan, clamped', () => {
+    expect(windowRange(1000, 28, 0, 900, 10)).toEqual({ first: 0, last: 43 });
+    expect(windowRange(1000, 28, -2800, 900, 10)).toEqual({ first: 90, last: 143 });
+    expect(windowRange(1000, 28, -100000, 900, 10)).toEqual({ first: 1000, last: 1000 });
+    expect(windowRange(5, 28, 300, 900, 10)).toEqual({ first: 0, last: 5 });
+  });
+});

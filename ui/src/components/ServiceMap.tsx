@@ -1,15 +1,22 @@
 // The service map: Cytoscape.js draws the graph (layout, zoom, pan); nodes
 // are pies of ok / error / throttle / fault, sized by volume, shaped by kind.
-import { useEffect, useRef } from 'preact/hooks';
-import cytoscape from 'cytoscape';
-import dagre from 'cytoscape-dagre';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type cytoscape from 'cytoscape';
 import type { Service } from '../types';
 import { model } from '../graphmodel';
 import { COLORS } from './Chart';
 
 export type Selection = { kind: 'node'; ref: number } | { kind: 'edge'; from: number; to: number } | undefined;
 
-cytoscape.use(dagre);
+// Cytoscape is most of the console's code: it loads only when a map shows.
+let library: Promise<typeof cytoscape> | undefined;
+function loadCytoscape(): Promise<typeof cytoscape> {
+  library ??= Promise.all([import('cytoscape'), import('cytoscape-dagre')]).then(([c, d]) => {
+    c.default.use(d.default);
+    return c.default;
+  });
+  return library;
+}
 
 const SHAPE = { client: 'round-rectangle', service: 'ellipse', aws: 'round-hexagon', remote: 'round-diamond' } as const;
 
@@ -19,7 +26,21 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
   const onSelect = useRef(props.onSelect);
   onSelect.current = props.onSelect;
 
+  const [ready, setReady] = useState(0);
   useEffect(() => {
+    let cy: cytoscape.Core | undefined;
+    let cancelled = false;
+    loadCytoscape().then((lib) => {
+      if (cancelled) return;
+      cy = draw(lib);
+      cyRef.current = cy;
+      (window as any).__roentgenMap = cy; // for the end-to-end tests
+      setReady((n) => n + 1);
+    });
+    return () => { cancelled = true; cy?.destroy(); cyRef.current = undefined; };
+  }, [props.services, props.windowSeconds]);
+
+  const draw = (cytoscape: typeof import('cytoscape')) => {
     const { nodes, edges } = model(props.services, props.windowSeconds);
     const pct = (n: number, t: number) => (t ? (n / t) * 100 : 0);
     const cy = cytoscape({
@@ -73,10 +94,8 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
       onSelect.current({ kind: 'edge', from: a, to: b });
     });
     cy.on('tap', (ev) => { if (ev.target === cy) onSelect.current(undefined); });
-    cyRef.current = cy;
-    (window as any).__roentgenMap = cy; // for the end-to-end tests
-    return () => { cy.destroy(); cyRef.current = undefined; };
-  }, [props.services, props.windowSeconds]);
+    return cy;
+  };
 
   useEffect(() => {
     const cy = cyRef.current;
@@ -85,7 +104,7 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
     const s = props.selected;
     if (s?.kind === 'node') cy.$id(`n${s.ref}`).select();
     if (s?.kind === 'edge') cy.$id(`e${s.from}-${s.to}`).select();
-  }, [props.selected, props.services]);
+  }, [props.selected, ready]);
 
   return <div class="map" ref={ref} style={{ height: `${props.height || 520}px` }} data-testid="service-map" />;
 }

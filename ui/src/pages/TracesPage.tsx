@@ -1,6 +1,7 @@
 // Traces: time range, filter expression, group, a response-time
 // distribution (drag to narrow the filter) and the sortable, paged table.
-import { useEffect, useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { useWindowed } from '../components/windowed';
 import { traceSummaries, type Info } from '../api';
 import { resolve } from '../timerange';
 import { setParams, useLoad } from '../state';
@@ -17,6 +18,8 @@ const COLUMNS: [SortKey, string][] = [
   ['responsetime', 'Response time'], ['duration', 'Duration'], ['time', 'Time'],
 ];
 const SIZES = [25, 50, 100, 500, 1000];
+const ROW = 28; // px, fixed by CSS so long pages can be windowed
+const WINDOW_ABOVE = 100; // rows per page beyond which only visible rows render
 
 export function TracesPage(props: { params: Record<string, string>; info: Info }) {
   const p = props.params;
@@ -37,6 +40,8 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
   const all = data?.items || [];
   const sorted = useMemo(() => sortTraces(all, sortKey, desc), [all, sortKey, desc]);
   const pg = pageOf(sorted, parseInt(p.page || '1', 10) || 1, size);
+  const body = useRef<HTMLTableSectionElement>(null);
+  const win2 = useWindowed(body, pg.items.length, ROW, pg.items.length > WINDOW_ABOVE);
   const times = useMemo(() => all.map((t) => t.ResponseTime ?? 0), [all]);
   const bins = useMemo(() => bin(times), [times]);
   const onSelect = useMemo(() => (lo: number, hi: number) =>
@@ -87,8 +92,9 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
                 <th>Annotations</th>
               </tr>
             </thead>
-            <tbody>
-              {pg.items.map((t) => {
+            <tbody ref={body} data-rows={pg.items.length}>
+              {win2.first > 0 && <tr class="spacer" style={{ height: `${win2.first * ROW}px` }}><td colSpan={8} /></tr>}
+              {pg.items.slice(win2.first, win2.last).map((t) => {
                 const ann = annotationList(t);
                 return (
                   <tr class={`row-${statusClass(t)}`} data-trace-id={t.Id}>
@@ -103,6 +109,7 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
                   </tr>
                 );
               })}
+              {win2.last < pg.items.length && <tr class="spacer" style={{ height: `${(pg.items.length - win2.last) * ROW}px` }}><td colSpan={8} /></tr>}
             </tbody>
           </table>
           <div class="pager" data-testid="pager">

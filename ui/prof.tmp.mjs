@@ -1,0 +1,30 @@
+import { chromium } from 'playwright-core';
+import { startServer, putSegments } from './e2e/server.mjs';
+import { perfTraces } from './e2e/data.mjs';
+const server = await startServer();
+await putSegments(server.base, perfTraces());
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+await page.goto(`${server.base}/#/groups`);
+await page.waitForTimeout(1000);
+const cdp = await page.context().newCDPSession(page);
+await cdp.send('Profiler.enable');
+await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+await cdp.send('Profiler.start');
+await page.evaluate((f) => { location.hash = `#/traces?range=15m&size=1000&filter=${encodeURIComponent(f)}`; }, 'service("e2e-perf")');
+await page.waitForFunction(() => performance.getEntriesByName('traces-render').length > 0, null, { timeout: 30000 });
+console.log('traces-render', await page.evaluate(() => performance.getEntriesByName('traces-render')[0].duration));
+const { profile } = await cdp.send('Profiler.stop');
+const self = new Map();
+const dt = profile.timeDeltas; const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map(); for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
+const total = new Map();
+profile.samples.forEach((id, i) => {
+  const d = (dt[i] || 0) / 1000;
+  const n = byId.get(id); const k = `${n.callFrame.functionName || '(anon)'}:${n.callFrame.lineNumber}`; self.set(k, (self.get(k) || 0) + d);
+  const seen = new Set(); let cur = id; while (cur != null) { const m = byId.get(cur); const kk = `${m.callFrame.functionName || '(anon)'}:${m.callFrame.lineNumber}`; if (!seen.has(kk)) { total.set(kk, (total.get(kk) || 0) + d); seen.add(kk); } cur = parent.get(cur); }
+});
+console.log('SELF\n' + [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${v.toFixed(0)}ms ${k}`).join('\n'));
+console.log('TOTAL\n' + [...total.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(0)}ms ${k}`).join('\n'));
+await browser.close();
+await server.stop();
