@@ -1,0 +1,469 @@
+// Command roentgen-bench measures ingest: it sends generated ~1 kB segment
+// documents of multi-service traces to a Roentgen server on 127.0.0.1 and
+// reports segments/s, CPU, peak memory and bytes on disk per segment.
+//
+//	go run ./cmd/roentgen-bench                      # HTTP PutTraceSegments, in-process server
+//	go run ./cmd/roentgen-bench -mode udp -rate 20000
+//	go build -o bin/roentgen ./cmd/roentgen && go run ./cmd/roentgen-bench -exec bin/roentgen
+//
+// The server is started by the harness, on a fresh data directory and free
+// loopback ports, and stopped at the end; nothing else is contacted. With
+// -exec the server is a separate process, so its CPU and memory are its own;
+// in-process they include the load generator. See docs/performance.md.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+)
+
+type config struct {
+	mode        string
+	segments    int
+	batch       int
+	concurrency int
+	rate        int
+	maxDuration time.Duration
+	execPath    string
+	dataDir     string
+	keep        bool
+	seed        uint64
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.mode, "mode", "http", "http (PutTraceSegments batches, as the daemon sends) or udp (one datagram per segment)")
+	flag.IntVar(&c.segments, "segments", 300_000, "segments to send (generated before the clock starts)")
+	flag.IntVar(&c.batch, "batch", 50, "documents per PutTraceSegments call")
+	flag.IntVar(&c.concurrency, "concurrency", 4, "concurrent senders")
+	flag.IntVar(&c.rate, "rate", 0, "segments/s to offer (0: as fast as the server takes them; set it for udp, which drops what it cannot take)")
+	flag.DurationVar(&c.maxDuration, "max-duration", 2*time.Minute, "stop sending after this long")
+	flag.StringVar(&c.execPath, "exec", "", "run this roentgen binary as the server instead of an in-process one")
+	flag.StringVar(&c.dataDir, "data-dir", "", "store directory (default: a new temporary one, removed afterwards)")
+	flag.BoolVar(&c.keep, "keep", false, "keep the data directory")
+	flag.Uint64Var(&c.seed, "seed", 1, "generator seed")
+	flag.Parse()
+	if err := run(c, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "roentgen-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config, out io.Writer) error {
+	if c.mode != "http" && c.mode != "udp" {
+		return fmt.Errorf("-mode must be http or udp, not %q", c.mode)
+	}
+	if c.dataDir == "" {
+		d, err := os.MkdirTemp("", "roentgen-bench-")
+		if err != nil {
+			return err
+		}
+		c.dataDir = d
+	}
+	if !c.keep {
+		defer os.RemoveAll(c.dataDir)
+	}
+	fmt.Fprintf(out, "generating %d segments...\n", c.segments)
+	gen := bench.NewGenerator(c.seed)
+	batches := gen.Batches(time.Now(), c.segments, c.batch)
+	raw := 0
+	for _, b := range batches {
+		for _, d := range b {
+			raw += len(d)
+		}
+	}
+	srv, err := startServer(c)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	fmt.Fprintf(out, "sending over %s with %d senders to %s...\n", c.mode, c.concurrency, srv.target(c.mode))
+	cpu0, wall0 := srv.cpu(), time.Now()
+	var sent, rejected atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	deadline := wall0.Add(c.maxDuration)
+	next := atomic.Int64{}
+	var pace *pacer
+	if c.rate > 0 {
+		pace = newPacer(c.rate)
+	}
+	var wg sync.WaitGroup
+	for range c.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := newSender(c.mode, srv)
+			if err != nil {
+				errOnce.Do(func() { firstErr = err })
+				return
+			}
+			defer s.close()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(batches)) || time.Now().After(deadline) {
+					return
+				}
+				if pace != nil {
+					pace.wait(len(batches[i]))
+				}
+				n, err := s.send(batches[i])
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				sent.Add(int64(len(batches[i])))
+				rejected.Add(int64(n))
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	accepted := sent.Load() - rejected.Load()
+	if c.mode == "udp" {
+		// Datagrams are acknowledged by nobody: wait until ingest has stored
+		// what it will store, then count from the server's metrics.
+		accepted = srv.waitUDP(sent.Load())
+	}
+	elapsed := time.Since(wall0)
+	cpu := srv.cpu() - cpu0
+	rss := srv.peakRSS()
+	if err := srv.stop(); err != nil {
+		return err
+	}
+	disk, alloc, err := dirSize(c.dataDir)
+	if err != nil {
+		return err
+	}
+	var compacted, compactedAlloc int64
+	var tables map[string]uint64
+	if c.execPath == "" {
+		// Reopen and compact fully: the size once background compactions
+		// have moved everything to the bottom levels (zstd).
+		if tables, err = compactStore(c.dataDir); err != nil {
+			return err
+		}
+		if compacted, compactedAlloc, err = dirSize(c.dataDir); err != nil {
+			return err
+		}
+	}
+	rawSent := raw * int(sent.Load()) / c.segments
+
+	who := "server process"
+	if c.execPath == "" {
+		who = "harness process (server and load generator)"
+	}
+	fmt.Fprintf(out, "\nmode            %s, %d senders, batches of %d\n", c.mode, c.concurrency, c.batch)
+	fmt.Fprintf(out, "segments        %d sent, %d stored, %d rejected or lost\n", sent.Load(), accepted, sent.Load()-accepted)
+	fmt.Fprintf(out, "elapsed         %.2fs\n", elapsed.Seconds())
+	fmt.Fprintf(out, "throughput      %.0f segments/s stored\n", float64(accepted)/elapsed.Seconds())
+	fmt.Fprintf(out, "cpu             %.2fs in the %s: %.1f µs/segment, %.0f segments/s per 2 cores\n",
+		cpu.Seconds(), who, float64(cpu.Microseconds())/float64(max(accepted, 1)), 2*float64(accepted)/cpu.Seconds())
+	fmt.Fprintf(out, "peak rss        %d MiB (%s)\n", rss>>20, who)
+	fmt.Fprintf(out, "raw json        %d bytes, %.0f per segment\n", rawSent, float64(rawSent)/float64(max(sent.Load(), 1)))
+	perSeg := func(n int64) string {
+		return fmt.Sprintf("%d bytes, %.0f per segment, 1/%.1f of raw", n, float64(n)/float64(max(accepted, 1)), float64(rawSent)/float64(n))
+	}
+	fmt.Fprintf(out, "disk            after a clean stop: files %s; allocated %s\n", perSeg(disk), perSeg(alloc))
+	if tables != nil {
+		fmt.Fprintf(out, "disk compacted  files %s; allocated %s\n", perSeg(compacted), perSeg(compactedAlloc))
+		fmt.Fprintf(out, "by table        documents %d, summaries %d, terms %d, other %d bytes\n", tables["documents"], tables["summaries"], tables["terms"], tables["other"])
+	}
+	if c.keep {
+		fmt.Fprintf(out, "data kept in    %s\n", c.dataDir)
+	}
+	return nil
+}
+
+// server is the Roentgen under test: in process or a child process.
+type server struct {
+	app      *app.App
+	cmd      *exec.Cmd
+	httpAddr string
+	udpAddr  string
+	stopped  bool
+	stopErr  error
+}
+
+func startServer(c config) (*server, error) {
+	if c.execPath == "" {
+		a, err := app.Start(app.Config{DataDir: c.dataDir, HTTPAddr: "127.0.0.1:0", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0",
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			return nil, err
+		}
+		return &server{app: a, httpAddr: a.Addr("http").String(), udpAddr: a.Addr("udp").String()}, nil
+	}
+	httpAddr, udpAddr, tcpAddr := freeTCP(), freeUDP(), freeTCP()
+	cmd := exec.Command(c.execPath, "--data-dir", c.dataDir, "--http", httpAddr, "--bind", udpAddr, "--bind-tcp", tcpAddr, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, httpAddr: httpAddr, udpAddr: udpAddr}
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if r, err := http.Get("http://" + httpAddr + "/health"); err == nil {
+			r.Body.Close()
+			return s, nil
+		}
+		if time.Since(start) > 15*time.Second {
+			s.stop()
+			return nil, errors.New("the server did not answer /health within 15s")
+		}
+	}
+}
+
+func (s *server) target(mode string) string {
+	if mode == "udp" {
+		return s.udpAddr
+	}
+	return s.httpAddr
+}
+
+// stop stops the server cleanly: everything acknowledged is on disk after.
+func (s *server) stop() error {
+	if s.stopped {
+		return s.stopErr
+	}
+	s.stopped = true
+	if s.app != nil {
+		s.stopErr = s.app.Stop()
+		return s.stopErr
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	s.stopErr = s.cmd.Wait()
+	return s.stopErr
+}
+
+// cpu is the server's user+system CPU time so far.
+func (s *server) cpu() time.Duration {
+	if s.app != nil {
+		return bench.CPUTime()
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+func (s *server) peakRSS() int64 {
+	if s.app != nil {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return ru.Maxrss << 10
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b); m != nil {
+		n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		return n << 10
+	}
+	return 0
+}
+
+var acceptedRe = regexp.MustCompile(`roentgen_documents_accepted_total\{source="udp"\} (\S+)`)
+
+// waitUDP polls the server's metrics until the stored count stops growing.
+func (s *server) waitUDP(sent int64) int64 {
+	last, still := int64(-1), 0
+	for still < 10 {
+		time.Sleep(100 * time.Millisecond)
+		n := s.udpAccepted()
+		if n == last {
+			still++
+		} else {
+			still = 0
+		}
+		last = n
+		if n >= sent {
+			break
+		}
+	}
+	return last
+}
+
+func (s *server) udpAccepted() int64 {
+	r, err := http.Get("http://" + s.httpAddr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	if m := acceptedRe.FindSubmatch(b); m != nil {
+		f, _ := strconv.ParseFloat(string(m[1]), 64)
+		return int64(f)
+	}
+	return 0
+}
+
+// sender sends batches and returns how many documents were rejected.
+type sender interface {
+	send(docs [][]byte) (int, error)
+	close()
+}
+
+func newSender(mode string, s *server) (sender, error) {
+	if mode == "udp" {
+		conn, err := net.Dial("udp", s.udpAddr)
+		if err != nil {
+			return nil, err
+		}
+		return &udpSender{conn: conn}, nil
+	}
+	return &httpSender{url: "http://" + s.httpAddr + "/TraceSegments", client: &http.Client{Timeout: 60 * time.Second}}, nil
+}
+
+type httpSender struct {
+	url    string
+	client *http.Client
+	body   bytes.Buffer
+}
+
+func (h *httpSender) send(docs [][]byte) (int, error) {
+	h.body.Reset()
+	h.body.WriteString(`{"TraceSegmentDocuments":[`)
+	for i, d := range docs {
+		if i > 0 {
+			h.body.WriteByte(',')
+		}
+		q, _ := json.Marshal(string(d))
+		h.body.Write(q)
+	}
+	h.body.WriteString(`]}`)
+	resp, err := h.client.Post(h.url, "application/x-amz-json-1.1", bytes.NewReader(h.body.Bytes()))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		UnprocessedTraceSegments []struct{ Id, ErrorCode, Message string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("PutTraceSegments: HTTP %d: %v", resp.StatusCode, err)
+	}
+	if n := len(out.UnprocessedTraceSegments); n > 0 {
+		u := out.UnprocessedTraceSegments[0]
+		return n, fmt.Errorf("PutTraceSegments rejected %d documents, e.g. %s: %s", n, u.ErrorCode, u.Message)
+	}
+	return 0, nil
+}
+
+func (h *httpSender) close() { h.client.CloseIdleConnections() }
+
+type udpSender struct {
+	conn net.Conn
+	buf  []byte
+}
+
+func (u *udpSender) send(docs [][]byte) (int, error) {
+	for _, d := range docs {
+		u.buf = append(append(u.buf[:0], `{"format":"json","version":1}`+"\n"...), d...)
+		if _, err := u.conn.Write(u.buf); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+func (u *udpSender) close() { u.conn.Close() }
+
+// pacer spreads sends evenly to offer a fixed rate.
+type pacer struct {
+	mu    sync.Mutex
+	start time.Time
+	per   time.Duration
+	n     int64
+}
+
+func newPacer(rate int) *pacer {
+	return &pacer{start: time.Now(), per: time.Second / time.Duration(rate)}
+}
+
+func (p *pacer) wait(n int) {
+	p.mu.Lock()
+	at := p.start.Add(time.Duration(p.n) * p.per)
+	p.n += int64(n)
+	p.mu.Unlock()
+	if d := time.Until(at); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+func freeTCP() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func freeUDP() string {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
+// dirSize is the apparent size of the files in dir and the space allocated
+// to them (Pebble preallocates write-ahead logs).
+func dirSize(dir string) (files, allocated int64, err error) {
+	err = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			files += info.Size()
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				allocated += st.Blocks * 512
+			}
+		}
+		return err
+	})
+	return files, allocated, err
+}
+
+// compactStore reopens the store in dir, compacts it fully and closes it.
+func compactStore(dir string) (map[string]uint64, error) {
+	st, err := pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if err := st.Compact(context.Background()); err != nil {
+		return nil, err
+	}
+	return st.TableUsage()
+}
