@@ -132,7 +132,9 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var out struct{ Traces []struct{ Segments []json.RawMessage } }
+		var out struct {
+			Traces []struct{ Segments []json.RawMessage }
+		}
 		err = json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
 		lat = append(lat, time.Since(t0))
