@@ -2,19 +2,18 @@ package sampling
 
 import (
 	"math"
-	"sort"
 	"sync"
 	"time"
 )
 
 // Quota timing (spec §5.5). SDKs report every Interval seconds while a rule
-// matches traffic. A client counts as active for activeFor after a report;
-// its quota is valid for quotaTTL, long enough to bridge one late report
-// and short enough that a vanished client's share returns to the fleet
-// within half a minute.
+// matches traffic. A client's quota is valid for quotaTTL, and it counts
+// as active for activeFor after a report: both bridge a late report (SDKs
+// add jitter) and are short enough that the share of a client that went
+// away returns to the rest of the fleet within half a minute.
 const (
 	Interval  = 10 * time.Second
-	activeFor = 3 * Interval
+	activeFor = 25 * time.Second
 	quotaTTL  = 2 * Interval
 	// incumbency is how much larger another client's fractional share must
 	// be to take over a leftover unit.
@@ -81,62 +80,58 @@ func (f *fleet) quota(rule, id string, requests int64, size int64, now time.Time
 	c.rate = float64(max(requests, 0)) / elapsed.Seconds()
 	c.lastReport = now
 
-	var active []string
 	held := int64(0) // unexpired quotas of the other clients
 	for cid, o := range clients {
-		live := now.Sub(o.lastReport) <= activeFor
-		if live {
-			active = append(active, cid)
-		}
 		if cid != id && now.Before(o.expires) {
 			held += o.quota
 		}
-		if !live && !now.Before(o.expires) {
+		if now.Sub(o.lastReport) > activeFor && !now.Before(o.expires) {
 			delete(clients, cid)
 		}
 	}
-	share := split(size, active, clients, now)[id]
+	share := shareOf(size, id, clients, now)
 	q := max(min(share, size-held), 0)
 	c.quota, c.expires = q, now.Add(quotaTTL)
 	return q, c.expires
 }
 
-// split divides size among the active clients by largest remainder. A
-// client that already holds a leftover unit keeps it against near-ties
+// shareOf is client id's part of size when it is divided among the active
+// clients by largest remainder. It ranks only id's remainder against the
+// others' (O(clients), no sorting), as a report needs only its own share.
+//
+// A client that already holds a leftover unit keeps it against near-ties
 // (hysteresis): otherwise small rate jitter would move the unit every
 // round, and the unit is unusable while it moves.
-func split(size int64, active []string, clients map[string]*client, now time.Time) map[string]int64 {
-	out := make(map[string]int64, len(active))
-	if size <= 0 || len(active) == 0 {
-		return out
+func shareOf(size int64, id string, clients map[string]*client, now time.Time) int64 {
+	if size <= 0 {
+		return 0
 	}
-	total := 0.0
-	for _, id := range active {
-		total += clients[id].rate
+	n, total := 0, 0.0
+	for _, c := range clients {
+		if now.Sub(c.lastReport) <= activeFor {
+			n++
+			total += c.rate
+		}
 	}
 	type part struct {
-		id   string
-		frac float64
-		rate float64
+		whole int64
+		frac  float64
+		rate  float64
+		id    string
 	}
-	parts := make([]part, 0, len(active))
-	given := int64(0)
-	for _, id := range active {
-		exact := float64(size) / float64(len(active))
+	partOf := func(cid string, c *client) part {
+		exact := float64(size) / float64(n)
 		if total > 0 {
-			exact = float64(size) * clients[id].rate / total
+			exact = float64(size) * c.rate / total
 		}
 		whole := int64(math.Floor(exact + 1e-9))
-		out[id] = whole
-		given += whole
 		frac := exact - float64(whole)
-		if c := clients[id]; c.quota > whole && now.Before(c.expires) {
+		if c.quota > whole && now.Before(c.expires) {
 			frac += incumbency
 		}
-		parts = append(parts, part{id, frac, clients[id].rate})
+		return part{whole, frac, c.rate, cid}
 	}
-	sort.Slice(parts, func(i, j int) bool {
-		a, b := parts[i], parts[j]
+	ahead := func(a, b part) bool { // a gets a leftover unit before b
 		if math.Abs(a.frac-b.frac) > 1e-9 {
 			return a.frac > b.frac
 		}
@@ -144,10 +139,28 @@ func split(size int64, active []string, clients map[string]*client, now time.Tim
 			return a.rate > b.rate
 		}
 		return a.id < b.id
-	})
-	for i := 0; given < size && i < len(parts); i++ { // given ≤ size: floors never sum past it
-		out[parts[i].id]++
-		given++
 	}
-	return out
+	me, ok := clients[id]
+	if !ok || now.Sub(me.lastReport) > activeFor {
+		return 0
+	}
+	mine := partOf(id, me)
+	given, rank := int64(0), int64(0)
+	for cid, c := range clients {
+		if now.Sub(c.lastReport) > activeFor {
+			continue
+		}
+		p := mine
+		if cid != id {
+			p = partOf(cid, c)
+			if ahead(p, mine) {
+				rank++
+			}
+		}
+		given += p.whole
+	}
+	if rank < size-given { // floors never sum past size
+		return mine.whole + 1
+	}
+	return mine.whole
 }

@@ -24,7 +24,9 @@ const (
 const DefaultRuleName = "Default"
 
 // Rule is a SamplingRule exactly as the API returns it: every member is
-// always present (SDKs dereference them all), Attributes is at least {}.
+// always present (SDKs dereference them all), and the service keeps
+// Attributes non-nil so it encodes as {} (Node's SDK drops a rule whose
+// Attributes is missing or null).
 type Rule struct {
 	RuleName      string
 	RuleARN       string
@@ -42,16 +44,6 @@ type Rule struct {
 	// SamplingRateBoost is emitted only when set: older ADOT samplers
 	// reject unknown members.
 	SamplingRateBoost *RateBoost `json:",omitempty"`
-}
-
-// MarshalJSON keeps Attributes an object even when empty: Node's SDK drops
-// a rule whose Attributes is missing or null.
-func (r Rule) MarshalJSON() ([]byte, error) {
-	type plain Rule
-	if r.Attributes == nil {
-		r.Attributes = map[string]string{}
-	}
-	return json.Marshal(plain(r))
 }
 
 // RateBoost is the 2025 adaptive-sampling ceiling of a rule (spec §5.6).

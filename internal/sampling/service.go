@@ -62,6 +62,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			return false
 		}
 		rec.Rule.RuleARN = s.ARN(rec.Rule.RuleName)
+		if rec.Rule.Attributes == nil {
+			rec.Rule.Attributes = map[string]string{}
+		}
 		s.rules[rec.Rule.RuleName] = rec
 		return true
 	})
