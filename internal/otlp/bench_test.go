@@ -4,8 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"syscall"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 	"time"
 
