@@ -113,6 +113,7 @@ test('clicking a node shows its statistics; its traces open', async (page) => {
   assert(Number(await page.locator('[data-testid="stat-total"]').textContent()) >= 1, 'no requests counted');
   assert(Number(await page.locator('[data-testid="stat-fault"]').textContent()) >= 1, 'the fault is not counted');
   assert(/sel=n\d+/.test(page.url()), 'selection is not in the URL');
+  await page.waitForSelector('[data-testid="map-timeseries"] canvas');
   await shot(page, '02-map-node');
   await page.locator('[data-testid="open-traces"]').click();
   await page.waitForSelector('[data-testid="traces-table"] tbody tr');
@@ -304,6 +305,9 @@ test('sampling rules: create, edit, server validation', async (page) => {
   const r = rules.SamplingRuleRecords.find((x) => x.SamplingRule.RuleName === 'e2e-checkout');
   assert(r && r.SamplingRule.FixedRate === 0.25 && r.SamplingRule.Priority === 50, `server has ${JSON.stringify(r?.SamplingRule)}`);
   await shot(page, '12-sampling');
+  await page.locator('tr[data-rule="e2e-checkout"] button', { hasText: 'delete' }).click();
+  await page.waitForSelector('tr[data-rule="e2e-checkout"]', { state: 'detached' });
+  assert(page.dialogs.some((d) => d.includes('e2e-checkout')), 'delete did not ask first');
 });
 
 test('groups: create, edit, invalid filter, then scope the traces', async (page) => {
@@ -330,6 +334,16 @@ test('groups: create, edit, invalid filter, then scope the traces', async (page)
   const ids = await page.$$eval('[data-testid="traces-table"] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-trace-id')));
   assert(ids.length === 1 && ids[0] === checkout.id, `group-scoped traces: ${ids}`);
   assert((await page.inputValue('[data-testid="group-select"]')) === 'e2e-faults', 'group selector does not show the group');
+});
+
+test('groups and rules can be deleted', async (page) => {
+  await api(server.base, '/CreateGroup', { GroupName: 'e2e-doomed', FilterExpression: 'fault' });
+  await open(page, '#/groups');
+  await page.locator('tr[data-group="e2e-doomed"] button', { hasText: 'delete' }).click();
+  await page.waitForSelector('tr[data-group="e2e-doomed"]', { state: 'detached' });
+  const left = (await api(server.base, '/Groups', {})).Groups.map((g) => g.GroupName);
+  assert(!left.includes('e2e-doomed'), `group still on the server: ${left}`);
+  assert(page.dialogs.some((d) => d.includes('e2e-doomed')), 'delete did not ask first');
 });
 
 test('empty states say what to do', async (page) => {

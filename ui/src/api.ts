@@ -91,3 +91,23 @@ export async function info(): Promise<Info> {
     return {};
   }
 }
+
+export interface SeriesPoint {
+  Timestamp: number;
+  EdgeSummaryStatistics?: import('./types').Statistics;
+  ServiceSummaryStatistics?: import('./types').Statistics;
+}
+
+// Period the API accepts (60 s or a multiple of 300 s) for about 60-120 points.
+export function periodFor(seconds: number): number {
+  if (seconds <= 120 * 60) return 60;
+  return Math.max(1, Math.ceil(seconds / 300 / 100)) * 300;
+}
+
+export async function timeSeriesStatistics(w: Window, group: string, selector: string, signal?: AbortSignal): Promise<{ points: SeriesPoint[]; period: number }> {
+  const period = periodFor(w.end - w.start);
+  const body: Record<string, unknown> = { StartTime: w.start, EndTime: w.end, Period: period, ...groupRef(group) };
+  if (selector) body.EntitySelectorExpression = selector;
+  const { items } = await pages<SeriesPoint>('/TimeSeriesServiceStatistics', body, 'TimeSeriesServiceStatistics', 100000, signal);
+  return { points: items, period };
+}

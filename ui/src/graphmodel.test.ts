@@ -46,3 +46,28 @@ describe('graph model', () => {
     expect(nodeFilter({ ReferenceId: 5, Name: 'we"ird' })).toBe('service("we\\"ird")');
   });
 });
+
+describe('one trace map', () => {
+  it('shows no rates without a window', () => {
+    const m = model(services, 0);
+    expect(m.edges[0].label).toBe('68.3ms');
+    expect(m.nodes[1].label).not.toContain('/min');
+  });
+});
+
+import { edgeSelector, nodeSelector, statSeries } from './graphmodel';
+describe('time series', () => {
+  it('selectors', () => {
+    expect(nodeSelector(services[2])).toBe('id(name: "awseb-e-dj-SignupTable", type: "AWS::DynamoDB::Table")');
+    expect(nodeSelector({ ReferenceId: 1, Name: 'x' })).toBe('service("x")');
+    expect(edgeSelector(services[1], services[2])).toBe('edge("xray-sample.elasticbeanstalk.com", "awseb-e-dj-SignupTable")');
+  });
+  it('fills missing periods with zeros', () => {
+    const s = statSeries([{ Timestamp: 120, ServiceSummaryStatistics: { OkCount: 2, FaultStatistics: { TotalCount: 1 }, TotalCount: 3, TotalResponseTime: 0.3 } }], 60, 240, 60);
+    expect(s.t).toEqual([60, 120, 180]);
+    expect(s.ok).toEqual([0, 2, 0]);
+    expect(s.fault).toEqual([0, 1, 0]);
+    expect(s.avg[0]).toBeNull();
+    expect(s.avg[1]).toBeCloseTo(0.1);
+  });
+});

@@ -67,7 +67,9 @@ export function model(services: Service[], windowSeconds: number): { nodes: Grap
     const avg = sh.total ? (st.TotalResponseTime ?? 0) / sh.total : undefined;
     const name = s.Name || (s.Names || [])[0] || '(unnamed)';
     const sub = kind === 'client' ? 'client' : s.Type || KIND_LABEL[kind];
-    const stats = kind === 'client' ? '' : `\n${avg != null ? fmtDuration(avg) + ' avg · ' : ''}${fmtRate(sh.total, windowSeconds)}`;
+    // Without a time window (one trace's map) a rate means nothing.
+    const rate = windowSeconds > 0 ? fmtRate(sh.total, windowSeconds) : '';
+    const stats = kind === 'client' ? '' : `\n${[avg != null ? fmtDuration(avg) + ' avg' : '', rate].filter(Boolean).join(' · ')}`;
     return { id: `n${s.ReferenceId}`, ref: s.ReferenceId, name, kind, type: s.Type || '', shares: sh, size: nodeSize(sh.total), label: `${name}\n${sub}${stats}`, avg };
   });
   const edges: GraphEdge[] = [];
@@ -78,7 +80,7 @@ export function model(services: Service[], windowSeconds: number): { nodes: Grap
       const avg = sh.total ? (e.SummaryStatistics?.TotalResponseTime ?? 0) / sh.total : undefined;
       edges.push({
         id: `e${s.ReferenceId}-${e.ReferenceId}`, source: `n${s.ReferenceId}`, target: `n${e.ReferenceId}`, shares: sh, avg,
-        label: `${avg != null ? fmtDuration(avg) : '—'} · ${fmtRate(sh.total, windowSeconds)}`,
+        label: windowSeconds > 0 ? `${avg != null ? fmtDuration(avg) : '—'} · ${fmtRate(sh.total, windowSeconds)}` : avg != null ? fmtDuration(avg) : '',
         width: Math.min(8, 1 + Math.log10(1 + sh.total)),
       });
     }
@@ -107,4 +109,34 @@ export function withResponseTime(base: string, lo: number, hi: number): string {
 
 export function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
+}
+
+// The EntitySelectorExpression (GetTimeSeriesServiceStatistics) of a node
+// or an edge.
+export function nodeSelector(s: Service): string {
+  if (s.Type === 'client') return '';
+  if (s.Type) return `id(name: ${JSON.stringify(s.Name || '')}, type: ${JSON.stringify(s.Type)})`;
+  return `service(${JSON.stringify(s.Name || '')})`;
+}
+export function edgeSelector(a: Service, b: Service): string {
+  if (a.Type === 'client') return nodeSelector(b);
+  return `edge(${JSON.stringify(a.Name || '')}, ${JSON.stringify(b.Name || '')})`;
+}
+
+export interface StatSeries { t: number[]; ok: number[]; error: number[]; throttle: number[]; fault: number[]; avg: (number | null)[] }
+
+// Points of GetTimeSeriesServiceStatistics as chart columns; missing
+// periods are zero so gaps show as gaps.
+export function statSeries(points: { Timestamp: number; EdgeSummaryStatistics?: Statistics; ServiceSummaryStatistics?: Statistics }[], start: number, end: number, period: number): StatSeries {
+  const by = new Map(points.map((p) => [Math.floor(p.Timestamp), p.ServiceSummaryStatistics || p.EdgeSummaryStatistics]));
+  const out: StatSeries = { t: [], ok: [], error: [], throttle: [], fault: [], avg: [] };
+  const first = Math.floor(start / period) * period;
+  for (let t = first; t < end && out.t.length < 5000; t += period) {
+    const sh = shares(by.get(t));
+    const st = by.get(t);
+    out.t.push(t);
+    out.ok.push(sh.ok); out.error.push(sh.error); out.throttle.push(sh.throttle); out.fault.push(sh.fault);
+    out.avg.push(sh.total ? (st?.TotalResponseTime ?? 0) / sh.total : null);
+  }
+  return out;
 }

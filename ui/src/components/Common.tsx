@@ -92,7 +92,7 @@ export function ErrorBox(props: { error: Error; what?: string }) {
   const e = props.error;
   const missing = notImplemented(e);
   return (
-    <div class={missing ? 'notice' : 'error'} role="alert" data-testid="error-box">
+    <div class={missing ? 'noticebox' : 'errbox'} role="alert" data-testid="error-box">
       <b>{props.what ? `${props.what}: ` : ''}{e instanceof ApiError ? e.type : 'Error'}</b> {e.message}
     </div>
   );

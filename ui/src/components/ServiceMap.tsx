@@ -88,6 +88,11 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
       // Callers on the left, callees to the right, as requests flow.
       layout: { name: 'dagre', rankDir: 'LR', nodeSep: 50, rankSep: 150, padding: 30 } as any,
     });
+    // A small graph should not be blown up to fill the canvas.
+    if (cy.zoom() > 1.25) {
+      cy.zoom(1.25);
+      cy.center();
+    }
     cy.on('tap', 'node', (ev) => onSelect.current({ kind: 'node', ref: ev.target.data('ref') }));
     cy.on('tap', 'edge', (ev) => {
       const [a, b] = [ev.target.data('source'), ev.target.data('target')].map((s: string) => Number(s.slice(1)));

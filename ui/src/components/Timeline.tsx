@@ -64,7 +64,9 @@ export function Timeline(props: { rows: Row[]; selected?: string; onSelect: (id:
                 </div>
                 <div class="tl-track">
                   <div class={`tl-bar ${r.status}`} style={{ left: `${b.left}%`, width: `${b.width}%` }} />
-                  <span class="tl-dur" style={{ left: `${Math.min(b.left + b.width, 92)}%` }}>{fmtDuration(r.end - r.start)}</span>
+                  {b.left + b.width > 88 && b.width > 12
+                    ? <span class="tl-dur inside" style={{ left: `${b.left + b.width}%` }}>{fmtDuration(r.end - r.start)}</span>
+                    : <span class="tl-dur" style={{ left: `${Math.min(b.left + b.width, 92)}%` }}>{fmtDuration(r.end - r.start)}</span>}
                 </div>
               </div>
             );

@@ -2,14 +2,14 @@
 // node or edge shows its statistics and response-time histogram, and a drag
 // on the histogram opens the matching traces.
 import { useMemo } from 'preact/hooks';
-import { serviceGraph, type Info } from '../api';
+import { serviceGraph, timeSeriesStatistics, type Info } from '../api';
 import { resolve } from '../timerange';
 import { go, setParams, useLoad } from '../state';
 import { Empty, ErrorBox, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
 import { Legend, ServiceMap, type Selection } from '../components/ServiceMap';
-import { Histogram } from '../components/Chart';
+import { COLORS, Histogram, TimeChart } from '../components/Chart';
 import { binEntries, entryPercentile } from '../histogram';
-import { KIND_LABEL, edgeFilter, kindOf, nodeFilter, nodeStats, shares, withResponseTime } from '../graphmodel';
+import { KIND_LABEL, edgeFilter, edgeSelector, kindOf, nodeFilter, nodeSelector, nodeStats, shares, statSeries, withResponseTime } from '../graphmodel';
 import { fmtDuration, fmtPercent, fmtRate } from '../format';
 import type { HistogramEntry, Service, Statistics } from '../types';
 import { link } from '../route';
@@ -52,7 +52,7 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
             <Legend />
           </div>
           <aside class="panel" data-testid="map-panel">
-            <Details services={services} sel={sel} windowSeconds={windowSeconds} range={range} group={group} />
+            <Details services={services} sel={sel} windowSeconds={windowSeconds} range={range} group={group} win={win} />
           </aside>
         </div>
       )}
@@ -60,7 +60,7 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
   );
 }
 
-function Details(props: { services: Service[]; sel: Selection; windowSeconds: number; range: string; group: string }) {
+function Details(props: { services: Service[]; sel: Selection; windowSeconds: number; range: string; group: string; win: { start: number; end: number } }) {
   const byRef = new Map(props.services.map((s) => [s.ReferenceId, s]));
   const { sel } = props;
   if (!sel) return <p class="hint">Click a node or an edge for its statistics and response times.</p>;
@@ -69,6 +69,7 @@ function Details(props: { services: Service[]; sel: Selection; windowSeconds: nu
   let stats: Statistics | undefined;
   let hist: HistogramEntry[] | undefined;
   let filter = '';
+  let selector = '';
   if (sel.kind === 'node') {
     const s = byRef.get(sel.ref);
     if (!s) return <p class="hint">That node is not in this time range.</p>;
@@ -77,6 +78,7 @@ function Details(props: { services: Service[]; sel: Selection; windowSeconds: nu
     stats = nodeStats(s);
     hist = s.ResponseTimeHistogram || (s.Edges || []).flatMap((e) => e.ResponseTimeHistogram || []);
     filter = nodeFilter(s);
+    selector = nodeSelector(s);
   } else {
     const a = byRef.get(sel.from);
     const b = byRef.get(sel.to);
@@ -87,6 +89,7 @@ function Details(props: { services: Service[]; sel: Selection; windowSeconds: nu
     stats = e.SummaryStatistics;
     hist = e.ResponseTimeHistogram;
     filter = edgeFilter(a, b);
+    selector = edgeSelector(a, b);
   }
   const sh = shares(stats);
   const avg = sh.total ? (stats?.TotalResponseTime ?? 0) / sh.total : undefined;
@@ -112,6 +115,8 @@ function Details(props: { services: Service[]; sel: Selection; windowSeconds: nu
         <Histogram bins={bins} testid="map-histogram" onSelect={(lo, hi) => open(withResponseTime(filter, lo, hi))} />
       ) : <p class="hint">no response times recorded</p>}
       <p class="hint">Drag across the histogram to open the traces in that range.</p>
+      <h3>Over time</h3>
+      <Series win={props.win} group={props.group} selector={selector} />
       <div class="actions">
         <a class="button" data-testid="open-traces" href={link('traces', { range: props.range, group: props.group, filter })}>View traces</a>
         <a class="button ghost" href={link('traces', { range: props.range, group: props.group, filter: filter ? `${filter} { fault OR error }` : 'fault OR error' })}>Errors and faults</a>
@@ -125,4 +130,19 @@ function clean(p: Record<string, string>) {
   const o: Record<string, string> = {};
   for (const [k, v] of Object.entries(p)) if (v) o[k] = v;
   return o;
+}
+
+function Series(props: { win: { start: number; end: number }; group: string; selector: string }) {
+  const { data, error } = useLoad((s) => timeSeriesStatistics(props.win, props.group, props.selector, s), [props.win.start, props.win.end, props.group, props.selector]);
+  const series = useMemo(() => (data ? statSeries(data.points, props.win.start, props.win.end, data.period) : undefined), [data]);
+  const lines = useMemo(() => series && [
+    { label: 'ok', values: series.ok, color: COLORS.ok, bars: true },
+    { label: 'error', values: series.error, color: COLORS.error, bars: true },
+    { label: 'throttle', values: series.throttle, color: COLORS.throttle, bars: true },
+    { label: 'fault', values: series.fault, color: COLORS.fault, bars: true },
+    { label: 'avg', values: series.avg, color: COLORS.avg, scale: 's' },
+  ], [series]);
+  if (error) return <ErrorBox error={error} what="GetTimeSeriesServiceStatistics" />;
+  if (!series || !lines) return <Spinner />;
+  return <TimeChart t={series.t} lines={lines} height={140} testid="map-timeseries" />;
 }

@@ -65,7 +65,7 @@ export function TracePage(props: { id: string; params: Record<string, string> })
             <h2>Map of this trace</h2>
             {graph.error && <ErrorBox error={graph.error} what="GetTraceGraph" />}
             {graph.data && graph.data.length > 0 && (
-              <ServiceMap services={graph.data} windowSeconds={Math.max(1, t.end - t.start)} onSelect={() => {}} height={320} />
+              <ServiceMap services={graph.data} windowSeconds={0} onSelect={() => {}} height={320} />
             )}
           </section>
         </>
