@@ -19,13 +19,14 @@ type Entity string
 func NodeEntity(n trace.NodeID) Entity { return Entity("n" + n.Key()) }
 
 // EdgeEntity is the entity of the edge from -> to.
-func EdgeEntity(from, to trace.NodeID) Entity {
-	f := from.Key()
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(f)+len(to.Key()))
-	b = append(b, 'e')
-	b = binary.AppendUvarint(b, uint64(len(f)))
-	b = append(b, f...)
-	b = append(b, to.Key()...)
+func EdgeEntity(from, to trace.NodeID) Entity { return edgeEntity(from.Key(), to.Key()) }
+
+func edgeEntity(from, to string) Entity {
+	var buf [128]byte
+	b := append(buf[:0], 'e')
+	b = binary.AppendUvarint(b, uint64(len(from)))
+	b = append(b, from...)
+	b = append(b, to...)
 	return Entity(b)
 }
 
@@ -71,25 +72,31 @@ type Key struct {
 // every completed call for its edge, as the caller's subsegment saw it; and
 // every completed entry-point segment for the edge from its client.
 // In-progress segments and calls count nowhere until they complete.
+//
+// add must not keep the *Stats it is given: it is reused.
 func Contribute(s *trace.Summary, sign int64, add func(Key, *Stats)) {
 	if s == nil {
 		return
 	}
+	// Entities are built once per node, not once per request.
+	keys := make([]string, len(s.Nodes))
+	nodes := make([]Entity, len(s.Nodes))
+	for i, n := range s.Nodes {
+		nodes[i] = Entity("n" + n.Name + "\x00" + n.Type + "\x00" + n.AccountID) // "n" + Key(), one allocation
+		keys[i] = string(nodes[i][1:])
+	}
 	var one Stats
 	emit := func(e Entity, o outcome, start, end, dur float64, root, real bool) {
-		one = Stats{}
-		one.observe(o, start, end, dur, 1)
+		one.reset()
+		one.observe(o, start, end, dur, sign)
 		if root {
-			one.Root = 1
+			one.Root = sign
 		}
 		if real {
-			one.Real = 1
+			one.Real = sign
 		}
 		if sign < 0 {
-			neg := Stats{}
-			neg.Add(&one, -1)
-			neg.First, neg.Last = 0, 0
-			one = neg
+			one.First, one.Last = 0, 0 // extremes only widen
 		}
 		add(Key{Bucket: bucketOf(start), Entity: e}, &one)
 	}
@@ -97,23 +104,22 @@ func Contribute(s *trace.Summary, sign int64, add func(Key, *Stats)) {
 		if f.InProgress || f.End == 0 || f.Node < 0 || f.Node >= len(s.Nodes) {
 			continue
 		}
-		node := s.Nodes[f.Node].NodeID
 		o := outcomeOf(f.Fault, f.Error, f.Throttle)
 		root := f.Root && !f.Inferred
 		dur := f.End - f.Start
 		if root && s.Duration > dur {
 			dur = s.Duration
 		}
-		emit(NodeEntity(node), o, f.Start, f.End, dur, root, !f.Inferred)
+		emit(nodes[f.Node], o, f.Start, f.End, dur, root, !f.Inferred)
 		if root {
-			emit(EdgeEntity(ClientOf(node), node), o, f.Start, f.End, -1, false, false)
+			emit(EdgeEntity(ClientOf(s.Nodes[f.Node].NodeID), s.Nodes[f.Node].NodeID), o, f.Start, f.End, -1, false, false)
 		}
 	}
 	for _, e := range s.Edges {
 		if e.InProgress || e.End == 0 || e.Type != "" || e.From < 0 || e.To < 0 || e.From >= len(s.Nodes) || e.To >= len(s.Nodes) {
 			continue
 		}
-		emit(EdgeEntity(s.Nodes[e.From].NodeID, s.Nodes[e.To].NodeID), outcomeOf(e.Fault, e.Error, e.Throttle), e.Start, e.End, -1, false, false)
+		emit(edgeEntity(keys[e.From], keys[e.To]), outcomeOf(e.Fault, e.Error, e.Throttle), e.Start, e.End, -1, false, false)
 	}
 }
 

@@ -29,6 +29,12 @@ type Stats struct {
 	Response, Duration Histogram
 }
 
+// reset empties s, keeping the histograms' memory.
+func (s *Stats) reset() {
+	r, d := s.Response[:0], s.Duration[:0]
+	*s = Stats{Response: r, Duration: d}
+}
+
 // Total is the number of completed requests.
 func (s *Stats) Total() int64 { return s.OK + s.ErrorOther + s.Throttle + s.Fault }
 
