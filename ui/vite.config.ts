@@ -12,6 +12,13 @@ export default defineConfig({
     chunkSizeWarningLimit: 1200,
     reportCompressedSize: false,
   },
+  // `npx vite` for development: the X-Ray API (every path starts with a
+  // capital letter) and /console/info go to a running server.
+  server: {
+    proxy: {
+      '^/([A-Z]|console/info)': process.env.ROENTGEN_URL || 'http://127.0.0.1:2020',
+    },
+  },
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',
