@@ -57,7 +57,7 @@ var suites = []struct {
 	{"Meta", testMeta},
 	{"Retention", testRetention},
 	{"Durability", testDurability},
-	// {"Stats", testStats}, // service-graph statistics: added with the graph store
+	{"Stats", testStats}, // service-graph statistics (stats.go)
 }
 
 // Run runs the whole conformance suite against the backend open makes.
