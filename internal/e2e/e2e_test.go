@@ -54,11 +54,12 @@ func (s *server) url(listener string) string { return "http://" + s.Addr(listene
 // caller, pointed at the server with BaseEndpoint.
 func (s *server) client(listener string) *xray.Client {
 	return xray.New(xray.Options{
-		Region:           "eu-west-3",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		BaseEndpoint:     aws.String(s.url(listener)),
-		RetryMaxAttempts: 1,
-		HTTPClient:       s.hc,
+		Region:       "eu-west-3",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		BaseEndpoint: aws.String(s.url(listener)),
+		// Default retries: aws-sdk-go-v2 retries its own client-side
+		// net.ErrClosed race (aws/aws-sdk-go-v2#2737) this way.
+		HTTPClient: s.hc,
 	})
 }
 
@@ -164,3 +165,5 @@ func segDoc(traceID, id, name string, extra ...string) string {
 	}, extra...)
 	return "{" + strings.Join(parts, ",") + "}"
 }
+
+func dialUDP(addr string) (net.Conn, error) { return net.Dial("udp", addr) }
