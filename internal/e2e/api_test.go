@@ -55,11 +55,12 @@ func TestPutTraceSegmentsAndReadBack(t *testing.T) {
 			}
 		}
 
-		got, err := c.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: []string{id, newTraceID(99)}})
+		unknown := newTraceID(99)
+		got, err := c.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: []string{id, unknown}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got.Traces) != 1 || len(got.UnprocessedTraceIds) != 1 || got.UnprocessedTraceIds[0] != newTraceID(99) {
+		if len(got.Traces) != 1 || len(got.UnprocessedTraceIds) != 1 || got.UnprocessedTraceIds[0] != unknown {
 			t.Fatalf("%s: BatchGetTraces = %d traces, unprocessed %v", listener, len(got.Traces), got.UnprocessedTraceIds)
 		}
 		tr := got.Traces[0]
