@@ -80,14 +80,18 @@ func skipShort(t *testing.T) {
 	}
 }
 
-func putRule(t *testing.T, c *xray.Client, name, service string, priority int32, rate float64, reservoir int32) {
-	t.Helper()
+func createRule(c *xray.Client, name, service string, priority int32, rate float64, reservoir int32) error {
 	_, err := c.CreateSamplingRule(bg, &xray.CreateSamplingRuleInput{SamplingRule: &types.SamplingRule{
 		RuleName: aws.String(name), ResourceARN: aws.String("*"), Priority: aws.Int32(priority),
 		FixedRate: rate, ReservoirSize: reservoir, ServiceName: aws.String(service), ServiceType: aws.String("*"),
 		Host: aws.String("*"), HTTPMethod: aws.String("*"), URLPath: aws.String("*"), Version: aws.Int32(1),
 	}})
-	if err != nil {
+	return err
+}
+
+func putRule(t *testing.T, c *xray.Client, name, service string, priority int32, rate float64, reservoir int32) {
+	t.Helper()
+	if err := createRule(c, name, service, priority, rate, reservoir); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -101,11 +105,32 @@ func setDefault(t *testing.T, c *xray.Client, rate float64, reservoir int32) {
 	}
 }
 
+// TestOfficialSDKs runs every scenario with real SDK processes at once, each
+// against its own server, then checks them one by one: the scenarios mostly
+// wait on SDK timers, so together they take as long as the longest (~65 s).
+func TestOfficialSDKs(t *testing.T) {
+	skipShort(t)
+	scenarios := []struct {
+		name  string
+		start func(t *testing.T) (check func(t *testing.T))
+	}{
+		{"GoRules", goSDKFollowsRules},
+		{"GoNewRule", goSDKPicksUpNewRule},
+		{"GoFleet", goSDKFleetSharesReservoir},
+		{"Python", pythonSDK},
+	}
+	checks := make([]func(*testing.T), len(scenarios))
+	for i, s := range scenarios {
+		checks[i] = s.start(t)
+	}
+	for i, s := range scenarios {
+		t.Run(s.name, checks[i])
+	}
+}
+
 // A rule with FixedRate 1 for one service samples all of it, while the
 // rest of the traffic follows Default at 0.5.
-func TestGoSDKFollowsRules(t *testing.T) {
-	skipShort(t)
-	t.Parallel()
+func goSDKFollowsRules(t *testing.T) func(*testing.T) {
 	a := startApp(t)
 	c := client(t, a)
 	putRule(t, c, "checkout-all", "checkout", 10, 1, 0)
@@ -113,47 +138,55 @@ func TestGoSDKFollowsRules(t *testing.T) {
 
 	waitAll := runDriver(t, a, "checkout", 50, 8*time.Second)
 	waitHalf := runDriver(t, a, "other", 100, 8*time.Second)
-	all, half := waitAll(), waitHalf()
+	return func(t *testing.T) {
+		all, half := waitAll(), waitHalf()
 
-	decided, sampled := all.total("checkout-all", 0, 100)
-	if decided < 250 || sampled != decided {
-		t.Errorf("checkout-all: %d of %d decisions sampled, want all of at least 250", sampled, decided)
-	}
-	if d, _ := all.total("Default", 0, 100); d != 0 {
-		t.Errorf("%d checkout requests fell to Default", d)
-	}
-	n, k := half.total("Default", 0, 100)
-	// Binomial(n, 0.5): allow 4.5 standard deviations (false alarm < 1e-5).
-	if bound := 4.5 * math.Sqrt(float64(n)/4); n < 500 || math.Abs(float64(k)-float64(n)/2) > bound {
-		t.Errorf("Default at 0.5: %d of %d sampled, want %d ± %.0f", k, n, n/2, bound)
+		decided, sampled := all.total("checkout-all", 0, 100)
+		if decided < 250 || sampled != decided {
+			t.Errorf("checkout-all: %d of %d decisions sampled, want all of at least 250", sampled, decided)
+		}
+		if d, _ := all.total("Default", 0, 100); d != 0 {
+			t.Errorf("%d checkout requests fell to Default", d)
+		}
+		n, k := half.total("Default", 0, 100)
+		// Binomial(n, 0.5): allow 4.5 standard deviations (false alarm < 1e-5).
+		if bound := 4.5 * math.Sqrt(float64(n)/4); n < 500 || math.Abs(float64(k)-float64(n)/2) > bound {
+			t.Errorf("Default at 0.5: %d of %d sampled, want %d ± %.0f", k, n, n/2, bound)
+		}
 	}
 }
 
 // A rule created while the SDK runs takes effect at the SDK's next targets
 // report: LastRuleModification is newer than its last rules fetch, so it
 // fetches the rules out of band.
-func TestGoSDKPicksUpNewRule(t *testing.T) {
-	skipShort(t)
-	t.Parallel()
+func goSDKPicksUpNewRule(t *testing.T) func(*testing.T) {
 	a := startApp(t)
 	c := client(t, a)
 	setDefault(t, c, 0, 0)
 	wait := runDriver(t, a, "late", 20, 24*time.Second)
-	time.Sleep(3 * time.Second)
-	putRule(t, c, "late-all", "late", 1, 1, 0)
-	run := wait()
+	created := make(chan error, 1)
+	go func() {
+		time.Sleep(3 * time.Second)
+		created <- createRule(c, "late-all", "late", 1, 1, 0)
+	}()
+	return func(t *testing.T) {
+		if err := <-created; err != nil {
+			t.Fatal(err)
+		}
+		run := wait()
 
-	if d, s := run.total("Default", 0, 3); d < 20 || s != 0 {
-		t.Errorf("before the rule: Default sampled %d of %d, want 0 of at least 20", s, d)
-	}
-	if d, s := run.total("late-all", 16, 24); d < 100 || s != d {
-		t.Errorf("after the next report: late-all sampled %d of %d, want all of at least 100", s, d)
-	}
-	if !strings.Contains(run.stderr, "out-of-band") {
-		t.Errorf("the SDK did not log an out-of-band rules refresh:\n%s", run.stderr)
-	}
-	if strings.Contains(strings.ToLower(run.stderr), "error") {
-		t.Errorf("the SDK logged errors:\n%s", run.stderr)
+		if d, s := run.total("Default", 0, 3); d < 20 || s != 0 {
+			t.Errorf("before the rule: Default sampled %d of %d, want 0 of at least 20", s, d)
+		}
+		if d, s := run.total("late-all", 16, 24); d < 100 || s != d {
+			t.Errorf("after the next report: late-all sampled %d of %d, want all of at least 100", s, d)
+		}
+		if !strings.Contains(run.stderr, "out-of-band") {
+			t.Errorf("the SDK did not log an out-of-band rules refresh:\n%s", run.stderr)
+		}
+		if strings.Contains(strings.ToLower(run.stderr), "error") {
+			t.Errorf("the SDK logged errors:\n%s", run.stderr)
+		}
 	}
 }
 
@@ -168,9 +201,7 @@ func TestGoSDKPicksUpNewRule(t *testing.T) {
 // allows one unit of the reservoir to be idle for a report interval. The
 // measured window starts at 30 s: the first report (10 s) sizes the first
 // reporter alone, the second (20 s) converges.
-func TestGoSDKFleetSharesReservoir(t *testing.T) {
-	skipShort(t)
-	t.Parallel()
+func goSDKFleetSharesReservoir(t *testing.T) func(*testing.T) {
 	a := startApp(t)
 	c := client(t, a)
 	putRule(t, c, "fleet", "fleet", 1, 0, 10)
@@ -181,39 +212,41 @@ func TestGoSDKFleetSharesReservoir(t *testing.T) {
 	for _, r := range rates {
 		waits = append(waits, runDriver(t, a, "fleet", r, 60*time.Second))
 	}
-	const from, to = 30, 59
-	w := float64(to - from)
-	fleet := 0.0
-	requests := 0
-	for i, wait := range waits {
-		run := wait()
-		_, sampled := run.total("fleet", from, to)
-		got := float64(sampled) / w
-		fleet += got
-		t.Logf("client at %d req/s: %.2f sampled/s (want %.0f)", rates[i], got, want[i])
-		if got < want[i]-0.5 || got > want[i]*(w+1)/w+0.01 {
-			t.Errorf("client at %d req/s sampled %.2f/s, want its quota %.0f", rates[i], got, want[i])
+	return func(t *testing.T) {
+		const from, to = 30, 59
+		w := float64(to - from)
+		fleet := 0.0
+		requests := 0
+		for i, wait := range waits {
+			run := wait()
+			_, sampled := run.total("fleet", from, to)
+			got := float64(sampled) / w
+			fleet += got
+			t.Logf("client at %d req/s: %.2f sampled/s (want %.0f)", rates[i], got, want[i])
+			if got < want[i]-0.5 || got > want[i]*(w+1)/w+0.01 {
+				t.Errorf("client at %d req/s sampled %.2f/s, want its quota %.0f", rates[i], got, want[i])
+			}
+			d, _ := run.total("fleet", 0, 100)
+			requests += d
 		}
-		d, _ := run.total("fleet", 0, 100)
-		requests += d
-	}
-	t.Logf("fleet: %.2f sampled/s", fleet)
-	if fleet < 9 || fleet > 10*(w+1)/w+0.01 {
-		t.Errorf("fleet sampled %.2f/s, want 10 (ReservoirSize)", fleet)
-	}
+		t.Logf("fleet: %.2f sampled/s", fleet)
+		if fleet < 9 || fleet > 10*(w+1)/w+0.01 {
+			t.Errorf("fleet sampled %.2f/s, want 10 (ReservoirSize)", fleet)
+		}
 
-	// The reports the clients sent are in the statistics windows.
-	out, err := c.GetSamplingStatisticSummaries(bg, &xray.GetSamplingStatisticSummariesInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reported := 0
-	for _, s := range out.SamplingStatisticSummaries {
-		if aws.ToString(s.RuleName) == "fleet" {
-			reported += int(s.RequestCount)
+		// The reports the clients sent are in the statistics windows.
+		out, err := c.GetSamplingStatisticSummaries(bg, &xray.GetSamplingStatisticSummariesInput{})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if reported < requests*7/10 || reported > requests {
-		t.Errorf("statistics windows hold %d fleet requests, the clients made %d", reported, requests)
+		reported := 0
+		for _, s := range out.SamplingStatisticSummaries {
+			if aws.ToString(s.RuleName) == "fleet" {
+				reported += int(s.RequestCount)
+			}
+		}
+		if reported < requests*7/10 || reported > requests {
+			t.Errorf("statistics windows hold %d fleet requests, the clients made %d", reported, requests)
+		}
 	}
 }
