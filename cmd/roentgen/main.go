@@ -75,9 +75,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: roentgen [server] [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: roentgen [command] [flags]\n\n"+
 			"Roentgen is a self-hosted AWS X-Ray: point X-Ray SDKs, the AWS CLI or OpenTelemetry at it.\n"+
-			"With no command it runs everything on the embedded store, bound to loopback.\n\nFlags:\n")
+			"With no command it runs everything in one process on the embedded store, bound to loopback:\n"+
+			"segments over UDP (--bind), the X-Ray API on --http and on the daemon's TCP side (--bind-tcp).\n\n"+
+			"Commands:\n  server    the X-Ray API (and console) alone\n  demo      everything, plus generated demo traffic\n  version   print the version\n\n"+
+			"Clients:\n  X-Ray SDKs  AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000\n"+
+			"  AWS CLI     aws xray get-trace-summaries --endpoint-url http://127.0.0.1:2020 ...\n\n"+
+			"Flags (-b and -t are short for --bind and --bind-tcp):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestHelpListsEveryFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"--help"}, &out, &errb); code != 0 {
+		t.Fatalf("--help exited %d", code)
+	}
+	help := errb.String()
+	for _, want := range []string{"-data-dir", "-http", "127.0.0.1:2020", "-bind ", "-b ", "-bind-tcp", "-t ", "127.0.0.1:2000", "-retention", "720h", "AWS_XRAY_DAEMON_ADDRESS", "--endpoint-url"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help does not mention %q", want)
+		}
+	}
+	errb.Reset()
+	if code := run([]string{"help"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "-data-dir") {
+		t.Errorf("help command: %d", code)
+	}
+}
+
+func TestBadArgumentsExit2(t *testing.T) {
+	for _, args := range [][]string{{"--no-such-flag"}, {"frobnicate"}, {"--retention", "soon"}, {"--log-level", "loud"}, {"--http", "127.0.0.1:0", "extra"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 || errb.Len() == 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "roentgen ") {
+		t.Errorf("version: %d %q", code, out.String())
+	}
+}
