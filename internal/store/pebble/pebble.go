@@ -68,7 +68,7 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionGood })
 	for i := range opts.Levels {
-		opts.Levels[i].BlockSize = 32 << 10
+		opts.Levels[i].BlockSize = 64 << 10
 		// Ingest looks up every arriving trace id, and most are new: without
 		// filters each miss reads and decompresses a block per level.
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)

@@ -1,0 +1,136 @@
+package pebble_test
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// updates makes n new-trace updates of generated ~4-segment traces from 64
+// parsed templates whose trace ids are rewritten, epochs spread over the
+// hour before end.
+func updates(b *testing.B, n int, end int64) []store.TraceUpdate {
+	b.Helper()
+	g := bench.NewGenerator(3)
+	type template struct {
+		id   string
+		docs []store.Doc
+		sum  *trace.Summary
+	}
+	var pool []template
+	for range 64 {
+		id, raws := g.Trace(time.Unix(end, 0), 0)
+		tr := &trace.Trace{ID: id}
+		var docs []store.Doc
+		for _, r := range raws {
+			segs, err := segment.Parse(r, segment.Options{Now: time.Unix(end, 0)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tr.Put(segs...)
+			docs = append(docs, store.Doc{ID: segs[0].ID, Raw: r})
+		}
+		pool = append(pool, template{id, docs, trace.Summarize(trace.Assemble(tr), nil, float64(end))})
+	}
+	out := make([]store.TraceUpdate, n)
+	for i := range out {
+		t := pool[i%len(pool)]
+		ep := end - 3600 + int64(i)*3600/int64(n)
+		id := g.TraceID(time.Unix(ep, 0))
+		sum := *t.sum
+		sum.TraceID, sum.Epoch = id, ep
+		u := store.TraceUpdate{TraceID: id, Epoch: ep, Summary: &sum}
+		for _, d := range t.docs {
+			u.Docs = append(u.Docs, store.Doc{ID: d.ID, Raw: bytes.ReplaceAll(d.Raw, []byte(t.id), []byte(id))})
+		}
+		out[i] = u
+	}
+	return out
+}
+
+// filled is a store of n traces; without docs it holds their summaries and
+// index terms only, which is quicker to build.
+func filled(b *testing.B, n int, docs bool) (*pebble.Store, []store.TraceUpdate, int64) {
+	st, err := pebble.Open(b.TempDir(), pebble.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	end := time.Now().Unix()
+	us := updates(b, n, end)
+	if !docs {
+		for i := range us {
+			us[i].Docs = nil
+		}
+	}
+	for i := 0; i < len(us); i += 250 {
+		if err := st.Apply(context.Background(), us[i:min(i+250, len(us))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Settle: background flushes and compactions would bill their CPU
+	// to whatever is measured next.
+	if err := st.Compact(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return st, us, end
+}
+
+// BenchmarkApply stores new traces in batches of 12 (~50 documents, one
+// PutTraceSegments call's worth). One op is one batch.
+func BenchmarkApply(b *testing.B) {
+	st, err := pebble.Open(b.TempDir(), pebble.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	us := updates(b, 200_000, time.Now().Unix())
+	cpu := bench.StartCPU()
+	for i := 0; b.Loop(); i++ {
+		j := (i * 12) % (len(us) - 12)
+		if err := st.Apply(context.Background(), us[j:j+12]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.Report(b)
+}
+
+// BenchmarkTrace reads one ~4-document trace by id from 100k.
+func BenchmarkTrace(b *testing.B) {
+	st, us, _ := filled(b, 100_000, true)
+	r := rand.New(rand.NewPCG(1, 1))
+	cpu := bench.StartCPU()
+	for b.Loop() {
+		u := us[r.IntN(len(us))]
+		t, err := st.Trace(context.Background(), u.TraceID)
+		if err != nil || len(t.Docs) != len(u.Docs) {
+			b.Fatalf("%v, %d docs", err, len(t.Docs))
+		}
+	}
+	cpu.Report(b)
+}
+
+// BenchmarkSummariesScan visits and decodes every summary of a one-hour
+// window of 100k traces, as a non-selective search must. One op is the
+// whole scan; the target is well under 500 ms.
+func BenchmarkSummariesScan(b *testing.B) {
+	const n = 100_000
+	st, _, end := filled(b, n, false)
+	cpu := bench.StartCPU()
+	for b.Loop() {
+		seen := 0
+		err := st.Summaries(context.Background(), store.SummaryQuery{From: end - 3600, To: end + 1}, func(*trace.Summary) bool { seen++; return true })
+		if err != nil || seen != n {
+			b.Fatalf("%v: %d summaries", err, seen)
+		}
+	}
+	cpu.Report(b)
+}
