@@ -7,8 +7,8 @@ package translate
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json" // ~3x faster than encoding/json, same output
 	"strings"
 	"unicode"
 	"unicode/utf8"
