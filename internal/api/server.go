@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -108,7 +109,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var body []byte
 		body, err = readBody(r)
 		if err == nil {
-			out, err = o.handle(r.Context(), body)
+			out, err = s.call(r.Context(), o, body)
 		}
 	}
 	status := s.write(w, out, err, name, reqID)
@@ -116,6 +117,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.APIRequests.WithLabelValues(name, strconv.Itoa(status)).Inc()
 		m.APILatency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	}
+}
+
+// call runs an operation. A panic in one request answers that request with
+// InternalFailure and is logged; the server goes on.
+func (s *Server) call(ctx context.Context, o *op, body []byte) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("api operation panicked", "operation", o.name, "panic", p, "stack", string(debug.Stack()))
+			out, err = nil, &Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: fmt.Sprintf("%s failed inside Roentgen; the server log has the details", o.name)}
+		}
+	}()
+	return o.handle(ctx, body)
 }
 
 func (s *Server) write(w http.ResponseWriter, out any, err error, opName, reqID string) int {
@@ -181,6 +194,9 @@ func decode(body []byte, v any) error {
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			return invalid("the request body must be a JSON object, not a JSON %s", te.Value)
+		}
 		if errors.As(err, &te) {
 			return invalid("member %s must be a %s, not a JSON %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
 		}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+)
+
+func newTestServer(t *testing.T) (*Server, *httptest.Server) {
+	t.Helper()
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s, err := New(Config{Store: st, Ingest: ingest.New(ingest.Config{Store: st})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return s, hs
+}
+
+type errBody struct {
+	Type    string `json:"__type"`
+	Message string `json:"message"`
+}
+
+func call(t *testing.T, hs *httptest.Server, method, path, body string) (*http.Response, errBody, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var e errBody
+	_ = json.Unmarshal(b, &e)
+	return resp, e, string(b)
+}
+
+func TestErrorShapes(t *testing.T) {
+	s, hs := newTestServer(t)
+	s.ops["/Boom"] = &op{name: "Boom", handle: func(context.Context, []byte) (any, error) { panic("kaboom") }}
+	cases := []struct {
+		method, path, body string
+		status             int
+		typ, msg           string
+	}{
+		{"POST", "/Boom", "{}", 500, "InternalFailure", "Boom failed"},
+		{"POST", "/Nope", "{}", 404, "UnknownOperationException", "/Nope"},
+		{"PUT", "/TraceSegments", "{}", 405, "InvalidRequestException", "PutTraceSegments takes POST"},
+		{"POST", "/TraceSegments", "[1]", 400, "InvalidRequestException", "must be a JSON object"},
+		{"POST", "/TraceSegments", `{"TraceSegmentDocuments":[1]}`, 400, "InvalidRequestException", "TraceSegmentDocuments"},
+		{"POST", "/Traces", `{"TraceIds":["` + strings.Repeat("a", 36) + `"]}`, 400, "InvalidRequestException", "1 to 35"},
+		{"POST", "/Traces", `{"TraceIds":["a"],"NextToken":"9"}`, 400, "InvalidRequestException", "NextToken"},
+		{"POST", "/TraceSummaries", `{"StartTime":10,"EndTime":10}`, 400, "InvalidRequestException", "EndTime"},
+		{"POST", "/TraceSummaries", `{"StartTime":1,"EndTime":10,"TimeRangeType":"Sometimes"}`, 400, "InvalidRequestException", "TimeRangeType"},
+		{"POST", "/TelemetryRecords", `{}`, 400, "InvalidRequestException", "TelemetryRecords is required"},
+		{"POST", "/TelemetryRecords", `{"TelemetryRecords":[],"EC2InstanceId":"` + strings.Repeat("i", 21) + `"}`, 400, "InvalidRequestException", "EC2InstanceId"},
+		{"POST", "/Insight", `{"InsightId":"x"}`, 400, "InvalidRequestException", "GetInsight is not supported"},
+	}
+	for _, tc := range cases {
+		resp, e, raw := call(t, hs, tc.method, tc.path, tc.body)
+		if resp.StatusCode != tc.status || e.Type != tc.typ || resp.Header.Get("X-Amzn-ErrorType") != tc.typ || !strings.Contains(e.Message, tc.msg) {
+			t.Errorf("%s %s %s: %d %s %s", tc.method, tc.path, tc.body, resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), raw)
+		}
+		if resp.Header.Get("X-Amzn-RequestId") == "" || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: headers %v", tc.path, resp.Header)
+		}
+	}
+	// The server keeps serving after the panic.
+	if resp, _, raw := call(t, hs, "POST", "/EncryptionConfig", ""); resp.StatusCode != 200 || !strings.Contains(raw, `"Status":"ACTIVE"`) {
+		t.Errorf("after a panic: %d %s", resp.StatusCode, raw)
+	}
+}
+
+func TestRequestIDsDiffer(t *testing.T) {
+	_, hs := newTestServer(t)
+	seen := map[string]bool{}
+	for range 20 {
+		resp, _, _ := call(t, hs, "POST", "/EncryptionConfig", "{}")
+		id := resp.Header.Get("X-Amzn-RequestId")
+		if len(id) != 36 || seen[id] {
+			t.Fatalf("request id %q (repeated: %v)", id, seen[id])
+		}
+		seen[id] = true
+	}
+}
+
+func TestSuccessfulOutputsUseEmptyListsNotNull(t *testing.T) {
+	_, hs := newTestServer(t)
+	_, _, raw := call(t, hs, "POST", "/TraceSegments", `{"TraceSegmentDocuments":[]}`)
+	if raw != `{"UnprocessedTraceSegments":[]}` {
+		t.Errorf("PutTraceSegments = %s", raw)
+	}
+	_, _, raw = call(t, hs, "POST", "/Traces", `{"TraceIds":["1-581cf771-a006649127e371903a2de979"]}`)
+	if raw != `{"Traces":[],"UnprocessedTraceIds":["1-581cf771-a006649127e371903a2de979"]}` {
+		t.Errorf("BatchGetTraces = %s", raw)
+	}
+	_, _, raw = call(t, hs, "POST", "/TelemetryRecords", `{"TelemetryRecords":[]}`)
+	if raw != `{}` {
+		t.Errorf("PutTelemetryRecords = %s", raw)
+	}
+}
