@@ -26,12 +26,11 @@ func BinOf(seconds float64) int64 {
 	if seconds <= 0 || math.IsNaN(seconds) {
 		return 0
 	}
-	ms := math.Round(seconds * 1000)
-	if ms < 1000 {
-		return int64(ms)
-	}
-	if ms > 1e15 {
-		ms = 1e15
+	// Round to microseconds first: end - start of float timestamps is a
+	// hair off the duration that was meant (1.005 s -> 1.00499999...).
+	ms := math.Min(math.Round(seconds*1e6)/1e3, 1e15)
+	if r := math.Round(ms); r < 1000 {
+		return int64(r)
 	}
 	scale := math.Pow(10, math.Floor(math.Log10(ms))-2)
 	return int64(math.Round(ms/scale) * scale)
