@@ -163,7 +163,7 @@ type getSamplingTargetsOutput struct {
 	SamplingTargetDocuments    []samplingTargetDocument
 	LastRuleModification       Timestamp
 	UnprocessedStatistics      []unprocessedStatistics
-	UnprocessedBoostStatistics []unprocessedStatistics `json:",omitempty"`
+	UnprocessedBoostStatistics []unprocessedStatistics `json:",omitzero"` // present when boosts were reported
 }
 
 // missing names the required members a document lacks.
