@@ -1,6 +1,7 @@
 package console
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -110,4 +111,66 @@ func TestEmbedded(t *testing.T) {
 	} else if !strings.Contains(string(body), "make build") {
 		t.Errorf("placeholder does not say how to build: %q", body)
 	}
+}
+
+func TestGzipsAssets(t *testing.T) {
+	js := strings.Repeat("console.log('roentgen');\n", 200)
+	fsys := fstest.MapFS{
+		"dist/ui/index.html":      {Data: []byte("<html>")},
+		"dist/ui/assets/app-1.js": {Data: []byte(js)},
+	}
+	h := newHandler(fsys, next, nil)
+	for i := 0; i < 2; i++ { // compressed once, served from memory after
+		req := httptest.NewRequest(http.MethodGet, "/assets/app-1.js", nil)
+		req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Header().Get("Content-Encoding") != "gzip" || !strings.Contains(rec.Header().Get("Content-Type"), "javascript") {
+			t.Fatalf("headers %v", rec.Header())
+		}
+		zr, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(zr)
+		if string(got) != js {
+			t.Fatalf("gunzipped body differs (%d bytes, want %d)", len(got), len(js))
+		}
+	}
+	// Without gzip in Accept-Encoding the body is plain.
+	rec := get(t, h, http.MethodGet, "/assets/app-1.js")
+	if rec.Header().Get("Content-Encoding") != "" || rec.Body.String() != js {
+		t.Fatalf("plain request got Content-Encoding %q", rec.Header().Get("Content-Encoding"))
+	}
+}
+
+// Any path either serves an embedded console file or reaches the API; it
+// never panics and never serves anything outside the build.
+func FuzzServePath(f *testing.F) {
+	for _, s := range []string{"/", "/index.html", "/assets/app-1.js", "/../dist/placeholder.html", "//assets//app-1.js", "/assets/../index.html", "/%2e%2e/x", "/console/info", "/Traces"} {
+		f.Add(s)
+	}
+	fsys := fstest.MapFS{
+		"dist/placeholder.html":   {Data: []byte("placeholder")},
+		"dist/secret.txt":         {Data: []byte("secret")},
+		"dist/ui/index.html":      {Data: []byte("index")},
+		"dist/ui/assets/app-1.js": {Data: []byte("js")},
+	}
+	h := newHandler(fsys, next, nil)
+	f.Fuzz(func(t *testing.T, p string) {
+		req, err := http.NewRequest(http.MethodGet, "http://x", nil)
+		if err != nil {
+			t.Skip()
+		}
+		req.URL.Path = p
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if strings.Contains(body, "secret") || strings.Contains(body, "placeholder") {
+			t.Fatalf("%q served a file outside the build: %q", p, body)
+		}
+		if rec.Header().Get("X-Next") == "" && rec.Code == http.StatusOK && body != "index" && body != "js" && !strings.HasPrefix(body, "{") {
+			t.Fatalf("%q: unexpected body %q", p, body)
+		}
+	})
 }
