@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,6 +243,119 @@ func TestServiceGraphWorkedExample(t *testing.T) {
 	for _, w := range []string{"AWS::DynamoDB::Table DynamoDB 0000000000002002", "AWS::SNS SNS 0000000000003002"} {
 		if !origins[w] {
 			t.Errorf("BatchGetTraces lacks inferred segment %q; has %v", w, origins)
+		}
+	}
+}
+
+func TestRootCauseFiltersEndToEnd(t *testing.T) {
+	c, _ := graphServer(t)
+	ctx := context.Background()
+	now := float64(time.Now().Add(-5 * time.Minute).Unix())
+	deep := fmt.Sprintf("1-%08x-%024x", int64(now), 1)
+	handled := fmt.Sprintf("1-%08x-%024x", int64(now), 2)
+	put(t, c,
+		map[string]any{"trace_id": deep, "id": "a000000000000001", "name": "frontend", "start_time": now, "end_time": now + 1, "fault": true,
+			"subsegments": []any{map[string]any{"id": "a000000000000002", "name": "backend", "namespace": "remote", "start_time": now + 0.1, "end_time": now + 0.9, "fault": true,
+				"http": map[string]any{"request": map[string]any{"url": "http://backend/", "traced": true}, "response": map[string]any{"status": 500}}}}},
+		map[string]any{"trace_id": deep, "id": "b000000000000001", "parent_id": "a000000000000002", "name": "backend", "start_time": now + 0.2, "end_time": now + 0.8, "fault": true,
+			"subsegments": []any{map[string]any{"id": "b000000000000002", "name": "parse", "start_time": now + 0.3, "end_time": now + 0.4, "fault": true,
+				"cause": map[string]any{"exceptions": []any{map[string]any{"id": "e000000000000001", "type": "NullPointerException", "message": "order is null"}}}}}},
+		map[string]any{"trace_id": handled, "id": "c000000000000001", "name": "api", "start_time": now, "end_time": now + 0.5,
+			"subsegments": []any{map[string]any{"id": "c000000000000002", "name": "DynamoDB", "namespace": "aws", "start_time": now + 0.1, "end_time": now + 0.2, "error": true,
+				"aws": map[string]any{"operation": "GetItem", "table_name": "users"}, "http": map[string]any{"response": map[string]any{"status": 400}}}}},
+	)
+	search := func(expr string) []string {
+		t.Helper()
+		out, err := c.GetTraceSummaries(ctx, &xray.GetTraceSummariesInput{StartTime: aws.Time(time.Unix(int64(now)-60, 0)), EndTime: aws.Time(time.Unix(int64(now)+60, 0)), FilterExpression: aws.String(expr)})
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		var ids []string
+		for _, s := range out.TraceSummaries {
+			ids = append(ids, aws.ToString(s.Id))
+		}
+		sort.Strings(ids)
+		return ids
+	}
+	for _, tc := range []struct {
+		expr string
+		want []string
+	}{
+		{`rootcause.fault.entity { name = "parse" }`, []string{deep}},
+		{`rootcause.fault.exception { name = "NullPointerException" }`, []string{deep}},
+		{`rootcause.fault.service { name = "backend" }`, []string{deep}},
+		{`rootcause.error.service { name = "users" }`, []string{handled}},
+		{`rootcause.responsetime.service { name = "backend" }`, []string{deep}},
+		{`rootcause.fault.entity { name = "DynamoDB" }`, nil},
+	} {
+		if got := search(tc.expr); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.expr, got, tc.want)
+		}
+	}
+	// The summaries carry the root causes in the API's shape.
+	out, err := c.GetTraceSummaries(ctx, &xray.GetTraceSummariesInput{StartTime: aws.Time(time.Unix(int64(now)-60, 0)), EndTime: aws.Time(time.Unix(int64(now)+60, 0)), FilterExpression: aws.String(`service("backend")`)})
+	if err != nil || len(out.TraceSummaries) != 1 {
+		t.Fatalf("%v, %d summaries", err, len(out.TraceSummaries))
+	}
+	rc := out.TraceSummaries[0].FaultRootCauses
+	if len(rc) != 1 || len(rc[0].Services) != 2 || aws.ToString(rc[0].Services[1].Name) != "backend" || !aws.ToBool(rc[0].ClientImpacting) {
+		t.Errorf("FaultRootCauses = %+v", rc)
+	}
+}
+
+func TestTimeSeriesThroughSDK(t *testing.T) {
+	c, _ := graphServer(t)
+	ctx := context.Background()
+	base := time.Now().Add(-30*time.Minute).Unix() / 60 * 60
+	// 20 minutes of one request per minute, a fault every fifth.
+	for i := int64(0); i < 20; i++ {
+		start := float64(base + i*60 + 1)
+		doc := map[string]any{"trace_id": fmt.Sprintf("1-%08x-%024x", int64(start), i), "id": fmt.Sprintf("%016x", i+1), "name": "svc",
+			"origin": "AWS::EC2::Instance", "start_time": start, "end_time": start + 0.25}
+		if i%5 == 4 {
+			doc["fault"] = true
+		}
+		put(t, c, doc)
+	}
+	in := &xray.GetTimeSeriesServiceStatisticsInput{StartTime: aws.Time(time.Unix(base, 0)), EndTime: aws.Time(time.Unix(base+20*60, 0)),
+		EntitySelectorExpression: aws.String(`id(name: "svc", type: "AWS::EC2::Instance")`), Period: aws.Int32(60), ForecastStatistics: aws.Bool(true)}
+	out, err := c.GetTimeSeriesServiceStatistics(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.TimeSeriesServiceStatistics) != 20 {
+		t.Fatalf("%d points, want 20", len(out.TimeSeriesServiceStatistics))
+	}
+	var faults int64
+	forecasts := 0
+	for i, p := range out.TimeSeriesServiceStatistics {
+		s := p.ServiceSummaryStatistics
+		if s == nil || aws.ToInt64(s.TotalCount) != 1 || p.Timestamp.Unix() != base+int64(i)*60 || len(p.ResponseTimeHistogram) != 1 || p.ResponseTimeHistogram[0].Value != 0.25 {
+			t.Errorf("point %d: %+v", i, p)
+			continue
+		}
+		faults += aws.ToInt64(s.FaultStatistics.TotalCount)
+		if f := p.ServiceForecastStatistics; f != nil {
+			forecasts++
+			if aws.ToInt64(f.FaultCountLow) > aws.ToInt64(f.FaultCountHigh) || aws.ToInt64(f.FaultCountHigh) < 1 {
+				t.Errorf("point %d: forecast band %d..%d", i, aws.ToInt64(f.FaultCountLow), aws.ToInt64(f.FaultCountHigh))
+			}
+		} else if i >= 6 {
+			t.Errorf("point %d has 6+ periods of history but no forecast", i)
+		}
+	}
+	if faults != 4 || forecasts != 14 {
+		t.Errorf("faults %d (want 4), forecasts %d (want 14: no forecast without 6 periods of history)", faults, forecasts)
+	}
+	// Periods that are neither 60 nor a multiple of 300, and forecasts
+	// without id(), are refused in X-Ray's error form.
+	for _, bad := range []*xray.GetTimeSeriesServiceStatisticsInput{
+		{StartTime: in.StartTime, EndTime: in.EndTime, Period: aws.Int32(120)},
+		{StartTime: in.StartTime, EndTime: in.EndTime, EntitySelectorExpression: aws.String(`service("svc")`), ForecastStatistics: aws.Bool(true)},
+		{StartTime: in.StartTime, EndTime: in.EndTime, EntitySelectorExpression: aws.String(`service("svc"`)},
+	} {
+		if _, err := c.GetTimeSeriesServiceStatistics(ctx, bad); err == nil || !strings.Contains(err.Error(), "InvalidRequestException") {
+			t.Errorf("%+v: %v, want InvalidRequestException", bad, err)
 		}
 	}
 }
