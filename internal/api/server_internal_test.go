@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
@@ -110,5 +111,24 @@ func TestSuccessfulOutputsUseEmptyListsNotNull(t *testing.T) {
 	_, _, raw = call(t, hs, "POST", "/TelemetryRecords", `{"TelemetryRecords":[]}`)
 	if raw != `{}` {
 		t.Errorf("PutTelemetryRecords = %s", raw)
+	}
+}
+
+func TestTelemetryStoredAndPruned(t *testing.T) {
+	s, hs := newTestServer(t)
+	body := `{"Hostname":"h","TelemetryRecords":[{"Timestamp":1000,"SegmentsReceivedCount":5},{"Timestamp":2000.5,"SegmentsSentCount":4}]}`
+	if resp, _, raw := call(t, hs, "POST", "/TelemetryRecords", body); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, raw)
+	}
+	count := func() (n int) {
+		_ = s.cfg.Store.ListMeta(context.Background(), metaTelemetry, func(string, []byte) bool { n++; return true })
+		return n
+	}
+	if count() != 2 {
+		t.Fatalf("stored %d records", count())
+	}
+	n, err := s.PruneTelemetry(context.Background(), time.Unix(1500, 0))
+	if err != nil || n != 1 || count() != 1 {
+		t.Errorf("PruneTelemetry = %d, %v; %d left", n, err, count())
 	}
 }

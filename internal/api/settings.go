@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Metadata kinds used by this file.
@@ -71,6 +72,30 @@ func (s *Server) putTelemetryRecords(ctx context.Context, in *putTelemetryRecord
 		}
 	}
 	return struct{}{}, nil
+}
+
+// PruneTelemetry deletes telemetry records older than before, so that daemon
+// health follows the same retention as traces. Keys begin with the record's
+// zero-padded timestamp, so the old ones come first.
+func (s *Server) PruneTelemetry(ctx context.Context, before time.Time) (int, error) {
+	cut := fmt.Sprintf("%020.6f", float64(before.UnixNano())/1e9)
+	var old []string
+	err := s.cfg.Store.ListMeta(ctx, metaTelemetry, func(k string, _ []byte) bool {
+		if k >= cut {
+			return false
+		}
+		old = append(old, k)
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range old {
+		if err := s.cfg.Store.DeleteMeta(ctx, metaTelemetry, k); err != nil {
+			return 0, err
+		}
+	}
+	return len(old), nil
 }
 
 // Encryption: data sits on the operator's own disk; there is no KMS.

@@ -37,22 +37,22 @@ const (
 
 // Config is everything a role needs; flags fill it (cmd/roentgen).
 type Config struct {
-	Role      string
-	DataDir   string
-	HTTPAddr  string // API, console, /metrics, /health
-	UDPAddr   string // segment datagrams (role all)
-	TCPAddr   string // the daemon's TCP side: the same API (role all)
+	Role     string
+	DataDir  string
+	HTTPAddr string // API, console, /metrics, /health
+	UDPAddr  string // segment datagrams (role all)
+	TCPAddr  string // the daemon's TCP side: the same API (role all)
 	// OTLP receivers (roles all and server); empty disables one.
 	OTLPGRPCAddr string
 	OTLPHTTPAddr string
 	// OTLPIndexAttributes: span attribute keys indexed as annotations,
 	// comma-separated, or "*"/"" for all (up to 50).
 	OTLPIndexAttributes string
-	Retention time.Duration
-	Region    string
-	AccountID string
-	Version   string // shown by the console
-	Logger    *slog.Logger
+	Retention           time.Duration
+	Region              string
+	AccountID           string
+	Version             string // shown by the console
+	Logger              *slog.Logger
 	// Now overrides the clock (tests).
 	Now func() time.Time
 }
@@ -247,6 +247,9 @@ func (a *App) EnforceRetention(ctx context.Context) (int, error) {
 		now = a.cfg.Now()
 	}
 	n, err := a.store.DropBefore(ctx, now.Add(-a.cfg.Retention))
+	if err == nil {
+		_, err = a.api.PruneTelemetry(ctx, now.Add(-a.cfg.Retention))
+	}
 	if err != nil {
 		a.log.Error("retention", "err", err)
 	} else if n > 0 {
