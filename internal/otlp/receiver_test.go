@@ -5,11 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -167,5 +170,34 @@ func TestGRPCPartialSuccess(t *testing.T) {
 	docs := segments(t, xrayClient(a), translate.TraceID(tid), 1)
 	if _, ok := docs[good.String()]; !ok {
 		t.Errorf("good span not stored: %v", docs)
+	}
+}
+
+// TestServerRoleAndZstd: `roentgen server` runs the receivers too; zstd
+// bodies are accepted.
+func TestServerRoleAndZstd(t *testing.T) {
+	a, err := app.Start(app.Config{Role: app.RoleServer, DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", OTLPHTTPAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	if a.Addr("otlp-grpc") != nil || a.Addr("udp") != nil {
+		t.Errorf("unexpected listeners: grpc %v udp %v", a.Addr("otlp-grpc"), a.Addr("udp"))
+	}
+	td, tid, good := batch(3)
+	body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	zw, _ := zstd.NewWriter(nil)
+	resp, out := post(t, "http://"+a.Addr("otlp-http").String()+"/v1/traces", "application/x-protobuf", "zstd", zw.EncodeAll(body, nil))
+	zw.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("HTTP %d: %q", resp.StatusCode, out)
+	}
+	er := ptraceotlp.NewExportResponse()
+	if err := er.UnmarshalProto(out); err != nil || er.PartialSuccess().RejectedSpans() != 2 {
+		t.Errorf("response %v: rejected %d", err, er.PartialSuccess().RejectedSpans())
+	}
+	if _, ok := segments(t, xrayClient(a), translate.TraceID(tid), 1)[good.String()]; !ok {
+		t.Error("span not stored")
 	}
 }
