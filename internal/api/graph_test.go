@@ -359,3 +359,62 @@ func TestTimeSeriesThroughSDK(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceGraphPerGroup(t *testing.T) {
+	c, srv := graphServer(t)
+	ctx := context.Background()
+	now := float64(time.Now().Add(-5*time.Minute).Unix()/60*60) + 1
+	send := func(n int, fault bool) {
+		for i := 0; i < n; i++ {
+			doc := map[string]any{"trace_id": fmt.Sprintf("1-%08x-%024x", int64(now), nextSerial()), "id": fmt.Sprintf("%016x", nextSerial()), "name": "shop",
+				"start_time": now + float64(i)/10, "end_time": now + float64(i)/10 + 0.05}
+			if fault {
+				doc["fault"] = true
+			}
+			put(t, c, doc)
+		}
+	}
+	if _, err := c.CreateGroup(ctx, &xray.CreateGroupInput{GroupName: aws.String("faulty"), FilterExpression: aws.String("fault")}); err != nil {
+		t.Fatal(err)
+	}
+	send(3, false)
+	send(2, true)
+	graphOf := func(group string) (*xray.GetServiceGraphOutput, string) {
+		t.Helper()
+		out, err := c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: aws.Time(time.Unix(int64(now)-60, 0)), EndTime: aws.Time(time.Unix(int64(now)+120, 0)), GroupName: aws.String(group)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, describe(out.Services)[" shop"] // no origin: no type
+	}
+	if _, d := graphOf("Default"); !strings.Contains(d, "ok=3 err=0/0/0 fault=2/2 total=5") {
+		t.Errorf("Default: %s", d)
+	}
+	out, d := graphOf("faulty")
+	if !strings.Contains(d, "ok=0 err=0/0/0 fault=2/2 total=2") || out.ContainsOldGroupVersions {
+		t.Errorf("faulty: %s, old versions %v", d, out.ContainsOldGroupVersions)
+	}
+	// A new expression applies to later traces only, and the window now
+	// mixes both versions.
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateGroup(ctx, &xray.UpdateGroupInput{GroupName: aws.String("faulty"), FilterExpression: aws.String("ok")}); err != nil {
+		t.Fatal(err)
+	}
+	send(1, false)
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, d = graphOf("faulty")
+	if !strings.Contains(d, "ok=1 err=0/0/0 fault=2/2 total=3") || !out.ContainsOldGroupVersions {
+		t.Errorf("faulty after update: %s, old versions %v", d, out.ContainsOldGroupVersions)
+	}
+	if _, err := c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: aws.Time(time.Unix(int64(now), 0)), EndTime: aws.Time(time.Unix(int64(now)+60, 0)), GroupName: aws.String("nope")}); err == nil {
+		t.Error("an unknown group answered")
+	}
+}
+
+var serial int
+
+func nextSerial() int { serial++; return serial }
