@@ -10,6 +10,9 @@ import (
 // makeHTTP reads HTTP attributes of both the old (≤ v1.20) and the current
 // (stable HTTP) semantic conventions.
 func makeHTTP(a *attrs, kind ptrace.SpanKind) *httpData {
+	if !isHTTP(a) {
+		return nil // leave net/server attributes of other protocols alone
+	}
 	var req httpRequest
 	var resp httpResponse
 	req.Method = a.str("http.request.method", "http.method")
@@ -119,4 +122,14 @@ func httpStatus(a *attrs) int64 {
 		}
 	}
 	return 0
+}
+
+// isHTTP: the span carries an HTTP method, status or URL.
+func isHTTP(a *attrs) bool {
+	for _, k := range []string{"http.request.method", "http.method", "http.response.status_code", "http.status_code", "url.full", "http.url", "http.target"} {
+		if _, ok := a.m.Get(k); ok {
+			return true
+		}
+	}
+	return false
 }

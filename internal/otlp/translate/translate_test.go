@@ -422,3 +422,17 @@ func TestBadSpans(t *testing.T) {
 	f.span.SetName("$$$")
 	expect(t, run(t, all, f), map[string]any{"name": "span"})
 }
+
+func TestNonHTTPSpansHaveNoHTTP(t *testing.T) {
+	f := newSpan(ptrace.SpanKindClient, true)
+	f.span.Attributes().PutStr("db.system", "postgresql")
+	f.span.Attributes().PutStr("db.name", "orders")
+	f.span.Attributes().PutStr("net.peer.name", "pg.local")
+	f.span.Attributes().PutStr("rpc.service", "x")
+	expect(t, run(t, all, f), map[string]any{"http": nil, "name": "orders@pg.local", "sql.url": "pg.local/orders"})
+	f = newSpan(ptrace.SpanKindClient, true)
+	f.span.Attributes().PutStr("rpc.system", "grpc")
+	f.span.Attributes().PutStr("rpc.service", "inventory.Stock")
+	f.span.Attributes().PutStr("server.address", "10.0.0.7")
+	expect(t, run(t, all, f), map[string]any{"http": nil, "name": "inventory.Stock", "namespace": "remote", "annotations.server_address": "10.0.0.7"})
+}
