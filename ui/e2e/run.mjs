@@ -2,7 +2,7 @@
 // binary (`roentgen demo` on free ports), fed with the demo workload,
 // recorded SDK fixtures and traces made here. Screenshots of every page go
 // to test-artifacts/screenshots/ at the repository root.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
@@ -14,6 +14,7 @@ const TEST_TIMEOUT_MS = 60 * 1000;
 const RENDER_BUDGET_MS = Number(process.env.RENDER_BUDGET_MS || 300);
 const shots = join(repo, 'test-artifacts/screenshots');
 mkdirSync(shots, { recursive: true });
+for (const f of readdirSync(shots)) if (f.endsWith('.png')) rmSync(join(shots, f));
 
 const watchdog = setTimeout(() => { console.error(`e2e: over the ${TOTAL_BUDGET_MS / 1000}s budget, giving up`); cleanup().finally(() => process.exit(1)); }, TOTAL_BUDGET_MS);
 let server;
@@ -348,8 +349,10 @@ test('groups and rules can be deleted', async (page) => {
 
 test('empty states say what to do', async (page) => {
   await open(page, '#/map?range=1000-2000');
-  const empty = await page.locator('[data-testid="empty"]').textContent();
-  assert(empty.includes(`udp ${server.udp}`), `empty map does not name the UDP address: ${empty}`);
+  await page.locator('[data-testid="empty"]').waitFor();
+  // The address comes from /console/info, which may answer after the graph.
+  const named = await page.locator('[data-testid="empty"]', { hasText: `udp ${server.udp}` }).waitFor({ timeout: 5000 }).then(() => true, () => false);
+  assert(named, `empty map does not name the UDP address: ${await page.locator('[data-testid="empty"]').textContent()}`);
   await shot(page, '14-empty-map');
   await open(page, `#/traces?range=15m&filter=${encodeURIComponent('http.url = "nothing-matches-this"')}`);
   const e2 = await page.locator('[data-testid="empty"]').textContent();

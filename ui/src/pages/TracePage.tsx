@@ -1,6 +1,6 @@
 // One trace: the timeline of every segment and subsegment (inferred ones
 // too), a side panel with the selected one's details, and its map.
-import { useEffect, useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { batchGetTraces, traceGraph } from '../api';
 import { setParams, useLoad } from '../state';
 import { Empty, ErrorBox, Spinner } from '../components/Common';
@@ -22,11 +22,15 @@ export function TracePage(props: { id: string; params: Record<string, string> })
   }, [id]);
   const rows = useMemo(() => (trace.data ? buildRows(documents(trace.data)) : []), [trace.data]);
   const graph = useLoad((s) => traceGraph([id], s), [id]);
+  // The map (and the charting library it loads) waits until the timeline
+  // is on screen: the timeline is what the user came for.
+  const [showMap, setShowMap] = useState(false);
   useEffect(() => {
     if (!rows.length) return;
     requestAnimationFrame(() => setTimeout(() => {
       performance.clearMeasures('trace-render');
       performance.measure('trace-render', 'trace-data');
+      setShowMap(true);
     }));
   }, [rows]);
   const selected = rows.find((r) => r.id === params.sel) || rows[0];
@@ -64,7 +68,7 @@ export function TracePage(props: { id: string; params: Record<string, string> })
           <section class="card">
             <h2>Map of this trace</h2>
             {graph.error && <ErrorBox error={graph.error} what="GetTraceGraph" />}
-            {graph.data && graph.data.length > 0 && (
+            {showMap && graph.data && graph.data.length > 0 && (
               <ServiceMap services={graph.data} windowSeconds={0} onSelect={() => {}} height={320} />
             )}
           </section>
