@@ -21,20 +21,31 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 	} else {
 		after = store.Cursor{}
 	}
-	for part := store.PartitionOf(top); part >= store.PartitionOf(q.From); part -= store.PartitionSeconds {
+	low := store.PartitionOf(max(q.From, 0))
+	// parts finds the partitions that hold any index term, so that a wide
+	// window skips empty hours with one seek instead of visiting each.
+	parts, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: append([]byte{'i'}, epochBytes(low)...),
+		UpperBound: append([]byte{'i'}, epochBytes(store.PartitionOf(top)+store.PartitionSeconds)...),
+	})
+	if err != nil {
+		return err
+	}
+	defer parts.Close()
+	for ok := parts.Last(); ok; ok = parts.SeekLT(append([]byte{'i'}, epochBytes(partitionAt(parts))...)) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		more, err := s.termScanPartition(ctx, part, q, after, fn)
+		more, err := s.termScanPartition(ctx, partitionAt(parts), q, after, fn)
 		if err != nil || !more {
 			return err
 		}
-		if part == 0 {
-			break
-		}
 	}
-	return nil
+	return parts.Error()
 }
+
+// partitionAt is the partition of the index key under the iterator.
+func partitionAt(it *pebble.Iterator) int64 { return int64(binary.BigEndian.Uint64(it.Key()[1:9])) }
 
 type termIter struct {
 	it     *pebble.Iterator
