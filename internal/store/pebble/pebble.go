@@ -281,19 +281,20 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		return err
 	}
 	defer it.Close()
+	dec := newDecodeAhead(fn) // decodes on every core, delivers in order
 	for it.Last(); it.Valid(); it.Prev() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sum, err := trace.DecodeSummary(it.Value())
-		if err != nil {
-			return fmt.Errorf("summary at %x: %w", it.Key(), err)
-		}
-		if !fn(sum) {
-			return nil
+		if !dec.add(it.Key(), it.Value()) {
+			return dec.err()
 		}
 	}
-	return it.Error()
+	if err := it.Error(); err != nil {
+		return err
+	}
+	dec.flush()
+	return dec.err()
 }
 
 // DropBefore implements store.Store.

@@ -1,0 +1,83 @@
+package pebble
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// decodeAhead decodes stored summaries on every core while keeping their
+// order: a scan hands it raw values, it decodes them in runs and calls fn in
+// the original order. A non-selective search decodes a whole window of
+// summaries, and decoding, not reading, is what that costs.
+type decodeAhead struct {
+	fn     func(*trace.Summary) bool
+	keys   [][]byte
+	raws   [][]byte
+	limit  int
+	stop   bool
+	decErr error
+}
+
+// The first run is short so a page that needs few summaries decodes few
+// extra; runs then grow for throughput.
+const (
+	firstRun = 16
+	maxRun   = 512
+)
+
+func newDecodeAhead(fn func(*trace.Summary) bool) *decodeAhead {
+	return &decodeAhead{fn: fn, limit: firstRun}
+}
+
+// add queues one value (copied) and decodes the run when it is full. It
+// reports whether the scan should go on.
+func (d *decodeAhead) add(key, raw []byte) bool {
+	d.keys = append(d.keys, append([]byte(nil), key...))
+	d.raws = append(d.raws, append([]byte(nil), raw...))
+	if len(d.raws) >= d.limit {
+		d.limit = min(2*d.limit, maxRun)
+		return d.flush()
+	}
+	return true
+}
+
+// flush decodes what is queued and delivers it; it reports whether the scan
+// should go on.
+func (d *decodeAhead) flush() bool {
+	if d.stop || len(d.raws) == 0 {
+		return !d.stop
+	}
+	out := make([]*trace.Summary, len(d.raws))
+	errs := make([]error, len(d.raws))
+	workers := min(runtime.GOMAXPROCS(0), (len(d.raws)+7)/8)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(d.raws); i += workers {
+				out[i], errs[i] = trace.DecodeSummary(d.raws[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, s := range out {
+		if errs[i] != nil {
+			d.decErr = fmt.Errorf("summary at %x: %w", d.keys[i], errs[i])
+			d.stop = true
+			break
+		}
+		if !d.fn(s) {
+			d.stop = true
+			break
+		}
+	}
+	d.keys, d.raws = d.keys[:0], d.raws[:0]
+	return !d.stop
+}
+
+// err is the first decoding error, if any.
+func (d *decodeAhead) err() error { return d.decErr }
