@@ -88,5 +88,6 @@ export function rootCauseKeys(t: TraceSummary): Set<string> {
   };
   add('fault', t.FaultRootCauses);
   add('error', t.ErrorRootCauses);
+  add('slow', t.ResponseTimeRootCauses);
   return out;
 }

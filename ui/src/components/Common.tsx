@@ -110,3 +110,24 @@ export function Spinner() {
 export function noTraces(udp?: string) {
   return `No traces yet: point an SDK at udp ${udp || '127.0.0.1:2000'} (AWS_XRAY_DAEMON_ADDRESS), or run \`roentgen demo\` to see a living console.`;
 }
+
+// "live": re-query every few seconds while the range is relative ("last
+// 15m"), so the page follows new traffic. The switch is in the URL.
+export function LiveToggle(props: { on: boolean; range: string; onChange: (on: boolean) => void }) {
+  return (
+    <label class="live" title={isRelative(props.range) ? 'refresh every 10 seconds' : 'live needs a relative time range'}>
+      <input type="checkbox" checked={props.on} disabled={!isRelative(props.range)} data-testid="live"
+        onChange={(e) => props.onChange((e.target as HTMLInputElement).checked)} /> live
+    </label>
+  );
+}
+
+export function useTick(enabled: boolean, ms = 10000): number {
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    if (!enabled) return;
+    const t = setInterval(() => { if (document.visibilityState === 'visible') setN((x) => x + 1); }, ms);
+    return () => clearInterval(t);
+  }, [enabled, ms]);
+  return n;
+}

@@ -27,36 +27,37 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
   onSelect.current = props.onSelect;
 
   const [ready, setReady] = useState(0);
+  const shape = useRef('');
   useEffect(() => {
-    let cy: cytoscape.Core | undefined;
     let cancelled = false;
+    const m = model(props.services, props.windowSeconds);
+    const key = [...m.nodes.map((n) => n.id), ...m.edges.map((e) => e.id)].sort().join(',');
+    // Same graph, new numbers (a refresh): update in place, keeping the
+    // user's zoom, pan and selection.
+    if (cyRef.current && key === shape.current) {
+      const cy = cyRef.current;
+      for (const el of elements(m)) cy.$id(el.data.id).data(el.data);
+      return;
+    }
     loadCytoscape().then((lib) => {
       if (cancelled) return;
-      cy = draw(lib);
+      cyRef.current?.destroy();
+      const cy = draw(lib);
       cyRef.current = cy;
+      shape.current = key;
       (window as any).__roentgenMap = cy; // for the end-to-end tests
       setReady((n) => n + 1);
     });
-    return () => { cancelled = true; cy?.destroy(); cyRef.current = undefined; };
+    return () => { cancelled = true; };
   }, [props.services, props.windowSeconds]);
+  useEffect(() => () => { cyRef.current?.destroy(); cyRef.current = undefined; }, []);
 
   const draw = (cytoscape: typeof import('cytoscape')) => {
     const { nodes, edges } = model(props.services, props.windowSeconds);
-    const pct = (n: number, t: number) => (t ? (n / t) * 100 : 0);
     const cy = cytoscape({
       container: ref.current!,
       minZoom: 0.2, maxZoom: 3,
-      elements: [
-        ...nodes.map((n) => ({
-          group: 'nodes' as const,
-          data: {
-            id: n.id, ref: n.ref, label: n.label, kind: n.kind, size: n.size, shape: SHAPE[n.kind],
-            ok: n.shares.total ? pct(n.shares.ok, n.shares.total) : 100, error: pct(n.shares.error, n.shares.total),
-            throttle: pct(n.shares.throttle, n.shares.total), fault: pct(n.shares.fault, n.shares.total),
-          },
-        })),
-        ...edges.map((e) => ({ group: 'edges' as const, data: { id: e.id, source: e.source, target: e.target, label: e.label, width: e.width, bad: e.shares.fault > 0 ? 1 : 0 } })),
-      ],
+      elements: elements({ nodes, edges }),
       style: [
         {
           selector: 'node',
@@ -112,6 +113,21 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
   }, [props.selected, ready]);
 
   return <div class="map" ref={ref} style={{ height: `${props.height || 520}px` }} data-testid="service-map" />;
+}
+
+function elements({ nodes, edges }: ReturnType<typeof model>) {
+  const pct = (n: number, t: number) => (t ? (n / t) * 100 : 0);
+  return [
+    ...nodes.map((n) => ({
+      group: 'nodes' as const,
+      data: {
+        id: n.id, ref: n.ref, label: n.label, kind: n.kind, size: n.size, shape: SHAPE[n.kind],
+        ok: n.shares.total ? pct(n.shares.ok, n.shares.total) : 100, error: pct(n.shares.error, n.shares.total),
+        throttle: pct(n.shares.throttle, n.shares.total), fault: pct(n.shares.fault, n.shares.total),
+      },
+    })),
+    ...edges.map((e) => ({ group: 'edges' as const, data: { id: e.id, source: e.source, target: e.target, label: e.label, width: e.width, bad: e.shares.fault > 0 ? 1 : 0 } })),
+  ];
 }
 
 export function Legend() {

@@ -3,9 +3,9 @@
 // on the histogram opens the matching traces.
 import { useMemo } from 'preact/hooks';
 import { serviceGraph, timeSeriesStatistics, type Info } from '../api';
-import { resolve } from '../timerange';
+import { isRelative, resolve } from '../timerange';
 import { go, setParams, useLoad } from '../state';
-import { Empty, ErrorBox, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
+import { Empty, ErrorBox, LiveToggle, useTick, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
 import { Legend, ServiceMap, type Selection } from '../components/ServiceMap';
 import { COLORS, Histogram, TimeChart } from '../components/Chart';
 import { binEntries, entryPercentile } from '../histogram';
@@ -29,7 +29,9 @@ export function formatSel(s: Selection): string | undefined {
 export function MapPage(props: { params: Record<string, string>; info: Info }) {
   const range = props.params.range || '15m';
   const group = props.params.group || '';
-  const win = useMemo(() => resolve(range), [range, props.params.t]);
+  const live = props.params.live === '1' && isRelative(range);
+  const tick = useTick(live);
+  const win = useMemo(() => resolve(range), [range, props.params.t, tick]);
   const { data, error, loading, reload } = useLoad((s) => serviceGraph(win, group, s), [win.start, win.end, group]);
   const services = data || [];
   const sel = parseSel(props.params.sel);
@@ -41,6 +43,7 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
         <TimeRangePicker value={range} onChange={(v) => setParams({ range: v })} />
         <GroupSelect value={group} onChange={(v) => setParams({ group: v === 'Default' ? '' : v, sel: '' })} />
         <button onClick={() => { setParams({ t: String(Date.now()) }, true); reload(); }}>refresh</button>
+        <LiveToggle on={live} range={range} onChange={(on) => setParams({ live: on ? '1' : '' }, true)} />
         {loading && <Spinner />}
       </div>
       {error && <ErrorBox error={error} what="GetServiceGraph" />}

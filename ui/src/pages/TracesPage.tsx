@@ -3,9 +3,9 @@
 import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { useWindowed } from '../components/windowed';
 import { traceSummaries, type Info } from '../api';
-import { resolve } from '../timerange';
+import { isRelative, resolve } from '../timerange';
 import { setParams, useLoad } from '../state';
-import { Empty, ErrorBox, FilterBox, filterError, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
+import { Empty, ErrorBox, LiveToggle, useTick, FilterBox, filterError, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
 import { Histogram } from '../components/Chart';
 import { bin, percentile } from '../histogram';
 import { andFilter, annotationList, pageOf, sortTraces, statusClass, withGroup, type SortKey } from '../traceslist';
@@ -27,7 +27,9 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
   const group = p.group || '';
   const filter = p.filter || '';
   const limit = Math.min(10000, Math.max(100, parseInt(p.limit || '1000', 10) || 1000));
-  const win = useMemo(() => resolve(range), [range, p.t]);
+  const live = p.live === '1' && isRelative(range);
+  const tick = useTick(live);
+  const win = useMemo(() => resolve(range), [range, p.t, tick]);
   const { data, error, loading, reload } = useLoad(async (s) => {
     const r = await traceSummaries(win, withGroup(filter, group), limit, s);
     performance.clearMarks('traces-data');
@@ -63,6 +65,7 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
         <TimeRangePicker value={range} onChange={(v) => setParams({ range: v, page: '' })} />
         <GroupSelect value={group} onChange={(v) => setParams({ group: v === 'Default' ? '' : v, page: '' })} />
         <button onClick={() => { setParams({ t: String(Date.now()) }, true); reload(); }}>refresh</button>
+        <LiveToggle on={live} range={range} onChange={(on) => setParams({ live: on ? '1' : '' }, true)} />
         {loading && <Spinner />}
       </div>
       <FilterBox value={filter} error={filterError(error, filter)} onSubmit={(v) => setParams({ filter: v, page: '' })} />
