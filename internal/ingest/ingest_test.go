@@ -297,3 +297,24 @@ func TestLateInProgressDoesNotUndoComplete(t *testing.T) {
 		t.Errorf("a late in-progress document replaced the complete one: %s", st.Docs[0].Raw)
 	}
 }
+
+func TestHostileDocumentsDoNotCrashIngest(t *testing.T) {
+	e := newEnv(t, 0)
+	id := traceID(12)
+	deep := strings.Repeat(fmt.Sprintf(`{"name":"a","id":"53995c3f42cd8ad8","start_time":%f,"end_time":%f,"subsegments":[`, t0, t0), 500) + strings.Repeat("]}", 500)
+	docs := []string{
+		seg(id, "aaaaaaaaaaaaaaaa", "svc", `,"subsegments":[`+deep+`]`),
+		// Independent subsegments naming each other as parents: a cycle.
+		seg(id, "bbbbbbbbbbbbbbbb", "x", `,"type":"subsegment","parent_id":"cccccccccccccccc"`),
+		seg(id, "cccccccccccccccc", "y", `,"type":"subsegment","parent_id":"bbbbbbbbbbbbbbbb"`),
+		// A subsegment that is its own parent.
+		seg(id, "dddddddddddddddd", "z", `,"type":"subsegment","parent_id":"dddddddddddddddd"`),
+	}
+	for _, r := range e.ingest(t, docs...) {
+		t.Logf("rejected %d: %s %s", r.Index, r.Code, r.Message)
+	}
+	st := e.trace(t, id)
+	if len(st.Docs) != 4 {
+		t.Errorf("stored %d of 4 documents", len(st.Docs))
+	}
+}

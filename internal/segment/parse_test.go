@@ -204,3 +204,31 @@ func TestTraceEpoch(t *testing.T) {
 		}
 	}
 }
+
+// Hostile shapes within the size limit are rejected or accepted, never a crash.
+func TestParseHostileShapes(t *testing.T) {
+	deepSubs := strings.Repeat(`{"name":"a","id":"53995c3f42cd8ad8","start_time":1,"end_time":2,"subsegments":[`, 700) + strings.Repeat("]}", 700)
+	for name, in := range map[string]string{
+		"deep metadata":        doc(`"metadata":{"default":{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`),
+		"deep subsegments":     doc(`"subsegments":[` + deepSubs + `]`),
+		"unclosed nesting":     doc(`"metadata":{"default":{"x":` + strings.Repeat("[", 30000)),
+		"invalid UTF-8":        doc(`"name":"a` + "\xff\xfe" + `"`),
+		"huge number":          doc(`"start_time":1e400`),
+		"duplicate keys":       doc(`"id":"70de5b6f19ff9a0a"`, `"id":"x"`),
+		"NUL bytes":            doc(`"name":"a\u0000b"`),
+		"annotation key empty": doc(`"annotations":{"":1}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			segs, err := Parse([]byte(in), opts())
+			if err == nil && (len(segs) == 0 || !IsID(segs[0].ID)) {
+				t.Errorf("accepted without a valid id: %+v", segs)
+			}
+			if err != nil {
+				var se *Error
+				if !errors.As(err, &se) || se.Code == "" {
+					t.Errorf("error %v is not a coded *Error", err)
+				}
+			}
+		})
+	}
+}
