@@ -34,12 +34,39 @@ export function Timeline(props: { rows: Row[]; selected?: string; onSelect: (id:
     setCollapsed(next);
   };
   const withKids = props.rows.filter((r) => r.hasChildren);
+  const [find, setFind] = useState('');
+  const q = find.trim().toLowerCase();
+  const matches = useMemo(() => (q ? shown.filter((r) => r.name.toLowerCase().includes(q)) : []), [shown, q]);
+  const jump = (dir: 1 | -1) => {
+    if (!matches.length) return;
+    const at = shown.findIndex((r) => r.id === props.selected);
+    const next = dir > 0 ? matches.find((r) => shown.indexOf(r) > at) || matches[0]
+      : [...matches].reverse().find((r) => shown.indexOf(r) < at) || matches[matches.length - 1];
+    props.onSelect(next.id);
+  };
+  // Arrow keys move the selection; left and right collapse and expand.
+  const onKey = (e: KeyboardEvent) => {
+    const i = shown.findIndex((r) => r.id === props.selected);
+    const r = shown[i];
+    if (e.key === 'ArrowDown' && i < shown.length - 1) props.onSelect(shown[i + 1].id);
+    else if (e.key === 'ArrowUp' && i > 0) props.onSelect(shown[i - 1].id);
+    else if (e.key === 'ArrowLeft' && r?.hasChildren && !collapsed.has(r.id)) toggle(r.id);
+    else if (e.key === 'ArrowRight' && r?.hasChildren && collapsed.has(r.id)) toggle(r.id);
+    else return;
+    e.preventDefault();
+  };
   return (
     <div class="timeline" data-testid="timeline">
       <div class="tl-tools">
         <span data-testid="segment-count">{props.rows.length} segments and subsegments</span>
         <button class="ghost" onClick={() => setCollapsed(new Set())}>expand all</button>
         <button class="ghost" onClick={() => setCollapsed(new Set(withKids.filter((r) => r.depth >= 1).map((r) => r.id)))}>collapse subsegments</button>
+        <form class="tl-find" onSubmit={(e) => { e.preventDefault(); jump(1); }}>
+          <input type="search" placeholder="find by name" aria-label="find in timeline" value={find} data-testid="timeline-find"
+            onInput={(e) => setFind((e.target as HTMLInputElement).value)}
+            onKeyDown={(e) => { if (e.key === 'Enter' && e.shiftKey) { e.preventDefault(); jump(-1); } }} />
+          {q && <span class="hint" data-testid="find-count">{matches.length} found</span>}
+        </form>
       </div>
       <div class="tl-head">
         <div class="tl-name">name</div>
@@ -47,13 +74,13 @@ export function Timeline(props: { rows: Row[]; selected?: string; onSelect: (id:
           {axis.map((x) => <span style={{ left: `${total ? (x / total) * 100 : 0}%` }}>{fmtDuration(x)}</span>)}
         </div>
       </div>
-      <div class="tl-body" ref={scroller} style={{ height: `${height}px` }} onScroll={(e) => setScrollTop((e.target as HTMLElement).scrollTop)}>
+      <div class="tl-body" ref={scroller} tabIndex={0} onKeyDown={onKey} style={{ height: `${height}px` }} onScroll={(e) => setScrollTop((e.target as HTMLElement).scrollTop)}>
         <div style={{ height: `${shown.length * ROW_HEIGHT}px`, position: 'relative' }}>
           {shown.slice(first, last).map((r, i) => {
             const b = bar(r, t);
             const isCollapsed = collapsed.has(r.id);
             return (
-              <div key={r.id + ':' + (first + i)} class={`tl-row ${r.kind} ${r.status} ${props.selected === r.id ? 'sel' : ''}`}
+              <div key={r.id + ':' + (first + i)} class={`tl-row ${r.kind} ${r.status} ${props.selected === r.id ? 'sel' : ''} ${q && r.name.toLowerCase().includes(q) ? 'match' : ''}`}
                 style={{ top: `${(first + i) * ROW_HEIGHT}px` }} data-row-id={r.id} onClick={() => props.onSelect(r.id)}>
                 <div class="tl-name" style={{ paddingLeft: `${6 + r.depth * 14}px` }} title={r.name}>
                   {r.hasChildren ? (

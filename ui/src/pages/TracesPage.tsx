@@ -100,7 +100,8 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
               {pg.items.slice(win2.first, win2.last).map((t) => {
                 const ann = annotationList(t);
                 return (
-                  <tr class={`row-${statusClass(t)}`} data-trace-id={t.Id}>
+                  <tr class={`row-${statusClass(t)}`} data-trace-id={t.Id}
+                    onClick={(e) => { if (!(e.target as HTMLElement).closest('a') && !getSelection()?.toString()) location.hash = link('traces', { range, group }, t.Id); }}>
                     <td class="mono"><a href={link('traces', { range, group }, t.Id)}>{t.Id}</a></td>
                     <td>{t.Http?.HttpMethod ?? ''}</td>
                     <td class="url" title={t.Http?.HttpURL}>{t.Http?.HttpURL ?? ''}</td>
