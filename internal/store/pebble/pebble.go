@@ -139,39 +139,26 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 				return err
 			}
 		}
-		newTerms := store.TermsOf(u.Summary)
-		// stored: terms Previous already wrote under this epoch. A trace is
-		// updated once per arriving segment; rewriting its unchanged terms
-		// each time was most of the store's write volume.
-		var stored map[store.Term]bool
+		// A trace is updated once per arriving segment; rewriting its
+		// unchanged terms each time was most of the store's write volume,
+		// so only the difference of the two sorted term lists is written.
+		var oldTerms []store.Term
 		if p := u.Previous; p != nil {
-			keep := map[store.Term]bool{}
-			if p.Epoch == u.Epoch {
-				stored = map[store.Term]bool{}
-				for _, t := range newTerms {
-					keep[t] = true
-				}
-			} else if err := b.Delete(summaryKey(p.Epoch, u.TraceID), nil); err != nil {
-				return err
-			}
-			for _, t := range store.TermsOf(p) {
-				if stored != nil {
-					stored[t] = true
-				}
-				if !keep[t] {
-					if err := b.Delete(termKey(p.Epoch, t, u.TraceID), nil); err != nil {
-						return err
-					}
+			oldTerms = store.TermsOf(p)
+			if p.Epoch != u.Epoch {
+				if err := b.Delete(summaryKey(p.Epoch, u.TraceID), nil); err != nil {
+					return err
 				}
 			}
 		}
-		for _, t := range newTerms {
-			if stored[t] {
-				continue
+		moved := u.Previous != nil && u.Previous.Epoch != u.Epoch
+		if err := diffTerms(oldTerms, store.TermsOf(u.Summary), moved, func(t store.Term, add bool) error {
+			if add {
+				return b.Set(termKey(u.Epoch, t, u.TraceID), nil, nil)
 			}
-			if err := b.Set(termKey(u.Epoch, t, u.TraceID), nil, nil); err != nil {
-				return err
-			}
+			return b.Delete(termKey(u.Previous.Epoch, t, u.TraceID), nil)
+		}); err != nil {
+			return err
 		}
 		var err error
 		if enc, err = trace.AppendSummary(enc[:0], u.Summary); err != nil {
@@ -260,6 +247,8 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 
 // Summaries implements store.Store.
 func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
+	// Epochs are unsigned in keys; a window reaching before 1970 starts there.
+	q.From = max(q.From, 0)
 	if q.To <= q.From {
 		return nil
 	}
