@@ -290,9 +290,12 @@ test('analytics: distribution, time series, A vs B by annotation and root cause'
 });
 
 test('sampling rules: create, edit, server validation', async (page) => {
+  // An SDK reports what the Default rule matched; the page shows it.
+  await api(server.base, '/SamplingTargets', { SamplingStatisticsDocuments: [{ RuleName: 'Default', ClientID: 'e2e0e2e0e2e0e2e0e2e0e2e0', Timestamp: Math.floor(Date.now() / 1000), RequestCount: 17, SampledCount: 3, BorrowCount: 1 }] });
   await open(page, '#/sampling');
   await page.waitForSelector('[data-testid="rules-table"]');
   await requireApi(page, 'GetSamplingRules');
+  await page.waitForSelector('tr[data-rule="Default"]:has-text("17 / 3 / 1")');
   await page.click('[data-testid="new-rule"]');
   const form = page.locator('[data-testid="rule-form"]');
   await form.locator('input[name="RuleName"]').fill('e2e-checkout');

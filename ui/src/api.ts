@@ -111,3 +111,21 @@ export async function timeSeriesStatistics(w: Window, group: string, selector: s
   const { items } = await pages<SeriesPoint>('/TimeSeriesServiceStatistics', body, 'TimeSeriesServiceStatistics', 100000, signal);
   return { points: items, period };
 }
+
+export interface SamplingStatisticSummary { RuleName: string; Timestamp: number; RequestCount?: number; SampledCount?: number; BorrowCount?: number }
+
+// What SDKs reported per rule over the last minute (the API keeps 10 s windows).
+export async function samplingStatistics(signal?: AbortSignal): Promise<Map<string, { requests: number; sampled: number; borrowed: number }>> {
+  const { items } = await pages<SamplingStatisticSummary>('/SamplingStatisticSummaries', {}, 'SamplingStatisticSummaries', 100000, signal);
+  const since = Date.now() / 1000 - 60;
+  const out = new Map<string, { requests: number; sampled: number; borrowed: number }>();
+  for (const s of items) {
+    if (s.Timestamp < since) continue;
+    const o = out.get(s.RuleName) || { requests: 0, sampled: 0, borrowed: 0 };
+    o.requests += s.RequestCount ?? 0;
+    o.sampled += s.SampledCount ?? 0;
+    o.borrowed += s.BorrowCount ?? 0;
+    out.set(s.RuleName, o);
+  }
+  return out;
+}

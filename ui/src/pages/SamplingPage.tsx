@@ -1,7 +1,7 @@
 // Sampling rules: list, create, edit and delete, with the server's
 // validation messages shown on the form.
 import { useState } from 'preact/hooks';
-import { createSamplingRule, deleteSamplingRule, samplingRules, updateSamplingRule } from '../api';
+import { createSamplingRule, deleteSamplingRule, samplingRules, samplingStatistics, updateSamplingRule } from '../api';
 import { setParams, useLoad } from '../state';
 import { Empty, ErrorBox, Spinner } from '../components/Common';
 import { fmtPercent, fmtTime } from '../format';
@@ -14,6 +14,7 @@ const BLANK: SamplingRule = {
 
 export function SamplingPage(props: { params: Record<string, string> }) {
   const { data, error, loading, reload } = useLoad((s) => samplingRules(s), []);
+  const stats = useLoad((s) => samplingStatistics(s), [data]);
   const editing = props.params.edit;
   const list = [...(data || [])].sort((a, b) => a.SamplingRule.Priority - b.SamplingRule.Priority || a.SamplingRule.RuleName.localeCompare(b.SamplingRule.RuleName));
   const current = editing === 'new' ? BLANK : list.find((r) => r.SamplingRule.RuleName === editing)?.SamplingRule;
@@ -30,13 +31,15 @@ export function SamplingPage(props: { params: Record<string, string> }) {
       {data && list.length === 0 && <Empty>No sampling rules yet: create one, or let SDKs use the Default rule.</Empty>}
       {list.length > 0 && (
         <table class="rules" data-testid="rules-table">
-          <thead><tr><th>name</th><th>priority</th><th>reservoir</th><th>rate</th><th>service</th><th>type</th><th>host</th><th>method</th><th>path</th><th>modified</th><th /></tr></thead>
+          <thead><tr><th>name</th><th>priority</th><th>reservoir</th><th>rate</th><th>service</th><th>type</th><th>host</th><th>method</th><th>path</th><th title="requests / sampled / borrowed that SDKs reported in the last minute">last minute</th><th>modified</th><th /></tr></thead>
           <tbody>
             {list.map(({ SamplingRule: r, ModifiedAt }) => (
               <tr data-rule={r.RuleName}>
                 <td><b>{r.RuleName}</b></td><td class="num">{r.Priority}</td><td class="num">{r.ReservoirSize}/s</td>
                 <td class="num">{fmtPercent(r.FixedRate, 2)}</td><td>{r.ServiceName}</td><td>{r.ServiceType}</td><td>{r.Host}</td>
-                <td>{r.HTTPMethod}</td><td>{r.URLPath}</td><td class="nowrap">{ModifiedAt ? fmtTime(ModifiedAt, false) : '—'}</td>
+                <td>{r.HTTPMethod}</td><td>{r.URLPath}</td>
+                <td class="nowrap num">{(() => { const x = stats.data?.get(r.RuleName); return x ? `${x.requests} / ${x.sampled} / ${x.borrowed}` : '—'; })()}</td>
+                <td class="nowrap">{ModifiedAt ? fmtTime(ModifiedAt, false) : '—'}</td>
                 <td class="nowrap">
                   <button class="ghost" onClick={() => setParams({ edit: r.RuleName })}>edit</button>
                   {r.RuleName !== 'Default' && <DeleteButton name={r.RuleName} onDone={reload} />}
