@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ type config struct {
 	dataDir     string
 	keep        bool
 	seed        uint64
+	cpuProfile  string
 }
 
 func main() {
@@ -64,6 +66,7 @@ func main() {
 	flag.StringVar(&c.dataDir, "data-dir", "", "store directory (default: a new temporary one, removed afterwards)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	flag.Uint64Var(&c.seed, "seed", 1, "generator seed")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the sending phase here (in-process server only)")
 	flag.Parse()
 	if err := run(c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "roentgen-bench:", err)
@@ -101,6 +104,16 @@ func run(c config, out io.Writer) error {
 	defer srv.stop()
 
 	fmt.Fprintf(out, "sending over %s with %d senders to %s...\n", c.mode, c.concurrency, srv.target(c.mode))
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
 	cpu0, wall0 := srv.cpu(), time.Now()
 	var sent, rejected atomic.Int64
 	var firstErr error
@@ -151,6 +164,9 @@ func run(c config, out io.Writer) error {
 		accepted = srv.waitUDP(sent.Load())
 	}
 	elapsed := time.Since(wall0)
+	if c.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	cpu := srv.cpu() - cpu0
 	rss := srv.peakRSS()
 	if err := srv.stop(); err != nil {
@@ -173,6 +189,8 @@ func run(c config, out io.Writer) error {
 		}
 	}
 	rawSent := raw * int(sent.Load()) / c.segments
+	// Disk is compared with the raw JSON of what was stored (UDP may drop).
+	rawStored := int64(raw) * accepted / int64(c.segments)
 
 	who := "server process"
 	if c.execPath == "" {
@@ -187,7 +205,7 @@ func run(c config, out io.Writer) error {
 	fmt.Fprintf(out, "peak rss        %d MiB (%s)\n", rss>>20, who)
 	fmt.Fprintf(out, "raw json        %d bytes, %.0f per segment\n", rawSent, float64(rawSent)/float64(max(sent.Load(), 1)))
 	perSeg := func(n int64) string {
-		return fmt.Sprintf("%d bytes, %.0f per segment, 1/%.1f of raw", n, float64(n)/float64(max(accepted, 1)), float64(rawSent)/float64(n))
+		return fmt.Sprintf("%d bytes, %.0f per segment, 1/%.1f of raw", n, float64(n)/float64(max(accepted, 1)), float64(rawStored)/float64(n))
 	}
 	fmt.Fprintf(out, "disk            after a clean stop: files %s; allocated %s\n", perSeg(disk), perSeg(alloc))
 	if tables != nil {
