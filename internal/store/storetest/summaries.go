@@ -51,6 +51,9 @@ func testSummaries(t *testing.T, h *Harness) {
 		if got := Collect(t, s, store.SummaryQuery{From: Base, To: Base + 3600}); !equalIDs(got, want) {
 			t.Errorf("[Base, Base+3600):\n got %v\nwant %v", got, want)
 		}
+		if got := Collect(t, s, store.SummaryQuery{From: -Base, To: Base + 10000}); !equalIDs(got, all) {
+			t.Errorf("a window reaching before 1970: %v", got)
+		}
 		if got := Collect(t, s, store.SummaryQuery{From: Base + 5, To: Base + 5}); len(got) != 0 {
 			t.Errorf("empty window returned %v", got)
 		}
