@@ -115,6 +115,8 @@ func Start(cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	// Expired data goes before anything is served, not racing the first requests.
+	a.enforceRetention()
 	if err := a.listen(); err != nil {
 		a.Stop()
 		return nil, err
@@ -227,11 +229,11 @@ func (a *App) retentionLoop() {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		a.enforceRetention()
 		select {
 		case <-a.done:
 			return
 		case <-t.C:
+			a.enforceRetention()
 		}
 	}
 }
