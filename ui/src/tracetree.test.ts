@@ -72,11 +72,12 @@ describe('timeline helpers', () => {
   it('skips documents that are not JSON objects', () => {
     expect(documents({ Id: 't', Segments: [{ Id: '1', Document: '{"id":"1","name":"a","start_time":1}' }, { Id: '2', Document: 'nope' }, { Id: '3', Document: '[1]' }] })).toHaveLength(1);
   });
-  it('builds 5,000 subsegments quickly', () => {
-    const subs = Array.from({ length: 5000 }, (_, i) => ({ id: `s${i}`, name: `q${i}`, start_time: T + i / 1000, end_time: T + i / 1000 + 0.002 }));
-    const t0 = performance.now();
+  // Its speed is measured in the browser by the end-to-end suite.
+  it('builds 5,000 subsegments in start order', () => {
+    const subs = Array.from({ length: 5000 }, (_, i) => ({ id: `s${i}`, name: `q${i}`, start_time: T + (5000 - i) / 1000, end_time: T + (5000 - i) / 1000 + 0.002 }));
     const r = buildRows([{ id: 'root', name: 'db', start_time: T, end_time: T + 6, subsegments: subs }]);
     expect(r).toHaveLength(5001);
-    expect(performance.now() - t0).toBeLessThan(500);
+    expect(r[1].id).toBe('s4999');
+    expect(r[5000].id).toBe('s0');
   });
 });
