@@ -41,3 +41,15 @@ describe('windowRange', () => {
     expect(windowRange(5, 28, 300, 900, 10)).toEqual({ first: 0, last: 5 });
   });
 });
+
+import { stack } from './components/Chart';
+describe('stacked bars', () => {
+  it('stacks bar series, first on top; lines stay as they are', () => {
+    const out = stack([
+      { label: 'ok', values: [1, 2], color: '', bars: true },
+      { label: 'fault', values: [3, null], color: '', bars: true },
+      { label: 'avg', values: [0.5, null], color: '', scale: 's' },
+    ]);
+    expect(out).toEqual([[4, 2], [3, 0], [0.5, null]]);
+  });
+});

@@ -62,17 +62,35 @@ export function Histogram(props: { bins: Bins; series?: HistSeries[]; percent?: 
 
 export interface TimeLine { label: string; values: (number | null)[]; color: string; scale?: string; bars?: boolean }
 
-export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: number; testid?: string; onSelect?: (lo: number, hi: number) => void }) {
+// Bar series are stacked (in the order given, first on top) so the
+// outcomes of a period add up to its total; the legend shows each
+// series' own value.
+export function stack(lines: TimeLine[]): (number | null)[][] {
+  const bars = lines.map((l, i) => (l.bars ? i : -1)).filter((i) => i >= 0);
+  return lines.map((l, i) => {
+    if (!l.bars) return l.values;
+    const below = bars.filter((j) => j >= i);
+    return l.values.map((_, k) => below.reduce((sum, j) => sum + (lines[j].values[k] ?? 0), 0));
+  });
+}
+
+export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: number; legend?: boolean; testid?: string; onSelect?: (lo: number, hi: number) => void }) {
   const ref = useUPlot((el, width) => new uPlot({
     width, height: props.height || 160,
+    legend: { show: props.legend !== false },
     cursor: { drag: { x: true, y: false, setScale: false } },
     scales: { s: { auto: true } },
-    axes: [{}, { size: 52 }, { scale: 's', side: 1, values: (_u, v) => v.map((x) => fmtDuration(x)), grid: { show: false }, size: 56 }],
+    axes: [{}, { scale: 'y', size: 44 }, { scale: 's', side: 1, values: (_u, v) => v.map((x) => fmtDuration(x)), grid: { show: false }, size: 56 }],
     series: [
       {},
       ...props.lines.map((l) => ({
-        label: l.label, stroke: l.color, fill: l.bars ? l.color + '88' : undefined, scale: l.scale, width: 1.5,
+        label: l.label, stroke: l.color, fill: l.bars ? l.color + 'cc' : undefined, scale: l.scale || 'y', width: l.bars ? 0 : 1.5,
         paths: l.bars ? uPlot.paths.bars!({ size: [0.9, Infinity] }) : undefined, points: { show: false },
+        value: (_u: uPlot, v: number | null, _si: number, idx: number | null) => {
+          if (idx == null) return '--';
+          const raw = l.values[idx];
+          return raw == null ? '--' : l.scale === 's' ? fmtDuration(raw) : String(raw);
+        },
       })),
     ],
     hooks: {
@@ -84,6 +102,6 @@ export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: numb
         props.onSelect(lo, hi);
       }],
     },
-  }, [props.t, ...props.lines.map((l) => l.values)] as uPlot.AlignedData, el), [props.t, props.lines]);
+  }, [props.t, ...stack(props.lines)] as uPlot.AlignedData, el), [props.t, props.lines]);
   return <div class="chart" ref={ref} data-testid={props.testid} />;
 }

@@ -89,10 +89,15 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
       // Callers on the left, callees to the right, as requests flow.
       layout: { name: 'dagre', rankDir: 'LR', nodeSep: 50, rankSep: 150, padding: 30 } as any,
     });
-    // A small graph should not be blown up to fill the canvas.
+    // A small graph is not blown up to fill the canvas; a large one is not
+    // shrunk past reading: then the busiest node is centred, the rest a pan away.
     if (cy.zoom() > 1.25) {
       cy.zoom(1.25);
       cy.center();
+    } else if (cy.zoom() < 0.55 && nodes.length) {
+      const busiest = nodes.reduce((a, b) => (b.shares.total > a.shares.total && b.kind !== 'client' ? b : a));
+      cy.zoom(0.55);
+      cy.center(cy.$id(busiest.id));
     }
     cy.on('tap', 'node', (ev) => onSelect.current({ kind: 'node', ref: ev.target.data('ref') }));
     cy.on('tap', 'edge', (ev) => {

@@ -51,7 +51,8 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
       {services.length > 0 && (
         <div class="split">
           <div class="grow">
-            <ServiceMap services={services} windowSeconds={windowSeconds} selected={sel} onSelect={(s) => setParams({ sel: formatSel(s) }, true)} />
+            <ServiceMap services={services} windowSeconds={windowSeconds} selected={sel} onSelect={(s) => setParams({ sel: formatSel(s) }, true)}
+              height={Math.max(520, innerHeight - 190)} />
             <Legend />
           </div>
           <aside class="panel" data-testid="map-panel">
@@ -147,5 +148,5 @@ function Series(props: { win: { start: number; end: number }; group: string; sel
   ], [series]);
   if (error) return <ErrorBox error={error} what="GetTimeSeriesServiceStatistics" />;
   if (!series || !lines) return <Spinner />;
-  return <TimeChart t={series.t} lines={lines} height={140} testid="map-timeseries" />;
+  return <TimeChart t={series.t} lines={lines} height={140} legend={false} testid="map-timeseries" />;
 }
