@@ -125,6 +125,27 @@ test('clicking a node shows its statistics; its traces open', async (page) => {
   assert(ids.includes(checkout.id), `the checkout trace is not among the node's traces: ${ids}`);
 });
 
+test('clicking an edge shows the caller-side statistics', async (page) => {
+  await open(page, '#/map?range=15m');
+  await mapNodes(page);
+  const mid = await page.evaluate(() => {
+    const cy = window.__roentgenMap;
+    const e = cy.edges().filter((x) => x.source().data('label').startsWith('frontend\n') && x.source().data('kind') !== 'client' && x.target().data('label').startsWith('payments\n'))[0];
+    if (!e) return null;
+    cy.center(e);
+    return e.renderedMidpoint();
+  });
+  assert(mid, 'no frontend → payments edge');
+  const box = await page.locator('[data-testid="service-map"]').boundingBox();
+  await page.mouse.click(box.x + mid.x, box.y + mid.y);
+  await page.waitForSelector('[data-testid="selection-details"] h2:has-text("frontend → payments")');
+  assert(/sel=e\d+-\d+/.test(page.url()), 'edge selection is not in the URL');
+  assert(Number(await page.locator('[data-testid="stat-total"]').textContent()) >= 1, 'edge has no requests');
+  await page.waitForSelector('[data-testid="map-histogram"] canvas');
+  await page.waitForSelector('[data-testid="map-timeseries"] canvas');
+  await shot(page, '02b-map-edge');
+});
+
 test('dragging on a node histogram opens the traces in that range', async (page) => {
   await open(page, '#/map?range=15m');
   await clickNode(page, 'frontend');
