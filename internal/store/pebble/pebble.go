@@ -114,20 +114,16 @@ func (s *Store) Close() error {
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	b := s.db.NewBatch()
 	defer b.Close()
-	var enc []byte // Set copies the value: one buffer serves every summary
+	var sb sortedBatch // written in key order, after moveDocs' own writes
 	for i := range updates {
 		u := &updates[i]
 		if u.Summary == nil {
 			return fmt.Errorf("update of trace %s has no summary", u.TraceID)
 		}
 		if ep, ok := segment.TraceEpoch(u.TraceID); !ok || ep != u.Epoch {
-			if err := b.Set(aliasKey(u.TraceID), epochBytes(u.Epoch), nil); err != nil {
-				return err
-			}
+			sb.set(aliasKey(u.TraceID), epochBytes(u.Epoch))
 		} else if u.Previous != nil && u.Previous.Epoch != u.Epoch {
-			if err := b.Delete(aliasKey(u.TraceID), nil); err != nil {
-				return err
-			}
+			sb.del(aliasKey(u.TraceID))
 		}
 		if p := u.Previous; p != nil && p.Epoch != u.Epoch {
 			if err := s.moveDocs(ctx, b, u.TraceID, p.Epoch, u.Epoch); err != nil {
@@ -135,9 +131,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			}
 		}
 		for _, d := range u.Docs {
-			if err := b.Set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw, nil); err != nil {
-				return err
-			}
+			sb.set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw)
 		}
 		// A trace is updated once per arriving segment; rewriting its
 		// unchanged terms each time was most of the store's write volume,
@@ -146,27 +140,28 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		if p := u.Previous; p != nil {
 			oldTerms = store.TermsOf(p)
 			if p.Epoch != u.Epoch {
-				if err := b.Delete(summaryKey(p.Epoch, u.TraceID), nil); err != nil {
-					return err
-				}
+				sb.del(summaryKey(p.Epoch, u.TraceID))
 			}
 		}
 		moved := u.Previous != nil && u.Previous.Epoch != u.Epoch
 		if err := diffTerms(oldTerms, store.TermsOf(u.Summary), moved, func(t store.Term, add bool) error {
 			if add {
-				return b.Set(termKey(u.Epoch, t, u.TraceID), nil, nil)
+				sb.set(termKey(u.Epoch, t, u.TraceID), nil)
+			} else {
+				sb.del(termKey(u.Previous.Epoch, t, u.TraceID))
 			}
-			return b.Delete(termKey(u.Previous.Epoch, t, u.TraceID), nil)
+			return nil
 		}); err != nil {
 			return err
 		}
-		var err error
-		if enc, err = trace.AppendSummary(enc[:0], u.Summary); err != nil {
+		enc, err := trace.EncodeSummary(u.Summary)
+		if err != nil {
 			return err
 		}
-		if err := b.Set(summaryKey(u.Epoch, u.TraceID), enc, nil); err != nil {
-			return err
-		}
+		sb.set(summaryKey(u.Epoch, u.TraceID), enc)
+	}
+	if err := sb.flush(b); err != nil {
+		return err
 	}
 	// NoSync: the WAL is written before Apply returns and reaches the disk
 	// with the OS; Close syncs it, so a clean stop loses nothing acknowledged.

@@ -13,7 +13,10 @@ func TestDiffTerms(t *testing.T) {
 	old := []store.Term{tm("ak", "a"), tm("svc", "x"), tm("svc", "y"), tm("user", "u")}
 	cur := []store.Term{tm("ak", "a"), tm("ak", "b"), tm("svc", "y"), tm("type", "t")}
 	var got []string
-	record := func(t store.Term, add bool) error { got = append(got, fmt.Sprintf("%v %s %s", add, t.Field, t.Value)); return nil }
+	record := func(t store.Term, add bool) error {
+		got = append(got, fmt.Sprintf("%v %s %s", add, t.Field, t.Value))
+		return nil
+	}
 	if err := diffTerms(old, cur, false, record); err != nil {
 		t.Fatal(err)
 	}
