@@ -27,6 +27,10 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
+// statusClientClosed is the status recorded for requests the client
+// abandoned (nginx's 499); the client never reads it.
+const statusClientClosed = 499
+
 // MaxBodyBytes bounds a request body: 50 documents of 64 kB fit with room.
 const MaxBodyBytes = 16 << 20
 
@@ -134,7 +138,13 @@ func (s *Server) call(ctx context.Context, o *op, body []byte) (out any, err err
 func (s *Server) write(w http.ResponseWriter, out any, err error, opName, reqID string) int {
 	if err != nil {
 		var e *Error
-		if !errors.As(err, &e) {
+		switch {
+		case errors.As(err, &e):
+		case errors.Is(err, context.Canceled):
+			// The client went away (a browser navigating on): not a failure.
+			s.log.Debug("api request canceled by the client", "operation", opName, "request_id", reqID)
+			e = &Error{Status: statusClientClosed, Type: "RequestCanceled", Message: "the client canceled the request"}
+		default:
 			s.log.Error("api operation failed", "operation", opName, "request_id", reqID, "err", err)
 			e = &Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: "internal error: " + err.Error()}
 		}

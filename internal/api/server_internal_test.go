@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -130,5 +131,27 @@ func TestTelemetryStoredAndPruned(t *testing.T) {
 	n, err := s.PruneTelemetry(context.Background(), time.Unix(1500, 0))
 	if err != nil || n != 1 || count() != 1 {
 		t.Errorf("PruneTelemetry = %d, %v; %d left", n, err, count())
+	}
+}
+
+// A request the client abandoned is recorded as 499, not logged as a failure.
+func TestClientCanceledIsNotAFailure(t *testing.T) {
+	s, _ := newTestServer(t)
+	var logged strings.Builder
+	s.log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s.ops["/Slow"] = &op{name: "Slow", handle: func(ctx context.Context, _ []byte) (any, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("POST", "/Slow", strings.NewReader("{}")).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != statusClientClosed {
+		t.Fatalf("status %d, want %d", rec.Code, statusClientClosed)
+	}
+	if logged.Len() != 0 {
+		t.Fatalf("a canceled request was logged: %s", logged.String())
 	}
 }
