@@ -2,7 +2,8 @@ package pebble
 
 import (
 	"bytes"
-	"sort"
+	"cmp"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -18,18 +19,28 @@ type sortedBatch struct {
 
 type stagedOp struct {
 	key, value []byte
+	seq        int // staging order: the later of two writes to one key wins
 	del        bool
 }
 
 // set stages key = value; both must stay unchanged until flush.
-func (s *sortedBatch) set(key, value []byte) { s.ops = append(s.ops, stagedOp{key: key, value: value}) }
+func (s *sortedBatch) set(key, value []byte) {
+	s.ops = append(s.ops, stagedOp{key: key, value: value, seq: len(s.ops)})
+}
 
-func (s *sortedBatch) del(key []byte) { s.ops = append(s.ops, stagedOp{key: key, del: true}) }
+func (s *sortedBatch) del(key []byte) {
+	s.ops = append(s.ops, stagedOp{key: key, del: true, seq: len(s.ops)})
+}
 
-// flush writes the staged operations into b in key order. The sort is
-// stable, so operations on one key keep their order.
+// flush writes the staged operations into b in key order; operations on
+// one key keep their staging order.
 func (s *sortedBatch) flush(b *pebble.Batch) error {
-	sort.SliceStable(s.ops, func(i, j int) bool { return bytes.Compare(s.ops[i].key, s.ops[j].key) < 0 })
+	slices.SortFunc(s.ops, func(x, y stagedOp) int {
+		if c := bytes.Compare(x.key, y.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.seq, y.seq)
+	})
 	for _, op := range s.ops {
 		var err error
 		if op.del {
