@@ -107,6 +107,17 @@ type AWS struct {
 	ECS          *ECS     `json:"ecs,omitempty"`
 	EKS          *EKS     `json:"eks,omitempty"`
 	XRay         *XRaySDK `json:"xray,omitempty"`
+
+	// Resource data the OpenTelemetry X-Ray exporter (and so the OTLP
+	// translation) writes on segments. The server neither indexes nor draws
+	// them; they are typed so that this file stays the one definition of
+	// what a segment document holds.
+	ElasticBeanstalk *ElasticBeanstalk `json:"elastic_beanstalk,omitempty"`
+	CloudWatchLogs   []LogGroup        `json:"cloudwatch_logs,omitempty"`
+	Lambda           *Lambda           `json:"lambda,omitempty"`
+	// ResourceNames is the exporter's list of AWS resources a call touched;
+	// the OTLP translation does not fill it yet.
+	ResourceNames []string `json:"resource_names,omitempty"`
 }
 
 type EC2 struct {
@@ -121,6 +132,7 @@ type ECS struct {
 	ContainerID      string `json:"container_id,omitempty"`
 	ContainerARN     string `json:"container_arn,omitempty"`
 	TaskARN          string `json:"task_arn,omitempty"`
+	TaskFamily       string `json:"task_family,omitempty"`
 	ClusterARN       string `json:"cluster_arn,omitempty"`
 	AvailabilityZone string `json:"availability_zone,omitempty"`
 	LaunchType       string `json:"launch_type,omitempty"`
@@ -137,6 +149,29 @@ type XRaySDK struct {
 	SDKVersion       string `json:"sdk_version,omitempty"`
 	SamplingRuleName string `json:"sampling_rule_name,omitempty"`
 	RuleName         string `json:"rule_name,omitempty"` // Node SDK spelling
+	// AutoInstrumentation is a pointer because the exporter writes an
+	// explicit false; nil keeps documents that never had it without it.
+	AutoInstrumentation *bool `json:"auto_instrumentation,omitempty"`
+}
+
+// ElasticBeanstalk is aws.elastic_beanstalk: the environment a segment's
+// service runs in.
+type ElasticBeanstalk struct {
+	EnvironmentName string `json:"environment_name,omitempty"`
+	VersionLabel    string `json:"version_label,omitempty"`
+	DeploymentID    int64  `json:"deployment_id,omitempty"`
+}
+
+// LogGroup is one entry of aws.cloudwatch_logs: a log group the service
+// writes to, so a console can link a trace to its logs.
+type LogGroup struct {
+	LogGroup string `json:"log_group,omitempty"`
+	ARN      string `json:"arn,omitempty"`
+}
+
+// Lambda is aws.lambda: the version of the function a segment ran in.
+type Lambda struct {
+	FunctionVersion string `json:"function_version,omitempty"`
 }
 
 // SQL is the `sql` object of database subsegments (§1.7).

@@ -4,13 +4,16 @@ import (
 	"math"
 	"slices"
 
+	json "github.com/goccy/go-json"
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // annotate puts the attributes that did not become typed fields into
 // annotations (indexed, searchable) or metadata (kept, not indexed). Resource
-// attributes go to the segment's metadata as otel.resource.<key>.
-func (t *Translator) annotate(d *document, a, ra *attrs, isSegment bool, _ pcommon.InstrumentationScope) {
+// attributes go to the segment's metadata as otel.resource.<key>. Metadata
+// is encoded here, once, as the segment model keeps it as raw JSON.
+func (t *Translator) annotate(d *segment.Segment, a, ra *attrs, isSegment bool, _ pcommon.InstrumentationScope) error {
 	perSpan := a.strs("aws.xray.annotations")
 	ann := map[string]any{}
 	meta := map[string]any{}
@@ -45,8 +48,13 @@ func (t *Translator) annotate(d *document, a, ra *attrs, isSegment bool, _ pcomm
 		d.Annotations = ann
 	}
 	if len(meta) > 0 {
-		d.Metadata = map[string]map[string]any{"default": meta}
+		b, err := json.Marshal(meta)
+		if err != nil {
+			return err
+		}
+		d.Metadata = map[string]json.RawMessage{"default": b}
 	}
+	return nil
 }
 
 // annotationValue is v as X-Ray can index it: a string, number or boolean.

@@ -2,6 +2,8 @@ package translate
 
 import (
 	"strings"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 )
 
 // isAWSSpan: a call made by an AWS SDK (namespace "aws").
@@ -15,8 +17,8 @@ func isAWSSpan(a *attrs) bool {
 
 // makeAWS fills `aws`: the call (operation, region, request id, resource) for
 // AWS SDK spans, and for segments the resource the service runs on.
-func makeAWS(a, ra *attrs, isSegment bool) *awsData {
-	var d awsData
+func makeAWS(a, ra *attrs, isSegment bool) *segment.AWS {
+	var d segment.AWS
 	if isAWSSpan(a) {
 		a.get("rpc.system")
 		d.Operation = a.str("aws.operation", "rpc.method")
@@ -47,15 +49,15 @@ func makeAWS(a, ra *attrs, isSegment bool) *awsData {
 	return &d
 }
 
-func isEmptyAWS(d *awsData) bool {
+func isEmptyAWS(d *segment.AWS) bool {
 	return d.AccountID == "" && d.Operation == "" && d.Region == "" && d.RequestID == "" && d.QueueURL == "" &&
 		d.TableName == "" && d.TableNames == nil && d.BucketName == "" && d.TopicARN == "" && d.FunctionName == "" &&
-		d.EC2 == nil && d.ECS == nil && d.EKS == nil && d.Beanstalk == nil && d.CloudWatchLogs == nil && d.XRay == nil && d.Lambda == nil
+		d.EC2 == nil && d.ECS == nil && d.EKS == nil && d.ElasticBeanstalk == nil && d.CloudWatchLogs == nil && d.XRay == nil && d.Lambda == nil
 }
 
 // resourceAWS reads the resource detectors' attributes (EC2, ECS, EKS,
 // Elastic Beanstalk, Lambda) and the SDK that produced the span.
-func resourceAWS(d *awsData, ra *attrs) {
+func resourceAWS(d *segment.AWS, ra *attrs) {
 	if p := ra.peek("cloud.provider"); p != "" && p != "aws" {
 		return
 	}
@@ -63,33 +65,33 @@ func resourceAWS(d *awsData, ra *attrs) {
 	zone := ra.peek("cloud.availability_zone")
 	switch ra.peek("cloud.platform") {
 	case "aws_ec2":
-		d.EC2 = &ec2Data{InstanceID: ra.peek("host.id"), InstanceSize: ra.peek("host.type"), AMIID: ra.peek("host.image.id"), AvailabilityZone: zone}
+		d.EC2 = &segment.EC2{InstanceID: ra.peek("host.id"), InstanceSize: ra.peek("host.type"), AMIID: ra.peek("host.image.id"), AvailabilityZone: zone}
 	case "aws_ecs":
-		d.ECS = &ecsData{Container: firstNonEmpty(ra.peek("container.name"), ra.peek("host.name")), ContainerID: ra.peek("container.id"),
+		d.ECS = &segment.ECS{Container: firstNonEmpty(ra.peek("container.name"), ra.peek("host.name")), ContainerID: ra.peek("container.id"),
 			ContainerARN: ra.peek("aws.ecs.container.arn"), TaskARN: ra.peek("aws.ecs.task.arn"), TaskFamily: ra.peek("aws.ecs.task.family"),
 			ClusterARN: ra.peek("aws.ecs.cluster.arn"), AvailabilityZone: zone, LaunchType: ra.peek("aws.ecs.launchtype")}
 		if id := ra.peek("host.id"); id != "" {
-			d.EC2 = &ec2Data{InstanceID: id, InstanceSize: ra.peek("host.type"), AMIID: ra.peek("host.image.id"), AvailabilityZone: zone}
+			d.EC2 = &segment.EC2{InstanceID: id, InstanceSize: ra.peek("host.type"), AMIID: ra.peek("host.image.id"), AvailabilityZone: zone}
 		}
 	case "aws_eks":
-		d.EKS = &eksData{Pod: firstNonEmpty(ra.peek("k8s.pod.name"), ra.peek("host.name")), ClusterName: ra.peek("k8s.cluster.name"), ContainerID: ra.peek("container.id")}
+		d.EKS = &segment.EKS{Pod: firstNonEmpty(ra.peek("k8s.pod.name"), ra.peek("host.name")), ClusterName: ra.peek("k8s.cluster.name"), ContainerID: ra.peek("container.id")}
 		if id := ra.peek("host.id"); id != "" {
-			d.EC2 = &ec2Data{InstanceID: id, InstanceSize: ra.peek("host.type"), AMIID: ra.peek("host.image.id"), AvailabilityZone: zone}
+			d.EC2 = &segment.EC2{InstanceID: id, InstanceSize: ra.peek("host.type"), AMIID: ra.peek("host.image.id"), AvailabilityZone: zone}
 		}
 	case "aws_elastic_beanstalk":
-		d.Beanstalk = &beanstalkData{EnvironmentName: firstNonEmpty(ra.peek("deployment.environment.name"), ra.peek("deployment.environment")), VersionLabel: ra.peek("service.version")}
+		d.ElasticBeanstalk = &segment.ElasticBeanstalk{EnvironmentName: firstNonEmpty(ra.peek("deployment.environment.name"), ra.peek("deployment.environment")), VersionLabel: ra.peek("service.version")}
 		if v, ok := (&attrs{m: ra.m}).int("service.instance.id"); ok {
-			d.Beanstalk.DeploymentID = v
+			d.ElasticBeanstalk.DeploymentID = v
 		}
 	case "aws_lambda":
 		if v := ra.peek("faas.version"); v != "" {
-			d.Lambda = &lambdaData{FunctionVersion: v}
+			d.Lambda = &segment.Lambda{FunctionVersion: v}
 		}
 	}
 	groups := (&attrs{m: ra.m}).strs("aws.log.group.names")
 	arns := (&attrs{m: ra.m}).strs("aws.log.group.arns")
 	for i, g := range groups {
-		lg := logGroup{LogGroup: g}
+		lg := segment.LogGroup{LogGroup: g}
 		if i < len(arns) {
 			lg.ARN = arns[i]
 		}
@@ -100,18 +102,18 @@ func resourceAWS(d *awsData, ra *attrs) {
 			// arn:aws:logs:<region>:<account>:log-group:<name>[:*]
 			parts := strings.Split(arn, ":")
 			if len(parts) >= 7 {
-				d.CloudWatchLogs = append(d.CloudWatchLogs, logGroup{LogGroup: parts[6], ARN: arn})
+				d.CloudWatchLogs = append(d.CloudWatchLogs, segment.LogGroup{LogGroup: parts[6], ARN: arn})
 			}
 		}
 	}
 	if sdk := ra.peek("telemetry.sdk.name"); sdk != "" {
-		x := &xrayData{SDK: sdk, SDKVersion: ra.peek("telemetry.sdk.version")}
+		x := &segment.XRaySDK{SDK: sdk, SDKVersion: ra.peek("telemetry.sdk.version")}
 		if lang := ra.peek("telemetry.sdk.language"); lang != "" {
 			x.SDK += " for " + lang
 		}
-		if ra.peek("telemetry.auto.version") != "" || ra.peek("telemetry.distro.version") != "" {
-			x.AutoInstrumentation = true
-		}
+		// Written even when false, as the exporter does.
+		auto := ra.peek("telemetry.auto.version") != "" || ra.peek("telemetry.distro.version") != ""
+		x.AutoInstrumentation = &auto
 		d.XRay = x
 	}
 }
@@ -156,13 +158,13 @@ func resourceARN(ra *attrs) string {
 	return ""
 }
 
-func makeService(ra *attrs) *serviceData {
-	s := serviceData{
+func makeService(ra *attrs) *segment.Service {
+	s := segment.Service{
 		Version:        firstNonEmpty(ra.peek("service.version"), ra.peek("container.image.tag")),
 		Runtime:        ra.peek("process.runtime.name"),
 		RuntimeVersion: ra.peek("process.runtime.version"),
 	}
-	if s == (serviceData{}) {
+	if s == (segment.Service{}) {
 		return nil
 	}
 	return &s

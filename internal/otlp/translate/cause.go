@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"hash/fnv"
 
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -14,7 +15,7 @@ import (
 // also a throttle), with a 5xx or no HTTP status a fault. A span whose
 // status is unset but whose HTTP status is ≥ 400 is classified the same way,
 // as X-Ray SDKs classify responses; an explicit OK status wins.
-func makeFlags(d *document, span ptrace.Span, a *attrs) {
+func makeFlags(d *segment.Segment, span ptrace.Span, a *attrs) {
 	code := span.Status().Code()
 	if code == ptrace.StatusCodeOk {
 		return
@@ -36,8 +37,8 @@ func makeFlags(d *document, span ptrace.Span, a *attrs) {
 // makeCause turns exception events (and an ERROR status message) into
 // `cause`. Exception ids derive from the span id so that re-sending a span
 // yields the same document.
-func makeCause(span ptrace.Span, ra *attrs, remote bool) *cause {
-	var c cause
+func makeCause(span ptrace.Span, ra *attrs, remote bool) *segment.Cause {
+	var c segment.Cause
 	evs := span.Events()
 	lang := ra.peek("telemetry.sdk.language")
 	for i := 0; i < evs.Len(); i++ {
@@ -46,7 +47,7 @@ func makeCause(span ptrace.Span, ra *attrs, remote bool) *cause {
 			continue
 		}
 		ea := &attrs{m: ev.Attributes()}
-		ex := exception{
+		ex := segment.Exception{
 			ID:      exceptionID(span.SpanID(), len(c.Exceptions)),
 			Type:    ea.str("exception.type"),
 			Message: ea.str("exception.message"),
@@ -56,7 +57,7 @@ func makeCause(span ptrace.Span, ra *attrs, remote bool) *cause {
 		c.Exceptions = append(c.Exceptions, ex)
 	}
 	if len(c.Exceptions) == 0 && span.Status().Code() == ptrace.StatusCodeError && span.Status().Message() != "" {
-		c.Exceptions = append(c.Exceptions, exception{ID: exceptionID(span.SpanID(), 0), Message: span.Status().Message(), Remote: remote})
+		c.Exceptions = append(c.Exceptions, segment.Exception{ID: exceptionID(span.SpanID(), 0), Message: span.Status().Message(), Remote: remote})
 	}
 	if len(c.Exceptions) == 0 {
 		return nil

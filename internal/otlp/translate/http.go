@@ -4,20 +4,21 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // makeHTTP reads HTTP attributes of both the old (≤ v1.20) and the current
 // (stable HTTP) semantic conventions.
-func makeHTTP(a *attrs, kind ptrace.SpanKind) *httpData {
+func makeHTTP(a *attrs, kind ptrace.SpanKind) *segment.HTTP {
 	if !isHTTP(a) {
 		return nil // leave net/server attributes of other protocols alone
 	}
-	var req httpRequest
-	var resp httpResponse
+	var req segment.HTTPRequest
+	var resp segment.HTTPResponse
 	req.Method = a.str("http.request.method", "http.method")
 	if st, ok := a.int("http.response.status_code", "http.status_code"); ok {
-		resp.Status = st
+		resp.Status = int(st)
 	}
 	if n, ok := a.int("http.response.body.size", "http.response_content_length", "http.response_content_length_uncompressed"); ok {
 		resp.ContentLength = n
@@ -39,11 +40,11 @@ func makeHTTP(a *attrs, kind ptrace.SpanKind) *httpData {
 	if req.Method == "" && req.URL == "" && resp.Status == 0 {
 		return nil
 	}
-	h := &httpData{}
-	if req != (httpRequest{}) {
+	h := &segment.HTTP{}
+	if req != (segment.HTTPRequest{}) {
 		h.Request = &req
 	}
-	if resp != (httpResponse{}) {
+	if resp != (segment.HTTPResponse{}) {
 		h.Response = &resp
 	}
 	return h

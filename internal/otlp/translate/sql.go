@@ -3,6 +3,8 @@ package translate
 import (
 	"net/url"
 	"strings"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 )
 
 // sqlSystems are the db.system values of SQL databases; other databases
@@ -26,7 +28,7 @@ func dbSystem(a *attrs) string {
 }
 
 // makeSQL fills `sql` for SQL database spans (old and current conventions).
-func makeSQL(a *attrs) *sqlData {
+func makeSQL(a *attrs) *segment.SQL {
 	sys := dbSystem(a)
 	if !sqlSystems[sys] {
 		return nil
@@ -35,7 +37,7 @@ func makeSQL(a *attrs) *sqlData {
 	conn := a.str("db.connection_string")
 	instance := a.str("db.namespace", "db.name")
 	host := a.str("server.address", "net.peer.name")
-	s := &sqlData{
+	s := &segment.SQL{
 		DatabaseType:   sys,
 		SanitizedQuery: a.str("db.query.text", "db.statement"),
 		User:           a.str("db.user"),

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 )
 
 // maxFrames caps the stack frames kept per exception; the rest are counted
@@ -19,12 +21,12 @@ var (
 
 // parseStack reads an exception.stacktrace in the format of the SDK's
 // language; unknown formats keep one frame per line as its label.
-func parseStack(s, lang string) ([]stackFrame, int) {
+func parseStack(s, lang string) ([]segment.StackFrame, int) {
 	if s == "" {
 		return nil, 0
 	}
 	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	var frames []stackFrame
+	var frames []segment.StackFrame
 	switch lang {
 	case "go":
 		frames = goStack(lines)
@@ -42,7 +44,7 @@ func parseStack(s, lang string) ([]stackFrame, int) {
 	if frames == nil {
 		for _, l := range lines[min(1, len(lines)):] {
 			if l = strings.TrimSpace(l); l != "" {
-				frames = append(frames, stackFrame{Label: l})
+				frames = append(frames, segment.StackFrame{Label: l})
 			}
 		}
 	}
@@ -52,14 +54,14 @@ func parseStack(s, lang string) ([]stackFrame, int) {
 	return frames, 0
 }
 
-func regexStack(lines []string, re *regexp.Regexp, label, path, line int) []stackFrame {
-	var out []stackFrame
+func regexStack(lines []string, re *regexp.Regexp, label, path, line int) []segment.StackFrame {
+	var out []segment.StackFrame
 	for _, l := range lines {
 		m := re.FindStringSubmatch(l)
 		if m == nil {
 			continue
 		}
-		f := stackFrame{Label: m[label], Path: m[path]}
+		f := segment.StackFrame{Label: m[label], Path: m[path]}
 		f.Line, _ = strconv.Atoi(m[line])
 		out = append(out, f)
 	}
@@ -68,14 +70,14 @@ func regexStack(lines []string, re *regexp.Regexp, label, path, line int) []stac
 
 // goStack reads runtime/debug.Stack output: a function line, then its
 // tab-indented file:line.
-func goStack(lines []string) []stackFrame {
-	var out []stackFrame
+func goStack(lines []string) []segment.StackFrame {
+	var out []segment.StackFrame
 	for i := 0; i+1 < len(lines); i++ {
 		m := goFileLine.FindStringSubmatch(lines[i+1])
 		if m == nil || strings.HasPrefix(lines[i], "\t") {
 			continue
 		}
-		f := stackFrame{Label: strings.TrimSpace(lines[i]), Path: m[1]}
+		f := segment.StackFrame{Label: strings.TrimSpace(lines[i]), Path: m[1]}
 		f.Line, _ = strconv.Atoi(m[2])
 		out = append(out, f)
 		i++

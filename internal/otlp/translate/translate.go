@@ -8,11 +8,12 @@ package translate
 import (
 	"encoding/hex"
 	"fmt"
-	json "github.com/goccy/go-json" // ~3x faster than encoding/json, same output
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	json "github.com/goccy/go-json" // ~3x faster than encoding/json, same output
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -86,7 +87,7 @@ func (t *Translator) Span(span ptrace.Span, res pcommon.Resource, scope pcommon.
 	if sid.IsEmpty() {
 		return nil, &SpanError{TraceID: TraceID(tid), SpanID: hex.EncodeToString(sid[:]), Reason: "the span id is all zeros"}
 	}
-	d := &document{ID: hex.EncodeToString(sid[:]), TraceID: TraceID(tid)}
+	d := &segment.Segment{ID: hex.EncodeToString(sid[:]), TraceID: TraceID(tid)}
 	a := &attrs{m: span.Attributes()}
 	ra := &attrs{m: res.Attributes()}
 	kind := span.Kind()
@@ -124,7 +125,9 @@ func (t *Translator) Span(span ptrace.Span, res pcommon.Resource, scope pcommon.
 	}
 	makeFlags(d, span, a)
 	d.Cause = makeCause(span, ra, kind == ptrace.SpanKindClient || kind == ptrace.SpanKindProducer)
-	t.annotate(d, a, ra, isSegment, scope)
+	if err := t.annotate(d, a, ra, isSegment, scope); err != nil {
+		return nil, &SpanError{TraceID: d.TraceID, SpanID: d.ID, Reason: "cannot encode metadata: " + err.Error()}
+	}
 	d.Links = makeLinks(span.Links())
 	return encode(d)
 }
@@ -132,7 +135,7 @@ func (t *Translator) Span(span ptrace.Span, res pcommon.Resource, scope pcommon.
 // encode writes the document, shedding metadata and then stack traces if it
 // would exceed X-Ray's 64 KiB document limit: the span's identity, timing
 // and status are worth more than its largest attributes.
-func encode(d *document) ([]byte, error) {
+func encode(d *segment.Segment) ([]byte, error) {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return nil, &SpanError{TraceID: d.TraceID, SpanID: d.ID, Reason: "cannot encode: " + err.Error()}
@@ -140,7 +143,7 @@ func encode(d *document) ([]byte, error) {
 	if len(b) <= maxDocument {
 		return b, nil
 	}
-	d.Metadata = map[string]map[string]any{"otel": {"truncated": "metadata dropped: the document exceeded 64 KiB"}}
+	d.Metadata = map[string]json.RawMessage{"otel": truncatedMetadata}
 	if b, _ = json.Marshal(d); len(b) <= maxDocument {
 		return b, nil
 	}
@@ -156,6 +159,9 @@ func encode(d *document) ([]byte, error) {
 	}
 	return nil, &SpanError{TraceID: d.TraceID, SpanID: d.ID, Reason: fmt.Sprintf("the segment document is %d bytes even without metadata; the limit is %d", len(b), maxDocument)}
 }
+
+// truncatedMetadata replaces the metadata of a document over the size limit.
+var truncatedMetadata = json.RawMessage(`{"truncated":"metadata dropped: the document exceeded 64 KiB"}`)
 
 // TraceID converts a W3C trace id to X-Ray form: 1-<first 8 hex>-<24 hex>.
 // Ids made by the X-Ray id generator carry the epoch in their first 8 hex,
@@ -256,18 +262,18 @@ func nameRune(r rune) bool {
 	return strings.ContainsRune(`_.:/%&#=+\-@`, r)
 }
 
-func makeLinks(ls ptrace.SpanLinkSlice) []link {
+func makeLinks(ls ptrace.SpanLinkSlice) []segment.Link {
 	if ls.Len() == 0 {
 		return nil
 	}
-	out := make([]link, 0, ls.Len())
+	out := make([]segment.Link, 0, ls.Len())
 	for i := 0; i < ls.Len(); i++ {
 		l := ls.At(i)
 		tid, sid := l.TraceID(), l.SpanID()
 		if tid.IsEmpty() || sid.IsEmpty() {
 			continue
 		}
-		x := link{TraceID: TraceID(tid), ID: hex.EncodeToString(sid[:])}
+		x := segment.Link{TraceID: TraceID(tid), ID: hex.EncodeToString(sid[:])}
 		if l.Attributes().Len() > 0 {
 			x.Attributes = make(map[string]any, l.Attributes().Len())
 			for k, v := range l.Attributes().All() {

@@ -254,15 +254,15 @@ func TestExceptionEvents(t *testing.T) {
 
 func TestStackFormats(t *testing.T) {
 	java := "java.lang.IllegalStateException: x\n\tat com.shop.Cart.add(Cart.java:31)\n\tat com.shop.Api.post(Api.java:12)\n"
-	if fr, _ := parseStack(java, "java"); len(fr) != 2 || fr[0] != (stackFrame{Label: "com.shop.Cart.add", Path: "Cart.java", Line: 31}) {
+	if fr, _ := parseStack(java, "java"); len(fr) != 2 || fr[0] != (segment.StackFrame{Label: "com.shop.Cart.add", Path: "Cart.java", Line: 31}) {
 		t.Errorf("java: %+v", fr)
 	}
 	py := "Traceback (most recent call last):\n  File \"/app/api.py\", line 8, in post\n    add()\n  File \"/app/cart.py\", line 3, in add\n    raise ValueError\nValueError\n"
-	if fr, _ := parseStack(py, "python"); len(fr) != 2 || fr[0] != (stackFrame{Label: "add", Path: "/app/cart.py", Line: 3}) {
+	if fr, _ := parseStack(py, "python"); len(fr) != 2 || fr[0] != (segment.StackFrame{Label: "add", Path: "/app/cart.py", Line: 3}) {
 		t.Errorf("python: %+v", fr)
 	}
 	js := "Error: x\n    at add (/app/cart.js:3:9)\n    at /app/api.js:8:1"
-	if fr, _ := parseStack(js, "nodejs"); len(fr) != 2 || fr[0] != (stackFrame{Label: "add", Path: "/app/cart.js", Line: 3}) || fr[1].Path != "/app/api.js" {
+	if fr, _ := parseStack(js, "nodejs"); len(fr) != 2 || fr[0] != (segment.StackFrame{Label: "add", Path: "/app/cart.js", Line: 3}) || fr[1].Path != "/app/api.js" {
 		t.Errorf("js: %+v", fr)
 	}
 	if fr, _ := parseStack("E\nline one\nline two", "cobol"); len(fr) != 2 || fr[1].Label != "line two" {
