@@ -4,48 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/roentgen-tracing/roentgen/internal/api"
-	"github.com/roentgen-tracing/roentgen/internal/ingest"
-	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 // graphServer starts the real API on a real Pebble store and returns an
 // aws-sdk-go-v2 X-Ray client pointed at it.
 func graphServer(t *testing.T) (*xray.Client, *api.Server) {
 	t.Helper()
-	st, err := pebble.Open(t.TempDir(), pebble.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := ingest.New(ingest.Config{Store: st})
-	srv, err := api.New(api.Config{Store: st, Ingest: in})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-		st.Close()
-	})
-	c := xray.New(xray.Options{
-		Region:       "us-west-2",
-		BaseEndpoint: aws.String(hs.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-	})
-	return c, srv
+	a := xraytest.NewAPI(t, t.TempDir())
+	return a.Client(t), a.Server
 }
 
 func put(t *testing.T, c *xray.Client, docs ...map[string]any) {

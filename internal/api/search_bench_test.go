@@ -1,13 +1,11 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest/benchtest"
 )
 
 // benchTraces is how many traces the search benchmarks store in a one-hour
@@ -86,53 +85,19 @@ func benchSummary(r *rand.Rand, i int, epoch int64) *trace.Summary {
 // epochs lie in the hour before `end`.
 func benchStore(b *testing.B, n int) (*pebble.Store, int64) {
 	b.Helper()
-	root := os.Getenv("ROENTGEN_BENCH_DIR")
-	if root == "" {
-		root = os.TempDir()
-	}
-	dir := filepath.Join(root, fmt.Sprintf("roentgen-search-bench-%d", n))
-	done := filepath.Join(dir, "built")
-	var end int64
-	if raw, err := os.ReadFile(done); err == nil {
-		end, _ = strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
-	}
-	// Trace ids must be younger than 30 days for a real server; rebuild
-	// when the stored hour has aged out or was never built.
-	if end == 0 || time.Since(time.Unix(end, 0)) > 20*24*time.Hour {
-		os.RemoveAll(dir)
-		end = time.Now().Unix()
-		st, err := pebble.Open(dir, pebble.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+	return benchtest.Cached(b, benchtest.Name("search", n), func(st *pebble.Store, end int64) {
 		r := rand.New(rand.NewPCG(1, 2))
-		start := time.Now()
 		batch := make([]store.TraceUpdate, 0, 1000)
 		for i := range n {
 			ep := end - 3600 + int64(r.IntN(3600))
 			s := benchSummary(r, i, ep)
 			batch = append(batch, store.TraceUpdate{TraceID: s.TraceID, Epoch: ep, Summary: s})
 			if len(batch) == cap(batch) || i == n-1 {
-				if err := st.Apply(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
+				benchtest.Apply(b, st, batch, len(batch))
 				batch = batch[:0]
 			}
 		}
-		if err := st.Close(); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("built %d traces in %v", n, time.Since(start))
-		if err := os.WriteFile(done, []byte(strconv.FormatInt(end, 10)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	st, err := pebble.Open(dir, pebble.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st, end
+	})
 }
 
 // BenchmarkGetTraceSummaries measures the first page of GetTraceSummaries

@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/aws/smithy-go"
-	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/filter"
 	"github.com/roentgen-tracing/roentgen/internal/fixtures"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
@@ -23,6 +20,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 // searchEnv is the real API on a real Pebble store, reached through the
@@ -37,29 +35,8 @@ type searchEnv struct {
 
 func newSearchEnv(t *testing.T, dir string) *searchEnv {
 	t.Helper()
-	st, err := pebble.Open(dir, pebble.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := ingest.New(ingest.Config{Store: st})
-	srv, err := api.New(api.Config{Store: st, Ingest: in})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-		st.Close()
-	})
-	c := xray.New(xray.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(hs.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-	})
-	return &searchEnv{c: c, st: st, in: in, url: hs.URL, now: time.Now()}
+	a := xraytest.NewAPI(t, dir)
+	return &searchEnv{c: a.Client(t), st: a.Store, in: a.Ingester, url: a.URL, now: time.Now()}
 }
 
 // ingestFixtures stores every datagram recorded from the official SDKs,

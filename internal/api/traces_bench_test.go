@@ -4,24 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/bench"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
-	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
-	"github.com/roentgen-tracing/roentgen/internal/trace"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest/benchtest"
 )
 
 // docStore opens (building on first use, under ROENTGEN_BENCH_DIR or the
@@ -31,77 +25,17 @@ import (
 // rewritten, so a 1e6-trace store takes minutes, not the ingest time.
 func docStore(b *testing.B, n int) *pebble.Store {
 	b.Helper()
-	root := os.Getenv("ROENTGEN_BENCH_DIR")
-	if root == "" {
-		root = os.TempDir()
-	}
-	dir := filepath.Join(root, fmt.Sprintf("roentgen-docs-bench-%d", n))
-	done := filepath.Join(dir, "built")
-	var end int64
-	if raw, err := os.ReadFile(done); err == nil {
-		end, _ = strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
-	}
-	if end == 0 || time.Since(time.Unix(end, 0)) > 20*24*time.Hour {
-		os.RemoveAll(dir)
-		end = time.Now().Unix()
-		st, err := pebble.Open(dir, pebble.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		type template struct {
-			id   string
-			docs []store.Doc
-			sum  *trace.Summary
-		}
-		g := bench.NewGenerator(7)
-		var pool []template
-		for range 256 {
-			id, raws := g.Trace(time.Unix(end, 0), 0)
-			tr := &trace.Trace{ID: id}
-			var docs []store.Doc
-			for _, r := range raws {
-				segs, err := segment.Parse(r, segment.Options{Now: time.Unix(end, 0)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				tr.Put(segs...)
-				docs = append(docs, store.Doc{ID: segs[0].ID, Raw: r})
-			}
-			pool = append(pool, template{id: id, docs: docs, sum: trace.Summarize(trace.Assemble(tr), nil, float64(end))})
-		}
-		start := time.Now()
+	st, _ := benchtest.Cached(b, benchtest.Name("docs", n), func(st *pebble.Store, end int64) {
+		p := benchtest.NewTraces(b, 7, 256, end)
 		batch := make([]store.TraceUpdate, 0, 250)
 		for i := range n {
-			t := pool[i%len(pool)]
-			ep := end - 36000 + int64(i)*36000/int64(n)
-			id := g.TraceID(time.Unix(ep, 0))
-			sum := *t.sum
-			sum.TraceID, sum.Epoch = id, ep
-			u := store.TraceUpdate{TraceID: id, Epoch: ep, Summary: &sum}
-			for _, d := range t.docs {
-				u.Docs = append(u.Docs, store.Doc{ID: d.ID, Raw: bytes.ReplaceAll(d.Raw, []byte(t.id), []byte(id))})
-			}
-			batch = append(batch, u)
+			batch = append(batch, p.Update(i, end-36000+int64(i)*36000/int64(n)))
 			if len(batch) == cap(batch) || i == n-1 {
-				if err := st.Apply(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
+				benchtest.Apply(b, st, batch, len(batch))
 				batch = batch[:0]
 			}
 		}
-		if err := st.Close(); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("built %d traces in %v", n, time.Since(start))
-		if err := os.WriteFile(done, []byte(strconv.FormatInt(end, 10)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	st, err := pebble.Open(dir, pebble.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	})
 	return st
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 	"go.uber.org/goleak"
 )
 
@@ -19,29 +20,20 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 
-func start(t *testing.T, dir string, now func() time.Time, retention time.Duration) *app.App {
+func start(t *testing.T, dir string, now func() time.Time, retention time.Duration) *xraytest.Server {
 	t.Helper()
-	a, err := app.Start(app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Now: now, Retention: retention})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return xraytest.Start(t, xraytest.InDir(dir), func(c *app.Config) { c.Now, c.Retention = now, retention })
 }
 
-func post(t *testing.T, a *app.App, listener, path, body string) (int, map[string]any) {
+func post(t *testing.T, a *xraytest.Server, listener, path, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := client.Post("http://"+a.Addr(listener).String()+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := xraytest.Post(t, a.URL(listener)+path, "application/json", []byte(body))
 	var out map[string]any
 	_ = json.Unmarshal(b, &out)
 	return resp.StatusCode, out
 }
 
-func putDoc(t *testing.T, a *app.App, traceID, id string, at time.Time) {
+func putDoc(t *testing.T, a *xraytest.Server, traceID, id string, at time.Time) {
 	t.Helper()
 	s := float64(at.Unix())
 	d := fmt.Sprintf(`{"trace_id":%q,"id":%q,"name":"svc","start_time":%f,"end_time":%f}`, traceID, id, s, s+0.5)
@@ -52,7 +44,7 @@ func putDoc(t *testing.T, a *app.App, traceID, id string, at time.Time) {
 	}
 }
 
-func traces(t *testing.T, a *app.App, ids ...string) (found, unprocessed int) {
+func traces(t *testing.T, a *xraytest.Server, ids ...string) (found, unprocessed int) {
 	t.Helper()
 	b, _ := json.Marshal(map[string]any{"TraceIds": ids})
 	code, out := post(t, a, "tcp", "/Traces", string(b))

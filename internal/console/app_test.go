@@ -9,6 +9,7 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/console"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 	"go.uber.org/goleak"
 )
 
@@ -17,12 +18,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // The real server answers the console, its info endpoint and the API on
 // the same --http port.
 func TestServedByApp(t *testing.T) {
-	a, err := app.Start(app.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Version: "1.2.3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
-	base := "http://" + a.Addr("http").String()
+	a := xraytest.Start(t, func(c *app.Config) { c.Version = "1.2.3" })
+	base := a.URL("http")
 
 	res, err := http.Get(base + "/")
 	if err != nil {

@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
-	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 	"go.uber.org/goleak"
 )
 
@@ -72,11 +71,7 @@ func TestSameSeedSameTraces(t *testing.T) {
 // The workload reaches a real server over UDP and shows up in its API:
 // traces and a service graph with the demo's services and resources.
 func TestRunFeedsServer(t *testing.T) {
-	a, err := app.Start(app.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
+	a := xraytest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -89,11 +84,7 @@ func TestRunFeedsServer(t *testing.T) {
 		}
 	}()
 
-	c := xray.New(xray.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://" + a.Addr("http").String()),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-	})
+	c := a.Client(t)
 	var got int
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {

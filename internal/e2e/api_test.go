@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/aws/smithy-go"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 func apiCode(err error) (code, msg string) {
@@ -252,7 +253,8 @@ func TestTelemetryAndEncryption(t *testing.T) {
 	}
 	// Invalid: a record without its required Timestamp (sent raw: the SDK
 	// would refuse to send it).
-	code, hdr, body := rawPost(t, s.url("http")+"/TelemetryRecords", "application/json", []byte(`{"TelemetryRecords":[{"SegmentsSentCount":1}]}`))
+	resp, body := xraytest.Post(t, s.URL("http")+"/TelemetryRecords", "application/json", []byte(`{"TelemetryRecords":[{"SegmentsSentCount":1}]}`))
+	code, hdr := resp.StatusCode, resp.Header
 	if code != 400 || hdr.Get("X-Amzn-ErrorType") != "InvalidRequestException" || !strings.Contains(string(body), "TelemetryRecords[0].Timestamp") {
 		t.Errorf("record without Timestamp: %d %s %s", code, hdr.Get("X-Amzn-ErrorType"), body)
 	}
@@ -323,7 +325,8 @@ func TestErrors(t *testing.T) {
 		{"bad timestamp", "/TraceSummaries", `{"StartTime":"yesterday","EndTime":1}`, 400, "InvalidRequestException", "yesterday"},
 		{"unknown path", "/NoSuchOperation", `{}`, 404, "UnknownOperationException", "/NoSuchOperation"},
 	} {
-		code, hdr, body := rawPost(t, s.url("http")+tc.path, "application/json", []byte(tc.body))
+		resp, body := xraytest.Post(t, s.URL("http")+tc.path, "application/json", []byte(tc.body))
+		code, hdr := resp.StatusCode, resp.Header
 		var e struct {
 			Type    string `json:"__type"`
 			Message string `json:"message"`
@@ -334,7 +337,7 @@ func TestErrors(t *testing.T) {
 		}
 	}
 	// GET is not an X-Ray method.
-	resp, err := http.Get(s.url("tcp") + "/TraceSegments")
+	resp, err := http.Get(s.URL("tcp") + "/TraceSegments")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +355,7 @@ func TestBodiesAcceptedInEveryForm(t *testing.T) {
 	w := gzip.NewWriter(&gz)
 	w.Write(body)
 	w.Close()
-	req, _ := http.NewRequest(http.MethodPost, s.url("http")+"/TraceSegments", &gz)
+	req, _ := http.NewRequest(http.MethodPost, s.URL("http")+"/TraceSegments", &gz)
 	req.Header.Set("Content-Encoding", "gzip")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -367,7 +370,8 @@ func TestBodiesAcceptedInEveryForm(t *testing.T) {
 	// or without a Content-Type (the Go X-Ray SDK sends none).
 	for _, b := range []string{"", "{}", `{"NextToken":null}`, "null"} {
 		for _, ct := range []string{"", "application/json", "application/x-amz-json-1.1"} {
-			code, hdr, out := rawPost(t, s.url("tcp")+"/EncryptionConfig", ct, []byte(b))
+			resp, out := xraytest.Post(t, s.URL("tcp")+"/EncryptionConfig", ct, []byte(b))
+			code, hdr := resp.StatusCode, resp.Header
 			if code != 200 || !strings.Contains(string(out), `"Type":"NONE"`) || hdr.Get("X-Amzn-RequestId") == "" {
 				t.Errorf("body %q content type %q: %d %s", b, ct, code, out)
 			}

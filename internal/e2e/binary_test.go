@@ -15,9 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 var (
@@ -106,9 +105,8 @@ func startBinary(t *testing.T, bin, dir string) *process {
 	return p
 }
 
-func (p *process) client() *xray.Client {
-	return xray.New(xray.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
-		BaseEndpoint: aws.String("http://" + p.addrs["http"])})
+func (p *process) client(t *testing.T) *xray.Client {
+	return xraytest.Client(t, "http://"+p.addrs["http"])
 }
 
 // SIGTERM stops the real binary cleanly: everything acknowledged before the
@@ -130,7 +128,7 @@ func TestBinarySIGTERMKeepsAcknowledgedData(t *testing.T) {
 		apiIDs = append(apiIDs, id)
 		docs = append(docs, segDoc(id, fmt.Sprintf("%016x", i+1), "sigterm"))
 	}
-	res, err := p.client().PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
+	res, err := p.client(t).PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
 	if err != nil || len(res.UnprocessedTraceSegments) != 0 {
 		t.Fatalf("put: %v %+v", err, res)
 	}
@@ -169,7 +167,7 @@ func TestBinarySIGTERMKeepsAcknowledgedData(t *testing.T) {
 	}
 
 	p = startBinary(t, bin, dir)
-	c2 := p.client()
+	c2 := p.client(t)
 	for i := 0; i < len(apiIDs); i += 5 {
 		out, err := c2.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: apiIDs[i : i+5]})
 		if err != nil || len(out.Traces) != 5 {

@@ -87,7 +87,7 @@ func TestAWSCLI(t *testing.T) {
 	s := startServer(t)
 	run := func(args ...string) map[string]any {
 		t.Helper()
-		cmd := exec.Command("aws", append([]string{"xray", "--endpoint-url", s.url("http"), "--output", "json"}, args...)...)
+		cmd := exec.Command("aws", append([]string{"xray", "--endpoint-url", s.URL("http"), "--output", "json"}, args...)...)
 		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
 		out, err := cmd.CombinedOutput()
 		if err != nil {

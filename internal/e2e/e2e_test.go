@@ -5,63 +5,32 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
-	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
-// server is one running Roentgen.
+// server is one running Roentgen (xraytest.Start) and its test.
 type server struct {
-	*app.App
+	*xraytest.Server
 	t *testing.T
-	// hc is this server's own connection pool, so that no test reuses a
-	// connection to another test's (stopped) server on a recycled port.
-	hc *http.Client
 }
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	return startServerIn(t, t.TempDir())
+	return &server{Server: xraytest.Start(t), t: t}
 }
 
-func startServerIn(t *testing.T, dir string) *server {
-	t.Helper()
-	a, err := app.Start(app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	t.Cleanup(func() { hc.CloseIdleConnections(); a.Stop() })
-	return &server{App: a, t: t, hc: hc}
-}
-
-func (s *server) url(listener string) string { return "http://" + s.Addr(listener).String() }
-
-// client is aws-sdk-go-v2's X-Ray client, signing with SigV4 like any AWS
-// caller, pointed at the server with BaseEndpoint.
-func (s *server) client(listener string) *xray.Client {
-	return xray.New(xray.Options{
-		Region:       "eu-west-3",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		BaseEndpoint: aws.String(s.url(listener)),
-		// Default retries: aws-sdk-go-v2 retries its own client-side
-		// net.ErrClosed race (aws/aws-sdk-go-v2#2737) this way.
-		HTTPClient: s.hc,
-	})
-}
+// client is aws-sdk-go-v2's X-Ray client on one of the server's listeners.
+func (s *server) client(listener string) *xray.Client { return s.ClientOn(s.t, listener) }
 
 // sendUDP writes datagrams to the segment port.
 func (s *server) sendUDP(datagrams ...[]byte) {
@@ -76,22 +45,6 @@ func (s *server) sendUDP(datagrams ...[]byte) {
 			s.t.Fatal(err)
 		}
 	}
-}
-
-// rawPost sends an unsigned request and returns status, headers and body.
-func rawPost(t *testing.T, url, contentType string, body []byte) (int, http.Header, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
 }
 
 // waitTraces polls BatchGetTraces until every id is found.

@@ -16,7 +16,7 @@ import (
 // scrape reads /metrics into "name{labels}" -> value.
 func scrape(t *testing.T, s *server) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(s.url("http") + "/metrics")
+	resp, err := http.Get(s.URL("http") + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.GetEncryptionConfig(context.Background(), &xray.GetEncryptionConfigInput{})
-	http.Post(s.url("http")+"/Nope", "application/json", nil)
+	http.Post(s.URL("http")+"/Nope", "application/json", nil)
 
 	want := map[string]float64{
 		`roentgen_udp_datagrams_received_total`:                                                   9,

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest/benchtest"
 )
 
 // The query benchmarks share one store holding the statistics of 1,000,000
@@ -175,37 +175,22 @@ func BenchmarkIngestWithStatistics(b *testing.B)    { benchIngest(b, true) }
 func BenchmarkIngestWithoutStatistics(b *testing.B) { benchIngest(b, false) }
 
 func benchIngest(b *testing.B, withStats bool) {
-	st, err := pebble.Open(b.TempDir(), pebble.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchtest.Open(b)
 	now := time.Now()
 	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }})
 	agg := graph.NewAggregator(graph.AggregatorConfig{Store: st})
 	if withStats {
 		in.AddHook(agg.Hook)
 	}
-	batches := bench.NewGenerator(1).Batches(now, 200_000, 50)
-	var next atomic.Int64
+	load := benchtest.NewLoad(now)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	cpu := bench.StartCPU()
 	defer cpu.Report(b)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := next.Add(1) - 1
-			if i >= int64(len(batches)) {
-				b.Fatal("ran out of generated batches; raise the count")
-			}
-			if r := in.Ingest(ctx, batches[i], ingest.Options{Source: "bench"}); len(r) > 0 {
-				b.Fatalf("rejected: %+v", r[0].Error)
-			}
-		}
-	})
-	b.ReportMetric(float64(next.Load()*50)/time.Since(start).Seconds(), "segments/s")
+	load.Run(b, in)
+	b.ReportMetric(load.Segments()/time.Since(start).Seconds(), "segments/s")
 	if err := agg.Close(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -22,7 +23,7 @@ func (rawCodec) Name() string                    { return "proto" }
 // (gRPC's own INTERNAL decoding error, as the collector's receiver answers),
 // and the receiver keeps serving.
 func TestGRPCMalformed(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t, xraytest.OTLP())
 	cc, err := grpc.NewClient(a.Addr("otlp-grpc").String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-xray-sdk-go/strategy/sampling"
 	xraysdk "github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	xrayprop "go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel/attribute"
@@ -27,8 +28,8 @@ import (
 // with the OpenTelemetry X-Ray propagator. Both must form one trace and an
 // edge on the service graph.
 func TestMixedTrace(t *testing.T) {
-	a := startApp(t)
-	xc := xrayClient(a)
+	a := xraytest.Start(t, xraytest.OTLP())
+	xc := a.Client(t)
 	ctx := context.Background()
 
 	// The X-Ray SDK service, reporting over real UDP to the app.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -52,22 +51,11 @@ func batch(seed byte) (ptrace.Traces, pcommon.TraceID, pcommon.SpanID) {
 
 func post(t *testing.T, url, ctype, encoding string, body []byte) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", ctype)
-	if encoding != "" {
-		req.Header.Set("Content-Encoding", encoding)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	return xraytest.Post(t, url, ctype, body, "Content-Encoding", encoding)
 }
 
 func TestHTTPPartialSuccessJSONGzip(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t, xraytest.OTLP())
 	td, tid, good := batch(1)
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalJSON()
 	if err != nil {
@@ -89,14 +77,14 @@ func TestHTTPPartialSuccessJSONGzip(t *testing.T) {
 	if ps.RejectedSpans() != 2 || !strings.Contains(ps.ErrorMessage(), "span id is all zeros") || !strings.Contains(ps.ErrorMessage(), "InvalidEndTime") {
 		t.Errorf("partial success: %d %q", ps.RejectedSpans(), ps.ErrorMessage())
 	}
-	docs := segments(t, xrayClient(a), translate.TraceID(tid), 1)
+	docs := segments(t, a.Client(t), translate.TraceID(tid), 1)
 	if _, ok := docs[good.String()]; !ok || len(docs) != 1 {
 		t.Errorf("stored %v, want only %s", docs, good)
 	}
 }
 
 func TestHTTPErrors(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t, xraytest.OTLP())
 	url := "http://" + a.Addr("otlp-http").String() + "/v1/traces"
 	decode := func(ctype string, b []byte) *spb.Status {
 		st := &spb.Status{}
@@ -153,7 +141,7 @@ func TestHTTPErrors(t *testing.T) {
 }
 
 func TestGRPCPartialSuccess(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t, xraytest.OTLP())
 	cc, err := grpc.NewClient(a.Addr("otlp-grpc").String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +155,7 @@ func TestGRPCPartialSuccess(t *testing.T) {
 	if ps := resp.PartialSuccess(); ps.RejectedSpans() != 2 || !strings.Contains(ps.ErrorMessage(), "2 of 3 spans rejected") {
 		t.Errorf("partial success: %d %q", ps.RejectedSpans(), ps.ErrorMessage())
 	}
-	docs := segments(t, xrayClient(a), translate.TraceID(tid), 1)
+	docs := segments(t, a.Client(t), translate.TraceID(tid), 1)
 	if _, ok := docs[good.String()]; !ok {
 		t.Errorf("good span not stored: %v", docs)
 	}
@@ -176,12 +164,9 @@ func TestGRPCPartialSuccess(t *testing.T) {
 // TestServerRoleAndZstd: `roentgen server` runs the receivers too; zstd
 // bodies are accepted.
 func TestServerRoleAndZstd(t *testing.T) {
-	a, err := app.Start(app.Config{Role: app.RoleServer, DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", OTLPHTTPAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
+	a := xraytest.Start(t, func(c *app.Config) {
+		c.Role, c.UDPAddr, c.TCPAddr, c.OTLPHTTPAddr = app.RoleServer, "", "", "127.0.0.1:0"
+	})
 	if a.Addr("otlp-grpc") != nil || a.Addr("udp") != nil {
 		t.Errorf("unexpected listeners: grpc %v udp %v", a.Addr("otlp-grpc"), a.Addr("udp"))
 	}
@@ -197,7 +182,7 @@ func TestServerRoleAndZstd(t *testing.T) {
 	if err := er.UnmarshalProto(out); err != nil || er.PartialSuccess().RejectedSpans() != 2 {
 		t.Errorf("response %v: rejected %d", err, er.PartialSuccess().RejectedSpans())
 	}
-	if _, ok := segments(t, xrayClient(a), translate.TraceID(tid), 1)[good.String()]; !ok {
+	if _, ok := segments(t, a.Client(t), translate.TraceID(tid), 1)[good.String()]; !ok {
 		t.Error("span not stored")
 	}
 }

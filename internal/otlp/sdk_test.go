@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	xrayprop "go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel/attribute"
@@ -67,8 +68,8 @@ func newProvider(exp sdktrace.SpanExporter, service string) *sdktrace.TracerProv
 // TestOTelSDKExporters sends spans of every kind through the OpenTelemetry
 // Go SDK's gRPC and HTTP exporters and reads them back with the X-Ray API.
 func TestOTelSDKExporters(t *testing.T) {
-	a := startApp(t)
-	xc := xrayClient(a)
+	a := xraytest.Start(t, xraytest.OTLP())
+	xc := a.Client(t)
 	ctx := context.Background()
 	exporters := map[string]func() (sdktrace.SpanExporter, error){
 		"grpc": func() (sdktrace.SpanExporter, error) {

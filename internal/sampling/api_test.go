@@ -3,8 +3,6 @@ package sampling_test
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
-	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 func rule(name string) *types.SamplingRule {
@@ -35,7 +33,7 @@ func wantInvalid(t *testing.T, err error, substr string) {
 }
 
 func TestRulesLifecycleWithGoV2Client(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	c := client(t, a)
 
 	got, err := c.GetSamplingRules(bg, &xray.GetSamplingRulesInput{})
@@ -110,7 +108,7 @@ func TestRulesLifecycleWithGoV2Client(t *testing.T) {
 }
 
 func TestInvalidRulesWithGoV2Client(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	c := client(t, a)
 	mod := func(f func(r *types.SamplingRule)) *types.SamplingRule { r := rule("bad"); f(r); return r }
 	for _, tc := range []struct {
@@ -155,7 +153,7 @@ func TestInvalidRulesWithGoV2Client(t *testing.T) {
 
 // Members the Go client would refuse to leave out, sent raw.
 func TestMissingMembersAreNamed(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	for _, tc := range []struct{ path, body, want string }{
 		{"/CreateSamplingRule", `{}`, "SamplingRule is required"},
 		{"/CreateSamplingRule", `{"SamplingRule":{"RuleName":"x","Priority":1}}`, "missing required member(s): ResourceARN, ServiceName, ServiceType, Host, HTTPMethod, URLPath, FixedRate, ReservoirSize, Version"},
@@ -175,21 +173,8 @@ func TestMissingMembersAreNamed(t *testing.T) {
 	}
 }
 
-func post(t *testing.T, a *app.App, listener, path, body string) (int, string) {
-	t.Helper()
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Post("http://"+a.Addr(listener).String()+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 func TestRuleLimit(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	c := client(t, a)
 	for i := 0; i < 25; i++ {
 		r := rule("r" + string(rune('a'+i)))
@@ -208,7 +193,7 @@ func TestRuleLimit(t *testing.T) {
 // unknown one an UnprocessedStatistics with a 4xx code; the statistics
 // land in the summaries.
 func TestTargetsWithGoV2Client(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	c := client(t, a)
 	if _, err := c.CreateSamplingRule(bg, &xray.CreateSamplingRuleInput{SamplingRule: rule("api-get")}); err != nil {
 		t.Fatal(err)
@@ -250,11 +235,7 @@ func TestTargetsWithGoV2Client(t *testing.T) {
 // Rules survive a restart; targets answer LastRuleModification as a number.
 func TestRulesPersist(t *testing.T) {
 	dir := t.TempDir()
-	cfg := app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0"}
-	a, err := app.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := xraytest.Start(t, xraytest.InDir(dir))
 	c := client(t, a)
 	if _, err := c.CreateSamplingRule(bg, &xray.CreateSamplingRuleInput{SamplingRule: rule("kept")}); err != nil {
 		t.Fatal(err)
@@ -262,11 +243,7 @@ func TestRulesPersist(t *testing.T) {
 	setDefault(t, c, 0.3, 4)
 	a.Stop()
 
-	a, err = app.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
+	a = xraytest.Start(t, xraytest.InDir(dir))
 	_, body := post(t, a, "tcp", "/GetSamplingRules", "")
 	var out struct {
 		SamplingRuleRecords []struct{ SamplingRule map[string]any }

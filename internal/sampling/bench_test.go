@@ -2,34 +2,17 @@ package sampling_test
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/roentgen-tracing/roentgen/internal/api"
-	"github.com/roentgen-tracing/roentgen/internal/ingest"
-	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
-// handler is the API on a real Pebble store, without listeners.
-func handler(tb testing.TB) http.Handler {
-	tb.Helper()
-	st, err := pebble.Open(tb.TempDir(), pebble.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	h, err := api.New(api.Config{Store: st, Ingest: ingest.New(ingest.Config{Store: st}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return h
-}
+// handler is the API on a real Pebble store (xraytest.NewAPI).
+func handler(tb testing.TB) http.Handler { return xraytest.NewAPI(tb, tb.TempDir()) }
 
 func serve(h http.Handler, path, body string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()

@@ -2,19 +2,14 @@ package sampling_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
-	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 	"go.uber.org/goleak"
 )
 
@@ -60,33 +55,16 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
-// startApp runs the all-in-one server on loopback with free ports.
-func startApp(t *testing.T) *app.App {
-	t.Helper()
-	a, err := app.Start(app.Config{
-		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop() })
-	return a
+// client is the server's X-Ray client, making one attempt per call.
+func client(t *testing.T, a *xraytest.Server) *xray.Client {
+	return a.Client(t, func(o *xray.Options) { o.RetryMaxAttempts = 1 })
 }
 
-// client is an aws-sdk-go-v2 X-Ray client that signs with SigV4 and talks
-// to the app's API port.
-func client(t *testing.T, a *app.App) *xray.Client {
+// post sends an unsigned JSON request to one of a's listeners.
+func post(t *testing.T, a *xraytest.Server, listener, path, body string) (int, string) {
 	t.Helper()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return xray.New(xray.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String("http://" + a.Addr("http").String()),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		HTTPClient:       &http.Client{Transport: tr},
-		RetryMaxAttempts: 1,
-	})
+	resp, b := xraytest.Post(t, a.URL(listener)+path, "application/json", []byte(body))
+	return resp.StatusCode, string(b)
 }
 
 var bg = context.Background()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 // The Python SDK preinstalled on the machine fetches the rules, samples by
@@ -18,7 +19,7 @@ func pythonSDK(t *testing.T) func(*testing.T) {
 	if err := exec.Command("python3", "-c", "import aws_xray_sdk").Run(); err != nil {
 		return func(t *testing.T) { t.Skip("python3 with aws-xray-sdk is not installed") }
 	}
-	a := startApp(t)
+	a := xraytest.Start(t)
 	c := client(t, a)
 	putRule(t, c, "py-all", "py-svc", 5, 1, 0)
 

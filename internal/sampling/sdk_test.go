@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
-	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 // second is one line of the driver's output.
@@ -44,7 +44,7 @@ func (r driverRun) total(rule string, from, to int) (decided, sampled int) {
 }
 
 // runDriver starts one SDK process against the app; wait returns its output.
-func runDriver(t *testing.T, a *app.App, service string, rate int, d time.Duration) (wait func() driverRun) {
+func runDriver(t *testing.T, a *xraytest.Server, service string, rate int, d time.Duration) (wait func() driverRun) {
 	t.Helper()
 	cmd := exec.Command(sdkDriver(t), "-service", service, "-rate", fmt.Sprint(rate), "-duration", d.String())
 	cmd.Env = append(os.Environ(), fmt.Sprintf("AWS_XRAY_DAEMON_ADDRESS=tcp:%s udp:%s", a.Addr("tcp"), a.Addr("udp")))
@@ -131,7 +131,7 @@ func TestOfficialSDKs(t *testing.T) {
 // A rule with FixedRate 1 for one service samples all of it, while the
 // rest of the traffic follows Default at 0.5.
 func goSDKFollowsRules(t *testing.T) func(*testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	c := client(t, a)
 	putRule(t, c, "checkout-all", "checkout", 10, 1, 0)
 	setDefault(t, c, 0.5, 0)
@@ -160,7 +160,7 @@ func goSDKFollowsRules(t *testing.T) func(*testing.T) {
 // report: LastRuleModification is newer than its last rules fetch, so it
 // fetches the rules out of band.
 func goSDKPicksUpNewRule(t *testing.T) func(*testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	c := client(t, a)
 	setDefault(t, c, 0, 0)
 	wait := runDriver(t, a, "late", 20, 24*time.Second)
@@ -202,7 +202,7 @@ func goSDKPicksUpNewRule(t *testing.T) func(*testing.T) {
 // measured window starts at 30 s: the first report (10 s) sizes the first
 // reporter alone, the second (20 s) converges.
 func goSDKFleetSharesReservoir(t *testing.T) func(*testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	c := client(t, a)
 	putRule(t, c, "fleet", "fleet", 1, 0, 10)
 

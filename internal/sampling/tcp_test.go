@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 var timestampRe = regexp.MustCompile(`("Timestamp":\s*)([0-9]{10})`)
@@ -44,7 +46,7 @@ func replay(t *testing.T, addr string, raw []byte) (*http.Response, []byte) {
 // side of the all-in-one server: Go (chunked, no signature), Node and
 // Python (unsigned), the CLI (SigV4), with and without Content-Type.
 func TestRecordedSamplingRequestsOverTCP(t *testing.T) {
-	a := startApp(t)
+	a := xraytest.Start(t)
 	files, _ := filepath.Glob("../fixtures/testdata/*/sampling/*.http")
 	cli, _ := filepath.Glob("../fixtures/testdata/awscli-*/*sampling*.http")
 	files = append(files, cli...)

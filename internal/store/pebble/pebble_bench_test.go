@@ -1,17 +1,16 @@
 package pebble_test
 
 import (
-	"bytes"
 	"context"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/bench"
-	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest/benchtest"
 )
 
 // updates makes n new-trace updates of generated ~4-segment traces from 64
@@ -19,39 +18,10 @@ import (
 // hour before end.
 func updates(b *testing.B, n int, end int64) []store.TraceUpdate {
 	b.Helper()
-	g := bench.NewGenerator(3)
-	type template struct {
-		id   string
-		docs []store.Doc
-		sum  *trace.Summary
-	}
-	var pool []template
-	for range 64 {
-		id, raws := g.Trace(time.Unix(end, 0), 0)
-		tr := &trace.Trace{ID: id}
-		var docs []store.Doc
-		for _, r := range raws {
-			segs, err := segment.Parse(r, segment.Options{Now: time.Unix(end, 0)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			tr.Put(segs...)
-			docs = append(docs, store.Doc{ID: segs[0].ID, Raw: r})
-		}
-		pool = append(pool, template{id, docs, trace.Summarize(trace.Assemble(tr), nil, float64(end))})
-	}
+	p := benchtest.NewTraces(b, 3, 64, end)
 	out := make([]store.TraceUpdate, n)
 	for i := range out {
-		t := pool[i%len(pool)]
-		ep := end - 3600 + int64(i)*3600/int64(n)
-		id := g.TraceID(time.Unix(ep, 0))
-		sum := *t.sum
-		sum.TraceID, sum.Epoch = id, ep
-		u := store.TraceUpdate{TraceID: id, Epoch: ep, Summary: &sum}
-		for _, d := range t.docs {
-			u.Docs = append(u.Docs, store.Doc{ID: d.ID, Raw: bytes.ReplaceAll(d.Raw, []byte(t.id), []byte(id))})
-		}
-		out[i] = u
+		out[i] = p.Update(i, end-3600+int64(i)*3600/int64(n))
 	}
 	return out
 }
@@ -59,11 +29,7 @@ func updates(b *testing.B, n int, end int64) []store.TraceUpdate {
 // filled is a store of n traces; without docs it holds their summaries and
 // index terms only, which is quicker to build.
 func filled(b *testing.B, n int, docs bool) (*pebble.Store, []store.TraceUpdate, int64) {
-	st, err := pebble.Open(b.TempDir(), pebble.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := benchtest.Open(b)
 	end := time.Now().Unix()
 	us := updates(b, n, end)
 	if !docs {
@@ -71,11 +37,7 @@ func filled(b *testing.B, n int, docs bool) (*pebble.Store, []store.TraceUpdate,
 			us[i].Docs = nil
 		}
 	}
-	for i := 0; i < len(us); i += 250 {
-		if err := st.Apply(context.Background(), us[i:min(i+250, len(us))]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchtest.Apply(b, st, us, 250)
 	// Settle: background flushes and compactions would bill their CPU
 	// to whatever is measured next.
 	if err := st.Compact(context.Background()); err != nil {
@@ -87,11 +49,7 @@ func filled(b *testing.B, n int, docs bool) (*pebble.Store, []store.TraceUpdate,
 // BenchmarkApply stores new traces in batches of 12 (~50 documents, one
 // PutTraceSegments call's worth). One op is one batch.
 func BenchmarkApply(b *testing.B) {
-	st, err := pebble.Open(b.TempDir(), pebble.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchtest.Open(b)
 	us := updates(b, 200_000, time.Now().Unix())
 	cpu := bench.StartCPU()
 	for i := 0; b.Loop(); i++ {
