@@ -1,8 +1,9 @@
 package store
 
 import (
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -59,56 +60,80 @@ func TermsOf(s *trace.Summary) []Term {
 	if s == nil {
 		return nil
 	}
-	set := map[Term]struct{}{}
-	add := func(f, v string) { set[Term{f, v}] = struct{}{} }
+	// Terms are collected with duplicates, then sorted and deduplicated.
+	// Values that are not strings of the summary already (annotation
+	// values, service flags, the status) are built in one byte buffer and
+	// become substrings of a single string at the end.
+	t := termList{out: make([]Term, 0, 8+3*len(s.Nodes)+2*len(s.Annotations)+len(s.Users)+len(s.Exceptions)+
+		len(s.ResourceARNs)+len(s.InstanceIDs)+len(s.AvailabilityZones))}
+	t.spans = make([]termSpan, 0, len(s.Annotations)+len(s.Nodes)+1)
+	t.buf = make([]byte, 0, 256)
 	for _, n := range s.Nodes {
-		add(FieldService, n.Name)
+		t.add(FieldService, n.Name)
 		for _, alias := range n.Names {
-			add(FieldService, alias)
+			if alias != n.Name {
+				t.add(FieldService, alias)
+			}
 		}
 		if n.Type != "" {
-			add(FieldNodeType, n.Type)
+			t.add(FieldNodeType, n.Type)
 		}
 		if n.AccountID != "" {
-			add(FieldAccount, n.AccountID)
+			t.add(FieldAccount, n.AccountID)
 		}
 	}
 	for _, a := range s.Annotations {
-		add(FieldAnnKey, a.Key)
-		add(FieldAnnValue, a.Key+"\x00"+AnnotationValueKey(a.Value))
+		t.add(FieldAnnKey, a.Key)
+		t.begin()
+		t.buf = appendAnnotationValueKey(append(append(t.buf, a.Key...), 0), a.Value)
+		t.end(FieldAnnValue)
 	}
 	for _, u := range s.Users {
-		add(FieldUser, u.Name)
+		t.add(FieldUser, u.Name)
 	}
 	if s.HTTP.Status != 0 {
-		add(FieldStatus, strconv.Itoa(s.HTTP.Status))
+		t.begin()
+		t.buf = strconv.AppendInt(t.buf, int64(s.HTTP.Status), 10)
+		t.end(FieldStatus)
 	}
-	flag := func(on bool, name string) {
-		if on {
-			add(FieldFlag, name)
-		}
-	}
-	flag(s.HasFault, "fault")
-	flag(s.HasError, "error")
-	flag(s.HasThrottle, "throttle")
-	flag(s.IsPartial, "partial")
+	// Flags of the trace or any segment (bits as for nodeFlags below).
+	flags := flagBits(s.HasFault, s.HasError, s.HasThrottle)
+	t.flag(s.IsPartial, "partial")
 	// Traces without an entry point are not ok either: with the flags
 	// above they make `!ok` one set of terms.
-	flag(s.EntryPoint < 0, "noroot")
+	t.flag(s.EntryPoint < 0, "noroot")
+	// Per node, the flags any of its segments has (bit 0 fault, 1 error,
+	// 2 throttle): each service flag term is built once.
+	var nodeFlagBuf [16]uint8
+	var nodeFlags []uint8
+	if len(s.Nodes) <= len(nodeFlagBuf) {
+		nodeFlags = nodeFlagBuf[:len(s.Nodes)]
+	} else {
+		nodeFlags = make([]uint8, len(s.Nodes))
+	}
 	for _, f := range s.Segments {
-		flag(f.Fault, "fault")
-		flag(f.Error, "error")
-		flag(f.Throttle, "throttle")
+		fl := flagBits(f.Fault, f.Error, f.Throttle)
+		flags |= fl
 		if f.Node >= 0 && f.Node < len(s.Nodes) {
-			n := s.Nodes[f.Node]
-			for _, x := range [...]struct {
-				on   bool
-				name string
-			}{{f.Fault, "fault"}, {f.Error, "error"}, {f.Throttle, "throttle"}} {
-				if x.on {
-					add(FieldServiceFlag, ServiceFlagValue(n.Name, x.name))
-					for _, alias := range n.Names {
-						add(FieldServiceFlag, ServiceFlagValue(alias, x.name))
+			nodeFlags[f.Node] |= fl
+		}
+	}
+	for bit, name := range flagNames {
+		if flags&(1<<bit) != 0 {
+			t.add(FieldFlag, name)
+		}
+	}
+	for i, fl := range nodeFlags {
+		if fl == 0 {
+			continue
+		}
+		n := &s.Nodes[i]
+		for bit, name := range flagNames {
+			if fl&(1<<bit) != 0 {
+				t.serviceFlag(n.Name, name)
+				for _, alias := range n.Names {
+					if alias != n.Name {
+						t.serviceFlag(alias, name)
 					}
 				}
 			}
@@ -116,35 +141,106 @@ func TermsOf(s *trace.Summary) []Term {
 	}
 	for _, x := range s.Exceptions {
 		if x.Type != "" {
-			add(FieldException, x.Type)
+			t.add(FieldException, x.Type)
 		}
 	}
 	flagRC := func(l []trace.RootCause, name string) {
 		if len(l) > 0 {
-			add(FieldRootCause, name)
+			t.add(FieldRootCause, name)
 		}
 	}
 	flagRC(s.FaultRootCauses, "fault")
 	flagRC(s.ErrorRootCauses, "error")
 	flagRC(s.ResponseTimeRootCauses, "responsetime")
 	for _, v := range s.ResourceARNs {
-		add(FieldARN, v)
+		t.add(FieldARN, v)
 	}
 	for _, v := range s.InstanceIDs {
-		add(FieldInstanceID, v)
+		t.add(FieldInstanceID, v)
 	}
 	for _, v := range s.AvailabilityZones {
-		add(FieldAZ, v)
+		t.add(FieldAZ, v)
 	}
-	out := make([]Term, 0, len(set))
-	for t := range set {
-		out = append(out, t)
+	return t.finish()
+}
+
+var flagNames = [...]string{"fault", "error", "throttle"}
+
+func flagBits(fault, err, throttle bool) uint8 {
+	var b uint8
+	if fault {
+		b |= 1
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Field != out[j].Field {
-			return out[i].Field < out[j].Field
+	if err {
+		b |= 2
+	}
+	if throttle {
+		b |= 4
+	}
+	return b
+}
+
+// termList collects the terms of one summary.
+type termList struct {
+	out []Term
+	// buf holds built values; spans says which term gets which part.
+	buf   []byte
+	spans []termSpan
+	start int
+}
+
+type termSpan struct{ term, start, end int }
+
+func (t *termList) add(f, v string) { t.out = append(t.out, Term{f, v}) }
+
+func (t *termList) flag(on bool, name string) {
+	if on {
+		t.add(FieldFlag, name)
+	}
+}
+
+// begin starts a built value: append it to t.buf, then call end.
+func (t *termList) begin() { t.start = len(t.buf) }
+
+func (t *termList) end(field string) {
+	t.spans = append(t.spans, termSpan{len(t.out), t.start, len(t.buf)})
+	t.out = append(t.out, Term{Field: field})
+}
+
+func (t *termList) serviceFlag(name, flag string) {
+	t.begin()
+	t.buf = append(append(append(t.buf, name...), 0), flag...)
+	t.end(FieldServiceFlag)
+}
+
+func (t *termList) finish() []Term {
+	if len(t.spans) > 0 {
+		all := string(t.buf)
+		for _, sp := range t.spans {
+			t.out[sp.term].Value = all[sp.start:sp.end]
 		}
-		return out[i].Value < out[j].Value
-	})
-	return out
+	}
+	out := t.out
+	slices.SortFunc(out, compareTerms)
+	return slices.Compact(out)
+}
+
+func compareTerms(a, b Term) int {
+	if c := strings.Compare(a.Field, b.Field); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Value, b.Value)
+}
+
+// appendAnnotationValueKey appends AnnotationValueKey(v).
+func appendAnnotationValueKey(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return append(append(dst, 's'), x...)
+	case bool:
+		return strconv.AppendBool(append(dst, 'b'), x)
+	case float64:
+		return strconv.AppendFloat(append(dst, 'n'), x, 'g', -1, 64)
+	}
+	return append(dst, '?')
 }

@@ -171,8 +171,11 @@ func lastARNPart(s string) string {
 // infer adds the inferred nodes, segments and edges of downstream calls whose
 // callee did not report its own segment (spec §6.1 step 4).
 func (b *builder) infer() {
-	for _, inf := range b.tr.Inferences() {
-		from, ok := b.nodeIdx[NodeOf(inf.Owner).Key()]
+	if b.infs == nil {
+		b.infs = b.tr.Inferences()
+	}
+	for _, inf := range b.infs {
+		from, ok := b.lookupNode(NodeOf(inf.Owner))
 		if !ok {
 			continue
 		}

@@ -55,17 +55,32 @@ func (e *entity) duration() float64 {
 func (b *builder) callTree() []*entity {
 	tr := b.tr
 	infBySub := map[string]*Inference{}
-	infs := tr.Inferences()
+	infs := b.infs // set by infer
+	if infs == nil {
+		infs = tr.Inferences()
+	}
 	for i := range infs {
 		infBySub[infs[i].Sub.ID] = &infs[i]
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(tr.ByID))
+	// Every id is built at most once, so one array holds all entities.
+	slab := make([]entity, 0, len(tr.ByID)+len(infs))
+	newEntity := func(e entity) *entity {
+		if len(slab) == cap(slab) {
+			return &e
+		}
+		slab = append(slab, e)
+		return &slab[len(slab)-1]
+	}
 	var build func(x *segment.Segment, parent *entity, seg *segment.Segment, depth int) *entity
 	build = func(x *segment.Segment, parent *entity, seg *segment.Segment, depth int) *entity {
 		seen[x.ID] = true
-		e := &entity{x: x, parent: parent, service: seg.ID, node: NodeOf(seg)}
+		e := newEntity(entity{x: x, parent: parent, service: seg.ID, node: NodeOf(seg)})
 		if depth > 200 {
 			return e
+		}
+		if n := len(tr.Children[x.ID]) + len(tr.CalledBy[x.ID]) + 1; n > 1 {
+			e.children = make([]*entity, 0, n)
 		}
 		for _, c := range tr.Children[x.ID] {
 			if !seen[c.ID] {
@@ -78,7 +93,7 @@ func (b *builder) callTree() []*entity {
 			}
 		}
 		if inf := infBySub[x.ID]; inf != nil {
-			e.children = append(e.children, &entity{x: x, inf: inf, parent: e, service: inf.ID, node: inf.Node})
+			e.children = append(e.children, newEntity(entity{x: x, inf: inf, parent: e, service: inf.ID, node: inf.Node}))
 		}
 		return e
 	}

@@ -2,7 +2,9 @@ package trace
 
 import (
 	"math"
-	"sort"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 )
@@ -176,14 +178,18 @@ const MaxIndexedAnnotations = 50
 // Summarize derives the summary of an assembled trace. prev is the summary
 // stored before this change (nil for a new trace); now is the ingest time.
 func Summarize(tr *Tree, prev *Summary, now float64) *Summary {
-	b := &builder{tr: tr, s: &Summary{TraceID: tr.Trace.ID, EntryPoint: -1, UpdatedAt: now}, nodeIdx: map[string]int{}}
+	b := &builder{tr: tr, s: &Summary{TraceID: tr.Trace.ID, EntryPoint: -1, UpdatedAt: now}}
 	s := b.s
 	if prev != nil {
 		s.Revision = prev.Revision + 1
 		s.Epoch = prev.Epoch
 	}
+	b.infs = tr.Inferences()
 	b.segments()
 	b.infer()
+	if len(s.Edges) == 0 {
+		s.Edges = nil // preallocated for none
+	}
 	b.entryPoint()
 	b.timesAndFlags()
 	b.rootCauses()
@@ -196,21 +202,121 @@ func Summarize(tr *Tree, prev *Summary, now float64) *Summary {
 }
 
 type builder struct {
-	tr      *Tree
-	s       *Summary
+	tr *Tree
+	s  *Summary
+	// nodeIdx is keyed by NodeID.Key, annIdx by key \x00 valueKey. Both
+	// are built only for summaries with many nodes or annotations; until
+	// then lookups search s.Nodes, and annKey's parts of annArena, in turn.
 	nodeIdx map[string]int
-	annIdx  map[string]int
-	userIdx map[string]int
+	// nodeNUL: a node's name, type or account contains \x00, so that
+	// comparing fields is not the same as comparing keys.
+	nodeNUL  bool
+	annIdx   map[string]int
+	annArena []byte
+	annEnds  []int
+	userIdx  map[string]int
+	// annKeys are the distinct keys of s.Annotations.
+	annKeys    []string
+	annKeysBuf [8]string
+	keysBuf    [8]string
+	// infs caches the tree's Inferences: infer and callTree both need them.
+	infs []Inference
+	// Scratch space, reused across calls.
+	buf  []byte
+	keys []string
+}
+
+// nodeKey is id.Key() in b.buf, for map lookups that do not allocate.
+func (b *builder) nodeKey(id NodeID) []byte {
+	b.buf = append(append(append(append(append(b.buf[:0], id.Name...), 0), id.Type...), 0), id.AccountID...)
+	return b.buf
+}
+
+// maxLinear is how many nodes or annotations a summary collects before
+// their lookups switch from a linear search to a map.
+const maxLinear = 16
+
+// lookupNode finds the index of a node already in the summary: the first
+// one with the same Key.
+func (b *builder) lookupNode(id NodeID) (int, bool) {
+	if b.nodeIdx == nil {
+		if !b.nodeNUL && !hasNUL(id) && len(b.s.Nodes) <= maxLinear {
+			// Without \x00 in any part, keys are equal iff all parts are.
+			for i := range b.s.Nodes {
+				if b.s.Nodes[i].NodeID == id {
+					return i, true
+				}
+			}
+			return 0, false
+		}
+		b.nodeIdx = make(map[string]int, 2*len(b.s.Nodes)+1)
+		for i := range b.s.Nodes {
+			k := b.s.Nodes[i].Key()
+			if _, dup := b.nodeIdx[k]; !dup {
+				b.nodeIdx[k] = i
+			}
+		}
+	}
+	i, ok := b.nodeIdx[string(b.nodeKey(id))]
+	return i, ok
+}
+
+func hasNUL(id NodeID) bool {
+	return strings.IndexByte(id.Name, 0) >= 0 || strings.IndexByte(id.Type, 0) >= 0 || strings.IndexByte(id.AccountID, 0) >= 0
 }
 
 func (b *builder) node(id NodeID, inferred bool) int {
-	k := id.Key()
-	if i, ok := b.nodeIdx[k]; ok {
+	if i, ok := b.lookupNode(id); ok {
 		return i
 	}
+	if b.s.Nodes == nil {
+		b.s.Nodes = make([]Node, 0, 2*len(b.tr.Segments)+1)
+	}
 	b.s.Nodes = append(b.s.Nodes, Node{NodeID: id, Names: []string{id.Name}, Inferred: inferred})
-	b.nodeIdx[k] = len(b.s.Nodes) - 1
-	return len(b.s.Nodes) - 1
+	i := len(b.s.Nodes) - 1
+	if hasNUL(id) {
+		b.nodeNUL = true
+	}
+	if b.nodeIdx != nil {
+		b.nodeIdx[id.Key()] = i
+	}
+	return i
+}
+
+// lookupAnnotation finds the annotation whose key \x00 valueKey is in b.buf.
+func (b *builder) lookupAnnotation() (int, bool) {
+	if b.annIdx == nil {
+		if len(b.annEnds) <= maxLinear {
+			start := 0
+			for i, end := range b.annEnds {
+				if string(b.annArena[start:end]) == string(b.buf) {
+					return i, true
+				}
+				start = end
+			}
+			return 0, false
+		}
+		b.annIdx = make(map[string]int, 2*len(b.annEnds))
+		start := 0
+		for i, end := range b.annEnds {
+			if _, dup := b.annIdx[string(b.annArena[start:end])]; !dup {
+				b.annIdx[string(b.annArena[start:end])] = i
+			}
+			start = end
+		}
+	}
+	i, ok := b.annIdx[string(b.buf)]
+	return i, ok
+}
+
+// addAnnotationKey records b.buf as the key of annotation i (the last).
+func (b *builder) addAnnotationKey(i int) {
+	if b.annIdx != nil {
+		b.annIdx[string(b.buf)] = i
+		return
+	}
+	b.annArena = append(b.annArena, b.buf...)
+	b.annEnds = append(b.annEnds, len(b.annArena))
 }
 
 func httpOf(x *segment.Segment) HTTP {
@@ -239,14 +345,27 @@ func factOf(x *segment.Segment, node int) SegmentFact {
 // facts of every (sub)segment below it.
 func (b *builder) segments() {
 	tr, s := b.tr, b.s
-	roots := map[string]bool{}
-	for _, r := range tr.Roots {
-		roots[r.ID] = true
+	var roots map[string]bool // only for traces with many roots
+	if len(tr.Roots) > 8 {
+		roots = make(map[string]bool, len(tr.Roots))
+		for _, r := range tr.Roots {
+			roots[r.ID] = true
+		}
+	}
+	if len(tr.Segments) > 0 {
+		s.Segments = make([]SegmentFact, 0, len(tr.Segments)+len(b.infs))
+	}
+	if n := len(tr.Segments) - len(tr.Roots) + len(b.infs); n > 0 {
+		s.Edges = make([]Edge, 0, n)
 	}
 	for _, seg := range tr.Segments {
 		n := b.node(NodeOf(seg), false)
 		f := factOf(seg, n)
-		f.Root = roots[seg.ID]
+		if roots != nil {
+			f.Root = roots[seg.ID]
+		} else {
+			f.Root = isRoot(tr.Roots, seg.ID)
+		}
 		if f.Root {
 			s.Nodes[n].Root = true
 		}
@@ -262,12 +381,14 @@ func (b *builder) segments() {
 				s.AvailabilityZones = addUnique(s.AvailabilityZones, a.EC2.AvailabilityZone)
 			}
 		}
-		tr.Walk(seg, func(x, _ *segment.Segment) { b.collect(x, n) })
-		// Calls from this segment to instrumented callees are edges.
+		// One walk does both: collect touches annotations, users and
+		// exceptions only, the edges part nodes and edges only.
 		tr.Walk(seg, func(x, _ *segment.Segment) {
+			b.collect(x, n)
 			if x == seg {
 				return
 			}
+			// Calls from this segment to instrumented callees are edges.
 			for _, callee := range tr.CalledBy[x.ID] {
 				b.s.Edges = append(b.s.Edges, edgeOf(x, n, b.node(NodeOf(callee), false)))
 			}
@@ -276,6 +397,15 @@ func (b *builder) segments() {
 	for _, o := range tr.Orphans {
 		tr.Walk(o, func(x, _ *segment.Segment) { b.collect(x, -1) })
 	}
+}
+
+func isRoot(roots []*segment.Segment, id string) bool {
+	for _, r := range roots {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func edgeOf(x *segment.Segment, from, to int) Edge {
@@ -291,25 +421,33 @@ func edgeOf(x *segment.Segment, from, to int) Edge {
 func (b *builder) collect(x *segment.Segment, n int) {
 	s := b.s
 	if len(x.Annotations) > 0 {
-		if b.annIdx == nil {
-			b.annIdx = map[string]int{}
+		if b.keys == nil {
+			b.keys = b.keysBuf[:0]
+			b.annKeys = b.annKeysBuf[:0]
+			s.Annotations = make([]Annotation, 0, 8)
 		}
-		keys := make([]string, 0, len(x.Annotations))
+		keys := b.keys[:0]
 		for k := range x.Annotations {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
+		b.keys = keys
 		for _, k := range keys {
 			v := x.Annotations[k]
-			ak := k + "\x00" + valueKey(v)
-			i, ok := b.annIdx[ak]
+			b.buf = appendValueKey(append(append(b.buf[:0], k...), 0), v)
+			i, ok := b.lookupAnnotation()
 			if !ok {
-				if distinctKeys(s.Annotations, k) >= MaxIndexedAnnotations {
-					continue
+				// A new value of a key already indexed is fine; a new key
+				// only below the limit.
+				if !slices.Contains(b.annKeys, k) {
+					if len(b.annKeys) >= MaxIndexedAnnotations {
+						continue
+					}
+					b.annKeys = append(b.annKeys, k)
 				}
 				s.Annotations = append(s.Annotations, Annotation{Key: k, Value: v})
 				i = len(s.Annotations) - 1
-				b.annIdx[ak] = i
+				b.addAnnotationKey(i)
 			}
 			if n >= 0 {
 				s.Annotations[i].Nodes = addUniqueInt(s.Annotations[i].Nodes, n)
@@ -317,14 +455,13 @@ func (b *builder) collect(x *segment.Segment, n int) {
 		}
 	}
 	if x.User != "" {
-		if b.userIdx == nil {
-			b.userIdx = map[string]int{}
-		}
-		i, ok := b.userIdx[x.User]
+		i, ok := b.userIndex(x.User)
 		if !ok {
 			s.Users = append(s.Users, User{Name: x.User})
 			i = len(s.Users) - 1
-			b.userIdx[x.User] = i
+			if b.userIdx != nil {
+				b.userIdx[x.User] = i
+			}
 		}
 		if n >= 0 {
 			s.Users[i].Nodes = addUniqueInt(s.Users[i].Nodes, n)
@@ -337,31 +474,44 @@ func (b *builder) collect(x *segment.Segment, n int) {
 	}
 }
 
-func distinctKeys(anns []Annotation, k string) int {
-	seen := map[string]bool{k: false}
-	for _, a := range anns {
-		seen[a.Key] = true
+// userIndex finds a user already in the summary: by a linear search while
+// there are few, then by a map.
+func (b *builder) userIndex(name string) (int, bool) {
+	if b.userIdx != nil {
+		i, ok := b.userIdx[name]
+		return i, ok
 	}
-	if seen[k] {
-		return 0 // key already indexed: another value of it is fine
+	for i, u := range b.s.Users {
+		if u.Name == name {
+			return i, true
+		}
 	}
-	return len(seen) - 1
+	if len(b.s.Users) >= 8 {
+		b.userIdx = make(map[string]int, 2*len(b.s.Users))
+		for i, u := range b.s.Users {
+			if _, dup := b.userIdx[u.Name]; !dup {
+				b.userIdx[u.Name] = i
+			}
+		}
+	}
+	return 0, false
 }
 
-// ValueKey is a typed string form of an annotation value.
-func valueKey(v any) string {
+// appendValueKey appends the typed string form of an annotation value:
+// "s" string, "btrue"/"bfalse", "n" number (formatNumber), "?" otherwise.
+func appendValueKey(dst []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
-		return "s" + x
+		return append(append(dst, 's'), x...)
 	case bool:
 		if x {
-			return "btrue"
+			return append(dst, "btrue"...)
 		}
-		return "bfalse"
+		return append(dst, "bfalse"...)
 	case float64:
-		return "n" + formatNumber(x)
+		return strconv.AppendFloat(append(dst, 'n'), x, 'g', -1, 64)
 	}
-	return "?"
+	return append(dst, '?')
 }
 
 func (b *builder) entryPoint() {
@@ -388,24 +538,7 @@ func (b *builder) timesAndFlags() {
 	s, tr := b.s, b.tr
 	start, end := math.Inf(1), 0.0
 	for _, d := range tr.Trace.Docs {
-		d.Walk(func(x, _ *segment.Segment) {
-			if x.StartTime > 0 && x.StartTime < start {
-				start = x.StartTime
-			}
-			if !x.InProgress && x.EndTime > end {
-				end = x.EndTime
-			}
-			if x.InProgress {
-				s.IsPartial = true
-			}
-			if x.Throttle {
-				s.HasThrottle = true
-			}
-			// A traced downstream call whose callee never reported.
-			if (x.Traced || (x.HTTP != nil && x.HTTP.Request != nil && x.HTTP.Request.Traced)) && len(tr.CalledBy[x.ID]) == 0 {
-				s.IsPartial = true
-			}
-		})
+		b.times(d, &start, &end)
 	}
 	if math.IsInf(start, 1) {
 		start = 0
@@ -413,6 +546,31 @@ func (b *builder) timesAndFlags() {
 	s.StartTime, s.EndTime = start, end
 	if end > start {
 		s.Duration = end - start
+	}
+}
+
+// times folds x and every subsegment embedded below it into the trace's
+// start, end, partial and throttle flags.
+func (b *builder) times(x *segment.Segment, start, end *float64) {
+	s := b.s
+	if x.StartTime > 0 && x.StartTime < *start {
+		*start = x.StartTime
+	}
+	if !x.InProgress && x.EndTime > *end {
+		*end = x.EndTime
+	}
+	if x.InProgress {
+		s.IsPartial = true
+	}
+	if x.Throttle {
+		s.HasThrottle = true
+	}
+	// A traced downstream call whose callee never reported.
+	if (x.Traced || (x.HTTP != nil && x.HTTP.Request != nil && x.HTTP.Request.Traced)) && len(b.tr.CalledBy[x.ID]) == 0 {
+		s.IsPartial = true
+	}
+	for _, c := range x.Subsegments {
+		b.times(c, start, end)
 	}
 }
 

@@ -5,7 +5,7 @@
 package trace
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -79,84 +79,184 @@ type Tree struct {
 
 // Assemble builds the tree of a trace (spec §6.1).
 func Assemble(t *Trace) *Tree {
+	n := 0
+	for _, d := range t.Docs {
+		n += countTree(d)
+	}
 	tr := &Tree{
 		Trace:    t,
-		Children: map[string][]*segment.Segment{},
-		Owner:    map[string]*segment.Segment{},
-		ByID:     map[string]*segment.Segment{},
+		Children: make(map[string][]*segment.Segment, n),
+		Owner:    make(map[string]*segment.Segment, n),
+		ByID:     make(map[string]*segment.Segment, n),
 		CalledBy: map[string][]*segment.Segment{},
 	}
+	tr.Segments = make([]*segment.Segment, 0, len(t.Docs))
 	for _, d := range t.Docs {
-		d.Walk(func(x, p *segment.Segment) {
-			tr.ByID[x.ID] = x
-			if p != nil {
-				tr.Children[p.ID] = append(tr.Children[p.ID], x)
-			}
-		})
+		tr.index(d)
 		if !d.IsIndependentSubsegment() {
 			tr.Segments = append(tr.Segments, d)
 		}
 	}
-	sort.SliceStable(tr.Segments, func(i, j int) bool { return tr.Segments[i].StartTime < tr.Segments[j].StartTime })
-	var independents []*segment.Segment
+	if len(tr.ByID) != n {
+		// Some ids occur twice. index's shortcut (a parent's embedded
+		// children are its Subsegments) may then order children otherwise
+		// than segment.Walk would: redo it the plain way.
+		clear(tr.Children)
+		for _, d := range t.Docs {
+			tr.indexPlain(d, nil)
+		}
+	}
+	slices.SortStableFunc(tr.Segments, func(a, b *segment.Segment) int {
+		switch {
+		case a.StartTime < b.StartTime:
+			return -1
+		case b.StartTime < a.StartTime:
+			return 1
+		}
+		return 0
+	})
 	for _, d := range t.Docs {
 		if d.IsIndependentSubsegment() {
 			if _, ok := tr.ByID[d.ParentID]; ok && d.ParentID != d.ID {
 				tr.Children[d.ParentID] = append(tr.Children[d.ParentID], d)
-				independents = append(independents, d)
 			} else {
 				tr.Orphans = append(tr.Orphans, d)
 			}
 		}
 	}
+	// Most callers call one segment: the lists start as one-element
+	// windows of one array (capacity 1, so appending copies).
+	var calledBy []*segment.Segment
 	for _, s := range tr.Segments {
 		if s.ParentID != "" && s.ParentID != s.ID {
 			if _, ok := tr.ByID[s.ParentID]; ok {
-				tr.CalledBy[s.ParentID] = append(tr.CalledBy[s.ParentID], s)
+				if l := tr.CalledBy[s.ParentID]; l != nil {
+					tr.CalledBy[s.ParentID] = append(l, s)
+				} else {
+					if calledBy == nil {
+						calledBy = make([]*segment.Segment, 0, len(tr.Segments))
+					}
+					calledBy = append(calledBy, s)
+					tr.CalledBy[s.ParentID] = calledBy[len(calledBy)-1 : len(calledBy) : len(calledBy)]
+				}
 				continue
 			}
+		}
+		if tr.Roots == nil {
+			tr.Roots = make([]*segment.Segment, 0, len(tr.Segments))
 		}
 		tr.Roots = append(tr.Roots, s)
 	}
 	// Owners: walk from each segment through embedded and grafted children.
-	var own func(x, seg *segment.Segment, depth int)
-	own = func(x, seg *segment.Segment, depth int) {
-		if depth > 1000 {
-			return // a parent_id cycle among independent subsegments
-		}
-		if _, seen := tr.Owner[x.ID]; seen {
-			return
-		}
-		tr.Owner[x.ID] = seg
-		for _, c := range tr.Children[x.ID] {
-			own(c, seg, depth+1)
-		}
-	}
 	for _, s := range tr.Segments {
-		own(s, s, 0)
+		tr.own(s, s, 0)
 	}
 	for _, o := range tr.Orphans {
-		own(o, nil, 0)
+		tr.own(o, nil, 0)
 	}
-	_ = independents
 	return tr
+}
+
+// countTree counts x and the subsegments embedded below it.
+func countTree(x *segment.Segment) int {
+	n := 1
+	for _, c := range x.Subsegments {
+		n += countTree(c)
+	}
+	return n
+}
+
+// index records x and its embedded subsegments in ByID and Children. A
+// (sub)segment's embedded children are its Subsegments, capped so that
+// appending to the list never writes to the document's own array.
+func (tr *Tree) index(x *segment.Segment) {
+	tr.ByID[x.ID] = x
+	if n := len(x.Subsegments); n > 0 {
+		if l, ok := tr.Children[x.ID]; ok {
+			tr.Children[x.ID] = append(l, x.Subsegments...)
+		} else {
+			tr.Children[x.ID] = x.Subsegments[:n:n]
+		}
+	}
+	for _, c := range x.Subsegments {
+		tr.index(c)
+	}
+}
+
+// indexPlain fills Children in segment.Walk's order, as each child is
+// visited.
+func (tr *Tree) indexPlain(x, p *segment.Segment) {
+	tr.ByID[x.ID] = x
+	if p != nil {
+		tr.Children[p.ID] = append(tr.Children[p.ID], x)
+	}
+	for _, c := range x.Subsegments {
+		tr.indexPlain(c, x)
+	}
+}
+
+func (tr *Tree) own(x, seg *segment.Segment, depth int) {
+	if depth > 1000 {
+		return // a parent_id cycle among independent subsegments
+	}
+	if _, seen := tr.Owner[x.ID]; seen {
+		return
+	}
+	tr.Owner[x.ID] = seg
+	for _, c := range tr.Children[x.ID] {
+		tr.own(c, seg, depth+1)
+	}
 }
 
 // Walk visits every (sub)segment below x, embedded and grafted, with its parent.
 func (tr *Tree) Walk(x *segment.Segment, fn func(sub, parent *segment.Segment)) {
-	seen := map[string]bool{}
-	var walk func(s, p *segment.Segment)
-	walk = func(s, p *segment.Segment) {
-		if seen[s.ID] {
-			return
+	var seen idSet // on the stack: no allocation for small trees
+	tr.walk(&seen, fn, x, nil)
+}
+
+func (tr *Tree) walk(seen *idSet, fn func(sub, parent *segment.Segment), s, p *segment.Segment) {
+	if !seen.add(s.ID) {
+		return
+	}
+	fn(s, p)
+	for _, c := range tr.Children[s.ID] {
+		tr.walk(seen, fn, c, s)
+	}
+}
+
+// idSet is a set of ids that needs no allocation while it is small: most
+// traces have a few dozen (sub)segments per segment at most.
+type idSet struct {
+	small [32]string
+	n     int
+	m     map[string]struct{}
+}
+
+// add adds id and reports whether it was new.
+func (s *idSet) add(id string) bool {
+	if s.m != nil {
+		if _, ok := s.m[id]; ok {
+			return false
 		}
-		seen[s.ID] = true
-		fn(s, p)
-		for _, c := range tr.Children[s.ID] {
-			walk(c, s)
+		s.m[id] = struct{}{}
+		return true
+	}
+	for _, x := range s.small[:s.n] {
+		if x == id {
+			return false
 		}
 	}
-	walk(x, nil)
+	if s.n < len(s.small) {
+		s.small[s.n] = id
+		s.n++
+		return true
+	}
+	s.m = make(map[string]struct{}, 2*len(s.small))
+	for _, x := range s.small {
+		s.m[x] = struct{}{}
+	}
+	s.m[id] = struct{}{}
+	return true
 }
 
 // NodeOf is the service-graph identity of an instrumented segment (§6.2).

@@ -1,0 +1,48 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// generatedSummaries summarizes n generated traces of ~4 segments.
+func generatedSummaries(b *testing.B, n int) []*trace.Summary {
+	g := bench.NewGenerator(1)
+	now := time.Now()
+	var out []*trace.Summary
+	for range n {
+		id, docs := g.Trace(now, 0)
+		t := &trace.Trace{ID: id}
+		for _, d := range docs {
+			segs, err := segment.Parse(d, segment.Options{Now: now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			t.Put(segs...)
+		}
+		out = append(out, trace.Summarize(trace.Assemble(t), nil, 1))
+	}
+	return out
+}
+
+// BenchmarkTermsOf lists the index terms of a ~4-segment trace's summary,
+// as the store does for the new and the previous summary of every update.
+func BenchmarkTermsOf(b *testing.B) {
+	ss := generatedSummaries(b, 200)
+	n := 0
+	for _, s := range ss {
+		n += len(store.TermsOf(s))
+	}
+	b.ReportAllocs()
+	cpu := bench.StartCPU()
+	for i := 0; b.Loop(); i++ {
+		store.TermsOf(ss[i%len(ss)])
+	}
+	cpu.Report(b)
+	b.ReportMetric(float64(n)/float64(len(ss)), "terms/summary")
+}
