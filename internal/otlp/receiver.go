@@ -15,6 +15,7 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -102,7 +103,7 @@ const maxReasons = 5
 // happens to the others.
 func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 	var (
-		docs    [][]byte
+		segs    []*segment.Segment
 		ids     []string // "span <id> of trace <id>" per doc, for messages
 		reasons []string
 		res     Result
@@ -116,19 +117,24 @@ func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				res.Spans++
-				doc, err := r.tr.Span(spans.At(k), rs.Resource(), ss.Scope())
+				// The translation hands ingest the segment it built: no
+				// decoding of the JSON it was just encoded to.
+				seg, err := r.tr.Segment(spans.At(k), rs.Resource(), ss.Scope())
+				if err == nil {
+					err = segment.Validate(seg, segment.Options{SkipTraceEpoch: true})
+				}
 				if err != nil {
 					res.Rejected++
 					reasons = appendReason(reasons, err.Error())
 					continue
 				}
-				docs = append(docs, doc)
+				segs = append(segs, seg)
 				ids = append(ids, spans.At(k).SpanID().String())
 			}
 		}
 	}
 	internal := 0
-	for _, rej := range r.cfg.Ingest.Ingest(ctx, docs, ingest.Options{Source: "otlp", SkipTraceEpoch: true}) {
+	for _, rej := range r.cfg.Ingest.IngestSegments(ctx, segs, "otlp") {
 		res.Rejected++
 		if rej.Code == ingest.CodeInternal {
 			internal++
@@ -141,7 +147,7 @@ func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 			res.Message += fmt.Sprintf("; and %d more", res.Rejected-len(reasons))
 		}
 	}
-	res.Unavailable = internal > 0 && internal == len(docs)
+	res.Unavailable = internal > 0 && internal == len(segs)
 	return res
 }
 

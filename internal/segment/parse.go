@@ -135,6 +135,16 @@ func parseOne(doc []byte, opt Options) (*Segment, error) {
 	return s, nil
 }
 
+// Validate applies Parse's rules to a segment built in memory rather than
+// decoded (the OTLP translation builds them): the same checks, the same
+// errors, and annotations reduced to what can be indexed.
+func Validate(s *Segment, opt Options) error {
+	if err := validateTop(s, opt.withDefaults()); err != nil {
+		return err
+	}
+	return nil
+}
+
 func validateTop(s *Segment, opt Options) *Error {
 	if !IsID(s.ID) {
 		return reject(s.ID, CodeInvalidID, "id %q must be 16 hexadecimal digits", s.ID)

@@ -2,6 +2,8 @@ package translate
 
 import (
 	"encoding/json"
+
+	"fmt"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -48,9 +50,40 @@ func FuzzSpan(f *testing.F) {
 			if len(b) > maxDocument {
 				t.Fatalf("document of %d bytes", len(b))
 			}
-			if _, err := segment.Parse(b, segment.Options{SkipTraceEpoch: true}); err != nil {
+			parsed, err := segment.Parse(b, segment.Options{SkipTraceEpoch: true})
+			if err != nil {
 				t.Fatalf("emitted a document the parser rejects: %v\n%s", err, b)
+			}
+			// The in-memory segment ingest takes must equal the decoded one.
+			seg, err := tr.Segment(fx.span, fx.res, fx.scope)
+			if err != nil {
+				t.Fatalf("Segment failed where Span did not: %v", err)
+			}
+			if err := segment.Validate(seg, segment.Options{SkipTraceEpoch: true}); err != nil {
+				t.Fatalf("Validate rejects what Parse accepts: %v", err)
+			}
+			if d := segmentDiff(seg, parsed[0]); d != "" {
+				t.Fatalf("in-memory segment differs from the decoded document: %s\n%s", d, b)
 			}
 		}
 	})
+}
+
+// segmentDiff compares two segments as stored (Raw) and as indexed: their
+// JSON forms and the Go types of their annotation values.
+func segmentDiff(a, b *segment.Segment) string {
+	if string(a.Raw) != string(b.Raw) {
+		return "raw documents differ"
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		return fmt.Sprintf("%s != %s", ja, jb)
+	}
+	for k, v := range a.Annotations {
+		if fmt.Sprintf("%T", v) != fmt.Sprintf("%T", b.Annotations[k]) {
+			return fmt.Sprintf("annotation %q is %T in memory, %T decoded", k, v, b.Annotations[k])
+		}
+	}
+	return ""
 }

@@ -6,6 +6,7 @@
 package translate
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -80,6 +81,47 @@ func (e *SpanError) Error() string {
 
 // Span translates one span to a segment document (JSON).
 func (t *Translator) Span(span ptrace.Span, res pcommon.Resource, scope pcommon.InstrumentationScope) ([]byte, error) {
+	d, err := t.build(span, res, scope)
+	if err != nil {
+		return nil, err
+	}
+	return encode(d)
+}
+
+// Segment translates one span to a segment with Raw set to its document.
+// The segment equals what segment.Parse would decode from Raw, so ingest can
+// take it without decoding the JSON it was just encoded to.
+func (t *Translator) Segment(span ptrace.Span, res pcommon.Resource, scope pcommon.InstrumentationScope) (*segment.Segment, error) {
+	d, err := t.build(span, res, scope)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := encode(d)
+	if err != nil {
+		return nil, err
+	}
+	// Encoding replaced invalid UTF-8 with U+FFFD; decoding gives the
+	// strings as stored, which then are what the index holds.
+	if bytes.Contains(raw, []byte(`\ufffd`)) || bytes.Contains(raw, []byte("\uFFFD")) {
+		segs, err := segment.Parse(raw, segment.Options{SkipTraceEpoch: true})
+		if err != nil {
+			return nil, &SpanError{TraceID: d.TraceID, SpanID: d.ID, Reason: err.Error()}
+		}
+		return segs[0], nil
+	}
+	// Numbers decode as float64.
+	for k, v := range d.Annotations {
+		if i, ok := v.(int64); ok {
+			d.Annotations[k] = float64(i)
+		}
+	}
+	d.Raw = raw
+	return d, nil
+}
+
+
+// build makes the segment of one span.
+func (t *Translator) build(span ptrace.Span, res pcommon.Resource, scope pcommon.InstrumentationScope) (*segment.Segment, error) {
 	tid, sid := span.TraceID(), span.SpanID()
 	if tid.IsEmpty() {
 		return nil, &SpanError{TraceID: hex.EncodeToString(tid[:]), SpanID: hex.EncodeToString(sid[:]), Reason: "the trace id is all zeros"}
@@ -129,7 +171,7 @@ func (t *Translator) Span(span ptrace.Span, res pcommon.Resource, scope pcommon.
 		return nil, &SpanError{TraceID: d.TraceID, SpanID: d.ID, Reason: "cannot encode metadata: " + err.Error()}
 	}
 	d.Links = makeLinks(span.Links())
-	return encode(d)
+	return d, nil
 }
 
 // encode writes the document, shedding metadata and then stack traces if it
