@@ -119,7 +119,6 @@ func (t *Translator) Segment(span ptrace.Span, res pcommon.Resource, scope pcomm
 	return d, nil
 }
 
-
 // build makes the segment of one span.
 func (t *Translator) build(span ptrace.Span, res pcommon.Resource, scope pcommon.InstrumentationScope) (*segment.Segment, error) {
 	tid, sid := span.TraceID(), span.SpanID()
