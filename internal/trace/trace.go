@@ -68,8 +68,6 @@ type Tree struct {
 	Orphans []*segment.Segment
 	// Children maps a (sub)segment id to its children: embedded and grafted.
 	Children map[string][]*segment.Segment
-	// Owner maps every (sub)segment id to the segment it belongs to.
-	Owner map[string]*segment.Segment
 	// ByID maps every (sub)segment id to its (sub)segment.
 	ByID map[string]*segment.Segment
 	// CalledBy maps a subsegment id to the segments whose parent_id names it:
@@ -86,7 +84,6 @@ func Assemble(t *Trace) *Tree {
 	tr := &Tree{
 		Trace:    t,
 		Children: make(map[string][]*segment.Segment, n),
-		Owner:    make(map[string]*segment.Segment, n),
 		ByID:     make(map[string]*segment.Segment, n),
 		CalledBy: map[string][]*segment.Segment{},
 	}
@@ -147,13 +144,6 @@ func Assemble(t *Trace) *Tree {
 		}
 		tr.Roots = append(tr.Roots, s)
 	}
-	// Owners: walk from each segment through embedded and grafted children.
-	for _, s := range tr.Segments {
-		tr.own(s, s, 0)
-	}
-	for _, o := range tr.Orphans {
-		tr.own(o, nil, 0)
-	}
 	return tr
 }
 
@@ -192,19 +182,6 @@ func (tr *Tree) indexPlain(x, p *segment.Segment) {
 	}
 	for _, c := range x.Subsegments {
 		tr.indexPlain(c, x)
-	}
-}
-
-func (tr *Tree) own(x, seg *segment.Segment, depth int) {
-	if depth > 1000 {
-		return // a parent_id cycle among independent subsegments
-	}
-	if _, seen := tr.Owner[x.ID]; seen {
-		return
-	}
-	tr.Owner[x.ID] = seg
-	for _, c := range tr.Children[x.ID] {
-		tr.own(c, seg, depth+1)
 	}
 }
 
