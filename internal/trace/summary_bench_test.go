@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/bench"
-	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
@@ -16,14 +15,9 @@ func generatedTraces(b *testing.B, n int) []*trace.Trace {
 	now := time.Now()
 	var out []*trace.Trace
 	for range n {
-		id, docs := g.Trace(now, 0)
-		t := &trace.Trace{ID: id}
-		for _, d := range docs {
-			segs, err := segment.Parse(d, segment.Options{Now: now})
-			if err != nil {
-				b.Fatal(err)
-			}
-			t.Put(segs...)
+		t, err := g.ParsedTrace(now)
+		if err != nil {
+			b.Fatal(err)
 		}
 		out = append(out, t)
 	}

@@ -1,0 +1,23 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// ParsedTrace makes one trace at time at and parses its documents, as
+// ingest would, for benchmarks of what comes after parsing.
+func (g *Generator) ParsedTrace(at time.Time) (*trace.Trace, error) {
+	id, docs := g.Trace(at, 0)
+	t := &trace.Trace{ID: id}
+	for _, d := range docs {
+		segs, err := segment.Parse(d, segment.Options{Now: at})
+		if err != nil {
+			return nil, err
+		}
+		t.Put(segs...)
+	}
+	return t, nil
+}
