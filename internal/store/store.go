@@ -21,14 +21,35 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the storage contract.
 type Store interface {
+	// PutDocs persists documents ahead of their trace's summary, which the
+	// ingest path computes once for many documents. Each trace it writes is
+	// marked pending, and Pending lists it, until an Apply for that trace:
+	// so a crash between the two loses no summary. Puts of one call are
+	// applied atomically.
+	PutDocs(ctx context.Context, puts []DocPut) error
+
+	// Pending calls fn for every trace that PutDocs marked and no Apply has
+	// summarised since (after a crash, the ingest path recomputes them).
+	Pending(ctx context.Context, fn func(traceID string) bool) error
+
 	// Apply persists, for each trace, its new or replaced documents and its
 	// recomputed summary, replacing the index terms of Previous with those of
-	// Summary. Updates of one call are applied atomically.
+	// Summary, and clears the trace's pending mark. Updates of one call are
+	// applied atomically.
 	Apply(ctx context.Context, updates []TraceUpdate) error
 
 	// Trace returns a trace's documents (latest version per id, in arrival
-	// order) and summary, or ErrNotFound.
+	// order) and summary, or ErrNotFound when it has neither. Summary is nil
+	// while the trace's documents are pending.
 	Trace(ctx context.Context, traceID string) (*StoredTrace, error)
+
+	// Head returns a trace's summary alone, or ErrNotFound when it has none.
+	Head(ctx context.Context, traceID string) (*trace.Summary, error)
+
+	// ForeignEpoch returns the epoch a trace is filed under when that is not
+	// the epoch its id carries (ids converted from W3C trace ids carry
+	// random bits there), or ErrNotFound when it is filed under its id's.
+	ForeignEpoch(ctx context.Context, traceID string) (int64, error)
 
 	// Summaries calls fn for the summaries of traces whose Epoch lies in
 	// [q.From, q.To), newest first (descending Epoch, then descending trace
@@ -70,6 +91,14 @@ type TraceUpdate struct {
 	// Previous is the summary this one replaces, nil for a new trace. Stores
 	// use it to drop index terms that no longer hold.
 	Previous *trace.Summary
+}
+
+// DocPut is one trace's documents, written ahead of its summary.
+type DocPut struct {
+	TraceID string
+	// Epoch is the epoch the trace is filed under (see TraceUpdate).
+	Epoch int64
+	Docs  []Doc
 }
 
 // Doc is one top-level document as received.

@@ -50,6 +50,8 @@ func termKey(epoch int64, t store.Term, traceID string) []byte {
 
 func aliasKey(traceID string) []byte { return append([]byte{'x'}, traceID...) }
 
+func pendingKey(traceID string) []byte { return append([]byte{'p'}, traceID...) }
+
 func metaKey(kind, key string) []byte {
 	k := make([]byte, 0, 2+len(kind)+len(key))
 	k = append(k, 'm')

@@ -9,6 +9,7 @@
 //	s | epoch | trace id                       -> encoded summary
 //	i | partition | field 0 value 0 | epoch | trace id -> (empty) index term
 //	x | trace id                               -> epoch, when it is not the id's own
+//	p | trace id                               -> epoch, while documents await a summary
 //	m | kind 0 key                             -> metadata record
 //	v                                          -> layout version
 package pebble
@@ -110,6 +111,43 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
+// PutDocs implements store.Store.
+func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	var sb sortedBatch
+	for i := range puts {
+		p := &puts[i]
+		ep := epochBytes(p.Epoch)
+		if idEp, ok := segment.TraceEpoch(p.TraceID); !ok || idEp != p.Epoch {
+			sb.set(aliasKey(p.TraceID), ep)
+		}
+		sb.set(pendingKey(p.TraceID), ep)
+		for _, d := range p.Docs {
+			sb.set(docKey(p.Epoch, p.TraceID, d.ID), d.Raw)
+		}
+	}
+	if err := sb.flush(b); err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync) // as Apply: Close syncs
+}
+
+// Pending implements store.Store.
+func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'p'}, UpperBound: []byte{'p' + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if !fn(string(it.Key()[1:])) {
+			break
+		}
+	}
+	return it.Error()
+}
+
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	b := s.db.NewBatch()
@@ -120,6 +158,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		if u.Summary == nil {
 			return fmt.Errorf("update of trace %s has no summary", u.TraceID)
 		}
+		sb.del(pendingKey(u.TraceID))
 		if ep, ok := segment.TraceEpoch(u.TraceID); !ok || ep != u.Epoch {
 			sb.set(aliasKey(u.TraceID), epochBytes(u.Epoch))
 		} else if u.Previous != nil && u.Previous.Epoch != u.Epoch {
@@ -214,17 +253,9 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 	if err != nil {
 		return nil, err
 	}
-	v, closer, err := s.db.Get(summaryKey(ep, traceID))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, store.ErrNotFound
-	}
-	if err != nil {
+	sum, err := s.summary(ep, traceID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
-	}
-	sum, err := trace.DecodeSummary(v)
-	closer.Close()
-	if err != nil {
-		return nil, fmt.Errorf("trace %s: %w", traceID, err)
 	}
 	out := &store.StoredTrace{ID: traceID, Epoch: ep, Summary: sum}
 	prefix := docPrefix(ep, traceID)
@@ -237,7 +268,56 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 		k := it.Key()
 		out.Docs = append(out.Docs, store.Doc{ID: string(k[len(prefix):]), Raw: bytes.Clone(it.Value())})
 	}
-	return out, it.Error()
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	if sum == nil && len(out.Docs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return out, nil
+}
+
+// Head implements store.Store.
+func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error) {
+	ep, err := s.epochOf(traceID)
+	if err != nil {
+		return nil, err
+	}
+	return s.summary(ep, traceID)
+}
+
+// ForeignEpoch implements store.Store.
+func (s *Store) ForeignEpoch(ctx context.Context, traceID string) (int64, error) {
+	v, closer, err := s.db.Get(aliasKey(traceID))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, store.ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("corrupt alias for trace %s", traceID)
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// summary reads and decodes a trace's summary (Get consults the bloom
+// filters, so the common miss of a new trace reads no data block).
+func (s *Store) summary(ep int64, traceID string) (*trace.Summary, error) {
+	v, closer, err := s.db.Get(summaryKey(ep, traceID))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	sum, err := trace.DecodeSummary(v)
+	if err != nil {
+		return nil, fmt.Errorf("trace %s: %w", traceID, err)
+	}
+	return sum, nil
 }
 
 // Summaries implements store.Store.
@@ -296,18 +376,22 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 			return 0, err
 		}
 	}
-	// Aliases are few (foreign trace ids only); they go row by row.
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'x'}, UpperBound: []byte{'x' + 1}})
-	if err != nil {
-		return 0, err
-	}
+	// Aliases (foreign trace ids only) and pending marks (traces awaiting a
+	// summary) are few; they go row by row.
 	b := s.db.NewBatch()
-	for it.First(); it.Valid(); it.Next() {
-		if v := it.Value(); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cut {
-			_ = b.Delete(bytes.Clone(it.Key()), nil)
+	for _, table := range []byte{'x', 'p'} {
+		it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
+		if err != nil {
+			b.Close()
+			return 0, err
 		}
+		for it.First(); it.Valid(); it.Next() {
+			if v := it.Value(); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cut {
+				_ = b.Delete(bytes.Clone(it.Key()), nil)
+			}
+		}
+		it.Close()
 	}
-	it.Close()
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return 0, err
 	}

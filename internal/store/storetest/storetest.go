@@ -52,6 +52,7 @@ var suites = []struct {
 	run  func(t *testing.T, h *Harness)
 }{
 	{"Traces", testTraces},
+	{"Pending", testPending}, // documents ahead of their summary (pending.go)
 	{"Summaries", testSummaries},
 	{"Terms", testTerms},
 	{"Meta", testMeta},
