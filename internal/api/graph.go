@@ -171,14 +171,14 @@ func (g *graphAPI) getTraceGraph(ctx context.Context, body []byte) (any, error) 
 		if len(id) == 0 || len(id) > 35 {
 			return nil, invalid("trace id %q must be 1 to 35 characters long", id)
 		}
-		st, err := g.s.cfg.Store.Trace(ctx, id)
+		sum, err := g.s.cfg.Store.Head(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		gr.AddTrace(st.Summary)
+		gr.AddTrace(sum)
 	}
 	return struct {
 		Services  []graph.Service

@@ -27,12 +27,12 @@ func (s *Server) operations() map[string]*op {
 	}{
 		// Traces: traces.go
 		{"/TraceSegments", "PutTraceSegments", handle(s.putTraceSegments)},
-		{"/Traces", "BatchGetTraces", handle(s.batchGetTraces)},
-		{"/TraceSummaries", "GetTraceSummaries", handle(s.getTraceSummaries)},
+		{"/Traces", "BatchGetTraces", s.syncedTraces(handle(s.batchGetTraces))},
+		{"/TraceSummaries", "GetTraceSummaries", s.synced(handle(s.getTraceSummaries))},
 		// Service graph: graph.go
-		{"/ServiceGraph", "GetServiceGraph", s.graph.getServiceGraph},
-		{"/TraceGraph", "GetTraceGraph", s.graph.getTraceGraph},
-		{"/TimeSeriesServiceStatistics", "GetTimeSeriesServiceStatistics", s.graph.getTimeSeriesServiceStatistics},
+		{"/ServiceGraph", "GetServiceGraph", s.synced(s.graph.getServiceGraph)},
+		{"/TraceGraph", "GetTraceGraph", s.syncedTraces(s.graph.getTraceGraph)},
+		{"/TimeSeriesServiceStatistics", "GetTimeSeriesServiceStatistics", s.synced(s.graph.getTimeSeriesServiceStatistics)},
 		// Groups: groups.go
 		{"/CreateGroup", "CreateGroup", s.groups.createGroup},
 		{"/GetGroup", "GetGroup", s.groups.getGroup},

@@ -85,7 +85,7 @@ func (s *Server) batchGetTraces(ctx context.Context, in *batchGetTracesInput) (a
 	end := min(offset+batchGetTracesPage, len(in.TraceIds))
 	for _, id := range in.TraceIds[offset:end] {
 		st, err := s.cfg.Store.Trace(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && st.Summary == nil { // nil: not yet summarised
 			out.UnprocessedTraceIds = append(out.UnprocessedTraceIds, id)
 			continue
 		}

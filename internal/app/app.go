@@ -112,8 +112,16 @@ func Start(cfg Config) (*App, error) {
 	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
 	a.api, err = api.New(api.Config{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log, Region: cfg.Region, AccountID: cfg.AccountID})
 	if err != nil {
+		a.ingest.Close()
 		st.Close()
 		return nil, err
+	}
+	// Documents acknowledged before a crash whose summaries were not yet
+	// written get them now (with the API's hooks registered), before serving.
+	if n, err := a.ingest.Recover(context.Background()); err != nil {
+		a.log.Error("summarise pending traces", "err", err)
+	} else if n > 0 {
+		a.log.Info("summarised traces left pending by the last run", "traces", n)
 	}
 	// Expired data goes before anything is served, not racing the first requests.
 	a.enforceRetention()
@@ -248,6 +256,9 @@ func (a *App) EnforceRetention(ctx context.Context) (int, error) {
 	if a.cfg.Now != nil {
 		now = a.cfg.Now()
 	}
+	// Pending summaries first: one written after the drop would outlive
+	// the documents it summarises.
+	a.ingest.Sync(ctx)
 	n, err := a.store.DropBefore(ctx, now.Add(-a.cfg.Retention))
 	if err == nil {
 		_, err = a.api.PruneTelemetry(ctx, now.Add(-a.cfg.Retention))
@@ -278,6 +289,9 @@ func (a *App) Stop() error {
 			_ = a.udp.Stop()
 		}
 		a.wg.Wait()
+		if a.ingest != nil {
+			a.ingest.Close() // summaries of the last documents, before the statistics flush
+		}
 		if a.api != nil {
 			if cerr := a.api.Close(); cerr != nil { // service-graph statistics held in memory
 				a.log.Error("flush service-graph statistics", "err", cerr)

@@ -8,18 +8,21 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// entry is a trace's parsed state as of its last stored change.
+// entry is a trace's parsed state as of its last stored summary.
 type entry struct {
+	// trace is nil in a size-only entry, kept for a trace too big to cache
+	// so that MaxTraceBytes is still enforced without re-reading it.
 	trace         *trace.Trace
 	summary       *trace.Summary
 	limitExceeded bool
+	bytes         int // raw bytes of the trace's documents
 }
 
 // clone copies the document list so that merging into the copy leaves the
 // cached state untouched until the store has accepted the change.
 func (e *entry) clone() *entry {
 	t := &trace.Trace{ID: e.trace.ID, Docs: append(make([]*segment.Segment, 0, len(e.trace.Docs)+1), e.trace.Docs...)}
-	return &entry{trace: t, summary: e.summary, limitExceeded: e.limitExceeded}
+	return &entry{trace: t, summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes}
 }
 
 // cache is an LRU of recently updated traces, bounded by raw document bytes.
@@ -32,6 +35,7 @@ type cache struct {
 }
 
 type cached struct {
+	id   string
 	e    *entry
 	size int
 }
@@ -51,24 +55,27 @@ func (c *cache) get(id string) *entry {
 }
 
 func (c *cache) put(e *entry) {
-	size := e.trace.Bytes()*3 + 512 // parsed form outweighs the raw bytes
+	id := e.trace.ID
+	size := e.bytes*3 + 512 // parsed form outweighs the raw bytes
+	if size > c.limit/4 {
+		// A huge trace would evict everything else: keep its size only.
+		e = &entry{summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes}
+		size = 512
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[e.trace.ID]; ok {
+	if el, ok := c.items[id]; ok {
 		c.size -= el.Value.(*cached).size
 		c.ll.Remove(el)
-		delete(c.items, e.trace.ID)
+		delete(c.items, id)
 	}
-	if size > c.limit/4 {
-		return // a huge trace would evict everything else
-	}
-	c.items[e.trace.ID] = c.ll.PushFront(&cached{e: e, size: size})
+	c.items[id] = c.ll.PushFront(&cached{id: id, e: e, size: size})
 	c.size += size
 	for c.size > c.limit {
 		last := c.ll.Back()
 		v := last.Value.(*cached)
 		c.ll.Remove(last)
-		delete(c.items, v.e.trace.ID)
+		delete(c.items, v.id)
 		c.size -= v.size
 	}
 }

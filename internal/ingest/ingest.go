@@ -1,14 +1,19 @@
 // Package ingest is the one path every segment document takes into the
-// store, whatever carried it (UDP datagrams, PutTraceSegments, OTLP spans):
-// parse and validate, merge into the trace, recompute the trace's summary,
-// persist, then tell the hooks (service-graph statistics, groups) what
-// changed.
+// store, whatever carried it (UDP datagrams, PutTraceSegments, OTLP spans).
+//
+// Documents are parsed, validated and written to the store at once (write.go):
+// what a caller is told was accepted is durable. A trace's summary, its
+// index terms and the hooks (service-graph statistics) are derived from all
+// of its documents, and its segments arrive one by one within a second or so,
+// so that work waits until the trace has been quiet for FlushDelay and is
+// then done once for all of them (flush.go). Reads that depend on summaries
+// call Sync first; a crash in between loses nothing: the store keeps a pending
+// mark that Recover turns into a summary at the next start.
 package ingest
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"sort"
@@ -18,7 +23,6 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
-	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
 // MaxTraceBytes caps one trace's stored documents. X-Ray truncates at 500 kB;
@@ -32,7 +36,7 @@ const CodeTraceTooLarge = "TraceTooLarge"
 // CodeInternal rejects documents the store failed to persist.
 const CodeInternal = "InternalFailure"
 
-// Hook observes applied updates, in order per trace, after they are stored.
+// Hook observes summarised updates, in order per trace, after they are stored.
 type Hook func(ctx context.Context, updates []store.TraceUpdate)
 
 // Config configures an Ingester.
@@ -42,23 +46,36 @@ type Config struct {
 	Logger  *slog.Logger     // optional
 	// Now is the clock (default time.Now); tests inject one.
 	Now func() time.Time
-	// CacheBytes bounds the recently-updated traces kept parsed in memory so
-	// that a late segment does not re-read and re-parse its whole trace.
+	// CacheBytes bounds the recently summarised traces kept parsed in memory
+	// so that a late segment does not re-read and re-parse its whole trace.
 	CacheBytes int
+	// FlushDelay is how long a trace stays quiet before its summary is
+	// computed (default 1s; Sync does it at once).
+	FlushDelay time.Duration
+	// PendingBytes bounds the documents awaiting their summary; beyond it
+	// the oldest are summarised early (default 32 MiB).
+	PendingBytes int
 }
 
-// Ingester is safe for concurrent use.
+// Ingester is safe for concurrent use. Close stops it.
 type Ingester struct {
 	cfg   Config
 	cache *cache
-	locks [256]sync.Mutex
+	locks [256]sync.Mutex // per trace stripe: writes of one trace in order
 	seed  maphash.Seed
+	pend  pendingSet
+
+	flushMu sync.Mutex // one flush at a time: each builds on the last
+	kick    chan struct{}
+	stop    chan struct{}
+	stopped sync.WaitGroup
+	closing sync.Once
 
 	mu    sync.RWMutex
 	hooks []Hook
 }
 
-// New returns an Ingester.
+// New returns an Ingester and starts its background flush.
 func New(cfg Config) *Ingester {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -73,7 +90,17 @@ func New(cfg Config) *Ingester {
 		// faster and cost 700 MB more resident memory.
 		cfg.CacheBytes = 64 << 20
 	}
-	return &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed()}
+	if cfg.FlushDelay <= 0 {
+		cfg.FlushDelay = time.Second
+	}
+	if cfg.PendingBytes <= 0 {
+		cfg.PendingBytes = 32 << 20
+	}
+	in := &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed(),
+		pend: newPendingSet(), kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	in.stopped.Add(1)
+	go in.flushLoop()
+	return in
 }
 
 // AddHook registers a hook; hooks run in registration order.
@@ -162,131 +189,4 @@ func dedupe(r []Rejection) []Rejection {
 		out = append(out, x)
 	}
 	return out
-}
-
-// apply merges parsed top-level documents into their traces and persists
-// them. Rejection.Index refers to segs.
-func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Rejection {
-	if len(segs) == 0 {
-		return nil
-	}
-	byTrace := map[string][]int{}
-	var order []string
-	for i, s := range segs {
-		if _, ok := byTrace[s.TraceID]; !ok {
-			order = append(order, s.TraceID)
-		}
-		byTrace[s.TraceID] = append(byTrace[s.TraceID], i)
-	}
-	unlock := in.lock(order)
-	defer unlock()
-
-	now := in.cfg.Now()
-	nowSec := float64(now.UnixNano()) / 1e9
-	var rejected []Rejection
-	var updates []store.TraceUpdate
-	var states []*entry
-	for _, id := range order {
-		idx := byTrace[id]
-		cur, err := in.load(ctx, id)
-		if err != nil {
-			in.cfg.Logger.Error("load trace", "trace_id", id, "err", err)
-			for _, i := range idx {
-				rejected = append(rejected, Rejection{Index: i, Error: &segment.Error{ID: segs[i].ID, Code: CodeInternal, Message: "the trace could not be read: " + err.Error()}})
-			}
-			continue
-		}
-		next := cur.clone()
-		var put []store.Doc
-		for _, i := range idx {
-			s := segs[i]
-			if next.trace.Bytes()+len(s.Raw) > MaxTraceBytes {
-				rejected = append(rejected, Rejection{Index: i, Error: &segment.Error{ID: s.ID, Code: CodeTraceTooLarge,
-					Message: fmt.Sprintf("Invalid segment. ErrorCode: %s: trace %s already holds %d bytes; the limit is %d", CodeTraceTooLarge, id, next.trace.Bytes(), MaxTraceBytes)}})
-				next.limitExceeded = true
-				continue
-			}
-			if next.trace.Put(s) {
-				put = append(put, store.Doc{ID: s.ID, Raw: s.Raw})
-			}
-		}
-		if len(put) == 0 && next.limitExceeded == cur.limitExceeded {
-			continue
-		}
-		sum := trace.Summarize(trace.Assemble(next.trace), cur.summary, nowSec)
-		sum.LimitExceeded = next.limitExceeded
-		next.summary = sum
-		updates = append(updates, store.TraceUpdate{TraceID: id, Epoch: sum.Epoch, Docs: put, Summary: sum, Previous: cur.summary})
-		states = append(states, next)
-	}
-	if len(updates) == 0 {
-		return rejected
-	}
-	if err := in.cfg.Store.Apply(ctx, updates); err != nil {
-		in.cfg.Logger.Error("store apply", "err", err)
-		for _, u := range updates {
-			in.cache.remove(u.TraceID)
-			for _, i := range byTrace[u.TraceID] {
-				rejected = append(rejected, Rejection{Index: i, Error: &segment.Error{ID: segs[i].ID, Code: CodeInternal, Message: "the segment could not be stored: " + err.Error()}})
-			}
-		}
-		return rejected
-	}
-	for _, st := range states {
-		in.cache.put(st)
-	}
-	in.mu.RLock()
-	hooks := in.hooks
-	in.mu.RUnlock()
-	for _, h := range hooks {
-		h(ctx, updates)
-	}
-	return rejected
-}
-
-// load returns a trace's current state from the cache or the store.
-func (in *Ingester) load(ctx context.Context, id string) (*entry, error) {
-	if e := in.cache.get(id); e != nil {
-		return e, nil
-	}
-	st, err := in.cfg.Store.Trace(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return &entry{trace: &trace.Trace{ID: id}}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	e := &entry{trace: &trace.Trace{ID: id}, summary: st.Summary, limitExceeded: st.Summary.LimitExceeded}
-	for _, d := range st.Docs {
-		// Stored documents were validated on the way in; only re-decode.
-		parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true})
-		if err != nil {
-			in.cfg.Logger.Warn("stored document does not parse", "trace_id", id, "id", d.ID, "err", err)
-			continue
-		}
-		e.trace.Docs = append(e.trace.Docs, parsed...)
-	}
-	return e, nil
-}
-
-// lock takes the stripe locks of the given traces in a fixed order.
-func (in *Ingester) lock(ids []string) func() {
-	stripes := make([]int, 0, len(ids))
-	seen := map[int]bool{}
-	for _, id := range ids {
-		s := int(maphash.String(in.seed, id) % uint64(len(in.locks)))
-		if !seen[s] {
-			seen[s] = true
-			stripes = append(stripes, s)
-		}
-	}
-	sort.Ints(stripes)
-	for _, s := range stripes {
-		in.locks[s].Lock()
-	}
-	return func() {
-		for _, s := range stripes {
-			in.locks[s].Unlock()
-		}
-	}
 }

@@ -35,6 +35,7 @@ func newEnv(t *testing.T, cacheBytes int) *env {
 	t.Cleanup(func() { st.Close() })
 	e := &env{st: st, m: metrics.New(nil)}
 	e.in = ingest.New(ingest.Config{Store: st, Metrics: e.m, Now: func() time.Time { return now }, CacheBytes: cacheBytes})
+	t.Cleanup(e.in.Close) // before the store's (cleanups run last first)
 	e.in.AddHook(func(_ context.Context, u []store.TraceUpdate) {
 		e.mu.Lock()
 		e.updates = append(e.updates, u...)
@@ -57,7 +58,9 @@ func (e *env) ingest(t *testing.T, docs ...string) []ingest.Rejection {
 	for i, d := range docs {
 		raw[i] = []byte(d)
 	}
-	return e.in.Ingest(context.Background(), raw, ingest.Options{Source: "api"})
+	r := e.in.Ingest(context.Background(), raw, ingest.Options{Source: "api"})
+	e.in.Sync(context.Background()) // each call summarised, as the tests expect
+	return r
 }
 
 func (e *env) trace(t *testing.T, id string) *store.StoredTrace {
@@ -264,8 +267,9 @@ func TestConcurrentWritersOneTrace(t *testing.T) {
 		if len(st.Docs) != writers*each+1 || st.Summary.SegmentCount != writers*each+1 {
 			t.Errorf("cache %d: %d docs, summary counts %d; want %d", cache, len(st.Docs), st.Summary.SegmentCount, writers*each+1)
 		}
-		if st.Summary.Revision != writers*each {
-			t.Errorf("cache %d: revision %d, want %d (one per change)", cache, st.Summary.Revision, writers*each)
+		// Concurrent changes may share one summary; never more than one each.
+		if st.Summary.Revision > writers*each {
+			t.Errorf("cache %d: revision %d, want at most %d (one per change)", cache, st.Summary.Revision, writers*each)
 		}
 	}
 }

@@ -104,6 +104,6 @@ func newBenchReceiver(b *testing.B, grpcAddr string) *otlp.Receiver {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { r.Stop(); st.Close() })
+	b.Cleanup(func() { r.Stop(); in.Close(); st.Close() })
 	return r
 }

@@ -42,7 +42,9 @@ func FuzzHTTPTraces(f *testing.F) {
 	}
 	defer st.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := otlp.Start(otlp.Config{Ingest: ingest.New(ingest.Config{Store: st, Logger: logger}), Translate: translate.Config{IndexAll: true}, Logger: logger})
+	in := ingest.New(ingest.Config{Store: st, Logger: logger})
+	defer in.Close()
+	r, err := otlp.Start(otlp.Config{Ingest: in, Translate: translate.Config{IndexAll: true}, Logger: logger})
 	if err != nil {
 		f.Fatal(err)
 	}

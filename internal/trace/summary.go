@@ -194,7 +194,7 @@ func Summarize(tr *Tree, prev *Summary, now float64) *Summary {
 	b.timesAndFlags()
 	b.rootCauses()
 	if s.Epoch == 0 {
-		s.Epoch = epochOf(tr.Trace.ID, s.StartTime)
+		s.Epoch = EpochOf(tr.Trace.ID, s.StartTime)
 	}
 	s.Bytes = tr.Trace.Bytes()
 	s.SegmentCount = len(tr.Trace.Docs)
@@ -592,11 +592,11 @@ func addUniqueInt(list []int, v int) []int {
 	return append(list, v)
 }
 
-// epochOf picks the time a trace is filed under: the epoch in its id, as
+// EpochOf picks the time a trace is filed under: the epoch in its id, as
 // X-Ray ids carry the time of the original request, unless the id's epoch
 // part is not a time at all (W3C ids converted from OpenTelemetry are
 // random there), which shows as an epoch far from the trace's first start.
-func epochOf(traceID string, start float64) int64 {
+func EpochOf(traceID string, start float64) int64 {
 	ep, ok := segment.TraceEpoch(traceID)
 	if ok && (start == 0 || math.Abs(float64(ep)-start) <= 86400) {
 		return ep

@@ -29,7 +29,7 @@ func (t *Trace) Put(docs ...*segment.Segment) bool {
 			if old.ID == d.ID {
 				// An in-progress version arriving after the complete one
 				// (UDP reorders) must not undo it.
-				if !sameBytes(old.Raw, d.Raw) && !(d.InProgress && !old.InProgress) {
+				if Replaces(old, d) {
 					t.Docs[i] = d
 					changed = true
 				}
@@ -46,6 +46,23 @@ func (t *Trace) Put(docs ...*segment.Segment) bool {
 }
 
 func sameBytes(a, b []byte) bool { return a != nil && string(a) == string(b) }
+
+// Replaces reports whether d, a document with old's id, changes old. An
+// in-progress version arriving after the complete one (UDP reorders) must
+// not undo it.
+func Replaces(old, d *segment.Segment) bool {
+	return !sameBytes(old.Raw, d.Raw) && !(d.InProgress && !old.InProgress)
+}
+
+// Find returns the document with the id, or nil.
+func (t *Trace) Find(id string) *segment.Segment {
+	for _, d := range t.Docs {
+		if d.ID == id {
+			return d
+		}
+	}
+	return nil
+}
 
 // Bytes is the total size of the trace's raw documents.
 func (t *Trace) Bytes() int {

@@ -32,7 +32,9 @@ func TestDatagramsStoredAndBadOnesCounted(t *testing.T) {
 	}
 	defer st.Close()
 	m := metrics.New(nil)
-	srv := &udp.Server{Ingest: ingest.New(ingest.Config{Store: st, Metrics: m}), Metrics: m}
+	in := ingest.New(ingest.Config{Store: st, Metrics: m})
+	defer in.Close()
+	srv := &udp.Server{Ingest: in, Metrics: m}
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

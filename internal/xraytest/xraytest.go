@@ -7,6 +7,7 @@ package xraytest
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -118,12 +119,17 @@ func NewAPI(tb testing.TB, dir string) *API {
 	in := ingest.New(ingest.Config{Store: st})
 	srv, err := api.New(api.Config{Store: st, Ingest: in, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
+		in.Close()
 		st.Close()
+		tb.Fatal(err)
+	}
+	if _, err := in.Recover(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	tb.Cleanup(func() {
 		hs.Close()
+		in.Close()
 		if err := srv.Close(); err != nil {
 			tb.Error(err)
 		}

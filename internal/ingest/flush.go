@@ -1,0 +1,311 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// pendingEntry is a trace whose stored documents await their summary.
+type pendingEntry struct {
+	id    string
+	epoch int64
+	docs  trace.Trace // documents since the last summary, latest per id
+	bytes int         // the whole trace's raw bytes, as far as known
+	raw   int         // raw bytes of docs
+	// limitExceeded: a document was refused by MaxTraceBytes.
+	limitExceeded bool
+	// reload: the documents are only in the store (found pending at start).
+	reload bool
+	since  time.Time
+	taken  bool // by a flush; later documents start a new entry
+}
+
+// pendingSet holds the traces awaiting summaries, oldest first.
+type pendingSet struct {
+	mu    sync.Mutex
+	m     map[string]*pendingEntry
+	queue []*pendingEntry // by since; taken entries are skipped
+	raw   int
+}
+
+func newPendingSet() pendingSet { return pendingSet{m: map[string]*pendingEntry{}} }
+
+func (p *pendingSet) get(id string) *pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[id]
+}
+
+// add queues a staged write and reports whether the set is over limit.
+func (p *pendingSet) add(st *staged, limit int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.m[st.id]
+	if e == nil {
+		e = &pendingEntry{id: st.id, epoch: st.epoch, docs: trace.Trace{ID: st.id}, since: time.Now()}
+		p.m[st.id] = e
+		p.queue = append(p.queue, e)
+	}
+	for _, d := range st.docs.Docs {
+		if e.docs.Put(d) {
+			e.raw += len(d.Raw)
+			p.raw += len(d.Raw)
+		}
+	}
+	e.bytes = max(e.bytes, st.bytes)
+	e.limitExceeded = e.limitExceeded || st.limitExceeded
+	return p.raw > limit
+}
+
+func (p *pendingSet) takeLocked(e *pendingEntry) {
+	e.taken = true
+	delete(p.m, e.id)
+	p.raw -= e.raw
+}
+
+// takeReady removes the entries queued before cutoff, and more, oldest
+// first, while the set holds over limit bytes.
+func (p *pendingSet) takeReady(cutoff time.Time, limit int) []*pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*pendingEntry
+	n := 0
+	for ; n < len(p.queue); n++ {
+		e := p.queue[n]
+		if e.taken {
+			continue
+		}
+		if e.since.After(cutoff) && p.raw <= limit {
+			break
+		}
+		p.takeLocked(e)
+		out = append(out, e)
+	}
+	p.queue = p.queue[n:]
+	return out
+}
+
+// take removes the given traces' entries, or all with no ids.
+func (p *pendingSet) take(ids []string) []*pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*pendingEntry
+	if len(ids) == 0 {
+		for _, e := range p.queue {
+			if !e.taken {
+				p.takeLocked(e)
+				out = append(out, e)
+			}
+		}
+		p.queue = nil
+		return out
+	}
+	for _, id := range ids {
+		if e := p.m[id]; e != nil {
+			p.takeLocked(e)
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// size is the number of traces awaiting summaries.
+func (p *pendingSet) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.m)
+}
+
+// requeue puts back entries whose flush failed, to be retried after
+// FlushDelay; documents that arrived since stay the newer versions.
+func (p *pendingSet) requeue(es []*pendingEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	for _, old := range es {
+		e := &pendingEntry{id: old.id, epoch: old.epoch, bytes: old.bytes, raw: old.raw,
+			docs:          trace.Trace{ID: old.id, Docs: append([]*segment.Segment(nil), old.docs.Docs...)},
+			limitExceeded: old.limitExceeded, reload: old.reload, since: now}
+		if newer := p.m[old.id]; newer != nil {
+			newer.taken = true // replaced by the merged entry
+			p.raw -= newer.raw
+			e.docs.Put(newer.docs.Docs...)
+			e.raw += newer.raw
+			e.bytes = max(e.bytes, newer.bytes)
+			e.limitExceeded = e.limitExceeded || newer.limitExceeded
+		}
+		p.m[e.id] = e
+		p.queue = append(p.queue, e)
+		p.raw += e.raw
+	}
+}
+
+// flushLoop summarises traces once they have been quiet for FlushDelay.
+func (in *Ingester) flushLoop() {
+	defer in.stopped.Done()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-in.stop:
+			return
+		case <-tick.C:
+		case <-in.kick:
+		}
+		in.flushMu.Lock()
+		in.flush(in.pend.takeReady(time.Now().Add(-in.cfg.FlushDelay), in.cfg.PendingBytes))
+		in.flushMu.Unlock()
+	}
+}
+
+// Sync summarises at once the given traces, or every pending one with no
+// ids, so that a read that follows sees all acknowledged documents.
+func (in *Ingester) Sync(ctx context.Context, ids ...string) {
+	if len(ids) == 0 && in.pend.size() == 0 {
+		return
+	}
+	in.flushMu.Lock()
+	defer in.flushMu.Unlock()
+	in.flush(in.pend.take(ids))
+}
+
+// Recover summarises the traces the store holds as pending: documents
+// acknowledged before a crash whose summary was not yet written.
+func (in *Ingester) Recover(ctx context.Context) (int, error) {
+	var es []*pendingEntry
+	err := in.cfg.Store.Pending(ctx, func(id string) bool {
+		es = append(es, &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true})
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	in.flushMu.Lock()
+	defer in.flushMu.Unlock()
+	in.flush(es)
+	return len(es), nil
+}
+
+// Close stops the background flush and summarises everything pending.
+func (in *Ingester) Close() {
+	in.closing.Do(func() {
+		close(in.stop)
+		in.stopped.Wait()
+		in.Sync(context.Background())
+	})
+}
+
+// flush summarises entries on every core. Entries of one trace are never in
+// two concurrent flushes (flushMu), so each builds on the state the last
+// one cached.
+func (in *Ingester) flush(es []*pendingEntry) {
+	if len(es) == 0 {
+		return
+	}
+	const perWorker = 64
+	workers := min(runtime.GOMAXPROCS(0), (len(es)+perWorker-1)/perWorker)
+	if workers <= 1 {
+		in.flushPart(es)
+		return
+	}
+	var wg sync.WaitGroup
+	size := (len(es) + workers - 1) / workers
+	for lo := 0; lo < len(es); lo += size {
+		part := es[lo:min(lo+size, len(es))]
+		wg.Add(1)
+		go func() { defer wg.Done(); in.flushPart(part) }()
+	}
+	wg.Wait()
+}
+
+func (in *Ingester) flushPart(es []*pendingEntry) {
+	ctx := context.Background()
+	nowSec := float64(in.cfg.Now().UnixNano()) / 1e9
+	updates := make([]store.TraceUpdate, 0, len(es))
+	states := make([]*entry, 0, len(es))
+	var failed, done []*pendingEntry
+	for _, e := range es {
+		base, err := in.base(ctx, e)
+		if err != nil {
+			in.cfg.Logger.Error("read trace to summarise", "trace_id", e.id, "err", err)
+			failed = append(failed, e)
+			continue
+		}
+		if base == nil {
+			continue // gone: dropped by retention while pending
+		}
+		next := base.clone()
+		next.trace.Put(e.docs.Docs...)
+		next.bytes = max(next.trace.Bytes(), e.bytes)
+		next.limitExceeded = base.limitExceeded || e.limitExceeded
+		sum := trace.Summarize(trace.Assemble(next.trace), base.summary, nowSec)
+		if base.summary == nil {
+			sum.Epoch = e.epoch // the documents were filed under it
+		}
+		sum.LimitExceeded = next.limitExceeded
+		next.summary = sum
+		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary})
+		states = append(states, next)
+		done = append(done, e)
+	}
+	if len(updates) > 0 {
+		if err := in.cfg.Store.Apply(ctx, updates); err != nil {
+			in.cfg.Logger.Error("store summaries", "traces", len(updates), "err", err)
+			for _, u := range updates {
+				in.cache.remove(u.TraceID)
+			}
+			in.pend.requeue(append(failed, done...))
+			return
+		}
+		for _, st := range states {
+			in.cache.put(st)
+		}
+		in.mu.RLock()
+		hooks := in.hooks
+		in.mu.RUnlock()
+		for _, h := range hooks {
+			h(ctx, updates)
+		}
+	}
+	if len(failed) > 0 {
+		in.pend.requeue(failed)
+	}
+}
+
+// base is the state a pending entry's documents are merged into: the cached
+// one, or the store's; an empty one for a new trace; nil for a trace whose
+// documents are gone.
+func (in *Ingester) base(ctx context.Context, e *pendingEntry) (*entry, error) {
+	if !e.reload {
+		if c := in.cache.get(e.id); c != nil && c.trace != nil {
+			return c, nil
+		}
+		// Most traces are new: a summary lookup (bloom filters) tells so
+		// without reading the documents just written.
+		_, err := in.cfg.Store.Head(ctx, e.id)
+		if errors.Is(err, store.ErrNotFound) {
+			return &entry{trace: &trace.Trace{ID: e.id}}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	b, ep, err := in.load(ctx, e.id)
+	if err != nil {
+		return nil, err
+	}
+	if e.reload {
+		if len(b.trace.Docs) == 0 {
+			return nil, nil
+		}
+		e.epoch = ep
+	}
+	return b, nil
+}

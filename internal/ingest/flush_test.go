@@ -1,0 +1,214 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+)
+
+// hooked is an ingester on a real store whose hook records every update.
+type hooked struct {
+	in  *ingest.Ingester
+	st  *pebble.Store
+	mu  sync.Mutex
+	ups []store.TraceUpdate
+}
+
+func newHooked(t *testing.T, dir string, cfg ingest.Config) *hooked {
+	t.Helper()
+	st, err := pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = st
+	cfg.Now = func() time.Time { return now }
+	h := &hooked{in: ingest.New(cfg), st: st}
+	h.in.AddHook(func(_ context.Context, u []store.TraceUpdate) {
+		h.mu.Lock()
+		h.ups = append(h.ups, u...)
+		h.mu.Unlock()
+	})
+	return h
+}
+
+func (h *hooked) send(t *testing.T, docs ...string) {
+	t.Helper()
+	raw := make([][]byte, len(docs))
+	for i, d := range docs {
+		raw[i] = []byte(d)
+	}
+	if r := h.in.Ingest(context.Background(), raw, ingest.Options{Source: "api"}); len(r) != 0 {
+		t.Fatalf("rejected: %+v", r[0].Error)
+	}
+}
+
+func (h *hooked) updates() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.ups)
+}
+
+func sub(tid, id string) string {
+	return seg(tid, id, "db", `,"type":"subsegment","parent_id":"aaaaaaaaaaaaaaaa"`)
+}
+
+// Documents are stored when acknowledged; the summary follows once for all
+// of a trace's documents.
+func TestSummaryOncePerQuietTrace(t *testing.T) {
+	h := newHooked(t, t.TempDir(), ingest.Config{FlushDelay: time.Hour})
+	defer h.st.Close()
+	defer h.in.Close()
+	id := traceID(100)
+	h.send(t, seg(id, "aaaaaaaaaaaaaaaa", "web", ""))
+	h.send(t, sub(id, "bbbbbbbbbbbbbbbb"))
+	h.send(t, sub(id, "cccccccccccccccc"))
+
+	st, err := h.st.Trace(context.Background(), id)
+	if err != nil || len(st.Docs) != 3 || st.Summary != nil {
+		t.Fatalf("before the flush: %+v, %v; want 3 stored documents and no summary yet", st, err)
+	}
+	if h.updates() != 0 {
+		t.Errorf("hooks ran %d times before the flush", h.updates())
+	}
+	h.in.Sync(context.Background())
+	st, err = h.st.Trace(context.Background(), id)
+	if err != nil || st.Summary == nil {
+		t.Fatalf("after Sync: %+v, %v", st, err)
+	}
+	if st.Summary.SegmentCount != 3 || st.Summary.Revision != 0 {
+		t.Errorf("summary counts %d documents at revision %d; want 3 at 0 (one summary)", st.Summary.SegmentCount, st.Summary.Revision)
+	}
+	if h.updates() != 1 {
+		t.Errorf("hooks saw %d updates, want 1", h.updates())
+	}
+	var pending []string
+	_ = h.st.Pending(context.Background(), func(id string) bool { pending = append(pending, id); return true })
+	if len(pending) != 0 {
+		t.Errorf("still pending in the store: %v", pending)
+	}
+
+	// A late document builds on the summary (from the cache) as revision 1.
+	h.send(t, sub(id, "dddddddddddddddd"))
+	h.in.Sync(context.Background(), id)
+	st, _ = h.st.Trace(context.Background(), id)
+	if st.Summary == nil || st.Summary.SegmentCount != 4 || st.Summary.Revision != 1 {
+		t.Errorf("after a late document: %+v", st.Summary)
+	}
+}
+
+func TestBackgroundFlushAfterDelay(t *testing.T) {
+	h := newHooked(t, t.TempDir(), ingest.Config{FlushDelay: 50 * time.Millisecond})
+	defer h.st.Close()
+	defer h.in.Close()
+	id := traceID(101)
+	h.send(t, seg(id, "aaaaaaaaaaaaaaaa", "web", ""))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := h.st.Head(context.Background(), id); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no summary 5 s after the document; the delay is 50 ms")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPendingBytesBoundFlushesEarly(t *testing.T) {
+	h := newHooked(t, t.TempDir(), ingest.Config{FlushDelay: time.Hour, PendingBytes: 2000})
+	defer h.st.Close()
+	defer h.in.Close()
+	for i := range 20 {
+		h.send(t, seg(traceID(200+i), "aaaaaaaaaaaaaaaa", "web", ""))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := h.st.Head(context.Background(), traceID(200)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the oldest trace was not summarised with the pending bound exceeded")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestCloseSummarisesEverything(t *testing.T) {
+	dir := t.TempDir()
+	h := newHooked(t, dir, ingest.Config{FlushDelay: time.Hour})
+	for i := range 50 {
+		h.send(t, seg(traceID(300+i), "aaaaaaaaaaaaaaaa", "web", ""))
+	}
+	h.in.Close()
+	if h.updates() != 50 {
+		t.Errorf("hooks saw %d updates at Close, want 50", h.updates())
+	}
+	h.st.Close()
+	st, err := pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 50 {
+		if _, err := st.Head(context.Background(), traceID(300+i)); err != nil {
+			t.Fatalf("trace %d has no summary after a clean stop: %v", i, err)
+		}
+	}
+}
+
+// A crash between a document's acknowledgement and its trace's summary
+// leaves a pending mark; Recover at the next start writes the summary and
+// runs the hooks.
+func TestRecoverAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	h := newHooked(t, dir, ingest.Config{FlushDelay: time.Hour})
+	old := traceID(400)
+	h.send(t, seg(old, "aaaaaaaaaaaaaaaa", "web", ""))
+	h.in.Sync(context.Background())
+	h.send(t, sub(old, "bbbbbbbbbbbbbbbb")) // a late document of a summarised trace
+	fresh := traceID(401)
+	h.send(t, seg(fresh, "aaaaaaaaaaaaaaaa", "web", ""), sub(fresh, "cccccccccccccccc"))
+	foreign := fmt.Sprintf("1-%08x-%024x", 0x0abcdef0, 402) // epoch bits not a time (OTLP)
+	if r := h.in.Ingest(context.Background(), [][]byte{[]byte(seg(foreign, "aaaaaaaaaaaaaaaa", "otel", ""))}, ingest.Options{SkipTraceEpoch: true}); len(r) != 0 {
+		t.Fatal(r[0].Error)
+	}
+	h.in.Abandon() // crash: nothing more is summarised
+	h.st.Close()
+
+	h2 := newHooked(t, dir, ingest.Config{})
+	defer h2.st.Close()
+	defer h2.in.Close()
+	n, err := h2.in.Recover(context.Background())
+	if err != nil || n != 3 {
+		t.Fatalf("Recover = %d, %v; want 3 traces", n, err)
+	}
+	for _, tc := range []struct {
+		id       string
+		segments int
+		revision int
+	}{{old, 2, 1}, {fresh, 2, 0}, {foreign, 1, 0}} {
+		st, err := h2.st.Trace(context.Background(), tc.id)
+		if err != nil || st.Summary == nil {
+			t.Fatalf("%s after recovery: %+v, %v", tc.id, st, err)
+		}
+		if st.Summary.SegmentCount != tc.segments || st.Summary.Revision != tc.revision {
+			t.Errorf("%s: %d segments at revision %d, want %d at %d", tc.id, st.Summary.SegmentCount, st.Summary.Revision, tc.segments, tc.revision)
+		}
+	}
+	if h2.updates() != 3 {
+		t.Errorf("hooks saw %d recovered updates, want 3", h2.updates())
+	}
+	if n, _ := h2.in.Recover(context.Background()); n != 0 {
+		t.Errorf("a second Recover found %d pending traces", n)
+	}
+	if _, err := h2.st.Head(context.Background(), traceID(999)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown trace: %v", err)
+	}
+}
