@@ -26,7 +26,7 @@ func (s *Server) operations() map[string]*op {
 		h          func(context.Context, []byte) (any, error)
 	}{
 		// Traces: traces.go
-		{"/TraceSegments", "PutTraceSegments", handle(s.putTraceSegments)},
+		{"/TraceSegments", "PutTraceSegments", s.putTraceSegments},
 		{"/Traces", "BatchGetTraces", s.syncedTraces(handle(s.batchGetTraces))},
 		{"/TraceSummaries", "GetTraceSummaries", s.synced(handle(s.getTraceSummaries))},
 		// Service graph: graph.go

@@ -11,6 +11,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,17 +158,25 @@ func (s *Server) write(w http.ResponseWriter, out any, err error, opName, reqID 
 		_ = json.NewEncoder(w).Encode(body)
 		return e.Status
 	}
-	if out == nil {
-		out = struct{}{}
-	}
-	b, merr := json.Marshal(out)
-	if merr != nil {
-		return s.write(w, nil, merr, opName, reqID)
+	var b []byte
+	switch o := out.(type) {
+	case nil:
+		b = []byte("{}")
+	case rawJSON:
+		b = o
+	default:
+		var merr error
+		if b, merr = json.Marshal(out); merr != nil {
+			return s.write(w, nil, merr, opName, reqID)
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	return http.StatusOK
 }
+
+// rawJSON is an operation output that is already encoded.
+type rawJSON []byte
 
 func readBody(r *http.Request) ([]byte, error) {
 	var rd io.Reader = http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
@@ -179,7 +188,7 @@ func readBody(r *http.Request) ([]byte, error) {
 		defer gz.Close()
 		rd = io.LimitReader(gz, MaxBodyBytes+1)
 	}
-	b, err := io.ReadAll(rd)
+	b, err := readAll(rd, r.ContentLength)
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
@@ -192,6 +201,32 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, invalid("the decompressed request body exceeds %d bytes", MaxBodyBytes)
 	}
 	return b, nil
+}
+
+// readAll is io.ReadAll into a buffer sized by the request's Content-Length
+// when it gives one (a 60 kB PutTraceSegments body would otherwise be read
+// through a dozen growing buffers). The length is only a hint: the body may
+// be compressed, or shorter or longer than it claims.
+func readAll(rd io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > MaxBodyBytes {
+		return io.ReadAll(rd)
+	}
+	// One byte more, so reading a body of exactly that length ends with
+	// the EOF read instead of growing the buffer for it.
+	b := make([]byte, 0, contentLength+1)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow as io.ReadAll does
+		}
+	}
 }
 
 // decode reads a JSON request into v. An empty body is an empty object, as
@@ -241,8 +276,19 @@ type validationError struct{ msg string }
 
 func (e *validationError) Error() string { return e.msg }
 
+// newRequestID is a random id in UUID layout (8-4-4-4-12 hex digits).
 func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:36], b[10:16])
+	return string(s[:])
 }

@@ -22,21 +22,26 @@ type unprocessedTraceSegment struct {
 	Message   string
 }
 
-func (s *Server) putTraceSegments(ctx context.Context, in *putTraceSegmentsInput) (any, error) {
-	if in.TraceSegmentDocuments == nil {
-		return nil, invalid("TraceSegmentDocuments is required")
-	}
-	docs := make([][]byte, len(*in.TraceSegmentDocuments))
-	for i, d := range *in.TraceSegmentDocuments {
-		docs[i] = []byte(d)
+// putTraceSegments decodes its body with traceSegmentDocuments (segdocs.go),
+// not with decode: that is most of the CPU the API spends per document.
+func (s *Server) putTraceSegments(ctx context.Context, body []byte) (any, error) {
+	docs, err := traceSegmentDocuments(body)
+	if err != nil {
+		return nil, err
 	}
 	rejected := s.cfg.Ingest.Ingest(ctx, docs, ingest.Options{Source: "api"})
+	if len(rejected) == 0 {
+		return noUnprocessedTraceSegments, nil
+	}
 	out := struct{ UnprocessedTraceSegments []unprocessedTraceSegment }{UnprocessedTraceSegments: []unprocessedTraceSegment{}}
 	for _, r := range rejected {
 		out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, unprocessedTraceSegment{Id: r.ID, ErrorCode: r.Code, Message: r.Message})
 	}
 	return out, nil
 }
+
+// noUnprocessedTraceSegments is the usual answer, encoded once.
+var noUnprocessedTraceSegments = rawJSON(`{"UnprocessedTraceSegments":[]}`)
 
 // BatchGetTraces
 

@@ -1,0 +1,286 @@
+package api
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// PutTraceSegments request decoding.
+//
+// Every X-Ray client sends the same body: {"TraceSegmentDocuments":[...]},
+// about 50 documents of ~1 kB, each a JSON object escaped into a JSON
+// string. encoding/json spends more CPU validating and unquoting those
+// strings (and the copy from string to []byte after it) than ingest spends
+// parsing the documents, so this one shape has a focused decoder.
+//
+// The decoder accepts only a strict subset of JSON: one member spelled
+// exactly TraceSegmentDocuments, holding an array of strings that are valid
+// UTF-8 without control characters and whose escapes are standard (a \u
+// surrogate must be half of a valid pair). For that subset its result is
+// what encoding/json would give (FuzzTraceSegmentDocuments checks this).
+// Any other body, valid or not, goes through decode as every operation's
+// body does, so errors, unknown members, member-name case folding,
+// duplicate members and invalid UTF-8 are treated exactly as before.
+
+// traceSegmentDocuments decodes a PutTraceSegments body into its documents.
+func traceSegmentDocuments(body []byte) ([][]byte, error) {
+	if docs, ok := fastTraceSegmentDocuments(body); ok {
+		return docs, nil
+	}
+	var in putTraceSegmentsInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.TraceSegmentDocuments == nil {
+		return nil, invalid("TraceSegmentDocuments is required")
+	}
+	docs := make([][]byte, len(*in.TraceSegmentDocuments))
+	for i, d := range *in.TraceSegmentDocuments {
+		docs[i] = []byte(d)
+	}
+	return docs, nil
+}
+
+const traceSegmentDocumentsKey = `"TraceSegmentDocuments"`
+
+// fastTraceSegmentDocuments decodes the common body shape; ok is false for
+// anything else, and then nothing is decided about the body.
+func fastTraceSegmentDocuments(b []byte) (docs [][]byte, ok bool) {
+	i := skipJSONSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false
+	}
+	i = skipJSONSpace(b, i+1)
+	if !bytes.HasPrefix(b[i:], []byte(traceSegmentDocumentsKey)) {
+		return nil, false
+	}
+	i = skipJSONSpace(b, i+len(traceSegmentDocumentsKey))
+	if i >= len(b) || b[i] != ':' {
+		return nil, false
+	}
+	i = skipJSONSpace(b, i+1)
+	if i >= len(b) || b[i] != '[' {
+		return nil, false
+	}
+	i = skipJSONSpace(b, i+1)
+	// Documents are ~1 kB escaped; the guess only saves regrowing.
+	docs = make([][]byte, 0, min(len(b)/512+1, 256))
+	if i < len(b) && b[i] == ']' {
+		i++
+	} else {
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return nil, false
+			}
+			doc, n, ok := unquoteJSONString(b[i+1:])
+			if !ok {
+				return nil, false
+			}
+			docs = append(docs, doc)
+			i = skipJSONSpace(b, i+1+n)
+			if i >= len(b) {
+				return nil, false
+			}
+			if b[i] == ']' {
+				i++
+				break
+			}
+			if b[i] != ',' {
+				return nil, false
+			}
+			i = skipJSONSpace(b, i+1)
+		}
+	}
+	i = skipJSONSpace(b, i)
+	if i >= len(b) || b[i] != '}' {
+		return nil, false
+	}
+	if skipJSONSpace(b, i+1) != len(b) {
+		return nil, false
+	}
+	return docs, true
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// unquoteJSONString decodes the JSON string whose opening quote precedes s
+// into a new slice of exactly its length. n counts the bytes of s consumed,
+// closing quote included. ok is false for an unterminated string, a control
+// character, invalid UTF-8, an unknown escape or a \u surrogate that is not
+// half of a valid pair: encoding/json replaces the last two with U+FFFD,
+// and such rare input is left to it.
+//
+// Escaped documents hold an escape every few bytes (each quote of the
+// document is one), so both passes handle the common escapes inline.
+func unquoteJSONString(s []byte) (out []byte, n int, ok bool) {
+	// Pass 1: find the closing quote and validate. saved counts the bytes
+	// by which escapes are longer than what they decode to.
+	saved, ascii := 0, true
+	j := 0
+	for {
+		if j+8 <= len(s) {
+			m := specialBytes(binary.LittleEndian.Uint64(s[j:]))
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) >> 3 // the first special byte
+		} else if j >= len(s) {
+			return nil, 0, false
+		}
+		switch c := s[j]; {
+		case c == '"':
+			goto end
+		case c == '\\':
+			if j+1 < len(s) && shortEscape[s[j+1]] != 0 {
+				j += 2
+				saved++
+				continue
+			}
+			w, r := jsonEscape(s[j:])
+			if w == 0 {
+				return nil, 0, false
+			}
+			j += w
+			saved += w - utf8.RuneLen(r)
+		case c < 0x20:
+			return nil, 0, false
+		case c >= 0x80: // checked below
+			ascii = false
+			j++
+		default:
+			j++
+		}
+	}
+end:
+	raw := s[:j]
+	if !ascii && !utf8.Valid(raw) {
+		return nil, 0, false
+	}
+	out = make([]byte, j-saved)
+	if saved == 0 {
+		copy(out, raw)
+		return out, j + 1, true
+	}
+	// Pass 2: copy the runs between escapes eight bytes at a time and
+	// decode the escapes; the input is known to be valid now. A word may
+	// be written past the run it belongs to: what follows overwrites it.
+	w, k := 0, 0
+	for k < len(raw) {
+		if k+8 <= len(raw) && w+8 <= len(out) {
+			x := binary.LittleEndian.Uint64(raw[k:])
+			binary.LittleEndian.PutUint64(out[w:], x)
+			m := backslashes(x)
+			if m == 0 {
+				k += 8
+				w += 8
+				continue
+			}
+			t := bits.TrailingZeros64(m) >> 3
+			k += t
+			w += t
+		} else if raw[k] != '\\' {
+			out[w] = raw[k]
+			w++
+			k++
+			continue
+		}
+		// raw[k] is a backslash.
+		if b := shortEscape[raw[k+1]]; b != 0 {
+			out[w] = b
+			w++
+			k += 2
+			continue
+		}
+		n, r := jsonEscape(raw[k:])
+		w += utf8.EncodeRune(out[w:], r)
+		k += n
+	}
+	return out, j + 1, true
+}
+
+// backslashes has the high bit set in the first byte of x that is a
+// backslash (and maybe in later ones), and is zero if none is.
+func backslashes(x uint64) uint64 {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	v := x ^ '\\'*ones
+	return (v - ones) &^ v & high
+}
+
+// shortEscape maps the letter after a backslash to the byte it stands
+// for, for the two-byte escapes; it is 0 for others (\u).
+var shortEscape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// specialBytes has the high bit set in the first byte of x that a JSON
+// string does not hold as itself (a quote, a backslash, a control
+// character, or a non-ASCII byte, which needs UTF-8 validation), maybe in
+// later ones too, and is zero if there is none. For bytes 0x20-0x7f other
+// than quote and backslash none of the terms sets a high bit, and a borrow
+// only crosses into the next byte from a byte that is itself special, so
+// the lowest bit set is exact.
+func specialBytes(x uint64) uint64 {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & high
+}
+
+// jsonEscape reads the \u escape at the start of s: one code point, or a
+// surrogate pair. It returns its width in bytes and the rune, or width 0 if
+// it is not a \u escape, is malformed, or is not a valid pair.
+func jsonEscape(s []byte) (width int, r rune) {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return 0, 0
+	}
+	r1 := hex4(s[2:])
+	if r1 < 0 {
+		return 0, 0
+	}
+	if !utf16.IsSurrogate(r1) {
+		return 6, r1
+	}
+	if len(s) < 12 || s[6] != '\\' || s[7] != 'u' {
+		return 0, 0
+	}
+	r2 := hex4(s[8:])
+	if r2 < 0 {
+		return 0, 0
+	}
+	if d := utf16.DecodeRune(r1, r2); d != utf8.RuneError {
+		return 12, d
+	}
+	return 0, 0
+}
+
+// hex4 decodes four hex digits, or returns -1.
+func hex4(s []byte) rune {
+	if len(s) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
