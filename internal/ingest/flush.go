@@ -264,9 +264,12 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 			in.pend.requeue(append(failed, done...))
 			return
 		}
-		for _, st := range states {
+		ids := make([]string, len(updates))
+		for i, st := range states {
 			in.cache.put(st)
+			ids[i] = updates[i].TraceID
 		}
+		in.seen.add(ids, in.cfg.Now())
 		in.mu.RLock()
 		hooks := in.hooks
 		in.mu.RUnlock()
@@ -287,8 +290,12 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry) (*entry, error) {
 		if c := in.cache.get(e.id); c != nil && c.trace != nil {
 			return c, nil
 		}
-		// Most traces are new: a summary lookup (bloom filters) tells so
-		// without reading the documents just written.
+		// Most traces are new: seen knows so for those filed since this
+		// process started, a summary lookup (bloom filters) for the rest,
+		// neither reading the documents just written.
+		if in.seen.isNew(e.id, e.epoch, in.cfg.Now()) {
+			return &entry{trace: &trace.Trace{ID: e.id}}, nil
+		}
 		_, err := in.cfg.Store.Head(ctx, e.id)
 		if errors.Is(err, store.ErrNotFound) {
 			return &entry{trace: &trace.Trace{ID: e.id}}, nil

@@ -64,6 +64,7 @@ type Ingester struct {
 	locks [256]sync.Mutex // per trace stripe: writes of one trace in order
 	seed  maphash.Seed
 	pend  pendingSet
+	seen  *seen // traces this process summarised, to skip lookups for new ones
 
 	flushMu sync.Mutex // one flush at a time: each builds on the last
 	kick    chan struct{}
@@ -97,7 +98,7 @@ func New(cfg Config) *Ingester {
 		cfg.PendingBytes = 32 << 20
 	}
 	in := &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed(),
-		pend: newPendingSet(), kick: make(chan struct{}, 1), stop: make(chan struct{})}
+		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	in.stopped.Add(1)
 	go in.flushLoop()
 	return in

@@ -165,6 +165,13 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 // the trace's times (ids converted from W3C ones are random there), when it
 // is the one already recorded for the trace, or else the segment's start.
 func (in *Ingester) epochFor(ctx context.Context, id string, start float64) (int64, error) {
+	ep, err := in.epochOf(ctx, id, start)
+	// Never later than MaxFuture from now, which seen relies on (a foreign
+	// trace's start time is the client's to choose).
+	return min(ep, in.cfg.Now().Add(segment.DefaultMaxFuture).Unix()), err
+}
+
+func (in *Ingester) epochOf(ctx context.Context, id string, start float64) (int64, error) {
 	idEpoch, ok := segment.TraceEpoch(id)
 	if ok && math.Abs(float64(idEpoch)-start) <= 86400 {
 		return idEpoch, nil

@@ -229,16 +229,9 @@ func (s *Store) moveDocs(ctx context.Context, b *pebble.Batch, traceID string, f
 
 // epochOf finds the epoch a trace is stored under.
 func (s *Store) epochOf(traceID string) (int64, error) {
-	v, closer, err := s.db.Get(aliasKey(traceID))
-	if err == nil {
-		defer closer.Close()
-		if len(v) == 8 {
-			return int64(binary.BigEndian.Uint64(v)), nil
-		}
-		return 0, fmt.Errorf("corrupt alias for trace %s", traceID)
-	}
-	if !errors.Is(err, pebble.ErrNotFound) {
-		return 0, err
+	ep, err := s.ForeignEpoch(context.Background(), traceID)
+	if !errors.Is(err, store.ErrNotFound) {
+		return ep, err
 	}
 	ep, ok := segment.TraceEpoch(traceID)
 	if !ok {
@@ -288,31 +281,43 @@ func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error
 
 // ForeignEpoch implements store.Store.
 func (s *Store) ForeignEpoch(ctx context.Context, traceID string) (int64, error) {
-	v, closer, err := s.db.Get(aliasKey(traceID))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, store.ErrNotFound
-	}
+	v, err := s.lookup(aliasKey(traceID))
 	if err != nil {
 		return 0, err
 	}
-	defer closer.Close()
 	if len(v) != 8 {
 		return 0, fmt.Errorf("corrupt alias for trace %s", traceID)
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
-// summary reads and decodes a trace's summary (Get consults the bloom
-// filters, so the common miss of a new trace reads no data block).
-func (s *Store) summary(ep int64, traceID string) (*trace.Summary, error) {
-	v, closer, err := s.db.Get(summaryKey(ep, traceID))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, store.ErrNotFound
-	}
+// lookup reads one key, or store.ErrNotFound. Most lookups are of keys
+// that do not exist (the summary of a new trace, the alias of an X-Ray id),
+// and Pebble's Get skips the bloom filters of the bottom level, where most
+// data lives, reading and decompressing a data block for each miss; a
+// prefix seek over the whole key consults them.
+func (s *Store) lookup(key []byte) ([]byte, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{UseL6Filters: true})
 	if err != nil {
 		return nil, err
 	}
-	defer closer.Close()
+	defer it.Close()
+	if it.SeekPrefixGE(key) && bytes.Equal(it.Key(), key) {
+		return bytes.Clone(it.Value()), nil
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	return nil, store.ErrNotFound
+}
+
+// summary reads and decodes a trace's summary (Get consults the bloom
+// filters, so the common miss of a new trace reads no data block).
+func (s *Store) summary(ep int64, traceID string) (*trace.Summary, error) {
+	v, err := s.lookup(summaryKey(ep, traceID))
+	if err != nil {
+		return nil, err
+	}
 	sum, err := trace.DecodeSummary(v)
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", traceID, err)
