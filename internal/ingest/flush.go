@@ -179,8 +179,15 @@ func (in *Ingester) Sync(ctx context.Context, ids ...string) {
 // Recover summarises the traces the store holds as pending: documents
 // acknowledged before a crash whose summary was not yet written.
 func (in *Ingester) Recover(ctx context.Context) (int, error) {
+	// Read before anything is summarised: every summary filed later than
+	// this is this process's own, which seen remembers.
+	latest, err := in.cfg.Store.LatestEpoch(ctx)
+	if err != nil {
+		return 0, err
+	}
+	in.seen.knowStoreUpTo(latest)
 	var es []*pendingEntry
-	err := in.cfg.Store.Pending(ctx, func(id string) bool {
+	err = in.cfg.Store.Pending(ctx, func(id string) bool {
 		es = append(es, &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true})
 		return true
 	})

@@ -173,6 +173,9 @@ func TestRecoverAfterCrash(t *testing.T) {
 	h.send(t, seg(old, "aaaaaaaaaaaaaaaa", "web", ""))
 	h.in.Sync(context.Background())
 	h.send(t, sub(old, "bbbbbbbbbbbbbbbb")) // a late document of a summarised trace
+	done := traceID(403)
+	h.send(t, seg(done, "aaaaaaaaaaaaaaaa", "web", ""))
+	h.in.Sync(context.Background(), done) // summarised, nothing pending
 	fresh := traceID(401)
 	h.send(t, seg(fresh, "aaaaaaaaaaaaaaaa", "web", ""), sub(fresh, "cccccccccccccccc"))
 	foreign := fmt.Sprintf("1-%08x-%024x", 0x0abcdef0, 402) // epoch bits not a time (OTLP)
@@ -204,6 +207,13 @@ func TestRecoverAfterCrash(t *testing.T) {
 	}
 	if h2.updates() != 3 {
 		t.Errorf("hooks saw %d recovered updates, want 3", h2.updates())
+	}
+	// A late document of a trace the last run summarised builds on that
+	// summary (it is not taken for a new trace).
+	h2.send(t, sub(done, "dddddddddddddddd"))
+	h2.in.Sync(context.Background())
+	if st, err := h2.st.Trace(context.Background(), done); err != nil || st.Summary == nil || st.Summary.SegmentCount != 2 || st.Summary.Revision != 1 {
+		t.Errorf("late document after restart: %+v, %v; want 2 segments at revision 1", st.Summary, err)
 	}
 	if n, _ := h2.in.Recover(context.Background()); n != 0 {
 		t.Errorf("a second Recover found %d pending traces", n)

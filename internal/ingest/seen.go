@@ -38,6 +38,17 @@ func newSeen(start time.Time) *seen {
 		cur: &bloomFilter{bits: make([]uint64, seenBits/64)}, curStart: start}
 }
 
+// knowStoreUpTo narrows what needs a lookup to traces filed at or before
+// epoch: the store held no summary filed later when it was read (traces
+// summarised since are in the filters).
+func (s *seen) knowStoreUpTo(epoch int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.prev == nil { // no rotation yet: since still reflects the start
+		s.since = min(s.since, epoch)
+	}
+}
+
 // isNew reports that the trace, filed under epoch, has no stored summary.
 func (s *seen) isNew(id string, epoch int64, now time.Time) bool {
 	if epoch <= s.sinceEpoch() || epoch > now.Add(segment.DefaultMaxFuture).Unix() {

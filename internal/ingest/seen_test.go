@@ -20,6 +20,13 @@ func TestSeen(t *testing.T) {
 	if s.isNew("c", now.Add(time.Hour).Unix(), now) {
 		t.Error("an epoch beyond MaxFuture is not a time the filters vouch for")
 	}
+	s.knowStoreUpTo(start.Unix() - 600) // the store's latest summary is older
+	if !s.isNew("b", start.Unix(), now) {
+		t.Error("a trace filed after the store's latest summary is not new")
+	}
+	if s.isNew("g", start.Unix()-600, now) {
+		t.Error("a trace filed at the store's latest summary may have one; want a lookup")
+	}
 	s.add([]string{"a"}, now)
 	if s.isNew("a", after, now) {
 		t.Error("a summarised trace is still new")

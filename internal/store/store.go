@@ -46,6 +46,10 @@ type Store interface {
 	// Head returns a trace's summary alone, or ErrNotFound when it has none.
 	Head(ctx context.Context, traceID string) (*trace.Summary, error)
 
+	// LatestEpoch is the largest Epoch of any stored summary, 0 when there
+	// is none: a trace filed later has no summary yet.
+	LatestEpoch(ctx context.Context) (int64, error)
+
 	// ForeignEpoch returns the epoch a trace is filed under when that is not
 	// the epoch its id carries (ids converted from W3C trace ids carry
 	// random bits there), or ErrNotFound when it is filed under its id's.

@@ -279,6 +279,19 @@ func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error
 	return s.summary(ep, traceID)
 }
 
+// LatestEpoch implements store.Store.
+func (s *Store) LatestEpoch(ctx context.Context) (int64, error) {
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	if it.Last() {
+		return int64(binary.BigEndian.Uint64(it.Key()[1:9])), nil
+	}
+	return 0, it.Error()
+}
+
 // ForeignEpoch implements store.Store.
 func (s *Store) ForeignEpoch(ctx context.Context, traceID string) (int64, error) {
 	v, err := s.lookup(aliasKey(traceID))

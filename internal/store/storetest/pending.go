@@ -74,6 +74,20 @@ func testPending(t *testing.T, h *Harness) {
 		}
 	})
 
+	t.Run("LatestEpoch", func(t *testing.T) {
+		s := h.New(t)
+		if ep, err := s.LatestEpoch(ctx); err != nil || ep != 0 {
+			t.Errorf("LatestEpoch of an empty store = %d, %v; want 0", ep, err)
+		}
+		Put(t, s, Summary(TraceID(Base+70, 1), Base+70))
+		Put(t, s, Summary(TraceID(Base+90, 2), Base+90))
+		Put(t, s, Summary(TraceID(Base+80, 3), Base+80))
+		putDocs(t, s, TraceID(Base+99, 4), Base+99, Doc("aaaaaaaaaaaaaaaa", "pending")) // no summary
+		if ep, err := s.LatestEpoch(ctx); err != nil || ep != Base+90 {
+			t.Errorf("LatestEpoch = %d, %v; want %d", ep, err, Base+90)
+		}
+	})
+
 	t.Run("ForeignEpoch", func(t *testing.T) {
 		s := h.New(t)
 		own := TraceID(Base+50, 1)
