@@ -15,8 +15,12 @@ import (
 // is encoded here, once, as the segment model keeps it as raw JSON.
 func (t *Translator) annotate(d *segment.Segment, a, ra *attrs, isSegment bool, _ pcommon.InstrumentationScope) error {
 	perSpan := a.strs("aws.xray.annotations")
-	ann := map[string]any{}
-	meta := map[string]any{}
+	// Both maps are made on first use, sized for what is left to place.
+	var ann, meta map[string]any
+	left := a.m.Len() - len(a.used)
+	if isSegment {
+		left += ra.m.Len()
+	}
 	for k, v := range a.m.All() {
 		if a.isUsed(k) {
 			continue
@@ -25,10 +29,16 @@ func (t *Translator) annotate(d *segment.Segment, a, ra *attrs, isSegment bool, 
 			if av, ok := annotationValue(v); ok {
 				key := annotationKey(k)
 				if _, dup := ann[key]; !dup {
+					if ann == nil {
+						ann = make(map[string]any, max(left, 1))
+					}
 					ann[key] = av
 					continue
 				}
 			}
+		}
+		if meta == nil {
+			meta = make(map[string]any, max(left, 1))
 		}
 		meta[k] = jsonValue(v, 0)
 	}
@@ -37,9 +47,15 @@ func (t *Translator) annotate(d *segment.Segment, a, ra *attrs, isSegment bool, 
 			key := "otel.resource." + k
 			if len(ann) < MaxAnnotations && t.indexed[key] {
 				if av, ok := annotationValue(v); ok {
+					if ann == nil {
+						ann = make(map[string]any, max(left, 1))
+					}
 					ann[annotationKey(key)] = av
 					continue
 				}
+			}
+			if meta == nil {
+				meta = make(map[string]any, max(left, 1))
 			}
 			meta[key] = jsonValue(v, 0)
 		}
@@ -91,6 +107,9 @@ func annotationKey(k string) string {
 	if k == "" {
 		return "_"
 	}
+	if len(k) <= 500 && validAnnotationKey(k) {
+		return k
+	}
 	b := []byte(k)
 	if len(b) > 500 {
 		b = b[:500]
@@ -101,4 +120,14 @@ func annotationKey(k string) string {
 		}
 	}
 	return string(b)
+}
+
+func validAnnotationKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

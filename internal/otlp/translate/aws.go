@@ -46,7 +46,8 @@ func makeAWS(a, ra *attrs, isSegment bool) *segment.AWS {
 	if isEmptyAWS(&d) {
 		return nil
 	}
-	return &d
+	out := d // a copy, so that d stays off the heap when it is empty
+	return &out
 }
 
 func isEmptyAWS(d *segment.AWS) bool {

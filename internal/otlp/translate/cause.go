@@ -63,7 +63,8 @@ func makeCause(span ptrace.Span, ra *attrs, remote bool) *segment.Cause {
 		return nil
 	}
 	c.WorkingDirectory = ra.peek("process.executable.path")
-	return &c
+	out := c // a copy, so that c stays off the heap for the usual span without exceptions
+	return &out
 }
 
 func exceptionID(sid pcommon.SpanID, i int) string {

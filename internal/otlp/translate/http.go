@@ -40,12 +40,15 @@ func makeHTTP(a *attrs, kind ptrace.SpanKind) *segment.HTTP {
 	if req.Method == "" && req.URL == "" && resp.Status == 0 {
 		return nil
 	}
+	// Copies, so that req and resp stay off the heap for spans without HTTP.
 	h := &segment.HTTP{}
 	if req != (segment.HTTPRequest{}) {
-		h.Request = &req
+		r := req
+		h.Request = &r
 	}
 	if resp != (segment.HTTPResponse{}) {
-		h.Response = &resp
+		r := resp
+		h.Response = &r
 	}
 	return h
 }

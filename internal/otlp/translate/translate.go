@@ -129,7 +129,9 @@ func (t *Translator) build(span ptrace.Span, res pcommon.Resource, scope pcommon
 		return nil, &SpanError{TraceID: TraceID(tid), SpanID: hex.EncodeToString(sid[:]), Reason: "the span id is all zeros"}
 	}
 	d := &segment.Segment{ID: hex.EncodeToString(sid[:]), TraceID: TraceID(tid)}
-	a := &attrs{m: span.Attributes()}
+	// A span marks a handful of its attributes used: one allocation for
+	// them rather than a growing slice. Nothing reads the resource's.
+	a := &attrs{m: span.Attributes(), used: make([]string, 0, 8)}
 	ra := &attrs{m: res.Attributes()}
 	kind := span.Kind()
 	isSegment := kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer || span.ParentSpanID().IsEmpty()
