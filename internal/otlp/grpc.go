@@ -31,7 +31,7 @@ func (r *Receiver) startGRPC(addr string) (*grpcServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := grpc.NewServer(grpc.MaxRecvMsgSize(r.cfg.MaxRequestBytes))
+	s := grpc.NewServer(grpcServerOptions(r.cfg.MaxRequestBytes)...)
 	ptraceotlp.RegisterGRPCServer(s, &traceService{r: r})
 	r.addrs["grpc"] = ln.Addr()
 	r.log.Info("listening", "what", "otlp grpc", "addr", ln.Addr().String())
@@ -43,6 +43,11 @@ func (r *Receiver) startGRPC(addr string) (*grpcServer, error) {
 		}
 	}()
 	return &grpcServer{srv: s}, nil
+}
+
+// grpcServerOptions are the OTLP/gRPC server's options.
+func grpcServerOptions(maxRecv int) []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(maxRecv)}
 }
 
 // Export answers with partial success for refused spans, and Unavailable

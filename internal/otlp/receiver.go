@@ -102,12 +102,29 @@ const maxReasons = 5
 // Export translates and ingests a batch. Valid spans are stored whatever
 // happens to the others.
 func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
-	var (
-		segs    []*segment.Segment
-		ids     []string // "span <id> of trace <id>" per doc, for messages
-		reasons []string
-		res     Result
-	)
+	segs, reasons, res := r.segments(td)
+	internal := 0
+	for _, rej := range r.cfg.Ingest.IngestSegments(ctx, segs, "otlp") {
+		res.Rejected++
+		if rej.Code == ingest.CodeInternal {
+			internal++
+		}
+		reasons = appendReason(reasons, fmt.Sprintf("span %s: %s", segs[rej.Index].ID, rej.Message))
+	}
+	if res.Rejected > 0 {
+		res.Message = fmt.Sprintf("%d of %d spans rejected: %s", res.Rejected, res.Spans, strings.Join(reasons, "; "))
+		if res.Rejected > len(reasons) {
+			res.Message += fmt.Sprintf("; and %d more", res.Rejected-len(reasons))
+		}
+	}
+	res.Unavailable = internal > 0 && internal == len(segs)
+	return res
+}
+
+// segments translates a batch into validated segments; res counts the spans
+// and those refused, with the first reasons.
+func (r *Receiver) segments(td ptrace.Traces) (segs []*segment.Segment, reasons []string, res Result) {
+	segs = make([]*segment.Segment, 0, td.SpanCount())
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -128,27 +145,11 @@ func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 					reasons = appendReason(reasons, err.Error())
 					continue
 				}
-				segs = append(segs, seg)
-				ids = append(ids, spans.At(k).SpanID().String())
+				segs = append(segs, seg) // seg.ID is the span id, in hex
 			}
 		}
 	}
-	internal := 0
-	for _, rej := range r.cfg.Ingest.IngestSegments(ctx, segs, "otlp") {
-		res.Rejected++
-		if rej.Code == ingest.CodeInternal {
-			internal++
-		}
-		reasons = appendReason(reasons, fmt.Sprintf("span %s: %s", ids[rej.Index], rej.Message))
-	}
-	if res.Rejected > 0 {
-		res.Message = fmt.Sprintf("%d of %d spans rejected: %s", res.Rejected, res.Spans, strings.Join(reasons, "; "))
-		if res.Rejected > len(reasons) {
-			res.Message += fmt.Sprintf("; and %d more", res.Rejected-len(reasons))
-		}
-	}
-	res.Unavailable = internal > 0 && internal == len(segs)
-	return res
+	return segs, reasons, res
 }
 
 func appendReason(rs []string, r string) []string {
