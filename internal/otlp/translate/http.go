@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -109,8 +110,10 @@ func remoteHost(a *attrs) string {
 		return h
 	}
 	for _, k := range []string{"url.full", "http.url"} {
-		if u, err := url.Parse(a.peek(k)); err == nil && u.Hostname() != "" {
-			return u.Hostname()
+		if s := a.peek(k); s != "" { // url.Parse("") would allocate an empty URL
+			if u, err := url.Parse(s); err == nil && u.Hostname() != "" {
+				return u.Hostname()
+			}
 		}
 	}
 	return ""
@@ -120,6 +123,9 @@ func remoteHost(a *attrs) string {
 func httpStatus(a *attrs) int64 {
 	for _, k := range []string{"http.response.status_code", "http.status_code"} {
 		if v, ok := a.m.Get(k); ok {
+			if v.Type() == pcommon.ValueTypeInt {
+				return v.Int() // as below, without formatting it first
+			}
 			if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
 				return n
 			}
