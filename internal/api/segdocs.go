@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -68,6 +69,16 @@ func fastTraceSegmentDocuments(b []byte) (docs [][]byte, ok bool) {
 	i = skipJSONSpace(b, i+1)
 	// Documents are ~1 kB escaped; the guess only saves regrowing.
 	docs = make([][]byte, 0, min(len(b)/512+1, 256))
+	sp := scratchPool.Get().(*[]byte)
+	defer func() {
+		if cap(*sp) <= maxPooledScratch {
+			scratchPool.Put(sp)
+		}
+	}()
+	if cap(*sp) < len(b)+8 {
+		*sp = make([]byte, len(b)+8)
+	}
+	scratch := *sp
 	if i < len(b) && b[i] == ']' {
 		i++
 	} else {
@@ -75,7 +86,7 @@ func fastTraceSegmentDocuments(b []byte) (docs [][]byte, ok bool) {
 			if i >= len(b) || b[i] != '"' {
 				return nil, false
 			}
-			doc, n, ok := unquoteJSONString(b[i+1:])
+			doc, n, ok := unquoteJSONString(b[i+1:], scratch)
 			if !ok {
 				return nil, false
 			}
@@ -104,6 +115,13 @@ func fastTraceSegmentDocuments(b []byte) (docs [][]byte, ok bool) {
 	return docs, true
 }
 
+// scratchPool holds the buffers documents are unescaped into before they
+// are copied out at their exact size; a buffer is as long as a body.
+var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledScratch: buffers for larger bodies are left to the collector.
+const maxPooledScratch = 1 << 20
+
 func skipJSONSpace(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
@@ -117,27 +135,35 @@ func skipJSONSpace(b []byte, i int) int {
 }
 
 // unquoteJSONString decodes the JSON string whose opening quote precedes s
-// into a new slice of exactly its length. n counts the bytes of s consumed,
-// closing quote included. ok is false for an unterminated string, a control
-// character, invalid UTF-8, an unknown escape or a \u surrogate that is not
-// half of a valid pair: encoding/json replaces the last two with U+FFFD,
-// and such rare input is left to it.
+// into a new slice of exactly its length. scratch must have room for
+// len(s)+8 bytes. n counts the bytes of s consumed, closing quote included.
+// ok is false for an unterminated string, a control character, invalid
+// UTF-8, an unknown escape or a \u surrogate that is not half of a valid
+// pair: encoding/json replaces the last two with U+FFFD, and such rare
+// input is left to it.
 //
 // Escaped documents hold an escape every few bytes (each quote of the
-// document is one), so both passes handle the common escapes inline.
-func unquoteJSONString(s []byte) (out []byte, n int, ok bool) {
-	// Pass 1: find the closing quote and validate. saved counts the bytes
-	// by which escapes are longer than what they decode to.
-	saved, ascii := 0, true
-	j := 0
+// document is one), so the common escapes are handled inline. The string
+// is decoded into scratch in one pass, eight bytes at a time between
+// special bytes, and then copied out: a word may be written past the run
+// it belongs to, and what follows overwrites it.
+func unquoteJSONString(s, scratch []byte) (out []byte, n int, ok bool) {
+	buf := scratch[:len(s)+8]
+	ascii := true
+	j, w := 0, 0
 	for {
 		if j+8 <= len(s) {
-			m := specialBytes(binary.LittleEndian.Uint64(s[j:]))
+			x := binary.LittleEndian.Uint64(s[j:])
+			binary.LittleEndian.PutUint64(buf[w:], x)
+			m := specialBytes(x)
 			if m == 0 {
 				j += 8
+				w += 8
 				continue
 			}
-			j += bits.TrailingZeros64(m) >> 3 // the first special byte
+			t := bits.TrailingZeros64(m) >> 3 // the first special byte
+			j += t
+			w += t
 		} else if j >= len(s) {
 			return nil, 0, false
 		}
@@ -145,79 +171,38 @@ func unquoteJSONString(s []byte) (out []byte, n int, ok bool) {
 		case c == '"':
 			goto end
 		case c == '\\':
-			if j+1 < len(s) && shortEscape[s[j+1]] != 0 {
-				j += 2
-				saved++
-				continue
+			if j+1 < len(s) {
+				if b := shortEscape[s[j+1]]; b != 0 {
+					buf[w] = b
+					w++
+					j += 2
+					continue
+				}
 			}
-			w, r := jsonEscape(s[j:])
-			if w == 0 {
+			n, r := jsonEscape(s[j:])
+			if n == 0 {
 				return nil, 0, false
 			}
-			j += w
-			saved += w - utf8.RuneLen(r)
+			w += utf8.EncodeRune(buf[w:], r)
+			j += n
 		case c < 0x20:
 			return nil, 0, false
-		case c >= 0x80: // checked below
-			ascii = false
-			j++
-		default:
+		default: // non-ASCII, checked below; or plain, in the last few bytes
+			if c >= 0x80 {
+				ascii = false
+			}
+			buf[w] = c
+			w++
 			j++
 		}
 	}
 end:
-	raw := s[:j]
-	if !ascii && !utf8.Valid(raw) {
+	if !ascii && !utf8.Valid(s[:j]) {
 		return nil, 0, false
 	}
-	out = make([]byte, j-saved)
-	if saved == 0 {
-		copy(out, raw)
-		return out, j + 1, true
-	}
-	// Pass 2: copy the runs between escapes eight bytes at a time and
-	// decode the escapes; the input is known to be valid now. A word may
-	// be written past the run it belongs to: what follows overwrites it.
-	w, k := 0, 0
-	for k < len(raw) {
-		if k+8 <= len(raw) && w+8 <= len(out) {
-			x := binary.LittleEndian.Uint64(raw[k:])
-			binary.LittleEndian.PutUint64(out[w:], x)
-			m := backslashes(x)
-			if m == 0 {
-				k += 8
-				w += 8
-				continue
-			}
-			t := bits.TrailingZeros64(m) >> 3
-			k += t
-			w += t
-		} else if raw[k] != '\\' {
-			out[w] = raw[k]
-			w++
-			k++
-			continue
-		}
-		// raw[k] is a backslash.
-		if b := shortEscape[raw[k+1]]; b != 0 {
-			out[w] = b
-			w++
-			k += 2
-			continue
-		}
-		n, r := jsonEscape(raw[k:])
-		w += utf8.EncodeRune(out[w:], r)
-		k += n
-	}
+	out = make([]byte, w)
+	copy(out, buf[:w])
 	return out, j + 1, true
-}
-
-// backslashes has the high bit set in the first byte of x that is a
-// backslash (and maybe in later ones), and is zero if none is.
-func backslashes(x uint64) uint64 {
-	const ones, high = 0x0101010101010101, 0x8080808080808080
-	v := x ^ '\\'*ones
-	return (v - ones) &^ v & high
 }
 
 // shortEscape maps the letter after a backslash to the byte it stands
