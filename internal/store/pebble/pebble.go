@@ -66,8 +66,15 @@ func Open(dir string, o Options) (*Store, error) {
 		L0StopWritesThreshold:       24,
 		LBaseMaxBytes:               256 << 20,
 		Logger:                      quietLogger{},
+		// The default is the oldest format Pebble reads, whose tables know
+		// only Snappy, whatever the compression settings say: with it,
+		// documents compressed 4.2x; with zstd in the bottom level 6.7x.
+		// Older stores are ratcheted up at open.
+		FormatMajorVersion: pebble.FormatNewest,
 	}
-	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionGood })
+	// Fast codecs above, zstd level 1 in the bottom level, where data
+	// lives. zstd level 3 ("Good") stored 2% less for 6% more ingest CPU.
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionBalanced })
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 64 << 10
 		// Ingest looks up every arriving trace id, and most are new: without
@@ -438,6 +445,9 @@ func (s *Store) countPartitions(cut int64) (int, error) {
 	}
 	return len(seen), nil
 }
+
+// EngineMetrics are Pebble's own counters (levels, compactions, caches).
+func (s *Store) EngineMetrics() *pebble.Metrics { return s.db.Metrics() }
 
 // DiskUsage implements store.Store.
 func (s *Store) DiskUsage() int64 { return int64(s.db.Metrics().DiskSpaceUsage()) }
