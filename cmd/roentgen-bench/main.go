@@ -52,6 +52,7 @@ type config struct {
 	keep        bool
 	seed        uint64
 	cpuProfile  string
+	traceRate   float64
 }
 
 func main() {
@@ -67,6 +68,7 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	flag.Uint64Var(&c.seed, "seed", 1, "generator seed")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the sending phase here (in-process server only)")
+	flag.Float64Var(&c.traceRate, "trace-rate", bench.NominalTraceRate, "traces per second of traffic the trace start times are spread as (ending now); lower spreads the same traces over more minutes")
 	flag.Parse()
 	if err := run(c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "roentgen-bench:", err)
@@ -75,6 +77,9 @@ func main() {
 }
 
 func run(c config, out io.Writer) error {
+	if c.traceRate <= 0 {
+		c.traceRate = bench.NominalTraceRate
+	}
 	if c.mode != "http" && c.mode != "udp" {
 		return fmt.Errorf("-mode must be http or udp, not %q", c.mode)
 	}
@@ -90,7 +95,10 @@ func run(c config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "generating %d segments...\n", c.segments)
 	gen := bench.NewGenerator(c.seed)
-	batches := gen.Batches(time.Now(), c.segments, c.batch)
+	// The last trace starts now; the first, as long before as traces at
+	// -trace-rate take (segments average ~4 per trace).
+	span := time.Duration(float64(c.segments) / 4 / c.traceRate * float64(time.Second))
+	batches := gen.BatchesAt(time.Now().Add(-span), c.traceRate, c.segments, c.batch)
 	raw := 0
 	for _, b := range batches {
 		for _, d := range b {
