@@ -75,6 +75,10 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 		`roentgen_api_requests_total{operation="unknown",status="404"}`:                           1,
 		`roentgen_api_request_duration_seconds_count{operation="PutTraceSegments"}`:               1,
 		`roentgen_api_request_duration_seconds_bucket{operation="GetEncryptionConfig",le="+Inf"}`: 1,
+		// Both traces summarised: one when BatchGetTraces read it, the
+		// other by the background flush a second after its document.
+		`roentgen_traces_summarised_total`: 2,
+		`roentgen_ingest_pending_traces`:   0,
 	}
 	var got map[string]float64
 	deadline := time.Now().Add(5 * time.Second)

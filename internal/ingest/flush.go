@@ -277,6 +277,9 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 			ids[i] = updates[i].TraceID
 		}
 		in.seen.add(ids, in.cfg.Now())
+		if m := in.cfg.Metrics; m != nil {
+			m.TracesSummarised.Add(float64(len(updates)))
+		}
 		in.mu.RLock()
 		hooks := in.hooks
 		in.mu.RUnlock()

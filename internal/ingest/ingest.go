@@ -99,6 +99,9 @@ func New(cfg Config) *Ingester {
 	}
 	in := &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed(),
 		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	if cfg.Metrics != nil {
+		cfg.Metrics.WatchPending(func() float64 { return float64(in.pend.size()) })
+	}
 	in.stopped.Add(1)
 	go in.flushLoop()
 	return in

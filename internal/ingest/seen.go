@@ -51,19 +51,13 @@ func (s *seen) knowStoreUpTo(epoch int64) {
 
 // isNew reports that the trace, filed under epoch, has no stored summary.
 func (s *seen) isNew(id string, epoch int64, now time.Time) bool {
-	if epoch <= s.sinceEpoch() || epoch > now.Add(segment.DefaultMaxFuture).Unix() {
-		return false // unknown: filed before the filters began, or not a time
-	}
 	h := maphash.String(s.seed, id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if epoch <= s.since || epoch > now.Add(segment.DefaultMaxFuture).Unix() {
+		return false // unknown: filed before the filters began, or not a time
+	}
 	return !s.cur.has(h) && (s.prev == nil || !s.prev.has(h))
-}
-
-func (s *seen) sinceEpoch() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.since
 }
 
 // add records summarised traces; a full filter becomes the previous one.

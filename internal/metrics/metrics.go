@@ -23,6 +23,8 @@ type Metrics struct {
 	APILatency  *prometheus.HistogramVec // operation
 
 	TelemetryRecords prometheus.Counter
+
+	TracesSummarised prometheus.Counter // summaries written (ingest's flush)
 }
 
 // New registers all collectors in a fresh registry. storeBytes reports the
@@ -51,6 +53,8 @@ func New(storeBytes func() float64) *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"operation"}),
 		TelemetryRecords: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roentgen_telemetry_records_total", Help: "Daemon telemetry records received via PutTelemetryRecords."}),
+		TracesSummarised: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roentgen_traces_summarised_total", Help: "Trace summaries written, each once its trace was quiet (or read)."}),
 	}
 	f(m.DatagramsReceived)
 	f(m.DatagramsRejected)
@@ -61,6 +65,7 @@ func New(storeBytes func() float64) *Metrics {
 	f(m.APIRequests)
 	f(m.APILatency)
 	f(m.TelemetryRecords)
+	f(m.TracesSummarised)
 	if storeBytes != nil {
 		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roentgen_store_disk_bytes", Help: "Size of the store on disk."}, storeBytes))
@@ -68,4 +73,11 @@ func New(storeBytes func() float64) *Metrics {
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchPending reports, at scrape time, how many traces have documents
+// stored and await their summary.
+func (m *Metrics) WatchPending(pending func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "roentgen_ingest_pending_traces", Help: "Traces whose stored documents await their summary."}, pending))
 }
