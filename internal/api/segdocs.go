@@ -31,6 +31,12 @@ func traceSegmentDocuments(body []byte) ([][]byte, error) {
 	if docs, ok := fastTraceSegmentDocuments(body); ok {
 		return docs, nil
 	}
+	return decodeTraceSegmentDocuments(body)
+}
+
+// decodeTraceSegmentDocuments is the general path, through decode
+// (encoding/json): any body, with decode's error messages.
+func decodeTraceSegmentDocuments(body []byte) ([][]byte, error) {
 	var in putTraceSegmentsInput
 	if err := decode(body, &in); err != nil {
 		return nil, err

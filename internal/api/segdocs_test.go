@@ -12,20 +12,9 @@ import (
 )
 
 // referenceTraceSegmentDocuments is how PutTraceSegments decoded its body
-// before traceSegmentDocuments: encoding/json through decode.
+// before the fast path: encoding/json through decode.
 func referenceTraceSegmentDocuments(body []byte) ([][]byte, error) {
-	var in putTraceSegmentsInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.TraceSegmentDocuments == nil {
-		return nil, invalid("TraceSegmentDocuments is required")
-	}
-	docs := make([][]byte, len(*in.TraceSegmentDocuments))
-	for i, d := range *in.TraceSegmentDocuments {
-		docs[i] = []byte(d)
-	}
-	return docs, nil
+	return decodeTraceSegmentDocuments(body)
 }
 
 // sameAsReference fails t unless traceSegmentDocuments answers body exactly
