@@ -43,8 +43,8 @@ func (p *pendingSet) get(id string) *pendingEntry {
 	return p.m[id]
 }
 
-// add queues a staged write and reports whether the set is over limit.
-func (p *pendingSet) add(st *staged, limit int) bool {
+// add queues a staged write.
+func (p *pendingSet) add(st *staged) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.m[st.id]
@@ -61,7 +61,13 @@ func (p *pendingSet) add(st *staged, limit int) bool {
 	}
 	e.bytes = max(e.bytes, st.bytes)
 	e.limitExceeded = e.limitExceeded || st.limitExceeded
-	return p.raw > limit
+}
+
+// rawBytes is the size of the documents awaiting summaries.
+func (p *pendingSet) rawBytes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw
 }
 
 func (p *pendingSet) takeLocked(e *pendingEntry) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 )
@@ -221,4 +222,41 @@ func TestRecoverAfterCrash(t *testing.T) {
 	if _, err := h2.st.Head(context.Background(), traceID(999)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown trace: %v", err)
 	}
+}
+
+// When summarising falls behind, callers wait for it: the documents
+// awaiting summaries never exceed four times PendingBytes when a call
+// returns.
+func TestPendingBytesHardBound(t *testing.T) {
+	const limit = 2000
+	m := metrics.New(nil)
+	h := newHooked(t, t.TempDir(), ingest.Config{FlushDelay: time.Hour, PendingBytes: limit, Metrics: m})
+	defer h.st.Close()
+	defer h.in.Close()
+	// Summarising is slower than ingest here (a slow hook), as it is when
+	// the store is busy compacting.
+	h.in.AddHook(func(context.Context, []store.TraceUpdate) { time.Sleep(20 * time.Millisecond) })
+	doc := seg(traceID(500), "aaaaaaaaaaaaaaaa", "web", "")
+	most := 4*limit/len(doc) + 1
+	for i := range 200 {
+		h.send(t, seg(traceID(500+i), "aaaaaaaaaaaaaaaa", "web", ""))
+		if n := gauge(t, m, "roentgen_ingest_pending_traces"); n > float64(most) {
+			t.Fatalf("after %d calls, %v traces await summaries; the bound allows %d", i+1, n, most)
+		}
+	}
+}
+
+func gauge(t *testing.T, m *metrics.Metrics, name string) float64 {
+	t.Helper()
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.Metric) == 1 {
+			return mf.Metric[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }

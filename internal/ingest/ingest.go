@@ -157,6 +157,7 @@ func (in *Ingester) Ingest(ctx context.Context, docs [][]byte, opt Options) []Re
 	for _, r := range in.apply(ctx, segs) {
 		rejected = append(rejected, Rejection{Index: origin[r.Index], Error: r.Error})
 	}
+	in.backpressure()
 	in.count(opt.Source, len(docs), rejected)
 	sort.SliceStable(rejected, func(i, j int) bool { return rejected[i].Index < rejected[j].Index })
 	return dedupe(rejected)
@@ -166,6 +167,7 @@ func (in *Ingester) Ingest(ctx context.Context, docs [][]byte, opt Options) []Re
 // (each with Raw set), as the OTLP translation produces them.
 func (in *Ingester) IngestSegments(ctx context.Context, segs []*segment.Segment, source string) []Rejection {
 	rejected := in.apply(ctx, segs)
+	in.backpressure()
 	in.count(source, len(segs), rejected)
 	return rejected
 }

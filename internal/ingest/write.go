@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -77,17 +78,31 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 			return rejected
 		}
 	}
-	over := false
 	for _, st := range stages {
-		over = in.pend.add(st, in.cfg.PendingBytes) || over
+		in.pend.add(st)
 	}
-	if over {
+	return rejected
+}
+
+// backpressure keeps the documents awaiting summaries bounded: over
+// PendingBytes the background flush starts early; over four times that
+// (summarising falls behind ingest) the caller summarises the oldest
+// itself before it is answered, which slows its client down.
+func (in *Ingester) backpressure() {
+	raw := in.pend.rawBytes()
+	if raw <= in.cfg.PendingBytes {
+		return
+	}
+	if raw <= 4*in.cfg.PendingBytes {
 		select {
 		case in.kick <- struct{}{}:
 		default:
 		}
+		return
 	}
-	return rejected
+	in.flushMu.Lock()
+	defer in.flushMu.Unlock()
+	in.flush(in.pend.takeReady(time.Now().Add(-in.cfg.FlushDelay), in.cfg.PendingBytes))
 }
 
 // stage decides, for one trace, its epoch and which of its documents in
