@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -77,7 +78,7 @@ func main() {
 }
 
 func run(c config, out io.Writer) error {
-	if c.traceRate <= 0 {
+	if !(c.traceRate > 0) || math.IsInf(c.traceRate, 1) { // NaN, zero, negative or infinite
 		c.traceRate = bench.NominalTraceRate
 	}
 	if c.mode != "http" && c.mode != "udp" {

@@ -172,7 +172,8 @@ func (in *Ingester) flushLoop() {
 }
 
 // Sync summarises at once the given traces, or every pending one with no
-// ids, so that a read that follows sees all acknowledged documents.
+// ids, so that a read that follows sees all acknowledged documents. It
+// does not stop halfway for a canceled ctx: the summaries are owed anyway.
 func (in *Ingester) Sync(ctx context.Context, ids ...string) {
 	if len(ids) == 0 && in.pend.size() == 0 {
 		return

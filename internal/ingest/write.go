@@ -187,24 +187,29 @@ func (in *Ingester) epochFor(ctx context.Context, id string, start float64) (int
 }
 
 func (in *Ingester) epochOf(ctx context.Context, id string, start float64) (int64, error) {
+	ep := trace.EpochOf(id, start)
 	idEpoch, ok := segment.TraceEpoch(id)
-	if ok && math.Abs(float64(idEpoch)-start) <= 86400 {
-		return idEpoch, nil
-	}
-	ep, err := in.cfg.Store.ForeignEpoch(ctx, id)
-	if err == nil {
+	if ok && ep == idEpoch {
 		return ep, nil
+	}
+	stored, err := in.cfg.Store.ForeignEpoch(ctx, id)
+	if err == nil {
+		return stored, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return 0, err
 	}
 	if ok {
 		// A skewed clock on a trace already stored under its id's epoch.
-		if _, err := in.cfg.Store.Head(ctx, id); err == nil {
+		_, err := in.cfg.Store.Head(ctx, id)
+		if err == nil {
 			return idEpoch, nil
 		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return 0, err
+		}
 	}
-	return trace.EpochOf(id, start), nil
+	return ep, nil
 }
 
 // load reads a trace's summarised state and documents from the store.

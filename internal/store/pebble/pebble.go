@@ -331,7 +331,7 @@ func (s *Store) lookup(key []byte) ([]byte, error) {
 	return nil, store.ErrNotFound
 }
 
-// summary reads and decodes a trace's summary (Get consults the bloom
+// summary reads and decodes a trace's summary (lookup consults the bloom
 // filters, so the common miss of a new trace reads no data block).
 func (s *Store) summary(ep int64, traceID string) (*trace.Summary, error) {
 	v, err := s.lookup(summaryKey(ep, traceID))
@@ -404,10 +404,10 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 	// Aliases (foreign trace ids only) and pending marks (traces awaiting a
 	// summary) are few; they go row by row.
 	b := s.db.NewBatch()
+	defer b.Close()
 	for _, table := range []byte{'x', 'p'} {
 		it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
 		if err != nil {
-			b.Close()
 			return 0, err
 		}
 		for it.First(); it.Valid(); it.Next() {
@@ -420,7 +420,6 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return 0, err
 	}
-	b.Close()
 	return n, nil
 }
 
