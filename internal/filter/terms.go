@@ -52,6 +52,10 @@ func fieldCost(t store.Term) int {
 }
 
 func one(field, value string) (termSet, bool) {
+	if value == "" && (field == store.FieldNodeType || field == store.FieldAccount) {
+		// Nodes without a type or account are not indexed under "".
+		return termSet{}, false
+	}
 	t := store.Term{Field: field, Value: value}
 	return termSet{terms: []store.Term{t}, cost: fieldCost(t)}, true
 }
@@ -122,11 +126,13 @@ func narrow(n node) (termSet, bool) {
 				s, _ := one(store.FieldService, r.name)
 				sets = append(sets, s)
 			case r.hasType:
-				s, _ := one(store.FieldNodeType, r.typ)
-				sets = append(sets, s)
+				if s, ok := one(store.FieldNodeType, r.typ); ok {
+					sets = append(sets, s)
+				}
 			case r.hasAccount:
-				s, _ := one(store.FieldAccount, r.account)
-				sets = append(sets, s)
+				if s, ok := one(store.FieldAccount, r.account); ok {
+					sets = append(sets, s)
+				}
 			}
 		}
 		if x.body != nil {

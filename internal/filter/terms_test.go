@@ -55,6 +55,10 @@ func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 		{`http.status = 200 AND service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
 		{`name = "n"`, []store.Term{{Field: store.FieldService, Value: "n"}, {Field: store.FieldException, Value: "n"}}},
 		{`rootcause.fault.entity { last }`, []store.Term{{Field: store.FieldRootCause, Value: "fault"}}},
+		// Untyped nodes carry no type term: found by FuzzParseAndMatch.
+		{`type = ""`, nil},
+		{`service(id(type: ""))`, nil},
+		{`service(id(account.id: "")) AND user = "u"`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
 	}
 	for _, c := range cases {
 		e, err := Parse(c.expr, Options{})
