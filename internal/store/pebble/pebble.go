@@ -7,7 +7,7 @@
 //
 //	t | epoch | trace id | 0 | doc id          -> raw document
 //	s | epoch | trace id                       -> encoded summary
-//	i | partition | field 0 value 0 | epoch | trace id -> (empty) index term
+//	i | partition | field 0 value 0 | epoch     -> trace ids (postings.go)
 //	x | trace id                               -> epoch, when it is not the id's own
 //	p | trace id                               -> epoch, while documents await a summary
 //	m | kind 0 key                             -> metadata record
@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -32,7 +33,12 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "1"
+const layoutVersion = "2"
+
+// readableVersions are older layouts this build reads as they are: 1 differs
+// only in its index keys, which postings.go still reads. Opening one marks
+// it 2, since 1's readers would misread the posting lists written after.
+var readableVersions = []string{"1"}
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
@@ -102,11 +108,15 @@ func (s *Store) checkVersion() error {
 	if err != nil {
 		return err
 	}
-	defer closer.Close()
-	if string(v) != layoutVersion {
-		return fmt.Errorf("store in %s has layout version %q; this build reads %q", s.dir, v, layoutVersion)
+	have := string(v)
+	closer.Close()
+	switch {
+	case have == layoutVersion:
+		return nil
+	case slices.Contains(readableVersions, have):
+		return s.db.Set([]byte{'v'}, []byte(layoutVersion), pebble.Sync)
 	}
-	return nil
+	return fmt.Errorf("store in %s has layout version %q; this build reads %q and %q", s.dir, have, layoutVersion, readableVersions)
 }
 
 // Close flushes and closes the store: everything applied is on disk after.
@@ -160,6 +170,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	var sb sortedBatch // written in key order, after moveDocs' own writes
+	var pw postingWriter
 	for i := range updates {
 		u := &updates[i]
 		if u.Summary == nil {
@@ -179,33 +190,26 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		for _, d := range u.Docs {
 			sb.set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw)
 		}
-		// A trace is updated once per arriving segment; rewriting its
-		// unchanged terms each time was most of the store's write volume,
-		// so only the difference of the two sorted term lists is written.
+		// Only terms the trace did not carry before are added; terms it
+		// lost stay in their lists (see postings.go). A trace that moved
+		// epoch is added under the new one; its old entries find no summary.
 		var oldTerms []store.Term
-		if p := u.Previous; p != nil {
-			oldTerms = store.TermsOf(p)
-			if p.Epoch != u.Epoch {
-				sb.del(summaryKey(p.Epoch, u.TraceID))
-			}
-		}
 		moved := u.Previous != nil && u.Previous.Epoch != u.Epoch
-		if err := diffTerms(oldTerms, store.TermsOf(u.Summary), moved, func(t store.Term, add bool) error {
-			if add {
-				sb.set(termKey(u.Epoch, t, u.TraceID), nil)
+		if p := u.Previous; p != nil {
+			if moved {
+				sb.del(summaryKey(p.Epoch, u.TraceID))
 			} else {
-				sb.del(termKey(u.Previous.Epoch, t, u.TraceID))
+				oldTerms = store.TermsOf(p)
 			}
-			return nil
-		}); err != nil {
-			return err
 		}
+		addedTerms(oldTerms, store.TermsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
 		enc, err := trace.EncodeSummary(u.Summary)
 		if err != nil {
 			return err
 		}
 		sb.set(summaryKey(u.Epoch, u.TraceID), enc)
 	}
+	pw.stage(&sb)
 	if err := sb.flush(b); err != nil {
 		return err
 	}

@@ -20,16 +20,29 @@ type sortedBatch struct {
 type stagedOp struct {
 	key, value []byte
 	seq        int // staging order: the later of two writes to one key wins
-	del        bool
+	kind       opKind
 }
+
+type opKind uint8
+
+const (
+	opSet opKind = iota
+	opDelete
+	opMerge
+)
 
 // set stages key = value; both must stay unchanged until flush.
 func (s *sortedBatch) set(key, value []byte) {
 	s.ops = append(s.ops, stagedOp{key: key, value: value, seq: len(s.ops)})
 }
 
+// merge stages a Merge of value into key.
+func (s *sortedBatch) merge(key, value []byte) {
+	s.ops = append(s.ops, stagedOp{key: key, value: value, seq: len(s.ops), kind: opMerge})
+}
+
 func (s *sortedBatch) del(key []byte) {
-	s.ops = append(s.ops, stagedOp{key: key, del: true, seq: len(s.ops)})
+	s.ops = append(s.ops, stagedOp{key: key, kind: opDelete, seq: len(s.ops)})
 }
 
 // flush writes the staged operations into b in key order; operations on
@@ -43,9 +56,12 @@ func (s *sortedBatch) flush(b *pebble.Batch) error {
 	})
 	for _, op := range s.ops {
 		var err error
-		if op.del {
+		switch op.kind {
+		case opDelete:
 			err = b.Delete(op.key, nil)
-		} else {
+		case opMerge:
+			err = b.Merge(op.key, op.value, nil)
+		default:
 			err = b.Set(op.key, op.value, nil)
 		}
 		if err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -47,20 +50,72 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 // partitionAt is the partition of the index key under the iterator.
 func partitionAt(it *pebble.Iterator) int64 { return int64(binary.BigEndian.Uint64(it.Key()[1:9])) }
 
+// termIter walks one term's posting lists in one partition newest first,
+// one epoch second at a time: the lists of that second, sorted and
+// deduplicated, in buf.
 type termIter struct {
 	it     *pebble.Iterator
 	prefix []byte
+	after  store.Cursor // exclusive: only positions before it
+	ep     int64
+	buf    []string // trace ids filed under ep, descending
+	i      int
+	err    error
 }
 
-// position decodes the iterator's (epoch, trace id).
-func (t *termIter) position() store.Cursor {
-	k := t.it.Key()[len(t.prefix):]
-	return store.Cursor{Epoch: int64(binary.BigEndian.Uint64(k[:8])), TraceID: string(k[8:])}
+func (t *termIter) valid() bool { return t.i < len(t.buf) }
+
+func (t *termIter) position() store.Cursor { return store.Cursor{Epoch: t.ep, TraceID: t.buf[t.i]} }
+
+func (t *termIter) next() {
+	if t.i++; t.i >= len(t.buf) {
+		t.fill()
+	}
+}
+
+// fill reads the next (older) epoch second that has positions left.
+func (t *termIter) fill() {
+	t.buf, t.i = t.buf[:0], 0
+	for len(t.buf) == 0 && t.err == nil && t.it.Valid() {
+		t.ep = int64(binary.BigEndian.Uint64(t.it.Key()[len(t.prefix):]))
+		for ; t.it.Valid(); t.it.Prev() {
+			rest := t.it.Key()[len(t.prefix):]
+			if int64(binary.BigEndian.Uint64(rest)) != t.ep {
+				break
+			}
+			if len(rest) > 8 { // layout 1: a key per trace
+				t.buf = append(t.buf, string(rest[8:]))
+				continue
+			}
+			v, err := t.it.ValueAndErr()
+			if err == nil {
+				t.buf, err = decodePostings(t.buf, v)
+			}
+			if err != nil {
+				t.err = fmt.Errorf("index term list at epoch %d: %w", t.ep, err)
+				return
+			}
+		}
+		slices.SortFunc(t.buf, func(a, b string) int { return strings.Compare(b, a) })
+		t.buf = slices.Compact(t.buf)
+		if !t.after.IsZero() && t.ep == t.after.Epoch {
+			n := 0
+			for n < len(t.buf) && t.buf[n] >= t.after.TraceID {
+				n++
+			}
+			t.buf = t.buf[n:]
+		}
+	}
 }
 
 func (s *Store) termScanPartition(ctx context.Context, part int64, q store.SummaryQuery, after store.Cursor, fn func(*trace.Summary) bool) (bool, error) {
 	lo := max(q.From, part)
 	hi := min(q.To, part+store.PartitionSeconds)
+	if !after.IsZero() && after.Epoch < hi {
+		hi = after.Epoch + 1 // that second's lists hold positions before after too
+	} else {
+		after = store.Cursor{}
+	}
 	var iters []*termIter
 	defer func() {
 		for _, t := range iters {
@@ -69,27 +124,24 @@ func (s *Store) termScanPartition(ctx context.Context, part int64, q store.Summa
 	}()
 	for _, term := range q.AnyOf {
 		prefix := termPrefix(part, term)
-		upper := append(append([]byte(nil), prefix...), epochBytes(hi)...)
-		if !after.IsZero() && after.Epoch < hi {
-			upper = append(append(append([]byte(nil), prefix...), epochBytes(after.Epoch)...), after.TraceID...)
-		}
 		it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
 			LowerBound: append(append([]byte(nil), prefix...), epochBytes(lo)...),
-			UpperBound: upper,
+			UpperBound: append(append([]byte(nil), prefix...), epochBytes(hi)...),
 		})
 		if err != nil {
 			return false, err
 		}
-		t := &termIter{it: it, prefix: prefix}
+		t := &termIter{it: it, prefix: prefix, after: after}
 		iters = append(iters, t)
 		it.Last()
+		t.fill()
 	}
 	var last store.Cursor
 	for {
 		var best *termIter
 		var bestPos store.Cursor
 		for _, t := range iters {
-			if !t.it.Valid() {
+			if !t.valid() {
 				continue
 			}
 			p := t.position()
@@ -100,7 +152,7 @@ func (s *Store) termScanPartition(ctx context.Context, part int64, q store.Summa
 		if best == nil {
 			break
 		}
-		best.it.Prev()
+		best.next()
 		if bestPos == last {
 			continue // the same trace under another term
 		}
@@ -117,14 +169,32 @@ func (s *Store) termScanPartition(ctx context.Context, part int64, q store.Summa
 		if err != nil {
 			return false, err
 		}
+		// A trace summarised more than once may have lost the term its
+		// list still names it under (postings.go).
+		if sum.Revision > 0 && !carriesAny(sum, q.AnyOf) {
+			continue
+		}
 		if !fn(sum) {
 			return false, nil
 		}
 	}
 	for _, t := range iters {
+		if t.err != nil {
+			return false, t.err
+		}
 		if err := t.it.Error(); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
+}
+
+// carriesAny reports whether the summary is indexed under any of terms.
+func carriesAny(sum *trace.Summary, terms []store.Term) bool {
+	for _, t := range store.TermsOf(sum) {
+		if slices.Contains(terms, t) {
+			return true
+		}
+	}
+	return false
 }

@@ -116,4 +116,60 @@ func testTerms(t *testing.T, h *Harness) {
 			t.Errorf("paged: got %v", got)
 		}
 	})
+	t.Run("OneSecondManyTraces", func(t *testing.T) {
+		// Traces of one second, stored by several applies in mixed order,
+		// some under both terms: each found once, newest first, in pages
+		// that end and resume inside the second.
+		s := h.New(t)
+		var ups [3][]store.TraceUpdate
+		var ids []string
+		for i := range 40 {
+			id := TraceID(Base+50, 1000-i*7)
+			ann := map[string]any{"tag": "t"}
+			if i%3 == 0 {
+				ann["odd"] = true
+			}
+			ups[i%3] = append(ups[i%3], store.TraceUpdate{TraceID: id, Epoch: Base + 50, Summary: annotated(id, Base+50, "svc", ann)})
+			ids = append(ids, id) // ids fall with i
+		}
+		Put(t, s, annotated(TraceID(Base+49, 1), Base+49, "svc", map[string]any{"tag": "t"}))
+		ids = append(ids, TraceID(Base+49, 1))
+		for _, u := range ups {
+			if err := s.Apply(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q := store.SummaryQuery{From: Base, To: Base + 100, AnyOf: []store.Term{annTerm("odd", true), annTerm("tag", "t")}}
+		if got := Collect(t, s, q); !equalIDs(got, ids) {
+			t.Errorf("got %v\nwant %v", got, ids)
+		}
+		for _, size := range []int{1, 6, 40} {
+			if got := page(t, s, q, size); !equalIDs(got, ids) {
+				t.Errorf("pages of %d: got %v", size, got)
+			}
+		}
+	})
+
+	t.Run("TermLostAndRegained", func(t *testing.T) {
+		s := h.New(t)
+		id := TraceID(Base+30, 1)
+		prev := annotated(id, Base+30, "svc", map[string]any{"state": "open"})
+		Put(t, s, prev)
+		for rev, state := range []string{"closed", "open", "open"} {
+			next := annotated(id, Base+30, "svc", map[string]any{"state": state})
+			next.Revision = rev + 1
+			if err := s.Apply(ctx, []store.TraceUpdate{{TraceID: id, Epoch: Base + 30, Summary: next, Previous: prev}}); err != nil {
+				t.Fatal(err)
+			}
+			prev = next
+		}
+		q := store.SummaryQuery{From: Base, To: Base + 100, AnyOf: []store.Term{annTerm("state", "open")}}
+		if got := Collect(t, s, q); !equalIDs(got, []string{id}) {
+			t.Errorf("got %v, want [%s] once", got, id)
+		}
+		q.AnyOf = []store.Term{annTerm("state", "closed")}
+		if got := Collect(t, s, q); len(got) != 0 {
+			t.Errorf("a lost term still finds %v", got)
+		}
+	})
 }

@@ -1,0 +1,101 @@
+package pebble
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+)
+
+func TestPostingsRoundTrip(t *testing.T) {
+	ids := []string{
+		"1-5f84c7a5-0123456789abcdef01234567", // compact
+		"1-5F84C7A5-0123456789ABCDEF01234567", // upper case: kept as it is
+		"1-5f84c7a5-0123456789abcdef0123456",  // short
+		"1-5f84c7a5x0123456789abcdef01234567",
+		"4bf92f3577b34da6a3ce929d0e0e4736", // W3C
+		"", "1-zzzzzzzz-0123456789abcdef01234567",
+	}
+	var v []byte
+	bounds := map[int]bool{}
+	for _, id := range ids {
+		v = appendPosting(v, id)
+		bounds[len(v)] = true
+	}
+	if got := len(appendPosting(nil, ids[0])); got != 17 {
+		t.Errorf("canonical id takes %d bytes, want 17", got)
+	}
+	got, err := decodePostings(nil, v)
+	if err != nil || !slices.Equal(got, ids) {
+		t.Fatalf("got %q, %v; want %q", got, err, ids)
+	}
+	for n := 1; n < len(v); n++ {
+		if _, err := decodePostings(nil, v[:n]); (err == nil) != bounds[n] {
+			t.Fatalf("list cut at %d of %d: err %v", n, len(v), err)
+		}
+	}
+	if _, err := decodePostings(nil, []byte{7}); err == nil {
+		t.Fatal("unknown tag decoded")
+	}
+}
+
+// A store of layout 1 (a key per term and trace) is still searched, and is
+// marked 2 so that older builds refuse it once lists are written into it.
+func TestLayout1IndexStillReads(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := storetest.TraceID(storetest.Base+5, 1)
+	sum := storetest.Summary(old, storetest.Base+5)
+	storetest.Put(t, s, sum)
+	// Rewrite its index as layout 1 did.
+	term := store.Term{Field: store.FieldService, Value: sum.Nodes[0].Name}
+	if err := s.db.DeleteRange([]byte{'i'}, []byte{'i' + 1}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	v1Key := append(append(termPrefix(store.PartitionOf(storetest.Base+5), term), epochBytes(storetest.Base+5)...), old...)
+	if err := s.db.Set(v1Key, nil, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Set([]byte{'v'}, []byte("1"), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.lookup([]byte{'v'}); err != nil || string(v) != layoutVersion {
+		t.Fatalf("layout after open: %q, %v", v, err)
+	}
+	newer := storetest.TraceID(storetest.Base+5, 2)
+	storetest.Put(t, s, storetest.Summary(newer, storetest.Base+5))
+	q := store.SummaryQuery{From: storetest.Base, To: storetest.Base + 10, AnyOf: []store.Term{term}}
+	if got := storetest.Collect(t, s, q); !slices.Equal(got, []string{newer, old}) {
+		t.Fatalf("got %v, want [%s %s]", got, newer, old)
+	}
+}
+
+func TestUnknownLayoutRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Set([]byte{'v'}, []byte("9"), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := Open(dir, Options{}); err == nil {
+		s.Close()
+		t.Fatal("a store of layout 9 opened")
+	}
+}
