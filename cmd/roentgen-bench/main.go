@@ -53,6 +53,7 @@ type config struct {
 	keep        bool
 	seed        uint64
 	cpuProfile  string
+	engine      bool
 	traceRate   float64
 }
 
@@ -69,6 +70,7 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	flag.Uint64Var(&c.seed, "seed", 1, "generator seed")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the sending phase here (in-process server only)")
+	flag.BoolVar(&c.engine, "engine", false, "print the storage engine's own metrics (levels, compactions) at the end (in-process server only)")
 	flag.Float64Var(&c.traceRate, "trace-rate", bench.NominalTraceRate, "traces per second of traffic the trace start times are spread as (ending now); lower spreads the same traces over more minutes")
 	flag.Parse()
 	if err := run(c, os.Stdout); err != nil {
@@ -178,6 +180,11 @@ func run(c config, out io.Writer) error {
 	}
 	cpu := srv.cpu() - cpu0
 	rss := srv.peakRSS()
+	if c.engine && srv.app != nil {
+		if ps, ok := srv.app.Store().(*pebble.Store); ok {
+			fmt.Fprintf(out, "\nengine metrics at the end of sending:\n%s\n", ps.EngineMetrics())
+		}
+	}
 	if err := srv.stop(); err != nil {
 		return err
 	}

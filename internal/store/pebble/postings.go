@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"strings"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
@@ -38,21 +37,43 @@ func postingKey(epoch int64, t store.Term) []byte {
 
 // appendPosting appends the entry of one trace id.
 func appendPosting(dst []byte, traceID string) []byte {
-	if len(traceID) == 35 && strings.HasPrefix(traceID, "1-") && traceID[10] == '-' {
-		var raw [16]byte
-		if n, err := hex.Decode(raw[:4], []byte(traceID[2:10])); err == nil && n == 4 {
-			if n, err := hex.Decode(raw[4:], []byte(traceID[11:])); err == nil && n == 12 {
-				// Only ids that print back the same: upper-case hex does not.
-				var back [35]byte
-				if string(formatXRay(back[:0], raw[:])) == traceID {
-					return append(append(dst, entryXRay), raw[:]...)
-				}
-			}
-		}
+	if raw, ok := xrayRaw(traceID); ok {
+		return append(append(dst, entryXRay), raw[:]...)
 	}
 	dst = append(dst, entryOther)
 	dst = binary.AppendUvarint(dst, uint64(len(traceID)))
 	return append(dst, traceID...)
+}
+
+// xrayRaw is the binary form of a canonical X-Ray trace id: "1-", 8 and 24
+// lower-case hex digits (upper case would not print back the same).
+func xrayRaw(id string) (raw [16]byte, ok bool) {
+	if len(id) != 35 || id[0] != '1' || id[1] != '-' || id[10] != '-' {
+		return raw, false
+	}
+	j := 0
+	for i := 2; i < 35; i += 2 {
+		if i == 10 {
+			i++
+		}
+		hi, lo := lowerHex(id[i]), lowerHex(id[i+1])
+		if hi > 15 || lo > 15 {
+			return raw, false
+		}
+		raw[j] = hi<<4 | lo
+		j++
+	}
+	return raw, true
+}
+
+func lowerHex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0xff
 }
 
 func formatXRay(dst, raw []byte) []byte {
@@ -90,21 +111,35 @@ func decodePostings(ids []string, v []byte) ([]string, error) {
 // postingWriter gathers one Apply's index terms by key, so that a term
 // carried by many of its traces is one Merge.
 type postingWriter struct {
-	lists map[string][]byte
+	index map[string]int // key -> lists index
+	keys  []string
+	lists [][]byte
+	key   []byte
 }
 
 func (w *postingWriter) add(epoch int64, t store.Term, traceID string) {
-	if w.lists == nil {
-		w.lists = map[string][]byte{}
+	if w.index == nil {
+		w.index = map[string]int{}
 	}
-	k := string(postingKey(epoch, t))
-	w.lists[k] = appendPosting(w.lists[k], traceID)
+	w.key = append(w.key[:0], 'i')
+	w.key = binary.BigEndian.AppendUint64(w.key, uint64(store.PartitionOf(epoch)))
+	w.key = append(append(append(append(w.key, t.Field...), 0), t.Value...), 0)
+	w.key = binary.BigEndian.AppendUint64(w.key, uint64(epoch))
+	if i, ok := w.index[string(w.key)]; ok { // a lookup that does not allocate
+		w.lists[i] = appendPosting(w.lists[i], traceID)
+		return
+	}
+	k := string(w.key)
+	w.index[k] = len(w.lists)
+	w.keys = append(w.keys, k)
+	w.lists = append(w.lists, appendPosting(make([]byte, 0, 64), traceID))
 }
 
 // stage hands the gathered lists to sb as merges.
 func (w *postingWriter) stage(sb *sortedBatch) {
-	for k, v := range w.lists {
-		sb.merge([]byte(k), v)
+	for i, k := range w.keys {
+		sb.merge([]byte(k), w.lists[i])
 	}
-	clear(w.lists)
+	clear(w.index)
+	w.keys, w.lists = w.keys[:0], w.lists[:0]
 }

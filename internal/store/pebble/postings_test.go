@@ -99,3 +99,16 @@ func TestUnknownLayoutRefused(t *testing.T) {
 		t.Fatal("a store of layout 9 opened")
 	}
 }
+
+func TestPostingKeyMatchesWriter(t *testing.T) {
+	var w postingWriter
+	term := store.Term{Field: store.FieldService, Value: "api"}
+	w.add(storetest.Base+7, term, "x")
+	w.add(storetest.Base+7, term, "y")
+	if len(w.keys) != 1 || w.keys[0] != string(postingKey(storetest.Base+7, term)) {
+		t.Fatalf("writer keys %q", w.keys)
+	}
+	if ids, err := decodePostings(nil, w.lists[0]); err != nil || !slices.Equal(ids, []string{"x", "y"}) {
+		t.Fatalf("list %q, %v", ids, err)
+	}
+}
