@@ -143,7 +143,12 @@ func (p *pendingSet) requeue(es []*pendingEntry) {
 			newer.taken = true // replaced by the merged entry
 			p.raw -= newer.raw
 			e.docs.Put(newer.docs.Docs...)
-			e.raw += newer.raw
+			// Newer versions replace documents of the same id: count
+			// what the merged entry holds, not the sum of both.
+			e.raw = 0
+			for _, d := range e.docs.Docs {
+				e.raw += len(d.Raw)
+			}
 			e.bytes = max(e.bytes, newer.bytes)
 			e.limitExceeded = e.limitExceeded || newer.limitExceeded
 		}

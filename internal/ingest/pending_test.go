@@ -1,0 +1,33 @@
+package ingest
+
+import (
+	"testing"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// A flush that failed is requeued; a newer version of one of its documents,
+// staged meanwhile, replaces it, and the bytes awaiting summaries count it
+// once (they bound the backlog, so an overcount would stall writers).
+func TestRequeueCountsReplacedDocumentsOnce(t *testing.T) {
+	doc := func(id string, n int) *segment.Segment { return &segment.Segment{ID: id, Raw: make([]byte, n)} }
+	p := newPendingSet()
+	p.add(&staged{id: "t", docs: trace.Trace{ID: "t", Docs: []*segment.Segment{doc("a", 100), doc("b", 10)}}})
+	taken := p.take(nil)
+	if p.rawBytes() != 0 || len(taken) != 1 {
+		t.Fatalf("after take: %d bytes, %d entries", p.rawBytes(), len(taken))
+	}
+	p.add(&staged{id: "t", docs: trace.Trace{ID: "t", Docs: []*segment.Segment{doc("a", 120)}}}) // in_progress -> complete
+	p.requeue(taken)
+	if got := p.rawBytes(); got != 130 {
+		t.Fatalf("awaiting %d bytes, want 130 (a's newer 120 and b's 10)", got)
+	}
+	es := p.take(nil)
+	if len(es) != 1 || len(es[0].docs.Docs) != 2 || es[0].docs.Find("a").Raw == nil || len(es[0].docs.Find("a").Raw) != 120 {
+		t.Fatalf("merged entry %+v", es)
+	}
+	if p.rawBytes() != 0 {
+		t.Fatalf("after the last take: %d bytes", p.rawBytes())
+	}
+}
