@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/xraytest/jsonpath"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
@@ -108,7 +110,7 @@ func TestMixedTrace(t *testing.T) {
 	if call["parent_id"] != front["id"] || inv["parent_id"] != call["id"] {
 		t.Errorf("parentage: frontend %v, call %v (parent %v), inventory parent %v", front["id"], call["id"], call["parent_id"], inv["parent_id"])
 	}
-	if inv["trace_id"] != xid || get(inv, "aws.xray.sdk") != "X-Ray for Go" {
+	if inv["trace_id"] != xid || jsonpath.At(inv, "aws.xray.sdk") != "X-Ray for Go" {
 		t.Errorf("inventory segment: %v", inv)
 	}
 

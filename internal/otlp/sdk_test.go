@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/xraytest/jsonpath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
@@ -23,33 +24,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// get reads a dotted path from a decoded document.
-func get(m any, path string) any {
-	for _, p := range strings.Split(path, ".") {
-		switch x := m.(type) {
-		case map[string]any:
-			m = x[p]
-		case []any:
-			var i int
-			fmt.Sscan(p, &i)
-			if i >= len(x) {
-				return nil
-			}
-			m = x[i]
-		default:
-			return nil
-		}
-	}
-	return m
-}
-
 func check(t *testing.T, what string, doc map[string]any, want map[string]any) {
 	t.Helper()
 	if doc == nil {
 		t.Fatalf("%s: no document", what)
 	}
 	for p, w := range want {
-		if got := get(doc, p); fmt.Sprint(got) != fmt.Sprint(w) {
+		if got := jsonpath.At(doc, p); fmt.Sprint(got) != fmt.Sprint(w) {
 			t.Errorf("%s: %s = %v, want %v", what, p, got, w)
 		}
 	}
@@ -146,8 +127,8 @@ func TestOTelSDKExporters(t *testing.T) {
 				"name": "price cart", "namespace": nil, "fault": true, "cause.exceptions.0.type": "*errors.errorString",
 				"cause.exceptions.0.message": "price service timed out",
 			})
-			if lbl, _ := get(docs[id(work)], "cause.exceptions.0.stack.0.label").(string); lbl == "" {
-				t.Errorf("no parsed Go stack frames: %v", get(docs[id(work)], "cause"))
+			if lbl, _ := jsonpath.At(docs[id(work)], "cause.exceptions.0.stack.0.label").(string); lbl == "" {
+				t.Errorf("no parsed Go stack frames: %v", jsonpath.At(docs[id(work)], "cause"))
 			}
 
 			sums, err := xc.GetTraceSummaries(ctx, &xray.GetTraceSummariesInput{StartTime: aws.Time(began.Add(-time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute))})

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/xraytest/jsonpath"
+
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -61,30 +63,10 @@ func run(t *testing.T, tr *Translator, f fixture) map[string]any {
 	return m
 }
 
-// at reads a dotted path ("http.request.url", "cause.exceptions.0.type").
-func at(m any, path string) any {
-	for _, p := range strings.Split(path, ".") {
-		switch x := m.(type) {
-		case map[string]any:
-			m = x[p]
-		case []any:
-			var i int
-			fmt.Sscan(p, &i)
-			if i >= len(x) {
-				return nil
-			}
-			m = x[i]
-		default:
-			return nil
-		}
-	}
-	return m
-}
-
 func expect(t *testing.T, doc map[string]any, want map[string]any) {
 	t.Helper()
 	for path, w := range want {
-		got := at(doc, path)
+		got := jsonpath.At(doc, path)
 		if fmt.Sprint(got) != fmt.Sprint(w) {
 			b, _ := json.MarshalIndent(doc, "", " ")
 			t.Errorf("%s = %v, want %v\n%s", path, got, w, b)
@@ -116,10 +98,10 @@ func TestServerSpanIsSegment(t *testing.T) {
 		"http.response.status": 200, "annotations.customer_tier": "gold", "service.version": "1.2.3",
 		"metadata.default.otel\\.resource\\.service\\.name": nil, "fault": nil, "error": nil,
 	})
-	if at(doc, "metadata.default") == nil || at(doc, "metadata.default").(map[string]any)["otel.resource.service.name"] != "checkout" {
+	if jsonpath.At(doc, "metadata.default") == nil || jsonpath.At(doc, "metadata.default").(map[string]any)["otel.resource.service.name"] != "checkout" {
 		t.Errorf("resource attributes not in metadata: %v", doc["metadata"])
 	}
-	if _, ok := at(doc, "annotations").(map[string]any)["http_method"]; ok {
+	if _, ok := jsonpath.At(doc, "annotations").(map[string]any)["http_method"]; ok {
 		t.Error("a consumed HTTP attribute was also annotated")
 	}
 }
@@ -242,7 +224,7 @@ func TestExceptionEvents(t *testing.T) {
 		"cause.exceptions.0.stack.0.label": "main.checkout(...)", "cause.exceptions.0.stack.0.path": "/src/main.go",
 		"cause.exceptions.0.stack.0.line": 42, "cause.exceptions.0.stack.1.line": 10, "cause.exceptions.0.remote": nil,
 	})
-	if id, _ := at(doc, "cause.exceptions.0.id").(string); !segment.IsID(id) {
+	if id, _ := jsonpath.At(doc, "cause.exceptions.0.id").(string); !segment.IsID(id) {
 		t.Errorf("exception id %q", id)
 	}
 	// Status message only.
@@ -376,7 +358,7 @@ func TestAnnotationsAndMetadata(t *testing.T) {
 	if n := len(doc["annotations"].(map[string]any)); n != MaxAnnotations {
 		t.Errorf("%d annotations, want %d", n, MaxAnnotations)
 	}
-	if n := len(at(doc, "metadata.default").(map[string]any)); n != 60-MaxAnnotations+1 { // +1: otel.resource.service.name
+	if n := len(jsonpath.At(doc, "metadata.default").(map[string]any)); n != 60-MaxAnnotations+1 { // +1: otel.resource.service.name
 		t.Errorf("%d metadata entries", n)
 	}
 }
@@ -392,7 +374,7 @@ func TestLinksAndIDs(t *testing.T) {
 		"type": nil, "name": "checkout", "links.0.trace_id": "1-691f0a00-0102030405060708090a0b0c", "links.0.id": "aabbccddeeff0001",
 		"links.0.attributes.messaging.operation": nil,
 	})
-	if at(doc, "links.0.attributes").(map[string]any)["messaging.operation"] != "receive" {
+	if jsonpath.At(doc, "links.0.attributes").(map[string]any)["messaging.operation"] != "receive" {
 		t.Error("link attributes lost")
 	}
 	if got := TraceID(pcommon.TraceID{0x69, 0x1f, 0x0a, 0x00}); got != "1-691f0a00-000000000000000000000000" {
