@@ -30,7 +30,22 @@ grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
   pkg="./$(dirname "${f#./}")"
   for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
     echo "-- $pkg $fn"
-    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "$pkg"
+    log=$(mktemp)
+    status=0
+    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "$pkg" >"$log" 2>&1 || status=$?
+    cat "$log"
+    # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a
+    # failure, with no failing input (golang/go#75804, fixed in Go 1.27).
+    # Any real failure writes its input under testdata/fuzz and says so.
+    if [ "$status" -ne 0 ]; then
+      if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
+        echo "   (the fuzz coordinator's deadline race, golang/go#75804: not a failure of $fn)"
+      else
+        rm -f "$log"
+        exit "$status"
+      fi
+    fi
+    rm -f "$log"
   done
 done
 
