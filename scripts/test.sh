@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs what it needs
-# (Debian packages, npm packages), builds the console, then runs Go tests,
+# (Debian packages, npm packages: the console's and the Node.js X-Ray SDK
+# the end-to-end tests drive), builds the console, then runs Go tests,
 # brief fuzzing, console unit tests and browser end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,9 @@ echo "== gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 go vet ./...
+
+echo "== the official X-Ray SDK for Node.js (for internal/e2e)"
+(cd internal/e2e/testdata/nodesdk && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== go test"
 go test -count=1 -timeout 25m ./...
