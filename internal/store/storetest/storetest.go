@@ -55,6 +55,7 @@ var suites = []struct {
 	{"Pending", testPending}, // documents ahead of their summary (pending.go)
 	{"Summaries", testSummaries},
 	{"Terms", testTerms},
+	{"TermsAgainstScan", testTermsAgainstScan}, // randomised (termsrandom.go)
 	{"Meta", testMeta},
 	{"Retention", testRetention},
 	{"Durability", testDurability},
