@@ -146,8 +146,18 @@ func TestBinarySIGTERMKeepsAcknowledgedData(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// The log is read to its end before Wait, which closes the pipe and
+	// would otherwise race the reader for the last lines.
+	stopped := false
 	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
+	go func() {
+		for l := range p.logs {
+			if strings.Contains(fmt.Sprint(l["msg"]), "stopped") {
+				stopped = true
+			}
+		}
+		done <- p.cmd.Wait()
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -155,12 +165,6 @@ func TestBinarySIGTERMKeepsAcknowledgedData(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("roentgen did not stop within 20s of SIGTERM")
-	}
-	stopped := false
-	for l := range p.logs {
-		if strings.Contains(fmt.Sprint(l["msg"]), "stopped") {
-			stopped = true
-		}
 	}
 	if !stopped {
 		t.Error("no 'stopped' log line")
