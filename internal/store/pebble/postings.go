@@ -14,15 +14,15 @@ import (
 //
 // written with Pebble's Merge, whose default operator concatenates, so each
 // Apply adds its traces to the lists without reading them. One key per
-// term and trace was most of the keys and a third of the bytes ingest
+// term and trace was most of the keys and a fifth of the bytes ingest
 // wrote. Entries are self-delimiting:
 //
 //	0x00 | 4-byte epoch | 12-byte random part   a canonical X-Ray trace id
 //	0x01 | uvarint length | id                   any other id
 //
 // A list may hold a trace twice (it was summarised again) or a trace that
-// no longer carries the term; readers sort and deduplicate, and searches
-// test every candidate's summary anyway. Layout version 1 stored a key per
+// no longer carries the term; readers sort and deduplicate, and skip a
+// trace summarised again whose summary lacks the terms (termscan.go). Layout version 1 stored a key per
 // term and trace (epoch, then trace id, then an empty value); those keys
 // are longer than 8 bytes past the term and still read.
 const (
