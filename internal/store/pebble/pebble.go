@@ -73,6 +73,7 @@ func Open(dir string, o Options) (*Store, error) {
 		L0StopWritesThreshold:       24,
 		LBaseMaxBytes:               256 << 20,
 		Logger:                      quietLogger{},
+		Merger:                      concatenate,
 		// The default is the oldest format Pebble reads, whose tables know
 		// only Snappy, whatever the compression settings say: with it,
 		// documents compressed 4.2x; with zstd in the bottom level 6.7x.
