@@ -128,11 +128,24 @@ func parseOne(doc []byte, opt Options) (*Segment, error) {
 			return nil, reject(peekID(doc), CodeMalformed, "the document is not valid JSON: %v", err)
 		}
 	}
+	noNilSubsegments(s)
 	if err := validateTop(s, opt); err != nil {
 		return nil, err
 	}
 	s.Raw = append([]byte(nil), doc...)
 	return s, nil
+}
+
+// noNilSubsegments makes a subsegment sent as null an empty one, which
+// validation rejects with a clear error; a nil one crashed it.
+func noNilSubsegments(s *Segment) {
+	for i, c := range s.Subsegments {
+		if c == nil {
+			s.Subsegments[i] = new(Segment)
+			continue
+		}
+		noNilSubsegments(c)
+	}
 }
 
 // Validate applies Parse's rules to a segment built in memory rather than
