@@ -82,13 +82,21 @@ func (p *pendingSet) takeReady(cutoff time.Time, limit int) []*pendingEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*pendingEntry
+	// Over the limit, take down to three quarters of it: taking only the
+	// excess made a flush of a few traces per kick under sustained load,
+	// and each Apply writes one posting record per term and second, so
+	// many small ones cost more than a few large ones.
+	target := limit
+	if p.raw > limit {
+		target = limit / 4 * 3
+	}
 	n := 0
 	for ; n < len(p.queue); n++ {
 		e := p.queue[n]
 		if e.taken {
 			continue
 		}
-		if e.since.After(cutoff) && p.raw <= limit {
+		if e.since.After(cutoff) && p.raw <= target {
 			break
 		}
 		p.takeLocked(e)
