@@ -69,8 +69,14 @@ func Open(dir string, o Options) (*Store, error) {
 		Cache:                       cache,
 		MemTableSize:                64 << 20,
 		MemTableStopWritesThreshold: 4,
-		L0CompactionThreshold:       4,
-		L0StopWritesThreshold:       24,
+		// L0 gathers 16 flushes before they are compacted into the base
+		// level: index terms and late documents land all over the key
+		// space, so each L0 compaction rewrites most of the base level,
+		// and doing it 4x less often took 12-20% off ingest CPU at 2M
+		// segments. Point reads stay on bloom filters; searches measured
+		// no slower (BENCHMARKS.md).
+		L0CompactionThreshold:       16,
+		L0StopWritesThreshold:       48,
 		LBaseMaxBytes:               256 << 20,
 		Logger:                      quietLogger{},
 		Merger:                      concatenate,
