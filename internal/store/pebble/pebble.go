@@ -75,11 +75,11 @@ func Open(dir string, o Options) (*Store, error) {
 		// and doing it 4x less often took 12-20% off ingest CPU at 2M
 		// segments. Point reads stay on bloom filters; searches measured
 		// no slower (BENCHMARKS.md).
-		L0CompactionThreshold:       16,
-		L0StopWritesThreshold:       48,
-		LBaseMaxBytes:               256 << 20,
-		Logger:                      quietLogger{},
-		Merger:                      concatenate,
+		L0CompactionThreshold: 16,
+		L0StopWritesThreshold: 48,
+		LBaseMaxBytes:         256 << 20,
+		Logger:                quietLogger{},
+		Merger:                concatenate,
 		// The default is the oldest format Pebble reads, whose tables know
 		// only Snappy, whatever the compression settings say: with it,
 		// documents compressed 4.2x; with zstd in the bottom level 6.7x.
