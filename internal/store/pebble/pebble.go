@@ -95,7 +95,14 @@ func Open(dir string, o Options) (*Store, error) {
 	// which stored 13-27% more.
 	bottom := *sstable.BalancedCompression
 	bottom.AdaptiveReductionCutoffPercent = 0
-	opts.Levels[len(opts.Levels)-1].Compression = func() *sstable.CompressionProfile { return &bottom }
+	// zstd from L4 down, not only in L6: documents arrive in time order, so
+	// Pebble often moves a table from the base level to the bottom without
+	// rewriting it, and it kept its fast codec there for good (documents
+	// 258 instead of 175 bytes per segment at 1M segments, for no CPU
+	// measured).
+	for i := 4; i < len(opts.Levels); i++ {
+		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return &bottom }
+	}
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 64 << 10
 		// Ingest looks up every arriving trace id, and most are new: without
