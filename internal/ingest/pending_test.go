@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
@@ -29,5 +30,25 @@ func TestRequeueCountsReplacedDocumentsOnce(t *testing.T) {
 	}
 	if p.rawBytes() != 0 {
 		t.Fatalf("after the last take: %d bytes", p.rawBytes())
+	}
+}
+
+// Traces quiet for less than the flush delay wait, unless the backlog is
+// over its limit: then the oldest are taken until it is down to three
+// quarters of the limit, not merely under it, so flushes under sustained
+// load are few and large.
+func TestTakeReadyOverLimitLeavesThreeQuarters(t *testing.T) {
+	p := newPendingSet()
+	for i := range 10 {
+		id := string(rune('a' + i))
+		p.add(&staged{id: id, docs: trace.Trace{ID: id, Docs: []*segment.Segment{{ID: id, Raw: make([]byte, 100)}}}})
+	}
+	longAgo := time.Now().Add(-time.Hour) // nobody has been quiet long enough
+	if got := p.takeReady(longAgo, 1000); len(got) != 0 {
+		t.Fatalf("at the limit: took %d traces, want none", len(got))
+	}
+	got := p.takeReady(longAgo, 800)
+	if len(got) != 4 || got[0].id != "a" || got[3].id != "d" || p.rawBytes() != 600 {
+		t.Fatalf("over the limit of 800: took %d traces, %d bytes left; want a-d taken, 600 left", len(got), p.rawBytes())
 	}
 }
