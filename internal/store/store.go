@@ -24,8 +24,9 @@ type Store interface {
 	// PutDocs persists documents ahead of their trace's summary, which the
 	// ingest path computes once for many documents. Each trace it writes is
 	// marked pending, and Pending lists it, until an Apply for that trace:
-	// so a crash between the two loses no summary. Puts of one call are
-	// applied atomically.
+	// so a crash between the two loses no summary. A crash during the call
+	// may leave some of its traces marked without their documents (recovery
+	// passes over them), never documents without their mark.
 	PutDocs(ctx context.Context, puts []DocPut) error
 
 	// Pending calls fn for every trace that PutDocs marked and no Apply has
@@ -34,8 +35,10 @@ type Store interface {
 
 	// Apply persists, for each trace, its new or replaced documents and its
 	// recomputed summary, replacing the index terms of Previous with those of
-	// Summary, and clears the trace's pending mark. Updates of one call are
-	// applied atomically.
+	// Summary, and clears the trace's pending mark. Summaries and the
+	// clearing of marks are applied atomically and last: a crash during the
+	// call leaves its traces pending, to be summarised again, with at most
+	// some of their new documents and index terms already written.
 	Apply(ctx context.Context, updates []TraceUpdate) error
 
 	// Trace returns a trace's documents (latest version per id, in arrival

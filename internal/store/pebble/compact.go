@@ -9,10 +9,15 @@ import (
 // background compactions have caught up. Benchmarks call it before they
 // measure bytes on disk; the server never needs to.
 func (s *Store) Compact(ctx context.Context) error {
-	if err := s.db.Flush(); err != nil {
-		return err
+	for _, db := range s.lsms() {
+		if err := db.Flush(); err != nil {
+			return err
+		}
+		if err := db.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
+			return err
+		}
 	}
-	return s.db.Compact(ctx, []byte{0}, []byte{0xff}, true)
+	return nil
 }
 
 // TableUsage estimates the bytes on disk of each table of the key layout:
@@ -29,16 +34,20 @@ func (s *Store) TableUsage() (map[string]uint64, error) {
 	}
 	var total uint64
 	for _, r := range ranges {
-		n, err := s.db.EstimateDiskUsage(r.start, r.end)
+		n, err := s.lsmOf(r.start[0]).EstimateDiskUsage(r.start, r.end)
 		if err != nil {
 			return nil, err
 		}
 		out[r.name] = n
 		total += n
 	}
-	all, err := s.db.EstimateDiskUsage([]byte{0}, []byte{0xff})
-	if err != nil {
-		return nil, err
+	var all uint64
+	for _, db := range s.lsms() {
+		n, err := db.EstimateDiskUsage([]byte{0}, []byte{0xff})
+		if err != nil {
+			return nil, err
+		}
+		all += n
 	}
 	if all > total {
 		out["other"] = all - total

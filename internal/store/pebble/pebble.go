@@ -1,16 +1,18 @@
 // Package pebble is the embedded store: the store.Store contract on
-// CockroachDB's Pebble LSM engine, in one directory on local disk.
+// CockroachDB's Pebble LSM engine, in one directory on local disk, as three
+// LSMs (lsm.go).
 //
-// Key layout (version 1, see keys.go). Every trace-derived key begins with
+// Key layout (version 3, see keys.go). Every trace-derived key begins with
 // its table byte and the trace's epoch, so a retention cut is one range
 // deletion per table instead of a delete per row:
 //
-//	t | epoch | trace id | 0 | doc id          -> raw document
-//	s | epoch | trace id                       -> encoded summary
-//	i | partition | field 0 value 0 | epoch     -> trace ids (postings.go)
+//	t | epoch | trace id | 0 | doc id          -> raw document      (documents LSM)
+//	i | partition | field 0 value 0 | epoch     -> trace ids         (index LSM, postings.go)
+//	s | epoch | trace id                       -> encoded summary   (main LSM, as the rest)
 //	x | trace id                               -> epoch, when it is not the id's own
 //	p | trace id                               -> epoch, while documents await a summary
 //	m | kind 0 key                             -> metadata record
+//	G|H|I | partition | ...                    -> statistics (stats.go)
 //	v                                          -> layout version
 package pebble
 
@@ -21,12 +23,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/bloom"
-	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
@@ -34,17 +33,14 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "2"
-
-// readableVersions are older layouts this build reads as they are: 1 differs
-// only in its index keys, which postings.go still reads. Opening one marks
-// it 2, since 1's readers would misread the posting lists written after.
-var readableVersions = []string{"1"}
+const layoutVersion = "3"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
-	db  *pebble.DB
-	dir string
+	main  *pebble.DB // summaries and everything small
+	docs  *pebble.DB // documents
+	index *pebble.DB // posting lists
+	dir   string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -63,125 +59,86 @@ func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 128 << 20
 	}
-	cache := pebble.NewCache(o.CacheBytes)
+	cache := pebble.NewCache(o.CacheBytes) // shared by the three LSMs
 	defer cache.Unref()
-	opts := &pebble.Options{
-		Cache:                       cache,
-		MemTableSize:                64 << 20,
-		MemTableStopWritesThreshold: 4,
-		// L0 gathers 16 flushes before they are compacted into the base
-		// level: index terms and late documents land all over the key
-		// space, so each L0 compaction rewrites most of the base level,
-		// and doing it 4x less often took 12-20% off ingest CPU at 2M
-		// segments. Point reads stay on bloom filters; searches measured
-		// no slower (BENCHMARKS.md).
-		L0CompactionThreshold: 16,
-		L0StopWritesThreshold: 48,
-		LBaseMaxBytes:         256 << 20,
-		Logger:                quietLogger{},
-		Merger:                concatenate,
-		// The default is the oldest format Pebble reads, whose tables know
-		// only Snappy, whatever the compression settings say: with it,
-		// documents compressed 4.2x; with zstd in the bottom level 6.7x.
-		// Older stores are ratcheted up at open.
-		FormatMajorVersion: pebble.FormatNewest,
+	s := &Store{dir: dir}
+	var err error
+	if s.main, err = openLSM(dir, mainLSM, cache); err != nil {
+		return nil, err
 	}
-	// Fast codecs in the upper levels, zstd level 1 from L4 down (below),
-	// where data lives. zstd level 3 ("Good") stored 2% less for 6% more
-	// ingest CPU.
-	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionBalanced })
-	// Without the adaptive fallback: it samples blocks and, once the index's
-	// random trace ids show zstd little better than MinLZ, writes every
-	// later block of the table (documents and summaries too) with MinLZ,
-	// which stored 13-27% more.
-	bottom := *sstable.BalancedCompression
-	bottom.AdaptiveReductionCutoffPercent = 0
-	// zstd from L4 down, not only in L6: documents arrive in time order, so
-	// Pebble often moves a table from the base level to the bottom without
-	// rewriting it, and it kept its fast codec there for good (documents
-	// 258 instead of 175 bytes per segment at 1M segments, for no CPU
-	// measured).
-	for i := 4; i < len(opts.Levels); i++ {
-		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return &bottom }
-	}
-	for i := range opts.Levels {
-		opts.Levels[i].BlockSize = 64 << 10
-		// Ingest looks up every arriving trace id, and most are new: without
-		// filters each miss reads and decompresses a block per level.
-		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
-	// Every summarised trace deletes its pending mark, so the p table is
-	// all tombstones; Pebble's tombstone-density compactions then rewrote
-	// whole tables (documents and summaries beside the marks) over and
-	// over: 36 of 86 compactions in a 1M-segment run, 7-11% of ingest CPU.
-	// Ordinary compactions drop the tombstones at the bottom level anyway.
-	opts.Experimental.TombstoneDenseCompactionThreshold = -1
-	opts.EnsureDefaults()
-	db, err := pebble.Open(dir, opts)
+	// The version is checked before the other LSMs are created, so that a
+	// store of a layout this build does not know is left as it was.
+	have, err := s.layout()
 	if err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+		s.main.Close()
+		return nil, err
 	}
-	s := &Store{db: db, dir: dir}
-	if err := s.checkVersion(); err != nil {
-		db.Close()
+	if s.docs, err = openLSM(dir, documentsLSM, cache); err != nil {
+		s.main.Close()
+		return nil, err
+	}
+	if s.index, err = openLSM(dir, indexLSM, cache); err != nil {
+		s.docs.Close()
+		s.main.Close()
+		return nil, err
+	}
+	if err := s.upgrade(have); err != nil {
+		s.closeAll()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Store) checkVersion() error {
-	v, closer, err := s.db.Get([]byte{'v'})
-	if errors.Is(err, pebble.ErrNotFound) {
-		return s.db.Set([]byte{'v'}, []byte(layoutVersion), pebble.Sync)
+func (s *Store) lsms() []*pebble.DB { return []*pebble.DB{s.docs, s.index, s.main} }
+
+func (s *Store) closeAll() {
+	for _, db := range s.lsms() {
+		db.Close()
 	}
-	if err != nil {
-		return err
-	}
-	have := string(v)
-	closer.Close()
-	switch {
-	case have == layoutVersion:
-		return nil
-	case slices.Contains(readableVersions, have):
-		return s.db.Set([]byte{'v'}, []byte(layoutVersion), pebble.Sync)
-	}
-	return fmt.Errorf("store in %s has layout version %q; this build reads %q and %q", s.dir, have, layoutVersion, readableVersions)
 }
 
 // Close flushes and closes the store: everything applied is on disk after.
+// The main LSM goes last, as writes do (Apply).
 func (s *Store) Close() error {
-	if err := s.db.Flush(); err != nil {
-		s.db.Close()
-		return err
+	var first error
+	for _, db := range s.lsms() {
+		err := db.Flush()
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if first == nil {
+			first = err
+		}
 	}
-	return s.db.Close()
+	return first
 }
 
 // PutDocs implements store.Store.
 func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
-	b := s.db.NewBatch()
-	defer b.Close()
-	var sb sortedBatch
+	// Marks first: a crash between the two writes leaves a pending trace
+	// whose documents are missing, which recovery passes over, never
+	// documents that no summary will ever cover.
+	var marks, docs sortedBatch
 	for i := range puts {
 		p := &puts[i]
 		ep := epochBytes(p.Epoch)
 		if idEp, ok := segment.TraceEpoch(p.TraceID); !ok || idEp != p.Epoch {
-			sb.set(aliasKey(p.TraceID), ep)
+			marks.set(aliasKey(p.TraceID), ep)
 		}
-		sb.set(pendingKey(p.TraceID), ep)
+		marks.set(pendingKey(p.TraceID), ep)
 		for _, d := range p.Docs {
-			sb.set(docKey(p.Epoch, p.TraceID, d.ID), d.Raw)
+			docs.set(docKey(p.Epoch, p.TraceID, d.ID), d.Raw)
 		}
 	}
-	if err := sb.flush(b); err != nil {
+	if err := marks.commit(s.main); err != nil {
 		return err
 	}
-	return b.Commit(pebble.NoSync) // as Apply: Close syncs
+	return docs.commit(s.docs)
 }
 
 // Pending implements store.Store.
 func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'p'}, UpperBound: []byte{'p' + 1}})
+	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'p'}, UpperBound: []byte{'p' + 1}})
 	if err != nil {
 		return err
 	}
@@ -196,9 +153,14 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
-	b := s.db.NewBatch()
-	defer b.Close()
-	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))} // in key order, after moveDocs' own writes
+	// Documents, then index terms, then summaries with the pending marks'
+	// removal: a crash in between leaves the trace pending, and its terms
+	// naming a trace without a summary, which searches skip.
+	docs := s.docs.NewBatch()
+	defer docs.Close()
+	var docsSorted sortedBatch // in key order, after copyDocs' own writes
+	var refiled [][]byte       // document ranges copied under another epoch
+	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
 	var pw postingWriter
 	arena := make([]byte, 0, 2560*len(updates))
 	for i := range updates {
@@ -213,12 +175,13 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			sb.del(aliasKey(u.TraceID))
 		}
 		if p := u.Previous; p != nil && p.Epoch != u.Epoch {
-			if err := s.moveDocs(ctx, b, u.TraceID, p.Epoch, u.Epoch); err != nil {
+			if err := s.copyDocs(ctx, docs, u.TraceID, p.Epoch, u.Epoch); err != nil {
 				return err
 			}
+			refiled = append(refiled, docPrefix(p.Epoch, u.TraceID))
 		}
 		for _, d := range u.Docs {
-			sb.set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw)
+			docsSorted.set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw)
 		}
 		// Only terms the trace did not carry before are added; terms it
 		// lost stay in their lists (see postings.go). A trace that moved
@@ -242,20 +205,37 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		}
 		sb.set(summaryKey(u.Epoch, u.TraceID), arena[start:len(arena):len(arena)])
 	}
-	pw.stage(&sb)
-	if err := sb.flush(b); err != nil {
+	if err := docsSorted.flush(docs); err != nil {
 		return err
 	}
-	// NoSync: the WAL is written before Apply returns and reaches the disk
-	// with the OS; Close syncs it, so a clean stop loses nothing acknowledged.
-	return b.Commit(pebble.NoSync)
+	if err := docs.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	var terms sortedBatch
+	pw.stage(&terms)
+	if err := terms.commit(s.index); err != nil {
+		return err
+	}
+	if err := sb.commit(s.main); err != nil {
+		return err
+	}
+	// Only now that the alias names the new epoch: before, a crash would
+	// have left the trace's documents where no reader looks.
+	for _, prefix := range refiled {
+		if err := s.docs.DeleteRange(prefix, prefixEnd(prefix), pebble.NoSync); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// moveDocs refiles a trace's stored documents under its new epoch, so that
-// Trace, which reads one epoch, still finds the ones this update leaves alone.
-func (s *Store) moveDocs(ctx context.Context, b *pebble.Batch, traceID string, from, to int64) error {
+// copyDocs files a trace's stored documents under its new epoch too, so
+// that Trace, which reads one epoch, still finds the ones this update leaves
+// alone; Apply deletes the old copies once the summary and alias are
+// written.
+func (s *Store) copyDocs(ctx context.Context, b *pebble.Batch, traceID string, from, to int64) error {
 	prefix := docPrefix(from, traceID)
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := s.docs.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err
 	}
@@ -265,10 +245,7 @@ func (s *Store) moveDocs(ctx context.Context, b *pebble.Batch, traceID string, f
 			return err
 		}
 	}
-	if err := it.Error(); err != nil {
-		return err
-	}
-	return b.DeleteRange(prefix, prefixEnd(prefix), nil)
+	return it.Error()
 }
 
 // epochOf finds the epoch a trace is stored under.
@@ -296,7 +273,7 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 	}
 	out := &store.StoredTrace{ID: traceID, Epoch: ep, Summary: sum}
 	prefix := docPrefix(ep, traceID)
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := s.docs.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +302,7 @@ func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error
 
 // LatestEpoch implements store.Store.
 func (s *Store) LatestEpoch(ctx context.Context) (int64, error) {
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
+	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
 	if err != nil {
 		return 0, err
 	}
@@ -354,7 +331,7 @@ func (s *Store) ForeignEpoch(ctx context.Context, traceID string) (int64, error)
 // data lives, reading and decompressing a data block for each miss; a
 // prefix seek over the whole key consults them.
 func (s *Store) lookup(key []byte) ([]byte, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{UseL6Filters: true})
+	it, err := s.main.NewIter(&pebble.IterOptions{UseL6Filters: true})
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +379,7 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 	if len(q.AnyOf) > 0 {
 		return s.termScan(ctx, q, fn)
 	}
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(q.From, ""), UpperBound: upper})
+	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(q.From, ""), UpperBound: upper})
 	if err != nil {
 		return err
 	}
@@ -433,17 +410,17 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	for _, table := range append([]byte{'t', 's', 'i'}, statTables...) {
-		if err := s.db.DeleteRange([]byte{table}, append([]byte{table}, epochBytes(cut)...), pebble.NoSync); err != nil {
+	for _, table := range append([]byte{'t', 'i', 's'}, statTables...) {
+		if err := s.lsmOf(table).DeleteRange([]byte{table}, append([]byte{table}, epochBytes(cut)...), pebble.NoSync); err != nil {
 			return 0, err
 		}
 	}
 	// Aliases (foreign trace ids only) and pending marks (traces awaiting a
 	// summary) are few; they go row by row.
-	b := s.db.NewBatch()
+	b := s.main.NewBatch()
 	defer b.Close()
 	for _, table := range []byte{'x', 'p'} {
-		it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
+		it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
 		if err != nil {
 			return 0, err
 		}
@@ -466,7 +443,7 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 func (s *Store) countPartitions(cut int64) (int, error) {
 	seen := map[int64]bool{}
 	for _, table := range []byte{'t', 's'} {
-		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{table}, UpperBound: append([]byte{table}, epochBytes(cut)...)})
+		it, err := s.lsmOf(table).NewIter(&pebble.IterOptions{LowerBound: []byte{table}, UpperBound: append([]byte{table}, epochBytes(cut)...)})
 		if err != nil {
 			return 0, err
 		}
@@ -482,20 +459,40 @@ func (s *Store) countPartitions(cut int64) (int, error) {
 	return len(seen), nil
 }
 
-// EngineMetrics are Pebble's own counters (levels, compactions, caches).
-func (s *Store) EngineMetrics() *pebble.Metrics { return s.db.Metrics() }
+// lsmOf is the LSM that holds a table.
+func (s *Store) lsmOf(table byte) *pebble.DB {
+	switch table {
+	case 't':
+		return s.docs
+	case 'i':
+		return s.index
+	}
+	return s.main
+}
+
+// EngineMetrics are Pebble's own counters (levels, compactions, caches) of
+// each LSM.
+func (s *Store) EngineMetrics() string {
+	return fmt.Sprintf("main LSM:\n%s\ndocuments LSM:\n%s\nindex LSM:\n%s", s.main.Metrics(), s.docs.Metrics(), s.index.Metrics())
+}
 
 // DiskUsage implements store.Store.
-func (s *Store) DiskUsage() int64 { return int64(s.db.Metrics().DiskSpaceUsage()) }
+func (s *Store) DiskUsage() int64 {
+	var n uint64
+	for _, db := range s.lsms() {
+		n += db.Metrics().DiskSpaceUsage()
+	}
+	return int64(n)
+}
 
 // Metadata.
 
 func (s *Store) PutMeta(ctx context.Context, kind, key string, value []byte) error {
-	return s.db.Set(metaKey(kind, key), value, pebble.Sync)
+	return s.main.Set(metaKey(kind, key), value, pebble.Sync)
 }
 
 func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
-	v, closer, err := s.db.Get(metaKey(kind, key))
+	v, closer, err := s.main.Get(metaKey(kind, key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, store.ErrNotFound
 	}
@@ -507,12 +504,12 @@ func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
 }
 
 func (s *Store) DeleteMeta(ctx context.Context, kind, key string) error {
-	return s.db.Delete(metaKey(kind, key), pebble.Sync)
+	return s.main.Delete(metaKey(kind, key), pebble.Sync)
 }
 
 func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, value []byte) bool) error {
 	prefix := metaKey(kind, "")
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package pebble
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -41,8 +45,9 @@ func TestPostingsRoundTrip(t *testing.T) {
 	}
 }
 
-// A store of layout 1 (a key per term and trace) is still searched, and is
-// marked 2 so that older builds refuse it once lists are written into it.
+// A store of layout 1 (a key per term and trace, every table in the main
+// LSM) is still searched after its upgrade, and is marked current so that
+// older builds refuse it once lists are written into it.
 func TestLayout1IndexStillReads(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{})
@@ -54,19 +59,14 @@ func TestLayout1IndexStillReads(t *testing.T) {
 	storetest.Put(t, s, sum)
 	// Rewrite its index as layout 1 did.
 	term := store.Term{Field: store.FieldService, Value: sum.Nodes[0].Name}
-	if err := s.db.DeleteRange([]byte{'i'}, []byte{'i' + 1}, pebble.Sync); err != nil {
+	if err := s.index.DeleteRange([]byte{'i'}, []byte{'i' + 1}, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	v1Key := append(append(termPrefix(store.PartitionOf(storetest.Base+5), term), epochBytes(storetest.Base+5)...), old...)
-	if err := s.db.Set(v1Key, nil, pebble.Sync); err != nil {
+	if err := s.index.Set(v1Key, nil, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Set([]byte{'v'}, []byte("1"), pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	downgrade(t, s, "1")
 
 	s, err = Open(dir, Options{})
 	if err != nil {
@@ -90,13 +90,19 @@ func TestUnknownLayoutRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Set([]byte{'v'}, []byte("9"), pebble.Sync); err != nil {
+	if err := s.main.Set([]byte{'v'}, []byte("9"), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
+	if err := os.RemoveAll(filepath.Join(dir, indexDir)); err != nil {
+		t.Fatal(err)
+	}
 	if s, err := Open(dir, Options{}); err == nil {
 		s.Close()
 		t.Fatal("a store of layout 9 opened")
+	}
+	if _, err := os.Stat(filepath.Join(dir, indexDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("opening a store of layout 9 created its index LSM: %v", err)
 	}
 }
 

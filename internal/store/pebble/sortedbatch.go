@@ -71,3 +71,18 @@ func (s *sortedBatch) flush(b *pebble.Batch) error {
 	s.ops = s.ops[:0]
 	return nil
 }
+
+// commit writes the staged operations to db as one batch. NoSync: the WAL
+// is written before commit returns and reaches the disk with the OS; Close
+// syncs it, so a clean stop loses nothing acknowledged.
+func (s *sortedBatch) commit(db *pebble.DB) error {
+	if len(s.ops) == 0 {
+		return nil
+	}
+	b := db.NewBatch()
+	defer b.Close()
+	if err := s.flush(b); err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync)
+}

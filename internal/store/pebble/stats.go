@@ -54,7 +54,7 @@ func statKey(k store.StatKey) ([]byte, error) {
 
 // PutStats implements store.StatsStore.
 func (s *Store) PutStats(ctx context.Context, recs []store.StatRecord) error {
-	b := s.db.NewBatch()
+	b := s.main.NewBatch()
 	defer b.Close()
 	for _, r := range recs {
 		k, err := statKey(r.StatKey)
@@ -79,7 +79,7 @@ func (s *Store) GetStat(ctx context.Context, k store.StatKey) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, closer, err := s.db.Get(key)
+	v, closer, err := s.main.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, store.ErrNotFound
 	}
@@ -114,7 +114,7 @@ func (s *Store) Stats(ctx context.Context, q store.StatQuery, fn func(store.Stat
 // statPartition scans one group of one partition; more is false when fn
 // asked to stop.
 func (s *Store) statPartition(ctx context.Context, prefix []byte, q store.StatQuery, fn func(store.StatRecord) bool) (more bool, err error) {
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return false, err
 	}

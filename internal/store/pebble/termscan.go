@@ -27,7 +27,7 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 	low := store.PartitionOf(max(q.From, 0))
 	// parts finds the partitions that hold any index term, so that a wide
 	// window skips empty hours with one seek instead of visiting each.
-	parts, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+	parts, err := s.index.NewIterWithContext(ctx, &pebble.IterOptions{
 		LowerBound: append([]byte{'i'}, epochBytes(low)...),
 		UpperBound: append([]byte{'i'}, epochBytes(store.PartitionOf(top)+store.PartitionSeconds)...),
 	})
@@ -124,7 +124,7 @@ func (s *Store) termScanPartition(ctx context.Context, part int64, q store.Summa
 	}()
 	for _, term := range q.AnyOf {
 		prefix := termPrefix(part, term)
-		it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		it, err := s.index.NewIterWithContext(ctx, &pebble.IterOptions{
 			LowerBound: append(append([]byte(nil), prefix...), epochBytes(lo)...),
 			UpperBound: append(append([]byte(nil), prefix...), epochBytes(hi)...),
 		})
@@ -157,7 +157,7 @@ func (s *Store) termScanPartition(ctx context.Context, part int64, q store.Summa
 			continue // the same trace under another term
 		}
 		last = bestPos
-		v, closer, err := s.db.Get(summaryKey(bestPos.Epoch, bestPos.TraceID))
+		v, closer, err := s.main.Get(summaryKey(bestPos.Epoch, bestPos.TraceID))
 		if errors.Is(err, pebble.ErrNotFound) {
 			continue
 		}

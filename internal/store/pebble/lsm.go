@@ -1,0 +1,114 @@
+package pebble
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
+)
+
+// The store is three Pebble LSMs, one per way its tables are written, so
+// that compacting one never rewrites another's data:
+//
+//	<dir>            summaries, pending marks, aliases, metadata, statistics
+//	<dir>/documents  documents: the bulk of the bytes, appended in time order
+//	<dir>/index      posting lists: every batch adds to terms all over the hour
+//
+// In one LSM, each flush held documents, summaries and index terms, and an
+// L0 table running from one table into the next overlapped all the older
+// data between them, so compactions rewrote it again and again: CPU per
+// segment grew with the store (38 µs at 2M segments, 52.6 at 5M). Split,
+// 5M segments took 42 µs (BENCHMARKS.md). The main LSM stays in <dir>
+// itself, where layouts 1 and 2 kept everything (migrate.go).
+const (
+	documentsDir = "documents"
+	indexDir     = "index"
+)
+
+type lsmRole int
+
+const (
+	mainLSM lsmRole = iota
+	documentsLSM
+	indexLSM
+)
+
+func openLSM(dir string, role lsmRole, cache *pebble.Cache) (*pebble.DB, error) {
+	switch role {
+	case documentsLSM:
+		dir = filepath.Join(dir, documentsDir)
+	case indexLSM:
+		dir = filepath.Join(dir, indexDir)
+	}
+	db, err := pebble.Open(dir, lsmOptions(role, cache))
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
+	opts := &pebble.Options{
+		Cache:                       cache,
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		// L0 gathers 16 flushes before they are compacted into the base
+		// level: index terms land all over the current hour's key range, so
+		// each L0 compaction rewrites most of the base level, and doing it
+		// 4x less often took 12-20% off ingest CPU at 2M segments. Point
+		// reads stay on bloom filters; searches measured no slower
+		// (BENCHMARKS.md).
+		L0CompactionThreshold: 16,
+		L0StopWritesThreshold: 48,
+		LBaseMaxBytes:         256 << 20,
+		Logger:                quietLogger{},
+		Merger:                concatenate,
+		// The default is the oldest format Pebble reads, whose tables know
+		// only Snappy, whatever the compression settings say: with it,
+		// documents compressed 4.2x; with zstd in the bottom level 6.7x.
+		// Older stores are ratcheted up at open.
+		FormatMajorVersion: pebble.FormatNewest,
+	}
+	// Fast codecs in the upper levels, zstd level 1 from L4 down (below),
+	// where data lives. zstd level 3 ("Good") stored 2% less for 6% more
+	// ingest CPU.
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionBalanced })
+	// Without the adaptive fallback: it samples blocks and, once the index's
+	// random trace ids show zstd little better than MinLZ, writes every
+	// later block of the table with MinLZ, which stored 13-27% more.
+	bottom := *sstable.BalancedCompression
+	bottom.AdaptiveReductionCutoffPercent = 0
+	zstdFrom := 4
+	if role == documentsLSM {
+		// Documents are most of the bytes written. Compressed for good when
+		// flushed, no table of them keeps a fast codec when Pebble moves it
+		// down, and 3M segments measured 2% less CPU than MinLZ in L0 with
+		// zstd from L4. Their L0 tables overlap little, so L0 never reached
+		// the sublevel count that triggers a compaction and they stayed
+		// there, up to Pebble's default of 500 tables; 100 moves them on.
+		zstdFrom = 0
+		opts.L0CompactionFileThreshold = 100
+	}
+	// zstd from L4 down, not only in L6: Pebble often moves a table from
+	// the base level to the bottom without rewriting it, and it keeps the
+	// codec of the level it was written in.
+	for i := zstdFrom; i < len(opts.Levels); i++ {
+		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return &bottom }
+	}
+	for i := range opts.Levels {
+		opts.Levels[i].BlockSize = 64 << 10
+		// Ingest looks up every arriving trace id, and most are new: without
+		// filters each miss reads and decompresses a block per level.
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	// Every summarised trace deletes its pending mark, so the p table is
+	// all tombstones; Pebble's tombstone-density compactions then rewrote
+	// whole tables over and over: 36 of 86 compactions in a 1M-segment run,
+	// 7-11% of ingest CPU. Ordinary compactions drop the tombstones at the
+	// bottom level anyway.
+	opts.Experimental.TombstoneDenseCompactionThreshold = -1
+	opts.EnsureDefaults()
+	return opts
+}
