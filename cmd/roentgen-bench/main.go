@@ -69,7 +69,7 @@ func main() {
 	flag.StringVar(&c.dataDir, "data-dir", "", "store directory (default: a new temporary one, removed afterwards)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	flag.Uint64Var(&c.seed, "seed", 1, "generator seed")
-	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the sending phase here (in-process server only)")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile here: in-process, of the sending phase (load generator included); with -exec, the server's own over the second half, from its /debug/pprof")
 	flag.BoolVar(&c.engine, "engine", false, "print the storage engine's own metrics (levels, compactions) at the end (in-process server only)")
 	flag.Float64Var(&c.traceRate, "trace-rate", bench.NominalTraceRate, "traces per second of traffic the trace start times are spread as (ending now); lower spreads the same traces over more minutes")
 	flag.Parse()
@@ -115,7 +115,7 @@ func run(c config, out io.Writer) error {
 	defer srv.stop()
 
 	fmt.Fprintf(out, "sending over %s with %d senders to %s...\n", c.mode, c.concurrency, srv.target(c.mode))
-	if c.cpuProfile != "" {
+	if c.cpuProfile != "" && srv.app != nil {
 		f, err := os.Create(c.cpuProfile)
 		if err != nil {
 			return err
@@ -134,6 +134,7 @@ func run(c config, out io.Writer) error {
 	var half sync.Once
 	var halfCPU time.Duration
 	var halfSent int64
+	var profiled <-chan error
 	var firstErr error
 	var errOnce sync.Once
 	deadline := wall0.Add(c.maxDuration)
@@ -167,7 +168,13 @@ func run(c config, out io.Writer) error {
 					return
 				}
 				if now := sent.Add(int64(len(batches[i]))); now >= int64(c.segments/2) {
-					half.Do(func() { halfCPU, halfSent = srv.cpu(), now })
+					half.Do(func() {
+						halfCPU, halfSent = srv.cpu(), now
+						if c.cpuProfile != "" && srv.app == nil {
+							// The second half takes about as long as the first.
+							profiled = srv.fetchProfile(c.cpuProfile, time.Since(wall0))
+						}
+					})
 				}
 				rejected.Add(int64(n))
 			}
@@ -184,8 +191,13 @@ func run(c config, out io.Writer) error {
 		accepted = srv.waitUDP(sent.Load())
 	}
 	elapsed := time.Since(wall0)
-	if c.cpuProfile != "" {
+	if c.cpuProfile != "" && srv.app != nil {
 		pprof.StopCPUProfile()
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return fmt.Errorf("server profile: %w", err)
+		}
 	}
 	cpu := srv.cpu() - cpu0
 	rss := srv.peakRSS()
@@ -257,6 +269,33 @@ type server struct {
 	udpAddr  string
 	stopped  bool
 	stopErr  error
+}
+
+// fetchProfile writes the server's CPU profile over the next d (at least a
+// second) to path, from its /debug/pprof.
+func (s *server) fetchProfile(path string, d time.Duration) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		secs := max(1, int(d.Round(time.Second)/time.Second))
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.httpAddr, secs))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("GET /debug/pprof/profile: %s", resp.Status)
+			return
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		done <- errors.Join(err, f.Close())
+	}()
+	return done
 }
 
 func startServer(c config) (*server, error) {

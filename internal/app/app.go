@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -188,11 +189,19 @@ func (a *App) serveHTTP(name, addr string, h http.Handler) error {
 	return nil
 }
 
-// httpHandler is the --http port: the X-Ray API at its paths, health and
-// metrics, and (later) the console for everything else.
+// httpHandler is the --http port: the X-Ray API at its paths, health,
+// metrics and Go's profiler, and the console for everything else.
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
+	// Profiles of the running server (go tool pprof http://<http>/debug/pprof/profile),
+	// as VictoriaMetrics serves them: how ingest CPU is measured outside a
+	// benchmark's own process.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","role":%q}`+"\n", a.cfg.Role)

@@ -75,6 +75,16 @@ func TestHealthAndListeners(t *testing.T) {
 	if code, out := post(t, a, "tcp", "/EncryptionConfig", ""); code != 200 || out["EncryptionConfig"] == nil {
 		t.Errorf("GetEncryptionConfig on tcp = %d %v", code, out)
 	}
+	// Go's profiler, for measuring the server in its own process.
+	resp, err = client.Get("http://" + a.Addr("http").String() + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "goroutine profile:") {
+		t.Errorf("/debug/pprof/goroutine = %d %.200s", resp.StatusCode, b)
+	}
 }
 
 func TestRestartKeepsEverythingAcknowledged(t *testing.T) {
