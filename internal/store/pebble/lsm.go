@@ -97,6 +97,13 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 		// 178 bytes per segment once compacted (1M segments), for ~4% less
 		// CPU per segment.
 		zstdFrom = 0
+	} else {
+		// Pebble preallocates each write-ahead log at 110% of a memtable
+		// and keeps one more spent log than this threshold for reuse, so
+		// every queued memtable allowed costs ~70 MB of disk. The main and
+		// index LSMs take a fifth of the bytes the documents LSM does and
+		// flush seldom: two is enough.
+		opts.MemTableStopWritesThreshold = 2
 	}
 	// zstd from L4 down, not only in L6: Pebble often moves a table from
 	// the base level to the bottom without rewriting it, and it keeps the
