@@ -86,7 +86,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 		// but for a trace's late segments, which fall inside the previous
 		// flush's key range and make its L0 tables overlap: those are
 		// merged, the rest moved down. 128 MiB memtables flush half as
-		// often, so fewer tables overlap: 6.5% less CPU per segment at 5M
+		// often, so fewer tables overlap: 2-7% less CPU per segment at 5M
 		// segments, for ~160 MB more memory. Their L0 tables overlap too
 		// little for L0's sublevel count to trigger a compaction, so they
 		// sat in L0 up to Pebble's default of 500 tables; 100 moves them on.
