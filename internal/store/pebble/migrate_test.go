@@ -10,9 +10,10 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
-// downgrade turns a store into one of an older layout, which kept every
-// table in the main LSM, and closes it.
-func downgrade(t *testing.T, s *Store, version string) {
+// upgraded turns a store into one of an older layout, which kept every
+// table in the main LSM, closes it, and opens it again with this build,
+// which must upgrade it. The reopened store is closed at the end of the test.
+func upgraded(t *testing.T, s *Store, version string) *Store {
 	t.Helper()
 	for _, table := range []byte{'t', 'i'} {
 		from := s.lsmOf(table)
@@ -29,6 +30,15 @@ func downgrade(t *testing.T, s *Store, version string) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	s, err := Open(s.dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if v, err := s.lookup([]byte{'v'}); err != nil || string(v) != layoutVersion {
+		t.Fatalf("layout after opening layout %s: %q, %v", version, v, err)
+	}
+	return s
 }
 
 func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
@@ -66,16 +76,7 @@ func TestLayout2Upgrades(t *testing.T) {
 	if len(want) != len(ids) {
 		t.Fatalf("search before the downgrade found %d of %d traces", len(want), len(ids))
 	}
-	downgrade(t, s, "2")
-
-	s, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v, err := s.lookup([]byte{'v'}); err != nil || string(v) != layoutVersion {
-		t.Fatalf("layout after open: %q, %v", v, err)
-	}
+	s = upgraded(t, s, "2")
 	for _, table := range []byte{'t', 'i'} {
 		if n := tableKeys(t, s.main, table); n != 0 {
 			t.Errorf("main LSM still holds %d keys of table %c", n, table)

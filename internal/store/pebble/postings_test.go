@@ -66,16 +66,7 @@ func TestLayout1IndexStillReads(t *testing.T) {
 	if err := s.index.Set(v1Key, nil, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
-	downgrade(t, s, "1")
-
-	s, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v, err := s.lookup([]byte{'v'}); err != nil || string(v) != layoutVersion {
-		t.Fatalf("layout after open: %q, %v", v, err)
-	}
+	s = upgraded(t, s, "1")
 	newer := storetest.TraceID(storetest.Base+5, 2)
 	storetest.Put(t, s, storetest.Summary(newer, storetest.Base+5))
 	q := store.SummaryQuery{From: storetest.Base, To: storetest.Base + 10, AnyOf: []store.Term{term}}
