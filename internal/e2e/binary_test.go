@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
@@ -181,6 +182,62 @@ func TestBinarySIGTERMKeepsAcknowledgedData(t *testing.T) {
 	out, err := c2.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: []string{udpID}})
 	if err != nil || len(out.Traces) != 1 || len(out.Traces[0].Segments) != 20 {
 		t.Fatalf("UDP trace after restart: %v %+v", err, out)
+	}
+	p.cmd.Process.Signal(syscall.SIGINT)
+	p.cmd.Wait()
+}
+
+// SIGKILL, a crash, loses nothing acknowledged either: documents (in their
+// own LSM's write-ahead log) and pending marks (in the main one's) survive
+// the process, and the restarted server summarises the traces the dead one
+// had not, so searches find them.
+func TestBinarySIGKILLKeepsAcknowledgedData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	p := startBinary(t, bin, dir)
+	ctx := context.Background()
+	var ids, docs []string
+	for i := range 40 {
+		id := newTraceID(7000 + i)
+		ids = append(ids, id)
+		docs = append(docs, segDoc(id, fmt.Sprintf("%016x", i+1), "sigkill"))
+	}
+	res, err := p.client(t).PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
+	if err != nil || len(res.UnprocessedTraceSegments) != 0 {
+		t.Fatalf("put: %v %+v", err, res)
+	}
+	// Killed at once: the traces wait a quiet second before their summaries.
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+
+	p = startBinary(t, bin, dir)
+	c := p.client(t)
+	for i := 0; i < len(ids); i += 5 {
+		out, err := c.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: ids[i : i+5]})
+		if err != nil || len(out.Traces) != 5 {
+			t.Fatalf("after the crash: %v, %d of 5 traces", err, len(out.Traces))
+		}
+	}
+	found := map[string]bool{}
+	in := &xray.GetTraceSummariesInput{StartTime: aws.Time(time.Now().Add(-time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute)), FilterExpression: aws.String(`service("sigkill")`)}
+	for pages := xray.NewGetTraceSummariesPaginator(c, in); pages.HasMorePages(); {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range page.TraceSummaries {
+			found[*s.Id] = true
+		}
+	}
+	for _, id := range ids {
+		if !found[id] {
+			t.Fatalf("trace %s is not found by search after the crash (%d of %d found)", id, len(found), len(ids))
+		}
 	}
 	p.cmd.Process.Signal(syscall.SIGINT)
 	p.cmd.Wait()

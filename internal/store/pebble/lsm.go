@@ -35,14 +35,16 @@ const (
 	indexLSM
 )
 
-func openLSM(dir string, role lsmRole, cache *pebble.Cache) (*pebble.DB, error) {
+func openLSM(dir string, role lsmRole, cache *pebble.Cache, fs walFS) (*pebble.DB, error) {
 	switch role {
 	case documentsLSM:
 		dir = filepath.Join(dir, documentsDir)
 	case indexLSM:
 		dir = filepath.Join(dir, indexDir)
 	}
-	db, err := pebble.Open(dir, lsmOptions(role, cache))
+	opts := lsmOptions(role, cache)
+	opts.FS = fs
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}

@@ -57,7 +57,7 @@ func (s *Store) upgrade(have string) error {
 		if err := b.Set([]byte{'v'}, []byte(layoutVersion), nil); err != nil {
 			return err
 		}
-		if err := b.Commit(pebble.Sync); err != nil {
+		if err := s.fs.syncingDurably(func() error { return b.Commit(pebble.Sync) }); err != nil {
 			return err
 		}
 		// Give the space back now: left to background compactions, the
@@ -71,7 +71,7 @@ func (s *Store) upgrade(have string) error {
 		}
 		return nil
 	}
-	return s.main.Set([]byte{'v'}, []byte(layoutVersion), pebble.Sync)
+	return s.fs.syncingDurably(func() error { return s.main.Set([]byte{'v'}, []byte(layoutVersion), pebble.Sync) })
 }
 
 // copyTable copies one table from one LSM to another and compacts the copy

@@ -41,6 +41,7 @@ type Store struct {
 	docs  *pebble.DB // documents
 	index *pebble.DB // posting lists
 	dir   string
+	fs    walFS // the main LSM's, for writes that must reach the disk
 }
 
 var _ store.Store = (*Store)(nil)
@@ -61,9 +62,9 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes) // shared by the three LSMs
 	defer cache.Unref()
-	s := &Store{dir: dir}
+	s := &Store{dir: dir, fs: newWALFS()}
 	var err error
-	if s.main, err = openLSM(dir, mainLSM, cache); err != nil {
+	if s.main, err = openLSM(dir, mainLSM, cache, s.fs); err != nil {
 		return nil, err
 	}
 	// The version is checked before the other LSMs are created, so that a
@@ -73,11 +74,11 @@ func Open(dir string, o Options) (*Store, error) {
 		s.main.Close()
 		return nil, err
 	}
-	if s.docs, err = openLSM(dir, documentsLSM, cache); err != nil {
+	if s.docs, err = openLSM(dir, documentsLSM, cache, newWALFS()); err != nil {
 		s.main.Close()
 		return nil, err
 	}
-	if s.index, err = openLSM(dir, indexLSM, cache); err != nil {
+	if s.index, err = openLSM(dir, indexLSM, cache, newWALFS()); err != nil {
 		s.docs.Close()
 		s.main.Close()
 		return nil, err
@@ -208,7 +209,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	if err := docsSorted.flush(docs); err != nil {
 		return err
 	}
-	if err := docs.Commit(pebble.NoSync); err != nil {
+	if err := docs.Commit(pebble.Sync); err != nil { // to the OS: walsync.go
 		return err
 	}
 	var terms sortedBatch
@@ -488,7 +489,7 @@ func (s *Store) DiskUsage() int64 {
 // Metadata.
 
 func (s *Store) PutMeta(ctx context.Context, kind, key string, value []byte) error {
-	return s.main.Set(metaKey(kind, key), value, pebble.Sync)
+	return s.fs.syncingDurably(func() error { return s.main.Set(metaKey(kind, key), value, pebble.Sync) })
 }
 
 func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
@@ -504,7 +505,7 @@ func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
 }
 
 func (s *Store) DeleteMeta(ctx context.Context, kind, key string) error {
-	return s.main.Delete(metaKey(kind, key), pebble.Sync)
+	return s.fs.syncingDurably(func() error { return s.main.Delete(metaKey(kind, key), pebble.Sync) })
 }
 
 func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, value []byte) bool) error {

@@ -72,9 +72,8 @@ func (s *sortedBatch) flush(b *pebble.Batch) error {
 	return nil
 }
 
-// commit writes the staged operations to db as one batch. NoSync: the WAL
-// is written before commit returns and reaches the disk with the OS; Close
-// syncs it, so a clean stop loses nothing acknowledged.
+// commit writes the staged operations to db as one batch, in the OS when
+// it returns (walsync.go); Close flushes them to disk.
 func (s *sortedBatch) commit(db *pebble.DB) error {
 	if len(s.ops) == 0 {
 		return nil
@@ -84,5 +83,5 @@ func (s *sortedBatch) commit(db *pebble.DB) error {
 	if err := s.flush(b); err != nil {
 		return err
 	}
-	return b.Commit(pebble.NoSync)
+	return b.Commit(pebble.Sync)
 }
