@@ -122,17 +122,7 @@ func TestBinarySIGTERMKeepsAcknowledgedData(t *testing.T) {
 	p := startBinary(t, bin, dir)
 	ctx := context.Background()
 
-	var apiIDs []string
-	var docs []string
-	for i := range 40 {
-		id := newTraceID(5000 + i)
-		apiIDs = append(apiIDs, id)
-		docs = append(docs, segDoc(id, fmt.Sprintf("%016x", i+1), "sigterm"))
-	}
-	res, err := p.client(t).PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
-	if err != nil || len(res.UnprocessedTraceSegments) != 0 {
-		t.Fatalf("put: %v %+v", err, res)
-	}
+	apiIDs := putTraces(t, p, 5000, "sigterm")
 	udpID := newTraceID(6000)
 	c, err := dialUDP(p.addrs["segments (udp)"])
 	if err != nil {
@@ -173,12 +163,7 @@ func TestBinarySIGTERMKeepsAcknowledgedData(t *testing.T) {
 
 	p = startBinary(t, bin, dir)
 	c2 := p.client(t)
-	for i := 0; i < len(apiIDs); i += 5 {
-		out, err := c2.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: apiIDs[i : i+5]})
-		if err != nil || len(out.Traces) != 5 {
-			t.Fatalf("after restart: %v, %d of 5 traces", err, len(out.Traces))
-		}
-	}
+	expectTraces(t, c2, apiIDs)
 	out, err := c2.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: []string{udpID}})
 	if err != nil || len(out.Traces) != 1 || len(out.Traces[0].Segments) != 20 {
 		t.Fatalf("UDP trace after restart: %v %+v", err, out)
@@ -199,16 +184,7 @@ func TestBinarySIGKILLKeepsAcknowledgedData(t *testing.T) {
 	dir := t.TempDir()
 	p := startBinary(t, bin, dir)
 	ctx := context.Background()
-	var ids, docs []string
-	for i := range 40 {
-		id := newTraceID(7000 + i)
-		ids = append(ids, id)
-		docs = append(docs, segDoc(id, fmt.Sprintf("%016x", i+1), "sigkill"))
-	}
-	res, err := p.client(t).PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
-	if err != nil || len(res.UnprocessedTraceSegments) != 0 {
-		t.Fatalf("put: %v %+v", err, res)
-	}
+	ids := putTraces(t, p, 7000, "sigkill")
 	// Killed at once: the traces wait a quiet second before their summaries.
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -217,12 +193,7 @@ func TestBinarySIGKILLKeepsAcknowledgedData(t *testing.T) {
 
 	p = startBinary(t, bin, dir)
 	c := p.client(t)
-	for i := 0; i < len(ids); i += 5 {
-		out, err := c.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: ids[i : i+5]})
-		if err != nil || len(out.Traces) != 5 {
-			t.Fatalf("after the crash: %v, %d of 5 traces", err, len(out.Traces))
-		}
-	}
+	expectTraces(t, c, ids)
 	found := map[string]bool{}
 	in := &xray.GetTraceSummariesInput{StartTime: aws.Time(time.Now().Add(-time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute)), FilterExpression: aws.String(`service("sigkill")`)}
 	for pages := xray.NewGetTraceSummariesPaginator(c, in); pages.HasMorePages(); {
@@ -241,6 +212,34 @@ func TestBinarySIGKILLKeepsAcknowledgedData(t *testing.T) {
 	}
 	p.cmd.Process.Signal(syscall.SIGINT)
 	p.cmd.Wait()
+}
+
+// putTraces stores 40 one-segment traces of service name through the API
+// and returns their ids once it has acknowledged them.
+func putTraces(t *testing.T, p *process, first int, name string) []string {
+	t.Helper()
+	var ids, docs []string
+	for i := range 40 {
+		id := newTraceID(first + i)
+		ids = append(ids, id)
+		docs = append(docs, segDoc(id, fmt.Sprintf("%016x", i+1), name))
+	}
+	res, err := p.client(t).PutTraceSegments(context.Background(), &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
+	if err != nil || len(res.UnprocessedTraceSegments) != 0 {
+		t.Fatalf("put: %v %+v", err, res)
+	}
+	return ids
+}
+
+// expectTraces fails unless BatchGetTraces returns every one of ids.
+func expectTraces(t *testing.T, c *xray.Client, ids []string) {
+	t.Helper()
+	for i := 0; i < len(ids); i += 5 {
+		out, err := c.BatchGetTraces(context.Background(), &xray.BatchGetTracesInput{TraceIds: ids[i:min(i+5, len(ids))]})
+		if err != nil || len(out.Traces) != min(5, len(ids)-i) {
+			t.Fatalf("after restart: %v, %d of %d traces", err, len(out.Traces), min(5, len(ids)-i))
+		}
+	}
 }
 
 func TestBinaryHelp(t *testing.T) {
