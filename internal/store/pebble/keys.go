@@ -31,11 +31,11 @@ func summaryKey(epoch int64, traceID string) []byte {
 	return append(k, traceID...)
 }
 
-// termPrefix is the range of one term within one partition.
-func termPrefix(partition int64, t store.Term) []byte {
+// termPrefix is the range of one term within one index bucket (postings.go).
+func termPrefix(bucket int64, t store.Term) []byte {
 	k := make([]byte, 0, 1+8+len(t.Field)+len(t.Value)+2)
 	k = append(k, 'i')
-	k = append(k, epochBytes(partition)...)
+	k = append(k, epochBytes(bucket)...)
 	k = append(k, t.Field...)
 	k = append(k, 0)
 	k = append(k, t.Value...)
@@ -43,7 +43,7 @@ func termPrefix(partition int64, t store.Term) []byte {
 }
 
 func termKey(epoch int64, t store.Term, traceID string) []byte {
-	k := termPrefix(store.PartitionOf(epoch), t)
+	k := termPrefix(indexBucketOf(epoch), t)
 	k = append(k, epochBytes(epoch)...)
 	return append(k, traceID...)
 }

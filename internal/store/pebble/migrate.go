@@ -3,6 +3,7 @@ package pebble
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,9 +12,10 @@ import (
 )
 
 // Layouts 1 and 2 kept every table in the main LSM; 1 also kept a key per
-// index term and trace, which postings.go still reads. Opening either moves
-// its documents and index terms into their own LSMs.
-var upgradableVersions = []string{"1", "2"}
+// index term and trace, which postings.go still reads. Layouts 1 to 3 filed
+// index terms by the hour instead of the minute. Opening one moves its
+// documents and index terms into their own LSMs and refiles the terms.
+var upgradableVersions = []string{"1", "2", "3"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -34,51 +36,97 @@ func (s *Store) layout() (string, error) {
 }
 
 // upgrade brings a store of layout have to the current one. Tables are
-// copied first and removed from the main LSM together with the version
+// copied first and removed from their old place together with the version
 // change, so a crash part-way leaves the old layout whole and the next open
 // copies again.
 func (s *Store) upgrade(have string) error {
-	switch {
-	case have == layoutVersion:
-		return nil
-	case have != "":
-		for _, table := range []byte{'t', 'i'} {
-			if err := copyTable(s.main, s.lsmOf(table), table); err != nil {
-				return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err)
-			}
-		}
-		b := s.main.NewBatch()
-		defer b.Close()
-		for _, table := range []byte{'t', 'i'} {
-			if err := b.DeleteRange([]byte{table}, []byte{table + 1}, nil); err != nil {
-				return err
-			}
-		}
+	setVersion := func(b *pebble.Batch) error {
 		if err := b.Set([]byte{'v'}, []byte(layoutVersion), nil); err != nil {
 			return err
 		}
-		if err := s.fs.syncingDurably(func() error { return b.Commit(pebble.Sync) }); err != nil {
+		return s.fs.syncingDurably(func() error { return b.Commit(pebble.Sync) })
+	}
+	b := s.main.NewBatch()
+	defer b.Close()
+	switch have {
+	case layoutVersion:
+		return nil
+	case "":
+		return setVersion(b)
+	case "3":
+		// Refiled in place: each key moves to its minute's, once.
+		if err := copyTable(s.index, s.index, 'i', rekeyTerm); err != nil {
+			return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err)
+		}
+		return setVersion(b)
+	}
+	if err := copyTable(s.main, s.docs, 't', nil); err != nil {
+		return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err)
+	}
+	if err := copyTable(s.main, s.index, 'i', rekeyTerm); err != nil {
+		return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err)
+	}
+	for _, table := range []byte{'t', 'i'} {
+		if err := b.DeleteRange([]byte{table}, []byte{table + 1}, nil); err != nil {
 			return err
 		}
-		// Give the space back now: left to background compactions, the
-		// old copies kept the main LSM at its old size (1M traces: 1.4 GB
-		// of deleted documents and terms after the upgrade). Tables wholly
-		// deleted are dropped without being read.
-		for _, table := range []byte{'t', 'i'} {
-			if err := s.main.Compact(context.Background(), []byte{table}, []byte{table + 1}, false); err != nil {
-				return fmt.Errorf("upgrade store in %s: reclaim table %c: %w", s.dir, table, err)
-			}
-		}
-		return nil
 	}
-	return s.fs.syncingDurably(func() error { return s.main.Set([]byte{'v'}, []byte(layoutVersion), pebble.Sync) })
+	if err := setVersion(b); err != nil {
+		return err
+	}
+	// Give the space back now: left to background compactions, the old
+	// copies kept the main LSM at its old size (1M traces: 1.4 GB of
+	// deleted documents and terms after the upgrade). Tables wholly deleted
+	// are dropped without being read.
+	for _, table := range []byte{'t', 'i'} {
+		if err := s.main.Compact(context.Background(), []byte{table}, []byte{table + 1}, false); err != nil {
+			return fmt.Errorf("upgrade store in %s: reclaim table %c: %w", s.dir, table, err)
+		}
+	}
+	return nil
 }
 
-// copyTable copies one table from one LSM to another and compacts the copy
-// into the bottom level and its codec, rather than leave hundreds of tables
-// in L0 for background compactions. Posting lists are read merged and
-// written whole.
-func copyTable(from, to *pebble.DB, table byte) error {
+// rekeyTerm files an index key of layouts 1 to 3,
+//
+//	i | hour | field 0 value 0 | epoch [| trace id (layout 1)]
+//
+// under the epoch's minute. The epoch follows the value's terminator, or,
+// should the value itself hold a zero byte, ends a posting key; a key where
+// neither lies in the key's hour is left as it is.
+func rekeyTerm(k []byte) []byte {
+	if len(k) < 9 {
+		return k
+	}
+	hour := int64(binary.BigEndian.Uint64(k[1:9]))
+	inHour := func(at int) (int64, bool) {
+		if at < 9 || at+8 > len(k) {
+			return 0, false
+		}
+		e := int64(binary.BigEndian.Uint64(k[at : at+8]))
+		return e, e >= hour && e < hour+3600
+	}
+	e, ok := int64(0), false
+	if f := bytes.IndexByte(k[9:], 0); f >= 0 {
+		if v := bytes.IndexByte(k[9+f+1:], 0); v >= 0 {
+			e, ok = inHour(9 + f + 1 + v + 1)
+		}
+	}
+	if !ok {
+		if e, ok = inHour(len(k) - 8); !ok {
+			return k
+		}
+	}
+	out := bytes.Clone(k)
+	binary.BigEndian.PutUint64(out[1:9], uint64(indexBucketOf(e)))
+	return out
+}
+
+// copyTable copies one table from one LSM to another, its keys changed by
+// rekey if not nil (within one LSM, the old keys are deleted), and compacts
+// the copy into the bottom level and its codec, rather than leave hundreds
+// of tables in L0 for background compactions. Posting lists are read merged
+// and written whole.
+func copyTable(from, to *pebble.DB, table byte, rekey func([]byte) []byte) error {
 	it, err := from.NewIter(&pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
 	if err != nil {
 		return err
@@ -86,7 +134,20 @@ func copyTable(from, to *pebble.DB, table byte) error {
 	defer it.Close()
 	b := to.NewBatch()
 	for it.First(); it.Valid(); it.Next() {
-		if err := b.Set(bytes.Clone(it.Key()), bytes.Clone(it.Value()), nil); err != nil {
+		k := bytes.Clone(it.Key())
+		if rekey != nil {
+			k = rekey(k)
+		}
+		if from == to {
+			if bytes.Equal(k, it.Key()) {
+				continue
+			}
+			if err := b.Delete(bytes.Clone(it.Key()), nil); err != nil {
+				b.Close()
+				return err
+			}
+		}
+		if err := b.Set(k, bytes.Clone(it.Value()), nil); err != nil {
 			b.Close()
 			return err
 		}

@@ -1,7 +1,9 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"slices"
 	"testing"
 
@@ -10,17 +12,32 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
-// upgraded turns a store into one of an older layout, which kept every
-// table in the main LSM, closes it, and opens it again with this build,
-// which must upgrade it. The reopened store is closed at the end of the test.
-func upgraded(t *testing.T, s *Store, version string) *Store {
+// downgrade turns a store into one of an older layout and closes it: index
+// terms filed by the hour, and for layouts 1 and 2 every table in the main
+// LSM; edit, if any, then changes the main LSM further.
+func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
-	for _, table := range []byte{'t', 'i'} {
-		from := s.lsmOf(table)
-		if err := copyTable(from, s.main, table); err != nil {
+	if version == "3" {
+		if err := copyTable(s.index, s.index, 'i', hourKey); err != nil {
 			t.Fatal(err)
 		}
-		if err := from.DeleteRange([]byte{table}, []byte{table + 1}, pebble.Sync); err != nil {
+	} else {
+		for _, table := range []byte{'t', 'i'} {
+			rekey := hourKey
+			if table == 't' {
+				rekey = nil
+			}
+			from := s.lsmOf(table)
+			if err := copyTable(from, s.main, table, rekey); err != nil {
+				t.Fatal(err)
+			}
+			if err := from.DeleteRange([]byte{table}, []byte{table + 1}, pebble.Sync); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, e := range edit {
+		if err := e(s.main); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -30,7 +47,21 @@ func upgraded(t *testing.T, s *Store, version string) *Store {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(s.dir, Options{})
+}
+
+// hourKey files a posting list's key by its hour, as layouts 1 to 3 did.
+func hourKey(k []byte) []byte {
+	out := bytes.Clone(k)
+	e := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
+	binary.BigEndian.PutUint64(out[1:9], uint64(store.PartitionOf(e)))
+	return out
+}
+
+// reopen opens a store closed by downgrade with this build, which must
+// upgrade it; the store is closed at the end of the test.
+func reopen(t *testing.T, dir, version string) *Store {
+	t.Helper()
+	s, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,43 +86,73 @@ func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
 	return n
 }
 
-// A store of layout 2 (every table in one LSM) opens with its documents and
-// index terms moved into their own LSMs, and reads back as it was.
-func TestLayout2Upgrades(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
+// Stores of layout 2 (every table in one LSM, index terms by the hour) and
+// 3 (index terms by the hour) open upgraded, and read back as they were.
+func TestOlderLayoutsUpgrade(t *testing.T) {
+	for _, version := range []string{"2", "3"} {
+		t.Run(version, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Spread over the hour: terms of its first minute keep their key.
+			var ids []string
+			for n := range 50 {
+				ep := storetest.Base + 600 + int64(n)*37
+				id := storetest.TraceID(ep, n)
+				ids = append(ids, id)
+				storetest.Put(t, s, storetest.Summary(id, ep),
+					storetest.Doc("a"+id[25:], `{"n":1}`), storetest.Doc("b"+id[25:], `{"n":2}`))
+			}
+			term := store.Term{Field: store.FieldService, Value: storetest.Summary(ids[0], storetest.Base).Nodes[0].Name}
+			q := store.SummaryQuery{From: storetest.Base, To: storetest.Base + 3600, AnyOf: []store.Term{term}}
+			want := storetest.Collect(t, s, q)
+			if len(want) != len(ids) {
+				t.Fatalf("search before the downgrade found %d of %d traces", len(want), len(ids))
+			}
+			downgrade(t, s, version)
+			s = reopen(t, dir, version)
+			for _, table := range []byte{'t', 'i'} {
+				if n := tableKeys(t, s.main, table); n != 0 {
+					t.Errorf("main LSM still holds %d keys of table %c", n, table)
+				}
+				if n := tableKeys(t, s.lsmOf(table), table); n == 0 {
+					t.Errorf("table %c is not in its LSM", table)
+				}
+			}
+			if got := storetest.Collect(t, s, q); !slices.Equal(got, want) {
+				t.Fatalf("search after the upgrade: %v, want %v", got, want)
+			}
+			for _, id := range ids {
+				tr, err := s.Trace(context.Background(), id)
+				if err != nil || len(tr.Docs) != 2 || tr.Summary == nil {
+					t.Fatalf("trace %s after the upgrade: %+v, %v", id, tr, err)
+				}
+			}
+		})
 	}
-	var ids []string
-	for n := range 50 {
-		id := storetest.TraceID(storetest.Base+int64(n%7), n)
-		ids = append(ids, id)
-		storetest.Put(t, s, storetest.Summary(id, storetest.Base+int64(n%7)),
-			storetest.Doc("a"+id[25:], `{"n":1}`), storetest.Doc("b"+id[25:], `{"n":2}`))
-	}
-	term := store.Term{Field: store.FieldService, Value: storetest.Summary(ids[0], storetest.Base).Nodes[0].Name}
-	q := store.SummaryQuery{From: storetest.Base, To: storetest.Base + 10, AnyOf: []store.Term{term}}
-	want := storetest.Collect(t, s, q)
-	if len(want) != len(ids) {
-		t.Fatalf("search before the downgrade found %d of %d traces", len(want), len(ids))
-	}
-	s = upgraded(t, s, "2")
-	for _, table := range []byte{'t', 'i'} {
-		if n := tableKeys(t, s.main, table); n != 0 {
-			t.Errorf("main LSM still holds %d keys of table %c", n, table)
-		}
-		if n := tableKeys(t, s.lsmOf(table), table); n == 0 {
-			t.Errorf("table %c was not moved to its LSM", table)
-		}
-	}
-	if got := storetest.Collect(t, s, q); !slices.Equal(got, want) {
-		t.Fatalf("search after the upgrade: %v, want %v", got, want)
-	}
-	for _, id := range ids {
-		tr, err := s.Trace(context.Background(), id)
-		if err != nil || len(tr.Docs) != 2 || tr.Summary == nil {
-			t.Fatalf("trace %s after the upgrade: %+v, %v", id, tr, err)
+}
+
+// rekeyTerm files keys of the older layouts by the minute: posting keys
+// whatever their value holds, layout 1's keys (a trace id after the epoch)
+// when the value holds no zero byte.
+func TestRekeyTerm(t *testing.T) {
+	for _, e := range []int64{storetest.Base, storetest.Base + 61, storetest.Base + 3599} {
+		for _, value := range []string{"api", "k\x00v"} {
+			term := store.Term{Field: store.FieldAnnValue, Value: value}
+			want := postingKey(e, term)
+			if got := rekeyTerm(hourKey(want)); !bytes.Equal(got, want) {
+				t.Errorf("epoch %d, value %q: rekeyed %q, want %q", e, value, got, want)
+			}
+			if value != "api" {
+				continue
+			}
+			v1 := append(append(termPrefix(store.PartitionOf(e), term), epochBytes(e)...), "1-abc"...)
+			wantV1 := append(append(termPrefix(indexBucketOf(e), term), epochBytes(e)...), "1-abc"...)
+			if got := rekeyTerm(v1); !bytes.Equal(got, wantV1) {
+				t.Errorf("layout 1 key, epoch %d: rekeyed %q, want %q", e, got, wantV1)
+			}
 		}
 	}
 }

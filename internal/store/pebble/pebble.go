@@ -2,12 +2,12 @@
 // CockroachDB's Pebble LSM engine, in one directory on local disk, as three
 // LSMs (lsm.go).
 //
-// Key layout (version 3, see keys.go). Every trace-derived key begins with
+// Key layout (version 4, see keys.go). Every trace-derived key begins with
 // its table byte and the trace's epoch, so a retention cut is one range
 // deletion per table instead of a delete per row:
 //
 //	t | epoch | trace id | 0 | doc id          -> raw document      (documents LSM)
-//	i | partition | field 0 value 0 | epoch     -> trace ids         (index LSM, postings.go)
+//	i | minute | field 0 value 0 | epoch        -> trace ids         (index LSM, postings.go)
 //	s | epoch | trace id                       -> encoded summary   (main LSM, as the rest)
 //	x | trace id                               -> epoch, when it is not the id's own
 //	p | trace id                               -> epoch, while documents await a summary
@@ -33,7 +33,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "3"
+const layoutVersion = "4"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {

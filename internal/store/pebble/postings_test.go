@@ -54,22 +54,23 @@ func TestLayout1IndexStillReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := storetest.TraceID(storetest.Base+5, 1)
-	sum := storetest.Summary(old, storetest.Base+5)
+	ep := storetest.Base + 605 // past the hour's first minute: its key changes
+	old := storetest.TraceID(ep, 1)
+	sum := storetest.Summary(old, ep)
 	storetest.Put(t, s, sum)
 	// Rewrite its index as layout 1 did.
 	term := store.Term{Field: store.FieldService, Value: sum.Nodes[0].Name}
-	if err := s.index.DeleteRange([]byte{'i'}, []byte{'i' + 1}, pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-	v1Key := append(append(termPrefix(store.PartitionOf(storetest.Base+5), term), epochBytes(storetest.Base+5)...), old...)
-	if err := s.index.Set(v1Key, nil, pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-	s = upgraded(t, s, "1")
-	newer := storetest.TraceID(storetest.Base+5, 2)
-	storetest.Put(t, s, storetest.Summary(newer, storetest.Base+5))
-	q := store.SummaryQuery{From: storetest.Base, To: storetest.Base + 10, AnyOf: []store.Term{term}}
+	v1Key := append(append(termPrefix(store.PartitionOf(ep), term), epochBytes(ep)...), old...)
+	downgrade(t, s, "1", func(main *pebble.DB) error {
+		if err := main.DeleteRange([]byte{'i'}, []byte{'i' + 1}, pebble.Sync); err != nil {
+			return err
+		}
+		return main.Set(v1Key, nil, pebble.Sync)
+	})
+	s = reopen(t, dir, "1")
+	newer := storetest.TraceID(ep, 2)
+	storetest.Put(t, s, storetest.Summary(newer, ep))
+	q := store.SummaryQuery{From: storetest.Base, To: storetest.Base + 3600, AnyOf: []store.Term{term}}
 	if got := storetest.Collect(t, s, q); !slices.Equal(got, []string{newer, old}) {
 		t.Fatalf("got %v, want [%s %s]", got, newer, old)
 	}

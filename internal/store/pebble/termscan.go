@@ -14,8 +14,8 @@ import (
 )
 
 // termScan visits the summaries of traces carrying any of q.AnyOf, newest
-// first: per partition, newest partition first, it merges one reverse
-// iterator per term and reads each distinct trace's summary once.
+// first: per index bucket, newest first, it merges one reverse iterator per
+// term and reads each distinct trace's summary once.
 func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
 	top := q.To - 1
 	after := q.After
@@ -24,22 +24,22 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 	} else {
 		after = store.Cursor{}
 	}
-	low := store.PartitionOf(max(q.From, 0))
-	// parts finds the partitions that hold any index term, so that a wide
-	// window skips empty hours with one seek instead of visiting each.
+	low := indexBucketOf(max(q.From, 0))
+	// parts finds the buckets that hold any index term, so that a wide
+	// window skips empty minutes with one seek instead of visiting each.
 	parts, err := s.index.NewIterWithContext(ctx, &pebble.IterOptions{
 		LowerBound: append([]byte{'i'}, epochBytes(low)...),
-		UpperBound: append([]byte{'i'}, epochBytes(store.PartitionOf(top)+store.PartitionSeconds)...),
+		UpperBound: append([]byte{'i'}, epochBytes(indexBucketOf(top)+indexBucketSeconds)...),
 	})
 	if err != nil {
 		return err
 	}
 	defer parts.Close()
-	for ok := parts.Last(); ok; ok = parts.SeekLT(append([]byte{'i'}, epochBytes(partitionAt(parts))...)) {
+	for ok := parts.Last(); ok; ok = parts.SeekLT(append([]byte{'i'}, epochBytes(bucketAt(parts))...)) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		more, err := s.termScanPartition(ctx, partitionAt(parts), q, after, fn)
+		more, err := s.termScanBucket(ctx, bucketAt(parts), q, after, fn)
 		if err != nil || !more {
 			return err
 		}
@@ -47,10 +47,10 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 	return parts.Error()
 }
 
-// partitionAt is the partition of the index key under the iterator.
-func partitionAt(it *pebble.Iterator) int64 { return int64(binary.BigEndian.Uint64(it.Key()[1:9])) }
+// bucketAt is the bucket of the index key under the iterator.
+func bucketAt(it *pebble.Iterator) int64 { return int64(binary.BigEndian.Uint64(it.Key()[1:9])) }
 
-// termIter walks one term's posting lists in one partition newest first,
+// termIter walks one term's posting lists in one bucket newest first,
 // one epoch second at a time: the lists of that second, sorted and
 // deduplicated, in buf.
 type termIter struct {
@@ -108,9 +108,9 @@ func (t *termIter) fill() {
 	}
 }
 
-func (s *Store) termScanPartition(ctx context.Context, part int64, q store.SummaryQuery, after store.Cursor, fn func(*trace.Summary) bool) (bool, error) {
-	lo := max(q.From, part)
-	hi := min(q.To, part+store.PartitionSeconds)
+func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, after store.Cursor, fn func(*trace.Summary) bool) (bool, error) {
+	lo := max(q.From, bucket)
+	hi := min(q.To, bucket+indexBucketSeconds)
 	if !after.IsZero() && after.Epoch < hi {
 		hi = after.Epoch + 1 // that second's lists hold positions before after too
 	} else {
@@ -123,7 +123,7 @@ func (s *Store) termScanPartition(ctx context.Context, part int64, q store.Summa
 		}
 	}()
 	for _, term := range q.AnyOf {
-		prefix := termPrefix(part, term)
+		prefix := termPrefix(bucket, term)
 		it, err := s.index.NewIterWithContext(ctx, &pebble.IterOptions{
 			LowerBound: append(append([]byte(nil), prefix...), epochBytes(lo)...),
 			UpperBound: append(append([]byte(nil), prefix...), epochBytes(hi)...),
