@@ -14,7 +14,7 @@ import (
 //
 //	<dir>            summaries, pending marks, aliases, metadata, statistics
 //	<dir>/documents  documents: the bulk of the bytes, appended in time order
-//	<dir>/index      posting lists: every batch adds to terms all over the hour
+//	<dir>/index      posting lists: every batch adds to many terms of the minute
 //
 // In one LSM, each flush held documents, summaries and index terms, and an
 // L0 table running from one table into the next overlapped all the older
@@ -57,7 +57,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 		MemTableSize:                64 << 20,
 		MemTableStopWritesThreshold: 4,
 		// L0 gathers 16 flushes before they are compacted into the base
-		// level: index terms land all over the current hour's key range, so
+		// level: index terms land all over the current minute's key range, so
 		// each L0 compaction rewrites most of the base level, and doing it
 		// 4x less often took 12-20% off ingest CPU at 2M segments. Point
 		// reads stay on bloom filters; searches measured no slower
