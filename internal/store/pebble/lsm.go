@@ -57,11 +57,10 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 		MemTableSize:                64 << 20,
 		MemTableStopWritesThreshold: 4,
 		// L0 gathers 16 flushes before they are compacted into the base
-		// level: index terms land all over the current minute's key range, so
-		// each L0 compaction rewrites most of the base level, and doing it
-		// 4x less often took 12-20% off ingest CPU at 2M segments. Point
-		// reads stay on bloom filters; searches measured no slower
-		// (BENCHMARKS.md).
+		// level: when one LSM held every table, each L0 compaction rewrote
+		// most of the base level, and doing it 4x less often took 12-20%
+		// off ingest CPU at 2M segments. Point reads stay on bloom filters;
+		// searches measured no slower (BENCHMARKS.md).
 		L0CompactionThreshold: 16,
 		L0StopWritesThreshold: 48,
 		LBaseMaxBytes:         256 << 20,
