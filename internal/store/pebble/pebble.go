@@ -41,7 +41,7 @@ type Store struct {
 	docs  *pebble.DB // documents
 	index *pebble.DB // posting lists
 	dir   string
-	fs    walFS // the main LSM's, for writes that must reach the disk
+	fs    walFS // every LSM's files; see walsync.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -74,11 +74,11 @@ func Open(dir string, o Options) (*Store, error) {
 		s.main.Close()
 		return nil, err
 	}
-	if s.docs, err = openLSM(dir, documentsLSM, cache, newWALFS()); err != nil {
+	if s.docs, err = openLSM(dir, documentsLSM, cache, s.fs); err != nil {
 		s.main.Close()
 		return nil, err
 	}
-	if s.index, err = openLSM(dir, indexLSM, cache, newWALFS()); err != nil {
+	if s.index, err = openLSM(dir, indexLSM, cache, s.fs); err != nil {
 		s.docs.Close()
 		s.main.Close()
 		return nil, err
