@@ -69,7 +69,7 @@ func main() {
 	flag.StringVar(&c.dataDir, "data-dir", "", "store directory (default: a new temporary one, removed afterwards)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	flag.Uint64Var(&c.seed, "seed", 1, "generator seed")
-	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile here: in-process, of the sending phase (load generator included); with -exec, the server's own over the second half, from its /debug/pprof")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile here: in-process, of the sending phase (load generator included); with -exec, the server's own over the second half, from its /debug/pprof (and its allocations since start in <file>.allocs)")
 	flag.BoolVar(&c.engine, "engine", false, "print the storage engine's own metrics (levels, compactions) at the end (in-process server only)")
 	flag.Float64Var(&c.traceRate, "trace-rate", bench.NominalTraceRate, "traces per second of traffic the trace start times are spread as (ending now); lower spreads the same traces over more minutes")
 	flag.Parse()
@@ -172,7 +172,8 @@ func run(c config, out io.Writer) error {
 						halfCPU, halfSent = srv.cpu(), now
 						if c.cpuProfile != "" && srv.app == nil {
 							// The second half takes about as long as the first.
-							profiled = srv.fetchProfile(c.cpuProfile, time.Since(wall0))
+							secs := max(1, int(time.Since(wall0).Round(time.Second)/time.Second))
+							profiled = srv.fetchPprof(fmt.Sprintf("profile?seconds=%d", secs), c.cpuProfile)
 						}
 					})
 				}
@@ -197,6 +198,10 @@ func run(c config, out io.Writer) error {
 	if profiled != nil {
 		if err := <-profiled; err != nil {
 			return fmt.Errorf("server profile: %w", err)
+		}
+		// Allocations since the server started: what GC spends its time on.
+		if err := <-srv.fetchPprof("allocs", c.cpuProfile+".allocs"); err != nil {
+			return fmt.Errorf("server allocation profile: %w", err)
 		}
 	}
 	cpu := srv.cpu() - cpu0
@@ -271,20 +276,18 @@ type server struct {
 	stopErr  error
 }
 
-// fetchProfile writes the server's CPU profile over the next d (at least a
-// second) to path, from its /debug/pprof.
-func (s *server) fetchProfile(path string, d time.Duration) <-chan error {
+// fetchPprof writes the server's /debug/pprof/<profile> to path.
+func (s *server) fetchPprof(profile, path string) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		secs := max(1, int(d.Round(time.Second)/time.Second))
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.httpAddr, secs))
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", s.httpAddr, profile))
 		if err != nil {
 			done <- err
 			return
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			done <- fmt.Errorf("GET /debug/pprof/profile: %s", resp.Status)
+			done <- fmt.Errorf("GET /debug/pprof/%s: %s", profile, resp.Status)
 			return
 		}
 		f, err := os.Create(path)
