@@ -157,10 +157,8 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// Documents, then index terms, then summaries with the pending marks'
 	// removal: a crash in between leaves the trace pending, and its terms
 	// naming a trace without a summary, which searches skip.
-	docs := s.docs.NewBatch()
-	defer docs.Close()
-	var docsSorted sortedBatch // in key order, after copyDocs' own writes
-	var refiled [][]byte       // document ranges copied under another epoch
+	var docs sortedBatch
+	var refiled [][]byte // document ranges copied under another epoch
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
 	var pw postingWriter
 	arena := make([]byte, 0, 2560*len(updates))
@@ -176,13 +174,13 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			sb.del(aliasKey(u.TraceID))
 		}
 		if p := u.Previous; p != nil && p.Epoch != u.Epoch {
-			if err := s.copyDocs(ctx, docs, u.TraceID, p.Epoch, u.Epoch); err != nil {
+			if err := s.copyDocs(ctx, &docs, u.TraceID, p.Epoch, u.Epoch); err != nil {
 				return err
 			}
 			refiled = append(refiled, docPrefix(p.Epoch, u.TraceID))
 		}
 		for _, d := range u.Docs {
-			docsSorted.set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw)
+			docs.set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw) // after copyDocs': these win
 		}
 		// Only terms the trace did not carry before are added; terms it
 		// lost stay in their lists (see postings.go). A trace that moved
@@ -206,10 +204,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		}
 		sb.set(summaryKey(u.Epoch, u.TraceID), arena[start:len(arena):len(arena)])
 	}
-	if err := docsSorted.flush(docs); err != nil {
-		return err
-	}
-	if err := docs.Commit(pebble.Sync); err != nil { // to the OS: walsync.go
+	if err := docs.commit(s.docs); err != nil {
 		return err
 	}
 	var terms sortedBatch
@@ -234,7 +229,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 // that Trace, which reads one epoch, still finds the ones this update leaves
 // alone; Apply deletes the old copies once the summary and alias are
 // written.
-func (s *Store) copyDocs(ctx context.Context, b *pebble.Batch, traceID string, from, to int64) error {
+func (s *Store) copyDocs(ctx context.Context, b *sortedBatch, traceID string, from, to int64) error {
 	prefix := docPrefix(from, traceID)
 	it, err := s.docs.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -242,9 +237,8 @@ func (s *Store) copyDocs(ctx context.Context, b *pebble.Batch, traceID string, f
 	}
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
-		if err := b.Set(docKey(to, traceID, string(it.Key()[len(prefix):])), it.Value(), nil); err != nil {
-			return err
-		}
+		// The iterator's value is valid only until it moves.
+		b.set(docKey(to, traceID, string(it.Key()[len(prefix):])), bytes.Clone(it.Value()))
 	}
 	return it.Error()
 }
