@@ -75,5 +75,7 @@ func (s *Server) operations() map[string]*op {
 	for _, o := range list {
 		m[o.path] = &op{name: o.name, handle: o.h}
 	}
+	// Its documents are copied out of the body (segdocs.go) before ingest.
+	m["/TraceSegments"].pooledBody = true
 	return m
 }

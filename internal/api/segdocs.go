@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
-	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -26,9 +25,12 @@ import (
 // body does, so errors, unknown members, member-name case folding,
 // duplicate members and invalid UTF-8 are treated exactly as before.
 
-// traceSegmentDocuments decodes a PutTraceSegments body into its documents.
-func traceSegmentDocuments(body []byte) ([][]byte, error) {
-	if docs, ok := fastTraceSegmentDocuments(body); ok {
+// traceSegmentDocuments decodes a PutTraceSegments body into its
+// documents. They may be unescaped into *scratch (grown to fit), so they
+// last only as long as the caller leaves it alone: ingest copies what it
+// keeps.
+func traceSegmentDocuments(body []byte, scratch *[]byte) ([][]byte, error) {
+	if docs, ok := fastTraceSegmentDocuments(body, scratch); ok {
 		return docs, nil
 	}
 	return decodeTraceSegmentDocuments(body)
@@ -55,7 +57,7 @@ const traceSegmentDocumentsKey = `"TraceSegmentDocuments"`
 
 // fastTraceSegmentDocuments decodes the common body shape; ok is false for
 // anything else, and then nothing is decided about the body.
-func fastTraceSegmentDocuments(b []byte) (docs [][]byte, ok bool) {
+func fastTraceSegmentDocuments(b []byte, scratch *[]byte) (docs [][]byte, ok bool) {
 	i := skipJSONSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
@@ -75,16 +77,14 @@ func fastTraceSegmentDocuments(b []byte) (docs [][]byte, ok bool) {
 	i = skipJSONSpace(b, i+1)
 	// Documents are ~1 kB escaped; the guess only saves regrowing.
 	docs = make([][]byte, 0, min(len(b)/512+1, 256))
-	sp := scratchPool.Get().(*[]byte)
-	defer func() {
-		if cap(*sp) <= maxPooledScratch {
-			scratchPool.Put(sp)
-		}
-	}()
-	if cap(*sp) < len(b)+8 {
-		*sp = make([]byte, len(b)+8)
+	// Unescaping never lengthens a string, so the documents fit one after
+	// another in a buffer as long as the body, plus the word that
+	// unquoteJSONString may write past the last one.
+	if cap(*scratch) < len(b)+8 {
+		*scratch = make([]byte, len(b)+8)
 	}
-	scratch := *sp
+	buf := (*scratch)[:cap(*scratch)]
+	w := 0
 	if i < len(b) && b[i] == ']' {
 		i++
 	} else {
@@ -92,11 +92,12 @@ func fastTraceSegmentDocuments(b []byte) (docs [][]byte, ok bool) {
 			if i >= len(b) || b[i] != '"' {
 				return nil, false
 			}
-			doc, n, ok := unquoteJSONString(b[i+1:], scratch)
+			doc, n, ok := unquoteJSONString(b[i+1:], buf[w:])
 			if !ok {
 				return nil, false
 			}
 			docs = append(docs, doc)
+			w += len(doc)
 			i = skipJSONSpace(b, i+1+n)
 			if i >= len(b) {
 				return nil, false
@@ -121,13 +122,6 @@ func fastTraceSegmentDocuments(b []byte) (docs [][]byte, ok bool) {
 	return docs, true
 }
 
-// scratchPool holds the buffers documents are unescaped into before they
-// are copied out at their exact size; a buffer is as long as a body.
-var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledScratch: buffers for larger bodies are left to the collector.
-const maxPooledScratch = 1 << 20
-
 func skipJSONSpace(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
@@ -141,8 +135,8 @@ func skipJSONSpace(b []byte, i int) int {
 }
 
 // unquoteJSONString decodes the JSON string whose opening quote precedes s
-// into a new slice of exactly its length. scratch must have room for
-// len(s)+8 bytes. n counts the bytes of s consumed, closing quote included.
+// into the start of scratch, which must have room for len(s)+8 bytes; out
+// is that part of scratch, with no capacity beyond it. n counts the bytes of s consumed, closing quote included.
 // ok is false for an unterminated string, a control character, invalid
 // UTF-8, an unknown escape or a \u surrogate that is not half of a valid
 // pair: encoding/json replaces the last two with U+FFFD, and such rare
@@ -150,9 +144,9 @@ func skipJSONSpace(b []byte, i int) int {
 //
 // Escaped documents hold an escape every few bytes (each quote of the
 // document is one), so the common escapes are handled inline. The string
-// is decoded into scratch in one pass, eight bytes at a time between
-// special bytes, and then copied out: a word may be written past the run
-// it belongs to, and what follows overwrites it.
+// is decoded in one pass, eight bytes at a time between special bytes: a
+// word may be written past the run it belongs to, and what follows
+// overwrites it.
 func unquoteJSONString(s, scratch []byte) (out []byte, n int, ok bool) {
 	buf := scratch[:len(s)+8]
 	ascii := true
@@ -206,9 +200,7 @@ end:
 	if !ascii && !utf8.Valid(s[:j]) {
 		return nil, 0, false
 	}
-	out = make([]byte, w)
-	copy(out, buf[:w])
-	return out, j + 1, true
+	return buf[:w:w], j + 1, true
 }
 
 // shortEscape maps the letter after a backslash to the byte it stands

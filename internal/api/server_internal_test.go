@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -153,5 +154,43 @@ func TestClientCanceledIsNotAFailure(t *testing.T) {
 	}
 	if logged.Len() != 0 {
 		t.Fatalf("a canceled request was logged: %s", logged.String())
+	}
+}
+
+// PutTraceSegments reads bodies into reused buffers (op.pooledBody): each
+// request's documents must still be stored as sent after later requests
+// overwrote the buffer, on the fast path and on the general one.
+func TestPooledBodiesDoNotLeakIntoDocuments(t *testing.T) {
+	_, hs := newTestServer(t)
+	now := time.Now()
+	type sent struct{ traceID, doc string }
+	var all []sent
+	for i := range 40 {
+		traceID := fmt.Sprintf("1-%08x-%024x", now.Unix(), i)
+		doc := fmt.Sprintf(`{"trace_id":"%s","id":"%016x","name":"service-%03d","start_time":%d.5,"end_time":%d.75}`,
+			traceID, i+1, i, now.Unix()-1, now.Unix()-1)
+		quoted, _ := json.Marshal(doc)
+		body := `{"TraceSegmentDocuments":[` + string(quoted) + `]}`
+		if i%2 == 1 {
+			// A member the fast path does not expect sends the body
+			// through the general decoder.
+			body = `{"Extra":1,"TraceSegmentDocuments":[` + string(quoted) + `]}`
+		}
+		if resp, _, out := call(t, hs, http.MethodPost, "/TraceSegments", body); resp.StatusCode != http.StatusOK || !strings.Contains(out, `"UnprocessedTraceSegments":[]`) {
+			t.Fatalf("PutTraceSegments %d: HTTP %d %s", i, resp.StatusCode, out)
+		}
+		all = append(all, sent{traceID, doc})
+	}
+	for _, s := range all {
+		_, _, out := call(t, hs, http.MethodPost, "/Traces", `{"TraceIds":["`+s.traceID+`"]}`)
+		var got struct {
+			Traces []struct{ Segments []struct{ Document string } }
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Traces) != 1 || len(got.Traces[0].Segments) != 1 {
+			t.Fatalf("BatchGetTraces %s: %v %s", s.traceID, err, out)
+		}
+		if d := got.Traces[0].Segments[0].Document; d != s.doc {
+			t.Fatalf("trace %s stored\n%s\nbut was sent\n%s", s.traceID, d, s.doc)
+		}
 	}
 }

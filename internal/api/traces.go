@@ -25,7 +25,9 @@ type unprocessedTraceSegment struct {
 // putTraceSegments decodes its body with traceSegmentDocuments (segdocs.go),
 // not with decode: that is most of the CPU the API spends per document.
 func (s *Server) putTraceSegments(ctx context.Context, body []byte) (any, error) {
-	docs, err := traceSegmentDocuments(body)
+	scratch := getBuffer()
+	defer putBuffer(scratch)
+	docs, err := traceSegmentDocuments(body, scratch)
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,9 @@ type Rejection struct {
 }
 
 // Ingest parses, validates and stores raw documents. Valid documents are
-// stored even when others in the same call are rejected.
+// stored even when others in the same call are rejected. It keeps nothing
+// of docs' memory (segment.Parse copies each document), so callers reuse
+// their buffers.
 func (in *Ingester) Ingest(ctx context.Context, docs [][]byte, opt Options) []Rejection {
 	var rejected []Rejection
 	segs := make([]*segment.Segment, 0, len(docs))
