@@ -40,7 +40,8 @@ func docStore(b *testing.B, n int) *pebble.Store {
 }
 
 // BenchmarkBatchGetTraces reads one 20-segment trace by id over real HTTP
-// from a store of ROENTGEN_BENCH_TRACES (default 1e6) other traces, and
+// from a store of ROENTGEN_BENCH_TRACES (default 1e6) other traces, once
+// the trace is flushed to disk, and
 // reports p50 and p99 latency. The target is p50 <= 2 ms at 1e6.
 func BenchmarkBatchGetTraces(b *testing.B) {
 	st := docStore(b, benchTraces())
@@ -49,6 +50,11 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 	id, docs := bench.NewGenerator(uint64(now.UnixNano())).Trace(now, 20)
 	if r := in.Ingest(context.Background(), docs, ingest.Options{Source: "bench"}); len(r) > 0 {
 		b.Fatalf("rejected: %+v", r[0].Error)
+	}
+	// Read from tables, not from the memtable the trace was just put in.
+	in.Sync(context.Background(), id)
+	if err := st.Flush(); err != nil {
+		b.Fatal(err)
 	}
 	srv, err := api.New(api.Config{Store: st, Ingest: in})
 	if err != nil {
