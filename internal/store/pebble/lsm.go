@@ -3,6 +3,7 @@ package pebble
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -98,6 +99,17 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 		// 178 bytes per segment once compacted (1M segments), for ~4% less
 		// CPU per segment.
 		zstdFrom = 0
+		// Documents go to blob files when their memtable flushes and stay
+		// there: compactions move keys and handles, not ~1 kB values. With
+		// compactions at ~20% of ingest CPU by 3M segments, this took 8-12%
+		// off CPU per segment (3M and 5M runs), for 2.4% more disk once
+		// compacted. A dropped partition frees its blob files; one that
+		// shares a file with kept documents is rewritten once a fifth of
+		// the file is garbage. (Summaries separated too measured no gain.)
+		opts.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+			return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 256, MaxBlobReferenceDepth: 10,
+				RewriteMinimumAge: 10 * time.Minute, TargetGarbageRatio: 0.2}
+		}
 	} else {
 		// Pebble preallocates each write-ahead log at 110% of a memtable
 		// and keeps one more spent log than this threshold for reuse, so
