@@ -35,10 +35,10 @@ type Store interface {
 
 	// Apply persists, for each trace, its new or replaced documents and its
 	// recomputed summary, replacing the index terms of Previous with those of
-	// Summary, and clears the trace's pending mark. Summaries and the
-	// clearing of marks are applied atomically and last: a crash during the
-	// call leaves its traces pending, to be summarised again, with at most
-	// some of their new documents and index terms already written.
+	// Summary, and clears the trace's pending mark. Marks are cleared last,
+	// after the summaries: a crash during the call leaves its traces
+	// pending, to be summarised again, with at most some of their new
+	// documents, index terms and summaries already written.
 	Apply(ctx context.Context, updates []TraceUpdate) error
 
 	// Trace returns a trace's documents (latest version per id, in arrival

@@ -13,8 +13,9 @@ import (
 // The store is three Pebble LSMs, one per way its tables are written, so
 // that compacting one never rewrites another's data:
 //
-//	<dir>            summaries, pending marks, aliases, metadata, statistics
-//	<dir>/documents  documents: the bulk of the bytes, appended in time order
+//	<dir>            summaries, aliases, metadata, statistics
+//	<dir>/documents  documents: the bulk of the bytes, appended in time order;
+//	                 and the pending marks, written in one batch with them
 //	<dir>/index      posting lists: every batch adds to many terms of the minute
 //
 // In one LSM, each flush held documents, summaries and index terms, and an
@@ -144,10 +145,10 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 // tableSpans makes flushes and compactions end an output table where a
 // table of the key layout ends (keys.go: the first byte names the table).
 // Without it, each flush of the main LSM wrote one table from the pending
-// marks, keyed by random trace id, to the summaries, keyed by time: every
-// such table overlapped every other, L0 grew to ~30 sublevels that each
-// search merged, and compactions rewrote summaries that time order alone
-// would have let Pebble move down.
+// marks (since moved to the documents LSM), keyed by random trace id, to
+// the summaries, keyed by time: every such table overlapped every other,
+// L0 grew to ~30 sublevels that each search merged, and compactions
+// rewrote summaries that time order alone would have let Pebble move down.
 func tableSpans(start []byte) (pebble.SpanPolicy, []byte, error) {
 	if len(start) == 0 || start[0] == 0xff {
 		return pebble.SpanPolicy{}, nil, nil

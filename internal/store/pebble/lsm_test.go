@@ -3,15 +3,18 @@ package pebble
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
-// A flush of the main LSM holds pending marks (random trace ids) and
-// summaries (by time); each table it writes must hold one of the two, or
-// every flush overlaps every other (tableSpans).
+// Flushes hold randomly keyed tables (pending marks and aliases, by trace
+// id) and time-ordered ones (documents, summaries); each table written
+// must hold keys of one only, or every flush overlaps every other
+// (tableSpans).
 func TestFlushedTablesHoldOneKeyTable(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(t.TempDir(), Options{})
@@ -23,7 +26,7 @@ func TestFlushedTablesHoldOneKeyTable(t *testing.T) {
 	var us []store.TraceUpdate
 	for i := range 200 {
 		ep := storetest.Base + int64(i)
-		id := storetest.TraceID(ep, i)
+		id := storetest.TraceID(ep-int64(i%3), i) // a third filed under another epoch: aliased
 		puts = append(puts, store.DocPut{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc(fmt.Sprintf("%016x", i), "{}")}})
 		if i%2 == 0 { // half stay pending
 			us = append(us, store.TraceUpdate{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep)})
@@ -38,21 +41,31 @@ func TestFlushedTablesHoldOneKeyTable(t *testing.T) {
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	levels, err := s.main.SSTables()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[byte]bool{}
-	for _, level := range levels {
-		for _, tb := range level {
-			lo, hi := tb.Smallest.UserKey[0], tb.Largest.UserKey[0]
-			if lo != hi {
-				t.Errorf("table %s holds keys from table %q to table %q", tb.FileNum, lo, hi)
-			}
-			seen[lo] = true
+	for _, c := range []struct {
+		lsm    string
+		db     *pebble.DB
+		tables string
+	}{{"main", s.main, "sx"}, {"documents", s.docs, "pt"}} {
+		levels, err := c.db.SSTables()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !seen['p'] || !seen['s'] {
-		t.Errorf("tables hold key tables %v; want pending marks and summaries", seen)
+		seen := ""
+		for _, level := range levels {
+			for _, tb := range level {
+				lo, hi := tb.Smallest.UserKey[0], tb.Largest.UserKey[0]
+				if lo != hi {
+					t.Errorf("%s LSM: table %s holds keys from table %q to table %q", c.lsm, tb.FileNum, lo, hi)
+				}
+				if !strings.ContainsRune(seen, rune(lo)) {
+					seen += string(rune(lo))
+				}
+			}
+		}
+		for _, want := range c.tables {
+			if !strings.ContainsRune(seen, want) {
+				t.Errorf("%s LSM: tables hold key tables %q; want %q among them", c.lsm, seen, c.tables)
+			}
+		}
 	}
 }

@@ -13,9 +13,10 @@ import (
 
 // Layouts 1 and 2 kept every table in the main LSM; 1 also kept a key per
 // index term and trace, which postings.go still reads. Layouts 1 to 3 filed
-// index terms by the hour instead of the minute. Opening one moves its
-// documents and index terms into their own LSMs and refiles the terms.
-var upgradableVersions = []string{"1", "2", "3"}
+// index terms by the hour instead of the minute. Layouts 1 to 4 kept the
+// pending marks in the main LSM instead of with the documents. Opening one
+// moves its tables into their LSMs and refiles the terms.
+var upgradableVersions = []string{"1", "2", "3", "4"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -53,20 +54,28 @@ func (s *Store) upgrade(have string) error {
 		return nil
 	case "":
 		return setVersion(b)
+	}
+	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }
+	moved := []byte{'p'}
+	switch have {
+	case "1", "2":
+		if err := copyTable(s.main, s.docs, 't', nil); err != nil {
+			return fail(err)
+		}
+		if err := copyTable(s.main, s.index, 'i', rekeyTerm); err != nil {
+			return fail(err)
+		}
+		moved = append(moved, 't', 'i')
 	case "3":
 		// Refiled in place: each key moves to its minute's, once.
 		if err := copyTable(s.index, s.index, 'i', rekeyTerm); err != nil {
-			return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err)
+			return fail(err)
 		}
-		return setVersion(b)
 	}
-	if err := copyTable(s.main, s.docs, 't', nil); err != nil {
-		return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err)
+	if err := copyTable(s.main, s.docs, 'p', nil); err != nil {
+		return fail(err)
 	}
-	if err := copyTable(s.main, s.index, 'i', rekeyTerm); err != nil {
-		return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err)
-	}
-	for _, table := range []byte{'t', 'i'} {
+	for _, table := range moved {
 		if err := b.DeleteRange([]byte{table}, []byte{table + 1}, nil); err != nil {
 			return err
 		}
@@ -78,7 +87,7 @@ func (s *Store) upgrade(have string) error {
 	// copies kept the main LSM at its old size (1M traces: 1.4 GB of
 	// deleted documents and terms after the upgrade). Tables wholly deleted
 	// are dropped without being read.
-	for _, table := range []byte{'t', 'i'} {
+	for _, table := range moved {
 		if err := s.main.Compact(context.Background(), []byte{table}, []byte{table + 1}, false); err != nil {
 			return fmt.Errorf("upgrade store in %s: reclaim table %c: %w", s.dir, table, err)
 		}

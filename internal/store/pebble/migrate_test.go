@@ -12,16 +12,25 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
-// downgrade turns a store into one of an older layout and closes it: index
-// terms filed by the hour, and for layouts 1 and 2 every table in the main
-// LSM; edit, if any, then changes the main LSM further.
+// downgrade turns a store into one of an older layout and closes it:
+// pending marks in the main LSM; for layouts 1 to 3 index terms filed by
+// the hour; for 1 and 2 every table in the main LSM. edit, if any, then
+// changes the main LSM further.
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
-	if version == "3" {
+	if err := copyTable(s.docs, s.main, 'p', nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.docs.DeleteRange([]byte{'p'}, []byte{'p' + 1}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	switch version {
+	case "4":
+	case "3":
 		if err := copyTable(s.index, s.index, 'i', hourKey); err != nil {
 			t.Fatal(err)
 		}
-	} else {
+	default:
 		for _, table := range []byte{'t', 'i'} {
 			rekey := hourKey
 			if table == 't' {
@@ -86,10 +95,11 @@ func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
 	return n
 }
 
-// Stores of layout 2 (every table in one LSM, index terms by the hour) and
-// 3 (index terms by the hour) open upgraded, and read back as they were.
+// Stores of layout 2 (every table in one LSM, index terms by the hour), 3
+// (index terms by the hour) and 4 (pending marks in the main LSM) open
+// upgraded, and read back as they were.
 func TestOlderLayoutsUpgrade(t *testing.T) {
-	for _, version := range []string{"2", "3"} {
+	for _, version := range []string{"2", "3", "4"} {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			s, err := Open(dir, Options{})
@@ -105,6 +115,14 @@ func TestOlderLayoutsUpgrade(t *testing.T) {
 				storetest.Put(t, s, storetest.Summary(id, ep),
 					storetest.Doc("a"+id[25:], `{"n":1}`), storetest.Doc("b"+id[25:], `{"n":2}`))
 			}
+			// Two traces await their summaries.
+			pending := []string{storetest.TraceID(storetest.Base+5, 900), storetest.TraceID(storetest.Base+6, 901)}
+			for i, id := range pending {
+				put := store.DocPut{TraceID: id, Epoch: storetest.Base + 5 + int64(i), Docs: []store.Doc{storetest.Doc("c"+id[25:], `{"n":3}`)}}
+				if err := s.PutDocs(context.Background(), []store.DocPut{put}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			term := store.Term{Field: store.FieldService, Value: storetest.Summary(ids[0], storetest.Base).Nodes[0].Name}
 			q := store.SummaryQuery{From: storetest.Base, To: storetest.Base + 3600, AnyOf: []store.Term{term}}
 			want := storetest.Collect(t, s, q)
@@ -113,7 +131,11 @@ func TestOlderLayoutsUpgrade(t *testing.T) {
 			}
 			downgrade(t, s, version)
 			s = reopen(t, dir, version)
-			for _, table := range []byte{'t', 'i'} {
+			var still []string
+			if err := s.Pending(context.Background(), func(id string) bool { still = append(still, id); return true }); err != nil || !slices.Equal(still, pending) {
+				t.Errorf("pending after the upgrade: %v, %v; want %v", still, err, pending)
+			}
+			for _, table := range []byte{'t', 'i', 'p'} {
 				if n := tableKeys(t, s.main, table); n != 0 {
 					t.Errorf("main LSM still holds %d keys of table %c", n, table)
 				}

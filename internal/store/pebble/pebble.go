@@ -33,7 +33,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "4"
+const layoutVersion = "5"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
@@ -116,22 +116,22 @@ func (s *Store) Close() error {
 
 // PutDocs implements store.Store.
 func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
-	// Marks first: a crash between the two writes leaves a pending trace
-	// whose documents are missing, which recovery passes over, never
-	// documents that no summary will ever cover.
-	var marks, docs sortedBatch
+	// A trace's pending mark is written in one batch with its documents, so
+	// a crash leaves both or neither. A foreign trace id's alias goes
+	// first: readers find its documents through it.
+	var aliases, docs sortedBatch
 	for i := range puts {
 		p := &puts[i]
 		ep := epochBytes(p.Epoch)
 		if idEp, ok := segment.TraceEpoch(p.TraceID); !ok || idEp != p.Epoch {
-			marks.set(aliasKey(p.TraceID), ep)
+			aliases.set(aliasKey(p.TraceID), ep)
 		}
-		marks.set(pendingKey(p.TraceID), ep)
+		docs.set(pendingKey(p.TraceID), ep)
 		for _, d := range p.Docs {
 			docs.set(docKey(p.Epoch, p.TraceID, d.ID), d.Raw)
 		}
 	}
-	if err := marks.commit(s.main); err != nil {
+	if err := aliases.commit(s.main); err != nil {
 		return err
 	}
 	return docs.commit(s.docs)
@@ -139,7 +139,7 @@ func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
 
 // Pending implements store.Store.
 func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
-	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'p'}, UpperBound: []byte{'p' + 1}})
+	it, err := s.lsmOf('p').NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'p'}, UpperBound: []byte{'p' + 1}})
 	if err != nil {
 		return err
 	}
@@ -154,10 +154,10 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
-	// Documents, then index terms, then summaries with the pending marks'
+	// Documents, then index terms, then summaries, then the pending marks'
 	// removal: a crash in between leaves the trace pending, and its terms
 	// naming a trace without a summary, which searches skip.
-	var docs sortedBatch
+	var docs, marks sortedBatch
 	var refiled [][]byte // document ranges copied under another epoch
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
 	var pw postingWriter
@@ -167,7 +167,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		if u.Summary == nil {
 			return fmt.Errorf("update of trace %s has no summary", u.TraceID)
 		}
-		sb.del(pendingKey(u.TraceID))
+		marks.del(pendingKey(u.TraceID))
 		if ep, ok := segment.TraceEpoch(u.TraceID); !ok || ep != u.Epoch {
 			sb.set(aliasKey(u.TraceID), epochBytes(u.Epoch))
 		} else if u.Previous != nil && u.Previous.Epoch != u.Epoch {
@@ -213,6 +213,9 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		return err
 	}
 	if err := sb.commit(s.main); err != nil {
+		return err
+	}
+	if err := marks.commit(s.lsmOf('p')); err != nil {
 		return err
 	}
 	// Only now that the alias names the new epoch: before, a crash would
@@ -412,22 +415,24 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 	}
 	// Aliases (foreign trace ids only) and pending marks (traces awaiting a
 	// summary) are few; they go row by row.
-	b := s.main.NewBatch()
-	defer b.Close()
 	for _, table := range []byte{'x', 'p'} {
-		it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
+		var b sortedBatch
+		db := s.lsmOf(table)
+		it, err := db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
 		if err != nil {
 			return 0, err
 		}
 		for it.First(); it.Valid(); it.Next() {
 			if v := it.Value(); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cut {
-				_ = b.Delete(bytes.Clone(it.Key()), nil)
+				b.del(bytes.Clone(it.Key()))
 			}
 		}
-		it.Close()
-	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return 0, err
+		if err := errors.Join(it.Error(), it.Close()); err != nil {
+			return 0, err
+		}
+		if err := b.commit(db); err != nil {
+			return 0, err
+		}
 	}
 	return n, nil
 }
@@ -457,7 +462,7 @@ func (s *Store) countPartitions(cut int64) (int, error) {
 // lsmOf is the LSM that holds a table.
 func (s *Store) lsmOf(table byte) *pebble.DB {
 	switch table {
-	case 't':
+	case 't', 'p':
 		return s.docs
 	case 'i':
 		return s.index
