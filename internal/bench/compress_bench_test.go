@@ -1,0 +1,49 @@
+package bench_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/DataDog/zstd"
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+)
+
+// BenchmarkDocumentCompression compresses generated documents, one trace
+// after another, in blocks of each size at each zstd level, as Pebble
+// compresses the documents' blob files (64 KiB blocks, level 1), and
+// reports bytes per document and the compression ratio: what a codec or
+// block size would save on disk before anyone builds it.
+func BenchmarkDocumentCompression(b *testing.B) {
+	g := bench.NewGenerator(1)
+	now := time.Now()
+	var all []byte
+	docs := 0
+	for docs < 20000 {
+		_, d := g.Trace(now, 0)
+		for _, x := range d {
+			all = append(all, x...)
+		}
+		docs += len(d)
+	}
+	for _, block := range []int{64 << 10, 256 << 10, 1 << 20} {
+		for _, level := range []int{1, 3, 6} {
+			b.Run(fmt.Sprintf("block=%dKiB/level=%d", block>>10, level), func(b *testing.B) {
+				b.SetBytes(int64(len(all)))
+				total := 0
+				for b.Loop() {
+					total = 0
+					for off := 0; off < len(all); off += block {
+						c, err := zstd.CompressLevel(nil, all[off:min(off+block, len(all))], level)
+						if err != nil {
+							b.Fatal(err)
+						}
+						total += len(c)
+					}
+				}
+				b.ReportMetric(float64(total)/float64(docs), "bytes/doc")
+				b.ReportMetric(float64(len(all))/float64(total), "ratio")
+			})
+		}
+	}
+}
