@@ -9,22 +9,17 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/bench"
 )
 
-// BenchmarkDocumentCompression compresses generated documents, one trace
-// after another, in blocks of each size at each zstd level, as Pebble
+// BenchmarkDocumentCompression compresses generated documents, in the
+// order roentgen-bench sends them (traces interleaved in groups of 64), in
+// blocks of each size at each zstd level, as Pebble
 // compresses the documents' blob files (64 KiB blocks, level 1), and
 // reports bytes per document and the compression ratio: what a codec or
 // block size would save on disk before anyone builds it.
 func BenchmarkDocumentCompression(b *testing.B) {
-	g := bench.NewGenerator(1)
-	now := time.Now()
+	const docs = 20000
 	var all []byte
-	docs := 0
-	for docs < 20000 {
-		_, d := g.Trace(now, 0)
-		for _, x := range d {
-			all = append(all, x...)
-		}
-		docs += len(d)
+	for _, d := range bench.NewGenerator(1).Batches(time.Now(), docs, docs)[0] {
+		all = append(all, d...)
 	}
 	for _, block := range []int{64 << 10, 256 << 10, 1 << 20} {
 		for _, level := range []int{1, 3, 6} {
