@@ -137,21 +137,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 	// 7-11% of ingest CPU. Ordinary compactions drop the tombstones at the
 	// bottom level anyway.
 	opts.Experimental.TombstoneDenseCompactionThreshold = -1
-	opts.Experimental.SpanPolicyFunc = tableSpans
 	opts.EnsureDefaults()
 	return opts
-}
-
-// tableSpans makes flushes and compactions end an output table where a
-// table of the key layout ends (keys.go: the first byte names the table).
-// Without it, each flush of the main LSM wrote one table from the pending
-// marks (since moved to the documents LSM), keyed by random trace id, to
-// the summaries, keyed by time: every such table overlapped every other,
-// L0 grew to ~30 sublevels that each search merged, and compactions
-// rewrote summaries that time order alone would have let Pebble move down.
-func tableSpans(start []byte) (pebble.SpanPolicy, []byte, error) {
-	if len(start) == 0 || start[0] == 0xff {
-		return pebble.SpanPolicy{}, nil, nil
-	}
-	return pebble.SpanPolicy{}, []byte{start[0] + 1}, nil
 }
