@@ -136,11 +136,11 @@ func skipJSONSpace(b []byte, i int) int {
 
 // unquoteJSONString decodes the JSON string whose opening quote precedes s
 // into the start of scratch, which must have room for len(s)+8 bytes; out
-// is that part of scratch, with no capacity beyond it. n counts the bytes of s consumed, closing quote included.
-// ok is false for an unterminated string, a control character, invalid
-// UTF-8, an unknown escape or a \u surrogate that is not half of a valid
-// pair: encoding/json replaces the last two with U+FFFD, and such rare
-// input is left to it.
+// is that part of scratch, with no capacity beyond it. n counts the bytes
+// of s consumed, closing quote included. ok is false for an unterminated
+// string, a control character, invalid UTF-8, an unknown escape or a \u
+// surrogate that is not half of a valid pair: encoding/json replaces the
+// last two with U+FFFD, and such rare input is left to it.
 //
 // Escaped documents hold an escape every few bytes (each quote of the
 // document is one), so the common escapes are handled inline. The string

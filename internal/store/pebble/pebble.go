@@ -99,7 +99,9 @@ func (s *Store) closeAll() {
 }
 
 // Close flushes and closes the store: everything applied is on disk after.
-// The main LSM goes last, as writes do (Apply).
+// Documents go first and summaries last, in the order Apply writes them;
+// the pending marks it clears after the summaries only cost a summary
+// computed again if that flush is lost.
 func (s *Store) Close() error {
 	var first error
 	for _, db := range s.lsms() {
