@@ -21,9 +21,6 @@ type graphAPI struct {
 
 // Limits of the graph operations.
 const (
-	// maxGraphWindow is the longest window GetServiceGraph and
-	// GetTimeSeriesServiceStatistics answer: X-Ray's retention.
-	maxGraphWindow = 30 * 24 * time.Hour
 	// maxTraceGraphIDs bounds GetTraceGraph (X-Ray documents 5 per call;
 	// Roentgen draws more in one graph).
 	maxTraceGraphIDs = 100
@@ -73,22 +70,17 @@ type serviceGraphOut struct {
 	NextToken                *string `json:",omitempty"`
 }
 
-// window validates a request's time window and aligns it to whole
-// statistics buckets, which is the window the answer reports.
-func window(start, end *Timestamp) (int64, int64, error) {
-	if start == nil || end == nil {
-		return 0, 0, invalid("StartTime and EndTime are required")
-	}
-	if *end <= *start {
-		return 0, 0, invalid("EndTime (%s) must be after StartTime (%s)", ftoa(float64(*end)), ftoa(float64(*start)))
-	}
-	if time.Duration(float64(*end-*start)*float64(time.Second)) > maxGraphWindow {
-		return 0, 0, invalid("the window from StartTime to EndTime is longer than %d days", int(maxGraphWindow.Hours()/24))
+// window validates a request's time window (checkWindow) and aligns it to
+// whole statistics buckets, which is the window the answer reports.
+func (g *graphAPI) window(start, end *Timestamp) (int64, int64, error) {
+	s, e, err := g.s.checkWindow(start, end, maxGraphWindow)
+	if err != nil {
+		return 0, 0, err
 	}
 	b := int64(graph.BucketSeconds)
-	from := int64(math.Floor(float64(*start)))
+	from := int64(math.Floor(s))
 	from -= ((from % b) + b) % b
-	to := int64(math.Ceil(float64(*end)))
+	to := int64(math.Ceil(e))
 	if m := ((to % b) + b) % b; m != 0 {
 		to += b - m
 	}
@@ -111,7 +103,7 @@ func (g *graphAPI) getServiceGraph(ctx context.Context, body []byte) (any, error
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	from, to, err := window(in.StartTime, in.EndTime)
+	from, to, err := g.window(in.StartTime, in.EndTime)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +203,7 @@ func (g *graphAPI) getTimeSeriesServiceStatistics(ctx context.Context, body []by
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	from, to, err := window(in.StartTime, in.EndTime)
+	from, to, err := g.window(in.StartTime, in.EndTime)
 	if err != nil {
 		return nil, err
 	}

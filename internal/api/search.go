@@ -133,12 +133,9 @@ type getTraceSummariesOutput struct {
 }
 
 func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInput) (any, error) {
-	if in.StartTime == nil || in.EndTime == nil {
-		return nil, invalid("StartTime and EndTime are required")
-	}
-	start, end := float64(*in.StartTime), float64(*in.EndTime)
-	if end <= start {
-		return nil, invalid("EndTime (%s) must be after StartTime (%s)", ftoa(end), ftoa(start))
+	start, end, err := s.checkWindow(in.StartTime, in.EndTime, 0)
+	if err != nil {
+		return nil, err
 	}
 	rangeType := in.TimeRangeType
 	if rangeType == "" {

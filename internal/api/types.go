@@ -24,6 +24,9 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return &validationError{"timestamp " + strconv.Quote(s) + " is not a finite number of epoch seconds"}
+			}
 			*t = Timestamp(f)
 			return nil
 		}
