@@ -38,6 +38,7 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 )
 
@@ -548,7 +549,7 @@ func dirSize(dir string) (files, allocated int64, err error) {
 
 // compactStore reopens the store in dir, compacts it fully and closes it.
 func compactStore(dir string) (map[string]uint64, error) {
-	st, err := pebble.Open(dir, pebble.Options{})
+	st, err := pebble.Open(dir, pebble.Options{CombineStats: graph.CombineStats})
 	if err != nil {
 		return nil, err
 	}

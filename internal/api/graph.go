@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -40,18 +39,17 @@ func (g *graphAPI) init(s *Server) error {
 			}
 			return ref.FilterExpression
 		},
-		Now:    func() time.Time { return s.now() },
 		Logger: s.log,
 	})
 	if s.cfg.Ingest != nil {
+		s.cfg.Ingest.AddDeriver(g.agg.Prepare)
 		s.cfg.Ingest.AddHook(g.agg.Hook)
 	}
 	return nil
 }
 
-// Close writes the service-graph statistics still held in memory. Call it
-// before closing the store.
-func (s *Server) Close() error { return s.graph.agg.Close(context.Background()) }
+// Close is kept for callers; the API holds nothing to write.
+func (s *Server) Close() error { return nil }
 
 // GetServiceGraph
 

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/console"
+	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/otlp"
@@ -104,7 +105,7 @@ func Start(cfg Config) (*App, error) {
 		cfg.DataDir = DefaultDataDir()
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, addrs: map[string]net.Addr{}, done: make(chan struct{})}
-	st, err := pebble.Open(cfg.DataDir, pebble.Options{})
+	st, err := pebble.Open(cfg.DataDir, pebble.Options{CombineStats: graph.CombineStats})
 	if err != nil {
 		return nil, err
 	}

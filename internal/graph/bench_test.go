@@ -52,26 +52,27 @@ func benchStore(b *testing.B) (*graph.Aggregator, int64) {
 		if benchErr != nil {
 			return
 		}
-		benchSt, benchErr = pebble.Open(benchDir, pebble.Options{})
+		benchSt, benchErr = pebble.Open(benchDir, pebble.Options{CombineStats: graph.CombineStats})
 		if benchErr != nil {
 			return
 		}
-		benchAgg = graph.NewAggregator(graph.AggregatorConfig{Store: benchSt, FlushInterval: time.Hour})
+		benchAgg = graph.NewAggregator(graph.AggregatorConfig{Store: benchSt})
 		start := time.Now().Add(-benchHours*time.Hour).Unix() / 3600 * 3600
 		benchEnd = start + benchHours*3600
 		rng := rand.New(rand.NewPCG(7, 7))
 		ctx := context.Background()
 		step := float64(benchHours*3600) / benchTraces
+		var recs []store.StatRecord
 		for i := 0; i < benchTraces; i++ {
 			s := syntheticSummary(rng, float64(start)+float64(i)*step)
-			benchAgg.Hook(ctx, []store.TraceUpdate{{TraceID: s.TraceID, Summary: s}})
-			if i%20000 == 19999 {
-				if benchErr = benchAgg.Flush(ctx); benchErr != nil {
+			recs = append(recs, benchAgg.Deltas(s, nil)...)
+			if i%2000 == 1999 || i == benchTraces-1 {
+				if benchErr = benchSt.AddStats(ctx, recs); benchErr != nil {
 					return
 				}
+				recs = recs[:0]
 			}
 		}
-		benchErr = benchAgg.Flush(ctx)
 		runtime.GC() // the setup's garbage is not the queries' cost
 	})
 	if benchErr != nil {
@@ -180,10 +181,10 @@ func benchIngest(b *testing.B, withStats bool) {
 	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }})
 	agg := graph.NewAggregator(graph.AggregatorConfig{Store: st})
 	if withStats {
+		in.AddDeriver(agg.Prepare)
 		in.AddHook(agg.Hook)
 	}
 	load := benchtest.NewLoad(now)
-	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -191,7 +192,4 @@ func benchIngest(b *testing.B, withStats bool) {
 	defer cpu.Report(b)
 	load.Run(b, in)
 	b.ReportMetric(load.Segments()/time.Since(start).Seconds(), "segments/s")
-	if err := agg.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
 }

@@ -37,70 +37,33 @@ func Plan(from, to int64) []Span {
 }
 
 // Scan calls fn with the statistics of every wanted entity of a group in
-// the spans (stored and pending alike), record by record: stored records at
-// their span's resolution, pending ones per minute or rolled up. Duration
-// histograms are read only when durations is set. fn must not keep s.
+// the spans, record by record, each at its span's resolution; a record may
+// come more than once (store.StatsStore), and callers add what they get.
+// Duration histograms are read only when durations is set. A record that
+// does not decode is skipped (and logged), not the whole answer. fn must not
+// keep s.
 func (a *Aggregator) Scan(ctx context.Context, group string, spans []Span, want func(Entity) bool, durations bool, fn func(bucket int64, e Entity, s *Stats)) error {
-	a.flushMu.RLock()
-	defer a.flushMu.RUnlock()
 	var s Stats
+	corrupt := 0
 	for _, sp := range spans {
-		var derr error
 		q := store.StatQuery{Resolution: sp.Resolution, Group: group, From: sp.From, To: sp.To}
 		if want != nil {
 			q.Want = func(e string) bool { return want(Entity(e)) }
 		}
 		err := a.cfg.Store.Stats(ctx, q, func(r store.StatRecord) bool {
-			e := Entity(r.Entity)
-			if derr = s.decode(r.Value, durations); derr != nil {
-				return false
+			if s.decodeSum(r.Value, durations) != nil {
+				corrupt++
+				return true
 			}
-			fn(r.Bucket, e, &s)
+			fn(r.Bucket, Entity(r.Entity), &s)
 			return true
 		})
-		if err == nil {
-			err = derr
-		}
 		if err != nil {
 			return err
 		}
 	}
-	// Deltas not yet in the store: minute deltas count in every span;
-	// rolled-up ones only in spans of their resolution, as the minute
-	// records already hold them.
-	type hit struct {
-		bucket int64
-		e      Entity
-		s      Stats
-	}
-	var hits []hit
-	in := func(res, bucket int64, e Entity) bool {
-		if want != nil && !want(e) {
-			return false
-		}
-		for _, sp := range spans {
-			if (res == BucketSeconds || sp.Resolution == res) && bucket >= sp.From && bucket < sp.To {
-				return true
-			}
-		}
-		return false
-	}
-	for rk, d := range a.rolled {
-		if rk.Group == group && in(rk.res, rk.Bucket, rk.Entity) {
-			hits = append(hits, hit{rk.Bucket, rk.Entity, Stats{}})
-			hits[len(hits)-1].s.Add(d, 1)
-		}
-	}
-	a.mu.Lock()
-	for gk, d := range a.pending {
-		if gk.Group == group && in(BucketSeconds, gk.Bucket, gk.Entity) {
-			hits = append(hits, hit{gk.Bucket, gk.Entity, Stats{}})
-			hits[len(hits)-1].s.Add(d, 1)
-		}
-	}
-	a.mu.Unlock()
-	for i := range hits {
-		fn(hits[i].bucket, hits[i].e, &hits[i].s)
+	if corrupt > 0 {
+		a.cfg.Logger.Warn("skipped statistics records that do not decode", "group", group, "records", corrupt)
 	}
 	return nil
 }
@@ -122,14 +85,21 @@ type groupVersion struct {
 }
 
 func (a *Aggregator) recordGroupVersions(ctx context.Context, buckets map[string][2]int64) error {
-	if a.cfg.GroupExpression == nil {
+	if a.cfg.GroupExpression == nil || len(buckets) == 0 {
 		return nil
 	}
+	// Flushes run in parallel; each version record is read and rewritten.
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for g, r := range buckets {
 		if g == DefaultGroup {
 			continue
 		}
 		expr := a.cfg.GroupExpression(g)
+		last, ok := a.versions[g]
+		if ok && last.Expr == expr && last.From <= r[0] && last.To >= r[1] {
+			continue // recorded already: one write per group and minute at most
+		}
 		vs, err := a.groupVersions(ctx, g)
 		if err != nil {
 			return err
@@ -147,6 +117,7 @@ func (a *Aggregator) recordGroupVersions(ctx context.Context, buckets map[string
 		if err := a.cfg.Store.PutMeta(ctx, groupVersionsKind, g, b); err != nil {
 			return err
 		}
+		a.versions[g] = vs[len(vs)-1]
 	}
 	return nil
 }

@@ -134,14 +134,32 @@ func (s *Stats) Encode() []byte {
 
 var errCorrupt = errors.New("graph: corrupt statistics record")
 
-// Decode reads a stored record into s (replacing its contents).
-func (s *Stats) Decode(b []byte) error { return s.decode(b, true) }
+// Decode reads a stored record into s (replacing its contents): the sum of
+// the deltas in it (store.StatsStore).
+func (s *Stats) Decode(b []byte) error { return s.decodeSum(b, true) }
 
-// decode reads a record; without durations it leaves the duration
-// histogram empty, which halves the work of a time series.
-func (s *Stats) decode(b []byte, durations bool) error {
+// decodeSum reads a value of one or more concatenated deltas into s, their
+// sum; without durations it leaves the duration histogram empty, which
+// halves the work of a time series.
+func (s *Stats) decodeSum(b []byte, durations bool) error {
+	rest, err := s.decode(b, durations)
+	if err != nil || len(rest) == 0 {
+		return err
+	}
+	var d Stats
+	for len(rest) > 0 {
+		if rest, err = d.decode(rest, durations); err != nil {
+			return err
+		}
+		s.Add(&d, 1)
+	}
+	return nil
+}
+
+// decode reads one delta and returns the bytes after it.
+func (s *Stats) decode(b []byte, durations bool) ([]byte, error) {
 	if len(b) == 0 || b[0] != statsVersion {
-		return errCorrupt
+		return nil, errCorrupt
 	}
 	b = b[1:]
 	next := func() (int64, bool) {
@@ -156,33 +174,47 @@ func (s *Stats) decode(b []byte, durations bool) error {
 	for _, f := range fields {
 		v, ok := next()
 		if !ok {
-			return errCorrupt
+			return nil, errCorrupt
 		}
 		*f = v
 	}
 	s.Duration = s.Duration[:0]
-	hs := []*Histogram{&s.Response, &s.Duration}
-	if !durations {
-		hs = hs[:1]
-	}
-	for _, h := range hs {
+	for i, h := range []*Histogram{&s.Response, &s.Duration} {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)) {
-			return errCorrupt
+			return nil, errCorrupt
 		}
 		b = b[k:]
 		out := (*h)[:0] // reuse: scans decode record after record into one Stats
 		prev := int64(0)
-		for i := uint64(0); i < n; i++ {
+		for j := uint64(0); j < n; j++ {
 			d, ok1 := next()
 			c, ok2 := next()
 			if !ok1 || !ok2 {
-				return errCorrupt
+				return nil, errCorrupt
 			}
 			prev += d
 			out = append(out, Bin{prev, c})
 		}
-		*h = out
+		if i == 0 || durations {
+			*h = out
+		}
 	}
-	return nil
+	return b, nil
+}
+
+// CombineStats sums the deltas of one record into one: Pebble's merge
+// operator calls it as it reads and compacts (pebble.Options.CombineStats),
+// so a record stays one delta long however many traces added to it. It
+// returns nil when a delta does not decode, and the store keeps them as
+// they are.
+func CombineStats(deltas [][]byte) []byte {
+	var sum, d Stats
+	for _, v := range deltas {
+		if d.decodeSum(v, true) != nil {
+			return nil
+		}
+		sum.Add(&d, 1)
+	}
+	return sum.Encode()
 }

@@ -283,6 +283,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 		done = append(done, e)
 	}
 	if len(updates) > 0 {
+		in.derive(updates)
 		if err := in.cfg.Store.Apply(ctx, updates); err != nil {
 			in.cfg.Logger.Error("store summaries", "traces", len(updates), "err", err)
 			for _, u := range updates {

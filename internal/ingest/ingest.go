@@ -72,8 +72,9 @@ type Ingester struct {
 	stopped sync.WaitGroup
 	closing sync.Once
 
-	mu    sync.RWMutex
-	hooks []Hook
+	mu       sync.RWMutex
+	hooks    []Hook
+	derivers []Deriver // derive.go
 }
 
 // New returns an Ingester and starts its background flush.

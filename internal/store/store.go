@@ -35,7 +35,8 @@ type Store interface {
 
 	// Apply persists, for each trace, its new or replaced documents and its
 	// recomputed summary, replacing the index terms of Previous with those of
-	// Summary, and clears the trace's pending mark. Marks are cleared last,
+	// Summary, adds its statistics deltas (written atomically with the
+	// summary: both or neither), and clears the trace's pending mark. Marks are cleared last,
 	// after the summaries: a crash during the call leaves its traces
 	// pending, to be summarised again, with at most some of their new
 	// documents, index terms and summaries already written.
@@ -98,6 +99,10 @@ type TraceUpdate struct {
 	// Previous is the summary this one replaces, nil for a new trace. Stores
 	// use it to drop index terms that no longer hold.
 	Previous *trace.Summary
+	// Stats are the service-graph statistics deltas of this change
+	// (contribution of Summary minus that of Previous, stats.go), added to
+	// their records in the same atomic write as Summary.
+	Stats []StatRecord
 }
 
 // DocPut is one trace's documents, written ahead of its summary.

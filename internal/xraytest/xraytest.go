@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 )
@@ -112,7 +113,7 @@ type API struct {
 // tb's cleanup, which closes the server, the API and the store.
 func NewAPI(tb testing.TB, dir string) *API {
 	tb.Helper()
-	st, err := pebble.Open(dir, pebble.Options{})
+	st, err := pebble.Open(dir, pebble.Options{CombineStats: graph.CombineStats})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -37,7 +37,7 @@ const (
 	indexLSM
 )
 
-func openLSM(dir string, role lsmRole, cache *pebble.Cache, fs walFS) (*pebble.DB, error) {
+func openLSM(dir string, role lsmRole, cache *pebble.Cache, fs walFS, merger *pebble.Merger) (*pebble.DB, error) {
 	switch role {
 	case documentsLSM:
 		dir = filepath.Join(dir, documentsDir)
@@ -46,6 +46,7 @@ func openLSM(dir string, role lsmRole, cache *pebble.Cache, fs walFS) (*pebble.D
 	}
 	opts := lsmOptions(role, cache)
 	opts.FS = fs
+	opts.Merger = merger
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)

@@ -50,6 +50,10 @@ var _ store.Store = (*Store)(nil)
 type Options struct {
 	// CacheBytes is the block cache size (default 128 MiB).
 	CacheBytes int64
+	// CombineStats sums the encoded deltas of one statistics record
+	// (graph.CombineStats), or returns nil when it cannot read one. Without
+	// it, deltas are kept concatenated, which readers sum but which grows.
+	CombineStats func(deltas [][]byte) []byte
 }
 
 // Open opens or creates the store in dir.
@@ -64,7 +68,7 @@ func Open(dir string, o Options) (*Store, error) {
 	defer cache.Unref()
 	s := &Store{dir: dir, fs: newWALFS()}
 	var err error
-	if s.main, err = openLSM(dir, mainLSM, cache, s.fs); err != nil {
+	if s.main, err = openLSM(dir, mainLSM, cache, s.fs, mergerFor(o.CombineStats)); err != nil {
 		return nil, err
 	}
 	// The version is checked before the other LSMs are created, so that a
@@ -74,11 +78,11 @@ func Open(dir string, o Options) (*Store, error) {
 		s.main.Close()
 		return nil, err
 	}
-	if s.docs, err = openLSM(dir, documentsLSM, cache, s.fs); err != nil {
+	if s.docs, err = openLSM(dir, documentsLSM, cache, s.fs, concatenate); err != nil {
 		s.main.Close()
 		return nil, err
 	}
-	if s.index, err = openLSM(dir, indexLSM, cache, s.fs); err != nil {
+	if s.index, err = openLSM(dir, indexLSM, cache, s.fs, concatenate); err != nil {
 		s.docs.Close()
 		s.main.Close()
 		return nil, err
@@ -205,6 +209,10 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 		sb.set(summaryKey(u.Epoch, u.TraceID), arena[start:len(arena):len(arena)])
+		// In the summary's batch: a crash keeps both or neither.
+		if err := stageStats(&sb, u.Stats); err != nil {
+			return err
+		}
 	}
 	if err := docs.commit(s.docs); err != nil {
 		return err

@@ -3,6 +3,7 @@ package pebble_test
 import (
 	"testing"
 
+	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
@@ -10,7 +11,7 @@ import (
 
 func open(t *testing.T, dir string) *pebble.Store {
 	t.Helper()
-	s, err := pebble.Open(dir, pebble.Options{})
+	s, err := pebble.Open(dir, pebble.Options{CombineStats: graph.CombineStats})
 	if err != nil {
 		t.Fatal(err)
 	}

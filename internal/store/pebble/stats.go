@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"io"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -52,42 +52,83 @@ func statKey(k store.StatKey) ([]byte, error) {
 	return append(statEntityPrefix(statPrefix(t, store.PartitionOf(k.Bucket), k.Group), k.Entity), epochBytes(k.Bucket)...), nil
 }
 
-// PutStats implements store.StatsStore.
-func (s *Store) PutStats(ctx context.Context, recs []store.StatRecord) error {
-	b := s.main.NewBatch()
-	defer b.Close()
+// stageStats stages the statistics deltas of an update as merges into
+// their records, in the batch that writes its summary (Apply): both are
+// written or neither.
+func stageStats(sb *sortedBatch, recs []store.StatRecord) error {
 	for _, r := range recs {
+		if len(r.Value) == 0 {
+			continue
+		}
 		k, err := statKey(r.StatKey)
 		if err != nil {
 			return err
 		}
-		if r.Value == nil {
-			err = b.Delete(k, nil)
-		} else {
-			err = b.Set(k, r.Value, nil)
-		}
-		if err != nil {
-			return err
-		}
+		sb.merge(k, r.Value)
 	}
-	return b.Commit(pebble.NoSync)
+	return nil
 }
 
-// GetStat implements store.StatsStore.
-func (s *Store) GetStat(ctx context.Context, k store.StatKey) ([]byte, error) {
-	key, err := statKey(k)
-	if err != nil {
-		return nil, err
+// AddStats implements store.StatsStore.
+func (s *Store) AddStats(ctx context.Context, recs []store.StatRecord) error {
+	var sb sortedBatch
+	if err := stageStats(&sb, recs); err != nil {
+		return err
 	}
-	v, closer, err := s.main.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, store.ErrNotFound
+	return sb.commit(s.main)
+}
+
+// isStatKey reports whether a key of the main LSM is a statistics record.
+func isStatKey(k []byte) bool {
+	return len(k) > 0 && bytes.IndexByte(statTables, k[0]) >= 0
+}
+
+// mergerFor is the main LSM's merge operator: statistics deltas are summed
+// by combine (Options.CombineStats) when it is given, and every other
+// record, or every record without it, concatenated (concatenate). Both keep
+// concatenate's name, so stores written with either open with the other;
+// summed or concatenated, the graph package reads a value as the sum of the
+// deltas in it.
+func mergerFor(combine func([][]byte) []byte) *pebble.Merger {
+	if combine == nil {
+		return concatenate
 	}
-	if err != nil {
-		return nil, err
+	return &pebble.Merger{
+		Name: concatenate.Name,
+		Merge: func(key, value []byte) (pebble.ValueMerger, error) {
+			if !isStatKey(key) {
+				return concatenate.Merge(key, value)
+			}
+			m := &statMerger{combine: combine}
+			m.add(value)
+			return m, nil
+		},
 	}
-	defer closer.Close()
-	return bytes.Clone(v), nil
+}
+
+// statMerger gathers a record's deltas and sums them when Pebble asks for
+// the result (reads and compactions alike).
+type statMerger struct {
+	combine func([][]byte) []byte
+	vals    [][]byte
+}
+
+// add keeps a copy: Pebble may reuse an operand's memory once it returns.
+func (m *statMerger) add(v []byte) { m.vals = append(m.vals, bytes.Clone(v)) }
+
+func (m *statMerger) MergeNewer(v []byte) error { m.add(v); return nil }
+func (m *statMerger) MergeOlder(v []byte) error { m.add(v); return nil }
+
+func (m *statMerger) Finish(bool) ([]byte, io.Closer, error) {
+	if len(m.vals) == 1 {
+		return m.vals[0], nil, nil
+	}
+	if out := m.combine(m.vals); out != nil {
+		return out, nil, nil
+	}
+	// A delta the combiner cannot read is kept, not dropped: concatenated,
+	// readers still see the others.
+	return bytes.Join(m.vals, nil), nil, nil
 }
 
 // Stats implements store.StatsStore.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -26,7 +27,7 @@ import (
 // Open is an empty Pebble store in a temp dir, closed in tb.Cleanup.
 func Open(tb testing.TB) *pebble.Store {
 	tb.Helper()
-	st, err := pebble.Open(tb.TempDir(), pebble.Options{})
+	st, err := pebble.Open(tb.TempDir(), pebble.Options{CombineStats: graph.CombineStats})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func Cached(b *testing.B, name string, build func(st *pebble.Store, end int64)) 
 	if end == 0 || time.Since(time.Unix(end, 0)) > 20*24*time.Hour {
 		os.RemoveAll(dir)
 		end = time.Now().Unix()
-		st, err := pebble.Open(dir, pebble.Options{})
+		st, err := pebble.Open(dir, pebble.Options{CombineStats: graph.CombineStats})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -68,7 +69,7 @@ func Cached(b *testing.B, name string, build func(st *pebble.Store, end int64)) 
 			b.Fatal(err)
 		}
 	}
-	st, err := pebble.Open(dir, pebble.Options{})
+	st, err := pebble.Open(dir, pebble.Options{CombineStats: graph.CombineStats})
 	if err != nil {
 		b.Fatal(err)
 	}
