@@ -6,17 +6,17 @@ import (
 	"math"
 
 	"github.com/roentgen-tracing/roentgen/internal/graph"
+	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// graphAPI serves the service-graph operations (spec §6): statistics kept
-// by a graph.Aggregator fed from the ingest path.
-type graphAPI struct {
-	s   *Server
-	agg *graph.Aggregator
-}
+// graphAPI serves the service-graph operations (spec §6) from the
+// statistics of a graph.Aggregator, which app wires to the ingest path.
+type graphAPI struct{ s *Server }
+
+func (g *graphAPI) agg() *graph.Aggregator { return g.s.cfg.Graph }
 
 // Limits of the graph operations.
 const (
@@ -26,30 +26,6 @@ const (
 	// maxSeriesPoints bounds a time series' buckets.
 	maxSeriesPoints = 50000
 )
-
-func (g *graphAPI) init(s *Server) error {
-	g.s = s
-	g.agg = graph.NewAggregator(graph.AggregatorConfig{
-		Store:  s.cfg.Store,
-		Groups: s.groups.matching,
-		GroupExpression: func(name string) string {
-			ref, err := s.groups.lookup(context.Background(), name, "")
-			if err != nil {
-				return ""
-			}
-			return ref.FilterExpression
-		},
-		Logger: s.log,
-	})
-	if s.cfg.Ingest != nil {
-		s.cfg.Ingest.AddDeriver(g.agg.Prepare)
-		s.cfg.Ingest.AddHook(g.agg.Hook)
-	}
-	return nil
-}
-
-// Close is kept for callers; the API holds nothing to write.
-func (s *Server) Close() error { return nil }
 
 // GetServiceGraph
 
@@ -92,8 +68,9 @@ func str(p *string) string {
 	return *p
 }
 
-func (g *graphAPI) group(ctx context.Context, name, arn *string) (groupRef, error) {
-	return g.s.groups.lookup(ctx, str(name), str(arn))
+func (g *graphAPI) group(name, arn *string) (groups.Group, error) {
+	r, err := g.s.cfg.Groups.Find(str(name), str(arn))
+	return r, groupsError(err)
 }
 
 func (g *graphAPI) getServiceGraph(ctx context.Context, body []byte) (any, error) {
@@ -105,15 +82,15 @@ func (g *graphAPI) getServiceGraph(ctx context.Context, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
-	grp, err := g.group(ctx, in.GroupName, in.GroupARN)
+	grp, err := g.group(in.GroupName, in.GroupARN)
 	if err != nil {
 		return nil, err
 	}
-	gr, err := g.agg.ServiceGraph(ctx, grp.Name, from, to)
+	gr, err := g.agg().ServiceGraph(ctx, grp.GroupName, from, to)
 	if err != nil {
 		return nil, err
 	}
-	old, err := g.agg.OldGroupVersions(ctx, grp.Name, grp.FilterExpression, from, to)
+	old, err := g.agg().OldGroupVersions(ctx, grp.GroupName, grp.FilterExpression, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -232,16 +209,16 @@ func (g *graphAPI) getTimeSeriesServiceStatistics(ctx context.Context, body []by
 		}
 		q.Forecast = true
 	}
-	grp, err := g.group(ctx, in.GroupName, in.GroupARN)
+	grp, err := g.group(in.GroupName, in.GroupARN)
 	if err != nil {
 		return nil, err
 	}
-	q.Group = grp.Name
-	pts, err := g.agg.Series(ctx, q)
+	q.Group = grp.GroupName
+	pts, err := g.agg().Series(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	old, err := g.agg.OldGroupVersions(ctx, grp.Name, grp.FilterExpression, from, to)
+	old, err := g.agg().OldGroupVersions(ctx, grp.GroupName, grp.FilterExpression, from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
+	"github.com/roentgen-tracing/roentgen/internal/groups"
 )
 
 func wantAPIError(t *testing.T, what string, err error, code, msg string) {
@@ -179,9 +181,22 @@ func TestGroupsPersistAndPage(t *testing.T) {
 	ctx := context.Background()
 	t.Run("create", func(t *testing.T) {
 		e := newSearchEnv(t, dir)
-		for i := range 120 {
+		for i := range groups.DefaultMaxGroups {
 			if _, err := e.c.CreateGroup(ctx, &xray.CreateGroupInput{GroupName: aws.String(fmt.Sprintf("g-%03d", i)),
 				FilterExpression: aws.String(fmt.Sprintf("annotation.n = %d", i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// X-Ray's quota: every trace is matched against every group as it
+		// arrives, so a 26th group is refused, clearly.
+		_, err := e.c.CreateGroup(ctx, &xray.CreateGroupInput{GroupName: aws.String("one-too-many")})
+		wantAPIError(t, "26th group", err, "InvalidRequestException", "there are already 25 groups, the limit")
+		// A store from before the limit may hold more: seed them.
+		for i := groups.DefaultMaxGroups; i < 120; i++ {
+			name := fmt.Sprintf("g-%03d", i)
+			b, _ := json.Marshal(groups.Group{GroupName: name, GroupARN: "arn:aws:xray:us-east-1:000000000000:group/" + name + "/X",
+				FilterExpression: fmt.Sprintf("annotation.n = %d", i)})
+			if err := e.st.PutMeta(ctx, groups.MetaGroups, name, b); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,28 +8,15 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/sampling"
 )
 
 // samplingAPI serves sampling rules, targets and statistics (spec §5); the
 // sampling package holds the logic, this file the wire shapes.
-type samplingAPI struct {
-	svc *sampling.Service
-}
+type samplingAPI struct{ s *Server }
 
-func (a *samplingAPI) init(s *Server) error {
-	now := time.Now
-	if s.cfg.Ingest != nil {
-		now = s.now
-	}
-	svc, err := sampling.New(context.Background(), sampling.Config{
-		Store: s.cfg.Store, Region: s.cfg.Region, AccountID: s.cfg.AccountID, Now: now,
-	})
-	a.svc = svc
-	return err
-}
+func (a *samplingAPI) svc() *sampling.Service { return a.s.cfg.Sampling }
 
 // samplingError maps the sampling service's refusals to API errors.
 func samplingError(err error) error {
@@ -67,7 +54,7 @@ func (a *samplingAPI) getSamplingRules(ctx context.Context, body []byte) (any, e
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	recs := a.svc.Rules()
+	recs := a.svc().Rules()
 	out := struct{ SamplingRuleRecords []samplingRuleRecord }{make([]samplingRuleRecord, 0, len(recs))}
 	for _, r := range recs {
 		out.SamplingRuleRecords = append(out.SamplingRuleRecords, recordOut(r))
@@ -86,7 +73,7 @@ func (a *samplingAPI) createSamplingRule(ctx context.Context, body []byte) (any,
 	if in.SamplingRule == nil {
 		return nil, invalid("SamplingRule is required")
 	}
-	rec, err := a.svc.Create(ctx, *in.SamplingRule, in.Tags)
+	rec, err := a.svc().Create(ctx, *in.SamplingRule, in.Tags)
 	if err != nil {
 		return nil, samplingError(err)
 	}
@@ -101,7 +88,7 @@ func (a *samplingAPI) updateSamplingRule(ctx context.Context, body []byte) (any,
 	if in.SamplingRuleUpdate == nil {
 		return nil, invalid("SamplingRuleUpdate is required")
 	}
-	rec, err := a.svc.Update(ctx, *in.SamplingRuleUpdate)
+	rec, err := a.svc().Update(ctx, *in.SamplingRuleUpdate)
 	if err != nil {
 		return nil, samplingError(err)
 	}
@@ -113,7 +100,7 @@ func (a *samplingAPI) deleteSamplingRule(ctx context.Context, body []byte) (any,
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	rec, err := a.svc.Delete(ctx, in.RuleName, in.RuleARN)
+	rec, err := a.svc().Delete(ctx, in.RuleName, in.RuleARN)
 	if err != nil {
 		return nil, samplingError(err)
 	}
@@ -234,7 +221,7 @@ func (a *samplingAPI) getSamplingTargets(ctx context.Context, body []byte) (any,
 	if err := sampling.Check(stats, boosts); err != nil {
 		return nil, samplingError(err)
 	}
-	res := a.svc.Targets(stats, boosts)
+	res := a.svc().Targets(stats, boosts)
 	out := getSamplingTargetsOutput{
 		SamplingTargetDocuments: make([]samplingTargetDocument, 0, len(res.Targets)),
 		LastRuleModification:    ts(res.LastRuleModification),
@@ -278,7 +265,7 @@ func (a *samplingAPI) getSamplingStatisticSummaries(ctx context.Context, body []
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	all := a.svc.Summaries()
+	all := a.svc().Summaries()
 	start := 0
 	if tok := deref(in.NextToken); tok != "" {
 		rule, at, err := parseSummaryToken(tok)

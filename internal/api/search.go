@@ -150,7 +150,7 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 	}
 	var expr *filter.Expr
 	if in.FilterExpression != nil && strings.TrimSpace(*in.FilterExpression) != "" {
-		expr, err = filter.Parse(*in.FilterExpression, s.groups.filterOptions())
+		expr, err = filter.Parse(*in.FilterExpression, s.cfg.Groups.FilterOptions())
 		if err != nil {
 			return nil, invalid("FilterExpression: %s", err.Error())
 		}

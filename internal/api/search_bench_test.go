@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -12,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
@@ -106,11 +107,11 @@ func BenchmarkGetTraceSummaries(b *testing.B) {
 	n := benchTraces()
 	st, end := benchStore(b, n)
 	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return time.Unix(end, 0) }})
-	srv, err := api.New(api.Config{Store: st, Ingest: in})
+	srv, _, err := app.Wire(context.Background(), app.Parts{Store: st, Ingest: in})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { srv.Close() })
+	b.Cleanup(in.Close)
 	for _, c := range []struct{ name, expr string }{
 		{"selective/annotation", `annotation.customer = "c-42"`},
 		{"selective/service-fault", `service("x") { fault }`},

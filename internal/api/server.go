@@ -24,9 +24,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/graph"
+	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/sampling"
 	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/telemetry"
 )
 
 // statusClientClosed is the status recorded for requests the client
@@ -36,15 +40,18 @@ const statusClientClosed = 499
 // MaxBodyBytes bounds a request body: 50 documents of 64 kB fit with room.
 const MaxBodyBytes = 16 << 20
 
-// Config wires the API to the rest of the server.
+// Config wires the API to the rest of the server. The API is the thin
+// restJson1 layer over these; internal/app builds them and wires the ones
+// fed by ingest (the graph's statistics) to it.
 type Config struct {
-	Store   store.Store
-	Ingest  *ingest.Ingester
-	Metrics *metrics.Metrics // optional
-	Logger  *slog.Logger     // optional
-	// Region and AccountID appear in the ARNs the API makes.
-	Region    string
-	AccountID string
+	Store     store.Store
+	Ingest    *ingest.Ingester
+	Groups    *groups.Service
+	Graph     *graph.Aggregator
+	Sampling  *sampling.Service
+	Telemetry *telemetry.Service
+	Metrics   *metrics.Metrics // optional
+	Logger    *slog.Logger     // optional
 }
 
 // Server is the API handler.
@@ -53,7 +60,7 @@ type Server struct {
 	log *slog.Logger
 	ops map[string]*op
 
-	// Operation families keep their own state.
+	// Operation families (one file each).
 	graph    graphAPI
 	groups   groupsAPI
 	sampling samplingAPI
@@ -74,19 +81,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	if cfg.AccountID == "" {
-		cfg.AccountID = "000000000000"
+	if cfg.Store == nil || cfg.Ingest == nil || cfg.Groups == nil || cfg.Graph == nil || cfg.Sampling == nil || cfg.Telemetry == nil {
+		return nil, errors.New("api: Config needs Store, Ingest, Groups, Graph, Sampling and Telemetry")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.graph.s, s.groups.s, s.sampling.s = s, s, s
 	s.ops = s.operations()
-	for _, init := range []func(*Server) error{s.graph.init, s.groups.init, s.sampling.init} {
-		if err := init(s); err != nil {
-			return nil, err
-		}
-	}
 	return s, nil
 }
 

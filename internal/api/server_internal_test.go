@@ -12,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/graph"
+	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/sampling"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+	"github.com/roentgen-tracing/roentgen/internal/telemetry"
 )
 
 func newTestServer(t *testing.T) (*Server, *httptest.Server) {
@@ -23,7 +27,19 @@ func newTestServer(t *testing.T) (*Server, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s, err := New(Config{Store: st, Ingest: ingest.New(ingest.Config{Store: st})})
+	ctx := context.Background()
+	in := ingest.New(ingest.Config{Store: st})
+	t.Cleanup(in.Close)
+	grp, err := groups.New(ctx, groups.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smp, err := sampling.New(ctx, sampling.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Store: st, Ingest: in, Groups: grp, Sampling: smp, Telemetry: telemetry.New(st, nil),
+		Graph: graph.NewAggregator(graph.AggregatorConfig{Store: st, Groups: grp.Matching})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,22 +132,18 @@ func TestSuccessfulOutputsUseEmptyListsNotNull(t *testing.T) {
 	}
 }
 
-func TestTelemetryStoredAndPruned(t *testing.T) {
+func TestTelemetryStored(t *testing.T) {
 	s, hs := newTestServer(t)
 	body := `{"Hostname":"h","TelemetryRecords":[{"Timestamp":1000,"SegmentsReceivedCount":5},{"Timestamp":2000.5,"SegmentsSentCount":4}]}`
 	if resp, _, raw := call(t, hs, "POST", "/TelemetryRecords", body); resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, raw)
 	}
 	count := func() (n int) {
-		_ = s.cfg.Store.ListMeta(context.Background(), metaTelemetry, func(string, []byte) bool { n++; return true })
+		_ = s.cfg.Telemetry.List(context.Background(), func(telemetry.Entry) bool { n++; return true })
 		return n
 	}
 	if count() != 2 {
 		t.Fatalf("stored %d records", count())
-	}
-	n, err := s.PruneTelemetry(context.Background(), time.Unix(1500, 0))
-	if err != nil || n != 1 || count() != 1 {
-		t.Errorf("PruneTelemetry = %d, %v; %d left", n, err, count())
 	}
 }
 

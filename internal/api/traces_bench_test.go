@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/bench"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -56,11 +56,11 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 	if err := st.Flush(); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := api.New(api.Config{Store: st, Ingest: in})
+	srv, _, err := app.Wire(context.Background(), app.Parts{Store: st, Ingest: in})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { srv.Close() })
+	b.Cleanup(in.Close)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	body, _ := json.Marshal(map[string]any{"TraceIds": []string{id}})

@@ -78,6 +78,7 @@ type App struct {
 	ingest  *ingest.Ingester
 	metrics *metrics.Metrics
 	api     *api.Server
+	svc     *Services
 
 	udp      *udp.Server
 	otlp     *otlp.Receiver
@@ -112,7 +113,8 @@ func Start(cfg Config) (*App, error) {
 	a.store = st
 	a.metrics = metrics.New(func() float64 { return float64(st.DiskUsage()) })
 	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
-	a.api, err = api.New(api.Config{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log, Region: cfg.Region, AccountID: cfg.AccountID})
+	a.api, a.svc, err = Wire(context.Background(), Parts{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log,
+		Region: cfg.Region, AccountID: cfg.AccountID})
 	if err != nil {
 		a.ingest.Close()
 		st.Close()
@@ -271,7 +273,7 @@ func (a *App) EnforceRetention(ctx context.Context) (int, error) {
 	a.ingest.Sync(ctx)
 	n, err := a.store.DropBefore(ctx, now.Add(-a.cfg.Retention))
 	if err == nil {
-		_, err = a.api.PruneTelemetry(ctx, now.Add(-a.cfg.Retention))
+		_, err = a.svc.Telemetry.Prune(ctx, now.Add(-a.cfg.Retention))
 	}
 	if err != nil {
 		a.log.Error("retention", "err", err)
@@ -300,12 +302,7 @@ func (a *App) Stop() error {
 		}
 		a.wg.Wait()
 		if a.ingest != nil {
-			a.ingest.Close() // summaries of the last documents, before the statistics flush
-		}
-		if a.api != nil {
-			if cerr := a.api.Close(); cerr != nil { // service-graph statistics held in memory
-				a.log.Error("flush service-graph statistics", "err", cerr)
-			}
+			a.ingest.Close() // summaries (and their statistics) of the last documents
 		}
 		if a.store != nil {
 			err = a.store.Close()

@@ -118,7 +118,7 @@ func NewAPI(tb testing.TB, dir string) *API {
 		tb.Fatal(err)
 	}
 	in := ingest.New(ingest.Config{Store: st})
-	srv, err := api.New(api.Config{Store: st, Ingest: in, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, _, err := app.Wire(context.Background(), app.Parts{Store: st, Ingest: in, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		in.Close()
 		st.Close()
@@ -131,9 +131,6 @@ func NewAPI(tb testing.TB, dir string) *API {
 	tb.Cleanup(func() {
 		hs.Close()
 		in.Close()
-		if err := srv.Close(); err != nil {
-			tb.Error(err)
-		}
 		st.Close()
 	})
 	return &API{Server: srv, Store: st, Ingester: in, URL: hs.URL}

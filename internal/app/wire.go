@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/graph"
+	"github.com/roentgen-tracing/roentgen/internal/groups"
+	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/sampling"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/telemetry"
+)
+
+// Parts are what the API's services are built on.
+type Parts struct {
+	Store   store.Store
+	Ingest  *ingest.Ingester
+	Metrics *metrics.Metrics // optional
+	Logger  *slog.Logger     // optional
+	// Region and AccountID appear in the ARNs of groups and sampling rules.
+	Region, AccountID string
+}
+
+// Services are the parts of Roentgen the API serves, each in its own
+// package. Data flows one way: ingest feeds the graph's statistics (as a
+// deriver, so they are stored with each summary) and the API reads them;
+// the API builds and registers nothing.
+type Services struct {
+	Groups    *groups.Service
+	Graph     *graph.Aggregator
+	Sampling  *sampling.Service
+	Telemetry *telemetry.Service
+}
+
+// Wire builds the services on the store, wires the graph to the ingest
+// path (statistics are counted per group, from the groups' expressions),
+// and returns the API over them. Recover the ingest path after Wire, so
+// that traces left pending by a crash are counted too.
+func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Region == "" {
+		p.Region = "us-east-1"
+	}
+	if p.AccountID == "" {
+		p.AccountID = "000000000000"
+	}
+	grp, err := groups.New(ctx, groups.Config{Store: p.Store, Region: p.Region, AccountID: p.AccountID, Logger: p.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	smp, err := sampling.New(ctx, sampling.Config{Store: p.Store, Region: p.Region, AccountID: p.AccountID, Now: p.Ingest.Now})
+	if err != nil {
+		return nil, nil, err
+	}
+	agg := graph.NewAggregator(graph.AggregatorConfig{Store: p.Store, Groups: grp.Matching, GroupExpression: grp.Expression, Logger: p.Logger})
+	p.Ingest.AddDeriver(agg.Prepare)
+	p.Ingest.AddHook(agg.Hook)
+	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics)}
+	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry,
+		Metrics: p.Metrics, Logger: p.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return srv, svc, nil
+}
