@@ -91,33 +91,49 @@ func (a *Aggregator) Deltas(sum, prev *trace.Summary) []store.StatRecord {
 	add(prev, -1)
 	add(sum, 1)
 	res := store.StatResolutions
-	coarse := make([]map[groupKey]*Stats, len(res))
-	for i := 1; i < len(res); i++ {
-		coarse[i] = make(map[groupKey]*Stats, len(acc))
-	}
 	out := make([]store.StatRecord, 0, len(acc)*len(res))
-	emit := func(r int64, gk groupKey, d *Stats) {
-		if prev != nil && d.Empty() {
-			return
-		}
-		out = append(out, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: gk.Bucket, Group: gk.Group, Entity: string(gk.Entity)}, Value: d.Encode()})
+	emit := func(r int64, gk groupKey, enc []byte) {
+		out = append(out, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: gk.Bucket, Group: gk.Group, Entity: string(gk.Entity)}, Value: enc})
+	}
+	// A coarse record usually sums one minute (a trace is short): it then
+	// shares the minute's encoding instead of summing and encoding again.
+	type coarseSum struct {
+		one *Stats
+		enc []byte
+		sum *Stats // once a second minute adds to it
+	}
+	coarse := make([]map[groupKey]*coarseSum, len(res))
+	for i := 1; i < len(res); i++ {
+		coarse[i] = make(map[groupKey]*coarseSum, len(acc))
 	}
 	for gk, d := range acc {
-		emit(res[0], gk, d)
+		if prev != nil && d.Empty() {
+			continue
+		}
+		enc := d.Encode()
+		emit(res[0], gk, enc)
 		for i := 1; i < len(res); i++ {
 			ck := groupKey{gk.Group, Key{gk.Bucket - mod(gk.Bucket, res[i]), gk.Entity}}
-			if c := coarse[i][ck]; c != nil {
-				c.Add(d, 1)
-			} else {
-				c = &Stats{}
-				c.Add(d, 1)
-				coarse[i][ck] = c
+			c := coarse[i][ck]
+			switch {
+			case c == nil:
+				coarse[i][ck] = &coarseSum{one: d, enc: enc}
+			case c.sum == nil:
+				c.sum = &Stats{}
+				c.sum.Add(c.one, 1)
+				c.sum.Add(d, 1)
+			default:
+				c.sum.Add(d, 1)
 			}
 		}
 	}
 	for i := 1; i < len(res); i++ {
-		for ck, d := range coarse[i] {
-			emit(res[i], ck, d)
+		for ck, c := range coarse[i] {
+			if c.sum == nil {
+				emit(res[i], ck, c.enc)
+			} else if !c.sum.Empty() || prev == nil {
+				emit(res[i], ck, c.sum.Encode())
+			}
 		}
 	}
 	return out

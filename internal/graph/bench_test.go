@@ -193,3 +193,25 @@ func benchIngest(b *testing.B, withStats bool) {
 	load.Run(b, in)
 	b.ReportMetric(load.Segments()/time.Since(start).Seconds(), "segments/s")
 }
+
+// BenchmarkDeltas is the statistics' cost per summarised trace on the
+// ingest path: its deltas for Default alone, and for 25 groups (the limit)
+// that all match it. It reports the records each trace adds.
+func BenchmarkDeltas(b *testing.B) {
+	for _, n := range []int{0, 25} {
+		b.Run(fmt.Sprintf("groups=%d", n), func(b *testing.B) {
+			names := make([]string, n)
+			for i := range names {
+				names[i] = fmt.Sprintf("g%d", i)
+			}
+			agg := graph.NewAggregator(graph.AggregatorConfig{Groups: func(*trace.Summary) []string { return names }})
+			s := syntheticSummary(rand.New(rand.NewPCG(1, 1)), 1.8e9)
+			recs := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				recs = len(agg.Deltas(s, nil))
+			}
+			b.ReportMetric(float64(recs), "records/trace")
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -169,5 +170,25 @@ func TestDeltasOfResummarisedTrace(t *testing.T) {
 	}
 	if sum.Total() != 1 || sum.Fault != 1 || sum.OK != 0 || sum.ResponseMicros != 2e6 {
 		t.Errorf("after the update: %+v, want one faulted request of 2 s", sum)
+	}
+}
+
+// Reads stop when the request's context ends: a client that went away
+// costs nothing more.
+func TestQueriesHonourCancellation(t *testing.T) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{CombineStats: graph.CombineStats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	agg := graph.NewAggregator(graph.AggregatorConfig{Store: st})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	from := int64(1_800_000_000)
+	if _, err := agg.ServiceGraph(ctx, graph.DefaultGroup, from, from+30*86400); !errors.Is(err, context.Canceled) {
+		t.Errorf("ServiceGraph: %v, want context.Canceled", err)
+	}
+	if _, err := agg.Series(ctx, graph.SeriesQuery{Group: graph.DefaultGroup, From: from, To: from + 30*86400, Period: 60}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Series: %v, want context.Canceled", err)
 	}
 }

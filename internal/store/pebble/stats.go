@@ -160,7 +160,12 @@ func (s *Store) statPartition(ctx context.Context, prefix []byte, q store.StatQu
 		return false, err
 	}
 	defer it.Close()
-	for ok := it.First(); ok; {
+	for seen, ok := 0, it.First(); ok; seen++ {
+		if seen%1024 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return false, err // the client went away: stop reading for it
+			}
+		}
 		rest := it.Key()[len(prefix):]
 		n, k := binary.Uvarint(rest)
 		if k <= 0 || uint64(len(rest)-k) < n+8 {
