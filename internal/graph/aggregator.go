@@ -58,8 +58,19 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 // Prepare sets the statistics deltas of each update (Deltas), before the
 // updates are stored (ingest.Ingester.AddDeriver).
 func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
+	var b deltaBuilder
+	// Sized for the usual case (each segment and call a record of its own
+	// at every resolution, in Default): grown by doubling, the records
+	// were the largest thing this allocated.
+	n := 0
+	for _, u := range updates {
+		if u.Summary != nil {
+			n += len(store.StatResolutions) * (len(u.Summary.Segments) + len(u.Summary.Edges) + 1)
+		}
+	}
+	b.out = make([]store.StatRecord, 0, n)
 	for i := range updates {
-		updates[i].Stats = a.Deltas(updates[i].Summary, updates[i].Previous)
+		updates[i].Stats = b.deltas(a, updates[i].Summary, updates[i].Previous)
 	}
 }
 
@@ -70,7 +81,65 @@ func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
 // bucket stays the exact sum of its finer ones. Records that cancel out
 // (a trace summarised again unchanged) are left out.
 func (a *Aggregator) Deltas(sum, prev *trace.Summary) []store.StatRecord {
-	acc := map[groupKey]*Stats{}
+	var b deltaBuilder
+	return b.deltas(a, sum, prev)
+}
+
+// deltaBuilder computes the deltas of one batch of updates, reusing its
+// maps, statistics and encoding buffer from trace to trace: the ingest path
+// pays for them on every summary.
+type deltaBuilder struct {
+	acc    map[groupKey]*Stats
+	free   []*Stats // reset and reused
+	used   []*Stats
+	coarse []map[groupKey]coarseSum
+	arena  []byte // the encoded values, one after another
+	out    []store.StatRecord
+}
+
+// coarseSum is a coarse record: usually one minute's delta (a trace is
+// short), whose encoding it shares; sum once a second minute adds to it.
+type coarseSum struct {
+	one *Stats
+	enc []byte
+	sum *Stats
+}
+
+func (b *deltaBuilder) stats() *Stats {
+	var s *Stats
+	if n := len(b.free); n > 0 {
+		s, b.free = b.free[n-1], b.free[:n-1]
+		s.reset()
+	} else {
+		s = &Stats{}
+	}
+	b.used = append(b.used, s)
+	return s
+}
+
+func (b *deltaBuilder) encode(s *Stats) []byte {
+	start := len(b.arena)
+	b.arena = s.AppendEncode(b.arena)
+	return b.arena[start:len(b.arena):len(b.arena)]
+}
+
+func (b *deltaBuilder) deltas(a *Aggregator, sum, prev *trace.Summary) []store.StatRecord {
+	res := store.StatResolutions
+	if b.acc == nil {
+		b.acc = map[groupKey]*Stats{}
+		b.coarse = make([]map[groupKey]coarseSum, len(res))
+		for i := 1; i < len(res); i++ {
+			b.coarse[i] = map[groupKey]coarseSum{}
+		}
+	}
+	clear(b.acc)
+	for i := 1; i < len(res); i++ {
+		clear(b.coarse[i])
+	}
+	b.free, b.used = append(b.free, b.used...), b.used[:0]
+	if len(b.arena) > 1<<20 {
+		b.arena = nil // earlier updates keep what they point into
+	}
 	add := func(s *trace.Summary, sign int64) {
 		if s == nil {
 			return
@@ -79,10 +148,10 @@ func (a *Aggregator) Deltas(sum, prev *trace.Summary) []store.StatRecord {
 		Contribute(s, sign, func(k Key, st *Stats) {
 			for _, g := range groups {
 				gk := groupKey{g, k}
-				d := acc[gk]
+				d := b.acc[gk]
 				if d == nil {
-					d = &Stats{}
-					acc[gk] = d
+					d = b.stats()
+					b.acc[gk] = d
 				}
 				d.Add(st, 1)
 			}
@@ -90,53 +159,43 @@ func (a *Aggregator) Deltas(sum, prev *trace.Summary) []store.StatRecord {
 	}
 	add(prev, -1)
 	add(sum, 1)
-	res := store.StatResolutions
-	out := make([]store.StatRecord, 0, len(acc)*len(res))
+	start := len(b.out)
 	emit := func(r int64, gk groupKey, enc []byte) {
-		out = append(out, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: gk.Bucket, Group: gk.Group, Entity: string(gk.Entity)}, Value: enc})
+		b.out = append(b.out, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: gk.Bucket, Group: gk.Group, Entity: string(gk.Entity)}, Value: enc})
 	}
-	// A coarse record usually sums one minute (a trace is short): it then
-	// shares the minute's encoding instead of summing and encoding again.
-	type coarseSum struct {
-		one *Stats
-		enc []byte
-		sum *Stats // once a second minute adds to it
-	}
-	coarse := make([]map[groupKey]*coarseSum, len(res))
-	for i := 1; i < len(res); i++ {
-		coarse[i] = make(map[groupKey]*coarseSum, len(acc))
-	}
-	for gk, d := range acc {
+	for gk, d := range b.acc {
 		if prev != nil && d.Empty() {
 			continue
 		}
-		enc := d.Encode()
+		enc := b.encode(d)
 		emit(res[0], gk, enc)
 		for i := 1; i < len(res); i++ {
 			ck := groupKey{gk.Group, Key{gk.Bucket - mod(gk.Bucket, res[i]), gk.Entity}}
-			c := coarse[i][ck]
+			c, ok := b.coarse[i][ck]
 			switch {
-			case c == nil:
-				coarse[i][ck] = &coarseSum{one: d, enc: enc}
+			case !ok:
+				c = coarseSum{one: d, enc: enc}
 			case c.sum == nil:
-				c.sum = &Stats{}
+				c.sum = b.stats()
 				c.sum.Add(c.one, 1)
 				c.sum.Add(d, 1)
 			default:
 				c.sum.Add(d, 1)
 			}
+			b.coarse[i][ck] = c
 		}
 	}
 	for i := 1; i < len(res); i++ {
-		for ck, c := range coarse[i] {
+		for ck, c := range b.coarse[i] {
 			if c.sum == nil {
 				emit(res[i], ck, c.enc)
 			} else if !c.sum.Empty() || prev == nil {
-				emit(res[i], ck, c.sum.Encode())
+				emit(res[i], ck, b.encode(c.sum))
 			}
 		}
 	}
-	return out
+	// Each update's records are its own: later appends never write into them.
+	return b.out[start:len(b.out):len(b.out)]
 }
 
 // Hook is the ingest hook, after updates are stored: it records which

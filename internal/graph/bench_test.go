@@ -179,6 +179,7 @@ func benchIngest(b *testing.B, withStats bool) {
 	st := benchtest.Open(b)
 	now := time.Now()
 	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }})
+	defer in.Close() // before the store closes
 	agg := graph.NewAggregator(graph.AggregatorConfig{Store: st})
 	if withStats {
 		in.AddDeriver(agg.Prepare)

@@ -115,7 +115,11 @@ const statsVersion = 1
 
 // Encode returns the stored form of s.
 func (s *Stats) Encode() []byte {
-	b := make([]byte, 0, 32+6*(len(s.Response)+len(s.Duration)))
+	return s.AppendEncode(make([]byte, 0, 32+6*(len(s.Response)+len(s.Duration))))
+}
+
+// AppendEncode appends the stored form of s to b.
+func (s *Stats) AppendEncode(b []byte) []byte {
 	b = append(b, statsVersion)
 	for _, v := range []int64{s.OK, s.ErrorOther, s.Throttle, s.Fault, s.ResponseMicros, s.Root, s.Real, s.First, s.Last} {
 		b = binary.AppendVarint(b, v)

@@ -42,6 +42,8 @@ type Store struct {
 	index *pebble.DB // posting lists
 	dir   string
 	fs    walFS // every LSM's files; see walsync.go
+	// combineStats is Options.CombineStats (stats.go).
+	combineStats func([][]byte) []byte
 }
 
 var _ store.Store = (*Store)(nil)
@@ -66,7 +68,7 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes) // shared by the three LSMs
 	defer cache.Unref()
-	s := &Store{dir: dir, fs: newWALFS()}
+	s := &Store{dir: dir, fs: newWALFS(), combineStats: o.CombineStats}
 	var err error
 	if s.main, err = openLSM(dir, mainLSM, cache, s.fs, mergerFor(o.CombineStats)); err != nil {
 		return nil, err
@@ -167,6 +169,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	var refiled [][]byte // document ranges copied under another epoch
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
 	var pw postingWriter
+	var stats statDeltas
 	arena := make([]byte, 0, 2560*len(updates))
 	for i := range updates {
 		u := &updates[i]
@@ -209,11 +212,12 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 		sb.set(summaryKey(u.Epoch, u.TraceID), arena[start:len(arena):len(arena)])
-		// In the summary's batch: a crash keeps both or neither.
-		if err := stageStats(&sb, u.Stats); err != nil {
+		if err := stats.add(u.Stats); err != nil {
 			return err
 		}
 	}
+	// In the summaries' batch: a crash keeps both or neither.
+	stats.stage(&sb, s.combineStats)
 	if err := docs.commit(s.docs); err != nil {
 		return err
 	}
