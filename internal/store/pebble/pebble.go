@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -42,8 +43,10 @@ type Store struct {
 	index *pebble.DB // posting lists
 	dir   string
 	fs    walFS // every LSM's files; see walsync.go
-	// combineStats is Options.CombineStats (stats.go).
+	// combineStats is Options.CombineStats; statBatches counts batches of
+	// statistics deltas (stats.go).
 	combineStats func([][]byte) []byte
+	statBatches  atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -228,6 +231,9 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	}
 	if err := sb.commit(s.main); err != nil {
 		return err
+	}
+	if len(stats.keys) > 0 {
+		s.statWritten()
 	}
 	if err := marks.commit(s.lsmOf('p')); err != nil {
 		return err

@@ -115,7 +115,11 @@ func (s *Store) AddStats(ctx context.Context, recs []store.StatRecord) error {
 	}
 	var sb sortedBatch
 	d.stage(&sb, s.combineStats)
-	return sb.commit(s.main)
+	if err := sb.commit(s.main); err != nil {
+		return err
+	}
+	s.statWritten()
+	return nil
 }
 
 // isStatKey reports whether a key of the main LSM is a statistics record.
@@ -147,28 +151,53 @@ func mergerFor(combine func([][]byte) []byte) *pebble.Merger {
 }
 
 // statMerger gathers a record's deltas and sums them when Pebble asks for
-// the result (reads and compactions alike).
+// the result (reads and compactions alike). Operands are copied into one
+// buffer: Pebble may reuse their memory once a call returns.
 type statMerger struct {
 	combine func([][]byte) []byte
-	vals    [][]byte
+	buf     []byte
+	ends    []int
 }
 
-// add keeps a copy: Pebble may reuse an operand's memory once it returns.
-func (m *statMerger) add(v []byte) { m.vals = append(m.vals, bytes.Clone(v)) }
+func (m *statMerger) add(v []byte) {
+	m.buf = append(m.buf, v...)
+	m.ends = append(m.ends, len(m.buf))
+}
 
 func (m *statMerger) MergeNewer(v []byte) error { m.add(v); return nil }
 func (m *statMerger) MergeOlder(v []byte) error { m.add(v); return nil }
 
 func (m *statMerger) Finish(bool) ([]byte, io.Closer, error) {
-	if len(m.vals) == 1 {
-		return m.vals[0], nil, nil
+	if len(m.ends) == 1 {
+		return m.buf, nil, nil
 	}
-	if out := m.combine(m.vals); out != nil {
+	vals := make([][]byte, len(m.ends))
+	start := 0
+	for i, end := range m.ends {
+		vals[i], start = m.buf[start:end], end
+	}
+	if out := m.combine(vals); out != nil {
 		return out, nil, nil
 	}
-	// A delta the combiner cannot read is kept, not dropped: concatenated,
-	// readers still see the others.
-	return bytes.Join(m.vals, nil), nil, nil
+	// A delta the combiner cannot read is kept, not dropped: concatenated
+	// (as they are in buf), readers still see the others.
+	return m.buf, nil, nil
+}
+
+// statFlushBatches bounds the batches of statistics deltas the main LSM's
+// memtable holds unmerged. Pebble merges a record's operands when the
+// memtable flushes, but until then every read of a record merges them all:
+// on a quiet server, whose memtable fills in hours, an hour's record would
+// gather one operand per summarising batch (one a second). A busy server's
+// memtable fills and flushes long before this many batches.
+const statFlushBatches = 1024
+
+// statWritten counts a batch of deltas and flushes the main memtable,
+// in the background, every statFlushBatches of them.
+func (s *Store) statWritten() {
+	if s.statBatches.Add(1)%statFlushBatches == 0 {
+		_, _ = s.main.AsyncFlush()
+	}
 }
 
 // Stats implements store.StatsStore.
