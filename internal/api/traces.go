@@ -121,4 +121,15 @@ func (s *Server) traceOutput(st *store.StoredTrace) traceOut {
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
+// round6 rounds seconds to microseconds for an answer. Values beyond microsecond precision are returned as they are, and a
+// non-finite one as 0: documents stored before times were bounded
+// (end_time 1.7e308) must not make encoding/json fail the whole answer.
+func round6(f float64) float64 {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return 0
+	case math.Abs(f) >= 1e15:
+		return f
+	}
+	return math.Round(f*1e6) / 1e6
+}
