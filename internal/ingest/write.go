@@ -227,7 +227,7 @@ func (in *Ingester) load(ctx context.Context, id string) (*entry, int64, error) 
 	}
 	for _, d := range st.Docs {
 		// Stored documents were validated on the way in; only re-decode.
-		parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true})
+		parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true, Stored: true})
 		if err != nil {
 			in.cfg.Logger.Warn("stored document does not parse", "trace_id", id, "id", d.ID, "err", err)
 			continue

@@ -56,3 +56,14 @@ func TestTimesOutsideTheirBoundsAreRejected(t *testing.T) {
 		}
 	}
 }
+
+// A stored document re-decodes whatever its times: it was valid when it was
+// stored (an older build stored end_time 1.7e308), and a summary must not
+// lose it because the clock moved on.
+func TestStoredDocumentsDecodeWhateverTheirTimes(t *testing.T) {
+	for _, d := range []string{doc(`"end_time":1.7e308`), doc(`"start_time":1.0`)} {
+		if _, err := Parse([]byte(d), Options{SkipTraceEpoch: true, Stored: true}); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+}
