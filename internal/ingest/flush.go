@@ -23,19 +23,37 @@ type pendingEntry struct {
 	limitExceeded bool
 	// reload: the documents are only in the store (found pending at start).
 	reload bool
-	since  time.Time
-	taken  bool // by a flush; later documents start a new entry
+	// first and last are when the entry took its first and its latest
+	// documents: a trace is quiet FlushDelay after its last.
+	first, last time.Time
+	taken       bool // by a flush; later documents start a new entry
 }
 
-// pendingSet holds the traces awaiting summaries, oldest first.
+// pendingSet holds the traces awaiting summaries, oldest first, and those
+// a flush is summarising (in flight) until their summary is stored and
+// cached, so that a writer always finds a trace's latest state.
 type pendingSet struct {
-	mu    sync.Mutex
-	m     map[string]*pendingEntry
-	queue []*pendingEntry // by since; taken entries are skipped
-	raw   int
+	mu     sync.Mutex
+	m      map[string]*pendingEntry
+	queue  []*pendingEntry // by first; taken entries are skipped
+	raw    int
+	flying map[string]*pendingEntry
+	// flyRaw is the raw bytes of the entries in flight.
+	flyRaw int
+	// now is the clock of quiet periods (tests replace it).
+	now func() time.Time
 }
 
-func newPendingSet() pendingSet { return pendingSet{m: map[string]*pendingEntry{}} }
+func newPendingSet() pendingSet {
+	return pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, now: time.Now}
+}
+
+// lookup returns a trace's queued and in-flight entries, either may be nil.
+func (p *pendingSet) lookup(id string) (queued, flying *pendingEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[id], p.flying[id]
+}
 
 func (p *pendingSet) get(id string) *pendingEntry {
 	p.mu.Lock()
@@ -47,12 +65,14 @@ func (p *pendingSet) get(id string) *pendingEntry {
 func (p *pendingSet) add(st *staged) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
 	e := p.m[st.id]
 	if e == nil {
-		e = &pendingEntry{id: st.id, epoch: st.epoch, docs: trace.Trace{ID: st.id}, since: time.Now()}
+		e = &pendingEntry{id: st.id, epoch: st.epoch, docs: trace.Trace{ID: st.id}, first: now}
 		p.m[st.id] = e
 		p.queue = append(p.queue, e)
 	}
+	e.last = now
 	for _, d := range st.docs.Docs {
 		if e.docs.Put(d) {
 			e.raw += len(d.Raw)
@@ -70,15 +90,46 @@ func (p *pendingSet) rawBytes() int {
 	return p.raw
 }
 
+// memBytes is the size of the documents awaiting or undergoing summaries.
+func (p *pendingSet) memBytes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw + p.flyRaw
+}
+
+// takeLocked moves an entry from the queue into flight.
 func (p *pendingSet) takeLocked(e *pendingEntry) {
 	e.taken = true
 	delete(p.m, e.id)
 	p.raw -= e.raw
+	p.flying[e.id] = e
+	p.flyRaw += e.raw
 }
 
-// takeReady removes the entries queued before cutoff, and more, oldest
-// first, while the set holds over limit bytes.
-func (p *pendingSet) takeReady(cutoff time.Time, limit int) []*pendingEntry {
+// land ends the flight of entries whose flush is done: their summary is
+// stored and cached, or they were requeued.
+func (p *pendingSet) land(es []*pendingEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range es {
+		if p.flying[e.id] == e {
+			delete(p.flying, e.id)
+			p.flyRaw -= e.raw
+		}
+	}
+}
+
+// idle reports that nothing is queued or in flight.
+func (p *pendingSet) idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.m) == 0 && len(p.flying) == 0
+}
+
+// takeReady removes the entries quiet since before quiet or waiting since
+// before oldest, and more, oldest first, while the set holds over limit
+// bytes.
+func (p *pendingSet) takeReady(quiet, oldest time.Time, limit int) []*pendingEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*pendingEntry
@@ -90,19 +141,25 @@ func (p *pendingSet) takeReady(cutoff time.Time, limit int) []*pendingEntry {
 	if p.raw > limit {
 		target = limit / 4 * 3
 	}
+	var busy []*pendingEntry // old enough to look at, not quiet yet
 	n := 0
 	for ; n < len(p.queue); n++ {
 		e := p.queue[n]
 		if e.taken {
 			continue
 		}
-		if e.since.After(cutoff) && p.raw <= target {
-			break
+		over := p.raw > target
+		if e.first.After(quiet) && !over {
+			break // the queue is by first, and last >= first: none is quiet
 		}
-		p.takeLocked(e)
-		out = append(out, e)
+		if over || !e.last.After(quiet) || !e.first.After(oldest) {
+			p.takeLocked(e)
+			out = append(out, e)
+			continue
+		}
+		busy = append(busy, e)
 	}
-	p.queue = p.queue[n:]
+	p.queue = append(busy, p.queue[n:]...)
 	return out
 }
 
@@ -142,11 +199,11 @@ func (p *pendingSet) size() int {
 func (p *pendingSet) requeue(es []*pendingEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.now()
 	for _, old := range es {
 		e := &pendingEntry{id: old.id, epoch: old.epoch, bytes: old.bytes, raw: old.raw,
 			docs:          trace.Trace{ID: old.id, Docs: append([]*segment.Segment(nil), old.docs.Docs...)},
-			limitExceeded: old.limitExceeded, reload: old.reload, since: now}
+			limitExceeded: old.limitExceeded, reload: old.reload, first: now, last: now}
 		if newer := p.m[old.id]; newer != nil {
 			newer.taken = true // replaced by the merged entry
 			p.raw -= newer.raw
@@ -179,16 +236,25 @@ func (in *Ingester) flushLoop() {
 		case <-in.kick:
 		}
 		in.flushMu.Lock()
-		in.flush(in.pend.takeReady(time.Now().Add(-in.cfg.FlushDelay), in.cfg.PendingBytes))
+		in.flush(in.takeReady())
 		in.flushMu.Unlock()
 	}
+}
+
+// takeReady takes the traces quiet for FlushDelay, those waiting for
+// MaxFlushDelay however busy, and the oldest beyond PendingBytes.
+func (in *Ingester) takeReady() []*pendingEntry {
+	now := in.pend.now()
+	return in.pend.takeReady(now.Add(-in.cfg.FlushDelay), now.Add(-in.cfg.MaxFlushDelay), in.cfg.PendingBytes)
 }
 
 // Sync summarises at once the given traces, or every pending one with no
 // ids, so that a read that follows sees all acknowledged documents. It
 // does not stop halfway for a canceled ctx: the summaries are owed anyway.
 func (in *Ingester) Sync(ctx context.Context, ids ...string) {
-	if len(ids) == 0 && in.pend.size() == 0 {
+	// Nothing queued is not enough: a flush may have taken entries and
+	// not stored their summaries yet; waiting for flushMu waits for it.
+	if len(ids) == 0 && in.pend.idle() {
 		return
 	}
 	in.flushMu.Lock()
@@ -236,6 +302,7 @@ func (in *Ingester) flush(es []*pendingEntry) {
 	if len(es) == 0 {
 		return
 	}
+	defer in.pend.land(es)
 	const perWorker = 64
 	workers := min(runtime.GOMAXPROCS(0), (len(es)+perWorker-1)/perWorker)
 	if workers <= 1 {
