@@ -262,8 +262,14 @@ func (in *Ingester) Sync(ctx context.Context, ids ...string) {
 	in.flush(in.pend.take(ids))
 }
 
+// recoverBatch is how many pending traces Recover summarises at a time:
+// after a crash under load there may be 100k of them, and holding every
+// one parsed at once took ~2 GB, enough for a crash loop.
+const recoverBatch = 512
+
 // Recover summarises the traces the store holds as pending: documents
-// acknowledged before a crash whose summary was not yet written.
+// acknowledged before a crash whose summary was not yet written. It holds
+// at most recoverBatch of them in memory at a time.
 func (in *Ingester) Recover(ctx context.Context) (int, error) {
 	// Read before anything is summarised: every summary filed later than
 	// this is this process's own, which seen remembers.
@@ -272,9 +278,9 @@ func (in *Ingester) Recover(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	in.seen.knowStoreUpTo(latest)
-	var es []*pendingEntry
+	var ids []string // ids only: small next to the traces they name
 	err = in.cfg.Store.Pending(ctx, func(id string) bool {
-		es = append(es, &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true})
+		ids = append(ids, id)
 		return true
 	})
 	if err != nil {
@@ -282,8 +288,15 @@ func (in *Ingester) Recover(ctx context.Context) (int, error) {
 	}
 	in.flushMu.Lock()
 	defer in.flushMu.Unlock()
-	in.flush(es)
-	return len(es), nil
+	for lo := 0; lo < len(ids); lo += recoverBatch {
+		part := ids[lo:min(lo+recoverBatch, len(ids))]
+		es := make([]*pendingEntry, len(part))
+		for i, id := range part {
+			es[i] = &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true}
+		}
+		in.flush(es)
+	}
+	return len(ids), nil
 }
 
 // Close stops the background flush and summarises everything pending.

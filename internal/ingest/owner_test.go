@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 )
 
@@ -223,5 +226,63 @@ func TestOverloadIsRefused(t *testing.T) {
 	in.Sync(ctx)
 	if _, err := in.TryIngest(ctx, call(3), ingest.Options{Source: "api"}); err != nil {
 		t.Fatalf("after the backlog was summarised: %v", err)
+	}
+}
+
+// applySizes records how many traces each Apply summarises.
+type applySizes struct {
+	*faultStore
+	mu  sync.Mutex
+	max int
+}
+
+func (a *applySizes) Apply(ctx context.Context, u []store.TraceUpdate) error {
+	a.mu.Lock()
+	a.max = max(a.max, len(u))
+	a.mu.Unlock()
+	return a.faultStore.Apply(ctx, u)
+}
+
+// Recovery of many pending traces holds a bounded number in memory at a
+// time: 138k pending traces took ~2 GB in one go, enough for a crash loop.
+func TestRecoverInBatches(t *testing.T) {
+	dir := t.TempDir()
+	pst, err := pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ingest.New(ingest.Config{Store: pst, Now: func() time.Time { return now }, FlushDelay: time.Hour, PendingBytes: 64 << 20})
+	const n = 1500
+	for lo := 0; lo < n; lo += 100 {
+		var docs []string
+		for i := lo; i < lo+100; i++ {
+			docs = append(docs, seg(traceID(10000+i), "aaaaaaaaaaaaaaaa", "svc", ""))
+		}
+		if r := put(t, in, docs...); len(r) != 0 {
+			t.Fatal(r[0].Error)
+		}
+	}
+	in.Abandon()
+	pst.Close()
+
+	pst, err = pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	as := &applySizes{faultStore: newFaultStore(pst)}
+	// One core: a flush is then one Apply, whatever the machine.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	in = ingest.New(ingest.Config{Store: as, Now: func() time.Time { return now }})
+	defer in.Close()
+	got, err := in.Recover(context.Background())
+	if err != nil || got != n {
+		t.Fatalf("Recover = %d, %v; want %d", got, err, n)
+	}
+	if as.max > 512 {
+		t.Errorf("one Apply summarised %d recovered traces; recovery must go in batches", as.max)
+	}
+	if _, err := pst.Head(context.Background(), traceID(10000+n-1)); err != nil {
+		t.Errorf("last recovered trace: %v", err)
 	}
 }
