@@ -37,6 +37,13 @@ func (f *faultStore) pause(op string) (entered <-chan struct{}, release func()) 
 	return h.entered, func() { h.once.Do(func() { close(h.release) }) }
 }
 
+// clearHolds drops holds no call reached.
+func (f *faultStore) clearHolds() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.holds)
+}
+
 // fail makes every call of op fail with err until it is set to nil.
 func (f *faultStore) fail(op string, err error) {
 	f.mu.Lock()

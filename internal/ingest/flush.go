@@ -40,12 +40,31 @@ type pendingSet struct {
 	flying map[string]*pendingEntry
 	// flyRaw is the raw bytes of the entries in flight.
 	flyRaw int
+	// landed is signalled when entries leave flight (waitLanded).
+	landed *sync.Cond
 	// now is the clock of quiet periods (tests replace it).
 	now func() time.Time
 }
 
-func newPendingSet() pendingSet {
-	return pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, now: time.Now}
+func newPendingSet() *pendingSet {
+	p := &pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, now: time.Now}
+	p.landed = sync.NewCond(&p.mu)
+	return p
+}
+
+// waitLanded waits until none of the traces is in flight. A writer calls
+// it before it stages a trace: the flush that holds the trace will clear
+// its pending mark when it stores the summary, so a write in between would
+// leave documents that no mark covers, and a crash then would lose their
+// summary. So a trace has one owner at a time, its writer or its flush.
+func (p *pendingSet) waitLanded(ids []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, id := range ids {
+		for p.flying[id] != nil {
+			p.landed.Wait()
+		}
+	}
 }
 
 // lookup returns a trace's queued and in-flight entries, either may be nil.
@@ -117,6 +136,7 @@ func (p *pendingSet) land(es []*pendingEntry) {
 			p.flyRaw -= e.raw
 		}
 	}
+	p.landed.Broadcast()
 }
 
 // idle reports that nothing is queued or in flight.

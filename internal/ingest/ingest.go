@@ -82,7 +82,7 @@ type Ingester struct {
 	cache *cache
 	locks [256]sync.Mutex // per trace stripe: writes of one trace in order
 	seed  maphash.Seed
-	pend  pendingSet
+	pend  *pendingSet
 	seen  *seen
 	// calling is the raw bytes of the calls being ingested now.
 	calling atomic.Int64 // traces this process summarised, to skip lookups for new ones

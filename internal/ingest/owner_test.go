@@ -93,10 +93,14 @@ func TestLateInProgressWhileFlushing(t *testing.T) {
 	done := make(chan struct{})
 	go func() { in.Sync(ctx, id); close(done) }()
 	<-entered
-	if r := put(t, in, inProg); len(r) != 0 {
+	// The write waits for the flush that holds its trace (a crash could
+	// otherwise lose its summary: see waitLanded); release it meanwhile.
+	wrote := make(chan []ingest.Rejection)
+	go func() { wrote <- put(t, in, inProg) }()
+	release()
+	if r := <-wrote; len(r) != 0 {
 		t.Fatal(r[0].Error)
 	}
-	release()
 	<-done
 	in.Sync(ctx)
 	st, err := fs.Trace(ctx, id)
@@ -131,8 +135,10 @@ func TestTraceCapHoldsWhileFlushing(t *testing.T) {
 	done := make(chan struct{})
 	go func() { in.Sync(ctx, id); close(done) }()
 	<-entered
-	r := put(t, in, bigDocs(id, 1000, 130)...) // 7.8 MB more
+	wrote := make(chan []ingest.Rejection)
+	go func() { wrote <- put(t, in, bigDocs(id, 1000, 130)...) }() // 7.8 MB more
 	release()
+	r := <-wrote
 	<-done
 	checkCapped(t, in, fs, id, r)
 }
@@ -284,5 +290,56 @@ func TestRecoverInBatches(t *testing.T) {
 	}
 	if _, err := pst.Head(context.Background(), traceID(10000+n-1)); err != nil {
 		t.Errorf("last recovered trace: %v", err)
+	}
+}
+
+// A write to a trace a flush holds waits for it: the flush clears the
+// trace's pending mark when it stores the summary, and a write in between
+// left documents no mark covered, whose summary a crash then lost (found
+// by TestIngestAgainstModel).
+func TestWriteDuringFlushSurvivesCrash(t *testing.T) {
+	dir := t.TempDir()
+	pst, err := pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := newFaultStore(pst)
+	in := ingest.New(ingest.Config{Store: fs, Now: func() time.Time { return now }, FlushDelay: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	id := traceID(107)
+	if r := put(t, in, seg(id, "aaaaaaaaaaaaaaaa", "svc", "")); len(r) != 0 {
+		t.Fatal(r[0].Error)
+	}
+	entered, release := fs.pause("Apply")
+	done := make(chan struct{})
+	go func() { in.Sync(ctx, id); close(done) }()
+	<-entered
+	wrote := make(chan []ingest.Rejection, 1)
+	go func() { wrote <- put(t, in, sub(id, "bbbbbbbbbbbbbbbb")) }()
+	select {
+	case <-wrote: // written while the flush held the trace: the bug
+		wrote <- nil
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	<-done
+	if r := <-wrote; len(r) != 0 {
+		t.Fatal(r[0].Error)
+	}
+	in.Abandon() // crash before the late document is summarised
+	pst.Close()
+
+	pst, err = pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	in = ingest.New(ingest.Config{Store: pst, Now: func() time.Time { return now }})
+	defer in.Close()
+	if _, err := in.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := pst.Trace(ctx, id); err != nil || len(st.Docs) != 2 || st.Summary == nil || st.Summary.SegmentCount != 2 {
+		t.Fatalf("after the crash: %d docs, summary %+v (%v); want both documents summarised", len(st.Docs), st.Summary, err)
 	}
 }

@@ -39,6 +39,7 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 	}
 	unlock := in.lock(order)
 	defer unlock()
+	in.pend.waitLanded(order)
 
 	var rejected []Rejection
 	rejectAll := func(idx []int, code, msg string) {
@@ -107,12 +108,11 @@ func (in *Ingester) backpressure() {
 
 // stage decides, for one trace, its epoch and which of its documents in
 // this call are new, enforcing MaxTraceBytes. The caller holds the trace's
-// stripe lock: between it and the flush, the trace's state has one owner
-// at a time: the pending set holds what awaits a summary and what a flush
-// is summarising now (in flight), the cache what the last flush stored,
-// and a flush puts its result in the cache before it lets go of the
-// in-flight entry, so a writer that looks at the pending set first and
-// then the cache never misses a version.
+// stripe lock and no flush holds the trace (waitLanded): the trace's state
+// has one owner at a time. The pending set holds what awaits a summary,
+// the cache what the last flush stored; a flush puts its result in the
+// cache before it lets go of the trace. (An entry still in flight is only
+// seen here by a Recover racing a writer, which app never lets happen.)
 func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segment, idx []int, rejected *[]Rejection) (*staged, error) {
 	st := &staged{id: id, docs: trace.Trace{ID: id}}
 	// What is already known of the trace, newest first: documents awaiting
@@ -122,20 +122,28 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 	queued, flying := in.pend.lookup(id)
 	cached := in.cache.get(id)
 	switch {
-	case queued != nil || flying != nil:
+	case queued != nil || flying != nil || cached != nil:
 		for _, e := range []*pendingEntry{queued, flying} {
 			if e != nil {
 				st.epoch, st.bytes = e.epoch, max(st.bytes, e.bytes)
 				known = append(known, &e.docs)
 			}
 		}
-		if cached != nil && cached.trace != nil {
-			known = append(known, cached.trace)
+		if queued == nil && flying == nil {
+			st.epoch, st.bytes = cached.summary.Epoch, cached.bytes
 		}
-	case cached != nil:
-		st.epoch, st.bytes = cached.summary.Epoch, cached.bytes
-		if cached.trace != nil {
+		switch {
+		case cached != nil && cached.trace != nil:
 			known = append(known, cached.trace)
+		case anyInProgress(segs, idx):
+			// The summarised documents are not in memory (the cache let
+			// them go or keeps only the size of a huge trace), and an
+			// in-progress version must not replace a complete one there.
+			e, _, err := in.load(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			known = append(known, e.trace)
 		}
 	default:
 		base, ep, bytes, err := in.stored(ctx, id, segs, idx)
@@ -173,18 +181,25 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 	return st, nil
 }
 
+func anyInProgress(segs []*segment.Segment, idx []int) bool {
+	for _, i := range idx {
+		if segs[i].InProgress {
+			return true
+		}
+	}
+	return false
+}
+
 // stored is what the store knows of a trace no state in memory covers: its
 // epoch, its size (MaxTraceBytes counts what is stored, also after the
 // cache let the trace go) and, when an in-progress document arrives, its
 // documents, which that document must not replace when they are complete.
 func (in *Ingester) stored(ctx context.Context, id string, segs []*segment.Segment, idx []int) (base *trace.Trace, epoch int64, bytes int, err error) {
 	start := math.Inf(1)
-	inProgress := false
 	for _, i := range idx {
 		start = min(start, segs[i].StartTime)
-		inProgress = inProgress || segs[i].InProgress
 	}
-	if inProgress {
+	if anyInProgress(segs, idx) {
 		e, ep, err := in.load(ctx, id)
 		if err != nil {
 			return nil, 0, 0, err
