@@ -343,3 +343,34 @@ func TestWriteDuringFlushSurvivesCrash(t *testing.T) {
 		t.Fatalf("after the crash: %d docs, summary %+v (%v); want both documents summarised", len(st.Docs), st.Summary, err)
 	}
 }
+
+// A late in-progress version must not replace a complete one the cache
+// no longer holds, also while other documents of its trace await their
+// summary (found by TestIngestAgainstModel).
+func TestLateInProgressAfterEvictionWithPendingDocuments(t *testing.T) {
+	in, fs := faulty(t, ingest.Config{FlushDelay: time.Hour, CacheBytes: 1})
+	ctx := context.Background()
+	id := traceID(108)
+	complete := seg(id, "aaaaaaaaaaaaaaaa", "svc", "")
+	if r := put(t, in, complete); len(r) != 0 {
+		t.Fatal(r[0].Error)
+	}
+	in.Sync(ctx)
+	if r := put(t, in, sub(id, "bbbbbbbbbbbbbbbb")); len(r) != 0 { // pending now
+		t.Fatal(r[0].Error)
+	}
+	inProg := fmt.Sprintf(`{"trace_id":%q,"id":"aaaaaaaaaaaaaaaa","name":"svc","start_time":%f,"in_progress":true}`, id, t0)
+	if r := put(t, in, inProg); len(r) != 0 {
+		t.Fatal(r[0].Error)
+	}
+	in.Sync(ctx)
+	st, err := fs.Trace(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range st.Docs {
+		if d.ID == "aaaaaaaaaaaaaaaa" && string(d.Raw) != complete {
+			t.Fatalf("the complete document was replaced by %s", d.Raw)
+		}
+	}
+}
