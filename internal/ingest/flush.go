@@ -40,30 +40,55 @@ type pendingSet struct {
 	flying map[string]*pendingEntry
 	// flyRaw is the raw bytes of the entries in flight.
 	flyRaw int
-	// landed is signalled when entries leave flight (waitLanded).
-	landed *sync.Cond
+	// writing counts the writers that claimed each trace (claim).
+	writing map[string]int
+	// changed is signalled when entries land or writers release.
+	changed *sync.Cond
 	// now is the clock of quiet periods (tests replace it).
 	now func() time.Time
 }
 
 func newPendingSet() *pendingSet {
-	p := &pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, now: time.Now}
-	p.landed = sync.NewCond(&p.mu)
+	p := &pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, writing: map[string]int{}, now: time.Now}
+	p.changed = sync.NewCond(&p.mu)
 	return p
 }
 
-// waitLanded waits until none of the traces is in flight. A writer calls
-// it before it stages a trace: the flush that holds the trace will clear
-// its pending mark when it stores the summary, so a write in between would
-// leave documents that no mark covers, and a crash then would lose their
-// summary. So a trace has one owner at a time, its writer or its flush.
-func (p *pendingSet) waitLanded(ids []string) {
+// claim makes the calling writer the owner of the traces: it waits until
+// no flush holds any of them, and until it calls release no flush takes
+// them. The flush that holds a trace clears its pending mark when it
+// stores the summary, so a write in between would leave documents no mark
+// covers, whose summary a crash would then lose; and a flush must not take
+// documents a writer is still merging. One owner at a time, writer or flush.
+func (p *pendingSet) claim(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, id := range ids {
 		for p.flying[id] != nil {
-			p.landed.Wait()
+			p.changed.Wait()
 		}
+	}
+	for _, id := range ids {
+		p.writing[id]++
+	}
+}
+
+// release ends a writer's claim.
+func (p *pendingSet) release(ids []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, id := range ids {
+		if p.writing[id]--; p.writing[id] <= 0 {
+			delete(p.writing, id)
+		}
+	}
+	p.changed.Broadcast()
+}
+
+// waitWritersLocked waits until no writer holds a trace of es.
+func (p *pendingSet) waitWritersLocked(busy func() bool) {
+	for busy() {
+		p.changed.Wait()
 	}
 }
 
@@ -136,7 +161,7 @@ func (p *pendingSet) land(es []*pendingEntry) {
 			p.flyRaw -= e.raw
 		}
 	}
-	p.landed.Broadcast()
+	p.changed.Broadcast()
 }
 
 // idle reports that nothing is queued or in flight.
@@ -172,6 +197,10 @@ func (p *pendingSet) takeReady(quiet, oldest time.Time, limit int) []*pendingEnt
 		if e.first.After(quiet) && !over {
 			break // the queue is by first, and last >= first: none is quiet
 		}
+		if p.writing[e.id] > 0 {
+			busy = append(busy, e) // a writer is merging into it: next time
+			continue
+		}
 		if over || !e.last.After(quiet) || !e.first.After(oldest) {
 			p.takeLocked(e)
 			out = append(out, e)
@@ -189,6 +218,8 @@ func (p *pendingSet) take(ids []string) []*pendingEntry {
 	defer p.mu.Unlock()
 	var out []*pendingEntry
 	if len(ids) == 0 {
+		// What writers are merging now was acknowledged in part: wait.
+		p.waitWritersLocked(func() bool { return len(p.writing) > 0 })
 		for _, e := range p.queue {
 			if !e.taken {
 				p.takeLocked(e)
@@ -198,6 +229,14 @@ func (p *pendingSet) take(ids []string) []*pendingEntry {
 		p.queue = nil
 		return out
 	}
+	p.waitWritersLocked(func() bool {
+		for _, id := range ids {
+			if p.writing[id] > 0 {
+				return true
+			}
+		}
+		return false
+	})
 	for _, id := range ids {
 		if e := p.m[id]; e != nil {
 			p.takeLocked(e)

@@ -94,7 +94,7 @@ func TestLateInProgressWhileFlushing(t *testing.T) {
 	go func() { in.Sync(ctx, id); close(done) }()
 	<-entered
 	// The write waits for the flush that holds its trace (a crash could
-	// otherwise lose its summary: see waitLanded); release it meanwhile.
+	// otherwise lose its summary: see pendingSet.claim); release it meanwhile.
 	wrote := make(chan []ingest.Rejection)
 	go func() { wrote <- put(t, in, inProg) }()
 	release()
@@ -372,5 +372,57 @@ func TestLateInProgressAfterEvictionWithPendingDocuments(t *testing.T) {
 		if d.ID == "aaaaaaaaaaaaaaaa" && string(d.Raw) != complete {
 			t.Fatalf("the complete document was replaced by %s", d.Raw)
 		}
+	}
+}
+
+// A flush does not take a trace a writer is merging into: it would store
+// a summary without the writer's documents and clear the pending mark the
+// writer had just set, and a crash then lost their summary.
+func TestFlushWaitsForTheWriterOfItsTrace(t *testing.T) {
+	dir := t.TempDir()
+	pst, err := pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := newFaultStore(pst)
+	in := ingest.New(ingest.Config{Store: fs, Now: func() time.Time { return now }, FlushDelay: time.Hour, CacheBytes: 1, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	id := traceID(109)
+	if r := put(t, in, seg(id, "aaaaaaaaaaaaaaaa", "svc", "")); len(r) != 0 {
+		t.Fatal(r[0].Error)
+	}
+	readEntered, releaseRead := fs.pause("Trace") // the writer reads the stored trace
+	applyEntered, releaseApply := fs.pause("Apply")
+	inProg := fmt.Sprintf(`{"trace_id":%q,"id":"bbbbbbbbbbbbbbbb","type":"subsegment","parent_id":"aaaaaaaaaaaaaaaa","name":"db","start_time":%f,"in_progress":true}`, id, t0)
+	wrote := make(chan []ingest.Rejection, 1)
+	go func() { wrote <- put(t, in, inProg) }()
+	<-readEntered
+	synced := make(chan struct{})
+	go func() { in.Sync(ctx, id); close(synced) }()
+	select {
+	case <-applyEntered: // the flush took the trace mid-write: the bug
+	case <-time.After(100 * time.Millisecond):
+	}
+	releaseRead()
+	if r := <-wrote; len(r) != 0 {
+		t.Fatal(r[0].Error)
+	}
+	releaseApply()
+	<-synced
+	in.Abandon() // crash
+	pst.Close()
+
+	pst, err = pebble.Open(dir, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	in = ingest.New(ingest.Config{Store: pst, Now: func() time.Time { return now }})
+	defer in.Close()
+	if _, err := in.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := pst.Trace(ctx, id); err != nil || len(st.Docs) != 2 || st.Summary == nil || st.Summary.SegmentCount != 2 {
+		t.Fatalf("after the crash: %+v (%v); want both documents summarised", st, err)
 	}
 }

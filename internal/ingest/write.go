@@ -39,7 +39,8 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 	}
 	unlock := in.lock(order)
 	defer unlock()
-	in.pend.waitLanded(order)
+	in.pend.claim(order)
+	defer in.pend.release(order)
 
 	var rejected []Rejection
 	rejectAll := func(idx []int, code, msg string) {
@@ -108,7 +109,7 @@ func (in *Ingester) backpressure() {
 
 // stage decides, for one trace, its epoch and which of its documents in
 // this call are new, enforcing MaxTraceBytes. The caller holds the trace's
-// stripe lock and no flush holds the trace (waitLanded): the trace's state
+// stripe lock and its claim (pendingSet.claim): no flush holds the trace: the trace's state
 // has one owner at a time. The pending set holds what awaits a summary,
 // the cache what the last flush stored; a flush puts its result in the
 // cache before it lets go of the trace. (An entry still in flight is only
