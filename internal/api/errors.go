@@ -21,6 +21,12 @@ func invalid(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Type: "InvalidRequestException", Message: fmt.Sprintf(format, args...)}
 }
 
+// throttled is ThrottledException (429): the request was refused as a
+// whole for load, and the client's retry policy should try it again.
+func throttled(format string, args ...any) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Type: "ThrottledException", Message: fmt.Sprintf(format, args...)}
+}
+
 // notFound is ResourceNotFoundException.
 func notFound(resource, format string, args ...any) *Error {
 	return &Error{Status: http.StatusNotFound, Type: "ResourceNotFoundException", Message: fmt.Sprintf(format, args...), ResourceName: resource}

@@ -22,6 +22,13 @@ type unprocessedTraceSegment struct {
 	Message   string
 }
 
+// MaxTraceSegmentDocuments bounds the documents of one PutTraceSegments
+// request. X-Ray documents no count (only 64 kB per document); its daemon
+// and OpenTelemetry's exporter send at most 50. A hundred times that keeps
+// every real client working while a body of millions of tiny documents
+// costs one error instead of a response the size of its rejections.
+const MaxTraceSegmentDocuments = 5000
+
 // putTraceSegments decodes its body with traceSegmentDocuments (segdocs.go),
 // not with decode: that is most of the CPU the API spends per document.
 func (s *Server) putTraceSegments(ctx context.Context, body []byte) (any, error) {
@@ -31,7 +38,13 @@ func (s *Server) putTraceSegments(ctx context.Context, body []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	rejected := s.cfg.Ingest.Ingest(ctx, docs, ingest.Options{Source: "api"})
+	if len(docs) > MaxTraceSegmentDocuments {
+		return nil, invalid("TraceSegmentDocuments holds %d documents; the limit is %d per request (the X-Ray daemon sends at most 50): split the batch", len(docs), MaxTraceSegmentDocuments)
+	}
+	rejected, err := s.cfg.Ingest.TryIngest(ctx, docs, ingest.Options{Source: "api"})
+	if errors.Is(err, ingest.ErrThrottled) {
+		return nil, throttled("PutTraceSegments: %v; nothing of this request was stored", err)
+	}
 	if len(rejected) == 0 {
 		return noUnprocessedTraceSegments, nil
 	}
@@ -121,4 +134,15 @@ func (s *Server) traceOutput(st *store.StoredTrace) traceOut {
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
+// round6 rounds seconds to microseconds for an answer. Values beyond microsecond precision are returned as they are, and a
+// non-finite one as 0: documents stored before times were bounded
+// (end_time 1.7e308) must not make encoding/json fail the whole answer.
+func round6(f float64) float64 {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return 0
+	case math.Abs(f) >= 1e15:
+		return f
+	}
+	return math.Round(f*1e6) / 1e6
+}

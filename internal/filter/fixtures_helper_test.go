@@ -19,7 +19,7 @@ func fixtureSummaries(t testing.TB) []*trace.Summary {
 		if err != nil {
 			continue
 		}
-		segs, err := segment.Parse(body, segment.Options{SkipTraceEpoch: true})
+		segs, err := segment.Parse(body, segment.Options{SkipTraceEpoch: true, Stored: true})
 		if err != nil {
 			continue
 		}

@@ -23,19 +23,81 @@ type pendingEntry struct {
 	limitExceeded bool
 	// reload: the documents are only in the store (found pending at start).
 	reload bool
-	since  time.Time
-	taken  bool // by a flush; later documents start a new entry
+	// first and last are when the entry took its first and its latest
+	// documents: a trace is quiet FlushDelay after its last.
+	first, last time.Time
+	taken       bool // by a flush; later documents start a new entry
 }
 
-// pendingSet holds the traces awaiting summaries, oldest first.
+// pendingSet holds the traces awaiting summaries, oldest first, and those
+// a flush is summarising (in flight) until their summary is stored and
+// cached, so that a writer always finds a trace's latest state.
 type pendingSet struct {
-	mu    sync.Mutex
-	m     map[string]*pendingEntry
-	queue []*pendingEntry // by since; taken entries are skipped
-	raw   int
+	mu     sync.Mutex
+	m      map[string]*pendingEntry
+	queue  []*pendingEntry // by first; taken entries are skipped
+	raw    int
+	flying map[string]*pendingEntry
+	// flyRaw is the raw bytes of the entries in flight.
+	flyRaw int
+	// writing counts the writers that claimed each trace (claim).
+	writing map[string]int
+	// changed is signalled when entries land or writers release.
+	changed *sync.Cond
+	// now is the clock of quiet periods (tests replace it).
+	now func() time.Time
 }
 
-func newPendingSet() pendingSet { return pendingSet{m: map[string]*pendingEntry{}} }
+func newPendingSet() *pendingSet {
+	p := &pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, writing: map[string]int{}, now: time.Now}
+	p.changed = sync.NewCond(&p.mu)
+	return p
+}
+
+// claim makes the calling writer the owner of the traces: it waits until
+// no flush holds any of them, and until it calls release no flush takes
+// them. The flush that holds a trace clears its pending mark when it
+// stores the summary, so a write in between would leave documents no mark
+// covers, whose summary a crash would then lose; and a flush must not take
+// documents a writer is still merging. One owner at a time, writer or flush.
+func (p *pendingSet) claim(ids []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, id := range ids {
+		for p.flying[id] != nil {
+			p.changed.Wait()
+		}
+	}
+	for _, id := range ids {
+		p.writing[id]++
+	}
+}
+
+// release ends a writer's claim.
+func (p *pendingSet) release(ids []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, id := range ids {
+		if p.writing[id]--; p.writing[id] <= 0 {
+			delete(p.writing, id)
+		}
+	}
+	p.changed.Broadcast()
+}
+
+// waitWritersLocked waits until no writer holds a trace of es.
+func (p *pendingSet) waitWritersLocked(busy func() bool) {
+	for busy() {
+		p.changed.Wait()
+	}
+}
+
+// lookup returns a trace's queued and in-flight entries, either may be nil.
+func (p *pendingSet) lookup(id string) (queued, flying *pendingEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[id], p.flying[id]
+}
 
 func (p *pendingSet) get(id string) *pendingEntry {
 	p.mu.Lock()
@@ -47,12 +109,14 @@ func (p *pendingSet) get(id string) *pendingEntry {
 func (p *pendingSet) add(st *staged) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
 	e := p.m[st.id]
 	if e == nil {
-		e = &pendingEntry{id: st.id, epoch: st.epoch, docs: trace.Trace{ID: st.id}, since: time.Now()}
+		e = &pendingEntry{id: st.id, epoch: st.epoch, docs: trace.Trace{ID: st.id}, first: now}
 		p.m[st.id] = e
 		p.queue = append(p.queue, e)
 	}
+	e.last = now
 	for _, d := range st.docs.Docs {
 		if e.docs.Put(d) {
 			e.raw += len(d.Raw)
@@ -70,15 +134,47 @@ func (p *pendingSet) rawBytes() int {
 	return p.raw
 }
 
+// memBytes is the size of the documents awaiting or undergoing summaries.
+func (p *pendingSet) memBytes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw + p.flyRaw
+}
+
+// takeLocked moves an entry from the queue into flight.
 func (p *pendingSet) takeLocked(e *pendingEntry) {
 	e.taken = true
 	delete(p.m, e.id)
 	p.raw -= e.raw
+	p.flying[e.id] = e
+	p.flyRaw += e.raw
 }
 
-// takeReady removes the entries queued before cutoff, and more, oldest
-// first, while the set holds over limit bytes.
-func (p *pendingSet) takeReady(cutoff time.Time, limit int) []*pendingEntry {
+// land ends the flight of entries whose flush is done: their summary is
+// stored and cached, or they were requeued.
+func (p *pendingSet) land(es []*pendingEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range es {
+		if p.flying[e.id] == e {
+			delete(p.flying, e.id)
+			p.flyRaw -= e.raw
+		}
+	}
+	p.changed.Broadcast()
+}
+
+// idle reports that nothing is queued or in flight.
+func (p *pendingSet) idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.m) == 0 && len(p.flying) == 0
+}
+
+// takeReady removes the entries quiet since before quiet or waiting since
+// before oldest, and more, oldest first, while the set holds over limit
+// bytes.
+func (p *pendingSet) takeReady(quiet, oldest time.Time, limit int) []*pendingEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*pendingEntry
@@ -90,19 +186,29 @@ func (p *pendingSet) takeReady(cutoff time.Time, limit int) []*pendingEntry {
 	if p.raw > limit {
 		target = limit / 4 * 3
 	}
+	var busy []*pendingEntry // old enough to look at, not quiet yet
 	n := 0
 	for ; n < len(p.queue); n++ {
 		e := p.queue[n]
 		if e.taken {
 			continue
 		}
-		if e.since.After(cutoff) && p.raw <= target {
-			break
+		over := p.raw > target
+		if e.first.After(quiet) && !over {
+			break // the queue is by first, and last >= first: none is quiet
 		}
-		p.takeLocked(e)
-		out = append(out, e)
+		if p.writing[e.id] > 0 {
+			busy = append(busy, e) // a writer is merging into it: next time
+			continue
+		}
+		if over || !e.last.After(quiet) || !e.first.After(oldest) {
+			p.takeLocked(e)
+			out = append(out, e)
+			continue
+		}
+		busy = append(busy, e)
 	}
-	p.queue = p.queue[n:]
+	p.queue = append(busy, p.queue[n:]...)
 	return out
 }
 
@@ -112,6 +218,8 @@ func (p *pendingSet) take(ids []string) []*pendingEntry {
 	defer p.mu.Unlock()
 	var out []*pendingEntry
 	if len(ids) == 0 {
+		// What writers are merging now was acknowledged in part: wait.
+		p.waitWritersLocked(func() bool { return len(p.writing) > 0 })
 		for _, e := range p.queue {
 			if !e.taken {
 				p.takeLocked(e)
@@ -121,6 +229,14 @@ func (p *pendingSet) take(ids []string) []*pendingEntry {
 		p.queue = nil
 		return out
 	}
+	p.waitWritersLocked(func() bool {
+		for _, id := range ids {
+			if p.writing[id] > 0 {
+				return true
+			}
+		}
+		return false
+	})
 	for _, id := range ids {
 		if e := p.m[id]; e != nil {
 			p.takeLocked(e)
@@ -142,11 +258,11 @@ func (p *pendingSet) size() int {
 func (p *pendingSet) requeue(es []*pendingEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.now()
 	for _, old := range es {
 		e := &pendingEntry{id: old.id, epoch: old.epoch, bytes: old.bytes, raw: old.raw,
 			docs:          trace.Trace{ID: old.id, Docs: append([]*segment.Segment(nil), old.docs.Docs...)},
-			limitExceeded: old.limitExceeded, reload: old.reload, since: now}
+			limitExceeded: old.limitExceeded, reload: old.reload, first: now, last: now}
 		if newer := p.m[old.id]; newer != nil {
 			newer.taken = true // replaced by the merged entry
 			p.raw -= newer.raw
@@ -179,16 +295,25 @@ func (in *Ingester) flushLoop() {
 		case <-in.kick:
 		}
 		in.flushMu.Lock()
-		in.flush(in.pend.takeReady(time.Now().Add(-in.cfg.FlushDelay), in.cfg.PendingBytes))
+		in.flush(in.takeReady())
 		in.flushMu.Unlock()
 	}
+}
+
+// takeReady takes the traces quiet for FlushDelay, those waiting for
+// MaxFlushDelay however busy, and the oldest beyond PendingBytes.
+func (in *Ingester) takeReady() []*pendingEntry {
+	now := in.pend.now()
+	return in.pend.takeReady(now.Add(-in.cfg.FlushDelay), now.Add(-in.cfg.MaxFlushDelay), in.cfg.PendingBytes)
 }
 
 // Sync summarises at once the given traces, or every pending one with no
 // ids, so that a read that follows sees all acknowledged documents. It
 // does not stop halfway for a canceled ctx: the summaries are owed anyway.
 func (in *Ingester) Sync(ctx context.Context, ids ...string) {
-	if len(ids) == 0 && in.pend.size() == 0 {
+	// Nothing queued is not enough: a flush may have taken entries and
+	// not stored their summaries yet; waiting for flushMu waits for it.
+	if len(ids) == 0 && in.pend.idle() {
 		return
 	}
 	in.flushMu.Lock()
@@ -196,8 +321,14 @@ func (in *Ingester) Sync(ctx context.Context, ids ...string) {
 	in.flush(in.pend.take(ids))
 }
 
+// recoverBatch is how many pending traces Recover summarises at a time:
+// after a crash under load there may be 100k of them, and holding every
+// one parsed at once took ~2 GB, enough for a crash loop.
+const recoverBatch = 512
+
 // Recover summarises the traces the store holds as pending: documents
-// acknowledged before a crash whose summary was not yet written.
+// acknowledged before a crash whose summary was not yet written. It holds
+// at most recoverBatch of them in memory at a time.
 func (in *Ingester) Recover(ctx context.Context) (int, error) {
 	// Read before anything is summarised: every summary filed later than
 	// this is this process's own, which seen remembers.
@@ -206,9 +337,9 @@ func (in *Ingester) Recover(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	in.seen.knowStoreUpTo(latest)
-	var es []*pendingEntry
+	var ids []string // ids only: small next to the traces they name
 	err = in.cfg.Store.Pending(ctx, func(id string) bool {
-		es = append(es, &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true})
+		ids = append(ids, id)
 		return true
 	})
 	if err != nil {
@@ -216,8 +347,15 @@ func (in *Ingester) Recover(ctx context.Context) (int, error) {
 	}
 	in.flushMu.Lock()
 	defer in.flushMu.Unlock()
-	in.flush(es)
-	return len(es), nil
+	for lo := 0; lo < len(ids); lo += recoverBatch {
+		part := ids[lo:min(lo+recoverBatch, len(ids))]
+		es := make([]*pendingEntry, len(part))
+		for i, id := range part {
+			es[i] = &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true}
+		}
+		in.flush(es)
+	}
+	return len(ids), nil
 }
 
 // Close stops the background flush and summarises everything pending.
@@ -236,6 +374,7 @@ func (in *Ingester) flush(es []*pendingEntry) {
 	if len(es) == 0 {
 		return
 	}
+	defer in.pend.land(es)
 	const perWorker = 64
 	workers := min(runtime.GOMAXPROCS(0), (len(es)+perWorker-1)/perWorker)
 	if workers <= 1 {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
@@ -35,6 +36,16 @@ const CodeTraceTooLarge = "TraceTooLarge"
 
 // CodeInternal rejects documents the store failed to persist.
 const CodeInternal = "InternalFailure"
+
+// CodeThrottled rejects documents refused by ErrThrottled, where a caller
+// reports per document (Ingest, and the documents-rejected metric).
+const CodeThrottled = "ThrottledException"
+
+// ErrThrottled refuses a whole call because the work waiting in memory is
+// at its bound (Config.MaxPendingBytes): nothing of the call was stored and
+// the client should retry later. The API answers ThrottledException (429),
+// OTLP its retryable ResourceExhausted, UDP counts the batch as dropped.
+var ErrThrottled = errors.New("ingest is at its memory bound: retry later")
 
 // Hook observes summarised updates, in order per trace, after they are stored.
 type Hook func(ctx context.Context, updates []store.TraceUpdate)
@@ -55,6 +66,14 @@ type Config struct {
 	// PendingBytes bounds the documents awaiting their summary; beyond it
 	// the oldest are summarised early (default 32 MiB).
 	PendingBytes int
+	// MaxPendingBytes bounds, in raw document bytes, the work ingest holds
+	// in memory: documents awaiting or undergoing their summary plus those
+	// of calls being ingested. A call that would cross it is refused with
+	// ErrThrottled (default 4 x PendingBytes).
+	MaxPendingBytes int
+	// MaxFlushDelay bounds how long a trace that never goes quiet waits
+	// for its summary (default 10 x FlushDelay).
+	MaxFlushDelay time.Duration
 }
 
 // Ingester is safe for concurrent use. Close stops it.
@@ -63,8 +82,10 @@ type Ingester struct {
 	cache *cache
 	locks [256]sync.Mutex // per trace stripe: writes of one trace in order
 	seed  maphash.Seed
-	pend  pendingSet
-	seen  *seen // traces this process summarised, to skip lookups for new ones
+	pend  *pendingSet
+	seen  *seen
+	// calling is the raw bytes of the calls being ingested now.
+	calling atomic.Int64 // traces this process summarised, to skip lookups for new ones
 
 	flushMu sync.Mutex // one flush at a time: each builds on the last
 	kick    chan struct{}
@@ -97,6 +118,12 @@ func New(cfg Config) *Ingester {
 	}
 	if cfg.PendingBytes <= 0 {
 		cfg.PendingBytes = 32 << 20
+	}
+	if cfg.MaxPendingBytes <= 0 {
+		cfg.MaxPendingBytes = 4 * cfg.PendingBytes
+	}
+	if cfg.MaxFlushDelay < cfg.FlushDelay {
+		cfg.MaxFlushDelay = 10 * cfg.FlushDelay
 	}
 	in := &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed(),
 		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{})}
@@ -136,8 +163,31 @@ type Rejection struct {
 // Ingest parses, validates and stores raw documents. Valid documents are
 // stored even when others in the same call are rejected. It keeps nothing
 // of docs' memory (segment.Parse copies each document), so callers reuse
-// their buffers.
+// their buffers. A call refused by ErrThrottled has every document
+// rejected with CodeThrottled; callers that answer such a refusal as a
+// whole use TryIngest.
 func (in *Ingester) Ingest(ctx context.Context, docs [][]byte, opt Options) []Rejection {
+	rejected, err := in.TryIngest(ctx, docs, opt)
+	if err != nil {
+		rejected = make([]Rejection, len(docs))
+		for i := range docs {
+			rejected[i] = Rejection{Index: i, Error: &segment.Error{Code: CodeThrottled, Message: err.Error()}}
+		}
+	}
+	return rejected
+}
+
+// TryIngest is Ingest that refuses the whole call with ErrThrottled, storing
+// nothing, when ingest holds MaxPendingBytes of work in memory.
+func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) ([]Rejection, error) {
+	size := 0
+	for _, d := range docs {
+		size += len(d)
+	}
+	if !in.admit(size) {
+		in.countThrottled(opt.Source, len(docs))
+		return nil, ErrThrottled
+	}
 	var rejected []Rejection
 	segs := make([]*segment.Segment, 0, len(docs))
 	origin := make([]int, 0, len(docs))
@@ -160,28 +210,75 @@ func (in *Ingester) Ingest(ctx context.Context, docs [][]byte, opt Options) []Re
 	for _, r := range in.apply(ctx, segs) {
 		rejected = append(rejected, Rejection{Index: origin[r.Index], Error: r.Error})
 	}
+	in.calling.Add(-int64(size)) // now in the pending set, or dropped
 	in.backpressure()
-	in.count(opt.Source, len(docs), rejected)
 	sort.SliceStable(rejected, func(i, j int) bool { return rejected[i].Index < rejected[j].Index })
-	return dedupe(rejected)
+	rejected = dedupe(rejected)
+	in.count(opt.Source, len(docs), rejected)
+	return rejected, nil
 }
 
 // IngestSegments stores documents that are already parsed and validated
-// (each with Raw set), as the OTLP translation produces them.
+// (each with Raw set), as the OTLP translation produces them. A refused
+// call has every document rejected with CodeThrottled.
 func (in *Ingester) IngestSegments(ctx context.Context, segs []*segment.Segment, source string) []Rejection {
-	rejected := in.apply(ctx, segs)
-	in.backpressure()
-	in.count(source, len(segs), rejected)
+	rejected, err := in.TryIngestSegments(ctx, segs, source)
+	if err != nil {
+		rejected = make([]Rejection, len(segs))
+		for i, s := range segs {
+			rejected[i] = Rejection{Index: i, Error: &segment.Error{ID: s.ID, Code: CodeThrottled, Message: err.Error()}}
+		}
+	}
 	return rejected
 }
 
+// TryIngestSegments is IngestSegments that refuses the whole call with
+// ErrThrottled, as TryIngest does.
+func (in *Ingester) TryIngestSegments(ctx context.Context, segs []*segment.Segment, source string) ([]Rejection, error) {
+	size := 0
+	for _, s := range segs {
+		size += len(s.Raw)
+	}
+	if !in.admit(size) {
+		in.countThrottled(source, len(segs))
+		return nil, ErrThrottled
+	}
+	rejected := in.apply(ctx, segs)
+	in.calling.Add(-int64(size))
+	in.backpressure()
+	in.count(source, len(segs), rejected)
+	return rejected, nil
+}
+
+// admit reserves size bytes of the memory bound for a call, or refuses it.
+// A call alone is always admitted, however large: the bound is on what
+// piles up, and a call's own size is bounded by its transport.
+func (in *Ingester) admit(size int) bool {
+	calling := in.calling.Add(int64(size))
+	held := int(calling) + in.pend.memBytes()
+	if held > in.cfg.MaxPendingBytes && held > size {
+		in.calling.Add(-int64(size))
+		return false
+	}
+	return true
+}
+
+func (in *Ingester) countThrottled(source string, n int) {
+	if m := in.cfg.Metrics; m != nil {
+		m.DocumentsReceived.WithLabelValues(source).Add(float64(n))
+		m.DocumentsRejected.WithLabelValues(source, CodeThrottled).Add(float64(n))
+	}
+}
+
+// count records a call's documents; rejected holds at most one rejection
+// per document (dedupe), so accepted is never negative.
 func (in *Ingester) count(source string, n int, rejected []Rejection) {
 	m := in.cfg.Metrics
 	if m == nil {
 		return
 	}
 	m.DocumentsReceived.WithLabelValues(source).Add(float64(n))
-	m.DocumentsAccepted.WithLabelValues(source).Add(float64(n - len(rejected)))
+	m.DocumentsAccepted.WithLabelValues(source).Add(float64(max(0, n-len(rejected))))
 	for _, r := range rejected {
 		m.DocumentsRejected.WithLabelValues(source, r.Code).Inc()
 	}

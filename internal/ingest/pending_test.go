@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,11 +45,53 @@ func TestTakeReadyOverLimitLeavesThreeQuarters(t *testing.T) {
 		p.add(&staged{id: id, docs: trace.Trace{ID: id, Docs: []*segment.Segment{{ID: id, Raw: make([]byte, 100)}}}})
 	}
 	longAgo := time.Now().Add(-time.Hour) // nobody has been quiet long enough
-	if got := p.takeReady(longAgo, 1000); len(got) != 0 {
+	if got := p.takeReady(longAgo, longAgo, 1000); len(got) != 0 {
 		t.Fatalf("at the limit: took %d traces, want none", len(got))
 	}
-	got := p.takeReady(longAgo, 800)
+	got := p.takeReady(longAgo, longAgo, 800)
 	if len(got) != 4 || got[0].id != "a" || got[3].id != "d" || p.rawBytes() != 600 {
 		t.Fatalf("over the limit of 800: took %d traces, %d bytes left; want a-d taken, 600 left", len(got), p.rawBytes())
 	}
+}
+
+// A trace is quiet FlushDelay after its LAST document, not its first: a
+// busy trace was re-summarised every second. One that never goes quiet is
+// still taken once it has waited MaxFlushDelay.
+func TestQuietMeansSinceTheLastDocument(t *testing.T) {
+	clock := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newPendingSet()
+	p.now = func() time.Time { return clock }
+	write := func(id string) {
+		p.add(&staged{id: id, docs: trace.Trace{ID: id, Docs: []*segment.Segment{{ID: fmt.Sprint(clock.UnixNano()), Raw: make([]byte, 10)}}}})
+	}
+	take := func() (ids []string) {
+		for _, e := range p.takeReady(clock.Add(-time.Second), clock.Add(-10*time.Second), 1<<20) {
+			ids = append(ids, e.id)
+		}
+		return ids
+	}
+	start := clock
+	write("busy")
+	write("quiet")
+	for range 5 { // "busy" takes a document every 900 ms
+		clock = clock.Add(900 * time.Millisecond)
+		write("busy")
+		if got := take(); len(got) > 0 && !(len(got) == 1 && got[0] == "quiet") {
+			t.Fatalf("at %s took %v; busy is not quiet", clock, got)
+		}
+	}
+	if p.get("quiet") != nil {
+		t.Fatal("the quiet trace was not taken")
+	}
+	for range 10 {
+		clock = clock.Add(900 * time.Millisecond)
+		write("busy")
+		if got := take(); len(got) > 0 {
+			if waited := clock.Sub(start); len(got) != 1 || got[0] != "busy" || waited < 10*time.Second {
+				t.Fatalf("took %v after %s", got, waited)
+			}
+			return
+		}
+	}
+	t.Fatal("a trace that is never quiet was not taken after MaxFlushDelay")
 }

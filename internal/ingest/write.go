@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"math"
 	"sort"
-	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -40,6 +39,8 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 	}
 	unlock := in.lock(order)
 	defer unlock()
+	in.pend.claim(order)
+	defer in.pend.release(order)
 
 	var rejected []Rejection
 	rejectAll := func(idx []int, code, msg string) {
@@ -85,15 +86,16 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 }
 
 // backpressure keeps the documents awaiting summaries bounded: over
-// PendingBytes the background flush starts early; over four times that
+// PendingBytes the background flush starts early; over twice that
 // (summarising falls behind ingest) the caller summarises the oldest
-// itself before it is answered, which slows its client down.
+// itself before it is answered, which slows its client down. Beyond
+// MaxPendingBytes calls are refused (admit).
 func (in *Ingester) backpressure() {
 	raw := in.pend.rawBytes()
 	if raw <= in.cfg.PendingBytes {
 		return
 	}
-	if raw <= 4*in.cfg.PendingBytes {
+	if raw <= 2*in.cfg.PendingBytes {
 		select {
 		case in.kick <- struct{}{}:
 		default:
@@ -102,61 +104,66 @@ func (in *Ingester) backpressure() {
 	}
 	in.flushMu.Lock()
 	defer in.flushMu.Unlock()
-	in.flush(in.pend.takeReady(time.Now().Add(-in.cfg.FlushDelay), in.cfg.PendingBytes))
+	in.flush(in.takeReady())
 }
 
 // stage decides, for one trace, its epoch and which of its documents in
-// this call are new, enforcing MaxTraceBytes.
+// this call are new, enforcing MaxTraceBytes. The caller holds the trace's
+// stripe lock and its claim (pendingSet.claim): no flush holds the trace: the trace's state
+// has one owner at a time. The pending set holds what awaits a summary,
+// the cache what the last flush stored; a flush puts its result in the
+// cache before it lets go of the trace. (An entry still in flight is only
+// seen here by a Recover racing a writer, which app never lets happen.)
 func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segment, idx []int, rejected *[]Rejection) (*staged, error) {
 	st := &staged{id: id, docs: trace.Trace{ID: id}}
-	// What is already known of the trace: documents awaiting their summary,
-	// then the last summarised state in the cache.
-	var pending, base *trace.Trace
-	pe := in.pend.get(id)
+	// What is already known of the trace, newest first: documents awaiting
+	// their summary, those a flush is summarising, then the last summarised
+	// state in the cache (or, when none is in memory, in the store).
+	var known []*trace.Trace
+	queued, flying := in.pend.lookup(id)
 	cached := in.cache.get(id)
 	switch {
-	case pe != nil:
-		st.epoch, st.bytes, pending = pe.epoch, pe.bytes, &pe.docs
-		if cached != nil {
-			base = cached.trace
+	case queued != nil || flying != nil || cached != nil:
+		for _, e := range []*pendingEntry{queued, flying} {
+			if e != nil {
+				st.epoch, st.bytes = e.epoch, max(st.bytes, e.bytes)
+				known = append(known, &e.docs)
+			}
 		}
-	case cached != nil:
-		st.epoch, st.bytes, base = cached.summary.Epoch, cached.bytes, cached.trace
-	default:
-		start := math.Inf(1)
-		inProgress := false
-		for _, i := range idx {
-			start = min(start, segs[i].StartTime)
-			inProgress = inProgress || segs[i].InProgress
+		if queued == nil && flying == nil {
+			st.epoch, st.bytes = cached.summary.Epoch, cached.bytes
 		}
-		if inProgress {
-			// An in-progress document must not replace a complete one
-			// already stored: only the stored trace can tell.
-			e, ep, err := in.load(ctx, id)
+		switch {
+		case cached != nil && cached.trace != nil:
+			known = append(known, cached.trace)
+		case anyInProgress(segs, idx):
+			// The summarised documents are not in memory (the cache let
+			// them go or keeps only the size of a huge trace), and an
+			// in-progress version must not replace a complete one there.
+			e, _, err := in.load(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			if e.summary != nil {
-				// Not cached: a flush of this trace may be under way, and
-				// only a flush may set the state the next one builds on.
-				st.epoch, st.bytes, base = ep, e.bytes, e.trace
-				break
-			}
+			known = append(known, e.trace)
 		}
-		ep, err := in.epochFor(ctx, id, start)
+	default:
+		base, ep, bytes, err := in.stored(ctx, id, segs, idx)
 		if err != nil {
 			return nil, err
 		}
-		st.epoch = ep
+		st.epoch, st.bytes = ep, bytes
+		if base != nil {
+			known = append(known, base)
+		}
 	}
 	for _, i := range idx {
 		s := segs[i]
 		old := st.docs.Find(s.ID)
-		if old == nil && pending != nil {
-			old = pending.Find(s.ID)
-		}
-		if old == nil && base != nil {
-			old = base.Find(s.ID)
+		for _, k := range known {
+			if old != nil {
+				break
+			}
+			old = k.Find(s.ID)
 		}
 		if old != nil && !trace.Replaces(old, s) {
 			continue
@@ -173,6 +180,47 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 		}
 	}
 	return st, nil
+}
+
+func anyInProgress(segs []*segment.Segment, idx []int) bool {
+	for _, i := range idx {
+		if segs[i].InProgress {
+			return true
+		}
+	}
+	return false
+}
+
+// stored is what the store knows of a trace no state in memory covers: its
+// epoch, its size (MaxTraceBytes counts what is stored, also after the
+// cache let the trace go) and, when an in-progress document arrives, its
+// documents, which that document must not replace when they are complete.
+func (in *Ingester) stored(ctx context.Context, id string, segs []*segment.Segment, idx []int) (base *trace.Trace, epoch int64, bytes int, err error) {
+	start := math.Inf(1)
+	for _, i := range idx {
+		start = min(start, segs[i].StartTime)
+	}
+	if anyInProgress(segs, idx) {
+		e, ep, err := in.load(ctx, id)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if len(e.trace.Docs) > 0 {
+			return e.trace, ep, e.bytes, nil
+		}
+	}
+	ep, err := in.epochFor(ctx, id, start)
+	if err != nil || in.seen.isNew(id, ep, in.cfg.Now()) {
+		return nil, ep, 0, err
+	}
+	sum, err := in.cfg.Store.Head(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ep, 0, nil
+	case err != nil:
+		return nil, 0, 0, err
+	}
+	return nil, ep, sum.Bytes, nil
 }
 
 // epochFor is the epoch a trace not in memory is filed under: its id's, as
@@ -227,7 +275,7 @@ func (in *Ingester) load(ctx context.Context, id string) (*entry, int64, error) 
 	}
 	for _, d := range st.Docs {
 		// Stored documents were validated on the way in; only re-decode.
-		parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true})
+		parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true, Stored: true})
 		if err != nil {
 			in.cfg.Logger.Warn("stored document does not parse", "trace_id", id, "id", d.ID, "err", err)
 			continue

@@ -55,6 +55,9 @@ func grpcServerOptions(maxRecv int) []grpc.ServerOption {
 func (t *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	res := t.r.Export(ctx, req.Traces())
 	resp := ptraceotlp.NewExportResponse()
+	if res.Throttled {
+		return resp, throttledStatus(res.Message)
+	}
 	if res.Unavailable {
 		return resp, status.Error(codes.Unavailable, errUnavailable.Error()+": "+res.Message)
 	}

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,6 +94,12 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	res := r.Export(req.Context(), er.Traces())
+	if res.Throttled {
+		// OTLP/HTTP: 429 with Retry-After is retryable.
+		w.Header().Set("Retry-After", strconv.Itoa(throttleRetrySeconds))
+		writeStatus(w, ct, http.StatusTooManyRequests, codes.ResourceExhausted, res.Message)
+		return
+	}
 	if res.Unavailable {
 		w.Header().Set("Retry-After", "1")
 		writeStatus(w, ct, http.StatusServiceUnavailable, codes.Unavailable, errUnavailable.Error()+": "+res.Message)

@@ -94,6 +94,9 @@ type Result struct {
 	// Unavailable: nothing was stored because the store failed; the client
 	// should retry.
 	Unavailable bool
+	// Throttled: nothing was stored because ingest is at its memory bound
+	// (ingest.ErrThrottled); the client should retry later.
+	Throttled bool
 }
 
 // maxReasons bounds the per-span reasons quoted in a partial-success message.
@@ -104,7 +107,13 @@ const maxReasons = 5
 func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 	segs, reasons, res := r.segments(td)
 	internal := 0
-	for _, rej := range r.cfg.Ingest.IngestSegments(ctx, segs, "otlp") {
+	rejected, err := r.cfg.Ingest.TryIngestSegments(ctx, segs, "otlp")
+	if errors.Is(err, ingest.ErrThrottled) {
+		res.Throttled = true
+		res.Message = fmt.Sprintf("%d spans refused: %v", len(segs), err)
+		return res
+	}
+	for _, rej := range rejected {
 		res.Rejected++
 		if rej.Code == ingest.CodeInternal {
 			internal++

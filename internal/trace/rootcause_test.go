@@ -16,7 +16,7 @@ func summarize(t *testing.T, docs ...string) *trace.Summary {
 	t.Helper()
 	tr := &trace.Trace{ID: tid}
 	for _, d := range docs {
-		segs, err := segment.Parse([]byte(d), segment.Options{SkipTraceEpoch: true})
+		segs, err := segment.Parse([]byte(d), segment.Options{SkipTraceEpoch: true, Stored: true})
 		if err != nil {
 			t.Fatalf("parse %s: %v", d, err)
 		}

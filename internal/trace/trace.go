@@ -12,10 +12,44 @@ import (
 )
 
 // Trace is every stored document of one trace id: segments and independent
-// subsegments, the latest version of each id.
+// subsegments, the latest version of each id. Docs may be appended to
+// directly; anything else goes through Put.
 type Trace struct {
 	ID   string
 	Docs []*segment.Segment
+	// byID indexes Docs[:indexed] by id once the trace is large, so that
+	// Put and Find cost the same for the 90,000th document as for the
+	// first: a scan per lookup made one big trace quadratic.
+	byID    map[string]int
+	indexed int
+}
+
+// indexFrom is the size from which lookups use the index; below it a scan
+// is cheaper than the map.
+const indexFrom = 32
+
+// find returns the position of the document with the id, or -1.
+func (t *Trace) find(id string) int {
+	if len(t.Docs) < indexFrom {
+		for i, d := range t.Docs {
+			if d.ID == id {
+				return i
+			}
+		}
+		return -1
+	}
+	if t.byID == nil || t.indexed > len(t.Docs) {
+		t.byID, t.indexed = make(map[string]int, len(t.Docs)), 0
+	}
+	for ; t.indexed < len(t.Docs); t.indexed++ {
+		if _, dup := t.byID[t.Docs[t.indexed].ID]; !dup { // the first wins, as in a scan
+			t.byID[t.Docs[t.indexed].ID] = t.indexed
+		}
+	}
+	if i, ok := t.byID[id]; ok && t.Docs[i].ID == id {
+		return i
+	}
+	return -1
 }
 
 // Put merges documents into the trace. A document whose id is already
@@ -24,23 +58,17 @@ type Trace struct {
 func (t *Trace) Put(docs ...*segment.Segment) bool {
 	changed := false
 	for _, d := range docs {
-		replaced := false
-		for i, old := range t.Docs {
-			if old.ID == d.ID {
-				// An in-progress version arriving after the complete one
-				// (UDP reorders) must not undo it.
-				if Replaces(old, d) {
-					t.Docs[i] = d
-					changed = true
-				}
-				replaced = true
-				break
+		if i := t.find(d.ID); i >= 0 {
+			// An in-progress version arriving after the complete one
+			// (UDP reorders) must not undo it.
+			if Replaces(t.Docs[i], d) {
+				t.Docs[i] = d
+				changed = true
 			}
+			continue
 		}
-		if !replaced {
-			t.Docs = append(t.Docs, d)
-			changed = true
-		}
+		t.Docs = append(t.Docs, d)
+		changed = true
 	}
 	return changed
 }
@@ -56,10 +84,8 @@ func Replaces(old, d *segment.Segment) bool {
 
 // Find returns the document with the id, or nil.
 func (t *Trace) Find(id string) *segment.Segment {
-	for _, d := range t.Docs {
-		if d.ID == id {
-			return d
-		}
+	if i := t.find(id); i >= 0 {
+		return t.Docs[i]
 	}
 	return nil
 }

@@ -205,7 +205,15 @@ func (s *Server) ingest(batch [][]byte) {
 			})
 		}
 	}()
-	for _, r := range s.Ingest.Ingest(context.Background(), batch, ingest.Options{Source: "udp"}) {
+	rejected, err := s.Ingest.TryIngest(context.Background(), batch, ingest.Options{Source: "udp"})
+	if errors.Is(err, ingest.ErrThrottled) {
+		// Shed like a full queue: counted as dropped, and by ingest as
+		// documents rejected with code ThrottledException.
+		s.count(func(m *metrics.Metrics) { m.DatagramsDropped.Add(float64(len(batch))) })
+		s.Logger.Debug("udp batch shed: ingest at its memory bound", "documents", len(batch))
+		return
+	}
+	for _, r := range rejected {
 		s.Logger.Debug("udp document rejected", "id", r.ID, "code", r.Code, "message", r.Message)
 	}
 }

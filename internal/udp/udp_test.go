@@ -113,3 +113,53 @@ func TestStartOnBusyAddressFails(t *testing.T) {
 		t.Fatal("Start on a busy port succeeded")
 	}
 }
+
+// waitFor polls a counter: UDP ingest is asynchronous.
+func waitFor(t *testing.T, what string, c func() float64, want float64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); c() != want; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", what, c(), want)
+		}
+	}
+}
+
+// Past ingest's memory bound datagrams are shed and counted as dropped,
+// and as documents rejected for ThrottledException, never queued without
+// bound; once the backlog is summarised they are stored again.
+func TestDatagramsShedAtTheMemoryBound(t *testing.T) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := metrics.New(nil)
+	in := ingest.New(ingest.Config{Store: st, Metrics: m, FlushDelay: time.Hour, PendingBytes: 1 << 20, MaxPendingBytes: 100})
+	defer in.Close()
+	srv := &udp.Server{Ingest: in, Metrics: m}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	conn, err := net.Dial("udp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	send := func(n int) {
+		if _, err := conn.Write([]byte(header + doc(fmt.Sprintf("1-%08x-%024x", time.Now().Unix(), n), "aaaaaaaaaaaaaaaa"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	accepted := func() float64 { return testutil.ToFloat64(m.DocumentsAccepted.WithLabelValues("udp")) }
+	send(1)
+	waitFor(t, "accepted", accepted, 1)
+	send(2)
+	waitFor(t, "dropped", func() float64 { return testutil.ToFloat64(m.DatagramsDropped) }, 1)
+	waitFor(t, "rejected{ThrottledException}", func() float64 {
+		return testutil.ToFloat64(m.DocumentsRejected.WithLabelValues("udp", ingest.CodeThrottled))
+	}, 1)
+	in.Sync(context.Background())
+	send(3)
+	waitFor(t, "accepted", accepted, 2)
+}

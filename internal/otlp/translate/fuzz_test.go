@@ -50,7 +50,7 @@ func FuzzSpan(f *testing.F) {
 			if len(b) > maxDocument {
 				t.Fatalf("document of %d bytes", len(b))
 			}
-			parsed, err := segment.Parse(b, segment.Options{SkipTraceEpoch: true})
+			parsed, err := segment.Parse(b, segment.Options{SkipTraceEpoch: true, Stored: true})
 			if err != nil {
 				t.Fatalf("emitted a document the parser rejects: %v\n%s", err, b)
 			}
@@ -59,7 +59,7 @@ func FuzzSpan(f *testing.F) {
 			if err != nil {
 				t.Fatalf("Segment failed where Span did not: %v", err)
 			}
-			if err := segment.Validate(seg, segment.Options{SkipTraceEpoch: true}); err != nil {
+			if err := segment.Validate(seg, segment.Options{SkipTraceEpoch: true, Stored: true}); err != nil {
 				t.Fatalf("Validate rejects what Parse accepts: %v", err)
 			}
 			if d := segmentDiff(seg, parsed[0]); d != "" {

@@ -103,7 +103,7 @@ func (t *Translator) Segment(span ptrace.Span, res pcommon.Resource, scope pcomm
 	// Encoding replaced invalid UTF-8 with U+FFFD; decoding gives the
 	// strings as stored, which then are what the index holds.
 	if bytes.Contains(raw, []byte(`\ufffd`)) || bytes.Contains(raw, []byte("\uFFFD")) {
-		segs, err := segment.Parse(raw, segment.Options{SkipTraceEpoch: true})
+		segs, err := segment.Parse(raw, segment.Options{SkipTraceEpoch: true, Stored: true})
 		if err != nil {
 			return nil, &SpanError{TraceID: d.TraceID, SpanID: d.ID, Reason: err.Error()}
 		}

@@ -53,7 +53,7 @@ func run(t *testing.T, tr *Translator, f fixture) map[string]any {
 	if err != nil {
 		t.Fatalf("translate: %v", err)
 	}
-	if _, err := segment.Parse(b, segment.Options{SkipTraceEpoch: true}); err != nil {
+	if _, err := segment.Parse(b, segment.Options{SkipTraceEpoch: true, Stored: true}); err != nil {
 		t.Fatalf("segment.Parse rejects %s: %v", b, err)
 	}
 	var m map[string]any
