@@ -194,7 +194,8 @@ func (a *App) serveHTTP(name, addr string, h http.Handler) error {
 	}
 	// ReadTimeout covers the body too: a client dribbling one is cut off.
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.cfg.ReadTimeout,
-		IdleTimeout: 2 * time.Minute, TLSConfig: a.tlsFor(name, "h2", "http/1.1")}
+		IdleTimeout: 2 * time.Minute, TLSConfig: a.tlsFor(name, "h2", "http/1.1"),
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)} // TLS handshake noise
 	a.servers = append(a.servers, srv)
 	a.addrs[name] = ln.Addr()
 	a.log.Info("listening", "what", name, "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil)

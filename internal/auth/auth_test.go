@@ -103,7 +103,9 @@ func TestVerify(t *testing.T) {
 			t.Errorf("%s: got %v, want %s (%s)", name, e, wantType, wantMsg)
 		}
 	}
-	good := func() *http.Request { return signed(t, "INGESTKEY001", "ingest-secret-012345678", "xray", now.Add(-14*time.Minute), body) }
+	good := func() *http.Request {
+		return signed(t, "INGESTKEY001", "ingest-secret-012345678", "xray", now.Add(-14*time.Minute), body)
+	}
 	check("valid", good(), body, "", "")
 	check("other body", good(), []byte(`{"TraceSegmentDocuments":["{\"x\":1}"]}`), "InvalidSignatureException", "does not match")
 	check("wrong secret", signed(t, "INGESTKEY001", "ingest-secret-01234567X", "xray", now, body), body, "InvalidSignatureException", "does not match")
