@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -290,5 +291,45 @@ func TestOTLPBearerToken(t *testing.T) {
 				t.Errorf("services stored: %v", got)
 			}
 		})
+	}
+}
+
+// SIGHUP makes the real binary read its key file again.
+func TestBinarySIGHUPReloadsKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	kf := filepath.Join(dir, "keys")
+	if err := os.WriteFile(kf, []byte(keysFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startBinary(t, bin, filepath.Join(dir, "data"), "--access-keys", kf)
+	ctx := context.Background()
+	url := "http://" + p.addrs["http"]
+	if _, err := xraytest.Client(t, url, withKey(readID, readSecret)).GetGroups(ctx, &awsxray.GetGroupsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kf, []byte("NEWKEY000001 new-secret-0123456789ab read\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for reloaded := false; !reloaded; {
+		select {
+		case l := <-p.logs:
+			reloaded = l["msg"] == "access keys reloaded"
+		case <-deadline:
+			t.Fatal("no reload logged after SIGHUP")
+		}
+	}
+	if _, err := xraytest.Client(t, url, withKey(readID, readSecret)).GetGroups(ctx, &awsxray.GetGroupsInput{}); errorCode(err) != "UnrecognizedClientException" {
+		t.Errorf("removed key after SIGHUP: %v", err)
+	}
+	if _, err := xraytest.Client(t, url, withKey("NEWKEY000001", "new-secret-0123456789ab")).GetGroups(ctx, &awsxray.GetGroupsInput{}); err != nil {
+		t.Errorf("new key after SIGHUP: %v", err)
 	}
 }
