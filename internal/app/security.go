@@ -57,6 +57,9 @@ func (a *App) setupSecurity() error {
 				"listeners", strings.Join(exposed, ", "))
 		}
 	}
+	if cfg.Role == RoleAll && cfg.UDPAddr != "" && !auth.IsLoopback(cfg.UDPAddr) {
+		a.log.Warn("UDP segments are unauthenticated by protocol: anyone who can reach --bind can send segments (see docs/security.md)", "bind", cfg.UDPAddr)
+	}
 	s := &security{}
 	var names []string
 	for _, addr := range []string{cfg.HTTPAddr, cfg.TCPAddr, cfg.OTLPHTTPAddr} {

@@ -2,12 +2,16 @@ package app_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -22,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
@@ -365,4 +371,37 @@ func writeCert(t *testing.T, certPath, keyPath, cn string) {
 	kb, _ := x509.MarshalECPrivateKey(key)
 	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+}
+
+// OTLP/HTTP also takes a SigV4 signature, from an ingest or admin key.
+func TestOTLPHTTPSigV4(t *testing.T) {
+	a := xraytest.Start(t, xraytest.OTLP(), func(c *app.Config) { c.AccessKeysFile = keysFile(t) })
+	body := []byte(`{"resourceSpans":[]}`)
+	send := func(id, secret string) int {
+		req, _ := http.NewRequest("POST", "http://"+a.Addr("otlp-http").String()+"/v1/traces", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		sum := sha256.Sum256(body)
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, req,
+			hex.EncodeToString(sum[:]), "xray", "us-west-2", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := send("ADMINKEY0001", "admin-secret-0123456789"); code != 200 {
+		t.Errorf("admin key: %d", code)
+	}
+	if code := send("READKEY00001", "read-secret-0123456789a"); code != 403 {
+		t.Errorf("read key: %d", code)
+	}
+	if code := send("ADMINKEY0001", "admin-secret-012345678X"); code != 403 {
+		t.Errorf("wrong secret: %d", code)
+	}
+	if code, _ := do(t, "POST", "http://"+a.Addr("otlp-http").String()+"/v1/traces", string(body), "Content-Type", "application/json"); code != 401 {
+		t.Errorf("no credentials: %d", code)
+	}
 }
