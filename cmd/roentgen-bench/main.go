@@ -311,7 +311,7 @@ func startServer(c config) (*server, error) {
 		return &server{app: a, httpAddr: a.Addr("http").String(), udpAddr: a.Addr("udp").String()}, nil
 	}
 	httpAddr, udpAddr, tcpAddr := freeTCP(), freeUDP(), freeTCP()
-	cmd := exec.Command(c.execPath, "--data-dir", c.dataDir, "--http", httpAddr, "--bind", udpAddr, "--bind-tcp", tcpAddr, "--log-level", "warn")
+	cmd := exec.Command(c.execPath, "--data-dir", c.dataDir, "--http", httpAddr, "--bind", udpAddr, "--bind-tcp", tcpAddr, "--log-level", "warn", "--pprof") // -cpuprofile reads /debug/pprof
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
