@@ -122,7 +122,8 @@ func (g *Guard) identify(r *http.Request, p Policy) (caller, *bytes.Buffer, *Err
 	if id, secret, ok := r.BasicAuth(); ok {
 		k := g.Keys.Keys().Check(id, secret)
 		if k == nil {
-			return caller{}, nil, errUnknownKey(id)
+			// One answer for an unknown id and a wrong secret: no probing for ids.
+			return caller{}, nil, &Error{http.StatusForbidden, "UnrecognizedClientException", "the access key id or the secret is wrong"}
 		}
 		return caller{k.ID, k.Role, true}, nil, nil
 	}
