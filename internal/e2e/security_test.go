@@ -16,6 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
+	v1aws "github.com/aws/aws-sdk-go/aws"
+	v1creds "github.com/aws/aws-sdk-go/aws/credentials"
+	v1session "github.com/aws/aws-sdk-go/aws/session"
+	v1xray "github.com/aws/aws-sdk-go/service/xray"
 	"github.com/aws/aws-xray-sdk-go/strategy/sampling"
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/aws/smithy-go"
@@ -331,5 +335,34 @@ func TestBinarySIGHUPReloadsKeys(t *testing.T) {
 	}
 	if _, err := xraytest.Client(t, url, withKey("NEWKEY000001", "new-secret-0123456789ab")).GetGroups(ctx, &awsxray.GetGroupsInput{}); err != nil {
 		t.Errorf("new key after SIGHUP: %v", err)
+	}
+}
+
+// The official X-Ray daemon signs its uploads with aws-sdk-go v1's signer;
+// its X-Ray client, with an ingest key, gets through.
+func TestAccessKeysWithDaemonSigner(t *testing.T) {
+	s, _ := startSecured(t)
+	sess, err := v1session.NewSession(&v1aws.Config{
+		Region: v1aws.String("ap-southeast-2"), Endpoint: v1aws.String(s.URL("http")),
+		Credentials: v1creds.NewStaticCredentials(ingestID, ingestSecret, ""), MaxRetries: v1aws.Int(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := v1xray.New(sess)
+	id := newTraceID(9)
+	out, err := c.PutTraceSegments(&v1xray.PutTraceSegmentsInput{TraceSegmentDocuments: []*string{v1aws.String(segDoc(id, "70de5b6f19ff9a0d", "daemon-signed"))}})
+	if err != nil || len(out.UnprocessedTraceSegments) != 0 {
+		t.Fatalf("PutTraceSegments: %v %v", out, err)
+	}
+	if _, err := c.GetSamplingRules(&v1xray.GetSamplingRulesInput{}); err != nil {
+		t.Errorf("GetSamplingRules: %v", err)
+	}
+	if _, err := c.GetGroups(&v1xray.GetGroupsInput{}); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Errorf("GetGroups with an ingest key: %v", err)
+	}
+	bad := v1xray.New(sess, &v1aws.Config{Credentials: v1creds.NewStaticCredentials(ingestID, ingestSecret+"x", "")})
+	if _, err := bad.GetSamplingRules(&v1xray.GetSamplingRulesInput{}); err == nil || !strings.Contains(err.Error(), "InvalidSignatureException") {
+		t.Errorf("wrong secret: %v", err)
 	}
 }
