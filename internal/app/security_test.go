@@ -405,3 +405,25 @@ func TestOTLPHTTPSigV4(t *testing.T) {
 		t.Errorf("no credentials: %d", code)
 	}
 }
+
+// Beyond loopback with keys, the TCP side requires signatures (no trusted
+// unsigned ingest) and serves TLS when a certificate is configured.
+func TestTCPSideBeyondLoopback(t *testing.T) {
+	dir := t.TempDir()
+	cp, kp := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeCert(t, cp, kp, "tcp")
+	a := xraytest.Start(t, func(c *app.Config) {
+		c.AccessKeysFile, c.TCPAddr, c.TLSCertFile, c.TLSKeyFile = keysFile(t), "0.0.0.0:0", cp, kp
+	})
+	_, port, _ := net.SplitHostPort(a.Addr("tcp").String())
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}}
+	resp, err := hc.Post("https://127.0.0.1:"+port+"/GetSamplingRules", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "MissingAuthenticationTokenException") || resp.TLS == nil {
+		t.Errorf("unsigned on a non-loopback TCP side: %d %s (tls %v)", resp.StatusCode, b, resp.TLS != nil)
+	}
+}
