@@ -30,6 +30,10 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/xraytest"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc/credentials"
 )
 
 const testKeys = "ADMINKEY0001 admin-secret-0123456789 admin\nREADKEY00001 read-secret-0123456789a read\n"
@@ -335,6 +339,27 @@ func TestTLS(t *testing.T) {
 	// Go's server answers plain HTTP on a TLS port with a 400, not data.
 	if code, _ := do(t, "GET", "http://"+a.Addr("http").String()+"/health", ""); code == 200 {
 		t.Error("plain HTTP served on the TLS port")
+	}
+	// The OpenTelemetry SDK's exporters, trusting the certificate.
+	ctx := context.Background()
+	gexp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(a.Addr("otlp-grpc").String()),
+		otlptracegrpc.WithTLSCredentials(credentials.NewClientTLSFromCert(pool, "")), otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(a.Addr("otlp-http").String()),
+		otlptracehttp.WithTLSClientConfig(&tls.Config{RootCAs: pool}), otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, exp := range map[string]sdktrace.SpanExporter{"grpc": gexp, "http": hexp} {
+		tp := sdktrace.NewTracerProvider()
+		_, span := tp.Tracer("t").Start(ctx, "op")
+		span.End()
+		if err := exp.ExportSpans(ctx, []sdktrace.ReadOnlySpan{span.(sdktrace.ReadOnlySpan)}); err != nil {
+			t.Errorf("OTLP %s over TLS: %v", name, err)
+		}
+		exp.Shutdown(ctx)
 	}
 	// The TCP side on loopback stays plain for the SDKs.
 	if code, _ := do(t, "POST", a.URL("tcp")+"/GetSamplingRules", ""); code != 200 {
