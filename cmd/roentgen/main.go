@@ -131,6 +131,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(cfg.Logger)
 
 	cfg.Logger.Info("starting roentgen", "version", version, "role", role, "data_dir", cfg.DataDir, "retention", cfg.Retention.String())
+	// Signals are caught before the listeners open: a SIGHUP sent as soon as
+	// they are up would otherwise kill the process (its default action).
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
 	a, err := app.Start(cfg)
 	if err != nil {
 		cfg.Logger.Error("start", "err", err)
@@ -140,8 +145,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if withDemo {
 		stopDemo = demo.Start(a.Addr("udp").String(), "http://"+a.Addr("http").String(), cfg.Logger)
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	s := <-sig
 	for s == syscall.SIGHUP {
 		if err := a.Reload(); err != nil {
