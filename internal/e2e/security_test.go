@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -364,5 +366,45 @@ func TestAccessKeysWithDaemonSigner(t *testing.T) {
 	bad := v1xray.New(sess, &v1aws.Config{Credentials: v1creds.NewStaticCredentials(ingestID, ingestSecret+"x", "")})
 	if _, err := bad.GetSamplingRules(&v1xray.GetSamplingRulesInput{}); err == nil || !strings.Contains(err.Error(), "InvalidSignatureException") {
 		t.Errorf("wrong secret: %v", err)
+	}
+}
+
+// boto3's X-Ray client with the keys, as a Python service or script would.
+const boto3Program = `
+import json, os, sys, boto3, botocore
+from botocore.config import Config
+def client(key, secret):
+    return boto3.client("xray", endpoint_url=os.environ["URL"], region_name="sa-east-1", aws_access_key_id=key,
+                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+out = {}
+c = client(os.environ["READ_ID"], os.environ["READ_SECRET"])
+out["groups"] = [g["GroupName"] for g in c.get_groups()["Groups"]]
+for name, call in [("create", lambda: c.create_group(GroupName="py")),
+                   ("wrong", lambda: client(os.environ["READ_ID"], "wrong-secret-0123456789").get_groups())]:
+    try:
+        call()
+        out[name] = "ok"
+    except botocore.exceptions.ClientError as e:
+        out[name] = e.response["Error"]["Code"]
+print(json.dumps(out))
+`
+
+func TestAccessKeysWithBoto3(t *testing.T) {
+	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
+		t.Skip("python3 with boto3 is not installed")
+	}
+	s, _ := startSecured(t)
+	cmd := exec.Command("python3", "-c", boto3Program)
+	cmd.Env = append(os.Environ(), "URL="+s.URL("http"), "READ_ID="+readID, "READ_SECRET="+readSecret, "AWS_EC2_METADATA_DISABLED=true")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%s", out)
+	}
+	if fmt.Sprint(got["groups"]) != "[Default]" || got["create"] != "AccessDeniedException" || got["wrong"] != "InvalidSignatureException" {
+		t.Errorf("boto3: %v", got)
 	}
 }
