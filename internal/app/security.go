@@ -86,6 +86,9 @@ func (a *App) setupSecurity() error {
 		s.guard = &auth.Guard{Keys: kr, Verifier: auth.NewVerifier(kr.Keys, cfg.Now),
 			Sessions: auth.NewSessions(a.cfg.SessionTTL, cfg.Now), Limiter: lim, Log: a.log}
 		a.log.Info("access keys loaded; every request must be signed", "file", cfg.AccessKeysFile, "keys", kr.Keys().Len())
+		if cfg.OTLPGRPCAddr != "" && cfg.OTLPTokensFile == "" {
+			a.log.Warn("OTLP/gRPC refuses every export: gRPC carries no SigV4 signature, so it needs --otlp-tokens", "otlp_grpc", cfg.OTLPGRPCAddr)
+		}
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return errors.New("--tls-cert and --tls-key go together")
