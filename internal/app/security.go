@@ -84,7 +84,7 @@ func (a *App) setupSecurity() error {
 			lim = auth.NewLimiter(cfg.RateLimit, cfg.Now)
 		}
 		s.guard = &auth.Guard{Keys: kr, Verifier: auth.NewVerifier(kr.Keys, cfg.Now),
-			Sessions: auth.NewSessions(a.cfg.SessionTTL, cfg.Now), Limiter: lim, Log: a.log}
+			Sessions: auth.NewSessions(a.cfg.SessionTTL, cfg.Now), Limiter: lim, Logins: auth.NewLoginLimiter(cfg.Now), Log: a.log}
 		a.log.Info("access keys loaded; every request must be signed", "file", cfg.AccessKeysFile, "keys", kr.Keys().Len())
 		if cfg.OTLPGRPCAddr != "" && cfg.OTLPTokensFile == "" {
 			a.log.Warn("OTLP/gRPC refuses every export: gRPC carries no SigV4 signature, so it needs --otlp-tokens", "otlp_grpc", cfg.OTLPGRPCAddr)

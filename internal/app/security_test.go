@@ -200,11 +200,28 @@ func TestConsoleSession(t *testing.T) {
 	if code, body := do(t, "POST", base+"/CreateGroup", `{"GroupName":"x","FilterExpression":"ok"}`, "Cookie", cookie); code != 403 || !strings.Contains(body, "AccessDeniedException") {
 		t.Errorf("write with a read session: %d %s", code, body)
 	}
-	if code, _ := do(t, "POST", base+"/console/logout", "", "Cookie", cookie); code != 200 {
-		t.Error("logout")
+	if code, body := do(t, "POST", base+"/console/logout", "", "Cookie", cookie); code != 200 {
+		t.Errorf("logout: %d %s", code, body)
 	}
 	if code, body := do(t, "POST", base+"/Groups", "", "Cookie", cookie); code != 403 {
 		t.Errorf("after logout: %d %s", code, body)
+	}
+}
+
+// Guessing secrets through the login form is throttled per client address.
+func TestConsoleLoginThrottled(t *testing.T) {
+	now := time.Now()
+	a := xraytest.Start(t, func(c *app.Config) { c.AccessKeysFile, c.Now = keysFile(t), func() time.Time { return now } })
+	codes := map[int]int{}
+	for range 25 {
+		code, _ := do(t, "POST", a.URL("http")+"/console/login", `{"AccessKeyId":"READKEY00001","SecretAccessKey":"guess-guess-guess-1"}`)
+		codes[code]++
+	}
+	if codes[403] != 20 || codes[429] != 5 {
+		t.Errorf("answers to 25 guesses: %v", codes)
+	}
+	if code, body := do(t, "POST", a.URL("http")+"/console/login", `{"AccessKeyId":"READKEY00001","SecretAccessKey":"read-secret-0123456789a"}`); code != 429 {
+		t.Errorf("the right secret while throttled: %d %s", code, body)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -25,8 +26,15 @@ type Guard struct {
 	Verifier *Verifier
 	Sessions *Sessions // the console's logins
 	Limiter  *Limiter  // nil: no rate limit
-	Log      *slog.Logger
+	// Logins bounds console login attempts per client address (guessing
+	// secrets); nil: none.
+	Logins *Limiter
+	Log    *slog.Logger
 }
+
+// NewLoginLimiter allows 20 login attempts at once per client address,
+// then one every 6 seconds.
+func NewLoginLimiter(now func() time.Time) *Limiter { return NewLimiterBurst(1.0/6, 20, now) }
 
 // Policy is how one listener treats requests.
 type Policy struct {
@@ -152,6 +160,10 @@ func (g *Guard) serveConsole(w http.ResponseWriter, r *http.Request) bool {
 	case "/console/login":
 		if r.Method != http.MethodPost {
 			return false
+		}
+		if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil && !g.Logins.Allow(ip) {
+			WriteError(w, &Error{http.StatusTooManyRequests, "ThrottledException", "too many login attempts from " + ip + "; wait a minute"})
+			return true
 		}
 		var in struct{ AccessKeyID, SecretAccessKey string }
 		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&in); err != nil {
