@@ -36,6 +36,10 @@ const CodeTraceTooLarge = "TraceTooLarge"
 // CodeInternal rejects documents the store failed to persist.
 const CodeInternal = "InternalFailure"
 
+// CodeStorageFull rejects documents refused because the store's disk is
+// full; the same documents are taken once space is freed.
+const CodeStorageFull = "StorageFull"
+
 // Hook observes summarised updates, in order per trace, after they are stored.
 type Hook func(ctx context.Context, updates []store.TraceUpdate)
 

@@ -54,6 +54,7 @@ func statKey(k store.StatKey) ([]byte, error) {
 
 // PutStats implements store.StatsStore.
 func (s *Store) PutStats(ctx context.Context, recs []store.StatRecord) error {
+	defer s.read()() // the LSMs may be replaced (space.go)
 	b := s.main.NewBatch()
 	defer b.Close()
 	for _, r := range recs {
@@ -75,6 +76,7 @@ func (s *Store) PutStats(ctx context.Context, recs []store.StatRecord) error {
 
 // GetStat implements store.StatsStore.
 func (s *Store) GetStat(ctx context.Context, k store.StatKey) ([]byte, error) {
+	defer s.read()() // the LSMs may be replaced (space.go)
 	key, err := statKey(k)
 	if err != nil {
 		return nil, err
@@ -92,6 +94,7 @@ func (s *Store) GetStat(ctx context.Context, k store.StatKey) ([]byte, error) {
 
 // Stats implements store.StatsStore.
 func (s *Store) Stats(ctx context.Context, q store.StatQuery, fn func(store.StatRecord) bool) error {
+	defer s.read()() // the LSMs may be replaced (space.go)
 	t, err := statTable(q.Resolution)
 	if err != nil {
 		return err
