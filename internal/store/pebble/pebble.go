@@ -51,7 +51,7 @@ type Store struct {
 	opts  Options
 	log   *slog.Logger
 	space *space
-	locks [3]*pebble.Lock // one per LSM directory, shared by its read-only and writable opens
+	locks [3]*pebble.Lock // one per LSM directory, held while a read-only open becomes writable
 
 	readOnly atomic.Bool                // opened on a full disk
 	reopenMu sync.Mutex                 // one reopen at a time

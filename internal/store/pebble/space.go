@@ -234,33 +234,42 @@ func (s *Store) read() func() {
 }
 
 // reopenWritable replaces the read-only LSMs of a store opened on a full
-// disk with writable ones. They are opened beside the read-only ones,
-// which go on serving reads meanwhile (both share the directory locks),
-// and swapped in once no call uses the old ones.
+// disk with writable ones. Pebble lets one DB at a time hold a directory's
+// lock, so reads wait while the LSMs reopen (a replay of their logs, once).
+// Should the writable open fail, the store goes back to read-only.
 func (s *Store) reopenWritable() error {
 	s.reopenMu.Lock()
 	defer s.reopenMu.Unlock()
 	if !s.readOnly.Load() {
 		return nil
 	}
-	lsms, err := s.open(false)
-	if err != nil {
-		return fmt.Errorf("open the store for writing: %w", err)
-	}
 	// TryLock: a blocking Lock would stop new readers, and a reader that
 	// reads again inside a callback would then wait for this forever.
 	for !s.mu.TryLock() {
 		time.Sleep(time.Millisecond)
 	}
-	old := s.lsms()
-	s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
-	s.readOnly.Store(false)
-	s.mu.Unlock()
-	for _, db := range old {
+	defer s.mu.Unlock()
+	for _, db := range s.lsms() {
 		if err := db.Close(); err != nil {
 			s.log.Error("store: close the read-only store", "err", err)
 		}
 	}
+	lsms, err := s.open(false)
+	if err != nil {
+		s.log.Error("store: open the store for writing; staying read-only", "dir", s.dir, "err", err)
+		var rerr error
+		if lsms, rerr = s.open(true); rerr != nil {
+			// Neither: a restart is all that is left. Say so loudly.
+			fe := fatalError{msg: "reopen the store: " + rerr.Error()}
+			s.failed.Store(&fe)
+			s.log.Error("store: cannot reopen the store; restart Roentgen", "dir", s.dir, "err", rerr)
+			return fe
+		}
+		s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
+		return fmt.Errorf("open the store for writing: %w", err)
+	}
+	s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
+	s.readOnly.Store(false)
 	s.log.Warn("store: disk space is back; the store is open for writing again", "dir", s.dir)
 	return nil
 }
