@@ -630,4 +630,3 @@ func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, v
 	}
 	return it.Error()
 }
-
