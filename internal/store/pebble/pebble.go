@@ -68,7 +68,8 @@ type Options struct {
 	// Logger receives Pebble's logs and events (default slog.Default()).
 	Logger *slog.Logger
 	// ReserveBytes is the free disk space below which writes are refused
-	// (default DefaultReserveBytes; space.go).
+	// (default DefaultReserveBytes, or an eighth of a smaller file system;
+	// space.go).
 	ReserveBytes uint64
 }
 
@@ -86,7 +87,7 @@ func Open(dir string, o Options) (*Store, error) {
 		o.Logger = slog.Default()
 	}
 	if o.ReserveBytes == 0 {
-		o.ReserveBytes = DefaultReserveBytes
+		o.ReserveBytes = defaultReserve(dir)
 	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, space: newSpace(dir, o.ReserveBytes, o.Logger)}
 	s.fs = newWALFS(s.space)
@@ -240,7 +241,10 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
-	return s.write(func() error { return s.apply(ctx, updates) })
+	// Summaries are owed to documents already acknowledged, and small:
+	// they go on below the reserve, which is kept for them and for
+	// Pebble's flushes, while any space is left.
+	return s.writeIf(s.space.admitAny, func() error { return s.apply(ctx, updates) })
 }
 
 func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {

@@ -18,11 +18,13 @@ import (
 // restart on the still-full disk hung), so the store keeps Pebble from ever
 // seeing ENOSPC:
 //
-//   - Writes are admitted only while the file system has more than a
-//     reserve free (statfs before every write; the reserve leaves room for
-//     the flushes and compactions of what is already in the store). Below
-//     it they are refused at once with store.ErrDiskFull: nothing of them
-//     is written, so nothing refused is lost and nothing admitted is.
+//   - New documents and metadata are admitted only while the file system
+//     has more than a reserve free (statfs before every write). Below it
+//     they are refused at once with store.ErrDiskFull: nothing of them is
+//     written, so nothing refused is lost and nothing admitted is. The
+//     reserve is for what is owed to data already acknowledged: its
+//     summaries (Apply), retention's deletions, Pebble's flushes and
+//     compactions; those go on while at least minFree is left.
 //   - A file write that meets ENOSPC anyway (another process took the
 //     reserve) waits and retries until space comes back instead of
 //     failing: Pebble sees a slow disk, never a failed one, and the writes
@@ -34,6 +36,16 @@ import (
 
 // DefaultReserveBytes is the free space below which writes are refused.
 const DefaultReserveBytes = 256 << 20
+
+// defaultReserve is DefaultReserveBytes, or an eighth of a file system too
+// small for it.
+func defaultReserve(dir string) uint64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return DefaultReserveBytes
+	}
+	return min(DefaultReserveBytes, st.Blocks*uint64(st.Bsize)/8)
+}
 
 // spaceRetry is how often a file write that met ENOSPC tries again.
 const spaceRetry = 100 * time.Millisecond
@@ -80,9 +92,13 @@ func (sp *space) admit() error {
 		store.ErrDiskFull, sp.reserve>>20, sp.dir)
 }
 
-// admitAny admits a write that frees space (retention) while any is left.
+// minFree is the space below which even owed writes wait.
+const minFree = 1 << 20
+
+// admitAny admits a write owed to acknowledged data, or one that frees
+// space (retention), while minFree is left.
 func (sp *space) admitAny() error {
-	if avail, err := sp.available(); err == nil && avail < 1<<20 {
+	if avail, err := sp.available(); err == nil && avail < minFree {
 		sp.refused.Add(1)
 		return fmt.Errorf("%w: %d bytes free in %s", store.ErrDiskFull, avail, sp.dir)
 	}
