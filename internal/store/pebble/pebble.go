@@ -53,10 +53,11 @@ type Store struct {
 	space *space
 	locks [3]*pebble.Lock // one per LSM directory, held while a read-only open becomes writable
 
-	readOnly atomic.Bool                // opened on a full disk
-	reopenMu sync.Mutex                 // one reopen at a time
-	failed   atomic.Pointer[fatalError] // Pebble hit a fatal error: writes refused
-	corrupt  atomic.Uint64              // summaries skipped because they do not decode
+	readOnly      atomic.Bool                // opened on a full disk
+	reopenMu      sync.Mutex                 // one reopen at a time
+	failed        atomic.Pointer[fatalError] // Pebble hit a fatal error: writes refused
+	corrupt       atomic.Uint64              // summaries skipped because they do not decode
+	corruptLogged sync.Map                   // trace ids whose corrupt summary was logged
 }
 
 var _ store.Store = (*Store)(nil)
@@ -481,20 +482,20 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		return err
 	}
 	defer it.Close()
-	dec := newDecodeAhead(fn) // decodes on every core, delivers in order
+	dec := newDecodeAhead(fn, s.skipCorrupt) // decodes on every core, delivers in order
 	for it.Last(); it.Valid(); it.Prev() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if !dec.add(it.Key(), it.Value()) {
-			return dec.err()
+			return nil
 		}
 	}
 	if err := it.Error(); err != nil {
 		return err
 	}
 	dec.flush()
-	return dec.err()
+	return nil
 }
 
 // DropBefore implements store.Store. It runs while space is short, as long
