@@ -204,3 +204,29 @@ func TestOpenOnFullDiskServesReads(t *testing.T) {
 	assertDocs(t, s, testTraceID(1), 3)
 	assertDocs(t, s, testTraceID(2), 3)
 }
+
+// Closing the store while a write waits for space (a stop on a full disk)
+// does not hang: the waiting write fails, unacknowledged, and the process
+// goes on.
+func TestCloseWhileAWriteWaitsForSpace(t *testing.T) {
+	dir := tmpfs(t, "64m")
+	s, err := Open(dir, Options{ReserveBytes: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked := make(chan struct{}, 1)
+	s.space.onBlocked = func() {
+		select {
+		case blocked <- struct{}{}:
+		default:
+		}
+	}
+	fillTo(t, dir, 64<<10)
+	done := make(chan error, 1)
+	go func() { done <- s.PutDocs(context.Background(), []store.DocPut{docPut(testTraceID(2), 200, 10000)}) }()
+	<-blocked
+	_ = s.Close() // reports the log write that could not finish
+	if err := <-done; err == nil {
+		t.Fatal("a write cut short by Close reported success")
+	}
+}

@@ -54,7 +54,11 @@ func statKey(k store.StatKey) ([]byte, error) {
 
 // PutStats implements store.StatsStore.
 func (s *Store) PutStats(ctx context.Context, recs []store.StatRecord) error {
-	defer s.read()() // the LSMs may be replaced (space.go)
+	// Owed to summaries already written: admitted as they are (space.go).
+	return s.writeIf(s.space.admitAny, func() error { return s.putStats(recs) })
+}
+
+func (s *Store) putStats(recs []store.StatRecord) error {
 	b := s.main.NewBatch()
 	defer b.Close()
 	for _, r := range recs {
