@@ -178,7 +178,7 @@ func (s *Store) unlock() {
 func (s *Store) Close() error {
 	flush := s.space.check() && !s.readOnly.Load() && s.failed.Load() == nil
 	s.space.close() // file writes waiting for space give up
-	s.mu.Lock()
+	s.lockAll()
 	defer s.mu.Unlock()
 	var first error
 	for _, db := range s.lsms() {

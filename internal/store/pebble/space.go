@@ -112,6 +112,9 @@ func (sp *space) check() bool {
 		// statfs failing says nothing about space; let Pebble decide.
 		return !sp.full.Load()
 	}
+	if avail >= sp.reserve && !sp.full.Load() {
+		return true // the common case, without the lock
+	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if sp.full.Load() {
@@ -259,11 +262,7 @@ func (s *Store) reopenWritable() error {
 	if !s.readOnly.Load() {
 		return nil
 	}
-	// TryLock: a blocking Lock would stop new readers, and a reader that
-	// reads again inside a callback would then wait for this forever.
-	for !s.mu.TryLock() {
-		time.Sleep(time.Millisecond)
-	}
+	s.lockAll()
 	defer s.mu.Unlock()
 	for _, db := range s.lsms() {
 		if err := db.Close(); err != nil {
@@ -288,6 +287,15 @@ func (s *Store) reopenWritable() error {
 	s.readOnly.Store(false)
 	s.log.Warn("store: disk space is back; the store is open for writing again", "dir", s.dir)
 	return nil
+}
+
+// lockAll takes mu for writing once no call holds it. TryLock: a blocking
+// Lock would stop new readers, and a reader that reads again inside a
+// callback (Summaries, ListMeta) would then wait for it forever.
+func (s *Store) lockAll() {
+	for !s.mu.TryLock() {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Writable reports whether the store takes writes now (it re-reads the
