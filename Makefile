@@ -3,9 +3,10 @@
 .PHONY: run build ui test
 
 # No cgo: Pebble then compresses with the pure-Go zstd (klauspost/compress),
-# so a cold build compiles no C. Stores are compatible both ways;
-# `make build CGO_ENABLED=1` builds with the C zstd, which compresses ~3x and
-# decompresses ~7x faster (BENCHMARKS.md).
+# so a cold build compiles no C. Stores are compatible both ways. The C zstd
+# (`make build CGO_ENABLED=1`) compresses ~3x and decompresses ~7x faster:
+# with it roentgen-bench stored ~2x the segments/s wall, at the same CPU
+# per segment and ~600 MB less peak RSS, as memtable flushes kept up.
 CGO_ENABLED ?= 0
 
 run: build
