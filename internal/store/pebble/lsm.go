@@ -58,7 +58,8 @@ func lsmDir(dir string, role lsmRole) string {
 }
 
 // lockLSM takes an LSM directory's lock for the store's lifetime, so that
-// a read-only open and the writable one that replaces it share it.
+// no other process takes the directory while a read-only open is replaced
+// by a writable one (space.go).
 func lockLSM(dir string, role lsmRole, fs walFS) (*pebble.Lock, error) {
 	d := lsmDir(dir, role)
 	if err := fs.MkdirAll(d, 0o755); err != nil {
