@@ -224,6 +224,11 @@ func (s *Store) writeIf(admit func() error, fn func() error) (err error) {
 		return err
 	}
 	if s.readOnly.Load() {
+		// Opening for writing writes (logs replayed into tables, a new
+		// log): only once the reserve is back, whatever this write is.
+		if err := s.space.admit(); err != nil {
+			return err
+		}
 		if err := s.reopenWritable(); err != nil {
 			return err
 		}

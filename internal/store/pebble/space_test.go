@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
 // tmpfs mounts a small tmpfs for the test, or skips it where mounting is
@@ -196,6 +197,15 @@ func TestOpenOnFullDiskServesReads(t *testing.T) {
 	assertDocs(t, s, testTraceID(1), 3)
 	if err := s.PutDocs(ctx, []store.DocPut{docPut(testTraceID(2), 3, 1000)}); !errors.Is(err, store.ErrDiskFull) {
 		t.Fatalf("write to a store opened on a full disk: %v, want ErrDiskFull", err)
+	}
+	// Summaries go on below the reserve, but not into a store that would
+	// have to be reopened for them (which writes) while the disk is full.
+	sum := storetest.Summary(testTraceID(1), 0x58406520)
+	if err := s.Apply(ctx, []store.TraceUpdate{{TraceID: testTraceID(1), Epoch: 0x58406520, Summary: sum}}); !errors.Is(err, store.ErrDiskFull) {
+		t.Fatalf("summary into a store opened on a full disk: %v, want ErrDiskFull", err)
+	}
+	if !s.readOnly.Load() {
+		t.Fatal("reopened for writing while the disk is full")
 	}
 	free()
 	if err := s.PutDocs(ctx, []store.DocPut{docPut(testTraceID(2), 3, 1000)}); err != nil {
