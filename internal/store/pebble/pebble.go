@@ -147,7 +147,7 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 		}
 	}
 	if !readOnly {
-		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs}
+		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log}
 		have, err := layoutOf(up.main, s.dir)
 		if err == nil {
 			err = up.upgrade(have)
