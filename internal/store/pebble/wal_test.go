@@ -53,7 +53,7 @@ func TestWALGrowsWithTraffic(t *testing.T) {
 			logs++
 			allocated += info.Sys().(*syscall.Stat_t).Blocks * 512
 		}
-		if logs > 2 || allocated > 1<<20 {
+		if logs > 3 || allocated > 1<<20 { // spent logs are deleted in the background
 			t.Errorf("%s: %d logs taking %d bytes on disk after five small flushes", d, logs, allocated)
 		}
 	}
