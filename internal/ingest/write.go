@@ -73,8 +73,12 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 	if len(puts) > 0 {
 		if err := in.cfg.Store.PutDocs(ctx, puts); err != nil {
 			in.cfg.Logger.Error("store documents", "err", err)
+			code := CodeInternal
+			if errors.Is(err, store.ErrDiskFull) {
+				code = CodeStorageFull
+			}
 			for _, st := range stages {
-				rejectAll(st.idx, CodeInternal, "the segment could not be stored: "+err.Error())
+				rejectAll(st.idx, code, "the segment could not be stored: "+err.Error())
 			}
 			return rejected
 		}

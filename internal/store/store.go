@@ -19,6 +19,14 @@ import (
 // ErrNotFound is returned for an unknown trace or metadata key.
 var ErrNotFound = errors.New("not found")
 
+// ErrDiskFull refuses a write while the store's disk is (nearly) full;
+// nothing of the write was stored. Writes are taken again once space is
+// freed, without a restart; reads go on meanwhile.
+var ErrDiskFull = errors.New("the store's disk is full")
+
+// ErrUnavailable refuses a write the store cannot take until restarted.
+var ErrUnavailable = errors.New("the store cannot take writes")
+
 // Store is the storage contract.
 type Store interface {
 	// PutDocs persists documents ahead of their trace's summary, which the

@@ -20,8 +20,8 @@ var upgradableVersions = []string{"1", "2", "3", "4"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
-func (s *Store) layout() (string, error) {
-	v, closer, err := s.main.Get([]byte{'v'})
+func layoutOf(main *pebble.DB, dir string) (string, error) {
+	v, closer, err := main.Get([]byte{'v'})
 	if errors.Is(err, pebble.ErrNotFound) {
 		return "", nil
 	}
@@ -31,7 +31,7 @@ func (s *Store) layout() (string, error) {
 	have := string(v)
 	closer.Close()
 	if have != layoutVersion && !slices.Contains(upgradableVersions, have) {
-		return "", fmt.Errorf("store in %s has layout version %q; this build reads %q and upgrades %q", s.dir, have, layoutVersion, upgradableVersions)
+		return "", fmt.Errorf("store in %s has layout version %q; this build reads %q and upgrades %q", dir, have, layoutVersion, upgradableVersions)
 	}
 	return have, nil
 }
