@@ -1,0 +1,196 @@
+package xray
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/roentgen-tracing/roentgen/xray/xraylog"
+)
+
+// Header is the first line of every segment datagram.
+const Header = `{"format": "json", "version": 1}` + "\n"
+
+// maxDatagram is the largest datagram sent: the daemon reads 64 KiB and IPv4
+// carries at most 65,507 bytes of UDP payload.
+const maxDatagram = 64 * 1000
+
+// Emitter sends finished segments somewhere.
+type Emitter interface {
+	Emit(seg *Segment)
+	RefreshEmitterWithAddress(raddr *net.UDPAddr)
+}
+
+// queueLen bounds the datagrams waiting for the writer; when it is full the
+// emitting goroutine writes itself, so nothing is dropped and memory stays
+// bounded.
+const queueLen = 1024
+
+// DefaultEmitter sends segments over UDP. Close hands the datagrams to a
+// writer goroutine (started with the first segment); Flush and Shutdown wait
+// until everything queued is on the socket.
+type DefaultEmitter struct {
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+	addr   atomic.Pointer[net.UDPAddr]
+	conn   atomic.Pointer[net.UDPConn]
+	dialMu sync.Mutex
+
+	start sync.Once
+	queue chan item
+	done  chan struct{}
+
+	written atomic.Int64 // datagrams written (tests, stats)
+}
+
+// item is a datagram to write, or a flush marker.
+type item struct {
+	buf   *[]byte
+	flush chan struct{}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getBuf() *[]byte {
+	bp := bufPool.Get().(*[]byte)
+	*bp = append((*bp)[:0], Header...)
+	return bp
+}
+
+func putBuf(bp *[]byte) {
+	if cap(*bp) <= 128<<10 {
+		bufPool.Put(bp)
+	}
+}
+
+// NewDefaultEmitter returns an emitter sending to raddr. It dials lazily.
+func NewDefaultEmitter(raddr *net.UDPAddr) (*DefaultEmitter, error) {
+	initLambda()
+	e := &DefaultEmitter{queue: make(chan item, queueLen), done: make(chan struct{})}
+	e.addr.Store(raddr)
+	return e, nil
+}
+
+// RefreshEmitterWithAddress sends to raddr from now on.
+func (e *DefaultEmitter) RefreshEmitterWithAddress(raddr *net.UDPAddr) {
+	e.dialMu.Lock()
+	defer e.dialMu.Unlock()
+	e.addr.Store(raddr)
+	if old := e.conn.Swap(nil); old != nil {
+		_ = old.Close()
+	}
+}
+
+func (e *DefaultEmitter) socket() *net.UDPConn {
+	if c := e.conn.Load(); c != nil {
+		return c
+	}
+	e.dialMu.Lock()
+	defer e.dialMu.Unlock()
+	if c := e.conn.Load(); c != nil {
+		return c
+	}
+	c, err := net.DialUDP("udp", nil, e.addr.Load())
+	if err != nil {
+		logf(xraylog.LogLevelError, "xray: dialing the daemon at %v: %v", e.addr.Load(), err)
+		return nil
+	}
+	e.conn.Store(c)
+	return c
+}
+
+// Emit packs seg into datagrams (streaming subsegments when the document
+// would not fit or holds too many) and queues them.
+func (e *DefaultEmitter) Emit(seg *Segment) {
+	if seg == nil || !seg.ParentSegment.Sampled {
+		return
+	}
+	pack(seg, e.enqueue)
+}
+
+func (e *DefaultEmitter) enqueue(bp *[]byte) {
+	e.start.Do(func() { go e.run() })
+	e.mu.RLock()
+	if !e.closed {
+		select {
+		case e.queue <- item{buf: bp}:
+			e.mu.RUnlock()
+			return
+		default:
+		}
+	}
+	e.mu.RUnlock()
+	e.write(bp)
+}
+
+func (e *DefaultEmitter) write(bp *[]byte) {
+	if c := e.socket(); c != nil {
+		if _, err := c.Write(*bp); err != nil {
+			logf(xraylog.LogLevelWarn, "xray: writing a segment of %d bytes: %v", len(*bp), err)
+		}
+	}
+	e.written.Add(1)
+	putBuf(bp)
+}
+
+func (e *DefaultEmitter) run() {
+	defer close(e.done)
+	for it := range e.queue {
+		if it.flush != nil {
+			close(it.flush)
+			continue
+		}
+		e.write(it.buf)
+	}
+}
+
+// Flush waits until every datagram queued before the call is written.
+func (e *DefaultEmitter) Flush(ctx context.Context) error {
+	e.mu.RLock()
+	if e.closed {
+		e.mu.RUnlock()
+		return e.wait(ctx)
+	}
+	e.start.Do(func() { go e.run() })
+	ch := make(chan struct{})
+	select {
+	case e.queue <- item{flush: ch}:
+	case <-ctx.Done():
+		e.mu.RUnlock()
+		return ctx.Err()
+	}
+	e.mu.RUnlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Shutdown writes everything queued and stops the writer; later segments
+// are written synchronously. It returns ctx's error if ctx ends first (the
+// writer still finishes in the background).
+func (e *DefaultEmitter) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	if !e.closed {
+		e.closed = true
+		e.start.Do(func() { go e.run() })
+		close(e.queue)
+	}
+	e.mu.Unlock()
+	return e.wait(ctx)
+}
+
+func (e *DefaultEmitter) wait(ctx context.Context) error {
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Written counts the datagrams written so far.
+func (e *DefaultEmitter) Written() int64 { return e.written.Load() }
