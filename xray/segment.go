@@ -643,3 +643,9 @@ func (seg *Segment) Subsegments() []*Segment {
 var runtimeName = runtime.Compiler
 var runtimeVersion = runtime.Version()
 
+// Keys of a subsegment's aws object set by AWS instrumentation.
+const (
+	RequestIDKey                 string = "request_id"
+	ExtendedRequestIDKey         string = "id_2"
+	S3ExtendedRequestIDHeaderKey string = "x-amz-id-2"
+)
