@@ -50,17 +50,30 @@ type item struct {
 	flush chan struct{}
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// free recycles datagram buffers. A channel rather than a sync.Pool: the
+// writer goroutine frees what emitting goroutines took, and sync.Pool's
+// per-P caches miss on exactly that pattern.
+var free = make(chan *[]byte, 2*queueLen)
 
 func getBuf() *[]byte {
-	bp := bufPool.Get().(*[]byte)
+	var bp *[]byte
+	select {
+	case bp = <-free:
+	default:
+		b := make([]byte, 0, 4096)
+		bp = &b
+	}
 	*bp = append((*bp)[:0], Header...)
 	return bp
 }
 
 func putBuf(bp *[]byte) {
-	if cap(*bp) <= 128<<10 {
-		bufPool.Put(bp)
+	if cap(*bp) > 128<<10 {
+		return
+	}
+	select {
+	case free <- bp:
+	default:
 	}
 }
 
