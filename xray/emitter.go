@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/net/ipv4"
+
 	"github.com/roentgen-tracing/roentgen/xray/xraylog"
 )
 
@@ -147,14 +149,81 @@ func (e *DefaultEmitter) write(bp *[]byte) {
 	putBuf(bp)
 }
 
+// batchLen is the most datagrams handed to the kernel in one sendmmsg.
+const batchLen = 64
+
+// run writes queued datagrams, several per system call when they pile up.
 func (e *DefaultEmitter) run() {
 	defer close(e.done)
+	var (
+		bufs  [batchLen]*[]byte
+		msgs  [batchLen]ipv4.Message
+		marks []chan struct{}
+	)
 	for it := range e.queue {
-		if it.flush != nil {
-			close(it.flush)
-			continue
+		n := 0
+		marks = marks[:0]
+		add := func(it item) {
+			if it.flush != nil {
+				marks = append(marks, it.flush)
+				return
+			}
+			bufs[n] = it.buf
+			n++
 		}
-		e.write(it.buf)
+		add(it)
+	drain:
+		for n < batchLen {
+			select {
+			case it, ok := <-e.queue:
+				if !ok {
+					break drain
+				}
+				add(it)
+			default:
+				break drain
+			}
+		}
+		e.writeBatch(bufs[:n], msgs[:n])
+		for _, m := range marks {
+			close(m)
+		}
+	}
+}
+
+func (e *DefaultEmitter) writeBatch(bufs []*[]byte, msgs []ipv4.Message) {
+	if len(bufs) == 0 {
+		return
+	}
+	if len(bufs) == 1 {
+		e.write(bufs[0])
+		return
+	}
+	c := e.socket()
+	if c != nil {
+		for i, bp := range bufs {
+			msgs[i].Buffers = append(msgs[i].Buffers[:0], *bp)
+			msgs[i].Addr = nil
+		}
+		pc := ipv4.NewPacketConn(c)
+		for sent := 0; sent < len(msgs); {
+			n, err := pc.WriteBatch(msgs[sent:], 0)
+			if err != nil {
+				// One bad datagram must not cost the others: write them singly.
+				for _, m := range msgs[sent+max(n, 0):] {
+					if _, err := c.Write(m.Buffers[0]); err != nil {
+						logf(xraylog.LogLevelWarn, "xray: writing a segment of %d bytes: %v", len(m.Buffers[0]), err)
+					}
+				}
+				break
+			}
+			sent += n
+		}
+	}
+	for i, bp := range bufs {
+		msgs[i].Buffers[0] = nil
+		e.written.Add(1)
+		putBuf(bp)
 	}
 }
 
