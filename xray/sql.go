@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,30 +37,62 @@ type sqlConnector struct {
 	drv       driver.Driver
 	base      driver.Connector
 	filtered  bool
+
+	mu   sync.Mutex
+	attr *dbAttr
 }
 
 func (c *sqlConnector) Driver() driver.Driver { return c.drv }
 
-func (c *sqlConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	var conn driver.Conn
-	var err error
-	switch {
-	case c.base != nil:
-		conn, err = c.base.Connect(ctx)
-	default:
-		if dc, ok := c.drv.(driver.DriverContext); ok {
-			var cn driver.Connector
-			if cn, err = dc.OpenConnector(c.dsn); err == nil {
-				conn, err = cn.Connect(ctx)
-			}
-		} else {
-			conn, err = c.drv.Open(c.dsn)
-		}
+func (c *sqlConnector) raw(ctx context.Context) (driver.Conn, error) {
+	if c.base != nil {
+		return c.base.Connect(ctx)
 	}
+	if dc, ok := c.drv.(driver.DriverContext); ok {
+		cn, err := dc.OpenConnector(c.dsn)
+		if err != nil {
+			return nil, err
+		}
+		return cn.Connect(ctx)
+	}
+	return c.drv.Open(c.dsn)
+}
+
+// attributes describes the database once, on a connection of its own, so
+// the detection queries never run inside a traced call.
+func (c *sqlConnector) attributes(ctx context.Context) (*dbAttr, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.attr != nil {
+		return c.attr, nil
+	}
+	conn, err := c.raw(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlConn{Conn: conn, attr: newDBAttr(ctx, c.name, c.drv, conn, c.dsn, c.filtered)}, nil
+	defer conn.Close()
+	c.attr = newDBAttr(ctx, c.name, c.drv, conn, c.dsn, c.filtered)
+	return c.attr, nil
+}
+
+// Connect opens a connection inside a subsegment (query "CONNECT"), as
+// aws-xray-sdk-go does.
+func (c *sqlConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	attr, err := c.attributes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var conn driver.Conn
+	err = Capture(ctx, attr.name(), func(ctx context.Context) error {
+		attr.populate(ctx, "CONNECT")
+		var err error
+		conn, err = c.raw(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &sqlConn{Conn: conn, attr: attr}, nil
 }
 
 type dbAttr struct {

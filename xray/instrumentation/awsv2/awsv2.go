@@ -18,12 +18,31 @@ import (
 type subsegmentKey struct{}
 
 // AWSV2Instrumentor adds the tracing middleware to an aws.Config's
-// APIOptions: xray.AWSV2Instrumentor(&cfg.APIOptions).
-func AWSV2Instrumentor(apiOptions *[]func(*middleware.Stack) error) {
-	*apiOptions = append(*apiOptions, initialize, deserialize)
+// APIOptions: awsv2.AWSV2Instrumentor(&cfg.APIOptions). By default the
+// subsegments carry what aws-xray-sdk-go records, so traces and the service
+// graph stay as they were; WithResourceNames adds table_name, queue_url and
+// the like.
+func AWSV2Instrumentor(apiOptions *[]func(*middleware.Stack) error, opts ...Option) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	*apiOptions = append(*apiOptions, o.initialize, deserialize)
 }
 
-func initialize(stack *middleware.Stack) error {
+// Option changes what AWSV2Instrumentor records.
+type Option func(*options)
+
+type options struct{ resourceNames bool }
+
+// WithResourceNames records the resource a call names (table_name,
+// table_names, queue_url, bucket_name, key, topic_arn, function_name, ...)
+// as the Java, Python and Node SDKs do. Roentgen and X-Ray then draw a node
+// per DynamoDB table instead of one DynamoDB node, and trace search can
+// filter on them.
+func WithResourceNames() Option { return func(o *options) { o.resourceNames = true } }
+
+func (o options) initialize(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("XRayInitializeMiddlewareAfter",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
 			out middleware.InitializeOutput, md middleware.Metadata, err error) {
@@ -36,7 +55,9 @@ func initialize(stack *middleware.Stack) error {
 			aws := seg.GetAWS()
 			aws["region"] = v2Middleware.GetRegion(ctx)
 			aws["operation"] = v2Middleware.GetOperationName(ctx)
-			resourceParams(in.Parameters, aws)
+			if o.resourceNames {
+				resourceParams(in.Parameters, aws)
+			}
 			seg.Unlock()
 			ctx = context.WithValue(ctx, subsegmentKey{}, seg)
 			defer func() { seg.Close(err) }()

@@ -53,7 +53,7 @@ func TestDynamoDBCallIsAnAWSSubsegment(t *testing.T) {
 	defer stub.Close()
 	opts := dynamodb.Options{Region: "eu-west-1", BaseEndpoint: aws.String(stub.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""), RetryMaxAttempts: 1}
-	awsv2.AWSV2Instrumentor(&opts.APIOptions)
+	awsv2.AWSV2Instrumentor(&opts.APIOptions, awsv2.WithResourceNames())
 	db := dynamodb.New(opts)
 
 	ctx, seg := xray.BeginSegment(context.Background(), "orders")
