@@ -490,7 +490,15 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 	if abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
 		fmt = 'e'
 	}
-	return strconv.AppendFloat(b, f, fmt, -1, bits)
+	b = strconv.AppendFloat(b, f, fmt, -1, bits)
+	if fmt == 'e' {
+		// 1e-07 -> 1e-7, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
