@@ -134,7 +134,7 @@ func (s *DefaultFormattingStrategy) ExceptionFromError(err error) Exception {
 	var st StackTracer
 	switch {
 	case errors.As(err, &xe):
-		e.Type, pcs = xe.Type, xe.Stack
+		e.Type, e.Message, pcs = xe.Type, xe.Message, xe.Stack
 	case errors.As(err, &st):
 		pcs = st.StackTrace()
 	default:
