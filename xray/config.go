@@ -94,6 +94,13 @@ func newState(c Config, prev *Config) (*state, error) {
 	if c.ServiceVersion != "" {
 		merged.ServiceVersion = c.ServiceVersion
 	}
+	if de, ok := merged.Emitter.(*DefaultEmitter); ok && de.isShutdown() {
+		merged.Emitter = nil // a new one, with its own writer
+		if ep == nil {
+			addr := de.addr.Load()
+			ep = &daemoncfg.DaemonEndpoints{UDPAddr: addr}
+		}
+	}
 	switch {
 	case c.Emitter != nil:
 		merged.Emitter = c.Emitter

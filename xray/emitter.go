@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/ipv4"
 
@@ -152,6 +153,10 @@ func (e *DefaultEmitter) write(bp *[]byte) {
 // batchLen is the most datagrams handed to the kernel in one sendmmsg.
 const batchLen = 64
 
+// batchDelay is how long the writer lets a burst gather once woken; it
+// bounds the extra latency of a segment.
+var batchDelay = 200 * time.Microsecond
+
 // run writes queued datagrams, several per system call when they pile up.
 func (e *DefaultEmitter) run() {
 	defer close(e.done)
@@ -172,17 +177,14 @@ func (e *DefaultEmitter) run() {
 			n++
 		}
 		add(it)
-	drain:
-		for n < batchLen {
-			select {
-			case it, ok := <-e.queue:
-				if !ok {
-					break drain
-				}
-				add(it)
-			default:
-				break drain
-			}
+		closed := e.drain(add, &n)
+		if !closed && len(marks) == 0 && n < batchLen/4 && batchDelay > 0 {
+			// A trickle: let a burst gather, so datagrams queued meanwhile
+			// cost their goroutines no wake-up and share one sendmmsg.
+			// A backlog is written at once, and Flush and Shutdown are
+			// never delayed.
+			time.Sleep(batchDelay)
+			e.drain(add, &n)
 		}
 		e.writeBatch(bufs[:n], msgs[:n])
 		for _, m := range marks {
@@ -225,6 +227,22 @@ func (e *DefaultEmitter) writeBatch(bufs []*[]byte, msgs []ipv4.Message) {
 		e.written.Add(1)
 		putBuf(bp)
 	}
+}
+
+// drain adds what is queued, up to a batch; it reports a closed queue.
+func (e *DefaultEmitter) drain(add func(item), n *int) bool {
+	for *n < batchLen {
+		select {
+		case it, ok := <-e.queue:
+			if !ok {
+				return true
+			}
+			add(it)
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // Flush waits until every datagram queued before the call is written.
@@ -272,6 +290,12 @@ func (e *DefaultEmitter) wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (e *DefaultEmitter) isShutdown() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.closed
 }
 
 // Written counts the datagrams written so far.

@@ -319,6 +319,9 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 	atomic.AddUint32(&root.totalSubSegments, 1)
 
 	parent.Lock()
+	if parent.rawSubsegments == nil {
+		parent.rawSubsegments = make([]*Segment, 0, 4)
+	}
 	parent.rawSubsegments = append(parent.rawSubsegments, seg)
 	parent.openSegments++
 	parent.Unlock()
