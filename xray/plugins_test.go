@@ -9,6 +9,7 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/xray"
 	"github.com/roentgen-tracing/roentgen/xray/awsplugins/ec2"
+	"github.com/roentgen-tracing/roentgen/xray/awsplugins/ecs"
 	"github.com/roentgen-tracing/roentgen/xray/internal/plugins"
 )
 
@@ -61,3 +62,34 @@ func TestEC2PluginOffEC2(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// The ECS plugin reads the task metadata endpoint v4.
+func TestECSPluginWithTaskMetadata(t *testing.T) {
+	md := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v4/abc":
+			w.Write([]byte(`{"DockerId":"d0c4e7","Name":"web","ContainerARN":"arn:aws:ecs:eu-west-1:1:container/c","Labels":{"com.amazonaws.ecs.task-arn":"arn:aws:ecs:eu-west-1:1:task/t","com.amazonaws.ecs.cluster":"arn:aws:ecs:eu-west-1:1:cluster/prod","com.amazonaws.ecs.task-definition-family":"shop"}}`))
+		case "/v4/abc/task":
+			w.Write([]byte(`{"LaunchType":"FARGATE","AvailabilityZone":"eu-west-1b"}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer md.Close()
+	t.Setenv("ECS_CONTAINER_METADATA_URI_V4", md.URL+"/v4/abc")
+	defer plugins.Reset()
+	ecs.InitContext(context.Background())
+	d := newDaemon(t)
+	_, seg := xray.BeginSegment(context.Background(), "on-ecs")
+	seg.Close(nil)
+	s := d.wait(1)[0]
+	raw := string(d.raw[0])
+	if s.Origin != ecs.Origin {
+		t.Errorf("origin %q", s.Origin)
+	}
+	for _, want := range []string{`"container_id":"d0c4e7"`, `"task_family":"shop"`, `"launch_type":"fargate"`, `"cluster_arn":"arn:aws:ecs:eu-west-1:1:cluster/prod"`, `"availability_zone":"eu-west-1b"`} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("datagram lacks %s", want)
+		}
+	}
+}

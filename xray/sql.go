@@ -99,7 +99,16 @@ type dbAttr struct {
 	connectionString, url, databaseType, databaseVersion, driverVersion, user, dbname, host string
 }
 
-var passwordRE = regexp.MustCompile(`(?i)(password|pwd)=[^;&\s]*`)
+// Passwords in key=value DSNs (password=, pwd=) and in the user:password@
+// prefix of go-sql-driver/mysql DSNs.
+var (
+	passwordRE = regexp.MustCompile(`(?i)\b(password|pwd)=[^;&\s]*`)
+	userPassRE = regexp.MustCompile(`^([^:@/\s]+):[^@\s]*@`)
+)
+
+func stripPasswords(dsn string) string {
+	return passwordRE.ReplaceAllString(userPassRE.ReplaceAllString(dsn, "$1@"), "${1}=***")
+}
 
 func newDBAttr(ctx context.Context, driverName string, d driver.Driver, conn driver.Conn, dsn string, filtered bool) *dbAttr {
 	a := &dbAttr{}
@@ -127,7 +136,7 @@ func newDBAttr(ctx context.Context, driverName string, d driver.Driver, conn dri
 	} else if filtered {
 		a.connectionString = dsn
 	} else {
-		a.connectionString = passwordRE.ReplaceAllString(dsn, "${1}=***")
+		a.connectionString = stripPasswords(dsn)
 	}
 	detectors := []func(context.Context, driver.Conn, *dbAttr) error{postgresDetector, mysqlDetector, mssqlDetector, oracleDetector}
 	switch driverName {
