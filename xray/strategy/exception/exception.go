@@ -162,13 +162,16 @@ func typeName(err error) string {
 	return strings.TrimPrefix(reflect.TypeOf(err).String(), "*")
 }
 
+const sdkPath = "github.com/roentgen-tracing/roentgen/xray"
+
 // skipSDK drops the SDK's own frames from the top of a captured stack, so
 // the first frame is the caller's code.
 func skipSDK(pcs []uintptr) []uintptr {
 	fr := runtime.CallersFrames(pcs)
 	for i := 0; ; i++ {
 		f, more := fr.Next()
-		if !strings.Contains(f.Function, "roentgen-tracing/roentgen/xray") || strings.Contains(f.File, "_test.go") {
+		sdk := strings.HasPrefix(f.Function, sdkPath+".") || strings.HasPrefix(f.Function, sdkPath+"/")
+		if !sdk || strings.HasSuffix(f.File, "_test.go") {
 			return pcs[i:]
 		}
 		if !more {
