@@ -219,6 +219,7 @@ func (s *CentralizedStrategy) Close() {
 	}
 	s.mu.Unlock()
 	s.done.Wait()
+	s.httpc.CloseIdleConnections() // no keep-alive goroutines outlive Close
 }
 
 func (s *CentralizedStrategy) poll() {
