@@ -362,6 +362,10 @@ func appendObject(b []byte, m map[string]interface{}) []byte {
 // appendMembers writes m's members in key order (stable output, as
 // encoding/json gives).
 func appendMembers(b []byte, m map[string]interface{}, start int) []byte {
+	return appendMembersDepth(b, m, start, 0)
+}
+
+func appendMembersDepth(b []byte, m map[string]interface{}, start, depth int) []byte {
 	if len(m) == 0 {
 		return b
 	}
@@ -371,7 +375,7 @@ func appendMembers(b []byte, m map[string]interface{}, start int) []byte {
 		b = optComma(b, start)
 		b = appendString(b, k)
 		b = append(b, ':')
-		b = appendValue(b, m[k])
+		b = appendValueDepth(b, m[k], depth)
 	}
 	return b
 }
@@ -395,7 +399,17 @@ func sortedKeys[V any](keys []string, m map[string]V) []string {
 // appendValue writes any value: plain JSON types by hand, the rest through
 // encoding/json (null when it cannot be encoded, so one bad value never loses
 // the segment).
-func appendValue(b []byte, v interface{}) []byte {
+func appendValue(b []byte, v interface{}) []byte { return appendValueDepth(b, v, 0) }
+
+// maxDepth bounds the hand-written recursion; deeper values (or cyclic
+// maps) go to encoding/json, which reports cycles instead of overflowing
+// the stack.
+const maxDepth = 64
+
+func appendValueDepth(b []byte, v interface{}, depth int) []byte {
+	if depth > maxDepth {
+		return appendJSON(b, v)
+	}
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...)
@@ -433,7 +447,9 @@ func appendValue(b []byte, v interface{}) []byte {
 		}
 		return append(b, x...)
 	case map[string]interface{}:
-		return appendObject(b, x)
+		b = append(b, '{')
+		b = appendMembersDepth(b, x, len(b), depth+1)
+		return append(b, '}')
 	case map[string]string:
 		b = append(b, '{')
 		var stack [8]string
@@ -452,7 +468,7 @@ func appendValue(b []byte, v interface{}) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendValue(b, e)
+			b = appendValueDepth(b, e, depth+1)
 		}
 		return append(b, ']')
 	case []string:
@@ -472,6 +488,10 @@ func appendValue(b []byte, v interface{}) []byte {
 		b = optString(b, "sampling_rule_name", x.RuleName, m)
 		return append(b, '}')
 	}
+	return appendJSON(b, v)
+}
+
+func appendJSON(b []byte, v interface{}) []byte {
 	j, err := json.Marshal(v)
 	if err != nil {
 		return append(b, "null"...)

@@ -59,3 +59,18 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("NaN encoded as %s", got)
 	}
 }
+
+// A cyclic value in metadata costs that value, not the process.
+func TestCyclicMetadataDoesNotCrash(t *testing.T) {
+	m := map[string]interface{}{}
+	m["self"] = m
+	l := []interface{}{nil}
+	l[0] = l
+	s := &Segment{Name: "n", ID: "0123456789abcdef", TraceID: "1-5759e988-bd862e3fe1be46a994272793", StartTime: 1, EndTime: 2}
+	s.ParentSegment = s
+	s.Metadata = map[string]map[string]interface{}{"default": {"m": m, "l": l, "ok": 1}}
+	b := appendDoc(nil, s, docRoot, "", true)
+	if !json.Valid(b) || !strings.Contains(string(b), `"ok":1`) {
+		t.Fatalf("document = %.300s", b)
+	}
+}
