@@ -81,7 +81,15 @@ func HandlerWithContext(ctx context.Context, sn SegmentNamer, h http.Handler) ht
 			rctx = context.WithValue(rctx, RecorderContextKey{}, cfg)
 		}
 		c, seg := NewSegmentFromHeader(rctx, sn.Name(r.Host), r, th)
-		defer seg.Close(nil)
+		defer func() {
+			// A panicking handler is a fault with its panic recorded; the
+			// panic goes on to net/http as before.
+			if p := recover(); p != nil {
+				seg.Close(seg.exceptionStrategy().Panicf("%v", p))
+				panic(p)
+			}
+			seg.Close(nil)
+		}()
 		HttpTrace(seg, h, w, r.WithContext(c), th)
 	})
 }

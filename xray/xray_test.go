@@ -366,3 +366,22 @@ func TestShutdownDrainsTheQueue(t *testing.T) {
 		t.Errorf("%d of 500 documents", n)
 	}
 }
+
+func TestHandlerPanicIsAFault(t *testing.T) {
+	d := newDaemon(t)
+	h := xray.Handler(xray.NewFixedSegmentNamer("api"), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("nil map")
+	}))
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the caller")
+			}
+		}()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
+	}()
+	s := d.wait(1)[0]
+	if !s.Fault || s.Cause == nil || len(s.Cause.Exceptions) != 1 || s.Cause.Exceptions[0].Message != "nil map" {
+		t.Errorf("segment = %+v cause = %+v", s, s.Cause)
+	}
+}
