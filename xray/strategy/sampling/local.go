@@ -89,6 +89,9 @@ func (m *RuleManifest) validate() error {
 		return errors.New("sampling: the default rule takes only fixed_target and rate")
 	}
 	for i, r := range append([]*Rule{m.Default}, m.Rules...) {
+		if r == nil {
+			return fmt.Errorf("sampling: rule %d is null", i)
+		}
 		if r.FixedTarget < 0 || r.Rate < 0 || r.Rate > 1 {
 			return fmt.Errorf("sampling: rule %d: fixed_target must be ≥ 0 and rate within 0..1", i)
 		}

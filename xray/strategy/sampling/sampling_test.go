@@ -210,3 +210,16 @@ func TestCentralizedPollersStartAndStop(t *testing.T) {
 		t.Errorf("decision after the first fetch = %+v", d)
 	}
 }
+
+// A rules file either parses into a usable strategy or is an error.
+func FuzzManifest(f *testing.F) {
+	f.Add([]byte(DefaultRules))
+	f.Add([]byte(`{"version":1,"default":{"fixed_target":1,"rate":0.1},"rules":[{"service_name":"a","http_method":"*","url_path":"*","fixed_target":0,"rate":1}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := NewLocalizedStrategyFromJSONBytes(b)
+		if err != nil {
+			return
+		}
+		s.Decide(Request{Host: "h", Method: "GET", URL: "/"})
+	})
+}
