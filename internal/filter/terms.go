@@ -1,9 +1,6 @@
 package filter
 
 import (
-	"math"
-	"strconv"
-
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
@@ -16,6 +13,9 @@ func (e *Expr) Terms() (terms []store.Term, ok bool) {
 	t, ok := narrow(e.root)
 	if !ok {
 		return nil, false
+	}
+	if t.terms == nil {
+		t.terms = []store.Term{} // nothing can match
 	}
 	return t.terms, true
 }
@@ -36,8 +36,8 @@ func fieldCost(t store.Term) int {
 		return 2
 	case store.FieldServiceFlag:
 		return 3
-	case store.FieldStatus:
-		if t.Value >= "200" && t.Value < "300" {
+	case store.FieldHTTPStatus:
+		if c := store.Code(t.Value); c >= 200 && c < 300 {
 			return 20
 		}
 		return 3
@@ -64,11 +64,11 @@ func union(sets ...termSet) termSet {
 	var u termSet
 	seen := map[store.Term]bool{}
 	for _, s := range sets {
+		u.cost += s.cost
 		for _, t := range s.terms {
 			if !seen[t] {
 				seen[t] = true
 				u.terms = append(u.terms, t)
-				u.cost += fieldCost(t)
 			}
 		}
 	}
@@ -149,6 +149,11 @@ func narrow(n node) (termSet, bool) {
 				sets = append(sets, s)
 			}
 		}
+		if x.body != nil {
+			if s, ok := narrowEdge(x.body); ok {
+				sets = append(sets, s)
+			}
+		}
 		return cheapest(sets)
 	case *rootCauseNode:
 		return one(store.FieldRootCause, [...]string{"fault", "error", "responsetime"}[x.list])
@@ -189,10 +194,14 @@ func narrowPred(p *predNode) (termSet, bool) {
 			return one(store.FieldFlag, "partial")
 		}
 	case kwHTTPStatus:
-		if p.op == "=" && p.num == math.Trunc(p.num) && math.Abs(p.num) < 1e9 {
-			return one(store.FieldStatus, strconv.Itoa(int(p.num)))
-		}
+		return narrowStatus(p)
+	case kwResponseTime, kwDuration:
+		return narrowTime(p, p.key == kwDuration, false)
 	case kwAnnotation:
+		if p.vtype == vNumber && p.op != "=" && p.op != "!=" {
+			r, _ := rangeOf(p)
+			return termSet{terms: store.AnnotationNumberTerms(p.annKey, r), cost: fieldCost(store.Term{Field: store.FieldAnnKey}) - 1}, true
+		}
 		if p.op == "=" {
 			var v any = p.str
 			switch p.vtype {
@@ -251,6 +260,9 @@ func narrowNode(n node, name string) (termSet, bool) {
 		}
 		return union(sets...), true
 	case *predNode:
+		if x.key == kwResponseTime || x.key == kwDuration {
+			return narrowTime(x, false, true)
+		}
 		f, isFlag := flagNames[x.key]
 		if !isFlag || !isTrue(x) {
 			return termSet{}, false

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"math"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -32,6 +33,18 @@ func checkTerms(t *testing.T, e *Expr, labels []string, all map[string]*trace.Su
 	}
 }
 
+var inf = math.Inf(1)
+
+// spanTerms are the terms of a lower bound on a segment's or call's time.
+func spanTerms(lo float64) []store.Term {
+	r := store.NumRange{Lo: lo, Hi: inf, LoIncl: true}
+	var out []store.Term
+	for _, f := range []string{store.FieldResponseTime, store.FieldDuration, store.FieldSpanTime} {
+		out = append(out, store.TimeTerms(f, r)...)
+	}
+	return out
+}
+
 func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 	cases := []struct {
 		expr string
@@ -40,16 +53,33 @@ func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 		{`annotation.customer = "c-42"`, []store.Term{{Field: store.FieldAnnValue, Value: "customer\x00sc-42"}}},
 		{`annotation.items = 3`, []store.Term{{Field: store.FieldAnnValue, Value: "items\x00n3"}}},
 		{`annotation.vip = true`, []store.Term{{Field: store.FieldAnnValue, Value: "vip\x00btrue"}}},
-		{`annotation.age > 29`, []store.Term{{Field: store.FieldAnnKey, Value: "age"}}},
+		{`annotation.age > 29`, store.AnnotationNumberTerms("age", store.NumRange{Lo: 29, Hi: inf})},
+		{`annotation.age != 29`, []store.Term{{Field: store.FieldAnnKey, Value: "age"}}},
 		{`service("x") { fault }`, []store.Term{{Field: store.FieldServiceFlag, Value: "x\x00fault"}}},
 		{`service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
 		{`user = "u"`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
-		{`http.status = 503`, []store.Term{{Field: store.FieldStatus, Value: "503"}}},
+		{`http.status = 503`, []store.Term{{Field: store.FieldHTTPStatus, Value: store.CodeValue(503)}}},
+		{`http.status >= 500`, store.StatusTerms(store.NumRange{Lo: 500, Hi: inf, LoIncl: true})},
+		{`http.status < 500`, nil},
+		{`http.status = 200.5`, []store.Term{}}, // nothing can match
+		{`http.status = 200.5 AND service("x")`, []store.Term{}},
+		{`http.status = 200.5 OR service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
+		{`responsetime > 5`, store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 5, Hi: inf})},
+		{`responsetime < 2`, nil},
+		{`responsetime > 0.05`, nil},
+		{`duration > 3 AND service("x")`, append(store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 3, Hi: inf}),
+			store.TimeTerms(store.FieldDuration, store.NumRange{Lo: 3, Hi: inf})...)},
+		{`duration > 0.2 AND service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
+		{`service("x") { responsetime > 5 }`, spanTerms(5)},
+		{`service("x") { responsetime < 5 }`, []store.Term{{Field: store.FieldService, Value: "x"}}},
+		{`edge("a", "b") { responsetime >= 5 OR duration = 7 }`, spanTerms(5)},
 		{`responsetime > 0.5 AND !ok`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}, {Field: store.FieldFlag, Value: "throttle"}, {Field: store.FieldFlag, Value: "noroot"}}},
-		{`responsetime > 0.5 AND ok`, nil},
+		{`responsetime > 0.5 AND ok`, store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 0.5, Hi: inf})},
 		{`responsetime > 0.5 AND fault`, []store.Term{{Field: store.FieldFlag, Value: "fault"}}},
 		{`fault OR error`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}}},
-		{`fault OR responsetime > 1`, nil},
+		{`fault OR responsetime > 1`, append([]store.Term{{Field: store.FieldFlag, Value: "fault"}},
+			store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 1, Hi: inf})...)},
+		{`fault OR responsetime < 1`, nil},
 		{`!service("x")`, nil},
 		{`user = "u" AND service("x")`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
 		{`http.status = 200 AND service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},

@@ -19,12 +19,14 @@ type Term struct {
 // Indexed fields. Values are exact; string operators other than equality
 // cannot use the index and scan the time range instead.
 const (
-	FieldService    = "svc"  // node name, any node of the trace
-	FieldNodeType   = "type" // node type
-	FieldAnnKey     = "ak"   // annotation key is set
-	FieldAnnValue   = "av"   // annotation key and typed value: key \x00 AnnotationValueKey
-	FieldUser       = "user"
-	FieldStatus     = "st"   // root HTTP status
+	FieldService  = "svc"  // node name, any node of the trace
+	FieldNodeType = "type" // node type
+	FieldAnnKey   = "ak"   // annotation key is set
+	FieldAnnValue = "av"   // annotation key and typed value: key \x00 AnnotationValueKey
+	FieldUser     = "user"
+	// FieldStatus is the root HTTP status in decimal, as layouts before 6
+	// indexed it; FieldHTTPStatus (numeric.go) replaced it.
+	FieldStatus     = "st"
 	FieldFlag       = "flag" // fault, error, throttle, partial: of the root segment or any node
 	FieldAccount    = "acct"
 	FieldARN        = "arn"
@@ -66,7 +68,7 @@ func TermsOf(s *trace.Summary) []Term {
 	// become substrings of a single string at the end.
 	t := termList{out: make([]Term, 0, 8+3*len(s.Nodes)+2*len(s.Annotations)+len(s.Users)+len(s.Exceptions)+
 		len(s.ResourceARNs)+len(s.InstanceIDs)+len(s.AvailabilityZones))}
-	t.spans = make([]termSpan, 0, len(s.Annotations)+len(s.Nodes)+1)
+	t.spans = make([]termSpan, 0, 2*len(s.Annotations)+len(s.Nodes)+4)
 	t.buf = make([]byte, 0, 256)
 	for _, n := range s.Nodes {
 		t.add(FieldService, n.Name)
@@ -91,11 +93,7 @@ func TermsOf(s *trace.Summary) []Term {
 	for _, u := range s.Users {
 		t.add(FieldUser, u.Name)
 	}
-	if s.HTTP.Status != 0 {
-		t.begin()
-		t.buf = strconv.AppendInt(t.buf, int64(s.HTTP.Status), 10)
-		t.end(FieldStatus)
-	}
+	t.numericTerms(s)
 	// Flags of the trace or any segment (bits as for nodeFlags below).
 	flags := flagBits(s.HasFault, s.HasError, s.HasThrottle)
 	t.flag(s.IsPartial, "partial")

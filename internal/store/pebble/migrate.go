@@ -15,8 +15,9 @@ import (
 // index term and trace, which postings.go still reads. Layouts 1 to 3 filed
 // index terms by the hour instead of the minute. Layouts 1 to 4 kept the
 // pending marks in the main LSM instead of with the documents. Opening one
-// moves its tables into their LSMs and refiles the terms.
-var upgradableVersions = []string{"1", "2", "3", "4"}
+// moves its tables into their LSMs and refiles the terms. Layouts 1 to 5
+// had no numeric index terms (numeric.go): opening one adds them.
+var upgradableVersions = []string{"1", "2", "3", "4", "5"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -56,7 +57,10 @@ func (s *Store) upgrade(have string) error {
 		return setVersion(b)
 	}
 	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }
-	moved := []byte{'p'}
+	var moved []byte
+	if have != "5" {
+		moved = []byte{'p'}
+	}
 	switch have {
 	case "1", "2":
 		if err := copyTable(s.main, s.docs, 't', nil); err != nil {
@@ -72,7 +76,12 @@ func (s *Store) upgrade(have string) error {
 			return fail(err)
 		}
 	}
-	if err := copyTable(s.main, s.docs, 'p', nil); err != nil {
+	if have != "5" {
+		if err := copyTable(s.main, s.docs, 'p', nil); err != nil {
+			return fail(err)
+		}
+	}
+	if err := s.addNumericTerms(); err != nil {
 		return fail(err)
 	}
 	for _, table := range moved {

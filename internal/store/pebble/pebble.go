@@ -33,7 +33,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "5"
+const layoutVersion = "6"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {

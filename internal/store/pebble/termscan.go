@@ -24,6 +24,7 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 	} else {
 		after = store.Cursor{}
 	}
+	plan := planTerms(q.AnyOf)
 	low := indexBucketOf(max(q.From, 0))
 	// parts finds the buckets that hold any index term, so that a wide
 	// window skips empty minutes with one seek instead of visiting each.
@@ -39,7 +40,7 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		more, err := s.termScanBucket(ctx, bucketAt(parts), q, after, fn)
+		more, err := s.termScanBucket(ctx, bucketAt(parts), q, plan, after, fn)
 		if err != nil || !more {
 			return err
 		}
@@ -64,6 +65,15 @@ type termIter struct {
 }
 
 func (t *termIter) valid() bool { return t.i < len(t.buf) }
+
+func (t *termIter) close() { t.it.Close() }
+
+func (t *termIter) error() error {
+	if t.err != nil {
+		return t.err
+	}
+	return t.it.Error()
+}
 
 func (t *termIter) position() store.Cursor { return store.Cursor{Epoch: t.ep, TraceID: t.buf[t.i]} }
 
@@ -108,7 +118,7 @@ func (t *termIter) fill() {
 	}
 }
 
-func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, after store.Cursor, fn func(*trace.Summary) bool) (bool, error) {
+func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, plan *termPlan, after store.Cursor, fn func(*trace.Summary) bool) (bool, error) {
 	lo := max(q.From, bucket)
 	hi := min(q.To, bucket+indexBucketSeconds)
 	if !after.IsZero() && after.Epoch < hi {
@@ -116,13 +126,13 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 	} else {
 		after = store.Cursor{}
 	}
-	var iters []*termIter
+	var iters []positions
 	defer func() {
 		for _, t := range iters {
-			t.it.Close()
+			t.close()
 		}
 	}()
-	for _, term := range q.AnyOf {
+	for _, term := range plan.exact {
 		prefix := termPrefix(bucket, term)
 		it, err := s.index.NewIterWithContext(ctx, &pebble.IterOptions{
 			LowerBound: append(append([]byte(nil), prefix...), epochBytes(lo)...),
@@ -136,9 +146,16 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 		it.Last()
 		t.fill()
 	}
+	for _, r := range plan.runs {
+		t, err := s.readRun(ctx, bucket, r, lo, hi, after)
+		if err != nil {
+			return false, err
+		}
+		iters = append(iters, t)
+	}
 	var last store.Cursor
 	for {
-		var best *termIter
+		var best positions
 		var bestPos store.Cursor
 		for _, t := range iters {
 			if !t.valid() {
@@ -171,7 +188,7 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 		}
 		// A trace summarised more than once may have lost the term its
 		// list still names it under (postings.go).
-		if sum.Revision > 0 && !carriesAny(sum, q.AnyOf) {
+		if sum.Revision > 0 && !plan.carriesAny(sum) {
 			continue
 		}
 		if !fn(sum) {
@@ -179,22 +196,9 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 		}
 	}
 	for _, t := range iters {
-		if t.err != nil {
-			return false, t.err
-		}
-		if err := t.it.Error(); err != nil {
+		if err := t.error(); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
-}
-
-// carriesAny reports whether the summary is indexed under any of terms.
-func carriesAny(sum *trace.Summary, terms []store.Term) bool {
-	for _, t := range store.TermsOf(sum) {
-		if slices.Contains(terms, t) {
-			return true
-		}
-	}
-	return false
 }
