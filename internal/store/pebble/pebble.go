@@ -193,10 +193,10 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if moved {
 				sb.del(summaryKey(p.Epoch, u.TraceID))
 			} else {
-				oldTerms = store.TermsOf(p)
+				oldTerms = termsOf(p)
 			}
 		}
-		addedTerms(oldTerms, store.TermsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
+		addedTerms(oldTerms, termsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
 		// Summaries are encoded one after another into one arena: growing a
 		// buffer per summary was a few percent of ingest's allocations.
 		start := len(arena)

@@ -92,3 +92,43 @@ func BenchmarkSummariesScan(b *testing.B) {
 	}
 	cpu.Report(b)
 }
+
+// BenchmarkNumericIndexCost stores 50k generated traces (documents
+// included) with and without the numeric index terms, and reports the CPU
+// per trace of Apply and the disk per trace once compacted: the cost of
+// the numeric index is the difference. One op is the whole store.
+func BenchmarkNumericIndexCost(b *testing.B) {
+	const n = 50_000
+	end := time.Now().Unix()
+	us := updates(b, n, end)
+	for _, numeric := range []bool{true, false} {
+		name := "with"
+		if !numeric {
+			name = "without"
+		}
+		b.Run(name, func(b *testing.B) {
+			if !numeric {
+				defer pebble.WithoutNumericTerms()()
+			}
+			var cpu, disk time.Duration
+			var bytes int64
+			for b.Loop() {
+				st, err := pebble.Open(b.TempDir(), pebble.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				c0 := bench.CPUTime()
+				benchtest.Apply(b, st, us, 12)
+				if err := st.Compact(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				cpu += bench.CPUTime() - c0
+				bytes += st.DiskUsage()
+				disk++
+				st.Close()
+			}
+			b.ReportMetric(float64(cpu.Microseconds())/float64(disk)/n, "cpu-µs/trace")
+			b.ReportMetric(float64(bytes)/float64(disk)/n, "disk-B/trace")
+		})
+	}
+}
