@@ -21,3 +21,17 @@ func WithoutNumericTerms() (restore func()) {
 	}
 	return func() { termsOf = store.TermsOf }
 }
+
+// LiveBytes is the size of the live tables and blob files of every LSM,
+// and of the index LSM alone: disk use without write-ahead logs.
+func (s *Store) LiveBytes() (all, index int64) {
+	for _, db := range s.lsms() {
+		m := db.Metrics()
+		n := int64(m.Table.Local.LiveSize + m.BlobFiles.Local.LiveSize)
+		all += n
+		if db == s.index {
+			index = n
+		}
+	}
+	return all, index
+}

@@ -43,6 +43,17 @@ type termPlan struct {
 	exact []store.Term
 	runs  []termRun
 	set   map[store.Term]struct{}
+	// iters are the runs' iterators, reused minute after minute: a search
+	// that finds nothing costs a seek per minute, not an iterator.
+	iters []*pebble.Iterator
+}
+
+func (p *termPlan) close() {
+	for _, it := range p.iters {
+		if it != nil {
+			it.Close()
+		}
+	}
 }
 
 func planTerms(terms []store.Term) *termPlan {
@@ -76,6 +87,7 @@ func planTerms(terms []store.Term) *termPlan {
 		}
 		p.runs = append(p.runs, termRun{field: c.field, prefix: c.prefix, lo: c.code, hi: c.code})
 	}
+	p.iters = make([]*pebble.Iterator, len(p.runs))
 	return p
 }
 
@@ -109,15 +121,21 @@ func (r *runIter) close()                 {}
 
 // readRun reads the positions of a run's lists filed under epochs in
 // [lo, hi) of one minute, strictly before after if set.
-func (s *Store) readRun(ctx context.Context, bucket int64, r termRun, lo, hi int64, after store.Cursor) (*runIter, error) {
+func (s *Store) readRun(ctx context.Context, plan *termPlan, i int, bucket int64, lo, hi int64, after store.Cursor) (*runIter, error) {
+	r := plan.runs[i]
 	start := runKey(bucket, r, r.lo)
 	end := runKey(bucket, r, r.hi)
 	end[len(end)-1]++ // past the code's terminator: every list of the last code
-	it, err := s.index.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: start, UpperBound: end})
-	if err != nil {
-		return nil, err
+	it := plan.iters[i]
+	if it == nil {
+		var err error
+		if it, err = s.index.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: start, UpperBound: end}); err != nil {
+			return nil, err
+		}
+		plan.iters[i] = it
+	} else {
+		it.SetBounds(start, end)
 	}
-	defer it.Close()
 	out := &runIter{}
 	var ids []string
 	for it.First(); it.Valid(); it.Next() {

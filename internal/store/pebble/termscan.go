@@ -25,6 +25,7 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 		after = store.Cursor{}
 	}
 	plan := planTerms(q.AnyOf)
+	defer plan.close()
 	low := indexBucketOf(max(q.From, 0))
 	// parts finds the buckets that hold any index term, so that a wide
 	// window skips empty minutes with one seek instead of visiting each.
@@ -146,8 +147,8 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 		it.Last()
 		t.fill()
 	}
-	for _, r := range plan.runs {
-		t, err := s.readRun(ctx, bucket, r, lo, hi, after)
+	for i := range plan.runs {
+		t, err := s.readRun(ctx, plan, i, bucket, lo, hi, after)
 		if err != nil {
 			return false, err
 		}
