@@ -123,3 +123,18 @@ func narrowEdge(n node) (termSet, bool) {
 	}
 	return termSet{}, false
 }
+
+// narrowAnnotationNumber narrows a comparison of an annotation's numbers:
+// one value, or a range of the key's values, never more than the traces
+// that set the key.
+func narrowAnnotationNumber(p *predNode) (termSet, bool) {
+	r, _ := rangeOf(p)
+	terms := store.AnnotationNumberTerms(p.annKey, r)
+	if len(terms) == 0 {
+		return termSet{}, true
+	}
+	if p.op == "=" {
+		return termSet{terms: terms, cost: fieldCost(terms[0])}, true
+	}
+	return termSet{terms: terms, cost: fieldCost(store.Term{Field: store.FieldAnnKey}) - 1}, true
+}

@@ -30,7 +30,7 @@ type termSet struct {
 // fieldCost ranks fields by how few traces typically carry one value.
 func fieldCost(t store.Term) int {
 	switch t.Field {
-	case store.FieldAnnValue, store.FieldUser, store.FieldInstanceID:
+	case store.FieldAnnValue, store.FieldAnnNumber, store.FieldUser, store.FieldInstanceID:
 		return 1
 	case store.FieldARN, store.FieldException:
 		return 2
@@ -198,16 +198,12 @@ func narrowPred(p *predNode) (termSet, bool) {
 	case kwResponseTime, kwDuration:
 		return narrowTime(p, p.key == kwDuration, false)
 	case kwAnnotation:
-		if p.vtype == vNumber && p.op != "=" && p.op != "!=" {
-			r, _ := rangeOf(p)
-			return termSet{terms: store.AnnotationNumberTerms(p.annKey, r), cost: fieldCost(store.Term{Field: store.FieldAnnKey}) - 1}, true
+		if p.vtype == vNumber && p.op != "!=" {
+			return narrowAnnotationNumber(p)
 		}
 		if p.op == "=" {
 			var v any = p.str
-			switch p.vtype {
-			case vNumber:
-				v = p.num
-			case vBool:
+			if p.vtype == vBool {
 				v = p.b
 			}
 			return one(store.FieldAnnValue, p.annKey+"\x00"+store.AnnotationValueKey(v))

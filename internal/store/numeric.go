@@ -8,12 +8,13 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// Numeric index terms. A number is indexed under the bucket that holds it,
-// so that a range (`responsetime > 5`) narrows to the union of the buckets
+// Numeric index terms. A time or status is indexed under the bucket that
+// holds it, so that a range (`responsetime > 5`) narrows to the buckets
 // that can hold a match; the exact test on each candidate drops the rest of
 // the edge buckets. A bucket's value is its code in three lower-case hex
-// digits: codes sort as the buckets do, so a backend may read a run of
-// consecutive codes as one key range (IsRangeField, Code).
+// digits, and an annotation number's is the number itself in sixteen,
+// both in an order that sorts as the numbers do: a range of them is one
+// query term (Term.Upto), which a backend reads as one key range.
 const (
 	// FieldResponseTime is the root segment's response time (seconds), for
 	// a trace with an entry point.
@@ -29,7 +30,7 @@ const (
 	// FieldHTTPStatus is the root HTTP status: statuses 1 to 599 exactly,
 	// 600 to 999 and 1000 up in one bucket each, negative ones in bucket 0.
 	FieldHTTPStatus = "hs"
-	// FieldAnnNumber is a numeric annotation: key \x00 bucket.
+	// FieldAnnNumber is a numeric annotation: key \x00 the number (exact).
 	FieldAnnNumber = "an"
 )
 
@@ -56,40 +57,26 @@ func Code(v string) int {
 	return int(c)
 }
 
-// Buckets: a time is bucketed on a scale of 1, 1.5, 2, 2.5, 3, 4, 5 and 7
-// per decade from 100 µs to 100,000 s, so that the thresholds people type
+// Times are bucketed on a scale of 1, 1.5, 2, 2.5, 3, 4, 5 and 7 per
+// decade from 100 µs to 100,000 s, so that the thresholds people type
 // (0.25, 0.5, 1, 2.5, 3, 5, 10) are bucket bounds and a range reads no
-// partial bucket at its edge; an annotation number on the same scale from
-// ±0.001 to ±10^12, mirrored for negative values. Bounds are parsed from
-// decimal text, as a filter's numbers are, so `> 0.25` meets the same float.
-var (
-	timeBounds   = scale(-4, 5, false)
-	numberBounds = scale(-3, 12, true)
-)
+// partial bucket at its edge. Bounds are parsed from decimal text, as a
+// filter's numbers are, so `> 0.25` meets the same float.
+var timeBounds = scale(-4, 5)
 
 var mantissas = []string{"1", "1.5", "2", "2.5", "3", "4", "5", "7"}
 
-// scale lists the bounds from 10^lo to 10^hi, and their negatives and 0
-// when signed, ascending.
-func scale(lo, hi int, signed bool) []float64 {
-	var pos []float64
+// scale lists the bounds from 10^lo to 10^hi, ascending.
+func scale(lo, hi int) []float64 {
+	var out []float64
 	for d := lo; d < hi; d++ {
 		for _, m := range mantissas {
 			f, _ := strconv.ParseFloat(m+"e"+strconv.Itoa(d), 64)
-			pos = append(pos, f)
+			out = append(out, f)
 		}
 	}
 	f, _ := strconv.ParseFloat("1e"+strconv.Itoa(hi), 64)
-	pos = append(pos, f)
-	if !signed {
-		return pos
-	}
-	out := make([]float64, 0, 2*len(pos)+1)
-	for i := len(pos) - 1; i >= 0; i-- {
-		out = append(out, -pos[i])
-	}
-	out = append(out, 0)
-	return append(out, pos...)
+	return append(out, f)
 }
 
 // bucketOf is the number of bounds at or below v: bucket i holds
@@ -149,34 +136,57 @@ func (t *termList) numericTerms(s *trace.Summary) {
 	rt := -1
 	if s.EntryPoint >= 0 {
 		rt = bucketOf(timeBounds, s.ResponseTime)
-		t.code(FieldResponseTime, "", rt)
+		t.code(FieldResponseTime, rt)
 	}
 	du := bucketOf(timeBounds, s.Duration)
 	if du != rt {
-		t.code(FieldDuration, "", du)
+		t.code(FieldDuration, du)
 	}
 	if v, ok := spanTime(s); ok {
 		if sp := bucketOf(timeBounds, v); sp != rt && sp != du {
-			t.code(FieldSpanTime, "", sp)
+			t.code(FieldSpanTime, sp)
 		}
 	}
 	if s.HTTP.Status != 0 {
-		t.code(FieldHTTPStatus, "", statusCode(s.HTTP.Status))
+		t.code(FieldHTTPStatus, statusCode(s.HTTP.Status))
 	}
 	for _, a := range s.Annotations {
 		if x, ok := a.Value.(float64); ok {
-			t.code(FieldAnnNumber, a.Key, bucketOf(numberBounds, x))
+			t.begin()
+			t.buf = appendNumber(append(append(t.buf, a.Key...), 0), x)
+			t.end(FieldAnnNumber)
 		}
 	}
 }
 
-// code adds the term of a bucket code, after key and a zero byte if key is
-// set.
-func (t *termList) code(field, key string, c int) {
-	t.begin()
-	if key != "" {
-		t.buf = append(append(t.buf, key...), 0)
+// appendNumber appends 16 hex digits that sort as the numbers do: the
+// bits of a positive number with the sign bit set, of a negative one
+// inverted; -0 is 0.
+func appendNumber(dst []byte, f float64) []byte {
+	if f == 0 {
+		f = 0
 	}
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	const hex = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		dst = append(dst, hex[b>>uint(shift)&0xf])
+	}
+	return dst
+}
+
+// AnnotationNumberValue is the FieldAnnNumber value of key and number f.
+func AnnotationNumberValue(key string, f float64) string {
+	return string(appendNumber(append([]byte(key), 0), f))
+}
+
+// code adds the term of a bucket code.
+func (t *termList) code(field string, c int) {
+	t.begin()
 	t.buf = appendCode(t.buf, c)
 	t.end(field)
 }
@@ -188,30 +198,35 @@ type NumRange struct {
 	LoIncl, HiIncl bool
 }
 
-// TimeTerms lists the terms of a time field whose buckets can hold values
-// in r; nil when no bucket can.
+// TimeTerms is the query term of a time field whose buckets can hold
+// values in r (one term, a range of buckets); nil when no bucket can.
 func TimeTerms(field string, r NumRange) []Term {
-	return rangeTerms(field, "", timeBounds, r)
-}
-
-// AnnotationNumberTerms lists the FieldAnnNumber terms of key that can hold
-// values in r.
-func AnnotationNumberTerms(key string, r NumRange) []Term {
-	return rangeTerms(FieldAnnNumber, key, numberBounds, r)
-}
-
-func rangeTerms(field, key string, bounds []float64, r NumRange) []Term {
-	if r.Lo != r.Lo || r.Hi != r.Hi || r.Lo > r.Hi || r.Lo == r.Hi && !(r.LoIncl && r.HiIncl) {
+	if empty(r) {
 		return nil
 	}
-	lo, hi := bucketOf(bounds, r.Lo), bucketOf(bounds, r.Hi)
-	return codeTerms(field, key, lo, hi)
+	return codeTerms(field, bucketOf(timeBounds, r.Lo), bucketOf(timeBounds, r.Hi))
 }
 
-// StatusTerms lists the FieldHTTPStatus terms whose buckets can hold a
-// status in r.
+// AnnotationNumberTerms is the query term of key's numbers in r.
+func AnnotationNumberTerms(key string, r NumRange) []Term {
+	if empty(r) {
+		return nil
+	}
+	lo, hi := AnnotationNumberValue(key, r.Lo), AnnotationNumberValue(key, r.Hi)
+	if lo == hi {
+		return []Term{{Field: FieldAnnNumber, Value: lo}}
+	}
+	return []Term{{Field: FieldAnnNumber, Value: lo, Upto: hi}}
+}
+
+func empty(r NumRange) bool {
+	return r.Lo != r.Lo || r.Hi != r.Hi || r.Lo > r.Hi || r.Lo == r.Hi && !(r.LoIncl && r.HiIncl)
+}
+
+// StatusTerms is the query term of the FieldHTTPStatus buckets that can
+// hold a status in r; nil when none can.
 func StatusTerms(r NumRange) []Term {
-	if r.Lo != r.Lo || r.Hi != r.Hi || r.Lo > r.Hi || r.Lo == r.Hi && !(r.LoIncl && r.HiIncl) {
+	if empty(r) {
 		return nil
 	}
 	code := func(f float64) int {
@@ -244,20 +259,15 @@ func StatusTerms(r NumRange) []Term {
 	if lo > hi { // no whole number in range
 		return nil
 	}
-	return codeTerms(FieldHTTPStatus, "", code(lo), code(hi))
+	return codeTerms(FieldHTTPStatus, code(lo), code(hi))
 }
 
-func codeTerms(field, key string, lo, hi int) []Term {
-	if lo > hi {
+func codeTerms(field string, lo, hi int) []Term {
+	switch {
+	case lo > hi:
 		return nil
+	case lo == hi:
+		return []Term{{Field: field, Value: CodeValue(lo)}}
 	}
-	prefix := ""
-	if key != "" {
-		prefix = key + "\x00"
-	}
-	out := make([]Term, 0, hi-lo+1)
-	for c := lo; c <= hi; c++ {
-		out = append(out, Term{Field: field, Value: prefix + CodeValue(c)})
-	}
-	return out
+	return []Term{{Field: field, Value: CodeValue(lo), Upto: CodeValue(hi)}}
 }

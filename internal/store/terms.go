@@ -14,6 +14,18 @@ import (
 type Term struct {
 	Field string
 	Value string
+	// Upto, in a query, makes the term a range: every term of Field whose
+	// value v has Value <= v <= Upto, in byte order (numeric.go). Stored
+	// terms have none.
+	Upto string
+}
+
+// Has reports whether query term q stands for stored term t.
+func (q Term) Has(t Term) bool {
+	if q.Upto == "" {
+		return q == t
+	}
+	return q.Field == t.Field && q.Value <= t.Value && t.Value <= q.Upto
 }
 
 // Indexed fields. Values are exact; string operators other than equality
@@ -22,7 +34,7 @@ const (
 	FieldService  = "svc"  // node name, any node of the trace
 	FieldNodeType = "type" // node type
 	FieldAnnKey   = "ak"   // annotation key is set
-	FieldAnnValue = "av"   // annotation key and typed value: key \x00 AnnotationValueKey
+	FieldAnnValue = "av"   // annotation key and typed value: key \x00 AnnotationValueKey (numbers: FieldAnnNumber since layout 6)
 	FieldUser     = "user"
 	// FieldStatus is the root HTTP status in decimal, as layouts before 6
 	// indexed it; FieldHTTPStatus (numeric.go) replaced it.
@@ -86,6 +98,9 @@ func TermsOf(s *trace.Summary) []Term {
 	}
 	for _, a := range s.Annotations {
 		t.add(FieldAnnKey, a.Key)
+		if _, isNumber := a.Value.(float64); isNumber {
+			continue // FieldAnnNumber (numeric.go)
+		}
 		t.begin()
 		t.buf = appendAnnotationValueKey(append(append(t.buf, a.Key...), 0), a.Value)
 		t.end(FieldAnnValue)
@@ -189,7 +204,7 @@ type termList struct {
 
 type termSpan struct{ term, start, end int }
 
-func (t *termList) add(f, v string) { t.out = append(t.out, Term{f, v}) }
+func (t *termList) add(f, v string) { t.out = append(t.out, Term{Field: f, Value: v}) }
 
 func (t *termList) flag(on bool, name string) {
 	if on {

@@ -13,10 +13,11 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// Numeric terms (store/numeric.go) are bucket codes that sort as their
-// buckets do, so a range predicate's terms are consecutive codes of one
-// field, and their lists lie next to each other in each minute's part of
-// the index: one iterator reads them all, instead of one per bucket.
+// A range term (store.Term.Upto: a range of numeric buckets, or of an
+// annotation's numbers) stands for every term of its field with a value in
+// the range; values sort as their numbers do, so in each minute's part of
+// the index their lists lie next to each other and one iterator reads
+// them all, instead of one per value.
 
 // termsOf is store.TermsOf; a benchmark swaps it to weigh the numeric terms.
 var termsOf = store.TermsOf
@@ -30,22 +31,32 @@ type positions interface {
 	close()
 }
 
-// termRun is a run of consecutive bucket codes of one field (and, for
-// annotation numbers, one key): prefix is the value before the code.
-type termRun struct {
-	field, prefix string
-	lo, hi        int
+// termPlan is how a query's terms are read: exact terms one iterator each
+// per minute, ranges one iterator each for the whole search.
+type termPlan struct {
+	exact  []store.Term
+	ranges []store.Term
+	set    map[store.Term]struct{}
+	// iters are the ranges' iterators, moved from minute to minute: a
+	// search that finds nothing costs a seek per minute, not an iterator.
+	iters []*pebble.Iterator
 }
 
-// termPlan is how a query's terms are read: exact terms one iterator each,
-// runs of codes one iterator each; set answers which terms were asked for.
-type termPlan struct {
-	exact []store.Term
-	runs  []termRun
-	set   map[store.Term]struct{}
-	// iters are the runs' iterators, reused minute after minute: a search
-	// that finds nothing costs a seek per minute, not an iterator.
-	iters []*pebble.Iterator
+func planTerms(terms []store.Term) *termPlan {
+	p := &termPlan{set: make(map[store.Term]struct{}, len(terms))}
+	for _, t := range terms {
+		if _, dup := p.set[t]; dup {
+			continue
+		}
+		p.set[t] = struct{}{}
+		if t.Upto != "" {
+			p.ranges = append(p.ranges, t)
+		} else {
+			p.exact = append(p.exact, t)
+		}
+	}
+	p.iters = make([]*pebble.Iterator, len(p.ranges))
+	return p
 }
 
 func (p *termPlan) close() {
@@ -56,57 +67,22 @@ func (p *termPlan) close() {
 	}
 }
 
-func planTerms(terms []store.Term) *termPlan {
-	p := &termPlan{set: make(map[store.Term]struct{}, len(terms))}
-	type coded struct {
-		field, prefix string
-		code          int
-	}
-	var codes []coded
-	for _, t := range terms {
-		if _, dup := p.set[t]; dup {
-			continue
-		}
-		p.set[t] = struct{}{}
-		if c := store.Code(t.Value); c >= 0 && store.IsRangeField(t.Field) {
-			codes = append(codes, coded{t.Field, t.Value[:len(t.Value)-3], c})
-			continue
-		}
-		p.exact = append(p.exact, t)
-	}
-	slices.SortFunc(codes, func(a, b coded) int {
-		return cmp.Or(strings.Compare(a.field, b.field), strings.Compare(a.prefix, b.prefix), cmp.Compare(a.code, b.code))
-	})
-	for _, c := range codes {
-		if n := len(p.runs); n > 0 {
-			r := &p.runs[n-1]
-			if r.field == c.field && r.prefix == c.prefix && r.hi+1 == c.code {
-				r.hi = c.code
-				continue
-			}
-		}
-		p.runs = append(p.runs, termRun{field: c.field, prefix: c.prefix, lo: c.code, hi: c.code})
-	}
-	p.iters = make([]*pebble.Iterator, len(p.runs))
-	return p
-}
-
 // carriesAny reports whether the summary is indexed under a planned term.
 func (p *termPlan) carriesAny(sum *trace.Summary) bool {
 	for _, t := range termsOf(sum) {
 		if _, ok := p.set[t]; ok {
 			return true
 		}
+		for _, r := range p.ranges {
+			if r.Has(t) {
+				return true
+			}
+		}
 	}
 	return false
 }
 
-// runKey is the start of the lists of a run's code c in one minute.
-func runKey(bucket int64, r termRun, c int) []byte {
-	return termPrefix(bucket, store.Term{Field: r.field, Value: r.prefix + store.CodeValue(c)})
-}
-
-// runIter holds a run's positions in one minute, read at once: its lists
+// runIter holds a range's positions in one minute, read at once: its lists
 // are sorted by bucket first, not by time.
 type runIter struct {
 	pos []store.Cursor // descending
@@ -119,13 +95,13 @@ func (r *runIter) next()                  { r.i++ }
 func (r *runIter) error() error           { return nil }
 func (r *runIter) close()                 {}
 
-// readRun reads the positions of a run's lists filed under epochs in
+// readRun reads the positions of a range's lists filed under epochs in
 // [lo, hi) of one minute, strictly before after if set.
 func (s *Store) readRun(ctx context.Context, plan *termPlan, i int, bucket int64, lo, hi int64, after store.Cursor) (*runIter, error) {
-	r := plan.runs[i]
-	start := runKey(bucket, r, r.lo)
-	end := runKey(bucket, r, r.hi)
-	end[len(end)-1]++ // past the code's terminator: every list of the last code
+	r := plan.ranges[i]
+	start := termPrefix(bucket, r)
+	end := termPrefix(bucket, store.Term{Field: r.Field, Value: r.Upto})
+	end[len(end)-1]++ // past the value's terminator: every list of the last value
 	it := plan.iters[i]
 	if it == nil {
 		var err error

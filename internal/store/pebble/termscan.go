@@ -147,7 +147,7 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 		it.Last()
 		t.fill()
 	}
-	for i := range plan.runs {
+	for i := range plan.ranges {
 		t, err := s.readRun(ctx, plan, i, bucket, lo, hi, after)
 		if err != nil {
 			return false, err
