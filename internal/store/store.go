@@ -127,7 +127,8 @@ type SummaryQuery struct {
 	// From and To bound Epoch: From <= Epoch < To (epoch seconds).
 	From, To int64
 	// AnyOf, when not empty, restricts the scan to traces indexed under at
-	// least one of the terms.
+	// least one of the terms (a term with Upto: under any value in its
+	// range, Term.Has).
 	AnyOf []Term
 	// After resumes a scan strictly after this position (zero: from To).
 	After Cursor
