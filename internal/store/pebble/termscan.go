@@ -37,16 +37,30 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 		return err
 	}
 	defer parts.Close()
+	// Candidates are decoded on every core, as a scan's summaries are: a
+	// range of numbers can name many.
+	dec := newDecodeAhead(func(sum *trace.Summary) bool {
+		// A trace summarised more than once may have lost the term its
+		// list still names it under (postings.go).
+		if sum.Revision > 0 && !plan.carriesAny(sum) {
+			return true
+		}
+		return fn(sum)
+	})
 	for ok := parts.Last(); ok; ok = parts.SeekLT(append([]byte{'i'}, epochBytes(bucketAt(parts))...)) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		more, err := s.termScanBucket(ctx, bucketAt(parts), q, plan, after, fn)
+		more, err := s.termScanBucket(ctx, bucketAt(parts), q, plan, after, dec)
 		if err != nil || !more {
-			return err
+			return errors.Join(err, dec.err())
 		}
 	}
-	return parts.Error()
+	if err := parts.Error(); err != nil {
+		return err
+	}
+	dec.flush()
+	return dec.err()
 }
 
 // bucketAt is the bucket of the index key under the iterator.
@@ -119,7 +133,7 @@ func (t *termIter) fill() {
 	}
 }
 
-func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, plan *termPlan, after store.Cursor, fn func(*trace.Summary) bool) (bool, error) {
+func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, plan *termPlan, after store.Cursor, dec *decodeAhead) (bool, error) {
 	lo := max(q.From, bucket)
 	hi := min(q.To, bucket+indexBucketSeconds)
 	if !after.IsZero() && after.Epoch < hi {
@@ -175,24 +189,17 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 			continue // the same trace under another term
 		}
 		last = bestPos
-		v, closer, err := s.main.Get(summaryKey(bestPos.Epoch, bestPos.TraceID))
+		key := summaryKey(bestPos.Epoch, bestPos.TraceID)
+		v, closer, err := s.main.Get(key)
 		if errors.Is(err, pebble.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return false, err
 		}
-		sum, err := trace.DecodeSummary(v)
+		more := dec.add(key, v)
 		closer.Close()
-		if err != nil {
-			return false, err
-		}
-		// A trace summarised more than once may have lost the term its
-		// list still names it under (postings.go).
-		if sum.Revision > 0 && !plan.carriesAny(sum) {
-			continue
-		}
-		if !fn(sum) {
+		if !more {
 			return false, nil
 		}
 	}
