@@ -133,6 +133,9 @@ func BenchmarkGetTraceSummaries(b *testing.B) {
 		// 19% of traces: narrowed, and the same traces by a scan.
 		{"range-unselective", `responsetime > 0.5`},
 		{"range-unselective-scan", `!(responsetime <= 0.5)`},
+		// Neither matches: a page examines its limit of 20,000 traces.
+		{"range-unselective-limit", `responsetime > 0.5 AND http.method = "POST"`},
+		{"range-unselective-limit-scan", `!(responsetime <= 0.5) AND http.method = "POST"`},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			body, _ := json.Marshal(map[string]any{"StartTime": end - 3600, "EndTime": end + 1, "FilterExpression": c.expr})
