@@ -94,7 +94,7 @@ func BenchmarkSummariesScan(b *testing.B) {
 }
 
 // BenchmarkNumericIndexCost stores 50k generated traces (documents
-// included) with and without the numeric index terms, and reports the CPU
+// included) with this build's index terms and with layout 5's, and reports the CPU
 // per trace of Apply and compactions, and the disk per trace once
 // compacted (all of it; the tables and blob files alone; the index's): the cost of
 // the numeric index is the difference. One op is the whole store.
@@ -103,13 +103,13 @@ func BenchmarkNumericIndexCost(b *testing.B) {
 	end := time.Now().Unix()
 	us := updates(b, n, end)
 	for _, numeric := range []bool{true, false} {
-		name := "with"
+		name := "layout6"
 		if !numeric {
-			name = "without"
+			name = "layout5"
 		}
 		b.Run(name, func(b *testing.B) {
 			if !numeric {
-				defer pebble.WithoutNumericTerms()()
+				defer pebble.WithLayout5Terms()()
 			}
 			var cpu, disk time.Duration
 			var bytes, live, index int64
