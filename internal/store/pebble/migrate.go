@@ -16,7 +16,8 @@ import (
 // index terms by the hour instead of the minute. Layouts 1 to 4 kept the
 // pending marks in the main LSM instead of with the documents. Opening one
 // moves its tables into their LSMs and refiles the terms. Layouts 1 to 5
-// had no numeric index terms (numeric.go): opening one adds them.
+// had no numeric index terms: opening one records where they begin
+// (legacy.go).
 var upgradableVersions = []string{"1", "2", "3", "4", "5"}
 
 // layout is the store's layout version, "" for a new store; an error for a
@@ -42,6 +43,13 @@ func (s *Store) layout() (string, error) {
 // change, so a crash part-way leaves the old layout whole and the next open
 // copies again.
 func (s *Store) upgrade(have string) error {
+	if err := s.migrate(have); err != nil {
+		return err
+	}
+	return s.loadNumericFrom()
+}
+
+func (s *Store) migrate(have string) error {
 	setVersion := func(b *pebble.Batch) error {
 		if err := b.Set([]byte{'v'}, []byte(layoutVersion), nil); err != nil {
 			return err
@@ -81,7 +89,7 @@ func (s *Store) upgrade(have string) error {
 			return fail(err)
 		}
 	}
-	if err := s.addNumericTerms(); err != nil {
+	if err := s.setNumericFrom(b); err != nil {
 		return fail(err)
 	}
 	for _, table := range moved {

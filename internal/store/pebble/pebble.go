@@ -42,6 +42,9 @@ type Store struct {
 	index *pebble.DB // posting lists
 	dir   string
 	fs    walFS // every LSM's files; see walsync.go
+	// numericFrom: partitions before it were written before layout 6 and
+	// have no numeric index terms (legacy.go).
+	numericFrom int64
 }
 
 var _ store.Store = (*Store)(nil)

@@ -40,6 +40,8 @@ type termPlan struct {
 	// iters are the ranges' iterators, moved from minute to minute: a
 	// search that finds nothing costs a seek per minute, not an iterator.
 	iters []*pebble.Iterator
+	// legacy: the plan reads partitions written before layout 6 (legacy.go).
+	legacy bool
 }
 
 func planTerms(terms []store.Term) *termPlan {
@@ -69,7 +71,14 @@ func (p *termPlan) close() {
 
 // carriesAny reports whether the summary is indexed under a planned term.
 func (p *termPlan) carriesAny(sum *trace.Summary) bool {
-	for _, t := range termsOf(sum) {
+	if p.legacy && p.carries(legacyTermsOf(sum)) {
+		return true
+	}
+	return p.carries(termsOf(sum))
+}
+
+func (p *termPlan) carries(terms []store.Term) bool {
+	for _, t := range terms {
 		if _, ok := p.set[t]; ok {
 			return true
 		}

@@ -14,9 +14,42 @@ import (
 )
 
 // termScan visits the summaries of traces carrying any of q.AnyOf, newest
-// first: per index bucket, newest first, it merges one reverse iterator per
-// term and reads each distinct trace's summary once.
+// first; with numeric terms, partitions written before layout 6 are read
+// as that layout indexed them (legacy.go).
 func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
+	plan := planTerms(q.AnyOf)
+	defer plan.close()
+	old := s.numericFrom
+	if old <= q.From || !plan.hasNumeric() {
+		return s.indexScan(ctx, q, plan, fn)
+	}
+	if q.To > old && (q.After.IsZero() || q.After.Epoch >= old) {
+		recent := q
+		recent.From = old
+		stopped := false
+		err := s.indexScan(ctx, recent, plan, func(sum *trace.Summary) bool {
+			stopped = !fn(sum)
+			return !stopped
+		})
+		if err != nil || stopped {
+			return err
+		}
+		q.After = store.Cursor{}
+	}
+	q.To = min(q.To, old)
+	lp, ok := plan.legacyPlan()
+	if !ok {
+		q.AnyOf = nil
+		return s.Summaries(ctx, q, fn)
+	}
+	defer lp.close()
+	return s.indexScan(ctx, q, lp, fn)
+}
+
+// indexScan visits the summaries of traces carrying any of plan's terms,
+// newest first: per index bucket, newest first, it merges one reverse
+// iterator per term and reads each distinct trace's summary once.
+func (s *Store) indexScan(ctx context.Context, q store.SummaryQuery, plan *termPlan, fn func(*trace.Summary) bool) error {
 	top := q.To - 1
 	after := q.After
 	if !after.IsZero() && after.Epoch < q.To {
@@ -24,8 +57,6 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 	} else {
 		after = store.Cursor{}
 	}
-	plan := planTerms(q.AnyOf)
-	defer plan.close()
 	low := indexBucketOf(max(q.From, 0))
 	// parts finds the buckets that hold any index term, so that a wide
 	// window skips empty minutes with one seek instead of visiting each.
