@@ -14,6 +14,7 @@
 //	m | kind 0 key                             -> metadata record
 //	G|H|I | partition | ...                    -> statistics (stats.go)
 //	v                                          -> layout version
+//	n                                          -> epoch numeric terms begin at (legacy.go)
 package pebble
 
 import (
