@@ -34,8 +34,8 @@ const (
 	FieldAnnNumber = "an"
 )
 
-// IsRangeField reports whether a field's values are bucket codes, which
-// sort as the buckets do.
+// IsRangeField reports whether a field is numeric: its values sort as
+// its numbers do, and a query may name a range of them (Term.Upto).
 func IsRangeField(f string) bool {
 	switch f {
 	case FieldResponseTime, FieldDuration, FieldSpanTime, FieldHTTPStatus, FieldAnnNumber:
@@ -44,8 +44,7 @@ func IsRangeField(f string) bool {
 	return false
 }
 
-// Code is the bucket code of a range field's term value (for
-// FieldAnnNumber, the part after the key), or -1.
+// Code is the bucket code of a time or status term's value, or -1.
 func Code(v string) int {
 	if len(v) < 3 {
 		return -1
