@@ -165,7 +165,7 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 	none := false // the index proves that nothing matches
 	if expr != nil {
 		if terms, ok := expr.Terms(); ok {
-			q.AnyOf, none = terms, len(terms) == 0
+			q.AnyOf, q.AnyIn, none = terms.Terms, terms.Ranges, terms.Empty()
 		}
 	}
 	if in.NextToken != nil && *in.NextToken != "" {

@@ -63,16 +63,18 @@ func narrowTime(p *predNode, duration, spans bool) (termSet, bool) {
 	if spans {
 		r.Hi, r.HiIncl = math.Inf(1), false
 	}
-	terms := store.TimeTerms(store.FieldResponseTime, r)
+	sets := []termSet{{TermSet: store.TimeTerms(store.FieldResponseTime, r)}}
 	// A duration or span time in the bucket of a time indexed before it is
 	// not indexed again (store/numeric.go).
 	if duration || spans {
-		terms = append(terms, store.TimeTerms(store.FieldDuration, r)...)
+		sets = append(sets, termSet{TermSet: store.TimeTerms(store.FieldDuration, r)})
 	}
 	if spans {
-		terms = append(terms, store.TimeTerms(store.FieldSpanTime, r)...)
+		sets = append(sets, termSet{TermSet: store.TimeTerms(store.FieldSpanTime, r)})
 	}
-	return termSet{terms: terms, cost: timeCost(r.Lo)}, true
+	u := union(sets...)
+	u.cost = timeCost(r.Lo)
+	return u, true
 }
 
 // narrowStatus narrows an HTTP status: one value, or a lower bound from
@@ -84,14 +86,14 @@ func narrowStatus(p *predNode) (termSet, bool) {
 	}
 	terms := store.StatusTerms(r)
 	switch {
-	case len(terms) == 0:
+	case terms.Empty():
 		return termSet{}, true // no whole number: nothing matches
-	case p.op == "=":
-		return termSet{terms: terms, cost: fieldCost(terms[0])}, true
+	case len(terms.Terms) == 1:
+		return termSet{TermSet: terms, cost: fieldCost(terms.Terms[0])}, true
 	case r.Lo >= 400:
-		return termSet{terms: terms, cost: 3}, true
+		return termSet{TermSet: terms, cost: 3}, true
 	}
-	return termSet{terms: terms, cost: 10}, true
+	return termSet{TermSet: terms, cost: 10}, true
 }
 
 // narrowEdge narrows an edge() body: a lower bound on the call's response
@@ -130,11 +132,11 @@ func narrowEdge(n node) (termSet, bool) {
 func narrowAnnotationNumber(p *predNode) (termSet, bool) {
 	r, _ := rangeOf(p)
 	terms := store.AnnotationNumberTerms(p.annKey, r)
-	if len(terms) == 0 {
+	if terms.Empty() {
 		return termSet{}, true
 	}
-	if p.op == "=" {
-		return termSet{terms: terms, cost: fieldCost(terms[0])}, true
+	if len(terms.Terms) == 1 {
+		return termSet{TermSet: terms, cost: fieldCost(terms.Terms[0])}, true
 	}
-	return termSet{terms: terms, cost: fieldCost(store.Term{Field: store.FieldAnnKey}) - 1}, true
+	return termSet{TermSet: terms, cost: fieldCost(store.Term{Field: store.FieldAnnKey}) - 1}, true
 }

@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"slices"
+
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
@@ -8,23 +10,21 @@ import (
 // every matching trace carries at least one of them. ok is false when the
 // expression cannot be narrowed (e.g. `responsetime > 1`, `!service("x")`);
 // the caller then scans the time range. Candidates still have to be tested
-// with Match: the terms are necessary, not sufficient.
-func (e *Expr) Terms() (terms []store.Term, ok bool) {
+// with Match: the terms are necessary, not sufficient. An empty set with
+// ok means no trace can match (`http.status = 200.5`).
+func (e *Expr) Terms() (terms store.TermSet, ok bool) {
 	t, ok := narrow(e.root)
 	if !ok {
-		return nil, false
+		return store.TermSet{}, false
 	}
-	if t.terms == nil {
-		t.terms = []store.Term{} // nothing can match
-	}
-	return t.terms, true
+	return t.TermSet, true
 }
 
 // termSet is a disjunction of terms and a rough cost: how many postings a
 // scan of it can be expected to read, relative to the others.
 type termSet struct {
-	terms []store.Term
-	cost  int
+	store.TermSet
+	cost int
 }
 
 // fieldCost ranks fields by how few traces typically carry one value.
@@ -57,18 +57,21 @@ func one(field, value string) (termSet, bool) {
 		return termSet{}, false
 	}
 	t := store.Term{Field: field, Value: value}
-	return termSet{terms: []store.Term{t}, cost: fieldCost(t)}, true
+	return termSet{TermSet: store.TermSet{Terms: []store.Term{t}}, cost: fieldCost(t)}, true
 }
 
 func union(sets ...termSet) termSet {
 	var u termSet
-	seen := map[store.Term]bool{}
 	for _, s := range sets {
 		u.cost += s.cost
-		for _, t := range s.terms {
-			if !seen[t] {
-				seen[t] = true
-				u.terms = append(u.terms, t)
+		for _, t := range s.Terms {
+			if !slices.Contains(u.Terms, t) {
+				u.Terms = append(u.Terms, t)
+			}
+		}
+		for _, r := range s.Ranges {
+			if !slices.Contains(u.Ranges, r) {
+				u.Ranges = append(u.Ranges, r)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -21,9 +22,7 @@ func checkTerms(t *testing.T, e *Expr, labels []string, all map[string]*trace.Su
 		}
 		found := false
 		for _, have := range store.TermsOf(s) {
-			for _, x := range terms {
-				found = found || x.Has(have)
-			}
+			found = found || terms.Has(have)
 		}
 		if !found {
 			t.Fatalf("%s matches but carries none of the terms %q", l, terms)
@@ -34,19 +33,23 @@ func checkTerms(t *testing.T, e *Expr, labels []string, all map[string]*trace.Su
 var inf = math.Inf(1)
 
 // spanTerms are the terms of a lower bound on a segment's or call's time.
-func spanTerms(lo float64) []store.Term {
+func spanTerms(lo float64) store.TermSet {
 	r := store.NumRange{Lo: lo, Hi: inf, LoIncl: true}
-	var out []store.Term
+	var out store.TermSet
 	for _, f := range []string{store.FieldResponseTime, store.FieldDuration, store.FieldSpanTime} {
-		out = append(out, store.TimeTerms(f, r)...)
+		out.Ranges = append(out.Ranges, store.TimeTerms(f, r).Ranges...)
 	}
 	return out
+}
+
+func timeRange(f string, lo float64) store.TermRange {
+	return store.TimeTerms(f, store.NumRange{Lo: lo, Hi: inf}).Ranges[0]
 }
 
 func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 	cases := []struct {
 		expr string
-		want []store.Term // nil: cannot narrow
+		want any // []store.Term or store.TermSet; nil: cannot narrow
 	}{
 		{`annotation.customer = "c-42"`, []store.Term{{Field: store.FieldAnnValue, Value: "customer\x00sc-42"}}},
 		{`annotation.items = 3`, []store.Term{{Field: store.FieldAnnNumber, Value: store.AnnotationNumberValue("items", 3)}}},
@@ -66,18 +69,18 @@ func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 		{`responsetime > 5`, store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 5, Hi: inf})},
 		{`responsetime < 2`, nil},
 		{`responsetime > 0.05`, nil},
-		{`duration > 3 AND service("x")`, append(store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 3, Hi: inf}),
-			store.TimeTerms(store.FieldDuration, store.NumRange{Lo: 3, Hi: inf})...)},
+		{`duration > 3 AND service("x")`, store.TermSet{Ranges: []store.TermRange{
+			timeRange(store.FieldResponseTime, 3), timeRange(store.FieldDuration, 3)}}},
 		{`duration > 0.2 AND service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
 		{`service("x") { responsetime > 5 }`, spanTerms(5)},
 		{`service("x") { responsetime < 5 }`, []store.Term{{Field: store.FieldService, Value: "x"}}},
 		{`edge("a", "b") { responsetime >= 5 OR duration >= 5 }`, spanTerms(5)},
 		{`responsetime > 0.5 AND !ok`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}, {Field: store.FieldFlag, Value: "throttle"}, {Field: store.FieldFlag, Value: "noroot"}}},
-		{`responsetime > 0.5 AND ok`, store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 0.5, Hi: inf})},
+		{`responsetime > 0.5 AND ok`, store.TermSet{Ranges: []store.TermRange{timeRange(store.FieldResponseTime, 0.5)}}},
 		{`responsetime > 0.5 AND fault`, []store.Term{{Field: store.FieldFlag, Value: "fault"}}},
 		{`fault OR error`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}}},
-		{`fault OR responsetime > 1`, append([]store.Term{{Field: store.FieldFlag, Value: "fault"}},
-			store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 1, Hi: inf})...)},
+		{`fault OR responsetime > 1`, store.TermSet{Terms: []store.Term{{Field: store.FieldFlag, Value: "fault"}},
+			Ranges: []store.TermRange{timeRange(store.FieldResponseTime, 1)}}},
 		{`fault OR responsetime < 1`, nil},
 		{`!service("x")`, nil},
 		{`user = "u" AND service("x")`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
@@ -95,20 +98,20 @@ func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 			t.Fatalf("%s: %v", c.expr, err)
 		}
 		got, ok := e.Terms()
-		if c.want == nil {
+		var want store.TermSet
+		switch w := c.want.(type) {
+		case nil:
 			if ok {
 				t.Errorf("%s: narrowed to %q, want a scan", c.expr, got)
 			}
 			continue
+		case []store.Term:
+			want.Terms = w
+		case store.TermSet:
+			want = w
 		}
-		if !ok || len(got) != len(c.want) {
-			t.Errorf("%s: terms %q (ok %v), want %q", c.expr, got, ok, c.want)
-			continue
-		}
-		for i := range got {
-			if got[i] != c.want[i] {
-				t.Errorf("%s: terms %q, want %q", c.expr, got, c.want)
-			}
+		if !ok || !slices.Equal(got.Terms, want.Terms) || !slices.Equal(got.Ranges, want.Ranges) {
+			t.Errorf("%s: terms %q (ok %v), want %q", c.expr, got, ok, want)
 		}
 	}
 }

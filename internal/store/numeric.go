@@ -14,7 +14,7 @@ import (
 // the edge buckets. A bucket's value is its code in three lower-case hex
 // digits, and an annotation number's is the number itself in sixteen,
 // both in an order that sorts as the numbers do: a range of them is one
-// query term (Term.Upto), which a backend reads as one key range.
+// TermRange, which a backend reads as one key range.
 const (
 	// FieldResponseTime is the root segment's response time (seconds), for
 	// a trace with an entry point.
@@ -35,7 +35,7 @@ const (
 )
 
 // IsRangeField reports whether a field is numeric: its values sort as
-// its numbers do, and a query may name a range of them (Term.Upto).
+// its numbers do, and a query may name a range of them (TermRange).
 func IsRangeField(f string) bool {
 	switch f {
 	case FieldResponseTime, FieldDuration, FieldSpanTime, FieldHTTPStatus, FieldAnnNumber:
@@ -198,24 +198,25 @@ type NumRange struct {
 }
 
 // TimeTerms is the query term of a time field whose buckets can hold
-// values in r (one term, a range of buckets); nil when no bucket can.
-func TimeTerms(field string, r NumRange) []Term {
+// values in r (an exact term, or a range of buckets); empty when no bucket
+// can.
+func TimeTerms(field string, r NumRange) TermSet {
 	if empty(r) {
-		return nil
+		return TermSet{}
 	}
 	return codeTerms(field, bucketOf(timeBounds, r.Lo), bucketOf(timeBounds, r.Hi))
 }
 
 // AnnotationNumberTerms is the query term of key's numbers in r.
-func AnnotationNumberTerms(key string, r NumRange) []Term {
+func AnnotationNumberTerms(key string, r NumRange) TermSet {
 	if empty(r) {
-		return nil
+		return TermSet{}
 	}
 	lo, hi := AnnotationNumberValue(key, r.Lo), AnnotationNumberValue(key, r.Hi)
 	if lo == hi {
-		return []Term{{Field: FieldAnnNumber, Value: lo}}
+		return TermSet{Terms: []Term{{Field: FieldAnnNumber, Value: lo}}}
 	}
-	return []Term{{Field: FieldAnnNumber, Value: lo, Upto: hi}}
+	return TermSet{Ranges: []TermRange{{Field: FieldAnnNumber, From: lo, To: hi}}}
 }
 
 func empty(r NumRange) bool {
@@ -223,10 +224,10 @@ func empty(r NumRange) bool {
 }
 
 // StatusTerms is the query term of the FieldHTTPStatus buckets that can
-// hold a status in r; nil when none can.
-func StatusTerms(r NumRange) []Term {
+// hold a status in r; empty when none can.
+func StatusTerms(r NumRange) TermSet {
 	if empty(r) {
-		return nil
+		return TermSet{}
 	}
 	code := func(f float64) int {
 		switch {
@@ -256,17 +257,17 @@ func StatusTerms(r NumRange) []Term {
 		}
 	}
 	if lo > hi { // no whole number in range
-		return nil
+		return TermSet{}
 	}
 	return codeTerms(FieldHTTPStatus, code(lo), code(hi))
 }
 
-func codeTerms(field string, lo, hi int) []Term {
+func codeTerms(field string, lo, hi int) TermSet {
 	switch {
 	case lo > hi:
-		return nil
+		return TermSet{}
 	case lo == hi:
-		return []Term{{Field: field, Value: CodeValue(lo)}}
+		return TermSet{Terms: []Term{{Field: field, Value: CodeValue(lo)}}}
 	}
-	return []Term{{Field: field, Value: CodeValue(lo), Upto: CodeValue(hi)}}
+	return TermSet{Ranges: []TermRange{{Field: field, From: CodeValue(lo), To: CodeValue(hi)}}}
 }

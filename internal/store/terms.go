@@ -14,18 +14,40 @@ import (
 type Term struct {
 	Field string
 	Value string
-	// Upto, in a query, makes the term a range: every term of Field whose
-	// value v has Value <= v <= Upto, in byte order (numeric.go). Stored
-	// terms have none.
-	Upto string
 }
 
-// Has reports whether query term q stands for stored term t.
-func (q Term) Has(t Term) bool {
-	if q.Upto == "" {
-		return q == t
+// TermRange stands, in a query, for every term of Field whose value v has
+// From <= v <= To in byte order: the values of numeric fields sort as
+// their numbers do (numeric.go).
+type TermRange struct {
+	Field, From, To string
+}
+
+// Has reports whether t is one of the range's terms.
+func (r TermRange) Has(t Term) bool {
+	return r.Field == t.Field && r.From <= t.Value && t.Value <= r.To
+}
+
+// TermSet is a disjunction of terms: exact ones, and ranges.
+type TermSet struct {
+	Terms  []Term
+	Ranges []TermRange
+}
+
+// Empty reports whether the set holds no term.
+func (s TermSet) Empty() bool { return len(s.Terms) == 0 && len(s.Ranges) == 0 }
+
+// Has reports whether t is in the set.
+func (s TermSet) Has(t Term) bool {
+	if slices.Contains(s.Terms, t) {
+		return true
 	}
-	return q.Field == t.Field && q.Value <= t.Value && t.Value <= q.Upto
+	for _, r := range s.Ranges {
+		if r.Has(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // Indexed fields. Values are exact; string operators other than equality
@@ -78,7 +100,7 @@ func TermsOf(s *trace.Summary) []Term {
 	// Values that are not strings of the summary already (annotation
 	// values, service flags, the status) are built in one byte buffer and
 	// become substrings of a single string at the end.
-	t := termList{out: make([]Term, 0, 8+3*len(s.Nodes)+2*len(s.Annotations)+len(s.Users)+len(s.Exceptions)+
+	t := termList{out: make([]Term, 0, 12+3*len(s.Nodes)+2*len(s.Annotations)+len(s.Users)+len(s.Exceptions)+
 		len(s.ResourceARNs)+len(s.InstanceIDs)+len(s.AvailabilityZones))}
 	t.spans = make([]termSpan, 0, 2*len(s.Annotations)+len(s.Nodes)+4)
 	t.buf = make([]byte, 0, 256)

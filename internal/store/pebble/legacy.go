@@ -58,6 +58,9 @@ func (s *Store) setNumericFrom(b *pebble.Batch) error {
 
 // hasNumeric reports whether a plan reads numeric terms.
 func (p *termPlan) hasNumeric() bool {
+	if len(p.ranges) > 0 {
+		return true
+	}
 	for t := range p.set {
 		if store.IsRangeField(t.Field) {
 			return true
@@ -70,6 +73,9 @@ func (p *termPlan) hasNumeric() bool {
 // numeric term also by its layout 5 term; false when a term has none
 // (a range, a time), and those partitions must be read whole.
 func (p *termPlan) legacyPlan() (*termPlan, bool) {
+	if len(p.ranges) > 0 {
+		return nil, false
+	}
 	terms := make([]store.Term, 0, 2*len(p.set))
 	for t := range p.set {
 		terms = append(terms, t)
@@ -82,16 +88,13 @@ func (p *termPlan) legacyPlan() (*termPlan, bool) {
 		}
 		terms = append(terms, old)
 	}
-	lp := planTerms(terms)
+	lp := planTerms(terms, nil)
 	lp.legacy = true
 	return lp, true
 }
 
 // legacyTerm is the layout 5 term of an exact status or annotation number.
 func legacyTerm(t store.Term) (store.Term, bool) {
-	if t.Upto != "" {
-		return store.Term{}, false
-	}
 	switch t.Field {
 	case store.FieldHTTPStatus:
 		if c := store.Code(t.Value); c >= 1 && c < 600 { // one status per bucket

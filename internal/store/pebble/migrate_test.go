@@ -162,7 +162,8 @@ func TestOlderLayoutsUpgrade(t *testing.T) {
 				t.Fatal(err)
 			}
 			nq := q
-			nq.AnyOf, _ = slow.Terms()
+			terms, _ := slow.Terms()
+			nq.AnyOf, nq.AnyIn = terms.Terms, terms.Ranges
 			if got := storetest.Collect(t, s, nq); !slices.Equal(got, want) {
 				t.Fatalf("numeric search before the downgrade: %d traces, want %d", len(got), len(want))
 			}

@@ -148,16 +148,16 @@ func TestNumericTermsAnswerAsTheScan(t *testing.T) {
 		}
 		narrowed++
 		var got []string
-		if len(terms) > 0 {
+		if !terms.Empty() {
 			q := window
-			q.AnyOf = terms
+			q.AnyOf, q.AnyIn = terms.Terms, terms.Ranges
 			got = matching(t, s, q, e)
 			if paged := matchingInPages(t, s, q, e, 1+r.IntN(9)); !slices.Equal(paged, want) {
 				t.Errorf("%s, in pages: %d traces, a scan finds %d", src, len(paged), len(want))
 			}
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("%s: narrowed to %d terms finds %d traces, a scan finds %d\nmissing: %v", src, len(terms), len(got), len(want), missing(want, got))
+			t.Errorf("%s: narrowed to %q finds %d traces, a scan finds %d\nmissing: %v", src, terms, len(got), len(want), missing(want, got))
 		}
 	}
 	if narrowed < 100 {

@@ -380,7 +380,7 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 			upper = summaryKey(q.To, "")
 		}
 	}
-	if len(q.AnyOf) > 0 {
+	if len(q.AnyOf) > 0 || len(q.AnyIn) > 0 {
 		return s.termScan(ctx, q, fn)
 	}
 	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(q.From, ""), UpperBound: upper})

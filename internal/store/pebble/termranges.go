@@ -13,9 +13,9 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// A range term (store.Term.Upto: a range of numeric buckets, or of an
-// annotation's numbers) stands for every term of its field with a value in
-// the range; values sort as their numbers do, so in each minute's part of
+// A store.TermRange (a range of numeric buckets, or of an annotation's
+// numbers) stands for every term of its field with a value in the range;
+// values sort as their numbers do, so in each minute's part of
 // the index their lists lie next to each other and one iterator reads
 // them all, instead of one per value.
 
@@ -35,7 +35,7 @@ type positions interface {
 // per minute, ranges one iterator each for the whole search.
 type termPlan struct {
 	exact  []store.Term
-	ranges []store.Term
+	ranges []store.TermRange
 	set    map[store.Term]struct{}
 	// iters are the ranges' iterators, moved from minute to minute: a
 	// search that finds nothing costs a seek per minute, not an iterator.
@@ -44,17 +44,17 @@ type termPlan struct {
 	legacy bool
 }
 
-func planTerms(terms []store.Term) *termPlan {
+func planTerms(terms []store.Term, ranges []store.TermRange) *termPlan {
 	p := &termPlan{set: make(map[store.Term]struct{}, len(terms))}
 	for _, t := range terms {
-		if _, dup := p.set[t]; dup {
-			continue
-		}
-		p.set[t] = struct{}{}
-		if t.Upto != "" {
-			p.ranges = append(p.ranges, t)
-		} else {
+		if _, dup := p.set[t]; !dup {
+			p.set[t] = struct{}{}
 			p.exact = append(p.exact, t)
+		}
+	}
+	for _, r := range ranges {
+		if !slices.Contains(p.ranges, r) {
+			p.ranges = append(p.ranges, r)
 		}
 	}
 	p.iters = make([]*pebble.Iterator, len(p.ranges))
@@ -108,8 +108,8 @@ func (r *runIter) close()                 {}
 // [lo, hi) of one minute, strictly before after if set.
 func (s *Store) readRun(ctx context.Context, plan *termPlan, i int, bucket int64, lo, hi int64, after store.Cursor) (*runIter, error) {
 	r := plan.ranges[i]
-	start := termPrefix(bucket, r)
-	end := termPrefix(bucket, store.Term{Field: r.Field, Value: r.Upto})
+	start := termPrefix(bucket, store.Term{Field: r.Field, Value: r.From})
+	end := termPrefix(bucket, store.Term{Field: r.Field, Value: r.To})
 	end[len(end)-1]++ // past the value's terminator: every list of the last value
 	it := plan.iters[i]
 	if it == nil {

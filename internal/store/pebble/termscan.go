@@ -17,7 +17,7 @@ import (
 // first; with numeric terms, partitions written before layout 6 are read
 // as that layout indexed them (legacy.go).
 func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
-	plan := planTerms(q.AnyOf)
+	plan := planTerms(q.AnyOf, q.AnyIn)
 	defer plan.close()
 	old := s.numericFrom
 	if old <= q.From || !plan.hasNumeric() {
@@ -39,7 +39,7 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 	q.To = min(q.To, old)
 	lp, ok := plan.legacyPlan()
 	if !ok {
-		q.AnyOf = nil
+		q.AnyOf, q.AnyIn = nil, nil
 		return s.Summaries(ctx, q, fn)
 	}
 	defer lp.close()

@@ -50,14 +50,14 @@ func testNumericTerms(t *testing.T, h *Harness) {
 	win := store.SummaryQuery{From: Base, To: Base + 6*900}
 	for _, c := range []struct {
 		name  string
-		terms []store.Term
+		terms store.TermSet
 		want  func(x *tr) bool
 	}{
 		{"responsetime > 5", store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 5, Hi: inf}), func(x *tr) bool { return x.rt >= 5 }},
 		{"responsetime < 0.05", store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: -inf, Hi: 0.05}), func(x *tr) bool { return x.rt < 0.05 }},
 		{"responsetime in [0.1, 1)", store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 0.1, Hi: 1, LoIncl: true}), func(x *tr) bool { return x.rt >= 0.1 && x.rt < 1 }},
-		{"duration >= 6", append(store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 6, Hi: inf, LoIncl: true}),
-			store.TimeTerms(store.FieldDuration, store.NumRange{Lo: 6, Hi: inf, LoIncl: true})...), func(x *tr) bool { return x.du >= 5 || x.rt >= 5 }}, // 6 lies in the bucket [5, 7)
+		{"duration >= 6", store.TermSet{Ranges: append(store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 6, Hi: inf, LoIncl: true}).Ranges,
+			store.TimeTerms(store.FieldDuration, store.NumRange{Lo: 6, Hi: inf, LoIncl: true}).Ranges...)}, func(x *tr) bool { return x.du >= 5 || x.rt >= 5 }}, // 6 lies in the bucket [5, 7)
 		{"http.status >= 500", store.StatusTerms(store.NumRange{Lo: 500, Hi: inf, LoIncl: true}), func(x *tr) bool { return x.status >= 500 }},
 		{"http.status = 404", store.StatusTerms(store.NumRange{Lo: 404, Hi: 404, LoIncl: true, HiIncl: true}), func(x *tr) bool { return x.status == 404 }},
 		{"annotation.amount < 4", store.AnnotationNumberTerms("amount", store.NumRange{Lo: -inf, Hi: 4}), func(x *tr) bool { return x.amount < 4 }},
@@ -70,7 +70,7 @@ func testNumericTerms(t *testing.T, h *Harness) {
 			}
 		}
 		q := win
-		q.AnyOf = c.terms
+		q.AnyOf, q.AnyIn = c.terms.Terms, c.terms.Ranges
 		if got := Collect(t, s, q); !equalIDs(got, want) {
 			t.Errorf("%s: got %v, want %v", c.name, got, want)
 		}
