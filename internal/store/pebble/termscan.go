@@ -13,9 +13,9 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// termScan visits the summaries of traces carrying a term of q.AnyOf or q.AnyIn, newest
-// first; with numeric terms, partitions written before layout 6 are read
-// as that layout indexed them (legacy.go).
+// termScan visits the summaries of traces carrying a term of q.AnyOf or
+// q.AnyIn, newest first; with numeric terms, partitions written before
+// layout 6 are read as that layout indexed them (legacy.go).
 func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
 	plan := planTerms(q.AnyOf, q.AnyIn)
 	defer plan.close()
