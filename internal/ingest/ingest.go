@@ -46,6 +46,7 @@ const CodeThrottled = "ThrottledException"
 // the client should retry later. The API answers ThrottledException (429),
 // OTLP its retryable ResourceExhausted, UDP counts the batch as dropped.
 var ErrThrottled = errors.New("ingest is at its memory bound: retry later")
+
 // CodeStorageFull rejects documents refused because the store's disk is
 // full; the same documents are taken once space is freed.
 const CodeStorageFull = "StorageFull"

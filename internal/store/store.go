@@ -139,9 +139,11 @@ type StoredTrace struct {
 type SummaryQuery struct {
 	// From and To bound Epoch: From <= Epoch < To (epoch seconds).
 	From, To int64
-	// AnyOf, when not empty, restricts the scan to traces indexed under at
-	// least one of the terms.
+	// AnyOf and AnyIn, when either is not empty, restrict the scan to
+	// traces indexed under at least one of the terms of AnyOf or of the
+	// ranges of AnyIn.
 	AnyOf []Term
+	AnyIn []TermRange
 	// After resumes a scan strictly after this position (zero: from To).
 	After Cursor
 }

@@ -14,6 +14,7 @@
 //	m | kind 0 key                             -> metadata record
 //	G|H|I | partition | ...                    -> statistics (stats.go)
 //	v                                          -> layout version
+//	n                                          -> epoch numeric terms begin at (legacy.go)
 package pebble
 
 import (
@@ -36,7 +37,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "5"
+const layoutVersion = "6"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
@@ -52,16 +53,19 @@ type Store struct {
 	// statistics deltas (stats.go).
 	combineStats func([][]byte) []byte
 	statBatches  atomic.Int64
-	opts  Options
-	log   *slog.Logger
-	space *space
-	locks [3]*pebble.Lock // one per LSM directory, held while a read-only open becomes writable
+	opts         Options
+	log          *slog.Logger
+	space        *space
+	locks        [3]*pebble.Lock // one per LSM directory, held while a read-only open becomes writable
 
 	readOnly      atomic.Bool                // opened on a full disk
 	reopenMu      sync.Mutex                 // one reopen at a time
 	failed        atomic.Pointer[fatalError] // Pebble hit a fatal error: writes refused
 	corrupt       atomic.Uint64              // summaries skipped because they do not decode
 	corruptLogged sync.Map                   // trace ids whose corrupt summary was logged
+	// numericFrom: partitions before it were written before layout 6 and
+	// have no numeric index terms (legacy.go).
+	numericFrom int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -111,6 +115,14 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
 	s.readOnly.Store(readOnly)
+	// After open's upgrade, which may have recorded it (legacy.go).
+	if err := s.loadNumericFrom(); err != nil {
+		for _, db := range lsms {
+			db.Close()
+		}
+		s.unlock()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -304,10 +316,10 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if moved {
 				sb.del(summaryKey(p.Epoch, u.TraceID))
 			} else {
-				oldTerms = store.TermsOf(p)
+				oldTerms = termsOf(p)
 			}
 		}
-		addedTerms(oldTerms, store.TermsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
+		addedTerms(oldTerms, termsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
 		// Summaries are encoded one after another into one arena: growing a
 		// buffer per summary was a few percent of ingest's allocations.
 		start := len(arena)
@@ -500,7 +512,7 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 			upper = summaryKey(q.To, "")
 		}
 	}
-	if len(q.AnyOf) > 0 {
+	if len(q.AnyOf) > 0 || len(q.AnyIn) > 0 {
 		return s.termScan(ctx, q, fn)
 	}
 	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(q.From, ""), UpperBound: upper})
