@@ -40,8 +40,10 @@ type pendingSet struct {
 	flying map[string]*pendingEntry
 	// flyRaw is the raw bytes of the entries in flight.
 	flyRaw int
-	// writing counts the writers that claimed each trace (claim).
+	// writing counts the writers that claimed each trace (claim); wanted
+	// are the traces a take waits to have from their writers.
 	writing map[string]int
+	wanted  map[string]bool
 	// changed is signalled when entries land or writers release.
 	changed *sync.Cond
 	// now is the clock of quiet periods (tests replace it).
@@ -49,7 +51,7 @@ type pendingSet struct {
 }
 
 func newPendingSet() *pendingSet {
-	p := &pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, writing: map[string]int{}, now: time.Now}
+	p := &pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, writing: map[string]int{}, wanted: map[string]bool{}, now: time.Now}
 	p.changed = sync.NewCond(&p.mu)
 	return p
 }
@@ -63,14 +65,22 @@ func newPendingSet() *pendingSet {
 func (p *pendingSet) claim(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, id := range ids {
-		for p.flying[id] != nil {
-			p.changed.Wait()
-		}
+	for p.heldLocked(ids) {
+		p.changed.Wait()
 	}
 	for _, id := range ids {
 		p.writing[id]++
 	}
+}
+
+// heldLocked reports that a flush holds or waits for one of the traces.
+func (p *pendingSet) heldLocked(ids []string) bool {
+	for _, id := range ids {
+		if p.flying[id] != nil || p.wanted[id] {
+			return true
+		}
+	}
+	return false
 }
 
 // release ends a writer's claim.
@@ -85,9 +95,24 @@ func (p *pendingSet) release(ids []string) {
 	p.changed.Broadcast()
 }
 
-// waitWritersLocked waits until no writer holds a trace of es.
-func (p *pendingSet) waitWritersLocked(busy func() bool) {
-	for busy() {
+// waitWritersLocked waits until no writer holds one of the traces to take.
+// Traces it waits for are wanted: new writers wait for the take, so that a
+// busy trace cannot keep Sync waiting.
+func (p *pendingSet) waitWritersLocked(ids func(yield func(string) bool)) {
+	defer func() {
+		clear(p.wanted)
+		p.changed.Broadcast()
+	}()
+	for {
+		busy := false
+		for id := range ids {
+			if p.writing[id] > 0 {
+				busy, p.wanted[id] = true, true
+			}
+		}
+		if !busy {
+			return
+		}
 		p.changed.Wait()
 	}
 }
@@ -218,8 +243,15 @@ func (p *pendingSet) take(ids []string) []*pendingEntry {
 	defer p.mu.Unlock()
 	var out []*pendingEntry
 	if len(ids) == 0 {
-		// What writers are merging now was acknowledged in part: wait.
-		p.waitWritersLocked(func() bool { return len(p.writing) > 0 })
+		// Writers merging into queued traces: what those hold was
+		// acknowledged, and it is theirs until they are done.
+		p.waitWritersLocked(func(yield func(string) bool) {
+			for id := range p.m {
+				if !yield(id) {
+					return
+				}
+			}
+		})
 		for _, e := range p.queue {
 			if !e.taken {
 				p.takeLocked(e)
@@ -229,13 +261,12 @@ func (p *pendingSet) take(ids []string) []*pendingEntry {
 		p.queue = nil
 		return out
 	}
-	p.waitWritersLocked(func() bool {
+	p.waitWritersLocked(func(yield func(string) bool) {
 		for _, id := range ids {
-			if p.writing[id] > 0 {
-				return true
+			if !yield(id) {
+				return
 			}
 		}
-		return false
 	})
 	for _, id := range ids {
 		if e := p.m[id]; e != nil {
