@@ -29,9 +29,9 @@ type pendingEntry struct {
 	taken       bool // by a flush; later documents start a new entry
 }
 
-// pendingSet holds the traces awaiting summaries, oldest first, and those
-// a flush is summarising (in flight) until their summary is stored and
-// cached, so that a writer always finds a trace's latest state.
+// pendingSet holds the traces awaiting summaries, oldest first; those a
+// flush is summarising (in flight) until their summary is stored and
+// cached; and which writers own which traces (claim).
 type pendingSet struct {
 	mu     sync.Mutex
 	m      map[string]*pendingEntry
@@ -115,13 +115,6 @@ func (p *pendingSet) waitWritersLocked(ids func(yield func(string) bool)) {
 		}
 		p.changed.Wait()
 	}
-}
-
-// lookup returns a trace's queued and in-flight entries, either may be nil.
-func (p *pendingSet) lookup(id string) (queued, flying *pendingEntry) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.m[id], p.flying[id]
 }
 
 func (p *pendingSet) get(id string) *pendingEntry {
