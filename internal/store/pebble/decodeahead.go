@@ -34,8 +34,13 @@ func newDecodeAhead(fn func(*trace.Summary) bool, skip func(key []byte, err erro
 // add queues one value (copied) and decodes the run when it is full. It
 // reports whether the scan should go on.
 func (d *decodeAhead) add(key, raw []byte) bool {
-	d.keys = append(d.keys, append([]byte(nil), key...))
-	d.raws = append(d.raws, append([]byte(nil), raw...))
+	return d.addOwned(append([]byte(nil), key...), append([]byte(nil), raw...))
+}
+
+// addOwned is add of a key and value no one else changes: not copied.
+func (d *decodeAhead) addOwned(key, raw []byte) bool {
+	d.keys = append(d.keys, key)
+	d.raws = append(d.raws, raw)
 	if len(d.raws) >= d.limit {
 		d.limit = min(2*d.limit, maxRun)
 		return d.flush()

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -78,20 +79,69 @@ func (s *Store) indexScan(ctx context.Context, q store.SummaryQuery, plan *termP
 		}
 		return fn(sum)
 	}, s.skipCorrupt)
+	sums, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(max(q.From, 0), ""), UpperBound: summaryKey(q.To, "")})
+	if err != nil {
+		return err
+	}
+	defer sums.Close()
+	f := &fetcher{it: sums, dec: dec, limit: firstRun}
 	for ok := parts.Last(); ok; ok = parts.SeekLT(append([]byte{'i'}, epochBytes(bucketAt(parts))...)) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		more, err := s.termScanBucket(ctx, bucketAt(parts), q, plan, after, dec)
+		more, err := s.termScanBucket(ctx, bucketAt(parts), q, plan, after, f)
 		if err != nil || !more {
-			return err
+			return errors.Join(err, sums.Error())
 		}
 	}
 	if err := parts.Error(); err != nil {
 		return err
 	}
-	dec.flush()
-	return nil
+	if f.flush() {
+		dec.flush()
+	}
+	return sums.Error()
+}
+
+// fetcher reads the summaries of candidates in runs: sorted ascending, one
+// iterator's seeks walk them nearly as a scan does (Pebble seeks onward
+// from where the last seek ended), where a point read per candidate cost
+// more than a scan of every summary once candidates were many.
+type fetcher struct {
+	it    *pebble.Iterator
+	dec   *decodeAhead
+	keys  [][]byte // newest first, as found
+	vals  [][]byte
+	limit int
+}
+
+// add queues a candidate's summary key; false stops the search.
+func (f *fetcher) add(key []byte) bool {
+	f.keys = append(f.keys, key)
+	if len(f.keys) < f.limit {
+		return true
+	}
+	f.limit = min(2*f.limit, maxRun)
+	return f.flush()
+}
+
+// flush reads and hands on what is queued; false stops the search.
+func (f *fetcher) flush() bool {
+	f.vals = append(f.vals[:0], make([][]byte, len(f.keys))...)
+	for i := len(f.keys) - 1; i >= 0; i-- {
+		if k := f.keys[i]; f.it.SeekGE(k) && bytes.Equal(f.it.Key(), k) {
+			f.vals[i] = bytes.Clone(f.it.Value()) // valid until the iterator moves
+		}
+	}
+	more := true
+	for i, k := range f.keys {
+		if f.vals[i] != nil && !f.dec.addOwned(k, f.vals[i]) {
+			more = false
+			break
+		}
+	}
+	f.keys = f.keys[:0]
+	return more
 }
 
 // bucketAt is the bucket of the index key under the iterator.
@@ -164,7 +214,7 @@ func (t *termIter) fill() {
 	}
 }
 
-func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, plan *termPlan, after store.Cursor, dec *decodeAhead) (bool, error) {
+func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, plan *termPlan, after store.Cursor, f *fetcher) (bool, error) {
 	lo := max(q.From, bucket)
 	hi := min(q.To, bucket+indexBucketSeconds)
 	if !after.IsZero() && after.Epoch < hi {
@@ -220,17 +270,7 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 			continue // the same trace under another term
 		}
 		last = bestPos
-		key := summaryKey(bestPos.Epoch, bestPos.TraceID)
-		v, closer, err := s.main.Get(key)
-		if errors.Is(err, pebble.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		more := dec.add(key, v)
-		closer.Close()
-		if !more {
+		if !f.add(summaryKey(bestPos.Epoch, bestPos.TraceID)) {
 			return false, nil
 		}
 	}
