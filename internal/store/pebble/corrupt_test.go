@@ -3,6 +3,7 @@ package pebble
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,5 +63,45 @@ func TestCorruptSummarySkipped(t *testing.T) {
 	}
 	if logged != 1 {
 		t.Fatalf("logged %d times, want once with the trace id: %q", logged, rec.got)
+	}
+}
+
+// A search narrowed by index terms passes over a corrupt summary too.
+func TestCorruptSummarySkippedByIndexedSearch(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{Logger: slog.New(&records{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 50
+	var ids []string
+	var term store.Term
+	for i := range n {
+		id := storetest.TraceID(storetest.Base+int64(i), i)
+		ids = append(ids, id)
+		sum := storetest.Summary(id, storetest.Base+int64(i))
+		if i == 0 {
+			term = store.TermsOf(sum)[0]
+		}
+		storetest.Put(t, s, sum)
+	}
+	bad := ids[20]
+	if err := s.main.Set(summaryKey(storetest.Base+20, bad), []byte{0xff, 0x01, 0x02}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = s.Summaries(ctx, store.SummaryQuery{From: storetest.Base, To: storetest.Base + n, AnyOf: []store.Term{term}}, func(sum *trace.Summary) bool {
+		got = append(got, sum.TraceID)
+		return true
+	})
+	if err != nil {
+		t.Fatalf("indexed search: %v", err)
+	}
+	if len(got) != n-1 || slices.Contains(got, bad) {
+		t.Fatalf("indexed search answered %d summaries (corrupt one included: %v), want the %d that decode", len(got), slices.Contains(got, bad), n-1)
+	}
+	if c := s.CorruptSummaries(); c != 1 {
+		t.Fatalf("%d corrupt summaries counted, want 1", c)
 	}
 }
