@@ -7,16 +7,16 @@ import (
 
 // metrics is the daemon's /metrics. Every count is of segment documents.
 type metrics struct {
-	reg         *prometheus.Registry
-	received    prometheus.Counter
-	dropped     *prometheus.CounterVec
-	spooled     prometheus.Counter
-	uploaded    prometheus.Counter
-	uploadErrs  *prometheus.CounterVec
-	latency     prometheus.Histogram
-	upstreamUp  prometheus.Gauge
-	replayed    prometheus.Counter
-	proxyCalls  *prometheus.CounterVec
+	reg        *prometheus.Registry
+	received   prometheus.Counter
+	dropped    *prometheus.CounterVec
+	spooled    prometheus.Counter
+	uploaded   prometheus.Counter
+	uploadErrs *prometheus.CounterVec
+	latency    prometheus.Histogram
+	upstreamUp prometheus.Gauge
+	replayed   prometheus.Counter
+	proxyCalls *prometheus.CounterVec
 }
 
 func newMetrics(spool func() spooler, held func() int64) *metrics {

@@ -22,9 +22,9 @@ import (
 // a segment has arrived; up to 30 wait for sending, the oldest dropped;
 // they are sent 10 per request and put back when a request fails.
 type telemetry struct {
-	received, sent, spillover, rejected           atomic.Int64
+	received, sent, spillover, rejected             atomic.Int64
 	timeout, refused, http4xx, http5xx, host, other atomic.Int64
-	seen                                          atomic.Bool
+	seen                                            atomic.Bool
 
 	mu      sync.Mutex
 	pending []types.TelemetryRecord

@@ -49,7 +49,7 @@ func newUpstream(ctx context.Context, cfg Config) (*upstream, error) {
 	}
 	tr := &http.Transport{
 		Proxy: proxy, MaxIdleConnsPerHost: cfg.Concurrency + 2, IdleConnTimeout: 90 * time.Second,
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: cfg.NoVerifySSL}, //nolint:gosec // NoVerifySSL asks for it
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: cfg.NoVerifySSL}, //nolint:gosec // NoVerifySSL asks for it
 		ForceAttemptHTTP2: true,
 		// Go would add Accept-Encoding after the proxy signed a request.
 		DisableCompression: true,
