@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
@@ -47,14 +48,20 @@ func newUpstream(ctx context.Context, cfg Config) (*upstream, error) {
 		}
 		proxy = http.ProxyURL(pu)
 	}
-	tr := &http.Transport{
-		Proxy: proxy, MaxIdleConnsPerHost: cfg.Concurrency + 2, IdleConnTimeout: 90 * time.Second,
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: cfg.NoVerifySSL}, //nolint:gosec // NoVerifySSL asks for it
-		ForceAttemptHTTP2: true,
+	// A buildable client, so that the SDK can add AWS_CA_BUNDLE's roots.
+	bc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.Proxy = proxy
+		tr.MaxIdleConnsPerHost = cfg.Concurrency + 2
+		tr.IdleConnTimeout = 90 * time.Second
+		if cfg.NoVerifySSL {
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{}
+			}
+			tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // NoVerifySSL asks for it
+		}
 		// Go would add Accept-Encoding after the proxy signed a request.
-		DisableCompression: true,
-	}
-	hc := &http.Client{Transport: tr}
+		tr.DisableCompression = true
+	})
 
 	region := cfg.Region
 	if region == "" {
@@ -64,7 +71,7 @@ func newUpstream(ctx context.Context, cfg Config) (*upstream, error) {
 		region = ecsRegion()
 	}
 	opts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithHTTPClient(hc),
+		awsconfig.WithHTTPClient(bc),
 		awsconfig.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
 	}
 	if region != "" {
@@ -81,6 +88,13 @@ func newUpstream(ctx context.Context, cfg Config) (*upstream, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A plain client over the configured transport, to close its idle
+	// connections at stop.
+	hc := &http.Client{Transport: bc.GetTransport()}
+	if b, ok := ac.HTTPClient.(*awshttp.BuildableClient); ok {
+		hc.Transport = b.GetTransport()
+	}
+	ac.HTTPClient = hc
 	endpoint := cfg.Endpoint
 	for _, env := range []string{"AWS_ENDPOINT_URL_XRAY", "AWS_ENDPOINT_URL"} {
 		if endpoint == "" {
