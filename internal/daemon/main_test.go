@@ -113,7 +113,8 @@ func doc(run int64, trace, i int) string {
 }
 
 func traceID(run int64, trace int) string {
-	return fmt.Sprintf("1-%08x-%012x%012x", time.Now().Unix(), run&0xffffffffffff, trace)
+	// The epoch part is the run's start, so that ids computed later match.
+	return fmt.Sprintf("1-%08x-%012x%012x", run/1e9, run&0xffffffffffff, trace)
 }
 
 const header = `{"format": "json", "version": 1}` + "\n"
@@ -177,3 +178,5 @@ func waitStored(t *testing.T, api *xraytest.API, run int64, traces, want int, wi
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func dialUDP(addr string) (net.Conn, error) { return net.Dial("udp", addr) }
