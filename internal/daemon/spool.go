@@ -79,6 +79,7 @@ type diskSpool struct {
 	drop     dropFunc
 	wake     chan struct{}
 	noSync   bool // tests that open thousands of spools skip fsync
+	inflight int  // records of files[0] handed out by peek and not done
 }
 
 // openDiskSpool opens (or creates) the spool in dir, recovering what a
@@ -269,7 +270,15 @@ func (s *diskSpool) append(b *batch) error {
 		}
 	}
 	for s.bytes()+int64(len(rec)) > s.limit && len(s.files) > 1 {
-		s.dropOldest()
+		// Not the file being uploaded from: what is in flight would be
+		// counted as dropped and then delivered.
+		if s.inflight == 0 {
+			s.dropOldest()
+		} else if len(s.files) > 2 {
+			s.dropSecond()
+		} else {
+			break
+		}
 	}
 	if _, err := s.w.Write(rec); err != nil {
 		s.drop(b.len(), "spool_error")
@@ -314,6 +323,13 @@ func (s *diskSpool) dropOldest() {
 	s.removeFirst()
 }
 
+func (s *diskSpool) dropSecond() {
+	f := s.files[1]
+	s.drop(f.docs, "spool_full")
+	_ = os.Remove(s.path(f.seq))
+	s.files = append(s.files[:1], s.files[2:]...)
+}
+
 func (s *diskSpool) removeFirst() {
 	f := s.files[0]
 	if s.r != nil && s.rseq == f.seq {
@@ -322,7 +338,7 @@ func (s *diskSpool) removeFirst() {
 	}
 	_ = os.Remove(s.path(f.seq))
 	s.files = s.files[1:]
-	s.headOff = 0
+	s.headOff, s.inflight = 0, 0
 	if len(s.files) > 0 {
 		s.writeHead(s.files[0].seq, 0)
 	}
@@ -400,6 +416,7 @@ func (s *diskSpool) peek(max int) []spoolItem {
 			off += recHeader + int64(n)
 		}
 		if len(items) > 0 {
+			s.inflight = len(items)
 			return items
 		}
 	}
@@ -419,6 +436,7 @@ func (s *diskSpool) done(pos spoolPos) {
 	f := s.files[0]
 	s.headOff += recHeader + int64(n)
 	f.docs -= int(docs)
+	s.inflight = max(s.inflight-1, 0)
 	if s.headOff >= f.size && len(s.files) > 1 {
 		s.removeFirst()
 		return
@@ -462,28 +480,37 @@ func (s *diskSpool) close() error {
 // memSpool keeps batches in memory when there is no --spool-dir, within the
 // buffer memory budget.
 type memSpool struct {
-	mu    sync.Mutex
-	q     []*batch
-	first uint64 // position of q[0]
-	size  int64
-	limit int64
-	drop  dropFunc
-	wake  chan struct{}
+	mu       sync.Mutex
+	q        []memEntry
+	next     uint64
+	size     int64
+	limit    int64
+	inflight int // entries at the front handed out by peek and not done
+	drop     dropFunc
+	wake     chan struct{}
+}
+
+type memEntry struct {
+	b   *batch
+	seq uint64
 }
 
 func newMemSpool(limit int64, drop dropFunc) *memSpool {
 	return &memSpool{limit: limit, drop: drop, wake: make(chan struct{}, 1)}
 }
 
+// append drops the oldest batches not being uploaded to stay in budget.
 func (m *memSpool) append(b *batch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for len(m.q) > 0 && m.size+int64(b.size()) > m.limit {
-		m.drop(m.q[0].len(), "spillover")
-		m.size -= int64(m.q[0].size())
-		m.q, m.first = m.q[1:], m.first+1
+	for len(m.q) > m.inflight && m.size+int64(b.size()) > m.limit {
+		old := m.q[m.inflight]
+		m.drop(old.b.len(), "spillover")
+		m.size -= int64(old.b.size())
+		m.q = append(m.q[:m.inflight], m.q[m.inflight+1:]...)
 	}
-	m.q = append(m.q, b)
+	m.q = append(m.q, memEntry{b: b, seq: m.next})
+	m.next++
 	m.size += int64(b.size())
 	select {
 	case m.wake <- struct{}{}:
@@ -497,28 +524,30 @@ func (m *memSpool) peek(max int) []spoolItem {
 	defer m.mu.Unlock()
 	var items []spoolItem
 	for i := 0; i < len(m.q) && i < max; i++ {
-		items = append(items, spoolItem{b: m.q[i], pos: spoolPos{off: m.first + uint64(i)}})
+		items = append(items, spoolItem{b: m.q[i].b, pos: spoolPos{off: m.q[i].seq}})
 	}
+	m.inflight = len(items)
 	return items
 }
 
 func (m *memSpool) done(pos spoolPos) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.q) == 0 || pos.off != m.first {
+	if len(m.q) == 0 || pos.off != m.q[0].seq {
 		return
 	}
-	m.size -= int64(m.q[0].size())
-	m.q[0] = nil
-	m.q, m.first = m.q[1:], m.first+1
+	m.size -= int64(m.q[0].b.size())
+	m.q[0] = memEntry{}
+	m.q = m.q[1:]
+	m.inflight = max(m.inflight-1, 0)
 }
 
 func (m *memSpool) stats() (int, int, int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	docs := 0
-	for _, b := range m.q {
-		docs += b.len()
+	for _, e := range m.q {
+		docs += e.b.len()
 	}
 	return len(m.q), docs, m.size
 }
@@ -529,8 +558,8 @@ func (m *memSpool) close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	docs := 0
-	for _, b := range m.q {
-		docs += b.len()
+	for _, e := range m.q {
+		docs += e.b.len()
 	}
 	if docs > 0 {
 		m.drop(docs, "shutdown")
