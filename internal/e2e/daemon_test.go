@@ -1,14 +1,17 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,5 +194,82 @@ func TestDaemonNodeSDK(t *testing.T) {
 	tr := s.waitDocs(f[0], 1)
 	if n := countSubsegments(t, tr, "inventory"); n != 1 {
 		t.Errorf("trace %s: %d inventory subsegments in %v", f[0], n, tr.Segments)
+	}
+}
+
+// freePort is a loopback port free for both UDP and TCP just now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := u.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		u.Close()
+		if err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port")
+	return ""
+}
+
+// The real binary: an app emits 200 segments and the daemon gets SIGTERM
+// at the same moment; all 200 are in the server when the daemon has exited.
+func TestDaemonBinarySIGTERM(t *testing.T) {
+	bin := buildBinary(t)
+	s := startServer(t)
+	addr := freePort(t)
+	cmd := exec.Command(bin, "daemon", "-b", addr, "-t", addr, "-e", s.URL("http"), "-n", "us-east-1", "-o", "-l", "debug")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDBIN", "AWS_SECRET_ACCESS_KEY=bin", "AWS_EC2_METADATA_DISABLED=true")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	started := make(chan struct{})
+	var logs strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "daemon started") {
+				close(started)
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("daemon did not start:\n%s", logs.String())
+	}
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = newTraceID(9000 + i)
+	}
+	for i := range 200 {
+		d := segDoc(ids[i%10], fmt.Sprintf("%016x", 0xd000+i), "sigterm-app")
+		c.Write([]byte(`{"format":"json","version":1}` + "\n" + d))
+	}
+	c.Close()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("daemon exit: %v\n%s", err, logs.String())
+	}
+	got := 0
+	for _, tr := range s.waitTraces(ids...) {
+		got += len(tr.Segments)
+	}
+	if got != 200 {
+		t.Fatalf("%d of 200 segments stored after the daemon exited", got)
 	}
 }
