@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 )
@@ -28,6 +30,12 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		return 2
 	}
 	cfg.Version = version
+	if os.Getenv("GOGC") == "" {
+		// The daemon's heap is mostly batches in flight: the server's
+		// GOGC=200 (cmd/roentgen) would double its resident memory for
+		// little CPU.
+		debug.SetGCPercent(100)
+	}
 	level, _ := slogLevel(cfg.LogLevel)
 	var out io.Writer = stderr
 	if cfg.LogFile != "" {
@@ -42,6 +50,20 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 	cfg.Logger = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(cfg.Logger)
 
+	// The official daemon's profiling variables.
+	if path := os.Getenv("XRAY_DAEMON_CPU_PROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	if path := os.Getenv("XRAY_DAEMON_MEMORY_PROFILE"); path != "" {
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}()
+	}
 	// SIGTERM during start-up (region lookup, spool recovery) still stops cleanly.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/udp"
+	"golang.org/x/net/ipv4"
 )
 
 // Receiver tuning.
@@ -21,6 +22,8 @@ const (
 	readBuffer = 32 << 20
 	// drainQuiet: on stop, the socket is read until it has been empty this long.
 	drainQuiet = 50 * time.Millisecond
+	readBatch  = 32 // datagrams per recvmmsg
+	coalesce   = 2 * time.Millisecond
 )
 
 // receiver reads segment datagrams, checks their header as the official
@@ -55,30 +58,47 @@ func (r *receiver) stop(by time.Time) {
 	_ = r.conn.Close()
 }
 
+// read takes datagrams in batches of up to readBatch per system call
+// (recvmmsg). When a read finds the socket nearly empty, the reader waits
+// coalesce before the next one, so that at moderate rates each wake-up
+// takes several datagrams instead of one: waking for every datagram was
+// most of the daemon's CPU. The socket buffer holds what arrives meanwhile.
 func (r *receiver) read() {
-	buf := make([]byte, segment.MaxDatagramSize+1)
+	pc := ipv4.NewPacketConn(r.conn)
+	msgs := make([]ipv4.Message, readBatch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, segment.MaxDatagramSize+1)}
+	}
 	for {
-		n, err := r.conn.Read(buf)
+		n, err := pc.ReadBatch(msgs, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || (r.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded)) {
 				return
 			}
 			continue
 		}
+		for _, m := range msgs[:n] {
+			r.datagram(m.Buffers[0][:m.N])
+		}
 		if r.stopping.Load() {
 			_ = r.conn.SetReadDeadline(minTime(time.Now().Add(drainQuiet), r.stopBy))
+		} else if n < readBatch/2 {
+			time.Sleep(coalesce)
 		}
-		r.m.received.Inc()
-		r.tel.received.Add(1)
-		r.tel.seen.Store(true)
-		body, err := segment.SplitDatagram(buf[:n])
-		if err != nil {
-			r.m.dropped.WithLabelValues(udp.RejectReason(err)).Inc()
-			r.tel.rejected.Add(1)
-			continue
-		}
-		r.add(body)
 	}
+}
+
+func (r *receiver) datagram(p []byte) {
+	r.m.received.Inc()
+	r.tel.received.Add(1)
+	r.tel.seen.Store(true)
+	body, err := segment.SplitDatagram(p)
+	if err != nil {
+		r.m.dropped.WithLabelValues(udp.RejectReason(err)).Inc()
+		r.tel.rejected.Add(1)
+		return
+	}
+	r.add(body)
 }
 
 func minTime(a, b time.Time) time.Time {
