@@ -65,10 +65,13 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		if _, docs, bytes := d.spool.stats(); docs > 0 {
 			cfg.Logger.Info("spool holds segments from an earlier run; replaying", "segments", docs, "bytes", bytes)
 		}
+		d.fwd = newForwarder(cfg, d.up, d.spool, d.m, d.tel, budget)
 	} else {
-		d.spool = newMemSpool(budget, drop)
+		// Without a disk spool, the memory budget is shared: half for
+		// batches waiting to upload, half for those kept while uploads fail.
+		d.spool = newMemSpool(budget/2, drop)
+		d.fwd = newForwarder(cfg, d.up, d.spool, d.m, d.tel, budget/2)
 	}
-	d.fwd = newForwarder(cfg, d.up, d.spool, d.m, d.tel, budget)
 	d.bt = &batcher{wait: cfg.BatchWait, held: &d.fwd.held, submit: d.fwd.submit}
 
 	conn, rbuf, err := listenUDP(cfg.UDPAddr)

@@ -36,6 +36,13 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		// little CPU.
 		debug.SetGCPercent(100)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Collect harder rather than grow past what the buffers may hold
+		// (a backlog fills them) plus the daemon's own working set.
+		if b, err := cfg.bufferBytes(); err == nil {
+			debug.SetMemoryLimit(2*b + 64<<20)
+		}
+	}
 	level, _ := slogLevel(cfg.LogLevel)
 	var out io.Writer = stderr
 	if cfg.LogFile != "" {
