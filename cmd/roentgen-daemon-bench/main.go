@@ -100,10 +100,11 @@ func run(c config) error {
 	cpu0 := d.cpu()
 	start := time.Now()
 	var sent atomic.Int64
+	var paused atomic.Bool // while the daemon restarts: nothing listens then
 	var wg sync.WaitGroup
 	for s := range c.senders {
 		wg.Add(1)
-		go func() { defer wg.Done(); send(udpAddr, c, s, total, start, &sent) }()
+		go func() { defer wg.Done(); send(udpAddr, c, s, total, start, &sent, &paused) }()
 	}
 	var peakRSS int64
 	stopSample := make(chan struct{})
@@ -128,6 +129,7 @@ func run(c config) error {
 			fmt.Printf("t=%s sink down\n", time.Since(start).Round(time.Second))
 			if c.restart {
 				time.Sleep(c.outage / 2)
+				paused.Store(true)
 				d.stop()
 				fmt.Printf("t=%s daemon stopped (SIGTERM); restarting on the same spool\n", time.Since(start).Round(time.Second))
 				nd, err := startDaemon(c.exec, args)
@@ -136,6 +138,7 @@ func run(c config) error {
 					os.Exit(1)
 				}
 				d = nd
+				paused.Store(false)
 				time.Sleep(c.outage - c.outage/2)
 			} else {
 				time.Sleep(c.outage)
@@ -172,7 +175,7 @@ func run(c config) error {
 	rssEnd := d.rss()
 	d.stop()
 	got := sk.unique()
-	lost := total - got
+	lost := int(sent.Load()) - got
 	fmt.Printf("sent %d in %s (%.0f/s)\n", sent.Load(), sendTime.Round(time.Millisecond), float64(sent.Load())/sendTime.Seconds())
 	fmt.Printf("sink received %d distinct (%d with duplicates): lost %d (%.3f%%)\n", got, sk.total.Load(), lost, 100*float64(lost)/float64(total))
 	if cpu >= 0 {
@@ -193,7 +196,7 @@ func freeAddr() string {
 
 // send paces one sender's share of the segments: documents with sequence
 // numbers s, s+senders, ... as ids, so the sink can count distinct ones.
-func send(addr string, c config, s, total int, start time.Time, sent *atomic.Int64) {
+func send(addr string, c config, s, total int, start time.Time, sent *atomic.Int64, paused *atomic.Bool) {
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
 		panic(err)
@@ -204,14 +207,13 @@ func send(addr string, c config, s, total int, start time.Time, sent *atomic.Int
 	perSender := float64(c.rate) / float64(c.senders)
 	n := 0
 	for seq := s; seq < total; seq += c.senders {
-		for float64(n) > time.Since(start).Seconds()*perSender {
+		for float64(n) > time.Since(start).Seconds()*perSender || paused.Load() {
 			time.Sleep(200 * time.Microsecond)
 		}
 		copy(buf, tmpl)
 		fill(buf, seq)
 		if _, err := conn.Write(buf); err != nil {
-			// ECONNREFUSED while the daemon restarts: the datagram is lost
-			// as it would be from an SDK; keep going.
+			fmt.Fprintln(os.Stderr, "send:", err) // not counted as sent
 			continue
 		}
 		sent.Add(1)
