@@ -31,8 +31,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		// the SDK's and net/http's idle connection goroutines outlive a test briefly
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -225,15 +225,17 @@ func (u *upstream) put(ctx context.Context, b *batch) ([]types.UnprocessedTraceS
 }
 
 // permanent is an upstream answer that retrying the same request cannot
-// change: a 4xx other than throttling, timeouts and refused credentials
-// (which an operator can fix while the spool keeps the batch).
+// change: a 4xx other than throttling, timeouts, refused credentials and a
+// wrong endpoint or proxy (which an operator can fix while the spool keeps
+// the batch).
 func permanent(err error) bool {
 	var re *smithyhttp.ResponseError
 	if !errors.As(err, &re) {
 		return false
 	}
 	switch c := re.HTTPStatusCode(); c {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusUnauthorized, http.StatusForbidden:
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusUnauthorized, http.StatusForbidden,
+		http.StatusNotFound, http.StatusProxyAuthRequired:
 		return false
 	default:
 		return c >= 400 && c < 500
