@@ -280,11 +280,14 @@ func (s *diskSpool) append(b *batch) error {
 			break
 		}
 	}
+	last := s.files[len(s.files)-1]
 	if _, err := s.w.Write(rec); err != nil {
+		// A short write (a full disk) must not leave a partial record
+		// that later records would follow.
+		_ = s.w.Truncate(last.size)
 		s.drop(b.len(), "spool_error")
 		return err
 	}
-	last := s.files[len(s.files)-1]
 	last.size += int64(len(rec))
 	last.docs += b.len()
 	select {
