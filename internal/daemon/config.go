@@ -130,15 +130,22 @@ func (c *Config) LoadFile(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkKeys(raw); err != nil {
+	if err := c.load(raw); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func (c *Config) load(raw []byte) error {
+	if err := checkKeys(raw); err != nil {
+		return err
 	}
 	var f fileConfig
 	if err := yaml.Unmarshal(raw, &f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return err
 	}
 	if f.Version != 1 && f.Version != 2 {
-		return fmt.Errorf("%s: config Version %d is not supported (1 or 2): update the file with the X-Ray daemon's config migration script", path, f.Version)
+		return fmt.Errorf("config Version %d is not supported (1 or 2): update the file with the X-Ray daemon's config migration script", f.Version)
 	}
 	setS := func(dst *string, v string) {
 		if v != "" {

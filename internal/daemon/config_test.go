@@ -142,3 +142,17 @@ func TestBufferMemory(t *testing.T) {
 		t.Errorf("1%% of RAM: %d %v", n, err)
 	}
 }
+
+// Whatever a cfg.yaml holds, loading it answers a configuration or an
+// error, and an accepted file has a supported version.
+func FuzzConfigFile(f *testing.F) {
+	f.Add([]byte("Version: 2\nRegion: us-east-1\nSocket:\n  UDPAddress: 0.0.0.0:2000\n"))
+	f.Add([]byte("Version: 1\nLogging: [1, 2]\n"))
+	f.Add([]byte("- a\n- b\n"))
+	f.Fuzz(func(t *testing.T, content []byte) {
+		c := Default()
+		if err := c.load(content); err == nil && !strings.Contains(string(content), "Version") {
+			t.Fatalf("a file without Version was accepted: %q", content)
+		}
+	})
+}

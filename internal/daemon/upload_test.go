@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
 // fakeXRay answers PutTraceSegments and PutTelemetryRecords with a
@@ -243,5 +245,37 @@ func TestMemoryBudgetSpillover(t *testing.T) {
 	// again), so distinct documents are counted.
 	if got := float64(fx.unique()) + spilled; got != 1000 {
 		t.Errorf("uploaded %d + spilled %v != 1000", fx.unique(), spilled)
+	}
+}
+
+// Roentgen stores the daemon's telemetry records as they are sent.
+func TestTelemetryToRoentgen(t *testing.T) {
+	api := xraytest.NewAPI(t, t.TempDir())
+	cfg := testConfig(api.URL)
+	cfg.TelemetryInterval = 50 * time.Millisecond
+	t.Setenv("AWS_HOSTNAME", "host-r")
+	d := startDaemon(t, cfg)
+	run := time.Now().UnixNano()
+	send(t, d.Addr("udp").String(), run, 1, 3)
+	waitStored(t, api, run, 1, 3, 5*time.Second)
+	d.Stop()
+	received := 0.0
+	err := api.Store.ListMeta(context.Background(), "telemetry", func(_ string, v []byte) bool {
+		var e struct {
+			Hostname string
+			Record   map[string]any
+		}
+		if err := json.Unmarshal(v, &e); err != nil || e.Hostname != "host-r" {
+			t.Errorf("stored telemetry %s", v)
+		}
+		n, _ := e.Record["SegmentsReceivedCount"].(float64)
+		received += n
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if received != 3 {
+		t.Errorf("stored records count %v received segments, want 3", received)
 	}
 }
