@@ -3,10 +3,13 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -271,5 +274,40 @@ func TestDaemonBinarySIGTERM(t *testing.T) {
 	}
 	if got != 200 {
 		t.Fatalf("%d of 200 segments stored after the daemon exited", got)
+	}
+}
+
+// Every recorded SDK request (unsigned, chunked, some without
+// Content-Type), replayed byte for byte to the daemon's TCP side, is
+// signed, forwarded and answered by the server.
+func TestRecordedSDKRequestsThroughDaemonProxy(t *testing.T) {
+	s := startServer(t)
+	d, _ := s.viaDaemon()
+	root := filepath.Join("..", "fixtures", "testdata")
+	n := 0
+	err := filepath.WalkDir(root, func(path string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() || !strings.HasSuffix(path, ".http") || strings.Contains(path, "awscli") {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		resp, body := replay(t, d.Addr("tcp").String(), raw)
+		n++
+		switch resp.StatusCode {
+		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusInternalServerError, http.StatusBadGateway:
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		if resp.Header.Get("X-Amzn-RequestId") == "" || !json.Valid(body) {
+			t.Errorf("%s: request id %q, body %s", path, resp.Header.Get("X-Amzn-RequestId"), body)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 5 {
+		t.Errorf("only %d recorded SDK requests found", n)
 	}
 }
