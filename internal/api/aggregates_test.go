@@ -274,7 +274,7 @@ func TestTraceAggregatesEqualBruteForce(t *testing.T) {
 	for _, f := range filters {
 		for _, win := range []time.Duration{time.Hour, 7 * time.Minute} {
 			topN := 1 + r.IntN(12)
-			from, to := e.now.Add(-win), e.now.Add(time.Minute)
+			from, to := e.now.Add(-win).Truncate(time.Second), e.now.Add(time.Minute).Truncate(time.Second)
 			want := e.bruteAggregates(t, f, from, to, topN)
 			status, body := postAggregates(t, e.url, map[string]any{
 				"StartTime": from.Unix(), "EndTime": to.Unix(), "FilterExpression": f,
