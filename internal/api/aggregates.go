@@ -52,6 +52,23 @@ type traceAggregatesInput struct {
 	TopN *int
 	// Buckets is the histogram's bucket count (default 40, at most 200).
 	Buckets *int
+	// HistogramFrom and HistogramTo fix the histogram's span (seconds), so
+	// that two sets of traces can be drawn on the same buckets; values
+	// outside it count in the first or last bucket.
+	HistogramFrom *float64
+	HistogramTo   *float64
+	// TimeBuckets, when set (at most 1000), splits the window into that many
+	// equal intervals by trace start time (OverTime).
+	TimeBuckets int
+}
+
+// TimeBucket is the traces that started in [Start, End).
+type TimeBucket struct {
+	Start, End                       float64
+	Count, Faults, Errors, Throttles int64
+	// MeanResponseTime is 0 when Count is.
+	MeanResponseTime float64
+	sum              float64
 }
 
 // Stats summarises a distribution in seconds. Percentiles are nearest-rank:
@@ -89,12 +106,17 @@ type traceAggregatesOutput struct {
 	TracesMatched   int64
 	TracesProcessed int64
 	Truncated       bool
+	// NewestTraceTime is the epoch of the newest stored trace, matching or
+	// not (0: the store is empty), so a client can tell "nothing in this
+	// window" from "nothing at all".
+	NewestTraceTime int64
 	Faults          int64
 	Errors          int64
 	Throttles       int64
 	ResponseTime    *Stats `json:",omitempty"`
 	Duration        *Stats `json:",omitempty"`
 	Histogram       []Bucket
+	OverTime        []TimeBucket `json:",omitempty"`
 	Slowest         []slowTrace
 	Traces          []traceSummaryOut
 	Urls            []ValueCount
@@ -154,6 +176,12 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 	if err != nil {
 		return nil, err
 	}
+	if in.TimeBuckets < 0 || in.TimeBuckets > 1000 {
+		return nil, invalid("TimeBuckets must be between 0 and 1000, not %d", in.TimeBuckets)
+	}
+	if (in.HistogramFrom == nil) != (in.HistogramTo == nil) || in.HistogramFrom != nil && !(*in.HistogramTo > *in.HistogramFrom) {
+		return nil, invalid("HistogramFrom and HistogramTo go together, with HistogramTo above HistogramFrom")
+	}
 	var expr *filter.Expr
 	if in.FilterExpression != nil && strings.TrimSpace(*in.FilterExpression) != "" {
 		expr, err = filter.Parse(*in.FilterExpression, s.groups.filterOptions())
@@ -172,6 +200,13 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 	}
 
 	a := newAggregator(key, in.Ascending, limit)
+	if in.TimeBuckets > 0 {
+		a.times = make([]TimeBucket, in.TimeBuckets)
+		a.t0, a.tw = start, (end-start)/float64(in.TimeBuckets)
+		for i := range a.times {
+			a.times[i].Start, a.times[i].End = start+float64(i)*a.tw, start+float64(i+1)*a.tw
+		}
+	}
 	out := traceAggregatesOutput{}
 	err = s.cfg.Store.Summaries(ctx, q, func(sum *trace.Summary) bool {
 		if out.TracesProcessed >= aggMaxScan {
@@ -205,6 +240,12 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 		return nil, err
 	}
 	a.finish(&out, topN, buckets)
+	if in.HistogramFrom != nil {
+		out.Histogram = HistogramOver(a.rt, *in.HistogramFrom, *in.HistogramTo, buckets)
+	}
+	if out.NewestTraceTime, err = s.cfg.Store.LatestEpoch(ctx); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -255,6 +296,8 @@ type aggregator struct {
 	annKeys                        counter
 	ann                            map[string]counter
 	annVals                        map[string]map[string]any
+	times                          []TimeBucket
+	t0, tw                         float64
 }
 
 func newAggregator(key func(*trace.Summary) float64, asc bool, limit int) *aggregator {
@@ -283,6 +326,20 @@ func (a *aggregator) add(s *trace.Summary) {
 	}
 	if s.HasThrottle {
 		a.throttles++
+	}
+	if len(a.times) > 0 {
+		b := &a.times[BucketOf(s.StartTime, a.t0, a.tw, len(a.times))]
+		b.Count++
+		b.sum += s.ResponseTime
+		if s.HasFault {
+			b.Faults++
+		}
+		if s.HasError {
+			b.Errors++
+		}
+		if s.HasThrottle {
+			b.Throttles++
+		}
 	}
 	pos := store.CursorOf(s)
 	keep(&a.top, ranked{key: a.key(s), pos: pos, sum: s}, a.limit)
@@ -389,6 +446,12 @@ func (a *aggregator) finish(out *traceAggregatesOutput, topN, buckets int) {
 	out.TracesMatched = int64(len(a.rt))
 	out.Faults, out.Errors, out.Throttles = a.faults, a.errors, a.throttles
 	out.Histogram = Histogram(a.rt, buckets)
+	for i := range a.times {
+		if b := &a.times[i]; b.Count > 0 {
+			b.MeanResponseTime = round6(b.sum / float64(b.Count))
+		}
+	}
+	out.OverTime = a.times
 	if len(a.rt) > 0 {
 		out.ResponseTime = statsOf(a.rt)
 		out.Duration = statsOf(a.du)
@@ -446,6 +509,11 @@ func Histogram(v []float64, n int) []Bucket {
 	if hi == lo {
 		return []Bucket{{Lower: round6(lo), Upper: round6(hi), Count: int64(len(v))}}
 	}
+	return HistogramOver(v, lo, hi, n)
+}
+
+// HistogramOver puts values into n equal buckets spanning [lo, hi].
+func HistogramOver(v []float64, lo, hi float64, n int) []Bucket {
 	w := (hi - lo) / float64(n)
 	out := make([]Bucket, n)
 	for i := range out {

@@ -30,6 +30,7 @@ type aggOut struct {
 	Faults, Errors  int64
 	ResponseTime    *api.Stats
 	Histogram       []api.Bucket
+	OverTime        []api.TimeBucket
 	Slowest         []struct {
 		Id           string
 		ResponseTime float64
@@ -41,6 +42,7 @@ type aggOut struct {
 	}
 	Urls, HttpStatuses, Users, EntryServices, RootCauses []api.ValueCount
 	Annotations                                          []api.KeyBreakdown
+	starts                                               []float64
 }
 
 func postAggregates(t *testing.T, url string, body map[string]any) (int, []byte) {
@@ -119,6 +121,7 @@ func (e *searchEnv) bruteAggregates(t *testing.T, expr string, from, to time.Tim
 	vals := map[string]map[string]int64{}
 	for _, s := range all {
 		rts = append(rts, aws.ToFloat64(s.ResponseTime))
+		o.starts = append(o.starts, float64(s.StartTime.UnixMilli())/1000)
 		if aws.ToBool(s.HasFault) {
 			o.Faults++
 		}
@@ -278,7 +281,7 @@ func TestTraceAggregatesEqualBruteForce(t *testing.T) {
 			want := e.bruteAggregates(t, f, from, to, topN)
 			status, body := postAggregates(t, e.url, map[string]any{
 				"StartTime": from.Unix(), "EndTime": to.Unix(), "FilterExpression": f,
-				"SortBy": "ResponseTime", "Limit": 1000, "TopN": topN, "Buckets": 30})
+				"SortBy": "ResponseTime", "Limit": 1000, "TopN": topN, "Buckets": 30, "TimeBuckets": 12})
 			if status != 200 {
 				t.Fatalf("%q: status %d: %s", f, status, body)
 			}
@@ -306,6 +309,16 @@ func TestTraceAggregatesEqualBruteForce(t *testing.T) {
 				want.Annotations = []api.KeyBreakdown{}
 			}
 			jsonEq(t, name+": annotations", got.Annotations, want.Annotations)
+			// Traces over time, bucketed here by their start times.
+			perBucket := make([]int64, 12)
+			for _, st := range want.starts {
+				perBucket[api.BucketOf(st, float64(from.Unix()), float64(to.Unix()-from.Unix())/12, 12)]++
+			}
+			gotPer := make([]int64, len(got.OverTime))
+			for i, b := range got.OverTime {
+				gotPer[i] = b.Count
+			}
+			jsonEq(t, name+": over time", gotPer, perBucket)
 			// The histogram holds every trace, each in the bucket its edges say.
 			var n int64
 			for i, b := range got.Histogram {
@@ -398,7 +411,7 @@ func TestTraceAggregatesRefusesWhatSearchRefuses(t *testing.T) {
 	}
 	// An empty window answers zeros, not an error.
 	status, got := postAggregates(t, e.url, map[string]any{"StartTime": from, "EndTime": to})
-	if status != 200 || !strings.Contains(string(got), `"TracesMatched":0`) {
+	if status != 200 || !strings.Contains(string(got), `"TracesMatched":0`) || !strings.Contains(string(got), `"NewestTraceTime":0`) {
 		t.Errorf("empty window: %d %s", status, got)
 	}
 }

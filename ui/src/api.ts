@@ -131,3 +131,30 @@ export async function samplingStatistics(signal?: AbortSignal): Promise<Map<stri
   }
   return out;
 }
+
+// Roentgen's aggregates over every trace a filter matches
+// (POST /roentgen/TraceAggregates, docs/aggregates.md).
+export interface Stats { Min: number; Max: number; Mean: number; P50: number; P90: number; P95: number; P99: number }
+export interface ValueCount { Value: string | number | boolean; Count: number }
+export interface Aggregates {
+  TracesMatched: number;
+  TracesProcessed: number;
+  Truncated: boolean;
+  NewestTraceTime: number;
+  Faults: number; Errors: number; Throttles: number;
+  ResponseTime?: Stats;
+  Duration?: Stats;
+  Histogram: { Lower: number; Upper: number; Count: number }[];
+  Slowest: { Id: string; ResponseTime: number }[];
+  Traces: TraceSummary[];
+  Urls: ValueCount[]; HttpStatuses: ValueCount[]; Users: ValueCount[]; EntryServices: ValueCount[]; RootCauses: ValueCount[];
+  Annotations: { Key: string; Count: number; Values: ValueCount[] }[];
+}
+export type AggSort = 'ResponseTime' | 'Duration' | 'StartTime';
+
+export function traceAggregates(w: Window, filter: string, opts: { sortBy?: AggSort; ascending?: boolean; limit?: number; topN?: number; buckets?: number } = {}, signal?: AbortSignal) {
+  const body: Record<string, unknown> = { StartTime: w.start, EndTime: w.end, SortBy: opts.sortBy || 'StartTime', Ascending: !!opts.ascending,
+    Limit: opts.limit ?? 100, TopN: opts.topN ?? 10, Buckets: opts.buckets ?? 40 };
+  if (filter.trim()) body.FilterExpression = filter.trim();
+  return call<Aggregates>('/roentgen/TraceAggregates', body, signal);
+}
