@@ -33,7 +33,7 @@ export function Histogram(props: { bins: Bins; series?: HistSeries[]; percent?: 
       width, height: props.height || 140,
       legend: { show: series.length > 1 },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
-      scales: { x: { time: false, range: () => [0, bins.edges[bins.edges.length - 1]] } },
+      scales: { x: { time: false, range: () => [bins.edges[0], bins.edges[bins.edges.length - 1]] } },
       axes: [
         { values: (_u, vals) => vals.map((v) => fmtDuration(v)), size: 30 },
         { size: 52, values: props.percent ? (_u, vals) => vals.map((v) => `${Math.round(v * 100)}%`) : undefined },

@@ -88,12 +88,14 @@ export function notImplemented(e: Error): boolean {
   return /not (yet )?(supported|implemented)|not implemented yet/i.test(e.message);
 }
 
-export function ErrorBox(props: { error: Error; what?: string }) {
+// stale: the page still shows the last data it loaded, under this banner.
+export function ErrorBox(props: { error: Error; what?: string; stale?: boolean }) {
   const e = props.error;
   const missing = notImplemented(e);
   return (
     <div class={missing ? 'noticebox' : 'errbox'} role="alert" data-testid="error-box">
       <b>{props.what ? `${props.what}: ` : ''}{e instanceof ApiError ? e.type : 'Error'}</b> {e.message}
+      {props.stale && <span class="stale"> Showing the last data loaded.</span>}
     </div>
   );
 }
