@@ -36,6 +36,7 @@ export function TracePage(props: { id: string; params: Record<string, string> })
   const selected = rows.find((r) => r.id === params.sel) || rows[0];
   const t = span(rows);
   const root = rows[0];
+  const http = httpOf(root);
   const tab = (TABS as readonly string[]).includes(params.tab) ? params.tab : 'overview';
   return (
     <div class="page trace-page">
@@ -51,7 +52,10 @@ export function TracePage(props: { id: string; params: Record<string, string> })
       {rows.length > 0 && (
         <>
           <div class="summary-line">
-            <span><b>{root?.segment}</b></span>
+            <span title={root?.segment} data-testid="trace-entry">entry <b>{root?.segment}</b></span>
+            {http.method && <span data-testid="trace-method"><b>{http.method}</b></span>}
+            {http.url && <span class="url mono" title={http.url} data-testid="trace-url">{http.url}</span>}
+            {http.status != null && <span data-testid="trace-status" class={`status ${root.status}`}>{http.status}</span>}
             <span>started {fmtTime(t.start)}</span>
             <span>duration {fmtDuration(trace.data?.Duration ?? t.end - t.start)}</span>
             <span>{new Set(rows.filter((r) => r.kind !== 'subsegment').map((r) => r.segment)).size} services</span>
@@ -150,4 +154,10 @@ function KV(props: { k: string; v: string | undefined }) {
 function JsonBlock(props: { v: unknown; empty: string }) {
   if (props.v == null || (typeof props.v === 'object' && !Object.keys(props.v as object).length)) return <p class="hint">{props.empty}</p>;
   return <pre class="json">{JSON.stringify(props.v, null, 2)}</pre>;
+}
+
+// The request and response of the entry segment, for the header.
+function httpOf(r: Row | undefined): { method?: string; url?: string; status?: number } {
+  const h = (r?.doc.http || {}) as { request?: { method?: string; url?: string }; response?: { status?: number } };
+  return { method: h.request?.method, url: h.request?.url, status: h.response?.status };
 }

@@ -173,8 +173,9 @@ function Refiners(props: { data: Aggregates; onPick: (cond: string) => void }) {
       <summary><h2>Refine: values among all {d.TracesMatched} matching traces</h2></summary>
       <div class="refiner-grid">
         {tables.filter((t) => t[2].length > 0).map(([title, field, rows]) => (
-          <table class="refiner" data-testid={`refiner-${field}`}>
-            <caption class="clip" title={title}>{title}</caption>
+          <div class="refiner-box" data-testid={`refiner-${field}`}>
+          <div class="refiner-title clip" title={title}>{title}</div>
+          <table class="refiner">
             <tbody>
               {rows.map((r) => (
                 <tr>
@@ -187,6 +188,7 @@ function Refiners(props: { data: Aggregates; onPick: (cond: string) => void }) {
               ))}
             </tbody>
           </table>
+          </div>
         ))}
       </div>
     </details>

@@ -1,0 +1,212 @@
+// The console over all traces: the traces page's numbers equal the
+// TraceAggregates API's, its slowest trace is the slowest a responsetime
+// filter finds, refiners and typed trace ids work, and nothing overflows at
+// 1024×700 or 1920×1080 with a hostile-strings trace loaded. Prints the time
+// to the first row of the traces page and to the drawn map with ~4,000
+// traces in range.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { api, hex, putSegments, repo, sleep, startServer, traceId } from './server.mjs';
+
+const N = Number(process.env.E2E_TRACES || 4000);
+const MIN_FONT_PX = 11;
+let failed = 0;
+const timings = {};
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+if (!existsSync(join(repo, 'bin/roentgen'))) execFileSync('go', ['build', '-o', 'bin/roentgen', './cmd/roentgen'], { cwd: repo, stdio: 'inherit' });
+
+// ~N traces over the last 14 minutes: three services, response times from
+// 1 ms to 5 s, statuses, users and annotations from small sets.
+function workload(n) {
+  const now = Date.now() / 1000;
+  const docs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now - 840 + (i * 830) / n;
+    const rt = 0.001 + ((i * 7919) % 5000) / 1000;
+    const status = i % 29 === 0 ? 500 : i % 13 === 0 ? 404 : 200;
+    docs.push({
+      name: `agg-svc-${i % 3}`, id: hex(16), trace_id: traceId(t0), start_time: t0, end_time: t0 + rt,
+      user: ['ann', 'bo', 'cy'][i % 3],
+      http: { request: { method: 'GET', url: `https://agg.e2e/r/${i % 17}` }, response: { status } },
+      ...(status === 500 ? { fault: true } : status === 404 ? { error: true } : {}),
+      annotations: { tier: ['gold', 'silver'][i % 2], n: i % 5 },
+    });
+  }
+  return docs;
+}
+
+// Hostile strings: a 200-character annotation key, a 5,000-character value,
+// a long unbroken service name and URL.
+const LONG_NAME = 'svc-' + 'x'.repeat(180);
+function hostileTrace() {
+  const t0 = Date.now() / 1000 - 60;
+  const id = traceId(t0);
+  return { id, docs: [{
+    name: LONG_NAME, id: hex(16), trace_id: id, start_time: t0, end_time: t0 + 0.3, user: 'u'.repeat(300),
+    http: { request: { method: 'GET', url: 'https://hostile.e2e/' + 'p'.repeat(2000) }, response: { status: 200 } },
+    annotations: { ['k'.repeat(200)]: 'v', big: 'w'.repeat(5000) },
+    metadata: { default: { blob: 'm'.repeat(5000) } },
+    subsegments: [{ name: 'sub-' + 'y'.repeat(300), id: hex(16), start_time: t0 + 0.01, end_time: t0 + 0.2 }],
+  }] };
+}
+
+// No horizontal overflow in the main containers; visible text is at least
+// MIN_FONT_PX.
+async function checkLayout(page, what) {
+  const r = await page.evaluate((min) => {
+    const bad = [];
+    for (const sel of ['html', 'body', 'main', '.page', '.card', '.toolbar', '.refiners', '.table-wrap', '.panel', '.timeline']) {
+      for (const el of document.querySelectorAll(sel)) {
+        if (el.scrollWidth > el.clientWidth + 1) bad.push(`${sel} scrollWidth ${el.scrollWidth} > clientWidth ${el.clientWidth}`);
+      }
+    }
+    const small = [];
+    for (const el of document.querySelectorAll('main td, main th, main caption, main button, main h2')) {
+      const fs = parseFloat(getComputedStyle(el).fontSize);
+      if (el.getClientRects().length && fs < min) small.push(`${el.tagName}.${el.className} ${fs}px`);
+    }
+    return { bad, small: small.slice(0, 5), tallest: Math.max(0, ...[...document.querySelectorAll('main tr')].map((e) => e.getBoundingClientRect().height)) };
+  }, MIN_FONT_PX);
+  assert(r.bad.length === 0, `${what}: overflow: ${r.bad.slice(0, 4).join('; ')}`);
+  assert(r.small.length === 0, `${what}: text below ${MIN_FONT_PX}px: ${r.small.join('; ')}`);
+  assert(r.tallest < 400, `${what}: a table row is ${r.tallest}px tall`);
+}
+
+async function allSummaries(base, from, to, filter) {
+  const out = [];
+  let token;
+  do {
+    const body = { StartTime: from, EndTime: to, ...(filter ? { FilterExpression: filter } : {}), ...(token ? { NextToken: token } : {}) };
+    const r = await api(base, '/TraceSummaries', body);
+    out.push(...r.TraceSummaries);
+    token = r.NextToken;
+  } while (token);
+  return out;
+}
+
+const server = await startServer();
+let browser;
+try {
+  const hostile = hostileTrace();
+  await putSegments(server.base, [...workload(N), ...hostile.docs]);
+  // A window that has ended: the demo keeps sending traces of the present.
+  await sleep(1500);
+  const to = Math.floor(Date.now() / 1000) - 1;
+  const from = to - 3600;
+  const range = `${from}-${to}`;
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const agg = await api(server.base, '/roentgen/TraceAggregates', { StartTime: from, EndTime: to, SortBy: 'ResponseTime', Limit: 5 });
+  console.log(`aggregates: ${agg.TracesMatched} traces, p50 ${agg.ResponseTime.P50}, p99 ${agg.ResponseTime.P99}, max ${agg.ResponseTime.Max}`);
+  assert(agg.TracesMatched >= N, `aggregates count ${agg.TracesMatched} < ${N}`);
+
+  const tests = {
+    async 'traces page numbers equal the API over all matches'(page) {
+      await page.goto(`${server.base}/#/traces?range=${range}`);
+      const c = page.locator('[data-testid="trace-count"]');
+      await c.waitFor();
+      const got = await c.evaluate((e) => ({ n: +e.dataset.count, p50: +e.dataset.p50, p90: +e.dataset.p90, p95: +e.dataset.p95, p99: +e.dataset.p99, max: +e.dataset.max }));
+      const rt = agg.ResponseTime;
+      const want = { n: agg.TracesMatched, p50: rt.P50, p90: rt.P90, p95: rt.P95, p99: rt.P99, max: rt.Max };
+      assert(JSON.stringify(got) === JSON.stringify(want), `page ${JSON.stringify(got)} != API ${JSON.stringify(want)}`);
+      // And the API equals a brute force over every page of the search.
+      const all = await allSummaries(server.base, from, to);
+      assert(all.length === agg.TracesMatched, `search pages hold ${all.length}, aggregates say ${agg.TracesMatched}`);
+      const sorted = all.map((s) => s.ResponseTime).sort((a, b) => a - b);
+      assert(sorted[Math.ceil(0.99 * sorted.length) - 1] === rt.P99, 'p99 differs from the search pages');
+      const text = await c.textContent();
+      assert(text.includes(`${agg.TracesMatched} traces`), `count text: ${text}`);
+    },
+    async 'the slowest trace in the list is the slowest a responsetime filter finds'(page) {
+      await page.goto(`${server.base}/#/traces?range=${range}`);
+      await page.waitForSelector('[data-testid="traces-table"] tbody tr[data-trace-id]');
+      await page.focus('th[data-sort="responsetime"] button');
+      await page.keyboard.press('Enter'); // sort headers work from the keyboard
+      await page.waitForURL(/sort=responsetime/);
+      await page.waitForFunction((id) => document.querySelector('[data-testid="traces-table"] tbody tr[data-trace-id]')?.getAttribute('data-trace-id') === id, agg.Slowest[0].Id, { timeout: 10000 });
+      const slow = await allSummaries(server.base, from, to, `responsetime >= ${agg.ResponseTime.Max}`);
+      assert(slow.some((s) => s.Id === agg.Slowest[0].Id), `responsetime >= max does not find ${agg.Slowest[0].Id}`);
+    },
+    async 'a refiner adds its value to the filter'(page) {
+      await page.goto(`${server.base}/#/traces?range=${range}`);
+      const btn = page.locator('[data-testid="refiner-http.status"] button', { hasText: '500' });
+      await btn.click();
+      await page.waitForURL(/filter=/);
+      const f = await page.inputValue('[data-testid="filter"] input');
+      assert(f === 'http.status = 500', `filter after refiner: ${f}`);
+      const c = page.locator('[data-testid="trace-count"]');
+      await page.waitForFunction((n) => +document.querySelector('[data-testid="trace-count"]')?.dataset.count === n,
+        (await api(server.base, '/roentgen/TraceAggregates', { StartTime: from, EndTime: to, FilterExpression: f })).TracesMatched);
+      await c.waitFor();
+    },
+    async 'a trace id typed in the filter box opens the trace'(page) {
+      await page.goto(`${server.base}/#/traces?range=${range}`);
+      await page.fill('[data-testid="filter"] input', hostile.id);
+      await page.press('[data-testid="filter"] input', 'Enter');
+      await page.waitForURL(new RegExp(`#/traces/${hostile.id}`));
+    },
+    async 'an old range on a full server does not say "No traces yet"'(page) {
+      await page.goto(`${server.base}/#/traces?range=1000-2000`);
+      const t = await page.locator('[data-testid="empty"]').textContent();
+      assert(!/No traces yet/.test(t) && /newest trace/.test(t), `empty state: ${t}`);
+    },
+  };
+  for (const [w, h] of [[1024, 700], [1920, 1080]]) {
+    tests[`no overflow, readable text at ${w}×${h} (traces, hostile trace)`] = async (page) => {
+      await page.setViewportSize({ width: w, height: h });
+      await page.goto(`${server.base}/#/traces?range=${range}&filter=${encodeURIComponent(`service("${LONG_NAME}")`)}`);
+      await page.waitForSelector('[data-testid="traces-table"] tbody tr[data-trace-id]');
+      await checkLayout(page, `traces ${w}×${h}`);
+      await page.goto(`${server.base}/#/traces?range=${range}`);
+      await page.waitForSelector('[data-testid="traces-table"] tbody tr[data-trace-id]');
+      await checkLayout(page, `traces (all) ${w}×${h}`);
+      await page.goto(`${server.base}/#/traces/${hostile.id}?range=${range}`);
+      await page.waitForTimeout(1500);
+      await checkLayout(page, `hostile trace ${w}×${h}`);
+    };
+  }
+  tests['first row of the traces page and the map, with ~4,000 traces in range'] = async (page) => {
+    for (const [name, hash, sel] of [['tracesFirstRowMs', `#/traces?range=15m`, '[data-testid="traces-table"] tbody tr[data-trace-id]'], ['mapDrawnMs', '#/map?range=15m', null]]) {
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        await page.goto('about:blank');
+        const t0 = Date.now();
+        await page.goto(`${server.base}/${hash}`);
+        if (sel) await page.waitForSelector(sel);
+        else await page.waitForFunction(() => window.__roentgenMap && window.__roentgenMap.nodes().length > 0);
+        best = Math.min(best, Date.now() - t0);
+      }
+      timings[name] = best;
+    }
+  };
+  const page0 = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page0.close();
+  for (const [name, fn] of Object.entries(tests)) {
+    if (process.env.E2E_ONLY && !new RegExp(process.env.E2E_ONLY).test(name)) continue;
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.setDefaultTimeout(15000);
+    try {
+      await fn(page);
+      if (errors.length) throw new Error('page errors: ' + errors.join('; '));
+      console.log(`ok    ${name}`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL  ${name}: ${e.message.split('\n')[0]}`);
+      await page.screenshot({ path: join(repo, `test-artifacts/FAILED-agg-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}.png`), fullPage: false }).catch(() => {});
+    }
+    await page.close();
+  }
+  console.log(`timings with ${agg.TracesMatched} traces in range (navigation to drawn, best of 3, ms):`, JSON.stringify(timings));
+} catch (e) {
+  failed++;
+  console.error('setup failed:', e);
+} finally {
+  await browser?.close().catch(() => {});
+  await server.stop();
+}
+console.log(failed ? `aggregates e2e: ${failed} failed` : 'aggregates e2e: all passed');
+process.exit(failed ? 1 : 0);
