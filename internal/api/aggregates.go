@@ -62,10 +62,11 @@ type traceAggregatesInput struct {
 	TimeBuckets int
 }
 
-// TimeBucket is the traces that started in [Start, End).
+// TimeBucket is the traces that started in [Start, End). Each counts once,
+// by its worst state: fault, else throttle, else error, else ok.
 type TimeBucket struct {
-	Start, End                       float64
-	Count, Faults, Errors, Throttles int64
+	Start, End                           float64
+	Count, Ok, Faults, Throttles, Errors int64
 	// MeanResponseTime is 0 when Count is.
 	MeanResponseTime float64
 	sum              float64
@@ -123,8 +124,13 @@ type traceAggregatesOutput struct {
 	HttpStatuses    []ValueCount
 	Users           []ValueCount
 	EntryServices   []ValueCount
-	RootCauses      []ValueCount
-	Annotations     []KeyBreakdown
+	// RootCauses is the services blamed by any root cause; the three
+	// below by kind.
+	RootCauses             []ValueCount
+	FaultRootCauses        []ValueCount
+	ErrorRootCauses        []ValueCount
+	ResponseTimeRootCauses []ValueCount
+	Annotations            []KeyBreakdown
 }
 
 func boundedInt(p *int, def, hi int, name string) (int, error) {
@@ -293,6 +299,7 @@ type aggregator struct {
 	faults, errors, throttles      int64
 	urls, statuses, users, entries counter
 	roots                          counter
+	rootsBy                        [3]counter
 	annKeys                        counter
 	ann                            map[string]counter
 	annVals                        map[string]map[string]any
@@ -303,6 +310,7 @@ type aggregator struct {
 func newAggregator(key func(*trace.Summary) float64, asc bool, limit int) *aggregator {
 	return &aggregator{key: key, limit: limit, top: rankHeap{asc: asc},
 		urls: counter{}, statuses: counter{}, users: counter{}, entries: counter{}, roots: counter{},
+		rootsBy: [3]counter{{}, {}, {}},
 		annKeys: counter{}, ann: map[string]counter{}, annVals: map[string]map[string]any{}}
 }
 
@@ -331,14 +339,15 @@ func (a *aggregator) add(s *trace.Summary) {
 		b := &a.times[BucketOf(s.StartTime, a.t0, a.tw, len(a.times))]
 		b.Count++
 		b.sum += s.ResponseTime
-		if s.HasFault {
+		switch {
+		case s.HasFault:
 			b.Faults++
-		}
-		if s.HasError {
-			b.Errors++
-		}
-		if s.HasThrottle {
+		case s.HasThrottle:
 			b.Throttles++
+		case s.HasError:
+			b.Errors++
+		default:
+			b.Ok++
 		}
 	}
 	pos := store.CursorOf(s)
@@ -355,12 +364,15 @@ func (a *aggregator) add(s *trace.Summary) {
 	}
 	once(a.users, len(s.Users), func(i int) string { return s.Users[i].Name })
 	var roots []string
-	for _, rcs := range [][]trace.RootCause{s.FaultRootCauses, s.ErrorRootCauses, s.ResponseTimeRootCauses} {
+	for k, rcs := range [][]trace.RootCause{s.FaultRootCauses, s.ErrorRootCauses, s.ResponseTimeRootCauses} {
+		var these []string
 		for _, rc := range rcs {
 			for _, svc := range rc.Services {
-				roots = append(roots, svc.Name)
+				these = append(these, svc.Name)
 			}
 		}
+		once(a.rootsBy[k], len(these), func(i int) string { return these[i] })
+		roots = append(roots, these...)
 	}
 	once(a.roots, len(roots), func(i int) string { return roots[i] })
 	once(a.annKeys, len(s.Annotations), func(i int) string { return s.Annotations[i].Key })
@@ -470,6 +482,9 @@ func (a *aggregator) finish(out *traceAggregatesOutput, topN, buckets int) {
 	out.Users = topOf(a.users, topN, same)
 	out.EntryServices = topOf(a.entries, topN, same)
 	out.RootCauses = topOf(a.roots, topN, same)
+	out.FaultRootCauses = topOf(a.rootsBy[0], topN, same)
+	out.ErrorRootCauses = topOf(a.rootsBy[1], topN, same)
+	out.ResponseTimeRootCauses = topOf(a.rootsBy[2], topN, same)
 	out.Annotations = []KeyBreakdown{}
 	for _, kc := range topOf(a.annKeys, aggMaxKeys, same) {
 		k := kc.Value.(string)

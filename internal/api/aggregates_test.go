@@ -41,6 +41,7 @@ type aggOut struct {
 		StartTime              float64
 	}
 	Urls, HttpStatuses, Users, EntryServices, RootCauses []api.ValueCount
+	FaultRootCauses                                      []api.ValueCount
 	Annotations                                          []api.KeyBreakdown
 	starts                                               []float64
 }
@@ -119,6 +120,7 @@ func (e *searchEnv) bruteAggregates(t *testing.T, expr string, from, to time.Tim
 	var rts []float64
 	urls, sts, users, entries, roots, keys := map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
 	vals := map[string]map[string]int64{}
+	faultRoots := map[string]int64{}
 	for _, s := range all {
 		rts = append(rts, aws.ToFloat64(s.ResponseTime))
 		o.starts = append(o.starts, float64(s.StartTime.UnixMilli())/1000)
@@ -145,10 +147,15 @@ func (e *searchEnv) bruteAggregates(t *testing.T, expr string, from, to time.Tim
 			}
 		}
 		seenR := map[string]bool{}
+		seenF := map[string]bool{}
 		for _, rc := range s.FaultRootCauses {
 			for _, sv := range rc.Services {
 				seenR[aws.ToString(sv.Name)] = true
+				seenF[aws.ToString(sv.Name)] = true
 			}
+		}
+		for n := range seenF {
+			faultRoots[n]++
 		}
 		for _, rc := range s.ErrorRootCauses {
 			for _, sv := range rc.Services {
@@ -201,6 +208,7 @@ func (e *searchEnv) bruteAggregates(t *testing.T, expr string, from, to time.Tim
 		return out
 	}
 	o.Urls, o.HttpStatuses, o.Users, o.EntryServices, o.RootCauses = top(urls, topN), top(sts, topN), top(users, topN), top(entries, topN), top(roots, topN)
+	o.FaultRootCauses = top(faultRoots, topN)
 	for _, kc := range top(keys, 20) {
 		o.Annotations = append(o.Annotations, api.KeyBreakdown{Key: kc.Value.(string), Count: kc.Count, Values: top(vals[kc.Value.(string)], topN)})
 	}
@@ -305,6 +313,7 @@ func TestTraceAggregatesEqualBruteForce(t *testing.T) {
 			jsonEq(t, name+": users", got.Users, want.Users)
 			jsonEq(t, name+": entry services", got.EntryServices, want.EntryServices)
 			jsonEq(t, name+": root causes", got.RootCauses, want.RootCauses)
+			jsonEq(t, name+": fault root causes", normalize(aggOut{Urls: got.FaultRootCauses}).Urls, want.FaultRootCauses)
 			if len(want.Annotations) == 0 {
 				want.Annotations = []api.KeyBreakdown{}
 			}

@@ -147,6 +147,15 @@ try {
       await page.press('[data-testid="filter"] input', 'Enter');
       await page.waitForURL(new RegExp(`#/traces/${hostile.id}`));
     },
+    async 'analytics A and B count every matching trace over the whole range'(page) {
+      const fb = 'http.status = 500';
+      await page.goto(`${server.base}/#/analytics?range=${range}&b=${encodeURIComponent(fb)}`);
+      const b = (await api(server.base, '/roentgen/TraceAggregates', { StartTime: from, EndTime: to, FilterExpression: fb })).TracesMatched;
+      await page.locator('[data-testid="stat-A"]', { hasText: `${agg.TracesMatched} traces` }).waitFor();
+      await page.locator('[data-testid="stat-B"]', { hasText: `${b} traces` }).waitFor();
+      const ts = await page.evaluate(() => document.querySelector('[data-testid="analytics-timeseries"] canvas')?.getBoundingClientRect().width);
+      assert(ts > 300, `time series width ${ts}`);
+    },
     async 'an old range on a full server does not say "No traces yet"'(page) {
       await page.goto(`${server.base}/#/traces?range=1000-2000`);
       const t = await page.locator('[data-testid="empty"]').textContent();

@@ -170,9 +170,14 @@ test('traces: table, sorting, a typed filter narrows the list', async (page) => 
   await shot(page, '03-traces');
   await page.click('th[data-sort="responsetime"]');
   await page.waitForURL(/sort=responsetime/);
+  // The server sorts every matching trace: wait for its answer.
+  const sorted = () => page.$$eval('[data-testid="traces-table"] tbody tr td:nth-child(5)', (c) => {
+    const secs = c.map((x) => x.textContent).map((s) => (s.endsWith('ms') ? parseFloat(s) / 1000 : s.endsWith('µs') ? parseFloat(s) / 1e6 : parseFloat(s)));
+    return secs.every((v, i) => i === 0 || secs[i - 1] >= v);
+  });
+  for (let i = 0; i < 50 && !(await sorted()); i++) await sleep(100);
   const rts = await page.$$eval('[data-testid="traces-table"] tbody tr td:nth-child(5)', (c) => c.map((x) => x.textContent));
-  const secs = rts.map((s) => (s.endsWith('ms') ? parseFloat(s) / 1000 : s.endsWith('µs') ? parseFloat(s) / 1e6 : parseFloat(s)));
-  assert(secs.every((v, i) => i === 0 || secs[i - 1] >= v), `not sorted by response time, descending: ${rts.slice(0, 5)}`);
+  assert(await sorted(), `not sorted by response time, descending: ${rts.slice(0, 5)}`);
 
   await page.fill('[data-testid="filter"] input', 'service("checkout-py")');
   await page.press('[data-testid="filter"] input', 'Enter');

@@ -145,16 +145,20 @@ export interface Aggregates {
   ResponseTime?: Stats;
   Duration?: Stats;
   Histogram: { Lower: number; Upper: number; Count: number }[];
+  OverTime?: { Start: number; End: number; Count: number; Faults: number; Errors: number; Throttles: number; MeanResponseTime: number }[];
   Slowest: { Id: string; ResponseTime: number }[];
   Traces: TraceSummary[];
   Urls: ValueCount[]; HttpStatuses: ValueCount[]; Users: ValueCount[]; EntryServices: ValueCount[]; RootCauses: ValueCount[];
+  FaultRootCauses: ValueCount[]; ErrorRootCauses: ValueCount[]; ResponseTimeRootCauses: ValueCount[];
   Annotations: { Key: string; Count: number; Values: ValueCount[] }[];
 }
 export type AggSort = 'ResponseTime' | 'Duration' | 'StartTime';
 
-export function traceAggregates(w: Window, filter: string, opts: { sortBy?: AggSort; ascending?: boolean; limit?: number; topN?: number; buckets?: number } = {}, signal?: AbortSignal) {
+export function traceAggregates(w: Window, filter: string, opts: { sortBy?: AggSort; ascending?: boolean; limit?: number; topN?: number; buckets?: number; timeBuckets?: number; histogram?: [number, number] } = {}, signal?: AbortSignal) {
   const body: Record<string, unknown> = { StartTime: w.start, EndTime: w.end, SortBy: opts.sortBy || 'StartTime', Ascending: !!opts.ascending,
     Limit: opts.limit ?? 100, TopN: opts.topN ?? 10, Buckets: opts.buckets ?? 40 };
   if (filter.trim()) body.FilterExpression = filter.trim();
+  if (opts.timeBuckets) body.TimeBuckets = opts.timeBuckets;
+  if (opts.histogram) { body.HistogramFrom = opts.histogram[0]; body.HistogramTo = opts.histogram[1]; }
   return call<Aggregates>('/roentgen/TraceAggregates', body, signal);
 }
