@@ -176,6 +176,39 @@ try {
       await checkLayout(page, `hostile trace ${w}×${h}`);
     };
   }
+  for (const [w, h] of [[1024, 700], [1920, 1080]]) {
+    tests[`map readable at first sight at ${w}×${h}: all in view, labels ≥ 12 px, zoom controls, list view, links by name`] = async (page) => {
+      await page.setViewportSize({ width: w, height: h });
+      await page.goto(`${server.base}/#/map?range=${range}`);
+      await page.waitForFunction(() => window.__roentgenMap && window.__roentgenMap.nodes().length > 0);
+      await page.waitForTimeout(300);
+      const r = await page.evaluate(() => {
+        const cy = window.__roentgenMap;
+        const bb = cy.elements().renderedBoundingBox();
+        const minFont = Math.min(...cy.nodes().map((n) => parseFloat(n.renderedStyle('font-size'))));
+        return { bb, w: cy.width(), h: cy.height(), minFont, names: cy.nodes().map((n) => n.data('tip').split('\n')[0]) };
+      });
+      assert(r.bb.x1 >= -2 && r.bb.y1 >= -2 && r.bb.x2 <= r.w + 2 && r.bb.y2 <= r.h + 2, `map not fitted: ${JSON.stringify(r.bb)} in ${r.w}×${r.h}`);
+      assert(r.minFont >= 12, `node labels render at ${r.minFont}px`);
+      await checkLayout(page, `map ${w}×${h}`);
+      const z0 = await page.evaluate(() => window.__roentgenMap.zoom());
+      await page.click('[data-testid="zoom-in"]');
+      assert(await page.evaluate(() => window.__roentgenMap.zoom()) > z0, 'zoom in did nothing');
+      await page.click('[data-testid="zoom-fit"]');
+      // The list view names every node; a node's button selects it, by name in the URL.
+      await page.click('[data-testid="map-list"] summary');
+      const rows = await page.locator('[data-testid="map-list-nodes"] tbody tr').count();
+      assert(rows === r.names.length, `list view has ${rows} nodes, the map ${r.names.length}`);
+      const name = r.names.find((n) => n.startsWith('agg-svc-')) || r.names[0];
+      await page.locator('[data-testid="map-list-nodes"] button', { hasText: name }).first().focus();
+      await page.keyboard.press('Enter');
+      await page.waitForURL(new RegExp('sel=node%3A' + encodeURIComponent(name).replace(/[-.*+?^${}()|[\]\\]/g, '\\$&')));
+      const url = page.url();
+      await page.goto('about:blank');
+      await page.goto(url);
+      await page.waitForFunction((n) => window.__roentgenMap && window.__roentgenMap.$(':selected').map((x) => x.data('tip').split('\n')[0]).includes(n), name);
+    };
+  }
   tests['first row of the traces page and the map, with ~4,000 traces in range'] = async (page) => {
     for (const [name, hash, sel] of [['tracesFirstRowMs', `#/traces?range=15m`, '[data-testid="traces-table"] tbody tr[data-trace-id]'], ['mapDrawnMs', '#/map?range=15m', null]]) {
       let best = Infinity;

@@ -115,7 +115,7 @@ test('clicking a node shows its statistics; its traces open', async (page) => {
   assert((await panel.locator('h2').textContent()) === 'e2e-payments', 'panel does not show the clicked node');
   assert(Number(await page.locator('[data-testid="stat-total"]').textContent()) >= 1, 'no requests counted');
   assert(Number(await page.locator('[data-testid="stat-fault"]').textContent()) >= 1, 'the fault is not counted');
-  assert(/sel=n\d+/.test(page.url()), 'selection is not in the URL');
+  assert(/sel=node%3A/.test(page.url()), `selection is not in the URL by name: ${page.url()}`);
   await page.waitForSelector('[data-testid="map-timeseries"] canvas');
   await shot(page, '02-map-node');
   await page.locator('[data-testid="open-traces"]').click();
@@ -139,7 +139,7 @@ test('clicking an edge shows the caller-side statistics', async (page) => {
   const box = await page.locator('[data-testid="service-map"]').boundingBox();
   await page.mouse.click(box.x + mid.x, box.y + mid.y);
   await page.waitForSelector('[data-testid="selection-details"] h2:has-text("frontend → payments")');
-  assert(/sel=e\d+-\d+/.test(page.url()), 'edge selection is not in the URL');
+  assert(/sel=edge%3A/.test(page.url()), `edge selection is not in the URL by name: ${page.url()}`);
   assert(Number(await page.locator('[data-testid="stat-total"]').textContent()) >= 1, 'edge has no requests');
   await page.waitForSelector('[data-testid="map-histogram"] canvas');
   await page.waitForSelector('[data-testid="map-timeseries"] canvas');
