@@ -38,6 +38,26 @@ function workload(n) {
   return docs;
 }
 
+// A trace whose critical path is known: the root waited on slow-call (not
+// on fast-call, hidden behind it) and on its nested db-query; fire-and-forget
+// ends after the root and was not waited on.
+function knownTrace() {
+  const t0 = Date.now() / 1000 - 90;
+  const id = traceId(t0);
+  const ids = { root: hex(16), slow: hex(16), fast: hex(16), db: hex(16), cache: hex(16), async: hex(16) };
+  return { id, ids, critical: [ids.root, ids.slow, ids.db].sort(), docs: [{
+    name: 'cp-known', id: ids.root, trace_id: id, start_time: t0, end_time: t0 + 1,
+    http: { request: { method: 'POST', url: 'https://cp.e2e/order' }, response: { status: 201 } },
+    subsegments: [
+      { name: 'slow-call', id: ids.slow, start_time: t0 + 0.1, end_time: t0 + 0.9, subsegments: [
+        { name: 'db-query', id: ids.db, start_time: t0 + 0.2, end_time: t0 + 0.85 },
+        { name: 'cache', id: ids.cache, start_time: t0 + 0.2, end_time: t0 + 0.3 }] },
+      { name: 'fast-call', id: ids.fast, start_time: t0 + 0.1, end_time: t0 + 0.2 },
+      { name: 'fire-and-forget', id: ids.async, start_time: t0 + 0.95, end_time: t0 + 3 },
+    ],
+  }] };
+}
+
 // Hostile strings: a 200-character annotation key, a 5,000-character value,
 // a long unbroken service name and URL.
 const LONG_NAME = 'svc-' + 'x'.repeat(180);
@@ -91,7 +111,8 @@ const server = await startServer();
 let browser;
 try {
   const hostile = hostileTrace();
-  await putSegments(server.base, [...workload(N), ...hostile.docs]);
+  const known = knownTrace();
+  await putSegments(server.base, [...workload(N), ...hostile.docs, ...known.docs]);
   // A window that has ended: the demo keeps sending traces of the present.
   await sleep(1500);
   const to = Math.floor(Date.now() / 1000) - 1;
@@ -155,6 +176,14 @@ try {
       await page.locator('[data-testid="stat-B"]', { hasText: `${b} traces` }).waitFor();
       const ts = await page.evaluate(() => document.querySelector('[data-testid="analytics-timeseries"] canvas')?.getBoundingClientRect().width);
       assert(ts > 300, `time series width ${ts}`);
+    },
+    async 'the trace page highlights the known critical path and shows the request in its header'(page) {
+      await page.goto(`${server.base}/#/traces/${known.id}?range=${range}`);
+      await page.waitForSelector('.tl-row.critical');
+      const got = (await page.$$eval('.tl-row.critical', (els) => els.map((e) => e.getAttribute('data-row-id')))).sort();
+      assert(JSON.stringify(got) === JSON.stringify(known.critical), `critical path ${got}, want ${known.critical}`);
+      const head = [await page.textContent('[data-testid="trace-method"]'), await page.textContent('[data-testid="trace-url"]'), await page.textContent('[data-testid="trace-status"]'), await page.textContent('[data-testid="trace-entry"]')];
+      assert(head.join(' ') === 'POST https://cp.e2e/order 201 entry cp-known', `header: ${head.join(' ')}`);
     },
     async 'an old range on a full server does not say "No traces yet"'(page) {
       await page.goto(`${server.base}/#/traces?range=1000-2000`);

@@ -9,6 +9,7 @@ import { ServiceMap } from '../components/ServiceMap';
 import { buildRows, documents, exceptionsOf, span, type Row } from '../tracetree';
 import { fmtDuration, fmtTime } from '../format';
 import { link } from '../route';
+import { criticalPath } from '../criticalpath';
 
 const TABS = ['overview', 'http', 'aws', 'sql', 'annotations', 'metadata', 'exceptions', 'raw'] as const;
 
@@ -37,6 +38,7 @@ export function TracePage(props: { id: string; params: Record<string, string> })
   const t = span(rows);
   const root = rows[0];
   const http = httpOf(root);
+  const critical = useMemo(() => new Set(criticalPath(rows)), [rows]);
   const tab = (TABS as readonly string[]).includes(params.tab) ? params.tab : 'overview';
   return (
     <div class="page trace-page">
@@ -63,7 +65,9 @@ export function TracePage(props: { id: string; params: Record<string, string> })
           </div>
           <div class="split">
             <div class="grow">
-              <Timeline rows={rows} selected={selected?.id} onSelect={(sel) => setParams({ sel }, true)} />
+              <label class="hint critical-toggle"><input type="checkbox" checked={params.cp !== '0'} data-testid="critical-toggle"
+                onChange={(e) => setParams({ cp: (e.target as HTMLInputElement).checked ? '' : '0' }, true)} /> highlight the critical path (the spans the response time waited on)</label>
+              <Timeline rows={rows} selected={selected?.id} onSelect={(sel) => setParams({ sel }, true)} critical={params.cp !== '0' ? critical : undefined} />
             </div>
             <aside class="panel" data-testid="segment-panel">
               {selected && <SegmentPanel row={selected} tab={tab} />}
