@@ -185,6 +185,19 @@ try {
       const head = [await page.textContent('[data-testid="trace-method"]'), await page.textContent('[data-testid="trace-url"]'), await page.textContent('[data-testid="trace-status"]'), await page.textContent('[data-testid="trace-entry"]')];
       assert(head.join(' ') === 'POST https://cp.e2e/order 201 entry cp-known', `header: ${head.join(' ')}`);
     },
+    async 'one time format with a UTC/local switch; dark mode follows the system'(page) {
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.goto(`${server.base}/#/traces?range=${range}`);
+      await page.waitForSelector('[data-testid="traces-table"] tbody tr[data-trace-id]');
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert(bg === 'rgb(11, 18, 32)', `dark mode body background ${bg}`);
+      if ((await page.textContent('[data-testid="zone"]')) !== 'UTC') await page.click('[data-testid="zone"]');
+      const cell = await page.textContent('[data-testid="traces-table"] tbody tr[data-trace-id] td:nth-child(7)');
+      assert(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC$/.test(cell), `time cell ${cell}`);
+      await page.click('[data-testid="zone"]');
+      const local = await page.textContent('[data-testid="traces-table"] tbody tr[data-trace-id] td:nth-child(7)');
+      assert(/ [+-]\d\d:\d\d$/.test(local), `local time cell ${local}`);
+    },
     async 'an old range on a full server does not say "No traces yet"'(page) {
       await page.goto(`${server.base}/#/traces?range=1000-2000`);
       const t = await page.locator('[data-testid="empty"]').textContent();

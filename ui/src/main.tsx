@@ -1,4 +1,5 @@
 import { render } from 'preact';
+import { ZONE_CHANGED, setTimeZone, timeZone } from './format';
 import { useEffect, useState } from 'preact/hooks';
 import './style.css';
 import { info, type Info } from './api';
@@ -41,6 +42,9 @@ function App(props: { session: Session; onLogout: () => void }) {
   const [about, setAbout] = useState<Info>({});
   useEffect(() => { info().then(setAbout); }, []);
   const who = props.session;
+  // A zone change re-renders every time on the page.
+  const [, setZoneTick] = useState(0);
+  useEffect(() => { const on = () => setZoneTick((n) => n + 1); addEventListener(ZONE_CHANGED, on); return () => removeEventListener(ZONE_CHANGED, on); }, []);
   const shared = { range: route.params.range, group: route.params.group };
   let page;
   switch (route.page) {
@@ -61,6 +65,8 @@ function App(props: { session: Session; onLogout: () => void }) {
             <a href={link(p, p === 'sampling' || p === 'groups' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
           ))}
         </nav>
+        <button class="ghost zone" data-testid="zone" title="show times in UTC or in this browser's zone"
+          onClick={() => setTimeZone(timeZone() === 'utc' ? 'local' : 'utc')}>{timeZone() === 'utc' ? 'UTC' : 'local time'}</button>
         <span class="about" title={`role ${about.role || '?'}; segments on udp ${about.udp || '?'}`}>{about.version ? `v${about.version}` : ''}</span>
         {who.AccessKeyId && (
           <span class="who" data-testid="who">{who.AccessKeyId} ({who.Role})

@@ -123,7 +123,7 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
                       <td><span class={`status ${statusClass(t)}`}>{t.Http?.HttpStatus ?? (t.HasFault ? 'fault' : t.HasError ? 'error' : '')}</span></td>
                       <td class="num">{fmtDuration(t.ResponseTime)}</td>
                       <td class="num">{fmtDuration(t.Duration)}</td>
-                      <td class="nowrap">{fmtTime(t.StartTime)}</td>
+                      <td class="nowrap" title={fmtTime(t.StartTime)}>{fmtTime(t.StartTime)}</td>
                       <td class="clip" title={t.EntryPoint?.Name}>{t.EntryPoint?.Name ?? ''}</td>
                       <td class="clip" title={users}>{users}</td>
                       <td class="ann clip" title={ann.join('\n')}>{ann.slice(0, 3).join(', ')}{ann.length > 3 ? ` +${ann.length - 3}` : ''}</td>
