@@ -198,6 +198,22 @@ try {
       const local = await page.textContent('[data-testid="traces-table"] tbody tr[data-trace-id] td:nth-child(7)');
       assert(/ [+-]\d\d:\d\d$/.test(local), `local time cell ${local}`);
     },
+    async 'a trace downloads as JSON and imports back to view'(page) {
+      await page.goto(`${server.base}/#/traces/${known.id}?range=${range}`);
+      await page.waitForSelector('.tl-row.critical');
+      const rows = await page.locator('.tl-row').count();
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="download-trace"]')]);
+      const file = await dl.path();
+      const saved = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(file, 'utf8')));
+      assert(saved.Id === known.id && saved.Segments.length === 1, `download: ${JSON.stringify(saved).slice(0, 120)}`);
+      await page.goto(`${server.base}/#/traces?range=${range}`);
+      await page.setInputFiles('[data-testid="import-trace"]', file);
+      await page.waitForURL(/#\/traces\/imported/);
+      await page.waitForSelector('.tl-row.critical');
+      assert(await page.locator('.tl-row').count() === rows, 'imported trace shows other rows');
+      await page.setInputFiles('[data-testid="import-trace"]', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"x":1}') });
+      await page.locator('[data-testid="import-error"]').waitFor();
+    },
     async 'an old range on a full server does not say "No traces yet"'(page) {
       await page.goto(`${server.base}/#/traces?range=1000-2000`);
       const t = await page.locator('[data-testid="empty"]').textContent();

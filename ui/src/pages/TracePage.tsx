@@ -10,19 +10,22 @@ import { buildRows, documents, exceptionsOf, span, type Row } from '../tracetree
 import { fmtDuration, fmtTime } from '../format';
 import { link } from '../route';
 import { criticalPath } from '../criticalpath';
+import { DownloadTrace, IMPORTED, ImportTrace, importedTrace } from '../components/TraceFiles';
+import type { Trace } from '../types';
 
 const TABS = ['overview', 'http', 'aws', 'sql', 'annotations', 'metadata', 'exceptions', 'raw'] as const;
 
 export function TracePage(props: { id: string; params: Record<string, string> }) {
   const { id, params } = props;
+  const imported = id === IMPORTED;
   const trace = useLoad(async (s) => {
-    const list = await batchGetTraces([id], s);
+    const list = imported ? [importedTrace()].filter((x): x is Trace => !!x) : await batchGetTraces([id], s);
     performance.clearMarks('trace-data');
     performance.mark('trace-data');
     return list[0];
   }, [id]);
   const rows = useMemo(() => (trace.data ? buildRows(documents(trace.data)) : []), [trace.data]);
-  const graph = useLoad((s) => traceGraph([id], s), [id]);
+  const graph = useLoad((s) => (imported ? Promise.resolve([]) : traceGraph([id], s)), [id]);
   // The map (and the charting library it loads) waits until the timeline
   // is on screen: the timeline is what the user came for.
   const [showMap, setShowMap] = useState(false);
@@ -44,8 +47,10 @@ export function TracePage(props: { id: string; params: Record<string, string> })
     <div class="page trace-page">
       <div class="toolbar">
         <a href={link('traces', { range: params.range, group: params.group })}>‹ traces</a>
-        <h1 class="mono" data-testid="trace-id">{id}</h1>
+        <h1 class="mono clip" data-testid="trace-id">{imported ? `${trace.data?.Id ?? ''} (imported)` : id}</h1>
         {trace.loading && <Spinner />}
+        {trace.data && <DownloadTrace trace={trace.data} />}
+        <ImportTrace />
       </div>
       {trace.error && <ErrorBox error={trace.error} what="BatchGetTraces" />}
       {!trace.loading && !trace.error && !trace.data && (

@@ -8,6 +8,7 @@ import { isRelative, resolve } from '../timerange';
 import { go, setParams, useLoad } from '../state';
 import { Empty, ErrorBox, LiveToggle, useTick, FilterBox, filterError, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
 import { Histogram } from '../components/Chart';
+import { ImportTrace } from '../components/TraceFiles';
 import type { Bins } from '../histogram';
 import { andFilter, annotationList, pageOf, statusClass, withGroup, refinerCondition, traceIdIn } from '../traceslist';
 import { fmtDuration, fmtTime } from '../format';
@@ -77,6 +78,7 @@ export function TracesPage(props: { params: Record<string, string>; info: Info }
         <GroupSelect value={group} onChange={(v) => setParams({ group: v === 'Default' ? '' : v, page: '' })} />
         <button onClick={() => { setParams({ t: String(Date.now()) }, true); reload(); }}>refresh</button>
         <LiveToggle on={live} range={range} onChange={(on) => setParams({ live: on ? '1' : '' }, true)} />
+        <ImportTrace />
         {loading && <Spinner />}
       </div>
       <FilterBox value={filter} error={filterError(error, filter)} onSubmit={submit}
