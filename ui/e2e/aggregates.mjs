@@ -41,7 +41,7 @@ function workload(n) {
 // A trace whose critical path is known: the root waited on slow-call (not
 // on fast-call, hidden behind it) and on its nested db-query; fire-and-forget
 // ends after the root and was not waited on.
-function knownTrace() {
+function knownTrace(slower = false) {
   const t0 = Date.now() / 1000 - 90;
   const id = traceId(t0);
   const ids = { root: hex(16), slow: hex(16), fast: hex(16), db: hex(16), cache: hex(16), async: hex(16) };
@@ -50,10 +50,11 @@ function knownTrace() {
     http: { request: { method: 'POST', url: 'https://cp.e2e/order' }, response: { status: 201 } },
     subsegments: [
       { name: 'slow-call', id: ids.slow, start_time: t0 + 0.1, end_time: t0 + 0.9, subsegments: [
-        { name: 'db-query', id: ids.db, start_time: t0 + 0.2, end_time: t0 + 0.85 },
+        { name: 'db-query', id: ids.db, start_time: t0 + 0.2, end_time: t0 + (slower ? 1.2 : 0.85) },
         { name: 'cache', id: ids.cache, start_time: t0 + 0.2, end_time: t0 + 0.3 }] },
       { name: 'fast-call', id: ids.fast, start_time: t0 + 0.1, end_time: t0 + 0.2 },
       { name: 'fire-and-forget', id: ids.async, start_time: t0 + 0.95, end_time: t0 + 3 },
+      ...(slower ? [{ name: 'retry', id: hex(16), start_time: t0 + 0.5, end_time: t0 + 0.6 }] : []),
     ],
   }] };
 }
@@ -112,7 +113,8 @@ let browser;
 try {
   const hostile = hostileTrace();
   const known = knownTrace();
-  await putSegments(server.base, [...workload(N), ...hostile.docs, ...known.docs]);
+  const knownB = knownTrace(true);
+  await putSegments(server.base, [...workload(N), ...hostile.docs, ...known.docs, ...knownB.docs]);
   // A window that has ended: the demo keeps sending traces of the present.
   await sleep(1500);
   const to = Math.floor(Date.now() / 1000) - 1;
@@ -213,6 +215,21 @@ try {
       assert(await page.locator('.tl-row').count() === rows, 'imported trace shows other rows');
       await page.setInputFiles('[data-testid="import-trace"]', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"x":1}') });
       await page.locator('[data-testid="import-error"]').waitFor();
+    },
+    async 'compare two known traces side by side'(page) {
+      await page.goto(`${server.base}/#/traces/${known.id}?range=${range}`);
+      await page.click('[data-testid="compare-link"]');
+      await page.fill('[data-testid="compare-b"]', knownB.id);
+      await page.press('[data-testid="compare-b"]', 'Enter');
+      await page.waitForSelector('[data-testid="compare-table"] tbody tr');
+      const row = async (key) => (await page.locator(`[data-testid="compare-table"] tr[data-key="${key}"]`).textContent());
+      const db = await row('cp-known › slow-call › db-query');
+      assert(/650ms.*1\.00s.*\+350ms/.test(db), `db-query row: ${db}`);
+      const retry = await row('cp-known › retry');
+      assert(/only in B/.test(retry), `retry row: ${retry}`);
+      assert((await page.locator('[data-testid="compare-A"] .tl-row').count()) === 6, 'timeline A');
+      assert((await page.locator('[data-testid="compare-B"] .tl-row').count()) === 7, 'timeline B');
+      await checkLayout(page, 'compare');
     },
     async 'an old range on a full server does not say "No traces yet"'(page) {
       await page.goto(`${server.base}/#/traces?range=1000-2000`);

@@ -9,6 +9,7 @@ import { MapPage } from './pages/MapPage';
 import { TracesPage } from './pages/TracesPage';
 import { TracePage } from './pages/TracePage';
 import { AnalyticsPage } from './pages/AnalyticsPage';
+import { ComparePage } from './pages/ComparePage';
 import { SamplingPage } from './pages/SamplingPage';
 import { GroupsPage } from './pages/GroupsPage';
 import { LoginPage } from './pages/LoginPage';
@@ -51,6 +52,7 @@ function App(props: { session: Session; onLogout: () => void }) {
     case 'traces':
       page = route.id ? <TracePage id={route.id} params={route.params} /> : <TracesPage params={route.params} info={about} />;
       break;
+    case 'compare': page = <ComparePage params={route.params} />; break;
     case 'analytics': page = <AnalyticsPage params={route.params} info={about} />; break;
     case 'sampling': page = <SamplingPage params={route.params} />; break;
     case 'groups': page = <GroupsPage params={route.params} />; break;

@@ -51,6 +51,7 @@ export function TracePage(props: { id: string; params: Record<string, string> })
         {trace.loading && <Spinner />}
         {trace.data && <DownloadTrace trace={trace.data} />}
         <ImportTrace />
+        {!imported && <a class="button ghost" href={link('compare', { a: id })} data-testid="compare-link">compare with…</a>}
       </div>
       {trace.error && <ErrorBox error={trace.error} what="BatchGetTraces" />}
       {!trace.loading && !trace.error && !trace.data && (
