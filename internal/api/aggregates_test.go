@@ -48,8 +48,14 @@ type aggOut struct {
 
 func postAggregates(t *testing.T, url string, body map[string]any) (int, []byte) {
 	t.Helper()
+	return postTo(t, url+"/roentgen/TraceAggregates", body)
+}
+
+// postTo posts a JSON body over real HTTP and returns the status and body.
+func postTo(t *testing.T, url string, body map[string]any) (int, []byte) {
+	t.Helper()
 	b, _ := json.Marshal(body)
-	res, err := http.Post(url+"/roentgen/TraceAggregates", "application/json", bytes.NewReader(b))
+	res, err := http.Post(url, "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
