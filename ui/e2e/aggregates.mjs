@@ -115,6 +115,10 @@ try {
   const known = knownTrace();
   const knownB = knownTrace(true);
   await putSegments(server.base, [...workload(N), ...hostile.docs, ...known.docs, ...knownB.docs]);
+  const tnow = Date.now() / 1000;
+  await api(server.base, '/TelemetryRecords', { Hostname: 'e2e-daemon', EC2InstanceId: 'i-0e2e', TelemetryRecords: [
+    { Timestamp: tnow - 120, SegmentsReceivedCount: 40, SegmentsSentCount: 38, SegmentsRejectedCount: 2, BackendConnectionErrors: { TimeoutCount: 3 } },
+    { Timestamp: tnow - 60, SegmentsReceivedCount: 60, SegmentsSentCount: 60, SegmentsRejectedCount: 0 }] });
   // A window that has ended: the demo keeps sending traces of the present.
   await sleep(1500);
   const to = Math.floor(Date.now() / 1000) - 1;
@@ -230,6 +234,15 @@ try {
       assert((await page.locator('[data-testid="compare-A"] .tl-row').count()) === 6, 'timeline A');
       assert((await page.locator('[data-testid="compare-B"] .tl-row').count()) === 7, 'timeline B');
       await checkLayout(page, 'compare');
+    },
+    async 'daemon telemetry has a page of its own'(page) {
+      for (const [w, h] of [[1024, 700], [1920, 1080]]) {
+        await page.setViewportSize({ width: w, height: h });
+        await page.goto(`${server.base}/#/daemons?range=1h`);
+        const row = await page.locator('[data-testid="daemons-table"] tr[data-daemon="e2e-daemon"]').textContent();
+        assert(/e2e-daemon · i-0e2e/.test(row) && /2\s*100\s*98\s*0\s*2\s*3$/.test(row.replace(/.*ago/, '')), `daemon row: ${row}`);
+        await checkLayout(page, `daemons ${w}×${h}`);
+      }
     },
     async 'an old range on a full server does not say "No traces yet"'(page) {
       await page.goto(`${server.base}/#/traces?range=1000-2000`);

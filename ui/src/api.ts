@@ -162,3 +162,17 @@ export function traceAggregates(w: Window, filter: string, opts: { sortBy?: AggS
   if (opts.histogram) { body.HistogramFrom = opts.histogram[0]; body.HistogramTo = opts.histogram[1]; }
   return call<Aggregates>('/roentgen/TraceAggregates', body, signal);
 }
+
+// Daemon telemetry as PutTelemetryRecords stored it (POST /roentgen/TelemetryRecords).
+export interface TelemetryRecord {
+  Timestamp: number;
+  SegmentsReceivedCount?: number; SegmentsSentCount?: number; SegmentsSpilloverCount?: number; SegmentsRejectedCount?: number;
+  BackendConnectionErrors?: Record<string, number>;
+}
+export interface Daemon {
+  Hostname: string; EC2InstanceId: string; ResourceARN: string; FirstSeen: number; LastSeen: number; RecordCount: number;
+  Totals: Record<string, number>; Records: TelemetryRecord[];
+}
+export function telemetry(w: Window, signal?: AbortSignal) {
+  return call<{ Daemons: Daemon[]; Truncated: boolean }>('/roentgen/TelemetryRecords', { StartTime: w.start, EndTime: w.end }, signal);
+}

@@ -10,6 +10,7 @@ import { TracesPage } from './pages/TracesPage';
 import { TracePage } from './pages/TracePage';
 import { AnalyticsPage } from './pages/AnalyticsPage';
 import { ComparePage } from './pages/ComparePage';
+import { DaemonsPage } from './pages/DaemonsPage';
 import { SamplingPage } from './pages/SamplingPage';
 import { GroupsPage } from './pages/GroupsPage';
 import { LoginPage } from './pages/LoginPage';
@@ -21,6 +22,7 @@ const NAV = [
   ['analytics', 'Analytics'],
   ['sampling', 'Sampling rules'],
   ['groups', 'Groups'],
+  ['daemons', 'Daemons'],
 ] as const;
 
 // The session decides first: with access keys, nothing loads before login.
@@ -52,6 +54,7 @@ function App(props: { session: Session; onLogout: () => void }) {
     case 'traces':
       page = route.id ? <TracePage id={route.id} params={route.params} /> : <TracesPage params={route.params} info={about} />;
       break;
+    case 'daemons': page = <DaemonsPage params={route.params} />; break;
     case 'compare': page = <ComparePage params={route.params} />; break;
     case 'analytics': page = <AnalyticsPage params={route.params} info={about} />; break;
     case 'sampling': page = <SamplingPage params={route.params} />; break;
@@ -64,7 +67,7 @@ function App(props: { session: Session; onLogout: () => void }) {
         <a class="brand" href="#/map">Roentgen</a>
         <nav>
           {NAV.map(([p, name]) => (
-            <a href={link(p, p === 'sampling' || p === 'groups' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
+            <a href={link(p, p === 'sampling' || p === 'groups' || p === 'daemons' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
           ))}
         </nav>
         <button class="ghost zone" data-testid="zone" title="show times in UTC or in this browser's zone"
