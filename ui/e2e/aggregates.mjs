@@ -262,6 +262,14 @@ try {
       await page.goto(`${server.base}/#/traces/${hostile.id}?range=${range}`);
       await page.waitForTimeout(1500);
       await checkLayout(page, `hostile trace ${w}×${h}`);
+      for (const tab of ['annotations', 'metadata', 'http', 'raw']) {
+        await page.goto(`${server.base}/#/traces/${hostile.id}?range=${range}&tab=${tab}`);
+        await page.waitForTimeout(400);
+        await checkLayout(page, `hostile trace, ${tab} tab, ${w}×${h}`);
+      }
+      await page.goto(`${server.base}/#/analytics?range=${range}&b=${encodeURIComponent(`service("${LONG_NAME}")`)}`);
+      await page.waitForSelector('[data-testid="diff-annotations"]');
+      await checkLayout(page, `analytics ${w}×${h}`);
     };
   }
   for (const [w, h] of [[1024, 700], [1920, 1080]]) {

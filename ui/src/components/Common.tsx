@@ -133,3 +133,18 @@ export function useTick(enabled: boolean, ms = 10000): number {
   }, [enabled, ms]);
   return n;
 }
+
+// A long value clipped to max characters, with a button to show it all.
+export function Clip(props: { text: string; max?: number }) {
+  const max = props.max ?? 300;
+  const [open, setOpen] = useState(false);
+  if (props.text.length <= max || open) return <>{props.text}</>;
+  return (
+    <>
+      {props.text.slice(0, max)}…{' '}
+      <button type="button" class="link inline" data-testid="expand" onClick={() => setOpen(true)}>
+        show all {props.text.length.toLocaleString('en')} characters
+      </button>
+    </>
+  );
+}

@@ -10,6 +10,7 @@ import { buildRows, documents, exceptionsOf, span, type Row } from '../tracetree
 import { fmtDuration, fmtTime } from '../format';
 import { link } from '../route';
 import { criticalPath } from '../criticalpath';
+import { Clip } from '../components/Common';
 import { DownloadTrace, IMPORTED, ImportTrace, importedTrace } from '../components/TraceFiles';
 import type { Trace } from '../types';
 
@@ -158,12 +159,12 @@ function SegmentPanel(props: { row: Row; tab: string }) {
 
 function KV(props: { k: string; v: string | undefined }) {
   if (props.v == null || props.v === '') return null;
-  return <tr><th>{props.k}</th><td>{props.v}</td></tr>;
+  return <tr><th title={props.k}>{props.k}</th><td><Clip text={props.v} /></td></tr>;
 }
 
 function JsonBlock(props: { v: unknown; empty: string }) {
   if (props.v == null || (typeof props.v === 'object' && !Object.keys(props.v as object).length)) return <p class="hint">{props.empty}</p>;
-  return <pre class="json">{JSON.stringify(props.v, null, 2)}</pre>;
+  return <pre class="json"><Clip text={JSON.stringify(props.v, null, 2)} max={4000} /></pre>;
 }
 
 // The request and response of the entry segment, for the header.
