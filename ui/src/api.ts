@@ -1,5 +1,7 @@
-// The console's only backend: the public X-Ray API (restJson1, POST with a
-// JSON body), so whatever the console shows, the AWS CLI can show too.
+// The console's backend: the public X-Ray API (restJson1, POST with a JSON
+// body), so whatever the console shows, the AWS CLI can show too, plus the
+// Roentgen operations beside it (/roentgen/..., docs/aggregates.md) for
+// aggregates over every matching trace and daemon telemetry.
 import { SESSION_LOST } from './session';
 import type { Group, SamplingRule, SamplingRuleRecord, Service, Trace, TraceSummary } from './types';
 
