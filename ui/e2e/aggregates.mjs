@@ -156,6 +156,15 @@ try {
       const slow = await allSummaries(server.base, from, to, `responsetime >= ${agg.ResponseTime.Max}`);
       assert(slow.some((s) => s.Id === agg.Slowest[0].Id), `responsetime >= max does not find ${agg.Slowest[0].Id}`);
     },
+    async 'the histogram narrows the filter from the keyboard'(page) {
+      await page.goto(`${server.base}/#/traces?range=${range}`);
+      await page.focus('[data-testid="traces-histogram"]');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('Shift+ArrowRight');
+      await page.locator('[data-testid="traces-histogram-kb"]', { hasText: 'selected' }).waitFor();
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/filter=responsetime/);
+    },
     async 'a refiner adds its value to the filter'(page) {
       await page.goto(`${server.base}/#/traces?range=${range}`);
       const btn = page.locator('[data-testid="refiner-http.status"] button', { hasText: '500' });

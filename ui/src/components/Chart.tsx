@@ -1,5 +1,5 @@
 // uPlot charts: a histogram whose x-drag reports a range, and a time series.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Bins } from '../histogram';
@@ -57,7 +57,39 @@ export function Histogram(props: { bins: Bins; series?: HistSeries[]; percent?: 
       },
     }, [xs, ...series.map((s) => s.counts)], el);
   }, [bins, props.series, props.onSelect]);
-  return <div class="chart" ref={ref} data-testid={props.testid} title={props.onSelect ? 'drag across the chart to select a response-time range' : undefined} />;
+  // The keyboard's way to the same selection: arrows move along the
+  // buckets, Shift+arrows extend, Enter narrows the filter to them.
+  const [kb, setKb] = useState<{ from: number; to: number } | undefined>();
+  const n = bins.counts.length;
+  const onKey = (e: KeyboardEvent) => {
+    if (!props.onSelect || !n) return;
+    const cur = kb ?? { from: 0, to: 0 };
+    const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+    if (step) {
+      e.preventDefault();
+      const to = Math.max(0, Math.min(n - 1, cur.to + step));
+      setKb(e.shiftKey ? { from: cur.from, to } : { from: to, to });
+    } else if (e.key === 'Enter' && kb) {
+      e.preventDefault();
+      const [a, b] = [Math.min(kb.from, kb.to), Math.max(kb.from, kb.to)];
+      props.onSelect(bins.edges[a], bins.edges[b + 1]);
+    } else if (e.key === 'Escape') setKb(undefined);
+  };
+  const sel = kb && (() => {
+    const [a, b] = [Math.min(kb.from, kb.to), Math.max(kb.from, kb.to)];
+    let c = 0;
+    for (let i = a; i <= b; i++) c += series[0].counts[i] ?? 0;
+    return `${fmtDuration(bins.edges[a])}–${fmtDuration(bins.edges[b + 1])}: ${props.percent ? `${Math.round(c * 100)}%` : `${c} traces`}`;
+  })();
+  return (
+    <div class="chart-wrap">
+      <div class="chart" ref={ref} data-testid={props.testid} tabIndex={props.onSelect ? 0 : undefined} onKeyDown={onKey}
+        role={props.onSelect ? 'application' : undefined}
+        aria-label={props.onSelect ? 'response-time histogram: arrow keys pick buckets, Shift+arrows extend, Enter narrows the filter to them' : 'response-time histogram'}
+        title={props.onSelect ? 'drag across the chart (or use the arrow keys and Enter) to select a response-time range' : undefined} />
+      {props.onSelect && <div class="hint kb-sel" aria-live="polite" data-testid={props.testid ? `${props.testid}-kb` : undefined}>{sel ? `selected ${sel} (Enter to filter)` : ''}</div>}
+    </div>
+  );
 }
 
 export interface TimeLine { label: string; values: (number | null)[]; color: string; scale?: string; bars?: boolean }
