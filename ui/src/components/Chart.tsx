@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Bins } from '../histogram';
-import { fmtDuration } from '../format';
+import { fmtDuration, timeZone } from '../format';
 
 export const COLORS = { ok: '#3fb37f', error: '#e8a33d', throttle: '#8b5cf6', fault: '#e5484d', a: '#3b82f6', b: '#f97316', avg: '#64748b' };
 
@@ -111,6 +111,8 @@ export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: numb
     width, height: props.height || 160,
     legend: { show: props.legend !== false },
     cursor: { drag: { x: true, y: false, setScale: false } },
+    // The time axis follows the console's zone switch.
+    tzDate: (ts: number) => (timeZone() === 'utc' ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
     scales: { s: { auto: true } },
     axes: [{}, { scale: 'y', size: 44 }, { scale: 's', side: 1, values: (_u, v) => v.map((x) => fmtDuration(x)), grid: { show: false }, size: 56 }],
     series: [
@@ -134,6 +136,6 @@ export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: numb
         props.onSelect(lo, hi);
       }],
     },
-  }, [props.t, ...stack(props.lines)] as uPlot.AlignedData, el), [props.t, props.lines]);
+  }, [props.t, ...stack(props.lines)] as uPlot.AlignedData, el), [props.t, props.lines, timeZone()]);
   return <div class="chart" ref={ref} data-testid={props.testid} />;
 }
