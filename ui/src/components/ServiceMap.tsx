@@ -168,6 +168,7 @@ export function readable(cy: cytoscape.Core) {
 const clipLine = (l: string, n = 40) => (l.length > n ? l.slice(0, n - 1) + '…' : l);
 
 function elements({ nodes, edges }: ReturnType<typeof model>) {
+  const nameOf = new Map(nodes.map((n) => [n.id, n.name]));
   const pct = (n: number, t: number) => (t ? (n / t) * 100 : 0);
   return [
     ...nodes.map((n) => ({
@@ -178,7 +179,7 @@ function elements({ nodes, edges }: ReturnType<typeof model>) {
         throttle: pct(n.shares.throttle, n.shares.total), fault: pct(n.shares.fault, n.shares.total),
       },
     })),
-    ...edges.map((e) => ({ group: 'edges' as const, data: { id: e.id, source: e.source, target: e.target, label: e.label, tip: e.label, width: e.width, bad: e.shares.fault > 0 ? 1 : 0 } })),
+    ...edges.map((e) => ({ group: 'edges' as const, data: { id: e.id, source: e.source, target: e.target, label: e.label, tip: `${nameOf.get(e.source) ?? '?'} → ${nameOf.get(e.target) ?? '?'}\n${e.label}`, width: e.width, bad: e.shares.fault > 0 ? 1 : 0 } })),
   ];
 }
 

@@ -2,7 +2,7 @@
 // node or edge shows its statistics and response-time histogram, and a drag
 // on the histogram opens the matching traces.
 import { useMemo } from 'preact/hooks';
-import { serviceGraph, timeSeriesStatistics, type Info } from '../api';
+import { serviceGraph, timeSeriesStatistics, traceAggregates, type Info } from '../api';
 import { isRelative, resolve } from '../timerange';
 import { go, setParams, useLoad } from '../state';
 import { Empty, ErrorBox, LiveToggle, useTick, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
@@ -10,7 +10,7 @@ import { Legend, ServiceMap, type Selection } from '../components/ServiceMap';
 import { COLORS, Histogram, TimeChart } from '../components/Chart';
 import { binEntries, entryPercentile } from '../histogram';
 import { model, KIND_LABEL, edgeFilter, edgeSelector, kindOf, nodeFilter, nodeSelector, nodeStats, shares, statSeries, withResponseTime } from '../graphmodel';
-import { fmtDuration, fmtPercent, fmtRate } from '../format';
+import { fmtDuration, fmtPercent, fmtRate, fmtTime } from '../format';
 import type { HistogramEntry, Service, Statistics } from '../types';
 import { link } from '../route';
 import { formatSel, parseSel } from '../mapsel';
@@ -40,7 +40,7 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
         {loading && <Spinner />}
       </div>
       {error && <ErrorBox error={error} what="GetServiceGraph" stale={!!data} />}
-      {!error && !loading && all.length === 0 && <Empty>{noTraces(props.info.udp)}</Empty>}
+      {!error && !loading && data && all.length === 0 && <MapEmpty win={win} udp={props.info.udp} />}
       {services.length > 0 && (
         <div class="split">
           <div class="grow">
@@ -204,4 +204,12 @@ function MapList(props: { all: Service[]; windowSeconds: number; hidden: Set<str
       </table>
     </details>
   );
+}
+
+// An empty map on a server that has traces says when the newest one is,
+// not "No traces yet".
+function MapEmpty(props: { win: { start: number; end: number }; udp?: string }) {
+  const { data } = useLoad((s) => traceAggregates(props.win, '', { limit: 1, topN: 1, buckets: 1 }, s), [props.win.start, props.win.end]);
+  if (!data) return null;
+  return <Empty>{data.NewestTraceTime > 0 ? `No traces in this time range. The newest trace started at ${fmtTime(data.NewestTraceTime, false)}.` : noTraces(props.udp)}</Empty>;
 }
