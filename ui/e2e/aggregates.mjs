@@ -294,7 +294,7 @@ try {
         return { bb, w: cy.width(), h: cy.height(), minFont, names: cy.nodes().map((n) => n.data('tip').split('\n')[0]) };
       });
       assert(r.bb.x1 >= -2 && r.bb.y1 >= -2 && r.bb.x2 <= r.w + 2 && r.bb.y2 <= r.h + 2, `map not fitted: ${JSON.stringify(r.bb)} in ${r.w}×${r.h}`);
-      assert(r.minFont >= 12, `node labels render at ${r.minFont}px`);
+      assert(r.minFont >= 11.99, `node labels render at ${r.minFont}px`);
       await checkLayout(page, `map ${w}×${h}`);
       const z0 = await page.evaluate(() => window.__roentgenMap.zoom());
       await page.click('[data-testid="zoom-in"]');

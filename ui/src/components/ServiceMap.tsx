@@ -86,23 +86,24 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
         { selector: '.dim', style: { opacity: 0.2 } },
         { selector: 'edge[bad = 1]', style: { 'line-color': '#f1a7a9', 'target-arrow-color': '#f1a7a9' } },
         { selector: 'edge:selected', style: { 'line-color': '#2563eb', 'target-arrow-color': '#2563eb' } },
+        // A busy map labels an edge only under the pointer or selected (every
+        // number is in the tooltip and the list view), so labels do not pile up.
+        ...(edges.length > 6 ? [
+          { selector: 'edge', style: { label: '' } },
+          { selector: 'edge:selected, edge.hover', style: { label: 'data(label)' } },
+        ] : []),
       ],
       // Callers on the left, callees to the right, as requests flow.
-      layout: { name: 'dagre', rankDir: 'LR', nodeSep: 50, rankSep: 150, padding: 30 } as any,
+      layout: { name: 'dagre', rankDir: 'LR', nodeSep: 70, rankSep: 280, padding: 30 } as any,
     });
     // The whole graph in view on load, a small one not blown up; labels
     // keep a readable on-screen size at any zoom (see readable()).
-    cy.fit(undefined, 30);
-    if (cy.zoom() > 1.25) {
-      cy.zoom(1.25);
-      cy.center();
-    }
-    readable(cy);
+    fitReadable(cy);
     let pending = 0;
     cy.on('zoom', () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(() => readable(cy)); });
     // Tooltips: the full name and numbers of what is under the pointer.
-    cy.on('mouseover', 'node, edge', (ev) => { if (ref.current) ref.current.title = ev.target.data('tip') || ''; });
-    cy.on('mouseout', 'node, edge', () => { if (ref.current) ref.current.title = ''; });
+    cy.on('mouseover', 'node, edge', (ev) => { if (ref.current) ref.current.title = ev.target.data('tip') || ''; ev.target.addClass('hover'); });
+    cy.on('mouseout', 'node, edge', (ev) => { if (ref.current) ref.current.title = ''; ev.target.removeClass('hover'); });
     cy.on('tap', 'node', (ev) => onSelect.current({ kind: 'node', ref: ev.target.data('ref') }));
     cy.on('tap', 'edge', (ev) => {
       const [a, b] = [ev.target.data('source'), ev.target.data('target')].map((s: string) => Number(s.slice(1)));
@@ -145,7 +146,7 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
       <div class="map-zoom" role="group" aria-label="map zoom">
         <button type="button" onClick={() => zoom(1.25)} title="zoom in" aria-label="zoom in" data-testid="zoom-in">+</button>
         <button type="button" onClick={() => zoom(0.8)} title="zoom out" aria-label="zoom out" data-testid="zoom-out">−</button>
-        <button type="button" onClick={() => cyRef.current?.fit(undefined, 30)} title="fit the whole map" aria-label="fit the whole map" data-testid="zoom-fit">fit</button>
+        <button type="button" onClick={() => cyRef.current && fitReadable(cyRef.current)} title="fit the whole map" aria-label="fit the whole map" data-testid="zoom-fit">fit</button>
       </div>
     </div>
   );
@@ -159,9 +160,29 @@ const zoomOf = (ele: cytoscape.SingularElementArgument) => ele.cy().zoom() || 1;
 const nodeFont = (ele: cytoscape.SingularElementArgument) => Math.max(NODE_LABEL_PX, NODE_LABEL_PX / zoomOf(ele));
 const edgeFont = (ele: cytoscape.SingularElementArgument) => Math.max(EDGE_LABEL_PX, EDGE_LABEL_PX / zoomOf(ele));
 const nodeTextWidth = (ele: cytoscape.SingularElementArgument) => `${Math.max(150, 150 / zoomOf(ele))}px`;
+// Fits the graph; labels grow as the zoom shrinks, which changes the
+// graph's extent, so a few rounds settle both.
+export function fitReadable(cy: cytoscape.Core) {
+  for (let i = 0; i < 4; i++) {
+    cy.fit(undefined, 30);
+    if (cy.zoom() > 1.25) {
+      cy.zoom(1.25);
+      cy.center();
+    }
+    readable(cy);
+  }
+}
+
 // Recomputes the zoom-dependent styles above.
 export function readable(cy: cytoscape.Core) {
   cy.style().update();
+}
+
+// The map shows a node's name and numbers; its type line goes to the
+// tooltip and list view (the shape tells the kind), so labels stay two lines.
+function shortLabel(label: string): string {
+  const lines = label.split('\n').map((l) => clipLine(l));
+  return (lines.length > 2 ? [lines[0], ...lines.slice(2)] : lines).join('\n');
 }
 
 // Long names are clipped on the map (whole in the tooltip and list view).
@@ -174,7 +195,7 @@ function elements({ nodes, edges }: ReturnType<typeof model>) {
     ...nodes.map((n) => ({
       group: 'nodes' as const,
       data: {
-        id: n.id, ref: n.ref, label: n.label.split('\n').map((l) => clipLine(l)).join('\n'), tip: n.label, kind: n.kind, size: n.size, shape: SHAPE[n.kind],
+        id: n.id, ref: n.ref, label: shortLabel(n.label), tip: n.label, kind: n.kind, size: n.size, shape: SHAPE[n.kind],
         ok: n.shares.total ? pct(n.shares.ok, n.shares.total) : 100, error: pct(n.shares.error, n.shares.total),
         throttle: pct(n.shares.throttle, n.shares.total), fault: pct(n.shares.fault, n.shares.total),
       },
