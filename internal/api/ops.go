@@ -56,6 +56,9 @@ func (s *Server) operations() map[string]*op {
 		{"/PutEncryptionConfig", "PutEncryptionConfig", handle(s.putEncryptionConfig)},
 		{"/GetTraceSegmentDestination", "GetTraceSegmentDestination", handle(s.getTraceSegmentDestination)},
 		{"/UpdateTraceSegmentDestination", "UpdateTraceSegmentDestination", handle(s.updateTraceSegmentDestination)},
+		// Roentgen's own operations: aggregates.go
+		{"/roentgen/TraceAggregates", "TraceAggregates", s.synced(handle(s.traceAggregates))},
+		{"/roentgen/TelemetryRecords", "ReadTelemetryRecords", handle(s.readTelemetryRecords)},
 		// Not served: these belong to AWS-hosted features.
 		{"/Insight", "GetInsight", unsupported("GetInsight", "X-Ray Insights (anomaly detection) is not implemented yet")},
 		{"/InsightEvents", "GetInsightEvents", unsupported("GetInsightEvents", "X-Ray Insights (anomaly detection) is not implemented yet")},

@@ -1,10 +1,10 @@
-// Fails the build when the console's assets exceed the budget (500 kB
+// Fails the build when the console's assets exceed the budget (300 kB
 // gzipped in total), so a heavy dependency cannot slip in unnoticed.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-const budget = 500 * 1024;
+const budget = 300 * 1024;
 const root = new URL('../../internal/console/dist/ui/', import.meta.url).pathname;
 let total = 0;
 const rows = [];

@@ -1,5 +1,7 @@
-// The console's only backend: the public X-Ray API (restJson1, POST with a
-// JSON body), so whatever the console shows, the AWS CLI can show too.
+// The console's backend: the public X-Ray API (restJson1, POST with a JSON
+// body), so whatever the console shows, the AWS CLI can show too, plus the
+// Roentgen operations beside it (/roentgen/..., docs/aggregates.md) for
+// aggregates over every matching trace and daemon telemetry.
 import { SESSION_LOST } from './session';
 import type { Group, SamplingRule, SamplingRuleRecord, Service, Trace, TraceSummary } from './types';
 
@@ -130,4 +132,49 @@ export async function samplingStatistics(signal?: AbortSignal): Promise<Map<stri
     out.set(s.RuleName, o);
   }
   return out;
+}
+
+// Roentgen's aggregates over every trace a filter matches
+// (POST /roentgen/TraceAggregates, docs/aggregates.md).
+export interface Stats { Min: number; Max: number; Mean: number; P50: number; P90: number; P95: number; P99: number }
+export interface ValueCount { Value: string | number | boolean; Count: number }
+export interface Aggregates {
+  TracesMatched: number;
+  TracesProcessed: number;
+  Truncated: boolean;
+  NewestTraceTime: number;
+  Faults: number; Errors: number; Throttles: number;
+  ResponseTime?: Stats;
+  Duration?: Stats;
+  Histogram: { Lower: number; Upper: number; Count: number }[];
+  OverTime?: { Start: number; End: number; Count: number; Faults: number; Errors: number; Throttles: number; MeanResponseTime: number }[];
+  Slowest: { Id: string; ResponseTime: number }[];
+  Traces: TraceSummary[];
+  Urls: ValueCount[]; HttpStatuses: ValueCount[]; Users: ValueCount[]; EntryServices: ValueCount[]; RootCauses: ValueCount[];
+  FaultRootCauses: ValueCount[]; ErrorRootCauses: ValueCount[]; ResponseTimeRootCauses: ValueCount[];
+  Annotations: { Key: string; Count: number; Values: ValueCount[] }[];
+}
+export type AggSort = 'ResponseTime' | 'Duration' | 'StartTime';
+
+export function traceAggregates(w: Window, filter: string, opts: { sortBy?: AggSort; ascending?: boolean; limit?: number; topN?: number; buckets?: number; timeBuckets?: number; histogram?: [number, number] } = {}, signal?: AbortSignal) {
+  const body: Record<string, unknown> = { StartTime: w.start, EndTime: w.end, SortBy: opts.sortBy || 'StartTime', Ascending: !!opts.ascending,
+    Limit: opts.limit ?? 100, TopN: opts.topN ?? 10, Buckets: opts.buckets ?? 40 };
+  if (filter.trim()) body.FilterExpression = filter.trim();
+  if (opts.timeBuckets) body.TimeBuckets = opts.timeBuckets;
+  if (opts.histogram) { body.HistogramFrom = opts.histogram[0]; body.HistogramTo = opts.histogram[1]; }
+  return call<Aggregates>('/roentgen/TraceAggregates', body, signal);
+}
+
+// Daemon telemetry as PutTelemetryRecords stored it (POST /roentgen/TelemetryRecords).
+export interface TelemetryRecord {
+  Timestamp: number;
+  SegmentsReceivedCount?: number; SegmentsSentCount?: number; SegmentsSpilloverCount?: number; SegmentsRejectedCount?: number;
+  BackendConnectionErrors?: Record<string, number>;
+}
+export interface Daemon {
+  Hostname: string; EC2InstanceId: string; ResourceARN: string; FirstSeen: number; LastSeen: number; RecordCount: number;
+  Totals: Record<string, number>; Records: TelemetryRecord[];
+}
+export function telemetry(w: Window, signal?: AbortSignal) {
+  return call<{ Daemons: Daemon[]; Truncated: boolean }>('/roentgen/TelemetryRecords', { StartTime: w.start, EndTime: w.end }, signal);
 }

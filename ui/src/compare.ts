@@ -1,5 +1,6 @@
 // Analytics: series and A-vs-B comparisons computed from trace summaries.
 import type { RootCause, TraceSummary } from './types';
+import type { Aggregates } from './api';
 
 export interface Series { t: number[]; ok: number[]; error: number[]; throttle: number[]; fault: number[]; avg: (number | null)[] }
 
@@ -90,4 +91,55 @@ export function rootCauseKeys(t: TraceSummary): Set<string> {
   add('error', t.ErrorRootCauses);
   add('slow', t.ResponseTimeRootCauses);
   return out;
+}
+
+// The same comparisons from server aggregates over every matching trace.
+
+// Traces over time from the server's OverTime buckets. A trace counts as
+// its worst state (fault over throttle over error), as timeSeries does; the
+// server counts flags independently, so ok is what no flag claims.
+export function seriesOf(a: Aggregates | undefined): Series {
+  const s: Series = { t: [], ok: [], error: [], throttle: [], fault: [], avg: [] };
+  for (const b of a?.OverTime || []) {
+    s.t.push(b.Start);
+    s.fault.push(b.Faults);
+    s.throttle.push(b.Throttles);
+    s.error.push(b.Errors);
+    s.ok.push(Math.max(0, b.Count - b.Faults - b.Throttles - b.Errors));
+    s.avg.push(b.Count ? b.MeanResponseTime : null);
+  }
+  return s;
+}
+
+// Share of each annotation value (or root-cause service) in A and in B.
+export function breakdownDiff(a: Aggregates, b: Aggregates, pick: (x: Aggregates) => Map<string, number>, limit = 50): Diff[] {
+  const ca = pick(a);
+  const cb = pick(b);
+  const out: Diff[] = [];
+  for (const k of new Set([...ca.keys(), ...cb.keys()])) {
+    const na = ca.get(k) ?? 0;
+    const nb = cb.get(k) ?? 0;
+    const pa = a.TracesMatched ? na / a.TracesMatched : 0;
+    const pb = b.TracesMatched ? nb / b.TracesMatched : 0;
+    out.push({ key: k, a: pa, b: pb, diff: pb - pa, countA: na, countB: nb });
+  }
+  out.sort((x, y) => Math.abs(y.diff) - Math.abs(x.diff) || x.key.localeCompare(y.key));
+  return out.slice(0, limit);
+}
+
+export function annotationCounts(x: Aggregates): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const k of x.Annotations || []) {
+    for (const v of k.Values) m.set(`${k.Key} = ${typeof v.Value === 'string' ? JSON.stringify(v.Value) : String(v.Value)}`, v.Count);
+  }
+  return m;
+}
+
+export function rootCauseCounts(x: Aggregates): Map<string, number> {
+  const m = new Map<string, number>();
+  const add = (kind: string, l: { Value: unknown; Count: number }[] | undefined) => { for (const v of l || []) m.set(`${kind}: ${String(v.Value)}`, v.Count); };
+  add('fault', x.FaultRootCauses);
+  add('error', x.ErrorRootCauses);
+  add('slow', x.ResponseTimeRootCauses);
+  return m;
 }

@@ -28,8 +28,12 @@ describe('numbers', () => {
   });
   it('times', () => {
     const t = new Date(2026, 0, 2, 3, 4, 5, 67).getTime() / 1000;
-    expect(fmtTime(t)).toBe('2026-01-02 03:04:05.067');
-    expect(fmtTime(t, false)).toBe('2026-01-02 03:04:05');
+    const off = -new Date(t * 1000).getTimezoneOffset();
+    const zone = `${off < 0 ? '-' : '+'}${String(Math.floor(Math.abs(off) / 60)).padStart(2, '0')}:${String(Math.abs(off) % 60).padStart(2, '0')}`;
+    expect(fmtTime(t, true, 'local')).toBe(`2026-01-02 03:04:05.067 ${zone}`);
+    expect(fmtTime(t, false, 'local')).toBe(`2026-01-02 03:04:05 ${zone}`);
+    expect(fmtTime(Date.UTC(2026, 0, 2, 3, 4, 5, 67) / 1000, true, 'utc')).toBe('2026-01-02 03:04:05.067 UTC');
+    expect(fmtTime(undefined)).toBe('—');
     expect(fmtAgo(100, 190)).toBe('1m ago');
     expect(fmtAgo(100, 105)).toBe('5s ago');
   });

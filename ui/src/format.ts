@@ -19,12 +19,34 @@ export function fmtDuration(s: number | undefined | null): string {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
-// Epoch seconds as local "YYYY-MM-DD HH:MM:SS.mmm".
-export function fmtTime(epoch: number | undefined, withMillis = true): string {
+// Every time the console shows is in one zone, local or UTC, chosen in the
+// header and kept in localStorage; the format always names the zone.
+export type Zone = 'local' | 'utc';
+let zone: Zone = (() => { try { return localStorage.getItem('roentgen.tz') === 'utc' ? 'utc' : 'local'; } catch { return 'local'; } })();
+export const ZONE_CHANGED = 'roentgen-zone';
+export function timeZone(): Zone { return zone; }
+export function setTimeZone(z: Zone) {
+  zone = z;
+  try { localStorage.setItem('roentgen.tz', z); } catch { /* private mode */ }
+  dispatchEvent(new Event(ZONE_CHANGED));
+}
+
+// Epoch seconds as "YYYY-MM-DD HH:MM:SS.mmm <zone>": "UTC", or the local
+// offset ("+01:00").
+export function fmtTime(epoch: number | undefined, withMillis = true, z: Zone = zone): string {
   if (epoch == null || !Number.isFinite(epoch)) return '—';
   const d = new Date(epoch * 1000);
-  const base = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return withMillis ? `${base}.${pad(d.getMilliseconds(), 3)}` : base;
+  const u = z === 'utc';
+  const base = u
+    ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const ms = withMillis ? `.${pad(u ? d.getUTCMilliseconds() : d.getMilliseconds(), 3)}` : '';
+  return `${base}${ms} ${u ? 'UTC' : offset(d)}`;
+}
+
+function offset(d: Date): string {
+  const m = -d.getTimezoneOffset();
+  return `${m < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(m) / 60))}:${pad(Math.abs(m) % 60)}`;
 }
 
 // How long ago, relative to now (both epoch seconds).

@@ -1,4 +1,5 @@
 import { render } from 'preact';
+import { ZONE_CHANGED, setTimeZone, timeZone } from './format';
 import { useEffect, useState } from 'preact/hooks';
 import './style.css';
 import { info, type Info } from './api';
@@ -8,6 +9,8 @@ import { MapPage } from './pages/MapPage';
 import { TracesPage } from './pages/TracesPage';
 import { TracePage } from './pages/TracePage';
 import { AnalyticsPage } from './pages/AnalyticsPage';
+import { ComparePage } from './pages/ComparePage';
+import { DaemonsPage } from './pages/DaemonsPage';
 import { SamplingPage } from './pages/SamplingPage';
 import { GroupsPage } from './pages/GroupsPage';
 import { LoginPage } from './pages/LoginPage';
@@ -19,6 +22,7 @@ const NAV = [
   ['analytics', 'Analytics'],
   ['sampling', 'Sampling rules'],
   ['groups', 'Groups'],
+  ['daemons', 'Daemons'],
 ] as const;
 
 // The session decides first: with access keys, nothing loads before login.
@@ -41,12 +45,17 @@ function App(props: { session: Session; onLogout: () => void }) {
   const [about, setAbout] = useState<Info>({});
   useEffect(() => { info().then(setAbout); }, []);
   const who = props.session;
+  // A zone change re-renders every time on the page.
+  const [, setZoneTick] = useState(0);
+  useEffect(() => { const on = () => setZoneTick((n) => n + 1); addEventListener(ZONE_CHANGED, on); return () => removeEventListener(ZONE_CHANGED, on); }, []);
   const shared = { range: route.params.range, group: route.params.group };
   let page;
   switch (route.page) {
     case 'traces':
       page = route.id ? <TracePage id={route.id} params={route.params} /> : <TracesPage params={route.params} info={about} />;
       break;
+    case 'daemons': page = <DaemonsPage params={route.params} />; break;
+    case 'compare': page = <ComparePage params={route.params} />; break;
     case 'analytics': page = <AnalyticsPage params={route.params} info={about} />; break;
     case 'sampling': page = <SamplingPage params={route.params} />; break;
     case 'groups': page = <GroupsPage params={route.params} />; break;
@@ -58,9 +67,11 @@ function App(props: { session: Session; onLogout: () => void }) {
         <a class="brand" href="#/map">Roentgen</a>
         <nav>
           {NAV.map(([p, name]) => (
-            <a href={link(p, p === 'sampling' || p === 'groups' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
+            <a href={link(p, p === 'sampling' || p === 'groups' || p === 'daemons' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
           ))}
         </nav>
+        <button class="ghost zone" data-testid="zone" title="show times in UTC or in this browser's zone"
+          onClick={() => setTimeZone(timeZone() === 'utc' ? 'local' : 'utc')}>{timeZone() === 'utc' ? 'UTC' : 'local time'}</button>
         <span class="about" title={`role ${about.role || '?'}; segments on udp ${about.udp || '?'}`}>{about.version ? `v${about.version}` : ''}</span>
         {who.AccessKeyId && (
           <span class="who" data-testid="who">{who.AccessKeyId} ({who.Role})

@@ -46,7 +46,8 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
     setState((s) => ({ data: s.data, loading: true }));
     load(ac.signal).then(
       (data) => { if (!ac.signal.aborted) setState({ data, loading: false }); },
-      (error) => { if (!ac.signal.aborted) setState({ error, loading: false }); },
+      // The last good data stays on screen under the error's banner.
+      (error) => { if (!ac.signal.aborted) setState((s) => ({ data: s.data, error, loading: false })); },
     );
     return () => ac.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -1,3 +1,4 @@
+import { fmtTime } from './format';
 // Time ranges as the URL holds them: relative ("15m", "3h", "2d") or
 // absolute ("<epoch>-<epoch>" in seconds).
 
@@ -36,7 +37,7 @@ export function isRelative(spec: string): boolean {
 export function label(spec: string): string {
   if (isRelative(spec)) return `last ${spec}`;
   const r = resolve(spec);
-  const f = (t: number) => new Date(t * 1000).toLocaleString();
+  const f = (t: number) => fmtTime(t, false);
   return `${f(r.start)} → ${f(r.end)}`;
 }
 

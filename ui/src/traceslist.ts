@@ -1,6 +1,6 @@
 // The traces table: columns, sorting and paging over trace summaries.
 import type { TraceSummary } from './types';
-import { fmtValue } from './format';
+import { fmtValue, quote } from './format';
 
 export type SortKey = 'id' | 'method' | 'url' | 'status' | 'responsetime' | 'duration' | 'time';
 
@@ -63,4 +63,23 @@ export function statusClass(t: TraceSummary): string {
   if (t.HasThrottle) return 'throttle';
   if (t.HasError) return 'error';
   return 'ok';
+}
+
+// The filter condition a refiner row adds: the field equals the value.
+export function refinerCondition(field: string, value: string | number | boolean): string {
+  const v = typeof value === 'string' ? quote(value) : String(value);
+  switch (field) {
+    case 'service': return `service(${quote(String(value))})`;
+    case 'rootcause': return `(rootcause.fault.service { name = ${quote(String(value))} } OR rootcause.error.service { name = ${quote(String(value))} } OR rootcause.responsetime.service { name = ${quote(String(value))} })`;
+    default: return `${field} = ${v}`;
+  }
+}
+
+// A trace id (X-Ray's 1-xxxxxxxx-xxxx… or a W3C 32-hex id) typed alone in
+// the filter box, or undefined.
+export function traceIdIn(text: string): string | undefined {
+  const t = text.trim();
+  if (/^1-[0-9a-f]{8}-[0-9a-f]{24}$/i.test(t)) return t.toLowerCase();
+  if (/^[0-9a-f]{32}$/i.test(t)) return `1-${t.slice(0, 8)}-${t.slice(8)}`.toLowerCase();
+  return undefined;
 }

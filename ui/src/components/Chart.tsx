@@ -1,9 +1,9 @@
 // uPlot charts: a histogram whose x-drag reports a range, and a time series.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Bins } from '../histogram';
-import { fmtDuration } from '../format';
+import { fmtDuration, timeZone } from '../format';
 
 export const COLORS = { ok: '#3fb37f', error: '#e8a33d', throttle: '#8b5cf6', fault: '#e5484d', a: '#3b82f6', b: '#f97316', avg: '#64748b' };
 
@@ -33,7 +33,7 @@ export function Histogram(props: { bins: Bins; series?: HistSeries[]; percent?: 
       width, height: props.height || 140,
       legend: { show: series.length > 1 },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
-      scales: { x: { time: false, range: () => [0, bins.edges[bins.edges.length - 1]] } },
+      scales: { x: { time: false, range: () => [bins.edges[0], bins.edges[bins.edges.length - 1]] } },
       axes: [
         { values: (_u, vals) => vals.map((v) => fmtDuration(v)), size: 30 },
         { size: 52, values: props.percent ? (_u, vals) => vals.map((v) => `${Math.round(v * 100)}%`) : undefined },
@@ -57,7 +57,39 @@ export function Histogram(props: { bins: Bins; series?: HistSeries[]; percent?: 
       },
     }, [xs, ...series.map((s) => s.counts)], el);
   }, [bins, props.series, props.onSelect]);
-  return <div class="chart" ref={ref} data-testid={props.testid} title={props.onSelect ? 'drag across the chart to select a response-time range' : undefined} />;
+  // The keyboard's way to the same selection: arrows move along the
+  // buckets, Shift+arrows extend, Enter narrows the filter to them.
+  const [kb, setKb] = useState<{ from: number; to: number } | undefined>();
+  const n = bins.counts.length;
+  const onKey = (e: KeyboardEvent) => {
+    if (!props.onSelect || !n) return;
+    const cur = kb ?? { from: 0, to: 0 };
+    const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+    if (step) {
+      e.preventDefault();
+      const to = Math.max(0, Math.min(n - 1, cur.to + step));
+      setKb(e.shiftKey ? { from: cur.from, to } : { from: to, to });
+    } else if (e.key === 'Enter' && kb) {
+      e.preventDefault();
+      const [a, b] = [Math.min(kb.from, kb.to), Math.max(kb.from, kb.to)];
+      props.onSelect(bins.edges[a], bins.edges[b + 1]);
+    } else if (e.key === 'Escape') setKb(undefined);
+  };
+  const sel = kb && (() => {
+    const [a, b] = [Math.min(kb.from, kb.to), Math.max(kb.from, kb.to)];
+    let c = 0;
+    for (let i = a; i <= b; i++) c += series[0].counts[i] ?? 0;
+    return `${fmtDuration(bins.edges[a])}–${fmtDuration(bins.edges[b + 1])}: ${props.percent ? `${Math.round(c * 100)}%` : `${c} traces`}`;
+  })();
+  return (
+    <div class="chart-wrap">
+      <div class="chart" ref={ref} data-testid={props.testid} tabIndex={props.onSelect ? 0 : undefined} onKeyDown={onKey}
+        role={props.onSelect ? 'application' : undefined}
+        aria-label={props.onSelect ? 'response-time histogram: arrow keys pick buckets, Shift+arrows extend, Enter narrows the filter to them' : 'response-time histogram'}
+        title={props.onSelect ? 'drag across the chart (or use the arrow keys and Enter) to select a response-time range' : undefined} />
+      {props.onSelect && <div class="hint kb-sel" aria-live="polite" data-testid={props.testid ? `${props.testid}-kb` : undefined}>{sel ? `selected ${sel} (Enter to filter)` : ''}</div>}
+    </div>
+  );
 }
 
 export interface TimeLine { label: string; values: (number | null)[]; color: string; scale?: string; bars?: boolean }
@@ -79,6 +111,8 @@ export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: numb
     width, height: props.height || 160,
     legend: { show: props.legend !== false },
     cursor: { drag: { x: true, y: false, setScale: false } },
+    // The time axis follows the console's zone switch.
+    tzDate: (ts: number) => (timeZone() === 'utc' ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
     scales: { s: { auto: true } },
     axes: [{}, { scale: 'y', size: 44 }, { scale: 's', side: 1, values: (_u, v) => v.map((x) => fmtDuration(x)), grid: { show: false }, size: 56 }],
     series: [
@@ -102,6 +136,6 @@ export function TimeChart(props: { t: number[]; lines: TimeLine[]; height?: numb
         props.onSelect(lo, hi);
       }],
     },
-  }, [props.t, ...stack(props.lines)] as uPlot.AlignedData, el), [props.t, props.lines]);
+  }, [props.t, ...stack(props.lines)] as uPlot.AlignedData, el), [props.t, props.lines, timeZone()]);
   return <div class="chart" ref={ref} data-testid={props.testid} />;
 }

@@ -88,12 +88,14 @@ export function notImplemented(e: Error): boolean {
   return /not (yet )?(supported|implemented)|not implemented yet/i.test(e.message);
 }
 
-export function ErrorBox(props: { error: Error; what?: string }) {
+// stale: the page still shows the last data it loaded, under this banner.
+export function ErrorBox(props: { error: Error; what?: string; stale?: boolean }) {
   const e = props.error;
   const missing = notImplemented(e);
   return (
     <div class={missing ? 'noticebox' : 'errbox'} role="alert" data-testid="error-box">
       <b>{props.what ? `${props.what}: ` : ''}{e instanceof ApiError ? e.type : 'Error'}</b> {e.message}
+      {props.stale && <span class="stale"> Showing the last data loaded.</span>}
     </div>
   );
 }
@@ -130,4 +132,19 @@ export function useTick(enabled: boolean, ms = 10000): number {
     return () => clearInterval(t);
   }, [enabled, ms]);
   return n;
+}
+
+// A long value clipped to max characters, with a button to show it all.
+export function Clip(props: { text: string; max?: number }) {
+  const max = props.max ?? 300;
+  const [open, setOpen] = useState(false);
+  if (props.text.length <= max || open) return <>{props.text}</>;
+  return (
+    <>
+      {props.text.slice(0, max)}…{' '}
+      <button type="button" class="link inline" data-testid="expand" onClick={() => setOpen(true)}>
+        show all {props.text.length.toLocaleString('en')} characters
+      </button>
+    </>
+  );
 }

@@ -7,7 +7,7 @@ import { fmtDuration } from '../format';
 export const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
 
-export function Timeline(props: { rows: Row[]; selected?: string; onSelect: (id: string) => void; height?: number }) {
+export function Timeline(props: { rows: Row[]; selected?: string; onSelect: (id: string) => void; height?: number; critical?: Set<string> }) {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const [scrollTop, setScrollTop] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
@@ -80,7 +80,7 @@ export function Timeline(props: { rows: Row[]; selected?: string; onSelect: (id:
             const b = bar(r, t);
             const isCollapsed = collapsed.has(r.id);
             return (
-              <div key={r.id + ':' + (first + i)} class={`tl-row ${r.kind} ${r.status} ${props.selected === r.id ? 'sel' : ''} ${q && r.name.toLowerCase().includes(q) ? 'match' : ''}`}
+              <div key={r.id + ':' + (first + i)} class={`tl-row ${r.kind} ${r.status} ${props.selected === r.id ? 'sel' : ''} ${q && r.name.toLowerCase().includes(q) ? 'match' : ''} ${props.critical?.has(r.id) ? 'critical' : ''}`}
                 style={{ top: `${(first + i) * ROW_HEIGHT}px` }} data-row-id={r.id} onClick={() => props.onSelect(r.id)}>
                 <div class="tl-name" style={{ paddingLeft: `${6 + r.depth * 14}px` }} title={r.name}>
                   {r.hasChildren ? (

@@ -2,16 +2,15 @@
 // side by side with filter B: what differs per annotation value and per
 // root cause.
 import { useMemo } from 'preact/hooks';
-import { traceSummaries, type Info } from '../api';
+import { traceAggregates, type Aggregates, type Info } from '../api';
 import { absolute, resolve } from '../timerange';
 import { setParams, useLoad } from '../state';
 import { Empty, ErrorBox, FilterBox, Spinner, TimeRangePicker, filterError, noTraces } from '../components/Common';
 import { COLORS, Histogram, TimeChart } from '../components/Chart';
-import { bin, percentile } from '../histogram';
-import { annotationDiff, rootCauseDiff, timeSeries, type Diff } from '../compare';
-import { fmtDuration, fmtPercent } from '../format';
+import { annotationCounts, breakdownDiff, rootCauseCounts, seriesOf, type Diff } from '../compare';
+import { binsOf } from './TracesPage';
+import { fmtDuration, fmtPercent, fmtTime } from '../format';
 import { link } from '../route';
-import type { TraceSummary } from '../types';
 
 export function AnalyticsPage(props: { params: Record<string, string>; info: Info }) {
   const p = props.params;
@@ -19,29 +18,30 @@ export function AnalyticsPage(props: { params: Record<string, string>; info: Inf
   const fa = p.a || '';
   const fb = p.b || '';
   const win = useMemo(() => resolve(range), [range, p.t]);
-  const A = useLoad((s) => traceSummaries(win, fa, 2000, s), [win.start, win.end, fa]);
-  const B = useLoad((s) => (fb ? traceSummaries(win, fb, 2000, s) : Promise.resolve(undefined)), [win.start, win.end, fb]);
-  const a = A.data?.items || [];
-  const b = B.data?.items || [];
   const comparing = !!fb;
-  const ta = useMemo(() => a.map((t) => t.ResponseTime ?? 0), [a]);
-  const tb = useMemo(() => b.map((t) => t.ResponseTime ?? 0), [b]);
-  const bins = useMemo(() => bin(comparing ? [...ta, ...tb] : ta), [ta, tb, comparing]);
+  // Both sides over the whole range, every matching trace (TraceAggregates).
+  const opts = { limit: 1, topN: 30, timeBuckets: 60 };
+  const A = useLoad((s) => traceAggregates(win, fa, opts, s), [win.start, win.end, fa]);
+  const B = useLoad((s) => (fb ? traceAggregates(win, fb, opts, s) : Promise.resolve(undefined)), [win.start, win.end, fb]);
+  // Compared, both distributions are drawn on the same buckets.
+  const hi = Math.max(A.data?.ResponseTime?.Max ?? 0, B.data?.ResponseTime?.Max ?? 0);
+  const H = useLoad(async (s) => {
+    if (!comparing || !(hi > 0) || !A.data || !B.data) return undefined;
+    const o = { limit: 1, topN: 1, histogram: [0, hi] as [number, number] };
+    return Promise.all([traceAggregates(win, fa, o, s), traceAggregates(win, fb, o, s)]);
+  }, [comparing, hi, A.data, B.data]);
+  const a = A.data;
+  const bins = useMemo(() => (comparing && H.data ? binsOf(H.data[0]) : binsOf(a)), [a, H.data, comparing]);
   const series = useMemo(() => {
-    if (!comparing) return undefined;
-    const rebin = (vals: number[]) => {
-      const c = new Array(bins.counts.length).fill(0);
-      const w = bins.edges[1] - bins.edges[0];
-      // Shares, not counts: A and B differ in size.
-      for (const v of vals) c[Math.min(c.length - 1, Math.floor(v / w))] += 1 / vals.length;
-      return c;
-    };
+    if (!comparing || !H.data) return undefined;
+    // Shares, not counts: A and B differ in size.
+    const share = (x: Aggregates) => x.Histogram.map((b) => (x.TracesMatched ? b.Count / x.TracesMatched : 0));
     return [
-      { label: 'A', counts: rebin(ta), color: COLORS.a },
-      { label: 'B', counts: rebin(tb), color: COLORS.b },
+      { label: 'A', counts: share(H.data[0]), color: COLORS.a },
+      { label: 'B', counts: share(H.data[1]), color: COLORS.b },
     ];
-  }, [bins, ta, tb, comparing]);
-  const ts = useMemo(() => timeSeries(a, win.start, win.end), [a, win.start, win.end]);
+  }, [H.data, comparing]);
+  const ts = useMemo(() => seriesOf(a), [a]);
   const lines = useMemo(() => [
     { label: 'ok', values: ts.ok, color: COLORS.ok, bars: true },
     { label: 'error', values: ts.error, color: COLORS.error, bars: true },
@@ -64,29 +64,29 @@ export function AnalyticsPage(props: { params: Record<string, string>; info: Inf
         <label class="b">B</label>
         <FilterBox testid="filter-b" value={fb} error={filterError(B.error, fb)} placeholder='filter B to compare, e.g. fault or annotation.tier = "gold"' onSubmit={(v) => setParams({ b: v })} />
       </div>
-      {A.error && !filterError(A.error, fa) && <ErrorBox error={A.error} what="GetTraceSummaries (A)" />}
-      {B.error && !filterError(B.error, fb) && <ErrorBox error={B.error} what="GetTraceSummaries (B)" />}
-      {A.data && a.length === 0 && !fa && <Empty>{noTraces(props.info.udp)}</Empty>}
-      {A.data && (a.length > 0 || fa) && (
+      {A.error && !filterError(A.error, fa) && <ErrorBox error={A.error} what="TraceAggregates (A)" stale={!!a} />}
+      {B.error && !filterError(B.error, fb) && <ErrorBox error={B.error} what="TraceAggregates (B)" stale={!!B.data} />}
+      {a && a.TracesMatched === 0 && !fa && <Empty>{a.NewestTraceTime > 0 ? `No traces in this time range. The newest trace started at ${fmtTime(a.NewestTraceTime, false)}.` : noTraces(props.info.udp)}</Empty>}
+      {a && (a.TracesMatched > 0 || fa) && (
         <>
           <div class="stats-row" data-testid="analytics-stats">
-            <Stat name="A" list={a} times={ta} href={link('traces', { range, filter: fa })} />
-            {comparing && <Stat name="B" list={b} times={tb} href={link('traces', { range, filter: fb })} />}
+            <Stat name="A" agg={a} href={link('traces', { range, filter: fa })} />
+            {comparing && B.data && <Stat name="B" agg={B.data} href={link('traces', { range, filter: fb })} />}
           </div>
           <section class="card">
             <h2>Response time distribution{comparing ? ' (share of each set)' : ''}</h2>
             <Histogram bins={bins} series={series} percent={comparing} testid="analytics-histogram"
-              onSelect={(lo, hi) => setParams({ a: narrow(fa, lo, hi) })} />
+              onSelect={(lo, hi2) => setParams({ a: narrow(fa, lo, hi2) })} />
           </section>
           <section class="card">
             <h2>Traces over time (A)</h2>
             <TimeChart t={ts.t} lines={lines} testid="analytics-timeseries"
-              onSelect={(lo, hi) => setParams({ range: absolute(lo, hi) })} />
+              onSelect={(lo, hi2) => setParams({ range: absolute(lo, hi2) })} />
           </section>
-          {comparing && (
+          {comparing && B.data && (
             <div class="split2">
-              <DiffTable title="Annotation values" rows={annotationDiff(a, b)} testid="diff-annotations" />
-              <DiffTable title="Root causes" rows={rootCauseDiff(a, b)} testid="diff-rootcauses" />
+              <DiffTable title="Annotation values" rows={breakdownDiff(a, B.data, annotationCounts)} testid="diff-annotations" />
+              <DiffTable title="Root cause services" rows={breakdownDiff(a, B.data, rootCauseCounts)} testid="diff-rootcauses" />
             </div>
           )}
           {!comparing && <p class="hint">Enter a filter B to compare two sets of traces side by side.</p>}
@@ -101,19 +101,21 @@ function narrow(f: string, lo: number, hi: number) {
   return f.trim() ? `(${f.trim()}) AND ${c}` : c;
 }
 
-function Stat(props: { name: string; list: TraceSummary[]; times: number[]; href: string }) {
-  const n = props.list.length;
-  const faults = props.list.filter((t) => t.HasFault).length;
-  const errors = props.list.filter((t) => t.HasError).length;
+function Stat(props: { name: string; agg: Aggregates; href: string }) {
+  const x = props.agg;
+  const n = x.TracesMatched;
+  const faults = x.Faults;
+  const errors = x.Errors;
+  const rt = x.ResponseTime;
   return (
     <div class={`stat ${props.name.toLowerCase()}`} data-testid={`stat-${props.name}`}>
       <b>{props.name}</b>
       <span><a href={props.href}>{n} traces</a></span>
       <span>fault {fmtPercent(n ? faults / n : undefined)}</span>
       <span>error {fmtPercent(n ? errors / n : undefined)}</span>
-      <span>p50 {fmtDuration(percentile(props.times, 0.5))}</span>
-      <span>p90 {fmtDuration(percentile(props.times, 0.9))}</span>
-      <span>p99 {fmtDuration(percentile(props.times, 0.99))}</span>
+      <span>p50 {fmtDuration(rt?.P50)}</span>
+      <span>p90 {fmtDuration(rt?.P90)}</span>
+      <span>p99 {fmtDuration(rt?.P99)}</span>
     </div>
   );
 }
@@ -128,7 +130,7 @@ function DiffTable(props: { title: string; rows: Diff[]; testid: string }) {
           <tbody>
             {props.rows.map((r) => (
               <tr>
-                <td class="mono">{r.key}</td>
+                <td class="mono clip" title={r.key}>{r.key}</td>
                 <td class="num" title={`${r.countA} traces`}>{fmtPercent(r.a)}</td>
                 <td class="num" title={`${r.countB} traces`}>{fmtPercent(r.b)}</td>
                 <td class="num"><span class={r.diff > 0 ? 'up' : r.diff < 0 ? 'down' : ''}>{r.diff > 0 ? '+' : ''}{(r.diff * 100).toFixed(1)} pt</span>

@@ -2,29 +2,18 @@
 // node or edge shows its statistics and response-time histogram, and a drag
 // on the histogram opens the matching traces.
 import { useMemo } from 'preact/hooks';
-import { serviceGraph, timeSeriesStatistics, type Info } from '../api';
+import { serviceGraph, timeSeriesStatistics, traceAggregates, type Info } from '../api';
 import { isRelative, resolve } from '../timerange';
 import { go, setParams, useLoad } from '../state';
 import { Empty, ErrorBox, LiveToggle, useTick, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
 import { Legend, ServiceMap, type Selection } from '../components/ServiceMap';
 import { COLORS, Histogram, TimeChart } from '../components/Chart';
 import { binEntries, entryPercentile } from '../histogram';
-import { KIND_LABEL, edgeFilter, edgeSelector, kindOf, nodeFilter, nodeSelector, nodeStats, shares, statSeries, withResponseTime } from '../graphmodel';
-import { fmtDuration, fmtPercent, fmtRate } from '../format';
+import { model, KIND_LABEL, edgeFilter, edgeSelector, kindOf, nodeFilter, nodeSelector, nodeStats, shares, statSeries, withResponseTime } from '../graphmodel';
+import { fmtDuration, fmtPercent, fmtRate, fmtTime } from '../format';
 import type { HistogramEntry, Service, Statistics } from '../types';
 import { link } from '../route';
-
-export function parseSel(s: string | undefined): Selection {
-  const n = /^n(\d+)$/.exec(s || '');
-  if (n) return { kind: 'node', ref: +n[1] };
-  const e = /^e(\d+)-(\d+)$/.exec(s || '');
-  if (e) return { kind: 'edge', from: +e[1], to: +e[2] };
-  return undefined;
-}
-export function formatSel(s: Selection): string | undefined {
-  if (!s) return undefined;
-  return s.kind === 'node' ? `n${s.ref}` : `e${s.from}-${s.to}`;
-}
+import { formatSel, parseSel } from '../mapsel';
 
 export function MapPage(props: { params: Record<string, string>; info: Info }) {
   const range = props.params.range || '15m';
@@ -33,8 +22,12 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
   const tick = useTick(live);
   const win = useMemo(() => resolve(range), [range, props.params.t, tick]);
   const { data, error, loading, reload } = useLoad((s) => serviceGraph(win, group, s), [win.start, win.end, group]);
-  const services = data || [];
-  const sel = parseSel(props.params.sel);
+  const all = data || [];
+  // Hidden nodes (by name, in the URL) leave the map with their edges.
+  const hidden = useMemo(() => new Set((props.params.hide || '').split('\n').filter(Boolean)), [props.params.hide]);
+  const services = useMemo(() => all.filter((s) => !hidden.has(s.Name || '')), [all, hidden]);
+  const sel = parseSel(props.params.sel, services);
+  const search = props.params.q || '';
   const windowSeconds = win.end - win.start;
   return (
     <div class="page map-page">
@@ -46,14 +39,16 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
         <LiveToggle on={live} range={range} onChange={(on) => setParams({ live: on ? '1' : '' }, true)} />
         {loading && <Spinner />}
       </div>
-      {error && <ErrorBox error={error} what="GetServiceGraph" />}
-      {!error && !loading && services.length === 0 && <Empty>{noTraces(props.info.udp)}</Empty>}
+      {error && <ErrorBox error={error} what="GetServiceGraph" stale={!!data} />}
+      {!error && !loading && data && all.length === 0 && <MapEmpty win={win} udp={props.info.udp} />}
       {services.length > 0 && (
         <div class="split">
           <div class="grow">
-            <ServiceMap services={services} windowSeconds={windowSeconds} selected={sel} onSelect={(s) => setParams({ sel: formatSel(s) }, true)}
+            <ServiceMap services={services} windowSeconds={windowSeconds} selected={sel} onSelect={(s) => setParams({ sel: formatSel(s, services) }, true)} search={search}
               height={Math.max(520, innerHeight - 190)} />
             <Legend />
+            <MapList all={all} windowSeconds={windowSeconds} hidden={hidden} search={search}
+              onSelect={(s) => setParams({ sel: formatSel(s, services) }, true)} />
           </div>
           <aside class="panel" data-testid="map-panel">
             <Details services={services} sel={sel} windowSeconds={windowSeconds} range={range} group={group} win={win} />
@@ -149,4 +144,72 @@ function Series(props: { win: { start: number; end: number }; group: string; sel
   if (error) return <ErrorBox error={error} what="GetTimeSeriesServiceStatistics" />;
   if (!series || !lines) return <Spinner />;
   return <TimeChart t={series.t} lines={lines} height={140} legend={false} testid="map-timeseries" />;
+}
+
+// The list view: every node and edge of the map with its numbers, as a
+// table a keyboard and a screen reader can reach; search and hide here.
+function MapList(props: { all: Service[]; windowSeconds: number; hidden: Set<string>; search: string; onSelect: (s: Selection) => void }) {
+  const m = useMemo(() => model(props.all, props.windowSeconds), [props.all, props.windowSeconds]);
+  const q = props.search.trim().toLowerCase();
+  const byId = new Map(m.nodes.map((n) => [n.id, n]));
+  const nodes = m.nodes.filter((n) => !q || n.label.toLowerCase().includes(q));
+  const edges = m.edges.filter((e) => !q || [byId.get(e.source)?.name, byId.get(e.target)?.name].some((x) => (x || '').toLowerCase().includes(q)));
+  const toggle = (name: string) => {
+    const h = new Set(props.hidden);
+    if (h.has(name)) h.delete(name); else h.add(name);
+    setParams({ hide: [...h].join('\n') }, true);
+  };
+  const pct = (n: number, t: number) => fmtPercent(t ? n / t : undefined);
+  return (
+    <details class="card map-list" data-testid="map-list">
+      <summary><h2>List view: {m.nodes.length} nodes, {m.edges.length} edges{props.hidden.size ? ` (${props.hidden.size} hidden)` : ''}</h2></summary>
+      <label class="map-search">search <input type="search" value={props.search} aria-label="search nodes"
+        onInput={(e) => setParams({ q: (e.target as HTMLInputElement).value }, true)} /></label>
+      <table class="diff" data-testid="map-list-nodes">
+        <caption class="sr-only">nodes</caption>
+        <thead><tr><th>node</th><th>type</th><th>requests</th><th>fault</th><th>error</th><th>avg</th><th>shown</th></tr></thead>
+        <tbody>
+          {nodes.map((n) => (
+            <tr>
+              <td class="clip" title={n.name}><button class="link" onClick={() => props.onSelect({ kind: 'node', ref: n.ref })}>{n.name}</button></td>
+              <td class="clip" title={n.type}>{n.type || n.kind}</td>
+              <td class="num">{n.shares.total}</td>
+              <td class="num">{pct(n.shares.fault, n.shares.total)}</td>
+              <td class="num">{pct(n.shares.error, n.shares.total)}</td>
+              <td class="num">{fmtDuration(n.avg)}</td>
+              <td><input type="checkbox" checked={!props.hidden.has(n.name)} aria-label={`show ${n.name} on the map`} onChange={() => toggle(n.name)} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <table class="diff" data-testid="map-list-edges">
+        <caption class="sr-only">edges</caption>
+        <thead><tr><th>edge</th><th>requests</th><th>fault</th><th>error</th><th>avg</th></tr></thead>
+        <tbody>
+          {edges.map((e) => {
+            const a = byId.get(e.source);
+            const b = byId.get(e.target);
+            const name = `${a?.name ?? '?'} → ${b?.name ?? '?'}`;
+            return (
+              <tr>
+                <td class="clip" title={name}><button class="link" onClick={() => a && b && props.onSelect({ kind: 'edge', from: a.ref, to: b.ref })}>{name}</button></td>
+                <td class="num">{e.shares.total}</td>
+                <td class="num">{pct(e.shares.fault, e.shares.total)}</td>
+                <td class="num">{pct(e.shares.error, e.shares.total)}</td>
+                <td class="num">{fmtDuration(e.avg)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
+// An empty map on a server that has traces says when the newest one is,
+// not "No traces yet".
+function MapEmpty(props: { win: { start: number; end: number }; udp?: string }) {
+  const { data } = useLoad((s) => traceAggregates(props.win, '', { limit: 1, topN: 1, buckets: 1 }, s), [props.win.start, props.win.end]);
+  if (!data) return null;
+  return <Empty>{data.NewestTraceTime > 0 ? `No traces in this time range. The newest trace started at ${fmtTime(data.NewestTraceTime, false)}.` : noTraces(props.udp)}</Empty>;
 }

@@ -9,19 +9,24 @@ import { ServiceMap } from '../components/ServiceMap';
 import { buildRows, documents, exceptionsOf, span, type Row } from '../tracetree';
 import { fmtDuration, fmtTime } from '../format';
 import { link } from '../route';
+import { criticalPath } from '../criticalpath';
+import { Clip } from '../components/Common';
+import { DownloadTrace, IMPORTED, ImportTrace, importedTrace } from '../components/TraceFiles';
+import type { Trace } from '../types';
 
 const TABS = ['overview', 'http', 'aws', 'sql', 'annotations', 'metadata', 'exceptions', 'raw'] as const;
 
 export function TracePage(props: { id: string; params: Record<string, string> }) {
   const { id, params } = props;
+  const imported = id === IMPORTED;
   const trace = useLoad(async (s) => {
-    const list = await batchGetTraces([id], s);
+    const list = imported ? [importedTrace()].filter((x): x is Trace => !!x) : await batchGetTraces([id], s);
     performance.clearMarks('trace-data');
     performance.mark('trace-data');
     return list[0];
   }, [id]);
   const rows = useMemo(() => (trace.data ? buildRows(documents(trace.data)) : []), [trace.data]);
-  const graph = useLoad((s) => traceGraph([id], s), [id]);
+  const graph = useLoad((s) => (imported ? Promise.resolve([]) : traceGraph([id], s)), [id]);
   // The map (and the charting library it loads) waits until the timeline
   // is on screen: the timeline is what the user came for.
   const [showMap, setShowMap] = useState(false);
@@ -36,13 +41,18 @@ export function TracePage(props: { id: string; params: Record<string, string> })
   const selected = rows.find((r) => r.id === params.sel) || rows[0];
   const t = span(rows);
   const root = rows[0];
+  const http = httpOf(root);
+  const critical = useMemo(() => new Set(criticalPath(rows)), [rows]);
   const tab = (TABS as readonly string[]).includes(params.tab) ? params.tab : 'overview';
   return (
     <div class="page trace-page">
       <div class="toolbar">
         <a href={link('traces', { range: params.range, group: params.group })}>‹ traces</a>
-        <h1 class="mono" data-testid="trace-id">{id}</h1>
+        <h1 class="mono clip" data-testid="trace-id">{imported ? `${trace.data?.Id ?? ''} (imported)` : id}</h1>
         {trace.loading && <Spinner />}
+        {trace.data && <DownloadTrace trace={trace.data} />}
+        <ImportTrace />
+        {!imported && <a class="button ghost" href={link('compare', { a: id })} data-testid="compare-link">compare with…</a>}
       </div>
       {trace.error && <ErrorBox error={trace.error} what="BatchGetTraces" />}
       {!trace.loading && !trace.error && !trace.data && (
@@ -51,7 +61,10 @@ export function TracePage(props: { id: string; params: Record<string, string> })
       {rows.length > 0 && (
         <>
           <div class="summary-line">
-            <span><b>{root?.segment}</b></span>
+            <span title={root?.segment} data-testid="trace-entry">entry <b>{root?.segment}</b></span>
+            {http.method && <span data-testid="trace-method"><b>{http.method}</b></span>}
+            {http.url && <span class="url mono" title={http.url} data-testid="trace-url">{http.url}</span>}
+            {http.status != null && <span data-testid="trace-status" class={`status ${root.status}`}>{http.status}</span>}
             <span>started {fmtTime(t.start)}</span>
             <span>duration {fmtDuration(trace.data?.Duration ?? t.end - t.start)}</span>
             <span>{new Set(rows.filter((r) => r.kind !== 'subsegment').map((r) => r.segment)).size} services</span>
@@ -59,7 +72,9 @@ export function TracePage(props: { id: string; params: Record<string, string> })
           </div>
           <div class="split">
             <div class="grow">
-              <Timeline rows={rows} selected={selected?.id} onSelect={(sel) => setParams({ sel }, true)} />
+              <label class="hint critical-toggle"><input type="checkbox" checked={params.cp !== '0'} data-testid="critical-toggle"
+                onChange={(e) => setParams({ cp: (e.target as HTMLInputElement).checked ? '' : '0' }, true)} /> highlight the critical path (the spans the response time waited on)</label>
+              <Timeline rows={rows} selected={selected?.id} onSelect={(sel) => setParams({ sel }, true)} critical={params.cp !== '0' ? critical : undefined} />
             </div>
             <aside class="panel" data-testid="segment-panel">
               {selected && <SegmentPanel row={selected} tab={tab} />}
@@ -144,10 +159,16 @@ function SegmentPanel(props: { row: Row; tab: string }) {
 
 function KV(props: { k: string; v: string | undefined }) {
   if (props.v == null || props.v === '') return null;
-  return <tr><th>{props.k}</th><td>{props.v}</td></tr>;
+  return <tr><th title={props.k}>{props.k}</th><td><Clip text={props.v} /></td></tr>;
 }
 
 function JsonBlock(props: { v: unknown; empty: string }) {
   if (props.v == null || (typeof props.v === 'object' && !Object.keys(props.v as object).length)) return <p class="hint">{props.empty}</p>;
-  return <pre class="json">{JSON.stringify(props.v, null, 2)}</pre>;
+  return <pre class="json"><Clip text={JSON.stringify(props.v, null, 2)} max={4000} /></pre>;
+}
+
+// The request and response of the entry segment, for the header.
+function httpOf(r: Row | undefined): { method?: string; url?: string; status?: number } {
+  const h = (r?.doc.http || {}) as { request?: { method?: string; url?: string }; response?: { status?: number } };
+  return { method: h.request?.method, url: h.request?.url, status: h.response?.status };
 }
