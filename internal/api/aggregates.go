@@ -190,7 +190,7 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 	}
 	var expr *filter.Expr
 	if in.FilterExpression != nil && strings.TrimSpace(*in.FilterExpression) != "" {
-		expr, err = filter.Parse(*in.FilterExpression, s.groups.filterOptions())
+		expr, err = filter.Parse(*in.FilterExpression, s.cfg.Groups.FilterOptions())
 		if err != nil {
 			return nil, invalid("FilterExpression: %s", err.Error())
 		}
@@ -199,9 +199,10 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 	if rangeType != "TraceId" {
 		q.From -= eventLookback
 	}
+	none := false // the index proves that nothing matches
 	if expr != nil {
 		if terms, ok := expr.Terms(); ok {
-			q.AnyOf = terms
+			q.AnyOf, q.AnyIn, none = terms.Terms, terms.Ranges, terms.Empty()
 		}
 	}
 
@@ -214,7 +215,11 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 		}
 	}
 	out := traceAggregatesOutput{}
-	err = s.cfg.Store.Summaries(ctx, q, func(sum *trace.Summary) bool {
+	scan := s.cfg.Store.Summaries
+	if none {
+		scan = func(context.Context, store.SummaryQuery, func(*trace.Summary) bool) error { return nil }
+	}
+	err = scan(ctx, q, func(sum *trace.Summary) bool {
 		if out.TracesProcessed >= aggMaxScan {
 			out.Truncated = true
 			return false

@@ -2,9 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"sort"
+
+	"github.com/roentgen-tracing/roentgen/internal/telemetry"
 )
 
 // TelemetryRecords (POST /roentgen/TelemetryRecords) is a Roentgen
@@ -59,33 +59,19 @@ func (s *Server) readTelemetryRecords(ctx context.Context, in *telemetryReadInpu
 	if end <= start {
 		return nil, invalid("EndTime (%s) must be after StartTime (%s)", ftoa(end), ftoa(start))
 	}
-	// Keys begin with the zero-padded timestamp (putTelemetryRecords).
-	from, to := fmt.Sprintf("%020.6f", start), fmt.Sprintf("%020.6f", end)
 	out := telemetryReadOutput{Daemons: []*telemetryDaemon{}}
 	byKey := map[[3]string]*telemetryDaemon{}
 	kept := 0
-	var bad error
-	err := s.cfg.Store.ListMeta(ctx, metaTelemetry, func(k string, v []byte) bool {
-		if k < from {
-			return true
-		}
-		if k >= to {
-			return false
-		}
-		var e TelemetryEntry
-		if err := json.Unmarshal(v, &e); err != nil || e.Record.Timestamp == nil {
-			bad = err
-			return true // a damaged record is skipped, not fatal
-		}
+	err := s.cfg.Telemetry.Range(ctx, start, end, func(e telemetry.Entry) bool {
 		id := [3]string{e.Hostname, e.EC2InstanceId, e.ResourceARN}
 		d := byKey[id]
 		if d == nil {
-			d = &telemetryDaemon{Hostname: e.Hostname, EC2InstanceId: e.EC2InstanceId, ResourceARN: e.ResourceARN, FirstSeen: *e.Record.Timestamp, Records: []telemetryRecord{}}
+			d = &telemetryDaemon{Hostname: e.Hostname, EC2InstanceId: e.EC2InstanceId, ResourceARN: e.ResourceARN, FirstSeen: Timestamp(e.Record.Timestamp), Records: []telemetryRecord{}}
 			byKey[id] = d
 			out.Daemons = append(out.Daemons, d)
 		}
 		r := e.Record
-		d.LastSeen = *r.Timestamp
+		d.LastSeen = Timestamp(r.Timestamp)
 		d.RecordCount++
 		t := &d.Totals
 		t.SegmentsReceivedCount += i64(r.SegmentsReceivedCount)
@@ -101,7 +87,10 @@ func (s *Server) readTelemetryRecords(ctx context.Context, in *telemetryReadInpu
 			t.OtherCount += i64(b.OtherCount)
 		}
 		if kept < telemetryReadMax {
-			d.Records = append(d.Records, r)
+			ts := Timestamp(r.Timestamp)
+			d.Records = append(d.Records, telemetryRecord{Timestamp: &ts, SegmentsReceivedCount: r.SegmentsReceivedCount,
+				SegmentsSentCount: r.SegmentsSentCount, SegmentsSpilloverCount: r.SegmentsSpilloverCount,
+				SegmentsRejectedCount: r.SegmentsRejectedCount, BackendConnectionErrors: r.BackendConnectionErrors})
 			kept++
 		} else {
 			out.Truncated = true
@@ -110,9 +99,6 @@ func (s *Server) readTelemetryRecords(ctx context.Context, in *telemetryReadInpu
 	})
 	if err != nil {
 		return nil, err
-	}
-	if bad != nil {
-		s.log.Warn("skipped a damaged telemetry record", "err", bad)
 	}
 	// The daemon heard from most recently first.
 	sort.SliceStable(out.Daemons, func(i, j int) bool { return out.Daemons[i].LastSeen > out.Daemons[j].LastSeen })

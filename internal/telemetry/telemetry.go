@@ -102,6 +102,27 @@ func (s *Service) List(ctx context.Context, fn func(Entry) bool) error {
 	})
 }
 
+// Range calls fn for the entries whose timestamps lie in [from, to) (epoch
+// seconds), oldest first, until it returns false. A damaged record is
+// passed over.
+func (s *Service) Range(ctx context.Context, from, to float64, fn func(Entry) bool) error {
+	// Keys begin with the zero-padded timestamp (Put).
+	lo, hi := fmt.Sprintf("%020.6f", from), fmt.Sprintf("%020.6f", to)
+	return s.store.ListMeta(ctx, Meta, func(k string, v []byte) bool {
+		if k < lo {
+			return true
+		}
+		if k >= hi {
+			return false
+		}
+		var e Entry
+		if json.Unmarshal(v, &e) != nil {
+			return true
+		}
+		return fn(e)
+	})
+}
+
 // Prune deletes the records older than before, so that daemon health
 // follows the same retention as traces, and returns how many it deleted.
 func (s *Service) Prune(ctx context.Context, before time.Time) (int, error) {
