@@ -21,13 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/console"
-	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/otlp"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
 	"github.com/roentgen-tracing/roentgen/internal/store"
-	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/udp"
 )
 
@@ -41,6 +39,7 @@ const (
 type Config struct {
 	Role     string
 	DataDir  string
+	Store    string // --store: a ClickHouse URL, or empty for Pebble in DataDir (storeflag.go)
 	HTTPAddr string // API, console, /metrics, /health
 	UDPAddr  string // segment datagrams (role all)
 	TCPAddr  string // the daemon's TCP side: the same API (role all)
@@ -120,7 +119,7 @@ func Start(cfg Config) (*App, error) {
 		cfg.DataDir = DefaultDataDir()
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, addrs: map[string]net.Addr{}, done: make(chan struct{})}
-	st, err := pebble.Open(cfg.DataDir, pebble.Options{CombineStats: graph.CombineStats})
+	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}

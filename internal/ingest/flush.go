@@ -456,7 +456,9 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 // one, or the store's; an empty one for a new trace; nil for a trace whose
 // documents are gone.
 func (in *Ingester) base(ctx context.Context, e *pendingEntry) (*entry, error) {
-	if !e.reload {
+	// On a shared store other processes write documents of the same trace:
+	// only the store has them all, so the summary is computed from it.
+	if !e.reload && !store.IsShared(in.cfg.Store) {
 		if c := in.cache.get(e.id); c != nil && c.trace != nil {
 			return c, nil
 		}

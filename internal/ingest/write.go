@@ -122,6 +122,9 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 	var known []*trace.Trace
 	queued, flying := in.pend.lookup(id)
 	cached := in.cache.get(id)
+	if store.IsShared(in.cfg.Store) {
+		cached = nil // another process may have changed the trace since
+	}
 	switch {
 	case queued != nil || flying != nil || cached != nil:
 		for _, e := range []*pendingEntry{queued, flying} {
@@ -210,7 +213,7 @@ func (in *Ingester) stored(ctx context.Context, id string, segs []*segment.Segme
 		}
 	}
 	ep, err := in.epochFor(ctx, id, start)
-	if err != nil || in.seen.isNew(id, ep, in.cfg.Now()) {
+	if err != nil || (!store.IsShared(in.cfg.Store) && in.seen.isNew(id, ep, in.cfg.Now())) {
 		return nil, ep, 0, err
 	}
 	sum, err := in.cfg.Store.Head(ctx, id)
