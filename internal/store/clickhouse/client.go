@@ -58,7 +58,8 @@ func parseURL(raw string) (*client, error) {
 		database: strings.Trim(u.Path, "/"),
 		user:     q.Get("user"),
 		password: q.Get("password"),
-		http:     &http.Client{Timeout: 5 * time.Minute},
+		// Its own connection pool, closed with the store.
+		http: &http.Client{Timeout: 5 * time.Minute, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
 	if c.database == "" {
 		c.database = q.Get("database")

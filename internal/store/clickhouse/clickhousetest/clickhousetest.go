@@ -50,6 +50,7 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("dropping the test database: %v", err)
 			return
 		}
+		defer s.Close()
 		if err := s.DropDatabase(context.Background()); err != nil {
 			t.Errorf("dropping the test database: %v", err)
 		}
