@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // Sharer is implemented by stores that several Roentgen processes write at
 // once (the ClickHouse backend). The ingest path then trusts no state of its
 // own process about a trace: it summarises a trace from all its stored
@@ -13,4 +15,11 @@ type Sharer interface {
 func IsShared(s Store) bool {
 	sh, ok := s.(Sharer)
 	return ok && sh.Shared()
+}
+
+// TraceReader is implemented by stores that read many traces in one round
+// trip (a shared store's reads cross the network): what Trace returns for
+// each of ids that the store holds, keyed by id.
+type TraceReader interface {
+	Traces(ctx context.Context, ids []string) (map[string]*StoredTrace, error)
 }
