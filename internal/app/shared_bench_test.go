@@ -18,7 +18,7 @@ import (
 )
 
 // BenchmarkTwoServersIngestClickHouse sends b.N generated segments in
-// PutTraceSegments batches of 50, alternating between two servers on one
+// PutTraceSegments batches of 50 from 32 senders, alternating between two servers on one
 // ClickHouse database (so most traces are split between them), and waits
 // until both have summarised everything. It reports segments/s and the CPU
 // per segment of Roentgen (this process: both servers and the senders) and,
@@ -41,7 +41,7 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	cpu, ch0, wall := bench.StartCPU(), chCPU(), time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range 4 {
+	for range 32 { // daemons on many hosts
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

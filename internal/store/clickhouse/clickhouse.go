@@ -35,6 +35,8 @@ import (
 // Store is the ClickHouse backend.
 type Store struct {
 	c *client
+	// Group commits (batch.go) of the tables ingest writes.
+	marks, docs, stats, sums, terms *batcher
 
 	mu      sync.Mutex
 	lastVer uint64
@@ -50,7 +52,13 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c}
+	s := &Store{c: c,
+		marks: newBatcher(c, "traces", "p, trace, epoch, ver, pending"),
+		docs:  newBatcher(c, "docs", "p, trace, doc, ver, raw"),
+		stats: newBatcher(c, "stats", "p, res, bucket, grp, entity, value"),
+		sums:  newBatcher(c, "summaries", "p, epoch, trace, ver, sum"),
+		terms: newBatcher(c, "terms", "p, field, value, epoch, trace, ver"),
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -100,10 +108,10 @@ func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
 			writeDoc(&docs, p.Epoch, p.TraceID, d.ID, v, d.Raw)
 		}
 	}
-	if err := s.c.insert(ctx, "traces", "p, trace, epoch, ver, pending", marks.b); err != nil {
+	if err := s.marks.add(marks.b); err != nil {
 		return err
 	}
-	return s.c.insert(ctx, "docs", "p, trace, doc, ver, raw", docs.b)
+	return s.docs.add(docs.b)
 }
 
 func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []byte) {
@@ -184,16 +192,10 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		}
 	}
 	for _, w := range []struct {
-		table, cols string
-		rows        []byte
-	}{
-		{"docs", "p, trace, doc, ver, raw", docs.b},
-		{"stats", "p, res, bucket, grp, entity, value", stats.b},
-		{"summaries", "p, epoch, trace, ver, sum", sums.b},
-		{"terms", "p, field, value, epoch, trace, ver", terms.b},
-		{"traces", "p, trace, epoch, ver, pending", marks.b},
-	} {
-		if err := s.c.insert(ctx, w.table, w.cols, w.rows); err != nil {
+		b    *batcher
+		rows []byte
+	}{{s.docs, docs.b}, {s.stats, stats.b}, {s.sums, sums.b}, {s.terms, terms.b}, {s.marks, marks.b}} {
+		if err := w.b.add(w.rows); err != nil {
 			return err
 		}
 	}

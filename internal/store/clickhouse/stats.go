@@ -43,7 +43,7 @@ func (s *Store) AddStats(ctx context.Context, recs []store.StatRecord) error {
 	if err := writeStats(&w, recs); err != nil {
 		return err
 	}
-	return s.c.insert(ctx, "stats", "p, res, bucket, grp, entity, value", w.b)
+	return s.stats.add(w.b)
 }
 
 // Stats implements store.StatsStore.
