@@ -45,6 +45,7 @@ import (
 type config struct {
 	mode        string
 	segments    int
+	traceSize   int
 	batch       int
 	concurrency int
 	rate        int
@@ -62,6 +63,7 @@ func main() {
 	var c config
 	flag.StringVar(&c.mode, "mode", "http", "http (PutTraceSegments batches, as the daemon sends) or udp (one datagram per segment)")
 	flag.IntVar(&c.segments, "segments", 300_000, "segments to send (generated before the clock starts)")
+	flag.IntVar(&c.traceSize, "trace-size", 0, "segments per trace: 0 for the mixed shape (1 to 8, mean ~4), 1 for single-segment traces")
 	flag.IntVar(&c.batch, "batch", 50, "documents per PutTraceSegments call")
 	flag.IntVar(&c.concurrency, "concurrency", 4, "concurrent senders")
 	flag.IntVar(&c.rate, "rate", 0, "segments/s to offer (0: as fast as the server takes them; set it for udp, which drops what it cannot take)")
@@ -99,9 +101,14 @@ func run(c config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "generating %d segments...\n", c.segments)
 	gen := bench.NewGenerator(c.seed)
+	gen.TraceSize = c.traceSize
 	// The last trace starts now; the first, as long before as traces at
-	// -trace-rate take (segments average ~4 per trace).
-	span := time.Duration(float64(c.segments) / 4 / c.traceRate * float64(time.Second))
+	// -trace-rate take (segments average ~4 per trace in the mixed shape).
+	perTrace := 4.0
+	if c.traceSize > 0 {
+		perTrace = float64(c.traceSize)
+	}
+	span := time.Duration(float64(c.segments) / perTrace / c.traceRate * float64(time.Second))
 	batches := gen.BatchesAt(time.Now().Add(-span), c.traceRate, c.segments, c.batch)
 	raw := 0
 	for _, b := range batches {

@@ -246,7 +246,7 @@ func inferredSegments(st *store.StoredTrace) []segmentOut {
 	t := &trace.Trace{ID: st.ID}
 	for _, d := range st.Docs {
 		// Stored documents were validated on the way in; only re-decode.
-		parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true})
+		parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true, Stored: true})
 		if err != nil {
 			continue
 		}

@@ -159,9 +159,10 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 	if rangeType != "TraceId" {
 		q.From -= eventLookback
 	}
+	none := false // the index proves that nothing matches
 	if expr != nil {
 		if terms, ok := expr.Terms(); ok {
-			q.AnyOf = terms
+			q.AnyOf, q.AnyIn, none = terms.Terms, terms.Ranges, terms.Empty()
 		}
 	}
 	if in.NextToken != nil && *in.NextToken != "" {
@@ -174,6 +175,9 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 	out := getTraceSummariesOutput{TraceSummaries: []traceSummaryOut{}, ApproximateTime: Timestamp(end)}
 	var last store.Cursor
 	more := false
+	if none {
+		return out, nil
+	}
 	deadline := time.Now().Add(summariesPageTime)
 	err = s.cfg.Store.Summaries(ctx, q, func(sum *trace.Summary) bool {
 		if len(out.TraceSummaries) >= summariesPageSize || out.TracesProcessedCount >= summariesPageScan ||

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,7 +36,8 @@ func benchTraces() int {
 // benchSummary is a generated three-service trace. Selectivities: svc "x"
 // in 1% of traces (its segment faults in 20% of those), customer c-42 in
 // 0.1%, user u-7 in 0.5%, status 503 in 1%; !ok in 8%, responsetime > 0.5
-// in about 19%.
+// in about 19%; one trace in 1000 is slow, responsetime and duration
+// over 5 s.
 func benchSummary(r *rand.Rand, i int, epoch int64) *trace.Summary {
 	id := fmt.Sprintf("1-%08x-%024x", epoch, i)
 	entry := fmt.Sprintf("svc-%02d", r.IntN(50))
@@ -45,6 +47,11 @@ func benchSummary(r *rand.Rand, i int, epoch int64) *trace.Summary {
 		leaf = "x"
 	}
 	rt := r.ExpFloat64() * 0.3
+	if i%1000 == 999 {
+		rt = 5.001 + r.ExpFloat64()*5
+	} else {
+		rt = min(rt, 4.9) // the slow ones are the only ones over 5 s
+	}
 	status := 200
 	switch p := r.IntN(100); {
 	case p < 1:
@@ -86,7 +93,8 @@ func benchSummary(r *rand.Rand, i int, epoch int64) *trace.Summary {
 // epochs lie in the hour before `end`.
 func benchStore(b *testing.B, n int) (*pebble.Store, int64) {
 	b.Helper()
-	return benchtest.Cached(b, benchtest.Name("search", n), func(st *pebble.Store, end int64) {
+	// "search6": the traces of layout 6's benchmarks (slow ones added).
+	return benchtest.Cached(b, benchtest.Name("search6", n), func(st *pebble.Store, end int64) {
 		r := rand.New(rand.NewPCG(1, 2))
 		batch := make([]store.TraceUpdate, 0, 1000)
 		for i := range n {
@@ -120,6 +128,14 @@ func BenchmarkGetTraceSummaries(b *testing.B) {
 		{"non-selective", `responsetime > 0.5 AND !ok`},
 		{"no-filter", ``},
 		{"matches-nothing", `responsetime > 1000`},
+		{"slow-in-service", `duration > 3 AND service("x")`},
+		{"slow", `responsetime > 5`},
+		// 19% of traces: narrowed, and the same traces by a scan.
+		{"range-unselective", `responsetime > 0.5`},
+		{"range-unselective-scan", `!(responsetime <= 0.5)`},
+		// Neither matches: a page examines its limit of 20,000 traces.
+		{"range-unselective-limit", `responsetime > 0.5 AND http.method = "POST"`},
+		{"range-unselective-limit-scan", `!(responsetime <= 0.5) AND http.method = "POST"`},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			body, _ := json.Marshal(map[string]any{"StartTime": end - 3600, "EndTime": end + 1, "FilterExpression": c.expr})
@@ -146,6 +162,82 @@ func BenchmarkGetTraceSummaries(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 			b.ReportMetric(got, "results")
 			b.ReportMetric(processed, "processed")
+		})
+	}
+}
+
+// BenchmarkGetTraceSummariesAllPages pages through every match of a
+// numeric filter over the hour, as a client that wants all of them does,
+// and reports the total time per search, the pages and the matches; the
+// matches are checked against a scan of every summary.
+func BenchmarkGetTraceSummariesAllPages(b *testing.B) {
+	n := benchTraces()
+	st, end := benchStore(b, n)
+	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return time.Unix(end, 0) }})
+	srv, _, err := app.Wire(context.Background(), app.Parts{Store: st, Ingest: in})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, expr string
+		match      func(*trace.Summary) bool
+	}{
+		{"slow", `responsetime > 5`, func(s *trace.Summary) bool { return s.ResponseTime > 5 }},
+		{"matches-nothing", `responsetime > 1000`, func(s *trace.Summary) bool { return s.ResponseTime > 1000 }},
+		{"slow-in-service", `duration > 3 AND service("x")`, func(s *trace.Summary) bool {
+			return s.Duration > 3 && slices.ContainsFunc(s.Nodes, func(n trace.Node) bool { return n.Name == "x" })
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			want := 0
+			if err := st.Summaries(context.Background(), store.SummaryQuery{From: end - 3600, To: end + 1}, func(s *trace.Summary) bool {
+				if c.match(s) {
+					want++
+				}
+				return true
+			}); err != nil {
+				b.Fatal(err)
+			}
+			var lat []time.Duration
+			var got, pages int
+			for b.Loop() {
+				got, pages = 0, 0
+				var token *string
+				t0 := time.Now()
+				for {
+					in := map[string]any{"StartTime": end - 3600, "EndTime": end + 1, "FilterExpression": c.expr}
+					if token != nil {
+						in["NextToken"] = *token
+					}
+					body, _ := json.Marshal(in)
+					w := httptest.NewRecorder()
+					srv.ServeHTTP(w, httptest.NewRequest("POST", "/TraceSummaries", strings.NewReader(string(body))))
+					if w.Code != 200 {
+						b.Fatalf("%d: %s", w.Code, w.Body.String())
+					}
+					var out struct {
+						TraceSummaries []json.RawMessage
+						NextToken      *string
+					}
+					if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+						b.Fatal(err)
+					}
+					got += len(out.TraceSummaries)
+					pages++
+					if token = out.NextToken; token == nil {
+						break
+					}
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			if got != want {
+				b.Fatalf("%s: %d matches over %d pages, a scan finds %d", c.expr, got, pages, want)
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+			b.ReportMetric(float64(got), "results")
+			b.ReportMetric(float64(pages), "pages")
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/xraytest"
@@ -30,12 +31,12 @@ func throttleEnv(t *testing.T) (*xray.Client, *ingest.Ingester) {
 		t.Fatal(err)
 	}
 	in := ingest.New(ingest.Config{Store: st, FlushDelay: time.Hour, PendingBytes: 1 << 20, MaxPendingBytes: 5000})
-	srv, err := api.New(api.Config{Store: st, Ingest: in, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, _, err := app.Wire(context.Background(), app.Parts{Store: st, Ingest: in, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); in.Close(); srv.Close(); st.Close() })
+	t.Cleanup(func() { hs.Close(); in.Close(); st.Close() })
 	return xraytest.Client(t, hs.URL, func(o *xray.Options) { o.RetryMaxAttempts = 1 }), in
 }
 

@@ -119,12 +119,15 @@ func Start(cfg Config) (*App, error) {
 		cfg.DataDir = DefaultDataDir()
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, addrs: map[string]net.Addr{}, done: make(chan struct{})}
-	st, err := openStore(cfg)
+	st, err := openStore(cfg, a.log)
 	if err != nil {
 		return nil, err
 	}
 	a.store = st
 	a.metrics = metrics.New(func() float64 { return float64(st.DiskUsage()) })
+	if h, ok := st.(metrics.StoreHealth); ok { // the embedded store's disk
+		a.metrics.WatchStore(h)
+	}
 	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
 	a.api, a.svc, err = Wire(context.Background(), Parts{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log,
 		Region: cfg.Region, AccountID: cfg.AccountID})
@@ -239,7 +242,13 @@ func (a *App) httpHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","role":%q}`+"\n", a.cfg.Role)
+		// Still "ok" on a full disk: reads are served; "store" says whether
+		// writes are taken.
+		state := "writable"
+		if h, ok := a.store.(metrics.StoreHealth); ok && !h.Writable() {
+			state = "read-only"
+		}
+		fmt.Fprintf(w, `{"status":"ok","role":%q,"store":%q}`+"\n", a.cfg.Role, state)
 	})
 	// The console answers GETs for its own files; the rest goes to the API.
 	mux.Handle("/", console.New(a.api, a.consoleInfo))

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -16,11 +17,11 @@ import (
 // store in DataDir (the default), or a ClickHouse database as
 // clickhouse://host:8123/database?user=…&password=…&secure=1 or an
 // http(s)://host:8123/database URL (docs/clickhouse.md).
-func openStore(cfg Config) (store.Store, error) {
+func openStore(cfg Config, log *slog.Logger) (store.Store, error) {
 	u := cfg.Store
 	switch {
 	case u == "":
-		return pebble.Open(cfg.DataDir, pebble.Options{CombineStats: graph.CombineStats})
+		return pebble.Open(cfg.DataDir, pebble.Options{CombineStats: graph.CombineStats, Logger: log})
 	case strings.HasPrefix(u, "clickhouse://"), strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"):
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

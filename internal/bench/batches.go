@@ -26,7 +26,7 @@ func (g *Generator) BatchesAt(at time.Time, rate float64, n, size int) [][][]byt
 		var group [][]byte
 		t := at.Add(time.Duration(float64(groups*64) / rate * float64(time.Second)))
 		for range 64 {
-			_, d := g.Trace(t, 0)
+			_, d := g.Trace(t, g.TraceSize)
 			group = append(group, d...)
 		}
 		g.rng.Shuffle(len(group), func(i, j int) { group[i], group[j] = group[j], group[i] })

@@ -15,6 +15,11 @@ import (
 // Generator makes trace documents. It is deterministic for a seed and not
 // safe for concurrent use: give each goroutine its own.
 type Generator struct {
+	// TraceSize is the segments per trace Batches makes: 0 for the mixed
+	// shape (1 to 8, mean ~4), 1 for single-segment traces (a service whose
+	// requests call nothing traced, where per-trace work dominates).
+	TraceSize int
+
 	rng *rand.Rand
 	buf []byte
 }

@@ -63,3 +63,27 @@ func TestGeneratorMakesValidConnectedTraces(t *testing.T) {
 }
 
 func mustTrace(g *Generator, at time.Time, n int) [][]byte { _, d := g.Trace(at, n); return d }
+
+// TraceSize 1 makes batches of single-segment traces: every document its
+// own trace, as a service whose requests call nothing traced sends them.
+func TestBatchesOfSingleSegmentTraces(t *testing.T) {
+	g := NewGenerator(2)
+	g.TraceSize = 1
+	ids := map[string]bool{}
+	n := 0
+	for _, b := range g.Batches(time.Now(), 500, 50) {
+		for _, d := range b {
+			var doc struct {
+				TraceID string `json:"trace_id"`
+			}
+			if err := json.Unmarshal(d, &doc); err != nil {
+				t.Fatal(err)
+			}
+			ids[doc.TraceID] = true
+			n++
+		}
+	}
+	if n != 500 || len(ids) != 500 {
+		t.Fatalf("%d documents in %d traces, want 500 in 500", n, len(ids))
+	}
+}

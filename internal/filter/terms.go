@@ -1,8 +1,7 @@
 package filter
 
 import (
-	"math"
-	"strconv"
+	"slices"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
@@ -11,33 +10,34 @@ import (
 // every matching trace carries at least one of them. ok is false when the
 // expression cannot be narrowed (e.g. `responsetime > 1`, `!service("x")`);
 // the caller then scans the time range. Candidates still have to be tested
-// with Match: the terms are necessary, not sufficient.
-func (e *Expr) Terms() (terms []store.Term, ok bool) {
+// with Match: the terms are necessary, not sufficient. An empty set with
+// ok means no trace can match (`http.status = 200.5`).
+func (e *Expr) Terms() (terms store.TermSet, ok bool) {
 	t, ok := narrow(e.root)
 	if !ok {
-		return nil, false
+		return store.TermSet{}, false
 	}
-	return t.terms, true
+	return t.TermSet, true
 }
 
 // termSet is a disjunction of terms and a rough cost: how many postings a
 // scan of it can be expected to read, relative to the others.
 type termSet struct {
-	terms []store.Term
-	cost  int
+	store.TermSet
+	cost int
 }
 
 // fieldCost ranks fields by how few traces typically carry one value.
 func fieldCost(t store.Term) int {
 	switch t.Field {
-	case store.FieldAnnValue, store.FieldUser, store.FieldInstanceID:
+	case store.FieldAnnValue, store.FieldAnnNumber, store.FieldUser, store.FieldInstanceID:
 		return 1
 	case store.FieldARN, store.FieldException:
 		return 2
 	case store.FieldServiceFlag:
 		return 3
-	case store.FieldStatus:
-		if t.Value >= "200" && t.Value < "300" {
+	case store.FieldHTTPStatus:
+		if c := store.Code(t.Value); c >= 200 && c < 300 {
 			return 20
 		}
 		return 3
@@ -57,18 +57,21 @@ func one(field, value string) (termSet, bool) {
 		return termSet{}, false
 	}
 	t := store.Term{Field: field, Value: value}
-	return termSet{terms: []store.Term{t}, cost: fieldCost(t)}, true
+	return termSet{TermSet: store.TermSet{Terms: []store.Term{t}}, cost: fieldCost(t)}, true
 }
 
 func union(sets ...termSet) termSet {
 	var u termSet
-	seen := map[store.Term]bool{}
 	for _, s := range sets {
-		for _, t := range s.terms {
-			if !seen[t] {
-				seen[t] = true
-				u.terms = append(u.terms, t)
-				u.cost += fieldCost(t)
+		u.cost += s.cost
+		for _, t := range s.Terms {
+			if !slices.Contains(u.Terms, t) {
+				u.Terms = append(u.Terms, t)
+			}
+		}
+		for _, r := range s.Ranges {
+			if !slices.Contains(u.Ranges, r) {
+				u.Ranges = append(u.Ranges, r)
 			}
 		}
 	}
@@ -149,6 +152,11 @@ func narrow(n node) (termSet, bool) {
 				sets = append(sets, s)
 			}
 		}
+		if x.body != nil {
+			if s, ok := narrowEdge(x.body); ok {
+				sets = append(sets, s)
+			}
+		}
 		return cheapest(sets)
 	case *rootCauseNode:
 		return one(store.FieldRootCause, [...]string{"fault", "error", "responsetime"}[x.list])
@@ -189,16 +197,16 @@ func narrowPred(p *predNode) (termSet, bool) {
 			return one(store.FieldFlag, "partial")
 		}
 	case kwHTTPStatus:
-		if p.op == "=" && p.num == math.Trunc(p.num) && math.Abs(p.num) < 1e9 {
-			return one(store.FieldStatus, strconv.Itoa(int(p.num)))
-		}
+		return narrowStatus(p)
+	case kwResponseTime, kwDuration:
+		return narrowTime(p, p.key == kwDuration, false)
 	case kwAnnotation:
+		if p.vtype == vNumber && p.op != "!=" {
+			return narrowAnnotationNumber(p)
+		}
 		if p.op == "=" {
 			var v any = p.str
-			switch p.vtype {
-			case vNumber:
-				v = p.num
-			case vBool:
+			if p.vtype == vBool {
 				v = p.b
 			}
 			return one(store.FieldAnnValue, p.annKey+"\x00"+store.AnnotationValueKey(v))
@@ -251,6 +259,9 @@ func narrowNode(n node, name string) (termSet, bool) {
 		}
 		return union(sets...), true
 	case *predNode:
+		if x.key == kwResponseTime || x.key == kwDuration {
+			return narrowTime(x, false, true)
+		}
 		f, isFlag := flagNames[x.key]
 		if !isFlag || !isTrue(x) {
 			return termSet{}, false

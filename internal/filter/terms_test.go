@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"math"
+	"slices"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -18,13 +20,9 @@ func checkTerms(t *testing.T, e *Expr, labels []string, all map[string]*trace.Su
 		if !e.Match(s) {
 			continue
 		}
-		have := map[store.Term]bool{}
-		for _, x := range store.TermsOf(s) {
-			have[x] = true
-		}
 		found := false
-		for _, x := range terms {
-			found = found || have[x]
+		for _, have := range store.TermsOf(s) {
+			found = found || terms.Has(have)
 		}
 		if !found {
 			t.Fatalf("%s matches but carries none of the terms %q", l, terms)
@@ -32,24 +30,58 @@ func checkTerms(t *testing.T, e *Expr, labels []string, all map[string]*trace.Su
 	}
 }
 
+var inf = math.Inf(1)
+
+// spanTerms are the terms of a lower bound on a segment's or call's time.
+func spanTerms(lo float64) store.TermSet {
+	r := store.NumRange{Lo: lo, Hi: inf, LoIncl: true}
+	var out store.TermSet
+	for _, f := range []string{store.FieldResponseTime, store.FieldDuration, store.FieldSpanTime} {
+		out.Ranges = append(out.Ranges, store.TimeTerms(f, r).Ranges...)
+	}
+	return out
+}
+
+func timeRange(f string, lo float64) store.TermRange {
+	return store.TimeTerms(f, store.NumRange{Lo: lo, Hi: inf}).Ranges[0]
+}
+
 func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 	cases := []struct {
 		expr string
-		want []store.Term // nil: cannot narrow
+		want any // []store.Term or store.TermSet; nil: cannot narrow
 	}{
 		{`annotation.customer = "c-42"`, []store.Term{{Field: store.FieldAnnValue, Value: "customer\x00sc-42"}}},
-		{`annotation.items = 3`, []store.Term{{Field: store.FieldAnnValue, Value: "items\x00n3"}}},
+		{`annotation.items = 3`, []store.Term{{Field: store.FieldAnnNumber, Value: store.AnnotationNumberValue("items", 3)}}},
+		{`annotation.items = -0`, []store.Term{{Field: store.FieldAnnNumber, Value: store.AnnotationNumberValue("items", 0)}}},
 		{`annotation.vip = true`, []store.Term{{Field: store.FieldAnnValue, Value: "vip\x00btrue"}}},
-		{`annotation.age > 29`, []store.Term{{Field: store.FieldAnnKey, Value: "age"}}},
+		{`annotation.age > 29`, store.AnnotationNumberTerms("age", store.NumRange{Lo: 29, Hi: inf})},
+		{`annotation.age != 29`, []store.Term{{Field: store.FieldAnnKey, Value: "age"}}},
 		{`service("x") { fault }`, []store.Term{{Field: store.FieldServiceFlag, Value: "x\x00fault"}}},
 		{`service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
 		{`user = "u"`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
-		{`http.status = 503`, []store.Term{{Field: store.FieldStatus, Value: "503"}}},
+		{`http.status = 503`, []store.Term{{Field: store.FieldHTTPStatus, Value: store.CodeValue(503)}}},
+		{`http.status >= 500`, store.StatusTerms(store.NumRange{Lo: 500, Hi: inf, LoIncl: true})},
+		{`http.status < 500`, nil},
+		{`http.status = 200.5`, []store.Term{}}, // nothing can match
+		{`http.status = 200.5 AND service("x")`, []store.Term{}},
+		{`http.status = 200.5 OR service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
+		{`responsetime > 5`, store.TimeTerms(store.FieldResponseTime, store.NumRange{Lo: 5, Hi: inf})},
+		{`responsetime < 2`, nil},
+		{`responsetime > 0.05`, nil},
+		{`duration > 3 AND service("x")`, store.TermSet{Ranges: []store.TermRange{
+			timeRange(store.FieldResponseTime, 3), timeRange(store.FieldDuration, 3)}}},
+		{`duration > 0.2 AND service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
+		{`service("x") { responsetime > 5 }`, spanTerms(5)},
+		{`service("x") { responsetime < 5 }`, []store.Term{{Field: store.FieldService, Value: "x"}}},
+		{`edge("a", "b") { responsetime >= 5 OR duration >= 5 }`, spanTerms(5)},
 		{`responsetime > 0.5 AND !ok`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}, {Field: store.FieldFlag, Value: "throttle"}, {Field: store.FieldFlag, Value: "noroot"}}},
-		{`responsetime > 0.5 AND ok`, nil},
+		{`responsetime > 0.5 AND ok`, store.TermSet{Ranges: []store.TermRange{timeRange(store.FieldResponseTime, 0.5)}}},
 		{`responsetime > 0.5 AND fault`, []store.Term{{Field: store.FieldFlag, Value: "fault"}}},
 		{`fault OR error`, []store.Term{{Field: store.FieldFlag, Value: "fault"}, {Field: store.FieldFlag, Value: "error"}}},
-		{`fault OR responsetime > 1`, nil},
+		{`fault OR responsetime > 1`, store.TermSet{Terms: []store.Term{{Field: store.FieldFlag, Value: "fault"}},
+			Ranges: []store.TermRange{timeRange(store.FieldResponseTime, 1)}}},
+		{`fault OR responsetime < 1`, nil},
 		{`!service("x")`, nil},
 		{`user = "u" AND service("x")`, []store.Term{{Field: store.FieldUser, Value: "u"}}},
 		{`http.status = 200 AND service("x")`, []store.Term{{Field: store.FieldService, Value: "x"}}},
@@ -66,20 +98,20 @@ func TestTermsNarrowSelectiveExpressions(t *testing.T) {
 			t.Fatalf("%s: %v", c.expr, err)
 		}
 		got, ok := e.Terms()
-		if c.want == nil {
+		var want store.TermSet
+		switch w := c.want.(type) {
+		case nil:
 			if ok {
 				t.Errorf("%s: narrowed to %q, want a scan", c.expr, got)
 			}
 			continue
+		case []store.Term:
+			want.Terms = w
+		case store.TermSet:
+			want = w
 		}
-		if !ok || len(got) != len(c.want) {
-			t.Errorf("%s: terms %q (ok %v), want %q", c.expr, got, ok, c.want)
-			continue
-		}
-		for i := range got {
-			if got[i] != c.want[i] {
-				t.Errorf("%s: terms %q, want %q", c.expr, got, c.want)
-			}
+		if !ok || !slices.Equal(got.Terms, want.Terms) || !slices.Equal(got.Ranges, want.Ranges) {
+			t.Errorf("%s: terms %q (ok %v), want %q", c.expr, got, ok, want)
 		}
 	}
 }

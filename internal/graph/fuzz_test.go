@@ -50,6 +50,34 @@ func FuzzStatsDecode(f *testing.F) {
 	})
 }
 
+// A value of several concatenated deltas (what a store keeps when it does
+// not combine them) decodes to their sum, and CombineStats sums them to the
+// same thing, or refuses what does not decode.
+func FuzzCombineStats(f *testing.F) {
+	a := (&graph.Stats{OK: 2, ResponseMicros: 10, Response: graph.Histogram{{Ms: 5, Count: 2}}}).Encode()
+	b := (&graph.Stats{OK: -1, Fault: 1, ResponseMicros: 3, Response: graph.Histogram{{Ms: 5, Count: -1}, {Ms: 9, Count: 1}}}).Encode()
+	f.Add(append(append([]byte{}, a...), b...), len(a))
+	f.Add([]byte{1, 0}, 1)
+	f.Fuzz(func(t *testing.T, v []byte, cut int) {
+		if cut < 0 || cut > len(v) {
+			return
+		}
+		var whole graph.Stats
+		werr := whole.Decode(v)
+		sum := graph.CombineStats([][]byte{v[:cut], v[cut:]})
+		if sum == nil {
+			return // an operand does not decode on its own
+		}
+		var got graph.Stats
+		if err := got.Decode(sum); err != nil {
+			t.Fatalf("combined value does not decode: %v", err)
+		}
+		if werr == nil && !reflect.DeepEqual(normal(whole), normal(got)) {
+			t.Errorf("concatenated %+v, combined %+v", whole, got)
+		}
+	})
+}
+
 func normal(s graph.Stats) graph.Stats {
 	if len(s.Response) == 0 {
 		s.Response = nil

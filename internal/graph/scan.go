@@ -70,9 +70,12 @@ func (a *Aggregator) Scan(ctx context.Context, group string, spans []Span, want 
 
 // Group versions: a group's filter expression can change; statistics
 // already aggregated under the old one stay as they were (X-Ray evaluates
-// groups on incoming traces). Each flush records which expression was in
-// effect for the buckets it touched, so a query can answer
-// ContainsOldGroupVersions.
+// groups on incoming traces). After each stored batch (Hook), the
+// expression in effect is recorded for the minutes the batch counted in, at
+// most once per group and minute, so a query can answer
+// ContainsOldGroupVersions. Unlike the statistics, this record is read and
+// rewritten: it is a hint, and a crash or a second process can lose an
+// extension of a range.
 
 const groupVersionsKind = "graph.groupversions"
 
@@ -88,7 +91,7 @@ func (a *Aggregator) recordGroupVersions(ctx context.Context, buckets map[string
 	if a.cfg.GroupExpression == nil || len(buckets) == 0 {
 		return nil
 	}
-	// Flushes run in parallel; each version record is read and rewritten.
+	// Batches are stored in parallel; each version record is read and rewritten.
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for g, r := range buckets {

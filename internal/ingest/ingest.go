@@ -47,6 +47,10 @@ const CodeThrottled = "ThrottledException"
 // OTLP its retryable ResourceExhausted, UDP counts the batch as dropped.
 var ErrThrottled = errors.New("ingest is at its memory bound: retry later")
 
+// CodeStorageFull rejects documents refused because the store's disk is
+// full; the same documents are taken once space is freed.
+const CodeStorageFull = "StorageFull"
+
 // Hook observes summarised updates, in order per trace, after they are stored.
 type Hook func(ctx context.Context, updates []store.TraceUpdate)
 
@@ -68,8 +72,9 @@ type Config struct {
 	PendingBytes int
 	// MaxPendingBytes bounds, in raw document bytes, the work ingest holds
 	// in memory: documents awaiting or undergoing their summary plus those
-	// of calls being ingested. A call that would cross it is refused with
-	// ErrThrottled (default 4 x PendingBytes).
+	// of calls not yet answered (their callers hold the requests). A call
+	// that would cross it is refused with ErrThrottled (default 4 x
+	// PendingBytes).
 	MaxPendingBytes int
 	// MaxFlushDelay bounds how long a trace that never goes quiet waits
 	// for its summary (default 10 x FlushDelay).
@@ -188,6 +193,9 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 		in.countThrottled(opt.Source, len(docs))
 		return nil, ErrThrottled
 	}
+	// Counted until the call returns: its caller holds the request until
+	// then, also while backpressure makes it wait.
+	defer in.calling.Add(-int64(size))
 	var rejected []Rejection
 	segs := make([]*segment.Segment, 0, len(docs))
 	origin := make([]int, 0, len(docs))
@@ -210,7 +218,6 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 	for _, r := range in.apply(ctx, segs) {
 		rejected = append(rejected, Rejection{Index: origin[r.Index], Error: r.Error})
 	}
-	in.calling.Add(-int64(size)) // now in the pending set, or dropped
 	in.backpressure()
 	sort.SliceStable(rejected, func(i, j int) bool { return rejected[i].Index < rejected[j].Index })
 	rejected = dedupe(rejected)
@@ -243,8 +250,8 @@ func (in *Ingester) TryIngestSegments(ctx context.Context, segs []*segment.Segme
 		in.countThrottled(source, len(segs))
 		return nil, ErrThrottled
 	}
+	defer in.calling.Add(-int64(size))
 	rejected := in.apply(ctx, segs)
-	in.calling.Add(-int64(size))
 	in.backpressure()
 	in.count(source, len(segs), rejected)
 	return rejected, nil

@@ -2,12 +2,17 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/bench"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/xraytest/benchtest"
 )
 
@@ -61,4 +66,61 @@ func BenchmarkOneBigTrace(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkOverload is ingest with summarising slower than writing (a hook
+// that sleeps, as a store busy compacting is): 64 writers send batches of
+// 50 documents as fast as they are answered. Memory must stay bounded and
+// the excess be refused with ErrThrottled, not queued. It reports the
+// share of calls refused and the peak heap in use.
+func BenchmarkOverload(b *testing.B) {
+	st := benchtest.Open(b)
+	now := time.Now()
+	// Small bounds, so that 64 writers of 50 kB batches cross them.
+	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }, PendingBytes: 1 << 20})
+	in.AddHook(func(context.Context, []store.TraceUpdate) { time.Sleep(20 * time.Millisecond) })
+	batches := bench.NewGenerator(1).Batches(now, 40_000, 50)
+	if b.N < len(batches) {
+		batches = batches[:b.N]
+	}
+	var next, refused atomic.Int64
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() { // sample the heap while the load runs
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(batches) {
+					return
+				}
+				if _, err := in.TryIngest(context.Background(), batches[i], ingest.Options{Source: "bench"}); errors.Is(err, ingest.ErrThrottled) {
+					refused.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(stop)
+	in.Close()
+	b.ReportMetric(float64(refused.Load())/float64(len(batches)), "refused/call")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }

@@ -73,8 +73,12 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 	if len(puts) > 0 {
 		if err := in.cfg.Store.PutDocs(ctx, puts); err != nil {
 			in.cfg.Logger.Error("store documents", "err", err)
+			code := CodeInternal
+			if errors.Is(err, store.ErrDiskFull) {
+				code = CodeStorageFull
+			}
 			for _, st := range stages {
-				rejectAll(st.idx, CodeInternal, "the segment could not be stored: "+err.Error())
+				rejectAll(st.idx, code, "the segment could not be stored: "+err.Error())
 			}
 			return rejected
 		}
@@ -109,31 +113,27 @@ func (in *Ingester) backpressure() {
 
 // stage decides, for one trace, its epoch and which of its documents in
 // this call are new, enforcing MaxTraceBytes. The caller holds the trace's
-// stripe lock and its claim (pendingSet.claim): no flush holds the trace: the trace's state
-// has one owner at a time. The pending set holds what awaits a summary,
-// the cache what the last flush stored; a flush puts its result in the
-// cache before it lets go of the trace. (An entry still in flight is only
-// seen here by a Recover racing a writer, which app never lets happen.)
+// stripe lock and its claim (pendingSet.claim), so no flush holds the
+// trace: its state has one owner at a time. The pending set holds what
+// awaits a summary, the cache what the last flush stored (a flush caches
+// its result before it lets go of the trace), the store the rest.
 func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segment, idx []int, rejected *[]Rejection) (*staged, error) {
 	st := &staged{id: id, docs: trace.Trace{ID: id}}
 	// What is already known of the trace, newest first: documents awaiting
-	// their summary, those a flush is summarising, then the last summarised
-	// state in the cache (or, when none is in memory, in the store).
+	// their summary, then the last summarised state in the cache (or,
+	// when none is in memory, in the store).
 	var known []*trace.Trace
-	queued, flying := in.pend.lookup(id)
+	queued := in.pend.get(id)
 	cached := in.cache.get(id)
 	if store.IsShared(in.cfg.Store) {
 		cached = nil // another process may have changed the trace since
 	}
 	switch {
-	case queued != nil || flying != nil || cached != nil:
-		for _, e := range []*pendingEntry{queued, flying} {
-			if e != nil {
-				st.epoch, st.bytes = e.epoch, max(st.bytes, e.bytes)
-				known = append(known, &e.docs)
-			}
-		}
-		if queued == nil && flying == nil {
+	case queued != nil || cached != nil:
+		if queued != nil {
+			st.epoch, st.bytes = queued.epoch, queued.bytes
+			known = append(known, &queued.docs)
+		} else {
 			st.epoch, st.bytes = cached.summary.Epoch, cached.bytes
 		}
 		switch {

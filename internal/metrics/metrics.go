@@ -81,3 +81,30 @@ func (m *Metrics) WatchPending(pending func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "roentgen_ingest_pending_traces", Help: "Traces whose stored documents await their summary."}, pending))
 }
+
+// StoreHealth is what the store reports of its own state.
+type StoreHealth interface {
+	Writable() bool           // takes writes now (false while the disk is full)
+	WritesRefused() uint64    // writes refused for want of disk space
+	CorruptSummaries() uint64 // stored summaries skipped because they did not decode
+}
+
+// WatchStore reports the store's health at scrape time.
+func (m *Metrics) WatchStore(h StoreHealth) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roentgen_store_writable", Help: "1 while the store takes writes; 0 while its disk is full (reads go on) or after a fatal store error."},
+			func() float64 {
+				if h.Writable() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "roentgen_store_writes_refused_total", Help: "Store writes refused because its disk was full."},
+			func() float64 { return float64(h.WritesRefused()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "roentgen_store_corrupt_summaries_total", Help: "Stored trace summaries skipped by reads because they did not decode."},
+			func() float64 { return float64(h.CorruptSummaries()) }),
+	)
+}

@@ -19,6 +19,14 @@ import (
 // ErrNotFound is returned for an unknown trace or metadata key.
 var ErrNotFound = errors.New("not found")
 
+// ErrDiskFull refuses a write while the store's disk is (nearly) full;
+// nothing of the write was stored. Writes are taken again once space is
+// freed, without a restart; reads go on meanwhile.
+var ErrDiskFull = errors.New("the store's disk is full")
+
+// ErrUnavailable refuses a write the store cannot take until restarted.
+var ErrUnavailable = errors.New("the store cannot take writes")
+
 // Store is the storage contract.
 type Store interface {
 	// PutDocs persists documents ahead of their trace's summary, which the
@@ -131,9 +139,11 @@ type StoredTrace struct {
 type SummaryQuery struct {
 	// From and To bound Epoch: From <= Epoch < To (epoch seconds).
 	From, To int64
-	// AnyOf, when not empty, restricts the scan to traces indexed under at
-	// least one of the terms.
+	// AnyOf and AnyIn, when either is not empty, restrict the scan to
+	// traces indexed under at least one of the terms of AnyOf or of the
+	// ranges of AnyIn.
 	AnyOf []Term
+	AnyIn []TermRange
 	// After resumes a scan strictly after this position (zero: from To).
 	After Cursor
 }

@@ -16,15 +16,51 @@ type Term struct {
 	Value string
 }
 
+// TermRange stands, in a query, for every term of Field whose value v has
+// From <= v <= To in byte order: the values of numeric fields sort as
+// their numbers do (numeric.go).
+type TermRange struct {
+	Field, From, To string
+}
+
+// Has reports whether t is one of the range's terms.
+func (r TermRange) Has(t Term) bool {
+	return r.Field == t.Field && r.From <= t.Value && t.Value <= r.To
+}
+
+// TermSet is a disjunction of terms: exact ones, and ranges.
+type TermSet struct {
+	Terms  []Term
+	Ranges []TermRange
+}
+
+// Empty reports whether the set holds no term.
+func (s TermSet) Empty() bool { return len(s.Terms) == 0 && len(s.Ranges) == 0 }
+
+// Has reports whether t is in the set.
+func (s TermSet) Has(t Term) bool {
+	if slices.Contains(s.Terms, t) {
+		return true
+	}
+	for _, r := range s.Ranges {
+		if r.Has(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // Indexed fields. Values are exact; string operators other than equality
 // cannot use the index and scan the time range instead.
 const (
-	FieldService    = "svc"  // node name, any node of the trace
-	FieldNodeType   = "type" // node type
-	FieldAnnKey     = "ak"   // annotation key is set
-	FieldAnnValue   = "av"   // annotation key and typed value: key \x00 AnnotationValueKey
-	FieldUser       = "user"
-	FieldStatus     = "st"   // root HTTP status
+	FieldService  = "svc"  // node name, any node of the trace
+	FieldNodeType = "type" // node type
+	FieldAnnKey   = "ak"   // annotation key is set
+	FieldAnnValue = "av"   // annotation key and typed value: key \x00 AnnotationValueKey (numbers: FieldAnnNumber since layout 6)
+	FieldUser     = "user"
+	// FieldStatus is the root HTTP status in decimal, as layouts before 6
+	// indexed it; FieldHTTPStatus (numeric.go) replaced it.
+	FieldStatus     = "st"
 	FieldFlag       = "flag" // fault, error, throttle, partial: of the root segment or any node
 	FieldAccount    = "acct"
 	FieldARN        = "arn"
@@ -64,9 +100,9 @@ func TermsOf(s *trace.Summary) []Term {
 	// Values that are not strings of the summary already (annotation
 	// values, service flags, the status) are built in one byte buffer and
 	// become substrings of a single string at the end.
-	t := termList{out: make([]Term, 0, 8+3*len(s.Nodes)+2*len(s.Annotations)+len(s.Users)+len(s.Exceptions)+
+	t := termList{out: make([]Term, 0, 12+3*len(s.Nodes)+2*len(s.Annotations)+len(s.Users)+len(s.Exceptions)+
 		len(s.ResourceARNs)+len(s.InstanceIDs)+len(s.AvailabilityZones))}
-	t.spans = make([]termSpan, 0, len(s.Annotations)+len(s.Nodes)+1)
+	t.spans = make([]termSpan, 0, 2*len(s.Annotations)+len(s.Nodes)+4)
 	t.buf = make([]byte, 0, 256)
 	for _, n := range s.Nodes {
 		t.add(FieldService, n.Name)
@@ -84,6 +120,9 @@ func TermsOf(s *trace.Summary) []Term {
 	}
 	for _, a := range s.Annotations {
 		t.add(FieldAnnKey, a.Key)
+		if _, isNumber := a.Value.(float64); isNumber {
+			continue // FieldAnnNumber (numeric.go)
+		}
 		t.begin()
 		t.buf = appendAnnotationValueKey(append(append(t.buf, a.Key...), 0), a.Value)
 		t.end(FieldAnnValue)
@@ -91,11 +130,7 @@ func TermsOf(s *trace.Summary) []Term {
 	for _, u := range s.Users {
 		t.add(FieldUser, u.Name)
 	}
-	if s.HTTP.Status != 0 {
-		t.begin()
-		t.buf = strconv.AppendInt(t.buf, int64(s.HTTP.Status), 10)
-		t.end(FieldStatus)
-	}
+	t.numericTerms(s)
 	// Flags of the trace or any segment (bits as for nodeFlags below).
 	flags := flagBits(s.HasFault, s.HasError, s.HasThrottle)
 	t.flag(s.IsPartial, "partial")
@@ -191,7 +226,7 @@ type termList struct {
 
 type termSpan struct{ term, start, end int }
 
-func (t *termList) add(f, v string) { t.out = append(t.out, Term{f, v}) }
+func (t *termList) add(f, v string) { t.out = append(t.out, Term{Field: f, Value: v}) }
 
 func (t *termList) flag(on bool, name string) {
 	if on {

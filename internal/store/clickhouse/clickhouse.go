@@ -308,18 +308,25 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 			rng += fmt.Sprintf(" AND epoch <= %d", after.Epoch)
 		}
 		var query string
-		if len(q.AnyOf) == 0 {
+		if len(q.AnyOf) == 0 && len(q.AnyIn) == 0 {
 			query = fmt.Sprintf(`SELECT trace, s FROM (
 				SELECT trace, argMax(epoch, ver) AS e, argMax(sum, ver) AS s FROM summaries
 				WHERE trace IN (SELECT trace FROM summaries WHERE %s) GROUP BY trace)
 				WHERE e >= %d AND e < %d%s ORDER BY e DESC, trace DESC LIMIT %d`,
 				rng, q.From, q.To, cursor, summaryPage)
 		} else {
-			terms := make([]string, len(q.AnyOf))
-			for i, t := range q.AnyOf {
-				terms[i] = "(" + quote(t.Field) + ", " + quote(t.Value) + ")"
+			var any []string
+			if len(q.AnyOf) > 0 {
+				terms := make([]string, len(q.AnyOf))
+				for i, t := range q.AnyOf {
+					terms[i] = "(" + quote(t.Field) + ", " + quote(t.Value) + ")"
+				}
+				any = append(any, "(field, value) IN ("+strings.Join(terms, ", ")+")")
 			}
-			hits := fmt.Sprintf("SELECT trace, ver FROM terms WHERE %s AND (field, value) IN (%s)", rng, strings.Join(terms, ", "))
+			for _, r := range q.AnyIn { // numeric terms, whose values sort as their numbers
+				any = append(any, fmt.Sprintf("(field = %s AND value >= %s AND value <= %s)", quote(r.Field), quote(r.From), quote(r.To)))
+			}
+			hits := fmt.Sprintf("SELECT trace, ver FROM terms WHERE %s AND (%s)", rng, strings.Join(any, " OR "))
 			query = fmt.Sprintf(`SELECT trace, s FROM (
 				SELECT trace, argMax(epoch, ver) AS e, argMax(sum, ver) AS s, max(ver) AS v FROM summaries
 				WHERE trace IN (SELECT trace FROM (%s)) GROUP BY trace)

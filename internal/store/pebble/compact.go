@@ -8,6 +8,7 @@ import (
 // the block cache) as they do for all but the newest data of a store in
 // use. Benchmarks call it; the server never needs to.
 func (s *Store) Flush() error {
+	defer s.read()()
 	for _, db := range s.lsms() {
 		if err := db.Flush(); err != nil {
 			return err
@@ -24,6 +25,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := s.Flush(); err != nil {
 		return err
 	}
+	defer s.read()()
 	for _, db := range s.lsms() {
 		if err := db.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
 			return err
@@ -35,6 +37,7 @@ func (s *Store) Compact(ctx context.Context) error {
 // TableUsage estimates the bytes on disk of each table of the key layout:
 // "documents", "summaries", "terms" and "other".
 func (s *Store) TableUsage() (map[string]uint64, error) {
+	defer s.read()()
 	out := map[string]uint64{}
 	ranges := []struct {
 		name       string

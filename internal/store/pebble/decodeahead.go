@@ -1,7 +1,6 @@
 package pebble
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 
@@ -13,12 +12,12 @@ import (
 // the original order. A non-selective search decodes a whole window of
 // summaries, and decoding, not reading, is what that costs.
 type decodeAhead struct {
-	fn     func(*trace.Summary) bool
-	keys   [][]byte
-	raws   [][]byte
-	limit  int
-	stop   bool
-	decErr error
+	fn    func(*trace.Summary) bool
+	skip  func(key []byte, err error) // a summary that does not decode
+	keys  [][]byte
+	raws  [][]byte
+	limit int
+	stop  bool
 }
 
 // The first run is short so a page that needs few summaries decodes few
@@ -28,15 +27,20 @@ const (
 	maxRun   = 512
 )
 
-func newDecodeAhead(fn func(*trace.Summary) bool) *decodeAhead {
-	return &decodeAhead{fn: fn, limit: firstRun}
+func newDecodeAhead(fn func(*trace.Summary) bool, skip func(key []byte, err error)) *decodeAhead {
+	return &decodeAhead{fn: fn, skip: skip, limit: firstRun}
 }
 
 // add queues one value (copied) and decodes the run when it is full. It
 // reports whether the scan should go on.
 func (d *decodeAhead) add(key, raw []byte) bool {
-	d.keys = append(d.keys, append([]byte(nil), key...))
-	d.raws = append(d.raws, append([]byte(nil), raw...))
+	return d.addOwned(append([]byte(nil), key...), append([]byte(nil), raw...))
+}
+
+// addOwned is add of a key and value no one else changes: not copied.
+func (d *decodeAhead) addOwned(key, raw []byte) bool {
+	d.keys = append(d.keys, key)
+	d.raws = append(d.raws, raw)
 	if len(d.raws) >= d.limit {
 		d.limit = min(2*d.limit, maxRun)
 		return d.flush()
@@ -66,9 +70,9 @@ func (d *decodeAhead) flush() bool {
 	wg.Wait()
 	for i, s := range out {
 		if errs[i] != nil {
-			d.decErr = fmt.Errorf("summary at %x: %w", d.keys[i], errs[i])
-			d.stop = true
-			break
+			// One corrupt record costs its trace, not the scan.
+			d.skip(d.keys[i], errs[i])
+			continue
 		}
 		if !d.fn(s) {
 			d.stop = true
@@ -79,5 +83,12 @@ func (d *decodeAhead) flush() bool {
 	return !d.stop
 }
 
-// err is the first decoding error, if any.
-func (d *decodeAhead) err() error { return d.decErr }
+// skipCorrupt counts a stored summary that does not decode, which a scan
+// passes over, and logs it once per trace.
+func (s *Store) skipCorrupt(key []byte, err error) {
+	s.corrupt.Add(1)
+	id := string(key[min(len(key), 9):]) // s | epoch | trace id
+	if _, logged := s.corruptLogged.LoadOrStore(id, true); !logged {
+		s.log.Error("store: a stored trace summary does not decode; scans skip the trace", "trace_id", id, "err", err)
+	}
+}

@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -37,22 +38,87 @@ const (
 	indexLSM
 )
 
-func openLSM(dir string, role lsmRole, cache *pebble.Cache, fs walFS, merger *pebble.Merger) (*pebble.DB, error) {
+// lsmConfig is what an LSM's open needs besides its role.
+type lsmConfig struct {
+	cache    *pebble.Cache
+	fs       walFS
+	log      *slog.Logger
+	lock     *pebble.Lock
+	readOnly bool
+	merger   *pebble.Merger
+}
+
+func lsmDir(dir string, role lsmRole) string {
 	switch role {
 	case documentsLSM:
-		dir = filepath.Join(dir, documentsDir)
+		return filepath.Join(dir, documentsDir)
 	case indexLSM:
-		dir = filepath.Join(dir, indexDir)
+		return filepath.Join(dir, indexDir)
 	}
-	opts := lsmOptions(role, cache)
-	opts.FS = fs
-	opts.Merger = merger
+	return dir
+}
+
+// lockLSM takes an LSM directory's lock for the store's lifetime, so that
+// no other process takes the directory while a read-only open is replaced
+// by a writable one (space.go).
+func lockLSM(dir string, role lsmRole, fs walFS) (*pebble.Lock, error) {
+	d := lsmDir(dir, role)
+	if err := fs.MkdirAll(d, 0o755); err != nil {
+		return nil, err
+	}
+	l, err := pebble.LockDirectory(d, fs)
+	if err != nil {
+		return nil, fmt.Errorf("lock store in %s: %w", d, err)
+	}
+	return l, nil
+}
+
+var lsmNames = [...]string{mainLSM: "main", documentsLSM: "documents", indexLSM: "index"}
+
+func openLSM(dir string, role lsmRole, c lsmConfig) (*pebble.DB, error) {
+	dir = lsmDir(dir, role)
+	opts := lsmOptions(role, c.cache)
+	log := c.log.With("lsm", lsmNames[role])
+	opts.Logger = slogLogger{log: log}
+	opts.EventListener = ptr(eventListener(log))
+	opts.FS = c.fs
+	opts.WithFSDefaults() // reports a disk that stalls as DiskSlow
+	opts.Lock = c.lock
+	opts.ReadOnly = c.readOnly
+	if c.merger != nil {
+		opts.Merger = c.merger
+	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
 	return db, nil
 }
+
+func ptr[T any](v T) *T { return &v }
+
+// formatVersion pins Pebble's on-disk format: a new Pebble release raises
+// FormatNewest, and opening a store with it would rewrite the store's
+// format marker for good, so that the previous Roentgen could no longer
+// open it. Raising this is a decision, taken with a note in the release.
+// (The oldest format Pebble reads knows only Snappy whatever the
+// compression settings say: documents compressed 4.2x, with zstd in the
+// bottom level 6.7x. Older stores are ratcheted up to this at open.)
+const formatVersion = pebble.FormatValueSeparation
+
+// noRecycle deletes obsolete files as Pebble's default cleaner does, and
+// keeps Pebble from recycling write-ahead logs: a spent log kept for reuse
+// holds a full memtable's worth of disk (64-128 MiB, several per LSM)
+// whether or not traffic ever needs it. Pebble recycles only when its
+// cleaner does not need the files' contents, which it learns from an
+// unexported method: ArchiveCleaner's, promoted from one level down, while
+// DeleteCleaner's Clean, one level up, is the one called.
+type noRecycle struct {
+	pebble.DeleteCleaner
+	archiveMarker
+}
+
+type archiveMarker struct{ pebble.ArchiveCleaner }
 
 func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 	opts := &pebble.Options{
@@ -67,13 +133,9 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 		L0CompactionThreshold: 16,
 		L0StopWritesThreshold: 48,
 		LBaseMaxBytes:         256 << 20,
-		Logger:                quietLogger{},
 		Merger:                concatenate,
-		// The default is the oldest format Pebble reads, whose tables know
-		// only Snappy, whatever the compression settings say: with it,
-		// documents compressed 4.2x; with zstd in the bottom level 6.7x.
-		// Older stores are ratcheted up at open.
-		FormatMajorVersion: pebble.FormatNewest,
+		FormatMajorVersion:    formatVersion,
+		Cleaner:               noRecycle{},
 	}
 	// Fast codecs in the upper levels, zstd level 1 from L4 down (below),
 	// where data lives. zstd level 3 ("Good") stored 2% less for 6% more

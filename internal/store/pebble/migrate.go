@@ -15,13 +15,15 @@ import (
 // index term and trace, which postings.go still reads. Layouts 1 to 3 filed
 // index terms by the hour instead of the minute. Layouts 1 to 4 kept the
 // pending marks in the main LSM instead of with the documents. Opening one
-// moves its tables into their LSMs and refiles the terms.
-var upgradableVersions = []string{"1", "2", "3", "4"}
+// moves its tables into their LSMs and refiles the terms. Layouts 1 to 5
+// had no numeric index terms: opening one records where they begin
+// (legacy.go).
+var upgradableVersions = []string{"1", "2", "3", "4", "5"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
-func (s *Store) layout() (string, error) {
-	v, closer, err := s.main.Get([]byte{'v'})
+func layoutOf(main *pebble.DB, dir string) (string, error) {
+	v, closer, err := main.Get([]byte{'v'})
 	if errors.Is(err, pebble.ErrNotFound) {
 		return "", nil
 	}
@@ -31,7 +33,7 @@ func (s *Store) layout() (string, error) {
 	have := string(v)
 	closer.Close()
 	if have != layoutVersion && !slices.Contains(upgradableVersions, have) {
-		return "", fmt.Errorf("store in %s has layout version %q; this build reads %q and upgrades %q", s.dir, have, layoutVersion, upgradableVersions)
+		return "", fmt.Errorf("store in %s has layout version %q; this build reads %q and upgrades %q", dir, have, layoutVersion, upgradableVersions)
 	}
 	return have, nil
 }
@@ -41,6 +43,10 @@ func (s *Store) layout() (string, error) {
 // change, so a crash part-way leaves the old layout whole and the next open
 // copies again.
 func (s *Store) upgrade(have string) error {
+	return s.migrate(have)
+}
+
+func (s *Store) migrate(have string) error {
 	setVersion := func(b *pebble.Batch) error {
 		if err := b.Set([]byte{'v'}, []byte(layoutVersion), nil); err != nil {
 			return err
@@ -56,7 +62,10 @@ func (s *Store) upgrade(have string) error {
 		return setVersion(b)
 	}
 	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }
-	moved := []byte{'p'}
+	var moved []byte
+	if have != "5" {
+		moved = []byte{'p'}
+	}
 	switch have {
 	case "1", "2":
 		if err := copyTable(s.main, s.docs, 't', nil); err != nil {
@@ -72,7 +81,12 @@ func (s *Store) upgrade(have string) error {
 			return fail(err)
 		}
 	}
-	if err := copyTable(s.main, s.docs, 'p', nil); err != nil {
+	if have != "5" {
+		if err := copyTable(s.main, s.docs, 'p', nil); err != nil {
+			return fail(err)
+		}
+	}
+	if err := s.setNumericFrom(b); err != nil {
 		return fail(err)
 	}
 	for _, table := range moved {

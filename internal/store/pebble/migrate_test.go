@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/roentgen-tracing/roentgen/internal/filter"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
@@ -18,14 +20,17 @@ import (
 // changes the main LSM further.
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
-	if err := copyTable(s.docs, s.main, 'p', nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.docs.DeleteRange([]byte{'p'}, []byte{'p' + 1}, pebble.Sync); err != nil {
-		t.Fatal(err)
+	stripNumericTerms(t, s)
+	if version != "5" {
+		if err := copyTable(s.docs, s.main, 'p', nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.docs.DeleteRange([]byte{'p'}, []byte{'p' + 1}, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
 	}
 	switch version {
-	case "4":
+	case "4", "5":
 	case "3":
 		if err := copyTable(s.index, s.index, 'i', hourKey); err != nil {
 			t.Fatal(err)
@@ -54,6 +59,28 @@ func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stripNumericTerms deletes the index's numeric terms, which layouts 1 to
+// 5 did not write.
+func stripNumericTerms(t *testing.T, s *Store) {
+	t.Helper()
+	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: []byte{'i'}, UpperBound: []byte{'i' + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.index.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if f := bytes.IndexByte(k[9:], 0); f >= 0 && store.IsRangeField(string(k[9:9+f])) {
+			if err := b.Delete(bytes.Clone(k), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := errors.Join(it.Close(), b.Commit(pebble.Sync), b.Close()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -96,10 +123,11 @@ func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
 }
 
 // Stores of layout 2 (every table in one LSM, index terms by the hour), 3
-// (index terms by the hour) and 4 (pending marks in the main LSM) open
-// upgraded, and read back as they were.
+// (index terms by the hour), 4 (pending marks in the main LSM) and 5 (no
+// numeric terms) open upgraded, and read back as they were; numeric
+// filters find their traces.
 func TestOlderLayoutsUpgrade(t *testing.T) {
-	for _, version := range []string{"2", "3", "4"} {
+	for _, version := range []string{"2", "3", "4", "5"} {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			s, err := Open(dir, Options{})
@@ -129,8 +157,21 @@ func TestOlderLayoutsUpgrade(t *testing.T) {
 			if len(want) != len(ids) {
 				t.Fatalf("search before the downgrade found %d of %d traces", len(want), len(ids))
 			}
+			slow, err := filter.Parse("duration > 1", filter.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nq := q
+			terms, _ := slow.Terms()
+			nq.AnyOf, nq.AnyIn = terms.Terms, terms.Ranges
+			if got := storetest.Collect(t, s, nq); !slices.Equal(got, want) {
+				t.Fatalf("numeric search before the downgrade: %d traces, want %d", len(got), len(want))
+			}
 			downgrade(t, s, version)
 			s = reopen(t, dir, version)
+			if got := storetest.Collect(t, s, nq); !slices.Equal(got, want) {
+				t.Errorf("numeric search after the upgrade: %d traces, want %d", len(got), len(want))
+			}
 			var still []string
 			if err := s.Pending(context.Background(), func(id string) bool { still = append(still, id); return true }); err != nil || !slices.Equal(still, pending) {
 				t.Errorf("pending after the upgrade: %v, %v; want %v", still, err, pending)

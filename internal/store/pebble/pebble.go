@@ -14,6 +14,7 @@
 //	m | kind 0 key                             -> metadata record
 //	G|H|I | partition | ...                    -> statistics (stats.go)
 //	v                                          -> layout version
+//	n                                          -> epoch numeric terms begin at (legacy.go)
 package pebble
 
 import (
@@ -22,7 +23,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,10 +37,13 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "5"
+const layoutVersion = "6"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
+	// The LSMs are replaced once, when a store opened read-only on a full
+	// disk becomes writable (space.go); every method holds mu's read lock.
+	mu    sync.RWMutex
 	main  *pebble.DB // summaries and everything small
 	docs  *pebble.DB // documents
 	index *pebble.DB // posting lists
@@ -47,6 +53,19 @@ type Store struct {
 	// statistics deltas (stats.go).
 	combineStats func([][]byte) []byte
 	statBatches  atomic.Int64
+	opts         Options
+	log          *slog.Logger
+	space        *space
+	locks        [3]*pebble.Lock // one per LSM directory, held while a read-only open becomes writable
+
+	readOnly      atomic.Bool                // opened on a full disk
+	reopenMu      sync.Mutex                 // one reopen at a time
+	failed        atomic.Pointer[fatalError] // Pebble hit a fatal error: writes refused
+	corrupt       atomic.Uint64              // summaries skipped because they do not decode
+	corruptLogged sync.Map                   // trace ids whose corrupt summary was logged
+	// numericFrom: partitions before it were written before layout 6 and
+	// have no numeric index terms (legacy.go).
+	numericFrom int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -59,9 +78,17 @@ type Options struct {
 	// (graph.CombineStats), or returns nil when it cannot read one. Without
 	// it, deltas are kept concatenated, which readers sum but which grows.
 	CombineStats func(deltas [][]byte) []byte
+	// Logger receives Pebble's logs and events (default slog.Default()).
+	Logger *slog.Logger
+	// ReserveBytes is the free disk space below which writes are refused
+	// (default DefaultReserveBytes, or an eighth of a smaller file system;
+	// space.go).
+	ReserveBytes uint64
 }
 
-// Open opens or creates the store in dir.
+// Open opens or creates the store in dir. On a disk too full to take
+// writes it opens the store read-only, to serve reads, and makes it
+// writable once space is freed.
 func Open(dir string, o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -69,52 +96,125 @@ func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 128 << 20
 	}
-	cache := pebble.NewCache(o.CacheBytes) // shared by the three LSMs
-	defer cache.Unref()
-	s := &Store{dir: dir, fs: newWALFS(), combineStats: o.CombineStats}
-	var err error
-	if s.main, err = openLSM(dir, mainLSM, cache, s.fs, mergerFor(o.CombineStats)); err != nil {
-		return nil, err
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
-	// The version is checked before the other LSMs are created, so that a
-	// store of a layout this build does not know is left as it was.
-	have, err := s.layout()
+	if o.ReserveBytes == 0 {
+		o.ReserveBytes = defaultReserve(dir)
+	}
+	s := &Store{dir: dir, opts: o, log: o.Logger, space: newSpace(dir, o.ReserveBytes, o.Logger), combineStats: o.CombineStats}
+	s.fs = newWALFS(s.space)
+	readOnly := !s.space.check()
+	if readOnly {
+		s.log.Warn("store: the disk is full; the store is open for reads only until space is freed", "dir", dir)
+	}
+	lsms, err := s.open(readOnly)
 	if err != nil {
-		s.main.Close()
+		s.unlock()
 		return nil, err
 	}
-	if s.docs, err = openLSM(dir, documentsLSM, cache, s.fs, concatenate); err != nil {
-		s.main.Close()
-		return nil, err
-	}
-	if s.index, err = openLSM(dir, indexLSM, cache, s.fs, concatenate); err != nil {
-		s.docs.Close()
-		s.main.Close()
-		return nil, err
-	}
-	if err := s.upgrade(have); err != nil {
-		s.closeAll()
+	s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
+	s.readOnly.Store(readOnly)
+	// After open's upgrade, which may have recorded it (legacy.go).
+	if err := s.loadNumericFrom(); err != nil {
+		for _, db := range lsms {
+			db.Close()
+		}
+		s.unlock()
 		return nil, err
 	}
 	return s, nil
 }
 
+// open opens the three LSMs, upgrading an older layout unless readOnly.
+func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
+	cache := pebble.NewCache(s.opts.CacheBytes) // shared by the three LSMs
+	defer cache.Unref()
+	var dbs []*pebble.DB
+	closeAll := func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	}
+	for _, role := range []lsmRole{mainLSM, documentsLSM, indexLSM} {
+		if s.locks[role] == nil {
+			l, err := lockLSM(s.dir, role, s.fs)
+			if err != nil {
+				closeAll()
+				return nil, err
+			}
+			s.locks[role] = l
+		}
+		db, err := openLSM(s.dir, role, lsmConfig{cache: cache, fs: s.fs, log: s.log, lock: s.locks[role], readOnly: readOnly, merger: s.mergerOf(role)})
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		dbs = append(dbs, db)
+		if role != mainLSM {
+			continue
+		}
+		// The version is checked before the other LSMs are created, so that a
+		// store of a layout this build does not know is left as it was.
+		have, err := layoutOf(db, s.dir)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		if readOnly && have != layoutVersion {
+			closeAll()
+			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
+		}
+	}
+	if !readOnly {
+		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats}
+		have, err := layoutOf(up.main, s.dir)
+		if err == nil {
+			err = up.upgrade(have)
+		}
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
+	return dbs, nil
+}
+
+// mergerOf is an LSM's merge operator: the main LSM sums statistics deltas
+// (stats.go); the others concatenate.
+func (s *Store) mergerOf(role lsmRole) *pebble.Merger {
+	if role == mainLSM {
+		return mergerFor(s.combineStats)
+	}
+	return concatenate
+}
+
 func (s *Store) lsms() []*pebble.DB { return []*pebble.DB{s.docs, s.index, s.main} }
 
-func (s *Store) closeAll() {
-	for _, db := range s.lsms() {
-		db.Close()
+func (s *Store) unlock() {
+	for _, l := range s.locks {
+		if l != nil {
+			l.Close()
+		}
 	}
 }
 
 // Close flushes and closes the store: everything applied is on disk after.
 // Documents go first and summaries last, in the order Apply writes them;
 // the pending marks it clears after the summaries only cost a summary
-// computed again if that flush is lost.
+// computed again if that flush is lost. On a full disk nothing is flushed:
+// the write-ahead logs hold it all and the next open replays them.
 func (s *Store) Close() error {
+	flush := s.space.check() && !s.readOnly.Load() && s.failed.Load() == nil
+	s.space.close() // file writes waiting for space give up
+	s.lockAll()
+	defer s.mu.Unlock()
 	var first error
 	for _, db := range s.lsms() {
-		err := db.Flush()
+		var err error
+		if flush {
+			err = db.Flush()
+		}
 		if cerr := db.Close(); err == nil {
 			err = cerr
 		}
@@ -122,11 +222,16 @@ func (s *Store) Close() error {
 			first = err
 		}
 	}
+	s.unlock()
 	return first
 }
 
 // PutDocs implements store.Store.
 func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
+	return s.write(func() error { return s.putDocs(ctx, puts) })
+}
+
+func (s *Store) putDocs(ctx context.Context, puts []store.DocPut) error {
 	// A trace's pending mark is written in one batch with its documents, so
 	// a crash leaves both or neither. A foreign trace id's alias goes
 	// first: readers find its documents through it.
@@ -150,6 +255,7 @@ func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
 
 // Pending implements store.Store.
 func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
+	defer s.read()()
 	it, err := s.lsmOf('p').NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'p'}, UpperBound: []byte{'p' + 1}})
 	if err != nil {
 		return err
@@ -165,6 +271,13 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
+	// Summaries are owed to documents already acknowledged, and small:
+	// they go on below the reserve, which is kept for them and for
+	// Pebble's flushes, while any space is left.
+	return s.writeIf(s.space.admitAny, func() error { return s.apply(ctx, updates) })
+}
+
+func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// Documents, then index terms, then summaries, then the pending marks'
 	// removal: a crash in between leaves the trace pending, and its terms
 	// naming a trace without a summary, which searches skip.
@@ -203,10 +316,10 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if moved {
 				sb.del(summaryKey(p.Epoch, u.TraceID))
 			} else {
-				oldTerms = store.TermsOf(p)
+				oldTerms = termsOf(p)
 			}
 		}
-		addedTerms(oldTerms, store.TermsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
+		addedTerms(oldTerms, termsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
 		// Summaries are encoded one after another into one arena: growing a
 		// buffer per summary was a few percent of ingest's allocations.
 		start := len(arena)
@@ -281,6 +394,7 @@ func (s *Store) epochOf(traceID string) (int64, error) {
 
 // Trace implements store.Store.
 func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, error) {
+	defer s.read()()
 	ep, err := s.epochOf(traceID)
 	if err != nil {
 		return nil, err
@@ -311,6 +425,7 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 
 // Head implements store.Store.
 func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error) {
+	defer s.read()()
 	ep, err := s.epochOf(traceID)
 	if err != nil {
 		return nil, err
@@ -320,6 +435,7 @@ func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error
 
 // LatestEpoch implements store.Store.
 func (s *Store) LatestEpoch(ctx context.Context) (int64, error) {
+	defer s.read()()
 	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
 	if err != nil {
 		return 0, err
@@ -333,6 +449,7 @@ func (s *Store) LatestEpoch(ctx context.Context) (int64, error) {
 
 // ForeignEpoch implements store.Store.
 func (s *Store) ForeignEpoch(ctx context.Context, traceID string) (int64, error) {
+	defer s.read()()
 	v, err := s.lookup(aliasKey(traceID))
 	if err != nil {
 		return 0, err
@@ -379,6 +496,7 @@ func (s *Store) summary(ep int64, traceID string) (*trace.Summary, error) {
 
 // Summaries implements store.Store.
 func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
+	defer s.read()()
 	// Epochs are unsigned in keys; a window reaching before 1970 starts there.
 	q.From = max(q.From, 0)
 	if q.To <= q.From {
@@ -394,7 +512,7 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 			upper = summaryKey(q.To, "")
 		}
 	}
-	if len(q.AnyOf) > 0 {
+	if len(q.AnyOf) > 0 || len(q.AnyIn) > 0 {
 		return s.termScan(ctx, q, fn)
 	}
 	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(q.From, ""), UpperBound: upper})
@@ -402,24 +520,30 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		return err
 	}
 	defer it.Close()
-	dec := newDecodeAhead(fn) // decodes on every core, delivers in order
+	dec := newDecodeAhead(fn, s.skipCorrupt) // decodes on every core, delivers in order
 	for it.Last(); it.Valid(); it.Prev() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if !dec.add(it.Key(), it.Value()) {
-			return dec.err()
+			return nil
 		}
 	}
 	if err := it.Error(); err != nil {
 		return err
 	}
 	dec.flush()
-	return dec.err()
+	return nil
 }
 
-// DropBefore implements store.Store.
-func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
+// DropBefore implements store.Store. It runs while space is short, as long
+// as some is left for its few records: dropping old data is what frees it.
+func (s *Store) DropBefore(ctx context.Context, t time.Time) (n int, err error) {
+	err = s.writeIf(s.space.admitAny, func() (err error) { n, err = s.dropBefore(ctx, t); return err })
+	return n, err
+}
+
+func (s *Store) dropBefore(ctx context.Context, t time.Time) (int, error) {
 	cut := store.PartitionOf(t.Unix())
 	if cut <= 0 {
 		return 0, nil
@@ -493,11 +617,13 @@ func (s *Store) lsmOf(table byte) *pebble.DB {
 // EngineMetrics are Pebble's own counters (levels, compactions, caches) of
 // each LSM.
 func (s *Store) EngineMetrics() string {
+	defer s.read()()
 	return fmt.Sprintf("main LSM:\n%s\ndocuments LSM:\n%s\nindex LSM:\n%s", s.main.Metrics(), s.docs.Metrics(), s.index.Metrics())
 }
 
 // DiskUsage implements store.Store.
 func (s *Store) DiskUsage() int64 {
+	defer s.read()()
 	var n uint64
 	for _, db := range s.lsms() {
 		n += db.Metrics().DiskSpaceUsage()
@@ -508,10 +634,13 @@ func (s *Store) DiskUsage() int64 {
 // Metadata.
 
 func (s *Store) PutMeta(ctx context.Context, kind, key string, value []byte) error {
-	return s.fs.syncingDurably(func() error { return s.main.Set(metaKey(kind, key), value, pebble.Sync) })
+	return s.write(func() error {
+		return s.fs.syncingDurably(func() error { return s.main.Set(metaKey(kind, key), value, pebble.Sync) })
+	})
 }
 
 func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
+	defer s.read()()
 	v, closer, err := s.main.Get(metaKey(kind, key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, store.ErrNotFound
@@ -524,10 +653,13 @@ func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
 }
 
 func (s *Store) DeleteMeta(ctx context.Context, kind, key string) error {
-	return s.fs.syncingDurably(func() error { return s.main.Delete(metaKey(kind, key), pebble.Sync) })
+	return s.write(func() error {
+		return s.fs.syncingDurably(func() error { return s.main.Delete(metaKey(kind, key), pebble.Sync) })
+	})
 }
 
 func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, value []byte) bool) error {
+	defer s.read()()
 	prefix := metaKey(kind, "")
 	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -540,12 +672,4 @@ func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, v
 		}
 	}
 	return it.Error()
-}
-
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic("pebble: " + fmt.Sprintf(format, args...))
 }

@@ -92,3 +92,48 @@ func BenchmarkSummariesScan(b *testing.B) {
 	}
 	cpu.Report(b)
 }
+
+// BenchmarkNumericIndexCost stores 50k generated traces (documents
+// included) with this build's index terms and with layout 5's, and reports the CPU
+// per trace of Apply and compactions, and the disk per trace once
+// compacted (all of it; the tables and blob files alone; the index's): the cost of
+// the numeric index is the difference. One op is the whole store.
+func BenchmarkNumericIndexCost(b *testing.B) {
+	const n = 50_000
+	end := time.Now().Unix()
+	us := updates(b, n, end)
+	for _, numeric := range []bool{true, false} {
+		name := "layout6"
+		if !numeric {
+			name = "layout5"
+		}
+		b.Run(name, func(b *testing.B) {
+			if !numeric {
+				defer pebble.WithLayout5Terms()()
+			}
+			var cpu, disk time.Duration
+			var bytes, live, index int64
+			for b.Loop() {
+				st, err := pebble.Open(b.TempDir(), pebble.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				c0 := bench.CPUTime()
+				benchtest.Apply(b, st, us, 12)
+				if err := st.Compact(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				cpu += bench.CPUTime() - c0
+				bytes += st.DiskUsage()
+				l, i := st.LiveBytes()
+				live, index = live+l, index+i
+				disk++
+				st.Close()
+			}
+			b.ReportMetric(float64(cpu.Microseconds())/float64(disk)/n, "cpu-µs/trace")
+			b.ReportMetric(float64(bytes)/float64(disk)/n, "disk-B/trace")
+			b.ReportMetric(float64(live)/float64(disk)/n, "live-B/trace")
+			b.ReportMetric(float64(index)/float64(disk)/n, "index-B/trace")
+		})
+	}
+}

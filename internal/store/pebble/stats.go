@@ -109,6 +109,11 @@ func (d *statDeltas) stage(sb *sortedBatch, combine func([][]byte) []byte) {
 
 // AddStats implements store.StatsStore.
 func (s *Store) AddStats(ctx context.Context, recs []store.StatRecord) error {
+	// Owed to summaries already written: admitted as they are (space.go).
+	return s.writeIf(s.space.admitAny, func() error { return s.addStats(recs) })
+}
+
+func (s *Store) addStats(recs []store.StatRecord) error {
 	var d statDeltas
 	if err := d.add(recs); err != nil {
 		return err
@@ -202,6 +207,7 @@ func (s *Store) statWritten() {
 
 // Stats implements store.StatsStore.
 func (s *Store) Stats(ctx context.Context, q store.StatQuery, fn func(store.StatRecord) bool) error {
+	defer s.read()() // the LSMs may be replaced (space.go)
 	t, err := statTable(q.Resolution)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -13,10 +14,43 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// termScan visits the summaries of traces carrying any of q.AnyOf, newest
-// first: per index bucket, newest first, it merges one reverse iterator per
-// term and reads each distinct trace's summary once.
+// termScan visits the summaries of traces carrying a term of q.AnyOf or
+// q.AnyIn, newest first; with numeric terms, partitions written before
+// layout 6 are read as that layout indexed them (legacy.go).
 func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
+	plan := planTerms(q.AnyOf, q.AnyIn)
+	defer plan.close()
+	old := s.numericFrom
+	if old <= q.From || !plan.hasNumeric() {
+		return s.indexScan(ctx, q, plan, fn)
+	}
+	if q.To > old && (q.After.IsZero() || q.After.Epoch >= old) {
+		recent := q
+		recent.From = old
+		stopped := false
+		err := s.indexScan(ctx, recent, plan, func(sum *trace.Summary) bool {
+			stopped = !fn(sum)
+			return !stopped
+		})
+		if err != nil || stopped {
+			return err
+		}
+		q.After = store.Cursor{}
+	}
+	q.To = min(q.To, old)
+	lp, ok := plan.legacyPlan()
+	if !ok {
+		q.AnyOf, q.AnyIn = nil, nil
+		return s.Summaries(ctx, q, fn)
+	}
+	defer lp.close()
+	return s.indexScan(ctx, q, lp, fn)
+}
+
+// indexScan visits the summaries of traces carrying any of plan's terms,
+// newest first: per index bucket, newest first, it merges one reverse
+// iterator per term and reads each distinct trace's summary once.
+func (s *Store) indexScan(ctx context.Context, q store.SummaryQuery, plan *termPlan, fn func(*trace.Summary) bool) error {
 	top := q.To - 1
 	after := q.After
 	if !after.IsZero() && after.Epoch < q.To {
@@ -35,16 +69,79 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 		return err
 	}
 	defer parts.Close()
+	// Candidates are decoded on every core, as a scan's summaries are: a
+	// range of numbers can name many.
+	dec := newDecodeAhead(func(sum *trace.Summary) bool {
+		// A trace summarised more than once may have lost the term its
+		// list still names it under (postings.go).
+		if sum.Revision > 0 && !plan.carriesAny(sum) {
+			return true
+		}
+		return fn(sum)
+	}, s.skipCorrupt)
+	sums, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(max(q.From, 0), ""), UpperBound: summaryKey(q.To, "")})
+	if err != nil {
+		return err
+	}
+	defer sums.Close()
+	f := &fetcher{it: sums, dec: dec, limit: firstRun}
 	for ok := parts.Last(); ok; ok = parts.SeekLT(append([]byte{'i'}, epochBytes(bucketAt(parts))...)) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		more, err := s.termScanBucket(ctx, bucketAt(parts), q, after, fn)
+		more, err := s.termScanBucket(ctx, bucketAt(parts), q, plan, after, f)
 		if err != nil || !more {
-			return err
+			return errors.Join(err, sums.Error())
 		}
 	}
-	return parts.Error()
+	if err := parts.Error(); err != nil {
+		return err
+	}
+	if f.flush() {
+		dec.flush()
+	}
+	return sums.Error()
+}
+
+// fetcher reads the summaries of candidates in runs: sorted ascending, one
+// iterator's seeks walk them nearly as a scan does (Pebble seeks onward
+// from where the last seek ended), where a point read per candidate cost
+// more than a scan of every summary once candidates were many.
+type fetcher struct {
+	it    *pebble.Iterator
+	dec   *decodeAhead
+	keys  [][]byte // newest first, as found
+	vals  [][]byte
+	limit int
+}
+
+// add queues a candidate's summary key; false stops the search.
+func (f *fetcher) add(key []byte) bool {
+	f.keys = append(f.keys, key)
+	if len(f.keys) < f.limit {
+		return true
+	}
+	f.limit = min(2*f.limit, maxRun)
+	return f.flush()
+}
+
+// flush reads and hands on what is queued; false stops the search.
+func (f *fetcher) flush() bool {
+	f.vals = append(f.vals[:0], make([][]byte, len(f.keys))...)
+	for i := len(f.keys) - 1; i >= 0; i-- {
+		if k := f.keys[i]; f.it.SeekGE(k) && bytes.Equal(f.it.Key(), k) {
+			f.vals[i] = bytes.Clone(f.it.Value()) // valid until the iterator moves
+		}
+	}
+	more := true
+	for i, k := range f.keys {
+		if f.vals[i] != nil && !f.dec.addOwned(k, f.vals[i]) {
+			more = false
+			break
+		}
+	}
+	f.keys = f.keys[:0]
+	return more
 }
 
 // bucketAt is the bucket of the index key under the iterator.
@@ -64,6 +161,15 @@ type termIter struct {
 }
 
 func (t *termIter) valid() bool { return t.i < len(t.buf) }
+
+func (t *termIter) close() { t.it.Close() }
+
+func (t *termIter) error() error {
+	if t.err != nil {
+		return t.err
+	}
+	return t.it.Error()
+}
 
 func (t *termIter) position() store.Cursor { return store.Cursor{Epoch: t.ep, TraceID: t.buf[t.i]} }
 
@@ -108,7 +214,7 @@ func (t *termIter) fill() {
 	}
 }
 
-func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, after store.Cursor, fn func(*trace.Summary) bool) (bool, error) {
+func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.SummaryQuery, plan *termPlan, after store.Cursor, f *fetcher) (bool, error) {
 	lo := max(q.From, bucket)
 	hi := min(q.To, bucket+indexBucketSeconds)
 	if !after.IsZero() && after.Epoch < hi {
@@ -116,13 +222,13 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 	} else {
 		after = store.Cursor{}
 	}
-	var iters []*termIter
+	var iters []positions
 	defer func() {
 		for _, t := range iters {
-			t.it.Close()
+			t.close()
 		}
 	}()
-	for _, term := range q.AnyOf {
+	for _, term := range plan.exact {
 		prefix := termPrefix(bucket, term)
 		it, err := s.index.NewIterWithContext(ctx, &pebble.IterOptions{
 			LowerBound: append(append([]byte(nil), prefix...), epochBytes(lo)...),
@@ -136,9 +242,16 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 		it.Last()
 		t.fill()
 	}
+	for i := range plan.ranges {
+		t, err := s.readRun(ctx, plan, i, bucket, lo, hi, after)
+		if err != nil {
+			return false, err
+		}
+		iters = append(iters, t)
+	}
 	var last store.Cursor
 	for {
-		var best *termIter
+		var best positions
 		var bestPos store.Cursor
 		for _, t := range iters {
 			if !t.valid() {
@@ -157,44 +270,14 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 			continue // the same trace under another term
 		}
 		last = bestPos
-		v, closer, err := s.main.Get(summaryKey(bestPos.Epoch, bestPos.TraceID))
-		if errors.Is(err, pebble.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		sum, err := trace.DecodeSummary(v)
-		closer.Close()
-		if err != nil {
-			return false, err
-		}
-		// A trace summarised more than once may have lost the term its
-		// list still names it under (postings.go).
-		if sum.Revision > 0 && !carriesAny(sum, q.AnyOf) {
-			continue
-		}
-		if !fn(sum) {
+		if !f.add(summaryKey(bestPos.Epoch, bestPos.TraceID)) {
 			return false, nil
 		}
 	}
 	for _, t := range iters {
-		if t.err != nil {
-			return false, t.err
-		}
-		if err := t.it.Error(); err != nil {
+		if err := t.error(); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
-}
-
-// carriesAny reports whether the summary is indexed under any of terms.
-func carriesAny(sum *trace.Summary, terms []store.Term) bool {
-	for _, t := range store.TermsOf(sum) {
-		if slices.Contains(terms, t) {
-			return true
-		}
-	}
-	return false
 }

@@ -56,6 +56,7 @@ var suites = []struct {
 	{"Summaries", testSummaries},
 	{"Terms", testTerms},
 	{"TermsAgainstScan", testTermsAgainstScan}, // randomised (termsrandom.go)
+	{"NumericTerms", testNumericTerms},
 	{"Meta", testMeta},
 	{"Retention", testRetention},
 	{"Durability", testDurability},

@@ -18,6 +18,9 @@ func annotated(id string, epoch int64, svc string, ann map[string]any) *trace.Su
 }
 
 func annTerm(k string, v any) store.Term {
+	if f, ok := v.(float64); ok {
+		return store.Term{Field: store.FieldAnnNumber, Value: store.AnnotationNumberValue(k, f)}
+	}
 	return store.Term{Field: store.FieldAnnValue, Value: k + "\x00" + store.AnnotationValueKey(v)}
 }
 

@@ -1,0 +1,303 @@
+package ingest
+
+import (
+	"sync"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// pendingEntry is a trace whose stored documents await their summary.
+type pendingEntry struct {
+	id    string
+	epoch int64
+	docs  trace.Trace // documents since the last summary, latest per id
+	bytes int         // the whole trace's raw bytes, as far as known
+	raw   int         // raw bytes of docs
+	// limitExceeded: a document was refused by MaxTraceBytes.
+	limitExceeded bool
+	// reload: the documents are only in the store (found pending at start).
+	reload bool
+	// first and last are when the entry took its first and its latest
+	// documents: a trace is quiet FlushDelay after its last.
+	first, last time.Time
+	taken       bool // by a flush; later documents start a new entry
+}
+
+// pendingSet holds the traces awaiting summaries, oldest first; those a
+// flush is summarising (in flight) until their summary is stored and
+// cached; and which writers own which traces (claim).
+type pendingSet struct {
+	mu     sync.Mutex
+	m      map[string]*pendingEntry
+	queue  []*pendingEntry // by first; taken entries are skipped
+	raw    int
+	flying map[string]*pendingEntry
+	// flyRaw is the raw bytes of the entries in flight.
+	flyRaw int
+	// writing counts the writers that claimed each trace (claim); wanted
+	// are the traces a take waits to have from their writers.
+	writing map[string]int
+	wanted  map[string]bool
+	// changed is signalled when entries land or writers release.
+	changed *sync.Cond
+	// now is the clock of quiet periods (tests replace it).
+	now func() time.Time
+}
+
+func newPendingSet() *pendingSet {
+	p := &pendingSet{m: map[string]*pendingEntry{}, flying: map[string]*pendingEntry{}, writing: map[string]int{}, wanted: map[string]bool{}, now: time.Now}
+	p.changed = sync.NewCond(&p.mu)
+	return p
+}
+
+// claim makes the calling writer the owner of the traces: it waits until
+// no flush holds any of them, and until it calls release no flush takes
+// them. The flush that holds a trace clears its pending mark when it
+// stores the summary, so a write in between would leave documents no mark
+// covers, whose summary a crash would then lose; and a flush must not take
+// documents a writer is still merging. One owner at a time, writer or flush.
+func (p *pendingSet) claim(ids []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.heldLocked(ids) {
+		p.changed.Wait()
+	}
+	for _, id := range ids {
+		p.writing[id]++
+	}
+}
+
+// heldLocked reports that a flush holds or waits for one of the traces.
+func (p *pendingSet) heldLocked(ids []string) bool {
+	for _, id := range ids {
+		if p.flying[id] != nil || p.wanted[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// release ends a writer's claim.
+func (p *pendingSet) release(ids []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, id := range ids {
+		if p.writing[id]--; p.writing[id] <= 0 {
+			delete(p.writing, id)
+		}
+	}
+	p.changed.Broadcast()
+}
+
+// waitWritersLocked waits until no writer holds one of the traces to take.
+// Traces it waits for are wanted: new writers wait for the take, so that a
+// busy trace cannot keep Sync waiting.
+func (p *pendingSet) waitWritersLocked(ids func(yield func(string) bool)) {
+	defer func() {
+		clear(p.wanted)
+		p.changed.Broadcast()
+	}()
+	for {
+		busy := false
+		for id := range ids {
+			if p.writing[id] > 0 {
+				busy, p.wanted[id] = true, true
+			}
+		}
+		if !busy {
+			return
+		}
+		p.changed.Wait()
+	}
+}
+
+func (p *pendingSet) get(id string) *pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[id]
+}
+
+// add queues a staged write.
+func (p *pendingSet) add(st *staged) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	e := p.m[st.id]
+	if e == nil {
+		e = &pendingEntry{id: st.id, epoch: st.epoch, docs: trace.Trace{ID: st.id}, first: now}
+		p.m[st.id] = e
+		p.queue = append(p.queue, e)
+	}
+	e.last = now
+	for _, d := range st.docs.Docs {
+		if e.docs.Put(d) {
+			e.raw += len(d.Raw)
+			p.raw += len(d.Raw)
+		}
+	}
+	e.bytes = max(e.bytes, st.bytes)
+	e.limitExceeded = e.limitExceeded || st.limitExceeded
+}
+
+// rawBytes is the size of the documents awaiting summaries.
+func (p *pendingSet) rawBytes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw
+}
+
+// memBytes is the size of the documents awaiting or undergoing summaries.
+func (p *pendingSet) memBytes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw + p.flyRaw
+}
+
+// takeLocked moves an entry from the queue into flight.
+func (p *pendingSet) takeLocked(e *pendingEntry) {
+	e.taken = true
+	delete(p.m, e.id)
+	p.raw -= e.raw
+	p.flying[e.id] = e
+	p.flyRaw += e.raw
+}
+
+// land ends the flight of entries whose flush is done: their summary is
+// stored and cached, or they were requeued.
+func (p *pendingSet) land(es []*pendingEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range es {
+		if p.flying[e.id] == e {
+			delete(p.flying, e.id)
+			p.flyRaw -= e.raw
+		}
+	}
+	p.changed.Broadcast()
+}
+
+// idle reports that nothing is queued or in flight.
+func (p *pendingSet) idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.m) == 0 && len(p.flying) == 0
+}
+
+// takeReady removes the entries quiet since before quiet or waiting since
+// before oldest, and more, oldest first, while the set holds over limit
+// bytes.
+func (p *pendingSet) takeReady(quiet, oldest time.Time, limit int) []*pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*pendingEntry
+	// Over the limit, take down to three quarters of it: taking only the
+	// excess made a flush of a few traces per kick under sustained load,
+	// and each Apply writes one posting record per term and second, so
+	// many small ones cost more than a few large ones.
+	target := limit
+	if p.raw > limit {
+		target = limit / 4 * 3
+	}
+	var busy []*pendingEntry // old enough to look at, not quiet yet
+	n := 0
+	for ; n < len(p.queue); n++ {
+		e := p.queue[n]
+		if e.taken {
+			continue
+		}
+		over := p.raw > target
+		if e.first.After(quiet) && !over {
+			break // the queue is by first, and last >= first: none is quiet
+		}
+		if p.writing[e.id] > 0 {
+			busy = append(busy, e) // a writer is merging into it: next time
+			continue
+		}
+		if over || !e.last.After(quiet) || !e.first.After(oldest) {
+			p.takeLocked(e)
+			out = append(out, e)
+			continue
+		}
+		busy = append(busy, e)
+	}
+	p.queue = append(busy, p.queue[n:]...)
+	return out
+}
+
+// take removes the given traces' entries, or all with no ids.
+func (p *pendingSet) take(ids []string) []*pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*pendingEntry
+	if len(ids) == 0 {
+		// Writers merging into queued traces: what those hold was
+		// acknowledged, and it is theirs until they are done.
+		p.waitWritersLocked(func(yield func(string) bool) {
+			for id := range p.m {
+				if !yield(id) {
+					return
+				}
+			}
+		})
+		for _, e := range p.queue {
+			if !e.taken {
+				p.takeLocked(e)
+				out = append(out, e)
+			}
+		}
+		p.queue = nil
+		return out
+	}
+	p.waitWritersLocked(func(yield func(string) bool) {
+		for _, id := range ids {
+			if !yield(id) {
+				return
+			}
+		}
+	})
+	for _, id := range ids {
+		if e := p.m[id]; e != nil {
+			p.takeLocked(e)
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// size is the number of traces awaiting summaries.
+func (p *pendingSet) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.m)
+}
+
+// requeue puts back entries whose flush failed, to be retried after
+// FlushDelay; documents that arrived since stay the newer versions.
+func (p *pendingSet) requeue(es []*pendingEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	for _, old := range es {
+		e := &pendingEntry{id: old.id, epoch: old.epoch, bytes: old.bytes, raw: old.raw,
+			docs:          trace.Trace{ID: old.id, Docs: append([]*segment.Segment(nil), old.docs.Docs...)},
+			limitExceeded: old.limitExceeded, reload: old.reload, first: now, last: now}
+		if newer := p.m[old.id]; newer != nil {
+			newer.taken = true // replaced by the merged entry
+			p.raw -= newer.raw
+			e.docs.Put(newer.docs.Docs...)
+			// Newer versions replace documents of the same id: count
+			// what the merged entry holds, not the sum of both.
+			e.raw = 0
+			for _, d := range e.docs.Docs {
+				e.raw += len(d.Raw)
+			}
+			e.bytes = max(e.bytes, newer.bytes)
+			e.limitExceeded = e.limitExceeded || newer.limitExceeded
+		}
+		p.m[e.id] = e
+		p.queue = append(p.queue, e)
+		p.raw += e.raw
+	}
+}

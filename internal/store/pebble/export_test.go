@@ -1,0 +1,25 @@
+package pebble
+
+import "github.com/roentgen-tracing/roentgen/internal/store"
+
+// WithLayout5Terms makes stores index a summary as layout 5 did, until the
+// returned function restores this build's terms: no time terms, the status
+// in decimal (st) and annotation numbers as typed values (av).
+func WithLayout5Terms() (restore func()) {
+	termsOf = legacyTermsOf
+	return func() { termsOf = store.TermsOf }
+}
+
+// LiveBytes is the size of the live tables and blob files of every LSM,
+// and of the index LSM alone: disk use without write-ahead logs.
+func (s *Store) LiveBytes() (all, index int64) {
+	for _, db := range s.lsms() {
+		m := db.Metrics()
+		n := int64(m.Table.Local.LiveSize + m.BlobFiles.Local.LiveSize)
+		all += n
+		if db == s.index {
+			index = n
+		}
+	}
+	return all, index
+}
