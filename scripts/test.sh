@@ -25,6 +25,11 @@ go vet ./...
 echo "== the official X-Ray SDK for Node.js (for internal/e2e)"
 (cd internal/e2e/testdata/nodesdk && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "== ClickHouse (scripts/clickhouse.sh: a private server for internal/store/clickhouse)"
+trap 'bash scripts/clickhouse.sh stop' EXIT
+ROENTGEN_CLICKHOUSE_URL="$(bash scripts/clickhouse.sh start)"
+export ROENTGEN_CLICKHOUSE_URL
+
 echo "== go test"
 go test -count=1 -timeout 25m ./...
 

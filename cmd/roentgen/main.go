@@ -68,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfg := app.Config{Role: role, Version: version}
 	fs.StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir(), "directory of the embedded store")
+	fs.StringVar(&cfg.Store, "store", "", "shared store instead of the embedded one: clickhouse://host:8123/database?user=…&password=…&secure=1 (or an http(s):// URL); see docs/clickhouse.md")
 	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:2020", "address of the X-Ray API, console, /metrics and /health")
 	fs.StringVar(&cfg.UDPAddr, "bind", "127.0.0.1:2000", "UDP address for segment datagrams (all-in-one only)")
 	fs.StringVar(&cfg.UDPAddr, "b", "127.0.0.1:2000", "shorthand for --bind")

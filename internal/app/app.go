@@ -21,13 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/console"
-	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/otlp"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
 	"github.com/roentgen-tracing/roentgen/internal/store"
-	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 	"github.com/roentgen-tracing/roentgen/internal/udp"
 )
 
@@ -41,6 +39,7 @@ const (
 type Config struct {
 	Role     string
 	DataDir  string
+	Store    string // --store: a ClickHouse URL, or empty for Pebble in DataDir (storeflag.go)
 	HTTPAddr string // API, console, /metrics, /health
 	UDPAddr  string // segment datagrams (role all)
 	TCPAddr  string // the daemon's TCP side: the same API (role all)
@@ -120,13 +119,15 @@ func Start(cfg Config) (*App, error) {
 		cfg.DataDir = DefaultDataDir()
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, addrs: map[string]net.Addr{}, done: make(chan struct{})}
-	st, err := pebble.Open(cfg.DataDir, pebble.Options{CombineStats: graph.CombineStats, Logger: a.log})
+	st, err := openStore(cfg, a.log)
 	if err != nil {
 		return nil, err
 	}
 	a.store = st
 	a.metrics = metrics.New(func() float64 { return float64(st.DiskUsage()) })
-	a.metrics.WatchStore(st)
+	if h, ok := st.(metrics.StoreHealth); ok { // the embedded store's disk
+		a.metrics.WatchStore(h)
+	}
 	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
 	a.api, a.svc, err = Wire(context.Background(), Parts{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log,
 		Region: cfg.Region, AccountID: cfg.AccountID})

@@ -126,8 +126,14 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 	updates := make([]store.TraceUpdate, 0, len(es))
 	states := make([]*entry, 0, len(es))
 	var failed, done []*pendingEntry
+	pre, err := in.prefetch(ctx, es)
+	if err != nil {
+		in.cfg.Logger.Error("read traces to summarise", "traces", len(es), "err", err)
+		in.pend.requeue(es)
+		return
+	}
 	for _, e := range es {
-		base, err := in.base(ctx, e)
+		base, err := in.base(ctx, e, pre)
 		if err != nil {
 			in.cfg.Logger.Error("read trace to summarise", "trace_id", e.id, "err", err)
 			failed = append(failed, e)
@@ -184,8 +190,10 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 // base is the state a pending entry's documents are merged into: the cached
 // one, or the store's; an empty one for a new trace; nil for a trace whose
 // documents are gone.
-func (in *Ingester) base(ctx context.Context, e *pendingEntry) (*entry, error) {
-	if !e.reload {
+func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*store.StoredTrace) (*entry, error) {
+	// On a shared store other processes write documents of the same trace:
+	// only the store has them all, so the summary is computed from it.
+	if !e.reload && !store.IsShared(in.cfg.Store) {
 		if c := in.cache.get(e.id); c != nil && c.trace != nil {
 			return c, nil
 		}
@@ -203,9 +211,15 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry) (*entry, error) {
 			return nil, err
 		}
 	}
-	b, ep, err := in.load(ctx, e.id)
-	if err != nil {
-		return nil, err
+	var b *entry
+	var ep int64
+	if pre != nil {
+		b, ep = in.parseStored(e.id, pre[e.id])
+	} else {
+		var err error
+		if b, ep, err = in.load(ctx, e.id); err != nil {
+			return nil, err
+		}
 	}
 	if e.reload {
 		if len(b.trace.Docs) == 0 {
@@ -214,4 +228,19 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry) (*entry, error) {
 		e.epoch = ep
 	}
 	return b, nil
+}
+
+// prefetch reads, from a shared store that reads many traces at once, the
+// stored state of every trace of a flush (nil for other stores, which base
+// reads trace by trace when it must).
+func (in *Ingester) prefetch(ctx context.Context, es []*pendingEntry) (map[string]*store.StoredTrace, error) {
+	r, ok := in.cfg.Store.(store.TraceReader)
+	if !ok || !store.IsShared(in.cfg.Store) {
+		return nil, nil
+	}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.id
+	}
+	return r.Traces(ctx, ids)
 }

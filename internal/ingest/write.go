@@ -125,6 +125,9 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 	var known []*trace.Trace
 	queued := in.pend.get(id)
 	cached := in.cache.get(id)
+	if store.IsShared(in.cfg.Store) {
+		cached = nil // another process may have changed the trace since
+	}
 	switch {
 	case queued != nil || cached != nil:
 		if queued != nil {
@@ -210,7 +213,11 @@ func (in *Ingester) stored(ctx context.Context, id string, segs []*segment.Segme
 		}
 	}
 	ep, err := in.epochFor(ctx, id, start)
-	if err != nil || in.seen.isNew(id, ep, in.cfg.Now()) {
+	// On a shared store seen knows only this process's traces; and a
+	// lookup per new trace would cost a round trip each, so the size the
+	// store holds is learnt when the trace is summarised (MaxTraceBytes is
+	// then enforced per process for the documents of one flush interval).
+	if err != nil || store.IsShared(in.cfg.Store) || in.seen.isNew(id, ep, in.cfg.Now()) {
 		return nil, ep, 0, err
 	}
 	sum, err := in.cfg.Store.Head(ctx, id)
@@ -262,13 +269,22 @@ func (in *Ingester) epochOf(ctx context.Context, id string, start float64) (int6
 
 // load reads a trace's summarised state and documents from the store.
 func (in *Ingester) load(ctx context.Context, id string) (*entry, int64, error) {
-	e := &entry{trace: &trace.Trace{ID: id}}
 	st, err := in.cfg.Store.Trace(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return e, 0, nil
+		st, err = nil, nil
 	}
 	if err != nil {
 		return nil, 0, err
+	}
+	e, ep := in.parseStored(id, st)
+	return e, ep, nil
+}
+
+// parseStored is the state of a stored trace (nil: none stored).
+func (in *Ingester) parseStored(id string, st *store.StoredTrace) (*entry, int64) {
+	e := &entry{trace: &trace.Trace{ID: id}}
+	if st == nil {
+		return e, 0
 	}
 	if st.Summary != nil {
 		e.summary, e.limitExceeded = st.Summary, st.Summary.LimitExceeded
@@ -283,7 +299,7 @@ func (in *Ingester) load(ctx context.Context, id string) (*entry, int64, error) 
 		e.trace.Docs = append(e.trace.Docs, parsed...)
 		e.bytes += len(d.Raw)
 	}
-	return e, st.Epoch, nil
+	return e, st.Epoch
 }
 
 // lock takes the stripe locks of the given traces in a fixed order.

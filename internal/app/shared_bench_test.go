@@ -1,0 +1,91 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
+)
+
+// BenchmarkTwoServersIngestClickHouse sends b.N generated segments in
+// PutTraceSegments batches of 50 from 32 senders, alternating between two servers on one
+// ClickHouse database (so most traces are split between them), and waits
+// until both have summarised everything. It reports segments/s and the CPU
+// per segment of Roentgen (this process: both servers and the senders) and,
+// when CLICKHOUSE_PID names it, of the ClickHouse server.
+func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
+	db := clickhousetest.NewDatabase(b)
+	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
+	servers := []*xraytest.Server{xraytest.Start(b, onCH), xraytest.Start(b, onCH)}
+	batches := bench.NewGenerator(1).Batches(time.Now().Add(-time.Duration(b.N/4/bench.NominalTraceRate+1)*time.Second), b.N, 50)
+	bodies := make([][]byte, len(batches))
+	for i, batch := range batches {
+		docs := make([]string, len(batch))
+		for j, d := range batch {
+			docs[j] = string(d)
+		}
+		bodies[i], _ = json.Marshal(map[string]any{"TraceSegmentDocuments": docs})
+	}
+	chCPU := func() time.Duration { return processCPU(os.Getenv("CLICKHOUSE_PID")) }
+	b.ResetTimer()
+	cpu, ch0, wall := bench.StartCPU(), chCPU(), time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 32 { // daemons on many hosts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(bodies)) {
+					return
+				}
+				resp, out := xraytest.Post(b, servers[i%2].URL("http")+"/TraceSegments", "application/json", bodies[i])
+				if resp.StatusCode != 200 || strings.Contains(string(out), `"Id"`) {
+					b.Errorf("PutTraceSegments: %d %.300s", resp.StatusCode, out)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range servers {
+		s.Ingester().Sync(context.Background())
+	}
+	elapsed := time.Since(wall)
+	b.StopTimer()
+	cpu.Report(b)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "segments/s")
+	if ch := chCPU() - ch0; ch > 0 {
+		b.ReportMetric(float64(ch)/float64(b.N), "clickhouse-cpu-ns/op")
+	}
+}
+
+// processCPU is a process's user+system CPU time from /proc (0 if unknown).
+func processCPU(pid string) time.Duration {
+	if pid == "" {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ
+}

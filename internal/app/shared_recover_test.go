@@ -1,0 +1,50 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
+)
+
+// TestAnotherServerFinishesPendingTraces leaves documents pending in a
+// shared ClickHouse database, as a process killed between acknowledging
+// them and summarising them does, and checks that another server's start-up
+// recovery summarises them.
+func TestAnotherServerFinishesPendingTraces(t *testing.T) {
+	db := clickhousetest.NewDatabase(t)
+	ctx := context.Background()
+	s, err := clickhouse.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(-time.Minute)
+	id := fmt.Sprintf("1-%08x-%024x", now.Unix(), 7)
+	st := float64(now.Unix())
+	doc := fmt.Sprintf(`{"trace_id":%q,"id":"0000000000000001","name":"left-pending","start_time":%f,"end_time":%f}`, id, st, st+1)
+	if err := s.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: now.Unix(), Docs: []store.Doc{{ID: "0000000000000001", Raw: []byte(doc)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	b := xraytest.Start(t, func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" })
+	from, to := now.Add(-time.Minute), now.Add(time.Minute)
+	out, err := b.Client(t).GetTraceSummaries(ctx, &xray.GetTraceSummariesInput{StartTime: &from, EndTime: &to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.TraceSummaries) != 1 || *out.TraceSummaries[0].Id != id || *out.TraceSummaries[0].Duration != 1 {
+		t.Fatalf("summaries = %+v, want trace %s of 1 s", out.TraceSummaries, id)
+	}
+	var pending []string
+	if err := b.Store().Pending(ctx, func(id string) bool { pending = append(pending, id); return true }); err != nil || len(pending) != 0 {
+		t.Errorf("still pending: %v %v", pending, err)
+	}
+}

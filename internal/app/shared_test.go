@@ -1,0 +1,124 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/aws/aws-sdk-go-v2/service/xray/types"
+	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
+	"github.com/roentgen-tracing/roentgen/internal/xraytest"
+)
+
+// TestTwoServersOnClickHouseAnswerAsOneEmbedded splits each trace's
+// segments between two `roentgen server` processes (in-process apps) on one
+// ClickHouse database, gives all of them to one embedded Roentgen, and
+// compares the answers of GetTraceSummaries, BatchGetTraces and
+// GetServiceGraph from either server with the embedded one's.
+func TestTwoServersOnClickHouseAnswerAsOneEmbedded(t *testing.T) {
+	db := clickhousetest.NewDatabase(t)
+	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
+	a, b := xraytest.Start(t, onCH), xraytest.Start(t, onCH)
+	e := xraytest.Start(t)
+	ctx := context.Background()
+
+	now := time.Now().Add(-time.Minute)
+	const traces = 30
+	var ids []string
+	var toA, toB, all []string
+	for i := range traces {
+		id := fmt.Sprintf("1-%08x-%024x", now.Unix(), i)
+		ids = append(ids, id)
+		st := float64(now.Unix()) + float64(i)/10
+		root := fmt.Sprintf(`{"trace_id":%q,"id":"%016x","name":"front","start_time":%f,"end_time":%f,`+
+			`"http":{"response":{"status":%d}},"annotations":{"n":%d},`+
+			`"subsegments":[{"id":"%016x","name":"back","namespace":"remote","start_time":%f,"end_time":%f}]}`,
+			id, 0x1000+i, st, st+0.5, 200+100*(i%3), i%4, 0x2000+i, st+0.1, st+0.4)
+		back := fmt.Sprintf(`{"trace_id":%q,"id":"%016x","parent_id":"%016x","name":"back","start_time":%f,"end_time":%f,%s}`,
+			id, 0x3000+i, 0x2000+i, st+0.1, st+0.35, map[bool]string{true: `"fault":true`, false: `"error":false`}[i%5 == 0])
+		toA, toB = append(toA, root), append(toB, back)
+		all = append(all, root, back)
+	}
+	put := func(s *xraytest.Server, docs []string) {
+		t.Helper()
+		out, err := s.Client(t).PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
+		if err != nil || len(out.UnprocessedTraceSegments) != 0 {
+			t.Fatalf("PutTraceSegments: %v %+v", err, out)
+		}
+	}
+	put(a, toA)
+	put(b, toB)
+	put(e, all)
+	for _, s := range []*xraytest.Server{a, b, e} {
+		s.Ingester().Sync(ctx)
+	}
+
+	from, to := now.Add(-time.Minute), now.Add(time.Minute)
+	answers := func(s *xraytest.Server) map[string]string {
+		c := s.Client(t)
+		out := map[string]string{}
+		var sums []types.TraceSummary
+		p := xray.NewGetTraceSummariesPaginator(c, &xray.GetTraceSummariesInput{StartTime: &from, EndTime: &to})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sums = append(sums, page.TraceSummaries...)
+		}
+		sort.Slice(sums, func(i, j int) bool { return *sums[i].Id < *sums[j].Id })
+		for i := range sums {
+			sums[i].Revision = 0 // how many times a trace was summarised differs
+		}
+		out["GetTraceSummaries"] = js(sums)
+		filtered, err := c.GetTraceSummaries(ctx, &xray.GetTraceSummariesInput{StartTime: &from, EndTime: &to,
+			FilterExpression: aws.String(`annotation.n = 2 AND service("back") { fault }`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fids []string
+		for _, s := range filtered.TraceSummaries {
+			fids = append(fids, *s.Id)
+		}
+		sort.Strings(fids)
+		out["GetTraceSummaries filtered"] = js(fids)
+		bt, err := c.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: ids[:5]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Slice(bt.Traces, func(i, j int) bool { return *bt.Traces[i].Id < *bt.Traces[j].Id })
+		for _, tr := range bt.Traces {
+			sort.Slice(tr.Segments, func(i, j int) bool { return *tr.Segments[i].Id < *tr.Segments[j].Id })
+		}
+		out["BatchGetTraces"] = js(bt.Traces)
+		g, err := c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: &from, EndTime: &to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["GetServiceGraph"] = js(g.Services)
+		return out
+	}
+	want := answers(e)
+	if want["GetTraceSummaries filtered"] != fmt.Sprintf("[%q]", ids[10]) {
+		t.Fatalf("the embedded store's filtered summaries = %s, want trace 10 alone", want["GetTraceSummaries filtered"])
+	}
+	for name, s := range map[string]*xraytest.Server{"A": a, "B": b} {
+		got := answers(s)
+		for op, w := range want {
+			if got[op] != w {
+				t.Errorf("%s from server %s differs from the embedded store's:\n got %s\nwant %s", op, name, got[op], w)
+			}
+		}
+	}
+}
+
+func js(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

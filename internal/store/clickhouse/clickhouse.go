@@ -1,0 +1,490 @@
+// Package clickhouse is a store.Store over ClickHouse's HTTP interface, for
+// several Roentgen processes sharing one database. It uses only SQL that
+// ClickHouse 18.16 and current servers both run (docs/clickhouse.md).
+//
+// Visibility: every write is an INSERT that returns once its rows are on
+// disk and visible to any later query on that server, so a read after an
+// acknowledged write sees it, from any process. Rows are never updated:
+// each change is a new row with a larger version (ver), taken from the
+// writer's clock, and readers keep the largest version. Processes whose
+// clocks disagree by more than the time between two changes of one record
+// may therefore order those changes wrongly.
+//
+// What ClickHouse cannot do as the contract asks: an INSERT is atomic for
+// one table only, so Apply's writes to several tables are ordered, not
+// atomic. The order keeps the contract's crash rules for documents,
+// summaries, terms and pending marks (marks are cleared last); a statistics
+// delta, though, is written just before its summary, so a crash between the
+// two counts that delta twice when the trace is summarised again.
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// Store is the ClickHouse backend.
+type Store struct {
+	c *client
+	// Group commits (batch.go) of the tables ingest writes.
+	marks, docs, stats, sums, terms *batcher
+
+	mu      sync.Mutex
+	lastVer uint64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database rawURL names (clickhouse://host:port/db
+// ?user=&password=&secure=1, or an http(s):// URL), creating it and its
+// tables, or migrating them, as needed.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	c, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{c: c,
+		marks: newBatcher(c, "traces", "p, trace, epoch, ver, pending"),
+		docs:  newBatcher(c, "docs", "p, trace, doc, ver, raw"),
+		stats: newBatcher(c, "stats", "p, res, bucket, grp, entity, value"),
+		sums:  newBatcher(c, "summaries", "p, epoch, trace, ver, sum"),
+		terms: newBatcher(c, "terms", "p, field, value, epoch, trace, ver"),
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Database is the name of the store's database.
+func (s *Store) Database() string { return s.c.database }
+
+// Shared reports that other processes may write the same database: the
+// ingest path must summarise a trace from all its stored documents, not
+// only those it received itself.
+func (s *Store) Shared() bool { return true }
+
+// ver is a new row version: the clock in nanoseconds, strictly increasing
+// within this process.
+func (s *Store) ver() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := uint64(time.Now().UnixNano())
+	if v <= s.lastVer {
+		v = s.lastVer + 1
+	}
+	s.lastVer = v
+	return v
+}
+
+func part(epoch int64) uint32 {
+	if epoch < 0 {
+		return 0
+	}
+	return uint32(store.PartitionOf(epoch))
+}
+
+// PutDocs implements store.Store: the pending marks are inserted before
+// the documents.
+func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
+	var marks, docs rowWriter
+	for _, p := range puts {
+		v := s.ver()
+		marks.u32(part(p.Epoch))
+		marks.str(p.TraceID)
+		marks.i64(p.Epoch)
+		marks.u64(v)
+		marks.u8(1)
+		for _, d := range p.Docs {
+			writeDoc(&docs, p.Epoch, p.TraceID, d.ID, v, d.Raw)
+		}
+	}
+	if err := s.marks.add(marks.b); err != nil {
+		return err
+	}
+	return s.docs.add(docs.b)
+}
+
+func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []byte) {
+	w.u32(part(epoch))
+	w.str(traceID)
+	w.str(docID)
+	w.u64(v)
+	w.bytes(raw)
+}
+
+// Pending implements store.Store: traces whose newest traces row is a mark.
+func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
+	r, err := s.c.selectRows(ctx, `SELECT trace FROM traces GROUP BY trace HAVING argMax(pending, ver) = 1 ORDER BY trace`)
+	if err != nil {
+		return err
+	}
+	for r.more() {
+		id := r.str()
+		if r.err == nil && !fn(id) {
+			return nil
+		}
+	}
+	return r.err
+}
+
+// Apply implements store.Store. Writes go table by table, in the order the
+// contract's crash rules need: documents (copied first to a moved trace's
+// new partition), statistics, summaries, terms, then the cleared marks.
+func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
+	for _, u := range updates {
+		if u.Summary == nil {
+			return fmt.Errorf("clickhouse: update of trace %s has no summary", u.TraceID)
+		}
+	}
+	var docs, stats, sums, terms, marks rowWriter
+	var moves []string
+	for _, u := range updates {
+		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
+			// Documents live in their trace's partition, so retention drops
+			// them with it; a trace that moves takes its documents along.
+			moves = append(moves, fmt.Sprintf(`INSERT INTO docs (p, trace, doc, ver, raw)
+				SELECT toUInt32(%d), trace, doc, ver, raw FROM docs WHERE trace = %s AND p = %d`,
+				part(u.Epoch), quote(u.TraceID), part(u.Previous.Epoch)))
+		}
+		enc, err := trace.EncodeSummary(u.Summary)
+		if err != nil {
+			return err
+		}
+		v := s.ver()
+		for _, d := range u.Docs {
+			writeDoc(&docs, u.Epoch, u.TraceID, d.ID, v, d.Raw)
+		}
+		if err := writeStats(&stats, u.Stats); err != nil {
+			return err
+		}
+		sums.u32(part(u.Epoch))
+		sums.i64(u.Epoch)
+		sums.str(u.TraceID)
+		sums.u64(v)
+		sums.bytes(enc)
+		for _, t := range store.TermsOf(u.Summary) {
+			terms.u32(part(u.Epoch))
+			terms.str(t.Field)
+			terms.str(t.Value)
+			terms.i64(u.Epoch)
+			terms.str(u.TraceID)
+			terms.u64(v)
+		}
+		marks.u32(part(u.Epoch))
+		marks.str(u.TraceID)
+		marks.i64(u.Epoch)
+		marks.u64(v)
+		marks.u8(0)
+	}
+	for _, m := range moves {
+		if err := s.c.exec(ctx, m); err != nil {
+			return err
+		}
+	}
+	for _, w := range []struct {
+		b    *batcher
+		rows []byte
+	}{{s.docs, docs.b}, {s.stats, stats.b}, {s.sums, sums.b}, {s.terms, terms.b}, {s.marks, marks.b}} {
+		if err := w.b.add(w.rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Trace implements store.Store.
+func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, error) {
+	ep, err := s.location(ctx, traceID)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := s.Head(ctx, traceID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	out := &store.StoredTrace{ID: traceID, Epoch: ep, Summary: sum}
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(
+		`SELECT doc, argMax(raw, ver) FROM docs WHERE trace = %s AND p = %d GROUP BY doc ORDER BY doc`,
+		quote(traceID), part(ep)))
+	if err != nil {
+		return nil, err
+	}
+	for r.more() {
+		id := r.str()
+		raw := r.raw()
+		out.Docs = append(out.Docs, store.Doc{ID: id, Raw: raw})
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if sum == nil && len(out.Docs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return out, nil
+}
+
+// location is the epoch a trace is filed under, from its newest traces row.
+func (s *Store) location(ctx context.Context, traceID string) (int64, error) {
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(
+		`SELECT epoch FROM traces WHERE trace = %s ORDER BY ver DESC LIMIT 1`, quote(traceID)))
+	if err != nil {
+		return 0, err
+	}
+	if !r.more() {
+		return 0, store.ErrNotFound
+	}
+	ep := r.i64()
+	return ep, r.err
+}
+
+// Head implements store.Store.
+func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error) {
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(
+		`SELECT sum FROM summaries WHERE trace = %s ORDER BY ver DESC LIMIT 1`, quote(traceID)))
+	if err != nil {
+		return nil, err
+	}
+	if !r.more() {
+		return nil, store.ErrNotFound
+	}
+	b := r.raw()
+	if r.err != nil {
+		return nil, r.err
+	}
+	return trace.DecodeSummary(b)
+}
+
+// LatestEpoch implements store.Store.
+func (s *Store) LatestEpoch(ctx context.Context) (int64, error) {
+	r, err := s.c.selectRows(ctx, `SELECT toInt64(max(epoch)) FROM summaries`)
+	if err != nil {
+		return 0, err
+	}
+	ep := r.i64()
+	return ep, r.err
+}
+
+// ForeignEpoch implements store.Store.
+func (s *Store) ForeignEpoch(ctx context.Context, traceID string) (int64, error) {
+	ep, err := s.location(ctx, traceID)
+	if err != nil {
+		return 0, err
+	}
+	if own, ok := segment.TraceEpoch(traceID); ok && own == ep {
+		return 0, store.ErrNotFound
+	}
+	return ep, nil
+}
+
+// summaryPage is how many summaries one query of a scan returns.
+const summaryPage = 1000
+
+// Summaries implements store.Store. A trace is listed by its newest
+// summary; candidates come from the rows of the time range (or, with
+// AnyOf, the term rows), and a term only counts when it belongs to the
+// trace's newest summary version.
+func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
+	if q.From >= q.To {
+		return nil
+	}
+	after := q.After
+	for {
+		var cursor string
+		if !after.IsZero() {
+			cursor = fmt.Sprintf(" AND (e < %d OR (e = %d AND trace < %s))", after.Epoch, after.Epoch, quote(after.TraceID))
+		}
+		rng := fmt.Sprintf("p >= %d AND p <= %d AND epoch >= %d AND epoch < %d", part(q.From), part(q.To-1), q.From, q.To)
+		if !after.IsZero() {
+			rng += fmt.Sprintf(" AND epoch <= %d", after.Epoch)
+		}
+		var query string
+		if len(q.AnyOf) == 0 && len(q.AnyIn) == 0 {
+			query = fmt.Sprintf(`SELECT trace, s FROM (
+				SELECT trace, argMax(epoch, ver) AS e, argMax(sum, ver) AS s FROM summaries
+				WHERE trace IN (SELECT trace FROM summaries WHERE %s) GROUP BY trace)
+				WHERE e >= %d AND e < %d%s ORDER BY e DESC, trace DESC LIMIT %d`,
+				rng, q.From, q.To, cursor, summaryPage)
+		} else {
+			var any []string
+			if len(q.AnyOf) > 0 {
+				terms := make([]string, len(q.AnyOf))
+				for i, t := range q.AnyOf {
+					terms[i] = "(" + quote(t.Field) + ", " + quote(t.Value) + ")"
+				}
+				any = append(any, "(field, value) IN ("+strings.Join(terms, ", ")+")")
+			}
+			for _, r := range q.AnyIn { // numeric terms, whose values sort as their numbers
+				any = append(any, fmt.Sprintf("(field = %s AND value >= %s AND value <= %s)", quote(r.Field), quote(r.From), quote(r.To)))
+			}
+			hits := fmt.Sprintf("SELECT trace, ver FROM terms WHERE %s AND (%s)", rng, strings.Join(any, " OR "))
+			query = fmt.Sprintf(`SELECT trace, s FROM (
+				SELECT trace, argMax(epoch, ver) AS e, argMax(sum, ver) AS s, max(ver) AS v FROM summaries
+				WHERE trace IN (SELECT trace FROM (%s)) GROUP BY trace)
+				WHERE e >= %d AND e < %d%s AND (trace, v) IN (%s) ORDER BY e DESC, trace DESC LIMIT %d`,
+				hits, q.From, q.To, cursor, hits, summaryPage)
+		}
+		r, err := s.c.selectRows(ctx, query)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for r.more() {
+			r.str()
+			b := r.raw()
+			if r.err != nil {
+				break
+			}
+			sum, err := trace.DecodeSummary(b)
+			if err != nil {
+				return err
+			}
+			n++
+			after = store.CursorOf(sum)
+			if !fn(sum) {
+				return nil
+			}
+		}
+		if r.err != nil {
+			return r.err
+		}
+		if n < summaryPage {
+			return nil
+		}
+	}
+}
+
+// PutMeta implements store.Store.
+func (s *Store) PutMeta(ctx context.Context, kind, key string, value []byte) error {
+	return s.putMeta(ctx, kind, key, value, 0)
+}
+
+// DeleteMeta implements store.Store: a tombstone row.
+func (s *Store) DeleteMeta(ctx context.Context, kind, key string) error {
+	return s.putMeta(ctx, kind, key, nil, 1)
+}
+
+func (s *Store) putMeta(ctx context.Context, kind, key string, value []byte, deleted uint8) error {
+	var w rowWriter
+	w.str(kind)
+	w.str(key)
+	w.u64(s.ver())
+	w.u8(deleted)
+	w.bytes(value)
+	return s.c.insert(ctx, "meta", "kind, key, ver, deleted, value", w.b)
+}
+
+// GetMeta implements store.Store.
+func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
+	var v []byte
+	found := false
+	err := s.listMeta(ctx, fmt.Sprintf("kind = %s AND key = %s", quote(kind), quote(key)), func(_ string, value []byte) bool {
+		v, found = value, true
+		return false
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, store.ErrNotFound
+	}
+	return v, nil
+}
+
+// ListMeta implements store.Store.
+func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, value []byte) bool) error {
+	return s.listMeta(ctx, "kind = "+quote(kind), fn)
+}
+
+func (s *Store) listMeta(ctx context.Context, where string, fn func(key string, value []byte) bool) error {
+	r, err := s.c.selectRows(ctx, `SELECT key, argMax(value, ver) FROM meta WHERE `+where+
+		` GROUP BY key HAVING argMax(deleted, ver) = 0 ORDER BY key`)
+	if err != nil {
+		return err
+	}
+	for r.more() {
+		k := r.str()
+		v := r.raw()
+		if r.err == nil && !fn(k, []byte(string(v))) {
+			return nil
+		}
+	}
+	return r.err
+}
+
+// DropBefore implements store.Store with ALTER TABLE … DROP PARTITION.
+func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
+	cut := store.PartitionOf(t.Unix())
+	if cut <= 0 {
+		return 0, nil
+	}
+	tables := make([]string, len(partitioned))
+	for i, t := range partitioned {
+		tables[i] = quote(t)
+	}
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT table, partition FROM system.parts
+		WHERE database = %s AND active AND table IN (%s)`, quote(s.c.database), strings.Join(tables, ", ")))
+	if err != nil {
+		return 0, err
+	}
+	dropped := map[int64]bool{}
+	var drops []string
+	for r.more() {
+		table, p := r.str(), r.str()
+		if r.err != nil {
+			break
+		}
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("clickhouse: partition %q of %s is not an hour", p, table)
+		}
+		if n < cut {
+			drops = append(drops, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, n))
+			if table != "stats" {
+				dropped[n] = true
+			}
+		}
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	for _, d := range drops {
+		if err := s.c.exec(ctx, d); err != nil {
+			return 0, err
+		}
+	}
+	return len(dropped), nil
+}
+
+// DiskUsage implements store.Store: the bytes of the database's active parts.
+func (s *Store) DiskUsage() int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts WHERE database = %s AND active`,
+		quote(s.c.database)))
+	if err != nil {
+		return 0
+	}
+	return int64(r.u64())
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.c.http.CloseIdleConnections()
+	return nil
+}
+
+// DropDatabase removes the store's database and everything in it (tests).
+func (s *Store) DropDatabase(ctx context.Context) error {
+	_, err := s.c.do(ctx, "DROP DATABASE IF EXISTS "+s.c.database, nil, false)
+	return err
+}

@@ -1,0 +1,95 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
+	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+)
+
+func open(t *testing.T, u string) *clickhouse.Store {
+	t.Helper()
+	s, err := clickhouse.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestConformance runs the store conformance suite against a real
+// ClickHouse server, a fresh database per store.
+func TestConformance(t *testing.T) {
+	clickhousetest.ServerURL(t)
+	urls := map[store.Store]string{}
+	storetest.Run(t,
+		func(t *testing.T) store.Store {
+			u := clickhousetest.NewDatabase(t)
+			s := open(t, u)
+			urls[s] = u
+			return s
+		},
+		storetest.WithReopen(func(t *testing.T, s store.Store) store.Store {
+			u := urls[s]
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r := open(t, u)
+			urls[r] = u
+			return r
+		}))
+}
+
+// TestTracesReadsWhatTraceReads compares the batch read the ingest path
+// uses with Trace, trace by trace: summarised, pending, re-put, moved to
+// another partition, and unknown traces.
+func TestTracesReadsWhatTraceReads(t *testing.T) {
+	s := open(t, clickhousetest.NewDatabase(t))
+	defer s.Close()
+	ctx := context.Background()
+	b := storetest.Base
+	summed, pending, moved := storetest.TraceID(b+1, 1), storetest.TraceID(b+2, 2), storetest.TraceID(0x0badcafe, 3)
+	storetest.Put(t, s, storetest.Summary(summed, b+1), storetest.Doc("aaaaaaaaaaaaaaaa", "a1"), storetest.Doc("bbbbbbbbbbbbbbbb", "b1"))
+	if err := s.PutDocs(ctx, []store.DocPut{{TraceID: summed, Epoch: b + 1, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", "a2")}},
+		{TraceID: pending, Epoch: b + 2, Docs: []store.Doc{storetest.Doc("cccccccccccccccc", "c")}}}); err != nil {
+		t.Fatal(err)
+	}
+	old := storetest.Summary(moved, b+3)
+	storetest.Put(t, s, old, storetest.Doc("dddddddddddddddd", "d"))
+	next := storetest.Summary(moved, b+2*store.PartitionSeconds)
+	if err := s.Apply(ctx, []store.TraceUpdate{{TraceID: moved, Epoch: next.Epoch, Summary: next, Previous: old,
+		Docs: []store.Doc{storetest.Doc("eeeeeeeeeeeeeeee", "e")}}}); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{summed, pending, moved, storetest.TraceID(b, 99)}
+	got, err := s.Traces(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Errorf("Traces found %d traces, want 3", len(got))
+	}
+	for _, id := range ids {
+		want, err := s.Trace(ctx, id)
+		if err != nil {
+			if got[id] != nil {
+				t.Errorf("Traces(%s) = %+v, Trace: %v", id, got[id], err)
+			}
+			continue
+		}
+		g := got[id]
+		if g == nil || fmt.Sprint(g.ID, g.Epoch, g.Docs) != fmt.Sprint(want.ID, want.Epoch, want.Docs) ||
+			(g.Summary == nil) != (want.Summary == nil) || (g.Summary != nil && g.Summary.Epoch != want.Summary.Epoch) {
+			t.Errorf("Traces(%s) = %+v, Trace = %+v", id, g, want)
+		}
+	}
+	if st := got[summed]; st == nil || len(st.Docs) != 2 || string(st.Docs[0].Raw) != "a2" {
+		t.Errorf("re-put trace = %+v, want a2 and b1", st)
+	}
+	if st := got[moved]; st == nil || len(st.Docs) != 2 || st.Epoch != next.Epoch {
+		t.Errorf("moved trace = %+v, want both documents at epoch %d", st, next.Epoch)
+	}
+}

@@ -1,0 +1,165 @@
+package clickhouse
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// client speaks ClickHouse's HTTP interface: a statement in the body (or,
+// for INSERT, in the URL with the rows in the body), the answer in the
+// body, an error as a non-200 status with the server's message.
+type client struct {
+	base     string // http(s)://host:port/
+	database string
+	user     string
+	password string
+	http     *http.Client
+}
+
+// parseURL reads clickhouse://host:port/database?user=…&password=…&secure=1,
+// or the same with http:// or https:// (secure implied).
+func parseURL(raw string) (*client, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse URL: %w", err)
+	}
+	q := u.Query()
+	scheme := "http"
+	switch u.Scheme {
+	case "clickhouse":
+		if q.Get("secure") == "1" || q.Get("secure") == "true" {
+			scheme = "https"
+		}
+	case "http":
+	case "https":
+		scheme = "https"
+	default:
+		return nil, fmt.Errorf("clickhouse URL %q: scheme must be clickhouse, http or https", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("clickhouse URL %q: no host", raw)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		if scheme == "https" {
+			host += ":8443"
+		} else {
+			host += ":8123"
+		}
+	}
+	c := &client{
+		base:     scheme + "://" + host + "/",
+		database: strings.Trim(u.Path, "/"),
+		user:     q.Get("user"),
+		password: q.Get("password"),
+		// Its own connection pool, closed with the store.
+		http: &http.Client{Timeout: 5 * time.Minute, Transport: http.DefaultTransport.(*http.Transport).Clone()},
+	}
+	if c.database == "" {
+		c.database = q.Get("database")
+	}
+	if c.database == "" {
+		c.database = "roentgen"
+	}
+	if u.User != nil {
+		c.user = u.User.Username()
+		if p, ok := u.User.Password(); ok {
+			c.password = p
+		}
+	}
+	for _, r := range c.database {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return nil, fmt.Errorf("clickhouse URL %q: database name %q must be letters, digits and _", raw, c.database)
+		}
+	}
+	return c, nil
+}
+
+// do runs one request: query in the URL when body is set (INSERT … FORMAT),
+// otherwise the query is the body. inDB selects the store's database.
+func (c *client) do(ctx context.Context, query string, body []byte, inDB bool) ([]byte, error) {
+	params := url.Values{}
+	if inDB {
+		params.Set("database", c.database)
+	}
+	if c.user != "" {
+		params.Set("user", c.user)
+	}
+	if c.password != "" {
+		params.Set("password", c.password)
+	}
+	var rd io.Reader
+	if body != nil {
+		params.Set("query", query)
+		rd = bytes.NewReader(body)
+	} else {
+		rd = strings.NewReader(query)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"?"+params.Encode(), rd)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: reading the answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("clickhouse: %s: %s (query: %.200s)", resp.Status, strings.TrimSpace(string(out)), query)
+	}
+	return out, nil
+}
+
+// exec runs a statement in the store's database.
+func (c *client) exec(ctx context.Context, query string) error {
+	_, err := c.do(ctx, query, nil, true)
+	return err
+}
+
+// selectRows runs a SELECT and returns its RowBinary answer.
+func (c *client) selectRows(ctx context.Context, query string) (*rowReader, error) {
+	b, err := c.do(ctx, query+" FORMAT RowBinary", nil, true)
+	if err != nil {
+		return nil, err
+	}
+	return &rowReader{b: b}, nil
+}
+
+// insert writes RowBinary rows into a table. The server acknowledges once
+// the rows are in a part on disk, visible to every later query.
+func (c *client) insert(ctx context.Context, table, columns string, rows []byte) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := c.do(ctx, "INSERT INTO "+table+" ("+columns+") FORMAT RowBinary", rows, true)
+	return err
+}
+
+// quote renders s as a ClickHouse string literal. Every byte outside
+// printable ASCII, and the quote and backslash, is escaped as \xHH, which
+// 18.16 and current servers read alike.
+func quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch < 0x20 || ch >= 0x7f || ch == '\'' || ch == '\\' {
+			fmt.Fprintf(&b, "\\x%02X", ch)
+			continue
+		}
+		b.WriteByte(ch)
+	}
+	b.WriteByte('\'')
+	return b.String()
+}

@@ -1,0 +1,73 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+)
+
+// The schema, in SQL that ClickHouse 18.16 and current servers both run:
+// MergeTree tables with a custom PARTITION BY on p, the hour (a multiple of
+// store.PartitionSeconds) a row's time falls in, so retention drops whole
+// partitions. Nothing is updated in place: every change is a new row with a
+// larger ver, and readers take the row with the largest ver (argMax).
+//
+//	traces     where a trace is filed (its epoch) and whether it is pending
+//	docs       documents, by trace and id
+//	summaries  encoded trace.Summary blobs
+//	terms      the index terms (store.TermsOf) of each summary version
+//	stats      service-graph statistics deltas, summed by the reader
+//	meta       metadata records and tombstones (not partitioned)
+//
+// migrations[i] brings a database from version i to i+1. Each statement is
+// idempotent, so processes opening one database at once all succeed.
+var migrations = [][]string{
+	{
+		`CREATE TABLE IF NOT EXISTS traces (p UInt32, trace String, epoch Int64, ver UInt64, pending UInt8)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)`,
+		`CREATE TABLE IF NOT EXISTS docs (p UInt32, trace String, doc String, ver UInt64, raw String)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, doc, ver)`,
+		`CREATE TABLE IF NOT EXISTS summaries (p UInt32, epoch Int64, trace String, ver UInt64, sum String)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)`,
+		`CREATE TABLE IF NOT EXISTS terms (p UInt32, field String, value String, epoch Int64, trace String, ver UInt64)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (field, value, epoch, trace)`,
+		`CREATE TABLE IF NOT EXISTS stats (p UInt32, res Int64, bucket Int64, grp String, entity String, value String)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (res, grp, bucket, entity)`,
+		`CREATE TABLE IF NOT EXISTS meta (kind String, key String, ver UInt64, deleted UInt8, value String)
+		ENGINE = ReplacingMergeTree(ver) ORDER BY (kind, key)`,
+	},
+}
+
+// partitioned are the tables retention drops partitions of.
+var partitioned = []string{"traces", "docs", "summaries", "terms", "stats"}
+
+// migrate creates the database and brings its schema to the newest version.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.c.do(ctx, "CREATE DATABASE IF NOT EXISTS "+s.c.database, nil, false); err != nil {
+		return err
+	}
+	if err := s.c.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version UInt32) ENGINE = TinyLog`); err != nil {
+		return err
+	}
+	r, err := s.c.selectRows(ctx, `SELECT toUInt64(max(version)) FROM schema_version`)
+	if err != nil {
+		return err
+	}
+	have := r.u64()
+	if r.err != nil {
+		return r.err
+	}
+	if have > uint64(len(migrations)) {
+		return fmt.Errorf("clickhouse: database %s has schema version %d, newer than this Roentgen's %d", s.c.database, have, len(migrations))
+	}
+	for v := int(have); v < len(migrations); v++ {
+		for _, stmt := range migrations[v] {
+			if err := s.c.exec(ctx, stmt); err != nil {
+				return fmt.Errorf("clickhouse: migrating to schema version %d: %w", v+1, err)
+			}
+		}
+		if err := s.c.exec(ctx, fmt.Sprintf("INSERT INTO schema_version VALUES (%d)", v+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// tracesPerQuery bounds the ids of one IN list.
+const tracesPerQuery = 2000
+
+// Traces implements store.TraceReader: three queries for many traces, where
+// Trace makes three for one (a point query costs a round trip and a look at
+// every part, so the ingest path reads a whole flush's traces at once).
+func (s *Store) Traces(ctx context.Context, ids []string) (map[string]*store.StoredTrace, error) {
+	out := make(map[string]*store.StoredTrace, len(ids))
+	for lo := 0; lo < len(ids); lo += tracesPerQuery {
+		if err := s.traces(ctx, ids[lo:min(lo+tracesPerQuery, len(ids))], out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.StoredTrace) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = quote(id)
+	}
+	in := strings.Join(q, ", ")
+	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(epoch, ver) FROM traces WHERE trace IN (`+in+`) GROUP BY trace`)
+	if err != nil {
+		return err
+	}
+	found := map[string]*store.StoredTrace{}
+	var at []string
+	for r.more() {
+		id, ep := r.str(), r.i64()
+		if r.err != nil {
+			break
+		}
+		found[id] = &store.StoredTrace{ID: id, Epoch: ep}
+		at = append(at, fmt.Sprintf("(%s, %d)", quote(id), part(ep)))
+	}
+	if r.err != nil || len(found) == 0 {
+		return r.err
+	}
+	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN (`+in+`) GROUP BY trace`)
+	if err != nil {
+		return err
+	}
+	for r.more() {
+		id, b := r.str(), r.raw()
+		if r.err != nil {
+			break
+		}
+		if st := found[id]; st != nil {
+			if st.Summary, err = trace.DecodeSummary(b); err != nil {
+				return fmt.Errorf("clickhouse: summary of trace %s: %w", id, err)
+			}
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	r, err = s.c.selectRows(ctx, `SELECT trace, doc, argMax(raw, ver) FROM docs WHERE trace IN (`+in+`) AND (trace, p) IN (`+
+		strings.Join(at, ", ")+`) GROUP BY trace, doc ORDER BY trace, doc`)
+	if err != nil {
+		return err
+	}
+	for r.more() {
+		id, doc, raw := r.str(), r.str(), r.raw()
+		if r.err != nil {
+			break
+		}
+		if st := found[id]; st != nil {
+			st.Docs = append(st.Docs, store.Doc{ID: doc, Raw: raw})
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	for id, st := range found {
+		if st.Summary != nil || len(st.Docs) > 0 {
+			out[id] = st
+		}
+	}
+	return nil
+}

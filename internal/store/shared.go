@@ -1,0 +1,25 @@
+package store
+
+import "context"
+
+// Sharer is implemented by stores that several Roentgen processes write at
+// once (the ClickHouse backend). The ingest path then trusts no state of its
+// own process about a trace: it summarises a trace from all its stored
+// documents, read back from the store, as another process may have written
+// some of them.
+type Sharer interface {
+	Shared() bool
+}
+
+// IsShared reports whether other processes may write s too.
+func IsShared(s Store) bool {
+	sh, ok := s.(Sharer)
+	return ok && sh.Shared()
+}
+
+// TraceReader is implemented by stores that read many traces in one round
+// trip (a shared store's reads cross the network): what Trace returns for
+// each of ids that the store holds, keyed by id.
+type TraceReader interface {
+	Traces(ctx context.Context, ids []string) (map[string]*StoredTrace, error)
+}
