@@ -306,7 +306,8 @@ func TestErrors(t *testing.T) {
 	if code, msg := apiCode(err); code != "InvalidRequestException" || !strings.Contains(msg, "GetInsight") || !strings.Contains(msg, "not supported") {
 		t.Errorf("GetInsight: %v", err)
 	}
-	_, err = c.ListResourcePolicies(ctx, &xray.ListResourcePoliciesInput{})
+	// A NextToken where everything fits one page.
+	_, err = c.ListResourcePolicies(ctx, &xray.ListResourcePoliciesInput{NextToken: aws.String("garbage!")})
 	if code, msg := apiCode(err); code != "InvalidRequestException" || !strings.Contains(msg, "ListResourcePolicies") {
 		t.Errorf("ListResourcePolicies: %v", err)
 	}
