@@ -98,12 +98,18 @@ func graftedSegments(docs []store.Doc) []segmentOut {
 	return out
 }
 
-// anyIndependent is a cheap test that lets the usual trace (no independent
-// subsegments) skip decoding: "subsegment" as a whole string occurs only
-// as the type of one.
+// anyIndependent lets the usual trace (no independent subsegments) skip
+// decoding. "subsegment" as a whole string is a type; only a document that
+// has one is looked at (Python marks embedded subsegments with it too).
 func anyIndependent(docs []store.Doc) bool {
 	for _, d := range docs {
-		if bytes.Contains(d.Raw, []byte(`"subsegment"`)) {
+		if !bytes.Contains(d.Raw, []byte(`"subsegment"`)) {
+			continue
+		}
+		var h struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(d.Raw, &h) == nil && h.Type == "subsegment" {
 			return true
 		}
 	}
