@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/cli"
 	"github.com/roentgen-tracing/roentgen/internal/demo"
 )
 
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "demo":
 			withDemo = true
 			args = args[1:]
+		case "traces", "trace", "graph", "export", "import":
+			return cli.Main(args, os.Stdin, stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, "roentgen", version)
 			return 0
