@@ -49,7 +49,9 @@ func runCLI(t *testing.T, stdin string, args ...string) (string, string, int) {
 // (which fails) and a database, one of its subsegments streamed on its own.
 func knownTrace(base int64) (string, []string) {
 	id := fmt.Sprintf("1-%08x-%024x", base, 42)
-	t := func(off float64) string { return fmt.Sprintf("%d.%06d", base+int64(off), int((off-float64(int64(off)))*1e6)) }
+	t := func(off float64) string {
+		return fmt.Sprintf("%d.%06d", base+int64(off), int((off-float64(int64(off)))*1e6))
+	}
 	return id, []string{
 		`{"trace_id":"` + id + `","id":"a000000000000001","name":"frontend","origin":"AWS::EC2::Instance","start_time":` + t(0) + `,"end_time":` + t(1) +
 			`,"http":{"request":{"method":"POST","url":"https://shop.example.com/checkout"},"response":{"status":502}},"fault":true,` +
