@@ -311,7 +311,13 @@ func startServer(c config) (*server, error) {
 		return &server{app: a, httpAddr: a.Addr("http").String(), udpAddr: a.Addr("udp").String()}, nil
 	}
 	httpAddr, udpAddr, tcpAddr := freeTCP(), freeUDP(), freeTCP()
-	cmd := exec.Command(c.execPath, "--data-dir", c.dataDir, "--http", httpAddr, "--bind", udpAddr, "--bind-tcp", tcpAddr, "--log-level", "warn")
+	args := []string{"--data-dir", c.dataDir, "--http", httpAddr, "--bind", udpAddr, "--bind-tcp", tcpAddr, "--log-level", "warn"}
+	// -cpuprofile reads /debug/pprof, which builds since the security work
+	// serve only with --pprof; older builds (A/B runs) serve it always.
+	if help, _ := exec.Command(c.execPath, "--help").CombinedOutput(); bytes.Contains(help, []byte("-pprof")) {
+		args = append(args, "--pprof")
+	}
+	cmd := exec.Command(c.execPath, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

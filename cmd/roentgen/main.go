@@ -82,6 +82,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Retention, "retention", 720*time.Hour, "how long traces are kept (X-Ray keeps 30 days)")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "region named in the ARNs the API returns")
 	fs.StringVar(&cfg.AccountID, "account-id", "000000000000", "account id named in the ARNs the API returns")
+	fs.StringVar(&cfg.AccessKeysFile, "access-keys", "", "file of access keys, one `ACCESS_KEY_ID SECRET_ACCESS_KEY ROLE` a line (roles ingest, read, admin); every request must then be SigV4-signed. Reloaded on SIGHUP")
+	fs.StringVar(&cfg.OTLPTokensFile, "otlp-tokens", "", "file of OTLP bearer tokens, one a line (with --access-keys). Reloaded on SIGHUP")
+	allowedHosts := fs.String("allowed-hosts", "", "comma-separated Host names served besides loopback names, IP addresses and the listeners' own names (DNS rebinding defence)")
+	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", false, "serve non-loopback addresses without --access-keys (anyone who reaches them can do anything)")
+	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof on --http (admin only with keys)")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate for TLS on --http, OTLP and a non-loopback --bind-tcp (reloaded when the file changes)")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", app.DefaultReadTimeout, "longest time to read a whole request, body included")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", app.DefaultMaxConnections, "connections served at once per TCP listener (-1: unlimited)")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests a second per access key or OTLP token, bursts of twice that; 0 is unlimited (ThrottledException beyond)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	fs.Usage = func() {
@@ -105,6 +115,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "roentgen: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	for _, h := range strings.Split(*allowedHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.AllowedHosts = append(cfg.AllowedHosts, h)
+		}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(stderr, "roentgen: --log-level: %v\n", err)
@@ -119,6 +134,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(cfg.Logger)
 
 	cfg.Logger.Info("starting roentgen", "version", version, "role", role, "data_dir", cfg.DataDir, "retention", cfg.Retention.String())
+	// Signals are caught before the listeners open: a SIGHUP sent as soon as
+	// they are up would otherwise kill the process (its default action).
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
 	a, err := app.Start(cfg)
 	if err != nil {
 		cfg.Logger.Error("start", "err", err)
@@ -128,9 +148,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if withDemo {
 		stopDemo = demo.Start(a.Addr("udp").String(), "http://"+a.Addr("http").String(), cfg.Logger)
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
+	for s == syscall.SIGHUP {
+		if err := a.Reload(); err != nil {
+			cfg.Logger.Error("reload on SIGHUP; the keys in use stay", "err", err)
+		}
+		s = <-sig
+	}
 	stopDemo()
 	cfg.Logger.Info("stopping", "signal", s.String())
 	if err := a.Stop(); err != nil {

@@ -38,3 +38,22 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out.String())
 	}
 }
+
+// Listening beyond loopback without access keys is refused at start, naming
+// the flag that fixes it.
+func TestExposedWithoutKeysExits(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"--http", "0.0.0.0:2020", "--data-dir", t.TempDir(), "--bind", "127.0.0.1:0", "--bind-tcp", "127.0.0.1:0", "--otlp-grpc", "", "--otlp-http", ""}, &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), "--access-keys") || !strings.Contains(errb.String(), "--http 0.0.0.0:2020") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"--help"}, &out, &errb); code != 0 {
+		t.Fatal(code)
+	}
+	for _, f := range []string{"-access-keys", "-otlp-tokens", "-allowed-hosts", "-insecure-no-auth", "-pprof", "-tls-cert", "-tls-key", "-read-timeout", "-max-connections", "-rate-limit"} {
+		if !strings.Contains(errb.String(), f) {
+			t.Errorf("--help does not list %s", f)
+		}
+	}
+}

@@ -56,6 +56,19 @@ type Config struct {
 	Logger              *slog.Logger
 	// Now overrides the clock (tests).
 	Now func() time.Time
+
+	// Security (docs/security.md; security.go).
+	AccessKeysFile string   // ACCESS_KEY_ID SECRET ROLE lines; every request must be signed
+	OTLPTokensFile string   // OTLP bearer tokens (with AccessKeysFile)
+	AllowedHosts   []string // Host names served besides loopback names and IPs
+	InsecureNoAuth bool     // allow non-loopback listeners without keys
+	Pprof          bool     // serve /debug/pprof (admin only with keys)
+	TLSCertFile    string   // TLS for --http, OTLP and a non-loopback TCP side
+	TLSKeyFile     string
+	ReadTimeout    time.Duration // reading a whole request; default 1m
+	MaxConnections int           // per listener; default 4096, <0 unlimited
+	RateLimit      float64       // requests a second per access key; 0 unlimited
+	SessionTTL     time.Duration // console logins; default 12h
 }
 
 // DefaultDataDir is where data lives when --data-dir is not given.
@@ -80,6 +93,7 @@ type App struct {
 
 	udp      *udp.Server
 	otlp     *otlp.Receiver
+	sec      *security
 	servers  []*http.Server
 	addrs    map[string]net.Addr
 	info     atomic.Pointer[console.Info]
@@ -137,12 +151,15 @@ func Start(cfg Config) (*App, error) {
 }
 
 func (a *App) listen() error {
-	if err := a.serveHTTP("http", a.cfg.HTTPAddr, a.httpHandler()); err != nil {
+	if err := a.setupSecurity(); err != nil {
+		return err
+	}
+	if err := a.serveHTTP("http", a.cfg.HTTPAddr, a.guardHTTP("http", a.httpHandler())); err != nil {
 		return err
 	}
 	if a.cfg.OTLPGRPCAddr != "" || a.cfg.OTLPHTTPAddr != "" {
-		r, err := otlp.Start(otlp.Config{GRPCAddr: a.cfg.OTLPGRPCAddr, HTTPAddr: a.cfg.OTLPHTTPAddr, Ingest: a.ingest,
-			Translate: translate.ParseIndexFlag(a.cfg.OTLPIndexAttributes), Logger: a.log})
+		r, err := otlp.Start(a.otlpConfig(otlp.Config{GRPCAddr: a.cfg.OTLPGRPCAddr, HTTPAddr: a.cfg.OTLPHTTPAddr, Ingest: a.ingest,
+			Translate: translate.ParseIndexFlag(a.cfg.OTLPIndexAttributes), Logger: a.log}))
 		if err != nil {
 			return err
 		}
@@ -157,7 +174,7 @@ func (a *App) listen() error {
 		return nil
 	}
 	// The daemon's TCP side answers any API path, as the daemon's proxy does.
-	if err := a.serveHTTP("tcp", a.cfg.TCPAddr, a.api); err != nil {
+	if err := a.serveHTTP("tcp", a.cfg.TCPAddr, a.guardHTTP("tcp", a.api)); err != nil {
 		return err
 	}
 	a.udp = &udp.Server{Ingest: a.ingest, Metrics: a.metrics, Logger: a.log}
@@ -175,14 +192,22 @@ func (a *App) serveHTTP(name, addr string, h http.Handler) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", name, addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// ReadTimeout covers the body too: a client dribbling one is cut off.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.cfg.ReadTimeout,
+		IdleTimeout: 2 * time.Minute, TLSConfig: a.tlsFor(name, "h2", "http/1.1"),
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)} // TLS handshake noise
 	a.servers = append(a.servers, srv)
 	a.addrs[name] = ln.Addr()
-	a.log.Info("listening", "what", name, "addr", ln.Addr().String())
+	a.log.Info("listening", "what", name, "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil)
+	ln = a.limitListener(ln)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := srv.Serve
+		if srv.TLSConfig != nil {
+			serve = func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server", "listener", name, "err", err)
 		}
 	}()
@@ -196,12 +221,20 @@ func (a *App) httpHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
 	// Profiles of the running server (go tool pprof http://<http>/debug/pprof/profile),
 	// as VictoriaMetrics serves them: how ingest CPU is measured outside a
-	// benchmark's own process.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	// benchmark's own process. Off unless --pprof: cmdline and heap leak.
+	if a.cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	// With keys the guard answers it; without, the console needs no login.
+	mux.HandleFunc("GET /console/session", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintln(w, `{"AuthRequired":false}`)
+	})
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","role":%q}`+"\n", a.cfg.Role)

@@ -55,7 +55,7 @@ func traces(t *testing.T, a *xraytest.Server, ids ...string) (found, unprocessed
 }
 
 func TestHealthAndListeners(t *testing.T) {
-	a := start(t, t.TempDir(), nil, 0)
+	a := xraytest.Start(t, func(c *app.Config) { c.Pprof = true })
 	defer a.Stop()
 	for _, name := range []string{"http", "tcp", "udp"} {
 		if a.Addr(name) == nil {
@@ -75,7 +75,7 @@ func TestHealthAndListeners(t *testing.T) {
 	if code, out := post(t, a, "tcp", "/EncryptionConfig", ""); code != 200 || out["EncryptionConfig"] == nil {
 		t.Errorf("GetEncryptionConfig on tcp = %d %v", code, out)
 	}
-	// Go's profiler, for measuring the server in its own process.
+	// Go's profiler (--pprof), for measuring the server in its own process.
 	resp, err = client.Get("http://" + a.Addr("http").String() + "/debug/pprof/goroutine?debug=1")
 	if err != nil {
 		t.Fatal(err)

@@ -62,9 +62,9 @@ type process struct {
 	logs  chan map[string]any
 }
 
-func startBinary(t *testing.T, bin, dir string) *process {
+func startBinary(t *testing.T, bin, dir string, extra ...string) *process {
 	t.Helper()
-	args := []string{"--data-dir", dir, "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--bind-tcp", "127.0.0.1:0", "--log-format", "json"}
+	args := append([]string{"--data-dir", dir, "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--bind-tcp", "127.0.0.1:0", "--log-format", "json"}, extra...)
 	// Listeners other parts add get port 0 too, when the binary has them.
 	help, _ := exec.Command(bin, "--help").CombinedOutput()
 	for _, f := range []string{"otlp-grpc", "otlp-http"} {

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP exporters may compress with gzip
 	"google.golang.org/grpc/status"
 )
@@ -31,14 +32,18 @@ func (r *Receiver) startGRPC(addr string) (*grpcServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := grpc.NewServer(grpcServerOptions(r.cfg.MaxRequestBytes)...)
+	opts := append(grpcServerOptions(r.cfg.MaxRequestBytes), r.cfg.GRPCOptions...)
+	if r.cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(r.cfg.TLS)))
+	}
+	s := grpc.NewServer(opts...)
 	ptraceotlp.RegisterGRPCServer(s, &traceService{r: r})
 	r.addrs["grpc"] = ln.Addr()
 	r.log.Info("listening", "what", "otlp grpc", "addr", ln.Addr().String())
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		if err := s.Serve(ln); err != nil {
+		if err := s.Serve(r.cfg.WrapListener(ln)); err != nil {
 			r.log.Error("otlp grpc server", "err", err)
 		}
 	}()

@@ -39,13 +39,22 @@ func (r *Receiver) startHTTP(addr string) (*httpServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: r.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	h := r.HTTPHandler()
+	if r.cfg.HTTPMiddleware != nil {
+		h = r.cfg.HTTPMiddleware(h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: r.cfg.ReadTimeout,
+		IdleTimeout: 2 * time.Minute, TLSConfig: r.cfg.TLS}
 	r.addrs["http"] = ln.Addr()
 	r.log.Info("listening", "what", "otlp http", "addr", ln.Addr().String())
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := srv.Serve
+		if srv.TLSConfig != nil {
+			serve = func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(r.cfg.WrapListener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.log.Error("otlp http server", "err", err)
 		}
 	}()

@@ -6,17 +6,21 @@ package otlp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"google.golang.org/grpc"
 )
 
 // Config configures the receivers. An empty address disables its receiver.
@@ -29,6 +33,16 @@ type Config struct {
 	Logger    *slog.Logger
 	// MaxRequestBytes bounds one request (decompressed); default 16 MiB.
 	MaxRequestBytes int
+
+	// What guards the receivers (the app's security settings): TLS for
+	// both (nil: plain), a wrapper of each listener (connection limits),
+	// middleware in front of the HTTP handler, more gRPC server options
+	// (interceptors), and the time to read a whole HTTP request.
+	TLS            *tls.Config
+	WrapListener   func(net.Listener) net.Listener
+	HTTPMiddleware func(http.Handler) http.Handler
+	GRPCOptions    []grpc.ServerOption
+	ReadTimeout    time.Duration
 }
 
 // Receiver runs the OTLP receivers.
@@ -49,6 +63,9 @@ func Start(cfg Config) (*Receiver, error) {
 	}
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = 16 << 20
+	}
+	if cfg.WrapListener == nil {
+		cfg.WrapListener = func(ln net.Listener) net.Listener { return ln }
 	}
 	r := &Receiver{cfg: cfg, tr: translate.New(cfg.Translate), log: cfg.Logger, addrs: map[string]net.Addr{}}
 	if cfg.GRPCAddr != "" {

@@ -1,5 +1,6 @@
 // The console's only backend: the public X-Ray API (restJson1, POST with a
 // JSON body), so whatever the console shows, the AWS CLI can show too.
+import { SESSION_LOST } from './session';
 import type { Group, SamplingRule, SamplingRuleRecord, Service, Trace, TraceSummary } from './types';
 
 export class ApiError extends Error {
@@ -21,6 +22,7 @@ export async function call<T>(path: string, body: unknown = {}, signal?: AbortSi
   try { json = text ? JSON.parse(text) : {}; } catch { /* keep the text for the error */ }
   if (!res.ok) {
     const type = (res.headers.get('X-Amzn-ErrorType') || json.__type || 'Error').split(':')[0];
+    if (res.status === 403 && type === 'MissingAuthenticationTokenException') dispatchEvent(new Event(SESSION_LOST));
     throw new ApiError(type, json.message || json.Message || text || res.statusText, res.status);
   }
   return json as T;
