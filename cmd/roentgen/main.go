@@ -2,6 +2,7 @@
 //
 //	roentgen [flags]          everything, bound to loopback, on the embedded store
 //	roentgen server [flags]   the X-Ray API (and console) alone
+//	roentgen daemon [flags]   a drop-in for the AWS X-Ray daemon
 //	roentgen demo [flags]     everything, fed with a demo workload
 //	roentgen version
 package main
@@ -21,6 +22,7 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/cli"
+	"github.com/roentgen-tracing/roentgen/internal/daemon"
 	"github.com/roentgen-tracing/roentgen/internal/demo"
 )
 
@@ -53,13 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, "roentgen", version)
 			return 0
 		case "daemon":
-			fmt.Fprintln(stderr, "roentgen daemon: the standalone X-Ray daemon drop-in is not built yet.\n"+
-				"Run `roentgen` with no subcommand: it takes UDP segments on 127.0.0.1:2000 and serves the API itself.")
-			return 2
+			return daemon.Main(args[1:], stdout, stderr, version)
 		case "help":
 			args = []string{"-h"}
 		default:
-			fmt.Fprintf(stderr, "roentgen: unknown command %q (commands: server, demo, version; no command runs everything)\n", args[0])
+			fmt.Fprintf(stderr, "roentgen: unknown command %q (commands: server, daemon, demo, version; no command runs everything)\n", args[0])
 			return 2
 		}
 		if role != app.RoleAll {
@@ -99,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"Roentgen is a self-hosted AWS X-Ray: point X-Ray SDKs, the AWS CLI or OpenTelemetry at it.\n"+
 			"With no command it runs everything in one process on the embedded store, bound to loopback:\n"+
 			"segments over UDP (--bind), the X-Ray API on --http and on the daemon's TCP side (--bind-tcp).\n\n"+
-			"Commands:\n  server    the X-Ray API (and console) alone\n  demo      everything, plus generated demo traffic\n  version   print the version\n\n"+
+			"Commands:\n  server    the X-Ray API (and console) alone\n  daemon    a drop-in for the AWS X-Ray daemon, uploading to Roentgen or AWS (roentgen daemon -h)\n  demo      everything, plus generated demo traffic\n  version   print the version\n\n"+
 			"Clients:\n  X-Ray SDKs  AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000\n"+
 			"  AWS CLI     aws xray get-trace-summaries --endpoint-url http://127.0.0.1:2020 ...\n\n"+
 			"Flags (-b and -t are short for --bind and --bind-tcp):\n")

@@ -57,3 +57,24 @@ func TestExposedWithoutKeysExits(t *testing.T) {
 		}
 	}
 }
+
+func TestDaemonCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"daemon", "--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "AWS X-Ray daemon version: ") {
+		t.Errorf("daemon --version: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"daemon", "-h"}, &out, &errb); code != 0 {
+		t.Errorf("daemon -h: %d", code)
+	}
+	for _, want := range []string{"--bind", "--bind-tcp", "--config", "--role-arn", "--region", "--local-mode", "--endpoint",
+		"--buffer-memory", "--log-level", "--log-file", "--resource-arn", "--proxy-address", "--version", "--spool-dir", "--spool-size", "--shutdown-timeout"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("daemon -h does not mention %s", want)
+		}
+	}
+	errb.Reset()
+	if code := run([]string{"daemon", "--no-such-flag"}, &out, &errb); code != 2 {
+		t.Errorf("daemon --no-such-flag: exit %d", code)
+	}
+}

@@ -50,12 +50,9 @@ func (s *Server) Start(addr string) error {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	conn, err := net.ListenPacket("udp", addr)
+	conn, _, err := Listen(addr, 8<<20) // absorb bursts while ingest catches up
 	if err != nil {
 		return err
-	}
-	if uc, ok := conn.(*net.UDPConn); ok {
-		_ = uc.SetReadBuffer(8 << 20) // absorb bursts while ingest catches up
 	}
 	s.conn = conn
 	s.queues = make([]chan []byte, workers)
@@ -109,7 +106,7 @@ func (s *Server) read() {
 		s.count(func(m *metrics.Metrics) { m.DatagramsReceived.Inc() })
 		body, err := segment.SplitDatagram(buf[:n])
 		if err != nil {
-			reason := reasonOf(err)
+			reason := RejectReason(err)
 			s.count(func(m *metrics.Metrics) { m.DatagramsRejected.WithLabelValues(reason).Inc() })
 			s.Logger.Debug("udp datagram rejected", "reason", reason, "bytes", n)
 			continue
@@ -120,20 +117,6 @@ func (s *Server) read() {
 			s.count(func(m *metrics.Metrics) { m.DatagramsDropped.Inc() })
 		}
 	}
-}
-
-func reasonOf(err error) string {
-	switch {
-	case errors.Is(err, segment.ErrNoHeader):
-		return "no_header"
-	case errors.Is(err, segment.ErrBadHeader):
-		return "bad_header"
-	case errors.Is(err, segment.ErrEmptyBody):
-		return "empty_body"
-	case errors.Is(err, segment.ErrDatagramSize):
-		return "oversize"
-	}
-	return "other"
 }
 
 // shard picks a trace's worker, so that the documents of one trace are

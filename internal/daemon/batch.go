@@ -1,0 +1,75 @@
+package daemon
+
+import (
+	"encoding/binary"
+	"errors"
+	"unsafe"
+)
+
+// maxBatch is the official daemon's PutTraceSegments batch size.
+const maxBatch = 50
+
+// batch is up to maxBatch documents in one buffer: documents are appended
+// once by the receiver and read, never changed, until the batch is
+// uploaded, spooled or dropped.
+type batch struct {
+	buf  []byte
+	ends []int // end offset of each document in buf
+}
+
+func (b *batch) len() int   { return len(b.ends) }
+func (b *batch) size() int  { return len(b.buf) }
+func (b *batch) full() bool { return len(b.ends) >= maxBatch }
+
+func (b *batch) add(doc []byte) {
+	b.buf = append(b.buf, doc...)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+func (b *batch) doc(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.buf[start:b.ends[i]]
+}
+
+// strings views the documents as the strings PutTraceSegments takes,
+// without copying: buf is not written again once the batch is sealed.
+func (b *batch) strings() []string {
+	out := make([]string, len(b.ends))
+	for i := range b.ends {
+		d := b.doc(i)
+		if len(d) > 0 {
+			out[i] = unsafe.String(&d[0], len(d))
+		}
+	}
+	return out
+}
+
+// encode is the spool record payload: each document as a uvarint length
+// and its bytes.
+func (b *batch) encode() []byte {
+	out := make([]byte, 0, len(b.buf)+2*len(b.ends))
+	for i := range b.ends {
+		d := b.doc(i)
+		out = binary.AppendUvarint(out, uint64(len(d)))
+		out = append(out, d...)
+	}
+	return out
+}
+
+var errBadPayload = errors.New("spool record payload is not a list of documents")
+
+func decodeBatch(p []byte) (*batch, error) {
+	b := &batch{buf: make([]byte, 0, len(p))}
+	for len(p) > 0 {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || n > uint64(len(p)-k) {
+			return nil, errBadPayload
+		}
+		b.add(p[k : k+int(n)])
+		p = p[k+int(n):]
+	}
+	return b, nil
+}
