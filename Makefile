@@ -5,8 +5,12 @@
 run: build
 	./bin/roentgen $(ARGS)
 
+# The version is git describe's; -buildvcs=true stamps the revision too,
+# whatever GOFLAGS says (roentgen version falls back to it).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build: ui
-	go build -o bin/roentgen ./cmd/roentgen
+	go build -buildvcs=true -ldflags "-X main.version=$(VERSION)" -o bin/roentgen ./cmd/roentgen
 
 ui:
 	bash scripts/build-ui.sh
