@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -26,4 +27,26 @@ func FuzzGraftedSegments(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkGraftedSegments: a streamed trace (a segment and 49 subsegments
+// sent on their own, ~300 bytes each), and a trace with none, which skips
+// decoding.
+func BenchmarkGraftedSegments(b *testing.B) {
+	streamed := []store.Doc{{ID: "0000000000000000", Raw: []byte(`{"trace_id":"1-5f000000-000000000000000000000001","id":"0000000000000000","name":"api","start_time":1600000000.1,"end_time":1600000001.1,"http":{"request":{"method":"GET","url":"https://api.example.com/items"},"response":{"status":200}}}`)}}
+	plain := []store.Doc{streamed[0]}
+	for i := 1; i < 50; i++ {
+		id := fmt.Sprintf("%016x", i)
+		streamed = append(streamed, store.Doc{ID: id, Raw: []byte(`{"type":"subsegment","trace_id":"1-5f000000-000000000000000000000001","parent_id":"0000000000000000","id":"` + id +
+			`","name":"db.example.com","namespace":"remote","start_time":1600000000.2,"end_time":1600000000.3,"sql":{"url":"postgres://db/items","sanitized_query":"SELECT * FROM items WHERE id = $1"}}`)})
+		plain = append(plain, store.Doc{ID: id, Raw: []byte(`{"trace_id":"1-5f000000-000000000000000000000001","id":"` + id + `","name":"api","start_time":1600000000.1,"end_time":1600000001.1}`)})
+	}
+	for name, docs := range map[string][]store.Doc{"streamed": streamed, "plain": plain} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				graftedSegments(docs)
+			}
+		})
+	}
 }
