@@ -12,8 +12,12 @@ CGO_ENABLED ?= 1
 run: build
 	./bin/roentgen $(ARGS)
 
+# The version is git describe's; -buildvcs=true stamps the revision too,
+# whatever GOFLAGS says (roentgen version falls back to it).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build: ui
-	CGO_ENABLED=$(CGO_ENABLED) go build -o bin/roentgen ./cmd/roentgen
+	CGO_ENABLED=$(CGO_ENABLED) go build -buildvcs=true -ldflags "-X main.version=$(VERSION)" -o bin/roentgen ./cmd/roentgen
 
 ui:
 	bash scripts/build-ui.sh

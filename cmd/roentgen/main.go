@@ -5,6 +5,7 @@
 //	roentgen daemon [flags]   a drop-in for the AWS X-Ray daemon
 //	roentgen demo [flags]     everything, fed with a demo workload
 //	roentgen version
+//	roentgen traces|trace|graph|export|import   the terminal client (internal/cli)
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/cli"
 	"github.com/roentgen-tracing/roentgen/internal/daemon"
 	"github.com/roentgen-tracing/roentgen/internal/demo"
 )
@@ -48,15 +50,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "demo":
 			withDemo = true
 			args = args[1:]
+		case "traces", "trace", "graph", "export", "import":
+			return cli.Main(args, os.Stdin, stdout, stderr)
 		case "version":
-			fmt.Fprintln(stdout, "roentgen", version)
+			fmt.Fprintln(stdout, "roentgen", versionString())
 			return 0
 		case "daemon":
 			return daemon.Main(args[1:], stdout, stderr, version)
 		case "help":
 			args = []string{"-h"}
 		default:
-			fmt.Fprintf(stderr, "roentgen: unknown command %q (commands: server, daemon, demo, version; no command runs everything)\n", args[0])
+			fmt.Fprintf(stderr, "roentgen: unknown command %q (commands: server, daemon, demo, version, traces, trace, graph, export, import; no command runs everything)\n", args[0])
 			return 2
 		}
 		if role != app.RoleAll {
@@ -66,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	fs := flag.NewFlagSet("roentgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := app.Config{Role: role, Version: version}
+	cfg := app.Config{Role: role, Version: versionString()}
 	fs.StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir(), "directory of the embedded store")
 	fs.StringVar(&cfg.Store, "store", "", "shared store instead of the embedded one: clickhouse://host:8123/database?user=…&password=…&secure=1 (or an http(s):// URL); see docs/clickhouse.md")
 	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:2020", "address of the X-Ray API, console, /metrics and /health")
@@ -77,7 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.OTLPGRPCAddr, "otlp-grpc", "127.0.0.1:4317", "address of the OTLP/gRPC trace receiver (empty disables it)")
 	fs.StringVar(&cfg.OTLPHTTPAddr, "otlp-http", "127.0.0.1:4318", "address of the OTLP/HTTP trace receiver, path /v1/traces (empty disables it)")
 	fs.StringVar(&cfg.OTLPIndexAttributes, "otlp-index-attributes", "*", "OTLP span attribute keys to index as annotations, comma-separated, or * for all (at most 50 per span)")
-	fs.DurationVar(&cfg.Retention, "retention", 720*time.Hour, "how long traces are kept (X-Ray keeps 30 days)")
+	cfg.Retention = 720 * time.Hour
+	fs.Var(retentionValue{&cfg.Retention}, "retention", "how long traces are kept: days (30d) or a Go duration (720h); X-Ray keeps 30 days")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "region named in the ARNs the API returns")
 	fs.StringVar(&cfg.AccountID, "account-id", "000000000000", "account id named in the ARNs the API returns")
 	fs.StringVar(&cfg.AccessKeysFile, "access-keys", "", "file of access keys, one `ACCESS_KEY_ID SECRET_ACCESS_KEY ROLE` a line (roles ingest, read, admin); every request must then be SigV4-signed. Reloaded on SIGHUP")
@@ -98,6 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"With no command it runs everything in one process on the embedded store, bound to loopback:\n"+
 			"segments over UDP (--bind), the X-Ray API on --http and on the daemon's TCP side (--bind-tcp).\n\n"+
 			"Commands:\n  server    the X-Ray API (and console) alone\n  daemon    a drop-in for the AWS X-Ray daemon, uploading to Roentgen or AWS (roentgen daemon -h)\n  demo      everything, plus generated demo traffic\n  version   print the version\n\n"+
+			"Terminal client (of this or any X-Ray API; roentgen <command> -h):\n  traces    list traces (--filter, --since)\n  trace ID  a trace's timeline\n  graph     services and their calls\n  export    write traces as BatchGetTraces JSON\n  import    send an export to a server\n\n"+
 			"Clients:\n  X-Ray SDKs  AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000\n"+
 			"  AWS CLI     aws xray get-trace-summaries --endpoint-url http://127.0.0.1:2020 ...\n\n"+
 			"Flags (-b and -t are short for --bind and --bind-tcp):\n")
@@ -109,8 +115,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	// Flags may come before the command too: roentgen --data-dir X demo.
+	if fs.NArg() > 0 && role == app.RoleAll && !withDemo {
+		switch fs.Arg(0) {
+		case "server":
+			role = app.RoleServer
+		case "demo":
+			withDemo = true
+		case "version":
+			fmt.Fprintln(stdout, "roentgen", versionString())
+			return 0
+		}
+		if role != app.RoleAll || withDemo {
+			cfg.Role = role
+			if err := fs.Parse(fs.Args()[1:]); err != nil {
+				return 2
+			}
+		}
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "roentgen: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if bad := udpFlagsSet(fs, role); bad != "" {
+		fmt.Fprintf(stderr, "roentgen server: %s is not served by `roentgen server` (the API and console alone); "+
+			"segments over UDP and the daemon's TCP side come with `roentgen` (no command) or `roentgen daemon`\n", bad)
 		return 2
 	}
 	for _, h := range strings.Split(*allowedHosts, ",") {
@@ -131,7 +160,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	slog.SetDefault(cfg.Logger)
 
-	cfg.Logger.Info("starting roentgen", "version", version, "role", role, "data_dir", cfg.DataDir, "retention", cfg.Retention.String())
+	cfg.Logger.Info("starting roentgen", "version", cfg.Version, "role", role, "data_dir", cfg.DataDir, "retention", cfg.Retention.String())
 	// Signals are caught before the listeners open: a SIGHUP sent as soon as
 	// they are up would otherwise kill the process (its default action).
 	sig := make(chan os.Signal, 4)
@@ -139,9 +168,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(sig)
 	a, err := app.Start(cfg)
 	if err != nil {
-		cfg.Logger.Error("start", "err", err)
+		cfg.Logger.Error("cannot start: " + explainStartError(err, cfg.DataDir, map[string]string{"http": "--http", "tcp": "--bind-tcp", "udp": "--bind"}))
 		return 1
 	}
+	if err := writePIDFile(cfg.DataDir); err != nil {
+		cfg.Logger.Warn("pid file", "err", err)
+	}
+	defer removePIDFile(cfg.DataDir)
+	announce(stdout, a, cfg)
 	stopDemo := func() {}
 	if withDemo {
 		stopDemo = demo.Start(a.Addr("udp").String(), "http://"+a.Addr("http").String(), cfg.Logger)

@@ -52,27 +52,30 @@ func (s *Server) operations() map[string]*op {
 		{"/ListTagsForResource", "ListTagsForResource", s.groups.listTagsForResource},
 		// Account settings and daemon telemetry: settings.go
 		{"/TelemetryRecords", "PutTelemetryRecords", handle(s.putTelemetryRecords)},
+		// Account settings kept in store metadata (meta.go): encryption.go,
+		// destination.go, indexing.go, policies.go
 		{"/EncryptionConfig", "GetEncryptionConfig", handle(s.getEncryptionConfig)},
 		{"/PutEncryptionConfig", "PutEncryptionConfig", handle(s.putEncryptionConfig)},
 		{"/GetTraceSegmentDestination", "GetTraceSegmentDestination", handle(s.getTraceSegmentDestination)},
 		{"/UpdateTraceSegmentDestination", "UpdateTraceSegmentDestination", handle(s.updateTraceSegmentDestination)},
+		{"/GetIndexingRules", "GetIndexingRules", handle(s.getIndexingRules)},
+		{"/UpdateIndexingRule", "UpdateIndexingRule", handle(s.updateIndexingRule)},
+		{"/PutResourcePolicy", "PutResourcePolicy", handle(s.putResourcePolicy)},
+		{"/ListResourcePolicies", "ListResourcePolicies", handle(s.listResourcePolicies)},
+		{"/DeleteResourcePolicy", "DeleteResourcePolicy", handle(s.deleteResourcePolicy)},
+		// Trace retrieval, served from the store: retrieval.go
+		{"/StartTraceRetrieval", "StartTraceRetrieval", handle(s.startTraceRetrieval)},
+		{"/ListRetrievedTraces", "ListRetrievedTraces", handle(s.listRetrievedTraces)},
+		{"/GetRetrievedTracesGraph", "GetRetrievedTracesGraph", handle(s.getRetrievedTracesGraph)},
+		{"/CancelTraceRetrieval", "CancelTraceRetrieval", handle(s.cancelTraceRetrieval)},
 		// Roentgen's own operations: aggregates.go
 		{"/roentgen/TraceAggregates", "TraceAggregates", s.synced(handle(s.traceAggregates))},
 		{"/roentgen/TelemetryRecords", "ReadTelemetryRecords", handle(s.readTelemetryRecords)},
-		// Not served: these belong to AWS-hosted features.
+		// Not served yet: Insights (anomaly detection).
 		{"/Insight", "GetInsight", unsupported("GetInsight", "X-Ray Insights (anomaly detection) is not implemented yet")},
 		{"/InsightEvents", "GetInsightEvents", unsupported("GetInsightEvents", "X-Ray Insights (anomaly detection) is not implemented yet")},
 		{"/InsightImpactGraph", "GetInsightImpactGraph", unsupported("GetInsightImpactGraph", "X-Ray Insights (anomaly detection) is not implemented yet")},
 		{"/InsightSummaries", "GetInsightSummaries", unsupported("GetInsightSummaries", "X-Ray Insights (anomaly detection) is not implemented yet")},
-		{"/StartTraceRetrieval", "StartTraceRetrieval", unsupported("StartTraceRetrieval", "Transaction Search (the CloudWatch Logs destination) is an AWS feature; use BatchGetTraces")},
-		{"/CancelTraceRetrieval", "CancelTraceRetrieval", unsupported("CancelTraceRetrieval", "Transaction Search (the CloudWatch Logs destination) is an AWS feature; use BatchGetTraces")},
-		{"/ListRetrievedTraces", "ListRetrievedTraces", unsupported("ListRetrievedTraces", "Transaction Search (the CloudWatch Logs destination) is an AWS feature; use BatchGetTraces")},
-		{"/GetRetrievedTracesGraph", "GetRetrievedTracesGraph", unsupported("GetRetrievedTracesGraph", "Transaction Search (the CloudWatch Logs destination) is an AWS feature; use GetTraceGraph")},
-		{"/GetIndexingRules", "GetIndexingRules", unsupported("GetIndexingRules", "indexing rules apply to Transaction Search; Roentgen indexes every trace")},
-		{"/UpdateIndexingRule", "UpdateIndexingRule", unsupported("UpdateIndexingRule", "indexing rules apply to Transaction Search; Roentgen indexes every trace")},
-		{"/PutResourcePolicy", "PutResourcePolicy", unsupported("PutResourcePolicy", "resource policies grant AWS services access; Roentgen has no IAM")},
-		{"/ListResourcePolicies", "ListResourcePolicies", unsupported("ListResourcePolicies", "resource policies grant AWS services access; Roentgen has no IAM")},
-		{"/DeleteResourcePolicy", "DeleteResourcePolicy", unsupported("DeleteResourcePolicy", "resource policies grant AWS services access; Roentgen has no IAM")},
 	}
 	m := make(map[string]*op, len(list))
 	for _, o := range list {

@@ -64,6 +64,7 @@ type Server struct {
 	graph    graphAPI
 	groups   groupsAPI
 	sampling samplingAPI
+	metaMu   sync.Mutex // serialises read-modify-write of settings (meta.go)
 }
 
 // op is one operation: its name and its handler, which decodes the body it

@@ -122,12 +122,10 @@ func (s *Server) batchGetTraces(ctx context.Context, in *batchGetTracesInput) (a
 }
 
 // traceOutput is a stored trace as BatchGetTraces returns it: the documents
-// as received, plus the inferred segments of its downstream calls.
+// as received (independent subsegments grafted into their parents), plus the inferred segments of its downstream calls.
 func (s *Server) traceOutput(st *store.StoredTrace) traceOut {
-	t := traceOut{Id: st.ID, Duration: round6(st.Summary.Duration), LimitExceeded: st.Summary.LimitExceeded, Segments: []segmentOut{}}
-	for _, d := range st.Docs {
-		t.Segments = append(t.Segments, segmentOut{Id: d.ID, Document: string(d.Raw)})
-	}
+	t := traceOut{Id: st.ID, Duration: round6(st.Summary.Duration), LimitExceeded: st.Summary.LimitExceeded}
+	t.Segments = graftedSegments(st.Docs)                    // graft.go
 	t.Segments = append(t.Segments, inferredSegments(st)...) // graph.go
 	return t
 }

@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"errors"
 	"net"
 	"time"
 
@@ -43,7 +44,9 @@ func (r *Receiver) startGRPC(addr string) (*grpcServer, error) {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		if err := s.Serve(r.cfg.WrapListener(ln)); err != nil {
+		// ErrServerStopped: stopped before it served, as when another
+		// listener fails to bind at start; that one's error is the news.
+		if err := s.Serve(r.cfg.WrapListener(ln)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			r.log.Error("otlp grpc server", "err", err)
 		}
 	}()

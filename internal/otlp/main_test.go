@@ -42,6 +42,7 @@ func segments(t *testing.T, c *xray.Client, traceID string, n int) map[string]ma
 					continue
 				}
 				docs[aws.ToString(s.Id)] = m
+				ungraft(m, docs)
 			}
 		}
 		if len(docs) >= n || time.Now().After(deadline) {
@@ -51,5 +52,33 @@ func segments(t *testing.T, c *xray.Client, traceID string, n int) map[string]ma
 			return docs
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ungraft takes the independent subsegments that BatchGetTraces grafted
+// into d (they keep their trace_id and parent_id) out again, into docs, so
+// that tests see the documents as the translation sent them.
+func ungraft(d map[string]any, docs map[string]map[string]any) {
+	subs, _ := d["subsegments"].([]any)
+	var kept []any
+	for _, x := range subs {
+		m, _ := x.(map[string]any)
+		if m == nil {
+			kept = append(kept, x)
+			continue
+		}
+		if id, _ := m["id"].(string); m["type"] == "subsegment" && m["trace_id"] != nil && m["parent_id"] != nil && id != "" {
+			docs[id] = m
+		} else {
+			kept = append(kept, x)
+		}
+		ungraft(m, docs)
+	}
+	if len(kept) < len(subs) {
+		if len(kept) == 0 {
+			delete(d, "subsegments")
+		} else {
+			d["subsegments"] = kept
+		}
 	}
 }
