@@ -146,6 +146,9 @@ func TestAllowed(t *testing.T) {
 		{RoleRead, "PutTraceSegments", false}, {RoleRead, "CreateGroup", false}, {RoleRead, "GetSamplingTargets", false},
 		{RoleRead, OpMetrics, true}, {RoleRead, OpPprof, false}, {RoleAdmin, OpPprof, true}, {RoleAdmin, "DeleteSamplingRule", true},
 		{RoleRead, "SomeFutureWrite", false}, {Role("root"), "GetGroups", false},
+		{RoleRead, Operation("/roentgen/TraceAggregates"), true}, {RoleIngest, Operation("/roentgen/TraceAggregates"), false},
+		{RoleRead, Operation("/roentgen/TelemetryRecords/"), true}, {RoleIngest, Operation("/roentgen/TelemetryRecords"), false},
+		{RoleRead, Operation("/roentgen/SomeFutureWrite"), false}, {RoleAdmin, Operation("/roentgen/SomeFutureWrite"), true},
 	} {
 		if got := Allowed(c.role, c.op); got != c.want {
 			t.Errorf("Allowed(%s, %s) = %v", c.role, c.op, got)

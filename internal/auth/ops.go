@@ -1,5 +1,7 @@
 package auth
 
+import "strings"
+
 // The X-Ray API's paths and operations (spec §3.2) and which roles may call
 // each. An operation not listed here is for admin only, so that a new
 // operation is never opened to a role by omission.
@@ -50,6 +52,9 @@ var pathOps = map[string]string{
 	"/PutResourcePolicy":             "PutResourcePolicy",
 	"/ListResourcePolicies":          "ListResourcePolicies",
 	"/DeleteResourcePolicy":          "DeleteResourcePolicy",
+	// Roentgen's own operations beside the X-Ray API (docs/aggregates.md).
+	"/roentgen/TraceAggregates":  "TraceAggregates",
+	"/roentgen/TelemetryRecords": "ReadTelemetryRecords",
 }
 
 // ingestOps are what SDKs and daemons call.
@@ -62,7 +67,7 @@ var readOps = set("BatchGetTraces", "GetTraceSummaries", "GetServiceGraph", "Get
 	"GetSamplingStatisticSummaries", "ListTagsForResource", "GetEncryptionConfig",
 	"GetTraceSegmentDestination", "GetInsight", "GetInsightEvents", "GetInsightImpactGraph",
 	"GetInsightSummaries", "ListRetrievedTraces", "GetRetrievedTracesGraph", "GetIndexingRules",
-	"ListResourcePolicies", OpMetrics, OpConsole)
+	"ListResourcePolicies", "TraceAggregates", "ReadTelemetryRecords", OpMetrics, OpConsole)
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -78,7 +83,14 @@ func Operation(path string) string {
 	if len(path) > 1 && path[len(path)-1] == '/' {
 		path = path[:len(path)-1]
 	}
-	return pathOps[path]
+	if op, ok := pathOps[path]; ok {
+		return op
+	}
+	// A Roentgen operation not listed above is admin's until it is.
+	if rest, ok := strings.CutPrefix(path, "/roentgen/"); ok {
+		return "Roentgen" + rest
+	}
+	return ""
 }
 
 // Allowed reports whether role may call the operation op ("" is a path
