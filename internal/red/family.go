@@ -1,0 +1,143 @@
+package red
+
+import (
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roentgen-tracing/roentgen/internal/graph"
+)
+
+// Buckets of the classic duration histograms, in seconds. Scrapers that
+// ask for protobuf also get a native histogram (finer, exponential).
+var Buckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
+// family is the counters and the histogram of one kind (service or edge)
+// and the label sets admitted to them.
+type family struct {
+	labels                             []string
+	requests, errors, faults, throttle *prometheus.CounterVec
+	duration                           *prometheus.HistogramVec
+	sets                               map[string]*labelSet // admitted, by joined labels
+	other                              *labelSet            // the overflow series, once used
+}
+
+type labelSet struct {
+	values []string
+	last   time.Time
+}
+
+func newFamily(kind, what string, labels []string) *family {
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "roentgen_" + kind + "_" + name + "_total", Help: help + " per " + what + "."}, labels)
+	}
+	return &family{
+		labels:   labels,
+		requests: counter("requests", "Completed requests"),
+		errors:   counter("errors", "Requests that answered an error, throttles included (X-Ray's ErrorStatistics.TotalCount),"),
+		faults:   counter("faults", "Requests that answered a fault"),
+		throttle: counter("throttles", "Requests that were throttled"),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "roentgen_" + kind + "_duration_seconds",
+			Help:                            "Response time of completed requests per " + what + "; exemplars carry trace ids.",
+			Buckets:                         Buckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, labels),
+		sets: map[string]*labelSet{},
+	}
+}
+
+func (f *family) register(reg prometheus.Registerer) {
+	reg.MustRegister(f.requests, f.errors, f.faults, f.throttle, f.duration)
+}
+
+type added struct{ overflow int64 }
+
+// observe counts the growth in d (one trace's change to one node or edge)
+// under labels, or under Other when labels is new and limit label sets are
+// admitted. Counters only grow: what d takes back is returned as retracted.
+func (f *family) observe(labels []string, d *graph.Stats, traceID string, limit int, now time.Time) (a added, retracted int64) {
+	req, errs, faults, thr := d.Total(), d.ErrorOther+d.Throttle, d.Fault, d.Throttle
+	retracted = max(0, -req)
+	grows := req > 0 || errs > 0 || faults > 0 || thr > 0
+	for _, b := range d.Response {
+		grows = grows || b.Count > 0
+	}
+	if !grows {
+		return a, retracted
+	}
+	set := f.admit(labels, limit, now)
+	if set == f.other {
+		a.overflow = max(0, req)
+	}
+	ex := prometheus.Labels{"trace_id": traceID}
+	add := func(v *prometheus.CounterVec, n int64, exemplar bool) {
+		c := v.WithLabelValues(set.values...)
+		if n <= 0 {
+			return
+		}
+		if exemplar {
+			c.(prometheus.ExemplarAdder).AddWithExemplar(float64(n), ex)
+		} else {
+			c.Add(float64(n))
+		}
+	}
+	add(f.requests, req, true)
+	add(f.errors, errs, true)
+	add(f.faults, faults, true)
+	add(f.throttle, thr, true)
+	h := f.duration.WithLabelValues(set.values...).(prometheus.ExemplarObserver)
+	for _, b := range d.Response {
+		for range b.Count { // usually 1: one trace's requests to one node
+			h.ObserveWithExemplar(float64(b.Ms)/1e3, ex)
+		}
+	}
+	return a, retracted
+}
+
+// admit returns the label set to count under: labels' own if admitted or
+// if there is room, else Other's.
+func (f *family) admit(labels []string, limit int, now time.Time) *labelSet {
+	key := strings.Join(labels, "\x00")
+	s := f.sets[key]
+	switch {
+	case s != nil:
+	case len(f.sets) < limit:
+		s = &labelSet{values: labels}
+		f.sets[key] = s
+	default:
+		if f.other == nil {
+			o := make([]string, len(f.labels))
+			for i := range o {
+				o[i] = Other
+			}
+			f.other = &labelSet{values: o}
+		}
+		s = f.other
+	}
+	s.last = now
+	return s
+}
+
+// sweep drops the series of label sets last counted in before cutoff.
+func (f *family) sweep(cutoff time.Time) {
+	drop := func(s *labelSet) {
+		for _, v := range []*prometheus.CounterVec{f.requests, f.errors, f.faults, f.throttle} {
+			v.DeleteLabelValues(s.values...)
+		}
+		f.duration.DeleteLabelValues(s.values...)
+	}
+	for k, s := range f.sets {
+		if s.last.Before(cutoff) {
+			drop(s)
+			delete(f.sets, k)
+		}
+	}
+	if f.other != nil && f.other.last.Before(cutoff) {
+		drop(f.other)
+		f.other = nil
+	}
+}
