@@ -23,9 +23,9 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/console"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
-	"github.com/roentgen-tracing/roentgen/internal/red"
 	"github.com/roentgen-tracing/roentgen/internal/otlp"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
+	"github.com/roentgen-tracing/roentgen/internal/red"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/udp"
 )
