@@ -96,16 +96,17 @@ func (m *Metrics) Hook(_ context.Context, updates []store.TraceUpdate) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.cfg.Now()
+	// Sweep first, so that what is idle makes room for what comes now.
+	if m.cfg.Idle > 0 && now.Sub(m.lastSweep) >= time.Minute {
+		m.lastSweep = now
+		m.service.sweep(now.Add(-m.cfg.Idle))
+		m.edge.sweep(now.Add(-m.cfg.Idle))
+	}
 	for _, u := range updates {
 		if u.Summary == nil {
 			continue
 		}
 		m.count(u.Summary, u.Previous, now)
-	}
-	if m.cfg.Idle > 0 && now.Sub(m.lastSweep) >= time.Minute {
-		m.lastSweep = now
-		m.service.sweep(now.Add(-m.cfg.Idle))
-		m.edge.sweep(now.Add(-m.cfg.Idle))
 	}
 }
 

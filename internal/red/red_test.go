@@ -29,13 +29,16 @@ type workload struct {
 	t   *testing.T
 	s   *xraytest.Server
 	c   *xray.Client
+	hc  *http.Client // scrapes /metrics
 	now float64
 	ids []string
 }
 
 func newWorkload(t *testing.T, opts ...xraytest.Option) *workload {
 	s := xraytest.Start(t, opts...)
-	return &workload{t: t, s: s, c: s.Client(t), now: float64(time.Now().UnixMicro()) / 1e6}
+	hc := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(hc.CloseIdleConnections)
+	return &workload{t: t, s: s, c: s.Client(t), hc: hc, now: float64(time.Now().UnixMicro()) / 1e6}
 }
 
 func (w *workload) traceID(n int) string {
@@ -81,7 +84,7 @@ func (w *workload) scrape() map[string]*dto.MetricFamily {
 	w.t.Helper()
 	req, _ := http.NewRequest("GET", w.s.URL("http")+"/metrics", nil)
 	req.Header.Set("Accept", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := w.hc.Do(req)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -271,7 +274,7 @@ func TestREDExemplarsInOpenMetrics(t *testing.T) {
 	w.s.Ingester().Sync(context.Background())
 	req, _ := http.NewRequest("GET", w.s.URL("http")+"/metrics", nil)
 	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := w.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
