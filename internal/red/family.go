@@ -26,6 +26,34 @@ type family struct {
 type labelSet struct {
 	values []string
 	last   time.Time
+	// The series, looked up once: hashing the labels on every request
+	// was a quarter of the hook's cost.
+	requests, errors, faults, throttles prometheus.Counter
+	duration                            histogram
+	// exAt starts the current exemplar interval; exMax is the largest
+	// value given an exemplar in it.
+	exAt  time.Time
+	exMax float64
+}
+
+// ExemplarEvery is how often a series takes an exemplar for an ordinary
+// request: making one costs more than the rest of a request's update, and
+// a scrape keeps only the latest per bucket anyway. A request slower than
+// every other given one in the interval takes one regardless, so the
+// outliers one looks for in the slow buckets keep theirs.
+const ExemplarEvery = 100 * time.Millisecond
+
+// histogram is what a HistogramVec's series are.
+type histogram interface {
+	prometheus.Observer
+	prometheus.ExemplarObserver
+}
+
+func (f *family) newSet(values []string) *labelSet {
+	return &labelSet{values: values,
+		requests: f.requests.WithLabelValues(values...), errors: f.errors.WithLabelValues(values...),
+		faults: f.faults.WithLabelValues(values...), throttles: f.throttle.WithLabelValues(values...),
+		duration: f.duration.WithLabelValues(values...).(histogram)}
 }
 
 func newFamily(kind, what string, labels []string) *family {
@@ -59,7 +87,7 @@ type added struct{ overflow int64 }
 // observe counts the growth in d (one trace's change to one node or edge)
 // under labels, or under Other when labels is new and limit label sets are
 // admitted. Counters only grow: what d takes back is returned as retracted.
-func (f *family) observe(labels []string, d *graph.Stats, traceID string, limit int, now time.Time) (a added, retracted int64) {
+func (f *family) observe(labels []string, d *graph.Stats, ex prometheus.Labels, limit int, now time.Time) (a added, retracted int64) {
 	req, errs, faults, thr := d.Total(), d.ErrorOther+d.Throttle, d.Fault, d.Throttle
 	retracted = max(0, -req)
 	grows := req > 0 || errs > 0 || faults > 0 || thr > 0
@@ -73,26 +101,30 @@ func (f *family) observe(labels []string, d *graph.Stats, traceID string, limit 
 	if set == f.other {
 		a.overflow = max(0, req)
 	}
-	ex := prometheus.Labels{"trace_id": traceID}
-	add := func(v *prometheus.CounterVec, n int64, exemplar bool) {
-		c := v.WithLabelValues(set.values...)
-		if n <= 0 {
-			return
-		}
-		if exemplar {
-			c.(prometheus.ExemplarAdder).AddWithExemplar(float64(n), ex)
-		} else {
+	add := func(c prometheus.Counter, n int64) {
+		if n > 0 {
 			c.Add(float64(n))
 		}
 	}
-	add(f.requests, req, true)
-	add(f.errors, errs, true)
-	add(f.faults, faults, true)
-	add(f.throttle, thr, true)
-	h := f.duration.WithLabelValues(set.values...).(prometheus.ExemplarObserver)
+	add(set.requests, req)
+	add(set.errors, errs)
+	add(set.faults, faults)
+	add(set.throttles, thr)
+	// Exemplars go on the histogram only, as Tempo's metrics-generator
+	// puts them.
 	for _, b := range d.Response {
+		v := float64(b.Ms) / 1e3
 		for range b.Count { // usually 1: one trace's requests to one node
-			h.ObserveWithExemplar(float64(b.Ms)/1e3, ex)
+			switch {
+			case now.Sub(set.exAt) >= ExemplarEvery:
+				set.exAt, set.exMax = now, v
+			case v > set.exMax:
+				set.exMax = v
+			default:
+				set.duration.Observe(v)
+				continue
+			}
+			set.duration.ObserveWithExemplar(v, ex)
 		}
 	}
 	return a, retracted
@@ -106,7 +138,7 @@ func (f *family) admit(labels []string, limit int, now time.Time) *labelSet {
 	switch {
 	case s != nil:
 	case len(f.sets) < limit:
-		s = &labelSet{values: labels}
+		s = f.newSet(labels)
 		f.sets[key] = s
 	default:
 		if f.other == nil {
@@ -114,7 +146,7 @@ func (f *family) admit(labels []string, limit int, now time.Time) *labelSet {
 			for i := range o {
 				o[i] = Other
 			}
-			f.other = &labelSet{values: o}
+			f.other = f.newSet(o)
 		}
 		s = f.other
 	}

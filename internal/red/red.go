@@ -124,6 +124,7 @@ func (m *Metrics) count(sum, prev *trace.Summary, now time.Time) {
 	}
 	graph.Contribute(prev, -1, add)
 	graph.Contribute(sum, 1, add)
+	ex := prometheus.Labels{"trace_id": sum.TraceID}
 	for e, d := range m.acc {
 		var f *family
 		var labels []string
@@ -138,7 +139,7 @@ func (m *Metrics) count(sum, prev *trace.Summary, now time.Time) {
 			n := e.Node()
 			f, labels = m.service, []string{n.Name, n.Type}
 		}
-		added, retracted := f.observe(labels, d, sum.TraceID, m.cfg.Limit, now)
+		added, retracted := f.observe(labels, d, ex, m.cfg.Limit, now)
 		if retracted > 0 {
 			m.retract.WithLabelValues(kind).Add(float64(retracted))
 		}
