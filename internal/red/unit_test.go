@@ -101,3 +101,46 @@ func TestIdleSeriesAreDropped(t *testing.T) {
 		t.Errorf("after c = %v; want a dropped, c admitted, __other__ kept", got)
 	}
 }
+
+// A series takes an exemplar for its first request of each ExemplarEvery
+// interval and for any request slower than those given one in it; the
+// others are observed without (an exemplar costs more than the rest).
+func TestExemplarEveryIntervalAndSlowest(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	now := time.Unix(1.7e9, 0)
+	m := New(reg, Config{Now: func() time.Time { return now }})
+	put := func(id string, seconds float64) {
+		m.Hook(context.Background(), []store.TraceUpdate{{Summary: &trace.Summary{TraceID: id,
+			Nodes:    []trace.Node{{NodeID: trace.NodeID{Name: "a"}, Root: true}},
+			Segments: []trace.SegmentFact{{Node: 0, Root: true, Start: 1.7e9, End: 1.7e9 + seconds}}}}})
+	}
+	put("first", 0.1)
+	put("faster", 0.04)
+	put("slower", 0.2)
+	now = now.Add(ExemplarEvery)
+	put("next", 0.003)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[float64]string{} // bucket upper bound -> exemplar's trace id
+	for _, f := range fams {
+		if f.GetName() != "roentgen_service_duration_seconds" {
+			continue
+		}
+		for _, b := range f.GetMetric()[0].GetHistogram().GetBucket() {
+			if e := b.GetExemplar(); e != nil {
+				got[b.GetUpperBound()] = e.GetLabel()[0].GetValue()
+			}
+		}
+	}
+	want := map[float64]string{0.005: "next", 0.1: "first", 0.25: "slower"}
+	if len(got) != len(want) {
+		t.Errorf("exemplars by bucket = %v; want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("exemplar of bucket le=%v = %q; want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+}
