@@ -20,7 +20,12 @@ type family struct {
 	requests, errors, faults, throttle *prometheus.CounterVec
 	duration                           *prometheus.HistogramVec
 	sets                               map[string]*labelSet // admitted, by joined labels
-	other                              *labelSet            // the overflow series, once used
+	// entities maps the graph's entities to their admitted label sets, so
+	// that a request costs no parsing nor joining (several entities may
+	// share a set: nodes differing only in account).
+	entities map[graph.Entity]*labelSet
+	labelsOf func(graph.Entity) ([]string, bool)
+	other    *labelSet // the overflow series, once used
 }
 
 type labelSet struct {
@@ -56,7 +61,7 @@ func (f *family) newSet(values []string) *labelSet {
 		duration: f.duration.WithLabelValues(values...).(histogram)}
 }
 
-func newFamily(kind, what string, labels []string) *family {
+func newFamily(kind, what string, labels []string, labelsOf func(graph.Entity) ([]string, bool)) *family {
 	counter := func(name, help string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "roentgen_" + kind + "_" + name + "_total", Help: help + " per " + what + "."}, labels)
 	}
@@ -74,7 +79,7 @@ func newFamily(kind, what string, labels []string) *family {
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,
 		}, labels),
-		sets: map[string]*labelSet{},
+		sets: map[string]*labelSet{}, entities: map[graph.Entity]*labelSet{}, labelsOf: labelsOf,
 	}
 }
 
@@ -87,7 +92,7 @@ type added struct{ overflow int64 }
 // observe counts the growth in d (one trace's change to one node or edge)
 // under labels, or under Other when labels is new and limit label sets are
 // admitted. Counters only grow: what d takes back is returned as retracted.
-func (f *family) observe(labels []string, d *graph.Stats, ex prometheus.Labels, limit int, now time.Time) (a added, retracted int64) {
+func (f *family) observe(e graph.Entity, d *graph.Stats, ex prometheus.Labels, limit int, now time.Time) (a added, retracted int64) {
 	req, errs, faults, thr := d.Total(), d.ErrorOther+d.Throttle, d.Fault, d.Throttle
 	retracted = max(0, -req)
 	grows := req > 0 || errs > 0 || faults > 0 || thr > 0
@@ -97,7 +102,18 @@ func (f *family) observe(labels []string, d *graph.Stats, ex prometheus.Labels, 
 	if !grows {
 		return a, retracted
 	}
-	set := f.admit(labels, limit, now)
+	set := f.entities[e]
+	if set == nil {
+		labels, ok := f.labelsOf(e)
+		if !ok {
+			return a, retracted
+		}
+		set = f.admit(labels, limit, now)
+		if set != f.other {
+			f.entities[e] = set
+		}
+	}
+	set.last = now
 	if set == f.other {
 		a.overflow = max(0, req)
 	}
@@ -162,10 +178,19 @@ func (f *family) sweep(cutoff time.Time) {
 		}
 		f.duration.DeleteLabelValues(s.values...)
 	}
+	dropped := false
 	for k, s := range f.sets {
 		if s.last.Before(cutoff) {
 			drop(s)
 			delete(f.sets, k)
+			dropped = true
+		}
+	}
+	if dropped {
+		for e, s := range f.entities {
+			if f.sets[strings.Join(s.values, "\x00")] != s {
+				delete(f.entities, e)
+			}
 		}
 	}
 	if f.other != nil && f.other.last.Before(cutoff) {

@@ -55,6 +55,7 @@ type Metrics struct {
 	mu        sync.Mutex
 	lastSweep time.Time
 	acc       map[graph.Entity]*graph.Stats // reused by Hook
+	free      []*graph.Stats                // reused by Hook
 }
 
 // New registers the RED collectors in reg.
@@ -70,8 +71,8 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	}
 	m := &Metrics{
 		cfg:     cfg,
-		service: newFamily("service", "service", []string{"service", "type"}),
-		edge:    newFamily("edge", "edge (from client to server, as the caller saw it)", []string{"client", "client_type", "server", "server_type"}),
+		service: newFamily("service", "service", []string{"service", "type"}, nodeLabels),
+		edge:    newFamily("edge", "edge (from client to server, as the caller saw it)", []string{"client", "client_type", "server", "server_type"}, edgeLabels),
 		overflow: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roentgen_red_overflow_requests_total",
 			Help: "Requests counted under the __other__ series because the RED series limit was reached, by kind (service, edge)."}, []string{"kind"}),
@@ -113,11 +114,19 @@ func (m *Metrics) Hook(_ context.Context, updates []store.TraceUpdate) {
 // count adds Contribute(sum) − Contribute(prev), summed over minutes, per
 // node and edge.
 func (m *Metrics) count(sum, prev *trace.Summary, now time.Time) {
+	for _, d := range m.acc {
+		*d = graph.Stats{Response: d.Response[:0], Duration: d.Duration[:0]}
+		m.free = append(m.free, d)
+	}
 	clear(m.acc)
 	add := func(k graph.Key, st *graph.Stats) {
 		d := m.acc[k.Entity]
 		if d == nil {
-			d = &graph.Stats{}
+			if n := len(m.free); n > 0 {
+				d, m.free = m.free[n-1], m.free[:n-1]
+			} else {
+				d = &graph.Stats{}
+			}
 			m.acc[k.Entity] = d
 		}
 		d.Add(st, 1)
@@ -126,20 +135,11 @@ func (m *Metrics) count(sum, prev *trace.Summary, now time.Time) {
 	graph.Contribute(sum, 1, add)
 	ex := prometheus.Labels{"trace_id": sum.TraceID}
 	for e, d := range m.acc {
-		var f *family
-		var labels []string
-		kind := "service"
+		f, kind := m.service, "service"
 		if e.IsEdge() {
-			from, to, ok := e.Edge()
-			if !ok {
-				continue
-			}
-			f, labels, kind = m.edge, []string{from.Name, from.Type, to.Name, to.Type}, "edge"
-		} else {
-			n := e.Node()
-			f, labels = m.service, []string{n.Name, n.Type}
+			f, kind = m.edge, "edge"
 		}
-		added, retracted := f.observe(labels, d, ex, m.cfg.Limit, now)
+		added, retracted := f.observe(e, d, ex, m.cfg.Limit, now)
 		if retracted > 0 {
 			m.retract.WithLabelValues(kind).Add(float64(retracted))
 		}
@@ -147,4 +147,14 @@ func (m *Metrics) count(sum, prev *trace.Summary, now time.Time) {
 			m.overflow.WithLabelValues(kind).Add(float64(added.overflow))
 		}
 	}
+}
+
+func nodeLabels(e graph.Entity) ([]string, bool) {
+	n := e.Node()
+	return []string{n.Name, n.Type}, true
+}
+
+func edgeLabels(e graph.Entity) ([]string, bool) {
+	from, to, ok := e.Edge()
+	return []string{from.Name, from.Type, to.Name, to.Type}, ok
 }
