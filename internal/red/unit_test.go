@@ -100,6 +100,11 @@ func TestIdleSeriesAreDropped(t *testing.T) {
 	if _, ok := got["a|"]; ok || got["c|"] != 1 || got["__other__|__other__"] != 1 {
 		t.Errorf("after c = %v; want a dropped, c admitted, __other__ kept", got)
 	}
+	now = now.Add(16 * time.Minute) // everything idle
+	m.Hook(context.Background(), one("a"))
+	if got := values(t, reg, "roentgen_service_requests_total"); got["a|"] != 1 || len(got) != 1 {
+		t.Errorf("a back after everything was dropped = %v; want a alone, counting from zero", got)
+	}
 }
 
 // A series takes an exemplar for its first request of each ExemplarEvery
