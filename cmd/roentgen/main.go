@@ -25,6 +25,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/cli"
 	"github.com/roentgen-tracing/roentgen/internal/daemon"
 	"github.com/roentgen-tracing/roentgen/internal/demo"
+	"github.com/roentgen-tracing/roentgen/internal/red"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -93,6 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate for TLS on --http, OTLP and a non-loopback --bind-tcp (reloaded when the file changes)")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", app.DefaultReadTimeout, "longest time to read a whole request, body included")
+	fs.IntVar(&cfg.REDSeriesLimit, "red-series-limit", red.DefaultLimit, "label sets of the per-service (and of the per-edge) RED series on /metrics; more go to __other__")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", app.DefaultMaxConnections, "connections served at once per TCP listener (-1: unlimited)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests a second per access key or OTLP token, bursts of twice that; 0 is unlimited (ThrottledException beyond)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")

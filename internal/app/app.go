@@ -25,6 +25,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/otlp"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
+	"github.com/roentgen-tracing/roentgen/internal/red"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/udp"
 )
@@ -69,6 +70,7 @@ type Config struct {
 	MaxConnections int           // per listener; default 4096, <0 unlimited
 	RateLimit      float64       // requests a second per access key; 0 unlimited
 	SessionTTL     time.Duration // console logins; default 12h
+	REDSeriesLimit int           // label sets per RED kind on /metrics; default 1000 (docs/metrics.md)
 }
 
 // DefaultDataDir is where data lives when --data-dir is not given.
@@ -130,7 +132,7 @@ func Start(cfg Config) (*App, error) {
 	}
 	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
 	a.api, a.svc, err = Wire(context.Background(), Parts{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log,
-		Region: cfg.Region, AccountID: cfg.AccountID})
+		Region: cfg.Region, AccountID: cfg.AccountID, RED: red.Config{Limit: cfg.REDSeriesLimit}})
 	if err != nil {
 		a.ingest.Close()
 		st.Close()
@@ -223,7 +225,7 @@ func (a *App) serveHTTP(name, addr string, h http.Handler) error {
 // metrics and Go's profiler, and the console for everything else.
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true})) // exemplars need OpenMetrics
 	// Profiles of the running server (go tool pprof http://<http>/debug/pprof/profile),
 	// as VictoriaMetrics serves them: how ingest CPU is measured outside a
 	// benchmark's own process. Off unless --pprof: cmdline and heap leak.

@@ -9,6 +9,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/red"
 	"github.com/roentgen-tracing/roentgen/internal/sampling"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/telemetry"
@@ -22,6 +23,9 @@ type Parts struct {
 	Logger  *slog.Logger     // optional
 	// Region and AccountID appear in the ARNs of groups and sampling rules.
 	Region, AccountID string
+	// RED configures the per-service and per-edge RED series on /metrics
+	// (with Metrics; docs/metrics.md).
+	RED red.Config
 }
 
 // Services are the parts of Roentgen the API serves, each in its own
@@ -60,6 +64,9 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	agg := graph.NewAggregator(graph.AggregatorConfig{Store: p.Store, Groups: grp.Matching, GroupExpression: grp.Expression, Logger: p.Logger})
 	p.Ingest.AddDeriver(agg.Prepare)
 	p.Ingest.AddHook(agg.Hook)
+	if p.Metrics != nil {
+		p.Ingest.AddHook(red.New(p.Metrics.Registry, p.RED).Hook)
+	}
 	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics)}
 	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry,
 		Metrics: p.Metrics, Logger: p.Logger})

@@ -1,0 +1,200 @@
+package red
+
+import (
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roentgen-tracing/roentgen/internal/graph"
+)
+
+// Buckets of the classic duration histograms, in seconds. Scrapers that
+// ask for protobuf also get a native histogram (finer, exponential).
+var Buckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
+// family is the counters and the histogram of one kind (service or edge)
+// and the label sets admitted to them.
+type family struct {
+	labels                             []string
+	requests, errors, faults, throttle *prometheus.CounterVec
+	duration                           *prometheus.HistogramVec
+	sets                               map[string]*labelSet // admitted, by joined labels
+	// entities maps the graph's entities to their admitted label sets, so
+	// that a request costs no parsing nor joining (several entities may
+	// share a set: nodes differing only in account).
+	entities map[graph.Entity]*labelSet
+	labelsOf func(graph.Entity) ([]string, bool)
+	other    *labelSet // the overflow series, once used
+}
+
+type labelSet struct {
+	values []string
+	last   time.Time
+	// The series, looked up once: hashing the labels on every request
+	// was a quarter of the hook's cost.
+	requests, errors, faults, throttles prometheus.Counter
+	duration                            histogram
+	// exAt starts the current exemplar interval; exMax is the largest
+	// value given an exemplar in it.
+	exAt  time.Time
+	exMax float64
+}
+
+// ExemplarEvery is how often a series takes an exemplar for an ordinary
+// request: making one costs more than the rest of a request's update, and
+// a scrape keeps only the latest per bucket anyway. A request slower than
+// every other given one in the interval takes one regardless, so the
+// outliers one looks for in the slow buckets keep theirs.
+const ExemplarEvery = 100 * time.Millisecond
+
+// histogram is what a HistogramVec's series are.
+type histogram interface {
+	prometheus.Observer
+	prometheus.ExemplarObserver
+}
+
+func (f *family) newSet(values []string) *labelSet {
+	return &labelSet{values: values,
+		requests: f.requests.WithLabelValues(values...), errors: f.errors.WithLabelValues(values...),
+		faults: f.faults.WithLabelValues(values...), throttles: f.throttle.WithLabelValues(values...),
+		duration: f.duration.WithLabelValues(values...).(histogram)}
+}
+
+func newFamily(kind, what string, labels []string, labelsOf func(graph.Entity) ([]string, bool)) *family {
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "roentgen_" + kind + "_" + name + "_total", Help: help + " per " + what + "."}, labels)
+	}
+	return &family{
+		labels:   labels,
+		requests: counter("requests", "Completed requests"),
+		errors:   counter("errors", "Requests that answered an error, throttles included (X-Ray's ErrorStatistics.TotalCount),"),
+		faults:   counter("faults", "Requests that answered a fault"),
+		throttle: counter("throttles", "Requests that were throttled"),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "roentgen_" + kind + "_duration_seconds",
+			Help:                            "Response time of completed requests per " + what + "; exemplars carry trace ids.",
+			Buckets:                         Buckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, labels),
+		sets: map[string]*labelSet{}, entities: map[graph.Entity]*labelSet{}, labelsOf: labelsOf,
+	}
+}
+
+func (f *family) register(reg prometheus.Registerer) {
+	reg.MustRegister(f.requests, f.errors, f.faults, f.throttle, f.duration)
+}
+
+type added struct{ overflow int64 }
+
+// observe counts the growth in d (one trace's change to one node or edge)
+// under labels, or under Other when labels is new and limit label sets are
+// admitted. Counters only grow: what d takes back is returned as retracted.
+func (f *family) observe(e graph.Entity, d *graph.Stats, ex prometheus.Labels, limit int, now time.Time) (a added, retracted int64) {
+	req, errs, faults, thr := d.Total(), d.ErrorOther+d.Throttle, d.Fault, d.Throttle
+	retracted = max(0, -req)
+	grows := req > 0 || errs > 0 || faults > 0 || thr > 0
+	for _, b := range d.Response {
+		grows = grows || b.Count > 0
+	}
+	if !grows {
+		return a, retracted
+	}
+	set := f.entities[e]
+	if set == nil {
+		labels, ok := f.labelsOf(e)
+		if !ok {
+			return a, retracted
+		}
+		set = f.admit(labels, limit, now)
+		if set != f.other {
+			f.entities[e] = set
+		}
+	}
+	set.last = now
+	if set == f.other {
+		a.overflow = max(0, req)
+	}
+	add := func(c prometheus.Counter, n int64) {
+		if n > 0 {
+			c.Add(float64(n))
+		}
+	}
+	add(set.requests, req)
+	add(set.errors, errs)
+	add(set.faults, faults)
+	add(set.throttles, thr)
+	// Exemplars go on the histogram only, as Tempo's metrics-generator
+	// puts them.
+	for _, b := range d.Response {
+		v := float64(b.Ms) / 1e3
+		for range b.Count { // usually 1: one trace's requests to one node
+			switch {
+			case now.Sub(set.exAt) >= ExemplarEvery:
+				set.exAt, set.exMax = now, v
+			case v > set.exMax:
+				set.exMax = v
+			default:
+				set.duration.Observe(v)
+				continue
+			}
+			set.duration.ObserveWithExemplar(v, ex)
+		}
+	}
+	return a, retracted
+}
+
+// admit returns the label set to count under: labels' own if admitted or
+// if there is room, else Other's.
+func (f *family) admit(labels []string, limit int, now time.Time) *labelSet {
+	key := strings.Join(labels, "\x00")
+	s := f.sets[key]
+	switch {
+	case s != nil:
+	case len(f.sets) < limit:
+		s = f.newSet(labels)
+		f.sets[key] = s
+	default:
+		if f.other == nil {
+			o := make([]string, len(f.labels))
+			for i := range o {
+				o[i] = Other
+			}
+			f.other = f.newSet(o)
+		}
+		s = f.other
+	}
+	s.last = now
+	return s
+}
+
+// sweep drops the series of label sets last counted in before cutoff.
+func (f *family) sweep(cutoff time.Time) {
+	drop := func(s *labelSet) {
+		for _, v := range []*prometheus.CounterVec{f.requests, f.errors, f.faults, f.throttle} {
+			v.DeleteLabelValues(s.values...)
+		}
+		f.duration.DeleteLabelValues(s.values...)
+	}
+	dropped := false
+	for k, s := range f.sets {
+		if s.last.Before(cutoff) {
+			drop(s)
+			delete(f.sets, k)
+			dropped = true
+		}
+	}
+	if dropped {
+		for e, s := range f.entities {
+			if f.sets[strings.Join(s.values, "\x00")] != s {
+				delete(f.entities, e)
+			}
+		}
+	}
+	if f.other != nil && f.other.last.Before(cutoff) {
+		drop(f.other)
+		f.other = nil
+	}
+}
