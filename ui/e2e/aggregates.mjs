@@ -170,8 +170,12 @@ try {
       const btn = page.locator('[data-testid="refiner-http.status"] button', { hasText: '500' });
       await btn.click();
       await page.waitForURL(/filter=/);
+      // The URL changes first; the box follows on the next render.
+      const want = 'http.status = 500';
+      await page.waitForFunction((w) => document.querySelector('[data-testid="filter"] input')?.value === w, want, { timeout: 5000 })
+        .catch(() => {});
       const f = await page.inputValue('[data-testid="filter"] input');
-      assert(f === 'http.status = 500', `filter after refiner: ${f}`);
+      assert(f === want, `filter after refiner: ${f}`);
       const c = page.locator('[data-testid="trace-count"]');
       await page.waitForFunction((n) => +document.querySelector('[data-testid="trace-count"]')?.dataset.count === n,
         (await api(server.base, '/roentgen/TraceAggregates', { StartTime: from, EndTime: to, FilterExpression: f })).TracesMatched);
