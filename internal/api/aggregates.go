@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/roentgen-tracing/roentgen/internal/filter"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -188,22 +187,9 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 	if (in.HistogramFrom == nil) != (in.HistogramTo == nil) || in.HistogramFrom != nil && !(*in.HistogramTo > *in.HistogramFrom) {
 		return nil, invalid("HistogramFrom and HistogramTo go together, with HistogramTo above HistogramFrom")
 	}
-	var expr *filter.Expr
-	if in.FilterExpression != nil && strings.TrimSpace(*in.FilterExpression) != "" {
-		expr, err = filter.Parse(*in.FilterExpression, s.cfg.Groups.FilterOptions())
-		if err != nil {
-			return nil, invalid("FilterExpression: %s", err.Error())
-		}
-	}
-	q := store.SummaryQuery{From: int64(math.Ceil(start)), To: int64(math.Ceil(end))}
-	if rangeType != "TraceId" {
-		q.From -= eventLookback
-	}
-	none := false // the index proves that nothing matches
-	if expr != nil {
-		if terms, ok := expr.Terms(); ok {
-			q.AnyOf, q.AnyIn, none = terms.Terms, terms.Ranges, terms.Empty()
-		}
+	expr, q, none, err := s.searchQuery(in.FilterExpression, start, end, rangeType)
+	if err != nil {
+		return nil, err
 	}
 
 	a := newAggregator(key, in.Ascending, limit)

@@ -148,22 +148,9 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 	if err != nil {
 		return nil, err
 	}
-	var expr *filter.Expr
-	if in.FilterExpression != nil && strings.TrimSpace(*in.FilterExpression) != "" {
-		expr, err = filter.Parse(*in.FilterExpression, s.cfg.Groups.FilterOptions())
-		if err != nil {
-			return nil, invalid("FilterExpression: %s", err.Error())
-		}
-	}
-	q := store.SummaryQuery{From: int64(math.Ceil(start)), To: int64(math.Ceil(end))}
-	if rangeType != "TraceId" {
-		q.From -= eventLookback
-	}
-	none := false // the index proves that nothing matches
-	if expr != nil {
-		if terms, ok := expr.Terms(); ok {
-			q.AnyOf, q.AnyIn, none = terms.Terms, terms.Ranges, terms.Empty()
-		}
+	expr, q, none, err := s.searchQuery(in.FilterExpression, start, end, rangeType)
+	if err != nil {
+		return nil, err
 	}
 	if in.NextToken != nil && *in.NextToken != "" {
 		c, err := decodeToken(*in.NextToken)
@@ -250,4 +237,26 @@ func serviceEndIn(s *trace.Summary, start, end float64) bool {
 		}
 	}
 	return false
+}
+
+// searchQuery parses a search's filter and narrows its store query to the
+// index terms the filter implies; none reports that the index proves
+// nothing matches. GetTraceSummaries and the aggregates select alike.
+func (s *Server) searchQuery(filterExpr *string, start, end float64, rangeType string) (expr *filter.Expr, q store.SummaryQuery, none bool, err error) {
+	if filterExpr != nil && strings.TrimSpace(*filterExpr) != "" {
+		expr, err = filter.Parse(*filterExpr, s.cfg.Groups.FilterOptions())
+		if err != nil {
+			return nil, q, false, invalid("FilterExpression: %s", err.Error())
+		}
+	}
+	q = store.SummaryQuery{From: int64(math.Ceil(start)), To: int64(math.Ceil(end))}
+	if rangeType != "TraceId" {
+		q.From -= eventLookback
+	}
+	if expr != nil {
+		if terms, ok := expr.Terms(); ok {
+			q.AnyOf, q.AnyIn, none = terms.Terms, terms.Ranges, terms.Empty()
+		}
+	}
+	return expr, q, none, nil
 }
