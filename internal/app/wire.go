@@ -8,6 +8,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/sampling"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -33,6 +34,7 @@ type Services struct {
 	Graph     *graph.Aggregator
 	Sampling  *sampling.Service
 	Telemetry *telemetry.Service
+	Keep      *keep.Service
 }
 
 // Wire builds the services on the store, wires the graph to the ingest
@@ -57,11 +59,16 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	kp, err := keep.New(ctx, p.Store, grp.FilterOptions, p.Metrics)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Ingest.SetKeeper(kp)
 	agg := graph.NewAggregator(graph.AggregatorConfig{Store: p.Store, Groups: grp.Matching, GroupExpression: grp.Expression, Logger: p.Logger})
 	p.Ingest.AddDeriver(agg.Prepare)
 	p.Ingest.AddHook(agg.Hook)
-	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics)}
-	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry,
+	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp}
+	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry, Keep: kp,
 		Metrics: p.Metrics, Logger: p.Logger})
 	if err != nil {
 		return nil, nil, err

@@ -50,6 +50,10 @@ var pathOps = map[string]string{
 	"/PutResourcePolicy":             "PutResourcePolicy",
 	"/ListResourcePolicies":          "ListResourcePolicies",
 	"/DeleteResourcePolicy":          "DeleteResourcePolicy",
+	// Roentgen's own: keep policies (reading them is a read; putting
+	// them, by omission from the sets below, admin only).
+	"/roentgen/GetKeepPolicies": "GetKeepPolicies",
+	"/roentgen/PutKeepPolicies": "PutKeepPolicies",
 }
 
 // ingestOps are what SDKs and daemons call.
@@ -62,7 +66,7 @@ var readOps = set("BatchGetTraces", "GetTraceSummaries", "GetServiceGraph", "Get
 	"GetSamplingStatisticSummaries", "ListTagsForResource", "GetEncryptionConfig",
 	"GetTraceSegmentDestination", "GetInsight", "GetInsightEvents", "GetInsightImpactGraph",
 	"GetInsightSummaries", "ListRetrievedTraces", "GetRetrievedTracesGraph", "GetIndexingRules",
-	"ListResourcePolicies", OpMetrics, OpConsole)
+	"ListResourcePolicies", "GetKeepPolicies", OpMetrics, OpConsole)
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
