@@ -29,7 +29,7 @@ func newTestKeeper(t *testing.T, p keep.Policies) *testKeeper {
 }
 
 func (k *testKeeper) Decide(s *trace.Summary) keep.Decision { return k.c.Decide(s) }
-func (k *testKeeper) Counted(d keep.Decision)                { k.counted[d]++ }
+func (k *testKeeper) Counted(d keep.Decision)               { k.counted[d]++ }
 
 func (h *hooked) last(t *testing.T, id string) store.TraceUpdate {
 	t.Helper()
