@@ -3,6 +3,8 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 // testKeeper decides with real compiled policies and counts decisions.
 type testKeeper struct {
 	c       *keep.Compiled
+	mu      sync.Mutex
 	counted map[keep.Decision]int
 }
 
@@ -115,4 +118,29 @@ func TestKeepDecidedOnFirstSummary(t *testing.T) {
 	h.send(t, sub(drop, "eeeeeeeeeeeeeeee"))
 	h.in.Sync(ctx)
 	gone(t, h.st, drop)
+}
+
+// TestIngestAgainstModelWithKeep runs the model with keep policies that
+// drop half the traces by id alone, the decision every re-summary, restart
+// and crash must reach again: a dropped trace is never found, the kept
+// ones exactly as without policies.
+func TestIngestAgainstModelWithKeep(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, uint64(time.Now().UnixNano())} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Logf("seed %d", seed)
+			m := newModelRun(t, seed)
+			m.keep = newTestKeeper(t, keep.Policies{DefaultRate: 0.5})
+			m.in.SetKeeper(m.keep)
+			dropped := 0
+			for k := range 6 {
+				if !keep.Sampled(traceID(20000+k), 0.5) {
+					dropped++
+				}
+			}
+			if dropped == 0 || dropped == 6 {
+				t.Fatalf("%d of the model's 6 traces dropped: pick another rate", dropped)
+			}
+			m.run(150)
+		})
+	}
 }
