@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"github.com/roentgen-tracing/roentgen/internal/keep"
+	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
@@ -42,7 +43,7 @@ func (in *Ingester) decide(base *entry, sum *trace.Summary) (drop bool, d *keep.
 	in.mu.RLock()
 	k := in.keeper
 	in.mu.RUnlock()
-	if k == nil {
+	if k == nil || !store.CanDrop(in.cfg.Store) {
 		return false, nil
 	}
 	dec := k.Decide(sum)

@@ -88,6 +88,9 @@ func (s *Service) Put(ctx context.Context, p Policies) (Policies, error) {
 	if err != nil {
 		return Policies{}, err
 	}
+	if !store.CanDrop(s.st) && !c.KeepsAll() {
+		return Policies{}, invalid("keep policies that drop traces are not supported on this store yet (ClickHouse keeps every trace; see docs/keep.md)")
+	}
 	b, err := json.Marshal(c.Policies())
 	if err != nil {
 		return Policies{}, err

@@ -115,7 +115,8 @@ type TraceUpdate struct {
 	// and clears the pending mark as for any update, but deletes the
 	// trace's documents (under Epoch and Previous's epoch) and any stored
 	// summary and alias, and writes neither Summary nor its index terms.
-	// Summary is still set: it is what Stats were computed from.
+	// Summary is still set: it is what Stats were computed from. Stores
+	// whose DropsTraces is false (shared.go) are never sent it.
 	Drop bool
 }
 

@@ -149,21 +149,6 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	var docs, stats, sums, terms, marks rowWriter
 	var moves []string
 	for _, u := range updates {
-		if u.Drop {
-			// Statistics and the mark only. Deleting rows is a mutation
-			// in ClickHouse, too costly per trace: the documents stay,
-			// with no summary or index terms to find them by, until
-			// retention drops their partition.
-			if err := writeStats(&stats, u.Stats); err != nil {
-				return err
-			}
-			marks.u32(part(u.Epoch))
-			marks.str(u.TraceID)
-			marks.i64(u.Epoch)
-			marks.u64(s.ver())
-			marks.u8(0)
-			continue
-		}
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
 			// Documents live in their trace's partition, so retention drops
 			// them with it; a trace that moves takes its documents along.
@@ -503,3 +488,9 @@ func (s *Store) DropDatabase(ctx context.Context) error {
 	_, err := s.c.do(ctx, "DROP DATABASE IF EXISTS "+s.c.database, nil, false)
 	return err
 }
+
+// DropsTraces implements store.DropReporter: not yet. Deleting a trace's
+// rows is a mutation in ClickHouse, and a late document read back with
+// documents left behind would count the dropped trace's statistics again;
+// until a tombstone the reads honour exists, every trace is kept.
+func (s *Store) DropsTraces() bool { return false }
