@@ -22,7 +22,7 @@ type testKeeper struct {
 	counted map[keep.Decision]int
 }
 
-func newTestKeeper(t *testing.T, p keep.Policies) *testKeeper {
+func newTestKeeper(t testing.TB, p keep.Policies) *testKeeper {
 	t.Helper()
 	c, err := keep.Compile(p, filter.Options{})
 	if err != nil {
