@@ -146,6 +146,8 @@ func TestAllowed(t *testing.T) {
 		{RoleRead, "PutTraceSegments", false}, {RoleRead, "CreateGroup", false}, {RoleRead, "GetSamplingTargets", false},
 		{RoleRead, OpMetrics, true}, {RoleRead, OpPprof, false}, {RoleAdmin, OpPprof, true}, {RoleAdmin, "DeleteSamplingRule", true},
 		{RoleRead, "SomeFutureWrite", false}, {Role("root"), "GetGroups", false},
+		{RoleRead, Operation("/roentgen/GetKeepPolicies"), true}, {RoleRead, Operation("/roentgen/PutKeepPolicies"), false},
+		{RoleIngest, Operation("/roentgen/PutKeepPolicies"), false}, {RoleAdmin, Operation("/roentgen/PutKeepPolicies"), true},
 	} {
 		if got := Allowed(c.role, c.op); got != c.want {
 			t.Errorf("Allowed(%s, %s) = %v", c.role, c.op, got)
