@@ -59,7 +59,7 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	kp, err := keep.New(ctx, p.Store, grp.FilterOptions, p.Metrics)
+	kp, err := keep.New(ctx, p.Store, grp.FilterOptions, p.Metrics, p.Logger)
 	if err != nil {
 		return nil, nil, err
 	}

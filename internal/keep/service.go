@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -33,12 +34,23 @@ type Service struct {
 
 // New loads the stored policies (Default when none are stored). opts gives
 // the filter options (group references) at each Put; nil means none.
-func New(ctx context.Context, st store.Store, opts func() filter.Options, m *metrics.Metrics) (*Service, error) {
+func New(ctx context.Context, st store.Store, opts func() filter.Options, m *metrics.Metrics, log *slog.Logger) (*Service, error) {
 	if opts == nil {
 		opts = func() filter.Options { return filter.Options{} }
 	}
+	if log == nil {
+		log = slog.Default()
+	}
 	s := &Service{st: st, opts: opts, metrics: m}
 	c, err := s.load(ctx)
+	var stale *ValidationError
+	if errors.As(err, &stale) {
+		// A group a policy named may have gone since. Keeping every trace
+		// loses nothing and keeps the server up; deciding on half the list
+		// would drop what a missing policy was meant to keep.
+		log.Error("stored keep policies are no longer valid: every trace is kept until they are replaced (PutKeepPolicies)", "err", err)
+		c, err = Compile(Default(), filter.Options{})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -58,24 +70,7 @@ func (s *Service) load(ctx context.Context) (*Compiled, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("keep policies: stored record does not decode: %w", err)
 	}
-	c, err := Compile(p, s.opts())
-	if err != nil {
-		// A group a policy named may have gone since: keeping every
-		// trace loses nothing, deciding on half a list would.
-		return nil, fmt.Errorf("keep policies: stored policies no longer valid: %w", err)
-	}
-	return c, nil
-}
-
-// Reload reads the policies again from the store: another process on the
-// same database may have changed them.
-func (s *Service) Reload(ctx context.Context) error {
-	c, err := s.load(ctx)
-	if err != nil {
-		return err
-	}
-	s.cur.Store(c)
-	return nil
+	return Compile(p, s.opts())
 }
 
 // Get returns the policies in force.

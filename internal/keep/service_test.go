@@ -3,6 +3,7 @@ package keep_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -24,7 +25,7 @@ func TestPutRefusedWhereStoreCannotDrop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s, err := keep.New(ctx, noDrop{st}, nil, nil)
+	s, err := keep.New(ctx, noDrop{st}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestPutRefusedWhereStoreCannotDrop(t *testing.T) {
 		t.Errorf("policies that keep everything: %v", err)
 	}
 	// The same store where drops are honoured takes them, persisted.
-	s2, err := keep.New(ctx, st, nil, nil)
+	s2, err := keep.New(ctx, st, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,5 +51,19 @@ func TestPutRefusedWhereStoreCannotDrop(t *testing.T) {
 	}
 	if _, err := s2.Put(ctx, keep.Policies{DefaultRate: 0.05}); err != nil {
 		t.Fatal(err)
+	}
+
+	// Stored policies that no longer compile (a group they named is gone)
+	// keep every trace rather than stop the server from starting.
+	bad := []byte(`{"Policies":[{"Name":"g","FilterExpression":"group.name = \"gone\"","KeepRate":1}],"DefaultRate":0}`)
+	if err := st.PutMeta(ctx, keep.MetaKind, keep.MetaKey, bad); err != nil {
+		t.Fatal(err)
+	}
+	s3, err := keep.New(ctx, st, nil, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("New with stale policies: %v", err)
+	}
+	if got := s3.Get(); got.DefaultRate != 1 || len(got.Policies) != 0 {
+		t.Errorf("stale policies loaded as %+v; want every trace kept", got)
 	}
 }
