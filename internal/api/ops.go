@@ -71,6 +71,9 @@ func (s *Server) operations() map[string]*op {
 		// Roentgen's own operations: aggregates.go
 		{"/roentgen/TraceAggregates", "TraceAggregates", s.synced(handle(s.traceAggregates))},
 		{"/roentgen/TelemetryRecords", "ReadTelemetryRecords", handle(s.readTelemetryRecords)},
+		// Keep policies: keep.go
+		{"/roentgen/GetKeepPolicies", "GetKeepPolicies", handle(s.getKeepPolicies)},
+		{"/roentgen/PutKeepPolicies", "PutKeepPolicies", handle(s.putKeepPolicies)},
 		// Not served yet: Insights (anomaly detection).
 		{"/Insight", "GetInsight", unsupported("GetInsight", "X-Ray Insights (anomaly detection) is not implemented yet")},
 		{"/InsightEvents", "GetInsightEvents", unsupported("GetInsightEvents", "X-Ray Insights (anomaly detection) is not implemented yet")},

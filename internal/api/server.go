@@ -27,6 +27,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	keeppolicy "github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/sampling"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -50,8 +51,9 @@ type Config struct {
 	Graph     *graph.Aggregator
 	Sampling  *sampling.Service
 	Telemetry *telemetry.Service
-	Metrics   *metrics.Metrics // optional
-	Logger    *slog.Logger     // optional
+	Keep      *keeppolicy.Service // optional: keep policies (docs/keep.md)
+	Metrics   *metrics.Metrics    // optional
+	Logger    *slog.Logger        // optional
 }
 
 // Server is the API handler.

@@ -8,6 +8,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/red"
 	"github.com/roentgen-tracing/roentgen/internal/sampling"
@@ -37,6 +38,7 @@ type Services struct {
 	Graph     *graph.Aggregator
 	Sampling  *sampling.Service
 	Telemetry *telemetry.Service
+	Keep      *keep.Service
 }
 
 // Wire builds the services on the store, wires the graph to the ingest
@@ -61,14 +63,19 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	kp, err := keep.New(ctx, p.Store, grp.FilterOptions, p.Metrics, p.Logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Ingest.SetKeeper(kp)
 	agg := graph.NewAggregator(graph.AggregatorConfig{Store: p.Store, Groups: grp.Matching, GroupExpression: grp.Expression, Logger: p.Logger})
 	p.Ingest.AddDeriver(agg.Prepare)
 	p.Ingest.AddHook(agg.Hook)
 	if p.Metrics != nil {
 		p.Ingest.AddHook(red.New(p.Metrics.Registry, p.RED).Hook)
 	}
-	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics)}
-	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry,
+	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp}
+	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry, Keep: kp,
 		Metrics: p.Metrics, Logger: p.Logger})
 	if err != nil {
 		return nil, nil, err

@@ -149,6 +149,8 @@ func TestAllowed(t *testing.T) {
 		{RoleRead, Operation("/roentgen/TraceAggregates"), true}, {RoleIngest, Operation("/roentgen/TraceAggregates"), false},
 		{RoleRead, Operation("/roentgen/TelemetryRecords/"), true}, {RoleIngest, Operation("/roentgen/TelemetryRecords"), false},
 		{RoleRead, Operation("/roentgen/SomeFutureWrite"), false}, {RoleAdmin, Operation("/roentgen/SomeFutureWrite"), true},
+		{RoleRead, Operation("/roentgen/GetKeepPolicies"), true}, {RoleRead, Operation("/roentgen/PutKeepPolicies"), false},
+		{RoleIngest, Operation("/roentgen/PutKeepPolicies"), false}, {RoleAdmin, Operation("/roentgen/PutKeepPolicies"), true},
 	} {
 		if got := Allowed(c.role, c.op); got != c.want {
 			t.Errorf("Allowed(%s, %s) = %v", c.role, c.op, got)

@@ -55,6 +55,10 @@ var pathOps = map[string]string{
 	// Roentgen's own operations beside the X-Ray API (docs/aggregates.md).
 	"/roentgen/TraceAggregates":  "TraceAggregates",
 	"/roentgen/TelemetryRecords": "ReadTelemetryRecords",
+	// Roentgen's own: keep policies (reading them is a read; putting
+	// them, by omission from the sets below, admin only).
+	"/roentgen/GetKeepPolicies": "GetKeepPolicies",
+	"/roentgen/PutKeepPolicies": "PutKeepPolicies",
 }
 
 // ingestOps are what SDKs and daemons call.
@@ -67,7 +71,7 @@ var readOps = set("BatchGetTraces", "GetTraceSummaries", "GetServiceGraph", "Get
 	"GetSamplingStatisticSummaries", "ListTagsForResource", "GetEncryptionConfig",
 	"GetTraceSegmentDestination", "GetInsight", "GetInsightEvents", "GetInsightImpactGraph",
 	"GetInsightSummaries", "ListRetrievedTraces", "GetRetrievedTracesGraph", "GetIndexingRules",
-	"ListResourcePolicies", "TraceAggregates", "ReadTelemetryRecords", OpMetrics, OpConsole)
+	"ListResourcePolicies", "TraceAggregates", "ReadTelemetryRecords", "GetKeepPolicies", OpMetrics, OpConsole)
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))

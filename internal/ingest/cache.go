@@ -16,13 +16,16 @@ type entry struct {
 	summary       *trace.Summary
 	limitExceeded bool
 	bytes         int // raw bytes of the trace's documents
+	// dropped: keep policies dropped the trace; summary is its state as
+	// counted in statistics, stored nowhere.
+	dropped bool
 }
 
 // clone copies the document list so that merging into the copy leaves the
 // cached state untouched until the store has accepted the change.
 func (e *entry) clone() *entry {
 	t := &trace.Trace{ID: e.trace.ID, Docs: append(make([]*segment.Segment, 0, len(e.trace.Docs)+1), e.trace.Docs...)}
-	return &entry{trace: t, summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes}
+	return &entry{trace: t, summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes, dropped: e.dropped}
 }
 
 // cache is an LRU of recently updated traces, bounded by raw document bytes.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -126,6 +127,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 	updates := make([]store.TraceUpdate, 0, len(es))
 	states := make([]*entry, 0, len(es))
 	var failed, done []*pendingEntry
+	var decisions []keep.Decision
 	pre, err := in.prefetch(ctx, es)
 	if err != nil {
 		in.cfg.Logger.Error("read traces to summarise", "traces", len(es), "err", err)
@@ -152,7 +154,12 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 		}
 		sum.LimitExceeded = next.limitExceeded
 		next.summary = sum
-		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary})
+		drop, dec := in.decide(base, sum)
+		next.dropped = drop
+		if dec != nil {
+			decisions = append(decisions, *dec)
+		}
+		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop})
 		states = append(states, next)
 		done = append(done, e)
 	}
@@ -174,6 +181,16 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 		in.seen.add(ids, in.cfg.Now())
 		if m := in.cfg.Metrics; m != nil {
 			m.TracesSummarised.Add(float64(len(updates)))
+		}
+		if len(decisions) > 0 {
+			in.mu.RLock()
+			k := in.keeper
+			in.mu.RUnlock()
+			for _, d := range decisions {
+				if k != nil {
+					k.Counted(d)
+				}
+			}
 		}
 		in.mu.RLock()
 		hooks := in.hooks

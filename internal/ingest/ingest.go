@@ -101,6 +101,7 @@ type Ingester struct {
 	mu       sync.RWMutex
 	hooks    []Hook
 	derivers []Deriver // derive.go
+	keeper   Keeper    // keep.go
 }
 
 // New returns an Ingester and starts its background flush.

@@ -63,6 +63,7 @@ type modelRun struct {
 	model map[string]map[string]modelDoc // trace -> id -> latest acknowledged version
 	log   []string                       // the schedule so far, shown on failure
 	ver   int
+	keep  *testKeeper // nil: every trace kept
 }
 
 func newModelRun(t *testing.T, seed uint64) *modelRun {
@@ -86,6 +87,9 @@ func (m *modelRun) open() {
 	m.pst, m.fs = pst, newFaultStore(pst)
 	m.in = ingest.New(ingest.Config{Store: m.fs, Now: func() time.Time { return now }, FlushDelay: time.Hour,
 		Logger: slog.New(slog.DiscardHandler), CacheBytes: []int{1, 0}[m.rng.IntN(2)]})
+	if m.keep != nil {
+		m.in.SetKeeper(m.keep)
+	}
 	if _, err := m.in.Recover(context.Background()); err != nil {
 		m.fatalf("Recover: %v", err)
 	}
@@ -171,7 +175,15 @@ func (m *modelRun) check() {
 	if err := m.pst.Pending(ctx, func(string) bool { pending++; return true }); err != nil || pending != 0 {
 		m.fatalf("after Sync: %d traces pending (%v)", pending, err)
 	}
+	kept := 0
 	for tid, byID := range m.model {
+		if m.keep != nil && !m.keep.Decide(&trace.Summary{TraceID: tid, EntryPoint: -1}).Keep {
+			if _, err := m.pst.Trace(ctx, tid); !errors.Is(err, store.ErrNotFound) {
+				m.fatalf("%s: dropped by the keep policies, but Trace answers %v", tid, err)
+			}
+			continue
+		}
+		kept++
 		st, err := m.pst.Trace(ctx, tid)
 		if err != nil {
 			m.fatalf("%s: %v", tid, err)
@@ -216,8 +228,8 @@ func (m *modelRun) check() {
 		m.fatalf("Summaries: %v", err)
 	}
 	sort.Strings(listed)
-	if len(listed) != len(m.model) {
-		m.fatalf("the window lists %d traces %v, the model has %d", len(listed), listed, len(m.model))
+	if len(listed) != kept {
+		m.fatalf("the window lists %d traces %v, the model keeps %d", len(listed), listed, kept)
 	}
 }
 

@@ -25,6 +25,8 @@ type Metrics struct {
 	TelemetryRecords prometheus.Counter
 
 	TracesSummarised prometheus.Counter // summaries written (ingest's flush)
+
+	TracesKept *prometheus.CounterVec // policy, decision: keep policies' decisions
 }
 
 // New registers all collectors in a fresh registry. storeBytes reports the
@@ -55,6 +57,8 @@ func New(storeBytes func() float64) *Metrics {
 			Name: "roentgen_telemetry_records_total", Help: "Daemon telemetry records received via PutTelemetryRecords."}),
 		TracesSummarised: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roentgen_traces_summarised_total", Help: "Trace summaries written, each once its trace was quiet (or read)."}),
+		TracesKept: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roentgen_keep_decisions_total", Help: "Traces kept or dropped by keep policies, by deciding policy and decision."}, []string{"policy", "decision"}),
 	}
 	f(m.DatagramsReceived)
 	f(m.DatagramsRejected)
@@ -66,6 +70,7 @@ func New(storeBytes func() float64) *Metrics {
 	f(m.APILatency)
 	f(m.TelemetryRecords)
 	f(m.TracesSummarised)
+	f(m.TracesKept)
 	if storeBytes != nil {
 		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roentgen_store_disk_bytes", Help: "Size of the store on disk."}, storeBytes))

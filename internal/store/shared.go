@@ -23,3 +23,17 @@ func IsShared(s Store) bool {
 type TraceReader interface {
 	Traces(ctx context.Context, ids []string) (map[string]*StoredTrace, error)
 }
+
+// DropReporter is implemented by stores that may not honour
+// TraceUpdate.Drop: DropsTraces false means the ingest path must keep
+// every trace (keep policies are refused). Stores that do not implement it
+// honour Drop.
+type DropReporter interface {
+	DropsTraces() bool
+}
+
+// CanDrop reports whether s honours TraceUpdate.Drop.
+func CanDrop(s Store) bool {
+	d, ok := s.(DropReporter)
+	return !ok || d.DropsTraces()
+}

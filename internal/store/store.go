@@ -111,6 +111,13 @@ type TraceUpdate struct {
 	// (contribution of Summary minus that of Previous, stats.go), added to
 	// their records in the same atomic write as Summary.
 	Stats []StatRecord
+	// Drop says the trace is not kept (keep policies): the store adds Stats
+	// and clears the pending mark as for any update, but deletes the
+	// trace's documents (under Epoch and Previous's epoch) and any stored
+	// summary and alias, and writes neither Summary nor its index terms.
+	// Summary is still set: it is what Stats were computed from. Stores
+	// whose DropsTraces is false (shared.go) are never sent it.
+	Drop bool
 }
 
 // DocPut is one trace's documents, written ahead of its summary.

@@ -488,3 +488,9 @@ func (s *Store) DropDatabase(ctx context.Context) error {
 	_, err := s.c.do(ctx, "DROP DATABASE IF EXISTS "+s.c.database, nil, false)
 	return err
 }
+
+// DropsTraces implements store.DropReporter: not yet. Deleting a trace's
+// rows is a mutation in ClickHouse, and a late document read back with
+// documents left behind would count the dropped trace's statistics again;
+// until a tombstone the reads honour exists, every trace is kept.
+func (s *Store) DropsTraces() bool { return false }

@@ -283,6 +283,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// naming a trace without a summary, which searches skip.
 	var docs, marks sortedBatch
 	var refiled [][]byte // document ranges copied under another epoch
+	var dropped [][]byte // document ranges of traces not kept
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
 	var pw postingWriter
 	var stats statDeltas
@@ -293,6 +294,19 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return fmt.Errorf("update of trace %s has no summary", u.TraceID)
 		}
 		marks.del(pendingKey(u.TraceID))
+		if u.Drop {
+			if err := stats.add(u.Stats); err != nil {
+				return err
+			}
+			dropped = append(dropped, docPrefix(u.Epoch, u.TraceID))
+			sb.del(summaryKey(u.Epoch, u.TraceID))
+			if p := u.Previous; p != nil && p.Epoch != u.Epoch {
+				dropped = append(dropped, docPrefix(p.Epoch, u.TraceID))
+				sb.del(summaryKey(p.Epoch, u.TraceID))
+			}
+			sb.del(aliasKey(u.TraceID))
+			continue
+		}
 		if ep, ok := segment.TraceEpoch(u.TraceID); !ok || ep != u.Epoch {
 			sb.set(aliasKey(u.TraceID), epochBytes(u.Epoch))
 		} else if u.Previous != nil && u.Previous.Epoch != u.Epoch {
@@ -347,6 +361,14 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	}
 	if len(stats.keys) > 0 {
 		s.statWritten()
+	}
+	// After the statistics, before the marks: a crash in between leaves a
+	// pending trace with no documents, which recovery passes over, rather
+	// than statistics counted twice.
+	for _, prefix := range dropped {
+		if err := s.docs.DeleteRange(prefix, prefixEnd(prefix), pebble.NoSync); err != nil {
+			return err
+		}
 	}
 	if err := marks.commit(s.lsmOf('p')); err != nil {
 		return err

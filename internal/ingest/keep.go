@@ -1,0 +1,51 @@
+package ingest
+
+import (
+	"github.com/roentgen-tracing/roentgen/internal/keep"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// Keeper decides, on a trace's first summary, whether the trace is kept
+// (keep policies, internal/keep).
+type Keeper interface {
+	Decide(*trace.Summary) keep.Decision
+	// Counted is told each decision once the store has taken it.
+	Counted(keep.Decision)
+}
+
+// SetKeeper puts keep policies into force for traces summarised from now
+// on; nil keeps every trace.
+func (in *Ingester) SetKeeper(k Keeper) {
+	in.mu.Lock()
+	in.keeper = k
+	in.mu.Unlock()
+}
+
+// decide says whether the next summary of a trace whose last state is base
+// drops it, and the decision to count (nil when none was taken).
+//
+// A trace is decided once, on its first summary: a kept trace stays kept
+// (a reader may already have seen it), and a dropped trace that this
+// process still holds in its cache stays dropped, its late documents
+// deleted too, with statistics deltas computed against its whole state. A
+// late document of a dropped trace that is no longer cached (or that
+// another process on a shared store receives) starts a new decision on
+// what is stored: the hash of the id decides alike, so only a policy the
+// late part matches on its own, and the whole did not, keeps it.
+func (in *Ingester) decide(base *entry, sum *trace.Summary) (drop bool, d *keep.Decision) {
+	if base.dropped {
+		return true, nil
+	}
+	if base.summary != nil {
+		return false, nil
+	}
+	in.mu.RLock()
+	k := in.keeper
+	in.mu.RUnlock()
+	if k == nil || !store.CanDrop(in.cfg.Store) {
+		return false, nil
+	}
+	dec := k.Decide(sum)
+	return !dec.Keep, &dec
+}

@@ -1,0 +1,115 @@
+package keep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/roentgen-tracing/roentgen/internal/filter"
+	"github.com/roentgen-tracing/roentgen/internal/metrics"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// MetaKind and MetaKey locate the stored policy list in store metadata.
+const (
+	MetaKind = "keep-policies"
+	MetaKey  = "policies"
+)
+
+// Service holds the policies in force, persists changes and counts
+// decisions. Safe for concurrent use; Decide takes no lock.
+type Service struct {
+	st      store.Store
+	opts    func() filter.Options
+	metrics *metrics.Metrics
+
+	mu  sync.Mutex // serialises Put
+	cur atomic.Pointer[Compiled]
+}
+
+// New loads the stored policies (Default when none are stored). opts gives
+// the filter options (group references) at each Put; nil means none.
+func New(ctx context.Context, st store.Store, opts func() filter.Options, m *metrics.Metrics, log *slog.Logger) (*Service, error) {
+	if opts == nil {
+		opts = func() filter.Options { return filter.Options{} }
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Service{st: st, opts: opts, metrics: m}
+	c, err := s.load(ctx)
+	var stale *ValidationError
+	if errors.As(err, &stale) {
+		// A group a policy named may have gone since. Keeping every trace
+		// loses nothing and keeps the server up; deciding on half the list
+		// would drop what a missing policy was meant to keep.
+		log.Error("stored keep policies are no longer valid: every trace is kept until they are replaced (PutKeepPolicies)", "err", err)
+		c, err = Compile(Default(), filter.Options{})
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(c)
+	return s, nil
+}
+
+func (s *Service) load(ctx context.Context) (*Compiled, error) {
+	b, err := s.st.GetMeta(ctx, MetaKind, MetaKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return Compile(Default(), filter.Options{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keep policies: %w", err)
+	}
+	var p Policies
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("keep policies: stored record does not decode: %w", err)
+	}
+	return Compile(p, s.opts())
+}
+
+// Get returns the policies in force.
+func (s *Service) Get() Policies { return s.cur.Load().Policies() }
+
+// Put validates, persists and puts into force a new list. A refused list
+// returns a *ValidationError and changes nothing.
+func (s *Service) Put(ctx context.Context, p Policies) (Policies, error) {
+	c, err := Compile(p, s.opts())
+	if err != nil {
+		return Policies{}, err
+	}
+	if !store.CanDrop(s.st) && !c.KeepsAll() {
+		return Policies{}, invalid("keep policies that drop traces are not supported on this store yet (ClickHouse keeps every trace; see docs/keep.md)")
+	}
+	b, err := json.Marshal(c.Policies())
+	if err != nil {
+		return Policies{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.st.PutMeta(ctx, MetaKind, MetaKey, b); err != nil {
+		return Policies{}, err
+	}
+	s.cur.Store(c)
+	return c.Policies(), nil
+}
+
+// Decide decides for one trace with the policies in force.
+func (s *Service) Decide(sum *trace.Summary) Decision { return s.cur.Load().Decide(sum) }
+
+// Counted records decisions whose outcome the store has taken.
+func (s *Service) Counted(d Decision) {
+	if s.metrics == nil {
+		return
+	}
+	v := "dropped"
+	if d.Keep {
+		v = "kept"
+	}
+	s.metrics.TracesKept.WithLabelValues(d.Policy, v).Inc()
+}
