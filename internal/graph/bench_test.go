@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,62 +26,47 @@ const (
 	benchHours  = 6
 )
 
-var (
-	benchOnce sync.Once
-	benchDir  string
-	benchSt   *pebble.Store
-	benchAgg  *graph.Aggregator
-	benchEnd  int64
-	benchErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if benchSt != nil {
-		benchSt.Close()
-		os.RemoveAll(benchDir)
-	}
-	os.Exit(code)
+// benchStore opens the store, building it on first use under
+// ROENTGEN_BENCH_DIR (or the temp dir), where later runs find it again.
+func benchStore(b *testing.B) (*graph.Aggregator, int64) {
+	st, end := benchData(b)
+	return graph.NewAggregator(graph.AggregatorConfig{Store: st}), end
 }
 
-func benchStore(b *testing.B) (*graph.Aggregator, int64) {
-	benchOnce.Do(func() {
-		benchDir, benchErr = os.MkdirTemp("", "roentgen-graph-bench")
-		if benchErr != nil {
-			return
-		}
-		benchSt, benchErr = pebble.Open(benchDir, pebble.Options{CombineStats: graph.CombineStats})
-		if benchErr != nil {
-			return
-		}
-		benchAgg = graph.NewAggregator(graph.AggregatorConfig{Store: benchSt})
-		start := time.Now().Add(-benchHours*time.Hour).Unix() / 3600 * 3600
-		benchEnd = start + benchHours*3600
-		rng := rand.New(rand.NewPCG(7, 7))
-		ctx := context.Background()
-		step := float64(benchHours*3600) / benchTraces
-		var recs []store.StatRecord
-		for i := 0; i < benchTraces; i++ {
-			s := syntheticSummary(rng, float64(start)+float64(i)*step)
-			recs = append(recs, benchAgg.Deltas(s, nil)...)
-			if i%2000 == 1999 || i == benchTraces-1 {
-				if benchErr = benchSt.AddStats(ctx, recs); benchErr != nil {
-					return
-				}
-				recs = recs[:0]
+// benchData is the store and the end of the hours it holds.
+func benchData(b *testing.B) (*pebble.Store, int64) {
+	st, built := benchtest.Cached(b, benchtest.Name("graph", benchTraces), func(st *pebble.Store, end int64) { buildBench(b, st, end) })
+	runtime.GC() // the setup's garbage is not the queries' cost
+	return st, benchEnd(built)
+}
+
+// benchEnd is the end of the hours a store built at built holds.
+func benchEnd(built int64) int64 { return (built-benchHours*3600)/3600*3600 + benchHours*3600 }
+
+func buildBench(b *testing.B, st *pebble.Store, end int64) {
+	start := (end - benchHours*3600) / 3600 * 3600
+	agg := graph.NewAggregator(graph.AggregatorConfig{Store: st})
+	rng := rand.New(rand.NewPCG(7, 7))
+	ctx := context.Background()
+	step := float64(benchHours*3600) / benchTraces
+	var recs []store.StatRecord
+	for i := 0; i < benchTraces; i++ {
+		s := syntheticSummary(rng, float64(start)+float64(i)*step)
+		recs = append(recs, agg.Deltas(s, nil)...)
+		if i%2000 == 1999 || i == benchTraces-1 {
+			if err := st.AddStats(ctx, recs); err != nil {
+				b.Fatal(err)
 			}
+			recs = recs[:0]
 		}
-		// Compacted, as a long-running server's older statistics are: each
-		// record's deltas merged into one (pebble/stats.go bounds what the
-		// memtable holds unmerged), and no compaction runs during the
-		// queries.
-		benchErr = benchSt.Compact(ctx)
-		runtime.GC() // the setup's garbage is not the queries' cost
-	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
 	}
-	return benchAgg, benchEnd
+	// Compacted, as a long-running server's older statistics are: each
+	// record's deltas merged into one (pebble/stats.go bounds what the
+	// memtable holds unmerged), and no compaction runs during the
+	// queries.
+	if err := st.Compact(ctx); err != nil {
+		b.Fatal(err)
+	}
 }
 
 var benchCallees = []trace.NodeID{

@@ -189,6 +189,7 @@ func (s *Stats) decode(b []byte, durations bool) ([]byte, error) {
 			return nil, errCorrupt
 		}
 		b = b[k:]
+		keep := i == 0 || durations
 		out := (*h)[:0] // reuse: scans decode record after record into one Stats
 		prev := int64(0)
 		for j := uint64(0); j < n; j++ {
@@ -198,9 +199,11 @@ func (s *Stats) decode(b []byte, durations bool) ([]byte, error) {
 				return nil, errCorrupt
 			}
 			prev += d
-			out = append(out, Bin{prev, c})
+			if keep { // skipped bins are checked, not collected
+				out = append(out, Bin{prev, c})
+			}
 		}
-		if i == 0 || durations {
+		if keep {
 			*h = out
 		}
 	}

@@ -120,10 +120,37 @@ type noRecycle struct {
 
 type archiveMarker struct{ pebble.ArchiveCleaner }
 
+// memTableBytes is an LSM's memtable size: 128 MiB for documents (below),
+// 64 MiB for the others.
+func memTableBytes(role lsmRole) int64 {
+	if role == documentsLSM {
+		return 128 << 20
+	}
+	return 64 << 20
+}
+
+// blockCacheBytes is the size of the Pebble cache the three LSMs share for
+// a block cache of cacheBytes. Pebble reserves each memtable's memory from
+// it, and a spent memtable's that it keeps for reuse: a busy store's
+// memtables (64-128 MiB each, grown to full size once a few hundred MiB
+// are written) took all of the default 128 MiB, so nothing was cached and
+// every read decompressed every block it touched, every time (graph
+// queries spent half their CPU in zstd). So the cache holds the memtables'
+// reservations, a live and a spent one per LSM, beside cacheBytes. The
+// two together take at most the sum (more only while flushes queue
+// memtables, as before): what a busy store's memtables took already, plus
+// the block cache it was meant to have.
+func blockCacheBytes(cacheBytes int64) int64 {
+	for _, role := range []lsmRole{mainLSM, documentsLSM, indexLSM} {
+		cacheBytes += 2 * memTableBytes(role)
+	}
+	return cacheBytes
+}
+
 func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 	opts := &pebble.Options{
 		Cache:                       cache,
-		MemTableSize:                64 << 20,
+		MemTableSize:                uint64(memTableBytes(role)),
 		MemTableStopWritesThreshold: 4,
 		// L0 gathers 16 flushes before they are compacted into the base
 		// level: when one LSM held every table, each L0 compaction rewrote
@@ -153,10 +180,9 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 		// flush's key range and make its L0 tables overlap: those are
 		// merged, the rest moved down. 128 MiB memtables flush half as
 		// often, so fewer tables overlap: 2-7% less CPU per segment at 5M
-		// segments, for ~160 MB more memory. Their L0 tables overlap too
+		// segments, for ~160 MB more memory (memTableBytes). Their L0 tables overlap too
 		// little for L0's sublevel count to trigger a compaction, so they
 		// sat in L0 up to Pebble's default of 500 tables; 100 moves them on.
-		opts.MemTableSize = 128 << 20
 		opts.L0CompactionFileThreshold = 100
 		// zstd from the flush on: a table moved down keeps the codec it was
 		// written with, and documents flushed with MinLZ took 204 instead of

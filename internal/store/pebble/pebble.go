@@ -72,7 +72,8 @@ var _ store.Store = (*Store)(nil)
 
 // Options tune the store; the zero value is the default.
 type Options struct {
-	// CacheBytes is the block cache size (default 128 MiB).
+	// CacheBytes is the block cache size (default 128 MiB), beside the
+	// memtables' memory (blockCacheBytes).
 	CacheBytes int64
 	// CombineStats sums the encoded deltas of one statistics record
 	// (graph.CombineStats), or returns nil when it cannot read one. Without
@@ -128,7 +129,7 @@ func Open(dir string, o Options) (*Store, error) {
 
 // open opens the three LSMs, upgrading an older layout unless readOnly.
 func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
-	cache := pebble.NewCache(s.opts.CacheBytes) // shared by the three LSMs
+	cache := pebble.NewCache(blockCacheBytes(s.opts.CacheBytes)) // shared by the three LSMs
 	defer cache.Unref()
 	var dbs []*pebble.DB
 	closeAll := func() {
