@@ -1,10 +1,11 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -123,10 +124,21 @@ func TestPutTraceSegmentsErrors(t *testing.T) {
 // decodes to what encoding/json would encode them as (the bytes
 // themselves when they are valid UTF-8), alone and in a request body.
 func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", `{"a":"b\"c\\d"}`, "\x00\x01\x1f\x7f", "é日本🚀\u2028", "\xff\xfe", "a\xe2\x82", "\t\r\n"} {
+	for _, s := range []string{"", `{"a":"b\"c\\d"}`, "\x00\x01\x1f\x7f", "é日本🚀\u2028", "\xff\xfe", "a\xe2\x82", "\t\r\n", "abcdefgh\"ijklmnop\\qrstuvw\x1fxyz\x80!!!!!!!!", "        !#[]~\x7f\x00"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, s []byte) {
+		for i := 0; i+8 <= len(s); i++ {
+			first := 8
+			for k := 7; k >= 0; k-- {
+				if !plain[s[i+k]] {
+					first = k
+				}
+			}
+			if got := bits.TrailingZeros64(special(binary.LittleEndian.Uint64(s[i:]))) >> 3; got != first {
+				t.Fatalf("special(%q) points at byte %d, want %d", s[i:i+8], got, first)
+			}
+		}
 		out := appendJSONString([]byte("x"), s)
 		if out[0] != 'x' {
 			t.Fatal("prefix overwritten")
@@ -159,18 +171,32 @@ func FuzzAppendJSONString(f *testing.F) {
 	})
 }
 
-// BenchmarkPutTraceSegmentsBody writes the body of a full batch of ~1.3 kB
-// documents.
+// BenchmarkPutTraceSegmentsBody writes the body of a full batch of ~1.8 kB
+// documents shaped like an SDK's segment (dense with quotes, as real ones
+// are; the daemon harness's padded documents escape faster).
 func BenchmarkPutTraceSegmentsBody(b *testing.B) {
-	bt := &batch{}
-	doc := bytes.Repeat([]byte(`{"trace_id":"1-5f84c7a1-1234567890abcdef12345678","name":"svc","http":{"request":{"url":"https://x/y?a=b"}},"metadata":{"k":"v"}}`), 10)
-	for range maxBatch {
-		bt.add(doc)
-	}
+	bt := benchBatch()
 	var buf []byte
 	b.SetBytes(int64(bt.size()))
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = appendPutTraceSegmentsBody(buf[:0], bt)
 	}
+}
+
+func benchBatch() *batch {
+	sub := `{"id":"53995c3f42cd8ad8","name":"DynamoDB","start_time":1478293361.271,"end_time":1478293361.449,` +
+		`"namespace":"aws","aws":{"operation":"GetItem","region":"us-east-1","table_name":"orders","retries":0},` +
+		`"http":{"response":{"status":200,"content_length":58}},"annotations":{"customer":"c-12","tier":"gold"}}`
+	doc := []byte(`{"trace_id":"1-581cf771-a006649127e371903a2de979","id":"70de5b6f19ff9a0a","name":"orders-api",` +
+		`"start_time":1478293361.271,"end_time":1478293361.449,"origin":"AWS::ECS::Container",` +
+		`"http":{"request":{"method":"POST","url":"https://orders.example.com/v1/orders?expand=items","client_ip":"10.0.1.7",` +
+		`"user_agent":"Mozilla/5.0 (X11; Linux x86_64)"},"response":{"status":201,"content_length":312}},` +
+		`"aws":{"xray":{"sdk":"X-Ray for Go","sdk_version":"1.8.5"},"ecs":{"container":"orders-7d9f"}},` +
+		`"metadata":{"default":{"note":"created \"order\" for c-12"}},"subsegments":[` + strings.Repeat(sub+",", 3) + sub + `]}`)
+	bt := &batch{}
+	for range maxBatch {
+		bt.add(doc)
+	}
+	return bt
 }
