@@ -133,6 +133,7 @@ type batcher struct {
 	mu     sync.Mutex
 	cur    *batch
 	gen    uint64
+	timer  *time.Timer // seals cur after wait
 	wait   time.Duration
 	held   *atomic.Int64
 	submit func(*batch)
@@ -145,12 +146,15 @@ func (bt *batcher) add(doc []byte) {
 		bt.cur = &batch{buf: make([]byte, 0, 64<<10), ends: make([]int, 0, maxBatch)}
 		bt.gen++
 		gen := bt.gen
-		time.AfterFunc(bt.wait, func() { bt.sealIf(gen) })
+		bt.timer = time.AfterFunc(bt.wait, func() { bt.sealIf(gen) })
 	}
 	bt.cur.add(doc)
 	bt.held.Add(int64(len(doc)))
 	var sealed *batch
 	if bt.cur.full() {
+		// A timer that will not fire costs no goroutine: at high rates
+		// batches fill long before it would.
+		bt.timer.Stop()
 		sealed, bt.cur = bt.cur, nil
 		bt.busy.Add(1)
 	}
