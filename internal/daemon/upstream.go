@@ -54,6 +54,9 @@ func newUpstream(ctx context.Context, cfg Config) (*upstream, error) {
 		tr.Proxy = proxy
 		tr.MaxIdleConnsPerHost = cfg.Concurrency + 2
 		tr.IdleConnTimeout = 90 * time.Second
+		// A batch body is ~65 kB: written in one or two system calls
+		// instead of sixteen through the default 4 kB buffer.
+		tr.WriteBufferSize = 64 << 10
 		if cfg.NoVerifySSL {
 			if tr.TLSClientConfig == nil {
 				tr.TLSClientConfig = &tls.Config{}
