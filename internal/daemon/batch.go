@@ -3,7 +3,6 @@ package daemon
 import (
 	"encoding/binary"
 	"errors"
-	"unsafe"
 )
 
 // maxBatch is the official daemon's PutTraceSegments batch size.
@@ -32,19 +31,6 @@ func (b *batch) doc(i int) []byte {
 		start = b.ends[i-1]
 	}
 	return b.buf[start:b.ends[i]]
-}
-
-// strings views the documents as the strings PutTraceSegments takes,
-// without copying: buf is not written again once the batch is sealed.
-func (b *batch) strings() []string {
-	out := make([]string, len(b.ends))
-	for i := range b.ends {
-		d := b.doc(i)
-		if len(d) > 0 {
-			out[i] = unsafe.String(&d[0], len(d))
-		}
-	}
-	return out
 }
 
 // encode is the spool record payload: each document as a uvarint length

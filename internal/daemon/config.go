@@ -306,7 +306,9 @@ func (c *Config) withDefaults() {
 		c.ShutdownTimeout = d.ShutdownTimeout
 	}
 	if c.BatchWait <= 0 {
-		c.BatchWait = 200 * time.Millisecond
+		// The official daemon's idle flush: at low rates, fuller batches
+		// mean fewer requests and wake-ups; no document waits longer.
+		c.BatchWait = time.Second
 	}
 	if c.TelemetryInterval <= 0 {
 		c.TelemetryInterval = time.Minute
