@@ -51,11 +51,23 @@ func decodeBatch(p []byte) (*batch, error) {
 	b := &batch{buf: make([]byte, 0, len(p))}
 	for len(p) > 0 {
 		n, k := binary.Uvarint(p)
-		if k <= 0 || n > uint64(len(p)-k) {
+		// A length in more bytes than it needs is no payload encode
+		// writes: refused, so a decoded batch re-encodes to its bytes.
+		if k <= 0 || k != uvarintLen(n) || n > uint64(len(p)-k) {
 			return nil, errBadPayload
 		}
 		b.add(p[k : k+int(n)])
 		p = p[k+int(n):]
 	}
 	return b, nil
+}
+
+// uvarintLen is how many bytes binary.AppendUvarint writes for v.
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
