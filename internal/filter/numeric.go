@@ -99,29 +99,11 @@ func narrowStatus(p *predNode) (termSet, bool) {
 // narrowEdge narrows an edge() body: a lower bound on the call's response
 // time.
 func narrowEdge(n node) (termSet, bool) {
-	switch x := n.(type) {
-	case *andNode:
-		var sets []termSet
-		for _, y := range x.xs {
-			if s, ok := narrowEdge(y); ok {
-				sets = append(sets, s)
-			}
-		}
-		return cheapest(sets)
-	case *orNode:
-		var sets []termSet
-		for _, y := range x.xs {
-			s, ok := narrowEdge(y)
-			if !ok {
-				return termSet{}, false
-			}
-			sets = append(sets, s)
-		}
-		return union(sets...), true
-	case *predNode:
-		if x.key == kwResponseTime || x.key == kwDuration {
-			return narrowTime(x, false, true)
-		}
+	if t, ok, handled := narrowBool(n, narrowEdge); handled {
+		return t, ok
+	}
+	if x, ok := n.(*predNode); ok && (x.key == kwResponseTime || x.key == kwDuration) {
+		return narrowTime(x, false, true)
 	}
 	return termSet{}, false
 }

@@ -90,26 +90,39 @@ func cheapest(sets []termSet) (termSet, bool) {
 	return best, found
 }
 
-func narrow(n node) (termSet, bool) {
+// narrowBool narrows AND and OR by narrowing their operands with leaf:
+// an AND by its cheapest narrowable operand, an OR only when every
+// operand narrows, by their union. handled is false for other nodes.
+func narrowBool(n node, leaf func(node) (termSet, bool)) (t termSet, ok, handled bool) {
 	switch x := n.(type) {
 	case *andNode:
 		var sets []termSet
 		for _, y := range x.xs {
-			if s, ok := narrow(y); ok {
+			if s, ok := leaf(y); ok {
 				sets = append(sets, s)
 			}
 		}
-		return cheapest(sets)
+		t, ok = cheapest(sets)
+		return t, ok, true
 	case *orNode:
 		var sets []termSet
 		for _, y := range x.xs {
-			s, ok := narrow(y)
+			s, ok := leaf(y)
 			if !ok {
-				return termSet{}, false
+				return termSet{}, false, true
 			}
 			sets = append(sets, s)
 		}
-		return union(sets...), true
+		return union(sets...), true, true
+	}
+	return termSet{}, false, false
+}
+
+func narrow(n node) (termSet, bool) {
+	if t, ok, handled := narrowBool(n, narrow); handled {
+		return t, ok
+	}
+	switch x := n.(type) {
 	case *predNode:
 		return narrowPred(x)
 	case *notNode:
