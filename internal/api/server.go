@@ -191,6 +191,12 @@ func (s *Server) write(w http.ResponseWriter, out any, err error, opName, reqID 
 type rawJSON []byte
 
 func readBody(r *http.Request, buf *[]byte) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		// Refused unread: a client that sent "Expect: 100-continue"
+		// never uploads the body.
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Type: "InvalidRequestException",
+			Message: fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes)}
+	}
 	var rd io.Reader = http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		gz, err := gzip.NewReader(rd)

@@ -206,3 +206,28 @@ func TestPooledBodiesDoNotLeakIntoDocuments(t *testing.T) {
 		}
 	}
 }
+
+// A body declared larger than MaxBodyBytes is refused before it is read,
+// so a client that asks "Expect: 100-continue" never uploads it and always
+// sees the 413 instead of racing a connection reset.
+func TestOversizeBodyRefusedUnread(t *testing.T) {
+	_, hs := newTestServer(t)
+	body := strings.NewReader(strings.Repeat("x", MaxBodyBytes+1))
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/TraceSegments", body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Expect", "100-continue")
+	c := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 10 * time.Second}}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e errBody
+	json.NewDecoder(resp.Body).Decode(&e)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || e.Type != "InvalidRequestException" || !strings.Contains(e.Message, "exceeds") {
+		t.Fatalf("HTTP %d %+v", resp.StatusCode, e)
+	}
+	if n := body.Len(); n < MaxBodyBytes {
+		t.Errorf("the client uploaded %d bytes of a body the server refused", MaxBodyBytes+1-n)
+	}
+}

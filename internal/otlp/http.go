@@ -137,6 +137,11 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 // readBody decompresses and bounds the request body.
 func (r *Receiver) readBody(req *http.Request) ([]byte, int, error) {
 	limit := int64(r.cfg.MaxRequestBytes)
+	if req.ContentLength > limit {
+		// Refused before a byte is read, so a client that sent
+		// "Expect: 100-continue" never uploads the body at all.
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the request exceeds %d bytes", limit)
+	}
 	var src io.Reader = http.MaxBytesReader(nil, req.Body, limit)
 	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":

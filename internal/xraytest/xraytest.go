@@ -141,7 +141,9 @@ func (a *API) Client(tb testing.TB, opts ...func(*xray.Options)) *xray.Client {
 	return Client(tb, a.URL, opts...)
 }
 
-var postClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
+// ExpectContinueTimeout lets a test that sends "Expect: 100-continue" see
+// a server refuse a body before it is uploaded, instead of racing a reset.
+var postClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true, ExpectContinueTimeout: 10 * time.Second}, Timeout: 30 * time.Second}
 
 // Post sends an unsigned POST with the given Content-Type and further
 // header name/value pairs (empty values are not sent), and returns the
