@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"syscall"
@@ -17,27 +16,6 @@ import (
 )
 
 const allRules = `{"version":2,"default":{"fixed_target":0,"rate":1},"rules":[]}`
-
-// sink is a UDP socket that reads and discards, like an idle daemon.
-func sink(b *testing.B) string {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	_ = c.SetReadBuffer(4 << 20)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1<<16)
-		for {
-			if _, err := c.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
-	b.Cleanup(func() { c.Close(); <-done })
-	return c.LocalAddr().String()
-}
 
 func setup(b *testing.B) {
 	addr := sink(b)
