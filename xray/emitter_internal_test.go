@@ -1,0 +1,86 @@
+package xray
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+func testSegment(t *testing.T, i int) *Segment {
+	ss, err := NewDefaultStreamingStrategy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Segment{Name: "group", ID: fmt.Sprintf("%016x", i+1), TraceID: "1-5759e988-bd862e3fe1be46a994272793",
+		StartTime: 1, EndTime: 2, Sampled: true, Configuration: &Config{StreamingStrategy: ss}}
+	s.ParentSegment = s
+	return s
+}
+
+// Goroutines that close segments while another one is writing queue their
+// datagrams and return; the writer sends them in one sendmmsg before its own
+// Close returns. Past a full batch they write their own. The writer is held
+// in its write by a hook, so the interleaving is fixed.
+func TestGroupCommit(t *testing.T) {
+	r, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_ = r.SetReadBuffer(4 << 20)
+	e, _ := NewDefaultEmitter(r.LocalAddr().(*net.UDPAddr))
+	entered, release := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	e.beforeWrite = func() { first.Do(func() { close(entered); <-release }) }
+
+	senderDone := make(chan struct{})
+	go func() { e.Emit(testSegment(t, 0)); close(senderDone) }()
+	<-entered
+	const own = 3 // written by their goroutines: the queue is full
+	for i := 1; i <= batchLen+own; i++ {
+		e.Emit(testSegment(t, i))
+	}
+	e.mu.Lock()
+	queued := len(e.queue)
+	e.mu.Unlock()
+	if queued != batchLen || e.Written() != own {
+		t.Fatalf("while the sender writes: %d queued, %d written; want %d, %d", queued, e.Written(), batchLen, own)
+	}
+	flushed := make(chan int64)
+	go func() { _ = e.Flush(t.Context()); flushed <- e.Written() }()
+	close(release)
+	<-senderDone
+	const total = 1 + batchLen + own
+	if n := e.Written(); n != total {
+		t.Errorf("the sender returned with %d of %d datagrams written", n, total)
+	}
+	if n := <-flushed; n != total {
+		t.Errorf("Flush returned with %d of %d datagrams written", n, total)
+	}
+	if n := e.batches.Load(); n != 1 {
+		t.Errorf("%d sendmmsg calls, want 1", n)
+	}
+
+	seen := map[string]bool{}
+	buf := make([]byte, 1<<16)
+	_ = r.SetReadDeadline(time.Now().Add(time.Minute)) // a guard only: all are sent already
+	for len(seen) < total {
+		n, err := r.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d datagrams: %v", len(seen), err)
+		}
+		doc := string(buf[len(Header):n])
+		var id string
+		if _, err := fmt.Sscanf(doc[len(`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"`):], "%16s", &id); err != nil {
+			t.Fatalf("%v: %s", err, doc)
+		}
+		seen[id] = true
+	}
+	for i := 0; i < total; i++ {
+		if id := fmt.Sprintf("%016x", i+1); !seen[id] {
+			t.Errorf("segment %s not received", id)
+		}
+	}
+}
