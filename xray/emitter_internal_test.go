@@ -1,6 +1,7 @@
 package xray
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"sync"
@@ -82,5 +83,27 @@ func TestGroupCommit(t *testing.T) {
 		if id := fmt.Sprintf("%016x", i+1); !seen[id] {
 			t.Errorf("segment %s not received", id)
 		}
+	}
+}
+
+// The context Begin* return (allocated inside the segment) behaves as
+// context.WithValue(parent, ContextKey, seg): the segment, the parent's
+// values, deadline and cancellation.
+func TestSegmentContextIsAValueContext(t *testing.T) {
+	type key struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	ctx, seg := BeginSubsegment(withSegment(parent, testSegment(t, 0)), "child")
+	if GetSegment(ctx) != seg || ctx.Value(key{}) != "v" || seg.parent == nil {
+		t.Fatalf("segment %p (want %p), value %v", GetSegment(ctx), seg, ctx.Value(key{}))
+	}
+	cancel()
+	<-ctx.Done()
+	if ctx.Err() != context.Canceled || context.Cause(ctx) != context.Canceled {
+		t.Errorf("err %v, cause %v", ctx.Err(), context.Cause(ctx))
+	}
+	inner, innerCancel := context.WithCancel(ctx)
+	defer innerCancel()
+	if GetSegment(inner) != seg || inner.Err() != context.Canceled {
+		t.Errorf("a context derived from it lost the segment or the cancellation")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/roentgen-tracing/roentgen/xray/header"
 	"github.com/roentgen-tracing/roentgen/xray/strategy/exception"
@@ -34,6 +35,12 @@ type Segment struct {
 	totalSubSegments uint32
 	rawSubsegments   []*Segment
 	ruleName         *string // centralized rule that sampled this segment
+
+	// ctx is the context Begin* returns, carried inside the segment so
+	// that it costs no allocation of its own; idBuf holds the bytes of
+	// TraceID and ID when the SDK made them (never written again).
+	ctx   segmentContext
+	idBuf [35 + 16]byte
 
 	Sampled          bool           `json:"-"`
 	RequestWasTraced bool           `json:"-"`
@@ -143,18 +150,62 @@ func putHex(b []byte, v uint64) {
 	}
 }
 
-// newIDs returns a fresh trace id and segment id cut from one string, so
-// both cost a single allocation. The random part comes from the runtime's
-// ChaCha8 generator (seeded from the OS), as fast as a counter.
-func newIDs(now time.Time) (traceID, id string) {
-	var b [35 + 16]byte
+// fillIDs writes a fresh trace id and segment id into b. The random part
+// comes from the runtime's ChaCha8 generator (seeded from the OS), as fast
+// as a counter.
+func fillIDs(b *[35 + 16]byte, now time.Time) {
 	b[0], b[1], b[10] = '1', '-', '-'
 	putHex(b[2:10], uint64(now.Unix()))
 	putHex(b[11:19], uint64(rand.Uint32()))
 	putHex(b[19:35], rand.Uint64())
 	putHex(b[35:], nonZero())
+}
+
+// newIDs returns a fresh trace id and segment id cut from one string.
+func newIDs(now time.Time) (traceID, id string) {
+	var b [35 + 16]byte
+	fillIDs(&b, now)
 	s := string(b[:])
 	return s[:35], s[35:]
+}
+
+// setNewIDs gives seg fresh ids whose bytes live in seg itself: no
+// allocation of their own.
+func (seg *Segment) setNewIDs(now time.Time) {
+	fillIDs(&seg.idBuf, now)
+	s := unsafe.String(&seg.idBuf[0], len(seg.idBuf))
+	seg.TraceID, seg.ID = s[:35], s[35:]
+}
+
+// setNewID gives a subsegment a fresh id, as setNewIDs.
+func (seg *Segment) setNewID() {
+	putHex(seg.idBuf[:16], nonZero())
+	seg.ID = unsafe.String(&seg.idBuf[0], 16)
+}
+
+// segmentContext is context.WithValue(parent, ContextKey, seg), embedded in
+// seg so that Begin* allocate one object, not two.
+type segmentContext struct {
+	context.Context
+	seg *Segment
+}
+
+func (c *segmentContext) Value(key any) any {
+	if key == any(ContextKey) {
+		return c.seg
+	}
+	return c.Context.Value(key)
+}
+
+func (c *segmentContext) String() string { return "xray.segmentContext" }
+
+// withSegment returns ctx carrying seg, using seg's own context block.
+func withSegment(ctx context.Context, seg *Segment) context.Context {
+	if ctx == nil {
+		panic("cannot create context from nil parent")
+	}
+	seg.ctx = segmentContext{Context: ctx, seg: seg}
+	return &seg.ctx
 }
 
 func nonZero() uint64 {
@@ -195,7 +246,7 @@ func BeginSegmentWithSampling(ctx context.Context, name string, r *http.Request,
 	if st.disabled {
 		seg := &Segment{Dummy: true}
 		seg.ParentSegment = seg
-		return context.WithValue(ctx, ContextKey, seg), seg
+		return withSegment(ctx, seg), seg
 	}
 	if st.tracingName != "" {
 		name = st.tracingName
@@ -224,17 +275,23 @@ func BeginSegmentWithSampling(ctx context.Context, name string, r *http.Request,
 	seg.Sampled, seg.ruleName = d.Sample, d.Rule
 	seg.Dummy = !seg.Sampled
 	if seg.Sampled || st.realIDs {
-		seg.TraceID, seg.ID = newIDs(now)
+		seg.setNewIDs(now)
 	} else {
 		seg.TraceID, seg.ID = noOpTraceID, noOpSegmentID
 	}
-	return context.WithValue(ctx, ContextKey, seg), seg
+	return withSegment(ctx, seg), seg
 }
 
 func decide(s sampling.Strategy, r sampling.Request) sampling.Decision {
 	if d, ok := s.(sampling.Decider); ok {
 		return d.Decide(r)
 	}
+	return shouldTrace(s, r)
+}
+
+// shouldTrace asks a Strategy that is not a Decider; apart from decide, so
+// that only this path pays for r escaping to the heap.
+func shouldTrace(s sampling.Strategy, r sampling.Request) sampling.Decision {
 	if d := s.ShouldTrace(&r); d != nil {
 		return *d
 	}
@@ -278,10 +335,10 @@ func BeginFacadeSegment(ctx context.Context, name string, h *header.Header) (con
 		seg.IncomingHeader = h
 	} else {
 		seg.Sampled = true
-		seg.TraceID, seg.ID = newIDs(now)
+		seg.setNewIDs(now)
 	}
 	seg.Dummy = !seg.Sampled
-	return context.WithValue(ctx, ContextKey, seg), seg
+	return withSegment(ctx, seg), seg
 }
 
 // BeginSubsegment starts a subsegment of the (sub)segment in ctx. In Lambda
@@ -291,7 +348,7 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 	if st.disabled {
 		seg := &Segment{Dummy: true}
 		seg.ParentSegment = seg
-		return context.WithValue(ctx, ContextKey, seg), seg
+		return withSegment(ctx, seg), seg
 	}
 	parent := GetSegment(ctx)
 	if parent == nil {
@@ -309,9 +366,7 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 	seg.Sampled = root.Sampled
 	seg.Dummy = !root.Sampled || parent.Dummy
 	if seg.Sampled || st.realIDs {
-		var b [16]byte
-		putHex(b[:], nonZero())
-		seg.ID = string(b[:])
+		seg.setNewID()
 	} else {
 		seg.ID = noOpSegmentID
 	}
@@ -325,7 +380,7 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 	parent.rawSubsegments = append(parent.rawSubsegments, seg)
 	parent.openSegments++
 	parent.Unlock()
-	return context.WithValue(ctx, ContextKey, seg), seg
+	return withSegment(ctx, seg), seg
 }
 
 // BeginSubsegmentWithoutSampling starts a subsegment that is never recorded.
