@@ -242,9 +242,15 @@ func BeginSegment(ctx context.Context, name string) (context.Context, *Segment) 
 // BeginSegmentWithSampling starts a segment; an incoming header's Sampled=1/0
 // is obeyed, otherwise the strategy decides with the request's attributes.
 func BeginSegmentWithSampling(ctx context.Context, name string, r *http.Request, traceHeader *header.Header) (context.Context, *Segment) {
+	return beginSegment(ctx, name, r, traceHeader, new(Segment))
+}
+
+// beginSegment is BeginSegmentWithSampling into a zero Segment the caller
+// allocated (Handler allocates it with the request's other objects).
+func beginSegment(ctx context.Context, name string, r *http.Request, traceHeader *header.Header, seg *Segment) (context.Context, *Segment) {
 	st := loadState()
 	if st.disabled {
-		seg := &Segment{Dummy: true}
+		seg.Dummy = true
 		seg.ParentSegment = seg
 		return withSegment(ctx, seg), seg
 	}
@@ -252,7 +258,7 @@ func BeginSegmentWithSampling(ctx context.Context, name string, r *http.Request,
 		name = st.tracingName
 	}
 	cfg := configFor(ctx, st)
-	seg := &Segment{Name: truncName(name), Configuration: cfg, InProgress: true}
+	seg.Name, seg.Configuration, seg.InProgress = truncName(name), cfg, true
 	seg.ParentSegment = seg
 	now := time.Now()
 	seg.StartTime = epochSeconds(now)
@@ -308,7 +314,11 @@ func truncName(name string) string {
 // NewSegmentFromHeader starts a segment that continues the trace of an
 // incoming header.
 func NewSegmentFromHeader(ctx context.Context, name string, r *http.Request, h *header.Header) (context.Context, *Segment) {
-	ctx, seg := BeginSegmentWithSampling(ctx, name, r, h)
+	return segmentFromHeader(ctx, name, r, h, new(Segment))
+}
+
+func segmentFromHeader(ctx context.Context, name string, r *http.Request, h *header.Header, seg *Segment) (context.Context, *Segment) {
+	ctx, seg = beginSegment(ctx, name, r, h, seg)
 	if h != nil && !loadState().disabled {
 		if h.TraceID != "" {
 			seg.TraceID = h.TraceID
