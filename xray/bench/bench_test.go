@@ -52,6 +52,34 @@ func BenchmarkBeginClose(b *testing.B) {
 	})
 }
 
+// BenchmarkBeginCloseParallel closes segments on GOMAXPROCS goroutines at
+// once, where this SDK's emitter commits datagrams as a group (one sendmmsg
+// for those that arrive while another goroutine writes).
+func BenchmarkBeginCloseParallel(b *testing.B) {
+	setup(b)
+	ctx := context.Background()
+	b.Run("sdk=aws-xray-sdk-go", func(b *testing.B) {
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_, seg := awsxray.BeginSegment(ctx, "bench")
+				seg.Close(nil)
+			}
+		})
+	})
+	b.Run("sdk=roentgen", func(b *testing.B) {
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_, seg := xray.BeginSegment(ctx, "bench")
+				seg.Close(nil)
+			}
+		})
+	})
+}
+
 func BenchmarkSubsegments(b *testing.B) {
 	setup(b)
 	ctx := context.Background()
