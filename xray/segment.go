@@ -41,6 +41,7 @@ type Segment struct {
 	// TraceID and ID when the SDK made them (never written again).
 	ctx   segmentContext
 	idBuf [35 + 16]byte
+	t0    time.Time // a segment's start, with the monotonic clock (clockNow)
 
 	Sampled          bool           `json:"-"`
 	RequestWasTraced bool           `json:"-"`
@@ -233,6 +234,16 @@ const (
 
 func epochSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
+// clockNow is the time in Unix nanoseconds: its segment's start plus the
+// monotonic time since, one clock read where time.Now takes two (and a
+// duration that a wall-clock step cannot make negative).
+func (seg *Segment) clockNow() int64 {
+	if root := seg.ParentSegment; root != nil && !root.t0.IsZero() {
+		return root.t0.UnixNano() + int64(time.Since(root.t0))
+	}
+	return time.Now().UnixNano()
+}
+
 // BeginSegment starts a segment named name (or AWS_XRAY_TRACING_NAME),
 // sampled by the configured strategy.
 func BeginSegment(ctx context.Context, name string) (context.Context, *Segment) {
@@ -261,7 +272,7 @@ func beginSegment(ctx context.Context, name string, r *http.Request, traceHeader
 	seg.Name, seg.Configuration, seg.InProgress = truncName(name), cfg, true
 	seg.ParentSegment = seg
 	now := time.Now()
-	seg.StartTime = epochSeconds(now)
+	seg.StartTime, seg.t0 = epochSeconds(now), now
 	if origin := pluginOrigin(); origin != "" {
 		seg.Origin = origin
 	}
@@ -272,9 +283,9 @@ func beginSegment(ctx context.Context, name string, r *http.Request, traceHeader
 		d.Sample = true
 	case traceHeader != nil && traceHeader.SamplingDecision == header.NotSampled:
 	default:
-		req := sampling.Request{ServiceName: seg.Name}
+		req := sampling.Request{ServiceName: seg.Name, Now: now}
 		if r != nil {
-			req = sampling.Request{Host: r.Host, URL: r.URL.Path, Method: r.Method, ServiceName: seg.Name, ServiceType: seg.Origin}
+			req = sampling.Request{Host: r.Host, URL: r.URL.Path, Method: r.Method, ServiceName: seg.Name, ServiceType: seg.Origin, Now: now}
 		}
 		d = decide(cfg.SamplingStrategy, req)
 	}
@@ -339,7 +350,7 @@ func BeginFacadeSegment(ctx context.Context, name string, h *header.Header) (con
 	seg := &Segment{Name: truncName(name), Configuration: configFor(ctx, st), InProgress: true, Facade: true}
 	seg.ParentSegment = seg
 	now := time.Now()
-	seg.StartTime = epochSeconds(now)
+	seg.StartTime, seg.t0 = epochSeconds(now), now
 	if h != nil {
 		seg.TraceID, seg.ID, seg.Sampled = h.TraceID, h.ParentID, h.SamplingDecision == header.Sampled
 		seg.IncomingHeader = h
@@ -371,8 +382,7 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 	}
 	root := parent.ParentSegment
 	seg := &Segment{parent: parent, ParentSegment: root, Name: truncName(name), InProgress: true}
-	now := time.Now()
-	seg.StartTime = epochSeconds(now)
+	seg.StartTime = float64(seg.clockNow()) / 1e9
 	seg.Sampled = root.Sampled
 	seg.Dummy = !root.Sampled || parent.Dummy
 	if seg.Sampled || st.realIDs {
@@ -415,7 +425,7 @@ func (seg *Segment) Close(err error) {
 		return
 	}
 	seg.Lock()
-	seg.EndTime = epochSeconds(time.Now())
+	seg.EndTime = float64(seg.clockNow()) / 1e9
 	seg.InProgress = false
 	if err != nil {
 		seg.addError(err)
@@ -435,7 +445,7 @@ func (seg *Segment) CloseAndStream(err error) {
 		return
 	}
 	seg.Lock()
-	seg.EndTime = epochSeconds(time.Now())
+	seg.EndTime = float64(seg.clockNow()) / 1e9
 	seg.InProgress = false
 	seg.Emitted = true
 	if err != nil {
