@@ -4,6 +4,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/net/ipv4"
 )
@@ -45,6 +46,30 @@ func BenchmarkUDPFloor(b *testing.B) {
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
 		for b.Loop() {
+			if _, err := syscall.Write(fd, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The same at an SDK's pace: about a microsecond of other work between
+	// datagrams, so that the daemon has gone back to sleep and each
+	// datagram wakes it, as between real segments.
+	b.Run("write(2)/paced", func(b *testing.B) {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer syscall.Close(fd)
+		sa := &syscall.SockaddrInet4{Port: addr.Port}
+		copy(sa.Addr[:], addr.IP.To4())
+		if err := syscall.Connect(fd, sa); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		for b.Loop() {
+			for t := time.Now(); time.Since(t) < time.Microsecond; {
+			}
 			if _, err := syscall.Write(fd, msg); err != nil {
 				b.Fatal(err)
 			}
