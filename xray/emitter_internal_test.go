@@ -107,3 +107,38 @@ func TestSegmentContextIsAValueContext(t *testing.T) {
 		t.Errorf("a context derived from it lost the segment or the cancellation")
 	}
 }
+
+// Many goroutines closing at once, in whatever interleaving the scheduler
+// gives: every datagram is written exactly once by the time Flush returns,
+// nothing is left queued and no goroutine holds the sender role.
+func TestGroupCommitUnderConcurrency(t *testing.T) {
+	r, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	e, _ := NewDefaultEmitter(r.LocalAddr().(*net.UDPAddr))
+	const goroutines, each = 8, 250
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := 0; i < each; i++ {
+				e.Emit(testSegment(t, g*each+i))
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if err := e.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := e.Written(); n != goroutines*each || len(e.queue) != 0 || e.sending {
+		t.Errorf("%d of %d written, %d queued, sending %v", n, goroutines*each, len(e.queue), e.sending)
+	}
+}
