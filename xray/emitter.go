@@ -35,7 +35,10 @@ type Emitter interface {
 // own Close returns; those others return at once. This is the one case where
 // Close returns before its datagram is written: while another goroutine is
 // inside Close writing. Such a datagram is written before that goroutine's
-// Close returns, and Flush and Shutdown wait for it. No goroutine of its own.
+// Close returns, and Flush and Shutdown wait for it. When batchLen datagrams
+// are already queued, or the sender has written maxDrain for others, a
+// goroutine writes its own instead (memory and the sender's extra work stay
+// bounded). The emitter has no goroutine of its own.
 type DefaultEmitter struct {
 	addr   atomic.Pointer[net.UDPAddr]
 	sock   atomic.Pointer[udpSocket]
