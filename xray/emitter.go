@@ -58,9 +58,9 @@ type DefaultEmitter struct {
 	written atomic.Int64 // datagrams written (tests, stats)
 	batches atomic.Int64 // sendmmsg calls (tests)
 
-	// beforeWrite, when set (tests), runs in the sender before it writes
-	// its own datagram.
-	beforeWrite func()
+	// beforeWrite and afterBatch, when set (tests), run in the sender
+	// before it writes its own datagram and after each batch for others.
+	beforeWrite, afterBatch func()
 }
 
 type udpSocket struct {
@@ -181,6 +181,9 @@ func (e *DefaultEmitter) send(bp *[]byte) {
 		}
 		e.mu.Unlock()
 		e.writeBatch(batch)
+		if e.afterBatch != nil {
+			e.afterBatch()
+		}
 		clear(batch)
 		e.mu.Lock()
 		e.spare = batch[:0]

@@ -142,3 +142,58 @@ func TestGroupCommitUnderConcurrency(t *testing.T) {
 		t.Errorf("%d of %d written, %d queued, sending %v", n, goroutines*each, len(e.queue), e.sending)
 	}
 }
+
+// A sender writes at most maxDrain datagrams for others: once it has, the
+// goroutines that close next write their own, and the sender returns when
+// what it accepted is written. Hooks hold the sender between batches.
+func TestGroupCommitBoundsTheSendersWork(t *testing.T) {
+	r, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	e, _ := NewDefaultEmitter(r.LocalAddr().(*net.UDPAddr))
+	entered, release := make(chan struct{}), make(chan struct{})
+	atBatch, proceed := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	e.beforeWrite = func() { first.Do(func() { close(entered); <-release }) }
+	e.afterBatch = func() { atBatch <- struct{}{}; <-proceed }
+
+	senderDone := make(chan struct{})
+	go func() { e.Emit(testSegment(t, 0)); close(senderDone) }()
+	<-entered
+	n := 1
+	emit := func(k int) {
+		for i := 0; i < k; i++ {
+			e.Emit(testSegment(t, n))
+			n++
+		}
+	}
+	emit(batchLen)
+	close(release)
+	for round := 1; round*batchLen < maxDrain; round++ {
+		<-atBatch // the sender has written round batches for others
+		emit(batchLen)
+		e.mu.Lock()
+		queued := len(e.queue)
+		e.mu.Unlock()
+		if queued != batchLen {
+			t.Fatalf("round %d: %d queued, want %d", round, queued, batchLen)
+		}
+		proceed <- struct{}{}
+	}
+	<-atBatch // maxDrain written for others: the sender takes no more
+	before := e.Written()
+	emit(1)
+	e.mu.Lock()
+	queued := len(e.queue)
+	e.mu.Unlock()
+	if queued != 0 || e.Written() != before+1 {
+		t.Errorf("past maxDrain: %d queued, %d written by the closing goroutine", queued, e.Written()-before)
+	}
+	proceed <- struct{}{}
+	<-senderDone
+	if w := e.Written(); w != int64(n) {
+		t.Errorf("%d of %d written", w, n)
+	}
+}
