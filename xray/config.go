@@ -95,7 +95,7 @@ func newState(c Config, prev *Config) (*state, error) {
 		merged.ServiceVersion = c.ServiceVersion
 	}
 	if de, ok := merged.Emitter.(*DefaultEmitter); ok && de.isShutdown() {
-		merged.Emitter = nil // a new one, with its own writer
+		merged.Emitter = nil // a new one
 		if ep == nil {
 			addr := de.addr.Load()
 			ep = &daemoncfg.DaemonEndpoints{UDPAddr: addr}
@@ -257,10 +257,11 @@ func logf(level xraylog.LogLevel, format string, args ...any) {
 	b.l.Log(level, lazyMsg{format, args})
 }
 
-// Shutdown ships every queued segment to the daemon and stops the SDK's
-// background work (the emitter's writer, the sampling pollers). Call it
-// before a program exits, e.g. deferred in main or in a signal handler;
-// segments emitted afterwards are written synchronously.
+// Shutdown waits until every segment closed so far is on the socket (those
+// another goroutine was still writing for a group of Closes) and stops the
+// SDK's background work (the sampling pollers). Call it before a program
+// exits, e.g. deferred in main or in a signal handler; segments emitted
+// afterwards are still sent.
 func Shutdown(ctx context.Context) error {
 	s := loadState()
 	var errs []error

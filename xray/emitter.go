@@ -2,10 +2,10 @@ package xray
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/net/ipv4"
 
@@ -25,47 +25,65 @@ type Emitter interface {
 	RefreshEmitterWithAddress(raddr *net.UDPAddr)
 }
 
-// queueLen bounds the datagrams waiting for the writer; when it is full the
-// emitting goroutine writes itself, so nothing is dropped and memory stays
-// bounded.
-const queueLen = 1024
-
-// DefaultEmitter sends segments over UDP. Close hands the datagrams to a
-// writer goroutine (started with the first segment); Flush and Shutdown wait
-// until everything queued is on the socket.
+// DefaultEmitter sends segments over UDP from the goroutine that closes
+// them, as aws-xray-sdk-go does: when Close returns, the datagram is on the
+// socket, so a program that exits right after its last Close has sent it.
+//
+// When several goroutines close segments at once it commits them as a
+// group: the goroutine writing (the sender) takes the datagrams that others
+// queued meanwhile and hands them to the kernel in one sendmmsg before its
+// own Close returns; those others return at once. This is the one case where
+// Close returns before its datagram is written: while another goroutine is
+// inside Close writing. Such a datagram is written before that goroutine's
+// Close returns, and Flush and Shutdown wait for it. When batchLen datagrams
+// are already queued, or the sender has written maxDrain for others, a
+// goroutine writes its own instead (memory and the sender's extra work stay
+// bounded). The emitter has no goroutine of its own.
 type DefaultEmitter struct {
-	mu     sync.RWMutex // guards closed against sends on a closed queue
-	closed bool
 	addr   atomic.Pointer[net.UDPAddr]
-	conn   atomic.Pointer[net.UDPConn]
+	sock   atomic.Pointer[udpSocket]
 	dialMu sync.Mutex
 
-	start sync.Once
-	queue chan item
-	done  chan struct{}
+	mu        sync.Mutex
+	sending   bool          // a goroutine holds the sender role
+	accepting bool          // the sender still takes queued datagrams
+	queue     []*[]byte     // datagrams waiting for the sender
+	spare     []*[]byte     // the previous batch's slice, reused
+	idle      chan struct{} // closed when the sender finishes (Flush)
+	closed    bool          // Shutdown was called
+
+	msgs [batchLen]ipv4.Message // the sender's sendmmsg vector
+	iov  [batchLen][1][]byte
 
 	written atomic.Int64 // datagrams written (tests, stats)
+	batches atomic.Int64 // sendmmsg calls (tests)
+
+	// beforeWrite and afterBatch, when set (tests), run in the sender
+	// before it writes its own datagram and after each batch for others.
+	beforeWrite, afterBatch func()
 }
 
-// item is a datagram to write, or a flush marker.
-type item struct {
-	buf   *[]byte
-	flush chan struct{}
+type udpSocket struct {
+	c  *net.UDPConn
+	pc *ipv4.PacketConn
 }
 
-// free recycles datagram buffers. A channel rather than a sync.Pool: the
-// writer goroutine frees what emitting goroutines took, and sync.Pool's
-// per-P caches miss on exactly that pattern.
-var free = make(chan *[]byte, 2*queueLen)
+// batchLen is the most datagrams queued for one sendmmsg; a goroutine that
+// finds the queue full writes its own datagram, concurrently with the
+// sender, so memory stays bounded.
+const batchLen = 64
+
+// maxDrain bounds what one sender writes for others: past it, new
+// datagrams are written by their own goroutines, so no Close is held up by
+// a steady stream of other goroutines' segments.
+const maxDrain = 4 * batchLen
+
+// bufPool recycles datagram buffers; the goroutine that fills one usually
+// frees it, which is the pattern sync.Pool's per-P caches serve best.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 func getBuf() *[]byte {
-	var bp *[]byte
-	select {
-	case bp = <-free:
-	default:
-		b := make([]byte, 0, 4096)
-		bp = &b
-	}
+	bp := bufPool.Get().(*[]byte)
 	*bp = append((*bp)[:0], Header...)
 	return bp
 }
@@ -74,16 +92,13 @@ func putBuf(bp *[]byte) {
 	if cap(*bp) > 128<<10 {
 		return
 	}
-	select {
-	case free <- bp:
-	default:
-	}
+	bufPool.Put(bp)
 }
 
 // NewDefaultEmitter returns an emitter sending to raddr. It dials lazily.
 func NewDefaultEmitter(raddr *net.UDPAddr) (*DefaultEmitter, error) {
 	initLambda()
-	e := &DefaultEmitter{queue: make(chan item, queueLen), done: make(chan struct{})}
+	e := &DefaultEmitter{}
 	e.addr.Store(raddr)
 	return e, nil
 }
@@ -93,128 +108,130 @@ func (e *DefaultEmitter) RefreshEmitterWithAddress(raddr *net.UDPAddr) {
 	e.dialMu.Lock()
 	defer e.dialMu.Unlock()
 	e.addr.Store(raddr)
-	if old := e.conn.Swap(nil); old != nil {
-		_ = old.Close()
+	if old := e.sock.Swap(nil); old != nil {
+		_ = old.c.Close()
 	}
 }
 
-func (e *DefaultEmitter) socket() *net.UDPConn {
-	if c := e.conn.Load(); c != nil {
-		return c
+func (e *DefaultEmitter) socket() *udpSocket {
+	if s := e.sock.Load(); s != nil {
+		return s
 	}
 	e.dialMu.Lock()
 	defer e.dialMu.Unlock()
-	if c := e.conn.Load(); c != nil {
-		return c
+	if s := e.sock.Load(); s != nil {
+		return s
 	}
 	c, err := net.DialUDP("udp", nil, e.addr.Load())
 	if err != nil {
 		logf(xraylog.LogLevelError, "xray: dialing the daemon at %v: %v", e.addr.Load(), err)
 		return nil
 	}
-	e.conn.Store(c)
-	return c
+	s := &udpSocket{c: c, pc: ipv4.NewPacketConn(c)}
+	e.sock.Store(s)
+	return s
 }
 
 // Emit packs seg into datagrams (streaming subsegments when the document
-// would not fit or holds too many) and queues them.
+// would not fit or holds too many) and sends them.
 func (e *DefaultEmitter) Emit(seg *Segment) {
 	if seg == nil || !seg.ParentSegment.Sampled {
 		return
 	}
-	pack(seg, e.enqueue)
+	pack(seg, e)
 }
 
-func (e *DefaultEmitter) enqueue(bp *[]byte) {
-	e.start.Do(func() { go e.run() })
-	e.mu.RLock()
-	if !e.closed {
-		select {
-		case e.queue <- item{buf: bp}:
-			e.mu.RUnlock()
+// send writes bp, or queues it for the goroutine that is writing.
+func (e *DefaultEmitter) send(bp *[]byte) {
+	e.mu.Lock()
+	if e.sending {
+		if e.accepting && len(e.queue) < batchLen {
+			e.queue = append(e.queue, bp)
+			e.mu.Unlock()
 			return
-		default:
 		}
+		e.mu.Unlock()
+		e.write(bp)
+		return
 	}
-	e.mu.RUnlock()
+	e.sending, e.accepting = true, true
+	e.mu.Unlock()
+
+	if e.beforeWrite != nil {
+		e.beforeWrite()
+	}
 	e.write(bp)
+	drained := 0
+	for {
+		e.mu.Lock()
+		batch := e.queue
+		if len(batch) == 0 {
+			e.sending = false
+			if e.idle != nil {
+				close(e.idle)
+				e.idle = nil
+			}
+			e.mu.Unlock()
+			return
+		}
+		e.queue = e.spare[:0]
+		drained += len(batch)
+		if drained >= maxDrain {
+			e.accepting = false
+		}
+		e.mu.Unlock()
+		e.writeBatch(batch)
+		if e.afterBatch != nil {
+			e.afterBatch()
+		}
+		clear(batch)
+		e.mu.Lock()
+		e.spare = batch[:0]
+		e.mu.Unlock()
+	}
 }
 
 func (e *DefaultEmitter) write(bp *[]byte) {
-	if c := e.socket(); c != nil {
-		if _, err := c.Write(*bp); err != nil {
-			logf(xraylog.LogLevelWarn, "xray: writing a segment of %d bytes: %v", len(*bp), err)
+	for try := 0; try < 2; try++ {
+		s := e.socket()
+		if s == nil {
+			break
 		}
+		_, err := s.c.Write(*bp)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, net.ErrClosed) && try == 0 {
+			continue // the address changed under us: the new socket
+		}
+		logf(xraylog.LogLevelWarn, "xray: writing a segment of %d bytes: %v", len(*bp), err)
+		break
 	}
 	e.written.Add(1)
 	putBuf(bp)
 }
 
-// batchLen is the most datagrams handed to the kernel in one sendmmsg.
-const batchLen = 64
-
-// batchDelay is how long the writer lets a burst gather once woken; it
-// bounds the extra latency of a segment.
-var batchDelay = 200 * time.Microsecond
-
-// run writes queued datagrams, several per system call when they pile up.
-func (e *DefaultEmitter) run() {
-	defer close(e.done)
-	var (
-		bufs  [batchLen]*[]byte
-		msgs  [batchLen]ipv4.Message
-		marks []chan struct{}
-	)
-	for it := range e.queue {
-		n := 0
-		marks = marks[:0]
-		add := func(it item) {
-			if it.flush != nil {
-				marks = append(marks, it.flush)
-				return
-			}
-			bufs[n] = it.buf
-			n++
-		}
-		add(it)
-		closed := e.drain(add, &n)
-		if !closed && len(marks) == 0 && n < batchLen/4 && batchDelay > 0 {
-			// A trickle: let a burst gather, so datagrams queued meanwhile
-			// cost their goroutines no wake-up and share one sendmmsg.
-			// A backlog is written at once, and Flush and Shutdown are
-			// never delayed.
-			time.Sleep(batchDelay)
-			e.drain(add, &n)
-		}
-		e.writeBatch(bufs[:n], msgs[:n])
-		for _, m := range marks {
-			close(m)
-		}
-	}
-}
-
-func (e *DefaultEmitter) writeBatch(bufs []*[]byte, msgs []ipv4.Message) {
-	if len(bufs) == 0 {
-		return
-	}
+// writeBatch hands bufs to the kernel in as few sendmmsg calls as it takes.
+func (e *DefaultEmitter) writeBatch(bufs []*[]byte) {
 	if len(bufs) == 1 {
 		e.write(bufs[0])
 		return
 	}
-	c := e.socket()
-	if c != nil {
+	s := e.socket()
+	if s != nil {
+		msgs := e.msgs[:len(bufs)] // only the sender is here
 		for i, bp := range bufs {
-			msgs[i].Buffers = append(msgs[i].Buffers[:0], *bp)
-			msgs[i].Addr = nil
+			e.iov[i][0] = *bp
+			msgs[i].Buffers = e.iov[i][:]
 		}
-		pc := ipv4.NewPacketConn(c)
-		for sent := 0; sent < len(msgs); {
-			n, err := pc.WriteBatch(msgs[sent:], 0)
+		for sent := 0; sent < len(bufs); {
+			n, err := s.pc.WriteBatch(msgs[sent:], 0)
+			e.batches.Add(1)
 			if err != nil {
 				// One bad datagram must not cost the others: write them singly.
-				for _, m := range msgs[sent+max(n, 0):] {
-					if _, err := c.Write(m.Buffers[0]); err != nil {
-						logf(xraylog.LogLevelWarn, "xray: writing a segment of %d bytes: %v", len(m.Buffers[0]), err)
+				for _, bp := range bufs[sent+max(n, 0):] {
+					if _, err := s.c.Write(*bp); err != nil {
+						logf(xraylog.LogLevelWarn, "xray: writing a segment of %d bytes: %v", len(*bp), err)
 					}
 				}
 				break
@@ -222,45 +239,26 @@ func (e *DefaultEmitter) writeBatch(bufs []*[]byte, msgs []ipv4.Message) {
 			sent += n
 		}
 	}
+	e.written.Add(int64(len(bufs)))
 	for i, bp := range bufs {
-		msgs[i].Buffers[0] = nil
-		e.written.Add(1)
+		e.iov[i][0] = nil
 		putBuf(bp)
 	}
 }
 
-// drain adds what is queued, up to a batch; it reports a closed queue.
-func (e *DefaultEmitter) drain(add func(item), n *int) bool {
-	for *n < batchLen {
-		select {
-		case it, ok := <-e.queue:
-			if !ok {
-				return true
-			}
-			add(it)
-		default:
-			return false
-		}
-	}
-	return false
-}
-
-// Flush waits until every datagram queued before the call is written.
+// Flush waits until every datagram of a Close that returned before the call
+// is written.
 func (e *DefaultEmitter) Flush(ctx context.Context) error {
-	e.mu.RLock()
-	if e.closed {
-		e.mu.RUnlock()
-		return e.wait(ctx)
+	e.mu.Lock()
+	if !e.sending {
+		e.mu.Unlock()
+		return nil
 	}
-	e.start.Do(func() { go e.run() })
-	ch := make(chan struct{})
-	select {
-	case e.queue <- item{flush: ch}:
-	case <-ctx.Done():
-		e.mu.RUnlock()
-		return ctx.Err()
+	if e.idle == nil {
+		e.idle = make(chan struct{})
 	}
-	e.mu.RUnlock()
+	ch := e.idle
+	e.mu.Unlock()
 	select {
 	case <-ch:
 		return nil
@@ -269,32 +267,19 @@ func (e *DefaultEmitter) Flush(ctx context.Context) error {
 	}
 }
 
-// Shutdown writes everything queued and stops the writer; later segments
-// are written synchronously. It returns ctx's error if ctx ends first (the
-// writer still finishes in the background).
+// Shutdown waits until every datagram queued is written (Flush). The
+// emitter keeps working afterwards; segments closed later are sent as
+// before.
 func (e *DefaultEmitter) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	if !e.closed {
-		e.closed = true
-		e.start.Do(func() { go e.run() })
-		close(e.queue)
-	}
+	e.closed = true
 	e.mu.Unlock()
-	return e.wait(ctx)
-}
-
-func (e *DefaultEmitter) wait(ctx context.Context) error {
-	select {
-	case <-e.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return e.Flush(ctx)
 }
 
 func (e *DefaultEmitter) isShutdown() bool {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	return e.closed
 }
 

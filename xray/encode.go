@@ -574,6 +574,12 @@ func appendString(b []byte, s string) []byte {
 // so custom emitters can json.Marshal it as with aws-xray-sdk-go. It does not
 // lock s (the SDK calls emitters with s locked); it locks subsegments.
 func (seg *Segment) MarshalJSON() ([]byte, error) {
+	return seg.AppendJSON(make([]byte, 0, 1024)), nil
+}
+
+// AppendJSON appends the document MarshalJSON returns to b, so that a
+// custom emitter can reuse its buffers. Locking as MarshalJSON.
+func (seg *Segment) AppendJSON(b []byte) []byte {
 	kind := docEmbedded
 	switch {
 	case seg.parent == nil:
@@ -581,5 +587,5 @@ func (seg *Segment) MarshalJSON() ([]byte, error) {
 	case seg.Type == "subsegment":
 		kind = docIndependent
 	}
-	return appendDoc(make([]byte, 0, 1024), seg, kind, seg.ParentID, true), nil
+	return appendDoc(b, seg, kind, seg.ParentID, true)
 }

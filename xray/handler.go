@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/roentgen-tracing/roentgen/xray/header"
 	"github.com/roentgen-tracing/roentgen/xray/strategy/sampling"
@@ -75,12 +76,13 @@ func HandlerWithContext(ctx context.Context, sn SegmentNamer, h http.Handler) ht
 		cfg = GetRecorder(ctx)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		th := incomingHeader(r)
+		blk := new(requestBlock)
+		th := incomingHeader(r, &blk.hdr)
 		rctx := r.Context()
 		if cfg != nil {
 			rctx = context.WithValue(rctx, RecorderContextKey{}, cfg)
 		}
-		c, seg := NewSegmentFromHeader(rctx, sn.Name(r.Host), r, th)
+		c, seg := segmentFromHeader(rctx, sn.Name(r.Host), r, th, &blk.seg)
 		defer func() {
 			// A panicking handler is a fault with its panic recorded; the
 			// panic goes on to net/http as before.
@@ -90,13 +92,22 @@ func HandlerWithContext(ctx context.Context, sn SegmentNamer, h http.Handler) ht
 			}
 			seg.Close(nil)
 		}()
-		HttpTrace(seg, h, w, r.WithContext(c), th)
+		httpTrace(seg, h, w, r.WithContext(c), th, blk)
 	})
+}
+
+// requestBlock holds what Handler needs per request in one allocation.
+type requestBlock struct {
+	seg  Segment
+	hdr  header.Header
+	http httpBlock
+	cw   responseCapturer
+	hv   [1]string
 }
 
 // incomingHeader reads X-Amzn-Trace-Id, else traceparent. Its fields are
 // read directly from the header map: no canonicalisation cost per request.
-func incomingHeader(r *http.Request) *header.Header {
+func incomingHeader(r *http.Request, empty *header.Header) *header.Header {
 	if v := r.Header[traceHeaderCanonical]; len(v) > 0 {
 		return header.FromString(v[0])
 	}
@@ -105,7 +116,7 @@ func incomingHeader(r *http.Request) *header.Header {
 			return h
 		}
 	}
-	return &header.Header{}
+	return empty
 }
 
 // httpBlock holds a segment's http objects in one allocation.
@@ -118,12 +129,34 @@ type httpBlock struct {
 // HttpTrace serves r with h inside seg, recording the request, the response
 // status and errors.
 func HttpTrace(seg *Segment, h http.Handler, w http.ResponseWriter, r *http.Request, traceHeader *header.Header) {
-	httpCaptureRequest(seg, r)
+	httpTrace(seg, h, w, r, traceHeader, new(requestBlock))
+}
+
+// httpTrace is HttpTrace with blk's http objects, response writer and
+// header slice (blk.seg is unused here).
+func httpTrace(seg *Segment, h http.Handler, w http.ResponseWriter, r *http.Request, traceHeader *header.Header, blk *requestBlock) {
 	if traceHeader == nil {
-		traceHeader = &header.Header{}
+		traceHeader = &blk.hdr
 	}
-	w.Header()[traceHeaderCanonical] = []string{responseHeader(seg, traceHeader)}
-	cw := &responseCapturer{ResponseWriter: w, status: http.StatusOK}
+	// The request's URL and the response's trace header share one string.
+	var scheme string
+	if r.TLS != nil {
+		scheme = "https://"
+	} else {
+		scheme = "http://"
+	}
+	b := make([]byte, 0, len(scheme)+len(r.Host)+len(r.URL.Path)+96)
+	b = append(b, scheme...)
+	b = append(b, r.Host...)
+	b = append(b, r.URL.Path...)
+	n := len(b)
+	b = appendResponseHeader(b, seg, traceHeader)
+	both := unsafe.String(unsafe.SliceData(b), len(b))
+	httpCaptureRequest(seg, r, both[:n], &blk.http)
+	blk.hv[0] = both[n:]
+	w.Header()[traceHeaderCanonical] = blk.hv[:]
+	cw := &blk.cw
+	*cw = responseCapturer{ResponseWriter: w, status: http.StatusOK}
 	h.ServeHTTP(cw, r)
 	if cl := w.Header()["Content-Length"]; len(cl) > 0 {
 		n, _ := strconv.Atoi(cl[0])
@@ -134,9 +167,8 @@ func HttpTrace(seg *Segment, h http.Handler, w http.ResponseWriter, r *http.Requ
 	HttpCaptureResponse(seg, cw.status)
 }
 
-func responseHeader(seg *Segment, th *header.Header) string {
-	var buf [96]byte
-	b := append(buf[:0], "Root="...)
+func appendResponseHeader(b []byte, seg *Segment, th *header.Header) []byte {
+	b = append(b, "Root="...)
 	b = append(b, seg.TraceID...)
 	if th.ParentID != "" {
 		b = append(b, ";Parent="...)
@@ -154,24 +186,19 @@ func responseHeader(seg *Segment, th *header.Header) string {
 			b = append(b, ";Sampled=0"...)
 		}
 	}
-	return string(b)
+	return b
 }
 
-func httpCaptureRequest(seg *Segment, r *http.Request) {
+func httpCaptureRequest(seg *Segment, r *http.Request, url string, blk *httpBlock) {
 	seg.Lock()
 	defer seg.Unlock()
 	if seg.HTTP == nil {
-		blk := &httpBlock{}
 		blk.http.Request, blk.http.Response = &blk.req, &blk.resp
 		seg.HTTP = &blk.http
 	}
 	req := seg.HTTP.GetRequest()
-	scheme := "http://"
-	if r.TLS != nil {
-		scheme = "https://"
-	}
 	req.Method = r.Method
-	req.URL = scheme + r.Host + r.URL.Path
+	req.URL = url
 	req.ClientIP, req.XForwardedFor = clientIP(r)
 	if ua := r.Header["User-Agent"]; len(ua) > 0 {
 		req.UserAgent = ua[0]

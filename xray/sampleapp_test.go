@@ -130,7 +130,9 @@ func runSample(t *testing.T, variant string) sampleResult {
 				for _, sg := range out.Traces[0].Segments {
 					docs = append(docs, sg.Document)
 				}
-				break
+				if traceComplete(docs) {
+					break
+				}
 			}
 		}
 		if len(docs) < 2 {
@@ -169,6 +171,43 @@ func runSample(t *testing.T, variant string) sampleResult {
 		}
 	}
 	return res
+}
+
+// traceComplete reports whether every document's parent is in the trace:
+// the backend's segment arrives before the frontend's that holds its
+// parent, and a service graph read in between shows the backend called by
+// a client of its own.
+func traceComplete(docs []*string) bool {
+	ids := map[string]bool{}
+	var parents []string
+	var walk func(m map[string]any)
+	walk = func(m map[string]any) {
+		if id, ok := m["id"].(string); ok {
+			ids[id] = true
+		}
+		subs, _ := m["subsegments"].([]any)
+		for _, s := range subs {
+			if sm, ok := s.(map[string]any); ok {
+				walk(sm)
+			}
+		}
+	}
+	for _, d := range docs {
+		var m map[string]any
+		if json.Unmarshal([]byte(aws.ToString(d)), &m) != nil {
+			return false
+		}
+		if p, ok := m["parent_id"].(string); ok {
+			parents = append(parents, p)
+		}
+		walk(m)
+	}
+	for _, p := range parents {
+		if !ids[p] {
+			return false
+		}
+	}
+	return true
 }
 
 // connectionPhases depend on connection reuse timing, not on the SDK.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/roentgen-tracing/roentgen/xray/header"
 	"github.com/roentgen-tracing/roentgen/xray/strategy/exception"
@@ -34,6 +35,13 @@ type Segment struct {
 	totalSubSegments uint32
 	rawSubsegments   []*Segment
 	ruleName         *string // centralized rule that sampled this segment
+
+	// ctx is the context Begin* returns, carried inside the segment so
+	// that it costs no allocation of its own; idBuf holds the bytes of
+	// TraceID and ID when the SDK made them (never written again).
+	ctx   segmentContext
+	idBuf [35 + 16]byte
+	t0    time.Time // a segment's start, with the monotonic clock (clockNow)
 
 	Sampled          bool           `json:"-"`
 	RequestWasTraced bool           `json:"-"`
@@ -143,18 +151,62 @@ func putHex(b []byte, v uint64) {
 	}
 }
 
-// newIDs returns a fresh trace id and segment id cut from one string, so
-// both cost a single allocation. The random part comes from the runtime's
-// ChaCha8 generator (seeded from the OS), as fast as a counter.
-func newIDs(now time.Time) (traceID, id string) {
-	var b [35 + 16]byte
+// fillIDs writes a fresh trace id and segment id into b. The random part
+// comes from the runtime's ChaCha8 generator (seeded from the OS), as fast
+// as a counter.
+func fillIDs(b *[35 + 16]byte, now time.Time) {
 	b[0], b[1], b[10] = '1', '-', '-'
 	putHex(b[2:10], uint64(now.Unix()))
 	putHex(b[11:19], uint64(rand.Uint32()))
 	putHex(b[19:35], rand.Uint64())
 	putHex(b[35:], nonZero())
+}
+
+// newIDs returns a fresh trace id and segment id cut from one string.
+func newIDs(now time.Time) (traceID, id string) {
+	var b [35 + 16]byte
+	fillIDs(&b, now)
 	s := string(b[:])
 	return s[:35], s[35:]
+}
+
+// setNewIDs gives seg fresh ids whose bytes live in seg itself: no
+// allocation of their own.
+func (seg *Segment) setNewIDs(now time.Time) {
+	fillIDs(&seg.idBuf, now)
+	s := unsafe.String(&seg.idBuf[0], len(seg.idBuf))
+	seg.TraceID, seg.ID = s[:35], s[35:]
+}
+
+// setNewID gives a subsegment a fresh id, as setNewIDs.
+func (seg *Segment) setNewID() {
+	putHex(seg.idBuf[:16], nonZero())
+	seg.ID = unsafe.String(&seg.idBuf[0], 16)
+}
+
+// segmentContext is context.WithValue(parent, ContextKey, seg), embedded in
+// seg so that Begin* allocate one object, not two.
+type segmentContext struct {
+	context.Context
+	seg *Segment
+}
+
+func (c *segmentContext) Value(key any) any {
+	if key == any(ContextKey) {
+		return c.seg
+	}
+	return c.Context.Value(key)
+}
+
+func (c *segmentContext) String() string { return "xray.segmentContext" }
+
+// withSegment returns ctx carrying seg, using seg's own context block.
+func withSegment(ctx context.Context, seg *Segment) context.Context {
+	if ctx == nil {
+		panic("cannot create context from nil parent")
+	}
+	seg.ctx = segmentContext{Context: ctx, seg: seg}
+	return &seg.ctx
 }
 
 func nonZero() uint64 {
@@ -182,6 +234,16 @@ const (
 
 func epochSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
+// clockNow is the time in Unix nanoseconds: its segment's start plus the
+// monotonic time since, one clock read where time.Now takes two (and a
+// duration that a wall-clock step cannot make negative).
+func (seg *Segment) clockNow() int64 {
+	if root := seg.ParentSegment; root != nil && !root.t0.IsZero() {
+		return root.t0.UnixNano() + int64(time.Since(root.t0))
+	}
+	return time.Now().UnixNano()
+}
+
 // BeginSegment starts a segment named name (or AWS_XRAY_TRACING_NAME),
 // sampled by the configured strategy.
 func BeginSegment(ctx context.Context, name string) (context.Context, *Segment) {
@@ -191,20 +253,26 @@ func BeginSegment(ctx context.Context, name string) (context.Context, *Segment) 
 // BeginSegmentWithSampling starts a segment; an incoming header's Sampled=1/0
 // is obeyed, otherwise the strategy decides with the request's attributes.
 func BeginSegmentWithSampling(ctx context.Context, name string, r *http.Request, traceHeader *header.Header) (context.Context, *Segment) {
+	return beginSegment(ctx, name, r, traceHeader, new(Segment))
+}
+
+// beginSegment is BeginSegmentWithSampling into a zero Segment the caller
+// allocated (Handler allocates it with the request's other objects).
+func beginSegment(ctx context.Context, name string, r *http.Request, traceHeader *header.Header, seg *Segment) (context.Context, *Segment) {
 	st := loadState()
 	if st.disabled {
-		seg := &Segment{Dummy: true}
+		seg.Dummy = true
 		seg.ParentSegment = seg
-		return context.WithValue(ctx, ContextKey, seg), seg
+		return withSegment(ctx, seg), seg
 	}
 	if st.tracingName != "" {
 		name = st.tracingName
 	}
 	cfg := configFor(ctx, st)
-	seg := &Segment{Name: truncName(name), Configuration: cfg, InProgress: true}
+	seg.Name, seg.Configuration, seg.InProgress = truncName(name), cfg, true
 	seg.ParentSegment = seg
 	now := time.Now()
-	seg.StartTime = epochSeconds(now)
+	seg.StartTime, seg.t0 = epochSeconds(now), now
 	if origin := pluginOrigin(); origin != "" {
 		seg.Origin = origin
 	}
@@ -215,26 +283,32 @@ func BeginSegmentWithSampling(ctx context.Context, name string, r *http.Request,
 		d.Sample = true
 	case traceHeader != nil && traceHeader.SamplingDecision == header.NotSampled:
 	default:
-		req := sampling.Request{ServiceName: seg.Name}
+		req := sampling.Request{ServiceName: seg.Name, Now: now}
 		if r != nil {
-			req = sampling.Request{Host: r.Host, URL: r.URL.Path, Method: r.Method, ServiceName: seg.Name, ServiceType: seg.Origin}
+			req = sampling.Request{Host: r.Host, URL: r.URL.Path, Method: r.Method, ServiceName: seg.Name, ServiceType: seg.Origin, Now: now}
 		}
 		d = decide(cfg.SamplingStrategy, req)
 	}
 	seg.Sampled, seg.ruleName = d.Sample, d.Rule
 	seg.Dummy = !seg.Sampled
 	if seg.Sampled || st.realIDs {
-		seg.TraceID, seg.ID = newIDs(now)
+		seg.setNewIDs(now)
 	} else {
 		seg.TraceID, seg.ID = noOpTraceID, noOpSegmentID
 	}
-	return context.WithValue(ctx, ContextKey, seg), seg
+	return withSegment(ctx, seg), seg
 }
 
 func decide(s sampling.Strategy, r sampling.Request) sampling.Decision {
 	if d, ok := s.(sampling.Decider); ok {
 		return d.Decide(r)
 	}
+	return shouldTrace(s, r)
+}
+
+// shouldTrace asks a Strategy that is not a Decider; apart from decide, so
+// that only this path pays for r escaping to the heap.
+func shouldTrace(s sampling.Strategy, r sampling.Request) sampling.Decision {
 	if d := s.ShouldTrace(&r); d != nil {
 		return *d
 	}
@@ -251,7 +325,11 @@ func truncName(name string) string {
 // NewSegmentFromHeader starts a segment that continues the trace of an
 // incoming header.
 func NewSegmentFromHeader(ctx context.Context, name string, r *http.Request, h *header.Header) (context.Context, *Segment) {
-	ctx, seg := BeginSegmentWithSampling(ctx, name, r, h)
+	return segmentFromHeader(ctx, name, r, h, new(Segment))
+}
+
+func segmentFromHeader(ctx context.Context, name string, r *http.Request, h *header.Header, seg *Segment) (context.Context, *Segment) {
+	ctx, seg = beginSegment(ctx, name, r, h, seg)
 	if h != nil && !loadState().disabled {
 		if h.TraceID != "" {
 			seg.TraceID = h.TraceID
@@ -272,16 +350,16 @@ func BeginFacadeSegment(ctx context.Context, name string, h *header.Header) (con
 	seg := &Segment{Name: truncName(name), Configuration: configFor(ctx, st), InProgress: true, Facade: true}
 	seg.ParentSegment = seg
 	now := time.Now()
-	seg.StartTime = epochSeconds(now)
+	seg.StartTime, seg.t0 = epochSeconds(now), now
 	if h != nil {
 		seg.TraceID, seg.ID, seg.Sampled = h.TraceID, h.ParentID, h.SamplingDecision == header.Sampled
 		seg.IncomingHeader = h
 	} else {
 		seg.Sampled = true
-		seg.TraceID, seg.ID = newIDs(now)
+		seg.setNewIDs(now)
 	}
 	seg.Dummy = !seg.Sampled
-	return context.WithValue(ctx, ContextKey, seg), seg
+	return withSegment(ctx, seg), seg
 }
 
 // BeginSubsegment starts a subsegment of the (sub)segment in ctx. In Lambda
@@ -291,7 +369,7 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 	if st.disabled {
 		seg := &Segment{Dummy: true}
 		seg.ParentSegment = seg
-		return context.WithValue(ctx, ContextKey, seg), seg
+		return withSegment(ctx, seg), seg
 	}
 	parent := GetSegment(ctx)
 	if parent == nil {
@@ -304,14 +382,11 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 	}
 	root := parent.ParentSegment
 	seg := &Segment{parent: parent, ParentSegment: root, Name: truncName(name), InProgress: true}
-	now := time.Now()
-	seg.StartTime = epochSeconds(now)
+	seg.StartTime = float64(seg.clockNow()) / 1e9
 	seg.Sampled = root.Sampled
 	seg.Dummy = !root.Sampled || parent.Dummy
 	if seg.Sampled || st.realIDs {
-		var b [16]byte
-		putHex(b[:], nonZero())
-		seg.ID = string(b[:])
+		seg.setNewID()
 	} else {
 		seg.ID = noOpSegmentID
 	}
@@ -325,7 +400,7 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 	parent.rawSubsegments = append(parent.rawSubsegments, seg)
 	parent.openSegments++
 	parent.Unlock()
-	return context.WithValue(ctx, ContextKey, seg), seg
+	return withSegment(ctx, seg), seg
 }
 
 // BeginSubsegmentWithoutSampling starts a subsegment that is never recorded.
@@ -350,7 +425,7 @@ func (seg *Segment) Close(err error) {
 		return
 	}
 	seg.Lock()
-	seg.EndTime = epochSeconds(time.Now())
+	seg.EndTime = float64(seg.clockNow()) / 1e9
 	seg.InProgress = false
 	if err != nil {
 		seg.addError(err)
@@ -370,7 +445,7 @@ func (seg *Segment) CloseAndStream(err error) {
 		return
 	}
 	seg.Lock()
-	seg.EndTime = epochSeconds(time.Now())
+	seg.EndTime = float64(seg.clockNow()) / 1e9
 	seg.InProgress = false
 	seg.Emitted = true
 	if err != nil {

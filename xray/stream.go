@@ -66,7 +66,7 @@ func (d *DefaultStreamingStrategy) StreamCompletedSubsegments(seg *Segment) [][]
 // that is itself too big is split again) and the segment follows without
 // them. A node whose own fields exceed a datagram loses its metadata rather
 // than the whole document.
-func pack(seg *Segment, send func(*[]byte)) {
+func pack(seg *Segment, out datagramSender) {
 	kind, parentID := docRoot, ""
 	if seg.parent != nil {
 		kind, parentID = docIndependent, seg.ParentID
@@ -79,19 +79,19 @@ func pack(seg *Segment, send func(*[]byte)) {
 			for _, doc := range ss.StreamCompletedSubsegments(seg) {
 				bp := getBuf()
 				*bp = append(*bp, doc...)
-				send(bp)
+				out.send(bp)
 			}
 		}
 	}
-	packNode(seg, kind, parentID, tooMany, send)
+	packNode(seg, kind, parentID, tooMany, out)
 }
 
-func packNode(s *Segment, kind docKind, parentID string, split bool, send func(*[]byte)) {
+func packNode(s *Segment, kind docKind, parentID string, split bool, out datagramSender) {
 	if !split {
 		bp := getBuf()
 		*bp = appendDoc(*bp, s, kind, parentID, true)
 		if len(*bp) <= maxDatagram {
-			send(bp)
+			out.send(bp)
 			return
 		}
 		putBuf(bp)
@@ -99,7 +99,7 @@ func packNode(s *Segment, kind docKind, parentID string, split bool, send func(*
 	for _, c := range s.rawSubsegments {
 		c.Lock()
 		if !c.Dummy {
-			packNode(c, docIndependent, s.ID, false, send)
+			packNode(c, docIndependent, s.ID, false, out)
 		}
 		c.Unlock()
 	}
@@ -117,8 +117,12 @@ func packNode(s *Segment, kind docKind, parentID string, split bool, send func(*
 		putBuf(bp)
 		return
 	}
-	send(bp)
+	out.send(bp)
 }
+
+// datagramSender takes finished datagrams (an interface, not a func value,
+// so that passing the emitter allocates nothing).
+type datagramSender interface{ send(bp *[]byte) }
 
 func streamingStrategy(seg *Segment) StreamingStrategy {
 	if c := seg.ParentSegment.Configuration; c != nil && c.StreamingStrategy != nil {

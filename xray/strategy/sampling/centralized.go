@@ -146,7 +146,10 @@ func (s *CentralizedStrategy) ShouldTrace(r *Request) *Decision {
 // Decide implements Decider. The first call starts the pollers.
 func (s *CentralizedStrategy) Decide(r Request) Decision {
 	s.start.Do(s.startPollers)
-	now := s.clock()
+	now := r.Now
+	if s.now != nil || now.IsZero() {
+		now = s.clock()
+	}
 	s.mu.RLock()
 	rules, fresh := s.rules, !s.refreshed.IsZero() && now.Sub(s.refreshed) < staleAfter
 	s.mu.RUnlock()

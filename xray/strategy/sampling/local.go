@@ -156,11 +156,13 @@ func (s *LocalizedStrategy) Decide(r Request) Decision {
 			break
 		}
 	}
-	now := time.Now
+	now := r.Now
 	if s.now != nil {
-		now = s.now
+		now = s.now()
+	} else if now.IsZero() {
+		now = time.Now()
 	}
-	if rule.Reservoir.Take(now()) {
+	if rule.Reservoir.Take(now) {
 		return Decision{Sample: true}
 	}
 	f := rand.Float64

@@ -6,6 +6,7 @@ package sampling
 
 import (
 	"strings"
+	"time"
 )
 
 // Request is what a sampling decision looks at.
@@ -15,6 +16,11 @@ type Request struct {
 	URL         string
 	ServiceName string
 	ServiceType string
+
+	// Now, when set, is the time of the request (the SDK passes the
+	// segment's start, saving a clock read); zero means the strategy's
+	// clock. A clock injected into a strategy wins over it.
+	Now time.Time
 }
 
 // Decision is a sampling decision; Rule names the centralized rule that made

@@ -70,6 +70,24 @@ func TestLocalRulesReservoirThenRate(t *testing.T) {
 	}
 }
 
+// The request's time (the SDK passes the segment's start) drives the
+// reservoir when no clock is injected.
+func TestLocalRulesUseTheRequestTime(t *testing.T) {
+	s, err := NewLocalizedStrategyFromJSONBytes([]byte(`{"version":2,"default":{"fixed_target":1,"rate":0},"rules":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1_800_000_000, 0)
+	req := Request{ServiceName: "shop", Now: at}
+	if !s.Decide(req).Sample || s.Decide(req).Sample {
+		t.Fatal("not exactly the first request of the second was sampled")
+	}
+	req.Now = at.Add(time.Second)
+	if !s.Decide(req).Sample {
+		t.Error("the reservoir did not refill in the request's next second")
+	}
+}
+
 func TestLocalRulesFileVersions(t *testing.T) {
 	v1, err := NewLocalizedStrategyFromJSONBytes([]byte(`{"version":1,"default":{"fixed_target":0,"rate":0},
 		"rules":[{"service_name":"api.*","http_method":"*","url_path":"*","fixed_target":1,"rate":0}]}`))
