@@ -85,6 +85,12 @@ func (a *App) setupSecurity() error {
 		}
 		s.guard = &auth.Guard{Keys: kr, Verifier: auth.NewVerifier(kr.Keys, cfg.Now),
 			Sessions: auth.NewSessions(a.cfg.SessionTTL, cfg.Now), Limiter: lim, Logins: auth.NewLoginLimiter(cfg.Now), Log: a.log}
+		if a.svc != nil {
+			s.guard.Policies, s.guard.Account = a.svc.ResourcePolicies, cfg.AccountID
+			if cfg.AccountID == "" {
+				s.guard.Account = "000000000000" // Wire's default
+			}
+		}
 		a.log.Info("access keys loaded; every request must be signed", "file", cfg.AccessKeysFile, "keys", kr.Keys().Len())
 		if cfg.OTLPGRPCAddr != "" && cfg.OTLPTokensFile == "" {
 			a.log.Warn("OTLP/gRPC refuses every export: gRPC carries no SigV4 signature, so it needs --otlp-tokens", "otlp_grpc", cfg.OTLPGRPCAddr)
