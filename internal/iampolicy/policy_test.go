@@ -146,3 +146,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEvaluate is one request's evaluation against five policies of
+// two statements each covering its operation, none naming the caller.
+func BenchmarkEvaluate(b *testing.B) {
+	var docs []string
+	for i := 0; i < 5; i++ {
+		docs = append(docs, `{"Statement":[{"Sid":"D","Effect":"Deny","Principal":{"AWS":["arn:aws:iam::000000000000:user/X`+string(rune('0'+i))+`","111111111111"]},"Action":"xray:Put*","Resource":"*"},
+		 {"Sid":"A","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/r"},"Action":"xray:*","Resource":"*"}]}`)
+	}
+	var ps []*Policy
+	for i, d := range docs {
+		p, err := Parse(string(rune('a'+i)), d, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	s := Compile(ps, opts)
+	r := Request{"PutTraceSegments", alice}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.Evaluate(r).Effect != None {
+			b.Fatal("decided")
+		}
+	}
+}
