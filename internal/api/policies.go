@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/roentgen-tracing/roentgen/internal/auth"
 	"github.com/roentgen-tracing/roentgen/internal/iampolicy"
@@ -112,15 +113,42 @@ func (s *Server) compilePolicies(stored map[string]resourcePolicy) *iampolicy.Se
 
 // LoadResourcePolicies puts the stored policies in force (at start).
 func (s *Server) LoadResourcePolicies(ctx context.Context) error {
-	if s.cfg.ResourcePolicies == nil {
-		return nil
-	}
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	return s.loadPoliciesLocked(ctx, true)
+}
+
+// RefreshResourcePolicies puts the stored policies in force if they
+// changed since this server last did: another process on a shared store
+// (ClickHouse) may have changed them. Cheap when nothing changed: a read
+// of at most five records.
+func (s *Server) RefreshResourcePolicies(ctx context.Context) error {
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	return s.loadPoliciesLocked(ctx, false)
+}
+
+func (s *Server) loadPoliciesLocked(ctx context.Context, force bool) error {
 	stored, err := s.storedPolicies(ctx)
 	if err != nil {
 		return fmt.Errorf("resource policies: %w", err)
 	}
-	s.cfg.ResourcePolicies.Set(s.compilePolicies(stored))
+	if fp := policiesFingerprint(stored); force || fp != s.policiesSeen {
+		s.cfg.ResourcePolicies.Set(s.compilePolicies(stored))
+		s.policiesSeen = fp
+	}
 	return nil
+}
+
+// policiesFingerprint names a set of stored policies by their names and
+// revisions, which every change renews.
+func policiesFingerprint(stored map[string]resourcePolicy) string {
+	parts := make([]string, 0, len(stored))
+	for n, p := range stored {
+		parts = append(parts, n+"\x00"+p.PolicyRevisionId)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "\x01")
 }
 
 func (s *Server) putResourcePolicy(ctx context.Context, in *struct {
@@ -175,6 +203,7 @@ func (s *Server) putResourcePolicy(ctx context.Context, in *struct {
 		return nil, err
 	}
 	s.cfg.ResourcePolicies.Set(set)
+	s.policiesSeen = policiesFingerprint(stored)
 	return struct{ ResourcePolicy resourcePolicy }{p}, nil
 }
 
@@ -227,5 +256,5 @@ func (s *Server) deleteResourcePolicy(ctx context.Context, in *struct {
 	if err := s.cfg.Store.DeleteMeta(ctx, metaPolicies, *in.PolicyName); err != nil {
 		return nil, err
 	}
-	return struct{}{}, s.LoadResourcePolicies(ctx)
+	return struct{}{}, s.loadPoliciesLocked(ctx, true)
 }

@@ -73,6 +73,9 @@ type Server struct {
 	groups   groupsAPI
 	sampling samplingAPI
 	metaMu   sync.Mutex // serialises read-modify-write of settings (meta.go)
+	// policiesSeen fingerprints the resource policies in force (under
+	// metaMu; policies.go).
+	policiesSeen string
 }
 
 // op is one operation: its name and its handler, which decodes the body it

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -197,4 +198,33 @@ func (a *App) otlpConfig(c otlp.Config) otlp.Config {
 		c.GRPCOptions = append(c.GRPCOptions, grpc.UnaryInterceptor(o.UnaryInterceptor()))
 	}
 	return c
+}
+
+// PolicyRefreshInterval is how often a server with access keys reads the
+// stored resource policies again, so that a change made through another
+// process on a shared store (ClickHouse) is in force here within it.
+const PolicyRefreshInterval = 10 * time.Second
+
+// startPolicyRefresh runs the refresh while the app runs (with keys only:
+// without, policies are enforced by nobody).
+func (a *App) startPolicyRefresh() {
+	if a.sec == nil || a.sec.guard == nil || a.api == nil {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(PolicyRefreshInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.done:
+				return
+			case <-t.C:
+				if err := a.api.RefreshResourcePolicies(context.Background()); err != nil {
+					a.log.Error("resource policies: refresh", "err", err)
+				}
+			}
+		}
+	}()
 }
