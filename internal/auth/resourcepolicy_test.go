@@ -104,3 +104,42 @@ INGESTKEYB01 ingest-secret-bbbbbbbb ingest arn:aws:iam::000000000000:role/collec
 	pol.Set(nil)
 	expect("deleted", "/TraceSummaries", b, bs, 403, "role ingest")
 }
+
+// TestOTLPResourcePolicies: OTLP exports are xray:PutTraceSegments; a
+// Deny for "*" refuses a bearer token's export and a key's signed one
+// (403, AccessDeniedException), and deleting it restores both.
+func TestOTLPResourcePolicies(t *testing.T) {
+	ks, err := ParseKeys(strings.NewReader("INGESTKEY001 ingest-secret-012345678 ingest\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := ParseTokens(strings.NewReader("0123456789abcdef0123 collector-a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := NewKeyRing(ks)
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	pol := &ResourcePolicies{}
+	g := &Guard{Keys: kr, Verifier: NewVerifier(kr.Keys, func() time.Time { return now }), Policies: pol, Account: "000000000000", Log: slog.New(slog.DiscardHandler)}
+	h := (&OTLP{Guard: g, Tokens: func() *Tokens { return tk }}).HTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	send := func() (token, signedKey int) {
+		r := httptest.NewRequest(http.MethodPost, "/v1/traces", strings.NewReader("x"))
+		r.Header.Set("Authorization", "Bearer 0123456789abcdef0123")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		w2 := httptest.NewRecorder()
+		h.ServeHTTP(w2, signed(t, "INGESTKEY001", "ingest-secret-012345678", "xray", now, []byte("x")))
+		return w.Code, w2.Code
+	}
+	if a, b := send(); a != 200 || b != 200 {
+		t.Fatalf("without policies: %d %d", a, b)
+	}
+	pol.Set(policySet(t, `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"xray:PutTraceSegments","Resource":"*"}]}`))
+	if a, b := send(); a != 403 || b != 403 {
+		t.Fatalf("denied: %d %d", a, b)
+	}
+	pol.Set(nil)
+	if a, b := send(); a != 200 || b != 200 {
+		t.Fatalf("after delete: %d %d", a, b)
+	}
+}
