@@ -218,6 +218,11 @@ func (s *statement) parsePrincipal(raw json.RawMessage) (keys bool, err error) {
 				case accountRE.MatchString(a):
 					s.accounts = append(s.accounts, a)
 				default:
+					if strings.ContainsAny(a, "*?") {
+						// IAM refuses wildcards in principal ARNs too; matched
+						// literally, one would silently name nobody.
+						return false, malformed("Principal.AWS %q has a wildcard: name each principal, its account, or \"*\"", a)
+					}
 					m := iamARN.FindStringSubmatch(a)
 					if m == nil {
 						return false, malformed("Principal.AWS %q is not \"*\", a 12-digit account id or an IAM ARN (arn:aws:iam::123456789012:user/name)", a)

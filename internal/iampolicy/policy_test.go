@@ -40,6 +40,7 @@ func TestParseRefuses(t *testing.T) {
 		{stmt(`{"Effect":"Deny","Action":"xray:*","Resource":"*"}`), Malformed, "Principal is required"},
 		{stmt(`{"Effect":"Deny","Principal":"me","Action":"xray:*","Resource":"*"}`), Malformed, "Principal must be"},
 		{stmt(`{"Effect":"Deny","Principal":{"AWS":"alice"},"Action":"xray:*","Resource":"*"}`), Malformed, "12-digit account"},
+		{stmt(`{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::000000000000:user/*"},"Action":"xray:*","Resource":"*"}`), Malformed, "has a wildcard"},
 		{stmt(`{"Effect":"Deny","Principal":{"Group":"x"},"Action":"xray:*","Resource":"*"}`), Malformed, "unknown kind"},
 		{stmt(`{"Effect":"Deny","Principal":"*","Resource":"*"}`), Malformed, "Action is required"},
 		{stmt(`{"Effect":"Deny","Principal":"*","Action":[],"Resource":"*"}`), Malformed, "non-empty list"},
