@@ -96,6 +96,26 @@ func TestIndexingRuleHonoured(t *testing.T) {
 	if k := float64(len(got)); math.Abs(k-mean) > 4.5*sd {
 		t.Errorf("10%%: %v of %d traces indexed; want %v ± %.0f", k, n, mean, 4.5*sd)
 	}
+	// PartialScan samples among the indexed traces, independently of the rule.
+	half := 0
+	p := xray.NewGetTraceSummariesPaginator(c, &xray.GetTraceSummariesInput{StartTime: aws.Time(now.Add(-11 * time.Minute)), EndTime: aws.Time(now.Add(time.Minute)),
+		Sampling: aws.Bool(true), SamplingStrategy: &types.SamplingStrategy{Name: types.SamplingStrategyNamePartialScan, Value: aws.Float64(0.5)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range page.TraceSummaries {
+			if !got[aws.ToString(s.Id)] {
+				t.Fatalf("PartialScan found unindexed trace %s", aws.ToString(s.Id))
+			}
+			half++
+		}
+	}
+	if m, sd := float64(len(got))*0.5, math.Sqrt(float64(len(got))*0.25); math.Abs(float64(half)-m) > 4.5*sd {
+		t.Errorf("PartialScan 0.5 of %d indexed traces: %d; want %v ± %.0f", len(got), half, m, 4.5*sd)
+	}
+
 	// The console's aggregates count what search finds.
 	code, body := postAggregates(t, a.URL, map[string]any{"StartTime": now.Add(-11 * time.Minute).Unix(), "EndTime": now.Add(time.Minute).Unix()})
 	var agg aggOut
