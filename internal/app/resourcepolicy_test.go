@@ -30,8 +30,8 @@ const denyA = `{"Version":"2012-10-17","Statement":[{"Sid":"NoA","Effect":"Deny"
 
 func keyClient(t *testing.T, s *xraytest.Server, id, secret string) *xray.Client {
 	return xraytest.Client(t, s.URL("http"), func(o *xray.Options) {
+		// Default retries (xraytest.Client): AccessDeniedException is not retried.
 		o.Credentials = credentials.NewStaticCredentialsProvider(id, secret, "")
-		o.RetryMaxAttempts = 1
 	})
 }
 
