@@ -86,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(retentionValue{&cfg.Retention}, "retention", "how long traces are kept: days (30d) or a Go duration (720h); X-Ray keeps 30 days")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "region named in the ARNs the API returns")
 	fs.StringVar(&cfg.AccountID, "account-id", "000000000000", "account id named in the ARNs the API returns")
-	fs.StringVar(&cfg.AccessKeysFile, "access-keys", "", "file of access keys, one `ACCESS_KEY_ID SECRET_ACCESS_KEY ROLE` a line (roles ingest, read, admin); every request must then be SigV4-signed. Reloaded on SIGHUP")
+	fs.StringVar(&cfg.AccessKeysFile, "access-keys", "", "file of access keys, one `ACCESS_KEY_ID SECRET_ACCESS_KEY ROLE [PRINCIPAL_ARN]` a line (roles ingest, read, admin; the ARN names the key in resource policies); every request must then be SigV4-signed. Reloaded on SIGHUP")
 	fs.StringVar(&cfg.OTLPTokensFile, "otlp-tokens", "", "file of OTLP bearer tokens, one a line (with --access-keys). Reloaded on SIGHUP")
 	allowedHosts := fs.String("allowed-hosts", "", "comma-separated Host names served besides loopback names, IP addresses and the listeners' own names (DNS rebinding defence)")
 	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", false, "serve non-loopback addresses without --access-keys (anyone who reaches them can do anything)")

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	keeppolicy "github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -200,9 +201,13 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 			a.times[i].Start, a.times[i].End = start+float64(i)*a.tw, start+float64(i+1)*a.tw
 		}
 	}
+	indexed, err := s.indexingShare(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := traceAggregatesOutput{}
 	scan := s.cfg.Store.Summaries
-	if none {
+	if none || indexed <= 0 {
 		scan = func(context.Context, store.SummaryQuery, func(*trace.Summary) bool) error { return nil }
 	}
 	err = scan(ctx, q, func(sum *trace.Summary) bool {
@@ -213,7 +218,10 @@ func (s *Server) traceAggregates(ctx context.Context, in *traceAggregatesInput) 
 		if out.TracesProcessed%4096 == 4095 && ctx.Err() != nil {
 			return false
 		}
-		out.TracesProcessed++
+		out.TracesProcessed++ // counted, so that the scan stays bounded
+		if !keeppolicy.Indexed(sum.TraceID, indexed) {
+			return true // not indexed for search (indexing.go)
+		}
 		switch rangeType {
 		case "Event":
 			if _, ok := eventIn(sum, start, end); !ok {

@@ -6,10 +6,13 @@ import "context"
 //
 // On AWS, CloudWatchLogs sends spans to CloudWatch Logs (Transaction
 // Search). Roentgen is its own store either way: the setting is kept and
-// reported so that tools which set it read back what they set, and
-// segments stay searchable through every operation whatever it says.
+// reported, every trace is stored whatever it says, and CloudWatchLogs
+// puts the Default indexing rule in force for searches (indexing.go).
 
-const destinationKey = "destination"
+const (
+	destinationKey            = "destination"
+	destinationCloudWatchLogs = "CloudWatchLogs"
+)
 
 type destinationOut struct{ Destination, Status string }
 

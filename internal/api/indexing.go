@@ -8,11 +8,16 @@ import (
 
 // GetIndexingRules and UpdateIndexingRule.
 //
-// On AWS an indexing rule sets the share of trace ids that Transaction
-// Search indexes as traces; the one rule is named Default. Roentgen
-// indexes every trace it receives, so ActualSamplingPercentage is always
-// 100 whatever the desired share is; the rule is kept and reported so that
-// tools which manage it read back what they set.
+// On AWS, once Transaction Search is on (UpdateTraceSegmentDestination to
+// CloudWatchLogs) every span is kept in CloudWatch Logs and the Default
+// rule's share of trace ids is indexed as trace summaries for search.
+// Roentgen does the same on its own store: with destination CloudWatchLogs
+// GetTraceSummaries and the trace aggregates see only the traces whose id
+// falls in the share (keep.Indexed, a salted hash of the id, so every
+// process agrees); every trace is still stored, counted in the graph and
+// statistics, and returned by id (BatchGetTraces, GetTraceGraph, trace
+// retrieval). With destination XRay every trace is indexed, as on AWS.
+// docs/indexing.md.
 
 const indexingKey = "indexing/Default"
 
@@ -37,11 +42,25 @@ type storedIndexingRule struct {
 	ModifiedAt Timestamp
 }
 
+// indexingShare is the share of trace ids searches see, from 0 to 1.
+func (s *Server) indexingShare(ctx context.Context) (float64, error) {
+	d, err := s.traceSegmentDestination(ctx)
+	if err != nil || d != destinationCloudWatchLogs {
+		return 1, err
+	}
+	st := storedIndexingRule{Desired: defaultIndexingPercentage}
+	_, err = s.getMetaJSON(ctx, metaAccount, indexingKey, &st)
+	return st.Desired / 100, err
+}
+
 func (s *Server) indexingRule(ctx context.Context) (indexingRuleOut, error) {
 	st := storedIndexingRule{Desired: defaultIndexingPercentage}
-	_, err := s.getMetaJSON(ctx, metaAccount, indexingKey, &st)
+	if _, err := s.getMetaJSON(ctx, metaAccount, indexingKey, &st); err != nil {
+		return indexingRuleOut{}, err
+	}
+	share, err := s.indexingShare(ctx)
 	out := indexingRuleOut{Name: "Default", ModifiedAt: st.ModifiedAt}
-	out.Rule.Probabilistic = probabilisticRule{DesiredSamplingPercentage: st.Desired, ActualSamplingPercentage: 100}
+	out.Rule.Probabilistic = probabilisticRule{DesiredSamplingPercentage: st.Desired, ActualSamplingPercentage: share * 100}
 	return out, err
 }
 

@@ -3,24 +3,29 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
+
+	"github.com/roentgen-tracing/roentgen/internal/auth"
+	"github.com/roentgen-tracing/roentgen/internal/iampolicy"
 )
 
 // PutResourcePolicy, ListResourcePolicies and DeleteResourcePolicy.
 //
-// On AWS a resource policy lets other AWS services (SNS, Lambda...) send
-// traces to X-Ray. Roentgen has no IAM to evaluate them with, so policies
-// are kept, validated and revisioned exactly as AWS documents, and change
-// nobody's access: tools that manage them (Terraform's
-// aws_xray_resource_policy) work unchanged.
+// On AWS a resource policy grants principals (other accounts, services)
+// access to X-Ray. Roentgen checks documents with AWS's grammar and error
+// types, keeps them revisioned, and with --access-keys enforces them on
+// every request (internal/iampolicy compiles them once per change;
+// internal/auth evaluates them beside the key's role; docs/security.md).
 
 const (
-	maxPolicies     = 5    // per account, as AWS documents
-	maxPolicyBytes  = 5120 // 5 KB per policy document
-	createOnlyRevID = "0"  // PolicyRevisionId "0": create, fail if it exists
+	maxPolicies     = 5   // per account, as AWS documents
+	createOnlyRevID = "0" // PolicyRevisionId "0": create, fail if it exists
 )
 
 var policyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
@@ -52,41 +57,98 @@ func checkPolicyName(name *string) error {
 	return nil
 }
 
-// checkPolicyDocument is the grammar check AWS makes before storing: a
-// JSON object with a Statement, each statement with an Effect.
-func checkPolicyDocument(doc string) error {
-	malformed := func(format string, args ...any) error {
-		return policyError(http.StatusBadRequest, "MalformedPolicyDocumentException", format, args...)
+func (s *Server) policyOptions() iampolicy.Options {
+	return iampolicy.Options{Actions: auth.Operations(), Region: s.cfg.Region, Account: s.cfg.AccountID}
+}
+
+// parsePolicy checks a document as AWS does before storing it, and what
+// Roentgen could not enforce as written.
+func (s *Server) parsePolicy(name, doc string) (*iampolicy.Policy, error) {
+	p, err := iampolicy.Parse(name, doc, s.policyOptions())
+	var e *iampolicy.Error
+	if errors.As(err, &e) {
+		return nil, policyError(http.StatusBadRequest, e.Type, "%s", e.Message)
 	}
-	if len(doc) > maxPolicyBytes {
-		return policyError(http.StatusBadRequest, "PolicySizeLimitExceededException", "PolicyDocument is %d bytes; a policy holds at most %d", len(doc), maxPolicyBytes)
-	}
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(doc), &p); err != nil || p == nil {
-		return malformed("PolicyDocument must be a JSON object (an IAM policy): %v", err)
-	}
-	raw, ok := p["Statement"]
-	if !ok {
-		return malformed("PolicyDocument has no Statement")
-	}
-	var stmts []map[string]json.RawMessage
-	if json.Unmarshal(raw, &stmts) != nil {
-		var one map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &one); err != nil || one == nil {
-			return malformed("Statement must be an object or a list of objects")
+	return p, err
+}
+
+// storedPolicies reads every stored policy, by name.
+func (s *Server) storedPolicies(ctx context.Context) (map[string]resourcePolicy, error) {
+	out := map[string]resourcePolicy{}
+	var bad error
+	err := s.cfg.Store.ListMeta(ctx, metaPolicies, func(_ string, v []byte) bool {
+		var p resourcePolicy
+		if bad = json.Unmarshal(v, &p); bad != nil {
+			return false
 		}
-		stmts = append(stmts, one)
+		out[p.PolicyName] = p
+		return true
+	})
+	if err == nil {
+		err = bad
 	}
-	if len(stmts) == 0 {
-		return malformed("Statement must hold at least one statement")
+	return out, err
+}
+
+// compilePolicies compiles stored policies; one that no longer passes
+// (stored by an older Roentgen, which only checked Effect) is logged and
+// left out, so enforcement starts from what was enforced before.
+func (s *Server) compilePolicies(stored map[string]resourcePolicy) *iampolicy.Set {
+	names := make([]string, 0, len(stored))
+	for n := range stored {
+		names = append(names, n)
 	}
-	for i, st := range stmts {
-		var effect string
-		if json.Unmarshal(st["Effect"], &effect) != nil || effect != "Allow" && effect != "Deny" {
-			return malformed("Statement %d: Effect must be Allow or Deny", i)
+	sort.Strings(names)
+	var ps []*iampolicy.Policy
+	for _, n := range names {
+		p, err := s.parsePolicy(n, stored[n].PolicyDocument)
+		if err != nil {
+			s.log.Error("stored resource policy is not enforced: replace it (PutResourcePolicy) or delete it", "policy", n, "err", err)
+			continue
 		}
+		ps = append(ps, p)
+	}
+	return iampolicy.Compile(ps, s.policyOptions())
+}
+
+// LoadResourcePolicies puts the stored policies in force (at start).
+func (s *Server) LoadResourcePolicies(ctx context.Context) error {
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	return s.loadPoliciesLocked(ctx, true)
+}
+
+// RefreshResourcePolicies puts the stored policies in force if they
+// changed since this server last did: another process on a shared store
+// (ClickHouse) may have changed them. Cheap when nothing changed: a read
+// of at most five records.
+func (s *Server) RefreshResourcePolicies(ctx context.Context) error {
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	return s.loadPoliciesLocked(ctx, false)
+}
+
+func (s *Server) loadPoliciesLocked(ctx context.Context, force bool) error {
+	stored, err := s.storedPolicies(ctx)
+	if err != nil {
+		return fmt.Errorf("resource policies: %w", err)
+	}
+	if fp := policiesFingerprint(stored); force || fp != s.policiesSeen {
+		s.cfg.ResourcePolicies.Set(s.compilePolicies(stored))
+		s.policiesSeen = fp
 	}
 	return nil
+}
+
+// policiesFingerprint names a set of stored policies by their names and
+// revisions, which every change renews.
+func policiesFingerprint(stored map[string]resourcePolicy) string {
+	parts := make([]string, 0, len(stored))
+	for n, p := range stored {
+		parts = append(parts, n+"\x00"+p.PolicyRevisionId)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "\x01")
 }
 
 func (s *Server) putResourcePolicy(ctx context.Context, in *struct {
@@ -101,16 +163,16 @@ func (s *Server) putResourcePolicy(ctx context.Context, in *struct {
 	if in.PolicyDocument == nil {
 		return nil, invalid("PolicyDocument is required")
 	}
-	if err := checkPolicyDocument(*in.PolicyDocument); err != nil {
+	if _, err := s.parsePolicy(*in.PolicyName, *in.PolicyDocument); err != nil {
 		return nil, err
 	}
 	s.metaMu.Lock()
 	defer s.metaMu.Unlock()
-	var old resourcePolicy
-	exists, err := s.getMetaJSON(ctx, metaPolicies, *in.PolicyName, &old)
+	stored, err := s.storedPolicies(ctx)
 	if err != nil {
 		return nil, err
 	}
+	old, exists := stored[*in.PolicyName]
 	if rev := in.PolicyRevisionId; rev != nil {
 		switch {
 		case *rev == createOnlyRevID && exists:
@@ -121,21 +183,27 @@ func (s *Server) putResourcePolicy(ctx context.Context, in *struct {
 			return nil, invalidRevision("PolicyRevisionId %q is not the current revision of policy %q", *rev, *in.PolicyName)
 		}
 	}
-	if !exists {
-		n := 0
-		if err := s.cfg.Store.ListMeta(ctx, metaPolicies, func(string, []byte) bool { n++; return true }); err != nil {
-			return nil, err
-		}
-		if n >= maxPolicies {
-			return nil, policyError(http.StatusBadRequest, "PolicyCountLimitExceededException", "an account holds at most %d resource policies; delete one first", maxPolicies)
-		}
+	if !exists && len(stored) >= maxPolicies {
+		return nil, policyError(http.StatusBadRequest, "PolicyCountLimitExceededException", "an account holds at most %d resource policies; delete one first", maxPolicies)
 	}
 	now := s.now()
 	p := resourcePolicy{PolicyName: *in.PolicyName, PolicyDocument: *in.PolicyDocument,
 		PolicyRevisionId: nextRevision(old.PolicyRevisionId, now.UnixNano()), LastUpdatedTime: ts(now)}
+	stored[p.PolicyName] = p
+	set := s.compilePolicies(stored)
+	if c, ok := auth.CallerFrom(ctx); ok && !in.BypassPolicyLockoutCheck {
+		// As on AWS: a policy that would refuse its own author the next
+		// PutResourcePolicy needs BypassPolicyLockoutCheck.
+		if e := auth.Authorize(c, "PutResourcePolicy", set); e != nil {
+			return nil, policyError(http.StatusBadRequest, "LockoutPreventionException",
+				"with this policy %s could no longer call PutResourcePolicy (%s); set BypassPolicyLockoutCheck to store it anyway", c.ID, e.Message)
+		}
+	}
 	if err := s.putMetaJSON(ctx, metaPolicies, p.PolicyName, p); err != nil {
 		return nil, err
 	}
+	s.cfg.ResourcePolicies.Set(set)
+	s.policiesSeen = policiesFingerprint(stored)
 	return struct{ ResourcePolicy resourcePolicy }{p}, nil
 }
 
@@ -153,21 +221,13 @@ func (s *Server) listResourcePolicies(ctx context.Context, in *struct{ NextToken
 	if in.NextToken != nil && *in.NextToken != "" {
 		return nil, invalid("NextToken %q does not belong to ListResourcePolicies: all policies fit one page", *in.NextToken)
 	}
-	out := []resourcePolicy{}
-	var bad error
-	err := s.cfg.Store.ListMeta(ctx, metaPolicies, func(_ string, v []byte) bool {
-		var p resourcePolicy
-		if bad = json.Unmarshal(v, &p); bad != nil {
-			return false
-		}
-		out = append(out, p)
-		return true
-	})
-	if err == nil {
-		err = bad
-	}
+	stored, err := s.storedPolicies(ctx)
 	if err != nil {
 		return nil, err
+	}
+	out := make([]resourcePolicy, 0, len(stored))
+	for _, p := range stored {
+		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PolicyName < out[j].PolicyName })
 	return struct{ ResourcePolicies []resourcePolicy }{out}, nil
@@ -196,5 +256,5 @@ func (s *Server) deleteResourcePolicy(ctx context.Context, in *struct {
 	if err := s.cfg.Store.DeleteMeta(ctx, metaPolicies, *in.PolicyName); err != nil {
 		return nil, err
 	}
-	return struct{}{}, nil
+	return struct{}{}, s.loadPoliciesLocked(ctx, true)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/filter"
+	keeppolicy "github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -162,7 +163,11 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 	out := getTraceSummariesOutput{TraceSummaries: []traceSummaryOut{}, ApproximateTime: Timestamp(end)}
 	var last store.Cursor
 	more := false
-	if none {
+	indexed, err := s.indexingShare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if none || indexed <= 0 {
 		return out, nil
 	}
 	deadline := time.Now().Add(summariesPageTime)
@@ -173,7 +178,7 @@ func (s *Server) getTraceSummaries(ctx context.Context, in *getTraceSummariesInp
 			return false
 		}
 		last = store.CursorOf(sum)
-		if !inSample(sum.TraceID, sm.scan) {
+		if !keeppolicy.Indexed(sum.TraceID, indexed) || !inSample(sum.TraceID, sm.scan) {
 			return true
 		}
 		out.TracesProcessedCount++

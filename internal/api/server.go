@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/auth"
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
@@ -54,6 +55,11 @@ type Config struct {
 	Keep      *keeppolicy.Service // optional: keep policies (docs/keep.md)
 	Metrics   *metrics.Metrics    // optional
 	Logger    *slog.Logger        // optional
+	// ResourcePolicies receives the resource policies compiled at each
+	// change, for the guard to enforce (optional); Region and AccountID
+	// are the server's, which policies' Resource ARNs name.
+	ResourcePolicies  *auth.ResourcePolicies
+	Region, AccountID string
 }
 
 // Server is the API handler.
@@ -67,6 +73,9 @@ type Server struct {
 	groups   groupsAPI
 	sampling samplingAPI
 	metaMu   sync.Mutex // serialises read-modify-write of settings (meta.go)
+	// policiesSeen fingerprints the resource policies in force (under
+	// metaMu; policies.go).
+	policiesSeen string
 }
 
 // op is one operation: its name and its handler, which decodes the body it
@@ -86,6 +95,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Store == nil || cfg.Ingest == nil || cfg.Groups == nil || cfg.Graph == nil || cfg.Sampling == nil || cfg.Telemetry == nil {
 		return nil, errors.New("api: Config needs Store, Ingest, Groups, Graph, Sampling and Telemetry")
+	}
+	if cfg.ResourcePolicies == nil {
+		cfg.ResourcePolicies = &auth.ResourcePolicies{} // checked and kept, enforced by nobody
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "000000000000"
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.graph.s, s.groups.s, s.sampling.s = s, s, s

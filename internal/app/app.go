@@ -154,6 +154,7 @@ func Start(cfg Config) (*App, error) {
 	a.setConsoleInfo()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.retentionLoop() }()
+	a.startPolicyRefresh()
 	return a, nil
 }
 

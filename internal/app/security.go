@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -85,6 +86,12 @@ func (a *App) setupSecurity() error {
 		}
 		s.guard = &auth.Guard{Keys: kr, Verifier: auth.NewVerifier(kr.Keys, cfg.Now),
 			Sessions: auth.NewSessions(a.cfg.SessionTTL, cfg.Now), Limiter: lim, Logins: auth.NewLoginLimiter(cfg.Now), Log: a.log}
+		if a.svc != nil {
+			s.guard.Policies, s.guard.Account = a.svc.ResourcePolicies, cfg.AccountID
+			if cfg.AccountID == "" {
+				s.guard.Account = "000000000000" // Wire's default
+			}
+		}
 		a.log.Info("access keys loaded; every request must be signed", "file", cfg.AccessKeysFile, "keys", kr.Keys().Len())
 		if cfg.OTLPGRPCAddr != "" && cfg.OTLPTokensFile == "" {
 			a.log.Warn("OTLP/gRPC refuses every export: gRPC carries no SigV4 signature, so it needs --otlp-tokens", "otlp_grpc", cfg.OTLPGRPCAddr)
@@ -191,4 +198,33 @@ func (a *App) otlpConfig(c otlp.Config) otlp.Config {
 		c.GRPCOptions = append(c.GRPCOptions, grpc.UnaryInterceptor(o.UnaryInterceptor()))
 	}
 	return c
+}
+
+// PolicyRefreshInterval is how often a server with access keys reads the
+// stored resource policies again, so that a change made through another
+// process on a shared store (ClickHouse) is in force here within it.
+const PolicyRefreshInterval = 10 * time.Second
+
+// startPolicyRefresh runs the refresh while the app runs (with keys only:
+// without, policies are enforced by nobody).
+func (a *App) startPolicyRefresh() {
+	if a.sec == nil || a.sec.guard == nil || a.api == nil {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(PolicyRefreshInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.done:
+				return
+			case <-t.C:
+				if err := a.api.RefreshResourcePolicies(context.Background()); err != nil {
+					a.log.Error("resource policies: refresh", "err", err)
+				}
+			}
+		}
+	}()
 }

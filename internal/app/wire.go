@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/auth"
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
@@ -39,6 +40,9 @@ type Services struct {
 	Sampling  *sampling.Service
 	Telemetry *telemetry.Service
 	Keep      *keep.Service
+	// ResourcePolicies are the stored resource policies, compiled, for
+	// the guard to enforce with --access-keys.
+	ResourcePolicies *auth.ResourcePolicies
 }
 
 // Wire builds the services on the store, wires the graph to the ingest
@@ -74,10 +78,14 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	if p.Metrics != nil {
 		p.Ingest.AddHook(red.New(p.Metrics.Registry, p.RED).Hook)
 	}
-	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp}
+	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp,
+		ResourcePolicies: &auth.ResourcePolicies{}}
 	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry, Keep: kp,
-		Metrics: p.Metrics, Logger: p.Logger})
+		Metrics: p.Metrics, Logger: p.Logger, ResourcePolicies: svc.ResourcePolicies, Region: p.Region, AccountID: p.AccountID})
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.LoadResourcePolicies(ctx); err != nil {
 		return nil, nil, err
 	}
 	return srv, svc, nil

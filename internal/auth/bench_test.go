@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/roentgen-tracing/roentgen/internal/auth"
 	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/iampolicy"
 	"github.com/roentgen-tracing/roentgen/internal/xraytest"
 )
 
@@ -67,6 +69,50 @@ func BenchmarkVerify(b *testing.B) {
 	now := time.Now()
 	reqs := putRequests(b, 64, now)
 	g := guard(b, now)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	h := g.Wrap(ok, auth.Policy{})
+	prepared := make([]*http.Request, b.N)
+	for i := range prepared {
+		prepared[i] = rewind(reqs[i%len(reqs)])
+	}
+	b.SetBytes(reqs[0].ContentLength)
+	b.ReportAllocs()
+	cpu := bench.StartCPU()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, prepared[i])
+		if w.Code != 200 {
+			b.Fatalf("refused: %s", w.Body)
+		}
+	}
+	b.StopTimer()
+	cpu.Report(b)
+}
+
+// BenchmarkVerifyWithPolicies is BenchmarkVerify with five resource
+// policies in force (AWS's limit), eleven statements between them, none
+// denying the key: what evaluating them adds to each PutTraceSegments.
+func BenchmarkVerifyWithPolicies(b *testing.B) {
+	now := time.Now()
+	reqs := putRequests(b, 64, now)
+	g := guard(b, now)
+	opts := iampolicy.Options{Actions: auth.Operations(), Region: "us-east-1", Account: "000000000000"}
+	var ps []*iampolicy.Policy
+	for i := 0; i < 5; i++ {
+		doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+		 {"Sid":"Deny%[1]d","Effect":"Deny","Principal":{"AWS":["arn:aws:iam::000000000000:user/OTHER%[1]d","111111111111"]},"Action":["xray:PutTraceSegments","xray:Get*"],"Resource":"*"},
+		 {"Sid":"Allow%[1]d","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/r%[1]d"},"Action":"xray:*","Resource":"arn:aws:xray:*:000000000000:*"}%[2]s]}`,
+			i, map[bool]string{true: `,{"Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},"Action":"xray:PutTraceSegments","Resource":"*","Condition":{"StringEquals":{"aws:SourceAccount":"000000000000"}}}`}[i == 0])
+		p, err := iampolicy.Parse(fmt.Sprint("p", i), doc, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	g.Policies = &auth.ResourcePolicies{}
+	g.Policies.Set(iampolicy.Compile(ps, opts))
+	g.Account = "000000000000"
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	h := g.Wrap(ok, auth.Policy{})
 	prepared := make([]*http.Request, b.N)

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -30,6 +31,10 @@ type Guard struct {
 	// secrets); nil: none.
 	Logins *Limiter
 	Log    *slog.Logger
+	// Policies are the resource policies in force (nil: none); Account
+	// (--account-id) names the keys' default principals in them.
+	Policies *ResourcePolicies
+	Account  string
 }
 
 // NewLoginLimiter allows 20 login attempts at once per client address,
@@ -53,6 +58,7 @@ type caller struct {
 	role Role
 	// limited: counted against the key's rate (not the unsigned local SDKs).
 	limited bool
+	key     *Key // nil for callers without a key
 }
 
 // Wrap puts the guard in front of next.
@@ -70,8 +76,8 @@ func (g *Guard) Wrap(next http.Handler, p Policy) http.Handler {
 		if buf != nil {
 			defer putBuffer(buf)
 		}
-		if e == nil && !Allowed(c.role, op) {
-			e = errDenied(c.id, c.role, opName(op))
+		if e == nil {
+			e = g.authorize(c, op)
 		}
 		if e == nil && c.limited && !g.Limiter.Allow(c.id) {
 			e = errThrottled(c.id)
@@ -80,6 +86,9 @@ func (g *Guard) Wrap(next http.Handler, p Policy) http.Handler {
 			g.Log.Debug("request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "type", e.Type, "message", e.Message)
 			WriteError(w, e)
 			return
+		}
+		if op == "PutResourcePolicy" {
+			r = r.WithContext(context.WithValue(r.Context(), callerKey{}, g.callerOf(c)))
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -125,7 +134,7 @@ func (g *Guard) identify(r *http.Request, p Policy) (caller, *bytes.Buffer, *Err
 		if e != nil {
 			return caller{}, buf, e
 		}
-		return caller{k.ID, k.Role, true}, buf, nil
+		return caller{k.ID, k.Role, true, k}, buf, nil
 	}
 	if id, secret, ok := r.BasicAuth(); ok {
 		k := g.Keys.Keys().Check(id, secret)
@@ -133,13 +142,13 @@ func (g *Guard) identify(r *http.Request, p Policy) (caller, *bytes.Buffer, *Err
 			// One answer for an unknown id and a wrong secret: no probing for ids.
 			return caller{}, nil, &Error{http.StatusForbidden, "UnrecognizedClientException", "the access key id or the secret is wrong"}
 		}
-		return caller{k.ID, k.Role, true}, nil, nil
+		return caller{k.ID, k.Role, true, k}, nil, nil
 	}
 	if p.Console && g.Sessions != nil {
 		if ck, err := r.Cookie(SessionCookie); err == nil {
 			if id, ok := g.Sessions.Lookup(ck.Value); ok {
 				if k := g.Keys.Keys().Lookup(id); k != nil {
-					return caller{k.ID, k.Role, true}, nil, nil
+					return caller{k.ID, k.Role, true, k}, nil, nil
 				}
 			}
 		}
@@ -148,7 +157,7 @@ func (g *Guard) identify(r *http.Request, p Policy) (caller, *bytes.Buffer, *Err
 		return caller{}, nil, errIncomplete("the Authorization header is neither AWS4-HMAC-SHA256 nor Basic")
 	}
 	if p.UnsignedRole != "" {
-		return caller{"unsigned", p.UnsignedRole, false}, nil, nil
+		return caller{"unsigned", p.UnsignedRole, false, nil}, nil, nil
 	}
 	return caller{}, nil, errMissingToken()
 }

@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+
+	"github.com/roentgen-tracing/roentgen/internal/iampolicy"
 )
 
 // Role is what a key may do.
@@ -34,6 +36,19 @@ type Key struct {
 	ID     string
 	Secret string
 	Role   Role
+	// Principal is the IAM principal ARN resource policies name the key
+	// by (the file's optional fourth column); "" is the default,
+	// arn:aws:iam::<account-id>:user/<ID>.
+	Principal string
+}
+
+// PrincipalARN is the ARN resource policies name the key by, in account
+// (the server's --account-id) unless the key file names one.
+func (k *Key) PrincipalARN(account string) string {
+	if k.Principal != "" {
+		return k.Principal
+	}
+	return "arn:aws:iam::" + account + ":user/" + k.ID
 }
 
 // Keys is a parsed access-key file.
@@ -72,7 +87,7 @@ func (k *Keys) Check(id, secret string) *Key {
 const minSecret = 16
 
 // ParseKeys reads an access-key file: one key a line,
-// `ACCESS_KEY_ID SECRET_ACCESS_KEY ROLE`; blank lines and lines starting
+// `ACCESS_KEY_ID SECRET_ACCESS_KEY ROLE [PRINCIPAL_ARN]`; blank lines and lines starting
 // with # are ignored. Every bad line is reported with its number.
 func ParseKeys(r io.Reader) (*Keys, error) {
 	ks := &Keys{byID: map[string]*Key{}}
@@ -81,12 +96,17 @@ func ParseKeys(r io.Reader) (*Keys, error) {
 		bad := func(format string, args ...any) {
 			errs = append(errs, fmt.Errorf("line %d: "+format, append([]any{n}, args...)...))
 		}
-		if len(fields) != 3 {
-			bad("want ACCESS_KEY_ID SECRET_ACCESS_KEY ROLE, found %d fields", len(fields))
+		if len(fields) != 3 && len(fields) != 4 {
+			bad("want ACCESS_KEY_ID SECRET_ACCESS_KEY ROLE [PRINCIPAL_ARN], found %d fields", len(fields))
 			return
 		}
 		k := &Key{ID: fields[0], Secret: fields[1], Role: Role(fields[2])}
+		if len(fields) == 4 {
+			k.Principal = fields[3]
+		}
 		switch {
+		case k.Principal != "" && !iampolicy.ValidPrincipal(k.Principal):
+			bad("principal %q of %s: want an IAM ARN such as arn:aws:iam::123456789012:user/name", k.Principal, fields[0])
 		case !validKeyID(k.ID):
 			bad("access key id %q: use 1 to 128 letters, digits, '_', '-' or '.'", k.ID)
 		case len(k.Secret) < minSecret:

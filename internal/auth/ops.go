@@ -1,6 +1,9 @@
 package auth
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // The X-Ray API's paths and operations (spec §3.2) and which roles may call
 // each. An operation not listed here is for admin only, so that a new
@@ -59,6 +62,17 @@ var pathOps = map[string]string{
 	// them, by omission from the sets below, admin only).
 	"/roentgen/GetKeepPolicies": "GetKeepPolicies",
 	"/roentgen/PutKeepPolicies": "PutKeepPolicies",
+}
+
+// Operations are the names of every operation at a path, sorted: the
+// actions a resource policy may name (as xray:Name).
+func Operations() []string {
+	out := make([]string, 0, len(pathOps))
+	for _, op := range pathOps {
+		out = append(out, op)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ingestOps are what SDKs and daemons call.

@@ -39,12 +39,13 @@ func (o *OTLP) check(authz string, sigv4 func() (caller, *Error)) (caller, *Erro
 		if !ok {
 			return caller{}, &Error{http.StatusUnauthorized, "UnrecognizedClientException", "the bearer token is not one of the server's --otlp-tokens"}
 		}
-		return caller{"otlp:" + name, RoleIngest, true}, nil
+		c := caller{"otlp:" + name, RoleIngest, true, nil}
+		return c, o.Guard.authorize(c, otlpOp)
 	}
 	if strings.HasPrefix(authz, sigAlgorithm+" ") && sigv4 != nil {
 		c, e := sigv4()
-		if e == nil && !Allowed(c.role, otlpOp) {
-			e = errDenied(c.id, c.role, "OTLP export")
+		if e == nil {
+			e = o.Guard.authorize(c, otlpOp)
 		}
 		return c, e
 	}

@@ -164,7 +164,15 @@ func (c *Compiled) Decide(s *trace.Summary) Decision {
 
 // Sampled reports whether a trace id falls within rate: its 64-bit FNV-1a
 // hash, as a fraction of 2^64, is below rate. Rate 1 keeps every id, 0 none.
-func Sampled(traceID string, rate float64) bool {
+func Sampled(traceID string, rate float64) bool { return sampled("", traceID, rate) }
+
+// Indexed reports whether a trace id falls within the share of traces
+// the Default indexing rule makes searchable (docs/indexing.md). Its hash
+// is salted, so the share is independent of keep decisions: indexing 10%
+// of the traces kept at 5% indexes 10% of those, not all of them.
+func Indexed(traceID string, share float64) bool { return sampled("indexing\x00", traceID, share) }
+
+func sampled(salt, traceID string, rate float64) bool {
 	if rate >= 1 {
 		return true
 	}
@@ -172,6 +180,7 @@ func Sampled(traceID string, rate float64) bool {
 		return false
 	}
 	h := fnv.New64a()
+	h.Write([]byte(salt))
 	h.Write([]byte(traceID))
 	// FNV's low bits mix poorly for ids that differ in their last
 	// characters; a final avalanche (splitmix64's) spreads them.
