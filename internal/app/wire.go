@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/insights"
 	"github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/red"
@@ -27,6 +29,13 @@ type Parts struct {
 	// RED configures the per-service and per-edge RED series on /metrics
 	// (with Metrics; docs/metrics.md).
 	RED red.Config
+	// NoDefaultInsights turns off insights on the Default group (other
+	// groups follow their InsightsConfiguration); InsightsWebhook, when
+	// set, receives their open and close events (docs/insights.md);
+	// Retention bounds how long closed insights are kept.
+	NoDefaultInsights bool
+	InsightsWebhook   string
+	Retention         time.Duration
 }
 
 // Services are the parts of Roentgen the API serves, each in its own
@@ -39,6 +48,7 @@ type Services struct {
 	Sampling  *sampling.Service
 	Telemetry *telemetry.Service
 	Keep      *keep.Service
+	Insights  *insights.Detector // started by the app (Start), not by Wire
 }
 
 // Wire builds the services on the store, wires the graph to the ingest
@@ -55,7 +65,8 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	if p.AccountID == "" {
 		p.AccountID = "000000000000"
 	}
-	grp, err := groups.New(ctx, groups.Config{Store: p.Store, Region: p.Region, AccountID: p.AccountID, Logger: p.Logger})
+	grp, err := groups.New(ctx, groups.Config{Store: p.Store, Region: p.Region, AccountID: p.AccountID, Logger: p.Logger,
+		DefaultInsights: groups.Insights{InsightsEnabled: !p.NoDefaultInsights, NotificationsEnabled: !p.NoDefaultInsights && p.InsightsWebhook != ""}})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -74,11 +85,38 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	if p.Metrics != nil {
 		p.Ingest.AddHook(red.New(p.Metrics.Registry, p.RED).Hook)
 	}
-	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp}
+	ins, err := newInsights(ctx, p, grp, agg)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp, Insights: ins}
 	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry, Keep: kp,
-		Metrics: p.Metrics, Logger: p.Logger})
+		Insights: ins, Metrics: p.Metrics, Logger: p.Logger})
 	if err != nil {
 		return nil, nil, err
 	}
 	return srv, svc, nil
+}
+
+// newInsights builds the insights detector over the groups whose
+// InsightsConfiguration enables them (Default's set by Parts).
+func newInsights(ctx context.Context, p Parts, grp *groups.Service, agg *graph.Aggregator) (*insights.Detector, error) {
+	return insights.New(ctx, insights.Config{Store: p.Store, Graph: agg, Now: p.Ingest.Now, Logger: p.Logger, Retention: p.Retention,
+		Sync:    func(ctx context.Context) { p.Ingest.Sync(ctx) },
+		Webhook: p.InsightsWebhook,
+		Groups: func() []insights.Group {
+			var out []insights.Group
+			for tok := ""; ; {
+				page, next := grp.List(tok)
+				for _, g := range page {
+					if c := g.InsightsConfiguration; c.InsightsEnabled {
+						out = append(out, insights.Group{Name: g.GroupName, ARN: g.GroupARN, Notify: c.NotificationsEnabled})
+					}
+				}
+				if next == "" {
+					return out
+				}
+				tok = next
+			}
+		}})
 }

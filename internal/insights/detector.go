@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"sort"
 	"sync"
 	"time"
@@ -54,7 +56,10 @@ type Config struct {
 	// Notify, when set, is told of insights opening and closing in
 	// groups with notifications on. It must not block for long.
 	Notify func(Notification)
-	Logger *slog.Logger
+	// Webhook, when set, is an http(s) URL that receives the same
+	// notifications as JSON POSTs (webhook.go), while started.
+	Webhook string
+	Logger  *slog.Logger
 	// Interval is how often Start's loop evaluates; Settle how long after
 	// a minute ends its traces are taken as summarised (traces are
 	// summarised once quiet for a second, long ones every ten).
@@ -85,6 +90,7 @@ type Detector struct {
 	states map[string]*groupState
 	hist   map[string]*history // per group, by window
 
+	hook *webhook
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -130,6 +136,13 @@ func New(ctx context.Context, cfg Config) (*Detector, error) {
 		cfg.Recover = DefaultRecover
 	}
 	d := &Detector{cfg: cfg, byID: map[string]*Insight{}, states: map[string]*groupState{}, hist: map[string]*history{}}
+	if cfg.Webhook != "" {
+		u, err := url.Parse(cfg.Webhook)
+		if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			return nil, fmt.Errorf("insights webhook %q: want an http:// or https:// URL", cfg.Webhook)
+		}
+		d.hook = newWebhook(cfg.Webhook, cfg.Logger)
+	}
 	err := cfg.Store.ListMeta(ctx, metaInsights, func(key string, v []byte) bool {
 		in := &Insight{}
 		if json.Unmarshal(v, in) != nil || in.ID != key {
@@ -155,6 +168,10 @@ func New(ctx context.Context, cfg Config) (*Detector, error) {
 // Start evaluates every Interval until Stop.
 func (d *Detector) Start() {
 	d.stop = make(chan struct{})
+	if d.hook != nil {
+		d.wg.Add(1)
+		go func(stop <-chan struct{}) { defer d.wg.Done(); d.hook.run(stop) }(d.stop)
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -396,9 +413,15 @@ func (d *Detector) update(g Group, cur *minute, roots map[Service]Service, runs 
 		}
 		changed = append(changed, in)
 	}
-	if d.cfg.Notify != nil && g.Notify {
+	if g.Notify {
 		for _, n := range notes {
-			d.cfg.Notify(Notification{Event: n.Event, Insight: n.Insight.clone()})
+			n := Notification{Event: n.Event, Insight: n.Insight.clone()}
+			if d.cfg.Notify != nil {
+				d.cfg.Notify(n)
+			}
+			if d.hook != nil {
+				d.hook.enqueue(n)
+			}
 		}
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].ID < changed[j].ID })
