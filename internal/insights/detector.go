@@ -406,9 +406,8 @@ func (d *Detector) update(g Group, cur *minute, roots map[Service]Service, runs 
 		if in.NormalRun >= d.cfg.Recover {
 			in.State = StateClosed
 			in.End = m - int64(d.cfg.Recover-1)*60
-			in.Top = nil
-			in.Summary = "Closed: " + in.RootCause.Name + "'s rates are back within their expected range"
-			d.addEvent(in, m, in.Summary)
+			// Summary and Top stay as the incident last was.
+			d.addEvent(in, m, "Closed: "+in.RootCause.Name+"'s rates are back within their expected range")
 			notes = append(notes, Notification{Event: "closed", Insight: in})
 		}
 		changed = append(changed, in)
