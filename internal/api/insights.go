@@ -96,15 +96,15 @@ func (s *Server) detector() (*insights.Detector, error) {
 
 // findInsight resolves an InsightId.
 func (s *Server) findInsight(id *string) (*insights.Insight, error) {
-	d, err := s.detector()
-	if err != nil {
-		return nil, err
-	}
 	if id == nil || *id == "" {
 		return nil, invalid("InsightId is required")
 	}
 	if !uuidRe.MatchString(*id) {
 		return nil, invalid("InsightId %q is not a UUID (8-4-4-4-12 hex digits)", *id)
+	}
+	d, err := s.detector()
+	if err != nil {
+		return nil, err
 	}
 	in, ok := d.Get(strings.ToLower(*id))
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/graph"
@@ -91,8 +92,10 @@ type Detector struct {
 	hist   map[string]*history // per group, by window
 
 	hook *webhook
-	stop chan struct{}
-	wg   sync.WaitGroup
+	// flagged counts service-minutes found anomalous (AnomalousMinutes).
+	flagged atomic.Int64
+	stop    chan struct{}
+	wg      sync.WaitGroup
 }
 
 // groupState is what the detector keeps per group between minutes.
@@ -209,6 +212,10 @@ func (d *Detector) Stop() {
 	}
 }
 
+// AnomalousMinutes is how many service-minutes have been found anomalous
+// since New: each opens nothing unless Confirm of them follow one another.
+func (d *Detector) AnomalousMinutes() int64 { return d.flagged.Load() }
+
 // latest is the last minute whose traces are taken as summarised at now.
 func (d *Detector) latest(now time.Time) int64 {
 	t := now.Add(-d.cfg.Settle).Unix()
@@ -291,6 +298,7 @@ func (d *Detector) evalMinute(ctx context.Context, g Group, st *groupState, m in
 		}
 		r.Count++
 		runs[id.Key()] = r
+		d.flagged.Add(1)
 	}
 	changed := d.update(g, cur, roots, runs, hist, m, now)
 	for _, in := range changed {
