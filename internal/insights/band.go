@@ -32,7 +32,7 @@ import (
 const (
 	HistoryWindows = 12  // five-minute windows of history
 	WindowSeconds  = 300 // their width
-	BandZ          = 3.0
+	BandZ          = 2.0
 	MinDelta       = 0.01
 	Alpha          = 1e-4
 	// NormalAlpha: a minute is back to normal when its rate is within the
@@ -40,6 +40,10 @@ const (
 	// neither opens nor closes an insight: the hysteresis that keeps an
 	// insight from flapping.
 	NormalAlpha = 0.01
+	// PoolMinutes: a service too quiet for one minute's rate to be
+	// significant is tested on its last PoolMinutes minutes together
+	// (while the latest of them is above the band too).
+	PoolMinutes = 3
 	// MinHistory is how many requests the history must hold for a band:
 	// below it a service's normal is unknown and nothing is anomalous.
 	MinHistory = 30

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"sort"
 	"sync"
@@ -110,6 +111,8 @@ type groupState struct {
 type run struct {
 	Count int   `json:"n"`
 	Start int64 `json:"st"`
+	// Gap: the last minute was not anomalous; another such ends the run.
+	Gap bool `json:"gap,omitempty"`
 }
 
 // New loads the stored insights and state.
@@ -273,6 +276,7 @@ func (d *Detector) evalMinute(ctx context.Context, g Group, st *groupState, m in
 		}
 		ws := hist[id]
 		n := float64(ev.stats.Total())
+		var all float64
 		for _, c := range categories {
 			var w [HistoryWindows]window
 			for i, h := range ws {
@@ -280,25 +284,46 @@ func (d *Detector) evalMinute(ctx context.Context, g Group, st *groupState, m in
 			}
 			b, ok := bandOf(w[:len(ws)])
 			x := float64(c.of(&ev.stats))
-			if ok && b.anomalous(x, n) {
-				ev.cats = append(ev.cats, c.name)
-				ev.excess += x - b.P0*n
+			// The minute alone, or (for services too quiet for one minute
+			// to be significant) the last PoolMinutes together, provided
+			// this minute is above the band too.
+			if !ok {
+				continue
 			}
+			xp, np := float64(c.of(&ev.pooled)), float64(ev.pooled.Total())
+			ex := math.Max(0, xp-b.P0*np)
+			all += ex
+			if b.anomalous(x, n) || x > b.High*n && b.anomalous(xp, np) {
+				ev.cats = append(ev.cats, c.name)
+				ev.excess += ex
+			}
+		}
+		if len(ev.cats) == 0 {
+			ev.excess = all
 		}
 	}
 	roots := cur.roots()
+	// Runs are per root cause: the minutes in a row in which a service
+	// was the root cause of some anomaly (its own or one it explains).
+	// One quiet minute in between does not break a run (Gap): a service
+	// of a few requests a minute is not significant every minute.
 	runs := map[string]*run{}
-	for id, ev := range cur.nodes {
-		if len(ev.cats) == 0 {
+	for _, r := range roots {
+		d.flagged.Add(1)
+		if runs[r.Key()] != nil {
 			continue
 		}
-		r := st.Runs[id.Key()]
-		if r == nil {
-			r = &run{Start: m}
+		rn := &run{Start: m}
+		if old := st.Runs[r.Key()]; old != nil {
+			rn.Start, rn.Count = old.Start, old.Count
 		}
-		r.Count++
-		runs[id.Key()] = r
-		d.flagged.Add(1)
+		rn.Count++
+		runs[r.Key()] = rn
+	}
+	for k, old := range st.Runs {
+		if runs[k] == nil && !old.Gap {
+			runs[k] = &run{Start: old.Start, Count: old.Count, Gap: true}
+		}
 	}
 	changed := d.update(g, cur, roots, runs, hist, m, now)
 	for _, in := range changed {
@@ -332,9 +357,11 @@ func (d *Detector) update(g Group, cur *minute, roots map[Service]Service, runs 
 	var changed []*Insight
 	var notes []Notification
 	// Root causes: open an insight once confirmed.
+	isRoot := map[Service]bool{}
 	var rs []Service
-	for a, r := range roots {
-		if a == r {
+	for _, r := range roots {
+		if !isRoot[r] {
+			isRoot[r] = true
 			rs = append(rs, r)
 		}
 	}
@@ -367,9 +394,8 @@ func (d *Detector) update(g Group, cur *minute, roots map[Service]Service, runs 
 	// Every active insight: add this minute's impact, or count it normal.
 	for r, in := range active {
 		ev := cur.nodes[r]
-		anomalous := ev != nil && len(ev.cats) > 0 && roots[r] == r
 		opening := len(in.Events) > 0 && in.Events[len(in.Events)-1].Time == 0
-		if anomalous || opening {
+		if isRoot[r] || opening {
 			im := cur.impactOf(r, roots)
 			in.NormalRun = 0
 			in.PendClient.add(im.client)
@@ -378,7 +404,12 @@ func (d *Detector) update(g Group, cur *minute, roots map[Service]Service, runs 
 			in.RootImpact.add(im.root)
 			grew := mergeServices(&in.Impacted, im.services)
 			grew = mergeServices(&in.Impacted, im.clients) || grew
-			catsGrew := ev != nil && mergeStrings(&in.Categories, ev.cats)
+			catsGrew := false
+			for _, sv := range im.services {
+				if e := cur.nodes[sv]; e != nil && mergeStrings(&in.Categories, e.cats) {
+					catsGrew = true
+				}
+			}
 			in.Top = im.services
 			in.Summary = summaryOf(in, cur)
 			switch {

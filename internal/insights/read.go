@@ -30,11 +30,30 @@ func catRank(c string) int {
 	return len(categories)
 }
 
-// readMinute reads a group's node and edge statistics of minute m.
+// readMinute reads a group's node and edge statistics of minute m, and
+// its nodes' statistics over the PoolMinutes ending with m.
 func (d *Detector) readMinute(ctx context.Context, group string, m int64) (*minute, error) {
-	cur := &minute{nodes: map[Service]*nodeEval{}, edges: map[[2]Service]*graph.Stats{}}
-	err := d.cfg.Graph.Scan(ctx, group, []graph.Span{{Resolution: graph.BucketSeconds, From: m, To: m + 60}}, nil, false,
-		func(_ int64, e graph.Entity, s *graph.Stats) {
+	cur := &minute{nodes: map[Service]*nodeEval{}, edges: map[[2]Service]*graph.Stats{}, pooledEdges: map[[2]Service]*graph.Stats{}}
+	pooled := map[Service]*graph.Stats{}
+	from := m - (PoolMinutes-1)*60
+	err := d.cfg.Graph.Scan(ctx, group, []graph.Span{{Resolution: graph.BucketSeconds, From: from, To: m + 60}}, nil, false,
+		func(b int64, e graph.Entity, s *graph.Stats) {
+			if !e.IsEdge() {
+				id := e.Node()
+				if pooled[id] == nil {
+					pooled[id] = &graph.Stats{}
+				}
+				pooled[id].Add(s, 1)
+			} else if from, to, ok := e.Edge(); ok {
+				k := [2]Service{from, to}
+				if cur.pooledEdges[k] == nil {
+					cur.pooledEdges[k] = &graph.Stats{}
+				}
+				cur.pooledEdges[k].Add(s, 1)
+			}
+			if b != m {
+				return
+			}
 			if e.IsEdge() {
 				from, to, ok := e.Edge()
 				if !ok {
@@ -55,6 +74,11 @@ func (d *Detector) readMinute(ctx context.Context, group string, m int64) (*minu
 			}
 			ev.stats.Add(s, 1)
 		})
+	for id, ev := range cur.nodes {
+		if p := pooled[id]; p != nil {
+			ev.pooled = *p
+		}
+	}
 	return cur, err
 }
 

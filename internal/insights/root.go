@@ -22,48 +22,56 @@ import (
 // an anomalous callee must cover for the callee to explain it.
 const explainShare = 0.5
 
+// minExplain is the fewest failed calls that explain anything: one or two
+// are noise whatever the share.
+const minExplain = 3
+
 // nodeEval is a service's minute: its counts and, when anomalous, in
 // which categories and by how much.
 type nodeEval struct {
 	id     Service
 	stats  graph.Stats
-	cats   []string // anomalous categories, FAULT first
-	excess float64  // bad requests beyond the baselines of cats
+	pooled graph.Stats // the last PoolMinutes minutes, this one included
+	cats   []string    // anomalous categories, FAULT first
+	excess float64     // bad requests beyond the baselines of cats
 }
 
 // minute is one minute of a group's statistics.
 type minute struct {
 	nodes map[Service]*nodeEval
 	edges map[[2]Service]*graph.Stats
+	// pooledEdges are the edges over the last PoolMinutes: explanations
+	// are judged on them, as one quiet minute holds too few calls.
+	pooledEdges map[[2]Service]*graph.Stats
 }
 
 func bad(s *graph.Stats) int64 { return s.Fault + s.Throttle + s.ErrorOther }
 
-// roots maps every anomalous service to its root cause (itself when its
-// trouble is its own).
+// roots maps every anomalous service to its root cause: itself when its
+// trouble is its own. The chain may pass through a service that is not
+// anomalous by its own traffic (a quiet callee, or one whose other callers
+// are fine): its failures still explain its callers'.
 func (m *minute) roots() map[Service]Service {
-	next := map[Service]Service{}
-	for a, ev := range m.nodes {
-		if len(ev.cats) == 0 {
-			continue
+	next := func(a Service) (Service, bool) {
+		ev := m.nodes[a]
+		if ev == nil {
+			return Service{}, false
 		}
 		var best Service
 		var bestBad int64 = -1
-		for k, e := range m.edges {
+		for k, e := range m.pooledEdges {
 			if k[0] != a || k[1] == a {
 				continue
 			}
-			b := m.nodes[k[1]]
-			if b == nil || len(b.cats) == 0 {
+			n := bad(e)
+			if n < minExplain || float64(n) < explainShare*ev.excess {
 				continue
 			}
-			if n := bad(e); float64(n) >= explainShare*ev.excess && n > 0 && (n > bestBad || n == bestBad && lessService(k[1], best)) {
+			if n > bestBad || n == bestBad && lessService(k[1], best) {
 				best, bestBad = k[1], n
 			}
 		}
-		if bestBad >= 0 {
-			next[a] = best
-		}
+		return best, bestBad >= 0
 	}
 	out := map[Service]Service{}
 	for a, ev := range m.nodes {
@@ -72,7 +80,7 @@ func (m *minute) roots() map[Service]Service {
 		}
 		cur, seen := a, map[Service]bool{a: true}
 		for {
-			n, ok := next[cur]
+			n, ok := next(cur)
 			if !ok || seen[n] {
 				break // its own trouble, or a cycle: stop where it closes
 			}
@@ -119,7 +127,13 @@ func (m *minute) impactOf(r Service, roots map[Service]Service) impact {
 		if (a == r) != (b == r) {
 			return a == r
 		}
-		ea, eb := m.nodes[a].excess, m.nodes[b].excess
+		var ea, eb float64
+		if n := m.nodes[a]; n != nil {
+			ea = n.excess
+		}
+		if n := m.nodes[b]; n != nil {
+			eb = n.excess
+		}
 		if ea != eb {
 			return ea > eb
 		}
