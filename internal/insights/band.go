@@ -1,26 +1,27 @@
 package insights
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // The expected band of a rate (faults, errors or throttles per request).
 //
 // A service's normal rate is learnt from the statistics of the hour before
 // the minute under test, read as twelve five-minute windows. The baseline
-// p0 is the request-weighted median of the windows' rates: an incident
-// shorter than half the hour's traffic does not move it, so a service that
-// has been failing for twenty minutes is still compared with how it was
-// before (a mean would have absorbed the incident). The top of the band is
-// the largest of
+// p0 is their pooled rate once outlying windows are set aside: one at a
+// time, the window least likely under the pooled rate of the others
+// (binomial tail below OutlierAlpha) is dropped, up to half of them. So an
+// incident in the history does not raise the baseline — a service that has
+// been failing for twenty minutes is still compared with how it was before
+// (a mean, or an EWMA, would absorb the incident and close its own insight)
+// — while a rare kind of failure, absent from most windows, keeps its true
+// small rate (a median of window rates would say zero). The top of the
+// band is the largest of
 //
-//   - the Wilson score upper bound (z = BandZ) of p0 over the hour's
-//     requests: with little history the band is wide, so a service that
-//     has served forty requests cannot be called anomalous on one fault;
+//   - the Wilson score upper bound (z = BandZ) of p0 over the kept
+//     windows' requests: with little history the band is wide, so a
+//     service that has served forty requests is not anomalous on one fault;
 //   - p0 plus BandZ times the windows' dispersion beyond binomial noise
-//     (1.4826 × the weighted median absolute deviation, a robust standard
-//     deviation): services whose rate wanders by nature get a wider band;
+//     (from their chi-square over p0): services whose rate wanders by
+//     nature get a wider band;
 //   - p0 plus MinDelta: a rise of less than a percentage point is not worth
 //     waking anyone for, however significant.
 //
@@ -35,6 +36,9 @@ const (
 	BandZ          = 2.0
 	MinDelta       = 0.01
 	Alpha          = 1e-4
+	// OutlierAlpha: a history window this unlikely under the others is
+	// left out of the baseline.
+	OutlierAlpha = 1e-3
 	// NormalAlpha: a minute is back to normal when its rate is within the
 	// band or this likely under it. Between the two levels a minute
 	// neither opens nor closes an insight: the hysteresis that keeps an
@@ -62,33 +66,52 @@ type Band struct {
 // bandOf learns the band from history windows; ok is false when the
 // history is too thin to know what is normal.
 func bandOf(ws []window) (Band, bool) {
-	var n, meanN float64
-	k := 0
+	keep := make([]window, 0, len(ws))
+	var n, x float64
 	for _, w := range ws {
 		if w.n > 0 {
+			keep = append(keep, w)
 			n += w.n
-			k++
+			x += w.x
 		}
 	}
-	if n < MinHistory || k == 0 {
+	if n < MinHistory {
 		return Band{}, false
 	}
-	meanN = n / float64(k)
-	rates := make([]weighted, 0, k)
-	for _, w := range ws {
-		if w.n > 0 {
-			rates = append(rates, weighted{w.x / w.n, w.n})
+	// Set outliers aside, the least likely first, up to half the windows.
+	for dropped := 0; 2*(dropped+1) <= len(keep)+dropped && len(keep) > 1; dropped++ {
+		worst, worstP := -1, OutlierAlpha
+		for i, w := range keep {
+			p := (x - w.x + 0.5) / (n - w.n + 1)
+			if w.x/w.n <= p {
+				continue
+			}
+			if t := binomialTail(int64(w.x), int64(w.n), p); t < worstP {
+				worst, worstP = i, t
+			}
+		}
+		if worst < 0 {
+			break
+		}
+		n -= keep[worst].n
+		x -= keep[worst].x
+		keep = append(keep[:worst], keep[worst+1:]...)
+	}
+	p0 := x / n
+	// Dispersion beyond binomial noise: the chi-square of the kept
+	// windows over p0, per degree of freedom, above 1.
+	var extra float64
+	if k := len(keep); k > 1 && p0 > 0 && p0 < 1 {
+		var chi float64
+		for _, w := range keep {
+			d := w.x - p0*w.n
+			chi += d * d / (w.n * p0 * (1 - p0))
+		}
+		if phi := chi / float64(k-1); phi > 1 {
+			extra = math.Sqrt((phi - 1) * p0 * (1 - p0) / (n / float64(k)))
 		}
 	}
-	p0 := weightedMedian(rates)
-	devs := make([]weighted, len(rates))
-	for i, r := range rates {
-		devs[i] = weighted{math.Abs(r.v - p0), r.w}
-	}
-	spread := 1.4826 * weightedMedian(devs)
-	// Dispersion beyond what binomial noise of a window explains.
-	extra := math.Sqrt(math.Max(0, spread*spread-p0*(1-p0)/meanN))
-	_, hi := wilson(p0*n, n, BandZ)
+	_, hi := wilson(x, n, BandZ)
 	high := math.Max(hi, math.Max(p0+BandZ*extra, p0+MinDelta))
 	return Band{P0: p0, High: math.Min(high, 1)}, true
 }
@@ -108,30 +131,6 @@ func (b Band) anomalous(x, n float64) bool {
 // nothing is failing.
 func (b Band) normal(x, n float64) bool {
 	return n <= 0 || x/n <= b.High || binomialTail(int64(x), int64(n), b.High) >= NormalAlpha
-}
-
-type weighted struct{ v, w float64 }
-
-// weightedMedian is the value at half the total weight (the lower one on
-// a tie, which is deterministic).
-func weightedMedian(xs []weighted) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]weighted(nil), xs...)
-	sort.SliceStable(s, func(i, j int) bool { return s[i].v < s[j].v })
-	var total float64
-	for _, x := range s {
-		total += x.w
-	}
-	var acc float64
-	for _, x := range s {
-		acc += x.w
-		if acc >= total/2 {
-			return x.v
-		}
-	}
-	return s[len(s)-1].v
 }
 
 // wilson is the Wilson score interval of x successes in n trials.

@@ -205,10 +205,18 @@ func TestFalsePositives(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("ROENTGEN_INSIGHTS_SEEDS")); err == nil {
 		seeds = v
 	}
+	// Steady by default; ROENTGEN_INSIGHTS_WANDER=0.05 lets every rate
+	// drift (a mean-reverting walk of the log rate, 0.05 a minute:
+	// rates wander within about ±30 %).
+	wander := 0.0
+	if v, err := strconv.ParseFloat(os.Getenv("ROENTGEN_INSIGHTS_WANDER"), 64); err == nil {
+		wander = v
+	}
 	total, flagged := 0, int64(0)
 	for seed := 1; seed <= seeds; seed++ {
 		r := newRig(t, t.TempDir())
 		w := insightstest.New(uint64(1000 + seed))
+		w.Diurnal, w.Wander = true, wander
 		for m := t0; m.Before(t0.Add(time.Duration(hours) * time.Hour)); m = m.Add(time.Minute) {
 			r.step(w, m)
 		}
@@ -218,8 +226,8 @@ func TestFalsePositives(t *testing.T) {
 			t.Logf("seed %d: false positive %s at %s: %s", seed, in.RootCause.Name, time.Unix(in.Start, 0).UTC(), in.Summary)
 		}
 	}
-	t.Logf("%d insights and %d anomalous service-minutes in %d service-hours of steady traffic (%d hours x %d seeds x 10 services)",
-		total, flagged, hours*seeds*10, hours, seeds)
+	t.Logf("%d insights and %d anomalous service-minutes in %d service-hours of steady traffic (%d hours x %d seeds x 10 services, diurnal, wander %g)",
+		total, flagged, hours*seeds*10, hours, seeds, wander)
 	if total > 0 {
 		t.Errorf("%d false positives", total)
 	}

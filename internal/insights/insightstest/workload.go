@@ -8,6 +8,7 @@ package insightstest
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -50,7 +51,15 @@ type Workload struct {
 	// PerMinute is the mean number of frontend requests a minute.
 	PerMinute int
 	Incidents []Incident
-	traces    int
+	// Diurnal swings traffic over the day (±60 % around PerMinute);
+	// Wander lets each service's steady rates drift (a mean-reverting
+	// random walk of the log rate with this step a minute): real traffic
+	// is not a constant binomial, and the false-positive measurement
+	// should not pretend it is.
+	Diurnal bool
+	Wander  float64
+	traces  int
+	drift   map[trace.NodeID]float64
 }
 
 // New returns a workload of about 60 frontend requests a minute.
@@ -112,6 +121,9 @@ func (b *builder) call(caller int, id trace.NodeID, calls func() bool) bool {
 	w := b.w
 	i := b.node(id, caller < 0)
 	p := steady[id]
+	if f := math.Exp(w.drift[id]); f != 1 {
+		p.fault, p.err, p.throttle = p.fault*f, p.err*f, p.throttle*f
+	}
 	for _, inc := range w.Incidents {
 		if inc.Service == id && b.at >= float64(inc.Start.Unix()) && b.at < float64(inc.End.Unix()) {
 			p.fault = inc.FaultRate
@@ -172,7 +184,19 @@ func (w *Workload) trace(at float64, admin bool) *trace.Summary {
 // beginning at t (Default group) into st.
 func (w *Workload) Minute(ctx context.Context, st store.Store, t time.Time) error {
 	m := t.Unix() - t.Unix()%60
-	n := w.PerMinute*3/4 + w.rnd.IntN(w.PerMinute/2+1)
+	per := float64(w.PerMinute)
+	if w.Diurnal {
+		per *= 1 + 0.6*math.Sin(2*math.Pi*float64(m%86400)/86400)
+	}
+	if w.Wander > 0 {
+		if w.drift == nil {
+			w.drift = map[trace.NodeID]float64{}
+		}
+		for id := range steady {
+			w.drift[id] = 0.97*w.drift[id] + w.Wander*w.rnd.NormFloat64()
+		}
+	}
+	n := int(per*0.75) + w.rnd.IntN(int(per*0.5)+1)
 	acc := map[graph.Key]*graph.Stats{}
 	add := func(k graph.Key, s *graph.Stats) {
 		if acc[k] == nil {
