@@ -241,7 +241,18 @@ func (d *Detector) Evaluate(ctx context.Context) error {
 		st := d.states[g.Name]
 		d.mu.RUnlock()
 		if st == nil {
-			st = &groupState{Last: latest - 60}
+			// A group's first evaluation covers the last MaxCatchUp, so
+			// that an incident already under way (or traces sent with past
+			// times) is found at once; until the group has statistics
+			// there is nothing to start from.
+			has, err := d.hasStats(ctx, g.Name, latest-int64(d.cfg.MaxCatchUp/time.Second), latest+60)
+			if err != nil {
+				return err
+			}
+			if !has {
+				continue
+			}
+			st = &groupState{Last: latest - int64(d.cfg.MaxCatchUp/time.Second) - 60}
 		}
 		if floor := latest - int64(d.cfg.MaxCatchUp/time.Second); st.Last < floor {
 			st.Last, st.Runs = floor, nil
@@ -256,6 +267,16 @@ func (d *Detector) Evaluate(ctx context.Context) error {
 		}
 	}
 	return d.prune(ctx, now)
+}
+
+// hasStats reports whether a group has statistics in [from, to).
+func (d *Detector) hasStats(ctx context.Context, group string, from, to int64) (bool, error) {
+	found := false
+	err := d.cfg.Store.Stats(ctx, store.StatQuery{Resolution: graph.BucketSeconds, Group: group, From: from, To: to}, func(store.StatRecord) bool {
+		found = true
+		return false
+	})
+	return found, err
 }
 
 // evalMinute evaluates minute m of group g and saves what changed: the

@@ -232,3 +232,32 @@ func TestFalsePositives(t *testing.T) {
 		t.Errorf("%d false positives", total)
 	}
 }
+
+// TestFirstEvaluationCatchesUp: traces already stored when a group is
+// first evaluated (a server upgraded, traces sent with past times) are
+// evaluated back to MaxCatchUp, so an incident under way is found at once;
+// and a detector started and stopped leaves nothing running.
+func TestFirstEvaluationCatchesUp(t *testing.T) {
+	r := newRig(t, t.TempDir())
+	inc := insightstest.Incident{Service: insightstest.Catalog, Start: t0.Add(50 * time.Minute), End: t0.Add(70 * time.Minute), FaultRate: 0.3}
+	w := insightstest.New(3, inc)
+	// Before any statistics, evaluations start nothing.
+	if err := r.d.Evaluate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for m := t0; m.Before(t0.Add(56 * time.Minute)); m = m.Add(time.Minute) {
+		if err := w.Minute(context.Background(), r.st, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.now = t0.Add(57*time.Minute + insights.DefaultSettle)
+	if err := r.d.Evaluate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := r.d.List(insights.Query{To: 1 << 40})
+	if len(got) != 1 || got[0].RootCause != insightstest.Catalog || !got[0].Active() {
+		t.Fatalf("insights after the first evaluation: %+v", got)
+	}
+	r.d.Start()
+	r.d.Stop()
+}
