@@ -207,7 +207,7 @@ func TestFalsePositives(t *testing.T) {
 	}
 	// Steady by default; ROENTGEN_INSIGHTS_WANDER=0.05 lets every rate
 	// drift (a mean-reverting walk of the log rate, 0.05 a minute:
-	// rates wander within about ±30 %).
+	// rates wander about ±20 %, 1 σ).
 	wander := 0.0
 	if v, err := strconv.ParseFloat(os.Getenv("ROENTGEN_INSIGHTS_WANDER"), 64); err == nil {
 		wander = v

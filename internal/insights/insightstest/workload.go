@@ -53,7 +53,8 @@ type Workload struct {
 	Incidents []Incident
 	// Diurnal swings traffic over the day (±60 % around PerMinute);
 	// Wander lets each service's steady rates drift (a mean-reverting
-	// random walk of the log rate with this step a minute): real traffic
+	// random walk of the log rate with this step a minute; 0.05 keeps the
+	// rates within about ±20 %, 1 σ): real traffic
 	// is not a constant binomial, and the false-positive measurement
 	// should not pretend it is.
 	Diurnal bool
