@@ -424,6 +424,15 @@ test('insights: the page lists the incident and its root cause', async (page) =>
   const drawn = await page.evaluate(() => window.__roentgenMap.nodes().map((n) => n.data('tip')).join('|'));
   assert(/e2e-ins-db/.test(drawn) && /e2e-ins-web/.test(drawn), `impact graph: ${drawn}`);
   await shot(page, '16-insight');
+  // The trace map wears a badge on the root cause, and links the insight.
+  if (found.State === 'ACTIVE') {
+    await open(page, '#/map?range=1h&group=e2e-insights');
+    await page.locator('[data-testid="map-insights"]', { hasText: 'e2e-ins-db' }).waitFor();
+    await page.waitForFunction(() => (window.__roentgenMap?.nodes('[insight = 1]').length || 0) > 0);
+    const badged = await page.evaluate(() => window.__roentgenMap.nodes('[insight = 1]').map((n) => n.data('label')).join('|'));
+    assert(/e2e-ins-db/.test(badged) && !/e2e-ins-web/.test(badged), `badged on the map: ${badged}`);
+    await shot(page, '17-map-insight');
+  }
 });
 
 // ---------------------------------------------------------------- main
