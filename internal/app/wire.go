@@ -102,6 +102,8 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 // InsightsConfiguration enables them (Default's set by Parts).
 func newInsights(ctx context.Context, p Parts, grp *groups.Service, agg *graph.Aggregator) (*insights.Detector, error) {
 	return insights.New(ctx, insights.Config{Store: p.Store, Graph: agg, Now: p.Ingest.Now, Logger: p.Logger, Retention: p.Retention,
+		// As every read does: what was acknowledged is counted (a bulk
+		// of traces sent with past times is seen whole, not half-flushed).
 		Sync:    func(ctx context.Context) { p.Ingest.Sync(ctx) },
 		Webhook: p.InsightsWebhook,
 		Groups: func() []insights.Group {
