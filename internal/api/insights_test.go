@@ -59,10 +59,31 @@ func TestInsightsThroughTheSDK(t *testing.T) {
 	payments := insightstest.Incident{Service: insightstest.Payments, Start: t0.Add(60 * time.Minute), End: t0.Add(75 * time.Minute), FaultRate: 0.5}
 	carts := insightstest.Incident{Service: insightstest.Carts, Start: t0.Add(85 * time.Minute), End: t0.Add(120 * time.Minute), FaultRate: 0.5}
 	w := insightstest.New(7, payments, carts)
+	// A group with insights on gets its own; one without gets none.
+	for name, on := range map[string]bool{"shop": true, "quiet": false} {
+		if _, err := e.c.CreateGroup(ctx, &xray.CreateGroupInput{GroupName: aws.String(name),
+			InsightsConfiguration: &types.InsightsConfiguration{InsightsEnabled: aws.Bool(on)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Groups = []string{"Default", "shop", "quiet"}
 	e.run(t, w, t0, t0.Add(95*time.Minute))
 	now := time.Unix(0, e.clock.Load())
 
-	sum, err := e.c.GetInsightSummaries(ctx, &xray.GetInsightSummariesInput{StartTime: aws.Time(t0), EndTime: aws.Time(now)})
+	every, err := e.c.GetInsightSummaries(ctx, &xray.GetInsightSummariesInput{StartTime: aws.Time(t0), EndTime: aws.Time(now)})
+	if err != nil || len(every.InsightSummaries) != 4 {
+		t.Fatalf("every group: %v, %d insights, want 2 in Default and 2 in shop", err, len(every.InsightSummaries))
+	}
+	shop, err := e.c.GetInsightSummaries(ctx, &xray.GetInsightSummariesInput{StartTime: aws.Time(t0), EndTime: aws.Time(now), GroupName: aws.String("shop")})
+	if err != nil || len(shop.InsightSummaries) != 2 || aws.ToString(shop.InsightSummaries[0].GroupName) != "shop" ||
+		!strings.Contains(aws.ToString(shop.InsightSummaries[0].GroupARN), ":group/shop/") {
+		t.Fatalf("group shop: %v %+v", err, shop)
+	}
+	quiet, err := e.c.GetInsightSummaries(ctx, &xray.GetInsightSummariesInput{StartTime: aws.Time(t0), EndTime: aws.Time(now), GroupName: aws.String("quiet")})
+	if err != nil || len(quiet.InsightSummaries) != 0 {
+		t.Fatalf("group quiet (insights off): %v %+v", err, quiet)
+	}
+	sum, err := e.c.GetInsightSummaries(ctx, &xray.GetInsightSummariesInput{StartTime: aws.Time(t0), EndTime: aws.Time(now), GroupName: aws.String("Default")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +239,7 @@ func TestInsightsThroughTheSDK(t *testing.T) {
 	if in := again.Insight; in.State != types.InsightStateClosed || !in.StartTime.Equal(*active.StartTime) || in.EndTime.Before(carts.End) {
 		t.Errorf("after a restart: %+v", in)
 	}
-	all, err := e.c.GetInsightSummaries(ctx, &xray.GetInsightSummariesInput{StartTime: aws.Time(t0), EndTime: aws.Time(time.Unix(0, e.clock.Load()))})
+	all, err := e.c.GetInsightSummaries(ctx, &xray.GetInsightSummariesInput{StartTime: aws.Time(t0), EndTime: aws.Time(time.Unix(0, e.clock.Load())), GroupName: aws.String("Default")})
 	if err != nil || len(all.InsightSummaries) != 2 {
 		t.Errorf("after a restart: %v, %d insights", err, len(all.InsightSummaries))
 	}

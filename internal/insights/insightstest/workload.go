@@ -59,8 +59,11 @@ type Workload struct {
 	// should not pretend it is.
 	Diurnal bool
 	Wander  float64
-	traces  int
-	drift   map[trace.NodeID]float64
+	// Groups are the groups the statistics are written for (Default when
+	// empty): every trace of the shop belongs to each.
+	Groups []string
+	traces int
+	drift  map[trace.NodeID]float64
 }
 
 // New returns a workload of about 60 frontend requests a minute.
@@ -182,7 +185,7 @@ func (w *Workload) trace(at float64, admin bool) *trace.Summary {
 }
 
 // Minute writes the statistics of the traces that start in the minute
-// beginning at t (Default group) into st.
+// beginning at t (for Groups) into st.
 func (w *Workload) Minute(ctx context.Context, st store.Store, t time.Time) error {
 	m := t.Unix() - t.Unix()%60
 	per := float64(w.PerMinute)
@@ -211,11 +214,17 @@ func (w *Workload) Minute(ctx context.Context, st store.Store, t time.Time) erro
 	for i := w.rnd.IntN(3); i > 0; i-- {
 		graph.Contribute(w.trace(float64(m)+w.rnd.Float64()*59, true), 1, add)
 	}
+	groups := w.Groups
+	if len(groups) == 0 {
+		groups = []string{graph.DefaultGroup}
+	}
 	var recs []store.StatRecord
 	for k, s := range acc {
 		v := s.Encode()
-		for _, r := range store.StatResolutions {
-			recs = append(recs, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: k.Bucket - k.Bucket%r, Group: graph.DefaultGroup, Entity: string(k.Entity)}, Value: v})
+		for _, g := range groups {
+			for _, r := range store.StatResolutions {
+				recs = append(recs, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: k.Bucket - k.Bucket%r, Group: g, Entity: string(k.Entity)}, Value: v})
+			}
 		}
 	}
 	return st.AddStats(ctx, recs)
