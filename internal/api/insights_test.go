@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,6 +114,17 @@ func TestInsightsThroughTheSDK(t *testing.T) {
 	}
 	if st := closed.StartTime; st.Before(payments.Start) || st.After(payments.Start.Add(5*time.Minute)) {
 		t.Errorf("payments insight starts at %s, the incident at %s", st, payments.Start)
+	}
+
+	// /metrics counts the active ones: carts, in Default and in shop.
+	if resp, err := http.Get(e.srv.URL("http") + "/metrics"); err != nil {
+		t.Error(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "\nroentgen_insights_active 2\n") {
+			t.Errorf("/metrics lacks roentgen_insights_active 2")
+		}
 	}
 
 	// Paging, states, groups.

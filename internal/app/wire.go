@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
@@ -88,6 +89,10 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	ins, err := newInsights(ctx, p, grp, agg)
 	if err != nil {
 		return nil, nil, err
+	}
+	if p.Metrics != nil {
+		p.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roentgen_insights_active",
+			Help: "Insights currently active, in every analysed group (docs/insights.md)."}, func() float64 { return float64(ins.ActiveCount()) }))
 	}
 	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp, Insights: ins}
 	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry, Keep: kp,

@@ -98,3 +98,16 @@ func (d *Detector) Active(group string) []Service {
 	}
 	return out
 }
+
+// ActiveCount is how many insights are active (roentgen_insights_active).
+func (d *Detector) ActiveCount() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	n := 0
+	for _, in := range d.byID {
+		if in.Active() {
+			n++
+		}
+	}
+	return n
+}
