@@ -97,6 +97,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.REDSeriesLimit, "red-series-limit", red.DefaultLimit, "label sets of the per-service (and of the per-edge) RED series on /metrics; more go to __other__")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", app.DefaultMaxConnections, "connections served at once per TCP listener (-1: unlimited)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests a second per access key or OTLP token, bursts of twice that; 0 is unlimited (ThrottledException beyond)")
+	defaultInsights := fs.Bool("insights", true, "detect insights (fault, error and throttle rate anomalies) on the Default group; other groups follow their InsightsConfiguration")
+	fs.StringVar(&cfg.InsightsWebhook, "insights-webhook", "", "URL that receives a JSON POST when an insight opens or closes (groups with notifications on; Default's with --insights)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	fs.Usage = func() {
@@ -144,6 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"segments over UDP and the daemon's TCP side come with `roentgen` (no command) or `roentgen daemon`\n", bad)
 		return 2
 	}
+	cfg.NoDefaultInsights = !*defaultInsights
 	for _, h := range strings.Split(*allowedHosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			cfg.AllowedHosts = append(cfg.AllowedHosts, h)

@@ -74,11 +74,11 @@ func (s *Server) operations() map[string]*op {
 		// Keep policies: keep.go
 		{"/roentgen/GetKeepPolicies", "GetKeepPolicies", handle(s.getKeepPolicies)},
 		{"/roentgen/PutKeepPolicies", "PutKeepPolicies", handle(s.putKeepPolicies)},
-		// Not served yet: Insights (anomaly detection).
-		{"/Insight", "GetInsight", unsupported("GetInsight", "X-Ray Insights (anomaly detection) is not implemented yet")},
-		{"/InsightEvents", "GetInsightEvents", unsupported("GetInsightEvents", "X-Ray Insights (anomaly detection) is not implemented yet")},
-		{"/InsightImpactGraph", "GetInsightImpactGraph", unsupported("GetInsightImpactGraph", "X-Ray Insights (anomaly detection) is not implemented yet")},
-		{"/InsightSummaries", "GetInsightSummaries", unsupported("GetInsightSummaries", "X-Ray Insights (anomaly detection) is not implemented yet")},
+		// Insights (anomaly detection): insights.go
+		{"/InsightSummaries", "GetInsightSummaries", handle(s.getInsightSummaries)},
+		{"/Insight", "GetInsight", handle(s.getInsight)},
+		{"/InsightEvents", "GetInsightEvents", handle(s.getInsightEvents)},
+		{"/InsightImpactGraph", "GetInsightImpactGraph", handle(s.getInsightImpactGraph)},
 	}
 	m := make(map[string]*op, len(list))
 	for _, o := range list {

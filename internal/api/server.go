@@ -28,6 +28,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/insights"
 	keeppolicy "github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/sampling"
@@ -53,6 +54,7 @@ type Config struct {
 	Sampling  *sampling.Service
 	Telemetry *telemetry.Service
 	Keep      *keeppolicy.Service // optional: keep policies (docs/keep.md)
+	Insights  *insights.Detector  // optional: X-Ray Insights (docs/insights.md)
 	Metrics   *metrics.Metrics    // optional
 	Logger    *slog.Logger        // optional
 	// ResourcePolicies receives the resource policies compiled at each

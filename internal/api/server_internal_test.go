@@ -86,7 +86,7 @@ func TestErrorShapes(t *testing.T) {
 		{"POST", "/TraceSummaries", `{"StartTime":1,"EndTime":10,"TimeRangeType":"Sometimes"}`, 400, "InvalidRequestException", "TimeRangeType"},
 		{"POST", "/TelemetryRecords", `{}`, 400, "InvalidRequestException", "TelemetryRecords is required"},
 		{"POST", "/TelemetryRecords", `{"TelemetryRecords":[],"EC2InstanceId":"` + strings.Repeat("i", 21) + `"}`, 400, "InvalidRequestException", "EC2InstanceId"},
-		{"POST", "/Insight", `{"InsightId":"x"}`, 400, "InvalidRequestException", "GetInsight is not supported"},
+		{"POST", "/Insight", `{"InsightId":"x"}`, 400, "InvalidRequestException", `InsightId "x" is not a UUID`},
 	}
 	for _, tc := range cases {
 		resp, e, raw := call(t, hs, tc.method, tc.path, tc.body)

@@ -22,6 +22,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/console"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/insights"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/otlp"
 	"github.com/roentgen-tracing/roentgen/internal/otlp/translate"
@@ -71,6 +72,11 @@ type Config struct {
 	RateLimit      float64       // requests a second per access key; 0 unlimited
 	SessionTTL     time.Duration // console logins; default 12h
 	REDSeriesLimit int           // label sets per RED kind on /metrics; default 1000 (docs/metrics.md)
+	// Insights (docs/insights.md): NoDefaultInsights turns off anomaly
+	// detection on the Default group; InsightsWebhook receives open and
+	// close events.
+	NoDefaultInsights bool
+	InsightsWebhook   string
 }
 
 // DefaultDataDir is where data lives when --data-dir is not given.
@@ -132,7 +138,8 @@ func Start(cfg Config) (*App, error) {
 	}
 	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
 	a.api, a.svc, err = Wire(context.Background(), Parts{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log,
-		Region: cfg.Region, AccountID: cfg.AccountID, RED: red.Config{Limit: cfg.REDSeriesLimit}})
+		Region: cfg.Region, AccountID: cfg.AccountID, RED: red.Config{Limit: cfg.REDSeriesLimit},
+		NoDefaultInsights: cfg.NoDefaultInsights, InsightsWebhook: cfg.InsightsWebhook, Retention: cfg.Retention})
 	if err != nil {
 		a.ingest.Close()
 		st.Close()
@@ -155,6 +162,7 @@ func Start(cfg Config) (*App, error) {
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.retentionLoop() }()
 	a.startPolicyRefresh()
+	a.svc.Insights.Start()
 	return a, nil
 }
 
@@ -283,6 +291,9 @@ func (a *App) Addr(name string) net.Addr { return a.addrs[name] }
 // Store is the app's store (tests and benchmarks read it directly).
 func (a *App) Store() store.Store { return a.store }
 
+// Insights is the insights detector (tests drive it with Evaluate).
+func (a *App) Insights() *insights.Detector { return a.svc.Insights }
+
 // Ingester is the shared ingest path.
 func (a *App) Ingester() *ingest.Ingester { return a.ingest }
 
@@ -345,6 +356,9 @@ func (a *App) Stop() error {
 			_ = a.udp.Stop()
 		}
 		a.wg.Wait()
+		if a.svc != nil {
+			a.svc.Insights.Stop() // before the store closes
+		}
 		if a.ingest != nil {
 			a.ingest.Close() // summaries (and their statistics) of the last documents
 		}

@@ -3,12 +3,15 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roentgen-tracing/roentgen/internal/api"
 	"github.com/roentgen-tracing/roentgen/internal/auth"
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/groups"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/insights"
 	"github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/red"
@@ -28,6 +31,13 @@ type Parts struct {
 	// RED configures the per-service and per-edge RED series on /metrics
 	// (with Metrics; docs/metrics.md).
 	RED red.Config
+	// NoDefaultInsights turns off insights on the Default group (other
+	// groups follow their InsightsConfiguration); InsightsWebhook, when
+	// set, receives their open and close events (docs/insights.md);
+	// Retention bounds how long closed insights are kept.
+	NoDefaultInsights bool
+	InsightsWebhook   string
+	Retention         time.Duration
 }
 
 // Services are the parts of Roentgen the API serves, each in its own
@@ -43,6 +53,7 @@ type Services struct {
 	// ResourcePolicies are the stored resource policies, compiled, for
 	// the guard to enforce with --access-keys.
 	ResourcePolicies *auth.ResourcePolicies
+	Insights         *insights.Detector // started by the app (Start), not by Wire
 }
 
 // Wire builds the services on the store, wires the graph to the ingest
@@ -59,7 +70,8 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	if p.AccountID == "" {
 		p.AccountID = "000000000000"
 	}
-	grp, err := groups.New(ctx, groups.Config{Store: p.Store, Region: p.Region, AccountID: p.AccountID, Logger: p.Logger})
+	grp, err := groups.New(ctx, groups.Config{Store: p.Store, Region: p.Region, AccountID: p.AccountID, Logger: p.Logger,
+		DefaultInsights: groups.Insights{InsightsEnabled: !p.NoDefaultInsights, NotificationsEnabled: !p.NoDefaultInsights && p.InsightsWebhook != ""}})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,10 +90,18 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	if p.Metrics != nil {
 		p.Ingest.AddHook(red.New(p.Metrics.Registry, p.RED).Hook)
 	}
-	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp,
+	ins, err := newInsights(ctx, p, grp, agg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Metrics != nil {
+		p.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roentgen_insights_active",
+			Help: "Insights currently active, in every analysed group (docs/insights.md)."}, func() float64 { return float64(ins.ActiveCount()) }))
+	}
+	svc := &Services{Groups: grp, Graph: agg, Sampling: smp, Telemetry: telemetry.New(p.Store, p.Metrics), Keep: kp, Insights: ins,
 		ResourcePolicies: &auth.ResourcePolicies{}}
 	srv, err := api.New(api.Config{Store: p.Store, Ingest: p.Ingest, Groups: grp, Graph: agg, Sampling: smp, Telemetry: svc.Telemetry, Keep: kp,
-		Metrics: p.Metrics, Logger: p.Logger, ResourcePolicies: svc.ResourcePolicies, Region: p.Region, AccountID: p.AccountID})
+		Insights: ins, Metrics: p.Metrics, Logger: p.Logger, ResourcePolicies: svc.ResourcePolicies, Region: p.Region, AccountID: p.AccountID})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,4 +109,29 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 		return nil, nil, err
 	}
 	return srv, svc, nil
+}
+
+// newInsights builds the insights detector over the groups whose
+// InsightsConfiguration enables them (Default's set by Parts).
+func newInsights(ctx context.Context, p Parts, grp *groups.Service, agg *graph.Aggregator) (*insights.Detector, error) {
+	return insights.New(ctx, insights.Config{Store: p.Store, Graph: agg, Now: p.Ingest.Now, Logger: p.Logger, Retention: p.Retention,
+		// As every read does: what was acknowledged is counted (a bulk
+		// of traces sent with past times is seen whole, not half-flushed).
+		Sync:    func(ctx context.Context) { p.Ingest.Sync(ctx) },
+		Webhook: p.InsightsWebhook,
+		Groups: func() []insights.Group {
+			var out []insights.Group
+			for tok := ""; ; {
+				page, next := grp.List(tok)
+				for _, g := range page {
+					if c := g.InsightsConfiguration; c.InsightsEnabled {
+						out = append(out, insights.Group{Name: g.GroupName, ARN: g.GroupARN, Notify: c.NotificationsEnabled})
+					}
+				}
+				if next == "" {
+					return out
+				}
+				tok = next
+			}
+		}})
 }

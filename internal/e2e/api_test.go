@@ -312,9 +312,9 @@ func TestErrors(t *testing.T) {
 	if code, msg := apiCode(err); code != "InvalidRequestException" || !strings.Contains(msg, "NextToken") {
 		t.Errorf("bad token: %v", err)
 	}
-	// Operations Roentgen does not serve name themselves.
+	// An insight that does not exist is named.
 	_, err = c.GetInsight(ctx, &xray.GetInsightInput{InsightId: aws.String("0b7e1a2c-0000-4000-8000-000000000000")})
-	if code, msg := apiCode(err); code != "InvalidRequestException" || !strings.Contains(msg, "GetInsight") || !strings.Contains(msg, "not supported") {
+	if code, msg := apiCode(err); code != "InvalidRequestException" || !strings.Contains(msg, `no insight "0b7e1a2c-0000-4000-8000-000000000000"`) {
 		t.Errorf("GetInsight: %v", err)
 	}
 	// A NextToken where everything fits one page.

@@ -48,7 +48,10 @@ type Config struct {
 	// MaxGroups bounds the groups (Default not counted); 0 means
 	// DefaultMaxGroups.
 	MaxGroups int
-	Logger    *slog.Logger
+	// DefaultInsights is the Default group's InsightsConfiguration (the
+	// Default group is not stored; the server's flags set it).
+	DefaultInsights Insights
+	Logger          *slog.Logger
 }
 
 // Insights is a group's InsightsConfiguration.
@@ -206,7 +209,7 @@ func (s *Service) DefaultARN() string {
 }
 
 func (s *Service) defaultGroup() Group {
-	return Group{GroupName: DefaultName, GroupARN: s.DefaultARN()}
+	return Group{GroupName: DefaultName, GroupARN: s.DefaultARN(), InsightsConfiguration: s.cfg.DefaultInsights}
 }
 
 // Find resolves a group named by name or ARN (one of them; both empty

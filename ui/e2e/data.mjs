@@ -85,3 +85,28 @@ export function perfTraces(n = 1000) {
   }
   return docs;
 }
+
+// An hour of a small app's traffic, then a database failing for the last
+// eight minutes (its faults reach the web service's users): the insights
+// detector finds it as soon as it evaluates the group these traces are in
+// (its first evaluation covers the last hour). Sent with past times, in
+// one request, so that no evaluation sees only part of it.
+export function insightTraces() {
+  const end = Math.floor(now() / 60) * 60 - 60;
+  const docs = [];
+  let k = 0;
+  for (let m = end - 70 * 60; m < end; m += 60) {
+    const incident = m >= end - 8 * 60;
+    for (let i = 0; i < 10; i++, k++) {
+      const t0 = m + i * 5 + 0.5;
+      const fault = incident ? i % 10 < 6 : k % 50 === 0;
+      docs.push({
+        name: 'e2e-ins-web', id: hex(16), trace_id: traceId(t0), start_time: t0, end_time: t0 + 0.2, fault,
+        http: { request: { method: 'GET', url: 'https://ins.e2e/' }, response: { status: fault ? 500 : 200 } },
+        subsegments: [{ name: 'e2e-ins-db', id: hex(16), namespace: 'remote', start_time: t0 + 0.01, end_time: t0 + 0.15, fault,
+          http: { request: { method: 'POST', url: 'http://e2e-ins-db/query' }, response: { status: fault ? 503 : 200 } } }],
+      });
+    }
+  }
+  return docs;
+}

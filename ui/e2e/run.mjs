@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { api, feedFixtures, putSegments, repo, sleep, startServer } from './server.mjs';
-import { EXCEPTION_TEXT, XSS, bulkTrace, checkoutTrace, perfTraces, xssTrace } from './data.mjs';
+import { EXCEPTION_TEXT, XSS, bulkTrace, checkoutTrace, insightTraces, perfTraces, xssTrace } from './data.mjs';
 
 const TOTAL_BUDGET_MS = 8 * 60 * 1000;
 const TEST_TIMEOUT_MS = 60 * 1000;
@@ -400,6 +400,41 @@ test('empty states say what to do', async (page) => {
   assert(/No traces match/.test(e2), `empty filter result: ${e2}`);
 });
 
+test('insights: the page lists the incident and its root cause', async (page) => {
+  // Fed at setup (insightTraces); the detector evaluates every 10 s.
+  let found;
+  for (let i = 0; i < 120 && !found; i++) {
+    const out = await api(server.base, '/InsightSummaries', { StartTime: Date.now() / 1000 - 3 * 3600, EndTime: Date.now() / 1000 + 60, GroupName: 'e2e-insights' });
+    found = out.InsightSummaries?.[0];
+    if (!found) await sleep(250);
+  }
+  assert(found, 'no insight for the failing database within 30 s');
+  await open(page, '#/insights?range=3h');
+  const row = page.locator(`tr[data-insight="${found.InsightId}"]`);
+  await row.waitFor();
+  const text = await row.textContent();
+  assert(/e2e-ins-db/.test(text) && /FAULT/.test(text) && /active|closed/.test(text), `insight row: ${text}`);
+  await shot(page, '15-insights');
+  await row.locator('[data-testid="insight-link"]').click();
+  await page.locator('[data-testid="insight-events"] tbody tr').first().waitFor();
+  const ev = await page.locator('[data-testid="insight-events"]').textContent();
+  assert(/Insight opened/.test(ev), `timeline: ${ev}`);
+  // The impact graph: the database and the web service that calls it.
+  await page.waitForFunction(() => (window.__roentgenMap?.nodes().length || 0) >= 2);
+  const drawn = await page.evaluate(() => window.__roentgenMap.nodes().map((n) => n.data('tip')).join('|'));
+  assert(/e2e-ins-db/.test(drawn) && /e2e-ins-web/.test(drawn), `impact graph: ${drawn}`);
+  await shot(page, '16-insight');
+  // The trace map wears a badge on the root cause, and links the insight.
+  if (found.State === 'ACTIVE') {
+    await open(page, '#/map?range=1h&group=e2e-insights');
+    await page.locator('[data-testid="map-insights"]', { hasText: 'e2e-ins-db' }).waitFor();
+    await page.waitForFunction(() => (window.__roentgenMap?.nodes('[insight = 1]').length || 0) > 0);
+    const badged = await page.evaluate(() => window.__roentgenMap.nodes('[insight = 1]').map((n) => n.data('label')).join('|'));
+    assert(/e2e-ins-db/.test(badged) && !/e2e-ins-web/.test(badged), `badged on the map: ${badged}`);
+    await shot(page, '17-map-insight');
+  }
+});
+
 // ---------------------------------------------------------------- main
 let failed = 0;
 let ran = 0;
@@ -410,6 +445,10 @@ try {
   xss = xssTrace();
   bulk = bulkTrace();
   await putSegments(server.base, [...checkout.docs, ...xss.docs, ...bulk.docs, ...perfTraces()]);
+  // Insights: a group of its own (Default already learns from the demo),
+  // created before its traces, which go in one request (see insightTraces).
+  await api(server.base, '/CreateGroup', { GroupName: 'e2e-insights', FilterExpression: 'service("e2e-ins-web")', InsightsConfiguration: { InsightsEnabled: true } });
+  await api(server.base, '/TraceSegments', { TraceSegmentDocuments: insightTraces().map((d) => JSON.stringify(d)) });
   console.log(`e2e: fed ${await feedFixtures(server.udp)} fixture datagrams`);
   // Let the demo's history and the UDP datagrams land.
   for (let i = 0; i < 100; i++) {

@@ -3,7 +3,7 @@
 // Roentgen operations beside it (/roentgen/..., docs/aggregates.md) for
 // aggregates over every matching trace and daemon telemetry.
 import { SESSION_LOST } from './session';
-import type { Group, SamplingRule, SamplingRuleRecord, Service, Trace, TraceSummary } from './types';
+import type { Group, SamplingRule, SamplingRuleRecord, Service, ServiceId, Trace, TraceSummary } from './types';
 
 export class ApiError extends Error {
   constructor(public readonly type: string, message: string, public readonly status: number) {
@@ -177,4 +177,36 @@ export interface Daemon {
 }
 export function telemetry(w: Window, signal?: AbortSignal) {
   return call<{ Daemons: Daemon[]; Truncated: boolean }>('/roentgen/TelemetryRecords', { StartTime: w.start, EndTime: w.end }, signal);
+}
+
+// X-Ray Insights (docs/insights.md).
+export interface Impact { FaultCount?: number; OkCount?: number; TotalCount?: number }
+export interface InsightSummary {
+  InsightId: string; GroupName: string; GroupARN: string; RootCauseServiceId: ServiceId; Categories: string[];
+  State: 'ACTIVE' | 'CLOSED'; StartTime: number; EndTime?: number; Summary: string; LastUpdateTime?: number;
+  ClientRequestImpactStatistics?: Impact; RootCauseServiceRequestImpactStatistics?: Impact;
+  TopAnomalousServices?: { ServiceId: ServiceId }[];
+}
+export interface InsightEvent {
+  Summary: string; EventTime: number; ClientRequestImpactStatistics?: Impact; RootCauseServiceRequestImpactStatistics?: Impact;
+  TopAnomalousServices?: { ServiceId: ServiceId }[];
+}
+
+// Every group's insights when group is '' (Roentgen's extension: AWS asks for one group).
+export function insightSummaries(w: Window, group: string, state?: 'ACTIVE' | 'CLOSED', signal?: AbortSignal) {
+  const body: Record<string, unknown> = { StartTime: w.start, EndTime: w.end };
+  if (group) body.GroupName = group;
+  if (state) body.States = [state];
+  return pages<InsightSummary>('/InsightSummaries', body, 'InsightSummaries', 1000, signal);
+}
+export async function insight(id: string, signal?: AbortSignal): Promise<InsightSummary> {
+  return (await call<{ Insight: InsightSummary }>('/Insight', { InsightId: id }, signal)).Insight;
+}
+export async function insightEvents(id: string, signal?: AbortSignal): Promise<InsightEvent[]> {
+  return (await pages<InsightEvent>('/InsightEvents', { InsightId: id }, 'InsightEvents', 1000, signal)).items;
+}
+export interface ImpactService { ReferenceId: number; Name?: string; Names?: string[]; Type?: string; AccountId?: string; Edges?: { ReferenceId: number }[] }
+export async function insightImpactGraph(id: string, w: Window, signal?: AbortSignal): Promise<ImpactService[]> {
+  const out = await call<{ Services?: ImpactService[] }>('/InsightImpactGraph', { InsightId: id, StartTime: w.start, EndTime: w.end }, signal);
+  return out.Services || [];
 }

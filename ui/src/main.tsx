@@ -13,12 +13,14 @@ import { ComparePage } from './pages/ComparePage';
 import { DaemonsPage } from './pages/DaemonsPage';
 import { SamplingPage } from './pages/SamplingPage';
 import { GroupsPage } from './pages/GroupsPage';
+import { InsightsPage } from './pages/InsightsPage';
 import { LoginPage } from './pages/LoginPage';
 import { logout, session, SESSION_LOST, type Session } from './session';
 
 const NAV = [
   ['map', 'Trace map'],
   ['traces', 'Traces'],
+  ['insights', 'Insights'],
   ['analytics', 'Analytics'],
   ['sampling', 'Sampling rules'],
   ['groups', 'Groups'],
@@ -59,6 +61,7 @@ function App(props: { session: Session; onLogout: () => void }) {
     case 'analytics': page = <AnalyticsPage params={route.params} info={about} />; break;
     case 'sampling': page = <SamplingPage params={route.params} />; break;
     case 'groups': page = <GroupsPage params={route.params} />; break;
+    case 'insights': page = <InsightsPage params={route.params} id={route.id} />; break;
     default: page = <MapPage params={route.params} info={about} />;
   }
   return (
@@ -67,7 +70,7 @@ function App(props: { session: Session; onLogout: () => void }) {
         <a class="brand" href="#/map">Roentgen</a>
         <nav>
           {NAV.map(([p, name]) => (
-            <a href={link(p, p === 'sampling' || p === 'groups' || p === 'daemons' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
+            <a href={link(p, p === 'sampling' || p === 'groups' || p === 'daemons' || p === 'insights' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
           ))}
         </nav>
         <button class="ghost zone" data-testid="zone" title="show times in UTC or in this browser's zone"

@@ -20,7 +20,9 @@ function loadCytoscape(): Promise<typeof cytoscape> {
 
 const SHAPE = { client: 'round-rectangle', service: 'ellipse', aws: 'round-hexagon', remote: 'round-diamond' } as const;
 
-export function ServiceMap(props: { services: Service[]; windowSeconds: number; selected?: Selection; onSelect: (s: Selection) => void; height?: number; search?: string }) {
+// insights: the reference ids of services with an active insight, drawn
+// with a badge (docs/insights.md).
+export function ServiceMap(props: { services: Service[]; windowSeconds: number; selected?: Selection; onSelect: (s: Selection) => void; height?: number; search?: string; insights?: Set<number> }) {
   const ref = useRef<HTMLDivElement>(null);
   const cyRef = useRef<cytoscape.Core>();
   const onSelect = useRef(props.onSelect);
@@ -36,7 +38,7 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
     // user's zoom, pan and selection.
     if (cyRef.current && key === shape.current) {
       const cy = cyRef.current;
-      for (const el of elements(m)) cy.$id(el.data.id).data(el.data);
+      for (const el of elements(m, props.insights)) cy.$id(el.data.id).data(el.data);
       return;
     }
     loadCytoscape().then((lib) => {
@@ -49,7 +51,7 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
       setReady((n) => n + 1);
     });
     return () => { cancelled = true; };
-  }, [props.services, props.windowSeconds]);
+  }, [props.services, props.windowSeconds, props.insights]);
   useEffect(() => () => { cyRef.current?.destroy(); cyRef.current = undefined; }, []);
 
   const draw = (cytoscape: typeof import('cytoscape')) => {
@@ -57,7 +59,7 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
     const cy = cytoscape({
       container: ref.current!,
       minZoom: 0.2, maxZoom: 3,
-      elements: elements({ nodes, edges }),
+      elements: elements({ nodes, edges }, props.insights),
       style: [
         {
           selector: 'node',
@@ -74,6 +76,7 @@ export function ServiceMap(props: { services: Service[]; windowSeconds: number; 
           } as any,
         },
         { selector: 'node[kind = "client"]', style: { 'background-color': '#cbd5e1', 'pie-size': '0%' } as any },
+        { selector: 'node[insight = 1]', style: { 'border-color': '#dc2626', 'border-width': 5, 'border-style': 'double', color: '#b91c1c' } as any },
         { selector: 'node:selected', style: { 'border-color': '#2563eb', 'border-width': 4 } },
         {
           selector: 'edge',
@@ -188,14 +191,17 @@ function shortLabel(label: string): string {
 // Long names are clipped on the map (whole in the tooltip and list view).
 const clipLine = (l: string, n = 40) => (l.length > n ? l.slice(0, n - 1) + '…' : l);
 
-function elements({ nodes, edges }: ReturnType<typeof model>) {
+function elements({ nodes, edges }: ReturnType<typeof model>, insights?: Set<number>) {
   const nameOf = new Map(nodes.map((n) => [n.id, n.name]));
   const pct = (n: number, t: number) => (t ? (n / t) * 100 : 0);
   return [
     ...nodes.map((n) => ({
       group: 'nodes' as const,
       data: {
-        id: n.id, ref: n.ref, label: shortLabel(n.label), tip: n.label, kind: n.kind, size: n.size, shape: SHAPE[n.kind],
+        id: n.id, ref: n.ref, kind: n.kind, size: n.size, shape: SHAPE[n.kind],
+        ...(insights?.has(n.ref)
+          ? { insight: 1, label: '⚠ ' + shortLabel(n.label), tip: `${n.label}\nactive insight: its rates left their expected band` }
+          : { insight: 0, label: shortLabel(n.label), tip: n.label }),
         ok: n.shares.total ? pct(n.shares.ok, n.shares.total) : 100, error: pct(n.shares.error, n.shares.total),
         throttle: pct(n.shares.throttle, n.shares.total), fault: pct(n.shares.fault, n.shares.total),
       },

@@ -2,7 +2,8 @@
 // node or edge shows its statistics and response-time histogram, and a drag
 // on the histogram opens the matching traces.
 import { useMemo } from 'preact/hooks';
-import { serviceGraph, timeSeriesStatistics, traceAggregates, type Info } from '../api';
+import { insightSummaries, serviceGraph, timeSeriesStatistics, traceAggregates, type Info } from '../api';
+import { activeRoots, serviceKey } from '../insights';
 import { isRelative, resolve } from '../timerange';
 import { go, setParams, useLoad } from '../state';
 import { Empty, ErrorBox, LiveToggle, useTick, GroupSelect, Spinner, TimeRangePicker, noTraces } from '../components/Common';
@@ -26,6 +27,10 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
   // Hidden nodes (by name, in the URL) leave the map with their edges.
   const hidden = useMemo(() => new Set((props.params.hide || '').split('\n').filter(Boolean)), [props.params.hide]);
   const services = useMemo(() => all.filter((s) => !hidden.has(s.Name || '')), [all, hidden]);
+  // Active insights of the group: a badge on their root causes.
+  const active = useLoad((s) => insightSummaries(win, group || 'Default', 'ACTIVE', s).catch(() => ({ items: [], more: false })), [win.start, win.end, group]);
+  const roots = useMemo(() => activeRoots(active.data?.items || []), [active.data]);
+  const badged = useMemo(() => new Set(services.filter((s) => roots.has(serviceKey(s))).map((s) => s.ReferenceId)), [services, roots]);
   const sel = parseSel(props.params.sel, services);
   const search = props.params.q || '';
   const windowSeconds = win.end - win.start;
@@ -40,11 +45,18 @@ export function MapPage(props: { params: Record<string, string>; info: Info }) {
         {loading && <Spinner />}
       </div>
       {error && <ErrorBox error={error} what="GetServiceGraph" stale={!!data} />}
+      {(active.data?.items.length ?? 0) > 0 && (
+        <div class="insight-banner" role="status" data-testid="map-insights">
+          {active.data!.items.map((i) => (
+            <div>⚠ <a href={link('insights', { range }, i.InsightId)}><b>{i.RootCauseServiceId.Name}</b></a>: {i.Summary}</div>
+          ))}
+        </div>
+      )}
       {!error && !loading && data && all.length === 0 && <MapEmpty win={win} udp={props.info.udp} />}
       {services.length > 0 && (
         <div class="split">
           <div class="grow">
-            <ServiceMap services={services} windowSeconds={windowSeconds} selected={sel} onSelect={(s) => setParams({ sel: formatSel(s, services) }, true)} search={search}
+            <ServiceMap services={services} windowSeconds={windowSeconds} selected={sel} onSelect={(s) => setParams({ sel: formatSel(s, services) }, true)} search={search} insights={badged}
               height={Math.max(520, innerHeight - 190)} />
             <Legend />
             <MapList all={all} windowSeconds={windowSeconds} hidden={hidden} search={search}
