@@ -222,7 +222,9 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*s
 		}
 		_, err := in.cfg.Store.Head(ctx, e.id)
 		if errors.Is(err, store.ErrNotFound) {
-			return &entry{trace: &trace.Trace{ID: e.id}}, nil
+			// A tombstone: keep policies dropped the trace, and this late
+			// part goes too, its statistics counted on their own.
+			return &entry{trace: &trace.Trace{ID: e.id}, dropped: errors.Is(err, store.ErrDropped)}, nil
 		}
 		if err != nil {
 			return nil, err
