@@ -154,6 +154,8 @@ func Start(cfg Config) (*App, error) {
 	a.setConsoleInfo()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.retentionLoop() }()
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.keepRefreshLoop() }()
 	return a, nil
 }
 

@@ -145,7 +145,14 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 			continue // gone: dropped by retention while pending
 		}
 		next := base.clone()
-		next.trace.Put(e.docs.Docs...)
+		if !base.dropped || !store.IsShared(in.cfg.Store) {
+			next.trace.Put(e.docs.Docs...)
+		} else if len(next.trace.Docs) == 0 {
+			// Another process dropped the trace with these documents (a
+			// shared store returns only those stored since, and every
+			// document this process holds is stored): counted already.
+			continue
+		}
 		next.bytes = max(next.trace.Bytes(), e.bytes)
 		next.limitExceeded = base.limitExceeded || e.limitExceeded
 		sum := trace.Summarize(trace.Assemble(next.trace), base.summary, nowSec)

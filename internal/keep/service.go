@@ -1,6 +1,7 @@
 package keep
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,9 +28,11 @@ type Service struct {
 	st      store.Store
 	opts    func() filter.Options
 	metrics *metrics.Metrics
+	log     *slog.Logger
 
-	mu  sync.Mutex // serialises Put
-	cur atomic.Pointer[Compiled]
+	mu     sync.Mutex // serialises Put and Refresh
+	cur    atomic.Pointer[Compiled]
+	stored []byte // the record cur was compiled from (nil: none stored); under mu
 }
 
 // New loads the stored policies (Default when none are stored). opts gives
@@ -41,7 +44,7 @@ func New(ctx context.Context, st store.Store, opts func() filter.Options, m *met
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{st: st, opts: opts, metrics: m}
+	s := &Service{st: st, opts: opts, metrics: m, log: log}
 	c, err := s.load(ctx)
 	var stale *ValidationError
 	if errors.As(err, &stale) {
@@ -61,11 +64,13 @@ func New(ctx context.Context, st store.Store, opts func() filter.Options, m *met
 func (s *Service) load(ctx context.Context) (*Compiled, error) {
 	b, err := s.st.GetMeta(ctx, MetaKind, MetaKey)
 	if errors.Is(err, store.ErrNotFound) {
+		s.stored = nil
 		return Compile(Default(), filter.Options{})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keep policies: %w", err)
 	}
+	s.stored = b
 	var p Policies
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("keep policies: stored record does not decode: %w", err)
@@ -84,7 +89,7 @@ func (s *Service) Put(ctx context.Context, p Policies) (Policies, error) {
 		return Policies{}, err
 	}
 	if !store.CanDrop(s.st) && !c.KeepsAll() {
-		return Policies{}, invalid("keep policies that drop traces are not supported on this store yet (ClickHouse keeps every trace; see docs/keep.md)")
+		return Policies{}, invalid("keep policies that drop traces are not supported on this store (it keeps every trace)")
 	}
 	b, err := json.Marshal(c.Policies())
 	if err != nil {
@@ -95,8 +100,36 @@ func (s *Service) Put(ctx context.Context, p Policies) (Policies, error) {
 	if err := s.st.PutMeta(ctx, MetaKind, MetaKey, b); err != nil {
 		return Policies{}, err
 	}
+	s.stored = b
 	s.cur.Store(c)
 	return c.Policies(), nil
+}
+
+// Refresh puts into force the stored policies when another process has
+// replaced them (several Roentgen processes on one shared store each hold
+// the list in memory; they decide alike once each has refreshed). Stored
+// policies that no longer compile leave the ones in force, and are logged.
+func (s *Service) Refresh(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.st.GetMeta(ctx, MetaKind, MetaKey)
+	if errors.Is(err, store.ErrNotFound) {
+		b, err = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("keep policies: %w", err)
+	}
+	if bytes.Equal(b, s.stored) {
+		return nil
+	}
+	c, err := s.load(ctx)
+	if err != nil {
+		s.log.Error("stored keep policies changed but do not compile here: the ones in force stay", "err", err)
+		s.stored = b // logged once, not at every refresh
+		return err
+	}
+	s.cur.Store(c)
+	return nil
 }
 
 // Decide decides for one trace with the policies in force.
