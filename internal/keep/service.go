@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -29,6 +30,8 @@ type Service struct {
 	opts    func() filter.Options
 	metrics *metrics.Metrics
 	log     *slog.Logger
+
+	counts sync.Map // policy name -> *[2]atomic.Uint64 (kept, dropped) since start
 
 	mu     sync.Mutex // serialises Put and Refresh
 	cur    atomic.Pointer[Compiled]
@@ -137,12 +140,59 @@ func (s *Service) Decide(sum *trace.Summary) Decision { return s.cur.Load().Deci
 
 // Counted records decisions whose outcome the store has taken.
 func (s *Service) Counted(d Decision) {
-	if s.metrics == nil {
-		return
+	c, ok := s.counts.Load(d.Policy)
+	if !ok {
+		c, _ = s.counts.LoadOrStore(d.Policy, new([2]atomic.Uint64))
 	}
 	v := "dropped"
 	if d.Keep {
 		v = "kept"
+		c.(*[2]atomic.Uint64)[0].Add(1)
+	} else {
+		c.(*[2]atomic.Uint64)[1].Add(1)
 	}
-	s.metrics.TracesKept.WithLabelValues(d.Policy, v).Inc()
+	if s.metrics != nil {
+		s.metrics.TracesKept.WithLabelValues(d.Policy, v).Inc()
+	}
+}
+
+// Count is how many traces one policy (or DefaultPolicyName) decided.
+type Count struct {
+	Policy        string
+	Kept, Dropped uint64
+}
+
+// Counts are this process's decisions since it started, by policy: those
+// of the policies in force in their order, then the default, then any
+// policy no longer in force; policies that decided nothing are left out.
+func (s *Service) Counts() []Count {
+	var order []string
+	for _, p := range s.Get().Policies {
+		order = append(order, p.Name)
+	}
+	order = append(order, DefaultPolicyName)
+	var out []Count
+	listed := map[string]bool{}
+	add := func(name string) {
+		if c, ok := s.counts.Load(name); ok && !listed[name] {
+			listed[name] = true
+			n := c.(*[2]atomic.Uint64)
+			out = append(out, Count{Policy: name, Kept: n[0].Load(), Dropped: n[1].Load()})
+		}
+	}
+	for _, name := range order {
+		add(name)
+	}
+	var rest []string
+	s.counts.Range(func(k, _ any) bool {
+		if !listed[k.(string)] {
+			rest = append(rest, k.(string))
+		}
+		return true
+	})
+	slices.Sort(rest)
+	for _, name := range rest {
+		add(name)
+	}
+	return out
 }

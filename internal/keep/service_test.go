@@ -3,6 +3,7 @@ package keep_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -109,5 +110,31 @@ func TestRefreshTakesAnotherProcessesPolicies(t *testing.T) {
 	}
 	if got := b.Get(); got.DefaultRate != 0.05 {
 		t.Errorf("a list that does not compile replaced the one in force: %+v", got)
+	}
+}
+
+// Counts lists decisions by policy: those in force in order, the default,
+// then policies no longer in force.
+func TestCounts(t *testing.T) {
+	ctx := context.Background()
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := keep.New(ctx, st, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, keep.Policies{Policies: []keep.Policy{{Name: "b", FilterExpression: "fault", KeepRate: 1}, {Name: "a", FilterExpression: "error", KeepRate: 1}}, DefaultRate: 0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []keep.Decision{{Keep: true, Policy: "a"}, {Keep: false, Policy: keep.DefaultPolicyName}, {Keep: true, Policy: "gone"},
+		{Keep: true, Policy: "b"}, {Keep: false, Policy: keep.DefaultPolicyName}} {
+		s.Counted(d)
+	}
+	got := fmt.Sprint(s.Counts())
+	if want := "[{b 1 0} {a 1 0} {Default 0 2} {gone 1 0}]"; got != want {
+		t.Errorf("Counts = %s; want %s", got, want)
 	}
 }

@@ -3,6 +3,7 @@
 // Roentgen operations beside it (/roentgen/..., docs/aggregates.md) for
 // aggregates over every matching trace and daemon telemetry.
 import { SESSION_LOST } from './session';
+import type { KeepPolicies } from './keeppolicies';
 import type { Group, SamplingRule, SamplingRuleRecord, Service, Trace, TraceSummary } from './types';
 
 export class ApiError extends Error {
@@ -178,3 +179,7 @@ export interface Daemon {
 export function telemetry(w: Window, signal?: AbortSignal) {
   return call<{ Daemons: Daemon[]; Truncated: boolean }>('/roentgen/TelemetryRecords', { StartTime: w.start, EndTime: w.end }, signal);
 }
+
+// Keep policies (docs/keep.md): Roentgen operations beside the X-Ray API.
+export const getKeepPolicies = (signal?: AbortSignal) => call<KeepPolicies>('/roentgen/GetKeepPolicies', {}, signal);
+export const putKeepPolicies = (p: KeepPolicies) => call<KeepPolicies>('/roentgen/PutKeepPolicies', p);

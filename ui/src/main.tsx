@@ -13,6 +13,7 @@ import { ComparePage } from './pages/ComparePage';
 import { DaemonsPage } from './pages/DaemonsPage';
 import { SamplingPage } from './pages/SamplingPage';
 import { GroupsPage } from './pages/GroupsPage';
+import { KeepPage } from './pages/KeepPage';
 import { LoginPage } from './pages/LoginPage';
 import { logout, session, SESSION_LOST, type Session } from './session';
 
@@ -21,6 +22,7 @@ const NAV = [
   ['traces', 'Traces'],
   ['analytics', 'Analytics'],
   ['sampling', 'Sampling rules'],
+  ['keep', 'Keep policies'],
   ['groups', 'Groups'],
   ['daemons', 'Daemons'],
 ] as const;
@@ -59,6 +61,7 @@ function App(props: { session: Session; onLogout: () => void }) {
     case 'analytics': page = <AnalyticsPage params={route.params} info={about} />; break;
     case 'sampling': page = <SamplingPage params={route.params} />; break;
     case 'groups': page = <GroupsPage params={route.params} />; break;
+    case 'keep': page = <KeepPage readOnly={!!who.Role && who.Role !== 'admin'} />; break;
     default: page = <MapPage params={route.params} info={about} />;
   }
   return (
@@ -67,7 +70,7 @@ function App(props: { session: Session; onLogout: () => void }) {
         <a class="brand" href="#/map">Roentgen</a>
         <nav>
           {NAV.map(([p, name]) => (
-            <a href={link(p, p === 'sampling' || p === 'groups' || p === 'daemons' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
+            <a href={link(p, p === 'sampling' || p === 'keep' || p === 'groups' || p === 'daemons' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
           ))}
         </nav>
         <button class="ghost zone" data-testid="zone" title="show times in UTC or in this browser's zone"
