@@ -502,6 +502,9 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 			return 0, err
 		}
 	}
+	if _, err := s.PurgeDropped(ctx, time.Now()); err != nil { // drop.go
+		return 0, err
+	}
 	return len(dropped), nil
 }
 
