@@ -31,6 +31,15 @@ type keepPolicyOut struct {
 type keepPoliciesOut struct {
 	Policies        []keepPolicyOut
 	DefaultKeepRate float64
+	// Decisions counts this process's decisions by policy since it started
+	// (GetKeepPolicies only; /metrics has them as
+	// roentgen_keep_decisions_total).
+	Decisions []keepCountOut `json:",omitempty"`
+}
+
+type keepCountOut struct {
+	Policy        string
+	Kept, Dropped uint64
 }
 
 func keepOut(p keeppolicy.Policies) keepPoliciesOut {
@@ -53,7 +62,11 @@ func (s *Server) getKeepPolicies(ctx context.Context, _ *struct{}) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return keepOut(k.Get()), nil
+	out := keepOut(k.Get())
+	for _, c := range k.Counts() {
+		out.Decisions = append(out.Decisions, keepCountOut{Policy: c.Policy, Kept: c.Kept, Dropped: c.Dropped})
+	}
+	return out, nil
 }
 
 func (s *Server) putKeepPolicies(ctx context.Context, in *keepPoliciesShape) (any, error) {

@@ -163,6 +163,8 @@ func Start(cfg Config) (*App, error) {
 	go func() { defer a.wg.Done(); a.retentionLoop() }()
 	a.startPolicyRefresh()
 	a.svc.Insights.Start()
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.keepRefreshLoop() }()
 	return a, nil
 }
 

@@ -200,6 +200,16 @@ func TestKeepPoliciesWorkload(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// The console reads the same counts with the policies.
+	_, gb := xraytest.Post(t, kept.URL("http")+"/roentgen/GetKeepPolicies", "application/json", nil)
+	for _, want := range []string{
+		fmt.Sprintf(`{"Policy":"faults","Kept":%d,"Dropped":0}`, len(w.fault)),
+		fmt.Sprintf(`{"Policy":"Default","Kept":%d,"Dropped":%d}`, rest, len(w.rest)-rest),
+	} {
+		if !strings.Contains(string(gb), want) {
+			t.Errorf("GetKeepPolicies lacks %s: %s", want, gb)
+		}
+	}
 }
 
 // TestKeepPoliciesAPI: policies round-trip and survive a restart; a bad

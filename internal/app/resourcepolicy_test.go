@@ -35,8 +35,8 @@ func keyClient(t *testing.T, s *xraytest.Server, id, secret string) *xray.Client
 	})
 }
 
-// put sends one segment and reports the error.
-func put(c *xray.Client, n int) error {
+// putOne sends one segment and reports the error.
+func putOne(c *xray.Client, n int) error {
 	now := float64(time.Now().UnixNano()) / 1e9
 	doc := fmt.Sprintf(`{"trace_id":"1-%08x-%024x","id":"%016x","name":"svc","start_time":%f,"end_time":%f}`,
 		time.Now().Unix(), n, n, now-0.1, now)
@@ -64,7 +64,7 @@ func TestResourcePolicyEnforced(t *testing.T) {
 	b := keyClient(t, s, "INGESTKEYB01", "ingest-secret-bbbbbbbb")
 	ctx := context.Background()
 
-	if err := put(a, 1); err != nil {
+	if err := putOne(a, 1); err != nil {
 		t.Fatalf("A before any policy: %v", err)
 	}
 	out, err := admin.PutResourcePolicy(ctx, &xray.PutResourcePolicyInput{PolicyName: aws.String("no-a"), PolicyDocument: aws.String(denyA)})
@@ -73,14 +73,14 @@ func TestResourcePolicyEnforced(t *testing.T) {
 	}
 	denied := func(when string) {
 		t.Helper()
-		err := put(a, 2)
+		err := putOne(a, 2)
 		var ae smithy.APIError
 		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" ||
 			!strings.Contains(ae.ErrorMessage(), "arn:aws:iam::000000000000:user/INGESTKEYA01 is not authorized to perform: xray:PutTraceSegments") ||
 			!strings.Contains(ae.ErrorMessage(), "explicit deny in a resource-based policy (policy no-a, statement NoA)") {
 			t.Fatalf("%s: A's PutTraceSegments answered %v; want AccessDeniedException naming the policy", when, err)
 		}
-		if err := put(b, 3); err != nil {
+		if err := putOne(b, 3); err != nil {
 			t.Fatalf("%s: B's PutTraceSegments: %v", when, err)
 		}
 	}
@@ -106,7 +106,7 @@ func TestResourcePolicyEnforced(t *testing.T) {
 		PolicyRevisionId: out.ResourcePolicy.PolicyRevisionId}); err != nil {
 		t.Fatal(err)
 	}
-	if err := put(a, 4); err != nil {
+	if err := putOne(a, 4); err != nil {
 		t.Fatalf("A after DeleteResourcePolicy: %v", err)
 	}
 

@@ -62,7 +62,7 @@ func (c *cache) put(e *entry) {
 	size := e.bytes*3 + 512 // parsed form outweighs the raw bytes
 	if size > c.limit/4 {
 		// A huge trace would evict everything else: keep its size only.
-		e = &entry{summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes}
+		e = &entry{summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes, dropped: e.dropped}
 		size = 512
 	}
 	c.mu.Lock()

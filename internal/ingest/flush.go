@@ -145,7 +145,14 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 			continue // gone: dropped by retention while pending
 		}
 		next := base.clone()
-		next.trace.Put(e.docs.Docs...)
+		if !base.dropped || !store.IsShared(in.cfg.Store) {
+			next.trace.Put(e.docs.Docs...)
+		} else if len(next.trace.Docs) == 0 {
+			// Another process dropped the trace with these documents (a
+			// shared store returns only those stored since, and every
+			// document this process holds is stored): counted already.
+			continue
+		}
 		next.bytes = max(next.trace.Bytes(), e.bytes)
 		next.limitExceeded = base.limitExceeded || e.limitExceeded
 		sum := trace.Summarize(trace.Assemble(next.trace), base.summary, nowSec)
@@ -222,7 +229,9 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*s
 		}
 		_, err := in.cfg.Store.Head(ctx, e.id)
 		if errors.Is(err, store.ErrNotFound) {
-			return &entry{trace: &trace.Trace{ID: e.id}}, nil
+			// A tombstone: keep policies dropped the trace, and this late
+			// part goes too, its statistics counted on their own.
+			return &entry{trace: &trace.Trace{ID: e.id}, dropped: errors.Is(err, store.ErrDropped)}, nil
 		}
 		if err != nil {
 			return nil, err

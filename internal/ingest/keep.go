@@ -26,13 +26,12 @@ func (in *Ingester) SetKeeper(k Keeper) {
 // drops it, and the decision to count (nil when none was taken).
 //
 // A trace is decided once, on its first summary: a kept trace stays kept
-// (a reader may already have seen it), and a dropped trace that this
-// process still holds in its cache stays dropped, its late documents
-// deleted too, with statistics deltas computed against its whole state. A
-// late document of a dropped trace that is no longer cached (or that
-// another process on a shared store receives) starts a new decision on
-// what is stored: the hash of the id decides alike, so only a policy the
-// late part matches on its own, and the whole did not, keeps it.
+// (a reader may already have seen it), and a dropped trace stays dropped,
+// its late documents deleted too. While this process holds the trace in
+// its cache their statistics deltas are computed against its whole state;
+// once it does not (after a restart or eviction, or on a shared store) the
+// store's tombstone (store.ErrDropped, StoredTrace.Dropped) says it was
+// dropped, and the late part is counted on its own.
 func (in *Ingester) decide(base *entry, sum *trace.Summary) (drop bool, d *keep.Decision) {
 	if base.dropped {
 		return true, nil

@@ -257,7 +257,7 @@ func (in *Ingester) epochOf(ctx context.Context, id string, start float64) (int6
 	if ok {
 		// A skewed clock on a trace already stored under its id's epoch.
 		_, err := in.cfg.Store.Head(ctx, id)
-		if err == nil {
+		if err == nil || errors.Is(err, store.ErrDropped) {
 			return idEpoch, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -286,6 +286,7 @@ func (in *Ingester) parseStored(id string, st *store.StoredTrace) (*entry, int64
 	if st == nil {
 		return e, 0
 	}
+	e.dropped = st.Dropped
 	if st.Summary != nil {
 		e.summary, e.limitExceeded = st.Summary, st.Summary.LimitExceeded
 	}

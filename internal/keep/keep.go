@@ -75,7 +75,7 @@ func Compile(p Policies, opts filter.Options) (*Compiled, error) {
 	if len(p.Policies) > MaxPolicies {
 		return nil, invalid("Policies: %d policies; at most %d are allowed", len(p.Policies), MaxPolicies)
 	}
-	if err := checkRate("DefaultRate", p.DefaultRate); err != nil {
+	if err := checkRate("DefaultKeepRate", p.DefaultRate); err != nil {
 		return nil, err
 	}
 	c := &Compiled{p: Policies{DefaultRate: p.DefaultRate, Policies: append([]Policy(nil), p.Policies...)}}

@@ -73,8 +73,8 @@ func TestCompileRefuses(t *testing.T) {
 		p    Policies
 		want string
 	}{
-		{Policies{DefaultRate: 1.01}, "DefaultRate: 1.01 is not a rate"},
-		{Policies{DefaultRate: math.NaN()}, "DefaultRate: NaN"},
+		{Policies{DefaultRate: 1.01}, "DefaultKeepRate: 1.01 is not a rate"},
+		{Policies{DefaultRate: math.NaN()}, "DefaultKeepRate: NaN"},
 		{Policies{DefaultRate: 1, Policies: []Policy{{Name: "", FilterExpression: "fault", KeepRate: 1}}}, "Policies[0].Name: required"},
 		{Policies{DefaultRate: 1, Policies: []Policy{{Name: "Default", FilterExpression: "fault", KeepRate: 1}}}, "names the default"},
 		{Policies{DefaultRate: 1, Policies: []Policy{{Name: "a b", FilterExpression: "fault", KeepRate: 1}}}, "use letters"},

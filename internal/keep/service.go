@@ -1,11 +1,13 @@
 package keep
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -27,9 +29,13 @@ type Service struct {
 	st      store.Store
 	opts    func() filter.Options
 	metrics *metrics.Metrics
+	log     *slog.Logger
 
-	mu  sync.Mutex // serialises Put
-	cur atomic.Pointer[Compiled]
+	counts sync.Map // policy name -> *[2]atomic.Uint64 (kept, dropped) since start
+
+	mu     sync.Mutex // serialises Put and Refresh
+	cur    atomic.Pointer[Compiled]
+	stored []byte // the record cur was compiled from (nil: none stored); under mu
 }
 
 // New loads the stored policies (Default when none are stored). opts gives
@@ -41,7 +47,7 @@ func New(ctx context.Context, st store.Store, opts func() filter.Options, m *met
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{st: st, opts: opts, metrics: m}
+	s := &Service{st: st, opts: opts, metrics: m, log: log}
 	c, err := s.load(ctx)
 	var stale *ValidationError
 	if errors.As(err, &stale) {
@@ -61,11 +67,13 @@ func New(ctx context.Context, st store.Store, opts func() filter.Options, m *met
 func (s *Service) load(ctx context.Context) (*Compiled, error) {
 	b, err := s.st.GetMeta(ctx, MetaKind, MetaKey)
 	if errors.Is(err, store.ErrNotFound) {
+		s.stored = nil
 		return Compile(Default(), filter.Options{})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keep policies: %w", err)
 	}
+	s.stored = b
 	var p Policies
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("keep policies: stored record does not decode: %w", err)
@@ -84,7 +92,7 @@ func (s *Service) Put(ctx context.Context, p Policies) (Policies, error) {
 		return Policies{}, err
 	}
 	if !store.CanDrop(s.st) && !c.KeepsAll() {
-		return Policies{}, invalid("keep policies that drop traces are not supported on this store yet (ClickHouse keeps every trace; see docs/keep.md)")
+		return Policies{}, invalid("keep policies that drop traces are not supported on this store (it keeps every trace)")
 	}
 	b, err := json.Marshal(c.Policies())
 	if err != nil {
@@ -95,8 +103,36 @@ func (s *Service) Put(ctx context.Context, p Policies) (Policies, error) {
 	if err := s.st.PutMeta(ctx, MetaKind, MetaKey, b); err != nil {
 		return Policies{}, err
 	}
+	s.stored = b
 	s.cur.Store(c)
 	return c.Policies(), nil
+}
+
+// Refresh puts into force the stored policies when another process has
+// replaced them (several Roentgen processes on one shared store each hold
+// the list in memory; they decide alike once each has refreshed). Stored
+// policies that no longer compile leave the ones in force, and are logged.
+func (s *Service) Refresh(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.st.GetMeta(ctx, MetaKind, MetaKey)
+	if errors.Is(err, store.ErrNotFound) {
+		b, err = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("keep policies: %w", err)
+	}
+	if bytes.Equal(b, s.stored) {
+		return nil
+	}
+	c, err := s.load(ctx)
+	if err != nil {
+		s.log.Error("stored keep policies changed but do not compile here: the ones in force stay", "err", err)
+		s.stored = b // logged once, not at every refresh
+		return err
+	}
+	s.cur.Store(c)
+	return nil
 }
 
 // Decide decides for one trace with the policies in force.
@@ -104,12 +140,59 @@ func (s *Service) Decide(sum *trace.Summary) Decision { return s.cur.Load().Deci
 
 // Counted records decisions whose outcome the store has taken.
 func (s *Service) Counted(d Decision) {
-	if s.metrics == nil {
-		return
+	c, ok := s.counts.Load(d.Policy)
+	if !ok {
+		c, _ = s.counts.LoadOrStore(d.Policy, new([2]atomic.Uint64))
 	}
 	v := "dropped"
 	if d.Keep {
 		v = "kept"
+		c.(*[2]atomic.Uint64)[0].Add(1)
+	} else {
+		c.(*[2]atomic.Uint64)[1].Add(1)
 	}
-	s.metrics.TracesKept.WithLabelValues(d.Policy, v).Inc()
+	if s.metrics != nil {
+		s.metrics.TracesKept.WithLabelValues(d.Policy, v).Inc()
+	}
+}
+
+// Count is how many traces one policy (or DefaultPolicyName) decided.
+type Count struct {
+	Policy        string
+	Kept, Dropped uint64
+}
+
+// Counts are this process's decisions since it started, by policy: those
+// of the policies in force in their order, then the default, then any
+// policy no longer in force; policies that decided nothing are left out.
+func (s *Service) Counts() []Count {
+	var order []string
+	for _, p := range s.Get().Policies {
+		order = append(order, p.Name)
+	}
+	order = append(order, DefaultPolicyName)
+	var out []Count
+	listed := map[string]bool{}
+	add := func(name string) {
+		if c, ok := s.counts.Load(name); ok && !listed[name] {
+			listed[name] = true
+			n := c.(*[2]atomic.Uint64)
+			out = append(out, Count{Policy: name, Kept: n[0].Load(), Dropped: n[1].Load()})
+		}
+	}
+	for _, name := range order {
+		add(name)
+	}
+	var rest []string
+	s.counts.Range(func(k, _ any) bool {
+		if !listed[k.(string)] {
+			rest = append(rest, k.(string))
+		}
+		return true
+	})
+	slices.Sort(rest)
+	for _, name := range rest {
+		add(name)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package keep_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ type noDrop struct{ store.Store }
 
 func (noDrop) DropsTraces() bool { return false }
 
-// A store that cannot drop traces (ClickHouse today) takes only policies
+// A store that cannot drop traces (store.DropReporter) takes only policies
 // that keep everything; a refused Put changes nothing.
 func TestPutRefusedWhereStoreCannotDrop(t *testing.T) {
 	ctx := context.Background()
@@ -65,5 +66,75 @@ func TestPutRefusedWhereStoreCannotDrop(t *testing.T) {
 	}
 	if got := s3.Get(); got.DefaultRate != 1 || len(got.Policies) != 0 {
 		t.Errorf("stale policies loaded as %+v; want every trace kept", got)
+	}
+}
+
+// Two services on one store, as two processes on one shared store: the
+// second puts into force what the first stored once it refreshes, and a
+// refresh with nothing changed changes nothing.
+func TestRefreshTakesAnotherProcessesPolicies(t *testing.T) {
+	ctx := context.Background()
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := keep.New(ctx, st, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := keep.New(ctx, st, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := keep.Policies{Policies: []keep.Policy{{Name: "faults", FilterExpression: "fault", KeepRate: 1}}, DefaultRate: 0.05}
+	if _, err := a.Put(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Get(); got.DefaultRate != 1 || len(got.Policies) != 0 {
+		t.Fatalf("before its refresh b holds %+v", got)
+	}
+	for range 2 {
+		if err := b.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Get(); got.DefaultRate != 0.05 || len(got.Policies) != 1 || got.Policies[0].Name != "faults" {
+			t.Fatalf("after a refresh b holds %+v", got)
+		}
+	}
+	if err := st.PutMeta(ctx, keep.MetaKind, keep.MetaKey, []byte(`{"Policies":[{"Name":"x","FilterExpression":"fault >","KeepRate":1}],"DefaultRate":0}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Refresh(ctx); err == nil {
+		t.Error("a stored list that does not compile refreshed without an error")
+	}
+	if got := b.Get(); got.DefaultRate != 0.05 {
+		t.Errorf("a list that does not compile replaced the one in force: %+v", got)
+	}
+}
+
+// Counts lists decisions by policy: those in force in order, the default,
+// then policies no longer in force.
+func TestCounts(t *testing.T) {
+	ctx := context.Background()
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := keep.New(ctx, st, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, keep.Policies{Policies: []keep.Policy{{Name: "b", FilterExpression: "fault", KeepRate: 1}, {Name: "a", FilterExpression: "error", KeepRate: 1}}, DefaultRate: 0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []keep.Decision{{Keep: true, Policy: "a"}, {Keep: false, Policy: keep.DefaultPolicyName}, {Keep: true, Policy: "gone"},
+		{Keep: true, Policy: "b"}, {Keep: false, Policy: keep.DefaultPolicyName}} {
+		s.Counted(d)
+	}
+	got := fmt.Sprint(s.Counts())
+	if want := "[{b 1 0} {a 1 0} {Default 0 2} {gone 1 0}]"; got != want {
+		t.Errorf("Counts = %s; want %s", got, want)
 	}
 }

@@ -19,7 +19,8 @@ func IsShared(s Store) bool {
 
 // TraceReader is implemented by stores that read many traces in one round
 // trip (a shared store's reads cross the network): what Trace returns for
-// each of ids that the store holds, keyed by id.
+// each of ids that the store holds, keyed by id, and for a trace keep
+// policies dropped its tombstone (Dropped) even with no document since.
 type TraceReader interface {
 	Traces(ctx context.Context, ids []string) (map[string]*StoredTrace, error)
 }

@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/trace"
@@ -18,6 +19,11 @@ import (
 
 // ErrNotFound is returned for an unknown trace or metadata key.
 var ErrNotFound = errors.New("not found")
+
+// ErrDropped is Head's answer for a trace keep policies dropped: it has no
+// summary (errors.Is(ErrDropped, ErrNotFound) holds, so readers need not
+// tell the two apart), and a late document of it is to be dropped too.
+var ErrDropped = fmt.Errorf("%w: dropped by keep policies", ErrNotFound)
 
 // ErrDiskFull refuses a write while the store's disk is (nearly) full;
 // nothing of the write was stored. Writes are taken again once space is
@@ -55,11 +61,12 @@ type Store interface {
 	// while the trace's documents are pending.
 	Trace(ctx context.Context, traceID string) (*StoredTrace, error)
 
-	// Head returns a trace's summary alone, or ErrNotFound when it has none.
+	// Head returns a trace's summary alone, or ErrNotFound when it has none
+	// (ErrDropped when keep policies dropped it).
 	Head(ctx context.Context, traceID string) (*trace.Summary, error)
 
-	// LatestEpoch is the largest Epoch of any stored summary, 0 when there
-	// is none: a trace filed later has no summary yet.
+	// LatestEpoch is the largest Epoch of any stored summary or drop
+	// tombstone, 0 when there is none: a trace filed later has neither yet.
 	LatestEpoch(ctx context.Context) (int64, error)
 
 	// ForeignEpoch returns the epoch a trace is filed under when that is not
@@ -114,9 +121,14 @@ type TraceUpdate struct {
 	// Drop says the trace is not kept (keep policies): the store adds Stats
 	// and clears the pending mark as for any update, but deletes the
 	// trace's documents (under Epoch and Previous's epoch) and any stored
-	// summary and alias, and writes neither Summary nor its index terms.
-	// Summary is still set: it is what Stats were computed from. Stores
-	// whose DropsTraces is false (shared.go) are never sent it.
+	// summary, and writes neither Summary nor its index terms. It leaves a
+	// tombstone under Epoch, written with the statistics and dropped with
+	// Epoch's partition, by which Head answers ErrDropped and Trace sets
+	// StoredTrace.Dropped, so that late documents are dropped too after the
+	// decision has left memory; a foreign epoch's alias stays, so that they
+	// are filed where the tombstone is. Summary is still set: it is what
+	// Stats were computed from. Stores whose DropsTraces is false
+	// (shared.go) are never sent it.
 	Drop bool
 }
 
@@ -140,6 +152,10 @@ type StoredTrace struct {
 	Epoch   int64
 	Docs    []Doc
 	Summary *trace.Summary
+	// Dropped says keep policies dropped the trace (TraceUpdate.Drop):
+	// Summary is nil and Docs are documents that arrived since, awaiting
+	// the summary that drops them too.
+	Dropped bool
 }
 
 // SummaryQuery selects summaries by time and, optionally, index terms.

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { api, feedFixtures, putSegments, repo, sleep, startServer } from './server.mjs';
+import { api, feedFixtures, hex, putSegments, repo, sleep, startServer, traceId } from './server.mjs';
 import { EXCEPTION_TEXT, XSS, bulkTrace, checkoutTrace, insightTraces, perfTraces, xssTrace } from './data.mjs';
 
 const TOTAL_BUDGET_MS = 8 * 60 * 1000;
@@ -349,6 +349,48 @@ test('sampling rules: create, edit, server validation', async (page) => {
   await page.locator('tr[data-rule="e2e-checkout"] button', { hasText: 'delete' }).click();
   await page.waitForSelector('tr[data-rule="e2e-checkout"]', { state: 'detached' });
   assert(page.dialogs.some((d) => d.includes('e2e-checkout')), 'delete did not ask first');
+});
+
+test('keep policies: add, bad expression, reorder, counters, delete', async (page) => {
+  await open(page, '#/keep');
+  await page.waitForSelector('[data-testid="keep-table"]');
+  await requireApi(page, 'GetKeepPolicies');
+  await page.click('[data-testid="add-policy"]');
+  let row = page.locator('tr[data-index="0"]');
+  await row.locator('input[name="Name"]').fill('e2e-slow');
+  await row.locator('input[name="FilterExpression"]').fill('responsetime >');
+  await row.locator('input[name="KeepRate"]').fill('1');
+  await page.click('[data-testid="save-policies"]');
+  const err = await page.locator('tr[data-index="0"] [data-testid="policy-error"]').textContent();
+  assert(/FilterExpression: expected .* at column 15/.test(err), `bad expression refused with: ${err}`);
+  assert((await page.locator('tr[data-index="0"] .caret').textContent()).endsWith('^'), 'no caret under the bad expression');
+  await shot(page, '13-keep-invalid');
+  assert(!(await api(server.base, '/roentgen/GetKeepPolicies', {})).Policies.length, 'a refused list was stored');
+  await row.locator('input[name="FilterExpression"]').fill('responsetime > 2');
+  await page.click('[data-testid="add-policy"]');
+  row = page.locator('tr[data-index="1"]');
+  await row.locator('input[name="Name"]').fill('e2e-faults');
+  await row.locator('input[name="FilterExpression"]').fill('fault OR error');
+  await row.locator('button', { hasText: '↑' }).click();
+  await page.click('[data-testid="save-policies"]');
+  await page.waitForSelector('[data-testid="saved"]');
+  let got = await api(server.base, '/roentgen/GetKeepPolicies', {});
+  assert(JSON.stringify(got.Policies.map((p) => [p.Name, p.FilterExpression, p.KeepRate])) ===
+    JSON.stringify([['e2e-faults', 'fault OR error', 1], ['e2e-slow', 'responsetime > 2', 1]]), `server has ${JSON.stringify(got.Policies)}`);
+  assert(got.DefaultKeepRate === 1, `default rate ${got.DefaultKeepRate}`);
+  // Traces summarised from now on are counted under the policy that decided them.
+  const id = traceId(Date.now() / 1000);
+  const t0 = Date.now() / 1000 - 1;
+  await putSegments(server.base, [{ trace_id: id, id: hex(16), name: 'e2e-keep', start_time: t0, end_time: t0 + 0.1, fault: true }]);
+  await api(server.base, '/Traces', { TraceIds: [id] }); // summarised before it answers
+  await page.reload();
+  await page.waitForFunction(() => /^[1-9]\d* \/ 0$/.test(document.querySelector('tr[data-policy="e2e-faults"] [data-testid="policy-counts"]')?.textContent || ''));
+  await shot(page, '14-keep');
+  for (let i = 0; i < 2; i++) await page.locator('tr[data-index="0"] button', { hasText: 'delete' }).click();
+  await page.click('[data-testid="save-policies"]');
+  await page.waitForSelector('[data-testid="saved"]');
+  got = await api(server.base, '/roentgen/GetKeepPolicies', {});
+  assert(got.Policies.length === 0 && got.DefaultKeepRate === 1, `after delete the server has ${JSON.stringify(got)}`);
 });
 
 test('groups: create, edit, invalid filter, then scope the traces', async (page) => {

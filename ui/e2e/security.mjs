@@ -163,6 +163,13 @@ test('console login: log in, read, refused an edit as read, log out', async (bro
     // Reads everything.
     await page.waitForSelector('[data-group=victim]');
     assert(!(await page.isVisible('[data-testid=new-group]')), 'a read key is offered to create groups');
+    // Keep policies: shown, not editable.
+    await page.goto(s.base + '/#/keep');
+    await page.waitForSelector('[data-testid=keep-table]');
+    assert(!(await page.isVisible('[data-testid=add-policy]')) && !(await page.isVisible('[data-testid=save-policies]')), 'a read key is offered to edit keep policies');
+    assert(await page.isDisabled('input[name=DefaultKeepRate]'), 'a read key can type a default keep rate');
+    await page.goto(s.base + '/#/groups');
+    await page.waitForSelector('[data-group=victim]');
     // The secret is nowhere the page can reach.
     const stored = await page.evaluate(() => JSON.stringify({ ls: { ...localStorage }, ss: { ...sessionStorage }, cookie: document.cookie, url: location.href }));
     assert(!stored.includes(KEYS.read[1]) && !stored.includes('roentgen_session'), `secret or session reachable by scripts: ${stored}`);

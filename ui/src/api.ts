@@ -3,6 +3,7 @@
 // Roentgen operations beside it (/roentgen/..., docs/aggregates.md) for
 // aggregates over every matching trace and daemon telemetry.
 import { SESSION_LOST } from './session';
+import type { KeepPolicies } from './keeppolicies';
 import type { Group, SamplingRule, SamplingRuleRecord, Service, ServiceId, Trace, TraceSummary } from './types';
 
 export class ApiError extends Error {
@@ -210,3 +211,6 @@ export async function insightImpactGraph(id: string, w: Window, signal?: AbortSi
   const out = await call<{ Services?: ImpactService[] }>('/InsightImpactGraph', { InsightId: id, StartTime: w.start, EndTime: w.end }, signal);
   return out.Services || [];
 }
+// Keep policies (docs/keep.md): Roentgen operations beside the X-Ray API.
+export const getKeepPolicies = (signal?: AbortSignal) => call<KeepPolicies>('/roentgen/GetKeepPolicies', {}, signal);
+export const putKeepPolicies = (p: KeepPolicies) => call<KeepPolicies>('/roentgen/PutKeepPolicies', p);

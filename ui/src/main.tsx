@@ -14,6 +14,7 @@ import { DaemonsPage } from './pages/DaemonsPage';
 import { SamplingPage } from './pages/SamplingPage';
 import { GroupsPage } from './pages/GroupsPage';
 import { InsightsPage } from './pages/InsightsPage';
+import { KeepPage } from './pages/KeepPage';
 import { LoginPage } from './pages/LoginPage';
 import { logout, session, SESSION_LOST, type Session } from './session';
 
@@ -23,6 +24,7 @@ const NAV = [
   ['insights', 'Insights'],
   ['analytics', 'Analytics'],
   ['sampling', 'Sampling rules'],
+  ['keep', 'Keep policies'],
   ['groups', 'Groups'],
   ['daemons', 'Daemons'],
 ] as const;
@@ -62,6 +64,7 @@ function App(props: { session: Session; onLogout: () => void }) {
     case 'sampling': page = <SamplingPage params={route.params} />; break;
     case 'groups': page = <GroupsPage params={route.params} />; break;
     case 'insights': page = <InsightsPage params={route.params} id={route.id} />; break;
+    case 'keep': page = <KeepPage readOnly={!!who.Role && who.Role !== 'admin'} />; break;
     default: page = <MapPage params={route.params} info={about} />;
   }
   return (
@@ -70,7 +73,7 @@ function App(props: { session: Session; onLogout: () => void }) {
         <a class="brand" href="#/map">Roentgen</a>
         <nav>
           {NAV.map(([p, name]) => (
-            <a href={link(p, p === 'sampling' || p === 'groups' || p === 'daemons' || p === 'insights' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
+            <a href={link(p, p === 'sampling' || p === 'keep' || p === 'groups' || p === 'daemons' || p === 'insights' ? {} : shared)} class={route.page === p ? 'active' : ''}>{name}</a>
           ))}
         </nav>
         <button class="ghost zone" data-testid="zone" title="show times in UTC or in this browser's zone"

@@ -37,6 +37,7 @@ type Store struct {
 	c *client
 	// Group commits (batch.go) of the tables ingest writes.
 	marks, docs, stats, sums, terms *batcher
+	drops                           *batcher // tombstones (drop.go)
 
 	mu      sync.Mutex
 	lastVer uint64
@@ -58,8 +59,12 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		stats: newBatcher(c, "stats", "p, res, bucket, grp, entity, value"),
 		sums:  newBatcher(c, "summaries", "p, epoch, trace, ver, sum"),
 		terms: newBatcher(c, "terms", "p, field, value, epoch, trace, ver"),
+		drops: newBatcher(c, "dropped", "p, trace, epoch, ver"),
 	}
 	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.migrateDrops(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -146,9 +151,23 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return fmt.Errorf("clickhouse: update of trace %s has no summary", u.TraceID)
 		}
 	}
-	var docs, stats, sums, terms, marks rowWriter
+	var docs, stats, sums, terms, drops, marks rowWriter
 	var moves []string
 	for _, u := range updates {
+		if u.Drop {
+			// Inserts only (drop.go): statistics, tombstone, cleared mark.
+			v := s.ver()
+			if err := writeStats(&stats, u.Stats); err != nil {
+				return err
+			}
+			writeDrop(&drops, &u, v)
+			marks.u32(part(u.Epoch))
+			marks.str(u.TraceID)
+			marks.i64(u.Epoch)
+			marks.u64(v)
+			marks.u8(0)
+			continue
+		}
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
 			// Documents live in their trace's partition, so retention drops
 			// them with it; a trace that moves takes its documents along.
@@ -194,7 +213,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	for _, w := range []struct {
 		b    *batcher
 		rows []byte
-	}{{s.docs, docs.b}, {s.stats, stats.b}, {s.sums, sums.b}, {s.terms, terms.b}, {s.marks, marks.b}} {
+	}{{s.docs, docs.b}, {s.stats, stats.b}, {s.sums, sums.b}, {s.terms, terms.b}, {s.drops, drops.b}, {s.marks, marks.b}} {
 		if err := w.b.add(w.rows); err != nil {
 			return err
 		}
@@ -214,18 +233,29 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 	}
 	out := &store.StoredTrace{ID: traceID, Epoch: ep, Summary: sum}
 	r, err := s.c.selectRows(ctx, fmt.Sprintf(
-		`SELECT doc, argMax(raw, ver) FROM docs WHERE trace = %s AND p = %d GROUP BY doc ORDER BY doc`,
+		`SELECT doc, argMax(raw, ver), max(ver) FROM docs WHERE trace = %s AND p = %d GROUP BY doc ORDER BY doc`,
 		quote(traceID), part(ep)))
 	if err != nil {
 		return nil, err
 	}
+	var vers []uint64
 	for r.more() {
 		id := r.str()
 		raw := r.raw()
+		vers = append(vers, r.u64())
 		out.Docs = append(out.Docs, store.Doc{ID: id, Raw: raw})
 	}
 	if r.err != nil {
 		return nil, r.err
+	}
+	if sum == nil {
+		dv, err := s.dropVersions(ctx, []string{traceID})
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := dv[traceID]; ok {
+			hideDropped(out, vers, v)
+		}
 	}
 	if sum == nil && len(out.Docs) == 0 {
 		return nil, store.ErrNotFound
@@ -255,6 +285,16 @@ func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error
 		return nil, err
 	}
 	if !r.more() {
+		if r.err != nil {
+			return nil, r.err
+		}
+		dv, err := s.dropVersions(ctx, []string{traceID})
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := dv[traceID]; ok {
+			return nil, store.ErrDropped
+		}
 		return nil, store.ErrNotFound
 	}
 	b := r.raw()
@@ -266,7 +306,7 @@ func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error
 
 // LatestEpoch implements store.Store.
 func (s *Store) LatestEpoch(ctx context.Context) (int64, error) {
-	r, err := s.c.selectRows(ctx, `SELECT toInt64(max(epoch)) FROM summaries`)
+	r, err := s.c.selectRows(ctx, `SELECT toInt64(greatest((SELECT max(epoch) FROM summaries), (SELECT max(epoch) FROM dropped)))`)
 	if err != nil {
 		return 0, err
 	}
@@ -462,6 +502,9 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 			return 0, err
 		}
 	}
+	if _, err := s.PurgeDropped(ctx, time.Now()); err != nil { // drop.go
+		return 0, err
+	}
 	return len(dropped), nil
 }
 
@@ -488,9 +531,3 @@ func (s *Store) DropDatabase(ctx context.Context) error {
 	_, err := s.c.do(ctx, "DROP DATABASE IF EXISTS "+s.c.database, nil, false)
 	return err
 }
-
-// DropsTraces implements store.DropReporter: not yet. Deleting a trace's
-// rows is a mutation in ClickHouse, and a late document read back with
-// documents left behind would count the dropped trace's statistics again;
-// until a tombstone the reads honour exists, every trace is kept.
-func (s *Store) DropsTraces() bool { return false }

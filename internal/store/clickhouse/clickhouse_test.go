@@ -11,7 +11,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
-func open(t *testing.T, u string) *clickhouse.Store {
+func open(t testing.TB, u string) *clickhouse.Store {
 	t.Helper()
 	s, err := clickhouse.Open(context.Background(), u)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 // tracesPerQuery bounds the ids of one IN list.
 const tracesPerQuery = 2000
 
-// Traces implements store.TraceReader: three queries for many traces, where
-// Trace makes three for one (a point query costs a round trip and a look at
+// Traces implements store.TraceReader: four queries for many traces, where
+// Trace makes four for one (a point query costs a round trip and a look at
 // every part, so the ingest path reads a whole flush's traces at once).
 func (s *Store) Traces(ctx context.Context, ids []string) (map[string]*store.StoredTrace, error) {
 	out := make(map[string]*store.StoredTrace, len(ids))
@@ -69,25 +69,43 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if r.err != nil {
 		return r.err
 	}
-	r, err = s.c.selectRows(ctx, `SELECT trace, doc, argMax(raw, ver) FROM docs WHERE trace IN (`+in+`) AND (trace, p) IN (`+
+	r, err = s.c.selectRows(ctx, `SELECT trace, doc, argMax(raw, ver), max(ver) FROM docs WHERE trace IN (`+in+`) AND (trace, p) IN (`+
 		strings.Join(at, ", ")+`) GROUP BY trace, doc ORDER BY trace, doc`)
 	if err != nil {
 		return err
 	}
+	vers := map[string][]uint64{}
 	for r.more() {
-		id, doc, raw := r.str(), r.str(), r.raw()
+		id, doc, raw, v := r.str(), r.str(), r.raw(), r.u64()
 		if r.err != nil {
 			break
 		}
 		if st := found[id]; st != nil {
 			st.Docs = append(st.Docs, store.Doc{ID: doc, Raw: raw})
+			vers[id] = append(vers[id], v)
 		}
 	}
 	if r.err != nil {
 		return r.err
 	}
+	// Tombstones of the traces without a summary (drop.go).
+	var unsummed []string
 	for id, st := range found {
-		if st.Summary != nil || len(st.Docs) > 0 {
+		if st.Summary == nil {
+			unsummed = append(unsummed, id)
+		}
+	}
+	if len(unsummed) > 0 {
+		dv, err := s.dropVersions(ctx, unsummed)
+		if err != nil {
+			return err
+		}
+		for id, v := range dv {
+			hideDropped(found[id], vers[id], v)
+		}
+	}
+	for id, st := range found {
+		if st.Summary != nil || len(st.Docs) > 0 || st.Dropped {
 			out[id] = st
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
@@ -45,9 +46,31 @@ func TestApplyDrop(t *testing.T) {
 		if tr, err := s.Trace(ctx, id); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s: Trace = %+v, %v; want ErrNotFound", id, tr, err)
 		}
-		if _, err := s.ForeignEpoch(ctx, id); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("%s: alias left: %v", id, err)
+		if _, err := s.Head(ctx, id); !errors.Is(err, store.ErrDropped) {
+			t.Errorf("%s: Head err %v; want ErrDropped (the tombstone)", id, err)
 		}
+	}
+	// A foreign epoch's alias stays, naming where the tombstone is.
+	for id, want := range map[string]int64{drop: ep, moved: ep + 7200} {
+		if e, err := s.ForeignEpoch(ctx, id); err != nil || e != want {
+			t.Errorf("%s: alias = %d, %v; want %d", id, e, err, want)
+		}
+	}
+	if e, err := s.LatestEpoch(ctx); err != nil || e != ep+7200 {
+		t.Errorf("LatestEpoch = %d, %v; want the tombstone's %d", e, err, ep+7200)
+	}
+	// A late document of a dropped trace: Trace names it dropped.
+	if err := s.PutDocs(ctx, []store.DocPut{{TraceID: drop, Epoch: ep, Docs: []store.Doc{{ID: "c", Raw: []byte(`{}`)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := s.Trace(ctx, drop); err != nil || !tr.Dropped || tr.Summary != nil || len(tr.Docs) != 1 {
+		t.Errorf("late document: Trace = %+v, %v; want it Dropped", tr, err)
+	}
+	if tr, err := s.Trace(ctx, kept); err != nil || tr.Dropped {
+		t.Errorf("kept: %+v, %v", tr, err)
+	}
+	if err := s.Apply(ctx, []store.TraceUpdate{{TraceID: drop, Epoch: ep, Summary: sum(drop, ep), Drop: true}}); err != nil {
+		t.Fatal(err)
 	}
 	if tr, err := s.Trace(ctx, kept); err != nil || tr.Summary == nil || len(tr.Docs) != 1 {
 		t.Errorf("kept: %+v, %v", tr, err)
@@ -66,5 +89,30 @@ func TestApplyDrop(t *testing.T) {
 	n := 0
 	if err := s.Pending(ctx, func(string) bool { n++; return true }); err != nil || n != 0 {
 		t.Errorf("%d pending, %v", n, err)
+	}
+}
+
+// Tombstones go with their partition.
+func TestDropTombstoneRetention(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	defer s.Close()
+	const ep = 1767225600
+	id := "1-69559e00-000000000000000000000001"
+	sum := &trace.Summary{TraceID: id, Epoch: ep, EntryPoint: -1}
+	if err := s.Apply(ctx, []store.TraceUpdate{{TraceID: id, Epoch: ep, Summary: sum, Drop: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Head(ctx, id); !errors.Is(err, store.ErrDropped) {
+		t.Fatalf("Head err %v; want ErrDropped", err)
+	}
+	if _, err := s.DropBefore(ctx, time.Unix(ep+store.PartitionSeconds, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Head(ctx, id); !errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrDropped) {
+		t.Errorf("after retention: Head err %v; want ErrNotFound without the tombstone", err)
+	}
+	if e, err := s.LatestEpoch(ctx); err != nil || e != 0 {
+		t.Errorf("LatestEpoch = %d, %v; want 0", e, err)
 	}
 }

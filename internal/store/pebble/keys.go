@@ -31,6 +31,15 @@ func summaryKey(epoch int64, traceID string) []byte {
 	return append(k, traceID...)
 }
 
+// droppedKey is a trace's tombstone: keep policies dropped it (Apply).
+// Epoch first, like summaries, so retention drops it with its partition
+// and LatestEpoch finds the newest.
+func droppedKey(epoch int64, traceID string) []byte {
+	k := summaryKey(epoch, traceID)
+	k[0] = 'd'
+	return k
+}
+
 // termPrefix is the range of one term within one index bucket (postings.go).
 func termPrefix(bucket int64, t store.Term) []byte {
 	k := make([]byte, 0, 1+8+len(t.Field)+len(t.Value)+2)

@@ -9,6 +9,7 @@
 //	t | epoch | trace id | 0 | doc id          -> raw document      (documents LSM)
 //	i | minute | field 0 value 0 | epoch        -> trace ids         (index LSM, postings.go)
 //	s | epoch | trace id                       -> encoded summary   (main LSM, as the rest)
+//	d | epoch | trace id                       -> (empty): keep policies dropped the trace
 //	x | trace id                               -> epoch, when it is not the id's own
 //	p | trace id                               -> epoch, while documents await a summary
 //	m | kind 0 key                             -> metadata record
@@ -19,6 +20,7 @@ package pebble
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -305,14 +307,14 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 				dropped = append(dropped, docPrefix(p.Epoch, u.TraceID))
 				sb.del(summaryKey(p.Epoch, u.TraceID))
 			}
-			sb.del(aliasKey(u.TraceID))
+			// The tombstone, in the statistics' batch: late documents of
+			// the trace find it (Head, Trace) and are dropped too. A
+			// foreign epoch's alias stays, naming where it is filed.
+			sb.set(droppedKey(u.Epoch, u.TraceID), nil)
+			s.setAlias(&sb, u)
 			continue
 		}
-		if ep, ok := segment.TraceEpoch(u.TraceID); !ok || ep != u.Epoch {
-			sb.set(aliasKey(u.TraceID), epochBytes(u.Epoch))
-		} else if u.Previous != nil && u.Previous.Epoch != u.Epoch {
-			sb.del(aliasKey(u.TraceID))
-		}
+		s.setAlias(&sb, u)
 		if p := u.Previous; p != nil && p.Epoch != u.Epoch {
 			if err := s.copyDocs(ctx, &docs, u.TraceID, p.Epoch, u.Epoch); err != nil {
 				return err
@@ -384,6 +386,26 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	return nil
 }
 
+// setAlias records the epoch an update files its trace under when that is
+// not its id's, and removes one that no longer holds.
+func (s *Store) setAlias(sb *sortedBatch, u *store.TraceUpdate) {
+	if ep, ok := segment.TraceEpoch(u.TraceID); !ok || ep != u.Epoch {
+		sb.set(aliasKey(u.TraceID), epochBytes(u.Epoch))
+	} else if u.Previous != nil && u.Previous.Epoch != u.Epoch {
+		sb.del(aliasKey(u.TraceID))
+	}
+}
+
+// dropped reports whether a trace filed under ep has a tombstone (one
+// lookup, which the bloom filters answer for the common trace without).
+func (s *Store) dropped(ep int64, traceID string) (bool, error) {
+	_, err := s.lookup(droppedKey(ep, traceID))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // copyDocs files a trace's stored documents under its new epoch too, so
 // that Trace, which reads one epoch, still finds the ones this update leaves
 // alone; Apply deletes the old copies once the summary and alias are
@@ -427,6 +449,11 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 		return nil, err
 	}
 	out := &store.StoredTrace{ID: traceID, Epoch: ep, Summary: sum}
+	if sum == nil {
+		if out.Dropped, err = s.dropped(ep, traceID); err != nil {
+			return nil, err
+		}
+	}
 	prefix := docPrefix(ep, traceID)
 	it, err := s.docs.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -453,13 +480,32 @@ func (s *Store) Head(ctx context.Context, traceID string) (*trace.Summary, error
 	if err != nil {
 		return nil, err
 	}
-	return s.summary(ep, traceID)
+	sum, err := s.summary(ep, traceID)
+	if errors.Is(err, store.ErrNotFound) {
+		if d, derr := s.dropped(ep, traceID); derr != nil || d {
+			return nil, cmp.Or(derr, store.ErrDropped)
+		}
+	}
+	return sum, err
 }
 
 // LatestEpoch implements store.Store.
 func (s *Store) LatestEpoch(ctx context.Context) (int64, error) {
 	defer s.read()()
-	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
+	var latest int64
+	for _, table := range []byte{'s', 'd'} {
+		ep, err := s.lastEpoch(ctx, table)
+		if err != nil {
+			return 0, err
+		}
+		latest = max(latest, ep)
+	}
+	return latest, nil
+}
+
+// lastEpoch is the epoch of a table's last key (0 when it is empty).
+func (s *Store) lastEpoch(ctx context.Context, table byte) (int64, error) {
+	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
 	if err != nil {
 		return 0, err
 	}
@@ -575,7 +621,7 @@ func (s *Store) dropBefore(ctx context.Context, t time.Time) (int, error) {
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	for _, table := range append([]byte{'t', 'i', 's'}, statTables...) {
+	for _, table := range append([]byte{'t', 'i', 's', 'd'}, statTables...) {
 		if err := s.lsmOf(table).DeleteRange([]byte{table}, append([]byte{table}, epochBytes(cut)...), pebble.NoSync); err != nil {
 			return 0, err
 		}
@@ -604,12 +650,13 @@ func (s *Store) dropBefore(ctx context.Context, t time.Time) (int, error) {
 	return n, nil
 }
 
-// countPartitions counts the partitions below cut holding documents or
-// summaries (a pending trace has no summary yet; statistics tests store
-// summaries alone).
+// countPartitions counts the partitions below cut holding documents,
+// summaries or tombstones (a pending trace has no summary yet; statistics
+// tests store summaries alone; keep policies may drop a partition's every
+// trace).
 func (s *Store) countPartitions(cut int64) (int, error) {
 	seen := map[int64]bool{}
-	for _, table := range []byte{'t', 's'} {
+	for _, table := range []byte{'t', 's', 'd'} {
 		it, err := s.lsmOf(table).NewIter(&pebble.IterOptions{LowerBound: []byte{table}, UpperBound: append([]byte{table}, epochBytes(cut)...)})
 		if err != nil {
 			return 0, err

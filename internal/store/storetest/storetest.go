@@ -61,6 +61,7 @@ var suites = []struct {
 	{"Retention", testRetention},
 	{"Durability", testDurability},
 	{"Stats", testStats}, // service-graph statistics (stats.go)
+	{"Drop", testDrop},   // keep policies' dropped traces (drop.go)
 }
 
 // Run runs the whole conformance suite against the backend open makes.

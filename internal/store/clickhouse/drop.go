@@ -1,0 +1,151 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
+
+// Dropping a trace (keep policies, store.TraceUpdate.Drop) inserts, and
+// deletes nothing: a DELETE is a mutation that rewrites whole parts, far
+// too costly per trace on 18.16. The update's statistics rows go in as
+// for any update, its pending mark is cleared, and a tombstone row
+// (dropped) records the version the trace was dropped at. Readers hide
+// every document of the trace no newer than its tombstone: those are what
+// the decision was made on, and PurgeDropped deletes them once their hour
+// is well past. Newer ones are late documents, which Trace and
+// Traces return with StoredTrace.Dropped so that ingest drops them too and
+// counts their statistics on their own.
+//
+// A trace that has a summary is kept, tombstone or not: two processes that
+// summarised it at once may have decided apart (one on part of it), and a
+// kept trace may already have been read.
+//
+// The table is created at open, idempotently, beside the numbered
+// migrations (schema.go): no existing table changes.
+const dropTableDDL = `CREATE TABLE IF NOT EXISTS dropped (p UInt32, trace String, epoch Int64, ver UInt64)
+	ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)`
+
+func init() { partitioned = append(partitioned, "dropped") }
+
+// DropsTraces implements store.DropReporter.
+func (s *Store) DropsTraces() bool { return true }
+
+func (s *Store) migrateDrops(ctx context.Context) error {
+	if err := s.c.exec(ctx, dropTableDDL); err != nil {
+		return fmt.Errorf("clickhouse: creating the dropped table: %w", err)
+	}
+	return nil
+}
+
+// writeDrop adds a trace's tombstone row, at version v.
+func writeDrop(w *rowWriter, u *store.TraceUpdate, v uint64) {
+	w.u32(part(u.Epoch))
+	w.str(u.TraceID)
+	w.i64(u.Epoch)
+	w.u64(v)
+}
+
+// dropVersions returns, for those of ids that were dropped, the version of
+// their newest tombstone.
+func (s *Store) dropVersions(ctx context.Context, ids []string) (map[string]uint64, error) {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = quote(id)
+	}
+	r, err := s.c.selectRows(ctx, `SELECT trace, max(ver) FROM dropped WHERE trace IN (`+strings.Join(q, ", ")+`) GROUP BY trace`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]uint64{}
+	for r.more() {
+		id, v := r.str(), r.u64()
+		if r.err == nil {
+			out[id] = v
+		}
+	}
+	return out, r.err
+}
+
+// hideDropped applies a tombstone at version dv to a trace without a
+// summary: it is Dropped, and only documents newer than dv are returned
+// (vers holds each document's newest version, by index in st.Docs).
+func hideDropped(st *store.StoredTrace, vers []uint64, dv uint64) {
+	st.Dropped = true
+	late := st.Docs[:0]
+	for i, d := range st.Docs {
+		if vers[i] > dv {
+			late = append(late, d)
+		}
+	}
+	st.Docs = late
+}
+
+// purgeAge is how long after its hour ends a partition's dropped documents
+// are deleted: by then its traces have long been quiet, so no late document
+// of theirs is likely to be awaiting its summary.
+const purgeAge = time.Hour
+
+// purgedKind records, in meta, the partitions whose dropped documents were
+// deleted, so that each is rewritten once, whichever process gets there.
+const purgedKind = "clickhouse-dropped-purged"
+
+// PurgeDropped deletes the documents of dropped traces in partitions that
+// ended purgeAge or more before now: one DELETE mutation per partition,
+// which ClickHouse runs in the background by rewriting the partition's
+// parts once, as a merge would. Until then readers hide those documents;
+// after it, the disk holds what was kept. A trace with a summary (kept by
+// a process that decided apart) or awaiting one keeps its documents.
+// Retention's pass (DropBefore) calls it; it returns the partitions it
+// submitted.
+func (s *Store) PurgeDropped(ctx context.Context, now time.Time) (int, error) {
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT partition FROM system.parts
+		WHERE database = %s AND active AND table = 'dropped'`, quote(s.c.database)))
+	if err != nil {
+		return 0, err
+	}
+	var parts []int64
+	for r.more() {
+		p := r.str()
+		if r.err != nil {
+			break
+		}
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("clickhouse: partition %q of dropped is not an hour", p)
+		}
+		if n+store.PartitionSeconds+int64(purgeAge/time.Second) <= now.Unix() {
+			parts = append(parts, n)
+		}
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	done := 0
+	for _, p := range parts {
+		key := strconv.FormatInt(p, 10)
+		if _, err := s.GetMeta(ctx, purgedKind, key); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return done, err
+		}
+		dropped := fmt.Sprintf("SELECT trace FROM dropped WHERE p = %d", p)
+		err := s.c.exec(ctx, fmt.Sprintf(`ALTER TABLE docs DELETE WHERE p = %d AND trace IN (%s)
+			AND trace NOT IN (SELECT trace FROM summaries WHERE trace IN (%s))
+			AND trace NOT IN (SELECT trace FROM traces WHERE trace IN (%s) GROUP BY trace HAVING argMax(pending, ver) = 1)`,
+			p, dropped, dropped, dropped))
+		if err != nil {
+			return done, err
+		}
+		if err := s.PutMeta(ctx, purgedKind, key, []byte(now.UTC().Format(time.RFC3339))); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
+}
