@@ -54,26 +54,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	// Start-up counts as a modification: SDKs that fetched rules from an
 	// earlier run (or another server) refresh once on their next report.
 	s.lastMod = cfg.Now()
-	var bad error
-	err := cfg.Store.ListMeta(ctx, MetaRules, func(key string, value []byte) bool {
-		rec, err := unmarshalRecord(value)
-		if err != nil {
-			bad = fmt.Errorf("sampling rule %q in the store: %w", key, err)
-			return false
-		}
-		rec.Rule.RuleARN = s.ARN(rec.Rule.RuleName)
-		if rec.Rule.Attributes == nil {
-			rec.Rule.Attributes = map[string]string{}
-		}
-		s.rules[rec.Rule.RuleName] = rec
-		return true
-	})
-	if err == nil {
-		err = bad
-	}
+	rules, err := s.load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading sampling rules: %w", err)
 	}
+	s.rules = rules
 	if _, ok := s.rules[DefaultRuleName]; !ok {
 		rec := Record{Rule: defaultRule(s.ARN(DefaultRuleName)), ModifiedAt: cfg.Now()}
 		if err := cfg.Store.PutMeta(ctx, MetaRules, DefaultRuleName, rec.marshal()); err != nil {

@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
+
+// On a shared store (several processes on one ClickHouse database) the
+// groups and sampling rules another process changed must be what this one
+// answers and summarises with: they are read again from the store before
+// every API operation that depends on them, and before each batch of
+// summaries is matched against the groups.
+
+// metaReaders are the API paths answered from the groups or the sampling
+// rules.
+var metaReaders = map[string]bool{
+	"/TraceSummaries": true, "/ServiceGraph": true, "/TraceGraph": true, "/TimeSeriesServiceStatistics": true,
+	"/CreateGroup": true, "/GetGroup": true, "/Groups": true, "/UpdateGroup": true, "/DeleteGroup": true,
+	"/GetSamplingRules": true, "/CreateSamplingRule": true, "/UpdateSamplingRule": true, "/DeleteSamplingRule": true,
+	"/SamplingTargets": true, "/SamplingStatisticSummaries": true,
+	"/TagResource": true, "/UntagResource": true, "/ListTagsForResource": true,
+	"/roentgen/TraceAggregates": true,
+}
+
+// metaRefresher reloads the groups and rules, coalescing concurrent calls:
+// a caller waits for, and reuses, a reload that started after it asked.
+type metaRefresher struct {
+	a    *App
+	mu   sync.Mutex
+	last time.Time // when the newest completed reload started
+}
+
+// since reloads unless a reload that started at or after t has completed.
+func (r *metaRefresher) since(ctx context.Context, t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.last.Before(t) {
+		return
+	}
+	start := time.Now()
+	if err := r.a.svc.Groups.Refresh(ctx); err != nil {
+		r.a.log.Warn("reload groups from the shared store; answering with the last ones read", "err", err)
+		return
+	}
+	if err := r.a.svc.Sampling.Refresh(ctx); err != nil {
+		r.a.log.Warn("reload sampling rules from the shared store; answering with the last ones read", "err", err)
+		return
+	}
+	r.last = start
+}
+
+// apiHandler is the API, behind the refresh on a shared store.
+func (a *App) apiHandler() http.Handler {
+	if !store.IsShared(a.store) {
+		return a.api
+	}
+	r := a.refresher()
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if metaReaders[strings.TrimSuffix(req.URL.Path, "/")] {
+			r.since(req.Context(), time.Now())
+		}
+		a.api.ServeHTTP(w, req)
+	})
+}
+
+func (a *App) refresher() *metaRefresher {
+	a.refreshOnce.Do(func() { a.refresh = &metaRefresher{a: a} })
+	return a.refresh
+}
+
+// refreshBeforeSummaries registers, on a shared store, a deriver that runs
+// before the graph's: the groups a summary is counted under are those
+// stored when its batch is summarised.
+func (a *App) refreshBeforeSummaries() {
+	if !store.IsShared(a.store) {
+		return
+	}
+	r := a.refresher()
+	a.ingest.AddDeriver(func([]store.TraceUpdate) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		r.since(ctx, time.Now())
+	})
+}
