@@ -40,6 +40,10 @@ type Service struct {
 	fleet  *fleet
 	stats  *windows
 	boosts boosts
+	// shared, on a store other processes answer from too, splits the
+	// reservoirs fleet-wide and keeps the windows there (fleetwide.go);
+	// fleet and stats are then unused.
+	shared *sharedFleet
 }
 
 // New loads the rules from the store, creating Default on first start.
@@ -51,6 +55,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.MaxRules = DefaultMaxRules
 	}
 	s := &Service{cfg: cfg, rules: map[string]Record{}, fleet: newFleet(), stats: newWindows()}
+	if l, ok := cfg.Store.(store.QuotaLedger); ok && store.IsShared(cfg.Store) {
+		s.shared = &sharedFleet{ledger: l}
+	}
 	// Start-up counts as a modification: SDKs that fetched rules from an
 	// earlier run (or another server) refresh once on their next report.
 	s.lastMod = cfg.Now()
