@@ -66,7 +66,9 @@ func TestTwoServersHandOutTargetsAsOneEmbedded(t *testing.T) {
 	db := clickhousetest.NewDatabase(t)
 	clock := &testClock{t: time.Now().Truncate(time.Minute)}
 	withClock := func(c *app.Config) { c.Now = clock.now }
-	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr, c.Now = app.RoleServer, db, "", "", clock.now }
+	onCH := func(c *app.Config) {
+		c.Role, c.Store, c.UDPAddr, c.TCPAddr, c.Now = app.RoleServer, db, "", "", clock.now
+	}
 	a, b := xraytest.Start(t, onCH), xraytest.Start(t, onCH)
 	e := xraytest.Start(t, withClock)
 	createRule(t, a, "shop", 9)
@@ -116,7 +118,9 @@ func TestTwoServersHandOutTargetsAsOneEmbedded(t *testing.T) {
 func TestTwoServersSplitReservoirsFleetWide(t *testing.T) {
 	db := clickhousetest.NewDatabase(t)
 	clock := &testClock{t: time.Now().Truncate(time.Minute)}
-	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr, c.Now = app.RoleServer, db, "", "", clock.now }
+	onCH := func(c *app.Config) {
+		c.Role, c.Store, c.UDPAddr, c.TCPAddr, c.Now = app.RoleServer, db, "", "", clock.now
+	}
 	servers := []*xraytest.Server{xraytest.Start(t, onCH), xraytest.Start(t, onCH)}
 	const reservoir = 10
 	createRule(t, servers[0], "shop", reservoir)
