@@ -40,6 +40,8 @@ type Store struct {
 
 	mu      sync.Mutex
 	lastVer uint64
+
+	owner string // this store's name in trace_leases (lease.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,6 +60,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		stats: newBatcher(c, "stats", "p, res, bucket, grp, entity, value"),
 		sums:  newBatcher(c, "summaries", "p, epoch, trace, ver, sum"),
 		terms: newBatcher(c, "terms", "p, field, value, epoch, trace, ver"),
+		owner: newOwner(),
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err

@@ -85,26 +85,8 @@ func (s *Store) pruneQuotaReports(ctx context.Context, before time.Time) error {
 	if cut <= st.cut {
 		return nil
 	}
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT partition FROM system.parts
-		WHERE database = %s AND table = 'sampling_reports' AND active`, quote(s.c.database)))
-	if err != nil {
+	if err := s.dropOld(ctx, "sampling_reports", cut); err != nil {
 		return err
-	}
-	var drops []string
-	for r.more() {
-		p := r.str()
-		var n uint32
-		if _, err := fmt.Sscan(p, &n); err == nil && n < cut {
-			drops = append(drops, fmt.Sprintf("ALTER TABLE sampling_reports DROP PARTITION %d", n))
-		}
-	}
-	if r.err != nil {
-		return r.err
-	}
-	for _, d := range drops {
-		if err := s.c.exec(ctx, d); err != nil {
-			return err
-		}
 	}
 	st.cut = cut
 	return nil
@@ -160,4 +142,30 @@ func (s *Store) QuotaWindows(ctx context.Context, since time.Time, fn func(store
 		}
 	}
 	return r.err
+}
+
+// dropOld drops the hour partitions of table before cut.
+func (s *Store) dropOld(ctx context.Context, table string, cut uint32) error {
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT partition FROM system.parts
+		WHERE database = %s AND table = %s AND active`, quote(s.c.database), quote(table)))
+	if err != nil {
+		return err
+	}
+	var drops []string
+	for r.more() {
+		p := r.str()
+		var n uint32
+		if _, err := fmt.Sscan(p, &n); err == nil && n < cut {
+			drops = append(drops, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, n))
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	for _, d := range drops {
+		if err := s.c.exec(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
