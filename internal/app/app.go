@@ -158,6 +158,7 @@ func Start(cfg Config) (*App, error) {
 	a.setConsoleInfo()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.retentionLoop() }()
+	a.startAdopting()
 	return a, nil
 }
 

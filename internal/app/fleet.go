@@ -87,3 +87,39 @@ func (a *App) refreshBeforeSummaries() {
 		r.since(ctx, time.Now())
 	})
 }
+
+// Traces a process acknowledged and then died before summarising stay
+// pending in the shared store; the others summarise them (Ingester.Adopt).
+// A live process summarises a trace within MaxFlushDelay (10 s), so one
+// pending for adoptAfter is taken as orphaned; if its process is only slow,
+// the trace's lease keeps the two from summarising it at once.
+const (
+	adoptEvery = 5 * time.Second
+	adoptAfter = 20 * time.Second
+)
+
+func (a *App) startAdopting() {
+	if !store.IsShared(a.store) {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(adoptEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.done:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if n, err := a.ingest.Adopt(ctx, time.Now().Add(-adoptAfter)); err != nil {
+				a.log.Error("summarise traces other processes left pending", "err", err)
+			} else if n > 0 {
+				a.log.Info("summarised traces other processes left pending", "traces", n)
+			}
+			cancel()
+		}
+	}()
+}

@@ -43,12 +43,13 @@ func (in *Ingester) takeReady() []*pendingEntry {
 func (in *Ingester) Sync(ctx context.Context, ids ...string) {
 	// Nothing queued is not enough: a flush may have taken entries and
 	// not stored their summaries yet; waiting for flushMu waits for it.
+	others := in.othersPending(ctx, ids)
 	if len(ids) == 0 && in.pend.idle() {
 		return
 	}
 	in.flushMu.Lock()
 	defer in.flushMu.Unlock()
-	refused := in.flush(in.pend.take(ids))
+	refused := in.flush(withOthers(in.pend.take(ids), others))
 	// Traces another process is summarising (lease.go): retried until it
 	// is done, within a bound.
 	start := time.Now()

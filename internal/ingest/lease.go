@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
 // On a shared store that leases traces (store.TraceLeaser), a flush
@@ -69,4 +70,85 @@ func (in *Ingester) release(ctx context.Context, es []*pendingEntry) {
 		// The leases lapse on their own; meanwhile other processes wait.
 		in.cfg.Logger.Warn("release trace leases", "traces", len(ids), "err", err)
 	}
+}
+
+// Adopt summarises, on a shared store, the traces left pending since before
+// by other processes (store.StalePending): documents a process acknowledged
+// and died before summarising. Traces a live process is summarising are
+// skipped by their lease. It returns how many traces it looked at.
+func (in *Ingester) Adopt(ctx context.Context, before time.Time) (int, error) {
+	sp, ok := in.cfg.Store.(store.StalePending)
+	if !ok || !store.IsShared(in.cfg.Store) {
+		return 0, nil
+	}
+	var ids []string
+	if err := sp.PendingBefore(ctx, before, func(id string) bool { ids = append(ids, id); return true }); err != nil {
+		return 0, err
+	}
+	in.flushMu.Lock()
+	defer in.flushMu.Unlock()
+	for lo := 0; lo < len(ids); lo += recoverBatch {
+		part := ids[lo:min(lo+recoverBatch, len(ids))]
+		es := make([]*pendingEntry, 0, len(part))
+		for _, id := range in.pend.notQueued(part) {
+			es = append(es, &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true})
+		}
+		in.flush(es)
+	}
+	return len(ids), nil
+}
+
+// notQueued are the ids this process neither queues nor is writing: its own
+// pending traces it summarises itself.
+func (p *pendingSet) notQueued(ids []string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if p.m[id] == nil && p.flying[id] == nil && p.writing[id] == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// othersPending are those of ids (none: nothing) that this process does not
+// hold but whose documents wait for a summary in a shared store: another
+// process stored them, and has not summarised them yet or died first. A
+// read of those traces (BatchGetTraces, GetTraceGraph) summarises them
+// itself, under their leases, so that it sees every acknowledged document.
+func (in *Ingester) othersPending(ctx context.Context, ids []string) []string {
+	sp, ok := in.cfg.Store.(store.StalePending)
+	if len(ids) == 0 || !ok || !store.IsShared(in.cfg.Store) {
+		return nil
+	}
+	ids = in.pend.notQueued(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	out, err := sp.PendingAmong(ctx, ids)
+	if err != nil {
+		in.cfg.Logger.Warn("find traces other processes have not summarised; reading them as stored", "err", err)
+		return nil
+	}
+	return out
+}
+
+// withOthers adds to a flush's entries reloads of others, the traces
+// another process left pending, except those the flush holds already.
+func withOthers(es []*pendingEntry, others []string) []*pendingEntry {
+	if len(others) == 0 {
+		return es
+	}
+	have := make(map[string]bool, len(es))
+	for _, e := range es {
+		have[e.id] = true
+	}
+	for _, id := range others {
+		if !have[id] {
+			have[id] = true
+			es = append(es, &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true})
+		}
+	}
+	return es
 }

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // TraceLeaser is implemented by shared stores (Sharer) so that two
 // processes never summarise one trace at once: each would compute its
@@ -15,4 +18,15 @@ type TraceLeaser interface {
 	LeaseTraces(ctx context.Context, ids []string) ([]string, error)
 	// ReleaseTraces gives up leases LeaseTraces returned.
 	ReleaseTraces(ctx context.Context, ids []string) error
+}
+
+// StalePending is implemented by shared stores: the traces pending (since
+// before a time), whose documents a process acknowledged and then, most
+// likely, died before summarising (a live one summarises a trace within
+// seconds). Any process may summarise them (under the trace's lease).
+type StalePending interface {
+	PendingBefore(ctx context.Context, before time.Time, fn func(traceID string) bool) error
+	// PendingAmong are those of ids whose documents wait for a summary,
+	// whichever process stored them.
+	PendingAmong(ctx context.Context, ids []string) ([]string, error)
 }

@@ -131,3 +131,47 @@ func (s *Store) pruneLeases(ctx context.Context, before time.Time) error {
 }
 
 var leasePrune sync.Map // server and database → *pruneState
+
+var _ store.StalePending = (*Store)(nil)
+
+// PendingBefore implements store.StalePending: traces whose newest traces
+// row is a pending mark written before before (versions are the writers'
+// clocks in ns).
+func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(traceID string) bool) error {
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT trace FROM traces GROUP BY trace
+		HAVING argMax(pending, ver) = 1 AND max(ver) < %d ORDER BY trace`, before.UnixNano()))
+	if err != nil {
+		return err
+	}
+	for r.more() {
+		id := r.str()
+		if r.err == nil && !fn(id) {
+			return nil
+		}
+	}
+	return r.err
+}
+
+// PendingAmong implements store.StalePending.
+func (s *Store) PendingAmong(ctx context.Context, ids []string) ([]string, error) {
+	var out []string
+	for lo := 0; lo < len(ids); lo += tracesPerQuery {
+		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
+		q := make([]string, len(part))
+		for i, id := range part {
+			q[i] = quote(id)
+		}
+		r, err := s.c.selectRows(ctx, `SELECT trace FROM traces WHERE trace IN (`+strings.Join(q, ", ")+
+			`) GROUP BY trace HAVING argMax(pending, ver) = 1`)
+		if err != nil {
+			return nil, err
+		}
+		for r.more() {
+			out = append(out, r.str())
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	return out, nil
+}
