@@ -41,7 +41,8 @@ type Store struct {
 	mu      sync.Mutex
 	lastVer uint64
 
-	owner string // this store's name in trace_leases (lease.go)
+	owner  string   // this store's name in trace_leases (lease.go)
+	leases *batcher // claims and releases of trace leases, group-committed
 }
 
 var _ store.Store = (*Store)(nil)
@@ -60,8 +61,8 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		stats: newBatcher(c, "stats", "p, res, bucket, grp, entity, value"),
 		sums:  newBatcher(c, "summaries", "p, epoch, trace, ver, sum"),
 		terms: newBatcher(c, "terms", "p, field, value, epoch, trace, ver"),
-		owner: newOwner(),
 	}
+	s.owner, s.leases = newOwner(), newBatcher(c, "trace_leases", "p, trace, owner, ver, until") // lease.go
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
