@@ -94,7 +94,7 @@ func (a *App) refreshBeforeSummaries() {
 // pending for adoptAfter is taken as orphaned; if its process is only slow,
 // the trace's lease keeps the two from summarising it at once.
 const (
-	adoptEvery = 5 * time.Second
+	adoptEvery = 10 * time.Second
 	adoptAfter = 20 * time.Second
 )
 

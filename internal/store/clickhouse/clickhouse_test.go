@@ -93,36 +93,3 @@ func TestTracesReadsWhatTraceReads(t *testing.T) {
 		t.Errorf("moved trace = %+v, want both documents at epoch %d", st, next.Epoch)
 	}
 }
-
-// TestTraceLeases: a trace leased by one store is refused to another until
-// released; traces nobody holds are granted.
-func TestTraceLeases(t *testing.T) {
-	db := clickhousetest.NewDatabase(t)
-	a, b := open(t, db), open(t, db)
-	defer a.Close()
-	defer b.Close()
-	ctx := context.Background()
-	lease := func(s *clickhouse.Store, ids ...string) string {
-		t.Helper()
-		got, err := s.LeaseTraces(ctx, ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprint(got)
-	}
-	if got := lease(a, "t1", "t2"); got != "[t1 t2]" {
-		t.Errorf("A leased %s, want [t1 t2]", got)
-	}
-	if got := lease(b, "t1", "t3"); got != "[t3]" {
-		t.Errorf("B leased %s while A holds t1, want [t3]", got)
-	}
-	if got := lease(a, "t3"); got != "[]" {
-		t.Errorf("A leased %s while B holds t3, want []", got)
-	}
-	if err := a.ReleaseTraces(ctx, []string{"t1"}); err != nil {
-		t.Fatal(err)
-	}
-	if got := lease(b, "t1", "t2"); got != "[t1]" {
-		t.Errorf("B leased %s after A released t1, want [t1]", got)
-	}
-}

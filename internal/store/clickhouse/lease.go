@@ -134,12 +134,21 @@ var leasePrune sync.Map // server and database → *pruneState
 
 var _ store.StalePending = (*Store)(nil)
 
-// PendingBefore implements store.StalePending: traces whose newest traces
-// row is a pending mark written before before (versions are the writers'
-// clocks in ns).
+// staleWindow bounds what PendingBefore reads: traces filed in the last
+// hours, by marks written in them. It runs every few seconds, so it must
+// not read the whole traces table; a dead process's trace filed or marked
+// earlier is summarised by the next process to start (Pending) or when
+// its trace gets another document.
+const staleWindow = 2 * time.Hour
+
+// PendingBefore implements store.StalePending: traces filed within
+// staleWindow whose newest traces row is a pending mark written before
+// before (versions are the writers' clocks in ns).
 func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(traceID string) bool) error {
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT trace FROM traces GROUP BY trace
-		HAVING argMax(pending, ver) = 1 AND max(ver) < %d ORDER BY trace`, before.UnixNano()))
+	from := before.Add(-staleWindow)
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT trace FROM traces WHERE p >= %d AND ver >= %d GROUP BY trace
+		HAVING argMax(pending, ver) = 1 AND max(ver) < %d ORDER BY trace`,
+		uint32(store.PartitionOf(from.Unix())), from.UnixNano(), before.UnixNano()))
 	if err != nil {
 		return err
 	}
