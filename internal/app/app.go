@@ -93,9 +93,6 @@ type App struct {
 	metrics *metrics.Metrics
 	api     *api.Server
 	svc     *Services
-	// On a shared store: groups and rules read again (fleet.go).
-	refresh     *metaRefresher
-	refreshOnce sync.Once
 
 	udp      *udp.Server
 	otlp     *otlp.Receiver

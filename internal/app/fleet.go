@@ -30,9 +30,9 @@ var metaReaders = map[string]bool{
 // metaRefresher reloads the groups and rules, coalescing concurrent calls:
 // a caller waits for, and reuses, a reload that started after it asked.
 type metaRefresher struct {
-	a    *App
-	mu   sync.Mutex
-	last time.Time // when the newest completed reload started
+	reload func(context.Context) error
+	mu     sync.Mutex
+	last   time.Time // when the newest completed reload started
 }
 
 // since reloads unless a reload that started at or after t has completed.
@@ -43,15 +43,9 @@ func (r *metaRefresher) since(ctx context.Context, t time.Time) {
 		return
 	}
 	start := time.Now()
-	if err := r.a.svc.Groups.Refresh(ctx); err != nil {
-		r.a.log.Warn("reload groups from the shared store; answering with the last ones read", "err", err)
-		return
+	if r.reload(ctx) == nil {
+		r.last = start
 	}
-	if err := r.a.svc.Sampling.Refresh(ctx); err != nil {
-		r.a.log.Warn("reload sampling rules from the shared store; answering with the last ones read", "err", err)
-		return
-	}
-	r.last = start
 }
 
 // apiHandler is the API, behind the refresh on a shared store.
@@ -59,18 +53,23 @@ func (a *App) apiHandler() http.Handler {
 	if !store.IsShared(a.store) {
 		return a.api
 	}
-	r := a.refresher()
+	r := &metaRefresher{reload: func(ctx context.Context) error {
+		if err := a.svc.Groups.Refresh(ctx); err != nil {
+			a.log.Warn("reload groups from the shared store; answering with the last ones read", "err", err)
+			return err
+		}
+		if err := a.svc.Sampling.Refresh(ctx); err != nil {
+			a.log.Warn("reload sampling rules from the shared store; answering with the last ones read", "err", err)
+			return err
+		}
+		return nil
+	}}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if metaReaders[strings.TrimSuffix(req.URL.Path, "/")] {
 			r.since(req.Context(), time.Now())
 		}
 		a.api.ServeHTTP(w, req)
 	})
-}
-
-func (a *App) refresher() *metaRefresher {
-	a.refreshOnce.Do(func() { a.refresh = &metaRefresher{a: a} })
-	return a.refresh
 }
 
 // refreshBeforeSummaries registers, on a shared store, a deriver that runs
@@ -80,7 +79,13 @@ func (a *App) refreshBeforeSummaries() {
 	if !store.IsShared(a.store) {
 		return
 	}
-	r := a.refresher()
+	r := &metaRefresher{reload: func(ctx context.Context) error {
+		err := a.svc.Groups.Refresh(ctx)
+		if err != nil {
+			a.log.Warn("reload groups from the shared store; matching summaries against the last ones read", "err", err)
+		}
+		return err
+	}}
 	a.ingest.AddDeriver(func([]store.TraceUpdate) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
