@@ -221,7 +221,10 @@ func (a *samplingAPI) getSamplingTargets(ctx context.Context, body []byte) (any,
 	if err := sampling.Check(stats, boosts); err != nil {
 		return nil, samplingError(err)
 	}
-	res := a.svc().Targets(stats, boosts)
+	res, err := a.svc().Targets(ctx, stats, boosts)
+	if err != nil {
+		return nil, err
+	}
 	out := getSamplingTargetsOutput{
 		SamplingTargetDocuments: make([]samplingTargetDocument, 0, len(res.Targets)),
 		LastRuleModification:    ts(res.LastRuleModification),
@@ -265,7 +268,10 @@ func (a *samplingAPI) getSamplingStatisticSummaries(ctx context.Context, body []
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	all := a.svc().Summaries()
+	all, err := a.svc().Summaries(ctx)
+	if err != nil {
+		return nil, err
+	}
 	start := 0
 	if tok := deref(in.NextToken); tok != "" {
 		rule, at, err := parseSummaryToken(tok)

@@ -137,6 +137,7 @@ func Start(cfg Config) (*App, error) {
 		a.metrics.WatchStore(h)
 	}
 	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
+	a.refreshBeforeSummaries()
 	a.api, a.svc, err = Wire(context.Background(), Parts{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log,
 		Region: cfg.Region, AccountID: cfg.AccountID, RED: red.Config{Limit: cfg.REDSeriesLimit},
 		NoDefaultInsights: cfg.NoDefaultInsights, InsightsWebhook: cfg.InsightsWebhook, Retention: cfg.Retention})
@@ -165,6 +166,7 @@ func Start(cfg Config) (*App, error) {
 	a.svc.Insights.Start()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.keepRefreshLoop() }()
+	a.startAdopting()
 	return a, nil
 }
 
@@ -192,7 +194,7 @@ func (a *App) listen() error {
 		return nil
 	}
 	// The daemon's TCP side answers any API path, as the daemon's proxy does.
-	if err := a.serveHTTP("tcp", a.cfg.TCPAddr, a.guardHTTP("tcp", a.api)); err != nil {
+	if err := a.serveHTTP("tcp", a.cfg.TCPAddr, a.guardHTTP("tcp", a.apiHandler())); err != nil {
 		return err
 	}
 	a.udp = &udp.Server{Ingest: a.ingest, Metrics: a.metrics, Logger: a.log}
@@ -264,7 +266,7 @@ func (a *App) httpHandler() http.Handler {
 		fmt.Fprintf(w, `{"status":"ok","role":%q,"store":%q}`+"\n", a.cfg.Role, state)
 	})
 	// The console answers GETs for its own files; the rest goes to the API.
-	mux.Handle("/", console.New(a.api, a.consoleInfo))
+	mux.Handle("/", console.New(a.apiHandler(), a.consoleInfo))
 	return mux
 }
 

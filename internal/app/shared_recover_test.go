@@ -48,3 +48,33 @@ func TestAnotherServerFinishesPendingTraces(t *testing.T) {
 		t.Errorf("still pending: %v %v", pending, err)
 	}
 }
+
+// TestReadThroughAnotherServerSeesAcknowledgedSegments writes segments
+// through one server and at once reads them through another on the same
+// database: BatchGetTraces summarises the traces the
+// first has not summarised yet, rather than answering them unprocessed.
+func TestReadThroughAnotherServerSeesAcknowledgedSegments(t *testing.T) {
+	db := clickhousetest.NewDatabase(t)
+	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
+	a, b := xraytest.Start(t, onCH), xraytest.Start(t, onCH)
+	ctx := context.Background()
+	now := time.Now().Add(-time.Minute)
+	var ids, docs []string
+	for i := range 5 {
+		id := fmt.Sprintf("1-%08x-%024x", now.Unix(), 100+i)
+		st := float64(now.Unix()) + float64(i)
+		ids = append(ids, id)
+		docs = append(docs, fmt.Sprintf(`{"trace_id":%q,"id":"%016x","name":"written-on-a","start_time":%f,"end_time":%f}`, id, i+1, st, st+1))
+	}
+	out, err := a.Client(t).PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
+	if err != nil || len(out.UnprocessedTraceSegments) != 0 {
+		t.Fatalf("PutTraceSegments: %v %+v", err, out)
+	}
+	got, err := b.Client(t).BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Traces) != len(ids) || len(got.UnprocessedTraceIds) != 0 {
+		t.Errorf("BatchGetTraces through the other server: %d traces, unprocessed %v; want all %d", len(got.Traces), got.UnprocessedTraceIds, len(ids))
+	}
+}

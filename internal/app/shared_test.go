@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,8 +20,11 @@ import (
 // TestTwoServersOnClickHouseAnswerAsOneEmbedded splits each trace's
 // segments between two `roentgen server` processes (in-process apps) on one
 // ClickHouse database, gives all of them to one embedded Roentgen, and
-// compares the answers of GetTraceSummaries, BatchGetTraces and
-// GetServiceGraph from either server with the embedded one's.
+// compares the answers of every read operation from either server with the
+// embedded one's: GetTraceSummaries (plain, filtered, by group),
+// BatchGetTraces, GetServiceGraph (Default and a group), GetTraceGraph,
+// GetTimeSeriesServiceStatistics, GetGroups and GetSamplingRules, with the
+// group created through one server and the rule through the other.
 func TestTwoServersOnClickHouseAnswerAsOneEmbedded(t *testing.T) {
 	db := clickhousetest.NewDatabase(t)
 	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
@@ -50,6 +54,23 @@ func TestTwoServersOnClickHouseAnswerAsOneEmbedded(t *testing.T) {
 		out, err := s.Client(t).PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
 		if err != nil || len(out.UnprocessedTraceSegments) != 0 {
 			t.Fatalf("PutTraceSegments: %v %+v", err, out)
+		}
+	}
+	// A group created through one server scopes the statistics the other
+	// counts and the searches it answers; a rule created through one is
+	// what the other hands to SDKs.
+	for _, s := range []*xraytest.Server{a, e} {
+		if _, err := s.Client(t).CreateGroup(ctx, &xray.CreateGroupInput{GroupName: aws.String("backfaults"),
+			FilterExpression: aws.String(`service("back") { fault }`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []*xraytest.Server{b, e} {
+		if _, err := s.Client(t).CreateSamplingRule(ctx, &xray.CreateSamplingRuleInput{SamplingRule: &types.SamplingRule{
+			RuleName: aws.String("front"), ResourceARN: aws.String("*"), Priority: aws.Int32(10), FixedRate: 0.2,
+			ReservoirSize: 7, ServiceName: aws.String("front"), ServiceType: aws.String("*"), Host: aws.String("*"),
+			HTTPMethod: aws.String("*"), URLPath: aws.String("*"), Version: aws.Int32(1)}}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	put(a, toA)
@@ -102,11 +123,68 @@ func TestTwoServersOnClickHouseAnswerAsOneEmbedded(t *testing.T) {
 			t.Fatal(err)
 		}
 		out["GetServiceGraph"] = js(g.Services)
+		g, err = c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: &from, EndTime: &to, GroupName: aws.String("backfaults")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["GetServiceGraph group"] = js(g.Services) + fmt.Sprint(g.ContainsOldGroupVersions)
+		tg, err := c.GetTraceGraph(ctx, &xray.GetTraceGraphInput{TraceIds: ids[:7]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["GetTraceGraph"] = js(tg.Services)
+		for _, group := range []string{"", "backfaults"} {
+			in := &xray.GetTimeSeriesServiceStatisticsInput{StartTime: &from, EndTime: &to, Period: aws.Int32(60),
+				EntitySelectorExpression: aws.String(`service("back")`)}
+			if group != "" {
+				in.GroupName = aws.String(group)
+			}
+			var points []types.TimeSeriesServiceStatistics
+			p := xray.NewGetTimeSeriesServiceStatisticsPaginator(c, in)
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				points = append(points, page.TimeSeriesServiceStatistics...)
+			}
+			out["GetTimeSeriesServiceStatistics "+group] = js(points)
+		}
+		inGroup, err := c.GetTraceSummaries(ctx, &xray.GetTraceSummariesInput{StartTime: &from, EndTime: &to,
+			FilterExpression: aws.String(`group.name = "backfaults"`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gids []string
+		for _, s := range inGroup.TraceSummaries {
+			gids = append(gids, *s.Id)
+		}
+		sort.Strings(gids)
+		out["GetTraceSummaries in group"] = js(gids)
+		groups, err := c.GetGroups(ctx, &xray.GetGroupsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range groups.Groups { // random per store: compared between A and B below
+			groups.Groups[i].GroupARN = nil
+		}
+		out["GetGroups"] = js(groups.Groups)
+		rules, err := c.GetSamplingRules(ctx, &xray.GetSamplingRulesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rules.SamplingRuleRecords { // when each store was written
+			rules.SamplingRuleRecords[i].CreatedAt, rules.SamplingRuleRecords[i].ModifiedAt = nil, nil
+		}
+		out["GetSamplingRules"] = js(rules.SamplingRuleRecords)
 		return out
 	}
 	want := answers(e)
 	if want["GetTraceSummaries filtered"] != fmt.Sprintf("[%q]", ids[10]) {
 		t.Fatalf("the embedded store's filtered summaries = %s, want trace 10 alone", want["GetTraceSummaries filtered"])
+	}
+	if !strings.Contains(want["GetServiceGraph group"], `"back"`) || want["GetTraceSummaries in group"] == "null" {
+		t.Fatalf("the embedded store's group answers are empty: %s, %s", want["GetServiceGraph group"], want["GetTraceSummaries in group"])
 	}
 	for name, s := range map[string]*xraytest.Server{"A": a, "B": b} {
 		got := answers(s)
@@ -115,6 +193,21 @@ func TestTwoServersOnClickHouseAnswerAsOneEmbedded(t *testing.T) {
 				t.Errorf("%s from server %s differs from the embedded store's:\n got %s\nwant %s", op, name, got[op], w)
 			}
 		}
+	}
+	// What differs per store is the same from both servers.
+	whole := func(s *xraytest.Server) string {
+		g, err := s.Client(t).GetGroups(ctx, &xray.GetGroupsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Client(t).GetSamplingRules(ctx, &xray.GetSamplingRulesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return js(g.Groups) + js(r.SamplingRuleRecords)
+	}
+	if ga, gb := whole(a), whole(b); ga != gb {
+		t.Errorf("groups and rules differ between the servers:\nA %s\nB %s", ga, gb)
 	}
 }
 

@@ -10,7 +10,6 @@ package groups
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sort"
 	"strings"
@@ -106,16 +105,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.MaxGroups = DefaultMaxGroups
 	}
 	s := &Service{cfg: cfg}
-	recs := map[string]Group{}
-	err := cfg.Store.ListMeta(ctx, MetaGroups, func(key string, value []byte) bool {
-		var g Group
-		if json.Unmarshal(value, &g) == nil && g.GroupName == key {
-			recs[key] = g
-		} else {
-			cfg.Logger.Warn("stored group does not decode; ignoring it", "group", key)
-		}
-		return true
-	})
+	recs, err := s.load(ctx)
 	if err != nil {
 		return nil, err
 	}

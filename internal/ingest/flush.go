@@ -43,12 +43,20 @@ func (in *Ingester) takeReady() []*pendingEntry {
 func (in *Ingester) Sync(ctx context.Context, ids ...string) {
 	// Nothing queued is not enough: a flush may have taken entries and
 	// not stored their summaries yet; waiting for flushMu waits for it.
+	others := in.othersPending(ctx, ids)
 	if len(ids) == 0 && in.pend.idle() {
 		return
 	}
 	in.flushMu.Lock()
 	defer in.flushMu.Unlock()
-	in.flush(in.pend.take(ids))
+	refused := in.flush(withOthers(in.pend.take(ids), others))
+	// Traces another process is summarising (lease.go): retried until it
+	// is done, within a bound.
+	start := time.Now()
+	for wait := 5 * time.Millisecond; len(refused) > 0 && time.Since(start) < syncLeaseWait; wait = min(2*wait, 200*time.Millisecond) {
+		time.Sleep(wait)
+		refused = in.flush(in.pend.take(refused))
+	}
 }
 
 // recoverBatch is how many pending traces Recover summarises at a time:
@@ -99,30 +107,43 @@ func (in *Ingester) Close() {
 
 // flush summarises entries on every core. Entries of one trace are never in
 // two concurrent flushes (flushMu), so each builds on the state the last
-// one cached.
-func (in *Ingester) flush(es []*pendingEntry) {
+// one cached. It returns the traces another process holds the lease of,
+// requeued (lease.go).
+func (in *Ingester) flush(es []*pendingEntry) (refused []string) {
 	if len(es) == 0 {
-		return
+		return nil
 	}
 	defer in.pend.land(es)
 	const perWorker = 64
 	workers := min(runtime.GOMAXPROCS(0), (len(es)+perWorker-1)/perWorker)
 	if workers <= 1 {
-		in.flushPart(es)
-		return
+		return in.flushPart(es)
 	}
 	var wg sync.WaitGroup
+	var mu sync.Mutex
 	size := (len(es) + workers - 1) / workers
 	for lo := 0; lo < len(es); lo += size {
 		part := es[lo:min(lo+size, len(es))]
 		wg.Add(1)
-		go func() { defer wg.Done(); in.flushPart(part) }()
+		go func() {
+			defer wg.Done()
+			r := in.flushPart(part)
+			mu.Lock()
+			refused = append(refused, r...)
+			mu.Unlock()
+		}()
 	}
 	wg.Wait()
+	return refused
 }
 
-func (in *Ingester) flushPart(es []*pendingEntry) {
+func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 	ctx := context.Background()
+	es, refused, ok := in.lease(ctx, es)
+	if !ok || len(es) == 0 {
+		return refused
+	}
+	defer in.release(ctx, es)
 	nowSec := float64(in.cfg.Now().UnixNano()) / 1e9
 	updates := make([]store.TraceUpdate, 0, len(es))
 	states := make([]*entry, 0, len(es))
@@ -132,7 +153,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 	if err != nil {
 		in.cfg.Logger.Error("read traces to summarise", "traces", len(es), "err", err)
 		in.pend.requeue(es)
-		return
+		return refused
 	}
 	for _, e := range es {
 		base, err := in.base(ctx, e, pre)
@@ -178,7 +199,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 				in.cache.remove(u.TraceID)
 			}
 			in.pend.requeue(append(failed, done...))
-			return
+			return refused
 		}
 		ids := make([]string, len(updates))
 		for i, st := range states {
@@ -209,6 +230,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) {
 	if len(failed) > 0 {
 		in.pend.requeue(failed)
 	}
+	return refused
 }
 
 // base is the state a pending entry's documents are merged into: the cached

@@ -67,6 +67,12 @@ func (f *fleet) quota(rule, id string, requests int64, size int64, now time.Time
 		clients = map[string]*client{}
 		f.rules[rule] = clients
 	}
+	return grant(clients, id, requests, size, now)
+}
+
+// grant is the quota split of fleet.quota over one rule's clients, which it
+// updates with the report.
+func grant(clients map[string]*client, id string, requests int64, size int64, now time.Time) (int64, time.Time) {
 	c := clients[id]
 	if c == nil {
 		c = &client{}

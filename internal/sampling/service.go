@@ -40,6 +40,10 @@ type Service struct {
 	fleet  *fleet
 	stats  *windows
 	boosts boosts
+	// shared, on a store other processes answer from too, splits the
+	// reservoirs fleet-wide and keeps the windows there (fleetwide.go);
+	// fleet and stats are then unused.
+	shared *sharedFleet
 }
 
 // New loads the rules from the store, creating Default on first start.
@@ -51,29 +55,17 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.MaxRules = DefaultMaxRules
 	}
 	s := &Service{cfg: cfg, rules: map[string]Record{}, fleet: newFleet(), stats: newWindows()}
+	if l, ok := cfg.Store.(store.QuotaLedger); ok && store.IsShared(cfg.Store) {
+		s.shared = &sharedFleet{ledger: l}
+	}
 	// Start-up counts as a modification: SDKs that fetched rules from an
 	// earlier run (or another server) refresh once on their next report.
 	s.lastMod = cfg.Now()
-	var bad error
-	err := cfg.Store.ListMeta(ctx, MetaRules, func(key string, value []byte) bool {
-		rec, err := unmarshalRecord(value)
-		if err != nil {
-			bad = fmt.Errorf("sampling rule %q in the store: %w", key, err)
-			return false
-		}
-		rec.Rule.RuleARN = s.ARN(rec.Rule.RuleName)
-		if rec.Rule.Attributes == nil {
-			rec.Rule.Attributes = map[string]string{}
-		}
-		s.rules[rec.Rule.RuleName] = rec
-		return true
-	})
-	if err == nil {
-		err = bad
-	}
+	rules, err := s.load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading sampling rules: %w", err)
 	}
+	s.rules = rules
 	if _, ok := s.rules[DefaultRuleName]; !ok {
 		rec := Record{Rule: defaultRule(s.ARN(DefaultRuleName)), ModifiedAt: cfg.Now()}
 		if err := cfg.Store.PutMeta(ctx, MetaRules, DefaultRuleName, rec.marshal()); err != nil {

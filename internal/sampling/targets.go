@@ -1,6 +1,7 @@
 package sampling
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -103,8 +104,9 @@ func Check(stats []Statistics, boosts []BoostStatistics) error {
 }
 
 // Targets records a round of client reports and answers each with the
-// client's target for that rule. Call Check first.
-func (s *Service) Targets(stats []Statistics, boosts []BoostStatistics) TargetsResult {
+// client's target for that rule. Call Check first. It fails only on a
+// shared store that cannot be read or written (fleetwide.go).
+func (s *Service) Targets(ctx context.Context, stats []Statistics, boosts []BoostStatistics) (TargetsResult, error) {
 	now := s.cfg.Now()
 	res := TargetsResult{LastRuleModification: s.LastModification()}
 	for _, b := range boosts {
@@ -112,6 +114,8 @@ func (s *Service) Targets(stats []Statistics, boosts []BoostStatistics) TargetsR
 			res.UnprocessedBoost = append(res.UnprocessedBoost, *u)
 		}
 	}
+	var reqs []quotaReq
+	var recs []Record
 	for _, d := range stats {
 		rec, ok := s.rule(d.RuleName)
 		if !ok {
@@ -124,21 +128,46 @@ func (s *Service) Targets(stats []Statistics, boosts []BoostStatistics) TargetsR
 				fmt.Sprintf("Timestamp %d is more than %v from the server's clock (%d)", d.Timestamp.Unix(), staleAfter, now.Unix())})
 			continue
 		}
-		s.stats.add(d.RuleName, d.Timestamp, d.RequestCount, d.SampledCount, d.BorrowCount)
-		q, ttl := s.fleet.quota(d.RuleName, d.ClientID, d.RequestCount, int64(rec.Rule.ReservoirSize), now)
+		reqs = append(reqs, quotaReq{d, int64(rec.Rule.ReservoirSize)})
+		recs = append(recs, rec)
+	}
+	quotas := make([]int64, len(reqs))
+	ttls := make([]time.Time, len(reqs))
+	if s.shared != nil {
+		grants, err := s.shared.quotas(ctx, reqs, now)
+		if err != nil {
+			return TargetsResult{}, fmt.Errorf("sampling quotas on the shared store: %w", err)
+		}
+		for i, g := range grants {
+			quotas[i], ttls[i] = g.Quota, g.Expires
+		}
+	} else {
+		for i, q := range reqs {
+			d := q.stat
+			s.stats.add(d.RuleName, d.Timestamp, d.RequestCount, d.SampledCount, d.BorrowCount)
+			quotas[i], ttls[i] = s.fleet.quota(d.RuleName, d.ClientID, d.RequestCount, q.size, now)
+		}
+	}
+	for i, q := range reqs {
+		rec := recs[i]
 		res.Targets = append(res.Targets, Target{
-			RuleName:          d.RuleName,
+			RuleName:          q.stat.RuleName,
 			FixedRate:         rec.Rule.FixedRate,
-			ReservoirQuota:    q,
-			ReservoirQuotaTTL: ttl,
+			ReservoirQuota:    quotas[i],
+			ReservoirQuotaTTL: ttls[i],
 			Interval:          int32(Interval / time.Second),
-			Boost:             s.boosts.active(d.RuleName, now),
+			Boost:             s.boosts.active(q.stat.RuleName, now),
 		})
 	}
-	return res
+	return res, nil
 }
 
-// Summaries returns the statistics windows of the last hour.
-func (s *Service) Summaries() []Summary {
-	return s.stats.all(s.cfg.Now().Add(-windowsKept * windowWidth))
+// Summaries returns the statistics windows of the last hour, every
+// process's on a shared store.
+func (s *Service) Summaries(ctx context.Context) ([]Summary, error) {
+	since := s.cfg.Now().Add(-windowsKept * windowWidth)
+	if s.shared != nil {
+		return s.shared.windows(ctx, since)
+	}
+	return s.stats.all(since), nil
 }

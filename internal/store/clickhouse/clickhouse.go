@@ -41,6 +41,9 @@ type Store struct {
 
 	mu      sync.Mutex
 	lastVer uint64
+
+	owner  string   // this store's name in trace_leases (lease.go)
+	leases *batcher // claims and releases of trace leases, group-committed
 }
 
 var _ store.Store = (*Store)(nil)
@@ -61,6 +64,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		terms: newBatcher(c, "terms", "p, field, value, epoch, trace, ver"),
 		drops: newBatcher(c, "dropped", "p, trace, epoch, ver"),
 	}
+	s.owner, s.leases = newOwner(), newBatcher(c, "trace_leases", "p, trace, owner, ver, until") // lease.go
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,154 @@
+package ingest
+
+import (
+	"context"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// On a shared store that leases traces (store.TraceLeaser), a flush
+// summarises only the traces whose lease it took, reads them after taking
+// it, and releases them once their summaries are stored: two processes
+// summarising one trace at once would each add statistics deltas against
+// the same previous summary. A trace another process is summarising goes
+// back to the queue and is retried after FlushDelay; Sync waits for it a
+// little (syncLeaseWait), as a read that follows a write should see it.
+
+// syncLeaseWait bounds how long Sync retries traces another process holds:
+// a live process holds a lease for one batch of summaries.
+const syncLeaseWait = 5 * time.Second
+
+// lease returns the entries this process may summarise now and requeues
+// the others, whose ids it returns. On an error it requeues everything.
+func (in *Ingester) lease(ctx context.Context, es []*pendingEntry) (mine []*pendingEntry, refused []string, ok bool) {
+	l, isLeaser := in.cfg.Store.(store.TraceLeaser)
+	if !isLeaser || !store.IsShared(in.cfg.Store) {
+		return es, nil, true
+	}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.id
+	}
+	got, err := l.LeaseTraces(ctx, ids)
+	if err != nil {
+		in.cfg.Logger.Error("lease traces to summarise", "traces", len(es), "err", err)
+		in.pend.requeue(es)
+		return nil, nil, false
+	}
+	held := make(map[string]bool, len(got))
+	for _, id := range got {
+		held[id] = true
+	}
+	var back []*pendingEntry
+	for _, e := range es {
+		if held[e.id] {
+			mine = append(mine, e)
+		} else {
+			back = append(back, e)
+			refused = append(refused, e.id)
+		}
+	}
+	if len(back) > 0 {
+		in.pend.requeue(back)
+	}
+	return mine, refused, true
+}
+
+// release gives up the leases of es (nothing on other stores).
+func (in *Ingester) release(ctx context.Context, es []*pendingEntry) {
+	l, isLeaser := in.cfg.Store.(store.TraceLeaser)
+	if !isLeaser || !store.IsShared(in.cfg.Store) || len(es) == 0 {
+		return
+	}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.id
+	}
+	if err := l.ReleaseTraces(ctx, ids); err != nil {
+		// The leases lapse on their own; meanwhile other processes wait.
+		in.cfg.Logger.Warn("release trace leases", "traces", len(ids), "err", err)
+	}
+}
+
+// Adopt summarises, on a shared store, the traces left pending since before
+// by other processes (store.StalePending): documents a process acknowledged
+// and died before summarising. Traces a live process is summarising are
+// skipped by their lease. It returns how many traces it looked at.
+func (in *Ingester) Adopt(ctx context.Context, before time.Time) (int, error) {
+	sp, ok := in.cfg.Store.(store.StalePending)
+	if !ok || !store.IsShared(in.cfg.Store) {
+		return 0, nil
+	}
+	var ids []string
+	if err := sp.PendingBefore(ctx, before, func(id string) bool { ids = append(ids, id); return true }); err != nil {
+		return 0, err
+	}
+	in.flushMu.Lock()
+	defer in.flushMu.Unlock()
+	for lo := 0; lo < len(ids); lo += recoverBatch {
+		part := ids[lo:min(lo+recoverBatch, len(ids))]
+		es := make([]*pendingEntry, 0, len(part))
+		for _, id := range in.pend.notQueued(part) {
+			es = append(es, &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true})
+		}
+		in.flush(es)
+	}
+	return len(ids), nil
+}
+
+// notQueued are the ids this process neither queues nor is writing: its own
+// pending traces it summarises itself.
+func (p *pendingSet) notQueued(ids []string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if p.m[id] == nil && p.flying[id] == nil && p.writing[id] == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// othersPending are those of ids (none: nothing) that this process does not
+// hold but whose documents wait for a summary in a shared store: another
+// process stored them, and has not summarised them yet or died first. A
+// read of those traces (BatchGetTraces, GetTraceGraph) summarises them
+// itself, under their leases, so that it sees every acknowledged document.
+func (in *Ingester) othersPending(ctx context.Context, ids []string) []string {
+	sp, ok := in.cfg.Store.(store.StalePending)
+	if len(ids) == 0 || !ok || !store.IsShared(in.cfg.Store) {
+		return nil
+	}
+	ids = in.pend.notQueued(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	out, err := sp.PendingAmong(ctx, ids)
+	if err != nil {
+		in.cfg.Logger.Warn("find traces other processes have not summarised; reading them as stored", "err", err)
+		return nil
+	}
+	return out
+}
+
+// withOthers adds to a flush's entries reloads of others, the traces
+// another process left pending, except those the flush holds already.
+func withOthers(es []*pendingEntry, others []string) []*pendingEntry {
+	if len(others) == 0 {
+		return es
+	}
+	have := make(map[string]bool, len(es))
+	for _, e := range es {
+		have[e.id] = true
+	}
+	for _, id := range others {
+		if !have[id] {
+			have[id] = true
+			es = append(es, &pendingEntry{id: id, docs: trace.Trace{ID: id}, reload: true})
+		}
+	}
+	return es
+}

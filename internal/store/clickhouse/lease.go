@@ -1,0 +1,186 @@
+package clickhouse
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
+
+// Trace leases (store.TraceLeaser): a process claims the traces it is about
+// to summarise by writing a row per trace (its own id, an expiry), then
+// reads back every unexpired claim on them; it holds a trace's lease when
+// it sees no other process's claim. Of two processes claiming one trace
+// at once, the one whose read started later sees the other's claim (it was
+// written before the other's read, which started earlier), so both cannot
+// hold it; both may back off, and retry at their next flush. Releasing is
+// a row with no expiry. A claim of a process that died lapses after
+// leaseTTL. Expiry uses each process's clock: run NTP.
+
+// leaseTTL bounds how long a dead process's claim blocks a trace; a live
+// process holds a lease for one batch of summaries.
+const leaseTTL = 30 * time.Second
+
+func init() {
+	migrations = append(migrations, []string{
+		`CREATE TABLE IF NOT EXISTS trace_leases (p UInt32, trace String, owner String, ver UInt64, until Int64)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, owner, ver)`,
+	})
+}
+
+var _ store.TraceLeaser = (*Store)(nil)
+
+func newOwner() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Store) writeLeases(ctx context.Context, ids []string, until int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var w rowWriter
+	now := time.Now()
+	me := s.owner
+	for _, id := range ids {
+		w.u32(part(now.Unix()))
+		w.str(id)
+		w.str(me)
+		w.u64(s.ver())
+		w.i64(until)
+	}
+	if err := s.leases.add(w.b); err != nil {
+		return err
+	}
+	return s.pruneLeases(ctx, now.Add(-2*time.Hour))
+}
+
+// LeaseTraces implements store.TraceLeaser.
+func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	now := time.Now()
+	if err := s.writeLeases(ctx, ids, now.Add(leaseTTL).UnixNano()); err != nil {
+		return nil, err
+	}
+	taken := map[string]bool{}
+	for lo := 0; lo < len(ids); lo += tracesPerQuery {
+		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
+		q := make([]string, len(part))
+		for i, id := range part {
+			q[i] = quote(id)
+		}
+		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT trace FROM (
+			SELECT trace, owner, argMax(until, ver) AS u FROM trace_leases
+			WHERE p >= %d AND trace IN (%s) GROUP BY trace, owner)
+			WHERE u > %d AND owner != %s`,
+			uint32(store.PartitionOf(now.Add(-leaseTTL).Unix())), strings.Join(q, ", "), now.UnixNano(), quote(s.owner)))
+		if err != nil {
+			return nil, err
+		}
+		for r.more() {
+			taken[r.str()] = true
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	var got, lost []string
+	for _, id := range ids {
+		if taken[id] {
+			lost = append(lost, id)
+		} else {
+			got = append(got, id)
+		}
+	}
+	// Withdrawn at once, so the holder's next claim does not see ours.
+	if err := s.writeLeases(ctx, lost, 0); err != nil {
+		return nil, err
+	}
+	return got, nil
+}
+
+// ReleaseTraces implements store.TraceLeaser.
+func (s *Store) ReleaseTraces(ctx context.Context, ids []string) error {
+	return s.writeLeases(ctx, ids, 0)
+}
+
+// pruneLeases drops the partitions of lease rows older than before, at most
+// once an hour.
+func (s *Store) pruneLeases(ctx context.Context, before time.Time) error {
+	v, _ := leasePrune.LoadOrStore(s.c.base+s.c.database, &pruneState{})
+	st := v.(*pruneState)
+	cut := part(before.Unix())
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if cut <= st.cut {
+		return nil
+	}
+	if err := s.dropOld(ctx, "trace_leases", cut); err != nil {
+		return err
+	}
+	st.cut = cut
+	return nil
+}
+
+var leasePrune sync.Map // server and database → *pruneState
+
+var _ store.StalePending = (*Store)(nil)
+
+// staleWindow bounds what PendingBefore reads: traces filed in the last
+// hours, by marks written in them. It runs every few seconds, so it must
+// not read the whole traces table; a dead process's trace filed or marked
+// earlier is summarised by the next process to start (Pending) or when
+// its trace gets another document.
+const staleWindow = 2 * time.Hour
+
+// PendingBefore implements store.StalePending: traces filed within
+// staleWindow whose newest traces row is a pending mark written before
+// before (versions are the writers' clocks in ns).
+func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(traceID string) bool) error {
+	from := before.Add(-staleWindow)
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT trace FROM traces WHERE p >= %d AND ver >= %d GROUP BY trace
+		HAVING argMax(pending, ver) = 1 AND max(ver) < %d ORDER BY trace`,
+		uint32(store.PartitionOf(from.Unix())), from.UnixNano(), before.UnixNano()))
+	if err != nil {
+		return err
+	}
+	for r.more() {
+		id := r.str()
+		if r.err == nil && !fn(id) {
+			return nil
+		}
+	}
+	return r.err
+}
+
+// PendingAmong implements store.StalePending.
+func (s *Store) PendingAmong(ctx context.Context, ids []string) ([]string, error) {
+	var out []string
+	for lo := 0; lo < len(ids); lo += tracesPerQuery {
+		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
+		q := make([]string, len(part))
+		for i, id := range part {
+			q[i] = quote(id)
+		}
+		r, err := s.c.selectRows(ctx, `SELECT trace FROM traces WHERE trace IN (`+strings.Join(q, ", ")+
+			`) GROUP BY trace HAVING argMax(pending, ver) = 1`)
+		if err != nil {
+			return nil, err
+		}
+		for r.more() {
+			out = append(out, r.str())
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	return out, nil
+}

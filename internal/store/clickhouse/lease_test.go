@@ -1,0 +1,79 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
+	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+)
+
+// TestTraceLeases: a trace leased by one store is refused to another until
+// released; traces nobody holds are granted.
+func TestTraceLeases(t *testing.T) {
+	db := clickhousetest.NewDatabase(t)
+	a, b := open(t, db), open(t, db)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	lease := func(s *clickhouse.Store, ids ...string) string {
+		t.Helper()
+		got, err := s.LeaseTraces(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(got)
+	}
+	if got := lease(a, "t1", "t2"); got != "[t1 t2]" {
+		t.Errorf("A leased %s, want [t1 t2]", got)
+	}
+	if got := lease(b, "t1", "t3"); got != "[t3]" {
+		t.Errorf("B leased %s while A holds t1, want [t3]", got)
+	}
+	if got := lease(a, "t3"); got != "[]" {
+		t.Errorf("A leased %s while B holds t3, want []", got)
+	}
+	if err := a.ReleaseTraces(ctx, []string{"t1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lease(b, "t1", "t2"); got != "[t1]" {
+		t.Errorf("B leased %s after A released t1, want [t1]", got)
+	}
+}
+
+// TestPendingOfOtherProcesses: the pending traces another process may
+// summarise, by id and by the age of their marks.
+func TestPendingOfOtherProcesses(t *testing.T) {
+	s := open(t, clickhousetest.NewDatabase(t))
+	defer s.Close()
+	ctx := context.Background()
+	ep := time.Now().Unix()
+	left, done := storetest.TraceID(ep, 1), storetest.TraceID(ep, 2)
+	for _, id := range []string{left, done} {
+		if err := s.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", "a")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storetest.Put(t, s, storetest.Summary(done, ep), storetest.Doc("aaaaaaaaaaaaaaaa", "a"))
+	got, err := s.PendingAmong(ctx, []string{left, done, storetest.TraceID(ep, 3)})
+	if err != nil || fmt.Sprint(got) != fmt.Sprint([]string{left}) {
+		t.Errorf("PendingAmong = %v, %v; want [%s]", got, err, left)
+	}
+	before := func(at time.Time) string {
+		var ids []string
+		if err := s.PendingBefore(ctx, at, func(id string) bool { ids = append(ids, id); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(ids)
+	}
+	if got := before(time.Now().Add(time.Second)); got != fmt.Sprint([]string{left}) {
+		t.Errorf("PendingBefore(now) = %s, want [%s]", got, left)
+	}
+	if got := before(time.Now().Add(-time.Minute)); got != "[]" {
+		t.Errorf("PendingBefore(a minute ago) = %s, want none: the mark is newer", got)
+	}
+}
