@@ -79,7 +79,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.spool.close()
 		return nil, fmt.Errorf("udp %s: %w", cfg.UDPAddr, err)
 	}
-	d.recv = &receiver{conn: conn, add: d.bt.add, m: d.m, tel: d.tel}
+	d.recv = &receiver{conn: conn, granted: rbuf, add: d.bt.add, m: d.m, tel: d.tel}
 	d.addrs["udp"] = conn.LocalAddr()
 	if rbuf >= 0 && rbuf < readBuffer {
 		cfg.Logger.Info("the kernel capped the UDP receive buffer; raise net.core.rmem_max (or grant CAP_NET_ADMIN) for bursts", "bytes", rbuf, "wanted", readBuffer)
