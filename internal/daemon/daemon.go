@@ -79,8 +79,12 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.spool.close()
 		return nil, fmt.Errorf("udp %s: %w", cfg.UDPAddr, err)
 	}
-	d.recv = &receiver{conn: conn, granted: rbuf, add: d.bt.add, m: d.m, tel: d.tel}
+	d.recv = &receiver{granted: rbuf, add: d.bt.add, m: d.m, tel: d.tel}
 	d.addrs["udp"] = conn.LocalAddr()
+	if err := d.recv.open(conn); err != nil {
+		d.spool.close()
+		return nil, fmt.Errorf("udp %s: %w", cfg.UDPAddr, err)
+	}
 	if rbuf >= 0 && rbuf < readBuffer {
 		cfg.Logger.Info("the kernel capped the UDP receive buffer; raise net.core.rmem_max (or grant CAP_NET_ADMIN) for bursts", "bytes", rbuf, "wanted", readBuffer)
 	}
@@ -145,7 +149,7 @@ func (d *Daemon) abort() {
 	for _, s := range d.servers {
 		_ = s.Close()
 	}
-	_ = d.recv.conn.Close()
+	d.recv.close()
 	d.wg.Wait()
 	_ = d.spool.close()
 }

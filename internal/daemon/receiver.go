@@ -2,16 +2,13 @@ package daemon
 
 import (
 	"bytes"
-	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/udp"
-	"golang.org/x/net/ipv4"
 )
 
 // Receiver tuning.
@@ -35,9 +32,15 @@ const (
 
 // receiver reads segment datagrams, checks their header as the official
 // daemon does (internal/segment.SplitDatagram) and hands their bodies,
-// unparsed, to the batcher.
+// unparsed, to the batcher. Readers take up to readBatch datagrams per
+// system call (recvmmsg). A read that empties the socket is followed by a
+// wait (coalesceWait) so that the next one takes many datagrams: waking
+// for every few datagrams, and the scheduler's and sysmon's wake-ups that
+// come with it, was most of the daemon's CPU at moderate rates. The
+// socket buffer holds what arrives meanwhile. How the socket is read is
+// the platform's (receiver_linux.go, receiver_other.go).
 type receiver struct {
-	conn     *net.UDPConn
+	sock     socket
 	granted  int // the receive buffer the kernel reports; <0: unknown
 	add      func(doc []byte)
 	m        *metrics
@@ -59,55 +62,23 @@ func (r *receiver) start() {
 	}
 }
 
-// stop reads what is already in the socket buffer (until it has been quiet
-// for drainQuiet, or until by), then closes the socket.
-func (r *receiver) stop(by time.Time) {
-	r.stopBy = by
-	r.stopping.Store(true)
-	_ = r.conn.SetReadDeadline(minTime(time.Now().Add(drainQuiet), by))
-	r.wg.Wait()
-	_ = r.conn.Close()
-}
-
-// read takes datagrams in batches of up to readBatch per system call
-// (recvmmsg). A read that empties the socket is followed by a wait
-// (coalesceWait) so that the next one takes many datagrams: waking for
-// every few datagrams, and the scheduler's and sysmon's wake-ups that come
-// with it, was most of the daemon's CPU at moderate rates. The socket
-// buffer holds what arrives meanwhile.
-func (r *receiver) read() {
-	pc := ipv4.NewPacketConn(r.conn)
-	msgs := make([]ipv4.Message, readBatch)
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{make([]byte, segment.MaxDatagramSize+1)}
+// afterRead is the bookkeeping after a read of n datagrams, and the
+// wait before the next (none while stopping). last and lastTotal are the
+// reader's own: when it read last, and the total then.
+func (r *receiver) afterRead(n int, last *time.Time, lastTotal *int64) {
+	total := r.total.Add(int64(n))
+	r.reads.Add(1)
+	if n == readBatch {
+		r.full.Add(1)
 	}
-	last, lastTotal := time.Now(), r.total.Load()
-	for {
-		n, err := pc.ReadBatch(msgs, 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || (r.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded)) {
-				return
-			}
-			continue
-		}
-		for _, m := range msgs[:n] {
-			r.datagram(m.Buffers[0][:m.N])
-		}
-		total := r.total.Add(int64(n))
-		r.reads.Add(1)
-		if n == readBatch {
-			r.full.Add(1)
-		}
-		if r.stopping.Load() {
-			_ = r.conn.SetReadDeadline(minTime(time.Now().Add(drainQuiet), r.stopBy))
-			continue
-		}
-		now := time.Now()
-		wait := coalesceWait(n, total-lastTotal, now.Sub(last), r.granted)
-		last, lastTotal = now, total
-		if wait > 0 {
-			time.Sleep(wait)
-		}
+	if r.stopping.Load() {
+		return
+	}
+	now := time.Now()
+	wait := coalesceWait(n, total-*lastTotal, now.Sub(*last), r.granted)
+	*last, *lastTotal = now, total
+	if wait > 0 {
+		time.Sleep(wait)
 	}
 }
 
