@@ -14,8 +14,11 @@ import (
 // wake-ups cost more than the reads themselves: one P does the same work
 // with a third fewer context switches and ~12% less CPU. When the load
 // needs more (the process is busy most of the time on its Ps, or the
-// readers find a backlog in the socket), the governor doubles the Ps, up
-// to what the runtime chose at start; it halves them after a calm 10 s.
+// readers find a backlog in the socket, or batches wait for an uploader),
+// the governor doubles the Ps, up to what the runtime chose at start; it
+// halves them after a calm 10 s. On a host loaded by other processes the
+// backlogs matter most: there one thread gets a small share of the
+// cores, so the process looks idle while it falls behind.
 const (
 	governEvery = 250 * time.Millisecond
 	// raiseBusy: more Ps once the process's CPU per P passes this share.
@@ -41,13 +44,14 @@ type procsGovernor struct {
 }
 
 // next is the Ps for the coming interval, given the cores the process
-// used in the last one and the share of its reads that were full.
-func (g *procsGovernor) next(cores, fullReads float64) int {
+// used in the last one, the share of its reads that were full and whether
+// sealed batches are waiting for an uploader.
+func (g *procsGovernor) next(cores, fullReads float64, queued bool) int {
 	switch {
-	case g.cur < g.ceiling && (cores > raiseBusy*float64(g.cur) || (fullReads > raiseBacklog && cores > backlogBusy*float64(g.cur))):
+	case g.cur < g.ceiling && (queued || cores > raiseBusy*float64(g.cur) || (fullReads > raiseBacklog && cores > backlogBusy*float64(g.cur))):
 		g.cur = min(g.ceiling, 2*g.cur)
 		g.calm = 0
-	case g.cur > 1 && cores < lowerBusy*float64(g.cur/2) && fullReads == 0:
+	case g.cur > 1 && cores < lowerBusy*float64(g.cur/2) && fullReads == 0 && !queued:
 		if g.calm++; g.calm >= calmTicks {
 			g.cur = max(1, g.cur/2)
 			g.calm = 0
@@ -87,9 +91,10 @@ func (d *Daemon) governProcs(stop <-chan struct{}) {
 			if reads > lastReads {
 				share = float64(full-lastFull) / float64(reads-lastReads)
 			}
-			if n := g.next(cores, share); n != runtime.GOMAXPROCS(0) {
+			queued := len(d.fwd.queue) > d.cfg.Concurrency
+			if n := g.next(cores, share, queued); n != runtime.GOMAXPROCS(0) {
 				runtime.GOMAXPROCS(n)
-				d.cfg.Logger.Debug("GOMAXPROCS", "procs", n, "cores", cores, "full_reads", share)
+				d.cfg.Logger.Debug("GOMAXPROCS", "procs", n, "cores", cores, "full_reads", share, "queued", queued)
 			}
 			last, lastCPU, lastReads, lastFull = now, cpu, reads, full
 		}

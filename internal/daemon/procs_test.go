@@ -7,12 +7,13 @@ import "testing"
 // calmTicks quiet intervals in a row.
 func TestProcsGovernor(t *testing.T) {
 	g := &procsGovernor{ceiling: 4, cur: 1}
-	step := func(cores, full float64, want int) {
+	stepQ := func(cores, full float64, queued bool, want int) {
 		t.Helper()
-		if got := g.next(cores, full); got != want {
-			t.Fatalf("next(%v, %v) = %d, want %d", cores, full, got, want)
+		if got := g.next(cores, full, queued); got != want {
+			t.Fatalf("next(%v, %v, %v) = %d, want %d", cores, full, queued, got, want)
 		}
 	}
+	step := func(cores, full float64, want int) { t.Helper(); stepQ(cores, full, false, want) }
 	step(0.1, 0, 1)    // 10k/s: one P is plenty
 	step(0.5, 0, 1)    // busy, under the mark
 	step(0.1, 1, 1)    // a backlog while the process is mostly idle: a burst, or the machine not running it
@@ -37,5 +38,9 @@ func TestProcsGovernor(t *testing.T) {
 	step(0.1, 0, 1)
 	for range 3 * calmTicks {
 		step(0, 0, 1) // never below one
+	}
+	stepQ(0.1, 0, true, 2) // batches wait for uploaders while the process looks idle: a loaded host
+	for range 2 * calmTicks {
+		stepQ(0.1, 0, true, 4) // and not lowered while they wait
 	}
 }
