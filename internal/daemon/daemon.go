@@ -85,8 +85,9 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.spool.close()
 		return nil, fmt.Errorf("udp %s: %w", cfg.UDPAddr, err)
 	}
+	d.m.rcvbuf.Set(float64(rbuf))
 	if rbuf >= 0 && rbuf < readBuffer {
-		cfg.Logger.Info("the kernel capped the UDP receive buffer; raise net.core.rmem_max (or grant CAP_NET_ADMIN) for bursts", "bytes", rbuf, "wanted", readBuffer)
+		cfg.Logger.Warn("the kernel capped the UDP receive buffer: bursts may be dropped; raise net.core.rmem_max (or grant CAP_NET_ADMIN)", "bytes", rbuf, "wanted", readBuffer)
 	}
 	if cfg.TCPAddr != "" {
 		if err := d.serve("tcp", cfg.TCPAddr, newProxy(d.up, d.m, cfg.Logger)); err != nil {
