@@ -160,7 +160,7 @@ type batcher struct {
 func (bt *batcher) add(doc []byte) {
 	bt.mu.Lock()
 	if bt.cur == nil {
-		bt.cur = &batch{buf: make([]byte, 0, 64<<10), ends: make([]int, 0, maxBatch)}
+		bt.cur = newBatch()
 		bt.gen++
 		gen := bt.gen
 		bt.timer = time.AfterFunc(bt.wait, func() { bt.sealIf(gen) })
