@@ -82,8 +82,8 @@ func run(c config) error {
 		}
 		defer os.RemoveAll(c.spoolDir)
 	}
-	udpAddr, tcpAddr := freeAddr(), freeAddr()
-	metricsAddr := freeAddr()
+	udpAddr, tcpAddr := freeAddr("udp"), freeAddr("tcp")
+	metricsAddr := freeAddr("tcp")
 	args := []string{"daemon", "-b", udpAddr, "-t", tcpAddr, "-e", "http://" + sinkAddr, "-n", "us-east-1", "-o", "-l", "warn", "--metrics", metricsAddr}
 	if c.bufferMB > 0 {
 		args = append(args, "-m", strconv.Itoa(c.bufferMB))
@@ -282,13 +282,23 @@ func kernelDrops(addr string) int64 {
 	return -1
 }
 
-func freeAddr() string {
-	u, err := net.ListenPacket("udp", "127.0.0.1:0")
+// freeAddr is a loopback port free for network ("udp" or "tcp") a
+// moment ago: the daemon binds it next.
+func freeAddr(network string) string {
+	if network == "udp" {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer u.Close()
+		return u.LocalAddr().String()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
-	defer u.Close()
-	return u.LocalAddr().String()
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // send paces one sender's share of the segments: documents with sequence
