@@ -109,7 +109,7 @@ func run(c config) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); send(udpAddr, c, s, total, start, &sent, &paused) }()
 	}
-	var peakRSS int64
+	var peakRSS, peakAnon int64
 	stopSample := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -121,7 +121,7 @@ func run(c config) error {
 			case <-stopSample:
 				return
 			case <-t.C:
-				peakRSS = max(peakRSS, d.rss())
+				peakRSS, peakAnon = max(peakRSS, d.rss()), max(peakAnon, d.rssAnon())
 			}
 		}
 	}()
@@ -189,7 +189,7 @@ func run(c config) error {
 	}
 	fmt.Printf("harness (generator and sink) CPU %.0f ms: %.2f ms per 1,000 segments\n", self.Seconds()*1000, self.Seconds()*1000/(float64(total)/1000))
 	fmt.Printf("load average at start %s, at end %s\n", load0, loadAvg())
-	fmt.Printf("daemon RSS peak %.1f MB, at end %.1f MB\n", float64(peakRSS)/(1<<20), float64(rssEnd)/(1<<20))
+	fmt.Printf("daemon RSS peak %.1f MB, at end %.1f MB (of it anonymous, not the executable's pages: peak %.1f MB)\n", float64(peakRSS)/(1<<20), float64(rssEnd)/(1<<20), float64(peakAnon)/(1<<20))
 	fmt.Printf("where lost: kernel socket drops %d (host UDP RcvbufErrors +%d, all sockets); daemon %s\n", kernel, rcvErr, drops)
 	return nil
 }
@@ -545,13 +545,20 @@ func (d *daemon) switches() int64 {
 }
 
 // rss is the process's resident memory.
-func (d *daemon) rss() int64 {
+func (d *daemon) rss() int64 { return d.status("VmRSS:") }
+
+// rssAnon is the part of rss that is the process's own memory (heap,
+// stacks), not pages of its executable.
+func (d *daemon) rssAnon() int64 { return d.status("RssAnon:") }
+
+// status is a size in /proc/<pid>/status, in bytes.
+func (d *daemon) status(field string) int64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
+		if strings.HasPrefix(l, field) {
 			kb, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
 			return kb << 10
 		}
