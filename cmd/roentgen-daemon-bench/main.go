@@ -29,6 +29,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 type config struct {
@@ -80,8 +82,8 @@ func run(c config) error {
 		}
 		defer os.RemoveAll(c.spoolDir)
 	}
-	udpAddr, tcpAddr := freeAddr(), freeAddr()
-	metricsAddr := freeAddr()
+	udpAddr, tcpAddr := freeAddr("udp"), freeAddr("tcp")
+	metricsAddr := freeAddr("tcp")
 	args := []string{"daemon", "-b", udpAddr, "-t", tcpAddr, "-e", "http://" + sinkAddr, "-n", "us-east-1", "-o", "-l", "warn", "--metrics", metricsAddr}
 	if c.bufferMB > 0 {
 		args = append(args, "-m", strconv.Itoa(c.bufferMB))
@@ -97,7 +99,8 @@ func run(c config) error {
 	fmt.Printf("daemon: %s %s\n", c.exec, strings.Join(args, " "))
 	fmt.Printf("load: %d segments of %d bytes at %d/s for %s, %d senders\n", total, c.size, c.rate, c.duration, c.senders)
 
-	cpu0 := d.cpu()
+	load0 := loadAvg()
+	cpu0, cs0, self0, rcvErr0 := d.cpu(), d.switches(), selfCPU(), rcvbufErrors()
 	start := time.Now()
 	var sent atomic.Int64
 	var paused atomic.Bool // while the daemon restarts: nothing listens then
@@ -106,7 +109,7 @@ func run(c config) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); send(udpAddr, c, s, total, start, &sent, &paused) }()
 	}
-	var peakRSS int64
+	var peakRSS, peakAnon int64
 	stopSample := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -118,7 +121,7 @@ func run(c config) error {
 			case <-stopSample:
 				return
 			case <-t.C:
-				peakRSS = max(peakRSS, d.rss())
+				peakRSS, peakAnon = max(peakRSS, d.rss()), max(peakAnon, d.rssAnon())
 			}
 		}
 	}()
@@ -166,14 +169,14 @@ func run(c config) error {
 		}
 	}
 	busy := time.Since(start)
-	cpu := d.cpu() - cpu0
+	cpu, cs, self, rcvErr := d.cpu()-cpu0, d.switches()-cs0, selfCPU()-self0, rcvbufErrors()-rcvErr0
 	if c.restart {
-		cpu = -1 // two processes: not comparable
+		cpu, cs = -1, -1 // two processes: not comparable
 	}
 	close(stopSample)
 	<-sampled
 	rssEnd := d.rss()
-	drops := scrapeDrops(metricsAddr)
+	drops, gcs := scrapeDrops(metricsAddr)
 	kernel := kernelDrops(udpAddr)
 	d.stop()
 	got := sk.unique()
@@ -182,30 +185,81 @@ func run(c config) error {
 	fmt.Printf("sink received %d distinct (%d with duplicates): lost %d (%.3f%%)\n", got, sk.total.Load(), lost, 100*float64(lost)/float64(total))
 	if cpu >= 0 {
 		fmt.Printf("daemon CPU %.0f ms over %s: %.2f ms per 1,000 segments\n", cpu.Seconds()*1000, busy.Round(time.Millisecond), cpu.Seconds()*1000/(float64(total)/1000))
+		fmt.Printf("daemon context switches %d (%.0f per 1,000 segments), GC cycles %s\n", cs, float64(cs)/(float64(total)/1000), gcs)
 	}
-	fmt.Printf("daemon RSS peak %.1f MB, at end %.1f MB\n", float64(peakRSS)/(1<<20), float64(rssEnd)/(1<<20))
-	fmt.Printf("where lost: kernel socket drops %d; daemon %s\n", kernel, drops)
+	fmt.Printf("harness (generator and sink) CPU %.0f ms: %.2f ms per 1,000 segments\n", self.Seconds()*1000, self.Seconds()*1000/(float64(total)/1000))
+	fmt.Printf("load average at start %s, at end %s\n", load0, loadAvg())
+	fmt.Printf("daemon RSS peak %.1f MB, at end %.1f MB (of it anonymous, not the executable's pages: peak %.1f MB)\n", float64(peakRSS)/(1<<20), float64(rssEnd)/(1<<20), float64(peakAnon)/(1<<20))
+	fmt.Printf("where lost: kernel socket drops %d (host UDP RcvbufErrors +%d, all sockets); daemon %s\n", kernel, rcvErr, drops)
 	return nil
 }
 
-// scrapeDrops reads the daemon's dropped-segment counters from /metrics.
-func scrapeDrops(addr string) string {
+// scrapeDrops reads the daemon's dropped-segment counters and its GC
+// cycles from /metrics.
+func scrapeDrops(addr string) (drops, gcs string) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		return "(metrics unavailable)"
+		return "(metrics unavailable)", "?"
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	var out []string
+	gcs = "?"
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, "roentgen_daemon_segments_dropped_total{") || strings.HasPrefix(l, "roentgen_daemon_segments_received_total ") {
 			out = append(out, strings.TrimPrefix(l, "roentgen_daemon_segments_"))
 		}
+		if v, ok := strings.CutPrefix(l, "go_gc_duration_seconds_count "); ok {
+			gcs = v + " since start"
+		}
 	}
 	if len(out) == 0 {
-		return "dropped nothing"
+		return "dropped nothing", gcs
 	}
-	return strings.Join(out, ", ")
+	return strings.Join(out, ", "), gcs
+}
+
+// rcvbufErrors is the host's UDP RcvbufErrors (/proc/net/snmp): datagrams
+// dropped at any full socket buffer, the daemon's or others'.
+func rcvbufErrors() int64 {
+	raw, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "RcvbufErrors" && i < len(f) {
+				v, _ := strconv.ParseInt(f[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+func loadAvg() string {
+	raw, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// selfCPU is this process's user+system CPU time: the generator and the sink.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // kernelDrops is the drops column of /proc/net/udp for the daemon's
@@ -228,43 +282,72 @@ func kernelDrops(addr string) int64 {
 	return -1
 }
 
-func freeAddr() string {
-	u, err := net.ListenPacket("udp", "127.0.0.1:0")
+// freeAddr is a loopback port free for network ("udp" or "tcp") a
+// moment ago: the daemon binds it next.
+func freeAddr(network string) string {
+	if network == "udp" {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer u.Close()
+		return u.LocalAddr().String()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
-	defer u.Close()
-	return u.LocalAddr().String()
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // send paces one sender's share of the segments: documents with sequence
 // numbers s, s+senders, ... as ids, so the sink can count distinct ones.
+// Datagrams are built in place (only the ids change) and sent up to
+// sendBatch per sendmmsg, so that the generator, which shares the cores
+// with the daemon, costs little more than the kernel's own work.
 func send(addr string, c config, s, total int, start time.Time, sent *atomic.Int64, paused *atomic.Bool) {
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
 		panic(err)
 	}
 	defer conn.Close()
+	pc := ipv4.NewPacketConn(conn.(*net.UDPConn))
 	tmpl := template(c.size)
-	buf := make([]byte, len(tmpl))
+	msgs := make([]ipv4.Message, sendBatch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{append([]byte(nil), tmpl...)}
+	}
 	perSender := float64(c.rate) / float64(c.senders)
 	n := 0
-	for seq := s; seq < total; seq += c.senders {
-		for float64(n) > time.Since(start).Seconds()*perSender || paused.Load() {
-			time.Sleep(200 * time.Microsecond)
-		}
-		copy(buf, tmpl)
-		fill(buf, seq)
-		if _, err := conn.Write(buf); err != nil {
-			fmt.Fprintln(os.Stderr, "send:", err) // not counted as sent
+	for seq := s; seq < total; {
+		due := int(time.Since(start).Seconds()*perSender) - n
+		if due <= 0 || paused.Load() {
+			time.Sleep(100 * time.Microsecond)
 			continue
 		}
-		sent.Add(1)
-		n++
+		k := 0
+		for ; k < min(due, sendBatch) && seq+k*c.senders < total; k++ {
+			fill(msgs[k].Buffers[0], seq+k*c.senders)
+		}
+		w, err := pc.WriteBatch(msgs[:k], 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "send:", err) // not counted as sent
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		// Datagrams not written (w < k) are written again next time.
+		sent.Add(int64(w))
+		n += w
+		seq += w * c.senders
 	}
 }
 
+// sendBatch is the most datagrams per sendmmsg.
+const sendBatch = 32
+
 const idMark = `"id":"`
+const traceMark = `"trace_id":"1-`
 
 // template is a datagram of about size bytes with a 16-digit id to fill.
 func template(size int) []byte {
@@ -278,12 +361,21 @@ func template(size int) []byte {
 	return []byte(head + doc + strings.Repeat("x", pad) + tail)
 }
 
-// fill writes seq into the template's id (and spreads traces).
+// fill writes seq into the template's id, and seq/10 into its trace id
+// (ten segments a trace). The marks are near the start of the datagram.
 func fill(b []byte, seq int) {
 	i := bytes.Index(b, []byte(idMark)) + len(idMark)
-	copy(b[i:i+16], fmt.Sprintf("%016x", seq))
-	j := bytes.Index(b, []byte(`"trace_id":"1-`)) + len(`"trace_id":"1-`) + 9
-	copy(b[j:j+24], fmt.Sprintf("%024x", seq/10))
+	putHex(b[i:i+16], uint64(seq))
+	j := bytes.Index(b, []byte(traceMark)) + len(traceMark) + 9
+	putHex(b[j:j+24], uint64(seq/10))
+}
+
+// putHex writes v as len(dst) lower-case hex digits, zero-padded.
+func putHex(dst []byte, v uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = "0123456789abcdef"[v&0xf]
+		v >>= 4
+	}
 }
 
 // sink is an X-Ray API that takes PutTraceSegments and counts distinct
@@ -431,14 +523,42 @@ func (d *daemon) cpu() time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
+// switches is the context switches of all the process's threads so far:
+// each is a wake-up (or a preemption) the daemon paid for.
+func (d *daemon) switches() int64 {
+	dir := fmt.Sprintf("/proc/%d/task", d.cmd.Process.Pid)
+	tasks, _ := os.ReadDir(dir)
+	var n int64
+	for _, t := range tasks {
+		raw, err := os.ReadFile(dir + "/" + t.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(raw), "\n") {
+			if strings.HasSuffix(strings.SplitN(l, ":", 2)[0], "ctxt_switches") {
+				v, _ := strconv.ParseInt(strings.TrimSpace(strings.SplitN(l, ":", 2)[1]), 10, 64)
+				n += v
+			}
+		}
+	}
+	return n
+}
+
 // rss is the process's resident memory.
-func (d *daemon) rss() int64 {
+func (d *daemon) rss() int64 { return d.status("VmRSS:") }
+
+// rssAnon is the part of rss that is the process's own memory (heap,
+// stacks), not pages of its executable.
+func (d *daemon) rssAnon() int64 { return d.status("RssAnon:") }
+
+// status is a size in /proc/<pid>/status, in bytes.
+func (d *daemon) status(field string) int64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
+		if strings.HasPrefix(l, field) {
 			kb, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
 			return kb << 10
 		}

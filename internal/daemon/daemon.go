@@ -79,10 +79,15 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.spool.close()
 		return nil, fmt.Errorf("udp %s: %w", cfg.UDPAddr, err)
 	}
-	d.recv = &receiver{conn: conn, add: d.bt.add, m: d.m, tel: d.tel}
+	d.recv = &receiver{granted: rbuf, add: d.bt.add, m: d.m, tel: d.tel}
 	d.addrs["udp"] = conn.LocalAddr()
+	if err := d.recv.open(conn); err != nil {
+		d.spool.close()
+		return nil, fmt.Errorf("udp %s: %w", cfg.UDPAddr, err)
+	}
+	d.m.rcvbuf.Set(float64(rbuf))
 	if rbuf >= 0 && rbuf < readBuffer {
-		cfg.Logger.Info("the kernel capped the UDP receive buffer; raise net.core.rmem_max (or grant CAP_NET_ADMIN) for bursts", "bytes", rbuf, "wanted", readBuffer)
+		cfg.Logger.Warn("the kernel capped the UDP receive buffer: bursts may be dropped; raise net.core.rmem_max (or grant CAP_NET_ADMIN)", "bytes", rbuf, "wanted", readBuffer)
 	}
 	if cfg.TCPAddr != "" {
 		if err := d.serve("tcp", cfg.TCPAddr, newProxy(d.up, d.m, cfg.Logger)); err != nil {
@@ -145,7 +150,7 @@ func (d *Daemon) abort() {
 	for _, s := range d.servers {
 		_ = s.Close()
 	}
-	_ = d.recv.conn.Close()
+	d.recv.close()
 	d.wg.Wait()
 	_ = d.spool.close()
 }

@@ -106,12 +106,14 @@ func (f *forwarder) deliver(ctx context.Context, b *batch) {
 			f.accepted(b, unprocessed)
 			f.release(b)
 			f.setUp(true)
+			b.recycle() // nothing refers to it now: put copied it into the request body
 			return
 		}
 		if permanent(err) {
 			f.log.Error("upstream refused a batch; dropped", "documents", b.len(), "err", err)
 			f.dropped(b.len(), "rejected")
 			f.release(b)
+			b.recycle()
 			return
 		}
 		if attempt+1 >= attempts {

@@ -80,8 +80,12 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		cfg.Logger.Error("start", "err", err)
 		return 1
 	}
+	govStop, govDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(govDone); d.governProcs(govStop) }()
 	s := <-sig
 	cfg.Logger.Info("signal", "signal", s.String())
+	close(govStop) // all the Ps for the drain
+	<-govDone
 	if err := d.Stop(); err != nil {
 		cfg.Logger.Error("stop", "err", err)
 		return 1

@@ -17,6 +17,7 @@ type metrics struct {
 	upstreamUp prometheus.Gauge
 	replayed   prometheus.Counter
 	proxyCalls *prometheus.CounterVec
+	rcvbuf     prometheus.Gauge
 }
 
 func newMetrics(spool func() spooler, held func() int64) *metrics {
@@ -39,6 +40,9 @@ func newMetrics(spool func() spooler, held func() int64) *metrics {
 			Help: "1 while uploads succeed, 0 while the upstream is failing and batches go to the spool."}),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "roentgen_daemon_segments_replayed_total",
 			Help: "Spooled segments uploaded."}),
+		rcvbuf: prometheus.NewGauge(prometheus.GaugeOpts{Name: "roentgen_daemon_udp_receive_buffer_bytes",
+			Help: "The UDP socket's receive buffer as the kernel reports it (SO_RCVBUF, which counts the kernel's bookkeeping: about twice the data it holds). " +
+				"The daemon asks for 32 MB; without CAP_NET_ADMIN the kernel caps it at net.core.rmem_max."}),
 		proxyCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "roentgen_daemon_proxy_requests_total",
 			Help: "Requests through the TCP signing proxy, by upstream status code."}, []string{"code"}),
 	}
@@ -51,7 +55,7 @@ func newMetrics(spool func() spooler, held func() int64) *metrics {
 		})
 	}
 	m.upstreamUp.Set(1)
-	m.reg.MustRegister(m.received, m.dropped, m.spooled, m.uploaded, m.uploadErrs, m.latency, m.upstreamUp, m.replayed, m.proxyCalls,
+	m.reg.MustRegister(m.received, m.dropped, m.spooled, m.uploaded, m.uploadErrs, m.latency, m.upstreamUp, m.replayed, m.proxyCalls, m.rcvbuf,
 		spoolGauge("roentgen_daemon_spool_segments", "Segments waiting in the spool.", func(_, d int, _ int64) float64 { return float64(d) }),
 		spoolGauge("roentgen_daemon_spool_bytes", "Bytes waiting in the spool.", func(_, _ int, n int64) float64 { return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roentgen_daemon_buffered_bytes",

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -49,6 +50,10 @@ func TestMetricsEndpoint(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// The receive buffer the kernel granted is metered (it may cap it).
+	if d.recv.granted > 0 && !strings.Contains(body, fmt.Sprintf("roentgen_daemon_udp_receive_buffer_bytes %g\n", float64(d.recv.granted))) {
+		t.Errorf("/metrics lacks the receive buffer of %d bytes", d.recv.granted)
 	}
 	if h := get("/health"); !strings.Contains(h, `"role":"daemon"`) || !strings.Contains(h, `"upstream_up":true`) {
 		t.Errorf("/health = %s", h)

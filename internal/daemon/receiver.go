@@ -2,16 +2,13 @@ package daemon
 
 import (
 	"bytes"
-	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/udp"
-	"golang.org/x/net/ipv4"
 )
 
 // Receiver tuning.
@@ -23,21 +20,37 @@ const (
 	readBuffer = 32 << 20
 	// drainQuiet: on stop, the socket is read until it has been empty this long.
 	drainQuiet = 50 * time.Millisecond
-	readBatch  = 32 // datagrams per recvmmsg
-	coalesce   = 2 * time.Millisecond
+	readBatch  = 64 // datagrams per recvmmsg
+	// maxCoalesce bounds how long a reader waits for datagrams to gather
+	// in the socket before it reads again (see coalesceWait).
+	maxCoalesce = 10 * time.Millisecond
+	// datagramCost is what the kernel charges a socket buffer for a
+	// datagram of ~1.3 kB (its skb's truesize, rounded up): a buffer of
+	// granted bytes holds about granted/datagramCost of them.
+	datagramCost = 4 << 10
 )
 
 // receiver reads segment datagrams, checks their header as the official
 // daemon does (internal/segment.SplitDatagram) and hands their bodies,
-// unparsed, to the batcher.
+// unparsed, to the batcher. Readers take up to readBatch datagrams per
+// system call (recvmmsg). A read that empties the socket is followed by a
+// wait (coalesceWait) so that the next one takes many datagrams: waking
+// for every few datagrams, and the scheduler's and sysmon's wake-ups that
+// come with it, was most of the daemon's CPU at moderate rates. The
+// socket buffer holds what arrives meanwhile. How the socket is read is
+// the platform's (receiver_linux.go, receiver_other.go).
 type receiver struct {
-	conn     *net.UDPConn
+	sock     socket
+	granted  int // the receive buffer the kernel reports; <0: unknown
 	add      func(doc []byte)
 	m        *metrics
 	tel      *telemetry
 	wg       sync.WaitGroup
 	stopping atomic.Bool
 	stopBy   time.Time
+	total    atomic.Int64 // datagrams read by all readers
+	reads    atomic.Int64 // recvmmsg calls that returned datagrams
+	full     atomic.Int64 // of them, those that filled every buffer
 }
 
 func listenUDP(addr string) (*net.UDPConn, int, error) { return udp.Listen(addr, readBuffer) }
@@ -49,44 +62,48 @@ func (r *receiver) start() {
 	}
 }
 
-// stop reads what is already in the socket buffer (until it has been quiet
-// for drainQuiet, or until by), then closes the socket.
-func (r *receiver) stop(by time.Time) {
-	r.stopBy = by
-	r.stopping.Store(true)
-	_ = r.conn.SetReadDeadline(minTime(time.Now().Add(drainQuiet), by))
-	r.wg.Wait()
-	_ = r.conn.Close()
+// afterRead is the bookkeeping after a read of n datagrams, and the
+// wait before the next (none while stopping). last and lastTotal are the
+// reader's own: when it read last, and the total then.
+func (r *receiver) afterRead(n int, last *time.Time, lastTotal *int64) {
+	total := r.total.Add(int64(n))
+	r.reads.Add(1)
+	if n == readBatch {
+		r.full.Add(1)
+	}
+	if r.stopping.Load() {
+		return
+	}
+	now := time.Now()
+	wait := coalesceWait(n, total-*lastTotal, now.Sub(*last), r.granted)
+	*last, *lastTotal = now, total
+	if wait > 0 {
+		time.Sleep(wait)
+	}
 }
 
-// read takes datagrams in batches of up to readBatch per system call
-// (recvmmsg). When a read finds the socket nearly empty, the reader waits
-// coalesce before the next one, so that at moderate rates each wake-up
-// takes several datagrams instead of one: waking for every datagram was
-// most of the daemon's CPU. The socket buffer holds what arrives meanwhile.
-func (r *receiver) read() {
-	pc := ipv4.NewPacketConn(r.conn)
-	msgs := make([]ipv4.Message, readBatch)
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{make([]byte, segment.MaxDatagramSize+1)}
+// coalesceWait is how long a reader waits before its next read, given
+// that its last read took n datagrams and all readers took arrived over
+// the elapsed time since its read before (the arrival rate), with a
+// receive buffer of granted bytes. It aims for reads of about half of
+// readBatch each across the readers, never longer than maxCoalesce, and
+// never so long that the arrivals meanwhile could fill more than a
+// quarter of the buffer. No wait after a full read (a backlog to take at
+// once) or when under two datagrams would arrive in maxCoalesce (a
+// trickle: the next read blocks until one comes anyway).
+func coalesceWait(n int, arrived int64, elapsed time.Duration, granted int) time.Duration {
+	if n >= readBatch || arrived <= 0 || elapsed <= 0 {
+		return 0
 	}
-	for {
-		n, err := pc.ReadBatch(msgs, 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || (r.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded)) {
-				return
-			}
-			continue
-		}
-		for _, m := range msgs[:n] {
-			r.datagram(m.Buffers[0][:m.N])
-		}
-		if r.stopping.Load() {
-			_ = r.conn.SetReadDeadline(minTime(time.Now().Add(drainQuiet), r.stopBy))
-		} else if n < readBatch/2 {
-			time.Sleep(coalesce)
-		}
+	perSec := float64(arrived) / elapsed.Seconds()
+	if perSec*maxCoalesce.Seconds() < 2 {
+		return 0
 	}
+	seconds := float64(readers*readBatch/2) / perSec
+	if granted > 0 {
+		seconds = min(seconds, float64(granted/datagramCost/4)/perSec)
+	}
+	return min(time.Duration(seconds*float64(time.Second)), maxCoalesce)
 }
 
 func (r *receiver) datagram(p []byte) {
@@ -143,7 +160,7 @@ type batcher struct {
 func (bt *batcher) add(doc []byte) {
 	bt.mu.Lock()
 	if bt.cur == nil {
-		bt.cur = &batch{buf: make([]byte, 0, 64<<10), ends: make([]int, 0, maxBatch)}
+		bt.cur = newBatch()
 		bt.gen++
 		gen := bt.gen
 		bt.timer = time.AfterFunc(bt.wait, func() { bt.sealIf(gen) })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 )
@@ -26,4 +27,34 @@ func FuzzSplitDatagram(f *testing.F) {
 			t.Fatalf("splitDatagram(%q) = %q, %v; SplitDatagram: %q, %v", p, got, gerr, want, werr)
 		}
 	})
+}
+
+// coalesceWait: no wait after a full read or for a trickle; otherwise
+// long enough for half a read per reader, at most maxCoalesce, and short
+// enough that a small receive buffer cannot fill meanwhile.
+func TestCoalesceWait(t *testing.T) {
+	const big = 64 << 20 // a forced 32 MB buffer, as the kernel reports it
+	ms := time.Millisecond
+	for _, c := range []struct {
+		name    string
+		n       int
+		arrived int64
+		elapsed time.Duration
+		granted int
+		want    time.Duration
+	}{
+		{"a full read: a backlog", readBatch, 5000, 50 * ms, big, 0},
+		{"a trickle", 1, 1, 10 * ms, big, 0},
+		{"nothing measured", 3, 0, 10 * ms, big, 0},
+		{"2k/s: capped at maxCoalesce", 20, 20, 10 * ms, big, maxCoalesce},
+		{"10k/s: half a read per reader", 20, 20, 2 * ms, big, 6400 * time.Microsecond},
+		{"40k/s: half a read per reader", 40, 40, ms, big, 1600 * time.Microsecond},
+		{"10k/s into 416 kB: a quarter of ~104 datagrams", 20, 20, 2 * ms, 416 << 10, 2600 * time.Microsecond},
+		{"unknown buffer size: not capped", 20, 20, 2 * ms, -1, 6400 * time.Microsecond},
+	} {
+		got := coalesceWait(c.n, c.arrived, c.elapsed, c.granted)
+		if d := got - c.want; d < -time.Microsecond || d > time.Microsecond {
+			t.Errorf("%s: coalesceWait(%d, %d, %s, %d) = %s, want %s", c.name, c.n, c.arrived, c.elapsed, c.granted, got, c.want)
+		}
+	}
 }

@@ -1,0 +1,46 @@
+package daemon
+
+import "testing"
+
+// The governor adds Ps when the process is busy on them or its readers
+// find a backlog, up to the ceiling, and gives them back only after
+// calmTicks quiet intervals in a row.
+func TestProcsGovernor(t *testing.T) {
+	g := &procsGovernor{ceiling: 4, cur: 1}
+	stepQ := func(cores, full float64, queued bool, want int) {
+		t.Helper()
+		if got := g.next(cores, full, queued); got != want {
+			t.Fatalf("next(%v, %v, %v) = %d, want %d", cores, full, queued, got, want)
+		}
+	}
+	step := func(cores, full float64, want int) { t.Helper(); stepQ(cores, full, false, want) }
+	step(0.1, 0, 1)    // 10k/s: one P is plenty
+	step(0.5, 0, 1)    // busy, under the mark
+	step(0.1, 1, 1)    // a backlog while the process is mostly idle: a burst, or the machine not running it
+	step(0.35, 0.6, 2) // a backlog, and busy
+	step(1.5, 0, 4)    // busy on both
+	step(3.9, 1, 4)    // at the ceiling
+	for range calmTicks - 1 {
+		step(0.5, 0, 4) // under 0.3 of two Ps, not yet long enough
+	}
+	step(0.7, 0, 4) // not calm: the count starts again
+	for range calmTicks - 1 {
+		step(0.5, 0, 4)
+	}
+	step(0.5, 0, 2)
+	for range calmTicks - 1 {
+		step(0.1, 0, 2)
+	}
+	step(0.1, 0.01, 2) // one full read: not calm
+	for range calmTicks - 1 {
+		step(0.1, 0, 2)
+	}
+	step(0.1, 0, 1)
+	for range 3 * calmTicks {
+		step(0, 0, 1) // never below one
+	}
+	stepQ(0.1, 0, true, 2) // batches wait for uploaders while the process looks idle: a loaded host
+	for range 2 * calmTicks {
+		stepQ(0.1, 0, true, 4) // and not lowered while they wait
+	}
+}

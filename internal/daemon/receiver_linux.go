@@ -1,0 +1,148 @@
+package daemon
+
+import (
+	"errors"
+	"net"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"golang.org/x/sys/unix"
+)
+
+// socket is the UDP socket, read by blocking system calls outside Go's
+// network poller. The poller watches its sockets edge-triggered: every
+// datagram that arrives while the process is idle wakes a thread from
+// epoll_wait, whether or not a reader waits for it. With readers that
+// wait on purpose for datagrams to gather (coalesceWait), that was one
+// futile wake-up per datagram or two at 10k segments/s, more than the
+// reads saved. Out of the poller, arrivals wake a reader only when it
+// sleeps in poll(2) on an empty socket.
+type socket struct {
+	fd int
+	// stopR is readable (at end of file) once stopW is closed: a reader
+	// waiting in poll wakes to drain the socket and stop.
+	stopR, stopW int
+}
+
+// open takes conn's socket out of the network poller: a duplicate of
+// its descriptor, in blocking mode, outlives closing conn (which removes
+// conn's descriptor from the poller).
+func (r *receiver) open(conn *net.UDPConn) error {
+	defer conn.Close()
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	fd := -1
+	if cerr := rc.Control(func(s uintptr) { fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return err
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return err
+	}
+	r.sock = socket{fd: fd, stopR: p[0], stopW: p[1]}
+	return nil
+}
+
+// close closes a socket no reader was started on.
+func (r *receiver) close() {
+	unix.Close(r.sock.fd)
+	unix.Close(r.sock.stopR)
+	unix.Close(r.sock.stopW)
+}
+
+// stop reads what is already in the socket buffer (until it has been quiet
+// for drainQuiet, or until by), then closes the socket.
+func (r *receiver) stop(by time.Time) {
+	r.stopBy = by
+	r.stopping.Store(true)
+	unix.Close(r.sock.stopW)
+	r.wg.Wait()
+	unix.Close(r.sock.fd)
+	unix.Close(r.sock.stopR)
+}
+
+// mmsghdr is struct mmsghdr: a message header and the length received.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+func (r *receiver) read() {
+	const size = segment.MaxDatagramSize + 1
+	// The buffers are mapped outside the Go heap: only the pages the
+	// kernel writes datagrams into become resident (the heap would zero,
+	// and so touch, all 4 MB of them), and they do not raise the GC's
+	// heap goal.
+	slab, err := unix.Mmap(-1, 0, readBatch*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		slab = make([]byte, readBatch*size)
+	} else {
+		defer unix.Munmap(slab)
+	}
+	bufs := make([][]byte, readBatch)
+	iovs := make([]unix.Iovec, readBatch)
+	hdrs := make([]mmsghdr, readBatch)
+	for i := range hdrs {
+		bufs[i] = slab[i*size : (i+1)*size : (i+1)*size]
+		iovs[i].Base = &bufs[i][0]
+		iovs[i].SetLen(len(bufs[i]))
+		hdrs[i].hdr.Iov = &iovs[i]
+		hdrs[i].hdr.SetIovlen(1)
+	}
+	last, lastTotal := time.Now(), r.total.Load()
+	for {
+		r1, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(r.sock.fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
+		switch {
+		case errno == unix.EAGAIN:
+			if !r.wait() {
+				return
+			}
+			continue
+		case errno == unix.EINTR:
+			continue
+		case errno != 0:
+			if errors.Is(errno, syscall.EBADF) {
+				return
+			}
+			r.wait() // whatever it is, not in a tight loop
+			continue
+		}
+		n := int(r1)
+		for i := range n {
+			r.datagram(bufs[i][:hdrs[i].n])
+		}
+		r.afterRead(n, &last, &lastTotal)
+	}
+}
+
+// wait blocks until the socket has a datagram, or, once stopping, until
+// it has had none for drainQuiet (or it is past stopBy): then it returns
+// false, and the reader is done.
+func (r *receiver) wait() bool {
+	if !r.stopping.Load() {
+		fds := []unix.PollFd{{Fd: int32(r.sock.fd), Events: unix.POLLIN}, {Fd: int32(r.sock.stopR), Events: unix.POLLIN}}
+		_, _ = unix.Poll(fds, -1) // EINTR: the caller reads and comes back
+		return true
+	}
+	quiet := min(drainQuiet, time.Until(r.stopBy))
+	if quiet <= 0 {
+		return false
+	}
+	fds := []unix.PollFd{{Fd: int32(r.sock.fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, int(quiet.Milliseconds())+1)
+	return n > 0 || errors.Is(err, unix.EINTR)
+}
