@@ -31,10 +31,3 @@ func throttled(format string, args ...any) *Error {
 func notFound(resource, format string, args ...any) *Error {
 	return &Error{Status: http.StatusNotFound, Type: "ResourceNotFoundException", Message: fmt.Sprintf(format, args...), ResourceName: resource}
 }
-
-// notSupported answers an operation Roentgen does not implement.
-func notSupported(name, why string) func() (any, error) {
-	return func() (any, error) {
-		return nil, invalid("%s is not supported by Roentgen: %s", name, why)
-	}
-}

@@ -13,12 +13,6 @@ func handle[Req any](f func(ctx context.Context, req *Req) (any, error)) func(co
 	}
 }
 
-// unsupported answers a known operation that Roentgen does not serve.
-func unsupported(name, why string) func(context.Context, []byte) (any, error) {
-	f := notSupported(name, why)
-	return func(context.Context, []byte) (any, error) { return f() }
-}
-
 // operations maps every path of the X-Ray API (spec §3.2) to its operation.
 func (s *Server) operations() map[string]*op {
 	list := []struct {
