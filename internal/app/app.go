@@ -164,8 +164,7 @@ func Start(cfg Config) (*App, error) {
 	go func() { defer a.wg.Done(); a.retentionLoop() }()
 	a.startPolicyRefresh()
 	a.svc.Insights.Start()
-	a.wg.Add(1)
-	go func() { defer a.wg.Done(); a.keepRefreshLoop() }()
+	a.startKeepRefresh()
 	a.startAdopting()
 	return a, nil
 }
@@ -303,6 +302,25 @@ func (a *App) Ingester() *ingest.Ingester { return a.ingest }
 
 // DataDir is where the store lives.
 func (a *App) DataDir() string { return a.cfg.DataDir }
+
+// every runs f every d while the app runs: the app's periodic chores
+// (policy refreshes, adoption of other processes' traces).
+func (a *App) every(d time.Duration, f func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.done:
+				return
+			case <-t.C:
+				f()
+			}
+		}
+	}()
+}
 
 func (a *App) retentionLoop() {
 	t := time.NewTicker(10 * time.Minute)

@@ -107,24 +107,13 @@ func (a *App) startAdopting() {
 	if !store.IsShared(a.store) {
 		return
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		t := time.NewTicker(adoptEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-a.done:
-				return
-			case <-t.C:
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			if n, err := a.ingest.Adopt(ctx, time.Now().Add(-adoptAfter)); err != nil {
-				a.log.Error("summarise traces other processes left pending", "err", err)
-			} else if n > 0 {
-				a.log.Info("summarised traces other processes left pending", "traces", n)
-			}
-			cancel()
+	a.every(adoptEvery, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if n, err := a.ingest.Adopt(ctx, time.Now().Add(-adoptAfter)); err != nil {
+			a.log.Error("summarise traces other processes left pending", "err", err)
+		} else if n > 0 {
+			a.log.Info("summarised traces other processes left pending", "traces", n)
 		}
-	}()
+	})
 }

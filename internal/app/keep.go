@@ -12,23 +12,16 @@ import (
 // trace apart.
 const keepRefreshEvery = 5 * time.Second
 
-// keepRefreshLoop refreshes the keep policies from a shared store.
-func (a *App) keepRefreshLoop() {
+// startKeepRefresh refreshes the keep policies from a shared store.
+func (a *App) startKeepRefresh() {
 	if !store.IsShared(a.store) {
 		return
 	}
-	t := time.NewTicker(keepRefreshEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-a.done:
-			return
-		case <-t.C:
-			if err := a.RefreshKeepPolicies(context.Background()); err != nil {
-				a.log.Error("refresh keep policies", "err", err)
-			}
+	a.every(keepRefreshEvery, func() {
+		if err := a.RefreshKeepPolicies(context.Background()); err != nil {
+			a.log.Error("refresh keep policies", "err", err)
 		}
-	}
+	})
 }
 
 // RefreshKeepPolicies puts into force the keep policies stored by any

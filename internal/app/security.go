@@ -211,20 +211,9 @@ func (a *App) startPolicyRefresh() {
 	if a.sec == nil || a.sec.guard == nil || a.api == nil {
 		return
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		t := time.NewTicker(PolicyRefreshInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-a.done:
-				return
-			case <-t.C:
-				if err := a.api.RefreshResourcePolicies(context.Background()); err != nil {
-					a.log.Error("resource policies: refresh", "err", err)
-				}
-			}
+	a.every(PolicyRefreshInterval, func() {
+		if err := a.api.RefreshResourcePolicies(context.Background()); err != nil {
+			a.log.Error("resource policies: refresh", "err", err)
 		}
-	}()
+	})
 }
