@@ -26,12 +26,9 @@ import (
 // process holds a lease for one batch of summaries.
 const leaseTTL = 30 * time.Second
 
-func init() {
-	migrations = append(migrations, []string{
-		`CREATE TABLE IF NOT EXISTS trace_leases (p UInt32, trace String, owner String, ver UInt64, until Int64)
-		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, owner, ver)`,
-	})
-}
+// createLeases is migration 2 (schema.go).
+const createLeases = `CREATE TABLE IF NOT EXISTS trace_leases (p UInt32, trace String, owner String, ver UInt64, until Int64)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, owner, ver)`
 
 var _ store.TraceLeaser = (*Store)(nil)
 

@@ -19,15 +19,10 @@ import (
 
 const quotaKeep = 2 * time.Hour
 
-// The table is a migration of its own, appended here so that this file
-// stays the only one that knows it.
-func init() {
-	migrations = append(migrations, []string{
-		`CREATE TABLE IF NOT EXISTS sampling_reports (p UInt32, rule String, client String, at Int64, ver UInt64, win Int64,
+// createReports is migration 3 (schema.go).
+const createReports = `CREATE TABLE IF NOT EXISTS sampling_reports (p UInt32, rule String, client String, at Int64, ver UInt64, win Int64,
 		rate Float64, quota Int64, expires Int64, requests Int64, sampled Int64, borrowed Int64)
-		ENGINE = MergeTree PARTITION BY p ORDER BY (rule, client, ver)`,
-	})
-}
+		ENGINE = MergeTree PARTITION BY p ORDER BY (rule, client, ver)`
 
 var _ store.QuotaLedger = (*Store)(nil)
 

@@ -19,7 +19,9 @@ import (
 //	meta       metadata records and tombstones (not partitioned)
 //
 // migrations[i] brings a database from version i to i+1. Each statement is
-// idempotent, so processes opening one database at once all succeed.
+// idempotent, so processes opening one database at once all succeed. The
+// list is written out here, in order: a version means the same tables in
+// every build.
 var migrations = [][]string{
 	{
 		`CREATE TABLE IF NOT EXISTS traces (p UInt32, trace String, epoch Int64, ver UInt64, pending UInt8)
@@ -35,6 +37,8 @@ var migrations = [][]string{
 		`CREATE TABLE IF NOT EXISTS meta (kind String, key String, ver UInt64, deleted UInt8, value String)
 		ENGINE = ReplacingMergeTree(ver) ORDER BY (kind, key)`,
 	},
+	{createLeases},  // trace leases (lease.go)
+	{createReports}, // fleet-wide sampling reports (quota.go)
 }
 
 // partitioned are the tables retention drops partitions of.
