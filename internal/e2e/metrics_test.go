@@ -75,7 +75,7 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 		`roentgen_api_requests_total{operation="unknown",status="404"}`:                           1,
 		`roentgen_api_request_duration_seconds_count{operation="PutTraceSegments"}`:               1,
 		`roentgen_api_request_duration_seconds_bucket{operation="GetEncryptionConfig",le="+Inf"}`: 1,
-		`roentgen_ingest_pending_traces`: 0,
+		`roentgen_ingest_pending_traces`:                                                          0,
 	}
 	// Both traces summarised: one when BatchGetTraces read it, the other
 	// by the background flush a second after its document. The first may
