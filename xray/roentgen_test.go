@@ -121,7 +121,7 @@ func TestLargeSegmentStoredWhole(t *testing.T) {
 	// Streamed subsegments come back grafted into their parent (as X-Ray
 	// answers BatchGetTraces), at whatever depth: count them wherever.
 	var chunks, bytes, docs int
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		resp, err := c.BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{seg.TraceID}})
 		if err != nil {
 			t.Fatal(err)

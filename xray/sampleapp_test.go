@@ -120,7 +120,7 @@ func runSample(t *testing.T, variant string) sampleResult {
 	var res sampleResult
 	for i, id := range ids {
 		var docs []*string
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			out, err := c.BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{id}})
 			if err != nil {
 				t.Fatal(err)
@@ -149,7 +149,7 @@ func runSample(t *testing.T, variant string) sampleResult {
 		sort.Strings(lines)
 		res.traces = append(res.traces, lines...)
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		g, err := c.GetServiceGraph(context.Background(), &awsxray.GetServiceGraphInput{StartTime: aws.Time(from), EndTime: aws.Time(time.Now().Add(time.Minute))})
 		if err != nil {
 			t.Fatal(err)

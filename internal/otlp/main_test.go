@@ -21,11 +21,11 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// segments returns the trace's documents by id, waiting up to 5 s for at
+// segments returns the trace's documents by id, waiting up to 30 s for at
 // least n of them (UDP ingest is asynchronous).
 func segments(t *testing.T, c *xray.Client, traceID string, n int) map[string]map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out, err := c.BatchGetTraces(context.Background(), &xray.BatchGetTracesInput{TraceIds: []string{traceID}})
 		if err != nil {

@@ -57,7 +57,7 @@ func TestDatagramsStoredAndBadOnesCounted(t *testing.T) {
 		if i%50 == 49 {
 			// Let the readers catch up: a loaded machine's socket buffer
 			// (net.core.rmem_max) may hold fewer than 300 datagrams.
-			for deadline := time.Now().Add(5 * time.Second); testutil.ToFloat64(m.DatagramsReceived) < float64(i+1) && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(30 * time.Second); testutil.ToFloat64(m.DatagramsReceived) < float64(i+1) && time.Now().Before(deadline); {
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -117,7 +117,7 @@ func TestStartOnBusyAddressFails(t *testing.T) {
 // waitFor polls a counter: UDP ingest is asynchronous.
 func waitFor(t *testing.T, what string, c func() float64, want float64) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); c() != want; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); c() != want; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s = %v, want %v", what, c(), want)
 		}

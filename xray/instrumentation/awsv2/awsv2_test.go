@@ -68,7 +68,7 @@ func TestDynamoDBCallIsAnAWSSubsegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 1<<16)
-	_ = udp.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = udp.SetReadDeadline(time.Now().Add(30 * time.Second))
 	n, err := udp.Read(buf)
 	if err != nil {
 		t.Fatal(err)

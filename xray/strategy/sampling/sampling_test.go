@@ -215,7 +215,7 @@ func TestCentralizedPollersStartAndStop(t *testing.T) {
 	ep, _ := daemoncfg.Parse(host + ":" + port)
 	s.LoadDaemonEndpoints(ep)
 	s.Decide(Request{})
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		s.mu.RLock()
 		n := len(s.rules)
 		s.mu.RUnlock()
