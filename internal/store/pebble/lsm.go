@@ -41,6 +41,7 @@ const (
 // lsmConfig is what an LSM's open needs besides its role.
 type lsmConfig struct {
 	cache    *pebble.Cache
+	memTable int64 // the documents LSM's memtable size (memTableBytes)
 	fs       walFS
 	log      *slog.Logger
 	lock     *pebble.Lock
@@ -77,7 +78,7 @@ var lsmNames = [...]string{mainLSM: "main", documentsLSM: "documents", indexLSM:
 
 func openLSM(dir string, role lsmRole, c lsmConfig) (*pebble.DB, error) {
 	dir = lsmDir(dir, role)
-	opts := lsmOptions(role, c.cache)
+	opts := lsmOptions(role, c.cache, c.memTable)
 	log := c.log.With("lsm", lsmNames[role])
 	opts.Logger = slogLogger{log: log}
 	opts.EventListener = ptr(eventListener(log))
@@ -120,37 +121,36 @@ type noRecycle struct {
 
 type archiveMarker struct{ pebble.ArchiveCleaner }
 
-// memTableBytes is an LSM's memtable size: 128 MiB for documents (below),
-// 64 MiB for the others.
-func memTableBytes(role lsmRole) int64 {
+// memTableBytes is an LSM's memtable size for a documents memtable of
+// docs bytes (Options.MemTableBytes): the main and index LSMs take a
+// fifth of the bytes the documents LSM does, and get half its size.
+func memTableBytes(role lsmRole, docs int64) int64 {
 	if role == documentsLSM {
-		return 128 << 20
+		return docs
 	}
-	return 64 << 20
+	return docs / 2
 }
 
 // blockCacheBytes is the size of the Pebble cache the three LSMs share for
 // a block cache of cacheBytes. Pebble reserves each memtable's memory from
 // it, and a spent memtable's that it keeps for reuse: a busy store's
-// memtables (64-128 MiB each, grown to full size once a few hundred MiB
-// are written) took all of the default 128 MiB, so nothing was cached and
-// every read decompressed every block it touched, every time (graph
-// queries spent half their CPU in zstd). So the cache holds the memtables'
-// reservations, a live and a spent one per LSM, beside cacheBytes. The
-// two together take at most the sum (more only while flushes queue
-// memtables, as before): what a busy store's memtables took already, plus
-// the block cache it was meant to have.
-func blockCacheBytes(cacheBytes int64) int64 {
+// memtables (grown to full size once a few times their size is written)
+// took all of the cache, so nothing was cached and every read decompressed
+// every block it touched, every time (graph queries spent half their CPU
+// in zstd). So the cache holds the memtables' reservations, a live and a
+// spent one per LSM, beside cacheBytes. The two together take at most the
+// sum (more only while flushes queue memtables).
+func blockCacheBytes(cacheBytes, memTable int64) int64 {
 	for _, role := range []lsmRole{mainLSM, documentsLSM, indexLSM} {
-		cacheBytes += 2 * memTableBytes(role)
+		cacheBytes += 2 * memTableBytes(role, memTable)
 	}
 	return cacheBytes
 }
 
-func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
+func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Options {
 	opts := &pebble.Options{
 		Cache:                       cache,
-		MemTableSize:                uint64(memTableBytes(role)),
+		MemTableSize:                uint64(memTableBytes(role, memTable)),
 		MemTableStopWritesThreshold: 4,
 		// L0 gathers 16 flushes before they are compacted into the base
 		// level: when one LSM held every table, each L0 compaction rewrote
