@@ -25,8 +25,8 @@ const MinTotal = 128 << 20
 type Budget struct {
 	Total int64
 	// Pebble: the documents LSM's memtable (the main and index LSMs take
-	// half of it each; Pebble reserves a live and a spent one per LSM from
-	// its cache) and the block cache beside them.
+	// a quarter of it each; Pebble reserves a live and a spent one per LSM
+	// from its cache) and the block cache beside them.
 	MemTable   int64
 	BlockCache int64
 	// Ingest: the parsed traces kept after their summary (by raw bytes,
@@ -43,11 +43,14 @@ type Budget struct {
 }
 
 // Split divides total (DefaultTotal when zero or negative; at least
-// MinTotal). At the default: 32 MiB documents memtables (128 MiB of
-// memtable reservations across three LSMs, a live and a spent one each),
-// a 64 MiB block cache, 32 MiB of cached traces, 16 MiB pending before
-// early summaries and 64 MiB of work before calls are refused; the Go
-// heap's limit is what Pebble's C memory leaves.
+// MinTotal). At the default: a 32 MiB documents memtable and 8 MiB ones
+// for the main and index LSMs (96 MiB of memtable reservations, a live and
+// a spent one each), a 32 MiB block cache, 32 MiB of cached traces, 16 MiB
+// pending before early summaries and 64 MiB of work before calls are
+// refused; the Go heap's limit is what Pebble's C memory leaves, 384 MiB.
+// The Go heap gets the most because ingest's garbage is what costs CPU
+// when it is short: at a 320 MiB limit ingest spent ~10-15% more CPU per
+// segment than without one, at 384 MiB about half that (BENCHMARKS.md).
 func Split(total int64) Budget {
 	if total <= 0 {
 		total = DefaultTotal
@@ -56,18 +59,22 @@ func Split(total int64) Budget {
 	b := Budget{
 		Total:           total,
 		MemTable:        total / 16,
-		BlockCache:      total / 8,
+		BlockCache:      total / 16,
 		IngestCache:     total / 16,
 		PendingBytes:    total / 32,
 		MaxPendingBytes: total / 8,
 	}
-	pebble := b.BlockCache + 2*(b.MemTable+2*(b.MemTable/2)) // blockCacheBytes in internal/store/pebble
+	pebble := b.BlockCache + 2*(b.MemTable+2*b.SmallMemTable()) // blockCacheBytes in internal/store/pebble
 	b.GoLimit = total
 	if pebbleOffHeap {
 		b.GoLimit = total - pebble
 	}
 	return b
 }
+
+// SmallMemTable is the main and index LSMs' memtable size, as
+// internal/store/pebble derives it from MemTable.
+func (b Budget) SmallMemTable() int64 { return max(b.MemTable/4, 4<<20) }
 
 // FromEnv is the budget for an explicit total (a --memory flag; zero when
 // not given), else GOMEMLIMIT's, else DefaultTotal. GOMEMLIMIT is read as

@@ -18,8 +18,8 @@ func TestSplitStaysWithinTotal(t *testing.T) {
 			t.Fatalf("Split(%d).Total = %d, want %d", total, b.Total, want)
 		}
 		// Pebble's cache holds a live and a spent memtable per LSM (the
-		// documents LSM's and two of half its size) beside the block cache.
-		pebble := b.BlockCache + 2*(b.MemTable+b.MemTable/2+b.MemTable/2)
+		// documents LSM's and two of a quarter its size) beside the block cache.
+		pebble := b.BlockCache + 2*(b.MemTable+2*b.SmallMemTable())
 		if pebbleOffHeap && b.GoLimit+pebble > b.Total {
 			t.Fatalf("Split(%d): Go limit %d and Pebble's %d exceed the total", total, b.GoLimit, pebble)
 		}
@@ -34,7 +34,7 @@ func TestSplitStaysWithinTotal(t *testing.T) {
 
 func TestDefaultSplit(t *testing.T) {
 	b := Split(0)
-	if b.MemTable != 32<<20 || b.BlockCache != 64<<20 || b.IngestCache != 32<<20 || b.PendingBytes != 16<<20 || b.MaxPendingBytes != 64<<20 {
+	if b.MemTable != 32<<20 || b.BlockCache != 32<<20 || b.GoLimit != 384<<20 && pebbleOffHeap || b.IngestCache != 32<<20 || b.PendingBytes != 16<<20 || b.MaxPendingBytes != 64<<20 {
 		t.Fatalf("default split %+v differs from the one docs/performance.md describes", b)
 	}
 }

@@ -123,12 +123,13 @@ type archiveMarker struct{ pebble.ArchiveCleaner }
 
 // memTableBytes is an LSM's memtable size for a documents memtable of
 // docs bytes (Options.MemTableBytes): the main and index LSMs take a
-// fifth of the bytes the documents LSM does, and get half its size.
+// fifth of the bytes the documents LSM does, and get a quarter of its size
+// (at least 4 MiB).
 func memTableBytes(role lsmRole, docs int64) int64 {
 	if role == documentsLSM {
 		return docs
 	}
-	return docs / 2
+	return max(docs/4, 4<<20)
 }
 
 // blockCacheBytes is the size of the Pebble cache the three LSMs share for

@@ -76,7 +76,7 @@ type Options struct {
 	// beside the memtables' memory (blockCacheBytes).
 	CacheBytes int64
 	// MemTableBytes is the documents LSM's memtable size, the main and
-	// index LSMs' twice over (default DefaultMemTableBytes). Each LSM
+	// index LSMs' four times over (default DefaultMemTableBytes). Each LSM
 	// holds one memtable being written and up to a few being flushed.
 	MemTableBytes int64
 	// CombineStats sums the encoded deltas of one statistics record
@@ -94,7 +94,7 @@ type Options struct {
 // The defaults of Options, as the memory budget splits 512 MiB
 // (internal/budget): what Roentgen takes without configuration.
 const (
-	DefaultCacheBytes    = 64 << 20
+	DefaultCacheBytes    = 32 << 20
 	DefaultMemTableBytes = 32 << 20
 )
 
