@@ -64,6 +64,7 @@ type config struct {
 	soakSenders int
 	soakDir     string
 	sample      time.Duration
+	idle        time.Duration
 }
 
 func main() {
@@ -88,6 +89,7 @@ func main() {
 	flag.IntVar(&c.soakSenders, "soak-senders", 1024, "soak: concurrent calls at most (enough to offer the rate while the server answers slowly; a batch finding none idle is shed by the client)")
 	flag.StringVar(&c.soakDir, "soak-dir", "", "soak: directory of rss.csv, acked.bin and (unless -data-dir) the store (default /tmp/soak-<time>)")
 	flag.DurationVar(&c.sample, "sample", 5*time.Second, "soak: RSS sampling interval")
+	flag.DurationVar(&c.idle, "idle", 0, "soak: keep the server running this long without traffic after sending, to see what memory it keeps")
 	flag.Parse()
 	run := run
 	if c.soak > 0 {

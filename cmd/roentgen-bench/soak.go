@@ -93,7 +93,7 @@ func runSoak(c config, out io.Writer) error {
 	// Sampling runs through both phases.
 	var phase atomic.Value
 	phase.Store("calibrate")
-	counts := map[string]*soakCounts{"calibrate": {}, "soak": {}}
+	counts := map[string]*soakCounts{"calibrate": {}, "soak": {}, "idle": {}}
 	start := time.Now()
 	stopSampling := make(chan struct{})
 	sampled := make(chan struct{})
@@ -139,9 +139,16 @@ func runSoak(c config, out io.Writer) error {
 		return err
 	}
 	elapsed := time.Since(t0)
+	rss, hwm := srv.memory()
+	if c.idle > 0 {
+		// What the server keeps once traffic stops: Go returns freed heap
+		// to the OS over minutes, Pebble keeps its cache and memtables.
+		phase.Store("idle")
+		time.Sleep(c.idle)
+	}
 	close(stopSampling)
 	<-sampled
-	rss, hwm := srv.memory()
+	idleAfter := srv.rss()
 	if err := ackLog.close(); err != nil {
 		return err
 	}
@@ -155,6 +162,9 @@ func runSoak(c config, out io.Writer) error {
 	fmt.Fprintf(out, "failed          %d (transport errors or other statuses)\n", n.failed.Load())
 	fmt.Fprintf(out, "client shed     %d (no idle sender of %d: not offered)\n", n.clientShed.Load(), c.soakSenders)
 	fmt.Fprintf(out, "rss             peak %d MiB (VmHWM), %d MiB at the end of sending; samples in rss.csv\n", hwm>>20, rss>>20)
+	if c.idle > 0 {
+		fmt.Fprintf(out, "rss idle        %d MiB after %s without traffic\n", idleAfter>>20, c.idle)
+	}
 
 	fmt.Fprintf(out, "verifying %d acknowledged documents in the stopped server's store...\n", ackLog.n)
 	lost, traces, err := verifyAcked(filepath.Join(c.soakDir, "acked.bin"), c.dataDir, out)

@@ -258,6 +258,12 @@ func (in *Ingester) TryIngestSegments(ctx context.Context, segs []*segment.Segme
 	return rejected, nil
 }
 
+// Saturated reports that ingest holds MaxPendingBytes of work, so that a
+// call now would be refused: a transport can refuse one before it reads it.
+func (in *Ingester) Saturated() bool {
+	return int(in.calling.Load())+in.pend.memBytes() > in.cfg.MaxPendingBytes
+}
+
 // admit reserves size bytes of the memory bound for a call, or refuses it.
 // A call alone is always admitted, however large: the bound is on what
 // piles up, and a call's own size is bounded by its transport.
