@@ -164,6 +164,8 @@ func Start(cfg Config) (*App, error) {
 	a.setConsoleInfo()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.retentionLoop() }()
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.idleLoop() }() // idle.go
 	return a, nil
 }
 

@@ -32,7 +32,7 @@ type Budget struct {
 	// Ingest: the parsed traces kept after their summary (by raw bytes,
 	// ~2.5x in the heap), the documents awaiting their summary before
 	// writers flush them early, and the work in memory beyond which calls
-	// are refused with ThrottledException.
+	// are refused with ThrottledException (raw bytes; ~5x parsed).
 	IngestCache     int64
 	PendingBytes    int64
 	MaxPendingBytes int64
@@ -45,9 +45,12 @@ type Budget struct {
 // Split divides total (DefaultTotal when zero or negative; at least
 // MinTotal). At the default: a 32 MiB documents memtable and 8 MiB ones
 // for the main and index LSMs (96 MiB of memtable reservations, a live and
-// a spent one each), a 32 MiB block cache, 32 MiB of cached traces, 16 MiB
-// pending before early summaries and 64 MiB of work before calls are
+// a spent one each), a 32 MiB block cache, 32 MiB of cached traces, 8 MiB
+// pending before early summaries and 32 MiB of work before calls are
 // refused; the Go heap's limit is what Pebble's C memory leaves, 384 MiB.
+// Pending work is counted in raw bytes, and parsed it takes ~5x that in
+// the heap: at 64 MiB before refusing, an hour at 1.5x the sustainable
+// rate took the process to 1 GB.
 // The Go heap gets the most because ingest's garbage is what costs CPU
 // when it is short: at a 320 MiB limit ingest spent ~10-15% more CPU per
 // segment than without one, at 384 MiB about half that (BENCHMARKS.md).
@@ -61,8 +64,8 @@ func Split(total int64) Budget {
 		MemTable:        total / 16,
 		BlockCache:      total / 16,
 		IngestCache:     total / 16,
-		PendingBytes:    total / 32,
-		MaxPendingBytes: total / 8,
+		PendingBytes:    total / 64,
+		MaxPendingBytes: total / 16,
 	}
 	pebble := b.BlockCache + 2*(b.MemTable+2*b.SmallMemTable()) // blockCacheBytes in internal/store/pebble
 	b.GoLimit = total

@@ -34,7 +34,7 @@ func TestSplitStaysWithinTotal(t *testing.T) {
 
 func TestDefaultSplit(t *testing.T) {
 	b := Split(0)
-	if b.MemTable != 32<<20 || b.BlockCache != 32<<20 || b.GoLimit != 384<<20 && pebbleOffHeap || b.IngestCache != 32<<20 || b.PendingBytes != 16<<20 || b.MaxPendingBytes != 64<<20 {
+	if b.MemTable != 32<<20 || b.BlockCache != 32<<20 || b.GoLimit != 384<<20 && pebbleOffHeap || b.IngestCache != 32<<20 || b.PendingBytes != 8<<20 || b.MaxPendingBytes != 32<<20 {
 		t.Fatalf("default split %+v differs from the one docs/performance.md describes", b)
 	}
 }
