@@ -202,14 +202,12 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 			return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 256, MaxBlobReferenceDepth: 10,
 				RewriteMinimumAge: 10 * time.Minute, TargetGarbageRatio: 0.2}
 		}
-	} else {
-		// Pebble preallocates each write-ahead log at 110% of a memtable
-		// and keeps one more spent log than this threshold for reuse, so
-		// every queued memtable allowed costs ~70 MB of disk. The main and
-		// index LSMs take a fifth of the bytes the documents LSM does and
-		// flush seldom: two is enough.
-		opts.MemTableStopWritesThreshold = 2
 	}
+	// Every LSM may queue four memtables before writes stall. The main and
+	// index LSMs allowed two when their memtables were 64 MiB (each queued
+	// one cost a preallocated log's disk); at the budget's 8 MiB, two
+	// stalled writes ~1.3 times a minute under overload (the soak), and
+	// logs are no longer kept for reuse (noRecycle).
 	// zstd from L4 down, not only in L6: Pebble often moves a table from
 	// the base level to the bottom without rewriting it, and it keeps the
 	// codec of the level it was written in.
