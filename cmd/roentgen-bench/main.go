@@ -57,6 +57,14 @@ type config struct {
 	cpuProfile  string
 	engine      bool
 	traceRate   float64
+	// The soak (soak.go).
+	soak        time.Duration
+	calibrate   time.Duration
+	rateFactor  float64
+	soakSenders int
+	soakDir     string
+	sample      time.Duration
+	idle        time.Duration
 }
 
 func main() {
@@ -75,7 +83,18 @@ func main() {
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile here: in-process, of the sending phase (load generator included); with -exec, the server's own over the second half, from its /debug/pprof (and its allocations since start in <file>.allocs)")
 	flag.BoolVar(&c.engine, "engine", false, "print the storage engine's own metrics (levels, compactions) at the end (in-process server only)")
 	flag.Float64Var(&c.traceRate, "trace-rate", bench.NominalTraceRate, "traces per second of traffic the trace start times are spread as (ending now); lower spreads the same traces over more minutes")
+	flag.DurationVar(&c.soak, "soak", 0, "run the soak for this long instead (soak.go): -rate-factor times the sustainable rate (-rate, or found by -calibrate), RSS sampled, every acknowledged document checked in the store at the end; needs -exec")
+	flag.DurationVar(&c.calibrate, "calibrate", time.Minute, "soak: how long to send unpaced from -concurrency senders to find the sustainable rate (when -rate is 0)")
+	flag.Float64Var(&c.rateFactor, "rate-factor", 1.5, "soak: offered rate as a multiple of the sustainable rate")
+	flag.IntVar(&c.soakSenders, "soak-senders", 1024, "soak: concurrent calls at most (enough to offer the rate while the server answers slowly; a batch finding none idle is shed by the client)")
+	flag.StringVar(&c.soakDir, "soak-dir", "", "soak: directory of rss.csv, acked.bin and (unless -data-dir) the store (default /tmp/soak-<time>)")
+	flag.DurationVar(&c.sample, "sample", 5*time.Second, "soak: RSS sampling interval")
+	flag.DurationVar(&c.idle, "idle", 0, "soak: keep the server running this long without traffic after sending, to see what memory it keeps")
 	flag.Parse()
+	run := run
+	if c.soak > 0 {
+		run = runSoak
+	}
 	if err := run(c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "roentgen-bench:", err)
 		os.Exit(1)
@@ -282,6 +301,7 @@ type server struct {
 	udpAddr  string
 	stopped  bool
 	stopErr  error
+	exited   <-chan struct{} // closed when the child process has exited (stopErr set)
 }
 
 // fetchPprof writes the server's /debug/pprof/<profile> to path.
@@ -319,7 +339,10 @@ func startServer(c config) (*server, error) {
 		return &server{app: a, httpAddr: a.Addr("http").String(), udpAddr: a.Addr("udp").String()}, nil
 	}
 	httpAddr, udpAddr, tcpAddr := freeTCP(), freeUDP(), freeTCP()
-	args := []string{"--data-dir", c.dataDir, "--http", httpAddr, "--bind", udpAddr, "--bind-tcp", tcpAddr, "--log-level", "warn"}
+	// No OTLP listeners: their fixed default ports would clash with another
+	// server's (two benchmarks at once).
+	args := []string{"--data-dir", c.dataDir, "--http", httpAddr, "--bind", udpAddr, "--bind-tcp", tcpAddr, "--log-level", "warn",
+		"--otlp-grpc", "", "--otlp-http", ""}
 	// -cpuprofile reads /debug/pprof, which builds since the security work
 	// serve only with --pprof; older builds (A/B runs) serve it always.
 	if help, _ := exec.Command(c.execPath, "--help").CombinedOutput(); bytes.Contains(help, []byte("-pprof")) {
@@ -331,7 +354,19 @@ func startServer(c config) (*server, error) {
 		return nil, err
 	}
 	s := &server{cmd: cmd, httpAddr: httpAddr, udpAddr: udpAddr}
+	exited := make(chan struct{})
+	go func() {
+		s.stopErr = cmd.Wait()
+		close(exited)
+	}()
+	s.exited = exited
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-exited:
+			s.stopped = true
+			return nil, fmt.Errorf("the server exited before it answered /health: %v", s.stopErr)
+		default:
+		}
 		if r, err := http.Get("http://" + httpAddr + "/health"); err == nil {
 			r.Body.Close()
 			return s, nil
@@ -361,7 +396,7 @@ func (s *server) stop() error {
 		return s.stopErr
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	s.stopErr = s.cmd.Wait()
+	<-s.exited
 	return s.stopErr
 }
 

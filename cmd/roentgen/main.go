@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/app"
+	"github.com/roentgen-tracing/roentgen/internal/budget"
 	"github.com/roentgen-tracing/roentgen/internal/cli"
 	"github.com/roentgen-tracing/roentgen/internal/daemon"
 	"github.com/roentgen-tracing/roentgen/internal/demo"
@@ -99,6 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests a second per access key or OTLP token, bursts of twice that; 0 is unlimited (ThrottledException beyond)")
 	defaultInsights := fs.Bool("insights", true, "detect insights (fault, error and throttle rate anomalies) on the Default group; other groups follow their InsightsConfiguration")
 	fs.StringVar(&cfg.InsightsWebhook, "insights-webhook", "", "URL that receives a JSON POST when an insight opens or closes (groups with notifications on; Default's with --insights)")
+	memory := fs.String("memory", "", "memory budget of the whole process, split among the store's memtables and cache, ingest's pending work and the Go heap (512MiB, 2GiB; default GOMEMLIMIT's, else 512MiB; docs/performance.md)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	fs.Usage = func() {
@@ -152,6 +154,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			cfg.AllowedHosts = append(cfg.AllowedHosts, h)
 		}
 	}
+	var memTotal int64
+	if *memory != "" {
+		n, err := budget.ParseSize(*memory)
+		if err != nil {
+			fmt.Fprintf(stderr, "roentgen: --memory: %v\n", err)
+			return 2
+		}
+		memTotal = n
+	}
+	cfg.Memory = budget.FromEnv(memTotal)
+	cfg.Memory.Apply()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(stderr, "roentgen: --log-level: %v\n", err)
@@ -165,7 +178,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	slog.SetDefault(cfg.Logger)
 
-	cfg.Logger.Info("starting roentgen", "version", cfg.Version, "role", role, "data_dir", cfg.DataDir, "retention", cfg.Retention.String())
+	cfg.Logger.Info("starting roentgen", "version", cfg.Version, "role", role, "data_dir", cfg.DataDir, "retention", cfg.Retention.String(),
+		"memory_mib", cfg.Memory.Total>>20)
 	// Signals are caught before the listeners open: a SIGHUP sent as soon as
 	// they are up would otherwise kill the process (its default action).
 	sig := make(chan os.Signal, 4)

@@ -144,7 +144,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			defer putBuffer(buf)
 		}
 		var body []byte
-		body, err = readBody(r, buf)
+		if o.name == "PutTraceSegments" && s.cfg.Ingest != nil && s.cfg.Ingest.Saturated() {
+			// Refused unread: under overload, reading and parsing bodies
+			// only to refuse them took the CPU and memory the server had.
+			err = throttled("PutTraceSegments: %v; nothing of this request was stored", ingest.ErrThrottled)
+		} else {
+			body, err = readBody(r, buf)
+		}
 		if err == nil {
 			out, err = s.call(r.Context(), o, body)
 		}

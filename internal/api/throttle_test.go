@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,5 +89,57 @@ func TestPutTraceSegmentsTooManyDocuments(t *testing.T) {
 	var ie *types.InvalidRequestException
 	if !errors.As(err, &ie) || !strings.Contains(ie.ErrorMessage(), fmt.Sprint(api.MaxTraceSegmentDocuments)) {
 		t.Fatalf("%d documents: %v, want InvalidRequestException naming the limit", len(docs), err)
+	}
+}
+
+// unreadBody is a request body that records whether it was read.
+type unreadBody struct {
+	r    io.Reader
+	read bool
+}
+
+func (b *unreadBody) Read(p []byte) (int, error) { b.read = true; return b.r.Read(p) }
+
+// Once ingest is at its bound a PutTraceSegments is refused before its
+// body is read: under a 1.5x overload the server spent its CPU and memory
+// reading and parsing bodies it then refused.
+func TestPutTraceSegmentsThrottledUnread(t *testing.T) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ingest.New(ingest.Config{Store: st, FlushDelay: time.Hour, PendingBytes: 1 << 20, MaxPendingBytes: 5000})
+	srv, _, err := app.Wire(context.Background(), app.Parts{Store: st, Ingest: in, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { in.Close(); st.Close() }()
+	put := func(docs []string) (*httptest.ResponseRecorder, *unreadBody) {
+		b, _ := json.Marshal(map[string][]string{"TraceSegmentDocuments": docs})
+		body := &unreadBody{r: bytes.NewReader(b)}
+		req := httptest.NewRequest(http.MethodPost, "/TraceSegments", body)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		return w, body
+	}
+	if in.Saturated() {
+		t.Fatal("saturated before any document")
+	}
+	if w, _ := put(docsFor(40, 1)); w.Code != http.StatusOK {
+		t.Fatalf("first request: %d %s", w.Code, w.Body)
+	}
+	if !in.Saturated() {
+		t.Fatal("not saturated with 40 documents (~6 kB) pending over a 5000-byte bound")
+	}
+	w, body := put(docsFor(20, 100))
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("X-Amzn-ErrorType") != "ThrottledException" {
+		t.Fatalf("over the bound: %d %s, want ThrottledException (429)", w.Code, w.Body)
+	}
+	if body.read {
+		t.Error("the refused request's body was read")
+	}
+	in.Sync(context.Background())
+	if w, body := put(docsFor(20, 100)); w.Code != http.StatusOK || !body.read {
+		t.Fatalf("after the backlog: %d %s (body read %v)", w.Code, w.Body, body.read)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/roentgen-tracing/roentgen/internal/api"
+	"github.com/roentgen-tracing/roentgen/internal/budget"
 	"github.com/roentgen-tracing/roentgen/internal/console"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
 	"github.com/roentgen-tracing/roentgen/internal/insights"
@@ -77,6 +78,11 @@ type Config struct {
 	// close events.
 	NoDefaultInsights bool
 	InsightsWebhook   string
+	// Memory splits the memory budget among the store's memtables and
+	// cache and ingest's cache and pending work; the zero value is
+	// budget.Split(0). The Go heap's share is the caller's to apply
+	// (Budget.Apply), as the runtime's limit is the whole process's.
+	Memory budget.Budget
 }
 
 // DefaultDataDir is where data lives when --data-dir is not given.
@@ -126,6 +132,9 @@ func Start(cfg Config) (*App, error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = DefaultDataDir()
 	}
+	if cfg.Memory.Total == 0 {
+		cfg.Memory = budget.Split(0)
+	}
 	a := &App{cfg: cfg, log: cfg.Logger, addrs: map[string]net.Addr{}, done: make(chan struct{})}
 	st, err := openStore(cfg, a.log)
 	if err != nil {
@@ -136,7 +145,8 @@ func Start(cfg Config) (*App, error) {
 	if h, ok := st.(metrics.StoreHealth); ok { // the embedded store's disk
 		a.metrics.WatchStore(h)
 	}
-	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now})
+	a.ingest = ingest.New(ingest.Config{Store: st, Metrics: a.metrics, Logger: a.log, Now: cfg.Now,
+		CacheBytes: int(cfg.Memory.IngestCache), PendingBytes: int(cfg.Memory.PendingBytes), MaxPendingBytes: int(cfg.Memory.MaxPendingBytes)})
 	a.refreshBeforeSummaries()
 	a.api, a.svc, err = Wire(context.Background(), Parts{Store: st, Ingest: a.ingest, Metrics: a.metrics, Logger: a.log,
 		Region: cfg.Region, AccountID: cfg.AccountID, RED: red.Config{Limit: cfg.REDSeriesLimit},
@@ -166,6 +176,8 @@ func Start(cfg Config) (*App, error) {
 	a.svc.Insights.Start()
 	a.startKeepRefresh()
 	a.startAdopting()
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.idleLoop() }() // idle.go
 	return a, nil
 }
 

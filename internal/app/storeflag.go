@@ -21,7 +21,8 @@ func openStore(cfg Config, log *slog.Logger) (store.Store, error) {
 	u := cfg.Store
 	switch {
 	case u == "":
-		return pebble.Open(cfg.DataDir, pebble.Options{CombineStats: graph.CombineStats, Logger: log})
+		return pebble.Open(cfg.DataDir, pebble.Options{CombineStats: graph.CombineStats, Logger: log,
+			CacheBytes: cfg.Memory.BlockCache, MemTableBytes: cfg.Memory.MemTable})
 	case strings.HasPrefix(u, "clickhouse://"), strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"):
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

@@ -92,3 +92,12 @@ func (c *cache) remove(id string) {
 		delete(c.items, id)
 	}
 }
+
+// clear empties the cache, as evicting every entry would.
+func (c *cache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ll.Init()
+	c.items = map[string]*list.Element{}
+	c.size = 0
+}

@@ -92,6 +92,8 @@ type Ingester struct {
 	// calling is the raw bytes of the calls being ingested now.
 	calling atomic.Int64 // traces this process summarised, to skip lookups for new ones
 
+	calls atomic.Uint64 // calls offered (Activity)
+
 	flushMu sync.Mutex // one flush at a time: each builds on the last
 	kick    chan struct{}
 	stop    chan struct{}
@@ -258,10 +260,25 @@ func (in *Ingester) TryIngestSegments(ctx context.Context, segs []*segment.Segme
 	return rejected, nil
 }
 
+// Activity counts the calls ingest has been offered: while it stays the
+// same, no traffic arrives (the app trims memory when idle).
+func (in *Ingester) Activity() uint64 { return in.calls.Load() }
+
+// Trim releases what ingest keeps only to go faster, its cache of parsed
+// traces, as an idle server should; later segments of a trace re-read it.
+func (in *Ingester) Trim() { in.cache.clear() }
+
+// Saturated reports that ingest holds MaxPendingBytes of work, so that a
+// call now would be refused: a transport can refuse one before it reads it.
+func (in *Ingester) Saturated() bool {
+	return int(in.calling.Load())+in.pend.memBytes() > in.cfg.MaxPendingBytes
+}
+
 // admit reserves size bytes of the memory bound for a call, or refuses it.
 // A call alone is always admitted, however large: the bound is on what
 // piles up, and a call's own size is bounded by its transport.
 func (in *Ingester) admit(size int) bool {
+	in.calls.Add(1)
 	calling := in.calling.Add(int64(size))
 	held := int(calling) + in.pend.memBytes()
 	if held > in.cfg.MaxPendingBytes && held > size {

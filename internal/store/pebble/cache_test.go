@@ -12,7 +12,7 @@ import (
 
 // Pebble reserves every memtable's memory, and one spent memtable kept for
 // reuse, from the block cache. A busy store's memtables grow to their full
-// size (64-128 MiB each), which took the whole 128 MiB cache: every read
+// size (then 64-128 MiB each), which took the whole 128 MiB cache: every read
 // decompressed every block it touched, again and again (service-graph
 // queries spent half their CPU in zstd). The cache is sized so the memtables
 // leave it its CacheBytes.
@@ -32,8 +32,9 @@ func TestBlockCacheKeptBesideFullMemtables(t *testing.T) {
 	// hundred MiB. (The filler is one key overwritten, so little reaches
 	// the disk.)
 	filler := make([]byte, 256<<10)
-	for size := 256 << 10; size <= 64<<20; size *= 2 {
-		for n := 0; n < size*6/10; n += len(filler) {
+	full := memTableBytes(mainLSM, DefaultMemTableBytes)
+	for size := int64(256 << 10); size <= full; size *= 2 {
+		for n := int64(0); n < size*6/10; n += int64(len(filler)) {
 			if err := s.main.Set(metaKey("test.filler", ""), filler, pebble.NoSync); err != nil {
 				t.Fatal(err)
 			}
@@ -42,8 +43,8 @@ func TestBlockCacheKeptBesideFullMemtables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if m := s.main.Metrics().MemTable; m.Size+m.ZombieSize < 128<<20 {
-		t.Fatalf("memtables hold %d bytes, want the full 64 MiB and a spent one", m.Size+m.ZombieSize)
+	if m := s.main.Metrics().MemTable; int64(m.Size+m.ZombieSize) < 2*full {
+		t.Fatalf("memtables hold %d bytes, want the full %d and a spent one", m.Size+m.ZombieSize, full)
 	}
 	var recs []store.StatRecord
 	for i := 0; i < 20_000; i++ {

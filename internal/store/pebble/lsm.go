@@ -41,6 +41,7 @@ const (
 // lsmConfig is what an LSM's open needs besides its role.
 type lsmConfig struct {
 	cache    *pebble.Cache
+	memTable int64 // the documents LSM's memtable size (memTableBytes)
 	fs       walFS
 	log      *slog.Logger
 	lock     *pebble.Lock
@@ -77,7 +78,7 @@ var lsmNames = [...]string{mainLSM: "main", documentsLSM: "documents", indexLSM:
 
 func openLSM(dir string, role lsmRole, c lsmConfig) (*pebble.DB, error) {
 	dir = lsmDir(dir, role)
-	opts := lsmOptions(role, c.cache)
+	opts := lsmOptions(role, c.cache, c.memTable)
 	log := c.log.With("lsm", lsmNames[role])
 	opts.Logger = slogLogger{log: log}
 	opts.EventListener = ptr(eventListener(log))
@@ -120,37 +121,37 @@ type noRecycle struct {
 
 type archiveMarker struct{ pebble.ArchiveCleaner }
 
-// memTableBytes is an LSM's memtable size: 128 MiB for documents (below),
-// 64 MiB for the others.
-func memTableBytes(role lsmRole) int64 {
+// memTableBytes is an LSM's memtable size for a documents memtable of
+// docs bytes (Options.MemTableBytes): the main and index LSMs take a
+// fifth of the bytes the documents LSM does, and get a quarter of its size
+// (at least 4 MiB).
+func memTableBytes(role lsmRole, docs int64) int64 {
 	if role == documentsLSM {
-		return 128 << 20
+		return docs
 	}
-	return 64 << 20
+	return max(docs/4, 4<<20)
 }
 
 // blockCacheBytes is the size of the Pebble cache the three LSMs share for
 // a block cache of cacheBytes. Pebble reserves each memtable's memory from
 // it, and a spent memtable's that it keeps for reuse: a busy store's
-// memtables (64-128 MiB each, grown to full size once a few hundred MiB
-// are written) took all of the default 128 MiB, so nothing was cached and
-// every read decompressed every block it touched, every time (graph
-// queries spent half their CPU in zstd). So the cache holds the memtables'
-// reservations, a live and a spent one per LSM, beside cacheBytes. The
-// two together take at most the sum (more only while flushes queue
-// memtables, as before): what a busy store's memtables took already, plus
-// the block cache it was meant to have.
-func blockCacheBytes(cacheBytes int64) int64 {
+// memtables (grown to full size once a few times their size is written)
+// took all of the cache, so nothing was cached and every read decompressed
+// every block it touched, every time (graph queries spent half their CPU
+// in zstd). So the cache holds the memtables' reservations, a live and a
+// spent one per LSM, beside cacheBytes. The two together take at most the
+// sum (more only while flushes queue memtables).
+func blockCacheBytes(cacheBytes, memTable int64) int64 {
 	for _, role := range []lsmRole{mainLSM, documentsLSM, indexLSM} {
-		cacheBytes += 2 * memTableBytes(role)
+		cacheBytes += 2 * memTableBytes(role, memTable)
 	}
 	return cacheBytes
 }
 
-func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
+func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Options {
 	opts := &pebble.Options{
 		Cache:                       cache,
-		MemTableSize:                uint64(memTableBytes(role)),
+		MemTableSize:                uint64(memTableBytes(role, memTable)),
 		MemTableStopWritesThreshold: 4,
 		// L0 gathers 16 flushes before they are compacted into the base
 		// level: when one LSM held every table, each L0 compaction rewrote
@@ -178,9 +179,10 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 		// Documents are most of the bytes written, and arrive in time order
 		// but for a trace's late segments, which fall inside the previous
 		// flush's key range and make its L0 tables overlap: those are
-		// merged, the rest moved down. 128 MiB memtables flush half as
-		// often, so fewer tables overlap: 2-7% less CPU per segment at 5M
-		// segments, for ~160 MB more memory (memTableBytes). Their L0 tables overlap too
+		// merged, the rest moved down. Bigger memtables flush less often,
+		// so fewer tables overlap (128 MiB against 64: 2-7% less CPU per
+		// segment at 5M segments, before documents moved to blob files);
+		// the memory budget sets the size (memTableBytes). Their L0 tables overlap too
 		// little for L0's sublevel count to trigger a compaction, so they
 		// sat in L0 up to Pebble's default of 500 tables; 100 moves them on.
 		opts.L0CompactionFileThreshold = 100
@@ -200,14 +202,12 @@ func lsmOptions(role lsmRole, cache *pebble.Cache) *pebble.Options {
 			return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 256, MaxBlobReferenceDepth: 10,
 				RewriteMinimumAge: 10 * time.Minute, TargetGarbageRatio: 0.2}
 		}
-	} else {
-		// Pebble preallocates each write-ahead log at 110% of a memtable
-		// and keeps one more spent log than this threshold for reuse, so
-		// every queued memtable allowed costs ~70 MB of disk. The main and
-		// index LSMs take a fifth of the bytes the documents LSM does and
-		// flush seldom: two is enough.
-		opts.MemTableStopWritesThreshold = 2
 	}
+	// Every LSM may queue four memtables before writes stall. The main and
+	// index LSMs allowed two when their memtables were 64 MiB (each queued
+	// one cost a preallocated log's disk); at the budget's 8 MiB, two
+	// stalled writes ~1.3 times a minute under overload (the soak), and
+	// logs are no longer kept for reuse (noRecycle).
 	// zstd from L4 down, not only in L6: Pebble often moves a table from
 	// the base level to the bottom without rewriting it, and it keeps the
 	// codec of the level it was written in.

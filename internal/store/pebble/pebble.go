@@ -74,9 +74,13 @@ var _ store.Store = (*Store)(nil)
 
 // Options tune the store; the zero value is the default.
 type Options struct {
-	// CacheBytes is the block cache size (default 128 MiB), beside the
-	// memtables' memory (blockCacheBytes).
+	// CacheBytes is the block cache size (default DefaultCacheBytes),
+	// beside the memtables' memory (blockCacheBytes).
 	CacheBytes int64
+	// MemTableBytes is the documents LSM's memtable size, the main and
+	// index LSMs' four times over (default DefaultMemTableBytes). Each LSM
+	// holds one memtable being written and up to a few being flushed.
+	MemTableBytes int64
 	// CombineStats sums the encoded deltas of one statistics record
 	// (graph.CombineStats), or returns nil when it cannot read one. Without
 	// it, deltas are kept concatenated, which readers sum but which grows.
@@ -89,6 +93,13 @@ type Options struct {
 	ReserveBytes uint64
 }
 
+// The defaults of Options, as the memory budget splits 512 MiB
+// (internal/budget): what Roentgen takes without configuration.
+const (
+	DefaultCacheBytes    = 32 << 20
+	DefaultMemTableBytes = 32 << 20
+)
+
 // Open opens or creates the store in dir. On a disk too full to take
 // writes it opens the store read-only, to serve reads, and makes it
 // writable once space is freed.
@@ -96,8 +107,11 @@ func Open(dir string, o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if o.CacheBytes == 0 {
-		o.CacheBytes = 128 << 20
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = DefaultCacheBytes
+	}
+	if o.MemTableBytes <= 0 {
+		o.MemTableBytes = DefaultMemTableBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -131,7 +145,7 @@ func Open(dir string, o Options) (*Store, error) {
 
 // open opens the three LSMs, upgrading an older layout unless readOnly.
 func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
-	cache := pebble.NewCache(blockCacheBytes(s.opts.CacheBytes)) // shared by the three LSMs
+	cache := pebble.NewCache(blockCacheBytes(s.opts.CacheBytes, s.opts.MemTableBytes)) // shared by the three LSMs
 	defer cache.Unref()
 	var dbs []*pebble.DB
 	closeAll := func() {
@@ -148,7 +162,7 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			}
 			s.locks[role] = l
 		}
-		db, err := openLSM(s.dir, role, lsmConfig{cache: cache, fs: s.fs, log: s.log, lock: s.locks[role], readOnly: readOnly, merger: s.mergerOf(role)})
+		db, err := openLSM(s.dir, role, lsmConfig{cache: cache, memTable: s.opts.MemTableBytes, fs: s.fs, log: s.log, lock: s.locks[role], readOnly: readOnly, merger: s.mergerOf(role)})
 		if err != nil {
 			closeAll()
 			return nil, err
