@@ -3,6 +3,7 @@ package ingest
 import (
 	"sync"
 
+	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -26,6 +27,7 @@ func (s *storing) add(sts []*staged) {
 		s.m = map[string][]*staged{}
 	}
 	for _, st := range sts {
+		st.docs.Find("") // completes its index, so lookups by other writes only read it
 		s.m[st.id] = append(s.m[st.id], st)
 	}
 }
@@ -50,7 +52,8 @@ func (s *storing) remove(sts []*staged) {
 }
 
 // of returns a trace's writes in flight, newest first. A staged write is
-// not changed once it is here, so its documents may be read unlocked.
+// not changed once it is here (its documents' index complete, see add);
+// the writes that look documents up in it hold the trace's stripe lock.
 func (s *storing) of(id string) []*staged {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,19 +71,23 @@ func (in *Ingester) preparer() store.DocPreparer {
 	return p
 }
 
-// view is a copy of a trace's queued entry (nil if none), read under the
-// set's lock: with a DocPreparer store, writes queue their documents
-// without holding the trace's stripe lock, so the entry may change while
-// a write stages against it.
-func (p *pendingSet) view(id string) *pendingEntry {
+// view is a copy of a trace's queued entry without its documents (nil if
+// none) and a lookup of those documents, both under the set's lock: with a
+// DocPreparer store, writes queue their documents without holding the
+// trace's stripe lock, so the entry may change while a write stages
+// against it.
+func (p *pendingSet) view(id string) (*pendingEntry, func(docID string) *segment.Segment) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.m[id]
 	if e == nil {
-		return nil
+		return nil, nil
 	}
 	c := *e
 	c.docs = trace.Trace{ID: e.docs.ID}
-	c.docs.Put(e.docs.Docs...)
-	return &c
+	return &c, func(docID string) *segment.Segment {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return e.docs.Find(docID)
+	}
 }

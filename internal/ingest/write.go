@@ -136,9 +136,10 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 	var known []*trace.Trace
 	var queued *pendingEntry
 	var flying []*staged
+	var queuedFind func(docID string) *segment.Segment // the queued documents, when not in known
 	if in.preparer() != nil {
 		flying = in.storing.of(id) // before the queue: a write leaves here once queued
-		queued = in.pend.view(id)
+		queued, queuedFind = in.pend.view(id)
 	} else {
 		queued = in.pend.get(id)
 	}
@@ -150,7 +151,9 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 	case queued != nil || cached != nil:
 		if queued != nil {
 			st.epoch, st.bytes = queued.epoch, queued.bytes
-			known = append(known, &queued.docs)
+			if queuedFind == nil {
+				known = append(known, &queued.docs)
+			}
 		} else {
 			st.epoch, st.bytes = cached.summary.Epoch, cached.bytes
 		}
@@ -181,15 +184,19 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 		// Writes of this trace still being stored know it best: the
 		// newest was staged against everything known before it.
 		st.epoch, st.bytes = flying[0].epoch, max(st.bytes, flying[0].bytes)
-		fk := make([]*trace.Trace, len(flying))
-		for i, f := range flying {
-			fk[i] = &f.docs
-		}
-		known = append(fk, known...)
 	}
 	for _, i := range idx {
 		s := segs[i]
 		old := st.docs.Find(s.ID)
+		for _, f := range flying {
+			if old != nil {
+				break
+			}
+			old = f.docs.Find(s.ID)
+		}
+		if old == nil && queuedFind != nil {
+			old = queuedFind(s.ID)
+		}
 		for _, k := range known {
 			if old != nil {
 				break
