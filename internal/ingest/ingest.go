@@ -89,6 +89,8 @@ type Ingester struct {
 	seed  maphash.Seed
 	pend  *pendingSet
 	seen  *seen
+
+	storing storing // writes in flight to a DocPreparer store (storing.go)
 	// calling is the raw bytes of the calls being ingested now.
 	calling atomic.Int64 // traces this process summarised, to skip lookups for new ones
 

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -37,7 +38,7 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 		}
 		byTrace[s.TraceID] = append(byTrace[s.TraceID], i)
 	}
-	unlock := in.lock(order)
+	unlock := sync.OnceFunc(in.lock(order))
 	defer unlock()
 	in.pend.claim(order)
 	defer in.pend.release(order)
@@ -71,7 +72,17 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 		}
 	}
 	if len(puts) > 0 {
-		if err := in.cfg.Store.PutDocs(ctx, puts); err != nil {
+		put := func() error { return in.cfg.Store.PutDocs(ctx, puts) }
+		if p := in.preparer(); p != nil {
+			// The versions are fixed now: the round trip needs no lock, and
+			// concurrent writes of these traces share its INSERTs.
+			commit := p.PrepareDocs(puts)
+			in.storing.add(stages)
+			defer in.storing.remove(stages) // after they are queued below
+			unlock()
+			put = func() error { return commit(ctx) }
+		}
+		if err := put(); err != nil {
 			in.cfg.Logger.Error("store documents", "err", err)
 			code := CodeInternal
 			if errors.Is(err, store.ErrDiskFull) {
@@ -123,7 +134,15 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 	// their summary, then the last summarised state in the cache (or,
 	// when none is in memory, in the store).
 	var known []*trace.Trace
-	queued := in.pend.get(id)
+	var queued *pendingEntry
+	var flying []*staged
+	var queuedFind func(docID string) *segment.Segment // the queued documents, when not in known
+	if in.preparer() != nil {
+		flying = in.storing.of(id) // before the queue: a write leaves here once queued
+		queued, queuedFind = in.pend.view(id)
+	} else {
+		queued = in.pend.get(id)
+	}
 	cached := in.cache.get(id)
 	if store.IsShared(in.cfg.Store) {
 		cached = nil // another process may have changed the trace since
@@ -132,7 +151,9 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 	case queued != nil || cached != nil:
 		if queued != nil {
 			st.epoch, st.bytes = queued.epoch, queued.bytes
-			known = append(known, &queued.docs)
+			if queuedFind == nil {
+				known = append(known, &queued.docs)
+			}
 		} else {
 			st.epoch, st.bytes = cached.summary.Epoch, cached.bytes
 		}
@@ -159,9 +180,23 @@ func (in *Ingester) stage(ctx context.Context, id string, segs []*segment.Segmen
 			known = append(known, base)
 		}
 	}
+	if len(flying) > 0 {
+		// Writes of this trace still being stored know it best: the
+		// newest was staged against everything known before it.
+		st.epoch, st.bytes = flying[0].epoch, max(st.bytes, flying[0].bytes)
+	}
 	for _, i := range idx {
 		s := segs[i]
 		old := st.docs.Find(s.ID)
+		for _, f := range flying {
+			if old != nil {
+				break
+			}
+			old = f.docs.Find(s.ID)
+		}
+		if old == nil && queuedFind != nil {
+			old = queuedFind(s.ID)
+		}
 		for _, k := range known {
 			if old != nil {
 				break

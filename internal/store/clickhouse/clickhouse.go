@@ -105,6 +105,15 @@ func part(epoch int64) uint32 {
 // PutDocs implements store.Store: the pending marks are inserted before
 // the documents.
 func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
+	return s.PrepareDocs(puts)(ctx)
+}
+
+var _ store.DocPreparer = (*Store)(nil)
+
+// PrepareDocs implements store.DocPreparer: the rows and their versions
+// are made now, the INSERTs (marks, then documents) by commit. Writers
+// that commit at once share their INSERTs (batch.go).
+func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error {
 	var marks, docs rowWriter
 	for _, p := range puts {
 		v := s.ver()
@@ -117,10 +126,12 @@ func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
 			writeDoc(&docs, p.Epoch, p.TraceID, d.ID, v, d.Raw)
 		}
 	}
-	if err := s.marks.add(marks.b); err != nil {
-		return err
+	return func(ctx context.Context) error {
+		if err := s.marks.add(marks.b); err != nil {
+			return err
+		}
+		return s.docs.add(docs.b)
 	}
-	return s.docs.add(docs.b)
 }
 
 func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []byte) {

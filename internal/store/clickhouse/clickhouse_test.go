@@ -93,3 +93,32 @@ func TestTracesReadsWhatTraceReads(t *testing.T) {
 		t.Errorf("moved trace = %+v, want both documents at epoch %d", st, next.Epoch)
 	}
 }
+
+// TestPreparedDocsKeepTheirOrder: a document prepared later supersedes one
+// prepared earlier even when its commit finishes first, as the ingest path
+// relies on once it commits outside the trace's lock (store.DocPreparer).
+func TestPreparedDocsKeepTheirOrder(t *testing.T) {
+	s := open(t, clickhousetest.NewDatabase(t))
+	defer s.Close()
+	ctx := context.Background()
+	id := storetest.TraceID(storetest.Base+1, 1)
+	put := func(raw string) []store.DocPut {
+		return []store.DocPut{{TraceID: id, Epoch: storetest.Base + 1, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", raw)}}}
+	}
+	older, newer := s.PrepareDocs(put("older")), s.PrepareDocs(put("newer"))
+	if err := newer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := older(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Trace(ctx, id)
+	want := storetest.Doc("aaaaaaaaaaaaaaaa", "newer")
+	if err != nil || len(got.Docs) != 1 || string(got.Docs[0].Raw) != string(want.Raw) {
+		t.Fatalf("Trace = %+v, %v; want only the document prepared last", got, err)
+	}
+	n := 0
+	if err := s.Pending(ctx, func(string) bool { n++; return true }); err != nil || n != 1 {
+		t.Fatalf("%d traces pending (%v), want the one", n, err)
+	}
+}
