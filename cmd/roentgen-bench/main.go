@@ -65,6 +65,7 @@ type config struct {
 	soakDir     string
 	sample      time.Duration
 	idle        time.Duration
+	soakVerify  string
 }
 
 func main() {
@@ -90,10 +91,14 @@ func main() {
 	flag.StringVar(&c.soakDir, "soak-dir", "", "soak: directory of rss.csv, acked.bin and (unless -data-dir) the store (default /tmp/soak-<time>)")
 	flag.DurationVar(&c.sample, "sample", 5*time.Second, "soak: RSS sampling interval")
 	flag.DurationVar(&c.idle, "idle", 0, "soak: keep the server running this long without traffic after sending, to see what memory it keeps")
+	flag.StringVar(&c.soakVerify, "soak-verify", "", "check a soak's directory again, e.g. one whose run was killed: the server (-exec) recovers its store and stops cleanly, then every acknowledged document is looked up")
 	flag.Parse()
 	run := run
 	if c.soak > 0 {
 		run = runSoak
+	}
+	if c.soakVerify != "" {
+		run = verifySoak
 	}
 	if err := run(c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "roentgen-bench:", err)

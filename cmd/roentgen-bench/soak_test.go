@@ -50,6 +50,8 @@ func TestSoakLogsAndVerifiesAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	acks.w.Write(acks.rec[:])
+	// A torn record, as a killed run leaves at the log's end: not an error.
+	acks.w.Write(acks.rec[:ackRecord/2])
 	if err := acks.close(); err != nil {
 		t.Fatal(err)
 	}
