@@ -57,6 +57,17 @@ func TestSampleAppTracesMatchOfficialSDK(t *testing.T) {
 	}
 	off := runSample(t, "official")
 	rt := runSample(t, "roentgen")
+	// aws-xray-sdk-go sometimes embeds a subsegment of the failing request
+	// twice, with one id, in the segment it sends (seen in CI: every
+	// subsegment of req1's backend doubled): a race in that SDK between the
+	// request context ending and the subsegments closing. Such copies are
+	// left out of its lines; this package must never send one.
+	if rt.dups != 0 {
+		t.Errorf("this package embedded %d subsegments twice in one parent", rt.dups)
+	}
+	if off.dups != 0 {
+		t.Logf("aws-xray-sdk-go embedded %d subsegments twice in one parent (left out of the comparison)", off.dups)
+	}
 	if !reflect.DeepEqual(off.traces, rt.traces) {
 		t.Errorf("traces differ:\naws-xray-sdk-go:\n%s\nroentgen:\n%s", strings.Join(off.traces, "\n"), strings.Join(rt.traces, "\n"))
 	}
@@ -71,6 +82,7 @@ func TestSampleAppTracesMatchOfficialSDK(t *testing.T) {
 type sampleResult struct {
 	traces []string // one canonical line per document and subsegment
 	graph  []string // nodes and edges
+	dups   int      // subsegments embedded twice (same id) in one parent
 }
 
 func runSample(t *testing.T, variant string) sampleResult {
@@ -144,7 +156,7 @@ func runSample(t *testing.T, variant string) sampleResult {
 			if err := json.Unmarshal([]byte(aws.ToString(d)), &m); err != nil {
 				t.Fatal(err)
 			}
-			lines = append(lines, canonical(m, fmt.Sprintf("req%d", i))...)
+			lines = append(lines, canonical(m, fmt.Sprintf("req%d", i), &res.dups)...)
 		}
 		sort.Strings(lines)
 		res.traces = append(res.traces, lines...)
@@ -216,7 +228,7 @@ var connectionPhases = map[string]bool{"connect": true, "dns": true, "dial": tru
 // canonical describes a document and its subsegments by what the service
 // uses: names, namespaces, flags, status, annotations, metadata namespaces,
 // sql and aws fields — not ids, times or host ports.
-func canonical(m map[string]any, prefix string) []string {
+func canonical(m map[string]any, prefix string, dups *int) []string {
 	var out []string
 	var walk func(m map[string]any, path string)
 	walk = func(m map[string]any, path string) {
@@ -268,8 +280,15 @@ func canonical(m map[string]any, prefix string) []string {
 		}
 		out = append(out, prefix+path+" "+strings.Join(f, " "))
 		subs, _ := m["subsegments"].([]any)
+		seen := map[any]bool{}
 		for _, s := range subs {
-			walk(s.(map[string]any), path)
+			sm := s.(map[string]any)
+			if id := sm["id"]; id != nil && seen[id] {
+				*dups++ // counted, compared apart (TestSampleAppTracesMatchOfficialSDK)
+				continue
+			}
+			seen[sm["id"]] = true
+			walk(sm, path)
 		}
 	}
 	walk(m, "")
