@@ -57,11 +57,13 @@ func (s *Stats) Add(o *Stats, sign int64) {
 	s.Duration.Merge(o.Duration, sign)
 }
 
+// widen takes in another span; zero is "none" for both ends, so a sum
+// starting from the zero Stats equals one starting from its first delta.
 func (s *Stats) widen(first, last int64) {
 	if first != 0 && (s.First == 0 || first < s.First) {
 		s.First = first
 	}
-	if last > s.Last {
+	if last != 0 && (s.Last == 0 || last > s.Last) {
 		s.Last = last
 	}
 }
