@@ -33,6 +33,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -449,7 +451,9 @@ func verifySoak(c config, out io.Writer) error {
 
 // verifyAcked opens the store in dataDir and checks every document of the
 // ack log: its trace has a summary and holds the document. The log is read
-// in chunks, each trace of a chunk looked up once.
+// in chunks; each trace of a chunk is looked up once, in trace-id order
+// (ids begin with their epoch, so neighbours share blocks) and by one
+// worker per CPU: a soak acknowledges tens of millions of documents.
 func verifyAcked(logPath, dataDir string, out io.Writer) (lost, traces int64, err error) {
 	st, err := pebble.Open(dataDir, pebble.Options{CombineStats: graph.CombineStats})
 	if err != nil {
@@ -462,10 +466,20 @@ func verifyAcked(logPath, dataDir string, out io.Writer) (lost, traces int64, er
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
-	ctx := context.Background()
 	rec := make([]byte, ackRecord)
-	const chunk = 1 << 20
-	reported := 0
+	const chunk = 1 << 21
+	var (
+		mu       sync.Mutex
+		reported int
+	)
+	report := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if reported < 10 {
+			reported++
+			fmt.Fprintf(out, format, args...)
+		}
+	}
 	for done := false; !done; {
 		want := map[string][]string{}
 		for range chunk {
@@ -480,33 +494,52 @@ func verifyAcked(logPath, dataDir string, out io.Writer) (lost, traces int64, er
 			t, id := unpackIDs(rec)
 			want[t] = append(want[t], id)
 		}
-		for t, ids := range want {
-			traces++
-			got, err := st.Trace(ctx, t)
-			if err != nil || got.Summary == nil {
-				lost += int64(len(ids))
-				if reported < 10 {
-					reported++
-					fmt.Fprintf(out, "lost: trace %s (%d documents): %v, summary %v\n", t, len(ids), err, got != nil && got.Summary != nil)
-				}
-				continue
-			}
-			have := make(map[string]bool, len(got.Docs))
-			for _, d := range got.Docs {
-				have[d.ID] = true
-			}
-			for _, id := range ids {
-				if !have[id] {
-					lost++
-					if reported < 10 {
-						reported++
-						fmt.Fprintf(out, "lost: document %s of trace %s\n", id, t)
-					}
-				}
-			}
+		ids := make([]string, 0, len(want))
+		for t := range want {
+			ids = append(ids, t)
 		}
+		sort.Strings(ids)
+		traces += int64(len(ids))
+		workers := runtime.GOMAXPROCS(0)
+		var wg sync.WaitGroup
+		var chunkLost atomic.Int64
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Contiguous ranges keep each worker's lookups in order.
+				lo, hi := w*len(ids)/workers, (w+1)*len(ids)/workers
+				for _, t := range ids[lo:hi] {
+					chunkLost.Add(checkTrace(st, t, want[t], report))
+				}
+			}()
+		}
+		wg.Wait()
+		lost += chunkLost.Load()
 	}
 	return lost, traces, nil
+}
+
+// checkTrace counts the documents of ids that trace t lacks (all of them if
+// it has no summary).
+func checkTrace(st *pebble.Store, t string, ids []string, report func(string, ...any)) int64 {
+	got, err := st.Trace(context.Background(), t)
+	if err != nil || got.Summary == nil {
+		report("lost: trace %s (%d documents): %v, summary %v\n", t, len(ids), err, got != nil && got.Summary != nil)
+		return int64(len(ids))
+	}
+	have := make(map[string]bool, len(got.Docs))
+	for _, d := range got.Docs {
+		have[d.ID] = true
+	}
+	var lost int64
+	for _, id := range ids {
+		if !have[id] {
+			lost++
+			report("lost: document %s of trace %s\n", id, t)
+		}
+	}
+	return lost
 }
 
 var vmRe = regexp.MustCompile(`(VmRSS|VmHWM):\s+(\d+) kB`)
