@@ -49,6 +49,7 @@ import (
 type soakCounts struct {
 	offered, acked, throttled, rejected, failed atomic.Int64
 	clientShed                                  atomic.Int64 // batches no idle sender took
+	timedOut                                    atomic.Int64 // of failed: no answer within the client's timeout
 }
 
 // ackRecord is one acknowledged document: its trace id's 16 bytes
@@ -161,7 +162,7 @@ func runSoak(c config, out io.Writer) error {
 	fmt.Fprintf(out, "acknowledged    %d (%.0f/s)\n", n.acked.Load(), float64(n.acked.Load())/elapsed.Seconds())
 	fmt.Fprintf(out, "throttled       %d (ThrottledException, shed)\n", n.throttled.Load())
 	fmt.Fprintf(out, "rejected        %d (other UnprocessedTraceSegments)\n", n.rejected.Load())
-	fmt.Fprintf(out, "failed          %d (transport errors or other statuses)\n", n.failed.Load())
+	fmt.Fprintf(out, "failed          %d (transport errors or other statuses; %d of them no answer within the client's 2 minutes)\n", n.failed.Load(), n.timedOut.Load())
 	fmt.Fprintf(out, "client shed     %d (no idle sender of %d: not offered)\n", n.clientShed.Load(), c.soakSenders)
 	fmt.Fprintf(out, "rss             peak %d MiB (VmHWM), %d MiB at the end of sending; samples in rss.csv\n", hwm>>20, rss>>20)
 	if c.idle > 0 {
@@ -310,6 +311,9 @@ func (s *soakSender) send(docs [][]byte, n *soakCounts, acks *ackLog) error {
 	resp, err := s.client.Post(s.url, "application/x-amz-json-1.1", bytes.NewReader(s.body.Bytes()))
 	if err != nil {
 		n.failed.Add(int64(len(docs)))
+		if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
+			n.timedOut.Add(int64(len(docs)))
+		}
 		return nil
 	}
 	defer resp.Body.Close()
