@@ -124,10 +124,14 @@ func openReadDB(b *testing.B) *readDB {
 	db := &readDB{url: base.String(), seed: seed, n: n}
 	st := open(b, db.url)
 	b.Cleanup(func() { st.Close() })
+	// "start end seed copies": copies is how many the database holds, which
+	// may be fewer than n/seed for a build stopped early (see BENCHMARKS.md).
 	built := query(b, db.url, `SELECT argMax(value, ver) FROM meta WHERE kind = 'bench' AND key = 'built'`)
-	if f := strings.Fields(built); len(f) == 3 && f[2] == strconv.Itoa(seed) {
+	if f := strings.Fields(built); len(f) == 4 && f[2] == strconv.Itoa(seed) {
 		db.start, _ = strconv.ParseInt(f[0], 10, 64)
 		db.end, _ = strconv.ParseInt(f[1], 10, 64)
+		copies, _ := strconv.Atoi(f[3])
+		db.n = copies * seed
 	} else {
 		// Half-built or never built: start afresh.
 		if err := st.DropDatabase(context.Background()); err != nil {
@@ -222,6 +226,7 @@ func buildReadDB(b *testing.B, db *readDB, st *clickhouse.Store) {
 	b.Logf("multiplied to %d traces in %v", db.n, time.Since(t1))
 
 	// The statistics: every service's count is the seed's times the factor.
+	checkStatsCopies(b, db)
 	graph := serviceCounts(b, srv, db.start, db.end+1)
 	factor := int64(db.n / db.seed)
 	for k, v := range seedGraph {
@@ -234,8 +239,21 @@ func buildReadDB(b *testing.B, db *readDB, st *clickhouse.Store) {
 	}
 	db.srv = srv
 	verifyReadDB(b, db, 50)
-	query(b, db.url, fmt.Sprintf("INSERT INTO meta (kind, key, ver, deleted, value) VALUES ('bench', 'built', 1, 0, '%d %d %d')", db.start, db.end, db.seed))
+	query(b, db.url, fmt.Sprintf("INSERT INTO meta (kind, key, ver, deleted, value) VALUES ('bench', 'built', 1, 0, '%d %d %d %d')", db.start, db.end, db.seed, db.n/db.seed))
 	b.Logf("built %d traces in %v", db.n, time.Since(t0))
+}
+
+// checkStatsCopies checks that the statistics rows are the seed's, each
+// as many times as there are copies: every distinct row occurs a multiple
+// of that many times, and the rows number that many times the distinct ones'
+// occurrences in the seed, so every sum the graph makes is the seed's times
+// the factor.
+func checkStatsCopies(b *testing.B, db *readDB) {
+	b.Helper()
+	f := db.n / db.seed
+	if bad := rows(b, db.url, fmt.Sprintf("SELECT count() FROM (SELECT count() AS c FROM stats GROUP BY res, grp, bucket, entity, value HAVING c %% %d != 0)", f)); bad != 0 {
+		b.Fatalf("%d statistics rows are not copied %d times", bad, f)
+	}
 }
 
 // serviceCounts is GetServiceGraph's total request count per service.
@@ -393,6 +411,7 @@ func latencies(b *testing.B, ds []time.Duration) {
 func BenchmarkReadsClickHouse(b *testing.B) {
 	db := openReadDB(b)
 	verifyReadDB(b, db, 5)
+	b.Logf("%d traces (a %d-trace seed × %d), %v to %v", db.n, db.seed, db.n/db.seed, time.Unix(db.start, 0).UTC(), time.Unix(db.end, 0).UTC())
 	lastHour := db.end - db.end%3600
 	for _, c := range []struct {
 		name, expr string
