@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -88,9 +87,6 @@ func (c *client) do(ctx context.Context, query string, body []byte, inDB bool) (
 	params := url.Values{}
 	if inDB {
 		params.Set("database", c.database)
-	}
-	if os.Getenv("XXX_LOG_QUERIES") != "" { // TEMP profiling, not to commit
-		params.Set("log_queries", "1")
 	}
 	if c.user != "" {
 		params.Set("user", c.user)
