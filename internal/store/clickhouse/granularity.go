@@ -6,22 +6,24 @@ import (
 	"strings"
 )
 
-// fineGranularity is the index granularity (rows per primary-index mark)
-// of the tables read by trace id whose rows are large: documents (~1 kB)
-// and summaries (~800 B). ClickHouse reads at least a granule for a key,
-// and a table's trace ids are random, so every part of every partition has
-// a granule in range of any id: at 18.16's default of 8,192 rows, reading
-// one trace's documents decompressed ~8 MB per part, and a search's page
-// of summaries read nearly the whole table. At 256 rows a lookup reads
-// ~250 kB per part that holds the trace and 256 ids per part that does
-// not; the index grows to a mark per 256 rows (~40k marks per 10M rows).
-const fineGranularity = 256
-
-// fineTables are re-created with fineGranularity by migration 4, with
-// their ORDER BY.
-var fineTables = []struct{ name, columns, orderBy string }{
-	{"docs", "p UInt32, trace String, doc String, ver UInt64, raw String", "trace, doc, ver"},
-	{"summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver"},
+// fineTables are re-created by migration 4 with a finer index granularity
+// (rows per primary-index mark) than 18.16's default of 8,192. ClickHouse
+// reads at least a granule per part for a key, and trace ids are random,
+// so every part of every partition has a granule in range of any id: with
+// 2.6M traces stored, reading one trace's documents decompressed ~8 MB per
+// part, its traces rows 213k rows, and a search's page of summaries read
+// nearly the whole table. At 256 rows a lookup by trace id reads ~250 kB
+// per part that holds the trace. The terms table is read by (field,
+// value, epoch) ranges: 1,024 rows keep a selective term's read small in
+// each part. The indexes grow (a mark per 256 rows: ~40k per 10M rows).
+var fineTables = []struct {
+	name, columns, orderBy string
+	granularity            int
+}{
+	{"docs", "p UInt32, trace String, doc String, ver UInt64, raw String", "trace, doc, ver", 256},
+	{"summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver", 256},
+	{"traces", "p UInt32, trace String, epoch Int64, ver UInt64, pending UInt8", "trace, ver", 256},
+	{"terms", "p UInt32, field String, value String, epoch Int64, trace String, ver UInt64", "field, value, epoch, trace", 1024},
 }
 
 // fineGrained is migration 4. 18.16 cannot change a table's granularity,
@@ -35,7 +37,7 @@ var fineTables = []struct{ name, columns, orderBy string }{
 // copied twice are harmless: readers take one row per version).
 func (s *Store) fineGrained(ctx context.Context) error {
 	for _, t := range fineTables {
-		fine, err := s.isFine(ctx, t.name)
+		fine, err := s.isFine(ctx, t.name, t.granularity)
 		if err != nil {
 			return err
 		}
@@ -44,7 +46,7 @@ func (s *Store) fineGrained(ctx context.Context) error {
 			// on 18.16 a CREATE … AS racing another process's RENAME of
 			// its source deadlocks both, for good.
 			if err := s.c.exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s_fine (%s)
-				ENGINE = MergeTree PARTITION BY p ORDER BY (%s) SETTINGS index_granularity = %d`, t.name, t.columns, t.orderBy, fineGranularity)); err != nil {
+				ENGINE = MergeTree PARTITION BY p ORDER BY (%s) SETTINGS index_granularity = %d`, t.name, t.columns, t.orderBy, t.granularity)); err != nil {
 				return err
 			}
 			// Two RENAMEs: 18.16 does a multi-table RENAME one table after
@@ -58,7 +60,7 @@ func (s *Store) fineGrained(ctx context.Context) error {
 				}
 			}
 			if err := s.c.exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s_fine TO %[1]s", t.name)); err != nil {
-				if fine, ferr := s.isFine(ctx, t.name); ferr != nil || !fine {
+				if fine, ferr := s.isFine(ctx, t.name, t.granularity); ferr != nil || !fine {
 					return err
 				}
 			}
@@ -102,8 +104,8 @@ func (s *Store) exists(ctx context.Context, table string) (bool, error) {
 	return v == 1, r.err
 }
 
-// isFine reports whether a table has fineGranularity.
-func (s *Store) isFine(ctx context.Context, table string) (bool, error) {
+// isFine reports whether a table has the given granularity.
+func (s *Store) isFine(ctx context.Context, table string, granularity int) (bool, error) {
 	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT engine_full FROM system.tables WHERE database = %s AND name = %s`,
 		quote(s.c.database), quote(table)))
 	if err != nil {
@@ -113,5 +115,5 @@ func (s *Store) isFine(ctx context.Context, table string) (bool, error) {
 	if r.err != nil {
 		return false, r.err
 	}
-	return strings.Contains(engine, fmt.Sprintf("index_granularity = %d", fineGranularity)), nil
+	return strings.Contains(engine, fmt.Sprintf("index_granularity = %d", granularity)), nil
 }

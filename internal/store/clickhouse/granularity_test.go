@@ -34,8 +34,8 @@ func TestFineGrainedMigration(t *testing.T) {
 	}
 
 	open(t, u).Close()
-	for _, table := range []string{"docs", "summaries"} {
-		if g := query(t, u, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = '"+table+"'"); !strings.Contains(g, "index_granularity = 256") {
+	for table, want := range map[string]string{"docs": "256", "summaries": "256", "traces": "256", "terms": "1024"} {
+		if g := query(t, u, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = '"+table+"'"); !strings.Contains(g, "index_granularity = "+want) {
 			t.Errorf("%s after the migration: %s", table, g)
 		}
 	}
