@@ -31,7 +31,16 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		return nil
 	}
 	after := q.After
-	rng := fmt.Sprintf("p >= %d AND p <= %d AND epoch >= %d AND epoch < %d", part(q.From), part(q.To-1), q.From, q.To)
+	// Partitions are read newest first, one, then four times as many as
+	// the window before: a page of a selective filter over ten hours
+	// usually fills from the newest hour, and every partition read costs
+	// a look at each of its parts.
+	first, last := int64(part(q.From)), int64(part(q.To-1))
+	if !after.IsZero() && after.Epoch < q.To {
+		last = max(first, int64(part(after.Epoch)))
+	}
+	width := int64(1)
+	lo := max(first, last-(width-1)*store.PartitionSeconds)
 	table, where := "summaries", ""
 	if len(q.AnyOf) > 0 || len(q.AnyIn) > 0 {
 		var any []string
@@ -60,6 +69,7 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		}
 		// Newest first; of one trace's versions in one second, the
 		// newest first, so a round that stops among them has seen it.
+		rng := fmt.Sprintf("p >= %d AND p <= %d AND epoch >= %d AND epoch < %d", lo, last, q.From, q.To)
 		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT epoch, trace, ver FROM %s WHERE %s%s%s
 			ORDER BY epoch DESC, trace DESC, ver DESC LIMIT %d`, table, rng, where, cursor, limit))
 		if err != nil {
@@ -77,12 +87,11 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		if r.err != nil {
 			return r.err
 		}
-		if len(cands) == 0 {
-			return nil
-		}
-		newest, err := s.newestSummaries(ctx, ids)
-		if err != nil {
-			return err
+		var newest map[string]newestSummary
+		if len(cands) > 0 {
+			if newest, err = s.newestSummaries(ctx, ids); err != nil {
+				return err
+			}
 		}
 		for _, c := range cands {
 			n, ok := newest[c.trace]
@@ -99,10 +108,18 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 			}
 		}
 		if len(cands) < limit {
-			return nil
+			// The window is done: on to the partitions before it.
+			if lo <= first {
+				return nil
+			}
+			last = lo - store.PartitionSeconds
+			after = store.Cursor{} // the window's partitions are all before lo
+			width *= candidateGrowth
+			lo = max(first, last-(width-1)*store.PartitionSeconds)
+			continue
 		}
-		last := cands[len(cands)-1]
-		after = store.Cursor{Epoch: last.epoch, TraceID: last.trace}
+		c := cands[len(cands)-1]
+		after = store.Cursor{Epoch: c.epoch, TraceID: c.trace}
 		limit = min(limit*candidateGrowth, tracesPerQuery)
 	}
 }
