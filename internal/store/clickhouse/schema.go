@@ -39,6 +39,14 @@ var migrations = [][]string{
 	},
 	{createLeases},  // trace leases (lease.go)
 	{createReports}, // fleet-wide sampling reports (quota.go)
+	nil,             // docs and summaries with finer index granules: fineGrained (granularity.go)
+}
+
+// migrationSteps are the steps of a migration that are not plain
+// statements, run after its statements, by the version they bring a
+// database to.
+var migrationSteps = map[int]func(*Store, context.Context) error{
+	4: (*Store).fineGrained,
 }
 
 // partitioned are the tables retention drops partitions of.
@@ -66,6 +74,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	for v := int(have); v < len(migrations); v++ {
 		for _, stmt := range migrations[v] {
 			if err := s.c.exec(ctx, stmt); err != nil {
+				return fmt.Errorf("clickhouse: migrating to schema version %d: %w", v+1, err)
+			}
+		}
+		if step := migrationSteps[v+1]; step != nil {
+			if err := step(s, ctx); err != nil {
 				return fmt.Errorf("clickhouse: migrating to schema version %d: %w", v+1, err)
 			}
 		}

@@ -1,0 +1,151 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
+
+// Candidates per query of a scan: the first query takes few, since a page
+// of GetTraceSummaries wants 100 summaries, and each next one more, up to
+// tracesPerQuery, for a filter that matches few of its candidates.
+const (
+	firstCandidates = 128
+	candidateGrowth = 4
+)
+
+// Summaries implements store.Store. A trace is listed by its newest
+// summary. Each round reads, newest first, a bounded number of candidates
+// (epoch, trace, version) in the time range: index-term rows with AnyOf or
+// AnyIn, else summary rows. Both tables hold a row per summary version, so
+// a candidate counts only if its version is its trace's newest; then the
+// summaries of those traces alone are read, by key. The cost of a round
+// is thus its candidates', not the range's: the term rows of a value sit
+// together in the terms table (ORDER BY field, value, epoch), and the
+// summaries are read by trace id through the primary key.
+func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
+	if q.From >= q.To {
+		return nil
+	}
+	after := q.After
+	// Partitions are read newest first, one, then four times as many as
+	// the window before: a page of a selective filter over ten hours
+	// usually fills from the newest hour, and every partition read costs
+	// a look at each of its parts.
+	first, last := int64(part(q.From)), int64(part(q.To-1))
+	if !after.IsZero() && after.Epoch < q.To {
+		last = max(first, int64(part(after.Epoch)))
+	}
+	width := int64(1)
+	lo := max(first, last-(width-1)*store.PartitionSeconds)
+	table, where := "summaries", ""
+	if len(q.AnyOf) > 0 || len(q.AnyIn) > 0 {
+		var any []string
+		if len(q.AnyOf) > 0 {
+			terms := make([]string, len(q.AnyOf))
+			for i, t := range q.AnyOf {
+				terms[i] = "(" + quote(t.Field) + ", " + quote(t.Value) + ")"
+			}
+			any = append(any, "(field, value) IN ("+strings.Join(terms, ", ")+")")
+		}
+		for _, r := range q.AnyIn { // numeric terms, whose values sort as their numbers
+			any = append(any, fmt.Sprintf("(field = %s AND value >= %s AND value <= %s)", quote(r.Field), quote(r.From), quote(r.To)))
+		}
+		table, where = "terms", " AND ("+strings.Join(any, " OR ")+")"
+	}
+	type candidate struct {
+		epoch int64
+		trace string
+		ver   uint64
+	}
+	limit := firstCandidates
+	for {
+		var cursor string
+		if !after.IsZero() {
+			cursor = fmt.Sprintf(" AND epoch <= %d AND (epoch < %d OR trace < %s)", after.Epoch, after.Epoch, quote(after.TraceID))
+		}
+		// Newest first; of one trace's versions in one second, the
+		// newest first, so a round that stops among them has seen it.
+		rng := fmt.Sprintf("p >= %d AND p <= %d AND epoch >= %d AND epoch < %d", lo, last, q.From, q.To)
+		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT epoch, trace, ver FROM %s WHERE %s%s%s
+			ORDER BY epoch DESC, trace DESC, ver DESC LIMIT %d`, table, rng, where, cursor, limit))
+		if err != nil {
+			return err
+		}
+		var cands []candidate
+		ids := map[string]bool{}
+		for r.more() {
+			c := candidate{epoch: r.i64(), trace: r.str(), ver: r.u64()}
+			if r.err == nil {
+				cands = append(cands, c)
+				ids[c.trace] = true
+			}
+		}
+		if r.err != nil {
+			return r.err
+		}
+		var newest map[string]newestSummary
+		if len(cands) > 0 {
+			if newest, err = s.newestSummaries(ctx, ids); err != nil {
+				return err
+			}
+		}
+		for _, c := range cands {
+			n, ok := newest[c.trace]
+			if !ok || n.ver != c.ver {
+				continue // an older version's row, or one not yet readable
+			}
+			delete(newest, c.trace) // listed once
+			sum, err := trace.DecodeSummary(n.sum)
+			if err != nil {
+				return fmt.Errorf("clickhouse: summary of trace %s: %w", c.trace, err)
+			}
+			if !fn(sum) {
+				return nil
+			}
+		}
+		if len(cands) < limit {
+			// The window is done: on to the partitions before it.
+			if lo <= first {
+				return nil
+			}
+			last = lo - store.PartitionSeconds
+			after = store.Cursor{} // the window's partitions are all before lo
+			width *= candidateGrowth
+			lo = max(first, last-(width-1)*store.PartitionSeconds)
+			continue
+		}
+		c := cands[len(cands)-1]
+		after = store.Cursor{Epoch: c.epoch, TraceID: c.trace}
+		limit = min(limit*candidateGrowth, tracesPerQuery)
+	}
+}
+
+type newestSummary struct {
+	ver uint64
+	sum []byte
+}
+
+// newestSummaries reads the newest summary of each of ids, by key.
+func (s *Store) newestSummaries(ctx context.Context, ids map[string]bool) (map[string]newestSummary, error) {
+	q := make([]string, 0, len(ids))
+	for id := range ids {
+		q = append(q, quote(id))
+	}
+	r, err := s.c.selectRows(ctx, `SELECT trace, max(ver), argMax(sum, ver) FROM summaries PREWHERE trace IN (`+
+		strings.Join(q, ", ")+`) GROUP BY trace`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]newestSummary, len(ids))
+	for r.more() {
+		id, v, b := r.str(), r.u64(), r.raw()
+		if r.err == nil {
+			out[id] = newestSummary{ver: v, sum: b}
+		}
+	}
+	return out, r.err
+}
