@@ -347,9 +347,14 @@ const summaryPage = 1000
 // Summaries implements store.Store. A trace is listed by its newest
 // summary; candidates come from the rows of the time range (or, with
 // AnyOf, the term rows), and a term only counts when it belongs to the
-// trace's newest summary version.
+// trace's newest summary version; each set of AllOf is one more such
+// condition of the same query.
 func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
 	if q.From >= q.To {
+		return nil
+	}
+	first, rest, any, none := q.Conjunction()
+	if none {
 		return nil
 	}
 	after := q.After
@@ -363,30 +368,25 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 			rng += fmt.Sprintf(" AND epoch <= %d", after.Epoch)
 		}
 		var query string
-		if len(q.AnyOf) == 0 && len(q.AnyIn) == 0 {
+		if !any {
 			query = fmt.Sprintf(`SELECT trace, s FROM (
 				SELECT trace, argMax(epoch, ver) AS e, argMax(sum, ver) AS s FROM summaries
 				WHERE trace IN (SELECT trace FROM summaries WHERE %s) GROUP BY trace)
 				WHERE e >= %d AND e < %d%s ORDER BY e DESC, trace DESC LIMIT %d`,
 				rng, q.From, q.To, cursor, summaryPage)
 		} else {
-			var any []string
-			if len(q.AnyOf) > 0 {
-				terms := make([]string, len(q.AnyOf))
-				for i, t := range q.AnyOf {
-					terms[i] = "(" + quote(t.Field) + ", " + quote(t.Value) + ")"
-				}
-				any = append(any, "(field, value) IN ("+strings.Join(terms, ", ")+")")
+			hits := termRows(rng, first)
+			// A further set of a conjunction: the newest version carries one
+			// of its terms too.
+			var also string
+			for _, set := range rest {
+				also += " AND (trace, v) IN (" + termRows(rng, set) + ")"
 			}
-			for _, r := range q.AnyIn { // numeric terms, whose values sort as their numbers
-				any = append(any, fmt.Sprintf("(field = %s AND value >= %s AND value <= %s)", quote(r.Field), quote(r.From), quote(r.To)))
-			}
-			hits := fmt.Sprintf("SELECT trace, ver FROM terms WHERE %s AND (%s)", rng, strings.Join(any, " OR "))
 			query = fmt.Sprintf(`SELECT trace, s FROM (
 				SELECT trace, argMax(epoch, ver) AS e, argMax(sum, ver) AS s, max(ver) AS v FROM summaries
 				WHERE trace IN (SELECT trace FROM (%s)) GROUP BY trace)
-				WHERE e >= %d AND e < %d%s AND (trace, v) IN (%s) ORDER BY e DESC, trace DESC LIMIT %d`,
-				hits, q.From, q.To, cursor, hits, summaryPage)
+				WHERE e >= %d AND e < %d%s AND (trace, v) IN (%s)%s ORDER BY e DESC, trace DESC LIMIT %d`,
+				hits, q.From, q.To, cursor, hits, also, summaryPage)
 		}
 		r, err := s.c.selectRows(ctx, query)
 		if err != nil {
@@ -416,6 +416,23 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 			return nil
 		}
 	}
+}
+
+// termRows selects the (trace, version) rows in rng indexed under a term
+// of set.
+func termRows(rng string, set store.TermSet) string {
+	var any []string
+	if len(set.Terms) > 0 {
+		terms := make([]string, len(set.Terms))
+		for i, t := range set.Terms {
+			terms[i] = "(" + quote(t.Field) + ", " + quote(t.Value) + ")"
+		}
+		any = append(any, "(field, value) IN ("+strings.Join(terms, ", ")+")")
+	}
+	for _, r := range set.Ranges { // numeric terms, whose values sort as their numbers
+		any = append(any, fmt.Sprintf("(field = %s AND value >= %s AND value <= %s)", quote(r.Field), quote(r.From), quote(r.To)))
+	}
+	return fmt.Sprintf("SELECT trace, ver FROM terms WHERE %s AND (%s)", rng, strings.Join(any, " OR "))
 }
 
 // PutMeta implements store.Store.
