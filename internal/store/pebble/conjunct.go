@@ -22,7 +22,8 @@ import (
 // it checks (`service("x") AND responsetime > 0.1`, x rare) stops being
 // checked, so an AND never costs much more than its cheapest side alone.
 
-const (
+// Variables for the tests, which spend them at once.
+var (
 	// conjunctBudget is how many postings a set may read before its
 	// cost is weighed against the candidates it checked,
 	conjunctBudget = 1 << 14
