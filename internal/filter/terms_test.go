@@ -76,7 +76,9 @@ func TestNarrowingKeepsTheOtherOperandsOfAnAND(t *testing.T) {
 			}
 			continue
 		}
-		same := func(a, b store.TermSet) bool { return slices.Equal(a.Terms, b.Terms) && slices.Equal(a.Ranges, b.Ranges) }
+		same := func(a, b store.TermSet) bool {
+			return slices.Equal(a.Terms, b.Terms) && slices.Equal(a.Ranges, b.Ranges)
+		}
 		if !ok || !same(first, c.first) || !slices.EqualFunc(also, c.also, same) {
 			t.Errorf("%s: narrowed to %q and %q (ok %v), want %q and %q", c.expr, first, also, ok, c.first, c.also)
 		}
