@@ -259,8 +259,8 @@ func (s *Server) searchQuery(filterExpr *string, start, end float64, rangeType s
 		q.From -= eventLookback
 	}
 	if expr != nil {
-		if terms, ok := expr.Terms(); ok {
-			q.AnyOf, q.AnyIn, none = terms.Terms, terms.Ranges, terms.Empty()
+		if terms, also, ok := expr.Narrowing(); ok {
+			q.AnyOf, q.AnyIn, q.AllOf, none = terms.Terms, terms.Ranges, also, terms.Empty()
 		}
 	}
 	return expr, q, none, nil

@@ -13,19 +13,39 @@ import (
 // with Match: the terms are necessary, not sufficient. An empty set with
 // ok means no trace can match (`http.status = 200.5`).
 func (e *Expr) Terms() (terms store.TermSet, ok bool) {
+	terms, _, ok = e.Narrowing()
+	return terms, ok
+}
+
+// Narrowing is Terms and, for a conjunction, the terms of its other
+// narrowable operands, cheapest first: a matching trace carries a term of
+// terms and a term of each set of also, so a store can intersect their
+// posting lists before it reads a summary (`duration > 3 AND
+// service("x")`: the slow traces of x, not every slow trace).
+func (e *Expr) Narrowing() (terms store.TermSet, also []store.TermSet, ok bool) {
 	t, ok := narrow(e.root)
 	if !ok {
-		return store.TermSet{}, false
+		return store.TermSet{}, nil, false
 	}
-	return t.TermSet, true
+	for _, a := range t.also {
+		also = append(also, a.TermSet)
+	}
+	return t.TermSet, also, true
 }
 
 // termSet is a disjunction of terms and a rough cost: how many postings a
-// scan of it can be expected to read, relative to the others.
+// scan of it can be expected to read, relative to the others. also are
+// the further sets of a conjunction, each of which a match carries a term
+// of too, cheapest first.
 type termSet struct {
 	store.TermSet
 	cost int
+	also []termSet
 }
+
+// maxAlso is how many further sets of a conjunction are kept: each costs
+// a search a lookup per candidate, and past a few they rarely narrow more.
+const maxAlso = 3
 
 // fieldCost ranks fields by how few traces typically carry one value.
 func fieldCost(t store.Term) int {
@@ -60,6 +80,8 @@ func one(field, value string) (termSet, bool) {
 	return termSet{TermSet: store.TermSet{Terms: []store.Term{t}}, cost: fieldCost(t)}, true
 }
 
+// union is an OR of sets: any of their terms (their further sets of
+// conjunctions no longer hold for every match, and are dropped).
 func union(sets ...termSet) termSet {
 	var u termSet
 	for _, s := range sets {
@@ -78,16 +100,36 @@ func union(sets ...termSet) termSet {
 	return u
 }
 
-// cheapest picks, for a conjunction, the narrowest of its parts.
+// cheapest is a conjunction of sets: the narrowest of them read first,
+// the others (theirs included) kept as further sets, cheapest first.
 func cheapest(sets []termSet) (termSet, bool) {
-	var best termSet
-	found := false
+	var all []termSet
 	for _, s := range sets {
-		if !found || s.cost < best.cost {
-			best, found = s, true
+		all = append(all, termSet{TermSet: s.TermSet, cost: s.cost})
+		all = append(all, s.also...)
+	}
+	if len(all) == 0 {
+		return termSet{}, false
+	}
+	slices.SortStableFunc(all, func(a, b termSet) int { return a.cost - b.cost })
+	best := all[0]
+	for _, s := range all[1:] {
+		if len(best.also) == maxAlso {
+			break
+		}
+		dup := sameTerms(s.TermSet, best.TermSet)
+		for _, a := range best.also {
+			dup = dup || sameTerms(s.TermSet, a.TermSet)
+		}
+		if !dup {
+			best.also = append(best.also, s)
 		}
 	}
-	return best, found
+	return best, true
+}
+
+func sameTerms(a, b store.TermSet) bool {
+	return slices.Equal(a.Terms, b.Terms) && slices.Equal(a.Ranges, b.Ranges)
 }
 
 // narrowBool narrows AND and OR by narrowing their operands with leaf:

@@ -11,7 +11,7 @@ import (
 
 func checkTerms(t *testing.T, e *Expr, labels []string, all map[string]*trace.Summary) {
 	t.Helper()
-	terms, ok := e.Terms()
+	terms, also, ok := e.Narrowing()
 	if !ok {
 		return
 	}
@@ -20,12 +20,67 @@ func checkTerms(t *testing.T, e *Expr, labels []string, all map[string]*trace.Su
 		if !e.Match(s) {
 			continue
 		}
-		found := false
-		for _, have := range store.TermsOf(s) {
-			found = found || terms.Has(have)
+		for _, set := range append([]store.TermSet{terms}, also...) {
+			if !slices.ContainsFunc(store.TermsOf(s), set.Has) {
+				t.Fatalf("%s matches but carries none of the terms %q (narrowed to %q and %q)", l, set, terms, also)
+			}
 		}
-		if !found {
-			t.Fatalf("%s matches but carries none of the terms %q", l, terms)
+	}
+}
+
+// An AND keeps its other narrowable operands, which a store intersects
+// with the cheapest before it reads a summary; an OR keeps none.
+func TestNarrowingKeepsTheOtherOperandsOfAnAND(t *testing.T) {
+	svc := func(name string) store.TermSet {
+		return store.TermSet{Terms: []store.Term{{Field: store.FieldService, Value: name}}}
+	}
+	slow := store.TermSet{Ranges: []store.TermRange{timeRange(store.FieldResponseTime, 3), timeRange(store.FieldDuration, 3)}}
+	customer := store.TermSet{Terms: []store.Term{{Field: store.FieldAnnValue, Value: "customer\x00sc-42"}}}
+	items := store.AnnotationNumberTerms("items", store.NumRange{Lo: 5, Hi: inf})
+	fault := store.TermSet{Terms: []store.Term{{Field: store.FieldFlag, Value: "fault"}}}
+	cases := []struct {
+		expr  string
+		first store.TermSet
+		also  []store.TermSet
+	}{
+		{`duration > 3 AND service("x")`, slow, []store.TermSet{svc("x")}},
+		{`service("x") AND duration > 3`, slow, []store.TermSet{svc("x")}},
+		{`duration > 0.2 AND service("x")`, svc("x"), []store.TermSet{{Ranges: []store.TermRange{
+			timeRange(store.FieldResponseTime, 0.2), timeRange(store.FieldDuration, 0.2)}}}},
+		{`annotation.customer = "c-42" AND responsetime > 5 AND fault`, customer,
+			[]store.TermSet{{Ranges: []store.TermRange{timeRange(store.FieldResponseTime, 5)}}, fault}},
+		{`annotation.items > 5 AND service("x")`, svc("x"), []store.TermSet{items}},
+		// Operands of nested ANDs are flattened; ties keep their order.
+		{`(duration > 3 AND service("x")) AND user = "u"`, slow,
+			[]store.TermSet{{Terms: []store.Term{{Field: store.FieldUser, Value: "u"}}}, svc("x")}},
+		{`edge("a", "b") { responsetime > 5 }`, spanTerms(5), []store.TermSet{svc("a"), svc("b")}},
+		{`service("x") { responsetime > 5 }`, spanTerms(5), []store.TermSet{svc("x")}},
+		{`service("x") AND service("x")`, svc("x"), nil},
+		// Never more than three further sets: each costs every candidate a lookup.
+		{`user = "u" AND service("a") AND service("b") AND service("c") AND service("d")`,
+			store.TermSet{Terms: []store.Term{{Field: store.FieldUser, Value: "u"}}}, []store.TermSet{svc("a"), svc("b"), svc("c")}},
+		// An OR holds no conjunction for every match; a negation narrows nothing.
+		{`(duration > 3 AND service("x")) OR fault`, store.TermSet{Terms: fault.Terms, Ranges: slow.Ranges}, nil},
+		{`duration > 3 AND !service("x")`, slow, nil},
+		{`responsetime > 1 AND service("x") OR responsetime < 1`, store.TermSet{}, nil},
+	}
+	for _, c := range cases {
+		e, err := Parse(c.expr, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		first, also, ok := e.Narrowing()
+		if c.first.Empty() {
+			if ok {
+				t.Errorf("%s: narrowed to %q and %q, want a scan", c.expr, first, also)
+			}
+			continue
+		}
+		same := func(a, b store.TermSet) bool {
+			return slices.Equal(a.Terms, b.Terms) && slices.Equal(a.Ranges, b.Ranges)
+		}
+		if !ok || !same(first, c.first) || !slices.EqualFunc(also, c.also, same) {
+			t.Errorf("%s: narrowed to %q and %q (ok %v), want %q and %q", c.expr, first, also, ok, c.first, c.also)
 		}
 	}
 }

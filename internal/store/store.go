@@ -77,8 +77,9 @@ type Store interface {
 	// Summaries calls fn for the summaries of traces whose Epoch lies in
 	// [q.From, q.To), newest first (descending Epoch, then descending trace
 	// id), resuming strictly after q.After. With q.AnyOf set, only traces
-	// indexed under at least one of those terms are visited, each once. fn
-	// returns false to stop.
+	// indexed under at least one of those terms are visited, each once
+	// (and with q.AllOf, under a term of each of its sets). fn returns
+	// false to stop.
 	Summaries(ctx context.Context, q SummaryQuery, fn func(*trace.Summary) bool) error
 
 	// Metadata: small records such as sampling rules, groups and telemetry,
@@ -167,6 +168,13 @@ type SummaryQuery struct {
 	// ranges of AnyIn.
 	AnyOf []Term
 	AnyIn []TermRange
+	// AllOf restricts them further, a conjunction: to traces indexed under
+	// a term of each of its sets as well (an empty set: none). Stores
+	// intersect the posting lists before reading summaries; one may leave
+	// a set unchecked where its lists prove far longer than the candidates
+	// (checking would cost more than reading them), so it narrows the
+	// candidates, and a caller tests each summary it is handed anyway.
+	AllOf []TermSet
 	// After resumes a scan strictly after this position (zero: from To).
 	After Cursor
 }
@@ -198,3 +206,18 @@ const PartitionSeconds = 3600
 
 // PartitionOf is the partition start (epoch seconds) holding Epoch e.
 func PartitionOf(e int64) int64 { return e - e%PartitionSeconds }
+
+// Conjunction is q's term sets as one set read first and the rest, the
+// AllOf sets a store intersects it with; none reports that a set is empty
+// and nothing can match, any that the query names no term at all.
+func (q SummaryQuery) Conjunction() (first TermSet, rest []TermSet, any, none bool) {
+	first = TermSet{Terms: q.AnyOf, Ranges: q.AnyIn}
+	rest = q.AllOf
+	if first.Empty() && len(rest) > 0 {
+		first, rest = rest[0], rest[1:]
+	}
+	for _, s := range q.AllOf {
+		none = none || s.Empty()
+	}
+	return first, rest, !first.Empty() || none, none
+}

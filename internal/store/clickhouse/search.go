@@ -41,20 +41,19 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 	}
 	width := int64(1)
 	lo := max(first, last-(width-1)*store.PartitionSeconds)
+	lead, rest, any, none := q.Conjunction()
+	if none {
+		return nil
+	}
 	table, where := "summaries", ""
-	if len(q.AnyOf) > 0 || len(q.AnyIn) > 0 {
-		var any []string
-		if len(q.AnyOf) > 0 {
-			terms := make([]string, len(q.AnyOf))
-			for i, t := range q.AnyOf {
-				terms[i] = "(" + quote(t.Field) + ", " + quote(t.Value) + ")"
-			}
-			any = append(any, "(field, value) IN ("+strings.Join(terms, ", ")+")")
-		}
-		for _, r := range q.AnyIn { // numeric terms, whose values sort as their numbers
-			any = append(any, fmt.Sprintf("(field = %s AND value >= %s AND value <= %s)", quote(r.Field), quote(r.From), quote(r.To)))
-		}
-		table, where = "terms", " AND ("+strings.Join(any, " OR ")+")"
+	if any {
+		table, where = "terms", " AND ("+termCond(lead)+")"
+	}
+	// A further set of a conjunction: the candidate's version carries one
+	// of its terms too, checked in the same query.
+	var also []string
+	for _, set := range rest {
+		also = append(also, termCond(set))
 	}
 	type candidate struct {
 		epoch int64
@@ -70,8 +69,12 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		// Newest first; of one trace's versions in one second, the
 		// newest first, so a round that stops among them has seen it.
 		rng := fmt.Sprintf("p >= %d AND p <= %d AND epoch >= %d AND epoch < %d", lo, last, q.From, q.To)
-		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT epoch, trace, ver FROM %s WHERE %s%s%s
-			ORDER BY epoch DESC, trace DESC, ver DESC LIMIT %d`, table, rng, where, cursor, limit))
+		var conj string
+		for _, c := range also {
+			conj += fmt.Sprintf(" AND (trace, ver) IN (SELECT trace, ver FROM terms WHERE %s AND (%s))", rng, c)
+		}
+		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT epoch, trace, ver FROM %s WHERE %s%s%s%s
+			ORDER BY epoch DESC, trace DESC, ver DESC LIMIT %d`, table, rng, where, conj, cursor, limit))
 		if err != nil {
 			return err
 		}
@@ -122,6 +125,23 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		after = store.Cursor{Epoch: c.epoch, TraceID: c.trace}
 		limit = min(limit*candidateGrowth, tracesPerQuery)
 	}
+}
+
+// termCond is the condition that a terms row is indexed under a term of
+// set.
+func termCond(set store.TermSet) string {
+	var any []string
+	if len(set.Terms) > 0 {
+		terms := make([]string, len(set.Terms))
+		for i, t := range set.Terms {
+			terms[i] = "(" + quote(t.Field) + ", " + quote(t.Value) + ")"
+		}
+		any = append(any, "(field, value) IN ("+strings.Join(terms, ", ")+")")
+	}
+	for _, r := range set.Ranges { // numeric terms, whose values sort as their numbers
+		any = append(any, fmt.Sprintf("(field = %s AND value >= %s AND value <= %s)", quote(r.Field), quote(r.From), quote(r.To)))
+	}
+	return strings.Join(any, " OR ")
 }
 
 type newestSummary struct {

@@ -56,7 +56,8 @@ func (s *Store) setNumericFrom(b *pebble.Batch) error {
 	return b.Set(numericFromKey, epochBytes(store.PartitionOf(latest)+store.PartitionSeconds), nil)
 }
 
-// hasNumeric reports whether a plan reads numeric terms.
+// hasNumeric reports whether a plan reads numeric terms (its further sets
+// included: the legacy plan leaves those out).
 func (p *termPlan) hasNumeric() bool {
 	if len(p.ranges) > 0 {
 		return true
@@ -66,12 +67,19 @@ func (p *termPlan) hasNumeric() bool {
 			return true
 		}
 	}
+	for _, c := range p.also {
+		if len(c.ranges) > 0 || slices.ContainsFunc(c.exact, func(t store.Term) bool { return store.IsRangeField(t.Field) }) {
+			return true
+		}
+	}
 	return false
 }
 
 // legacyPlan is the plan for partitions written before layout 6: each
 // numeric term also by its layout 5 term; false when a term has none
-// (a range, a time), and those partitions must be read whole.
+// (a range, a time), and those partitions must be read whole. It checks
+// no further sets: theirs may be numeric terms those partitions lack, and
+// the search tests each candidate anyway.
 func (p *termPlan) legacyPlan() (*termPlan, bool) {
 	if len(p.ranges) > 0 {
 		return nil, false

@@ -99,13 +99,41 @@ func randomNumericFilter(r *rand.Rand, depth int) string {
 	case 6:
 		return fmt.Sprintf(`service("svc-%d")`, r.IntN(4))
 	}
+	return randomEquality(r)
+}
+
+// randomEquality is a term the index answers exactly: a service, an
+// annotation's string, a flag, an edge between two services.
+func randomEquality(r *rand.Rand) string {
+	switch r.IntN(5) {
+	case 0:
+		return fmt.Sprintf(`service("svc-%d")`, r.IntN(4))
+	case 1:
+		return `annotation.` + []string{"n", "m"}[r.IntN(2)] + ` = "3"`
+	case 2:
+		return fmt.Sprintf(`edge("svc-%d", "svc-%d")`, r.IntN(4), r.IntN(4))
+	case 3:
+		return fmt.Sprintf(`service("svc-%d") AND service("svc-%d")`, r.IntN(4), r.IntN(4))
+	}
 	return "fault"
 }
 
-// Metamorphic: for random summaries and random numeric filters, the
-// traces a search finds through the index (whole, and in pages resumed
-// after the last trace visited) are those a scan of every summary finds.
+// Metamorphic: for random summaries and random numeric filters, half of
+// them ANDed with exact terms, the traces a search finds through the index
+// (whole, and in pages resumed after the last trace visited) are those a
+// scan of every summary finds; and alike when the further sets of an AND
+// are found too costly to check and are dropped at once.
 func TestNumericTermsAnswerAsTheScan(t *testing.T) {
+	t.Run("checked", testNumericAgainstScan)
+	t.Run("dropped", func(t *testing.T) {
+		budget, per := conjunctBudget, conjunctPerCandidate
+		conjunctBudget, conjunctPerCandidate = 0, 0
+		t.Cleanup(func() { conjunctBudget, conjunctPerCandidate = budget, per })
+		testNumericAgainstScan(t)
+	})
+}
+
+func testNumericAgainstScan(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
 	r := rand.New(rand.NewPCG(23, 5))
@@ -134,34 +162,40 @@ func TestNumericTermsAnswerAsTheScan(t *testing.T) {
 		}
 	}
 	window := store.SummaryQuery{From: storetest.Base, To: storetest.Base + span}
-	narrowed := 0
-	for range 300 {
+	narrowed, conjunctions := 0, 0
+	for range 400 {
 		src := randomNumericFilter(r, 2)
+		if r.IntN(2) == 0 { // an AND of numbers and exact terms, answered from both
+			src = "(" + src + ") AND " + randomEquality(r)
+		}
 		e, err := filter.Parse(src, filter.Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
 		}
 		want := matching(t, s, window, e)
-		terms, ok := e.Terms()
+		terms, also, ok := e.Narrowing()
 		if !ok {
 			continue
 		}
 		narrowed++
+		if len(also) > 0 {
+			conjunctions++
+		}
 		var got []string
 		if !terms.Empty() {
 			q := window
-			q.AnyOf, q.AnyIn = terms.Terms, terms.Ranges
+			q.AnyOf, q.AnyIn, q.AllOf = terms.Terms, terms.Ranges, also
 			got = matching(t, s, q, e)
 			if paged := matchingInPages(t, s, q, e, 1+r.IntN(9)); !slices.Equal(paged, want) {
 				t.Errorf("%s, in pages: %d traces, a scan finds %d", src, len(paged), len(want))
 			}
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("%s: narrowed to %q finds %d traces, a scan finds %d\nmissing: %v", src, terms, len(got), len(want), missing(want, got))
+			t.Errorf("%s: narrowed to %q and %q finds %d traces, a scan finds %d\nmissing: %v", src, terms, also, len(got), len(want), missing(want, got))
 		}
 	}
-	if narrowed < 100 {
-		t.Fatalf("only %d of 300 filters narrowed", narrowed)
+	if narrowed < 150 || conjunctions < 80 {
+		t.Fatalf("only %d of 400 filters narrowed, %d to a conjunction", narrowed, conjunctions)
 	}
 }
 

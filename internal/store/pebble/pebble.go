@@ -595,7 +595,10 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 			upper = summaryKey(q.To, "")
 		}
 	}
-	if len(q.AnyOf) > 0 || len(q.AnyIn) > 0 {
+	if first, rest, any, none := q.Conjunction(); none {
+		return nil
+	} else if any {
+		q.AnyOf, q.AnyIn, q.AllOf = first.Terms, first.Ranges, rest
 		return s.termScan(ctx, q, fn)
 	}
 	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(q.From, ""), UpperBound: upper})

@@ -42,9 +42,12 @@ type termPlan struct {
 	iters []*pebble.Iterator
 	// legacy: the plan reads partitions written before layout 6 (legacy.go).
 	legacy bool
+	// also are the query's further sets (AllOf), checked per candidate
+	// (conjunct.go).
+	also []*conjunct
 }
 
-func planTerms(terms []store.Term, ranges []store.TermRange) *termPlan {
+func planTerms(terms []store.Term, ranges []store.TermRange, allOf ...store.TermSet) *termPlan {
 	p := &termPlan{set: make(map[store.Term]struct{}, len(terms))}
 	for _, t := range terms {
 		if _, dup := p.set[t]; !dup {
@@ -58,6 +61,9 @@ func planTerms(terms []store.Term, ranges []store.TermRange) *termPlan {
 		}
 	}
 	p.iters = make([]*pebble.Iterator, len(p.ranges))
+	for _, set := range allOf {
+		p.also = append(p.also, newConjunct(set))
+	}
 	return p
 }
 
@@ -67,14 +73,24 @@ func (p *termPlan) close() {
 			it.Close()
 		}
 	}
+	for _, c := range p.also {
+		c.close()
+	}
 }
 
-// carriesAny reports whether the summary is indexed under a planned term.
+// carriesAny reports whether the summary is indexed under a planned term
+// (and under one of each further set's).
 func (p *termPlan) carriesAny(sum *trace.Summary) bool {
-	if p.legacy && p.carries(legacyTermsOf(sum)) {
-		return true
+	terms := termsOf(sum)
+	if !p.carries(terms) && !(p.legacy && p.carries(legacyTermsOf(sum))) {
+		return false
 	}
-	return p.carries(termsOf(sum))
+	for _, c := range p.also {
+		if !c.carries(terms) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *termPlan) carries(terms []store.Term) bool {
@@ -105,19 +121,19 @@ func (r *runIter) error() error           { return nil }
 func (r *runIter) close()                 {}
 
 // readRun reads the positions of a range's lists filed under epochs in
-// [lo, hi) of one minute, strictly before after if set.
-func (s *Store) readRun(ctx context.Context, plan *termPlan, i int, bucket int64, lo, hi int64, after store.Cursor) (*runIter, error) {
-	r := plan.ranges[i]
+// [lo, hi) of one minute, strictly before after if set, with *itp (opened
+// on first use, then moved).
+func (s *Store) readRun(ctx context.Context, r store.TermRange, itp **pebble.Iterator, bucket int64, lo, hi int64, after store.Cursor) (*runIter, error) {
 	start := termPrefix(bucket, store.Term{Field: r.Field, Value: r.From})
 	end := termPrefix(bucket, store.Term{Field: r.Field, Value: r.To})
 	end[len(end)-1]++ // past the value's terminator: every list of the last value
-	it := plan.iters[i]
+	it := *itp
 	if it == nil {
 		var err error
 		if it, err = s.index.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: start, UpperBound: end}); err != nil {
 			return nil, err
 		}
-		plan.iters[i] = it
+		*itp = it
 	} else {
 		it.SetBounds(start, end)
 	}

@@ -18,7 +18,7 @@ import (
 // q.AnyIn, newest first; with numeric terms, partitions written before
 // layout 6 are read as that layout indexed them (legacy.go).
 func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*trace.Summary) bool) error {
-	plan := planTerms(q.AnyOf, q.AnyIn)
+	plan := planTerms(q.AnyOf, q.AnyIn, q.AllOf...)
 	defer plan.close()
 	old := s.numericFrom
 	if old <= q.From || !plan.hasNumeric() {
@@ -40,7 +40,7 @@ func (s *Store) termScan(ctx context.Context, q store.SummaryQuery, fn func(*tra
 	q.To = min(q.To, old)
 	lp, ok := plan.legacyPlan()
 	if !ok {
-		q.AnyOf, q.AnyIn = nil, nil
+		q.AnyOf, q.AnyIn, q.AllOf = nil, nil, nil
 		return s.Summaries(ctx, q, fn)
 	}
 	defer lp.close()
@@ -222,6 +222,9 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 	} else {
 		after = store.Cursor{}
 	}
+	for _, c := range plan.also {
+		c.startMinute()
+	}
 	var iters []positions
 	defer func() {
 		for _, t := range iters {
@@ -243,7 +246,7 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 		t.fill()
 	}
 	for i := range plan.ranges {
-		t, err := s.readRun(ctx, plan, i, bucket, lo, hi, after)
+		t, err := s.readRun(ctx, plan.ranges[i], &plan.iters[i], bucket, lo, hi, after)
 		if err != nil {
 			return false, err
 		}
@@ -270,6 +273,12 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 			continue // the same trace under another term
 		}
 		last = bestPos
+		if ok, err := plan.carriesAlso(ctx, s, bucket, lo, hi, bestPos); err != nil || !ok {
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
 		if !f.add(summaryKey(bestPos.Epoch, bestPos.TraceID)) {
 			return false, nil
 		}

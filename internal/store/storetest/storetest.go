@@ -57,6 +57,7 @@ var suites = []struct {
 	{"Terms", testTerms},
 	{"TermsAgainstScan", testTermsAgainstScan}, // randomised (termsrandom.go)
 	{"NumericTerms", testNumericTerms},
+	{"AllOf", testAllOf}, // conjunctions of term sets (allof.go)
 	{"Meta", testMeta},
 	{"Retention", testRetention},
 	{"Durability", testDurability},
