@@ -20,3 +20,28 @@ func TestIdleTrimOncePerQuietSpell(t *testing.T) {
 		}
 	}
 }
+
+// A trim the store could not do (busy compacting) is tried again at the
+// next quiet check, and only until one succeeds.
+func TestIdleTrimRetriesABusyStore(t *testing.T) {
+	tr := &idleTrim{}
+	for range idleTicks - 1 {
+		if tr.tick(0) {
+			t.Fatal("trimmed before idleTicks quiet checks")
+		}
+	}
+	if !tr.tick(0) {
+		t.Fatal("no trim after idleTicks quiet checks")
+	}
+	tr.retry()
+	if !tr.tick(0) {
+		t.Fatal("no second try at the check after a busy store")
+	}
+	if tr.tick(0) {
+		t.Fatal("trimmed again after a trim that succeeded")
+	}
+	tr.retry()
+	if tr.tick(3) {
+		t.Fatal("a retry trimmed while traffic came")
+	}
+}
