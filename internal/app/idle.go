@@ -16,7 +16,7 @@ import (
 // returns the freed C and Go heap to the OS, once per quiet spell; at each
 // quiet check after that it returns again what the store's work since (a
 // compaction) and the heap's growth towards its next collection took:
-// ~280 MiB after a load came down to ~140 (docs/performance.md).
+// ~280 MiB after a load came down to 110–144 (docs/performance.md).
 const (
 	idleCheck = 20 * time.Second
 	idleTicks = 3

@@ -22,10 +22,10 @@ var trimHook func(step string)
 // cache full: ~130 MiB at the default budget, and no Pebble API frees a
 // recycled memtable or empties the cache of an open DB. So Trim flushes
 // the LSMs, then closes and reopens them under the store's write lock, as
-// reopenWritable does: calls arriving meanwhile wait for the reopen (a
-// few milliseconds, the logs being empty) and then run on the new LSMs,
-// which start with small memtables and an empty cache, as a fresh store
-// does. Freed C memory stays with the C allocator until the caller returns
+// reopenWritable does: calls arriving meanwhile wait for the reopen
+// (little or no log to replay after the flush) and then run on the new
+// LSMs, which start with small memtables and an empty cache, as a fresh
+// store's do. Freed C memory stays with the C allocator until the caller returns
 // it (internal/cmem). Trim does nothing on a read-only, failed or closed
 // store, and answers ErrTrimBusy while a flush or compaction runs.
 func (s *Store) Trim() error {
