@@ -1,0 +1,5 @@
+//go:build cgo
+
+package cmem
+
+const cgoEnabled = true

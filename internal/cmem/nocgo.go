@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package cmem
+
+func release() bool { return false }
