@@ -35,15 +35,25 @@ import (
 // Store is the ClickHouse backend.
 type Store struct {
 	c *client
-	// Group commits (batch.go) of the tables ingest writes.
-	marks, docs, stats, sums, terms *batcher
-	drops                           *batcher // tombstones (drop.go)
+	// The group commit (batch.go) of every table ingest writes.
+	commits *committer
 
 	mu      sync.Mutex
 	lastVer uint64
 
-	owner  string   // this store's name in trace_leases (lease.go)
-	leases *batcher // claims and releases of trace leases, group-committed
+	owner string // this store's name in trace_leases (lease.go)
+}
+
+// tableColumns are the columns, in RowBinary order, of the tables written
+// through the group commit.
+var tableColumns = map[string]string{
+	"traces":       "p, trace, epoch, ver, pending",
+	"docs":         "p, trace, doc, ver, raw",
+	"stats":        "p, res, bucket, grp, entity, value",
+	"summaries":    "p, epoch, trace, ver, sum",
+	"terms":        "p, field, value, epoch, trace, ver",
+	"dropped":      "p, trace, epoch, ver",
+	"trace_leases": "p, trace, owner, ver, until",
 }
 
 var _ store.Store = (*Store)(nil)
@@ -56,15 +66,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c,
-		marks: newBatcher(c, "traces", "p, trace, epoch, ver, pending"),
-		docs:  newBatcher(c, "docs", "p, trace, doc, ver, raw"),
-		stats: newBatcher(c, "stats", "p, res, bucket, grp, entity, value"),
-		sums:  newBatcher(c, "summaries", "p, epoch, trace, ver, sum"),
-		terms: newBatcher(c, "terms", "p, field, value, epoch, trace, ver"),
-		drops: newBatcher(c, "dropped", "p, trace, epoch, ver"),
-	}
-	s.owner, s.leases = newOwner(), newBatcher(c, "trace_leases", "p, trace, owner, ver, until") // lease.go
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner()}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -127,10 +129,7 @@ func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error
 		}
 	}
 	return func(ctx context.Context) error {
-		if err := s.marks.add(marks.b); err != nil {
-			return err
-		}
-		return s.docs.add(docs.b)
+		return s.commits.commit(stage{{"traces", marks.b}}, stage{{"docs", docs.b}})
 	}
 }
 
@@ -157,9 +156,10 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 	return r.err
 }
 
-// Apply implements store.Store. Writes go table by table, in the order the
-// contract's crash rules need: documents (copied first to a moved trace's
-// new partition), statistics, summaries, terms, then the cleared marks.
+// Apply implements store.Store. Writes go in the order the contract's crash
+// rules need, tables of one stage at once (batch.go): documents (copied
+// first to a moved trace's new partition), statistics and terms, then
+// summaries, then the cleared marks.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	for _, u := range updates {
 		if u.Summary == nil {
@@ -225,15 +225,14 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 	}
-	for _, w := range []struct {
-		b    *batcher
-		rows []byte
-	}{{s.docs, docs.b}, {s.stats, stats.b}, {s.sums, sums.b}, {s.terms, terms.b}, {s.drops, drops.b}, {s.marks, marks.b}} {
-		if err := w.b.add(w.rows); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Statistics before the summaries they lead to (a crash between counts
+	// a delta twice rather than losing it); a term counts only once its
+	// summary version is the trace's newest, so terms may go first; the
+	// cleared marks last.
+	return s.commits.commit(
+		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}, {"dropped", drops.b}},
+		stage{{"summaries", sums.b}},
+		stage{{"traces", marks.b}})
 }
 
 // Trace implements store.Store.

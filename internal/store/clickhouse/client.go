@@ -20,10 +20,12 @@ type client struct {
 	user     string
 	password string
 	http     *http.Client
+	// commitWindow is how long the group commit gathers writes (batch.go).
+	commitWindow time.Duration
 }
 
-// parseURL reads clickhouse://host:port/database?user=…&password=…&secure=1,
-// or the same with http:// or https:// (secure implied).
+// parseURL reads clickhouse://host:port/database?user=…&password=…&secure=1
+// &commit_window=5ms, or the same with http:// or https:// (secure implied).
 func parseURL(raw string) (*client, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -60,6 +62,14 @@ func parseURL(raw string) (*client, error) {
 		password: q.Get("password"),
 		// Its own connection pool, closed with the store.
 		http: &http.Client{Timeout: 5 * time.Minute, Transport: http.DefaultTransport.(*http.Transport).Clone()},
+	}
+	c.commitWindow = defaultCommitWindow
+	if w := q.Get("commit_window"); w != "" {
+		d, err := time.ParseDuration(w)
+		if err != nil || d < 0 || d > time.Second {
+			return nil, fmt.Errorf("clickhouse URL %q: commit_window must be a duration from 0 to 1s, like 5ms", raw)
+		}
+		c.commitWindow = d
 	}
 	if c.database == "" {
 		c.database = q.Get("database")

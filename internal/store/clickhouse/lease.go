@@ -52,7 +52,7 @@ func (s *Store) writeLeases(ctx context.Context, ids []string, until int64) erro
 		w.u64(s.ver())
 		w.i64(until)
 	}
-	if err := s.leases.add(w.b); err != nil {
+	if err := s.commits.commit(stage{{"trace_leases", w.b}}); err != nil {
 		return err
 	}
 	return s.pruneLeases(ctx, now.Add(-2*time.Hour))
