@@ -42,6 +42,10 @@ type Store struct {
 	lastVer uint64
 
 	owner string // this store's name in trace_leases (lease.go)
+	// held are the traces whose lease this store holds: Apply releases
+	// them with their cleared marks (lease.go).
+	heldMu sync.Mutex
+	held   map[string]bool
 }
 
 // tableColumns are the columns, in RowBinary order, of the tables written
@@ -66,7 +70,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner()}
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -225,14 +229,23 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 	}
+	ids := make([]string, len(updates))
+	for i, u := range updates {
+		ids[i] = u.TraceID
+	}
+	releases := s.releasable(ids)
 	// Statistics before the summaries they lead to (a crash between counts
 	// a delta twice rather than losing it); a term counts only once its
 	// summary version is the trace's newest, so terms may go first; the
-	// cleared marks last.
-	return s.commits.commit(
+	// cleared marks last, and with them the traces' leases.
+	err := s.commits.commit(
 		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}, {"dropped", drops.b}},
 		stage{{"summaries", sums.b}},
-		stage{{"traces", marks.b}})
+		stage{{"traces", marks.b}, {"trace_leases", s.leaseRows(releases, 0)}})
+	if err == nil {
+		s.released(releases)
+	}
+	return err
 }
 
 // Trace implements store.Store.

@@ -38,24 +38,53 @@ func newOwner() string {
 	return hex.EncodeToString(b[:])
 }
 
+// leaseRows are lease rows of this store for ids, until an expiry (0: a
+// release).
+func (s *Store) leaseRows(ids []string, until int64) []byte {
+	var w rowWriter
+	p := part(time.Now().Unix())
+	for _, id := range ids {
+		w.u32(p)
+		w.str(id)
+		w.str(s.owner)
+		w.u64(s.ver())
+		w.i64(until)
+	}
+	return w.b
+}
+
 func (s *Store) writeLeases(ctx context.Context, ids []string, until int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var w rowWriter
-	now := time.Now()
-	me := s.owner
-	for _, id := range ids {
-		w.u32(part(now.Unix()))
-		w.str(id)
-		w.str(me)
-		w.u64(s.ver())
-		w.i64(until)
-	}
-	if err := s.commits.commit(stage{{"trace_leases", w.b}}); err != nil {
+	if err := s.commits.commit(stage{{"trace_leases", s.leaseRows(ids, until)}}); err != nil {
 		return err
 	}
-	return s.pruneLeases(ctx, now.Add(-2*time.Hour))
+	return s.pruneLeases(ctx, time.Now().Add(-2*time.Hour))
+}
+
+// releasable are those of ids whose lease this store holds. Apply writes
+// their releases with its cleared marks, saving ReleaseTraces its own
+// INSERT: once a trace's summary is stored, another process may build on it.
+func (s *Store) releasable(ids []string) []string {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if s.held[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// released records that the leases of ids are released.
+func (s *Store) released(ids []string) {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	for _, id := range ids {
+		delete(s.held, id)
+	}
 }
 
 // LeaseTraces implements store.TraceLeaser.
@@ -101,12 +130,27 @@ func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error)
 	if err := s.writeLeases(ctx, lost, 0); err != nil {
 		return nil, err
 	}
+	s.heldMu.Lock()
+	for _, id := range got {
+		s.held[id] = true
+	}
+	s.heldMu.Unlock()
 	return got, nil
 }
 
-// ReleaseTraces implements store.TraceLeaser.
+// ReleaseTraces implements store.TraceLeaser: the leases Apply has not
+// released already.
 func (s *Store) ReleaseTraces(ctx context.Context, ids []string) error {
-	return s.writeLeases(ctx, ids, 0)
+	s.heldMu.Lock()
+	var rest []string
+	for _, id := range ids {
+		if s.held[id] {
+			rest = append(rest, id)
+			delete(s.held, id)
+		}
+	}
+	s.heldMu.Unlock()
+	return s.writeLeases(ctx, rest, 0)
 }
 
 // pruneLeases drops the partitions of lease rows older than before, at most
