@@ -28,7 +28,7 @@ import (
 // leads the next. A cycle waits out the rest of the window from its first
 // write's arrival, so writes queued behind a slow cycle do not wait again.
 type committer struct {
-	insert   func(ctx context.Context, table string, rows []byte) error
+	insert   func(ctx context.Context, table string, rows [][]byte) error
 	window   time.Duration
 	maxBytes int // a cycle starts early once this many bytes are queued
 	// after is time.After; tests replace it to run the window by hand.
@@ -70,8 +70,8 @@ const commitMaxBytes = 16 << 20
 func newCommitter(c *client, window time.Duration) *committer {
 	return &committer{
 		// Not a writer's context: the other writers' rows ride on it.
-		insert: func(ctx context.Context, table string, rows []byte) error {
-			return c.insert(ctx, table, tableColumns[table], rows)
+		insert: func(ctx context.Context, table string, rows [][]byte) error {
+			return c.insertPieces(ctx, table, tableColumns[table], rows)
 		},
 		window:   window,
 		maxBytes: commitMaxBytes,
@@ -169,14 +169,15 @@ func (m *committer) cycle(ws []*write, self *write) (mine error) {
 	ctx := context.Background()
 	for level := 0; len(ws) > 0; level++ {
 		// One INSERT per table, of every write's rows at this level.
+		// The writes' rows are sent as they are, not copied into one buffer.
 		var tables []string
-		rows := map[string][]byte{}
+		rows := map[string][][]byte{}
 		for _, w := range ws {
 			for _, t := range w.stages[level] {
 				if _, ok := rows[t.table]; !ok {
 					tables = append(tables, t.table)
 				}
-				rows[t.table] = append(rows[t.table], t.rows...)
+				rows[t.table] = append(rows[t.table], t.rows)
 			}
 		}
 		errs := make([]error, len(tables))

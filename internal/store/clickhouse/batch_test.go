@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -33,7 +34,8 @@ func newTestCommitter() *testCommitter {
 			tc.windows <- c
 			return c
 		},
-		insert: func(_ context.Context, table string, rows []byte) error {
+		insert: func(_ context.Context, table string, pieces [][]byte) error {
+			rows := bytes.Join(pieces, nil)
 			tc.mu.Lock()
 			hold := tc.hold
 			tc.hold = nil

@@ -121,6 +121,13 @@ var _ store.DocPreparer = (*Store)(nil)
 // that commit at once share their INSERTs (batch.go).
 func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error {
 	var marks, docs rowWriter
+	n := 0
+	for _, p := range puts {
+		for _, d := range p.Docs {
+			n += len(p.TraceID) + len(d.ID) + len(d.Raw) + 32
+		}
+	}
+	docs.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
 	for _, p := range puts {
 		v := s.ver()
 		marks.u32(part(p.Epoch))

@@ -94,6 +94,14 @@ func parseURL(raw string) (*client, error) {
 // do runs one request: query in the URL when body is set (INSERT … FORMAT),
 // otherwise the query is the body. inDB selects the store's database.
 func (c *client) do(ctx context.Context, query string, body []byte, inDB bool) ([]byte, error) {
+	if body == nil {
+		return c.send(ctx, query, nil, inDB)
+	}
+	return c.send(ctx, query, [][]byte{body}, inDB)
+}
+
+// send is do with the body in pieces, sent one after another.
+func (c *client) send(ctx context.Context, query string, body [][]byte, inDB bool) ([]byte, error) {
 	params := url.Values{}
 	if inDB {
 		params.Set("database", c.database)
@@ -105,15 +113,33 @@ func (c *client) do(ctx context.Context, query string, body []byte, inDB bool) (
 		params.Set("password", c.password)
 	}
 	var rd io.Reader
+	var size int64
+	pieces := func() io.Reader {
+		rs := make([]io.Reader, len(body))
+		for i, b := range body {
+			rs[i] = bytes.NewReader(b)
+		}
+		return io.MultiReader(rs...)
+	}
 	if body != nil {
 		params.Set("query", query)
-		rd = bytes.NewReader(body)
+		rd = pieces()
+		for _, b := range body {
+			size += int64(len(b))
+		}
 	} else {
 		rd = strings.NewReader(query)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"?"+params.Encode(), rd)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		// Sized and replayable, as a single buffer's would be: no chunked
+		// encoding, and a request on a connection the server had just
+		// closed is retried.
+		req.ContentLength = size
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(pieces()), nil }
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -151,7 +177,12 @@ func (c *client) insert(ctx context.Context, table, columns string, rows []byte)
 	if len(rows) == 0 {
 		return nil
 	}
-	_, err := c.do(ctx, "INSERT INTO "+table+" ("+columns+") FORMAT RowBinary", rows, true)
+	return c.insertPieces(ctx, table, columns, [][]byte{rows})
+}
+
+// insertPieces is insert of rows in pieces, each whole rows.
+func (c *client) insertPieces(ctx context.Context, table, columns string, rows [][]byte) error {
+	_, err := c.send(ctx, "INSERT INTO "+table+" ("+columns+") FORMAT RowBinary", rows, true)
 	return err
 }
 
