@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -46,6 +47,8 @@ type Store struct {
 	// them with their cleared marks (lease.go).
 	heldMu sync.Mutex
 	held   map[string]bool
+	// contended: the last LeaseTraces lost a trace to another process.
+	contended atomic.Bool
 }
 
 // tableColumns are the columns, in RowBinary order, of the tables written

@@ -63,6 +63,34 @@ func (s *Store) writeLeases(ctx context.Context, ids []string, until int64) erro
 	return s.pruneLeases(ctx, time.Now().Add(-2*time.Hour))
 }
 
+// othersClaims are those of ids that another process's claim, unexpired
+// at now, holds.
+func (s *Store) othersClaims(ctx context.Context, ids []string, now time.Time) (map[string]bool, error) {
+	taken := map[string]bool{}
+	for lo := 0; lo < len(ids); lo += tracesPerQuery {
+		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
+		q := make([]string, len(part))
+		for i, id := range part {
+			q[i] = quote(id)
+		}
+		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT trace FROM (
+			SELECT trace, owner, argMax(until, ver) AS u FROM trace_leases
+			WHERE p >= %d AND trace IN (%s) GROUP BY trace, owner)
+			WHERE u > %d AND owner != %s`,
+			uint32(store.PartitionOf(now.Add(-leaseTTL).Unix())), strings.Join(q, ", "), now.UnixNano(), quote(s.owner)))
+		if err != nil {
+			return nil, err
+		}
+		for r.more() {
+			taken[r.str()] = true
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	return taken, nil
+}
+
 // releasable are those of ids whose lease this store holds. Apply writes
 // their releases with its cleared marks, saving ReleaseTraces its own
 // INSERT: once a trace's summary is stored, another process may build on it.
@@ -87,37 +115,45 @@ func (s *Store) released(ids []string) {
 	}
 }
 
-// LeaseTraces implements store.TraceLeaser.
+// LeaseTraces implements store.TraceLeaser. After a call that lost a
+// trace to another process (they split traces between them, or a read's
+// Sync retries what another holds), it first reads the claims already
+// held and claims only the rest: a claim it would withdraw at once costs
+// two INSERTs, and the read none.
 func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
+	}
+	var refused []string
+	if s.contended.Load() {
+		held, err := s.othersClaims(ctx, ids, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if len(held) > 0 {
+			free := make([]string, 0, len(ids)-len(held))
+			for _, id := range ids {
+				if held[id] {
+					refused = append(refused, id)
+				} else {
+					free = append(free, id)
+				}
+			}
+			ids = free
+		}
+		if len(ids) == 0 {
+			return nil, nil
+		}
 	}
 	now := time.Now()
 	if err := s.writeLeases(ctx, ids, now.Add(leaseTTL).UnixNano()); err != nil {
 		return nil, err
 	}
-	taken := map[string]bool{}
-	for lo := 0; lo < len(ids); lo += tracesPerQuery {
-		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
-		q := make([]string, len(part))
-		for i, id := range part {
-			q[i] = quote(id)
-		}
-		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT trace FROM (
-			SELECT trace, owner, argMax(until, ver) AS u FROM trace_leases
-			WHERE p >= %d AND trace IN (%s) GROUP BY trace, owner)
-			WHERE u > %d AND owner != %s`,
-			uint32(store.PartitionOf(now.Add(-leaseTTL).Unix())), strings.Join(q, ", "), now.UnixNano(), quote(s.owner)))
-		if err != nil {
-			return nil, err
-		}
-		for r.more() {
-			taken[r.str()] = true
-		}
-		if r.err != nil {
-			return nil, r.err
-		}
+	taken, err := s.othersClaims(ctx, ids, now)
+	if err != nil {
+		return nil, err
 	}
+	s.contended.Store(len(taken) > 0 || len(refused) > 0)
 	var got, lost []string
 	for _, id := range ids {
 		if taken[id] {
