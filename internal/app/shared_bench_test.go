@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -37,8 +38,9 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 		bodies[i], _ = json.Marshal(map[string]any{"TraceSegmentDocuments": docs})
 	}
 	chCPU := func() time.Duration { return processCPU(os.Getenv("CLICKHOUSE_PID")) }
+	inserts := func() int64 { return clickhouseEvent(b, "InsertQuery") }
 	b.ResetTimer()
-	cpu, ch0, wall := bench.StartCPU(), chCPU(), time.Now()
+	cpu, ch0, ins0, wall := bench.StartCPU(), chCPU(), inserts(), time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 32 { // daemons on many hosts
@@ -69,6 +71,24 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	if ch := chCPU() - ch0; ch > 0 {
 		b.ReportMetric(float64(ch)/float64(b.N), "clickhouse-cpu-ns/op")
 	}
+	// Server-wide, so other databases' INSERTs on a shared server count.
+	b.ReportMetric(float64(inserts()-ins0), "inserts")
+}
+
+// clickhouseEvent reads a server-wide counter of system.events.
+func clickhouseEvent(b *testing.B, name string) int64 {
+	u, err := url.Parse(os.Getenv("ROENTGEN_CLICKHOUSE_URL"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.RawQuery = "" // the store's options are not settings of the server
+	resp, out := xraytest.Post(b, u.String(), "text/plain",
+		[]byte("SELECT value FROM system.events WHERE event = '"+name+"'"))
+	if resp.StatusCode != 200 {
+		b.Fatalf("system.events: %d %s", resp.StatusCode, out)
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	return n
 }
 
 // processCPU is a process's user+system CPU time from /proc (0 if unknown).

@@ -1,70 +1,185 @@
 package clickhouse
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"runtime"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
-// TestBatcherGroupsWritersQueuedBehindAnInsert holds the first INSERT open
-// until three more writers have queued, then checks that the second INSERT
-// carries all three, that each writer returns its own INSERT's outcome, and
-// that a lone writer afterwards inserts at once.
-func TestBatcherGroupsWritersQueuedBehindAnInsert(t *testing.T) {
-	release := make(chan struct{})
-	var mu sync.Mutex
-	var inserts []string
-	failSecond := errors.New("second insert failed")
-	b := &batcher{insert: func(rows []byte) error {
-		mu.Lock()
-		inserts = append(inserts, string(rows))
-		n := len(inserts)
-		mu.Unlock()
-		switch n {
-		case 1:
-			<-release
-		case 2:
-			return failSecond
-		}
-		return nil
-	}}
-	errs := make(chan error, 4)
-	go func() { errs <- b.add([]byte("a")) }()
-	waitFor := func(cond func() bool) {
-		for {
-			b.mu.Lock()
-			mu.Lock()
-			ok := cond()
-			mu.Unlock()
-			b.mu.Unlock()
-			if ok {
-				return
+// testCommitter records INSERTs (table:rows, in the order they returned)
+// and runs its window by hand: each window it opens is sent on windows,
+// and lasts until the test fires it.
+type testCommitter struct {
+	*committer
+	windows chan chan time.Time
+	mu      sync.Mutex
+	inserts []string
+	fail    map[string]error // table → the error its INSERTs return
+	hold    chan struct{}    // when set, the first INSERT waits for it
+	holding chan struct{}    // closed once that INSERT waits
+}
+
+func newTestCommitter() *testCommitter {
+	tc := &testCommitter{windows: make(chan chan time.Time, 1), fail: map[string]error{}}
+	tc.committer = &committer{
+		window:   time.Hour,
+		maxBytes: 1 << 20,
+		after: func(time.Duration) <-chan time.Time {
+			c := make(chan time.Time, 1)
+			tc.windows <- c
+			return c
+		},
+		insert: func(_ context.Context, table string, pieces [][]byte) error {
+			rows := bytes.Join(pieces, nil)
+			tc.mu.Lock()
+			hold := tc.hold
+			tc.hold = nil
+			tc.mu.Unlock()
+			if hold != nil {
+				close(tc.holding)
+				<-hold
 			}
-			runtime.Gosched()
+			tc.mu.Lock()
+			defer tc.mu.Unlock()
+			tc.inserts = append(tc.inserts, table+":"+string(rows))
+			return tc.fail[table]
+		},
+	}
+	return tc
+}
+
+// queued waits until n writes are queued behind the running cycle.
+func (tc *testCommitter) queued(n int) {
+	for {
+		tc.committer.mu.Lock()
+		k := len(tc.committer.queue)
+		tc.committer.mu.Unlock()
+		if k >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+func (tc *testCommitter) got() []string {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return slices.Clone(tc.inserts)
+}
+
+func rows(table, r string) stage { return stage{{table, []byte(r)}} }
+
+// TestCommitterGathersAWindowIntoOneInsertPerTable: three writers within
+// one window make one INSERT per table per stage, a write's second stage
+// goes after its first, and each writer returns once its rows are stored.
+func TestCommitterGathersAWindowIntoOneInsertPerTable(t *testing.T) {
+	tc := newTestCommitter()
+	errs := make(chan error, 3)
+	go func() { errs <- tc.commit(rows("traces", "a1"), rows("docs", "a2")) }()
+	window := <-tc.windows // the first writer leads, and waits out the window
+	go func() { errs <- tc.commit(rows("docs", "b")) }()
+	tc.queued(2)
+	go func() { errs <- tc.commit(rows("traces", "c1"), rows("docs", "c2")) }()
+	tc.queued(3)
+	if got := tc.got(); len(got) != 0 {
+		t.Fatalf("INSERTs before the window closed: %q", got)
+	}
+	window <- time.Time{}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
-	waitFor(func() bool { return len(inserts) == 1 })
+	got := tc.got()
+	slices.Sort(got[:2]) // the tables of one stage go at once
+	want := []string{"docs:b", "traces:a1c1", "docs:a2c2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("INSERTs %q, want %q", got, want)
+	}
+	// Empty rows make no INSERT and need no window.
+	if err := tc.commit(stage{{"docs", nil}}); err != nil || len(tc.got()) != 3 {
+		t.Errorf("an empty write: %v, INSERTs %q", err, tc.got())
+	}
+	if tc.busy || len(tc.queue) != 0 {
+		t.Errorf("committer left busy=%v with %d queued", tc.busy, len(tc.queue))
+	}
+}
+
+// TestCommitterFailsExactlyTheWritesOfAFailedInsert: a failed INSERT fails
+// the writes with rows in it, whose later stages are not inserted; the
+// other writes of the cycle are stored.
+func TestCommitterFailsExactlyTheWritesOfAFailedInsert(t *testing.T) {
+	tc := newTestCommitter()
+	boom := errors.New("marks refused")
+	tc.fail["traces"] = boom
+	errs := make(chan error, 1)
+	go func() { errs <- tc.commit(rows("traces", "a1"), rows("docs", "a2")) }()
+	window := <-tc.windows
+	other := make(chan error, 1)
+	go func() { other <- tc.commit(rows("docs", "b1"), rows("summaries", "b2")) }()
+	tc.queued(2)
+	window <- time.Time{}
+	if err := <-errs; !errors.Is(err, boom) {
+		t.Errorf("the write whose marks failed: %v, want %v", err, boom)
+	}
+	if err := <-other; err != nil {
+		t.Errorf("the write beside it: %v", err)
+	}
+	got := tc.got()
+	slices.Sort(got[:2])
+	if want := []string{"docs:b1", "traces:a1", "summaries:b2"}; !slices.Equal(got, want) {
+		t.Errorf("INSERTs %q, want %q (a2 never, its marks failed)", got, want)
+	}
+}
+
+// TestCommitterStartsAFullCycleAtOnce: queued rows reaching the size bound
+// end the window early.
+func TestCommitterStartsAFullCycleAtOnce(t *testing.T) {
+	tc := newTestCommitter()
+	tc.maxBytes = 4
+	errs := make(chan error, 2)
+	go func() { errs <- tc.commit(rows("docs", "ab")) }()
+	<-tc.windows // never fired
+	go func() { errs <- tc.commit(rows("docs", "cd")) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := tc.got(); !slices.Equal(got, []string{"docs:abcd"}) {
+		t.Errorf("INSERTs %q, want one of both writes", got)
+	}
+}
+
+// TestCommitterQueuesBehindARunningCycle: writes that arrive while a
+// cycle's INSERT is in flight go together in the next cycle, led by the
+// first of them.
+func TestCommitterQueuesBehindARunningCycle(t *testing.T) {
+	tc := newTestCommitter()
+	hold := make(chan struct{})
+	tc.hold, tc.holding = hold, make(chan struct{})
+	errs := make(chan error, 4)
+	go func() { errs <- tc.commit(rows("docs", "a")) }()
+	(<-tc.windows) <- time.Time{}
+	<-tc.holding
 	for _, r := range []string{"b", "c", "d"} {
-		go func() { errs <- b.add([]byte(r)) }()
+		go func() { errs <- tc.commit(rows("docs", r)) }()
 	}
-	waitFor(func() bool { return len(b.waiters) == 3 })
-	close(release)
-	var got []error
+	tc.queued(3)
+	close(hold)
+	(<-tc.windows) <- time.Time{} // the next cycle's window
 	for range 4 {
-		got = append(got, <-errs)
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
-	if n := len(slices.DeleteFunc(got, func(e error) bool { return e == nil })); n != 3 {
-		t.Errorf("%d writers saw the failed second INSERT, want the 3 that rode on it: %v", n, got)
-	}
-	if len(inserts) != 2 || inserts[0] != "a" || len(inserts[1]) != 3 {
-		t.Fatalf("inserts = %q, want a, then b, c and d together", inserts)
-	}
-	if err := b.add([]byte("e")); err != nil || len(inserts) != 3 || inserts[2] != "e" {
-		t.Errorf("a lone writer: %v, inserts %q", err, inserts)
-	}
-	if b.busy || len(b.waiters) != 0 {
-		t.Errorf("batcher left busy=%v with %d waiters", b.busy, len(b.waiters))
+	got := tc.got()
+	if len(got) != 2 || got[0] != "docs:a" || len(got[1]) != len("docs:bcd") {
+		t.Errorf("INSERTs %q, want a, then b, c and d together", got)
 	}
 }

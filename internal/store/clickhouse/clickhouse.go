@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -35,15 +36,31 @@ import (
 // Store is the ClickHouse backend.
 type Store struct {
 	c *client
-	// Group commits (batch.go) of the tables ingest writes.
-	marks, docs, stats, sums, terms *batcher
-	drops                           *batcher // tombstones (drop.go)
+	// The group commit (batch.go) of every table ingest writes.
+	commits *committer
 
 	mu      sync.Mutex
 	lastVer uint64
 
-	owner  string   // this store's name in trace_leases (lease.go)
-	leases *batcher // claims and releases of trace leases, group-committed
+	owner string // this store's name in trace_leases (lease.go)
+	// held are the traces whose lease this store holds: Apply releases
+	// them with their cleared marks (lease.go).
+	heldMu sync.Mutex
+	held   map[string]bool
+	// contended: the last LeaseTraces lost a trace to another process.
+	contended atomic.Bool
+}
+
+// tableColumns are the columns, in RowBinary order, of the tables written
+// through the group commit.
+var tableColumns = map[string]string{
+	"traces":       "p, trace, epoch, ver, pending",
+	"docs":         "p, trace, doc, ver, raw",
+	"stats":        "p, res, bucket, grp, entity, value",
+	"summaries":    "p, epoch, trace, ver, sum",
+	"terms":        "p, field, value, epoch, trace, ver",
+	"dropped":      "p, trace, epoch, ver",
+	"trace_leases": "p, trace, owner, ver, until",
 }
 
 var _ store.Store = (*Store)(nil)
@@ -56,15 +73,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c,
-		marks: newBatcher(c, "traces", "p, trace, epoch, ver, pending"),
-		docs:  newBatcher(c, "docs", "p, trace, doc, ver, raw"),
-		stats: newBatcher(c, "stats", "p, res, bucket, grp, entity, value"),
-		sums:  newBatcher(c, "summaries", "p, epoch, trace, ver, sum"),
-		terms: newBatcher(c, "terms", "p, field, value, epoch, trace, ver"),
-		drops: newBatcher(c, "dropped", "p, trace, epoch, ver"),
-	}
-	s.owner, s.leases = newOwner(), newBatcher(c, "trace_leases", "p, trace, owner, ver, until") // lease.go
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -115,6 +124,13 @@ var _ store.DocPreparer = (*Store)(nil)
 // that commit at once share their INSERTs (batch.go).
 func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error {
 	var marks, docs rowWriter
+	n := 0
+	for _, p := range puts {
+		for _, d := range p.Docs {
+			n += len(p.TraceID) + len(d.ID) + len(d.Raw) + 32
+		}
+	}
+	docs.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
 	for _, p := range puts {
 		v := s.ver()
 		marks.u32(part(p.Epoch))
@@ -127,10 +143,7 @@ func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error
 		}
 	}
 	return func(ctx context.Context) error {
-		if err := s.marks.add(marks.b); err != nil {
-			return err
-		}
-		return s.docs.add(docs.b)
+		return s.commits.commit(stage{{"traces", marks.b}}, stage{{"docs", docs.b}})
 	}
 }
 
@@ -157,9 +170,10 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 	return r.err
 }
 
-// Apply implements store.Store. Writes go table by table, in the order the
-// contract's crash rules need: documents (copied first to a moved trace's
-// new partition), statistics, summaries, terms, then the cleared marks.
+// Apply implements store.Store. Writes go in the order the contract's crash
+// rules need, tables of one stage at once (batch.go): documents (copied
+// first to a moved trace's new partition), statistics and terms, then
+// summaries, then the cleared marks.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	for _, u := range updates {
 		if u.Summary == nil {
@@ -225,15 +239,23 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 	}
-	for _, w := range []struct {
-		b    *batcher
-		rows []byte
-	}{{s.docs, docs.b}, {s.stats, stats.b}, {s.sums, sums.b}, {s.terms, terms.b}, {s.drops, drops.b}, {s.marks, marks.b}} {
-		if err := w.b.add(w.rows); err != nil {
-			return err
-		}
+	ids := make([]string, len(updates))
+	for i, u := range updates {
+		ids[i] = u.TraceID
 	}
-	return nil
+	releases := s.releasable(ids)
+	// Statistics before the summaries they lead to (a crash between counts
+	// a delta twice rather than losing it); a term counts only once its
+	// summary version is the trace's newest, so terms may go first; the
+	// cleared marks last, and with them the traces' leases.
+	err := s.commits.commit(
+		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}, {"dropped", drops.b}},
+		stage{{"summaries", sums.b}},
+		stage{{"traces", marks.b}, {"trace_leases", s.leaseRows(releases, 0)}})
+	if err == nil {
+		s.released(releases)
+	}
+	return err
 }
 
 // Trace implements store.Store.

@@ -20,10 +20,12 @@ type client struct {
 	user     string
 	password string
 	http     *http.Client
+	// commitWindow is how long the group commit gathers writes (batch.go).
+	commitWindow time.Duration
 }
 
-// parseURL reads clickhouse://host:port/database?user=…&password=…&secure=1,
-// or the same with http:// or https:// (secure implied).
+// parseURL reads clickhouse://host:port/database?user=…&password=…&secure=1
+// &commit_window=5ms, or the same with http:// or https:// (secure implied).
 func parseURL(raw string) (*client, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -61,6 +63,14 @@ func parseURL(raw string) (*client, error) {
 		// Its own connection pool, closed with the store.
 		http: &http.Client{Timeout: 5 * time.Minute, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
+	c.commitWindow = defaultCommitWindow
+	if w := q.Get("commit_window"); w != "" {
+		d, err := time.ParseDuration(w)
+		if err != nil || d < 0 || d > time.Second {
+			return nil, fmt.Errorf("clickhouse URL %q: commit_window must be a duration from 0 to 1s, like 5ms", raw)
+		}
+		c.commitWindow = d
+	}
 	if c.database == "" {
 		c.database = q.Get("database")
 	}
@@ -84,6 +94,14 @@ func parseURL(raw string) (*client, error) {
 // do runs one request: query in the URL when body is set (INSERT … FORMAT),
 // otherwise the query is the body. inDB selects the store's database.
 func (c *client) do(ctx context.Context, query string, body []byte, inDB bool) ([]byte, error) {
+	if body == nil {
+		return c.send(ctx, query, nil, inDB)
+	}
+	return c.send(ctx, query, [][]byte{body}, inDB)
+}
+
+// send is do with the body in pieces, sent one after another.
+func (c *client) send(ctx context.Context, query string, body [][]byte, inDB bool) ([]byte, error) {
 	params := url.Values{}
 	if inDB {
 		params.Set("database", c.database)
@@ -95,15 +113,33 @@ func (c *client) do(ctx context.Context, query string, body []byte, inDB bool) (
 		params.Set("password", c.password)
 	}
 	var rd io.Reader
+	var size int64
+	pieces := func() io.Reader {
+		rs := make([]io.Reader, len(body))
+		for i, b := range body {
+			rs[i] = bytes.NewReader(b)
+		}
+		return io.MultiReader(rs...)
+	}
 	if body != nil {
 		params.Set("query", query)
-		rd = bytes.NewReader(body)
+		rd = pieces()
+		for _, b := range body {
+			size += int64(len(b))
+		}
 	} else {
 		rd = strings.NewReader(query)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"?"+params.Encode(), rd)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		// Sized and replayable, as a single buffer's would be: no chunked
+		// encoding, and a request on a connection the server had just
+		// closed is retried.
+		req.ContentLength = size
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(pieces()), nil }
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -141,7 +177,12 @@ func (c *client) insert(ctx context.Context, table, columns string, rows []byte)
 	if len(rows) == 0 {
 		return nil
 	}
-	_, err := c.do(ctx, "INSERT INTO "+table+" ("+columns+") FORMAT RowBinary", rows, true)
+	return c.insertPieces(ctx, table, columns, [][]byte{rows})
+}
+
+// insertPieces is insert of rows in pieces, each whole rows.
+func (c *client) insertPieces(ctx context.Context, table, columns string, rows [][]byte) error {
+	_, err := c.send(ctx, "INSERT INTO "+table+" ("+columns+") FORMAT RowBinary", rows, true)
 	return err
 }
 

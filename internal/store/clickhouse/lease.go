@@ -38,35 +38,34 @@ func newOwner() string {
 	return hex.EncodeToString(b[:])
 }
 
+// leaseRows are lease rows of this store for ids, until an expiry (0: a
+// release).
+func (s *Store) leaseRows(ids []string, until int64) []byte {
+	var w rowWriter
+	p := part(time.Now().Unix())
+	for _, id := range ids {
+		w.u32(p)
+		w.str(id)
+		w.str(s.owner)
+		w.u64(s.ver())
+		w.i64(until)
+	}
+	return w.b
+}
+
 func (s *Store) writeLeases(ctx context.Context, ids []string, until int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var w rowWriter
-	now := time.Now()
-	me := s.owner
-	for _, id := range ids {
-		w.u32(part(now.Unix()))
-		w.str(id)
-		w.str(me)
-		w.u64(s.ver())
-		w.i64(until)
-	}
-	if err := s.leases.add(w.b); err != nil {
+	if err := s.commits.commit(stage{{"trace_leases", s.leaseRows(ids, until)}}); err != nil {
 		return err
 	}
-	return s.pruneLeases(ctx, now.Add(-2*time.Hour))
+	return s.pruneLeases(ctx, time.Now().Add(-2*time.Hour))
 }
 
-// LeaseTraces implements store.TraceLeaser.
-func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	now := time.Now()
-	if err := s.writeLeases(ctx, ids, now.Add(leaseTTL).UnixNano()); err != nil {
-		return nil, err
-	}
+// othersClaims are those of ids that another process's claim, unexpired
+// at now, holds.
+func (s *Store) othersClaims(ctx context.Context, ids []string, now time.Time) (map[string]bool, error) {
 	taken := map[string]bool{}
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
@@ -89,6 +88,72 @@ func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error)
 			return nil, r.err
 		}
 	}
+	return taken, nil
+}
+
+// releasable are those of ids whose lease this store holds. Apply writes
+// their releases with its cleared marks, saving ReleaseTraces its own
+// INSERT: once a trace's summary is stored, another process may build on it.
+func (s *Store) releasable(ids []string) []string {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if s.held[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// released records that the leases of ids are released.
+func (s *Store) released(ids []string) {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	for _, id := range ids {
+		delete(s.held, id)
+	}
+}
+
+// LeaseTraces implements store.TraceLeaser. After a call that lost a
+// trace to another process (they split traces between them, or a read's
+// Sync retries what another holds), it first reads the claims already
+// held and claims only the rest: a claim it would withdraw at once costs
+// two INSERTs, and the read none.
+func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var refused []string
+	if s.contended.Load() {
+		held, err := s.othersClaims(ctx, ids, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if len(held) > 0 {
+			free := make([]string, 0, len(ids)-len(held))
+			for _, id := range ids {
+				if held[id] {
+					refused = append(refused, id)
+				} else {
+					free = append(free, id)
+				}
+			}
+			ids = free
+		}
+		if len(ids) == 0 {
+			return nil, nil
+		}
+	}
+	now := time.Now()
+	if err := s.writeLeases(ctx, ids, now.Add(leaseTTL).UnixNano()); err != nil {
+		return nil, err
+	}
+	taken, err := s.othersClaims(ctx, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	s.contended.Store(len(taken) > 0 || len(refused) > 0)
 	var got, lost []string
 	for _, id := range ids {
 		if taken[id] {
@@ -101,12 +166,27 @@ func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error)
 	if err := s.writeLeases(ctx, lost, 0); err != nil {
 		return nil, err
 	}
+	s.heldMu.Lock()
+	for _, id := range got {
+		s.held[id] = true
+	}
+	s.heldMu.Unlock()
 	return got, nil
 }
 
-// ReleaseTraces implements store.TraceLeaser.
+// ReleaseTraces implements store.TraceLeaser: the leases Apply has not
+// released already.
 func (s *Store) ReleaseTraces(ctx context.Context, ids []string) error {
-	return s.writeLeases(ctx, ids, 0)
+	s.heldMu.Lock()
+	var rest []string
+	for _, id := range ids {
+		if s.held[id] {
+			rest = append(rest, id)
+			delete(s.held, id)
+		}
+	}
+	s.heldMu.Unlock()
+	return s.writeLeases(ctx, rest, 0)
 }
 
 // pruneLeases drops the partitions of lease rows older than before, at most

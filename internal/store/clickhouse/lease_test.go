@@ -3,6 +3,9 @@ package clickhouse_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +78,48 @@ func TestPendingOfOtherProcesses(t *testing.T) {
 	}
 	if got := before(time.Now().Add(-time.Minute)); got != "[]" {
 		t.Errorf("PendingBefore(a minute ago) = %s, want none: the mark is newer", got)
+	}
+}
+
+// TestContendedLeaseClaimsOnlyFreeTraces: once a store lost a trace to
+// another, it claims again only what nobody holds, so retrying a held
+// trace (a read's Sync does, every few ms) inserts no claim rows.
+func TestContendedLeaseClaimsOnlyFreeTraces(t *testing.T) {
+	db := clickhousetest.NewDatabase(t)
+	a, b := open(t, db), open(t, db)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	claims := func() string {
+		t.Helper()
+		resp, err := http.Post(clickhousetest.ServerURL(t), "text/plain",
+			strings.NewReader("SELECT count() FROM "+a.Database()+".trace_leases"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(out))
+	}
+	if got, err := a.LeaseTraces(ctx, []string{"t1"}); err != nil || len(got) != 1 {
+		t.Fatalf("A leased %v, %v", got, err)
+	}
+	if got, err := b.LeaseTraces(ctx, []string{"t1", "t2"}); err != nil || fmt.Sprint(got) != "[t2]" {
+		t.Fatalf("B leased %v, %v; want [t2]", got, err)
+	}
+	before := claims()
+	for range 3 {
+		if got, err := b.LeaseTraces(ctx, []string{"t1"}); err != nil || len(got) != 0 {
+			t.Fatalf("B leased %v, %v while A holds t1", got, err)
+		}
+	}
+	if after := claims(); after != before {
+		t.Errorf("B's retries of a held trace wrote lease rows: %s before, %s after", before, after)
+	}
+	if err := a.ReleaseTraces(ctx, []string{"t1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.LeaseTraces(ctx, []string{"t1"}); err != nil || fmt.Sprint(got) != "[t1]" {
+		t.Errorf("B leased %v, %v after A released t1; want [t1]", got, err)
 	}
 }

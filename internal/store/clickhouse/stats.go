@@ -43,7 +43,7 @@ func (s *Store) AddStats(ctx context.Context, recs []store.StatRecord) error {
 	if err := writeStats(&w, recs); err != nil {
 		return err
 	}
-	return s.stats.add(w.b)
+	return s.commits.commit(stage{{"stats", w.b}})
 }
 
 // Stats implements store.StatsStore.
