@@ -3,7 +3,6 @@ package daemon
 import (
 	"errors"
 	"net"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -69,6 +68,7 @@ func (r *receiver) close() {
 func (r *receiver) stop(by time.Time) {
 	r.stopBy = by
 	r.stopping.Store(true)
+	close(r.quit)
 	unix.Close(r.sock.stopW)
 	r.wg.Wait()
 	unix.Close(r.sock.fd)
@@ -81,52 +81,137 @@ type mmsghdr struct {
 	n   uint32
 }
 
-func (r *receiver) read() {
+// read is a reader's loop: the leader's or a follower's (see receiver).
+func (r *receiver) read(lead bool) {
+	rb := newReadBufs()
+	defer rb.free()
+	if !lead {
+		r.follow(rb)
+		return
+	}
+	p := &pacer{last: time.Now(), lastTotal: r.total.Load()}
+	for {
+		n, errno := r.recv(rb, p)
+		switch {
+		case errno == unix.EINTR:
+			continue
+		case errno == unix.EBADF:
+			return
+		case errno == unix.EAGAIN && p.run > 0:
+			r.pace(p) // the last read emptied the socket exactly
+			continue
+		case errno != 0:
+			// EAGAIN: nothing came during the wait; anything else: not
+			// in a tight loop.
+			if !r.wait() {
+				return
+			}
+			continue
+		}
+		switch {
+		case n < readBatch:
+			r.pace(p)
+		case p.backlog():
+			// Read on at once, and wake a follower.
+			select {
+			case r.help <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// follow is a follower's loop: asleep until the leader finds a backlog,
+// then reading until a read comes back short.
+func (r *receiver) follow(rb *readBufs) {
+	for {
+		select {
+		case <-r.help:
+		case <-r.quit:
+			return
+		}
+		for {
+			n, errno := r.recv(rb, nil)
+			if errno == unix.EINTR {
+				continue
+			}
+			if errno == unix.EBADF {
+				return
+			}
+			if errno != 0 || n < readBatch {
+				break
+			}
+		}
+	}
+}
+
+// readBufs are a reader's buffers for recvmmsg.
+type readBufs struct {
+	slab   []byte
+	mapped bool
+	bufs   [][]byte
+	iovs   []unix.Iovec
+	hdrs   []mmsghdr
+}
+
+func newReadBufs() *readBufs {
 	const size = segment.MaxDatagramSize + 1
 	// The buffers are mapped outside the Go heap: only the pages the
 	// kernel writes datagrams into become resident (the heap would zero,
 	// and so touch, all 4 MB of them), and they do not raise the GC's
 	// heap goal.
 	slab, err := unix.Mmap(-1, 0, readBatch*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
-	if err != nil {
+	mapped := err == nil
+	if !mapped {
 		slab = make([]byte, readBatch*size)
-	} else {
-		defer unix.Munmap(slab)
 	}
-	bufs := make([][]byte, readBatch)
-	iovs := make([]unix.Iovec, readBatch)
-	hdrs := make([]mmsghdr, readBatch)
-	for i := range hdrs {
-		bufs[i] = slab[i*size : (i+1)*size : (i+1)*size]
-		iovs[i].Base = &bufs[i][0]
-		iovs[i].SetLen(len(bufs[i]))
-		hdrs[i].hdr.Iov = &iovs[i]
-		hdrs[i].hdr.SetIovlen(1)
+	rb := &readBufs{slab: slab, mapped: mapped, bufs: make([][]byte, readBatch), iovs: make([]unix.Iovec, readBatch), hdrs: make([]mmsghdr, readBatch)}
+	for i := range rb.hdrs {
+		rb.bufs[i] = slab[i*size : (i+1)*size : (i+1)*size]
+		rb.iovs[i].Base = &rb.bufs[i][0]
+		rb.iovs[i].SetLen(len(rb.bufs[i]))
+		rb.hdrs[i].hdr.Iov = &rb.iovs[i]
+		rb.hdrs[i].hdr.SetIovlen(1)
 	}
-	last, lastTotal := time.Now(), r.total.Load()
-	for {
-		r1, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(r.sock.fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
-		switch {
-		case errno == unix.EAGAIN:
-			if !r.wait() {
-				return
-			}
-			continue
-		case errno == unix.EINTR:
-			continue
-		case errno != 0:
-			if errors.Is(errno, syscall.EBADF) {
-				return
-			}
-			r.wait() // whatever it is, not in a tight loop
-			continue
+	return rb
+}
+
+func (rb *readBufs) free() {
+	if rb.mapped {
+		_ = unix.Munmap(rb.slab)
+	}
+}
+
+// recv reads up to readBatch datagrams without blocking and hands them
+// on. It is a raw system call: recvmmsg with MSG_DONTWAIT returns at
+// once, and each system call the scheduler is told of would wake its
+// monitor thread (see rawConn).
+func (r *receiver) recv(rb *readBufs, p *pacer) (int, unix.Errno) {
+	since, start := r.since.Load(), int64(0)
+	if p != nil {
+		start = mono()
+	}
+	r1, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(r.sock.fd), uintptr(unsafe.Pointer(&rb.hdrs[0])), uintptr(len(rb.hdrs)), unix.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
+		if p != nil && errno == unix.EAGAIN {
+			r.since.Store(start)
 		}
-		n := int(r1)
-		for i := range n {
-			r.datagram(bufs[i][:hdrs[i].n])
-		}
-		r.afterRead(n, &last, &lastTotal)
+		return 0, errno
 	}
+	n := int(r1)
+	for i := range n {
+		r.datagram(rb.bufs[i][:rb.hdrs[i].n], since)
+	}
+	backlog := n == readBatch // a follower reads only into a backlog
+	if p != nil {
+		p.run += n
+		backlog = p.backlog()
+		if n < readBatch {
+			r.since.Store(start)
+		}
+	}
+	r.counted(n, backlog)
+	return n, 0
 }
 
 // wait blocks until the socket has a datagram, or, once stopping, until

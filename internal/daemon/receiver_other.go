@@ -30,14 +30,16 @@ func (r *receiver) stop(by time.Time) {
 	_ = r.sock.conn.Close()
 }
 
-func (r *receiver) read() {
+// read is a reader's loop; here every reader reads as the leader does.
+func (r *receiver) read(bool) {
 	pc := ipv4.NewPacketConn(r.sock.conn)
 	msgs := make([]ipv4.Message, readBatch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, segment.MaxDatagramSize+1)}
 	}
-	last, lastTotal := time.Now(), r.total.Load()
+	p := &pacer{last: time.Now(), lastTotal: r.total.Load()}
 	for {
+		since, start := r.since.Load(), mono()
 		n, err := pc.ReadBatch(msgs, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || (r.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded)) {
@@ -46,9 +48,14 @@ func (r *receiver) read() {
 			continue
 		}
 		for _, m := range msgs[:n] {
-			r.datagram(m.Buffers[0][:m.N])
+			r.datagram(m.Buffers[0][:m.N], since)
 		}
-		r.afterRead(n, &last, &lastTotal)
+		p.run += n
+		r.counted(n, p.backlog())
+		if n < readBatch {
+			r.since.Store(start) // the read emptied the socket
+			r.pace(p)
+		}
 		if r.stopping.Load() {
 			_ = r.sock.conn.SetReadDeadline(minTime(time.Now().Add(drainQuiet), r.stopBy))
 		}
