@@ -65,6 +65,7 @@ type receiver struct {
 	// document's since, so the waits between reads do not add to the
 	// time a document is held.
 	since atomic.Int64
+	sleep func(time.Duration) // the leader's wait; tests replace it
 }
 
 func listenUDP(addr string) (*net.UDPConn, int, error) { return udp.Listen(addr, readBuffer) }
@@ -111,7 +112,9 @@ func (r *receiver) pace(p *pacer) {
 	total, now := r.total.Load(), time.Now()
 	d := coalesceWait(total-p.lastTotal, now.Sub(p.last), r.granted)
 	p.last, p.lastTotal = now, total
-	if d > 0 {
+	if r.sleep != nil {
+		r.sleep(d)
+	} else if d > 0 {
 		time.Sleep(d)
 	}
 }
@@ -196,6 +199,9 @@ type batcher struct {
 	held   *atomic.Int64
 	submit func(*batch)
 	busy   sync.WaitGroup // submits in progress
+	// Tests replace the clock (mono) and the timer.
+	clock     func() int64
+	afterFunc func(time.Duration, func()) *time.Timer
 }
 
 // add adds a document that arrived after since (mono time).
@@ -205,8 +211,12 @@ func (bt *batcher) add(doc []byte, since int64) {
 		bt.cur = newBatch()
 		bt.gen++
 		gen := bt.gen
-		wait := min(max(bt.wait-time.Duration(mono()-since), 0), bt.wait)
-		bt.timer = time.AfterFunc(wait, func() { bt.sealIf(gen) })
+		now, after := mono, time.AfterFunc
+		if bt.clock != nil {
+			now, after = bt.clock, bt.afterFunc
+		}
+		wait := min(max(bt.wait-time.Duration(now()-since), 0), bt.wait)
+		bt.timer = after(wait, func() { bt.sealIf(gen) })
 	}
 	bt.cur.add(doc)
 	bt.held.Add(int64(len(doc)))

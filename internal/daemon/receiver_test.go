@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,5 +57,49 @@ func TestCoalesceWait(t *testing.T) {
 		if d := got - c.want; d < -time.Microsecond || d > time.Microsecond {
 			t.Errorf("%s: coalesceWait(%d, %s, %d) = %s, want %s", c.name, c.arrived, c.elapsed, c.granted, got, c.want)
 		}
+	}
+}
+
+// A batch is sealed BatchWait after its first document arrived (the
+// receiver's since), not after it was read: time spent in the socket
+// counts. It never waits longer than BatchWait, nor less than nothing.
+func TestBatchSealedAfterArrival(t *testing.T) {
+	const now = int64(100 * time.Second)
+	var waits []time.Duration
+	var timers []*time.Timer
+	defer func() {
+		for _, tm := range timers {
+			tm.Stop()
+		}
+	}()
+	var sealed []*batch
+	bt := &batcher{wait: time.Second, held: new(atomic.Int64), submit: func(b *batch) { sealed = append(sealed, b) },
+		clock: func() int64 { return now },
+		afterFunc: func(d time.Duration, f func()) *time.Timer {
+			waits = append(waits, d)
+			tm := time.AfterFunc(time.Hour, f)
+			timers = append(timers, tm)
+			return tm
+		}}
+	for _, c := range []struct {
+		name  string
+		since time.Duration // before now
+		want  time.Duration
+	}{
+		{"read at once", 0, time.Second},
+		{"300 ms in the socket", 300 * time.Millisecond, 700 * time.Millisecond},
+		{"older than BatchWait: sealed at once", 3 * time.Second, 0},
+		{"a since after now (cannot happen): BatchWait", -time.Second, time.Second},
+	} {
+		bt.add([]byte(`{"id":"1"}`), now-int64(c.since))
+		bt.add([]byte(`{"id":"2"}`), now) // a later document does not move the deadline
+		if len(waits) != 1 || waits[0] != c.want {
+			t.Errorf("%s: timers %v, want one of %s", c.name, waits, c.want)
+		}
+		bt.flush()
+		waits = waits[:0]
+	}
+	if len(sealed) != 4 || sealed[0].len() != 2 {
+		t.Errorf("%d batches sealed", len(sealed))
 	}
 }
