@@ -66,6 +66,7 @@ type receiver struct {
 	// time a document is held.
 	since atomic.Int64
 	sleep func(time.Duration) // the leader's wait; tests replace it
+	idle  func()              // tests: the leader blocks until a datagram comes
 }
 
 func listenUDP(addr string) (*net.UDPConn, int, error) { return udp.Listen(addr, readBuffer) }

@@ -217,10 +217,18 @@ func (r *receiver) recv(rb *readBufs, p *pacer) (int, unix.Errno) {
 // wait blocks until the socket has a datagram, or, once stopping, until
 // it has had none for drainQuiet (or it is past stopBy): then it returns
 // false, and the reader is done.
+//
+// poll returns as a datagram arrives: what the next read takes arrived
+// about then, not at the read before the wait (receiver.since), which
+// may be long before.
 func (r *receiver) wait() bool {
 	if !r.stopping.Load() {
+		if r.idle != nil {
+			r.idle()
+		}
 		fds := []unix.PollFd{{Fd: int32(r.sock.fd), Events: unix.POLLIN}, {Fd: int32(r.sock.stopR), Events: unix.POLLIN}}
 		_, _ = unix.Poll(fds, -1) // EINTR: the caller reads and comes back
+		r.since.Store(mono())
 		return true
 	}
 	quiet := min(drainQuiet, time.Until(r.stopBy))
@@ -229,5 +237,6 @@ func (r *receiver) wait() bool {
 	}
 	fds := []unix.PollFd{{Fd: int32(r.sock.fd), Events: unix.POLLIN}}
 	n, err := unix.Poll(fds, int(quiet.Milliseconds())+1)
+	r.since.Store(mono())
 	return n > 0 || errors.Is(err, unix.EINTR)
 }

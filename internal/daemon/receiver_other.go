@@ -41,6 +41,11 @@ func (r *receiver) read(bool) {
 	for {
 		since, start := r.since.Load(), mono()
 		n, err := pc.ReadBatch(msgs, 0)
+		if end := mono(); end-start > int64(maxCoalesce) {
+			// It blocked until a datagram came: that was just now, not
+			// at the read before (see the Linux receiver's wait).
+			since = end
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || (r.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded)) {
 				return
