@@ -20,7 +20,12 @@ const (
 	readBuffer = 32 << 20
 	// drainQuiet: on stop, the socket is read until it has been empty this long.
 	drainQuiet = 50 * time.Millisecond
-	readBatch  = 64 // datagrams per recvmmsg
+	// readBatch is the most datagrams per recvmmsg: more than the leader
+	// aims to find after a wait (coalesceTarget), so a read that fills
+	// every buffer is a backlog, more than the waits planned for. Its
+	// buffers take virtual memory (64 KiB each) but only the pages that
+	// datagrams are written into become resident.
+	readBatch = 256
 	// coalesceTarget is how many datagrams the leader aims to find in the
 	// socket when it reads after a wait: four batches, so that their
 	// uploads start together and their answers come in one wake-up.
@@ -54,11 +59,11 @@ type receiver struct {
 	wg       sync.WaitGroup
 	stopping atomic.Bool
 	stopBy   time.Time
-	help     chan struct{} // the leader wakes a follower: a backlog
+	help     chan struct{} // the leader wakes a follower: a full read
 	quit     chan struct{} // closed on stop: followers return
 	total    atomic.Int64  // datagrams read by all readers
 	reads    atomic.Int64  // recvmmsg calls that returned datagrams
-	full     atomic.Int64  // of them, those into a backlog (see pacer)
+	full     atomic.Int64  // of them, those that filled every buffer: a backlog
 	// since (mono) is when the leader last started a read that found the
 	// socket empty or emptied it: every datagram read later arrived
 	// after it. The batcher seals a batch BatchWait after its first
@@ -80,29 +85,23 @@ func (r *receiver) start() {
 	}
 }
 
-// counted is the bookkeeping after a read of n datagrams; backlog: the
-// read is one of a run longer than a wait should gather (see pacer).
-func (r *receiver) counted(n int, backlog bool) {
+// counted is the bookkeeping after a read of n datagrams.
+func (r *receiver) counted(n int) {
 	r.total.Add(int64(n))
 	r.reads.Add(1)
-	if backlog {
+	if n == readBatch {
 		r.full.Add(1)
 	}
 }
 
 // pacer is the leader's schedule. After a read that empties the socket
 // (a short read) it waits, from the arrival rate it measures, long
-// enough for about coalesceTarget datagrams to gather; then it reads
-// until the socket is empty again. A run of reads that takes more than
-// twice that is a backlog: the followers are woken to read too.
+// enough for about coalesceTarget datagrams to gather, and reads again.
 type pacer struct {
 	last      time.Time // the start of the last wait
 	lastTotal int64     // the receiver's total then
 	run       int       // datagrams read since
 }
-
-// backlog is whether the reads since the last wait are a backlog.
-func (p *pacer) backlog() bool { return p.run > 2*coalesceTarget }
 
 // pace is the leader's wait after a short read (none while stopping).
 func (r *receiver) pace(p *pacer) {

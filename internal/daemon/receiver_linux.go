@@ -108,15 +108,14 @@ func (r *receiver) read(lead bool) {
 			}
 			continue
 		}
-		switch {
-		case n < readBatch:
+		if n < readBatch {
 			r.pace(p)
-		case p.backlog():
-			// Read on at once, and wake a follower.
-			select {
-			case r.help <- struct{}{}:
-			default:
-			}
+			continue
+		}
+		// A backlog: read on at once, and wake a follower.
+		select {
+		case r.help <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -162,7 +161,10 @@ func newReadBufs() *readBufs {
 	// heap goal.
 	slab, err := unix.Mmap(-1, 0, readBatch*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	mapped := err == nil
-	if !mapped {
+	if mapped {
+		// Huge pages would make 2 MB resident for each datagram.
+		_ = unix.Madvise(slab, unix.MADV_NOHUGEPAGE)
+	} else {
 		slab = make([]byte, readBatch*size)
 	}
 	rb := &readBufs{slab: slab, mapped: mapped, bufs: make([][]byte, readBatch), iovs: make([]unix.Iovec, readBatch), hdrs: make([]mmsghdr, readBatch)}
@@ -202,15 +204,13 @@ func (r *receiver) recv(rb *readBufs, p *pacer) (int, unix.Errno) {
 	for i := range n {
 		r.datagram(rb.bufs[i][:rb.hdrs[i].n], since)
 	}
-	backlog := n == readBatch // a follower reads only into a backlog
 	if p != nil {
 		p.run += n
-		backlog = p.backlog()
 		if n < readBatch {
 			r.since.Store(start)
 		}
 	}
-	r.counted(n, backlog)
+	r.counted(n)
 	return n, 0
 }
 

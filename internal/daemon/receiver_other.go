@@ -56,7 +56,7 @@ func (r *receiver) read(bool) {
 			r.datagram(m.Buffers[0][:m.N], since)
 		}
 		p.run += n
-		r.counted(n, p.backlog())
+		r.counted(n)
 		if n < readBatch {
 			r.since.Store(start) // the read emptied the socket
 			r.pace(p)
