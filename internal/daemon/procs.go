@@ -31,9 +31,12 @@ const (
 	raiseBacklog = 0.5
 	backlogBusy  = 0.15
 	// lowerBusy: fewer Ps once the CPU would be under this share of half
-	// as many Ps, with no full read, for calmTicks intervals in a row.
-	lowerBusy = 0.3
-	calmTicks = 40
+	// as many Ps, with under lowerBacklog of the reads full, for
+	// calmTicks intervals in a row. (A late wake-up of the readers makes
+	// the odd full read at any rate.)
+	lowerBusy    = 0.3
+	lowerBacklog = 0.1
+	calmTicks    = 40
 	// raiseRate: more Ps once the socket brings more than this many
 	// datagrams a second per P, whatever CPU the process got (on a host
 	// loaded by other processes one thread gets too small a share to
@@ -48,6 +51,7 @@ type procsGovernor struct {
 	ceiling int // GOMAXPROCS as the runtime chose it at start
 	cur     int
 	calm    int
+	queued  bool // batches waited for an uploader at the last tick
 }
 
 // next is the Ps for the coming interval, given the cores the process
@@ -56,11 +60,14 @@ type procsGovernor struct {
 // it read.
 func (g *procsGovernor) next(cores, fullReads float64, queued bool, perSec float64) int {
 	cur := float64(g.cur)
+	// Batches waiting at two ticks in a row: the uploaders' first
+	// connections make a queue for a moment at start.
+	queued, g.queued = queued && g.queued, queued
 	switch {
 	case g.cur < g.ceiling && (queued || cores > raiseBusy*cur || perSec > raiseRate*cur || (fullReads > raiseBacklog && cores > backlogBusy*cur)):
 		g.cur = min(g.ceiling, 2*g.cur)
 		g.calm = 0
-	case g.cur > 1 && cores < lowerBusy*float64(g.cur/2) && fullReads == 0 && !queued && perSec < raiseRate*float64(g.cur/2)/2:
+	case g.cur > 1 && cores < lowerBusy*float64(g.cur/2) && fullReads < lowerBacklog && !queued && perSec < raiseRate*float64(g.cur/2)/2:
 		if g.calm++; g.calm >= calmTicks {
 			g.cur = max(1, g.cur/2)
 			g.calm = 0

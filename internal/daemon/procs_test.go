@@ -32,15 +32,19 @@ func TestProcsGovernor(t *testing.T) {
 	for range calmTicks - 1 {
 		step(0.1, 0, 2)
 	}
-	step(0.1, 0.01, 2) // one full read: not calm
-	for range calmTicks - 1 {
+	step(0.1, 0.2, 2) // a fifth of the reads full: not calm
+	for range calmTicks - 2 {
 		step(0.1, 0, 2)
 	}
+	step(0.1, 0.01, 2) // the odd full read: calm all the same
 	step(0.1, 0, 1)
 	for range 3 * calmTicks {
 		step(0, 0, 1) // never below one
 	}
-	stepQ(0.1, 0, true, 2) // batches wait for uploaders while the process looks idle: a loaded host
+	stepQ(0.1, 0, true, 1) // batches wait for uploaders for a moment (connections being made)
+	stepQ(0.1, 0, false, 1)
+	stepQ(0.1, 0, true, 1)
+	stepQ(0.1, 0, true, 2) // and still wait while the process looks idle: a loaded host
 	for range 2 * calmTicks {
 		stepQ(0.1, 0, true, 4) // and not lowered while they wait
 	}

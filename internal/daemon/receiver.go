@@ -20,12 +20,12 @@ const (
 	readBuffer = 32 << 20
 	// drainQuiet: on stop, the socket is read until it has been empty this long.
 	drainQuiet = 50 * time.Millisecond
-	// readBatch is the most datagrams per recvmmsg: more than the leader
-	// aims to find after a wait (coalesceTarget), so a read that fills
-	// every buffer is a backlog, more than the waits planned for. Its
-	// buffers take virtual memory (64 KiB each) but only the pages that
-	// datagrams are written into become resident.
-	readBatch = 256
+	// readBatch is the most datagrams per recvmmsg: well over what the
+	// leader aims to find after a wait (coalesceTarget), so a read that
+	// fills every buffer is a backlog, not a wake-up a few milliseconds
+	// late. Its buffers take virtual memory (64 KiB each) but only the
+	// pages that datagrams are written into become resident.
+	readBatch = 512
 	// coalesceTarget is how many datagrams the leader aims to find in the
 	// socket when it reads after a wait: four batches, so that their
 	// uploads start together and their answers come in one wake-up.
