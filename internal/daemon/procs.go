@@ -111,6 +111,12 @@ func (d *Daemon) governProcs(stop <-chan struct{}) {
 			queued := len(d.fwd.queue) > d.cfg.Concurrency
 			if n := g.next(cores, share, queued, perSec); n != runtime.GOMAXPROCS(0) {
 				runtime.GOMAXPROCS(n)
+				if d.recv.parallel.Store(n > 1); n > 1 {
+					select { // a follower asleep until a backlog: read now
+					case d.recv.help <- struct{}{}:
+					default:
+					}
+				}
 				d.cfg.Logger.Debug("GOMAXPROCS", "procs", n, "cores", cores, "full_reads", share, "queued", queued, "datagrams_per_sec", perSec)
 			}
 			last, lastCPU, lastReads, lastFull, lastTotal = now, cpu, reads, full, total

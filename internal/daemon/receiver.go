@@ -70,8 +70,11 @@ type receiver struct {
 	// document's since, so the waits between reads do not add to the
 	// time a document is held.
 	since atomic.Int64
-	sleep func(time.Duration) // the leader's wait; tests replace it
-	idle  func()              // tests: the leader blocks until a datagram comes
+	// parallel: the daemon runs on more than one P (the GOMAXPROCS
+	// governor raised them): followers read on their own too.
+	parallel atomic.Bool
+	sleep    func(time.Duration) // the leader's wait; tests replace it
+	idle     func()              // tests: the leader blocks until a datagram comes
 }
 
 func listenUDP(addr string) (*net.UDPConn, int, error) { return udp.Listen(addr, readBuffer) }

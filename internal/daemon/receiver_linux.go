@@ -121,14 +121,27 @@ func (r *receiver) read(lead bool) {
 }
 
 // follow is a follower's loop: asleep until the leader finds a backlog,
-// then reading until a read comes back short.
+// then reading until a read comes back short. While the daemon runs on
+// more than one P (receiver.parallel) it also reads on its own, every
+// wait as the leader does: on a host loaded by other processes the
+// leader's thread may not run for a while, and another reading thread
+// keeps the socket from overflowing meanwhile.
 func (r *receiver) follow(rb *readBufs) {
+	t := time.NewTimer(maxCoalesce)
+	defer t.Stop()
 	for {
+		var tick <-chan time.Time
+		if r.parallel.Load() {
+			t.Reset(maxCoalesce)
+			tick = t.C
+		}
 		select {
 		case <-r.help:
+		case <-tick:
 		case <-r.quit:
 			return
 		}
+		t.Stop() // since Go 1.23 no stale tick is left in t.C
 		for {
 			n, errno := r.recv(rb, nil)
 			if errno == unix.EINTR {

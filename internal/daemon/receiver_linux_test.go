@@ -150,3 +150,29 @@ func TestBacklogIsReadWhole(t *testing.T) {
 		t.Errorf("a backlog of %d datagrams was not counted as one (%d reads)", n, tr.reads.Load())
 	}
 }
+
+// With more than one P, a follower reads on its own: when the leader's
+// thread does not run (a host loaded by other processes), the socket is
+// read all the same.
+func TestFollowerReadsWhileLeaderStalls(t *testing.T) {
+	tr := newTestReceiver(t)
+	tr.parallel.Store(true)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	tr.sleep = func(time.Duration) {
+		select {
+		case entered <- struct{}{}:
+			<-release // the first wait stalls
+		default:
+		}
+	}
+	tr.start()
+	tr.send(t, 0, 5)
+	<-entered
+	tr.send(t, 5, 20)
+	waitFor(t, "the follower to read", time.Minute, func() bool { docs, _ := tr.count(); return docs == 25 })
+	close(release)
+	tr.stop(time.Now().Add(time.Minute))
+	if docs, copies := tr.count(); docs != 25 || copies != 0 {
+		t.Fatalf("%d of 25 documents handed on (%d twice)", docs, copies)
+	}
+}
