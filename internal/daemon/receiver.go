@@ -88,11 +88,12 @@ func (r *receiver) start() {
 	}
 }
 
-// counted is the bookkeeping after a read of n datagrams.
-func (r *receiver) counted(n int) {
+// counted is the bookkeeping after a read of n datagrams that filled
+// every buffer or not.
+func (r *receiver) counted(n int, full bool) {
 	r.total.Add(int64(n))
 	r.reads.Add(1)
-	if n == readBatch {
+	if full {
 		r.full.Add(1)
 	}
 }

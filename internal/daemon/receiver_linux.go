@@ -170,7 +170,7 @@ func newReadBufs() *readBufs {
 	const size = segment.MaxDatagramSize + 1
 	// The buffers are mapped outside the Go heap: only the pages the
 	// kernel writes datagrams into become resident (the heap would zero,
-	// and so touch, all 4 MB of them), and they do not raise the GC's
+	// and so touch, all 32 MB of them), and they do not raise the GC's
 	// heap goal.
 	slab, err := unix.Mmap(-1, 0, readBatch*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	mapped := err == nil
@@ -223,7 +223,7 @@ func (r *receiver) recv(rb *readBufs, p *pacer) (int, unix.Errno) {
 			r.since.Store(start)
 		}
 	}
-	r.counted(n)
+	r.counted(n, n == readBatch)
 	return n, 0
 }
 
