@@ -3,7 +3,6 @@ package daemon
 import (
 	"errors"
 	"net"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -69,6 +68,7 @@ func (r *receiver) close() {
 func (r *receiver) stop(by time.Time) {
 	r.stopBy = by
 	r.stopping.Store(true)
+	close(r.quit)
 	unix.Close(r.sock.stopW)
 	r.wg.Wait()
 	unix.Close(r.sock.fd)
@@ -81,61 +81,167 @@ type mmsghdr struct {
 	n   uint32
 }
 
-func (r *receiver) read() {
-	const size = segment.MaxDatagramSize + 1
-	// The buffers are mapped outside the Go heap: only the pages the
-	// kernel writes datagrams into become resident (the heap would zero,
-	// and so touch, all 4 MB of them), and they do not raise the GC's
-	// heap goal.
-	slab, err := unix.Mmap(-1, 0, readBatch*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
-	if err != nil {
-		slab = make([]byte, readBatch*size)
-	} else {
-		defer unix.Munmap(slab)
+// read is a reader's loop: the leader's or a follower's (see receiver).
+func (r *receiver) read(lead bool) {
+	rb := newReadBufs()
+	defer rb.free()
+	if !lead {
+		r.follow(rb)
+		return
 	}
-	bufs := make([][]byte, readBatch)
-	iovs := make([]unix.Iovec, readBatch)
-	hdrs := make([]mmsghdr, readBatch)
-	for i := range hdrs {
-		bufs[i] = slab[i*size : (i+1)*size : (i+1)*size]
-		iovs[i].Base = &bufs[i][0]
-		iovs[i].SetLen(len(bufs[i]))
-		hdrs[i].hdr.Iov = &iovs[i]
-		hdrs[i].hdr.SetIovlen(1)
-	}
-	last, lastTotal := time.Now(), r.total.Load()
+	p := &pacer{last: time.Now(), lastTotal: r.total.Load()}
 	for {
-		r1, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(r.sock.fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
+		n, errno := r.recv(rb, p)
 		switch {
-		case errno == unix.EAGAIN:
+		case errno == unix.EINTR:
+			continue
+		case errno == unix.EBADF:
+			return
+		case errno == unix.EAGAIN && p.run > 0:
+			r.pace(p) // the last read emptied the socket exactly
+			continue
+		case errno != 0:
+			// EAGAIN: nothing came during the wait; anything else: not
+			// in a tight loop.
 			if !r.wait() {
 				return
 			}
 			continue
-		case errno == unix.EINTR:
+		}
+		if n < readBatch {
+			r.pace(p)
 			continue
-		case errno != 0:
-			if errors.Is(errno, syscall.EBADF) {
+		}
+		// A backlog: read on at once, and wake a follower.
+		select {
+		case r.help <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// follow is a follower's loop: asleep until the leader finds a backlog,
+// then reading until a read comes back short. While the daemon runs on
+// more than one P (receiver.parallel) it also reads on its own, every
+// wait as the leader does: on a host loaded by other processes the
+// leader's thread may not run for a while, and another reading thread
+// keeps the socket from overflowing meanwhile.
+func (r *receiver) follow(rb *readBufs) {
+	t := time.NewTimer(maxCoalesce)
+	defer t.Stop()
+	for {
+		var tick <-chan time.Time
+		if r.parallel.Load() {
+			t.Reset(maxCoalesce)
+			tick = t.C
+		}
+		select {
+		case <-r.help:
+		case <-tick:
+		case <-r.quit:
+			return
+		}
+		t.Stop() // since Go 1.23 no stale tick is left in t.C
+		for {
+			n, errno := r.recv(rb, nil)
+			if errno == unix.EINTR {
+				continue
+			}
+			if errno == unix.EBADF {
 				return
 			}
-			r.wait() // whatever it is, not in a tight loop
-			continue
+			if errno != 0 || n < readBatch {
+				break
+			}
 		}
-		n := int(r1)
-		for i := range n {
-			r.datagram(bufs[i][:hdrs[i].n])
-		}
-		r.afterRead(n, &last, &lastTotal)
 	}
+}
+
+// readBufs are a reader's buffers for recvmmsg.
+type readBufs struct {
+	slab   []byte
+	mapped bool
+	bufs   [][]byte
+	iovs   []unix.Iovec
+	hdrs   []mmsghdr
+}
+
+func newReadBufs() *readBufs {
+	const size = segment.MaxDatagramSize + 1
+	// The buffers are mapped outside the Go heap: only the pages the
+	// kernel writes datagrams into become resident (the heap would zero,
+	// and so touch, all 32 MB of them), and they do not raise the GC's
+	// heap goal.
+	slab, err := unix.Mmap(-1, 0, readBatch*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	mapped := err == nil
+	if mapped {
+		// Huge pages would make 2 MB resident for each datagram.
+		_ = unix.Madvise(slab, unix.MADV_NOHUGEPAGE)
+	} else {
+		slab = make([]byte, readBatch*size)
+	}
+	rb := &readBufs{slab: slab, mapped: mapped, bufs: make([][]byte, readBatch), iovs: make([]unix.Iovec, readBatch), hdrs: make([]mmsghdr, readBatch)}
+	for i := range rb.hdrs {
+		rb.bufs[i] = slab[i*size : (i+1)*size : (i+1)*size]
+		rb.iovs[i].Base = &rb.bufs[i][0]
+		rb.iovs[i].SetLen(len(rb.bufs[i]))
+		rb.hdrs[i].hdr.Iov = &rb.iovs[i]
+		rb.hdrs[i].hdr.SetIovlen(1)
+	}
+	return rb
+}
+
+func (rb *readBufs) free() {
+	if rb.mapped {
+		_ = unix.Munmap(rb.slab)
+	}
+}
+
+// recv reads up to readBatch datagrams without blocking and hands them
+// on. It is a raw system call: recvmmsg with MSG_DONTWAIT returns at
+// once, and each system call the scheduler is told of would wake its
+// monitor thread (see rawConn).
+func (r *receiver) recv(rb *readBufs, p *pacer) (int, unix.Errno) {
+	since, start := r.since.Load(), int64(0)
+	if p != nil {
+		start = mono()
+	}
+	r1, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(r.sock.fd), uintptr(unsafe.Pointer(&rb.hdrs[0])), uintptr(len(rb.hdrs)), unix.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
+		if p != nil && errno == unix.EAGAIN {
+			r.since.Store(start)
+		}
+		return 0, errno
+	}
+	n := int(r1)
+	for i := range n {
+		r.datagram(rb.bufs[i][:rb.hdrs[i].n], since)
+	}
+	if p != nil {
+		p.run += n
+		if n < readBatch {
+			r.since.Store(start)
+		}
+	}
+	r.counted(n, n == readBatch)
+	return n, 0
 }
 
 // wait blocks until the socket has a datagram, or, once stopping, until
 // it has had none for drainQuiet (or it is past stopBy): then it returns
 // false, and the reader is done.
+//
+// poll returns as a datagram arrives: what the next read takes arrived
+// about then, not at the read before the wait (receiver.since), which
+// may be long before.
 func (r *receiver) wait() bool {
 	if !r.stopping.Load() {
+		if r.idle != nil {
+			r.idle()
+		}
 		fds := []unix.PollFd{{Fd: int32(r.sock.fd), Events: unix.POLLIN}, {Fd: int32(r.sock.stopR), Events: unix.POLLIN}}
 		_, _ = unix.Poll(fds, -1) // EINTR: the caller reads and comes back
+		r.since.Store(mono())
 		return true
 	}
 	quiet := min(drainQuiet, time.Until(r.stopBy))
@@ -144,5 +250,6 @@ func (r *receiver) wait() bool {
 	}
 	fds := []unix.PollFd{{Fd: int32(r.sock.fd), Events: unix.POLLIN}}
 	n, err := unix.Poll(fds, int(quiet.Milliseconds())+1)
+	r.since.Store(mono())
 	return n > 0 || errors.Is(err, unix.EINTR)
 }

@@ -30,15 +30,23 @@ func (r *receiver) stop(by time.Time) {
 	_ = r.sock.conn.Close()
 }
 
-func (r *receiver) read() {
+// read is a reader's loop; here every reader reads as the leader does.
+func (r *receiver) read(bool) {
 	pc := ipv4.NewPacketConn(r.sock.conn)
-	msgs := make([]ipv4.Message, readBatch)
+	// Buffers on the heap, all resident: fewer than on Linux.
+	msgs := make([]ipv4.Message, 64)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, segment.MaxDatagramSize+1)}
 	}
-	last, lastTotal := time.Now(), r.total.Load()
+	p := &pacer{last: time.Now(), lastTotal: r.total.Load()}
 	for {
+		since, start := r.since.Load(), mono()
 		n, err := pc.ReadBatch(msgs, 0)
+		if end := mono(); end-start > int64(maxCoalesce) {
+			// It blocked until a datagram came: that was just now, not
+			// at the read before (see the Linux receiver's wait).
+			since = end
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || (r.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded)) {
 				return
@@ -46,9 +54,14 @@ func (r *receiver) read() {
 			continue
 		}
 		for _, m := range msgs[:n] {
-			r.datagram(m.Buffers[0][:m.N])
+			r.datagram(m.Buffers[0][:m.N], since)
 		}
-		r.afterRead(n, &last, &lastTotal)
+		p.run += n
+		r.counted(n, n == len(msgs))
+		if n < len(msgs) {
+			r.since.Store(start) // the read emptied the socket
+			r.pace(p)
+		}
 		if r.stopping.Load() {
 			_ = r.sock.conn.SetReadDeadline(minTime(time.Now().Add(drainQuiet), r.stopBy))
 		}

@@ -52,6 +52,7 @@ func newUpstream(ctx context.Context, cfg Config) (*upstream, error) {
 	// A buildable client, so that the SDK can add AWS_CA_BUNDLE's roots.
 	bc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.Proxy = proxy
+		tr.DialContext = rawDial(tr.DialContext)
 		tr.MaxIdleConnsPerHost = cfg.Concurrency + 2
 		tr.IdleConnTimeout = 90 * time.Second
 		// A batch body is ~65 kB: written in one or two system calls
