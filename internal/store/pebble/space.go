@@ -274,24 +274,34 @@ func (s *Store) reopenWritable() error {
 			s.log.Error("store: close the read-only store", "err", err)
 		}
 	}
-	lsms, err := s.open(false)
-	if err != nil {
-		s.log.Error("store: open the store for writing; staying read-only", "dir", s.dir, "err", err)
-		var rerr error
-		if lsms, rerr = s.open(true); rerr != nil {
-			// Neither: a restart is all that is left. Say so loudly.
-			fe := fatalError{msg: "reopen the store: " + rerr.Error()}
-			s.failed.Store(&fe)
-			s.log.Error("store: cannot reopen the store; restart Roentgen", "dir", s.dir, "err", rerr)
-			return fe
-		}
-		s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
-		return fmt.Errorf("open the store for writing: %w", err)
+	if err := s.openOrFallBack(); err != nil {
+		return err
 	}
-	s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
 	s.readOnly.Store(false)
 	s.log.Warn("store: disk space is back; the store is open for writing again", "dir", s.dir)
 	return nil
+}
+
+// openOrFallBack opens the closed LSMs for writing, with mu held; failing
+// that, read-only; failing both, the store is failed and only a restart
+// helps, which the log says loudly.
+func (s *Store) openOrFallBack() error {
+	lsms, err := s.open(false)
+	if err == nil {
+		s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
+		return nil
+	}
+	s.log.Error("store: open the store for writing; trying read-only", "dir", s.dir, "err", err)
+	lsms, rerr := s.open(true)
+	if rerr != nil {
+		fe := fatalError{msg: "reopen the store: " + rerr.Error()}
+		s.failed.Store(&fe)
+		s.log.Error("store: cannot reopen the store; restart Roentgen", "dir", s.dir, "err", rerr)
+		return fe
+	}
+	s.readOnly.Store(true)
+	s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
+	return fmt.Errorf("open the store for writing: %w", err)
 }
 
 // lockAll takes mu for writing once no call holds it. TryLock: a blocking

@@ -2,7 +2,6 @@ package pebble
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -61,23 +60,9 @@ func (s *Store) Trim() error {
 	if trimHook != nil {
 		trimHook("closed")
 	}
-	lsms, err := s.open(false)
-	if err != nil {
-		// As reopenWritable: read-only if it opens so, else nothing but a
-		// restart helps.
-		s.log.Error("store: reopen after trimming memory; trying read-only", "dir", s.dir, "err", err)
-		var rerr error
-		if lsms, rerr = s.open(true); rerr != nil {
-			fe := fatalError{msg: "reopen the store: " + rerr.Error()}
-			s.failed.Store(&fe)
-			s.log.Error("store: cannot reopen the store; restart Roentgen", "dir", s.dir, "err", rerr)
-			return fe
-		}
-		s.readOnly.Store(true)
-		s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
-		return fmt.Errorf("reopen the store for writing: %w", err)
+	if err := s.openOrFallBack(); err != nil {
+		return err
 	}
-	s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
 	if trimHook != nil {
 		trimHook("reopened")
 	}
