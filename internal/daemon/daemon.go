@@ -30,6 +30,7 @@ type Daemon struct {
 	runCancel    context.CancelFunc
 	replayCancel context.CancelFunc
 	telStop      chan struct{}
+	telDone      chan struct{} // the telemetry loop has returned
 	wg           sync.WaitGroup
 	stopOnce     sync.Once
 	stopErr      error
@@ -43,7 +44,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, addrs: map[string]net.Addr{}, telStop: make(chan struct{}), tel: &telemetry{resourceARN: cfg.ResourceARN}}
+	d := &Daemon{cfg: cfg, addrs: map[string]net.Addr{}, telStop: make(chan struct{}), telDone: make(chan struct{}), tel: &telemetry{resourceARN: cfg.ResourceARN}}
 	if d.up, err = newUpstream(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -159,6 +160,7 @@ func (d *Daemon) abort() {
 func (d *Daemon) Addr(name string) net.Addr { return d.addrs[name] }
 
 func (d *Daemon) telemetryLoop() {
+	defer close(d.telDone)
 	t := time.NewTicker(d.cfg.TelemetryInterval)
 	defer t.Stop()
 	for {
@@ -221,7 +223,11 @@ func (d *Daemon) stop() error {
 	}
 	d.fwd.replayer.Wait()
 
+	// The loop's send in flight ends first (or by uploadBy, with runCtx):
+	// cancelled mid-body by the runCancel below, its records would miss
+	// the last send that carries them.
 	close(d.telStop)
+	<-d.telDone
 	d.tel.cut(time.Now())
 	tctx, tcancel := context.WithDeadline(context.Background(), deadline)
 	_ = d.tel.send(tctx, d.up.client)
