@@ -5,6 +5,7 @@
 //	go run ./cmd/roentgen-bench                      # HTTP PutTraceSegments, in-process server
 //	go run ./cmd/roentgen-bench -mode udp -rate 20000
 //	go build -o bin/roentgen ./cmd/roentgen && go run ./cmd/roentgen-bench -exec bin/roentgen
+//	go run ./cmd/roentgen-bench -exec bin/roentgen -jaeger /tmp/jaegerbin/jaeger   # OTLP against Jaeger v2
 //
 // The server is started by the harness, on a fresh data directory and free
 // loopback ports, and stopped at the end; nothing else is contacted. With
@@ -66,6 +67,10 @@ type config struct {
 	sample      time.Duration
 	idle        time.Duration
 	soakVerify  string
+	// The side-by-side OTLP comparison with Jaeger v2 (jaeger.go).
+	jaegerPath string
+	otlpSpans  int
+	rounds     int
 }
 
 func main() {
@@ -92,8 +97,14 @@ func main() {
 	flag.DurationVar(&c.sample, "sample", 5*time.Second, "soak: RSS sampling interval")
 	flag.DurationVar(&c.idle, "idle", 0, "soak: keep the server running this long without traffic after sending, to see what memory it keeps")
 	flag.StringVar(&c.soakVerify, "soak-verify", "", "check a soak's directory again, e.g. one whose run was killed: the server (-exec) recovers its store and stops cleanly, then every acknowledged document is looked up")
+	flag.StringVar(&c.jaegerPath, "jaeger", "", "compare OTLP ingest with this Jaeger v2 binary (jaeger.go): Jaeger on Badger and the -exec roentgen alternate -rounds times, each fed -otlp-spans over OTLP/gRPC from -concurrency workers")
+	flag.IntVar(&c.otlpSpans, "otlp-spans", 1_000_000, "-jaeger: spans per run")
+	flag.IntVar(&c.rounds, "rounds", 2, "-jaeger: Jaeger-then-Roentgen rounds")
 	flag.Parse()
 	run := run
+	if c.jaegerPath != "" {
+		run = runJaeger
+	}
 	if c.soak > 0 {
 		run = runSoak
 	}
