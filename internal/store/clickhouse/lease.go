@@ -192,7 +192,14 @@ func (s *Store) ReleaseTraces(ctx context.Context, ids []string) error {
 // pruneLeases drops the partitions of lease rows older than before, at most
 // once an hour.
 func (s *Store) pruneLeases(ctx context.Context, before time.Time) error {
-	v, _ := leasePrune.LoadOrStore(s.c.base+s.c.database, &pruneState{})
+	return s.pruneOnce(ctx, &leasePrune, "trace_leases", before)
+}
+
+// pruneOnce drops table's partitions older than before unless a call for
+// this database already dropped them: the cut only moves once an hour.
+// seen holds a *pruneState per server and database.
+func (s *Store) pruneOnce(ctx context.Context, seen *sync.Map, table string, before time.Time) error {
+	v, _ := seen.LoadOrStore(s.c.base+s.c.database, &pruneState{})
 	st := v.(*pruneState)
 	cut := part(before.Unix())
 	st.mu.Lock()
@@ -200,7 +207,7 @@ func (s *Store) pruneLeases(ctx context.Context, before time.Time) error {
 	if cut <= st.cut {
 		return nil
 	}
-	if err := s.dropOld(ctx, "trace_leases", cut); err != nil {
+	if err := s.dropOld(ctx, table, cut); err != nil {
 		return err
 	}
 	st.cut = cut

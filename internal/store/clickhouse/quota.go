@@ -72,19 +72,7 @@ func (s *Store) AddQuotaReports(ctx context.Context, reports []store.QuotaReport
 // pruneQuotaReports drops the partitions of reports older than before, at
 // most once per hour of the clock the reports carry.
 func (s *Store) pruneQuotaReports(ctx context.Context, before time.Time) error {
-	v, _ := quotaPrune.LoadOrStore(s.c.base+s.c.database, &pruneState{})
-	st := v.(*pruneState)
-	cut := part(before.Unix())
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if cut <= st.cut {
-		return nil
-	}
-	if err := s.dropOld(ctx, "sampling_reports", cut); err != nil {
-		return err
-	}
-	st.cut = cut
-	return nil
+	return s.pruneOnce(ctx, &quotaPrune, "sampling_reports", before)
 }
 
 // QuotaReports implements store.QuotaLedger.
