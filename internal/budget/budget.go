@@ -36,9 +36,10 @@ type Budget struct {
 	IngestCache     int64
 	PendingBytes    int64
 	MaxPendingBytes int64
-	// GoLimit is the Go runtime's soft memory limit: the total less what
-	// Pebble allocates outside the Go heap (with cgo, its memtables and
-	// cache are C memory).
+	// GoLimit is the Go runtime's soft memory limit: the total less the
+	// resident memory the Go runtime does not count (Reserve) and less
+	// what Pebble allocates outside the Go heap (with cgo, its memtables
+	// and cache are C memory).
 	GoLimit int64
 }
 
@@ -47,7 +48,8 @@ type Budget struct {
 // for the main and index LSMs (96 MiB of memtable reservations, a live and
 // a spent one each), a 32 MiB block cache, 32 MiB of cached traces, 8 MiB
 // pending before early summaries and 32 MiB of work before calls are
-// refused; the Go heap's limit is what Pebble's C memory leaves, 384 MiB.
+// refused; the Go heap's limit is the total less a 32 MiB reserve for the
+// executable's pages, 480 MiB, and less Pebble's C memory with cgo, 352 MiB.
 // Pending work is counted in raw bytes, and parsed it takes ~5x that in
 // the heap: at 64 MiB before refusing, an hour at 1.5x the sustainable
 // rate took the process to 1 GB.
@@ -68,12 +70,18 @@ func Split(total int64) Budget {
 		MaxPendingBytes: total / 16,
 	}
 	pebble := b.BlockCache + 2*(b.MemTable+2*b.SmallMemTable()) // blockCacheBytes in internal/store/pebble
-	b.GoLimit = total
+	b.GoLimit = total - b.Reserve()
 	if pebbleOffHeap {
-		b.GoLimit = total - pebble
+		b.GoLimit -= pebble
 	}
 	return b
 }
+
+// Reserve is the part of the total kept for resident memory outside the
+// Go runtime's accounting, chiefly the executable's own pages (~30 MiB of
+// code and data touched, counted in RSS): without it a process whose Go
+// memory sat at its limit peaked at 515–528 MiB under a 512 MiB budget.
+func (b Budget) Reserve() int64 { return b.Total / 16 }
 
 // SmallMemTable is the main and index LSMs' memtable size, as
 // internal/store/pebble derives it from MemTable.

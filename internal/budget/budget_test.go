@@ -20,8 +20,8 @@ func TestSplitStaysWithinTotal(t *testing.T) {
 		// Pebble's cache holds a live and a spent memtable per LSM (the
 		// documents LSM's and two of a quarter its size) beside the block cache.
 		pebble := b.BlockCache + 2*(b.MemTable+2*b.SmallMemTable())
-		if pebbleOffHeap && b.GoLimit+pebble > b.Total {
-			t.Fatalf("Split(%d): Go limit %d and Pebble's %d exceed the total", total, b.GoLimit, pebble)
+		if off := map[bool]int64{true: pebble, false: 0}[pebbleOffHeap]; b.GoLimit+off+b.Reserve() != b.Total || b.Reserve() <= 0 {
+			t.Fatalf("Split(%d): Go limit %d, Pebble's C memory %d and the reserve %d do not make the total", total, b.GoLimit, off, b.Reserve())
 		}
 		if b.GoLimit < b.Total/2 {
 			t.Fatalf("Split(%d): the Go heap gets %d, less than half", total, b.GoLimit)
@@ -34,7 +34,7 @@ func TestSplitStaysWithinTotal(t *testing.T) {
 
 func TestDefaultSplit(t *testing.T) {
 	b := Split(0)
-	if b.MemTable != 32<<20 || b.BlockCache != 32<<20 || b.GoLimit != 384<<20 && pebbleOffHeap || b.IngestCache != 32<<20 || b.PendingBytes != 8<<20 || b.MaxPendingBytes != 32<<20 {
+	if b.MemTable != 32<<20 || b.BlockCache != 32<<20 || b.GoLimit != map[bool]int64{true: 352 << 20, false: 480 << 20}[pebbleOffHeap] || b.IngestCache != 32<<20 || b.PendingBytes != 8<<20 || b.MaxPendingBytes != 32<<20 {
 		t.Fatalf("default split %+v differs from the one docs/performance.md describes", b)
 	}
 }
