@@ -1,7 +1,10 @@
 package red
 
 import (
+	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +14,7 @@ import (
 
 // Buckets of the classic duration histograms, in seconds. Scrapers that
 // ask for protobuf also get a native histogram (finer, exponential).
-var Buckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+var Buckets = bucketBounds[:]
 
 // family is the counters and the histogram of one kind (service or edge)
 // and the label sets admitted to them.
@@ -25,7 +28,8 @@ type family struct {
 	// share a set: nodes differing only in account).
 	entities map[graph.Entity]*labelSet
 	labelsOf func(graph.Entity) ([]string, bool)
-	other    *labelSet // the overflow series, once used
+	other    *labelSet   // the overflow series, once used
+	mu       *sync.Mutex // Metrics.mu: guards the sets and their exemplars
 }
 
 type labelSet struct {
@@ -34,11 +38,86 @@ type labelSet struct {
 	// The series, looked up once: hashing the labels on every request
 	// was a quarter of the hook's cost.
 	requests, errors, faults, throttles prometheus.Counter
-	duration                            histogram
+	duration                            prometheus.Histogram
 	// exAt starts the current exemplar interval; exMax is the largest
 	// value given an exemplar in it.
 	exAt  time.Time
 	exMax float64
+	// The latest exemplar of each classic bucket (+Inf last), held here
+	// and attached when the histogram is written (durations.Collect):
+	// client_golang's ObserveWithExemplar allocates ~7 objects per exemplar
+	// and keeps the trace id string of the summary it came from, and those
+	// live objects, made all through a load, left thousands of mostly
+	// empty heap spans resident once it stopped (docs/performance.md).
+	exemplars [len(bucketBounds) + 1]exemplar
+}
+
+// bucketBounds is Buckets as an array type's length.
+var bucketBounds = [...]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
+// maxTraceID bounds the trace ids exemplars keep (X-Ray's are 35 bytes);
+// a longer one is given no exemplar rather than a cut one.
+const maxTraceID = 48
+
+// exemplar is a trace id observed at a value, in place.
+type exemplar struct {
+	at    int64 // Unix ns; 0: none yet
+	value float64
+	n     uint8
+	id    [maxTraceID]byte
+}
+
+// observeExemplar records id's value as the latest exemplar of its bucket
+// (the bucket client_golang, and a scraper, files it under: the first
+// whose upper bound is at least the value).
+func (s *labelSet) observeExemplar(v float64, id string, now time.Time) {
+	if len(id) > maxTraceID {
+		return
+	}
+	e := &s.exemplars[sort.SearchFloat64s(bucketBounds[:], v)]
+	e.at, e.value, e.n = now.UnixNano(), v, uint8(copy(e.id[:], id))
+}
+
+// metric is the series' histogram with its exemplars attached, oldest
+// first (the order Prometheus wants a native histogram's in).
+func (s *labelSet) metric() prometheus.Metric {
+	var exs []prometheus.Exemplar
+	for i := range s.exemplars {
+		if e := &s.exemplars[i]; e.at != 0 {
+			exs = append(exs, prometheus.Exemplar{Value: e.value, Timestamp: time.Unix(0, e.at),
+				Labels: prometheus.Labels{"trace_id": string(e.id[:e.n])}})
+		}
+	}
+	if len(exs) == 0 {
+		return s.duration
+	}
+	slices.SortStableFunc(exs, func(a, b prometheus.Exemplar) int { return a.Timestamp.Compare(b.Timestamp) })
+	m, err := prometheus.NewMetricWithExemplars(s.duration, exs...)
+	if err != nil { // not with ids of at most maxTraceID bytes
+		return s.duration
+	}
+	return m
+}
+
+// durations collects a family's duration histograms with the exemplars
+// their label sets hold.
+type durations struct{ f *family }
+
+func (d durations) Describe(ch chan<- *prometheus.Desc) { d.f.duration.Describe(ch) }
+
+func (d durations) Collect(ch chan<- prometheus.Metric) {
+	d.f.mu.Lock()
+	out := make([]prometheus.Metric, 0, len(d.f.sets)+1)
+	for _, s := range d.f.sets {
+		out = append(out, s.metric())
+	}
+	if d.f.other != nil {
+		out = append(out, d.f.other.metric())
+	}
+	d.f.mu.Unlock()
+	for _, m := range out {
+		ch <- m
+	}
 }
 
 // ExemplarEvery is how often a series takes an exemplar for an ordinary
@@ -48,20 +127,14 @@ type labelSet struct {
 // outliers one looks for in the slow buckets keep theirs.
 const ExemplarEvery = 100 * time.Millisecond
 
-// histogram is what a HistogramVec's series are.
-type histogram interface {
-	prometheus.Observer
-	prometheus.ExemplarObserver
-}
-
 func (f *family) newSet(values []string) *labelSet {
 	return &labelSet{values: values,
 		requests: f.requests.WithLabelValues(values...), errors: f.errors.WithLabelValues(values...),
 		faults: f.faults.WithLabelValues(values...), throttles: f.throttle.WithLabelValues(values...),
-		duration: f.duration.WithLabelValues(values...).(histogram)}
+		duration: f.duration.WithLabelValues(values...).(prometheus.Histogram)}
 }
 
-func newFamily(kind, what string, labels []string, labelsOf func(graph.Entity) ([]string, bool)) *family {
+func newFamily(mu *sync.Mutex, kind, what string, labels []string, labelsOf func(graph.Entity) ([]string, bool)) *family {
 	counter := func(name, help string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "roentgen_" + kind + "_" + name + "_total", Help: help + " per " + what + "."}, labels)
 	}
@@ -78,13 +151,15 @@ func newFamily(kind, what string, labels []string, labelsOf func(graph.Entity) (
 			NativeHistogramBucketFactor:     1.1,
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,
+			// The series' exemplars are the label sets' (labelSet.exemplars).
+			NativeHistogramMaxExemplars: -1,
 		}, labels),
-		sets: map[string]*labelSet{}, entities: map[graph.Entity]*labelSet{}, labelsOf: labelsOf,
+		sets: map[string]*labelSet{}, entities: map[graph.Entity]*labelSet{}, labelsOf: labelsOf, mu: mu,
 	}
 }
 
 func (f *family) register(reg prometheus.Registerer) {
-	reg.MustRegister(f.requests, f.errors, f.faults, f.throttle, f.duration)
+	reg.MustRegister(f.requests, f.errors, f.faults, f.throttle, durations{f})
 }
 
 type added struct{ overflow int64 }
@@ -92,7 +167,7 @@ type added struct{ overflow int64 }
 // observe counts the growth in d (one trace's change to one node or edge)
 // under labels, or under Other when labels is new and limit label sets are
 // admitted. Counters only grow: what d takes back is returned as retracted.
-func (f *family) observe(e graph.Entity, d *graph.Stats, ex prometheus.Labels, limit int, now time.Time) (a added, retracted int64) {
+func (f *family) observe(e graph.Entity, d *graph.Stats, traceID string, limit int, now time.Time) (a added, retracted int64) {
 	req, errs, faults, thr := d.Total(), d.ErrorOther+d.Throttle, d.Fault, d.Throttle
 	retracted = max(0, -req)
 	grows := req > 0 || errs > 0 || faults > 0 || thr > 0
@@ -131,16 +206,16 @@ func (f *family) observe(e graph.Entity, d *graph.Stats, ex prometheus.Labels, l
 	for _, b := range d.Response {
 		v := float64(b.Ms) / 1e3
 		for range b.Count { // usually 1: one trace's requests to one node
+			set.duration.Observe(v)
 			switch {
 			case now.Sub(set.exAt) >= ExemplarEvery:
 				set.exAt, set.exMax = now, v
 			case v > set.exMax:
 				set.exMax = v
 			default:
-				set.duration.Observe(v)
 				continue
 			}
-			set.duration.ObserveWithExemplar(v, ex)
+			set.observeExemplar(v, traceID, now)
 		}
 	}
 	return a, retracted

@@ -70,9 +70,7 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 		cfg.Now = time.Now
 	}
 	m := &Metrics{
-		cfg:     cfg,
-		service: newFamily("service", "service", []string{"service", "type"}, nodeLabels),
-		edge:    newFamily("edge", "edge (from client to server, as the caller saw it)", []string{"client", "client_type", "server", "server_type"}, edgeLabels),
+		cfg: cfg,
 		overflow: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roentgen_red_overflow_requests_total",
 			Help: "Requests counted under the __other__ series because the RED series limit was reached, by kind (service, edge)."}, []string{"kind"}),
@@ -81,6 +79,8 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 			Help: "Requests the service graph took back (a trace's later version moved or removed them) that RED counters, which only grow, keep; by kind."}, []string{"kind"}),
 		acc: map[graph.Entity]*graph.Stats{},
 	}
+	m.service = newFamily(&m.mu, "service", "service", []string{"service", "type"}, nodeLabels)
+	m.edge = newFamily(&m.mu, "edge", "edge (from client to server, as the caller saw it)", []string{"client", "client_type", "server", "server_type"}, edgeLabels)
 	for _, k := range []string{"service", "edge"} {
 		m.overflow.WithLabelValues(k)
 		m.retract.WithLabelValues(k)
@@ -133,13 +133,12 @@ func (m *Metrics) count(sum, prev *trace.Summary, now time.Time) {
 	}
 	graph.Contribute(prev, -1, add)
 	graph.Contribute(sum, 1, add)
-	ex := prometheus.Labels{"trace_id": sum.TraceID}
 	for e, d := range m.acc {
 		f, kind := m.service, "service"
 		if e.IsEdge() {
 			f, kind = m.edge, "edge"
 		}
-		added, retracted := f.observe(e, d, ex, m.cfg.Limit, now)
+		added, retracted := f.observe(e, d, sum.TraceID, m.cfg.Limit, now)
 		if retracted > 0 {
 			m.retract.WithLabelValues(kind).Add(float64(retracted))
 		}

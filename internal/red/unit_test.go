@@ -2,12 +2,14 @@ package red
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -147,5 +149,111 @@ func TestExemplarEveryIntervalAndSlowest(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("exemplar of bucket le=%v = %q; want %q (all: %v)", k, got[k], v, got)
 		}
+	}
+}
+
+// The duration histograms keep their exemplars in the label sets and attach
+// them as they are written: what a scrape gets must be what client_golang's
+// own ObserveWithExemplar gives for the same observations (buckets, counts,
+// sum, the native histogram, each classic bucket's latest exemplar), with
+// the hook's clock as the exemplars' time.
+func TestDurationsMatchClientGolang(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	now := time.Unix(1.7e9, 0)
+	m := New(reg, Config{Now: func() time.Time { return now }})
+	ref := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ref", Buckets: Buckets,
+		NativeHistogramBucketFactor: 1.1, NativeHistogramMaxBucketNumber: 160, NativeHistogramMinResetDuration: time.Hour},
+		[]string{"service", "type"}).WithLabelValues("a", "").(prometheus.ExemplarObserver)
+	ms := []int64{0, 1, 2, 3, 7, 40, 40, 99, 100, 101, 250, 251, 999, 2500, 7000, 29999, 60000, 60001, 3600000, 5}
+	at := map[string]time.Time{}
+	for i, d := range ms {
+		id := fmt.Sprintf("1-%08x-%024x", int64(1.7e9), i)
+		at[id] = now
+		m.Hook(context.Background(), []store.TraceUpdate{{Summary: &trace.Summary{TraceID: id,
+			Nodes:    []trace.Node{{NodeID: trace.NodeID{Name: "a"}, Root: true}},
+			Segments: []trace.SegmentFact{{Node: 0, Root: true, Start: 1.7e9, End: 1.7e9 + float64(d)/1e3}}}}})
+		ref.ObserveWithExemplar(float64(graph.BinOf(float64(d)/1e3))/1e3, prometheus.Labels{"trace_id": id}) // every one: each is its interval's first
+		now = now.Add(ExemplarEvery)
+	}
+	var got *dto.Histogram
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "roentgen_service_duration_seconds" {
+			got = f.GetMetric()[0].GetHistogram()
+		}
+	}
+	var want dto.Metric
+	if err := ref.(prometheus.Histogram).Write(&want); err != nil {
+		t.Fatal(err)
+	}
+	w := want.GetHistogram()
+	if got.GetSampleCount() != w.GetSampleCount() || got.GetSampleSum() != w.GetSampleSum() || got.GetSchema() != w.GetSchema() ||
+		got.GetZeroCount() != w.GetZeroCount() || fmt.Sprint(got.GetPositiveSpan(), got.GetPositiveDelta()) != fmt.Sprint(w.GetPositiveSpan(), w.GetPositiveDelta()) {
+		t.Fatalf("histogram differs from client_golang's:\n got %v\nwant %v", got, w)
+	}
+	if len(got.GetBucket()) != len(w.GetBucket()) {
+		t.Fatalf("%d classic buckets; client_golang writes %d", len(got.GetBucket()), len(w.GetBucket()))
+	}
+	classic := map[string]bool{}
+	for i, b := range got.GetBucket() {
+		wb := w.GetBucket()[i]
+		if b.GetUpperBound() != wb.GetUpperBound() || b.GetCumulativeCount() != wb.GetCumulativeCount() {
+			t.Errorf("bucket %d: le=%v count %d; want le=%v count %d", i, b.GetUpperBound(), b.GetCumulativeCount(), wb.GetUpperBound(), wb.GetCumulativeCount())
+		}
+		e, we := b.GetExemplar(), wb.GetExemplar()
+		if (e == nil) != (we == nil) {
+			t.Errorf("bucket le=%v: exemplar %v; want %v", b.GetUpperBound(), e, we)
+			continue
+		}
+		if e == nil {
+			continue
+		}
+		id := e.GetLabel()[0].GetValue()
+		if e.GetValue() != we.GetValue() || id != we.GetLabel()[0].GetValue() || !e.GetTimestamp().AsTime().Equal(at[id]) {
+			t.Errorf("bucket le=%v: exemplar %v; want %v at %v", b.GetUpperBound(), e, we, at[id])
+		}
+		classic[id] = true
+	}
+	// The native histogram's exemplars are the classic buckets' latest,
+	// oldest first, as Prometheus takes them.
+	if len(got.GetExemplars()) != len(classic) {
+		t.Errorf("%d native exemplars; want the %d classic ones", len(got.GetExemplars()), len(classic))
+	}
+	for i, e := range got.GetExemplars() {
+		if !classic[e.GetLabel()[0].GetValue()] || i > 0 && e.GetTimestamp().AsTime().Before(got.GetExemplars()[i-1].GetTimestamp().AsTime()) {
+			t.Errorf("native exemplar %d: %v", i, e)
+		}
+	}
+}
+
+// A request that takes an exemplar allocates no more than one that does not:
+// no exemplar objects, no label maps (live, they pinned most of the heap
+// spans an idle server kept after a load).
+func TestHookAllocatesNoExemplars(t *testing.T) {
+	now := time.Unix(1.7e9, 0)
+	m := New(prometheus.NewRegistry(), Config{Now: func() time.Time { return now }})
+	ups := make([][]store.TraceUpdate, 16)
+	for i := range ups {
+		ups[i] = []store.TraceUpdate{{Summary: &trace.Summary{TraceID: fmt.Sprintf("1-%08x-%024x", int64(1.7e9), i),
+			Nodes:    []trace.Node{{NodeID: trace.NodeID{Name: "a"}, Root: true}},
+			Segments: []trace.SegmentFact{{Node: 0, Root: true, Start: 1.7e9, End: 1.7e9 + float64(i)}}}}}
+	}
+	i, step := 0, ExemplarEvery // every request takes an exemplar
+	hook := func() {
+		now = now.Add(step)
+		m.Hook(context.Background(), ups[i%len(ups)])
+		i++
+	}
+	for range 2 * len(ups) { // the series and their native buckets exist
+		hook()
+	}
+	with := testing.AllocsPerRun(100, hook)
+	step = 0 // none does: one interval, its slowest request seen
+	without := testing.AllocsPerRun(100, hook)
+	if with > without {
+		t.Errorf("%v allocations per trace taking an exemplar, %v without", with, without)
 	}
 }
