@@ -3,6 +3,7 @@ package red
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,5 +256,31 @@ func TestHookAllocatesNoExemplars(t *testing.T) {
 	without := testing.AllocsPerRun(100, hook)
 	if with > without {
 		t.Errorf("%v allocations per trace taking an exemplar, %v without", with, without)
+	}
+}
+
+// Scrapes read the exemplars the hook writes: under the race detector, a
+// scrape running beside counting must find them guarded (Metrics.mu).
+func TestScrapeWhileCounting(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var mu sync.Mutex // the test's clock, advanced by the hook's goroutine
+	now := time.Unix(1.7e9, 0)
+	m := New(reg, Config{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(ExemplarEvery); return now }})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 200 {
+			m.Hook(context.Background(), []store.TraceUpdate{{Summary: &trace.Summary{TraceID: fmt.Sprintf("1-%08x-%024x", int64(1.7e9), i),
+				Nodes:    []trace.Node{{NodeID: trace.NodeID{Name: fmt.Sprintf("svc-%d", i%7)}, Root: true}},
+				Segments: []trace.SegmentFact{{Node: 0, Root: true, Start: 1.7e9, End: 1.7e9 + float64(i%50)}}}}})
+		}
+	})
+	for range 50 {
+		if _, err := reg.Gather(); err != nil {
+			t.Error(err)
+		}
+	}
+	wg.Wait()
+	if got := values(t, reg, "roentgen_service_requests_total"); len(got) != 7 {
+		t.Errorf("%d service series; want 7", len(got))
 	}
 }
