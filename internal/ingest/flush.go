@@ -262,7 +262,7 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*s
 	var b *entry
 	var ep int64
 	if pre != nil {
-		b, ep = in.parseStored(e.id, pre[e.id])
+		b, ep = in.parseShared(e, pre[e.id])
 	} else {
 		var err error
 		if b, ep, err = in.load(ctx, e.id); err != nil {

@@ -91,6 +91,8 @@ type Ingester struct {
 	seen  *seen
 
 	storing storing // writes in flight to a DocPreparer store (storing.go)
+	// reparsed counts stored documents decoded again (reparse.go).
+	reparsed atomic.Int64
 	// calling is the raw bytes of the calls being ingested now.
 	calling atomic.Int64 // traces this process summarised, to skip lookups for new ones
 
