@@ -91,6 +91,10 @@ type Ingester struct {
 	seen  *seen
 
 	storing storing // writes in flight to a DocPreparer store (storing.go)
+	// reparsed counts stored documents decoded again (reparse.go).
+	reparsed atomic.Int64
+	// afterTick, set by tests, runs after each turn of the flush loop.
+	afterTick atomic.Pointer[func()]
 	// calling is the raw bytes of the calls being ingested now.
 	calling atomic.Int64 // traces this process summarised, to skip lookups for new ones
 
