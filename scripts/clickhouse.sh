@@ -9,8 +9,8 @@
 # CLICKHOUSE_SHARDS=N (N > 1) starts N servers instead, the i-th listening
 # on 127.0.0.(i+1) with the same ports (so every node of the cluster has the
 # same ports, as in production), each with the cluster `roentgen_shards`
-# of N shards, one per server, in its remote_servers; it prints the first
-# server's URL. docs/clickhouse.md, "Replicated and sharded".
+# of N shards, one per server, in its remote_servers (and two clusters
+# Roentgen's tests expect it to refuse); it prints the first server's URL. docs/clickhouse.md, "Replicated and sharded".
 set -euo pipefail
 
 http_port="${CLICKHOUSE_HTTP_PORT:-18123}"
@@ -64,6 +64,15 @@ launch() {
       cluster+="<shard><replica><host>$(server_host "$j")</host><port>$tcp_port</port></replica></shard>"
     done
     cluster+="</roentgen_shards>"
+    # Two clusters Roentgen must refuse, for its tests: a shard of two
+    # replicas, and a shard no server answers for.
+    cluster+="<roentgen_replicas><shard>"
+    for j in $(seq 1 "$shards"); do
+      cluster+="<replica><host>$(server_host "$j")</host><port>$tcp_port</port></replica>"
+    done
+    cluster+="</shard></roentgen_replicas>"
+    cluster+="<roentgen_unreachable><shard><replica><host>$(server_host 1)</host><port>$tcp_port</port></replica></shard>"
+    cluster+="<shard><replica><host>127.0.0.254</host><port>$tcp_port</port></replica></shard></roentgen_unreachable>"
     sed -i "s|<remote_servers incl=\"clickhouse_remote_servers\" >|&$cluster|" "$dir/config.xml"
     grep -q '<roentgen_shards>' "$dir/config.xml"
   fi
@@ -103,7 +112,7 @@ start() {
     echo "$url"
     return
   fi
-  stop
+  rm -rf "$state"
   for i in $(seq 1 "$shards"); do launch "$i"; done
   for i in $(seq 1 "$shards"); do
     if ! ready "$i"; then

@@ -108,16 +108,23 @@ func TestShardedRowsLandOnEveryShard(t *testing.T) {
 	}
 }
 
-// TestShardedOpenErrors: a cluster the server does not know is an error
-// at start that names it.
+// TestShardedOpenErrors: a cluster the server does not know, one with
+// replicas (Roentgen's tables would not replicate) and one with a shard no
+// server answers for are each an error at start that says so.
 func TestShardedOpenErrors(t *testing.T) {
 	u, err := url.Parse(clickhousetest.NewShardedDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.RawQuery = "cluster=no_such_cluster"
-	if _, err := clickhouse.Open(context.Background(), u.String()); err == nil || !strings.Contains(err.Error(), "no_such_cluster is not in the server's system.clusters") {
-		t.Errorf("Open with an unknown cluster: %v", err)
+	for cluster, want := range map[string]string{
+		"no_such_cluster":      "cluster no_such_cluster is not in the server's system.clusters",
+		"roentgen_replicas":    "more than one replica in shard 1",
+		"roentgen_unreachable": "shard 2 of cluster roentgen_unreachable (http://127.0.0.254:",
+	} {
+		u.RawQuery = "cluster=" + cluster
+		if _, err := clickhouse.Open(context.Background(), u.String()); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Open with cluster %s: %v; want an error saying %q", cluster, err, want)
+		}
 	}
 }
 
