@@ -83,6 +83,13 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		}
 		return s, nil
 	}
+	// Migrating a sharded database as one server's would copy every
+	// shard's rows into local tables in its place.
+	if t, err := tableOfEngine(ctx, c, c.database, true); err != nil {
+		return nil, err
+	} else if t != "" {
+		return nil, fmt.Errorf("clickhouse: database %s is sharded (%s is a Distributed table): open it with cluster= in the URL", c.database, t)
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}

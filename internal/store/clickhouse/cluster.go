@@ -81,6 +81,11 @@ func openCluster(ctx context.Context, c *client) ([]*client, error) {
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("clickhouse: cluster %s is not in the server's system.clusters (remote_servers in its config)", c.cluster)
 	}
+	if t, err := tableOfEngine(ctx, c, c.database, false); err != nil {
+		return nil, err
+	} else if t != "" {
+		return nil, fmt.Errorf("clickhouse: database %s holds the table %s, not a Distributed table: it was used without cluster= (name another database)", c.database, t)
+	}
 	for i, n := range nodes {
 		ns := &Store{c: n}
 		if err := ns.migrate(ctx); err != nil {
@@ -131,6 +136,26 @@ func createDistributed(ctx context.Context, c, node *client) error {
 		}
 	}
 	return nil
+}
+
+// tableOfEngine returns a table of database whose engine is Distributed
+// (distributed true) or is not, or "" when there is none.
+func tableOfEngine(ctx context.Context, c *client, database string, distributed bool) (string, error) {
+	op := "!="
+	if distributed {
+		op = "="
+	}
+	b, err := c.do(ctx, fmt.Sprintf(`SELECT name FROM system.tables WHERE database = %s AND engine %s 'Distributed' LIMIT 1 FORMAT RowBinary`,
+		quote(database), op), nil, false)
+	if err != nil {
+		return "", err
+	}
+	r := &rowReader{b: b}
+	if !r.more() {
+		return "", nil
+	}
+	name := r.str()
+	return name, r.err
 }
 
 // tableColumnsOf returns each table of database with its columns, as a

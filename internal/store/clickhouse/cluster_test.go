@@ -128,6 +128,52 @@ func TestShardedOpenErrors(t *testing.T) {
 	}
 }
 
+// TestShardedAndPlainDatabasesDoNotMix: a sharded database opened
+// without cluster=, or a plain one with it, is refused at start, and
+// neither is changed.
+func TestShardedAndPlainDatabasesDoNotMix(t *testing.T) {
+	ctx := context.Background()
+	sharded := clickhousetest.NewShardedDatabase(t)
+	s := open(t, sharded)
+	storetest.Put(t, s, storetest.Summary(storetest.TraceID(storetest.Base, 1), storetest.Base), storetest.Doc("aaaaaaaaaaaaaaaa", "a"))
+	s.Close()
+	u, err := url.Parse(sharded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.RawQuery = ""
+	if _, err := clickhouse.Open(ctx, u.String()); err == nil || !strings.Contains(err.Error(), "is sharded") {
+		t.Errorf("Open of a sharded database without cluster=: %v; want a refusal", err)
+	}
+	s = open(t, sharded)
+	if tr, err := s.Trace(ctx, storetest.TraceID(storetest.Base, 1)); err != nil || len(tr.Docs) != 1 {
+		t.Errorf("the sharded database after the refusal: %+v, %v", tr, err)
+	}
+	s.Close()
+
+	// A plain database on the same server: another name, no cluster=.
+	plain := *u
+	plain.Path += "_plain"
+	plainURL := plain.String()
+	open(t, plainURL).Close()
+	t.Cleanup(func() {
+		s := open(t, plainURL)
+		defer s.Close()
+		if err := s.DropDatabase(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	plain.RawQuery = "cluster=" + clickhousetest.Cluster
+	if _, err := clickhouse.Open(ctx, plain.String()); err == nil || !strings.Contains(err.Error(), "not a Distributed table") {
+		t.Errorf("Open of a plain database with cluster=: %v; want a refusal", err)
+	}
+	for _, n := range s.Shards() {
+		if got := queryNode(t, n, "SELECT count() FROM system.databases WHERE name = '"+strings.TrimPrefix(plain.Path, "/")+"_local'"); got != "0" {
+			t.Errorf("the refused Open created the local database on %s", n)
+		}
+	}
+}
+
 // TestClusterURLErrors: URL options that cannot work are refused before
 // any request.
 func TestClusterURLErrors(t *testing.T) {
