@@ -10,7 +10,8 @@
 # on 127.0.0.(i+1) with the same ports (so every node of the cluster has the
 # same ports, as in production), each with the cluster `roentgen_shards`
 # of N shards, one per server, in its remote_servers (and two clusters
-# Roentgen's tests expect it to refuse); it prints the first server's URL. docs/clickhouse.md, "Replicated and sharded".
+# Roentgen's tests expect it to refuse); it prints the first server's URL
+# (docs/clickhouse.md, "Sharded"). `stop` needs the same variables.
 set -euo pipefail
 
 http_port="${CLICKHOUSE_HTTP_PORT:-18123}"
@@ -56,8 +57,8 @@ launch() {
       /etc/clickhouse-server/config.xml >"$dir/config.xml"
   if [ "$shards" -gt 1 ]; then
     # Each server listens on its own address only (the stock config's
-    # listen_host lines are commented out: the default is every loopback
-    # address), and the cluster goes into its remote_servers.
+    # listen_host lines are commented out: the default is ::1 and
+    # 127.0.0.1), and the cluster goes into its remote_servers.
     sed -i "s|<tcp_port>$tcp_port</tcp_port>|&<listen_host>$host</listen_host>|" "$dir/config.xml"
     local cluster="<roentgen_shards>"
     for j in $(seq 1 "$shards"); do
