@@ -25,10 +25,13 @@ go vet ./...
 echo "== the official X-Ray SDK for Node.js (for internal/e2e)"
 (cd internal/e2e/testdata/nodesdk && npm ci --no-audit --no-fund --loglevel=error)
 
-echo "== ClickHouse (scripts/clickhouse.sh: a private server for internal/store/clickhouse)"
-trap 'bash scripts/clickhouse.sh stop' EXIT
+echo "== ClickHouse (scripts/clickhouse.sh: a private server for internal/store/clickhouse, and a two-shard cluster)"
+shards_env=(env CLICKHOUSE_SHARDS=2 CLICKHOUSE_HTTP_PORT=18124 CLICKHOUSE_TCP_PORT=19001)
+trap 'bash scripts/clickhouse.sh stop; "${shards_env[@]}" bash scripts/clickhouse.sh stop' EXIT
 ROENTGEN_CLICKHOUSE_URL="$(bash scripts/clickhouse.sh start)"
 export ROENTGEN_CLICKHOUSE_URL
+ROENTGEN_CLICKHOUSE_SHARDS_URL="$("${shards_env[@]}" bash scripts/clickhouse.sh start)"
+export ROENTGEN_CLICKHOUSE_SHARDS_URL
 
 echo "== go test"
 go test -count=1 -timeout 25m ./...

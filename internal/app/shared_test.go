@@ -26,7 +26,16 @@ import (
 // GetTimeSeriesServiceStatistics, GetGroups and GetSamplingRules, with the
 // group created through one server and the rule through the other.
 func TestTwoServersOnClickHouseAnswerAsOneEmbedded(t *testing.T) {
-	db := clickhousetest.NewDatabase(t)
+	twoServersAnswerAsOneEmbedded(t, clickhousetest.NewDatabase(t))
+}
+
+// TestTwoServersOnShardedClickHouseAnswerAsOneEmbedded is the same on
+// Distributed tables over a cluster of two shards (cluster=, docs/clickhouse.md).
+func TestTwoServersOnShardedClickHouseAnswerAsOneEmbedded(t *testing.T) {
+	twoServersAnswerAsOneEmbedded(t, clickhousetest.NewShardedDatabase(t))
+}
+
+func twoServersAnswerAsOneEmbedded(t *testing.T, db string) {
 	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
 	a, b := xraytest.Start(t, onCH), xraytest.Start(t, onCH)
 	e := xraytest.Start(t)

@@ -36,6 +36,9 @@ import (
 // Store is the ClickHouse backend.
 type Store struct {
 	c *client
+	// shards are a sharded store's nodes, in their local database
+	// (cluster.go); nil on one server.
+	shards []*client
 	// The group commit (batch.go) of every table ingest writes.
 	commits *committer
 
@@ -74,6 +77,19 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}}
+	if c.cluster != "" {
+		if s.shards, err = openCluster(ctx, c); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	// Migrating a sharded database as one server's would copy every
+	// shard's rows into local tables in its place.
+	if t, err := tableOfEngine(ctx, c, c.database, true); err != nil {
+		return nil, err
+	} else if t != "" {
+		return nil, fmt.Errorf("clickhouse: database %s is sharded (%s is a Distributed table): open it with cluster= in the URL", c.database, t)
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -431,34 +447,9 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 	for i, t := range partitioned {
 		tables[i] = quote(t)
 	}
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT table, partition FROM system.parts
-		WHERE database = %s AND active AND table IN (%s)`, quote(s.c.database), strings.Join(tables, ", ")))
-	if err != nil {
-		return 0, err
-	}
 	dropped := map[int64]bool{}
-	var drops []string
-	for r.more() {
-		table, p := r.str(), r.str()
-		if r.err != nil {
-			break
-		}
-		n, err := strconv.ParseInt(p, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("clickhouse: partition %q of %s is not an hour", p, table)
-		}
-		if n < cut {
-			drops = append(drops, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, n))
-			if table != "stats" {
-				dropped[n] = true
-			}
-		}
-	}
-	if r.err != nil {
-		return 0, r.err
-	}
-	for _, d := range drops {
-		if err := s.c.exec(ctx, d); err != nil {
+	for _, node := range s.nodes() {
+		if err := s.dropBeforeOn(ctx, node, tables, cut, dropped); err != nil {
 			return 0, err
 		}
 	}
@@ -468,16 +459,56 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) (int, error) {
 	return len(dropped), nil
 }
 
+// dropBeforeOn is DropBefore on one node's tables, adding the trace
+// partitions it drops to dropped.
+func (s *Store) dropBeforeOn(ctx context.Context, node *client, tables []string, cut int64, dropped map[int64]bool) error {
+	r, err := node.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT table, partition FROM system.parts
+		WHERE database = %s AND active AND table IN (%s)`, quote(node.database), strings.Join(tables, ", ")))
+	if err != nil {
+		return err
+	}
+	var drops []string
+	for r.more() {
+		table, p := r.str(), r.str()
+		if r.err != nil {
+			break
+		}
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return fmt.Errorf("clickhouse: partition %q of %s is not an hour", p, table)
+		}
+		if n < cut {
+			drops = append(drops, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, n))
+			if table != "stats" {
+				dropped[n] = true
+			}
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	for _, d := range drops {
+		if err := node.exec(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // DiskUsage implements store.Store: the bytes of the database's active parts.
 func (s *Store) DiskUsage() int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts WHERE database = %s AND active`,
-		quote(s.c.database)))
-	if err != nil {
-		return 0
+	var n int64
+	for _, node := range s.nodes() {
+		r, err := node.selectRows(ctx, fmt.Sprintf(`SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts WHERE database = %s AND active`,
+			quote(node.database)))
+		if err != nil {
+			return 0
+		}
+		n += int64(r.u64())
 	}
-	return int64(r.u64())
+	return n
 }
 
 // Close implements store.Store.
@@ -489,5 +520,11 @@ func (s *Store) Close() error {
 // DropDatabase removes the store's database and everything in it (tests).
 func (s *Store) DropDatabase(ctx context.Context) error {
 	_, err := s.c.do(ctx, "DROP DATABASE IF EXISTS "+s.c.database, nil, false)
+	for _, node := range s.shards {
+		if err != nil {
+			break
+		}
+		_, err = node.do(ctx, "DROP DATABASE IF EXISTS "+node.database, nil, false)
+	}
 	return err
 }

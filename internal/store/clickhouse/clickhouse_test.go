@@ -24,10 +24,21 @@ func open(t testing.TB, u string) *clickhouse.Store {
 // ClickHouse server, a fresh database per store.
 func TestConformance(t *testing.T) {
 	clickhousetest.ServerURL(t)
+	conformance(t, clickhousetest.NewDatabase)
+}
+
+// TestConformanceSharded runs it against Distributed tables over two
+// shards (cluster.go), each on its own server.
+func TestConformanceSharded(t *testing.T) {
+	clickhousetest.ShardsURL(t)
+	conformance(t, clickhousetest.NewShardedDatabase)
+}
+
+func conformance(t *testing.T, newDatabase func(testing.TB) string) {
 	urls := map[store.Store]string{}
 	storetest.Run(t,
 		func(t *testing.T) store.Store {
-			u := clickhousetest.NewDatabase(t)
+			u := newDatabase(t)
 			s := open(t, u)
 			urls[s] = u
 			return s

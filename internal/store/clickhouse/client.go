@@ -22,6 +22,12 @@ type client struct {
 	http     *http.Client
 	// commitWindow is how long the group commit gathers writes (batch.go).
 	commitWindow time.Duration
+	// cluster (cluster=) names the cluster a sharded store's Distributed
+	// tables span, localDatabase (local_database=) the database of their
+	// local tables on every node (cluster.go); settings go with every
+	// statement.
+	cluster, localDatabase string
+	settings               url.Values
 }
 
 // parseURL reads clickhouse://host:port/database?user=…&password=…&secure=1
@@ -77,15 +83,29 @@ func parseURL(raw string) (*client, error) {
 	if c.database == "" {
 		c.database = "roentgen"
 	}
+	if c.cluster = q.Get("cluster"); c.cluster != "" {
+		c.localDatabase = q.Get("local_database")
+		if c.localDatabase == "" {
+			c.localDatabase = c.database + "_local"
+		}
+		if c.localDatabase == c.database {
+			return nil, fmt.Errorf("clickhouse URL %q: local_database must differ from the database (it holds the Distributed tables)", raw)
+		}
+		c.settings = clusterSettings
+	} else if q.Get("local_database") != "" {
+		return nil, fmt.Errorf("clickhouse URL %q: local_database needs cluster", raw)
+	}
 	if u.User != nil {
 		c.user = u.User.Username()
 		if p, ok := u.User.Password(); ok {
 			c.password = p
 		}
 	}
-	for _, r := range c.database {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return nil, fmt.Errorf("clickhouse URL %q: database name %q must be letters, digits and _", raw, c.database)
+	for _, name := range []string{c.database, c.localDatabase, c.cluster} {
+		for _, r := range name {
+			if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return nil, fmt.Errorf("clickhouse URL %q: name %q must be letters, digits and _", raw, name)
+			}
 		}
 	}
 	return c, nil
@@ -103,6 +123,9 @@ func (c *client) do(ctx context.Context, query string, body []byte, inDB bool) (
 // send is do with the body in pieces, sent one after another.
 func (c *client) send(ctx context.Context, query string, body [][]byte, inDB bool) ([]byte, error) {
 	params := url.Values{}
+	for k, v := range c.settings {
+		params[k] = v
+	}
 	if inDB {
 		params.Set("database", c.database)
 	}

@@ -104,27 +104,31 @@ const purgedKind = "clickhouse-dropped-purged"
 // Retention's pass (DropBefore) calls it; it returns the partitions it
 // submitted.
 func (s *Store) PurgeDropped(ctx context.Context, now time.Time) (int, error) {
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT partition FROM system.parts
-		WHERE database = %s AND active AND table = 'dropped'`, quote(s.c.database)))
-	if err != nil {
-		return 0, err
-	}
 	var parts []int64
-	for r.more() {
-		p := r.str()
-		if r.err != nil {
-			break
-		}
-		n, err := strconv.ParseInt(p, 10, 64)
+	seen := map[int64]bool{}
+	for _, node := range s.nodes() { // a sharded store's: cluster.go
+		r, err := node.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT partition FROM system.parts
+			WHERE database = %s AND active AND table = 'dropped'`, quote(node.database)))
 		if err != nil {
-			return 0, fmt.Errorf("clickhouse: partition %q of dropped is not an hour", p)
+			return 0, err
 		}
-		if n+store.PartitionSeconds+int64(purgeAge/time.Second) <= now.Unix() {
-			parts = append(parts, n)
+		for r.more() {
+			p := r.str()
+			if r.err != nil {
+				break
+			}
+			n, err := strconv.ParseInt(p, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("clickhouse: partition %q of dropped is not an hour", p)
+			}
+			if !seen[n] && n+store.PartitionSeconds+int64(purgeAge/time.Second) <= now.Unix() {
+				seen[n] = true
+				parts = append(parts, n)
+			}
 		}
-	}
-	if r.err != nil {
-		return 0, r.err
+		if r.err != nil {
+			return 0, r.err
+		}
 	}
 	done := 0
 	for _, p := range parts {
@@ -134,13 +138,17 @@ func (s *Store) PurgeDropped(ctx context.Context, now time.Time) (int, error) {
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return done, err
 		}
+		// On a sharded store, on each shard's local tables: every table
+		// is sharded by trace, so each shard holds all of its traces' rows.
 		dropped := fmt.Sprintf("SELECT trace FROM dropped WHERE p = %d", p)
-		err := s.c.exec(ctx, fmt.Sprintf(`ALTER TABLE docs DELETE WHERE p = %d AND trace IN (%s)
-			AND trace NOT IN (SELECT trace FROM summaries WHERE trace IN (%s))
-			AND trace NOT IN (SELECT trace FROM traces WHERE trace IN (%s) GROUP BY trace HAVING argMax(pending, ver) = 1)`,
-			p, dropped, dropped, dropped))
-		if err != nil {
-			return done, err
+		for _, node := range s.nodes() {
+			err := node.exec(ctx, fmt.Sprintf(`ALTER TABLE docs DELETE WHERE p = %d AND trace IN (%s)
+				AND trace NOT IN (SELECT trace FROM summaries WHERE trace IN (%s))
+				AND trace NOT IN (SELECT trace FROM traces WHERE trace IN (%s) GROUP BY trace HAVING argMax(pending, ver) = 1)`,
+				p, dropped, dropped, dropped))
+			if err != nil {
+				return done, err
+			}
 		}
 		if err := s.PutMeta(ctx, purgedKind, key, []byte(now.UTC().Format(time.RFC3339))); err != nil {
 			return done, err

@@ -127,10 +127,19 @@ func (s *Store) QuotaWindows(ctx context.Context, since time.Time, fn func(store
 	return r.err
 }
 
-// dropOld drops the hour partitions of table before cut.
+// dropOld drops the hour partitions of table before cut, on every node.
 func (s *Store) dropOld(ctx context.Context, table string, cut uint32) error {
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT partition FROM system.parts
-		WHERE database = %s AND table = %s AND active`, quote(s.c.database), quote(table)))
+	for _, node := range s.nodes() {
+		if err := dropOldOn(ctx, node, table, cut); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dropOldOn(ctx context.Context, node *client, table string, cut uint32) error {
+	r, err := node.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT partition FROM system.parts
+		WHERE database = %s AND table = %s AND active`, quote(node.database), quote(table)))
 	if err != nil {
 		return err
 	}
@@ -146,7 +155,7 @@ func (s *Store) dropOld(ctx context.Context, table string, cut uint32) error {
 		return r.err
 	}
 	for _, d := range drops {
-		if err := s.c.exec(ctx, d); err != nil {
+		if err := node.exec(ctx, d); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // The schema, in SQL that ClickHouse 18.16 and current servers both run:
@@ -49,6 +50,19 @@ var migrationSteps = map[int]func(*Store, context.Context) error{
 	4: (*Store).fineGrained,
 }
 
+// fineAtCreation gives a table of a new database the granularity
+// migration 4 would give it (fineTables), so that migration finds it fine
+// and renames nothing: processes starting together on a new database
+// would otherwise race its RENAMEs and fail.
+func fineAtCreation(stmt string) string {
+	for _, t := range fineTables {
+		if strings.HasPrefix(stmt, "CREATE TABLE IF NOT EXISTS "+t.name+" (") {
+			return stmt + fmt.Sprintf(" SETTINGS index_granularity = %d", t.granularity)
+		}
+	}
+	return stmt
+}
+
 // partitioned are the tables retention drops partitions of.
 var partitioned = []string{"traces", "docs", "summaries", "terms", "stats"}
 
@@ -57,7 +71,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.c.do(ctx, "CREATE DATABASE IF NOT EXISTS "+s.c.database, nil, false); err != nil {
 		return err
 	}
-	if err := s.c.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version UInt32) ENGINE = TinyLog`); err != nil {
+	// MergeTree, not TinyLog (which databases made before keep): TinyLog
+	// fails INSERTs made at once, and processes starting together on a new
+	// database each record the versions they ran.
+	if err := s.c.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version UInt32) ENGINE = MergeTree ORDER BY version`); err != nil {
 		return err
 	}
 	r, err := s.c.selectRows(ctx, `SELECT toUInt64(max(version)) FROM schema_version`)
@@ -73,6 +90,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for v := int(have); v < len(migrations); v++ {
 		for _, stmt := range migrations[v] {
+			if v == 0 && have == 0 {
+				stmt = fineAtCreation(stmt)
+			}
 			if err := s.c.exec(ctx, stmt); err != nil {
 				return fmt.Errorf("clickhouse: migrating to schema version %d: %w", v+1, err)
 			}

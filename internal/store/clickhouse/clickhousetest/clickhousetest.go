@@ -1,5 +1,7 @@
 // Package clickhousetest gives tests a fresh database on the ClickHouse
-// server ROENTGEN_CLICKHOUSE_URL names (scripts/clickhouse.sh starts one).
+// server ROENTGEN_CLICKHOUSE_URL names (scripts/clickhouse.sh starts one),
+// or a sharded one on the two-shard cluster ROENTGEN_CLICKHOUSE_SHARDS_URL
+// names a node of (CLICKHOUSE_SHARDS=2 scripts/clickhouse.sh starts it).
 // Without the variable, tests skip, except in CI (CI=true), where a missing
 // server is a failure: CI must never pass by not testing.
 package clickhousetest
@@ -10,7 +12,6 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
@@ -19,15 +20,35 @@ import (
 // EnvURL is the variable naming the server.
 const EnvURL = "ROENTGEN_CLICKHOUSE_URL"
 
+// EnvShardsURL names a node of a cluster of two shards named Cluster.
+const EnvShardsURL = "ROENTGEN_CLICKHOUSE_SHARDS_URL"
+
+// Cluster is the cluster scripts/clickhouse.sh configures with
+// CLICKHOUSE_SHARDS.
+const Cluster = "roentgen_shards"
+
 // ServerURL is the server's URL, or skips (fails in CI) without one.
 func ServerURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv(EnvURL)
+	return envURL(t, EnvURL, "scripts/clickhouse.sh start", "http://127.0.0.1:18123/")
+}
+
+// ShardsURL is the URL of a node of the two-shard cluster, or skips
+// (fails in CI) without one.
+func ShardsURL(t testing.TB) string {
+	t.Helper()
+	return envURL(t, EnvShardsURL, "CLICKHOUSE_SHARDS=2 CLICKHOUSE_HTTP_PORT=18124 CLICKHOUSE_TCP_PORT=19001 scripts/clickhouse.sh start",
+		"http://127.0.0.2:18124/")
+}
+
+func envURL(t testing.TB, env, start, example string) string {
+	t.Helper()
+	u := os.Getenv(env)
 	if u == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set and CI=true: ClickHouse tests must run in CI (scripts/test.sh starts a server with scripts/clickhouse.sh)", EnvURL)
+			t.Fatalf("%s is not set and CI=true: ClickHouse tests must run in CI (scripts/test.sh starts the servers with scripts/clickhouse.sh)", env)
 		}
-		t.Skipf("%s is not set: skipping ClickHouse tests (run scripts/clickhouse.sh start and export %s=http://127.0.0.1:18123/)", EnvURL, EnvURL)
+		t.Skipf("%s is not set: skipping ClickHouse tests (run %s and export %s=%s)", env, start, env, example)
 	}
 	return u
 }
@@ -36,13 +57,30 @@ func ServerURL(t testing.TB) string {
 // on the server, dropped when the test ends.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	base, err := url.Parse(ServerURL(t))
+	return newDatabase(t, ServerURL(t), "")
+}
+
+// NewShardedDatabase returns a store URL naming a new database
+// roentgen_test_<random> of Distributed tables on the two-shard cluster,
+// its local tables in roentgen_test_<random>_local on each shard, all
+// dropped when the test ends.
+func NewShardedDatabase(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, ShardsURL(t), Cluster)
+}
+
+func newDatabase(t testing.TB, server, cluster string) string {
+	t.Helper()
+	base, err := url.Parse(server)
 	if err != nil {
-		t.Fatalf("%s: %v", EnvURL, err)
+		t.Fatalf("%s: %v", server, err)
 	}
 	var b [6]byte
 	rand.Read(b[:])
 	base.Path = "/roentgen_test_" + hex.EncodeToString(b[:])
+	if cluster != "" {
+		base.RawQuery = url.Values{"cluster": {cluster}}.Encode()
+	}
 	u := base.String()
 	t.Cleanup(func() {
 		s, err := clickhouse.Open(context.Background(), u)
@@ -55,5 +93,5 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("dropping the test database: %v", err)
 		}
 	})
-	return strings.TrimSuffix(u, "/")
+	return u
 }
