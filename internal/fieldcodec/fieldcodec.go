@@ -19,7 +19,9 @@
 // structs, slices, maps, pointers to those and interfaces. A slice's payload
 // is uvarint(count) then its elements without keys; a map's is the count
 // then key, value pairs. An interface holds nil, a string, a float64, a bool
-// or an int64, tagged with one byte.
+// or an int64, tagged with one byte. The packed form (Codec.Packed) writes
+// strings as uvarint(len<<1|packed) then the bytes, or, with packed set,
+// the string's lower-case hex digits two to a byte.
 package fieldcodec
 
 import (
@@ -41,7 +43,18 @@ const (
 )
 
 // Codec encodes and decodes values of type T.
-type Codec[T any] struct{ plan *structPlan }
+type Codec[T any] struct {
+	plan   *structPlan
+	packed bool
+}
+
+// Packed is the codec of T in the packed form: every string is stored as
+// uvarint(len<<1|packed), and a string of an even number of lower-case hex
+// digits (segment ids, trace ids' random part) as half as many bytes, with
+// packed set. Ids are most of a trace summary's bytes, and block compressors
+// store hex text in ~1.4 bytes per byte of binary. The packed form is not
+// the plain one: callers tell them apart by a version of their own.
+func (c *Codec[T]) Packed() *Codec[T] { return &Codec[T]{plan: c.plan, packed: true} }
 
 // New compiles the plan of T, a struct type. It fails when T has an
 // exported field of a kind the codec cannot store (channels, functions,
@@ -60,7 +73,7 @@ func New[T any]() (*Codec[T], error) {
 
 // Append appends the encoding of *v to dst.
 func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
-	e := encoder{buf: dst}
+	e := encoder{buf: dst, packed: c.packed}
 	c.plan.encodeFields(&e, unsafe.Pointer(v))
 	return e.buf, e.err
 }
@@ -68,7 +81,7 @@ func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
 // Decode sets *v, which should be zero, from b. Strings in *v share one
 // copy of b, so *v does not keep b itself alive or depend on it.
 func (c *Codec[T]) Decode(b []byte, v *T) error {
-	d := decoder{s: string(b)}
+	d := decoder{s: string(b), packed: c.packed}
 	c.plan.decodeFields(&d, unsafe.Pointer(v), len(d.s))
 	return d.err
 }
@@ -251,15 +264,11 @@ func buildValue(t reflect.Type, seen map[reflect.Type]*structPlan) (*valuePlan, 
 	case reflect.String:
 		vp.wire = wireBytes
 		vp.isZero = func(p unsafe.Pointer) bool { return len(*(*string)(p)) == 0 }
-		vp.enc = func(e *encoder, p unsafe.Pointer) {
-			s := *(*string)(p)
-			e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
-			e.buf = append(e.buf, s...)
-		}
+		vp.enc = func(e *encoder, p unsafe.Pointer) { e.str(*(*string)(p)) }
 		if t == reflect.TypeFor[string]() {
-			vp.dec = func(d *decoder, p unsafe.Pointer) { *(*string)(p) = d.bytes() }
+			vp.dec = func(d *decoder, p unsafe.Pointer) { *(*string)(p) = d.str() }
 		} else {
-			vp.dec = func(d *decoder, p unsafe.Pointer) { reflect.NewAt(t, p).Elem().SetString(d.bytes()) }
+			vp.dec = func(d *decoder, p unsafe.Pointer) { reflect.NewAt(t, p).Elem().SetString(d.str()) }
 		}
 	case reflect.Struct:
 		sp, err := planStruct(t, seen)
@@ -529,8 +538,47 @@ func elemPlan(t reflect.Type, seen map[reflect.Type]*structPlan) (*valuePlan, er
 }
 
 type encoder struct {
-	buf []byte
-	err error
+	buf    []byte
+	err    error
+	packed bool
+}
+
+// str appends a string value: length and bytes, or in the packed form
+// uvarint(len<<1|packed) and the bytes or their packed hex digits.
+func (e *encoder) str(s string) {
+	if !e.packed {
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+		e.buf = append(e.buf, s...)
+		return
+	}
+	if len(s) > 0 && len(s)%2 == 0 && isLowerHex(s) {
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(s))<<1|1)
+		for i := 0; i < len(s); i += 2 {
+			e.buf = append(e.buf, hexVal(s[i])<<4|hexVal(s[i+1]))
+		}
+		return
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(s))<<1)
+	e.buf = append(e.buf, s...)
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if hexVal(s[i]) > 15 {
+			return false
+		}
+	}
+	return true
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0xff
 }
 
 // nested writes body's output behind its uvarint length. One byte is
@@ -597,9 +645,45 @@ func (e *encoder) anyValue(v any) {
 var ErrCorrupt = errors.New("fieldcodec: corrupt data")
 
 type decoder struct {
-	s   string
-	pos int
-	err error
+	s      string
+	pos    int
+	err    error
+	packed bool
+	// arena holds unpacked hex strings, many to an allocation.
+	arena []byte
+}
+
+// str reads a string value written by encoder.str.
+func (d *decoder) str() string {
+	if !d.packed {
+		return d.bytes()
+	}
+	h := d.uvarint()
+	if h&1 == 0 {
+		n := h >> 1
+		if n > uint64(len(d.s)-d.pos) {
+			d.fail("length exceeds the data")
+			return ""
+		}
+		s := d.s[d.pos : d.pos+int(n)]
+		d.pos += int(n)
+		return s
+	}
+	n := h >> 1
+	if n == 0 || n%2 != 0 || n/2 > uint64(len(d.s)-d.pos) {
+		d.fail("packed hex string is empty, odd or exceeds the data")
+		return ""
+	}
+	const digits = "0123456789abcdef"
+	if int(n) > cap(d.arena)-len(d.arena) {
+		d.arena = make([]byte, 0, max(int(n), 512))
+	}
+	at := len(d.arena)
+	for _, b := range []byte(d.s[d.pos : d.pos+int(n/2)]) {
+		d.arena = append(d.arena, digits[b>>4], digits[b&15])
+	}
+	d.pos += int(n / 2)
+	return unsafe.String(&d.arena[at], int(n))
 }
 
 func (d *decoder) fail(msg string) {

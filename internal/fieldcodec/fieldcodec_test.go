@@ -39,21 +39,54 @@ type kitchen struct {
 	hidden int
 }
 
+// roundTrip encodes and decodes in in both forms, failing when the two
+// results differ, and returns the packed form's.
 func roundTrip[T any](t *testing.T, in *T) *T {
 	t.Helper()
 	c, err := fieldcodec.New[T]()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.Append(nil, in)
-	if err != nil {
-		t.Fatal(err)
+	var outs [2]*T
+	for i, c := range []*fieldcodec.Codec[T]{c, c.Packed()} {
+		b, err := c.Append(nil, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = new(T)
+		if err := c.Decode(b, outs[i]); err != nil {
+			t.Fatalf("decode (form %d): %v", i, err)
+		}
 	}
-	out := new(T)
-	if err := c.Decode(b, out); err != nil {
-		t.Fatalf("decode: %v", err)
+	if !reflect.DeepEqual(outs[0], outs[1]) {
+		t.Fatalf("the plain and packed forms decode differently:\n %+v\n %+v", outs[0], outs[1])
 	}
-	return out
+	return outs[1]
+}
+
+// The packed form stores lower-case hex digits in half the bytes and every
+// other string as it is.
+func TestPackedHexStrings(t *testing.T) {
+	type ids struct {
+		IDs []string          `json:"i"`
+		M   map[string]string `json:"m"`
+		One string            `json:"o"`
+	}
+	in := &ids{
+		IDs: []string{"", "0", "ab", "abc", "ABCD", "0g", "1-5759e988-bd862e3fe1be46a994272793", "53995c3f42cd8ad8", "é"},
+		M:   map[string]string{"deadbeef": "cafe", "x": "00"},
+		One: "0123456789abcdef0123456789abcdef",
+	}
+	if out := roundTrip(t, in); !reflect.DeepEqual(in, out) {
+		t.Fatalf("got %+v, want %+v", out, in)
+	}
+	c, _ := fieldcodec.New[ids]()
+	id := &ids{One: "0123456789abcdef0123456789abcdef"}
+	plain, _ := c.Append(nil, id)
+	packed, _ := c.Packed().Append(nil, id)
+	if len(plain)-len(packed) != 16 {
+		t.Fatalf("a 32-digit id took %d bytes packed, %d plain; want 16 fewer", len(packed), len(plain))
+	}
 }
 
 func TestRoundTripEveryKind(t *testing.T) {
@@ -151,10 +184,18 @@ func TestCorruptInputFails(t *testing.T) {
 	}
 }
 
-func FuzzDecode(f *testing.F) {
+func FuzzDecode(f *testing.F) { fuzzDecode(f, false) }
+
+func FuzzDecodePacked(f *testing.F) { fuzzDecode(f, true) }
+
+func fuzzDecode(f *testing.F, packed bool) {
 	c, _ := fieldcodec.New[kitchen]()
+	if packed {
+		c = c.Packed()
+	}
 	in := new(kitchen)
 	(&fill.Filler{}).Fill(in)
+	in.S, in.In.Name = "53995c3f42cd8ad8", "abc"
 	b, _ := c.Append(nil, in)
 	f.Add(b)
 	f.Add([]byte{})

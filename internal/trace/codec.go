@@ -19,9 +19,16 @@ var summaryCodec = func() *fieldcodec.Codec[Summary] {
 	return c
 }()
 
-// summaryFormat is the first byte of an encoded summary. Summaries stored as
-// JSON (before the binary form) begin with '{' and still decode.
-const summaryFormat = 0x01
+// packedSummaryCodec writes ids in binary (fieldcodec's packed form).
+var packedSummaryCodec = summaryCodec.Packed()
+
+// The first byte of an encoded summary says its form. Each form stays
+// readable: stores and ClickHouse rows hold summaries of every earlier
+// build. Summaries stored as JSON (before the binary form) begin with '{'.
+const (
+	summaryKeyed  = 0x01 // fieldcodec, strings as written
+	summaryPacked = 0x02 // fieldcodec's packed form: hex ids in binary
+)
 
 // EncodeSummary is the stored form of a summary.
 func EncodeSummary(s *Summary) ([]byte, error) {
@@ -30,7 +37,7 @@ func EncodeSummary(s *Summary) ([]byte, error) {
 
 // AppendSummary appends the stored form of s to dst.
 func AppendSummary(dst []byte, s *Summary) ([]byte, error) {
-	return summaryCodec.Append(append(dst, summaryFormat), s)
+	return packedSummaryCodec.Append(append(dst, summaryPacked), s)
 }
 
 // DecodeSummary reads a stored summary. The result shares no memory with b.
@@ -40,7 +47,11 @@ func DecodeSummary(b []byte) (*Summary, error) {
 		return nil, fmt.Errorf("stored summary is empty")
 	}
 	switch b[0] {
-	case summaryFormat:
+	case summaryPacked:
+		if err := packedSummaryCodec.Decode(b[1:], s); err != nil {
+			return nil, err
+		}
+	case summaryKeyed:
 		if err := summaryCodec.Decode(b[1:], s); err != nil {
 			return nil, err
 		}

@@ -34,7 +34,8 @@ func TestSummaryCodecKeepsEveryField(t *testing.T) {
 	}
 }
 
-// Summaries stored as JSON by earlier builds still decode.
+// Summaries stored as JSON or in the keyed form by earlier builds still
+// decode.
 func TestDecodeSummaryReadsJSON(t *testing.T) {
 	in := &Summary{TraceID: "1-5759e988-bd862e3fe1be46a994272793", Epoch: 1465510280, EntryPoint: 0,
 		Nodes: []Node{{NodeID: NodeID{Name: "web"}, Root: true}}, Annotations: []Annotation{{Key: "k", Value: "v", Nodes: []int{0}}}}
@@ -45,6 +46,14 @@ func TestDecodeSummaryReadsJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(in, out) {
 		t.Fatalf("got %+v, want %+v", out, in)
+	}
+	// The keyed binary form (format 0x01, before ids were packed).
+	keyed, err := summaryCodec.Append([]byte{summaryKeyed}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := DecodeSummary(keyed); err != nil || !reflect.DeepEqual(in, out) {
+		t.Fatalf("keyed form: got %+v, %v; want %+v", out, err, in)
 	}
 	if _, err := DecodeSummary([]byte{0x7f, 1, 2}); err == nil {
 		t.Fatal("an unknown format decoded")
