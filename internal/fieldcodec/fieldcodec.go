@@ -21,7 +21,8 @@
 // then key, value pairs. An interface holds nil, a string, a float64, a bool
 // or an int64, tagged with one byte. The packed form (Codec.Packed) writes
 // strings as uvarint(len<<1|packed) then the bytes, or, with packed set,
-// the string's lower-case hex digits two to a byte.
+// the string's lower-case hex digits two to a byte, and heads the fields of
+// struct types given numbers (Number) by uvarint(number<<3|wire).
 package fieldcodec
 
 import (
@@ -90,14 +91,75 @@ func (c *Codec[T]) Decode(b []byte, v *T) error {
 type field struct {
 	key    string
 	header []byte // uvarint(len(key)<<3|wire) + key
-	offset uintptr
-	v      *valuePlan
+	// numHeader is uvarint(number<<3|wire), the header of the packed form
+	// when the struct type has field numbers (Number).
+	numHeader []byte
+	offset    uintptr
+	v         *valuePlan
 }
 
 type structPlan struct {
 	typ    reflect.Type
 	fields []field
 	byKey  map[string]int
+	// byNum maps a field number to its field index (-1: none); nil when
+	// the type has no field numbers.
+	byNum []int
+}
+
+var (
+	numbersMu sync.Mutex
+	numbers   = map[reflect.Type][]string{}
+)
+
+// Number gives the fields of struct type T numbers for the packed form:
+// the field keyed keys[i] is number i+1, and the packed form heads it with
+// uvarint(number<<3|wire) instead of its key. Numbers are a schema: a new
+// field's key is appended, a removed field's key stays in place (or is
+// replaced by "-") so that its number is never reused. Every exported field
+// of T must have a number, or New fails. Call it before New for any type
+// that holds T, once per program (package initialisation): a type's numbers
+// decide how packed data of it reads, so a type that gains numbers later
+// needs a new form of its own (its callers' version byte).
+func Number[T any](keys ...string) {
+	numbersMu.Lock()
+	defer numbersMu.Unlock()
+	numbers[reflect.TypeFor[T]()] = keys
+}
+
+// Numbered reports whether struct type t has field numbers.
+func Numbered(t reflect.Type) bool {
+	numbersMu.Lock()
+	defer numbersMu.Unlock()
+	_, ok := numbers[t]
+	return ok
+}
+
+// numberFields sets the field numbers of sp from the registry.
+func (sp *structPlan) numberFields() error {
+	numbersMu.Lock()
+	keys, ok := numbers[sp.typ]
+	numbersMu.Unlock()
+	if !ok {
+		return nil
+	}
+	sp.byNum = make([]int, len(keys)+1)
+	for i := range sp.byNum {
+		sp.byNum[i] = -1
+	}
+	for n, k := range keys {
+		if i, ok := sp.byKey[k]; ok && k != "-" {
+			sp.byNum[n+1] = i
+			f := &sp.fields[i]
+			f.numHeader = binary.AppendUvarint(nil, uint64(n+1)<<3|uint64(f.v.wire))
+		}
+	}
+	for _, f := range sp.fields {
+		if f.numHeader == nil {
+			return fmt.Errorf("fieldcodec: %s: field %q has no number (fieldcodec.Number)", sp.typ, f.key)
+		}
+	}
+	return nil
 }
 
 // valuePlan encodes and decodes one type's values at a pointer.
@@ -149,6 +211,9 @@ func planStruct(t reflect.Type, seen map[reflect.Type]*structPlan) (*structPlan,
 		sp.byKey[key] = len(sp.fields)
 		sp.fields = append(sp.fields, field{key: key, header: append(h, key...), offset: f.Offset, v: vp})
 	}
+	if err := sp.numberFields(); err != nil {
+		return nil, err
+	}
 	return sp, nil
 }
 
@@ -159,7 +224,11 @@ func (sp *structPlan) encodeFields(e *encoder, p unsafe.Pointer) {
 		if f.v.isZero(fp) {
 			continue
 		}
-		e.buf = append(e.buf, f.header...)
+		if e.packed && sp.byNum != nil {
+			e.buf = append(e.buf, f.numHeader...)
+		} else {
+			e.buf = append(e.buf, f.header...)
+		}
 		f.v.enc(e, fp)
 	}
 }
@@ -168,6 +237,10 @@ func (sp *structPlan) encodeFields(e *encoder, p unsafe.Pointer) {
 // when the writer had the same type, so the fields after the last one found
 // are tried before the key map.
 func (sp *structPlan) decodeFields(d *decoder, p unsafe.Pointer, end int) {
+	if d.packed && sp.byNum != nil {
+		sp.decodeNumbered(d, p, end)
+		return
+	}
 	next := 0
 	for d.err == nil && d.pos < end {
 		h := d.uvarint()
@@ -198,6 +271,27 @@ func (sp *structPlan) decodeFields(d *decoder, p unsafe.Pointer, end int) {
 		f := &sp.fields[i]
 		f.v.dec(d, unsafe.Add(p, f.offset))
 		next = i + 1
+	}
+	if d.err == nil && d.pos != end {
+		d.fail("struct overruns its length")
+	}
+}
+
+// decodeNumbered reads fields headed by numbers up to position end.
+func (sp *structPlan) decodeNumbered(d *decoder, p unsafe.Pointer, end int) {
+	for d.err == nil && d.pos < end {
+		h := d.uvarint()
+		n, wire := h>>3, int(h&7)
+		i := -1
+		if n < uint64(len(sp.byNum)) {
+			i = sp.byNum[n]
+		}
+		if i < 0 || sp.fields[i].v.wire != wire {
+			d.skip(wire) // a field this build does not have, or whose type changed
+			continue
+		}
+		f := &sp.fields[i]
+		f.v.dec(d, unsafe.Add(p, f.offset))
 	}
 	if d.err == nil && d.pos != end {
 		d.fail("struct overruns its length")

@@ -3,6 +3,7 @@ package fieldcodec_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/fieldcodec"
@@ -215,4 +216,66 @@ func fuzzDecode(f *testing.F, packed bool) {
 			t.Fatalf("re-encoded value does not decode: %v", err)
 		}
 	})
+}
+
+type numV1 struct {
+	A  string   `json:"a"`
+	B  []inner  `json:"b"`
+	ID string   `json:"id"`
+	X  *float64 `json:"x"`
+}
+
+type numV2 struct { // numV1 a build later: B removed, C added
+	C  int      `json:"c"`
+	A  string   `json:"a"`
+	ID string   `json:"id"`
+	X  *float64 `json:"x"`
+}
+
+type numMissing struct {
+	A string `json:"a"`
+	B string `json:"b"`
+}
+
+func init() {
+	fieldcodec.Number[numV1]("a", "b", "id", "x")
+	fieldcodec.Number[numV2]("a", "-", "id", "x", "c")
+	fieldcodec.Number[numMissing]("a")
+}
+
+// The packed form heads numbered types' fields by number: no keys are
+// written, and data of an earlier schema reads as keyed data does.
+func TestNumberedFields(t *testing.T) {
+	x := 2.5
+	in := &numV1{A: "first-field-value", B: []inner{{Name: "n", Tags: []string{"t"}}}, ID: "53995c3f42cd8ad8", X: &x}
+	if out := roundTrip(t, in); !reflect.DeepEqual(in, out) {
+		t.Fatalf("got %+v, want %+v", out, in)
+	}
+	c1, _ := fieldcodec.New[numV1]()
+	b, err := c1.Packed().Append(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"\x01a", "\x02id", "\x01x"} {
+		if strings.Contains(string(b), key) {
+			t.Fatalf("the packed form holds the key %q: % x", key, b)
+		}
+	}
+	c2, err := fieldcodec.New[numV2]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got numV2
+	if err := c2.Packed().Decode(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := (numV2{A: in.A, ID: in.ID, X: &x}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if _, err := fieldcodec.New[numMissing](); err == nil || !strings.Contains(err.Error(), `"b"`) {
+		t.Fatalf("a field without a number: err %v, want one naming it", err)
+	}
+	if !fieldcodec.Numbered(reflect.TypeFor[numV1]()) || fieldcodec.Numbered(reflect.TypeFor[inner]()) {
+		t.Fatal("Numbered does not report the registry")
+	}
 }

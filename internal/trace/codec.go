@@ -8,10 +8,11 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/fieldcodec"
 )
 
-// summaryCodec stores every exported field of Summary by its json name:
-// fields others add to Summary are stored with no change here. Searches
+// summaryCodec stores every exported field of Summary by its json name (the
+// keyed form) or by its number (the packed form, numberSummaryFields). Searches
 // decode summaries by the hundred thousand, which is why this is not JSON.
 var summaryCodec = func() *fieldcodec.Codec[Summary] {
+	numberSummaryFields()
 	c, err := fieldcodec.New[Summary]()
 	if err != nil {
 		panic(err) // a Summary field of a kind the codec cannot store: see codec_test.go
@@ -19,7 +20,8 @@ var summaryCodec = func() *fieldcodec.Codec[Summary] {
 	return c
 }()
 
-// packedSummaryCodec writes ids in binary (fieldcodec's packed form).
+// packedSummaryCodec writes fields by number and ids in binary
+// (fieldcodec's packed form).
 var packedSummaryCodec = summaryCodec.Packed()
 
 // The first byte of an encoded summary says its form. Each form stays
@@ -27,7 +29,7 @@ var packedSummaryCodec = summaryCodec.Packed()
 // build. Summaries stored as JSON (before the binary form) begin with '{'.
 const (
 	summaryKeyed  = 0x01 // fieldcodec, strings as written
-	summaryPacked = 0x02 // fieldcodec's packed form: hex ids in binary
+	summaryPacked = 0x02 // fieldcodec's packed form: numbered fields, hex ids in binary
 )
 
 // EncodeSummary is the stored form of a summary.
@@ -63,6 +65,29 @@ func DecodeSummary(b []byte) (*Summary, error) {
 		return nil, fmt.Errorf("stored summary has unknown format byte %#x", b[0])
 	}
 	return s, nil
+}
+
+// numberSummaryFields numbers the fields of Summary and the types it holds
+// for the packed form: a field is stored under its position in its list
+// (from 1). A field added to any of these types is appended to its list,
+// or the codec fails at start-up (every test fails, naming the field); a
+// removed field's key stays, or becomes "-", so its number is not reused.
+func numberSummaryFields() {
+	fieldcodec.Number[Summary]("id", "ep", "st", "et", "du", "rt", "hf", "he", "ht", "ok", "pa", "http",
+		"ep_node", "nodes", "edges", "segs", "ann", "users", "exc", "arns", "iids", "azs", "frc", "erc", "rrc",
+		"rev", "up", "n", "b", "lx")
+	fieldcodec.Number[HTTP]("u", "m", "ua", "ip", "s")
+	fieldcodec.Number[Node]("NodeID", "names", "root", "inf")
+	fieldcodec.Number[NodeID]("Name", "Type", "AccountId")
+	fieldcodec.Number[SegmentFact]("n", "id", "r", "i", "f", "e", "t", "p", "st", "et", "h", "pa")
+	fieldcodec.Number[Edge]("f", "t", "sid", "fa", "er", "th", "p", "st", "et", "h", "ty")
+	fieldcodec.Number[Annotation]("k", "v", "n")
+	fieldcodec.Number[User]("u", "n")
+	fieldcodec.Number[ExceptionFact]("n", "t", "m", "r")
+	fieldcodec.Number[RootCause]("Services", "ClientImpacting")
+	fieldcodec.Number[RootCauseService]("Name", "Names", "Type", "AccountId", "EntityPath", "Inferred")
+	fieldcodec.Number[RootCauseEntity]("Name", "Exceptions", "Remote", "Coverage")
+	fieldcodec.Number[RootCauseException]("Name", "Message")
 }
 
 func formatNumber(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/roentgen-tracing/roentgen/internal/fieldcodec"
 	"github.com/roentgen-tracing/roentgen/internal/fieldcodec/fill"
 )
 
@@ -58,4 +59,35 @@ func TestDecodeSummaryReadsJSON(t *testing.T) {
 	if _, err := DecodeSummary([]byte{0x7f, 1, 2}); err == nil {
 		t.Fatal("an unknown format decoded")
 	}
+}
+
+// Every struct type a summary holds has field numbers: one added without
+// them would be stored keyed inside the packed form, and numbering it
+// later would misread what was stored.
+func TestEverySummaryTypeIsNumbered(t *testing.T) {
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(ty reflect.Type) {
+		switch ty.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			walk(ty.Elem())
+		case reflect.Map:
+			walk(ty.Key())
+			walk(ty.Elem())
+		case reflect.Struct:
+			if seen[ty] {
+				return
+			}
+			seen[ty] = true
+			if !fieldcodec.Numbered(ty) {
+				t.Errorf("%s has no field numbers: add it to numberSummaryFields", ty)
+			}
+			for i := range ty.NumField() {
+				if ty.Field(i).IsExported() {
+					walk(ty.Field(i).Type)
+				}
+			}
+		}
+	}
+	walk(reflect.TypeFor[Summary]())
 }
