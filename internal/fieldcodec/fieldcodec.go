@@ -645,35 +645,35 @@ func (e *encoder) str(s string) {
 		e.buf = append(e.buf, s...)
 		return
 	}
-	if len(s) > 0 && len(s)%2 == 0 && isLowerHex(s) {
+	if len(s) > 0 && len(s)%2 == 0 {
+		// Pack while checking; a non-hex digit rolls back.
+		at := len(e.buf)
 		e.buf = binary.AppendUvarint(e.buf, uint64(len(s))<<1|1)
 		for i := 0; i < len(s); i += 2 {
-			e.buf = append(e.buf, hexVal(s[i])<<4|hexVal(s[i+1]))
+			hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+			if hi|lo > 15 {
+				e.buf = e.buf[:at]
+				goto plain
+			}
+			e.buf = append(e.buf, hi<<4|lo)
 		}
 		return
 	}
+plain:
 	e.buf = binary.AppendUvarint(e.buf, uint64(len(s))<<1)
 	e.buf = append(e.buf, s...)
 }
 
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if hexVal(s[i]) > 15 {
-			return false
-		}
+// hexValue is the value of a lower-case hex digit, 0xff for other bytes.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return true
-}
-
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
 	}
-	return 0xff
-}
+	return t
+}()
 
 // nested writes body's output behind its uvarint length. One byte is
 // reserved for the length, which fits nested values under 128 bytes; longer
