@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -12,16 +13,23 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/filter"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
 // downgrade turns a store into one of an older layout and closes it:
-// pending marks in the main LSM; for layouts 1 to 3 index terms filed by
+// posting lists that spell out every epoch and summaries in an older form
+// (JSON); for layouts 1 to 5 no numeric terms;
+// for 1 to 4 pending marks in the main LSM; for layouts 1 to 3 index terms filed by
 // the hour; for 1 and 2 every table in the main LSM. edit, if any, then
 // changes the main LSM further.
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
-	stripNumericTerms(t, s)
-	if version != "5" {
+	widenPostings(t, s)
+	jsonSummaries(t, s)
+	if version != "6" {
+		stripNumericTerms(t, s)
+	}
+	if version != "5" && version != "6" {
 		if err := copyTable(s.docs, s.main, 'p', nil); err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +38,7 @@ func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble
 		}
 	}
 	switch version {
-	case "4", "5":
+	case "4", "5", "6":
 	case "3":
 		if err := copyTable(s.index, s.index, 'i', hourKey); err != nil {
 			t.Fatal(err)
@@ -59,6 +67,61 @@ func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// widenPostings rewrites every posting list as layouts 1 to 6 wrote them:
+// each canonical trace id with its epoch.
+func widenPostings(t *testing.T, s *Store) {
+	t.Helper()
+	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: []byte{'i'}, UpperBound: []byte{'i' + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.index.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		ids, err := decodePostings(nil, int64(binary.BigEndian.Uint64(k[len(k)-8:])), it.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v []byte
+		for _, id := range ids {
+			v = appendPosting(v, -1, id) // no key epoch: the 17-byte form
+		}
+		if err := b.Set(bytes.Clone(k), v, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(it.Close(), b.Commit(pebble.Sync), b.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jsonSummaries rewrites every summary as JSON, a form older builds wrote
+// and read.
+func jsonSummaries(t *testing.T, s *Store) {
+	t.Helper()
+	it, err := s.main.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.main.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		sum, err := trace.DecodeSummary(it.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := json.Marshal(sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Set(bytes.Clone(it.Key()), j, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(it.Close(), b.Commit(pebble.Sync), b.Close()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -123,11 +186,11 @@ func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
 }
 
 // Stores of layout 2 (every table in one LSM, index terms by the hour), 3
-// (index terms by the hour), 4 (pending marks in the main LSM) and 5 (no
-// numeric terms) open upgraded, and read back as they were; numeric
+// (index terms by the hour), 4 (pending marks in the main LSM), 5 (no
+// numeric terms) and 6 (posting entries with their epoch) open upgraded, and read back as they were; numeric
 // filters find their traces.
 func TestOlderLayoutsUpgrade(t *testing.T) {
-	for _, version := range []string{"2", "3", "4", "5"} {
+	for _, version := range []string{"2", "3", "4", "5", "6"} {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			s, err := Open(dir, Options{})

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "6"
+const layoutVersion = "7"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
@@ -178,7 +179,7 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			closeAll()
 			return nil, err
 		}
-		if readOnly && have != layoutVersion {
+		if readOnly && have != layoutVersion && !slices.Contains(readableVersions, have) {
 			closeAll()
 			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
 		}
