@@ -17,10 +17,10 @@ import (
 // pending marks in the main LSM instead of with the documents. Opening one
 // moves its tables into their LSMs and refiles the terms. Layouts 1 to 5
 // had no numeric index terms: opening one records where they begin
-// (legacy.go). Layouts 1 to 6 spelled out the epoch of every canonical
-// trace id in posting lists and held summaries of forms before 0x02; both
-// still read, so opening a layout 6 store only marks it 7, which keeps
-// older builds, which cannot read what this one writes, away from it.
+// (legacy.go). Layouts 1 to 6 hold summaries of the forms before 0x02
+// (trace/codec.go), which still read: opening a layout 6 store only marks
+// it 7, which keeps older builds, which cannot read the packed summaries
+// this one writes, away from it.
 var upgradableVersions = []string{"1", "2", "3", "4", "5", "6"}
 
 // readableVersions are the older layouts this build reads as they are: a

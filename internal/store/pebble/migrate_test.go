@@ -17,14 +17,12 @@ import (
 )
 
 // downgrade turns a store into one of an older layout and closes it:
-// posting lists that spell out every epoch and summaries in an older form
-// (JSON); for layouts 1 to 5 no numeric terms;
+// summaries in an older form (JSON); for layouts 1 to 5 no numeric terms;
 // for 1 to 4 pending marks in the main LSM; for layouts 1 to 3 index terms filed by
 // the hour; for 1 and 2 every table in the main LSM. edit, if any, then
 // changes the main LSM further.
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
-	widenPostings(t, s)
 	jsonSummaries(t, s)
 	if version != "6" {
 		stripNumericTerms(t, s)
@@ -67,34 +65,6 @@ func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// widenPostings rewrites every posting list as layouts 1 to 6 wrote them:
-// each canonical trace id with its epoch.
-func widenPostings(t *testing.T, s *Store) {
-	t.Helper()
-	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: []byte{'i'}, UpperBound: []byte{'i' + 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := s.index.NewBatch()
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
-		ids, err := decodePostings(nil, int64(binary.BigEndian.Uint64(k[len(k)-8:])), it.Value())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v []byte
-		for _, id := range ids {
-			v = appendPosting(v, -1, id) // no key epoch: the 17-byte form
-		}
-		if err := b.Set(bytes.Clone(k), v, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := errors.Join(it.Close(), b.Commit(pebble.Sync), b.Close()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -187,7 +157,7 @@ func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
 
 // Stores of layout 2 (every table in one LSM, index terms by the hour), 3
 // (index terms by the hour), 4 (pending marks in the main LSM), 5 (no
-// numeric terms) and 6 (posting entries with their epoch) open upgraded, and read back as they were; numeric
+// numeric terms) and 6 (summaries of the forms before 0x02) open upgraded, and read back as they were; numeric
 // filters find their traces.
 func TestOlderLayoutsUpgrade(t *testing.T) {
 	for _, version := range []string{"2", "3", "4", "5", "6"} {

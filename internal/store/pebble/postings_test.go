@@ -14,44 +14,34 @@ import (
 )
 
 func TestPostingsRoundTrip(t *testing.T) {
-	const ep = 0x5f84c7a5
 	ids := []string{
-		"1-5f84c7a5-0123456789abcdef01234567", // the key's epoch: 13 bytes
-		"1-5f84c7a4-0123456789abcdef01234567", // another epoch: 17 bytes
+		"1-5f84c7a5-0123456789abcdef01234567", // compact
 		"1-5F84C7A5-0123456789ABCDEF01234567", // upper case: kept as it is
 		"1-5f84c7a5-0123456789abcdef0123456",  // short
 		"1-5f84c7a5x0123456789abcdef01234567",
 		"4bf92f3577b34da6a3ce929d0e0e4736", // W3C
 		"", "1-zzzzzzzz-0123456789abcdef01234567",
-		"1-5f84c7a5-ffffffffffffffffffffffff",
 	}
 	var v []byte
 	bounds := map[int]bool{}
 	for _, id := range ids {
-		v = appendPosting(v, ep, id)
+		v = appendPosting(v, id)
 		bounds[len(v)] = true
 	}
-	for id, want := range map[string]int{ids[0]: 13, ids[1]: 17} {
-		if got := len(appendPosting(nil, ep, id)); got != want {
-			t.Errorf("%s under epoch %x takes %d bytes, want %d", id, ep, got, want)
-		}
+	if got := len(appendPosting(nil, ids[0])); got != 17 {
+		t.Errorf("canonical id takes %d bytes, want 17", got)
 	}
-	got, err := decodePostings(nil, ep, v)
+	got, err := decodePostings(nil, v)
 	if err != nil || !slices.Equal(got, ids) {
 		t.Fatalf("got %q, %v; want %q", got, err, ids)
 	}
 	for n := 1; n < len(v); n++ {
-		if _, err := decodePostings(nil, ep, v[:n]); (err == nil) != bounds[n] {
+		if _, err := decodePostings(nil, v[:n]); (err == nil) != bounds[n] {
 			t.Fatalf("list cut at %d of %d: err %v", n, len(v), err)
 		}
 	}
-	if _, err := decodePostings(nil, ep, []byte{7}); err == nil {
+	if _, err := decodePostings(nil, []byte{7}); err == nil {
 		t.Fatal("unknown tag decoded")
-	}
-	// Lists of layouts 1 to 6 spell out every canonical id's epoch.
-	old := append([]byte{entryXRay, 0x5f, 0x84, 0xc7, 0xa5}, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67)
-	if got, err := decodePostings(nil, ep, old); err != nil || !slices.Equal(got, ids[:1]) {
-		t.Fatalf("layout 6 entry: %q, %v", got, err)
 	}
 }
 
@@ -116,7 +106,7 @@ func TestPostingKeyMatchesWriter(t *testing.T) {
 	if len(w.keys) != 1 || w.keys[0] != string(postingKey(storetest.Base+7, term)) {
 		t.Fatalf("writer keys %q", w.keys)
 	}
-	if ids, err := decodePostings(nil, 0, w.lists[0]); err != nil || !slices.Equal(ids, []string{"x", "y"}) {
+	if ids, err := decodePostings(nil, w.lists[0]); err != nil || !slices.Equal(ids, []string{"x", "y"}) {
 		t.Fatalf("list %q, %v", ids, err)
 	}
 }

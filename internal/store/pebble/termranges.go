@@ -150,7 +150,7 @@ func (s *Store) readRun(ctx context.Context, r store.TermRange, itp **pebble.Ite
 		}
 		v, err := it.ValueAndErr()
 		if err == nil {
-			ids, err = decodePostings(ids[:0], ep, v)
+			ids, err = decodePostings(ids[:0], v)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("index term list at epoch %d: %w", ep, err)

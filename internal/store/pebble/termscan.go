@@ -195,7 +195,7 @@ func (t *termIter) fill() {
 			}
 			v, err := t.it.ValueAndErr()
 			if err == nil {
-				t.buf, err = decodePostings(t.buf, t.ep, v)
+				t.buf, err = decodePostings(t.buf, v)
 			}
 			if err != nil {
 				t.err = fmt.Errorf("index term list at epoch %d: %w", t.ep, err)
