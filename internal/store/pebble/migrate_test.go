@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"testing"
 
@@ -250,5 +251,40 @@ func TestRekeyTerm(t *testing.T) {
 				t.Errorf("layout 1 key, epoch %d: rekeyed %q, want %q", e, got, wantV1)
 			}
 		}
+	}
+}
+
+// A layout 6 store on a disk too full to mark it 7 opens read-only and
+// serves its documents and summaries as they are; once space is freed it
+// is upgraded and takes writes.
+func TestLayout6ReadsOnFullDisk(t *testing.T) {
+	dir := tmpfs(t, "64m")
+	ctx := context.Background()
+	quiet := Options{ReserveBytes: 8 << 20, Logger: slog.New(slog.DiscardHandler)}
+	s, err := Open(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := storetest.TraceID(storetest.Base+5, 1)
+	storetest.Put(t, s, storetest.Summary(id, storetest.Base+5), storetest.Doc("a"+id[25:], `{"n":1}`))
+	downgrade(t, s, "6")
+	free := fillTo(t, dir, 2<<20)
+	s, err = Open(dir, quiet)
+	if err != nil {
+		t.Fatalf("open a layout 6 store on a full disk: %v", err)
+	}
+	defer s.Close()
+	if v, _ := s.lookup([]byte{'v'}); string(v) != "6" {
+		t.Fatalf("layout on a full disk: %q, want 6 as it was", v)
+	}
+	if tr, err := s.Trace(ctx, id); err != nil || len(tr.Docs) != 1 || tr.Summary == nil || tr.Summary.TraceID != id {
+		t.Fatalf("trace of a layout 6 store: %+v, %v", tr, err)
+	}
+	free()
+	if err := s.PutDocs(ctx, []store.DocPut{docPut(testTraceID(2), 1, 100)}); err != nil {
+		t.Fatalf("after space was freed: %v", err)
+	}
+	if v, _ := s.lookup([]byte{'v'}); string(v) != layoutVersion {
+		t.Fatalf("layout after space was freed: %q, want %s", v, layoutVersion)
 	}
 }
