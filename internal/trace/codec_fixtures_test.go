@@ -85,3 +85,48 @@ func FuzzDecodeSummary(f *testing.F) {
 		}
 	})
 }
+
+// An inferred segment's id, which its parent's id derives, is not stored:
+// the summary reads back whole, smaller, and encoding leaves it unchanged.
+func TestSummaryLeavesOutDerivedIDs(t *testing.T) {
+	s := summarize(t,
+		`{"trace_id":"`+tid+`","id":"a000000000000001","name":"api","origin":"AWS::EC2::Instance","start_time":100,"end_time":100.5,
+		  "subsegments":[{"id":"a000000000000002","name":"DynamoDB","namespace":"aws","start_time":100.1,"end_time":100.2,
+		    "aws":{"operation":"GetItem","table_name":"users"},"http":{"response":{"status":200}}}]}`)
+	var inferred *trace.SegmentFact
+	for i := range s.Segments {
+		if s.Segments[i].Inferred {
+			inferred = &s.Segments[i]
+		}
+	}
+	if inferred == nil || inferred.ID == "" || inferred.Parent != "a000000000000002" {
+		t.Fatalf("no inferred segment fact with an id and its parent: %+v", s.Segments)
+	}
+	before, _ := json.Marshal(s)
+	b, err := trace.EncodeSummary(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := json.Marshal(s); string(after) != string(before) {
+		t.Fatalf("encoding changed the summary:\n%s\n%s", before, after)
+	}
+	out, err := trace.DecodeSummary(b)
+	if err != nil || !reflect.DeepEqual(s, out) {
+		t.Fatalf("round trip: %v\n in  %+v\n out %+v", err, s, out)
+	}
+	// An id the parent does not derive is stored as it is.
+	own := *s
+	own.Segments = append([]trace.SegmentFact(nil), s.Segments...)
+	for i := range own.Segments {
+		if own.Segments[i].Inferred {
+			own.Segments[i].ID = "5555555555555555"
+		}
+	}
+	ob, _ := trace.EncodeSummary(&own)
+	if len(ob) <= len(b) {
+		t.Fatalf("an underived id took %d bytes, the derived one %d: the derived one was stored", len(ob), len(b))
+	}
+	if out, err := trace.DecodeSummary(ob); err != nil || !reflect.DeepEqual(&own, out) {
+		t.Fatalf("underived id: %v\n in  %+v\n out %+v", err, &own, out)
+	}
+}
