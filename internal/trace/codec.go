@@ -40,7 +40,15 @@ func EncodeSummary(s *Summary) ([]byte, error) {
 
 // AppendSummary appends the stored form of s to dst.
 func AppendSummary(dst []byte, s *Summary) ([]byte, error) {
-	c := withoutDerivedIDs(s)
+	return AppendSummaryUnder(dst, s, "")
+}
+
+// AppendSummaryUnder appends the stored form of s to be kept under a key
+// that holds traceID: s's own trace id is left out when it is traceID (35
+// bytes, 5 of them per segment once compressed). Read it back with
+// DecodeSummaryUnder and the same id.
+func AppendSummaryUnder(dst []byte, s *Summary, traceID string) ([]byte, error) {
+	c := withoutDerivedIDs(s, traceID)
 	dst, err := packedSummaryCodec.Append(append(dst, summaryPacked), c)
 	if c != s {
 		clear(c.Segments) // the pool keeps no strings alive
@@ -59,9 +67,13 @@ var copies = sync.Pool{New: func() any { return new(Summary) }}
 // parent's id derives (all that Summarize makes): 8 random bytes each, a
 // tenth of a summary's compressed size. DecodeSummary derives them again.
 // An inferred fact with a parent but no id of its own (Summarize makes
-// none) would read back with the derived one.
-func withoutDerivedIDs(s *Summary) *Summary {
+// none) would read back with the derived one. The trace id is left out
+// when it is keyID.
+func withoutDerivedIDs(s *Summary, keyID string) *Summary {
 	n := 0
+	if keyID != "" && s.TraceID == keyID {
+		n++
+	}
 	for i := range s.Segments {
 		if f := &s.Segments[i]; f.Inferred && f.Parent != "" && isInferredID(f.ID, f.Parent) {
 			n++
@@ -74,6 +86,9 @@ func withoutDerivedIDs(s *Summary) *Summary {
 	segs := c.Segments
 	*c = *s
 	c.Segments = append(segs[:0], s.Segments...)
+	if keyID != "" && s.TraceID == keyID {
+		c.TraceID = ""
+	}
 	for i := range c.Segments {
 		if f := &c.Segments[i]; f.Inferred && f.Parent != "" && isInferredID(f.ID, f.Parent) {
 			f.ID = ""
@@ -112,6 +127,16 @@ func deriveIDs(s *Summary) {
 			f.ID = inferredID(f.Parent)
 		}
 	}
+}
+
+// DecodeSummaryUnder reads a summary stored by AppendSummaryUnder under a
+// key that holds traceID.
+func DecodeSummaryUnder(b []byte, traceID string) (*Summary, error) {
+	s, err := DecodeSummary(b)
+	if err == nil && s.TraceID == "" && b[0] == summaryPacked {
+		s.TraceID = traceID
+	}
+	return s, err
 }
 
 // DecodeSummary reads a stored summary. The result shares no memory with b.

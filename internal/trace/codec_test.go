@@ -103,3 +103,28 @@ func TestIsInferredID(t *testing.T) {
 		}
 	}
 }
+
+// A summary stored under its trace id leaves the id out and reads back
+// whole with it; stored under another id, or read by DecodeSummary, it
+// keeps its own.
+func TestSummaryUnderItsTraceID(t *testing.T) {
+	in := &Summary{TraceID: "1-5759e988-bd862e3fe1be46a994272793", Epoch: 1465510280, EntryPoint: -1}
+	under, err := AppendSummaryUnder(nil, in, in.TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := EncodeSummary(in)
+	if len(plain)-len(under) < 17 {
+		t.Fatalf("stored under its id: %d bytes, %d with it", len(under), len(plain))
+	}
+	if out, err := DecodeSummaryUnder(under, in.TraceID); err != nil || !reflect.DeepEqual(in, out) {
+		t.Fatalf("got %+v, %v; want %+v", out, err, in)
+	}
+	other, _ := AppendSummaryUnder(nil, in, "1-00000000-000000000000000000000000")
+	if out, err := DecodeSummaryUnder(other, "1-00000000-000000000000000000000000"); err != nil || out.TraceID != in.TraceID {
+		t.Fatalf("stored under another id: %+v, %v", out, err)
+	}
+	if out, err := DecodeSummaryUnder(plain, "x"); err != nil || out.TraceID != in.TraceID {
+		t.Fatalf("stored with its id, read under another: %+v, %v", out, err)
+	}
+}

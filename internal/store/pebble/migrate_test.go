@@ -80,7 +80,7 @@ func jsonSummaries(t *testing.T, s *Store) {
 	}
 	b := s.main.NewBatch()
 	for it.First(); it.Valid(); it.Next() {
-		sum, err := trace.DecodeSummary(it.Value())
+		sum, err := trace.DecodeSummaryUnder(it.Value(), summaryKeyTraceID(it.Key()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -356,7 +356,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		// buffer per summary was a few percent of ingest's allocations.
 		start := len(arena)
 		var err error
-		if arena, err = trace.AppendSummary(arena, u.Summary); err != nil {
+		if arena, err = trace.AppendSummaryUnder(arena, u.Summary, u.TraceID); err != nil {
 			return err
 		}
 		sb.set(summaryKey(u.Epoch, u.TraceID), arena[start:len(arena):len(arena)])
@@ -571,7 +571,7 @@ func (s *Store) summary(ep int64, traceID string) (*trace.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, err := trace.DecodeSummary(v)
+	sum, err := trace.DecodeSummaryUnder(v, traceID)
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", traceID, err)
 	}
