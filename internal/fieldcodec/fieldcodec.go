@@ -19,7 +19,10 @@
 // structs, slices, maps, pointers to those and interfaces. A slice's payload
 // is uvarint(count) then its elements without keys; a map's is the count
 // then key, value pairs. An interface holds nil, a string, a float64, a bool
-// or an int64, tagged with one byte.
+// or an int64, tagged with one byte. The packed form (Codec.Packed) writes
+// strings as uvarint(len<<1|packed) then the bytes, or, with packed set,
+// the string's lower-case hex digits two to a byte, and heads the fields of
+// struct types given numbers (Number) by uvarint(number<<3|wire).
 package fieldcodec
 
 import (
@@ -41,7 +44,18 @@ const (
 )
 
 // Codec encodes and decodes values of type T.
-type Codec[T any] struct{ plan *structPlan }
+type Codec[T any] struct {
+	plan   *structPlan
+	packed bool
+}
+
+// Packed is the codec of T in the packed form: every string is stored as
+// uvarint(len<<1|packed), and a string of an even number of lower-case hex
+// digits (segment ids, trace ids' random part) as half as many bytes, with
+// packed set. Ids are most of a trace summary's bytes, and block compressors
+// store hex text in ~1.4 bytes per byte of binary. The packed form is not
+// the plain one: callers tell them apart by a version of their own.
+func (c *Codec[T]) Packed() *Codec[T] { return &Codec[T]{plan: c.plan, packed: true} }
 
 // New compiles the plan of T, a struct type. It fails when T has an
 // exported field of a kind the codec cannot store (channels, functions,
@@ -60,7 +74,7 @@ func New[T any]() (*Codec[T], error) {
 
 // Append appends the encoding of *v to dst.
 func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
-	e := encoder{buf: dst}
+	e := encoder{buf: dst, packed: c.packed}
 	c.plan.encodeFields(&e, unsafe.Pointer(v))
 	return e.buf, e.err
 }
@@ -68,7 +82,7 @@ func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
 // Decode sets *v, which should be zero, from b. Strings in *v share one
 // copy of b, so *v does not keep b itself alive or depend on it.
 func (c *Codec[T]) Decode(b []byte, v *T) error {
-	d := decoder{s: string(b)}
+	d := decoder{s: string(b), packed: c.packed}
 	c.plan.decodeFields(&d, unsafe.Pointer(v), len(d.s))
 	return d.err
 }
@@ -77,14 +91,75 @@ func (c *Codec[T]) Decode(b []byte, v *T) error {
 type field struct {
 	key    string
 	header []byte // uvarint(len(key)<<3|wire) + key
-	offset uintptr
-	v      *valuePlan
+	// numHeader is uvarint(number<<3|wire), the header of the packed form
+	// when the struct type has field numbers (Number).
+	numHeader []byte
+	offset    uintptr
+	v         *valuePlan
 }
 
 type structPlan struct {
 	typ    reflect.Type
 	fields []field
 	byKey  map[string]int
+	// byNum maps a field number to its field index (-1: none); nil when
+	// the type has no field numbers.
+	byNum []int
+}
+
+var (
+	numbersMu sync.Mutex
+	numbers   = map[reflect.Type][]string{}
+)
+
+// Number gives the fields of struct type T numbers for the packed form:
+// the field keyed keys[i] is number i+1, and the packed form heads it with
+// uvarint(number<<3|wire) instead of its key. Numbers are a schema: a new
+// field's key is appended, a removed field's key stays in place (or is
+// replaced by "-") so that its number is never reused. Every exported field
+// of T must have a number, or New fails. Call it before New for any type
+// that holds T, once per program (package initialisation): a type's numbers
+// decide how packed data of it reads, so a type that gains numbers later
+// needs a new form of its own (its callers' version byte).
+func Number[T any](keys ...string) {
+	numbersMu.Lock()
+	defer numbersMu.Unlock()
+	numbers[reflect.TypeFor[T]()] = keys
+}
+
+// Numbered reports whether struct type t has field numbers.
+func Numbered(t reflect.Type) bool {
+	numbersMu.Lock()
+	defer numbersMu.Unlock()
+	_, ok := numbers[t]
+	return ok
+}
+
+// numberFields sets the field numbers of sp from the registry.
+func (sp *structPlan) numberFields() error {
+	numbersMu.Lock()
+	keys, ok := numbers[sp.typ]
+	numbersMu.Unlock()
+	if !ok {
+		return nil
+	}
+	sp.byNum = make([]int, len(keys)+1)
+	for i := range sp.byNum {
+		sp.byNum[i] = -1
+	}
+	for n, k := range keys {
+		if i, ok := sp.byKey[k]; ok && k != "-" {
+			sp.byNum[n+1] = i
+			f := &sp.fields[i]
+			f.numHeader = binary.AppendUvarint(nil, uint64(n+1)<<3|uint64(f.v.wire))
+		}
+	}
+	for _, f := range sp.fields {
+		if f.numHeader == nil {
+			return fmt.Errorf("fieldcodec: %s: field %q has no number (fieldcodec.Number)", sp.typ, f.key)
+		}
+	}
+	return nil
 }
 
 // valuePlan encodes and decodes one type's values at a pointer.
@@ -136,6 +211,9 @@ func planStruct(t reflect.Type, seen map[reflect.Type]*structPlan) (*structPlan,
 		sp.byKey[key] = len(sp.fields)
 		sp.fields = append(sp.fields, field{key: key, header: append(h, key...), offset: f.Offset, v: vp})
 	}
+	if err := sp.numberFields(); err != nil {
+		return nil, err
+	}
 	return sp, nil
 }
 
@@ -146,7 +224,11 @@ func (sp *structPlan) encodeFields(e *encoder, p unsafe.Pointer) {
 		if f.v.isZero(fp) {
 			continue
 		}
-		e.buf = append(e.buf, f.header...)
+		if e.packed && sp.byNum != nil {
+			e.buf = append(e.buf, f.numHeader...)
+		} else {
+			e.buf = append(e.buf, f.header...)
+		}
 		f.v.enc(e, fp)
 	}
 }
@@ -155,6 +237,10 @@ func (sp *structPlan) encodeFields(e *encoder, p unsafe.Pointer) {
 // when the writer had the same type, so the fields after the last one found
 // are tried before the key map.
 func (sp *structPlan) decodeFields(d *decoder, p unsafe.Pointer, end int) {
+	if d.packed && sp.byNum != nil {
+		sp.decodeNumbered(d, p, end)
+		return
+	}
 	next := 0
 	for d.err == nil && d.pos < end {
 		h := d.uvarint()
@@ -185,6 +271,27 @@ func (sp *structPlan) decodeFields(d *decoder, p unsafe.Pointer, end int) {
 		f := &sp.fields[i]
 		f.v.dec(d, unsafe.Add(p, f.offset))
 		next = i + 1
+	}
+	if d.err == nil && d.pos != end {
+		d.fail("struct overruns its length")
+	}
+}
+
+// decodeNumbered reads fields headed by numbers up to position end.
+func (sp *structPlan) decodeNumbered(d *decoder, p unsafe.Pointer, end int) {
+	for d.err == nil && d.pos < end {
+		h := d.uvarint()
+		n, wire := h>>3, int(h&7)
+		i := -1
+		if n < uint64(len(sp.byNum)) {
+			i = sp.byNum[n]
+		}
+		if i < 0 || sp.fields[i].v.wire != wire {
+			d.skip(wire) // a field this build does not have, or whose type changed
+			continue
+		}
+		f := &sp.fields[i]
+		f.v.dec(d, unsafe.Add(p, f.offset))
 	}
 	if d.err == nil && d.pos != end {
 		d.fail("struct overruns its length")
@@ -251,15 +358,11 @@ func buildValue(t reflect.Type, seen map[reflect.Type]*structPlan) (*valuePlan, 
 	case reflect.String:
 		vp.wire = wireBytes
 		vp.isZero = func(p unsafe.Pointer) bool { return len(*(*string)(p)) == 0 }
-		vp.enc = func(e *encoder, p unsafe.Pointer) {
-			s := *(*string)(p)
-			e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
-			e.buf = append(e.buf, s...)
-		}
+		vp.enc = func(e *encoder, p unsafe.Pointer) { e.str(*(*string)(p)) }
 		if t == reflect.TypeFor[string]() {
-			vp.dec = func(d *decoder, p unsafe.Pointer) { *(*string)(p) = d.bytes() }
+			vp.dec = func(d *decoder, p unsafe.Pointer) { *(*string)(p) = d.str() }
 		} else {
-			vp.dec = func(d *decoder, p unsafe.Pointer) { reflect.NewAt(t, p).Elem().SetString(d.bytes()) }
+			vp.dec = func(d *decoder, p unsafe.Pointer) { reflect.NewAt(t, p).Elem().SetString(d.str()) }
 		}
 	case reflect.Struct:
 		sp, err := planStruct(t, seen)
@@ -529,9 +632,48 @@ func elemPlan(t reflect.Type, seen map[reflect.Type]*structPlan) (*valuePlan, er
 }
 
 type encoder struct {
-	buf []byte
-	err error
+	buf    []byte
+	err    error
+	packed bool
 }
+
+// str appends a string value: length and bytes, or in the packed form
+// uvarint(len<<1|packed) and the bytes or their packed hex digits.
+func (e *encoder) str(s string) {
+	if !e.packed {
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+		e.buf = append(e.buf, s...)
+		return
+	}
+	if len(s) > 0 && len(s)%2 == 0 {
+		// Pack while checking; a non-hex digit rolls back.
+		at := len(e.buf)
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(s))<<1|1)
+		for i := 0; i < len(s); i += 2 {
+			hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+			if hi|lo > 15 {
+				e.buf = e.buf[:at]
+				goto plain
+			}
+			e.buf = append(e.buf, hi<<4|lo)
+		}
+		return
+	}
+plain:
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(s))<<1)
+	e.buf = append(e.buf, s...)
+}
+
+// hexValue is the value of a lower-case hex digit, 0xff for other bytes.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+	}
+	return t
+}()
 
 // nested writes body's output behind its uvarint length. One byte is
 // reserved for the length, which fits nested values under 128 bytes; longer
@@ -597,9 +739,45 @@ func (e *encoder) anyValue(v any) {
 var ErrCorrupt = errors.New("fieldcodec: corrupt data")
 
 type decoder struct {
-	s   string
-	pos int
-	err error
+	s      string
+	pos    int
+	err    error
+	packed bool
+	// arena holds unpacked hex strings, many to an allocation.
+	arena []byte
+}
+
+// str reads a string value written by encoder.str.
+func (d *decoder) str() string {
+	if !d.packed {
+		return d.bytes()
+	}
+	h := d.uvarint()
+	if h&1 == 0 {
+		n := h >> 1
+		if n > uint64(len(d.s)-d.pos) {
+			d.fail("length exceeds the data")
+			return ""
+		}
+		s := d.s[d.pos : d.pos+int(n)]
+		d.pos += int(n)
+		return s
+	}
+	n := h >> 1
+	if n == 0 || n%2 != 0 || n/2 > uint64(len(d.s)-d.pos) {
+		d.fail("packed hex string is empty, odd or exceeds the data")
+		return ""
+	}
+	const digits = "0123456789abcdef"
+	if int(n) > cap(d.arena)-len(d.arena) {
+		d.arena = make([]byte, 0, max(int(n), 512))
+	}
+	at := len(d.arena)
+	for _, b := range []byte(d.s[d.pos : d.pos+int(n/2)]) {
+		d.arena = append(d.arena, digits[b>>4], digits[b&15])
+	}
+	d.pos += int(n / 2)
+	return unsafe.String(&d.arena[at], int(n))
 }
 
 func (d *decoder) fail(msg string) {

@@ -3,6 +3,7 @@ package fieldcodec_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/fieldcodec"
@@ -39,21 +40,54 @@ type kitchen struct {
 	hidden int
 }
 
+// roundTrip encodes and decodes in in both forms, failing when the two
+// results differ, and returns the packed form's.
 func roundTrip[T any](t *testing.T, in *T) *T {
 	t.Helper()
 	c, err := fieldcodec.New[T]()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.Append(nil, in)
-	if err != nil {
-		t.Fatal(err)
+	var outs [2]*T
+	for i, c := range []*fieldcodec.Codec[T]{c, c.Packed()} {
+		b, err := c.Append(nil, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = new(T)
+		if err := c.Decode(b, outs[i]); err != nil {
+			t.Fatalf("decode (form %d): %v", i, err)
+		}
 	}
-	out := new(T)
-	if err := c.Decode(b, out); err != nil {
-		t.Fatalf("decode: %v", err)
+	if !reflect.DeepEqual(outs[0], outs[1]) {
+		t.Fatalf("the plain and packed forms decode differently:\n %+v\n %+v", outs[0], outs[1])
 	}
-	return out
+	return outs[1]
+}
+
+// The packed form stores lower-case hex digits in half the bytes and every
+// other string as it is.
+func TestPackedHexStrings(t *testing.T) {
+	type ids struct {
+		IDs []string          `json:"i"`
+		M   map[string]string `json:"m"`
+		One string            `json:"o"`
+	}
+	in := &ids{
+		IDs: []string{"", "0", "ab", "abc", "ABCD", "0g", "1-5759e988-bd862e3fe1be46a994272793", "53995c3f42cd8ad8", "é"},
+		M:   map[string]string{"deadbeef": "cafe", "x": "00"},
+		One: "0123456789abcdef0123456789abcdef",
+	}
+	if out := roundTrip(t, in); !reflect.DeepEqual(in, out) {
+		t.Fatalf("got %+v, want %+v", out, in)
+	}
+	c, _ := fieldcodec.New[ids]()
+	id := &ids{One: "0123456789abcdef0123456789abcdef"}
+	plain, _ := c.Append(nil, id)
+	packed, _ := c.Packed().Append(nil, id)
+	if len(plain)-len(packed) != 16 {
+		t.Fatalf("a 32-digit id took %d bytes packed, %d plain; want 16 fewer", len(packed), len(plain))
+	}
 }
 
 func TestRoundTripEveryKind(t *testing.T) {
@@ -151,10 +185,18 @@ func TestCorruptInputFails(t *testing.T) {
 	}
 }
 
-func FuzzDecode(f *testing.F) {
+func FuzzDecode(f *testing.F) { fuzzDecode(f, false) }
+
+func FuzzDecodePacked(f *testing.F) { fuzzDecode(f, true) }
+
+func fuzzDecode(f *testing.F, packed bool) {
 	c, _ := fieldcodec.New[kitchen]()
+	if packed {
+		c = c.Packed()
+	}
 	in := new(kitchen)
 	(&fill.Filler{}).Fill(in)
+	in.S, in.In.Name = "53995c3f42cd8ad8", "abc"
 	b, _ := c.Append(nil, in)
 	f.Add(b)
 	f.Add([]byte{})
@@ -174,4 +216,66 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded value does not decode: %v", err)
 		}
 	})
+}
+
+type numV1 struct {
+	A  string   `json:"a"`
+	B  []inner  `json:"b"`
+	ID string   `json:"id"`
+	X  *float64 `json:"x"`
+}
+
+type numV2 struct { // numV1 a build later: B removed, C added
+	C  int      `json:"c"`
+	A  string   `json:"a"`
+	ID string   `json:"id"`
+	X  *float64 `json:"x"`
+}
+
+type numMissing struct {
+	A string `json:"a"`
+	B string `json:"b"`
+}
+
+func init() {
+	fieldcodec.Number[numV1]("a", "b", "id", "x")
+	fieldcodec.Number[numV2]("a", "-", "id", "x", "c")
+	fieldcodec.Number[numMissing]("a")
+}
+
+// The packed form heads numbered types' fields by number: no keys are
+// written, and data of an earlier schema reads as keyed data does.
+func TestNumberedFields(t *testing.T) {
+	x := 2.5
+	in := &numV1{A: "first-field-value", B: []inner{{Name: "n", Tags: []string{"t"}}}, ID: "53995c3f42cd8ad8", X: &x}
+	if out := roundTrip(t, in); !reflect.DeepEqual(in, out) {
+		t.Fatalf("got %+v, want %+v", out, in)
+	}
+	c1, _ := fieldcodec.New[numV1]()
+	b, err := c1.Packed().Append(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"\x01a", "\x02id", "\x01x"} {
+		if strings.Contains(string(b), key) {
+			t.Fatalf("the packed form holds the key %q: % x", key, b)
+		}
+	}
+	c2, err := fieldcodec.New[numV2]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got numV2
+	if err := c2.Packed().Decode(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := (numV2{A: in.A, ID: in.ID, X: &x}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if _, err := fieldcodec.New[numMissing](); err == nil || !strings.Contains(err.Error(), `"b"`) {
+		t.Fatalf("a field without a number: err %v, want one naming it", err)
+	}
+	if !fieldcodec.Numbered(reflect.TypeFor[numV1]()) || fieldcodec.Numbered(reflect.TypeFor[inner]()) {
+		t.Fatal("Numbered does not report the registry")
+	}
 }

@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/roentgen-tracing/roentgen/internal/fieldcodec"
 )
 
-// summaryCodec stores every exported field of Summary by its json name:
-// fields others add to Summary are stored with no change here. Searches
+// summaryCodec stores every exported field of Summary by its json name (the
+// keyed form) or by its number (the packed form, numberSummaryFields). Searches
 // decode summaries by the hundred thousand, which is why this is not JSON.
 var summaryCodec = func() *fieldcodec.Codec[Summary] {
+	numberSummaryFields()
 	c, err := fieldcodec.New[Summary]()
 	if err != nil {
 		panic(err) // a Summary field of a kind the codec cannot store: see codec_test.go
@@ -19,9 +21,17 @@ var summaryCodec = func() *fieldcodec.Codec[Summary] {
 	return c
 }()
 
-// summaryFormat is the first byte of an encoded summary. Summaries stored as
-// JSON (before the binary form) begin with '{' and still decode.
-const summaryFormat = 0x01
+// packedSummaryCodec writes fields by number and ids in binary
+// (fieldcodec's packed form).
+var packedSummaryCodec = summaryCodec.Packed()
+
+// The first byte of an encoded summary says its form. Each form stays
+// readable: stores and ClickHouse rows hold summaries of every earlier
+// build. Summaries stored as JSON (before the binary form) begin with '{'.
+const (
+	summaryKeyed  = 0x01 // fieldcodec, strings as written
+	summaryPacked = 0x02 // fieldcodec's packed form: numbered fields, hex ids in binary
+)
 
 // EncodeSummary is the stored form of a summary.
 func EncodeSummary(s *Summary) ([]byte, error) {
@@ -30,7 +40,103 @@ func EncodeSummary(s *Summary) ([]byte, error) {
 
 // AppendSummary appends the stored form of s to dst.
 func AppendSummary(dst []byte, s *Summary) ([]byte, error) {
-	return summaryCodec.Append(append(dst, summaryFormat), s)
+	return AppendSummaryUnder(dst, s, "")
+}
+
+// AppendSummaryUnder appends the stored form of s to be kept under a key
+// that holds traceID: s's own trace id is left out when it is traceID (35
+// bytes, 5 of them per segment once compressed). Read it back with
+// DecodeSummaryUnder and the same id.
+func AppendSummaryUnder(dst []byte, s *Summary, traceID string) ([]byte, error) {
+	c := withoutDerivedIDs(s, traceID)
+	dst, err := packedSummaryCodec.Append(append(dst, summaryPacked), c)
+	if c != s {
+		clear(c.Segments) // the pool keeps no strings alive
+		*c = Summary{Segments: c.Segments[:0]}
+		copies.Put(c)
+	}
+	return dst, err
+}
+
+// copies are summaries to store in place of those with derived ids, reused
+// with their segment facts' array: a copy per stored summary doubled the
+// cost of encoding.
+var copies = sync.Pool{New: func() any { return new(Summary) }}
+
+// withoutDerivedIDs is s without the ids of inferred segments that their
+// parent's id derives (all that Summarize makes): 8 random bytes each, a
+// tenth of a summary's compressed size. DecodeSummary derives them again.
+// An inferred fact with a parent but no id of its own (Summarize makes
+// none) would read back with the derived one. The trace id is left out
+// when it is keyID.
+func withoutDerivedIDs(s *Summary, keyID string) *Summary {
+	n := 0
+	if keyID != "" && s.TraceID == keyID {
+		n++
+	}
+	for i := range s.Segments {
+		if f := &s.Segments[i]; f.Inferred && f.Parent != "" && isInferredID(f.ID, f.Parent) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	c := copies.Get().(*Summary)
+	segs := c.Segments
+	*c = *s
+	c.Segments = append(segs[:0], s.Segments...)
+	if keyID != "" && s.TraceID == keyID {
+		c.TraceID = ""
+	}
+	for i := range c.Segments {
+		if f := &c.Segments[i]; f.Inferred && f.Parent != "" && isInferredID(f.ID, f.Parent) {
+			f.ID = ""
+		}
+	}
+	return c
+}
+
+// isInferredID reports whether id is inferredID(parent), without building
+// it: the check runs for every inferred segment of every summary stored.
+func isInferredID(id, parent string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	h := uint64(14695981039346656037) // FNV-1a, as inferredID
+	for i := 0; i < len("inferred:"); i++ {
+		h = (h ^ uint64("inferred:"[i])) * 1099511628211
+	}
+	for i := 0; i < len(parent); i++ {
+		h = (h ^ uint64(parent[i])) * 1099511628211
+	}
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		if id[i] != digits[h&15] {
+			return false
+		}
+		h >>= 4
+	}
+	return true
+}
+
+// deriveIDs restores the ids withoutDerivedIDs left out.
+func deriveIDs(s *Summary) {
+	for i := range s.Segments {
+		if f := &s.Segments[i]; f.Inferred && f.Parent != "" && f.ID == "" {
+			f.ID = inferredID(f.Parent)
+		}
+	}
+}
+
+// DecodeSummaryUnder reads a summary stored by AppendSummaryUnder under a
+// key that holds traceID.
+func DecodeSummaryUnder(b []byte, traceID string) (*Summary, error) {
+	s, err := DecodeSummary(b)
+	if err == nil && s.TraceID == "" && b[0] == summaryPacked {
+		s.TraceID = traceID
+	}
+	return s, err
 }
 
 // DecodeSummary reads a stored summary. The result shares no memory with b.
@@ -40,7 +146,12 @@ func DecodeSummary(b []byte) (*Summary, error) {
 		return nil, fmt.Errorf("stored summary is empty")
 	}
 	switch b[0] {
-	case summaryFormat:
+	case summaryPacked:
+		if err := packedSummaryCodec.Decode(b[1:], s); err != nil {
+			return nil, err
+		}
+		deriveIDs(s)
+	case summaryKeyed:
 		if err := summaryCodec.Decode(b[1:], s); err != nil {
 			return nil, err
 		}
@@ -52,6 +163,29 @@ func DecodeSummary(b []byte) (*Summary, error) {
 		return nil, fmt.Errorf("stored summary has unknown format byte %#x", b[0])
 	}
 	return s, nil
+}
+
+// numberSummaryFields numbers the fields of Summary and the types it holds
+// for the packed form: a field is stored under its position in its list
+// (from 1). A field added to any of these types is appended to its list,
+// or the codec fails at start-up (every test fails, naming the field); a
+// removed field's key stays, or becomes "-", so its number is not reused.
+func numberSummaryFields() {
+	fieldcodec.Number[Summary]("id", "ep", "st", "et", "du", "rt", "hf", "he", "ht", "ok", "pa", "http",
+		"ep_node", "nodes", "edges", "segs", "ann", "users", "exc", "arns", "iids", "azs", "frc", "erc", "rrc",
+		"rev", "up", "n", "b", "lx")
+	fieldcodec.Number[HTTP]("u", "m", "ua", "ip", "s")
+	fieldcodec.Number[Node]("NodeID", "names", "root", "inf")
+	fieldcodec.Number[NodeID]("Name", "Type", "AccountId")
+	fieldcodec.Number[SegmentFact]("n", "id", "r", "i", "f", "e", "t", "p", "st", "et", "h", "pa")
+	fieldcodec.Number[Edge]("f", "t", "sid", "fa", "er", "th", "p", "st", "et", "h", "ty")
+	fieldcodec.Number[Annotation]("k", "v", "n")
+	fieldcodec.Number[User]("u", "n")
+	fieldcodec.Number[ExceptionFact]("n", "t", "m", "r")
+	fieldcodec.Number[RootCause]("Services", "ClientImpacting")
+	fieldcodec.Number[RootCauseService]("Name", "Names", "Type", "AccountId", "EntityPath", "Inferred")
+	fieldcodec.Number[RootCauseEntity]("Name", "Exceptions", "Remote", "Coverage")
+	fieldcodec.Number[RootCauseException]("Name", "Message")
 }
 
 func formatNumber(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

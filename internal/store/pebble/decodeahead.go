@@ -63,7 +63,7 @@ func (d *decodeAhead) flush() bool {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(d.raws); i += workers {
-				out[i], errs[i] = trace.DecodeSummary(d.raws[i])
+				out[i], errs[i] = trace.DecodeSummaryUnder(d.raws[i], summaryKeyTraceID(d.keys[i]))
 			}
 		}()
 	}

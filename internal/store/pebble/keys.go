@@ -31,6 +31,15 @@ func summaryKey(epoch int64, traceID string) []byte {
 	return append(k, traceID...)
 }
 
+// summaryKeyTraceID is the trace id of a summary key (summaries leave it
+// out: trace.AppendSummaryUnder).
+func summaryKeyTraceID(k []byte) string {
+	if len(k) < 9 {
+		return ""
+	}
+	return string(k[9:])
+}
+
 // droppedKey is a trace's tombstone: keep policies dropped it (Apply).
 // Epoch first, like summaries, so retention drops it with its partition
 // and LatestEpoch finds the newest.

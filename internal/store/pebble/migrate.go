@@ -17,8 +17,15 @@ import (
 // pending marks in the main LSM instead of with the documents. Opening one
 // moves its tables into their LSMs and refiles the terms. Layouts 1 to 5
 // had no numeric index terms: opening one records where they begin
-// (legacy.go).
-var upgradableVersions = []string{"1", "2", "3", "4", "5"}
+// (legacy.go). Layouts 1 to 6 hold summaries of the forms before 0x02
+// (trace/codec.go), which still read: opening a layout 6 store only marks
+// it 7, which keeps older builds, which cannot read the packed summaries
+// this one writes, away from it.
+var upgradableVersions = []string{"1", "2", "3", "4", "5", "6"}
+
+// readableVersions are the older layouts this build reads as they are: a
+// store on a disk too full to mark it opens read-only.
+var readableVersions = []string{"6"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -58,7 +65,7 @@ func (s *Store) migrate(have string) error {
 	switch have {
 	case layoutVersion:
 		return nil
-	case "":
+	case "", "6":
 		return setVersion(b)
 	}
 	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }

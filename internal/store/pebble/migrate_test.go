@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"testing"
 
@@ -12,16 +14,21 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/filter"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
 // downgrade turns a store into one of an older layout and closes it:
-// pending marks in the main LSM; for layouts 1 to 3 index terms filed by
+// summaries in an older form (JSON); for layouts 1 to 5 no numeric terms;
+// for 1 to 4 pending marks in the main LSM; for layouts 1 to 3 index terms filed by
 // the hour; for 1 and 2 every table in the main LSM. edit, if any, then
 // changes the main LSM further.
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
-	stripNumericTerms(t, s)
-	if version != "5" {
+	jsonSummaries(t, s)
+	if version != "6" {
+		stripNumericTerms(t, s)
+	}
+	if version != "5" && version != "6" {
 		if err := copyTable(s.docs, s.main, 'p', nil); err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +37,7 @@ func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble
 		}
 	}
 	switch version {
-	case "4", "5":
+	case "4", "5", "6":
 	case "3":
 		if err := copyTable(s.index, s.index, 'i', hourKey); err != nil {
 			t.Fatal(err)
@@ -59,6 +66,33 @@ func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jsonSummaries rewrites every summary as JSON, a form older builds wrote
+// and read.
+func jsonSummaries(t *testing.T, s *Store) {
+	t.Helper()
+	it, err := s.main.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.main.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		sum, err := trace.DecodeSummaryUnder(it.Value(), summaryKeyTraceID(it.Key()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := json.Marshal(sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Set(bytes.Clone(it.Key()), j, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(it.Close(), b.Commit(pebble.Sync), b.Close()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -123,11 +157,11 @@ func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
 }
 
 // Stores of layout 2 (every table in one LSM, index terms by the hour), 3
-// (index terms by the hour), 4 (pending marks in the main LSM) and 5 (no
-// numeric terms) open upgraded, and read back as they were; numeric
+// (index terms by the hour), 4 (pending marks in the main LSM), 5 (no
+// numeric terms) and 6 (summaries of the forms before 0x02) open upgraded, and read back as they were; numeric
 // filters find their traces.
 func TestOlderLayoutsUpgrade(t *testing.T) {
-	for _, version := range []string{"2", "3", "4", "5"} {
+	for _, version := range []string{"2", "3", "4", "5", "6"} {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			s, err := Open(dir, Options{})
@@ -217,5 +251,40 @@ func TestRekeyTerm(t *testing.T) {
 				t.Errorf("layout 1 key, epoch %d: rekeyed %q, want %q", e, got, wantV1)
 			}
 		}
+	}
+}
+
+// A layout 6 store on a disk too full to mark it 7 opens read-only and
+// serves its documents and summaries as they are; once space is freed it
+// is upgraded and takes writes.
+func TestLayout6ReadsOnFullDisk(t *testing.T) {
+	dir := tmpfs(t, "64m")
+	ctx := context.Background()
+	quiet := Options{ReserveBytes: 8 << 20, Logger: slog.New(slog.DiscardHandler)}
+	s, err := Open(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := storetest.TraceID(storetest.Base+5, 1)
+	storetest.Put(t, s, storetest.Summary(id, storetest.Base+5), storetest.Doc("a"+id[25:], `{"n":1}`))
+	downgrade(t, s, "6")
+	free := fillTo(t, dir, 2<<20)
+	s, err = Open(dir, quiet)
+	if err != nil {
+		t.Fatalf("open a layout 6 store on a full disk: %v", err)
+	}
+	defer s.Close()
+	if v, _ := s.lookup([]byte{'v'}); string(v) != "6" {
+		t.Fatalf("layout on a full disk: %q, want 6 as it was", v)
+	}
+	if tr, err := s.Trace(ctx, id); err != nil || len(tr.Docs) != 1 || tr.Summary == nil || tr.Summary.TraceID != id {
+		t.Fatalf("trace of a layout 6 store: %+v, %v", tr, err)
+	}
+	free()
+	if err := s.PutDocs(ctx, []store.DocPut{docPut(testTraceID(2), 1, 100)}); err != nil {
+		t.Fatalf("after space was freed: %v", err)
+	}
+	if v, _ := s.lookup([]byte{'v'}); string(v) != layoutVersion {
+		t.Fatalf("layout after space was freed: %q, want %s", v, layoutVersion)
 	}
 }

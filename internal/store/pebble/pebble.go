@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "6"
+const layoutVersion = "7"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
@@ -178,7 +179,7 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			closeAll()
 			return nil, err
 		}
-		if readOnly && have != layoutVersion {
+		if readOnly && have != layoutVersion && !slices.Contains(readableVersions, have) {
 			closeAll()
 			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
 		}
@@ -355,7 +356,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		// buffer per summary was a few percent of ingest's allocations.
 		start := len(arena)
 		var err error
-		if arena, err = trace.AppendSummary(arena, u.Summary); err != nil {
+		if arena, err = trace.AppendSummaryUnder(arena, u.Summary, u.TraceID); err != nil {
 			return err
 		}
 		sb.set(summaryKey(u.Epoch, u.TraceID), arena[start:len(arena):len(arena)])
@@ -570,7 +571,7 @@ func (s *Store) summary(ep int64, traceID string) (*trace.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, err := trace.DecodeSummary(v)
+	sum, err := trace.DecodeSummaryUnder(v, traceID)
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", traceID, err)
 	}

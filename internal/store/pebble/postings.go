@@ -27,6 +27,10 @@ import (
 //	0x00 | 4-byte epoch | 12-byte random part   a canonical X-Ray trace id
 //	0x01 | uvarint length | id                   any other id
 //
+// Entries without the epoch where it is the key's (13 bytes, not 17)
+// measured no smaller once compressed (200k segments: 18.5 MB against
+// 17.7): zstd already codes the epoch repeated in every entry as a repeat
+// match, and the 12 random bytes are the floor.
 // A list may hold a trace twice (it was summarised again) or a trace that
 // no longer carries the term; readers sort and deduplicate, and skip a
 // trace summarised again whose summary lacks the terms (termscan.go). Layout version 1 stored a key per
