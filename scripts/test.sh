@@ -33,8 +33,15 @@ export ROENTGEN_CLICKHOUSE_URL
 ROENTGEN_CLICKHOUSE_SHARDS_URL="$("${shards_env[@]}" bash scripts/clickhouse.sh start)"
 export ROENTGEN_CLICKHOUSE_SHARDS_URL
 
-echo "== go test"
-go test -count=1 -timeout 25m ./...
+echo "== go test (the default build: pure Go)"
+CGO_ENABLED=0 go test -count=1 -timeout 25m ./...
+
+# The cgo build (C zstd, Pebble's memory outside the Go heap, malloc_trim at
+# idle) differs only below these packages.
+if command -v "$(go env CC)" >/dev/null 2>&1; then
+  echo "== go test, cgo build: the packages it changes"
+  CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
+fi
 
 echo "== fuzzing (brief)"
 fuzztime="${FUZZTIME:-8s}"
