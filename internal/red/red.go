@@ -56,6 +56,9 @@ type Metrics struct {
 	lastSweep time.Time
 	acc       map[graph.Entity]*graph.Stats // reused by Hook
 	free      []*graph.Stats                // reused by Hook
+	// ex is the exemplar's labels, reused by Hook: Prometheus copies them
+	// (a map per trace was 1.7% of what ingest allocated).
+	ex prometheus.Labels
 }
 
 // New registers the RED collectors in reg.
@@ -80,6 +83,7 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 			Name: "roentgen_red_retracted_requests_total",
 			Help: "Requests the service graph took back (a trace's later version moved or removed them) that RED counters, which only grow, keep; by kind."}, []string{"kind"}),
 		acc: map[graph.Entity]*graph.Stats{},
+		ex:  prometheus.Labels{"trace_id": ""},
 	}
 	for _, k := range []string{"service", "edge"} {
 		m.overflow.WithLabelValues(k)
@@ -133,7 +137,8 @@ func (m *Metrics) count(sum, prev *trace.Summary, now time.Time) {
 	}
 	graph.Contribute(prev, -1, add)
 	graph.Contribute(sum, 1, add)
-	ex := prometheus.Labels{"trace_id": sum.TraceID}
+	ex := m.ex
+	ex["trace_id"] = sum.TraceID
 	for e, d := range m.acc {
 		f, kind := m.service, "service"
 		if e.IsEdge() {
