@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -85,7 +86,11 @@ func Contribute(s *trace.Summary, sign int64, add func(Key, *Stats)) {
 		nodes[i] = Entity("n" + n.Name + "\x00" + n.Type + "\x00" + n.AccountID) // "n" + Key(), one allocation
 		keys[i] = string(nodes[i][1:])
 	}
-	var one Stats
+	// One Stats is reused for every emit (add does not keep it), and from
+	// call to call with its histograms' capacity: allocated per trace, it
+	// and its bins were 1.7% of what ingest allocated.
+	one := scratchStats.Get().(*Stats)
+	defer scratchStats.Put(one)
 	emit := func(e Entity, o outcome, start, end, dur float64, root, real bool) {
 		one.reset()
 		one.observe(o, start, end, dur, sign)
@@ -98,7 +103,7 @@ func Contribute(s *trace.Summary, sign int64, add func(Key, *Stats)) {
 		if sign < 0 {
 			one.First, one.Last = 0, 0 // extremes only widen
 		}
-		add(Key{Bucket: bucketOf(start), Entity: e}, &one)
+		add(Key{Bucket: bucketOf(start), Entity: e}, one)
 	}
 	for _, f := range s.Segments {
 		if f.InProgress || f.End == 0 || f.Node < 0 || f.Node >= len(s.Nodes) {
@@ -122,6 +127,8 @@ func Contribute(s *trace.Summary, sign int64, add func(Key, *Stats)) {
 		emit(edgeEntity(keys[e.From], keys[e.To]), outcomeOf(e.Fault, e.Error, e.Throttle), e.Start, e.End, -1, false, false)
 	}
 }
+
+var scratchStats = sync.Pool{New: func() any { return new(Stats) }}
 
 func bucketOf(t float64) int64 {
 	b := int64(math.Floor(t))
