@@ -59,7 +59,9 @@ func (h *Histogram) Add(ms, n int64) {
 // Merge adds sign × o into h.
 func (h *Histogram) Merge(o Histogram, sign int64) {
 	if len(*h) == 0 && sign == 1 {
-		*h = append(Histogram(nil), o...)
+		// Into h's own capacity, as Add appends: reset statistics reused
+		// from batch to batch keep theirs.
+		*h = append((*h)[:0], o...)
 		return
 	}
 	if len(o) <= 4 {

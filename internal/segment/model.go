@@ -33,15 +33,25 @@ type Segment struct {
 	Cause       *Cause   `json:"cause,omitempty"`
 	Service     *Service `json:"service,omitempty"`
 	// Annotations hold string, float64 or bool values only (Parse enforces it).
-	Annotations  map[string]any             `json:"annotations,omitempty"`
-	Metadata     map[string]json.RawMessage `json:"metadata,omitempty"`
-	Subsegments  []*Segment                 `json:"subsegments,omitempty"`
-	PrecursorIDs []string                   `json:"precursor_ids,omitempty"`
-	Links        []Link                     `json:"links,omitempty"`
+	Annotations  map[string]any `json:"annotations,omitempty"`
+	Metadata     Metadata       `json:"metadata,omitempty"`
+	Subsegments  []*Segment     `json:"subsegments,omitempty"`
+	PrecursorIDs []string       `json:"precursor_ids,omitempty"`
+	Links        []Link         `json:"links,omitempty"`
 
 	// Raw is the document exactly as received; set on top-level documents only.
 	Raw []byte `json:"-"`
 }
+
+// Metadata is the `metadata` object: namespaces of free-form values that
+// the server neither indexes nor summarises. Documents built in memory (the
+// OTLP translation) set it to be encoded; Parse leaves it empty, as Raw
+// holds it: decoded, a parsed document awaiting its summary kept a map and
+// a copy of every value (noscan bytes, but more heap to collect).
+type Metadata map[string]json.RawMessage
+
+// UnmarshalJSON skips the value (the decoder has checked it is JSON).
+func (*Metadata) UnmarshalJSON([]byte) error { return nil }
 
 // IsIndependentSubsegment reports whether a top-level document is a subsegment
 // sent on its own (streamed, async or from Lambda) rather than a segment.

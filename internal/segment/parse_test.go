@@ -244,3 +244,44 @@ func TestNullSubsegmentIsRejected(t *testing.T) {
 		}
 	}
 }
+
+// Metadata is not decoded (Raw keeps it), but a document whose metadata is
+// not JSON is still rejected as malformed: it would be stored and returned
+// verbatim to clients that parse it. Each of these was rejected when
+// metadata was decoded into a map.
+func TestMetadataSkippedButValidated(t *testing.T) {
+	in := doc(`"metadata":{"default":{"order":{"id":"o-1","tags":["a","b"],"n":1.5,"ok":true,"x":null}}}`)
+	segs, err := Parse([]byte(in), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(segs[0].Raw) != in || !strings.Contains(string(segs[0].Raw), `"tags":["a","b"]`) {
+		t.Errorf("Raw = %s; want the document with its metadata", segs[0].Raw)
+	}
+	for _, bad := range []string{
+		`{"default":{"a":tru}}`,
+		`{"default":{"a":[1,]}}`,
+		`{"default":{"a":01}}`,
+		`{"default":{"a" 1}}`,
+		`{"default":{"a":"\x"}}`,
+		`{"default":{"a":1,}}`,
+		`{"default":{"a":nul}}`,
+		`{"default":{"a":-}}`,
+		`{"default":{"a":[1 2]}}`,
+		`{"default":{"b":1 "c":2}}`,
+		`{"default":{"a":}}`,
+		`{"default":{"a":1}`,
+		`{"default":{"a":1e}}`,
+		`{"default":{"a":{"b":[{"c":tRue}]}}}`,
+	} {
+		_, err := Parse([]byte(doc(`"metadata":`+bad)), opts())
+		var se *Error
+		if !errors.As(err, &se) || se.Code != CodeMalformed {
+			t.Errorf("metadata %s: err = %v; want %s", bad, err, CodeMalformed)
+		}
+	}
+	// Metadata of another type than an object is dropped, as before.
+	if _, err := Parse([]byte(doc(`"metadata":"x"`)), opts()); err != nil {
+		t.Errorf("metadata of the wrong type: %v; want it accepted", err)
+	}
+}

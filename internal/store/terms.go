@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -102,8 +103,9 @@ func TermsOf(s *trace.Summary) []Term {
 	// become substrings of a single string at the end.
 	t := termList{out: make([]Term, 0, 12+3*len(s.Nodes)+2*len(s.Annotations)+len(s.Users)+len(s.Exceptions)+
 		len(s.ResourceARNs)+len(s.InstanceIDs)+len(s.AvailabilityZones))}
-	t.spans = make([]termSpan, 0, 2*len(s.Annotations)+len(s.Nodes)+4)
-	t.buf = make([]byte, 0, 256)
+	// The scratch is reused: finish copies what it keeps out of it.
+	sc := termScratches.Get().(*termScratch)
+	t.spans, t.buf = sc.spans[:0], sc.buf[:0]
 	for _, n := range s.Nodes {
 		t.add(FieldService, n.Name)
 		for _, alias := range n.Names {
@@ -196,7 +198,10 @@ func TermsOf(s *trace.Summary) []Term {
 	for _, v := range s.AvailabilityZones {
 		t.add(FieldAZ, v)
 	}
-	return t.finish()
+	out := t.finish()
+	sc.spans, sc.buf = t.spans[:0], t.buf[:0]
+	termScratches.Put(sc)
+	return out
 }
 
 var flagNames = [...]string{"fault", "error", "throttle"}
@@ -225,6 +230,17 @@ type termList struct {
 }
 
 type termSpan struct{ term, start, end int }
+
+// termScratch is a termList's buffers that TermsOf does not return; pooled,
+// as allocated per summary they were 2.6% of what ingest allocated.
+type termScratch struct {
+	buf   []byte
+	spans []termSpan
+}
+
+var termScratches = sync.Pool{New: func() any {
+	return &termScratch{buf: make([]byte, 0, 256), spans: make([]termSpan, 0, 32)}
+}}
 
 func (t *termList) add(f, v string) { t.out = append(t.out, Term{Field: f, Value: v}) }
 

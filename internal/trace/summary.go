@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 )
@@ -178,7 +179,9 @@ const MaxIndexedAnnotations = 50
 // Summarize derives the summary of an assembled trace. prev is the summary
 // stored before this change (nil for a new trace); now is the ingest time.
 func Summarize(tr *Tree, prev *Summary, now float64) *Summary {
-	b := &builder{tr: tr, s: &Summary{TraceID: tr.Trace.ID, EntryPoint: -1, UpdatedAt: now}}
+	b := builders.Get().(*builder)
+	defer b.release()
+	b.tr, b.s = tr, &Summary{TraceID: tr.Trace.ID, EntryPoint: -1, UpdatedAt: now}
 	s := b.s
 	if prev != nil {
 		s.Revision = prev.Revision + 1
@@ -224,6 +227,21 @@ type builder struct {
 	// Scratch space, reused across calls.
 	buf  []byte
 	keys []string
+}
+
+// builders are reused from summary to summary: allocated per trace, a
+// builder was ~3% of the bytes single-segment ingest allocated.
+var builders = sync.Pool{New: func() any { return new(builder) }}
+
+// release returns b to builders as a new one, keeping only its byte
+// buffers, whose contents no summary refers to (map keys are copies).
+func (b *builder) release() {
+	buf, arena, ends := b.buf[:0], b.annArena[:0], b.annEnds[:0]
+	if cap(buf)+cap(arena) > 64<<10 {
+		buf, arena, ends = nil, nil, nil // a huge trace's
+	}
+	*b = builder{buf: buf, annArena: arena, annEnds: ends}
+	builders.Put(b)
 }
 
 // nodeKey is id.Key() in b.buf, for map lookups that do not allocate.

@@ -116,6 +116,7 @@ func (t *Translator) Segment(span ptrace.Span, res pcommon.Resource, scope pcomm
 		}
 	}
 	d.Raw = raw
+	d.Metadata = nil // Raw holds it; Parse does not decode it either
 	return d, nil
 }
 
