@@ -167,7 +167,8 @@ func (s *Store) rollUp(ctx context.Context, res int64, grp string, p uint32, pre
 	}
 	reads = append(reads, fmt.Sprintf(`SELECT bucket, entity, value FROM stats
 		WHERE %s AND toUInt32(at) >= %d AND toUInt32(at) < %d`, key, prev.cutoff, cut))
-	for _, q := range reads {
+	fresh := 0 // stats rows since prev's cutoff
+	for i, q := range reads {
 		r, err := s.c.selectRows(ctx, q)
 		if err != nil {
 			return err
@@ -181,10 +182,16 @@ func (s *Store) rollUp(ctx context.Context, res int64, grp string, p uint32, pre
 				break
 			}
 			c.add(k, v)
+			if i == len(reads)-1 {
+				fresh++
+			}
 		}
 		if r.err != nil {
 			return r.err
 		}
+	}
+	if fresh == 0 {
+		return nil // it would be prev again
 	}
 	id := rand.Uint64() | 1 // never the zero rollup's
 	var rows rowWriter
