@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
@@ -185,8 +186,18 @@ func buildReadDB(b *testing.B, db *readDB, st *clickhouse.Store) {
 		go func() {
 			defer wg.Done()
 			for batch := range batches {
-				if r := in.Ingest(ctx, batch, ingest.Options{Source: "bench"}); len(r) > 0 {
-					b.Errorf("rejected: %+v", r[0].Error)
+				// A dense seed (a short span) outruns the summaries: wait
+				// while ingest is at its memory bound (it stores nothing).
+				for {
+					r, err := in.TryIngest(ctx, batch, ingest.Options{Source: "bench"})
+					if errors.Is(err, ingest.ErrThrottled) {
+						time.Sleep(100 * time.Millisecond)
+						continue
+					}
+					if err != nil || len(r) > 0 {
+						b.Errorf("rejected: %v %+v", err, r)
+					}
+					break
 				}
 			}
 		}()
