@@ -178,3 +178,50 @@ func TestApplyCombinesDeltasPerKey(t *testing.T) {
 }
 
 func statsEqual(a, b graph.Stats) bool { return string(a.Encode()) == string(b.Encode()) }
+
+// TestStatsRollupsAfterMigratingAnOldDatabase: rows written before
+// schema version 5 (no `at`) count once, before and after a merge writes
+// their `at`, read through rollups.
+func TestStatsRollupsAfterMigratingAnOldDatabase(t *testing.T) {
+	u := clickhousetest.NewDatabase(t)
+	s := open(t, u)
+	b := storetest.Base
+	want := map[string]graph.Stats{}
+	var recs []store.StatRecord
+	for i := range int64(4) {
+		d := statDelta(i+1, b)
+		bucket := b + i*60
+		recs = append(recs, store.StatRecord{StatKey: store.StatKey{Resolution: 60, Bucket: bucket, Group: "Default", Entity: "n"}, Value: d.Encode()})
+		want[fmt.Sprintf("%d/n", bucket)] = d
+	}
+	// Back to version 4, with the rows in a part without `at`.
+	query(t, u, "DROP TABLE stats")
+	query(t, u, "DROP TABLE stats_rollups")
+	query(t, u, "DROP TABLE stats_cutoffs")
+	query(t, u, "CREATE TABLE stats (p UInt32, res Int64, bucket Int64, grp String, entity String, value String) ENGINE = MergeTree PARTITION BY p ORDER BY (res, grp, bucket, entity)")
+	if err := s.AddStats(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	query(t, u, "DROP TABLE schema_version")
+	query(t, u, "CREATE TABLE schema_version (version UInt32) ENGINE = TinyLog")
+	query(t, u, "INSERT INTO schema_version VALUES (1), (2), (3), (4)")
+
+	s = open(t, u)
+	defer s.Close()
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "5" {
+		t.Fatalf("schema version %s, want 5", v)
+	}
+	clickhouse.SetRollup(s, 0, 0, 1, nil)
+	for _, step := range []string{"migrated", "again"} {
+		if got := statSums(t, s, 60, b, b+3600); !maps.EqualFunc(got, want, statsEqual) {
+			t.Fatalf("%s: got %v\nwant %v", step, got, want)
+		}
+	}
+	query(t, u, "OPTIMIZE TABLE stats FINAL")
+	for _, step := range []string{"merged", "merged, again"} {
+		if got := statSums(t, s, 60, b, b+3600); !maps.EqualFunc(got, want, statsEqual) {
+			t.Fatalf("%s: got %v\nwant %v", step, got, want)
+		}
+	}
+}
