@@ -188,14 +188,26 @@ func buildReadDB(b *testing.B, db *readDB, st *clickhouse.Store) {
 			for batch := range batches {
 				// A dense seed (a short span) outruns the summaries: wait
 				// while ingest is at its memory bound (it stores nothing).
-				for {
+				for tries := 0; ; {
 					r, err := in.TryIngest(ctx, batch, ingest.Options{Source: "bench"})
 					if errors.Is(err, ingest.ErrThrottled) {
 						time.Sleep(100 * time.Millisecond)
 						continue
 					}
+					if err == nil && len(r) > 0 && tries < 3 {
+						// A failed INSERT (a connection the server had
+						// closed): send its documents again.
+						tries++
+						var again [][]byte
+						for _, x := range r {
+							again = append(again, batch[x.Index])
+						}
+						b.Logf("%d segments not stored (%s): sent again", len(r), r[0].Error.Message)
+						batch = again
+						continue
+					}
 					if err != nil || len(r) > 0 {
-						b.Errorf("rejected: %v %+v", err, r)
+						b.Errorf("rejected: %v %d segments, the first: %+v", err, len(r), r[0].Error)
 					}
 					break
 				}
