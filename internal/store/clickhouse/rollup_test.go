@@ -225,3 +225,107 @@ func TestStatsRollupsAfterMigratingAnOldDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsRollupsOfSeveralProcessesAtOnce: three processes on one
+// database, two adding statistics while all three read (and so roll up
+// the older rows, each as it finds them) at once: every read counts every
+// older row once, and the last read every row.
+func TestStatsRollupsOfSeveralProcessesAtOnce(t *testing.T) {
+	u := clickhousetest.NewDatabase(t)
+	b := storetest.Base
+	var ps []*clickhouse.Store
+	for range 3 {
+		s := open(t, u)
+		defer s.Close()
+		clickhouse.SetRollup(s, 10*time.Minute, 0, 1, nil)
+		ps = append(ps, s)
+	}
+	old := map[string]graph.Stats{}
+	add := func(m map[string]graph.Stats, bucket int64, entity string, d graph.Stats) {
+		k := fmt.Sprintf("%d/%s", bucket, entity)
+		sum := m[k]
+		sum.Add(&d, 1)
+		m[k] = sum
+	}
+	for i := range int64(40) {
+		bucket := b + (i%5)*60 + (i%2)*3600
+		d := statDelta(i+1, bucket)
+		insertOld(t, u, bucket, fmt.Sprintf("n%d", i%4), d, time.Hour-time.Duration(i)*time.Minute)
+		add(old, bucket, fmt.Sprintf("n%d", i%4), d)
+	}
+	const writes = 10
+	fresh := make([][]store.StatRecord, 2)
+	all := maps.Clone(old)
+	for w := range fresh {
+		for i := range int64(writes) {
+			bucket := b + i%3*60 + int64(w)*3600
+			d := statDelta(1000+i, bucket)
+			fresh[w] = append(fresh[w], store.StatRecord{StatKey: store.StatKey{Resolution: 60, Bucket: bucket, Group: "Default", Entity: "n1"}, Value: d.Encode()})
+			add(all, bucket, "n1", d)
+		}
+	}
+	ctx := context.Background()
+	errs := make(chan error, 16)
+	start := make(chan struct{})
+	for w, recs := range fresh {
+		go func() {
+			<-start
+			for _, r := range recs {
+				if err := ps[w].AddStats(ctx, []store.StatRecord{r}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	// A read counts every old row once, and fresh rows' at most as often
+	// as they were written.
+	checkRead := func(s *clickhouse.Store) error {
+		got := map[string]graph.Stats{}
+		err := s.Stats(ctx, store.StatQuery{Resolution: 60, Group: "Default", From: b, To: b + 2*3600}, func(r store.StatRecord) bool {
+			var d graph.Stats
+			if err := d.Decode(r.Value); err != nil {
+				return false
+			}
+			add(got, r.Bucket, r.Entity, d)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		for k, w := range old {
+			g, a := got[k], all[k]
+			if g.OK < w.OK || g.OK > a.OK {
+				return fmt.Errorf("%s: %d requests, want %d to %d", k, g.OK, w.OK, a.OK)
+			}
+		}
+		return nil
+	}
+	for _, s := range ps {
+		go func() {
+			<-start
+			for range 5 {
+				if err := checkRead(s); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	close(start)
+	for range 2 + len(ps) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, s := range ps {
+		if got := statSums(t, s, 60, b, b+2*3600); !maps.EqualFunc(got, all, statsEqual) {
+			t.Fatalf("process %d after: got %v\nwant %v", i, got, all)
+		}
+	}
+	if n := rows(t, u, "SELECT count() FROM stats_cutoffs"); n == 0 {
+		t.Fatal("no rollups written")
+	}
+}
