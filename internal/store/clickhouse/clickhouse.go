@@ -75,7 +75,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, rollup: defaultRollup()}
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, rollup: defaultRollup(c.statsGrace)}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}

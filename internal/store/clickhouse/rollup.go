@@ -51,8 +51,14 @@ type rollupConf struct {
 	beforeMark func() error
 }
 
-func defaultRollup() rollupConf {
-	return rollupConf{grace: 2 * time.Minute, every: time.Minute, minRows: 1000}
+// defaultStatsGrace is rollupConf.grace unless the URL's stats_grace
+// says otherwise: an INSERT on a local server is visible well within it.
+const defaultStatsGrace = 30 * time.Second
+
+// defaultRollup cuts a partition at most twice per grace period, so a
+// read decodes the rows of at most 1.5 grace periods besides rollups.
+func defaultRollup(grace time.Duration) rollupConf {
+	return rollupConf{grace: grace, every: grace / 2, minRows: 1000}
 }
 
 // createRollups are schema version 5's tables (and the `at` column,
