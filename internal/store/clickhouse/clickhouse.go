@@ -52,6 +52,8 @@ type Store struct {
 	held   map[string]bool
 	// contended: the last LeaseTraces lost a trace to another process.
 	contended atomic.Bool
+
+	rollup rollupConf // statistics rollups (rollup.go)
 }
 
 // tableColumns are the columns, in RowBinary order, of the tables written
@@ -76,7 +78,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}}
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, rollup: defaultRollup(c.statsGrace)}
 	if c.cluster != "" {
 		if s.shards, err = openCluster(ctx, c); err != nil {
 			return nil, err
@@ -198,13 +200,12 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	}
 	var docs, stats, sums, terms, drops, marks rowWriter
 	var moves []string
+	var deltas []store.StatRecord // combined per key by writeStats
 	for _, u := range updates {
 		if u.Drop {
 			// Inserts only (drop.go): statistics, tombstone, cleared mark.
 			v := s.ver()
-			if err := writeStats(&stats, u.Stats); err != nil {
-				return err
-			}
+			deltas = append(deltas, u.Stats...)
 			writeDrop(&drops, &u, v)
 			marks.u32(part(u.Epoch))
 			marks.str(u.TraceID)
@@ -228,9 +229,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		for _, d := range u.Docs {
 			writeDoc(&docs, u.Epoch, u.TraceID, d.ID, v, d.Raw)
 		}
-		if err := writeStats(&stats, u.Stats); err != nil {
-			return err
-		}
+		deltas = append(deltas, u.Stats...)
 		sums.u32(part(u.Epoch))
 		sums.i64(u.Epoch)
 		sums.str(u.TraceID)
@@ -249,6 +248,9 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		marks.i64(u.Epoch)
 		marks.u64(v)
 		marks.u8(0)
+	}
+	if err := writeStats(&stats, deltas); err != nil {
+		return err
 	}
 	for _, m := range moves {
 		if err := s.c.exec(ctx, m); err != nil {
@@ -479,7 +481,7 @@ func (s *Store) dropBeforeOn(ctx context.Context, node *client, tables []string,
 		}
 		if n < cut {
 			drops = append(drops, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, n))
-			if table != "stats" {
+			if !strings.HasPrefix(table, "stats") {
 				dropped[n] = true
 			}
 		}

@@ -28,10 +28,12 @@ type client struct {
 	// statement.
 	cluster, localDatabase string
 	settings               url.Values
+	// statsGrace is how far before the server's now statistics rollups cut (rollup.go).
+	statsGrace time.Duration
 }
 
 // parseURL reads clickhouse://host:port/database?user=…&password=…&secure=1
-// &commit_window=5ms, or the same with http:// or https:// (secure implied).
+// &commit_window=5ms&stats_grace=30s, or the same with http:// or https:// (secure implied).
 func parseURL(raw string) (*client, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -76,6 +78,14 @@ func parseURL(raw string) (*client, error) {
 			return nil, fmt.Errorf("clickhouse URL %q: commit_window must be a duration from 0 to 1s, like 5ms", raw)
 		}
 		c.commitWindow = d
+	}
+	c.statsGrace = defaultStatsGrace
+	if g := q.Get("stats_grace"); g != "" {
+		d, err := time.ParseDuration(g)
+		if err != nil || d < time.Second || d > time.Hour {
+			return nil, fmt.Errorf("clickhouse URL %q: stats_grace must be a duration from 1s to 1h, like 30s", raw)
+		}
+		c.statsGrace = d
 	}
 	if c.database == "" {
 		c.database = q.Get("database")

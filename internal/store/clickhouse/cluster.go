@@ -31,6 +31,8 @@ var shardKeys = map[string]string{
 	"stats":            "sipHash64(entity)",
 	"meta":             "sipHash64(kind, key)",
 	"sampling_reports": "sipHash64(rule)",
+	"stats_rollups":    "sipHash64(entity)",
+	"stats_cutoffs":    "sipHash64(grp)",
 }
 
 // clusterSettings go with every statement through the Distributed tables:
@@ -161,7 +163,7 @@ func tableOfEngine(ctx context.Context, c *client, database string, distributed 
 // tableColumnsOf returns each table of database with its columns, as a
 // CREATE TABLE writes them ("a T, b U").
 func tableColumnsOf(ctx context.Context, c *client, database string) (map[string]string, error) {
-	b, err := c.do(ctx, fmt.Sprintf(`SELECT table, name, type FROM system.columns WHERE database = %s FORMAT RowBinary`,
+	b, err := c.do(ctx, fmt.Sprintf(`SELECT table, name, type, default_kind, default_expression FROM system.columns WHERE database = %s FORMAT RowBinary`,
 		quote(database)), nil, false)
 	if err != nil {
 		return nil, err
@@ -169,11 +171,17 @@ func tableColumnsOf(ctx context.Context, c *client, database string) (map[string
 	cols := map[string][]string{}
 	r := &rowReader{b: b}
 	for r.more() {
-		table, name, typ := r.str(), r.str(), r.str()
+		table, name, typ, kind, expr := r.str(), r.str(), r.str(), r.str(), r.str()
 		if r.err != nil {
 			break
 		}
-		cols[table] = append(cols[table], name+" "+typ)
+		col := name + " " + typ
+		if kind != "" {
+			// A default the writers rely on (stats.at, filled by the server)
+			// must be the Distributed table's too: it fills it on INSERT.
+			col += " " + kind + " " + expr
+		}
+		cols[table] = append(cols[table], col)
 	}
 	if r.err != nil {
 		return nil, r.err

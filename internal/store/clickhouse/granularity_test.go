@@ -42,8 +42,8 @@ func TestFineGrainedMigration(t *testing.T) {
 	if n := rows(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_coarse'"); n != 0 {
 		t.Errorf("%d old tables left", n)
 	}
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "4" {
-		t.Errorf("schema version %s, want 4", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "5" {
+		t.Errorf("schema version %s, want 5", v)
 	}
 	s = open(t, u)
 	st, err := s.Trace(context.Background(), id)

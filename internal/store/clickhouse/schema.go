@@ -17,6 +17,7 @@ import (
 //	summaries  encoded trace.Summary blobs
 //	terms      the index terms (store.TermsOf) of each summary version
 //	stats      service-graph statistics deltas, summed by the reader
+//	stats_rollups, stats_cutoffs  the deltas combined up to a cutoff (rollup.go)
 //	meta       metadata records and tombstones (not partitioned)
 //
 // migrations[i] brings a database from version i to i+1. Each statement is
@@ -41,6 +42,7 @@ var migrations = [][]string{
 	{createLeases},  // trace leases (lease.go)
 	{createReports}, // fleet-wide sampling reports (quota.go)
 	nil,             // docs and summaries with finer index granules: fineGrained (granularity.go)
+	createRollups,   // statistics rollups and stats.at (rollup.go; the column by addStatsAt)
 }
 
 // migrationSteps are the steps of a migration that are not plain
@@ -48,6 +50,7 @@ var migrations = [][]string{
 // database to.
 var migrationSteps = map[int]func(*Store, context.Context) error{
 	4: (*Store).fineGrained,
+	5: (*Store).addStatsAt,
 }
 
 // fineAtCreation gives a table of a new database the granularity
@@ -64,7 +67,7 @@ func fineAtCreation(stmt string) string {
 }
 
 // partitioned are the tables retention drops partitions of.
-var partitioned = []string{"traces", "docs", "summaries", "terms", "stats"}
+var partitioned = []string{"traces", "docs", "summaries", "terms", "stats", "stats_rollups", "stats_cutoffs"}
 
 // migrate creates the database and brings its schema to the newest version.
 func (s *Store) migrate(ctx context.Context) error {
