@@ -229,3 +229,34 @@ func TestClusterURLErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestShardedStatsCarryTheirInsertTime: rollups (rollup.go) cut statistics
+// rows by stats.at, which the server fills on INSERT; through a Distributed
+// table that lacked the column's default every row would read as inserted
+// at the epoch, before every cutoff, and a rolled-up graph would miss them.
+func TestShardedStatsCarryTheirInsertTime(t *testing.T) {
+	s := open(t, clickhousetest.NewShardedDatabase(t))
+	defer s.Close()
+	b := storetest.Base
+	var ups []store.TraceUpdate
+	for i := range 16 {
+		id := storetest.TraceID(b, i)
+		d := statDelta(int64(i+1), b)
+		k := store.StatKey{Resolution: 60, Bucket: b - b%60, Group: "Default", Entity: "svc-" + strconv.Itoa(i)}
+		ups = append(ups, store.TraceUpdate{TraceID: id, Epoch: b, Summary: storetest.Summary(id, b),
+			Stats: []store.StatRecord{{StatKey: k, Value: d.Encode()}}})
+	}
+	if err := s.Apply(context.Background(), ups); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for i, n := range s.Shards() {
+		total += countOn(t, n, "SELECT count() FROM stats")
+		if c := countOn(t, n, "SELECT count() FROM stats WHERE at < toDateTime('2020-01-01 00:00:00')"); c != 0 {
+			t.Errorf("shard %d holds %d statistics rows without their insert time", i+1, c)
+		}
+	}
+	if total != 16 {
+		t.Errorf("the shards hold %d statistics rows; want 16", total)
+	}
+}
