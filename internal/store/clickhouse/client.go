@@ -69,7 +69,7 @@ func parseURL(raw string) (*client, error) {
 		user:     q.Get("user"),
 		password: q.Get("password"),
 		// Its own connection pool, closed with the store.
-		http: &http.Client{Timeout: 5 * time.Minute, Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		http: &http.Client{Timeout: 5 * time.Minute, Transport: transport()},
 	}
 	c.commitWindow = defaultCommitWindow
 	if w := q.Get("commit_window"); w != "" {
@@ -236,4 +236,16 @@ func quote(s string) string {
 	}
 	b.WriteByte('\'')
 	return b.String()
+}
+
+// idleConnTimeout is below ClickHouse's default keep_alive_timeout (3 s):
+// a connection kept idle longer may be closed by the server just as an
+// INSERT is written to it, which fails that INSERT ("broken pipe"), and
+// Go does not retry a request that is not idempotent.
+const idleConnTimeout = 2 * time.Second
+
+func transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.IdleConnTimeout = idleConnTimeout
+	return t
 }
