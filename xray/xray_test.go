@@ -2,6 +2,7 @@ package xray_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -127,8 +128,14 @@ func TestSegmentDocumentParses(t *testing.T) {
 	if s.Annotations["customer"] != "c-42" || s.Annotations["items"] != 3.0 || s.Annotations["vip"] != true || len(s.Annotations) != 3 {
 		t.Errorf("annotations = %v", s.Annotations)
 	}
-	if string(s.Metadata["billing"]) != `{"currency":"EUR"}` || !strings.Contains(string(s.Metadata["default"]), `"tags":["a\"b","\u2028"]`) {
-		t.Errorf("metadata = %s / %s", s.Metadata["billing"], s.Metadata["default"])
+	md := map[string]json.RawMessage{}
+	walkMetadata(t, s.Raw, func(name string, m map[string]json.RawMessage) {
+		if name == "checkout" {
+			md = m
+		}
+	})
+	if string(md["billing"]) != `{"currency":"EUR"}` || !strings.Contains(string(md["default"]), `"tags":["a\"b","\u2028"]`) {
+		t.Errorf("metadata = %s / %s", md["billing"], md["default"])
 	}
 	if s.Service == nil || s.Service.Version != "1.2.3" || s.AWS == nil {
 		t.Errorf("service = %+v aws = %+v", s.Service, s.AWS)
@@ -232,10 +239,10 @@ func TestLargeSegmentIsStreamedNotDropped(t *testing.T) {
 	}
 	total := 0
 	for _, doc := range docs {
-		doc.Walk(func(s, _ *segment.Segment) {
-			ids[s.ID] = true
-			if s.Name == "part" {
-				total += len(s.Metadata["default"])
+		doc.Walk(func(s, _ *segment.Segment) { ids[s.ID] = true })
+		walkMetadata(t, doc.Raw, func(name string, m map[string]json.RawMessage) {
+			if name == "part" {
+				total += len(m["default"])
 			}
 		})
 	}
@@ -383,5 +390,24 @@ func TestHandlerPanicIsAFault(t *testing.T) {
 	s := d.wait(1)[0]
 	if !s.Fault || s.Cause == nil || len(s.Cause.Exceptions) != 1 || s.Cause.Exceptions[0].Message != "nil map" {
 		t.Errorf("segment = %+v cause = %+v", s, s.Cause)
+	}
+}
+
+// walkMetadata calls fn with the name and metadata of a raw document and of
+// every subsegment in it: segment.Parse leaves metadata in Raw.
+func walkMetadata(t *testing.T, raw []byte, fn func(name string, md map[string]json.RawMessage)) {
+	t.Helper()
+	type node struct {
+		Name        string                     `json:"name"`
+		Metadata    map[string]json.RawMessage `json:"metadata"`
+		Subsegments []json.RawMessage          `json:"subsegments"`
+	}
+	var n node
+	if err := json.Unmarshal(raw, &n); err != nil {
+		t.Fatalf("document %s: %v", raw, err)
+	}
+	fn(n.Name, n.Metadata)
+	for _, sub := range n.Subsegments {
+		walkMetadata(t, sub, fn)
 	}
 }
