@@ -139,28 +139,34 @@ var _ store.DocPreparer = (*Store)(nil)
 // are made now, the INSERTs (marks, then documents) by commit. Writers
 // that commit at once share their INSERTs (batch.go).
 func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error {
-	var marks, docs rowWriter
+	marks, docs := s.docRows(puts)
+	return func(ctx context.Context) error {
+		return s.commits.commit(stage{{"traces", marks}}, stage{{"docs", docs}})
+	}
+}
+
+// docRows are the pending marks and the documents of puts, in RowBinary.
+func (s *Store) docRows(puts []store.DocPut) (marks, docs []byte) {
+	var mw, dw rowWriter
 	n := 0
 	for _, p := range puts {
 		for _, d := range p.Docs {
 			n += len(p.TraceID) + len(d.ID) + len(d.Raw) + 32
 		}
 	}
-	docs.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
+	dw.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
 	for _, p := range puts {
 		v := s.ver()
-		marks.u32(part(p.Epoch))
-		marks.str(p.TraceID)
-		marks.i64(p.Epoch)
-		marks.u64(v)
-		marks.u8(1)
+		mw.u32(part(p.Epoch))
+		mw.str(p.TraceID)
+		mw.i64(p.Epoch)
+		mw.u64(v)
+		mw.u8(1)
 		for _, d := range p.Docs {
-			writeDoc(&docs, p.Epoch, p.TraceID, d.ID, v, d.Raw)
+			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, d.Raw)
 		}
 	}
-	return func(ctx context.Context) error {
-		return s.commits.commit(stage{{"traces", marks.b}}, stage{{"docs", docs.b}})
-	}
+	return mw.b, dw.b
 }
 
 func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []byte) {
