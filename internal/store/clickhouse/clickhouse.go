@@ -50,6 +50,10 @@ type Store struct {
 	// them with their cleared marks (lease.go).
 	heldMu sync.Mutex
 	held   map[string]bool
+	// read are, for held traces, the versions of the pending marks whose
+	// documents the last Traces read: Apply clears exactly those
+	// (pending.go).
+	read map[string][]uint64
 	// contended: the last LeaseTraces lost a trace to another process.
 	contended atomic.Bool
 }
@@ -76,7 +80,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}}
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, read: map[string][]uint64{}}
 	if c.cluster != "" {
 		if s.shards, err = openCluster(ctx, c); err != nil {
 			return nil, err
@@ -177,9 +181,10 @@ func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []
 	w.bytes(raw)
 }
 
-// Pending implements store.Store: traces whose newest traces row is a mark.
+// Pending implements store.Store: traces with a mark no summary cleared
+// (pending.go).
 func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
-	r, err := s.c.selectRows(ctx, `SELECT trace FROM traces GROUP BY trace HAVING argMax(pending, ver) = 1 ORDER BY trace`)
+	r, err := s.c.selectRows(ctx, pendingSQL("1", "")+` ORDER BY trace`)
 	if err != nil {
 		return err
 	}
@@ -250,11 +255,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			terms.str(u.TraceID)
 			terms.u64(v)
 		}
-		marks.u32(part(u.Epoch))
-		marks.str(u.TraceID)
-		marks.i64(u.Epoch)
-		marks.u64(v)
-		marks.u8(0)
+		s.writeCleared(&marks, &u, v)
 	}
 	for _, m := range moves {
 		if err := s.c.exec(ctx, m); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
@@ -18,7 +19,7 @@ import (
 // and A dies without summarising them. B's cleared mark must not hide A's:
 // the trace stays pending, and a recovering process reads A's documents.
 func TestSummaryClearsOnlyWhatItRead(t *testing.T) {
-	t.Skip("known bug (issue 17): a cleared mark's newer version hides a pending mark whose documents the summary did not read")
+
 	db := clickhousetest.NewDatabase(t)
 	a, b := open(t, db), open(t, db)
 	defer a.Close()
@@ -91,6 +92,41 @@ func TestSummaryClearsOnlyWhatItRead(t *testing.T) {
 	}
 	if among, err := c.PendingAmong(ctx, []string{id}); err != nil || len(among) != 0 {
 		t.Errorf("after C's summary PendingAmong = %v, %v; want none", among, err)
+	}
+}
+
+// TestSummaryClearsRewrittenDocuments: a mark whose documents were since
+// replaced by newer versions of the same ids is cleared by a summary that
+// read the newer ones, else the trace would be summarised again forever.
+func TestSummaryClearsRewrittenDocuments(t *testing.T) {
+	db := clickhousetest.NewDatabase(t)
+	a, b := open(t, db), open(t, db)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	ep := time.Now().Unix()
+	id := storetest.TraceID(ep, 1)
+	for i, s := range []*clickhouse.Store{a, b} {
+		put := store.DocPut{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", fmt.Sprint("version ", i))}}
+		if err := s.PutDocs(ctx, []store.DocPut{put}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := b.LeaseTraces(ctx, []string{id}); err != nil || len(got) != 1 {
+		t.Fatalf("B leased %v, %v; want the trace", got, err)
+	}
+	read, err := b.Traces(ctx, []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := read[id]; st == nil || len(st.Docs) != 1 || string(st.Docs[0].Raw) != "version 1" {
+		t.Fatalf("B read %+v, want the newer document", st)
+	}
+	if err := b.Apply(ctx, []store.TraceUpdate{{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep)}}); err != nil {
+		t.Fatal(err)
+	}
+	if among, err := b.PendingAmong(ctx, []string{id}); err != nil || len(among) != 0 {
+		t.Errorf("PendingAmong = %v, %v; want none: both marks' documents were read", among, err)
 	}
 }
 
