@@ -99,7 +99,10 @@ func TestSummaryClearsOnlyWhatItRead(t *testing.T) {
 // replaced by newer versions of the same ids is cleared by a summary that
 // read the newer ones, else the trace would be summarised again forever.
 func TestSummaryClearsRewrittenDocuments(t *testing.T) {
-	db := clickhousetest.NewDatabase(t)
+	onBothLayouts(t, summaryClearsRewrittenDocuments)
+}
+
+func summaryClearsRewrittenDocuments(t *testing.T, db string) {
 	a, b := open(t, db), open(t, db)
 	defer a.Close()
 	defer b.Close()
@@ -128,6 +131,12 @@ func TestSummaryClearsRewrittenDocuments(t *testing.T) {
 	if among, err := b.PendingAmong(ctx, []string{id}); err != nil || len(among) != 0 {
 		t.Errorf("PendingAmong = %v, %v; want none: both marks' documents were read", among, err)
 	}
+}
+
+// onBothLayouts runs test on a database of one server and on a sharded one.
+func onBothLayouts(t *testing.T, test func(t *testing.T, db string)) {
+	t.Run("server", func(t *testing.T) { test(t, clickhousetest.NewDatabase(t)) })
+	t.Run("sharded", func(t *testing.T) { test(t, clickhousetest.NewShardedDatabase(t)) })
 }
 
 func docIDs(st *store.StoredTrace) []string {
