@@ -18,9 +18,9 @@ import (
 // the trace before A's documents are stored; then A's documents are stored
 // and A dies without summarising them. B's cleared mark must not hide A's:
 // the trace stays pending, and a recovering process reads A's documents.
-func TestSummaryClearsOnlyWhatItRead(t *testing.T) {
+func TestSummaryClearsOnlyWhatItRead(t *testing.T) { onBothLayouts(t, summaryClearsOnlyWhatItRead) }
 
-	db := clickhousetest.NewDatabase(t)
+func summaryClearsOnlyWhatItRead(t *testing.T, db string) {
 	a, b := open(t, db), open(t, db)
 	defer a.Close()
 	defer b.Close()
