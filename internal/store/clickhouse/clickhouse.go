@@ -50,6 +50,10 @@ type Store struct {
 	// them with their cleared marks (lease.go).
 	heldMu sync.Mutex
 	held   map[string]bool
+	// read are, for held traces, the versions of the pending marks whose
+	// documents the last Traces read: Apply clears exactly those
+	// (pending.go).
+	read map[string][]uint64
 	// contended: the last LeaseTraces lost a trace to another process.
 	contended atomic.Bool
 
@@ -78,7 +82,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, rollup: defaultRollup(c.statsGrace)}
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, read: map[string][]uint64{}, rollup: defaultRollup(c.statsGrace)}
 	if c.cluster != "" {
 		if s.shards, err = openCluster(ctx, c); err != nil {
 			return nil, err
@@ -141,28 +145,34 @@ var _ store.DocPreparer = (*Store)(nil)
 // are made now, the INSERTs (marks, then documents) by commit. Writers
 // that commit at once share their INSERTs (batch.go).
 func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error {
-	var marks, docs rowWriter
+	marks, docs := s.docRows(puts)
+	return func(ctx context.Context) error {
+		return s.commits.commit(stage{{"traces", marks}}, stage{{"docs", docs}})
+	}
+}
+
+// docRows are the pending marks and the documents of puts, in RowBinary.
+func (s *Store) docRows(puts []store.DocPut) (marks, docs []byte) {
+	var mw, dw rowWriter
 	n := 0
 	for _, p := range puts {
 		for _, d := range p.Docs {
 			n += len(p.TraceID) + len(d.ID) + len(d.Raw) + 32
 		}
 	}
-	docs.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
+	dw.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
 	for _, p := range puts {
 		v := s.ver()
-		marks.u32(part(p.Epoch))
-		marks.str(p.TraceID)
-		marks.i64(p.Epoch)
-		marks.u64(v)
-		marks.u8(1)
+		mw.u32(part(p.Epoch))
+		mw.str(p.TraceID)
+		mw.i64(p.Epoch)
+		mw.u64(v)
+		mw.u8(1)
 		for _, d := range p.Docs {
-			writeDoc(&docs, p.Epoch, p.TraceID, d.ID, v, d.Raw)
+			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, d.Raw)
 		}
 	}
-	return func(ctx context.Context) error {
-		return s.commits.commit(stage{{"traces", marks.b}}, stage{{"docs", docs.b}})
-	}
+	return mw.b, dw.b
 }
 
 func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []byte) {
@@ -173,9 +183,10 @@ func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []
 	w.bytes(raw)
 }
 
-// Pending implements store.Store: traces whose newest traces row is a mark.
+// Pending implements store.Store: traces with a mark no summary cleared
+// (pending.go).
 func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
-	r, err := s.c.selectRows(ctx, `SELECT trace FROM traces GROUP BY trace HAVING argMax(pending, ver) = 1 ORDER BY trace`)
+	r, err := s.c.selectRows(ctx, pendingSQL("1", "")+` ORDER BY trace`)
 	if err != nil {
 		return err
 	}
@@ -243,11 +254,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			terms.str(u.TraceID)
 			terms.u64(v)
 		}
-		marks.u32(part(u.Epoch))
-		marks.str(u.TraceID)
-		marks.i64(u.Epoch)
-		marks.u64(v)
-		marks.u8(0)
+		s.writeCleared(&marks, &u, v)
 	}
 	if err := writeStats(&stats, deltas); err != nil {
 		return err

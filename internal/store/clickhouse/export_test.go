@@ -1,8 +1,21 @@
 package clickhouse
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
 
 // SetRollup sets s's rollup timings (rollup.go) for a test.
 func SetRollup(s *Store, grace, every time.Duration, minRows int, beforeMark func() error) {
 	s.rollup = rollupConf{grace: grace, every: every, minRows: minRows, beforeMark: beforeMark}
+}
+
+// PrepareDocsInStages is PrepareDocs with its two INSERTs apart, so a test
+// can act between a put's pending marks and its documents.
+func (s *Store) PrepareDocsInStages(puts []store.DocPut) (marks, docs func(context.Context) error) {
+	m, d := s.docRows(puts)
+	return func(ctx context.Context) error { return s.c.insert(ctx, "traces", tableColumns["traces"], m) },
+		func(ctx context.Context) error { return s.c.insert(ctx, "docs", tableColumns["docs"], d) }
 }

@@ -112,6 +112,7 @@ func (s *Store) released(ids []string) {
 	defer s.heldMu.Unlock()
 	for _, id := range ids {
 		delete(s.held, id)
+		delete(s.read, id)
 	}
 }
 
@@ -183,6 +184,7 @@ func (s *Store) ReleaseTraces(ctx context.Context, ids []string) error {
 		if s.held[id] {
 			rest = append(rest, id)
 			delete(s.held, id)
+			delete(s.read, id)
 		}
 	}
 	s.heldMu.Unlock()
@@ -230,9 +232,8 @@ const staleWindow = 2 * time.Hour
 // before (versions are the writers' clocks in ns).
 func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(traceID string) bool) error {
 	from := before.Add(-staleWindow)
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT trace FROM traces WHERE p >= %d AND ver >= %d GROUP BY trace
-		HAVING argMax(pending, ver) = 1 AND max(ver) < %d ORDER BY trace`,
-		uint32(store.PartitionOf(from.Unix())), from.UnixNano(), before.UnixNano()))
+	r, err := s.c.selectRows(ctx, pendingSQL(fmt.Sprintf(`p >= %d AND ver >= %d`, uint32(store.PartitionOf(from.Unix())), from.UnixNano()),
+		fmt.Sprintf(` AND %s < %d`, newestMark, before.UnixNano()))+` ORDER BY trace`)
 	if err != nil {
 		return err
 	}
@@ -254,8 +255,7 @@ func (s *Store) PendingAmong(ctx context.Context, ids []string) ([]string, error
 		for i, id := range part {
 			q[i] = quote(id)
 		}
-		r, err := s.c.selectRows(ctx, `SELECT trace FROM traces WHERE trace IN (`+strings.Join(q, ", ")+
-			`) GROUP BY trace HAVING argMax(pending, ver) = 1`)
+		r, err := s.c.selectRows(ctx, pendingSQL(`trace IN (`+strings.Join(q, ", ")+`)`, ""))
 		if err != nil {
 			return nil, err
 		}

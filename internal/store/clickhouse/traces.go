@@ -34,22 +34,27 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		q[i] = quote(id)
 	}
 	in := strings.Join(q, ", ")
-	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(epoch, ver) FROM traces WHERE trace IN (`+in+`) GROUP BY trace`)
+	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(epoch, ver), maxIf(ver, pending = 0) FROM traces WHERE trace IN (`+in+`) GROUP BY trace`)
 	if err != nil {
 		return err
 	}
 	found := map[string]*store.StoredTrace{}
+	upto := map[string]uint64{}
 	var at []string
 	for r.more() {
-		id, ep := r.str(), r.i64()
+		id, ep, u := r.str(), r.i64(), r.u64()
 		if r.err != nil {
 			break
 		}
 		found[id] = &store.StoredTrace{ID: id, Epoch: ep}
+		upto[id] = u
 		at = append(at, fmt.Sprintf("(%s, %d)", quote(id), part(ep)))
 	}
 	if r.err != nil || len(found) == 0 {
 		return r.err
+	}
+	if err := s.readMarks(ctx, in, at, upto); err != nil {
+		return err
 	}
 	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN (`+in+`) GROUP BY trace`)
 	if err != nil {

@@ -1,0 +1,118 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
+
+// A trace's pending state is in its traces rows, by the pending column:
+//
+//	1  a mark: documents were stored with this version (PrepareDocs)
+//	0  cleared: every mark up to this version (a drop, or a summary
+//	   written without a lease, by the only process)
+//	2  cleared: the mark of exactly this version (a leased summary, which
+//	   writes one such row per mark whose documents it read, and one at
+//	   its own version that says where the trace is filed)
+//
+// A summary clears only the marks whose documents it read: another
+// process may have committed a mark, but not yet its documents, when the
+// summary read the trace, and a mark cleared by a later version would then
+// hide documents nobody summarised if that process died (issue 17).
+// Versions come from the writers' clocks and do not follow commit order,
+// so a version range cannot say what was read; the versions themselves can.
+//
+// A drop still clears up to its version: its tombstone hides the documents
+// older than it (drop.go), so the marks it clears are those of documents it
+// drops. PurgeDropped's mutation therefore keeps its plain argMax test (a
+// summarised trace is excluded before it), which ClickHouse 18.16 also runs
+// in a mutation, where pendingSQL's subquery in FROM fails.
+
+// newestMark is, over pendingSQL's inner rows, the newest mark not cleared.
+const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
+
+// pendingSQL selects the traces with a mark neither cleared exactly nor
+// older than a cleared-up-to row, from the traces rows where says; having
+// adds to the HAVING clause.
+func pendingSQL(where, having string) string {
+	return `SELECT trace FROM (SELECT trace, ver, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
+		FROM traces WHERE ` + where + ` GROUP BY trace, ver)
+		GROUP BY trace HAVING ` + newestMark + ` > maxIf(ver, upto = 1)` + having
+}
+
+// readMarks records, for the held traces among found, the versions of the
+// marks not yet cleared whose documents are stored: it runs before Traces
+// reads the documents, which therefore include all of those versions' (a
+// put's documents are one INSERT). upto are the traces' cleared-up-to
+// versions; at their (trace, partition) pairs.
+func (s *Store) readMarks(ctx context.Context, in string, at []string, upto map[string]uint64) error {
+	s.heldMu.Lock()
+	var held []string
+	for id := range upto {
+		if s.held[id] {
+			held = append(held, id)
+		}
+	}
+	s.heldMu.Unlock()
+	if len(held) == 0 {
+		return nil
+	}
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT trace, ver FROM docs WHERE trace IN (%s) AND (trace, p) IN (%s)
+		AND (trace, ver) IN (SELECT trace, ver FROM traces WHERE trace IN (%s) GROUP BY trace, ver HAVING max(pending = 1) = 1 AND max(pending = 2) = 0)`,
+		in, strings.Join(at, ", "), in))
+	if err != nil {
+		return err
+	}
+	read := make(map[string][]uint64, len(held))
+	for _, id := range held {
+		read[id] = nil // read, even if no mark's documents were there
+	}
+	for r.more() {
+		id, v := r.str(), r.u64()
+		if r.err != nil {
+			break
+		}
+		if _, ok := read[id]; ok && v > upto[id] {
+			read[id] = append(read[id], v)
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	s.heldMu.Lock()
+	for id, vs := range read {
+		if s.held[id] {
+			s.read[id] = vs
+		}
+	}
+	s.heldMu.Unlock()
+	return nil
+}
+
+// writeCleared writes u's cleared marks, at version v: on a held trace,
+// exactly the marks its last read saw documents of, and where it is filed;
+// otherwise (no lease, so no other writer) every mark up to v.
+func (s *Store) writeCleared(w *rowWriter, u *store.TraceUpdate, v uint64) {
+	s.heldMu.Lock()
+	held := s.held[u.TraceID]
+	vs := s.read[u.TraceID]
+	delete(s.read, u.TraceID)
+	s.heldMu.Unlock()
+	row := func(v uint64, pending uint8) {
+		w.u32(part(u.Epoch))
+		w.str(u.TraceID)
+		w.i64(u.Epoch)
+		w.u64(v)
+		w.u8(pending)
+	}
+	if !held {
+		row(v, 0)
+		return
+	}
+	for _, mv := range vs {
+		row(mv, 2)
+	}
+	row(v, 2)
+}
