@@ -175,15 +175,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	bottom := *sstable.BalancedCompression
 	bottom.AdaptiveReductionCutoffPercent = 0
 	zstdFrom := 4
-	if role != documentsLSM {
-		// Index terms and summaries' flushes each span most of the key
-		// space, so an L0 compaction rewrites most of the base level:
-		// after 32 flushes instead of 16 the index LSM wrote 28% fewer
-		// bytes at 1M segments (docs/performance.md), for up to 32
-		// sublevels for a search to merge while ingest is heavy.
-		opts.L0CompactionThreshold = 32
-		opts.L0StopWritesThreshold = 96
-	}
 	if role == documentsLSM {
 		// Documents are most of the bytes written, and arrive in time order
 		// but for a trace's late segments, which fall inside the previous
