@@ -37,7 +37,7 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 		}
 		bodies[i], _ = json.Marshal(map[string]any{"TraceSegmentDocuments": docs})
 	}
-	chCPU := func() time.Duration { return processCPU(os.Getenv("CLICKHOUSE_PID")) }
+	chCPU := clickhousetest.ServerCPU
 	inserts := func() int64 { return clickhouseEvent(b, "InsertQuery") }
 	b.ResetTimer()
 	cpu, ch0, ins0, wall := bench.StartCPU(), chCPU(), inserts(), time.Now()
@@ -89,23 +89,4 @@ func clickhouseEvent(b *testing.B, name string) int64 {
 	}
 	n, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 	return n
-}
-
-// processCPU is a process's user+system CPU time from /proc (0 if unknown).
-func processCPU(pid string) time.Duration {
-	if pid == "" {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,14 +29,13 @@ func BenchmarkDocsCeilingClickHouse(b *testing.B) {
 			u := clickhousetest.NewDatabase(b)
 			open(b, u) // the schema
 			bodies := docsBodies(b, b.N, batch)
-			pid := os.Getenv("CLICKHOUSE_PID")
 			b.ResetTimer()
-			ch0, wall := chProcessCPU(pid), time.Now()
+			ch0, wall := clickhousetest.ServerCPU(), time.Now()
 			for _, body := range bodies {
 				insertRowBinary(b, u, "docs (p, trace, doc, ver, raw)", body)
 			}
 			elapsed := time.Since(wall)
-			ch1 := chProcessCPU(pid)
+			ch1 := clickhousetest.ServerCPU()
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "segments/s")
 			if ch1 > ch0 {
@@ -48,7 +45,7 @@ func BenchmarkDocsCeilingClickHouse(b *testing.B) {
 			for rows(b, u, "SELECT count() FROM system.merges WHERE database = currentDatabase()") > 0 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond) // merges run in the background; polled, not raced
 			}
-			if ch2 := chProcessCPU(pid); ch2 > ch0 {
+			if ch2 := clickhousetest.ServerCPU(); ch2 > ch0 {
 				b.ReportMetric(float64(ch2-ch0)/float64(b.N), "merged-cpu-ns/op")
 			}
 			if got := rows(b, u, "SELECT count() FROM docs"); got != b.N {
@@ -117,24 +114,4 @@ func insertRowBinary(b *testing.B, storeURL, into string, body []byte) {
 		_, _ = msg.ReadFrom(resp.Body)
 		b.Fatalf("INSERT: %d %s", resp.StatusCode, msg.String())
 	}
-}
-
-// chProcessCPU is a process's user+system CPU time from /proc (0 if
-// unknown).
-func chProcessCPU(pid string) time.Duration {
-	if pid == "" {
-		return 0
-	}
-	raw, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ
 }
