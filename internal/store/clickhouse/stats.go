@@ -158,7 +158,9 @@ func (c *combiner) each(fn func(k store.StatKey, v []byte)) {
 	}
 }
 
-// combine is the deltas as one, or as they are if one does not decode.
+// combine is the deltas as one, or, where some do not decode, those as
+// they are and the rest as one: a bad delta must not keep its key's
+// others from combining (each add would decode them all again).
 func combine(ds [][]byte) [][]byte {
 	if len(ds) < 2 {
 		return ds
@@ -166,5 +168,16 @@ func combine(ds [][]byte) [][]byte {
 	if sum := graph.CombineStats(ds); sum != nil {
 		return [][]byte{sum}
 	}
-	return ds
+	var good, out [][]byte
+	for _, d := range ds {
+		if graph.CombineStats([][]byte{d}) != nil {
+			good = append(good, d)
+		} else {
+			out = append(out, d)
+		}
+	}
+	if len(good) > 0 {
+		out = append(out, graph.CombineStats(good))
+	}
+	return out
 }
