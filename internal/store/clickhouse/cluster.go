@@ -201,13 +201,3 @@ func (s *Store) nodes() []*client {
 	}
 	return []*client{s.c}
 }
-
-// Shards are the nodes of a sharded store ("http://host:port/ database"),
-// or nil for one server.
-func (s *Store) Shards() []string {
-	var out []string
-	for _, n := range s.shards {
-		out = append(out, n.base+" "+n.database)
-	}
-	return out
-}

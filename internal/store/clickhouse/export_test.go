@@ -19,3 +19,13 @@ func (s *Store) PrepareDocsInStages(puts []store.DocPut) (marks, docs func(conte
 	return func(ctx context.Context) error { return s.c.insert(ctx, "traces", tableColumns["traces"], m) },
 		func(ctx context.Context) error { return s.c.insert(ctx, "docs", tableColumns["docs"], d) }
 }
+
+// Shards are the nodes of a sharded store ("http://host:port/ database"),
+// or nil for one server.
+func (s *Store) Shards() []string {
+	var out []string
+	for _, n := range s.shards {
+		out = append(out, n.base+" "+n.database)
+	}
+	return out
+}
