@@ -163,11 +163,7 @@ func (s *Store) docRows(puts []store.DocPut) (marks, docs []byte) {
 	dw.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
 	for _, p := range puts {
 		v := s.ver()
-		mw.u32(part(p.Epoch))
-		mw.str(p.TraceID)
-		mw.i64(p.Epoch)
-		mw.u64(v)
-		mw.u8(1)
+		writeMark(&mw, p.Epoch, p.TraceID, v, 1)
 		for _, d := range p.Docs {
 			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, d.Raw)
 		}
@@ -218,11 +214,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			v := s.ver()
 			deltas = append(deltas, u.Stats...)
 			writeDrop(&drops, &u, v)
-			marks.u32(part(u.Epoch))
-			marks.str(u.TraceID)
-			marks.i64(u.Epoch)
-			marks.u64(v)
-			marks.u8(0)
+			writeMark(&marks, u.Epoch, u.TraceID, v, 0)
 			continue
 		}
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {

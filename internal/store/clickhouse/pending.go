@@ -100,19 +100,22 @@ func (s *Store) writeCleared(w *rowWriter, u *store.TraceUpdate, v uint64) {
 	vs := s.read[u.TraceID]
 	delete(s.read, u.TraceID)
 	s.heldMu.Unlock()
-	row := func(v uint64, pending uint8) {
-		w.u32(part(u.Epoch))
-		w.str(u.TraceID)
-		w.i64(u.Epoch)
-		w.u64(v)
-		w.u8(pending)
-	}
 	if !held {
-		row(v, 0)
+		writeMark(w, u.Epoch, u.TraceID, v, 0)
 		return
 	}
 	for _, mv := range vs {
-		row(mv, 2)
+		writeMark(w, u.Epoch, u.TraceID, mv, 2)
 	}
-	row(v, 2)
+	writeMark(w, u.Epoch, u.TraceID, v, 2)
+}
+
+// writeMark adds a traces row: where the trace is filed, and its pending
+// state at version v (above).
+func writeMark(w *rowWriter, epoch int64, traceID string, v uint64, pending uint8) {
+	w.u32(part(epoch))
+	w.str(traceID)
+	w.i64(epoch)
+	w.u64(v)
+	w.u8(pending)
 }
