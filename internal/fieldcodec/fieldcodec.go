@@ -41,6 +41,10 @@ const (
 	wireFixed64 = 1
 	wireBytes   = 2
 	wireFixed32 = 3
+	// wirePackedString heads a string field of the packed form, whose
+	// length prefix (uvarint(len<<1|hex)) is not a byte count: a reader
+	// without the field must know it to skip it.
+	wirePackedString = 4
 )
 
 // Codec encodes and decodes values of type T.
@@ -94,6 +98,7 @@ type field struct {
 	// numHeader is uvarint(number<<3|wire), the header of the packed form
 	// when the struct type has field numbers (Number).
 	numHeader []byte
+	numWire   int // the wire type in numHeader
 	offset    uintptr
 	v         *valuePlan
 }
@@ -151,7 +156,11 @@ func (sp *structPlan) numberFields() error {
 		if i, ok := sp.byKey[k]; ok && k != "-" {
 			sp.byNum[n+1] = i
 			f := &sp.fields[i]
-			f.numHeader = binary.AppendUvarint(nil, uint64(n+1)<<3|uint64(f.v.wire))
+			f.numWire = f.v.wire
+			if f.v.typ.Kind() == reflect.String {
+				f.numWire = wirePackedString
+			}
+			f.numHeader = binary.AppendUvarint(nil, uint64(n+1)<<3|uint64(f.numWire))
 		}
 	}
 	for _, f := range sp.fields {
@@ -286,7 +295,7 @@ func (sp *structPlan) decodeNumbered(d *decoder, p unsafe.Pointer, end int) {
 		if n < uint64(len(sp.byNum)) {
 			i = sp.byNum[n]
 		}
-		if i < 0 || sp.fields[i].v.wire != wire {
+		if i < 0 || sp.fields[i].numWire != wire {
 			d.skip(wire) // a field this build does not have, or whose type changed
 			continue
 		}
@@ -864,6 +873,17 @@ func (d *decoder) skip(wire int) {
 		d.fixed32()
 	case wireBytes:
 		d.pos += d.length()
+	case wirePackedString:
+		h := d.uvarint()
+		n := h >> 1
+		if h&1 == 1 {
+			n /= 2 // hex digits, two to a byte
+		}
+		if n > uint64(len(d.s)-d.pos) {
+			d.fail("length exceeds the data")
+			return
+		}
+		d.pos += int(n)
 	default:
 		d.fail(fmt.Sprintf("unknown wire type %d", wire))
 	}

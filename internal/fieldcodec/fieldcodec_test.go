@@ -237,7 +237,23 @@ type numMissing struct {
 	B string `json:"b"`
 }
 
+// strV1 a build later loses its string B and its string C becomes a number.
+type strV1 struct {
+	A  string `json:"a"`
+	B  string `json:"b"`
+	C  string `json:"c"`
+	ID string `json:"id"`
+}
+
+type strV2 struct {
+	A  string `json:"a"`
+	C  int    `json:"c"`
+	ID string `json:"id"`
+}
+
 func init() {
+	fieldcodec.Number[strV1]("a", "b", "c", "id")
+	fieldcodec.Number[strV2]("a", "-", "c", "id")
 	fieldcodec.Number[numV1]("a", "b", "id", "x")
 	fieldcodec.Number[numV2]("a", "-", "id", "x", "c")
 	fieldcodec.Number[numMissing]("a")
@@ -277,5 +293,32 @@ func TestNumberedFields(t *testing.T) {
 	}
 	if !fieldcodec.Numbered(reflect.TypeFor[numV1]()) || fieldcodec.Numbered(reflect.TypeFor[inner]()) {
 		t.Fatal("Numbered does not report the registry")
+	}
+}
+
+// TestNumberedStringFieldsAreSkipped: a reader skips a string field it no
+// longer has, or whose type changed, in the packed form, hex-packed or not,
+// and reads the fields after it.
+func TestNumberedStringFieldsAreSkipped(t *testing.T) {
+	c1, _ := fieldcodec.New[strV1]()
+	c2, err := fieldcodec.New[strV2]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []strV1{
+		{A: "a", B: "not hex, and longer than its packed length", C: "53995c3f42cd8ad8", ID: "0123456789abcdef"},
+		{A: "a", B: "53995c3f42cd8ad853995c3f42cd8ad8", C: "plain text value", ID: "id-1"},
+	} {
+		b, err := c1.Packed().Append(nil, &in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got strV2
+		if err := c2.Packed().Decode(b, &got); err != nil {
+			t.Fatalf("%+v: %v", in, err)
+		}
+		if want := (strV2{A: in.A, ID: in.ID}); got != want {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
 	}
 }
