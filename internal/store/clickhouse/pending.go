@@ -47,7 +47,7 @@ func pendingSQL(where, having string) string {
 // reads the documents, which therefore include all of those versions' (a
 // put's documents are one INSERT). upto are the traces' cleared-up-to
 // versions; at their (trace, partition) pairs.
-func (s *Store) readMarks(ctx context.Context, in string, at []string, upto map[string]uint64) error {
+func (s *Store) readMarks(ctx context.Context, at []string, upto map[string]uint64) error {
 	s.heldMu.Lock()
 	var held []string
 	for id := range upto {
@@ -59,6 +59,11 @@ func (s *Store) readMarks(ctx context.Context, in string, at []string, upto map[
 	if len(held) == 0 {
 		return nil
 	}
+	q := make([]string, len(held))
+	for i, id := range held {
+		q[i] = quote(id)
+	}
+	in := strings.Join(q, ", ") // the held traces alone: the others' marks are not read
 	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT trace, ver FROM docs WHERE trace IN (%s) AND (trace, p) IN (%s)
 		AND (trace, ver) IN (SELECT trace, ver FROM traces WHERE trace IN (%s) GROUP BY trace, ver HAVING max(pending = 1) = 1 AND max(pending = 2) = 0)`,
 		in, strings.Join(at, ", "), in))

@@ -53,7 +53,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if r.err != nil || len(found) == 0 {
 		return r.err
 	}
-	if err := s.readMarks(ctx, in, at, upto); err != nil {
+	if err := s.readMarks(ctx, at, upto); err != nil {
 		return err
 	}
 	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN (`+in+`) GROUP BY trace`)
