@@ -43,9 +43,7 @@ func (in *Ingester) parseShared(e *pendingEntry, st *store.StoredTrace) (*entry,
 			b.bytes += len(d.Raw)
 			continue
 		}
-		one, _ := in.parseStored(e.id, &store.StoredTrace{ID: st.ID, Docs: []store.Doc{d}})
-		b.trace.Docs = append(b.trace.Docs, one.trace.Docs...)
-		b.bytes += one.bytes
+		in.parseDoc(b, d)
 		decoded++
 	}
 	in.reparsed.Add(int64(decoded))

@@ -326,16 +326,21 @@ func (in *Ingester) parseStored(id string, st *store.StoredTrace) (*entry, int64
 		e.summary, e.limitExceeded = st.Summary, st.Summary.LimitExceeded
 	}
 	for _, d := range st.Docs {
-		// Stored documents were validated on the way in; only re-decode.
-		parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true, Stored: true})
-		if err != nil {
-			in.cfg.Logger.Warn("stored document does not parse", "trace_id", id, "id", d.ID, "err", err)
-			continue
-		}
-		e.trace.Docs = append(e.trace.Docs, parsed...)
-		e.bytes += len(d.Raw)
+		in.parseDoc(e, d)
 	}
 	return e, st.Epoch
+}
+
+// parseDoc adds a stored document of e's trace to it, decoded.
+func (in *Ingester) parseDoc(e *entry, d store.Doc) {
+	// Stored documents were validated on the way in; only re-decode.
+	parsed, err := segment.Parse(d.Raw, segment.Options{SkipTraceEpoch: true, Stored: true})
+	if err != nil {
+		in.cfg.Logger.Warn("stored document does not parse", "trace_id", e.trace.ID, "id", d.ID, "err", err)
+		return
+	}
+	e.trace.Docs = append(e.trace.Docs, parsed...)
+	e.bytes += len(d.Raw)
 }
 
 // lock takes the stripe locks of the given traces in a fixed order.
