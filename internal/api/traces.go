@@ -48,11 +48,31 @@ func (s *Server) putTraceSegments(ctx context.Context, body []byte) (any, error)
 	if len(rejected) == 0 {
 		return noUnprocessedTraceSegments, nil
 	}
+	if n, msg := countCode(rejected, ingest.CodeThrottled); n > 0 {
+		// The store was too loaded to take them (ClickHouse merging behind
+		// inserts). UnprocessedTraceSegments are dropped by the X-Ray
+		// daemon and the SDKs; a 429 is retried. The whole request goes
+		// back: its documents that were stored are recognised as repeats.
+		return nil, throttled("PutTraceSegments: %d of %d documents were not stored, the store is overloaded (%s); resend the request", n, len(docs), msg)
+	}
 	out := struct{ UnprocessedTraceSegments []unprocessedTraceSegment }{UnprocessedTraceSegments: []unprocessedTraceSegment{}}
 	for _, r := range rejected {
 		out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, unprocessedTraceSegment{Id: r.ID, ErrorCode: r.Code, Message: r.Message})
 	}
 	return out, nil
+}
+
+// countCode counts the rejections of code, with the first one's message.
+func countCode(rejected []ingest.Rejection, code string) (n int, msg string) {
+	for _, r := range rejected {
+		if r.Code == code {
+			if n == 0 {
+				msg = r.Message
+			}
+			n++
+		}
+	}
+	return n, msg
 }
 
 // noUnprocessedTraceSegments is the usual answer, encoded once.

@@ -56,7 +56,7 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 		st, err := in.stage(ctx, id, segs, idx, &rejected)
 		if err != nil {
 			in.cfg.Logger.Error("read trace", "trace_id", id, "err", err)
-			rejectAll(idx, CodeInternal, "the trace could not be read: "+err.Error())
+			rejectAll(idx, storeErrorCode(err), "the trace could not be read: "+err.Error())
 			continue
 		}
 		if len(st.docs.Docs) == 0 && !st.limitExceeded {
@@ -84,12 +84,8 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 		}
 		if err := put(); err != nil {
 			in.cfg.Logger.Error("store documents", "err", err)
-			code := CodeInternal
-			if errors.Is(err, store.ErrDiskFull) {
-				code = CodeStorageFull
-			}
 			for _, st := range stages {
-				rejectAll(st.idx, code, "the segment could not be stored: "+err.Error())
+				rejectAll(st.idx, storeErrorCode(err), "the segment could not be stored: "+err.Error())
 			}
 			return rejected
 		}
@@ -98,6 +94,19 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 		in.pend.add(st)
 	}
 	return rejected
+}
+
+// storeErrorCode is the rejection code of documents a store error kept
+// from being stored: an overloaded store's (store.ErrBusy) is a throttle,
+// which the API answers so that clients retry.
+func storeErrorCode(err error) string {
+	switch {
+	case errors.Is(err, store.ErrDiskFull):
+		return CodeStorageFull
+	case errors.Is(err, store.ErrBusy):
+		return CodeThrottled
+	}
+	return CodeInternal
 }
 
 // backpressure keeps the documents awaiting summaries bounded: over

@@ -112,7 +112,8 @@ type Result struct {
 	// should retry.
 	Unavailable bool
 	// Throttled: nothing was stored because ingest is at its memory bound
-	// (ingest.ErrThrottled); the client should retry later.
+	// (ingest.ErrThrottled) or the store is overloaded (store.ErrBusy);
+	// the client should retry later.
 	Throttled bool
 }
 
@@ -123,7 +124,7 @@ const maxReasons = 5
 // happens to the others.
 func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 	segs, reasons, res := r.segments(td)
-	internal := 0
+	internal, busy := 0, 0
 	rejected, err := r.cfg.Ingest.TryIngestSegments(ctx, segs, "otlp")
 	if errors.Is(err, ingest.ErrThrottled) {
 		res.Throttled = true
@@ -132,8 +133,11 @@ func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 	}
 	for _, rej := range rejected {
 		res.Rejected++
-		if rej.Code == ingest.CodeInternal {
+		switch rej.Code {
+		case ingest.CodeInternal:
 			internal++
+		case ingest.CodeThrottled: // the store is overloaded (store.ErrBusy)
+			busy++
 		}
 		reasons = appendReason(reasons, fmt.Sprintf("span %s: %s", segs[rej.Index].ID, rej.Message))
 	}
@@ -144,6 +148,7 @@ func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 		}
 	}
 	res.Unavailable = internal > 0 && internal == len(segs)
+	res.Throttled = busy > 0 && busy == len(segs)
 	return res
 }
 

@@ -33,6 +33,12 @@ var ErrDiskFull = errors.New("the store's disk is full")
 // ErrUnavailable refuses a write the store cannot take until restarted.
 var ErrUnavailable = errors.New("the store cannot take writes")
 
+// ErrBusy refuses an operation the store is too loaded to take now (a
+// ClickHouse server whose merges lag behind inserts): nothing of a refused
+// write was stored, and the same write is taken once the load eases, so
+// clients are told to slow down and retry (ThrottledException).
+var ErrBusy = errors.New("the store is overloaded: retry later")
+
 // Store is the storage contract.
 type Store interface {
 	// PutDocs persists documents ahead of their trace's summary, which the

@@ -184,7 +184,7 @@ func (c *client) send(ctx context.Context, query string, body [][]byte, inDB boo
 		return nil, fmt.Errorf("clickhouse: reading the answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("clickhouse: %s: %s (query: %.200s)", resp.Status, strings.TrimSpace(string(out)), query)
+		return nil, newServerError(resp, out, query)
 	}
 	return out, nil
 }

@@ -10,8 +10,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
@@ -94,4 +97,30 @@ func newDatabase(t testing.TB, server, cluster string) string {
 		}
 	})
 	return u
+}
+
+// Query runs a statement in the database a store URL names (as the
+// server's default user) and returns its answer, trimmed.
+func Query(t testing.TB, storeURL, sql string) string {
+	t.Helper()
+	u, err := url.Parse(storeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	u.Scheme, u.Path, u.RawQuery = "http", "/", url.Values{"database": {db}}.Encode()
+	// A connection of its own, closed after: tests check for leaked
+	// goroutines, and a pooled connection's are.
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Post(u.String(), "text/plain", strings.NewReader(sql))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %s", sql, resp.StatusCode, b)
+	}
+	return strings.TrimSpace(string(b))
 }
