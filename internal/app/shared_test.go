@@ -26,16 +26,25 @@ import (
 // GetTimeSeriesServiceStatistics, GetGroups and GetSamplingRules, with the
 // group created through one server and the rule through the other.
 func TestTwoServersOnClickHouseAnswerAsOneEmbedded(t *testing.T) {
-	twoServersAnswerAsOneEmbedded(t, clickhousetest.NewDatabase(t))
+	twoServersAnswerAsOneEmbedded(t, clickhousetest.NewDatabase(t), false)
+}
+
+// TestTwoServersOnClickHouseAnswerAsOneEmbeddedThroughRollups is the same
+// with the statistics read through rollups: a grace of 0 and a rollup at
+// every read (stats_grace, stats_rollup_rows), once the server's clock has
+// passed the second of the last statistics write. Otherwise the test's
+// rows, younger than the grace, are read raw.
+func TestTwoServersOnClickHouseAnswerAsOneEmbeddedThroughRollups(t *testing.T) {
+	twoServersAnswerAsOneEmbedded(t, clickhousetest.NewDatabase(t)+"?stats_grace=0s&stats_rollup_rows=1", true)
 }
 
 // TestTwoServersOnShardedClickHouseAnswerAsOneEmbedded is the same on
 // Distributed tables over a cluster of two shards (cluster=, docs/clickhouse.md).
 func TestTwoServersOnShardedClickHouseAnswerAsOneEmbedded(t *testing.T) {
-	twoServersAnswerAsOneEmbedded(t, clickhousetest.NewShardedDatabase(t))
+	twoServersAnswerAsOneEmbedded(t, clickhousetest.NewShardedDatabase(t), false)
 }
 
-func twoServersAnswerAsOneEmbedded(t *testing.T, db string) {
+func twoServersAnswerAsOneEmbedded(t *testing.T, db string, throughRollups bool) {
 	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
 	a, b := xraytest.Start(t, onCH), xraytest.Start(t, onCH)
 	e := xraytest.Start(t)
@@ -87,6 +96,9 @@ func twoServersAnswerAsOneEmbedded(t *testing.T, db string) {
 	put(e, all)
 	for _, s := range []*xraytest.Server{a, b, e} {
 		s.Ingester().Sync(ctx)
+	}
+	if throughRollups {
+		waitServerClockPastStats(t, db)
 	}
 
 	from, to := now.Add(-time.Minute), now.Add(time.Minute)
@@ -203,6 +215,11 @@ func twoServersAnswerAsOneEmbedded(t *testing.T, db string) {
 			}
 		}
 	}
+	if throughRollups {
+		if n := clickhousetest.Query(t, db, "SELECT count() FROM stats_cutoffs"); n == "0" {
+			t.Fatal("no statistics rollups were written: the answers did not go through them")
+		}
+	}
 	// What differs per store is the same from both servers.
 	whole := func(s *xraytest.Server) string {
 		g, err := s.Client(t).GetGroups(ctx, &xray.GetGroupsInput{})
@@ -217,6 +234,23 @@ func twoServersAnswerAsOneEmbedded(t *testing.T, db string) {
 	}
 	if ga, gb := whole(a), whole(b); ga != gb {
 		t.Errorf("groups and rules differ between the servers:\nA %s\nB %s", ga, gb)
+	}
+}
+
+// waitServerClockPastStats waits until the server's clock is past the
+// second of every statistics row's `at`, so that a rollup cut at the
+// server's now (a grace of 0) takes them all. The deadline only guards
+// against a clock that stands still.
+func waitServerClockPastStats(t *testing.T, db string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; {
+		if clickhousetest.Query(t, db, "SELECT toUInt32(now()) > (SELECT toUInt32(max(at)) FROM stats)") == "1" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server's clock did not pass the statistics' last write")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -82,7 +82,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, read: map[string][]uint64{}, rollup: defaultRollup(c.statsGrace)}
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, read: map[string][]uint64{}, rollup: defaultRollup(c)}
 	if c.cluster != "" {
 		if s.shards, err = openCluster(ctx, c); err != nil {
 			return nil, err

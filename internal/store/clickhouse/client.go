@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,12 +29,15 @@ type client struct {
 	// statement.
 	cluster, localDatabase string
 	settings               url.Values
-	// statsGrace is how far before the server's now statistics rollups cut (rollup.go).
+	// statsGrace is how far before the server's now statistics rollups
+	// cut, rollupRows how many rows since a partition's cutoff make a read
+	// write its next rollup (rollup.go).
 	statsGrace time.Duration
+	rollupRows int
 }
 
 // parseURL reads clickhouse://host:port/database?user=…&password=…&secure=1
-// &commit_window=5ms&stats_grace=30s, or the same with http:// or https:// (secure implied).
+// &commit_window=5ms&stats_grace=30s&stats_rollup_rows=1000, or the same with http:// or https:// (secure implied).
 func parseURL(raw string) (*client, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -81,11 +85,21 @@ func parseURL(raw string) (*client, error) {
 	}
 	c.statsGrace = defaultStatsGrace
 	if g := q.Get("stats_grace"); g != "" {
+		// 0 is for tests (rollups of every row written before this
+		// second): it misses an INSERT under way as a rollup is made.
 		d, err := time.ParseDuration(g)
-		if err != nil || d < time.Second || d > time.Hour {
-			return nil, fmt.Errorf("clickhouse URL %q: stats_grace must be a duration from 1s to 1h, like 30s", raw)
+		if err != nil || d < 0 || d > time.Hour || d%time.Second != 0 {
+			return nil, fmt.Errorf("clickhouse URL %q: stats_grace must be whole seconds from 0 to 1h, like 30s", raw)
 		}
 		c.statsGrace = d
+	}
+	c.rollupRows = defaultRollupRows
+	if n := q.Get("stats_rollup_rows"); n != "" {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("clickhouse URL %q: stats_rollup_rows must be a count from 1, like 1000", raw)
+		}
+		c.rollupRows = v
 	}
 	if c.database == "" {
 		c.database = q.Get("database")

@@ -9,8 +9,12 @@ import (
 
 // SetRollup sets s's rollup timings (rollup.go) for a test.
 func SetRollup(s *Store, grace, every time.Duration, minRows int, beforeMark func() error) {
-	s.rollup = rollupConf{grace: grace, every: every, minRows: minRows, beforeMark: beforeMark}
+	s.rollup = rollupConf{grace: grace, every: every, minRows: minRows, beforeMark: beforeMark, now: s.rollup.now}
 }
+
+// SetServerClock makes s's rollups take now for the server's clock
+// (rollupConf.now); the `at` of rows is still the server's.
+func SetServerClock(s *Store, now func() uint32) { s.rollup.now = now }
 
 // PrepareDocsInStages is PrepareDocs with its two INSERTs apart, so a test
 // can act between a put's pending marks and its documents.

@@ -49,16 +49,23 @@ type rollupConf struct {
 	// beforeMark, if set, runs between a rollup's rows and its mark
 	// (tests: a process that dies there).
 	beforeMark func() error
+	// now, if set, is the server's clock (tests: rows whose `at` they
+	// set, against a clock they set).
+	now func() uint32
 }
 
 // defaultStatsGrace is rollupConf.grace unless the URL's stats_grace
 // says otherwise: an INSERT on a local server is visible well within it.
 const defaultStatsGrace = 30 * time.Second
 
+// defaultRollupRows is rollupConf.minRows unless the URL's
+// stats_rollup_rows says otherwise.
+const defaultRollupRows = 1000
+
 // defaultRollup cuts a partition at most twice per grace period, so a
 // read decodes the rows of at most 1.5 grace periods besides rollups.
-func defaultRollup(grace time.Duration) rollupConf {
-	return rollupConf{grace: grace, every: grace / 2, minRows: 1000}
+func defaultRollup(c *client) rollupConf {
+	return rollupConf{grace: c.statsGrace, every: c.statsGrace / 2, minRows: c.rollupRows}
 }
 
 // createRollups are schema version 5's tables (and the `at` column,
@@ -152,13 +159,9 @@ func (ups rollupSet) since() string {
 // grace period before the server's now. It writes nothing if that cutoff
 // is not the configured time after prev's.
 func (s *Store) rollUp(ctx context.Context, res int64, grp string, p uint32, prev rollup) error {
-	r, err := s.c.selectRows(ctx, `SELECT toUInt32(now())`)
+	now, err := s.serverNow(ctx)
 	if err != nil {
 		return err
-	}
-	now := int64(r.u32())
-	if r.err != nil {
-		return r.err
 	}
 	cut := now - int64(s.rollup.grace/time.Second)
 	if cut < int64(prev.cutoff)+int64(s.rollup.every/time.Second) || cut <= int64(prev.cutoff) {
@@ -226,6 +229,20 @@ func (s *Store) rollUp(ctx context.Context, res int64, grp string, p uint32, pre
 	mark.u32(uint32(cut))
 	mark.u64(id)
 	return s.c.insert(ctx, "stats_cutoffs", "p, res, grp, cutoff, id", mark.b)
+}
+
+// serverNow is the server's clock in epoch seconds: the clock `at` is
+// set by.
+func (s *Store) serverNow(ctx context.Context) (int64, error) {
+	if s.rollup.now != nil {
+		return int64(s.rollup.now()), nil
+	}
+	r, err := s.c.selectRows(ctx, `SELECT toUInt32(now())`)
+	if err != nil {
+		return 0, err
+	}
+	now := int64(r.u32())
+	return now, r.err
 }
 
 func (r *rowReader) u32() uint32 {
