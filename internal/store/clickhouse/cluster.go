@@ -20,7 +20,8 @@ import (
 // shardKeys are the sharding keys of the Distributed tables: a trace's
 // rows of every table keyed by trace live on one shard, so a mutation run
 // on one shard's local tables sees the whole of each trace it touches.
-// Every table of the local database but schema_version must be here.
+// Every table of the local database but schema_version and
+// schema_upgrades (each node's own, upgrade.go) must be here.
 var shardKeys = map[string]string{
 	"traces":           "sipHash64(trace)",
 	"docs":             "sipHash64(trace)",
@@ -120,7 +121,7 @@ func createDistributed(ctx context.Context, c, node *client) error {
 		return err
 	}
 	for table, cols := range local {
-		if table == "schema_version" {
+		if table == "schema_version" || table == "schema_upgrades" { // each node's own
 			continue
 		}
 		key, ok := shardKeys[table]

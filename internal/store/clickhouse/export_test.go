@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"testing"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -32,4 +33,12 @@ func (s *Store) Shards() []string {
 		out = append(out, n.base+" "+n.database)
 	}
 	return out
+}
+
+// SetUpgradeHooks sets the hooks of the schema upgrade (upgrade.go) until
+// the test ends: upgrading runs in the process that holds the upgrade
+// before it migrates, waiting in one that starts to wait for another's.
+func SetUpgradeHooks(t testing.TB, upgrading, waiting func()) {
+	upgradeHooks.upgrading, upgradeHooks.waiting = upgrading, waiting
+	t.Cleanup(func() { upgradeHooks.upgrading, upgradeHooks.waiting = nil, nil })
 }

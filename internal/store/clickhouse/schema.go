@@ -80,18 +80,23 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.c.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version UInt32) ENGINE = MergeTree ORDER BY version`); err != nil {
 		return err
 	}
-	r, err := s.c.selectRows(ctx, `SELECT toUInt64(max(version)) FROM schema_version`)
+	have, err := s.schemaVersion(ctx)
 	if err != nil {
 		return err
 	}
-	have := r.u64()
-	if r.err != nil {
-		return r.err
-	}
-	if have > uint64(len(migrations)) {
+	if have > len(migrations) {
 		return fmt.Errorf("clickhouse: database %s has schema version %d, newer than this Roentgen's %d", s.c.database, have, len(migrations))
 	}
-	for v := int(have); v < len(migrations); v++ {
+	if have == len(migrations) {
+		return nil
+	}
+	// One process upgrades; the others wait for it (upgrade.go).
+	return s.upgrade(ctx, s.runMigrations)
+}
+
+// runMigrations brings the schema from version have to the newest.
+func (s *Store) runMigrations(ctx context.Context, have int) error {
+	for v := have; v < len(migrations); v++ {
 		for _, stmt := range migrations[v] {
 			if v == 0 && have == 0 {
 				stmt = fineAtCreation(stmt)

@@ -1,0 +1,165 @@
+package clickhouse_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
+	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+)
+
+// oldDatabase makes a database at schema version 3, as a Roentgen of
+// before migration 4 left it (coarse docs and summaries, stats without
+// `at`, no rollup tables, a TinyLog schema_version), holding one trace;
+// it returns the trace's id.
+func oldDatabase(t *testing.T, u string) string {
+	t.Helper()
+	s := open(t, u)
+	for _, q := range []string{
+		"DROP TABLE docs", "DROP TABLE summaries", "DROP TABLE stats", "DROP TABLE stats_rollups", "DROP TABLE stats_cutoffs",
+		"CREATE TABLE docs (p UInt32, trace String, doc String, ver UInt64, raw String) ENGINE = MergeTree PARTITION BY p ORDER BY (trace, doc, ver)",
+		"CREATE TABLE summaries (p UInt32, epoch Int64, trace String, ver UInt64, sum String) ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)",
+		"CREATE TABLE stats (p UInt32, res Int64, bucket Int64, grp String, entity String, value String) ENGINE = MergeTree PARTITION BY p ORDER BY (res, grp, bucket, entity)",
+		"DROP TABLE schema_version",
+		"CREATE TABLE schema_version (version UInt32) ENGINE = TinyLog",
+		"INSERT INTO schema_version VALUES (1), (2), (3)",
+	} {
+		clickhousetest.Query(t, u, q)
+	}
+	b := storetest.Base
+	id := storetest.TraceID(b+1, 1)
+	storetest.Put(t, s, storetest.Summary(id, b+1), storetest.Doc("aaaaaaaaaaaaaaaa", "a1"), storetest.Doc("bbbbbbbbbbbbbbbb", "b1"))
+	s.Close()
+	return id
+}
+
+// TestConcurrentUpgradesOfAnOldDatabase: processes opening an old
+// database at once upgrade it one at a time: one holds the upgrade (held
+// here, in its hook, until the others wait) and migrates, the others wait
+// for it and then open the upgraded database. Without the claim every
+// process ran the migrations at once (on 18.16: RENAMEs racing each other,
+// TinyLog refusing concurrent INSERTs, schema changes deadlocking).
+func TestConcurrentUpgradesOfAnOldDatabase(t *testing.T) {
+	u := clickhousetest.NewDatabase(t)
+	id := oldDatabase(t, u)
+
+	const n = 3
+	var upgrading atomic.Int32
+	holding, release := make(chan struct{}), make(chan struct{})
+	waited := make(chan struct{}, n)
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	second := make(chan struct{}, n)
+	clickhouse.SetUpgradeHooks(t, func() {
+		if upgrading.Add(1) == 1 {
+			close(holding)
+			<-release
+		} else {
+			second <- struct{}{}
+		}
+	}, func() { waited <- struct{}{} })
+
+	stores := make([]*clickhouse.Store, n)
+	errs := make(chan error, n)
+	for i := range stores {
+		go func() {
+			var err error
+			stores[i], err = clickhouse.Open(context.Background(), u)
+			errs <- err
+		}()
+	}
+	// Generous deadlines, only against a hang.
+	deadline := time.After(2 * time.Minute)
+	select {
+	case <-holding:
+	case <-deadline:
+		t.Fatal("no process took the upgrade")
+	}
+	for range n - 1 {
+		select {
+		case <-waited:
+		case <-second:
+			t.Fatal("a second process ran the migrations while the first held the upgrade")
+		case <-deadline:
+			t.Fatalf("the other processes did not wait for the upgrade: %d processes ran it", upgrading.Load())
+		}
+	}
+	close(release)
+	released = true
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("a concurrent Open of the old database: %v", err)
+		}
+	}
+	for _, s := range stores {
+		defer s.Close()
+	}
+	if k := upgrading.Load(); k != 1 {
+		t.Errorf("%d processes ran the migrations, want 1", k)
+	}
+	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != "5" {
+		t.Errorf("schema version %s, want 5", v)
+	}
+	if left := clickhousetest.Query(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND (name LIKE '%_coarse' OR name LIKE '%_fine')"); left != "0" {
+		t.Errorf("%s tables of the migration left", left)
+	}
+	for i, s := range stores {
+		if st, err := s.Trace(context.Background(), id); err != nil || st.Summary == nil || len(st.Docs) != 2 {
+			t.Errorf("process %d: the old trace after the upgrade: %+v, %v", i, st, err)
+		}
+		storetest.Put(t, s, storetest.Summary(storetest.TraceID(storetest.Base, 10+i), storetest.Base), storetest.Doc("aaaaaaaaaaaaaaaa", "a"))
+	}
+	for _, s := range stores {
+		for i := range stores {
+			if _, err := s.Trace(context.Background(), storetest.TraceID(storetest.Base, 10+i)); err != nil {
+				t.Errorf("trace %d written after the upgrade, through another process: %v", i, err)
+			}
+		}
+	}
+}
+
+// TestConcurrentOpensOfAnOldDatabase: three processes opening an old
+// database at once, no hooks, a few rounds: every Open succeeds, the old
+// trace reads back whole and no table of the migration is left. Before
+// the upgrade claim 5 rounds in 6 failed an Open here ("docs_coarse
+// already exists", or the TinyLog schema_version's "File not found:
+// tmp_sizes.json") and some left docs_fine behind.
+func TestConcurrentOpensOfAnOldDatabase(t *testing.T) {
+	for round := range 3 {
+		u := clickhousetest.NewDatabase(t)
+		id := oldDatabase(t, u)
+		errs := make(chan error, 3)
+		stores := make(chan *clickhouse.Store, 3)
+		for range 3 {
+			go func() {
+				s, err := clickhouse.Open(context.Background(), u)
+				if err == nil {
+					stores <- s
+				}
+				errs <- err
+			}()
+		}
+		for range 3 {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: a concurrent Open of the old database: %v", round, err)
+			}
+		}
+		close(stores)
+		for s := range stores {
+			if st, err := s.Trace(context.Background(), id); err != nil || st.Summary == nil || len(st.Docs) != 2 {
+				t.Errorf("round %d: the old trace after the upgrade: %+v, %v", round, st, err)
+			}
+			s.Close()
+		}
+		if left := clickhousetest.Query(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND (name LIKE '%_coarse' OR name LIKE '%_fine')"); left != "0" {
+			t.Errorf("round %d: %s tables of the migration left", round, left)
+		}
+	}
+}
