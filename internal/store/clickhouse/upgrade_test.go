@@ -2,6 +2,7 @@ package clickhouse_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -161,5 +162,50 @@ func TestConcurrentOpensOfAnOldDatabase(t *testing.T) {
 		if left := clickhousetest.Query(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND (name LIKE '%_coarse' OR name LIKE '%_fine')"); left != "0" {
 			t.Errorf("round %d: %s tables of the migration left", round, left)
 		}
+	}
+}
+
+// TestUpgradeClaimsOfOtherProcesses: an expired claim (its process died
+// mid-upgrade) does not hold the upgrade up; an unexpired one does until
+// its process releases it, and the waiting Open then upgrades.
+func TestUpgradeClaimsOfOtherProcesses(t *testing.T) {
+	u := clickhousetest.NewDatabase(t)
+	oldDatabase(t, u)
+	claim := func(owner string, ver, until int64) {
+		clickhousetest.Query(t, u, fmt.Sprintf("INSERT INTO schema_upgrades (owner, ver, until) VALUES ('%s', %d, %d)", owner, ver, until))
+	}
+	clickhousetest.Query(t, u, `CREATE TABLE IF NOT EXISTS schema_upgrades (owner String, ver UInt64, until Int64) ENGINE = MergeTree ORDER BY (owner, ver)`)
+	now := time.Now()
+	claim("dead", now.Add(-2*time.Minute).UnixNano(), now.Add(-time.Minute).UnixNano())
+	claim("alive", now.UnixNano(), now.Add(time.Hour).UnixNano())
+
+	var upgrading atomic.Int32
+	waiting := make(chan struct{}, 1)
+	clickhouse.SetUpgradeHooks(t, func() { upgrading.Add(1) }, func() { waiting <- struct{}{} })
+	opened := make(chan error, 1)
+	var s *clickhouse.Store
+	go func() {
+		var err error
+		s, err = clickhouse.Open(context.Background(), u)
+		opened <- err
+	}()
+	select {
+	case <-waiting:
+	case err := <-opened:
+		t.Fatalf("Open did not wait for the unexpired claim of another process: %v", err)
+	}
+	if k := upgrading.Load(); k != 0 {
+		t.Fatalf("upgraded while another process held the upgrade")
+	}
+	claim("alive", now.Add(time.Second).UnixNano(), 0) // released
+	if err := <-opened; err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if k := upgrading.Load(); k != 1 {
+		t.Errorf("%d upgrades, want 1", k)
+	}
+	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != "5" {
+		t.Errorf("schema version %s, want 5", v)
 	}
 }
