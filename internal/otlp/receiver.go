@@ -147,8 +147,11 @@ func (r *Receiver) Export(ctx context.Context, td ptrace.Traces) Result {
 			res.Message += fmt.Sprintf("; and %d more", res.Rejected-len(reasons))
 		}
 	}
-	res.Unavailable = internal > 0 && internal == len(segs)
-	res.Throttled = busy > 0 && busy == len(segs)
+	// Nothing stored because of the store: retryable, as a throttle if
+	// any was refused for the store's load.
+	if failed := internal + busy; failed > 0 && failed == len(segs) {
+		res.Throttled, res.Unavailable = busy > 0, busy == 0
+	}
 	return res
 }
 
