@@ -24,6 +24,10 @@ type Aggregator struct {
 
 	mu       sync.Mutex
 	versions map[string]groupVersion // the last version recorded per group
+
+	obsMu     sync.Mutex
+	observers []Observer
+	prepared  map[*store.TraceUpdate]*changeBatch // by first update (changes.go)
 }
 
 // AggregatorConfig configures an Aggregator.
@@ -65,14 +69,24 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 // ingest spent ~10% of its CPU encoding, grouping and re-summing them).
 func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
 	var b deltaBuilder
+	if len(updates) > 0 && a.observed() {
+		b.changes = newChangeBatch()
+	}
 	for i := range updates {
 		u := &updates[i]
 		u.Stats = nil
+		b.counting = u.Summary != nil
 		b.add(a, u.Previous, -1)
 		b.add(a, u.Summary, 1)
+		if b.changes != nil {
+			b.changes.next()
+		}
 	}
 	if len(updates) > 0 {
 		updates[0].Stats = b.records()
+	}
+	if b.changes != nil {
+		a.keep(updates, b.changes)
 	}
 }
 
@@ -94,6 +108,10 @@ func (a *Aggregator) Deltas(sum, prev *trace.Summary) []store.StatRecord {
 type deltaBuilder struct {
 	acc    map[groupKey]*Stats
 	groups []string
+	// changes, when observers want them, gathers each update's changes
+	// (of those with a Summary: counting) from the same contributions.
+	changes  *changeBatch
+	counting bool
 }
 
 // add adds sign × Contribute(s) in every group s belongs to.
@@ -105,7 +123,14 @@ func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
 		b.acc = map[groupKey]*Stats{}
 	}
 	b.groups = append(append(b.groups[:0], DefaultGroup), a.cfg.Groups(s)...)
+	changes := b.changes
+	if !b.counting {
+		changes = nil
+	}
 	Contribute(s, sign, func(k Key, st *Stats) {
+		if changes != nil {
+			changes.add(k.Entity, st)
+		}
 		for _, g := range b.groups {
 			gk := groupKey{g, k}
 			d := b.acc[gk]
@@ -182,7 +207,8 @@ func (b *deltaBuilder) records() []store.StatRecord {
 }
 
 // Hook is the ingest hook, after updates are stored: it records which
-// expression each group had for the minutes the updates counted in.
+// expression each group had for the minutes the updates counted in, and
+// hands the updates' changes to the observers (AddObserver).
 func (a *Aggregator) Hook(ctx context.Context, updates []store.TraceUpdate) {
 	buckets := map[string][2]int64{}
 	for _, u := range updates {
@@ -201,4 +227,5 @@ func (a *Aggregator) Hook(ctx context.Context, updates []store.TraceUpdate) {
 	if err := a.recordGroupVersions(ctx, buckets); err != nil {
 		a.cfg.Logger.Error("record group versions", "err", err)
 	}
+	a.observe(updates)
 }
