@@ -28,6 +28,7 @@ type Aggregator struct {
 	obsMu     sync.Mutex
 	observers []Observer
 	prepared  map[*store.TraceUpdate]*changeBatch // by first update (changes.go)
+	keptSeq   uint64
 }
 
 // AggregatorConfig configures an Aggregator.

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -33,21 +34,23 @@ func (a *Aggregator) AddObserver(o Observer) {
 	}
 }
 
-// maxPrepared bounds the batches prepared and not yet handed to the
-// observers: one per concurrent flush normally; a batch whose Apply failed
-// is never handed over and is dropped once this many wait.
-const maxPrepared = 64
-
 // keep holds a batch's changes from Prepare until Hook, keyed by its first
-// update: ingest passes the same slice to derivers and hooks.
+// update: ingest passes the same slice to derivers and hooks. A batch whose
+// Apply failed is never handed over; as ingest summarises one flush at a
+// time, in at most GOMAXPROCS parts, a batch with that many kept after it
+// is such a one, and is dropped (it holds its updates: under a failing
+// store, more would pile up). Dropping a live one would only cost Hook a
+// Contribute per summary.
 func (a *Aggregator) keep(updates []store.TraceUpdate, cb *changeBatch) {
 	a.obsMu.Lock()
 	defer a.obsMu.Unlock()
-	for k := range a.prepared {
-		if len(a.prepared) < maxPrepared {
-			break
+	a.keptSeq++
+	cb.seq = a.keptSeq
+	limit := uint64(max(2, runtime.GOMAXPROCS(0)))
+	for k, old := range a.prepared {
+		if cb.seq-old.seq >= limit {
+			delete(a.prepared, k)
 		}
-		delete(a.prepared, k)
 	}
 	a.prepared[&updates[0]] = cb
 }
@@ -96,6 +99,7 @@ type changeBatch struct {
 	at      map[Entity]int // the current update's changes by entity
 	stats   []*Stats       // every Stats handed out, reused from batch to batch
 	used    int
+	seq     uint64 // when it was kept (Aggregator.keep)
 }
 
 var changeBatches = sync.Pool{New: func() any { return &changeBatch{at: map[Entity]int{}} }}
