@@ -88,7 +88,7 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 	p.Ingest.AddDeriver(agg.Prepare)
 	p.Ingest.AddHook(agg.Hook)
 	if p.Metrics != nil {
-		p.Ingest.AddHook(red.New(p.Metrics.Registry, p.RED).Hook)
+		agg.AddObserver(red.New(p.Metrics.Registry, p.RED).Observe) // counted by agg.Hook from what agg.Prepare computed
 	}
 	ins, err := newInsights(ctx, p, grp, agg)
 	if err != nil {

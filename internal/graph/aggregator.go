@@ -24,6 +24,11 @@ type Aggregator struct {
 
 	mu       sync.Mutex
 	versions map[string]groupVersion // the last version recorded per group
+
+	obsMu     sync.Mutex
+	observers []Observer
+	prepared  map[*store.TraceUpdate]*changeBatch // by first update (changes.go)
+	keptSeq   uint64
 }
 
 // AggregatorConfig configures an Aggregator.
@@ -55,22 +60,34 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 	return &Aggregator{cfg: cfg, versions: map[string]groupVersion{}}
 }
 
-// Prepare sets the statistics deltas of each update (Deltas), before the
-// updates are stored (ingest.Ingester.AddDeriver).
+// Prepare sets the statistics deltas of a batch of updates, before they
+// are stored (ingest.Ingester.AddDeriver): the deltas of every update are
+// summed per record and carried by the first update, the others' Stats
+// left empty. The store adds them in the one write that holds the batch's
+// summaries, so they stay as durable as those summaries; summed here, a
+// batch of a thousand traces of one service writes a few dozen records, not
+// ten thousand that the store would decode and sum again (single-segment
+// ingest spent ~10% of its CPU encoding, grouping and re-summing them).
 func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
 	var b deltaBuilder
-	// Sized for the usual case (each segment and call a record of its own
-	// at every resolution, in Default): grown by doubling, the records
-	// were the largest thing this allocated.
-	n := 0
-	for _, u := range updates {
-		if u.Summary != nil {
-			n += len(store.StatResolutions) * (len(u.Summary.Segments) + len(u.Summary.Edges) + 1)
+	if len(updates) > 0 && a.observed() {
+		b.changes = newChangeBatch()
+	}
+	for i := range updates {
+		u := &updates[i]
+		u.Stats = nil
+		b.counting = u.Summary != nil
+		b.add(a, u.Previous, -1)
+		b.add(a, u.Summary, 1)
+		if b.changes != nil {
+			b.changes.next()
 		}
 	}
-	b.out = make([]store.StatRecord, 0, n)
-	for i := range updates {
-		updates[i].Stats = b.deltas(a, updates[i].Summary, updates[i].Previous)
+	if len(updates) > 0 {
+		updates[0].Stats = b.records()
+	}
+	if b.changes != nil {
+		a.keep(updates, b.changes)
 	}
 }
 
@@ -82,124 +99,117 @@ func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
 // (a trace summarised again unchanged) are left out.
 func (a *Aggregator) Deltas(sum, prev *trace.Summary) []store.StatRecord {
 	var b deltaBuilder
-	return b.deltas(a, sum, prev)
+	b.add(a, prev, -1)
+	b.add(a, sum, 1)
+	return b.records()
 }
 
-// deltaBuilder computes the deltas of one batch of updates, reusing its
-// maps, statistics and encoding buffer from trace to trace: the ingest path
-// pays for them on every summary.
+// deltaBuilder sums the deltas of one batch of updates per record of the
+// finest resolution, then derives the coarser records from those.
 type deltaBuilder struct {
 	acc    map[groupKey]*Stats
-	free   []*Stats // reset and reused
-	used   []*Stats
-	coarse []map[groupKey]coarseSum
-	arena  []byte // the encoded values, one after another
-	out    []store.StatRecord
+	groups []string
+	// changes, when observers want them, gathers each update's changes
+	// (of those with a Summary: counting) from the same contributions.
+	changes  *changeBatch
+	counting bool
 }
 
-// coarseSum is a coarse record: usually one minute's delta (a trace is
-// short), whose encoding it shares; sum once a second minute adds to it.
+// add adds sign × Contribute(s) in every group s belongs to.
+func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
+	if s == nil {
+		return
+	}
+	if b.acc == nil {
+		b.acc = map[groupKey]*Stats{}
+	}
+	b.groups = append(append(b.groups[:0], DefaultGroup), a.cfg.Groups(s)...)
+	changes := b.changes
+	if !b.counting {
+		changes = nil
+	}
+	Contribute(s, sign, func(k Key, st *Stats) {
+		if changes != nil {
+			changes.add(k.Entity, st)
+		}
+		for _, g := range b.groups {
+			gk := groupKey{g, k}
+			d := b.acc[gk]
+			if d == nil {
+				d = &Stats{}
+				b.acc[gk] = d
+			}
+			d.Add(st, 1)
+		}
+	})
+}
+
+// coarseSum is a coarse record: usually one minute's record (traces are
+// short and batches recent), whose encoding it shares; sum once a second
+// minute adds to it.
 type coarseSum struct {
 	one *Stats
 	enc []byte
 	sum *Stats
 }
 
-func (b *deltaBuilder) stats() *Stats {
-	var s *Stats
-	if n := len(b.free); n > 0 {
-		s, b.free = b.free[n-1], b.free[:n-1]
-		s.reset()
-	} else {
-		s = &Stats{}
-	}
-	b.used = append(b.used, s)
-	return s
-}
-
-func (b *deltaBuilder) encode(s *Stats) []byte {
-	start := len(b.arena)
-	b.arena = s.AppendEncode(b.arena)
-	return b.arena[start:len(b.arena):len(b.arena)]
-}
-
-func (b *deltaBuilder) deltas(a *Aggregator, sum, prev *trace.Summary) []store.StatRecord {
+// records encodes what add gathered, at every resolution, leaving out
+// records that cancelled out (a trace summarised again unchanged: its new
+// contribution minus its previous one). Contributions of new traces never
+// cancel: each counts a request.
+func (b *deltaBuilder) records() []store.StatRecord {
 	res := store.StatResolutions
-	if b.acc == nil {
-		b.acc = map[groupKey]*Stats{}
-		b.coarse = make([]map[groupKey]coarseSum, len(res))
-		for i := 1; i < len(res); i++ {
-			b.coarse[i] = map[groupKey]coarseSum{}
-		}
+	var arena []byte
+	encode := func(s *Stats) []byte {
+		start := len(arena)
+		arena = s.AppendEncode(arena)
+		return arena[start:len(arena):len(arena)]
 	}
-	clear(b.acc)
+	coarse := make([]map[groupKey]coarseSum, len(res))
 	for i := 1; i < len(res); i++ {
-		clear(b.coarse[i])
+		coarse[i] = make(map[groupKey]coarseSum, len(b.acc))
 	}
-	b.free, b.used = append(b.free, b.used...), b.used[:0]
-	if len(b.arena) > 1<<20 {
-		b.arena = nil // earlier updates keep what they point into
-	}
-	add := func(s *trace.Summary, sign int64) {
-		if s == nil {
-			return
-		}
-		groups := append([]string{DefaultGroup}, a.cfg.Groups(s)...)
-		Contribute(s, sign, func(k Key, st *Stats) {
-			for _, g := range groups {
-				gk := groupKey{g, k}
-				d := b.acc[gk]
-				if d == nil {
-					d = b.stats()
-					b.acc[gk] = d
-				}
-				d.Add(st, 1)
-			}
-		})
-	}
-	add(prev, -1)
-	add(sum, 1)
-	start := len(b.out)
+	out := make([]store.StatRecord, 0, len(res)*len(b.acc))
 	emit := func(r int64, gk groupKey, enc []byte) {
-		b.out = append(b.out, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: gk.Bucket, Group: gk.Group, Entity: string(gk.Entity)}, Value: enc})
+		out = append(out, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: gk.Bucket, Group: gk.Group, Entity: string(gk.Entity)}, Value: enc})
 	}
 	for gk, d := range b.acc {
-		if prev != nil && d.Empty() {
+		if d.Empty() {
 			continue
 		}
-		enc := b.encode(d)
+		enc := encode(d)
 		emit(res[0], gk, enc)
 		for i := 1; i < len(res); i++ {
 			ck := groupKey{gk.Group, Key{gk.Bucket - mod(gk.Bucket, res[i]), gk.Entity}}
-			c, ok := b.coarse[i][ck]
+			c, ok := coarse[i][ck]
 			switch {
 			case !ok:
 				c = coarseSum{one: d, enc: enc}
 			case c.sum == nil:
-				c.sum = b.stats()
+				c.sum = &Stats{}
 				c.sum.Add(c.one, 1)
 				c.sum.Add(d, 1)
 			default:
 				c.sum.Add(d, 1)
 			}
-			b.coarse[i][ck] = c
+			coarse[i][ck] = c
 		}
 	}
 	for i := 1; i < len(res); i++ {
-		for ck, c := range b.coarse[i] {
+		for ck, c := range coarse[i] {
 			if c.sum == nil {
 				emit(res[i], ck, c.enc)
-			} else if !c.sum.Empty() || prev == nil {
-				emit(res[i], ck, b.encode(c.sum))
+			} else if !c.sum.Empty() {
+				emit(res[i], ck, encode(c.sum))
 			}
 		}
 	}
-	// Each update's records are its own: later appends never write into them.
-	return b.out[start:len(b.out):len(b.out)]
+	return out
 }
 
 // Hook is the ingest hook, after updates are stored: it records which
-// expression each group had for the minutes the updates counted in.
+// expression each group had for the minutes the updates counted in, and
+// hands the updates' changes to the observers (AddObserver).
 func (a *Aggregator) Hook(ctx context.Context, updates []store.TraceUpdate) {
 	buckets := map[string][2]int64{}
 	for _, u := range updates {
@@ -218,4 +228,5 @@ func (a *Aggregator) Hook(ctx context.Context, updates []store.TraceUpdate) {
 	if err := a.recordGroupVersions(ctx, buckets); err != nil {
 		a.cfg.Logger.Error("record group versions", "err", err)
 	}
+	a.observe(updates)
 }

@@ -38,9 +38,11 @@ func (s *Stats) reset() {
 // Total is the number of completed requests.
 func (s *Stats) Total() int64 { return s.OK + s.ErrorOther + s.Throttle + s.Fault }
 
-// Empty reports whether the statistics count nothing.
+// Empty reports whether the statistics count nothing. Each outcome is
+// checked, not their total: a delta that moves a request from OK to
+// faults totals zero and is not empty.
 func (s *Stats) Empty() bool {
-	return s.Total() == 0 && s.ResponseMicros == 0 && s.Root == 0 && s.Real == 0 && len(s.Response) == 0 && len(s.Duration) == 0
+	return s.OK == 0 && s.ErrorOther == 0 && s.Throttle == 0 && s.Fault == 0 && s.ResponseMicros == 0 && s.Root == 0 && s.Real == 0 && len(s.Response) == 0 && len(s.Duration) == 0
 }
 
 // Add adds sign × o (sign is 1 or -1).

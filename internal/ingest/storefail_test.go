@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -70,5 +71,46 @@ func TestDocumentsTheStoreRefusesAreRejected(t *testing.T) {
 	got, err := pst.Trace(ctx, id)
 	if err != nil || len(got.Docs) != 2 || got.Summary == nil || got.Summary.SegmentCount != 2 {
 		t.Fatalf("after recovery: %+v, %v", got, err)
+	}
+}
+
+// A call holding two versions of one document, complete then in progress,
+// keeps the complete one; when the store then refuses it, the in-progress
+// version is refused too: acknowledged, it would have been stored nowhere
+// (the model, seed 1796520090651685589, found it missing).
+func TestSupersededVersionOfARefusedDocumentIsRejected(t *testing.T) {
+	pst, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pst.Close() })
+	st := &failingDocs{Store: pst}
+	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(in.Close)
+	ctx := context.Background()
+	id := traceID(41)
+	complete := seg(id, "aaaaaaaaaaaaaaaa", "svc", "")
+	inProgress := fmt.Sprintf(`{"trace_id":%q,"id":"aaaaaaaaaaaaaaaa","name":"svc","start_time":%f,"in_progress":true}`, id, t0)
+
+	st.fail.Store(true)
+	r := in.Ingest(ctx, [][]byte{[]byte(complete), []byte(inProgress)}, ingest.Options{Source: "api"})
+	got := map[int]bool{}
+	for _, x := range r {
+		if x.Code != ingest.CodeInternal || got[x.Index] {
+			t.Errorf("rejection %+v: want one %s per document", x, ingest.CodeInternal)
+		}
+		got[x.Index] = true
+	}
+	if !got[0] || !got[1] {
+		t.Fatalf("rejections = %+v, want both versions refused", r)
+	}
+	st.fail.Store(false)
+	if r := in.Ingest(ctx, [][]byte{[]byte(inProgress)}, ingest.Options{Source: "api"}); len(r) != 0 {
+		t.Fatalf("the retried document: %+v", r)
+	}
+	in.Sync(ctx)
+	tr, err := pst.Trace(ctx, id)
+	if err != nil || len(tr.Docs) != 1 || string(tr.Docs[0].Raw) != inProgress {
+		t.Fatalf("stored after the retry: %+v, %v; want the in-progress version", tr, err)
 	}
 }

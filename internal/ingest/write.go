@@ -84,8 +84,26 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment) []Reject
 		}
 		if err := put(); err != nil {
 			in.cfg.Logger.Error("store documents", "err", err)
+			code := storeErrorCode(err)
+			// Every document of the refused traces not rejected already:
+			// also those a version in this call superseded (an in-progress
+			// one after its complete one), which would otherwise be
+			// acknowledged and stored nowhere.
+			done := make(map[int]bool, len(rejected))
+			for _, r := range rejected {
+				done[r.Index] = true
+			}
 			for _, st := range stages {
-				rejectAll(st.idx, storeErrorCode(err), "the segment could not be stored: "+err.Error())
+				if len(st.docs.Docs) == 0 {
+					continue // nothing of it was put
+				}
+				var idx []int
+				for _, i := range byTrace[st.id] {
+					if !done[i] {
+						idx = append(idx, i)
+					}
+				}
+				rejectAll(idx, code, "the segment could not be stored: "+err.Error())
 			}
 			return rejected
 		}

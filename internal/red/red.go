@@ -91,24 +91,48 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	return m
 }
 
-// Hook is the ingest hook (ingest.Ingester.AddHook): it counts what each
-// update adds to the service graph.
+// Hook is an ingest hook (ingest.Ingester.AddHook): it counts what each
+// update adds to the service graph, computing it. The app counts through
+// Observe instead, which is given what the statistics computed.
 func (m *Metrics) Hook(_ context.Context, updates []store.TraceUpdate) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.cfg.Now()
-	// Sweep first, so that what is idle makes room for what comes now.
-	if m.cfg.Idle > 0 && now.Sub(m.lastSweep) >= time.Minute {
-		m.lastSweep = now
-		m.service.sweep(now.Add(-m.cfg.Idle))
-		m.edge.sweep(now.Add(-m.cfg.Idle))
-	}
+	now := m.begin()
 	for _, u := range updates {
 		if u.Summary == nil {
 			continue
 		}
 		m.count(u.Summary, u.Previous, now)
 	}
+}
+
+// Observe is the service graph's observer (graph.Aggregator.AddObserver):
+// it counts each stored update's changes, which the graph computed with
+// its statistics, as Hook counts them.
+func (m *Metrics) Observe(updates []store.TraceUpdate, changes func(i int) []graph.Change) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.begin()
+	for i, u := range updates {
+		if u.Summary == nil {
+			continue
+		}
+		for _, c := range changes(i) {
+			m.observe(c.Entity, c.Stats, u.Summary.TraceID, now)
+		}
+	}
+}
+
+// begin starts counting a batch (m.mu held): it sweeps first, so that what
+// is idle makes room for what comes now.
+func (m *Metrics) begin() time.Time {
+	now := m.cfg.Now()
+	if m.cfg.Idle > 0 && now.Sub(m.lastSweep) >= time.Minute {
+		m.lastSweep = now
+		m.service.sweep(now.Add(-m.cfg.Idle))
+		m.edge.sweep(now.Add(-m.cfg.Idle))
+	}
+	return now
 }
 
 // count adds Contribute(sum) − Contribute(prev), summed over minutes, per
@@ -134,17 +158,22 @@ func (m *Metrics) count(sum, prev *trace.Summary, now time.Time) {
 	graph.Contribute(prev, -1, add)
 	graph.Contribute(sum, 1, add)
 	for e, d := range m.acc {
-		f, kind := m.service, "service"
-		if e.IsEdge() {
-			f, kind = m.edge, "edge"
-		}
-		added, retracted := f.observe(e, d, sum.TraceID, m.cfg.Limit, now)
-		if retracted > 0 {
-			m.retract.WithLabelValues(kind).Add(float64(retracted))
-		}
-		if added.overflow > 0 {
-			m.overflow.WithLabelValues(kind).Add(float64(added.overflow))
-		}
+		m.observe(e, d, sum.TraceID, now)
+	}
+}
+
+// observe counts one trace's change d to one node or edge.
+func (m *Metrics) observe(e graph.Entity, d *graph.Stats, traceID string, now time.Time) {
+	f, kind := m.service, "service"
+	if e.IsEdge() {
+		f, kind = m.edge, "edge"
+	}
+	added, retracted := f.observe(e, d, traceID, m.cfg.Limit, now)
+	if retracted > 0 {
+		m.retract.WithLabelValues(kind).Add(float64(retracted))
+	}
+	if added.overflow > 0 {
+		m.overflow.WithLabelValues(kind).Add(float64(added.overflow))
 	}
 }
 

@@ -123,7 +123,10 @@ type TraceUpdate struct {
 	Previous *trace.Summary
 	// Stats are the service-graph statistics deltas of this change
 	// (contribution of Summary minus that of Previous, stats.go), added to
-	// their records in the same atomic write as Summary.
+	// their records in the same atomic write as Summary. A deriver may sum
+	// the deltas of a whole Apply and carry them on one of its updates
+	// (graph.Aggregator.Prepare does): stores add every update's Stats in
+	// the write that holds all the summaries of the Apply.
 	Stats []StatRecord
 	// Drop says the trace is not kept (keep policies): the store adds Stats
 	// and clears the pending mark as for any update, but deletes the

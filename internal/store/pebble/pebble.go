@@ -253,7 +253,12 @@ func (s *Store) putDocs(ctx context.Context, puts []store.DocPut) error {
 	// A trace's pending mark is written in one batch with its documents, so
 	// a crash leaves both or neither. A foreign trace id's alias goes
 	// first: readers find its documents through it.
-	var aliases, docs sortedBatch
+	var aliases sortedBatch
+	n := len(puts)
+	for _, p := range puts {
+		n += len(p.Docs)
+	}
+	docs := sortedBatch{ops: make([]stagedOp, 0, n)}
 	for i := range puts {
 		p := &puts[i]
 		ep := epochBytes(p.Epoch)
@@ -305,7 +310,10 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// Documents, then index terms, then summaries, then the pending marks'
 	// removal: a crash in between leaves the trace pending, and its terms
 	// naming a trace without a summary, which searches skip.
-	var docs, marks sortedBatch
+	var docs sortedBatch
+	// Sized up front, as sb is: grown by doubling, the staged operations
+	// were ~6% of single-segment ingest's allocated bytes.
+	marks := sortedBatch{ops: make([]stagedOp, 0, len(updates))}
 	var refiled [][]byte // document ranges copied under another epoch
 	var dropped [][]byte // document ranges of traces not kept
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
@@ -389,7 +397,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	if err := docs.commit(s.docs); err != nil {
 		return err
 	}
-	var terms sortedBatch
+	terms := sortedBatch{ops: make([]stagedOp, 0, len(pw.keys))}
 	pw.stage(&terms)
 	if err := terms.commit(s.index); err != nil {
 		return err
