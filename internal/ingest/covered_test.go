@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -129,5 +130,54 @@ func TestSharedStoreSkipsTracesAnotherSummaryCovered(t *testing.T) {
 	}
 	if got.Summary.SegmentCount != 4 {
 		t.Errorf("summary has %d segments, want 4", got.Summary.SegmentCount)
+	}
+}
+
+// unknownPendingStore is a ClickHouse store whose lookup of pending traces
+// fails.
+type unknownPendingStore struct{ *countingStore }
+
+func (s unknownPendingStore) PendingAmong(context.Context, []string) ([]string, error) {
+	return nil, errors.New("lookup refused")
+}
+
+// TestSharedStoreSummarisesAllWhenCoverageIsUnknown: when the lookup of
+// the traces still pending fails, a flush summarises every trace it took,
+// as before the lookup existed, rather than leave one unsummarised.
+func TestSharedStoreSummarisesAllWhenCoverageIsUnknown(t *testing.T) {
+	db := clickhousetest.NewDatabase(t)
+	ctx := context.Background()
+	open := func(failing bool) (*countingStore, *ingest.Ingester) {
+		st, err := clickhouse.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := &countingStore{Store: st}
+		var s store.Store = cs
+		if failing {
+			s = unknownPendingStore{cs}
+		}
+		in := ingest.New(ingest.Config{Store: s, FlushDelay: time.Hour, MaxFlushDelay: time.Hour})
+		t.Cleanup(func() { in.Close(); st.Close() })
+		return cs, in
+	}
+	_, inA := open(false)
+	stB, inB := open(true)
+	at := time.Now().Add(-time.Minute)
+	id := fmt.Sprintf("1-%08x-%024x", at.Unix(), 11)
+	st := float64(at.Unix())
+	for i, in := range []*ingest.Ingester{inA, inB} {
+		d := fmt.Sprintf(`{"trace_id":%q,"id":"%016x","name":"svc","start_time":%f,"end_time":%f}`, id, i+1, st, st+1)
+		if r := in.Ingest(ctx, [][]byte{[]byte(d)}, ingest.Options{Source: "api"}); len(r) != 0 {
+			t.Fatalf("rejected: %+v", r[0].Error)
+		}
+	}
+	inA.Sync(ctx) // covers B's document
+	inB.Sync(ctx)
+	if a := stB.applied.Load(); a != 1 {
+		t.Errorf("B summarised %d traces, want 1: it cannot know that A's summary covered its document", a)
+	}
+	if n := pending(t, stB); n != 0 {
+		t.Errorf("%d traces still pending", n)
 	}
 }
