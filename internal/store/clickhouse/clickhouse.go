@@ -208,13 +208,14 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	var docs, stats, sums, terms, drops, marks rowWriter
 	var moves []string
 	var deltas []store.StatRecord // combined per key by writeStats
-	// The encoded summaries and their terms first, so that the two largest
+	// The encoded summaries and their terms first, so that the largest
 	// buffers are made at their size once (growing them was ~4% of a
 	// shared store's ingest CPU).
 	encs := make([][]byte, len(updates))
 	termsOf := make([][]store.Term, len(updates))
-	nSums, nTerms := 0, 0
+	nSums, nTerms, nDeltas := 0, 0, 0
 	for i, u := range updates {
+		nDeltas += len(u.Stats)
 		if u.Drop {
 			continue
 		}
@@ -229,6 +230,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		}
 	}
 	sums.b, terms.b = make([]byte, 0, nSums), make([]byte, 0, nTerms)
+	deltas = make([]store.StatRecord, 0, nDeltas)
 	for i, u := range updates {
 		if u.Drop {
 			// Inserts only (drop.go): statistics, tombstone, cleared mark.
