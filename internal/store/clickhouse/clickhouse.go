@@ -223,7 +223,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		if err != nil {
 			return err
 		}
-		encs[i], termsOf[i] = enc, store.TermsOf(u.Summary)
+		encs[i], termsOf[i] = enc, addedTerms(&u, store.TermsOf(u.Summary))
 		nSums += len(enc) + len(u.TraceID) + 32
 		for _, t := range termsOf[i] {
 			nTerms += len(t.Field) + len(t.Value) + len(u.TraceID) + 40
