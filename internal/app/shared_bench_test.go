@@ -39,8 +39,10 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	}
 	chCPU := clickhousetest.ServerCPU
 	inserts := func() int64 { return clickhouseEvent(b, "InsertQuery") }
+	rows := func() int64 { return clickhouseEvent(b, "InsertedRows") }
+	selects := func() int64 { return clickhouseEvent(b, "SelectQuery") }
 	b.ResetTimer()
-	cpu, ch0, ins0, wall := bench.StartCPU(), chCPU(), inserts(), time.Now()
+	cpu, ch0, ins0, rows0, sel0, wall := bench.StartCPU(), chCPU(), inserts(), rows(), selects(), time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 32 { // daemons on many hosts
@@ -73,19 +75,37 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	}
 	// Server-wide, so other databases' INSERTs on a shared server count.
 	b.ReportMetric(float64(inserts()-ins0), "inserts")
+	b.ReportMetric(float64(selects()-sel0), "selects")
+	b.ReportMetric(float64(rows()-rows0)/float64(b.N), "rows/op")
+	// The database's own: summaries stored (a version per summary of a
+	// trace) and index terms, per 1,000 segments.
+	u, _ := url.Parse(db)
+	for _, table := range []string{"summaries", "terms"} {
+		b.ReportMetric(1000*float64(clickhouseCount(b, strings.TrimPrefix(u.Path, "/")+"."+table))/float64(b.N), table+"/1k")
+	}
+}
+
+// clickhouseCount is the number of rows of a table.
+func clickhouseCount(b *testing.B, table string) int64 {
+	return clickhouseQuery(b, "SELECT count() FROM "+table)
 }
 
 // clickhouseEvent reads a server-wide counter of system.events.
 func clickhouseEvent(b *testing.B, name string) int64 {
+	return clickhouseQuery(b, "SELECT value FROM system.events WHERE event = '"+name+"'")
+}
+
+// clickhouseQuery is the number a query of the test server answers.
+func clickhouseQuery(b *testing.B, query string) int64 {
 	u, err := url.Parse(os.Getenv("ROENTGEN_CLICKHOUSE_URL"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	u.RawQuery = "" // the store's options are not settings of the server
 	resp, out := xraytest.Post(b, u.String(), "text/plain",
-		[]byte("SELECT value FROM system.events WHERE event = '"+name+"'"))
+		[]byte(query))
 	if resp.StatusCode != 200 {
-		b.Fatalf("system.events: %d %s", resp.StatusCode, out)
+		b.Fatalf("%s: %d %s", query, resp.StatusCode, out)
 	}
 	n, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 	return n

@@ -159,6 +159,9 @@ func (in *Ingester) flush(es []*pendingEntry) (refused []string) {
 
 func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 	ctx := context.Background()
+	if es = in.uncovered(ctx, es); len(es) == 0 {
+		return nil
+	}
 	es, refused, ok := in.lease(ctx, es)
 	if !ok || len(es) == 0 {
 		return refused

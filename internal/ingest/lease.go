@@ -56,6 +56,51 @@ func (in *Ingester) lease(ctx context.Context, es []*pendingEntry) (mine []*pend
 	return mine, refused, true
 }
 
+// uncovered are those of es whose documents a stored summary may not cover
+// yet. On a shared store each trace split between processes is queued by
+// each of them, and the one that summarises it first reads every stored
+// document, the others' too, clearing exactly the pending marks whose
+// documents it read (store.StalePending). A trace none of whose marks is
+// pending any more is covered: every document this process stored for it
+// (their marks were committed before they were queued) is in a stored
+// summary, so summarising it again would read, summarise and write the
+// same thing. That costs one SELECT per flush, and saves the covered
+// traces' lease claim, reads, summaries and INSERTs. Entries reloaded
+// from the store were found pending, and one that refused a document
+// (MaxTraceBytes) must record it: both are summarised. If the lookup
+// fails, every trace is.
+func (in *Ingester) uncovered(ctx context.Context, es []*pendingEntry) []*pendingEntry {
+	sp, ok := in.cfg.Store.(store.StalePending)
+	if !ok || !store.IsShared(in.cfg.Store) {
+		return es
+	}
+	var ask []string
+	for _, e := range es {
+		if !e.reload && !e.limitExceeded {
+			ask = append(ask, e.id)
+		}
+	}
+	if len(ask) == 0 {
+		return es
+	}
+	pending, err := sp.PendingAmong(ctx, ask)
+	if err != nil {
+		in.cfg.Logger.Warn("find traces whose documents other summaries covered; summarising them all", "traces", len(ask), "err", err)
+		return es
+	}
+	still := make(map[string]bool, len(pending))
+	for _, id := range pending {
+		still[id] = true
+	}
+	out := es[:0:0]
+	for _, e := range es {
+		if e.reload || e.limitExceeded || still[e.id] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // release gives up the leases of es (nothing on other stores).
 func (in *Ingester) release(ctx context.Context, es []*pendingEntry) {
 	l, isLeaser := in.cfg.Store.(store.TraceLeaser)

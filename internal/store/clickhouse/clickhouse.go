@@ -208,7 +208,30 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	var docs, stats, sums, terms, drops, marks rowWriter
 	var moves []string
 	var deltas []store.StatRecord // combined per key by writeStats
-	for _, u := range updates {
+	// The encoded summaries and their terms first, so that the largest
+	// buffers are made at their size once (growing them was ~4% of a
+	// shared store's ingest CPU).
+	encs := make([][]byte, len(updates))
+	termsOf := make([][]store.Term, len(updates))
+	nSums, nTerms, nDeltas := 0, 0, 0
+	for i, u := range updates {
+		nDeltas += len(u.Stats)
+		if u.Drop {
+			continue
+		}
+		enc, err := trace.EncodeSummary(u.Summary)
+		if err != nil {
+			return err
+		}
+		encs[i], termsOf[i] = enc, addedTerms(&u, store.TermsOf(u.Summary))
+		nSums += len(enc) + len(u.TraceID) + 32
+		for _, t := range termsOf[i] {
+			nTerms += len(t.Field) + len(t.Value) + len(u.TraceID) + 40
+		}
+	}
+	sums.b, terms.b = make([]byte, 0, nSums), make([]byte, 0, nTerms)
+	deltas = make([]store.StatRecord, 0, nDeltas)
+	for i, u := range updates {
 		if u.Drop {
 			// Inserts only (drop.go): statistics, tombstone, cleared mark.
 			v := s.ver()
@@ -224,10 +247,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 				SELECT toUInt32(%d), trace, doc, ver, raw FROM docs WHERE trace = %s AND p = %d`,
 				part(u.Epoch), quote(u.TraceID), part(u.Previous.Epoch)))
 		}
-		enc, err := trace.EncodeSummary(u.Summary)
-		if err != nil {
-			return err
-		}
+		enc := encs[i]
 		v := s.ver()
 		for _, d := range u.Docs {
 			writeDoc(&docs, u.Epoch, u.TraceID, d.ID, v, d.Raw)
@@ -238,7 +258,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		sums.str(u.TraceID)
 		sums.u64(v)
 		sums.bytes(enc)
-		for _, t := range store.TermsOf(u.Summary) {
+		for _, t := range termsOf[i] {
 			terms.u32(part(u.Epoch))
 			terms.str(t.Field)
 			terms.str(t.Value)

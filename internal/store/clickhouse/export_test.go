@@ -42,3 +42,13 @@ func SetUpgradeHooks(t testing.TB, upgrading, waiting func()) {
 	upgradeHooks.upgrading, upgradeHooks.waiting = upgrading, waiting
 	t.Cleanup(func() { upgradeHooks.upgrading, upgradeHooks.waiting = nil, nil })
 }
+
+// Count is the number of rows of one of s's tables.
+func (s *Store) Count(ctx context.Context, table string) (uint64, error) {
+	r, err := s.c.selectRows(ctx, "SELECT count() FROM "+table)
+	if err != nil {
+		return 0, err
+	}
+	n := r.u64()
+	return n, r.err
+}

@@ -1,10 +1,6 @@
 package clickhouse
 
 import (
-	"context"
-	"fmt"
-	"strings"
-
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
@@ -43,57 +39,19 @@ func pendingSQL(where, having string) string {
 }
 
 // readMarks records, for the held traces among found, the versions of the
-// marks not yet cleared whose documents are stored: it runs before Traces
-// reads the documents, which therefore include all of those versions' (a
-// put's documents are one INSERT). upto are the traces' cleared-up-to
-// versions; at their (trace, partition) pairs.
-func (s *Store) readMarks(ctx context.Context, at []string, upto map[string]uint64) error {
+// marks not yet cleared whose documents Traces read (covered): Apply clears
+// exactly those. Traces takes the marks from its first query and the
+// versions from the documents' read, so a mark whose documents land after
+// that read stays pending, and one committed after the first query stays
+// pending too (summarised again: nothing is lost).
+func (s *Store) readMarks(found map[string]*store.StoredTrace, covered map[string][]uint64) {
 	s.heldMu.Lock()
-	var held []string
-	for id := range upto {
+	defer s.heldMu.Unlock()
+	for id := range found {
 		if s.held[id] {
-			held = append(held, id)
+			s.read[id] = covered[id] // nil: read, no mark's documents were there
 		}
 	}
-	s.heldMu.Unlock()
-	if len(held) == 0 {
-		return nil
-	}
-	q := make([]string, len(held))
-	for i, id := range held {
-		q[i] = quote(id)
-	}
-	in := strings.Join(q, ", ") // the held traces alone: the others' marks are not read
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT trace, ver FROM docs WHERE trace IN (%s) AND (trace, p) IN (%s)
-		AND (trace, ver) IN (SELECT trace, ver FROM traces WHERE trace IN (%s) GROUP BY trace, ver HAVING max(pending = 1) = 1 AND max(pending = 2) = 0)`,
-		in, strings.Join(at, ", "), in))
-	if err != nil {
-		return err
-	}
-	read := make(map[string][]uint64, len(held))
-	for _, id := range held {
-		read[id] = nil // read, even if no mark's documents were there
-	}
-	for r.more() {
-		id, v := r.str(), r.u64()
-		if r.err != nil {
-			break
-		}
-		if _, ok := read[id]; ok && v > upto[id] {
-			read[id] = append(read[id], v)
-		}
-	}
-	if r.err != nil {
-		return r.err
-	}
-	s.heldMu.Lock()
-	for id, vs := range read {
-		if s.held[id] {
-			s.read[id] = vs
-		}
-	}
-	s.heldMu.Unlock()
-	return nil
 }
 
 // writeCleared writes u's cleared marks, at version v: on a held trace,

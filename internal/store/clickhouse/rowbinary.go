@@ -84,3 +84,20 @@ func (r *rowReader) u64() uint64 {
 }
 
 func (r *rowReader) i64() int64 { return int64(r.u64()) }
+
+// u64s reads an Array(UInt64), calling fn with each element.
+func (r *rowReader) u64s(fn func(uint64)) {
+	if r.err != nil {
+		return
+	}
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || n > uint64(len(r.b)-k)/8 {
+		r.err = errShort
+		return
+	}
+	r.b = r.b[k:]
+	for range n {
+		fn(binary.LittleEndian.Uint64(r.b))
+		r.b = r.b[8:]
+	}
+}

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -20,9 +21,13 @@ const (
 // Summaries implements store.Store. A trace is listed by its newest
 // summary. Each round reads, newest first, a bounded number of candidates
 // (epoch, trace, version) in the time range: index-term rows with AnyOf or
-// AnyIn, else summary rows. Both tables hold a row per summary version, so
-// a candidate counts only if its version is its trace's newest; then the
-// summaries of those traces alone are read, by key. The cost of a round
+// AnyIn, else summary rows; then the summaries of those traces alone are
+// read, by key. The summaries table holds a row per summary version, so a
+// summary row counts only if its version is its trace's newest. A version
+// writes only the terms its trace did not carry before in that epoch
+// (addedTerms), so a term row counts if its epoch is the newest summary's
+// and that summary still carries a term of every set of the query (a term
+// the trace lost stays in the table, as in the embedded store). The cost of a round
 // is thus its candidates', not the range's: the term rows of a value sit
 // together in the terms table (ORDER BY field, value, epoch), and the
 // summaries are read by trace id through the primary key.
@@ -49,8 +54,8 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 	if any {
 		table, where = "terms", " AND ("+termCond(lead)+")"
 	}
-	// A further set of a conjunction: the candidate's version carries one
-	// of its terms too, checked in the same query.
+	// A further set of a conjunction: the candidate's trace carries one of
+	// its terms too, checked in the same query (and again on the summary).
 	var also []string
 	for _, set := range rest {
 		also = append(also, termCond(set))
@@ -71,7 +76,7 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		rng := fmt.Sprintf("p >= %d AND p <= %d AND epoch >= %d AND epoch < %d", lo, last, q.From, q.To)
 		var conj string
 		for _, c := range also {
-			conj += fmt.Sprintf(" AND (trace, ver) IN (SELECT trace, ver FROM terms WHERE %s AND (%s))", rng, c)
+			conj += fmt.Sprintf(" AND trace IN (SELECT trace FROM terms WHERE %s AND (%s))", rng, c)
 		}
 		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT epoch, trace, ver FROM %s WHERE %s%s%s%s
 			ORDER BY epoch DESC, trace DESC, ver DESC LIMIT %d`, table, rng, where, conj, cursor, limit))
@@ -98,14 +103,17 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		}
 		for _, c := range cands {
 			n, ok := newest[c.trace]
-			if !ok || n.ver != c.ver {
+			if !ok || any && n.epoch != c.epoch || !any && n.ver != c.ver {
 				continue // an older version's row, or one not yet readable
 			}
-			delete(newest, c.trace) // listed once
 			sum, err := trace.DecodeSummary(n.sum)
 			if err != nil {
 				return fmt.Errorf("clickhouse: summary of trace %s: %w", c.trace, err)
 			}
+			if any && !carries(sum, lead, rest) {
+				continue // a term the trace has lost since
+			}
+			delete(newest, c.trace) // listed once
 			if !fn(sum) {
 				return nil
 			}
@@ -144,9 +152,45 @@ func termCond(set store.TermSet) string {
 	return strings.Join(any, " OR ")
 }
 
+// carries reports whether sum is indexed under a term of lead and of each
+// set of rest.
+func carries(sum *trace.Summary, lead store.TermSet, rest []store.TermSet) bool {
+	terms := store.TermsOf(sum)
+	for _, set := range append([]store.TermSet{lead}, rest...) {
+		if !slices.ContainsFunc(terms, set.Has) {
+			return false
+		}
+	}
+	return true
+}
+
+// addedTerms are those of terms (u.Summary's, sorted as store.TermsOf
+// returns them) that u.Previous does not carry under the same epoch: the
+// rows a version must write. A trace that moved epoch writes them all.
+func addedTerms(u *store.TraceUpdate, terms []store.Term) []store.Term {
+	p := u.Previous
+	if p == nil || p.Epoch != u.Epoch {
+		return terms
+	}
+	old := store.TermsOf(p)
+	out := terms[:0:0]
+	i := 0
+	for _, t := range terms {
+		for i < len(old) && (old[i].Field < t.Field || old[i].Field == t.Field && old[i].Value < t.Value) {
+			i++
+		}
+		if i < len(old) && old[i] == t {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
 type newestSummary struct {
-	ver uint64
-	sum []byte
+	epoch int64
+	ver   uint64
+	sum   []byte
 }
 
 // newestSummaries reads the newest summary of each of ids, by key.
@@ -155,16 +199,16 @@ func (s *Store) newestSummaries(ctx context.Context, ids map[string]bool) (map[s
 	for id := range ids {
 		q = append(q, quote(id))
 	}
-	r, err := s.c.selectRows(ctx, `SELECT trace, max(ver), argMax(sum, ver) FROM summaries PREWHERE trace IN (`+
+	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(epoch, ver), max(ver), argMax(sum, ver) FROM summaries PREWHERE trace IN (`+
 		strings.Join(q, ", ")+`) GROUP BY trace`)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]newestSummary, len(ids))
 	for r.more() {
-		id, v, b := r.str(), r.u64(), r.raw()
+		id, ep, v, b := r.str(), r.i64(), r.u64(), r.raw()
 		if r.err == nil {
-			out[id] = newestSummary{ver: v, sum: b}
+			out[id] = newestSummary{epoch: ep, ver: v, sum: b}
 		}
 	}
 	return out, r.err

@@ -12,8 +12,9 @@ import (
 // tracesPerQuery bounds the ids of one IN list.
 const tracesPerQuery = 2000
 
-// Traces implements store.TraceReader: four queries for many traces, where
-// Trace makes four for one (a point query costs a round trip and a look at
+// Traces implements store.TraceReader: four queries for many traces (a
+// fifth for the tombstones of those without a summary), where Trace makes
+// four for one (a point query costs a round trip and a look at
 // every part, so the ingest path reads a whole flush's traces at once).
 func (s *Store) Traces(ctx context.Context, ids []string) (map[string]*store.StoredTrace, error) {
 	out := make(map[string]*store.StoredTrace, len(ids))
@@ -34,27 +35,37 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		q[i] = quote(id)
 	}
 	in := strings.Join(q, ", ")
-	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(epoch, ver), maxIf(ver, pending = 0) FROM traces WHERE trace IN (`+in+`) GROUP BY trace`)
+	// Where each trace is filed, and its marks not cleared (pending.go).
+	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
+		FROM (SELECT trace, ver, any(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
+			FROM traces WHERE trace IN (`+in+`) GROUP BY trace, ver)
+		GROUP BY trace`)
 	if err != nil {
 		return err
 	}
 	found := map[string]*store.StoredTrace{}
-	upto := map[string]uint64{}
+	marks := map[string]map[uint64]bool{}
 	var at []string
 	for r.more() {
-		id, ep, u := r.str(), r.i64(), r.u64()
+		id, ep, upto := r.str(), r.i64(), r.u64()
+		var ms map[uint64]bool
+		r.u64s(func(v uint64) {
+			if v > upto {
+				if ms == nil {
+					ms = map[uint64]bool{}
+				}
+				ms[v] = true
+			}
+		})
 		if r.err != nil {
 			break
 		}
 		found[id] = &store.StoredTrace{ID: id, Epoch: ep}
-		upto[id] = u
+		marks[id] = ms
 		at = append(at, fmt.Sprintf("(%s, %d)", quote(id), part(ep)))
 	}
 	if r.err != nil || len(found) == 0 {
 		return r.err
-	}
-	if err := s.readMarks(ctx, at, upto); err != nil {
-		return err
 	}
 	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN (`+in+`) GROUP BY trace`)
 	if err != nil {
@@ -74,14 +85,24 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if r.err != nil {
 		return r.err
 	}
-	r, err = s.c.selectRows(ctx, `SELECT trace, doc, argMax(raw, ver), max(ver) FROM docs WHERE trace IN (`+in+`) AND (trace, p) IN (`+
+	// Every version of each document: those of marks not cleared are
+	// what this read covers, in the same snapshot as the documents.
+	r, err = s.c.selectRows(ctx, `SELECT trace, doc, argMax(raw, ver), max(ver), groupUniqArray(ver) FROM docs WHERE trace IN (`+in+`) AND (trace, p) IN (`+
 		strings.Join(at, ", ")+`) GROUP BY trace, doc ORDER BY trace, doc`)
 	if err != nil {
 		return err
 	}
 	vers := map[string][]uint64{}
+	covered := map[string][]uint64{}
 	for r.more() {
 		id, doc, raw, v := r.str(), r.str(), r.raw(), r.u64()
+		ms := marks[id]
+		r.u64s(func(dv uint64) {
+			if ms[dv] {
+				covered[id] = append(covered[id], dv)
+				delete(ms, dv) // once, though several documents carry it
+			}
+		})
 		if r.err != nil {
 			break
 		}
@@ -93,6 +114,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if r.err != nil {
 		return r.err
 	}
+	s.readMarks(found, covered)
 	// Tombstones of the traces without a summary (drop.go).
 	var unsummed []string
 	for id, st := range found {
