@@ -26,6 +26,7 @@ import (
 // wrote. Entries are self-delimiting:
 //
 //	0x02 | 4 bytes                              an X-Ray trace id of the key's epoch (layout 8)
+//	                                             whose first 4 random bytes are not 0
 //	0x00 | 4-byte epoch | 12-byte random part   any other canonical X-Ray trace id
 //	0x01 | uvarint length | id                   any other id
 //
@@ -75,7 +76,7 @@ func postingKey(epoch int64, t store.Term) []byte {
 // epoch.
 func appendPosting(dst []byte, epoch int64, traceID string) []byte {
 	if raw, ok := xrayRaw(traceID); ok {
-		if ownEpoch(raw[:], epoch) {
+		if shortened(raw[:], epoch) {
 			return append(append(dst, entryShort), raw[4:4+shortBytes]...)
 		}
 		return append(append(dst, entryXRay), raw[:]...)
@@ -128,6 +129,15 @@ func ownEpoch(raw []byte, epoch int64) bool {
 	return int64(binary.BigEndian.Uint32(raw[:4])) == epoch
 }
 
+// shortened reports whether a list filed under epoch names the binary
+// X-Ray id raw by its prefix: an id of that second whose prefix is not
+// zero. Ids numbered rather than drawn at random (a counter in the low
+// bytes, as tests and hand-made ids have) share a zero prefix, and every
+// search would read all the summaries of their second through each.
+func shortened(raw []byte, epoch int64) bool {
+	return ownEpoch(raw, epoch) && binary.BigEndian.Uint32(raw[4:8]) != 0
+}
+
 // A partial position is what a list filed under a second says of a trace
 // of that second: the id's first 19 characters ("1-", the epoch, "-" and
 // the prefix in hex) and a 0 byte, which no id holds. It sorts among full
@@ -151,7 +161,7 @@ func isPartial(id string) bool { return len(id) == partialLen && id[partialLen-1
 // so that both forms of one trace are one position.
 func positionOf(epoch int64, id string) string {
 	raw, ok := xrayRaw(id)
-	if !ok || !ownEpoch(raw[:], epoch) {
+	if !ok || !shortened(raw[:], epoch) {
 		return id
 	}
 	var buf [partialLen]byte
@@ -180,7 +190,7 @@ func decodePostings(ids []string, epoch int64, v []byte) ([]string, error) {
 			if len(v) < 17 {
 				return ids, fmt.Errorf("posting list truncated")
 			}
-			if ownEpoch(v[1:5], epoch) {
+			if shortened(v[1:17], epoch) {
 				ids = append(ids, string(appendPartial(buf[:0], v[1:1+4+shortBytes])))
 			} else {
 				ids = append(ids, string(formatXRay(buf[:0], v[1:17])))

@@ -20,6 +20,7 @@ func TestPostingsRoundTrip(t *testing.T) {
 	ids := []string{
 		"1-5f84c7a5-0123456789abcdef01234567", // of the list's epoch: its first 4 random bytes
 		"1-5f84c7a6-0123456789abcdef01234567", // of another epoch: whole
+		"1-5f84c7a5-00000000000000000000002a", // numbered, not random: whole
 		"1-5F84C7A5-0123456789ABCDEF01234567", // upper case: kept as it is
 		"1-5f84c7a5-0123456789abcdef0123456",  // short
 		"1-5f84c7a5x0123456789abcdef01234567",
@@ -36,8 +37,10 @@ func TestPostingsRoundTrip(t *testing.T) {
 	if got := len(appendPosting(nil, postingEpoch, ids[0])); got != 1+shortBytes {
 		t.Errorf("id of the list's epoch takes %d bytes, want %d", got, 1+shortBytes)
 	}
-	if got := len(appendPosting(nil, postingEpoch, ids[1])); got != 17 {
-		t.Errorf("id of another epoch takes %d bytes, want 17", got)
+	for _, id := range ids[1:3] {
+		if got := len(appendPosting(nil, postingEpoch, id)); got != 17 {
+			t.Errorf("%s takes %d bytes, want 17", id, got)
+		}
 	}
 	got, err := decodePostings(nil, postingEpoch, v)
 	if err != nil || !slices.Equal(got, want) {
