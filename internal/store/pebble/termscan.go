@@ -152,11 +152,12 @@ func (f *fetcher) flush() bool {
 		}
 		prefix := k[:len(k)-1]
 		for ok := f.it.SeekGE(prefix); ok && bytes.HasPrefix(f.it.Key(), prefix); ok = f.it.Next() {
-			at := store.Cursor{Epoch: int64(binary.BigEndian.Uint64(k[1:9])), TraceID: summaryKeyTraceID(f.it.Key())}
-			if !f.after.IsZero() && !at.Before(f.after) {
+			key, v := f.it.Key(), f.it.Value()
+			if !f.after.IsZero() && !f.before(key) {
 				continue // handed on before the cursor
 			}
-			f.found[i] = append(f.found[i], keyValue{bytes.Clone(f.it.Key()), bytes.Clone(f.it.Value())})
+			kv := append(append(make([]byte, 0, len(key)+len(v)), key...), v...) // one allocation
+			f.found[i] = append(f.found[i], keyValue{kv[:len(key):len(key)], kv[len(key):]})
 		}
 		if len(f.found[i]) > 1 {
 			if f.named == nil {
@@ -178,6 +179,12 @@ func (f *fetcher) flush() bool {
 	}
 	f.keys = f.keys[:0]
 	return more
+}
+
+// before reports whether the summary key k lies before f.after.
+func (f *fetcher) before(k []byte) bool {
+	ep := int64(binary.BigEndian.Uint64(k[1:9]))
+	return ep < f.after.Epoch || ep == f.after.Epoch && string(k[9:]) < f.after.TraceID
 }
 
 // carries reports whether a summary found by a partial position that
