@@ -188,7 +188,7 @@ func (f *fetcher) before(k []byte) bool {
 }
 
 // carries reports whether a summary found by a partial position that
-// names more than one carries the plan's terms (true for the others, found by their whole id): its
+// names more than one carries the plan's terms (true for the others): its
 // position, in the plan's lists and in the further sets' (conjunct.go),
 // may have been another trace's.
 func (f *fetcher) carries(plan *termPlan, sum *trace.Summary) bool {
