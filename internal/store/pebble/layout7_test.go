@@ -15,7 +15,7 @@ import (
 
 // layout7Trace is the i-th trace of testdata/layout7: ten seconds of six
 // traces each, services a and b in turn; in each second traces 0 (of a)
-// and 3 (of b) share their first 4 random bytes, and trace 5 has them
+// and 3 (of b) share their first 3 random bytes, and trace 5 has them
 // zero (an id numbered, not random).
 func layout7Trace(i int) *trace.Summary {
 	ep := storetest.Base + int64(i/6)
@@ -89,7 +89,7 @@ func TestLayout7StoreSearches(t *testing.T) {
 	}
 	check("in the layout 7 store", layout7Traces/2)
 	// Traces added after the upgrade go into the same seconds' lists,
-	// short; one of them shares a stored trace's first 4 random bytes.
+	// short; one of them shares a stored trace's first 3 random bytes.
 	for i := range 6 {
 		sum := layout7Trace(i)
 		sum.TraceID = fmt.Sprintf("1-%08x-%08x%016x", sum.Epoch, 0x5bd1e995*uint32(i+1), 1000+i)

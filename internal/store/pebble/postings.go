@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -25,23 +26,26 @@ import (
 // term and trace was most of the keys and a fifth of the bytes ingest
 // wrote. Entries are self-delimiting:
 //
-//	0x02 | 4 bytes                              an X-Ray trace id of the key's epoch (layout 8)
-//	                                             whose first 4 random bytes are not 0
+//	0x02 | 3 bytes                              an X-Ray trace id of the key's epoch (layout 8)
+//	                                             whose first 3 random bytes are not 0
 //	0x00 | 4-byte epoch | 12-byte random part   any other canonical X-Ray trace id
 //	0x01 | uvarint length | id                   any other id
 //
 // A list need not name a trace whole: its key holds the second, and the
-// summaries of that second are keyed by trace id, so the first 4 of the
+// summaries of that second are keyed by trace id, so the first 3 of the
 // id's 12 random bytes find its summary with one seek (termscan.go's
 // fetcher), which reads the one or two summaries the prefix names. The
 // random bytes are incompressible, and the full 12 were 60 of the index's
-// 89 bytes per segment (200k segments: 88 bytes per segment before, 38
+// 89 bytes per segment (1M segments: 89 bytes per segment before, 31
 // after). A prefix names another trace of the same second by chance (at
-// 12k traces a second, once in 350,000 entries); such a match is checked
-// against its summary's terms, as a summary of a trace summarised again
+// 12k traces a second, once in 1,400 entries); both summaries are then
+// checked against the terms, as a summary of a trace summarised again
 // is. Layouts up to 7 wrote every X-Ray id whole (0x00), which still
 // reads: readers take an entry of the key's epoch as its prefix, in either
 // form, so the same trace is one position whichever form names it.
+// An id whose first 3 random bytes are zero is written whole: ids
+// numbered rather than drawn at random (a counter in the low bytes, as
+// tests and hand-made ids have) all share that prefix.
 //
 // Entries without the epoch where it is the key's (13 bytes, not 17)
 // measured no smaller once compressed (200k segments: 18.5 MB against
@@ -59,7 +63,12 @@ const (
 )
 
 // shortBytes is how much of a trace id's random part a short entry keeps.
-const shortBytes = 4
+// 3 measured 31 bytes per segment of lists, 4 38 (200k segments); a
+// second's traces share 3 bytes more often (at 12k traces a second, once
+// in 1,400 entries against 350,000), which costs a summary read each.
+const shortBytes = 3
+
+var zeroPrefix [shortBytes]byte
 
 // indexBucketSeconds is the width of the index's time buckets; a retention
 // partition holds whole buckets, so dropping one drops its terms.
@@ -131,11 +140,9 @@ func ownEpoch(raw []byte, epoch int64) bool {
 
 // shortened reports whether a list filed under epoch names the binary
 // X-Ray id raw by its prefix: an id of that second whose prefix is not
-// zero. Ids numbered rather than drawn at random (a counter in the low
-// bytes, as tests and hand-made ids have) share a zero prefix, and every
-// search would read all the summaries of their second through each.
+// zero.
 func shortened(raw []byte, epoch int64) bool {
-	return ownEpoch(raw, epoch) && binary.BigEndian.Uint32(raw[4:8]) != 0
+	return ownEpoch(raw, epoch) && !bytes.Equal(raw[4:4+shortBytes], zeroPrefix[:])
 }
 
 // A partial position is what a list filed under a second says of a trace

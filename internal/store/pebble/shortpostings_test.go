@@ -12,7 +12,7 @@ import (
 )
 
 // prefixedID is an X-Ray trace id of epoch whose random part begins with
-// the 4 bytes prefix and ends with n.
+// the 4 bytes prefix (of which lists keep 3) and ends with n.
 func prefixedID(epoch int64, prefix uint32, n int) string {
 	return fmt.Sprintf("1-%08x-%08x%016x", epoch, prefix, n)
 }
@@ -31,7 +31,7 @@ func serviceQuery(services ...string) store.SummaryQuery {
 	return q
 }
 
-// Lists keep 4 bytes of an id's random part, which two traces of one
+// Lists keep 3 bytes of an id's random part, which two traces of one
 // second may share: a search reads both summaries and hands on only the
 // one that carries the term, pages resume between them, and a trace whose
 // summary is gone (dropped by keep policies) is not stood in for by the

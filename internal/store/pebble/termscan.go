@@ -121,7 +121,7 @@ type fetcher struct {
 	// every summary's terms cost a tenth of a search's CPU, and the one
 	// case it would catch is a trace whose summary is gone (dropped by keep
 	// policies, moved to another second, or never written for a crash)
-	// whose 4 bytes another trace of its second holds (~3 in 10^6 at 12k
+	// whose 3 bytes another trace of its second holds (~7 in 10^4 at 12k
 	// traces a second); searches test each summary against the filter.
 	named map[string]struct{}
 	limit int
