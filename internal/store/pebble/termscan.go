@@ -114,7 +114,7 @@ type fetcher struct {
 	dec   *decodeAhead
 	after store.Cursor // exclusive: only summaries before it
 	keys  [][]byte     // newest first, as found
-	found [][]keyValue // per key, its summaries ascending
+	found []keyValue   // the keys' summaries, ascending
 	// named are the traces found by a partial position that names more
 	// than one, whose summaries must show the terms: the prefix may be
 	// another trace's. One found alone is taken as the one named: checking
@@ -141,42 +141,39 @@ func (f *fetcher) add(key []byte) bool {
 
 // flush reads and hands on what is queued; false stops the search.
 func (f *fetcher) flush() bool {
-	f.found = append(f.found[:0], make([][]keyValue, len(f.keys))...)
+	// Read in ascending key order, so handed on from the end: newest first.
+	f.found = f.found[:0]
 	for i := len(f.keys) - 1; i >= 0; i-- {
 		k := f.keys[i]
 		if len(k) != 9+partialLen || !isPartial(string(k[9:])) {
 			if f.it.SeekGE(k) && bytes.Equal(f.it.Key(), k) {
-				f.found[i] = append(f.found[i], keyValue{k, bytes.Clone(f.it.Value())}) // valid until the iterator moves
+				f.found = append(f.found, keyValue{k, bytes.Clone(f.it.Value())}) // valid until the iterator moves
 			}
 			continue
 		}
-		prefix := k[:len(k)-1]
+		prefix, first := k[:len(k)-1], len(f.found)
 		for ok := f.it.SeekGE(prefix); ok && bytes.HasPrefix(f.it.Key(), prefix); ok = f.it.Next() {
 			key, v := f.it.Key(), f.it.Value()
 			if !f.after.IsZero() && !f.before(key) {
 				continue // handed on before the cursor
 			}
 			kv := append(append(make([]byte, 0, len(key)+len(v)), key...), v...) // one allocation
-			f.found[i] = append(f.found[i], keyValue{kv[:len(key):len(key)], kv[len(key):]})
+			f.found = append(f.found, keyValue{kv[:len(key):len(key)], kv[len(key):]})
 		}
-		if len(f.found[i]) > 1 {
+		if len(f.found)-first > 1 {
 			if f.named == nil {
 				f.named = map[string]struct{}{}
 			}
-			for _, kv := range f.found[i] {
+			for _, kv := range f.found[first:] {
 				f.named[summaryKeyTraceID(kv.key)] = struct{}{}
 			}
 		}
 	}
 	more := true
-	for i := range f.keys {
-		for j := len(f.found[i]) - 1; j >= 0 && more; j-- { // newest first
-			more = f.dec.addOwned(f.found[i][j].key, f.found[i][j].value)
-		}
-		if !more {
-			break
-		}
+	for j := len(f.found) - 1; j >= 0 && more; j-- {
+		more = f.dec.addOwned(f.found[j].key, f.found[j].value)
 	}
+	clear(f.found) // the pool of keys and values is the decoder's now
 	f.keys = f.keys[:0]
 	return more
 }
