@@ -21,7 +21,7 @@ func TestConjunctDroppedWhenItsListsAreFarLonger(t *testing.T) {
 	var slowInA string
 	var slow []string
 	for i := range 250 {
-		id := storetest.TraceID(ep, i)
+		id := prefixedID(ep, uint32(i+1)<<8, i) // each its own list entry
 		sum := storetest.Summary(id, ep)
 		sum.Nodes[0].Name = "a" // 200 fast traces of a, one slow one
 		if i >= 200 {

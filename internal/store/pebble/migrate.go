@@ -20,12 +20,15 @@ import (
 // (legacy.go). Layouts 1 to 6 hold summaries of the forms before 0x02
 // (trace/codec.go), which still read: opening a layout 6 store only marks
 // it 7, which keeps older builds, which cannot read the packed summaries
-// this one writes, away from it.
-var upgradableVersions = []string{"1", "2", "3", "4", "5", "6"}
+// this one writes, away from it. Layouts 1 to 7 wrote posting lists of
+// whole trace ids, which still read (postings.go): opening a layout 7
+// store only marks it 8, which keeps builds that cannot read the short
+// entries this one writes away from it.
+var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7"}
 
 // readableVersions are the older layouts this build reads as they are: a
 // store on a disk too full to mark it opens read-only.
-var readableVersions = []string{"6"}
+var readableVersions = []string{"6", "7"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -65,7 +68,7 @@ func (s *Store) migrate(have string) error {
 	switch have {
 	case layoutVersion:
 		return nil
-	case "", "6":
+	case "", "6", "7":
 		return setVersion(b)
 	}
 	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }

@@ -18,17 +18,19 @@ import (
 )
 
 // downgrade turns a store into one of an older layout and closes it:
-// summaries in an older form (JSON); for layouts 1 to 5 no numeric terms;
+// summaries in an older form (JSON), posting lists of whole trace ids;
+// for layouts 1 to 5 no numeric terms;
 // for 1 to 4 pending marks in the main LSM; for layouts 1 to 3 index terms filed by
 // the hour; for 1 and 2 every table in the main LSM. edit, if any, then
 // changes the main LSM further.
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
+	wholePostings(t, s)
 	jsonSummaries(t, s)
-	if version != "6" {
+	if version != "6" && version != "7" {
 		stripNumericTerms(t, s)
 	}
-	if version != "5" && version != "6" {
+	if version != "5" && version != "6" && version != "7" {
 		if err := copyTable(s.docs, s.main, 'p', nil); err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +39,7 @@ func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble
 		}
 	}
 	switch version {
-	case "4", "5", "6":
+	case "4", "5", "6", "7":
 	case "3":
 		if err := copyTable(s.index, s.index, 'i', hourKey); err != nil {
 			t.Fatal(err)
@@ -90,6 +92,40 @@ func jsonSummaries(t *testing.T, s *Store) {
 		}
 		if err := b.Set(bytes.Clone(it.Key()), j, nil); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(it.Close(), b.Commit(pebble.Sync), b.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wholePostings writes the index again as layouts 1 to 7 did, every X-Ray
+// trace id whole (0x00 entries), from the summaries' terms.
+func wholePostings(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.index.DeleteRange([]byte{'i'}, []byte{'i' + 1}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	it, err := s.main.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.index.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		sum, err := trace.DecodeSummaryUnder(it.Value(), summaryKeyTraceID(it.Key()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, term := range termsOf(sum) {
+			var entry []byte
+			if raw, ok := xrayRaw(sum.TraceID); ok {
+				entry = append([]byte{entryXRay}, raw[:]...)
+			} else {
+				entry = appendPosting(nil, sum.Epoch, sum.TraceID)
+			}
+			if err := b.Merge(postingKey(sum.Epoch, term), entry, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := errors.Join(it.Close(), b.Commit(pebble.Sync), b.Close()); err != nil {
@@ -161,7 +197,7 @@ func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
 // numeric terms) and 6 (summaries of the forms before 0x02) open upgraded, and read back as they were; numeric
 // filters find their traces.
 func TestOlderLayoutsUpgrade(t *testing.T) {
-	for _, version := range []string{"2", "3", "4", "5", "6"} {
+	for _, version := range []string{"2", "3", "4", "5", "6", "7"} {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			s, err := Open(dir, Options{})

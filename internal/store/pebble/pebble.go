@@ -2,7 +2,7 @@
 // CockroachDB's Pebble LSM engine, in one directory on local disk, as three
 // LSMs (lsm.go).
 //
-// Key layout (version 4, see keys.go). Every trace-derived key begins with
+// Key layout (version 8, see keys.go). Every trace-derived key begins with
 // its table byte and the trace's epoch, so a retention cut is one range
 // deletion per table instead of a delete per row:
 //
@@ -40,7 +40,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "7"
+const layoutVersion = "8"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {

@@ -1,9 +1,11 @@
 package pebble
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
@@ -24,13 +26,31 @@ import (
 // term and trace was most of the keys and a fifth of the bytes ingest
 // wrote. Entries are self-delimiting:
 //
-//	0x00 | 4-byte epoch | 12-byte random part   a canonical X-Ray trace id
+//	0x02 | 3 bytes                              an X-Ray trace id of the key's epoch (layout 8)
+//	                                             whose first 3 random bytes are not 0
+//	0x00 | 4-byte epoch | 12-byte random part   any other canonical X-Ray trace id
 //	0x01 | uvarint length | id                   any other id
+//
+// A list need not name a trace whole: its key holds the second, and the
+// summaries of that second are keyed by trace id, so the first 3 of the
+// id's 12 random bytes find its summary with one seek (termscan.go's
+// fetcher), which reads the one or two summaries the prefix names. The
+// random bytes are incompressible, and the full 12 were 60 of the index's
+// 89 bytes per segment (1M segments: 89 bytes per segment before, 31
+// after). A prefix names another trace of the same second by chance (at
+// 12k traces a second, once in 1,400 entries); both summaries are then
+// checked against the terms, as a summary of a trace summarised again
+// is. Layouts up to 7 wrote every X-Ray id whole (0x00), which still
+// reads: readers take an entry of the key's epoch as its prefix, in either
+// form, so the same trace is one position whichever form names it.
+// An id whose first 3 random bytes are zero is written whole: ids
+// numbered rather than drawn at random (a counter in the low bytes, as
+// tests and hand-made ids have) all share that prefix.
 //
 // Entries without the epoch where it is the key's (13 bytes, not 17)
 // measured no smaller once compressed (200k segments: 18.5 MB against
-// 17.7): zstd already codes the epoch repeated in every entry as a repeat
-// match, and the 12 random bytes are the floor.
+// 17.7): zstd codes the epoch repeated in every entry as a repeat match;
+// it is the random part that costs.
 // A list may hold a trace twice (it was summarised again) or a trace that
 // no longer carries the term; readers sort and deduplicate, and skip a
 // trace summarised again whose summary lacks the terms (termscan.go). Layout version 1 stored a key per
@@ -39,7 +59,16 @@ import (
 const (
 	entryXRay  = 0x00
 	entryOther = 0x01
+	entryShort = 0x02
 )
+
+// shortBytes is how much of a trace id's random part a short entry keeps.
+// 3 measured 31 bytes per segment of lists, 4 38 (200k segments); a
+// second's traces share 3 bytes more often (at 12k traces a second, once
+// in 1,400 entries against 350,000), which costs a summary read each.
+const shortBytes = 3
+
+var zeroPrefix [shortBytes]byte
 
 // indexBucketSeconds is the width of the index's time buckets; a retention
 // partition holds whole buckets, so dropping one drops its terms.
@@ -52,9 +81,13 @@ func postingKey(epoch int64, t store.Term) []byte {
 	return append(termPrefix(indexBucketOf(epoch), t), epochBytes(epoch)...)
 }
 
-// appendPosting appends the entry of one trace id.
-func appendPosting(dst []byte, traceID string) []byte {
+// appendPosting appends the entry of one trace id to a list filed under
+// epoch.
+func appendPosting(dst []byte, epoch int64, traceID string) []byte {
 	if raw, ok := xrayRaw(traceID); ok {
+		if shortened(raw[:], epoch) {
+			return append(append(dst, entryShort), raw[4:4+shortBytes]...)
+		}
 		return append(append(dst, entryXRay), raw[:]...)
 	}
 	dst = append(dst, entryOther)
@@ -100,23 +133,82 @@ func formatXRay(dst, raw []byte) []byte {
 	return hex.AppendEncode(dst, raw[4:16])
 }
 
-// decodePostings appends the trace ids of a posting list to ids.
-func decodePostings(ids []string, v []byte) ([]string, error) {
+// ownEpoch reports whether the binary X-Ray id raw is of epoch.
+func ownEpoch(raw []byte, epoch int64) bool {
+	return int64(binary.BigEndian.Uint32(raw[:4])) == epoch
+}
+
+// shortened reports whether a list filed under epoch names the binary
+// X-Ray id raw by its prefix: an id of that second whose prefix is not
+// zero.
+func shortened(raw []byte, epoch int64) bool {
+	return ownEpoch(raw, epoch) && !bytes.Equal(raw[4:4+shortBytes], zeroPrefix[:])
+}
+
+// A partial position is what a list filed under a second says of a trace
+// of that second: the id's first 19 characters ("1-", the epoch, "-" and
+// the prefix in hex) and a 0 byte, which no id holds. It sorts among full
+// ids as the ids it stands for do.
+const partialLen = 2 + 8 + 1 + 2*shortBytes + 1
+
+func appendPartial(dst []byte, epochAndPrefix []byte) []byte {
+	dst = append(dst, '1', '-')
+	dst = hex.AppendEncode(dst, epochAndPrefix[:4])
+	dst = append(dst, '-')
+	dst = hex.AppendEncode(dst, epochAndPrefix[4:4+shortBytes])
+	return append(dst, 0)
+}
+
+// isPartial reports whether a position's trace id is partial: the prefix
+// of the summary keys it may name is its key without the last byte.
+func isPartial(id string) bool { return len(id) == partialLen && id[partialLen-1] == 0 }
+
+// positionOf is the position a list filed under epoch gives a trace id
+// stored whole (layouts up to 7): partial where a short entry would be,
+// so that both forms of one trace are one position.
+func positionOf(epoch int64, id string) string {
+	raw, ok := xrayRaw(id)
+	if !ok || !shortened(raw[:], epoch) {
+		return id
+	}
+	var buf [partialLen]byte
+	return string(appendPartial(buf[:0], raw[:]))
+}
+
+// decodePostings appends the positions of a posting list filed under
+// epoch to ids: full trace ids, or partial ones (appendPartial).
+func decodePostings(ids []string, epoch int64, v []byte) ([]string, error) {
 	var buf [35]byte
 	for len(v) > 0 {
 		switch v[0] {
+		case entryShort:
+			if len(v) < 1+shortBytes {
+				return ids, fmt.Errorf("posting list truncated")
+			}
+			if epoch < 0 || epoch > math.MaxUint32 {
+				return ids, fmt.Errorf("posting list of epoch %d has an entry of an X-Ray id", epoch)
+			}
+			var raw [4 + shortBytes]byte
+			binary.BigEndian.PutUint32(raw[:4], uint32(epoch))
+			copy(raw[4:], v[1:1+shortBytes])
+			ids = append(ids, string(appendPartial(buf[:0], raw[:])))
+			v = v[1+shortBytes:]
 		case entryXRay:
 			if len(v) < 17 {
 				return ids, fmt.Errorf("posting list truncated")
 			}
-			ids = append(ids, string(formatXRay(buf[:0], v[1:17])))
+			if shortened(v[1:17], epoch) {
+				ids = append(ids, string(appendPartial(buf[:0], v[1:1+4+shortBytes])))
+			} else {
+				ids = append(ids, string(formatXRay(buf[:0], v[1:17])))
+			}
 			v = v[17:]
 		case entryOther:
 			n, w := binary.Uvarint(v[1:])
 			if w <= 0 || uint64(len(v)-1-w) < n {
 				return ids, fmt.Errorf("posting list truncated")
 			}
-			ids = append(ids, string(v[1+w:1+w+int(n)]))
+			ids = append(ids, positionOf(epoch, string(v[1+w:1+w+int(n)])))
 			v = v[1+w+int(n):]
 		default:
 			return ids, fmt.Errorf("posting list has unknown entry tag %#x", v[0])
@@ -143,13 +235,13 @@ func (w *postingWriter) add(epoch int64, t store.Term, traceID string) {
 	w.key = append(append(append(append(w.key, t.Field...), 0), t.Value...), 0)
 	w.key = binary.BigEndian.AppendUint64(w.key, uint64(epoch))
 	if i, ok := w.index[string(w.key)]; ok { // a lookup that does not allocate
-		w.lists[i] = appendPosting(w.lists[i], traceID)
+		w.lists[i] = appendPosting(w.lists[i], epoch, traceID)
 		return
 	}
 	k := string(w.key)
 	w.index[k] = len(w.lists)
 	w.keys = append(w.keys, k)
-	w.lists = append(w.lists, appendPosting(make([]byte, 0, 64), traceID))
+	w.lists = append(w.lists, appendPosting(make([]byte, 0, 64), epoch, traceID))
 }
 
 // stage hands the gathered lists to sb as merges.

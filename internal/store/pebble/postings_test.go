@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -13,36 +14,98 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
+// postingEpoch is the epoch of the lists the tests write: the first ids'.
+const postingEpoch = 0x5f84c7a5
+
 func TestPostingsRoundTrip(t *testing.T) {
 	ids := []string{
-		"1-5f84c7a5-0123456789abcdef01234567", // compact
+		"1-5f84c7a5-0123456789abcdef01234567", // of the list's epoch: its first 3 random bytes
+		"1-5f84c7a6-0123456789abcdef01234567", // of another epoch: whole
+		"1-5f84c7a5-00000000000000000000002a", // numbered, not random: whole
 		"1-5F84C7A5-0123456789ABCDEF01234567", // upper case: kept as it is
 		"1-5f84c7a5-0123456789abcdef0123456",  // short
 		"1-5f84c7a5x0123456789abcdef01234567",
 		"4bf92f3577b34da6a3ce929d0e0e4736", // W3C
 		"", "1-zzzzzzzz-0123456789abcdef01234567",
 	}
+	want := append([]string{ids[0][:11+2*shortBytes] + "\x00"}, ids[1:]...)
 	var v []byte
 	bounds := map[int]bool{}
 	for _, id := range ids {
-		v = appendPosting(v, id)
+		v = appendPosting(v, postingEpoch, id)
 		bounds[len(v)] = true
 	}
-	if got := len(appendPosting(nil, ids[0])); got != 17 {
-		t.Errorf("canonical id takes %d bytes, want 17", got)
+	if got := len(appendPosting(nil, postingEpoch, ids[0])); got != 1+shortBytes {
+		t.Errorf("id of the list's epoch takes %d bytes, want %d", got, 1+shortBytes)
 	}
-	got, err := decodePostings(nil, v)
-	if err != nil || !slices.Equal(got, ids) {
-		t.Fatalf("got %q, %v; want %q", got, err, ids)
+	for _, id := range ids[1:3] {
+		if got := len(appendPosting(nil, postingEpoch, id)); got != 17 {
+			t.Errorf("%s takes %d bytes, want 17", id, got)
+		}
+	}
+	got, err := decodePostings(nil, postingEpoch, v)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %q, %v; want %q", got, err, want)
+	}
+	if !isPartial(got[0]) || isPartial(got[1]) {
+		t.Errorf("isPartial(%q), isPartial(%q): want true, false", got[0], got[1])
 	}
 	for n := 1; n < len(v); n++ {
-		if _, err := decodePostings(nil, v[:n]); (err == nil) != bounds[n] {
+		if _, err := decodePostings(nil, postingEpoch, v[:n]); (err == nil) != bounds[n] {
 			t.Fatalf("list cut at %d of %d: err %v", n, len(v), err)
 		}
 	}
-	if _, err := decodePostings(nil, []byte{7}); err == nil {
+	if _, err := decodePostings(nil, postingEpoch, []byte{7}); err == nil {
 		t.Fatal("unknown tag decoded")
 	}
+}
+
+// Layouts up to 7 wrote every X-Ray id whole: an id of the list's epoch
+// reads as the position a short entry gives it, so one trace named in
+// both forms (its list appended to after the upgrade) is one position.
+func TestWholeEntryOfListEpochIsPartial(t *testing.T) {
+	id := "1-5f84c7a5-0123456789abcdef01234567"
+	raw, _ := xrayRaw(id)
+	whole := append([]byte{entryXRay}, raw[:]...)
+	got, err := decodePostings(nil, postingEpoch, append(whole, appendPosting(nil, postingEpoch, id)...))
+	if err != nil || len(got) != 2 || got[0] != got[1] || !isPartial(got[0]) {
+		t.Fatalf("got %q, %v; want one partial position twice", got, err)
+	}
+	if p := positionOf(postingEpoch, id); p != got[0] {
+		t.Errorf("positionOf (layout 1 keys) = %q, want %q", p, got[0])
+	}
+	if p := positionOf(postingEpoch+1, id); p != id {
+		t.Errorf("positionOf under another epoch = %q, want the id", p)
+	}
+}
+
+func FuzzDecodePostings(f *testing.F) {
+	f.Add(int64(postingEpoch), appendPosting(appendPosting(nil, postingEpoch, "1-5f84c7a5-0123456789abcdef01234567"), postingEpoch, "w3c"))
+	f.Add(int64(postingEpoch), []byte{entryShort, 1, 2})
+	f.Add(int64(-1), []byte{entryXRay, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	f.Add(int64(0), []byte{entryOther, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, epoch int64, v []byte) {
+		got, err := decodePostings(nil, epoch, v)
+		if err != nil {
+			return
+		}
+		// Written again, the positions read back the same.
+		var again []byte
+		for _, p := range got {
+			if isPartial(p) {
+				raw, ok := xrayRaw(p[:partialLen-1] + strings.Repeat("0", 35-(partialLen-1)))
+				if !ok || !ownEpoch(raw[:], epoch) {
+					t.Fatalf("partial position %q of a list of epoch %d", p, epoch)
+				}
+				again = append(append(again, entryShort), raw[4:4+shortBytes]...)
+				continue
+			}
+			again = appendPosting(again, epoch, p)
+		}
+		if back, err := decodePostings(nil, epoch, again); err != nil || !slices.Equal(back, got) {
+			t.Fatalf("%q written again read %q, %v", got, back, err)
+		}
+	})
 }
 
 // A store of layout 1 (a key per term and trace, every table in the main
@@ -106,7 +169,7 @@ func TestPostingKeyMatchesWriter(t *testing.T) {
 	if len(w.keys) != 1 || w.keys[0] != string(postingKey(storetest.Base+7, term)) {
 		t.Fatalf("writer keys %q", w.keys)
 	}
-	if ids, err := decodePostings(nil, w.lists[0]); err != nil || !slices.Equal(ids, []string{"x", "y"}) {
+	if ids, err := decodePostings(nil, storetest.Base+7, w.lists[0]); err != nil || !slices.Equal(ids, []string{"x", "y"}) {
 		t.Fatalf("list %q, %v", ids, err)
 	}
 }

@@ -93,6 +93,22 @@ func (p *termPlan) carriesAny(sum *trace.Summary) bool {
 	return true
 }
 
+// carriesChecked reports whether the summary is indexed under a planned
+// term and under one of each further set's that is still checked (a
+// search leaves the others unchecked: conjunct.go).
+func (p *termPlan) carriesChecked(sum *trace.Summary) bool {
+	terms := termsOf(sum)
+	if !p.carries(terms) && !(p.legacy && p.carries(legacyTermsOf(sum))) {
+		return false
+	}
+	for _, c := range p.also {
+		if !c.off && !c.carries(terms) {
+			return false
+		}
+	}
+	return true
+}
+
 func (p *termPlan) carries(terms []store.Term) bool {
 	for _, t := range terms {
 		if _, ok := p.set[t]; ok {
@@ -150,7 +166,7 @@ func (s *Store) readRun(ctx context.Context, r store.TermRange, itp **pebble.Ite
 		}
 		v, err := it.ValueAndErr()
 		if err == nil {
-			ids, err = decodePostings(ids[:0], v)
+			ids, err = decodePostings(ids[:0], ep, v)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("index term list at epoch %d: %w", ep, err)

@@ -69,22 +69,23 @@ func (s *Store) indexScan(ctx context.Context, q store.SummaryQuery, plan *termP
 		return err
 	}
 	defer parts.Close()
-	// Candidates are decoded on every core, as a scan's summaries are: a
-	// range of numbers can name many.
-	dec := newDecodeAhead(func(sum *trace.Summary) bool {
-		// A trace summarised more than once may have lost the term its
-		// list still names it under (postings.go).
-		if sum.Revision > 0 && !plan.carriesAny(sum) {
-			return true
-		}
-		return fn(sum)
-	}, s.skipCorrupt)
 	sums, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(max(q.From, 0), ""), UpperBound: summaryKey(q.To, "")})
 	if err != nil {
 		return err
 	}
 	defer sums.Close()
-	f := &fetcher{it: sums, dec: dec, limit: firstRun}
+	f := &fetcher{it: sums, after: after, limit: firstRun}
+	// Candidates are decoded on every core, as a scan's summaries are: a
+	// range of numbers can name many.
+	f.dec = newDecodeAhead(func(sum *trace.Summary) bool {
+		// A trace summarised more than once may have lost the term its
+		// list still names it under (postings.go).
+		if !f.carries(plan, sum) || sum.Revision > 0 && !plan.carriesAny(sum) {
+			return true
+		}
+		return fn(sum)
+	}, s.skipCorrupt)
+	dec := f.dec
 	for ok := parts.Last(); ok; ok = parts.SeekLT(append([]byte{'i'}, epochBytes(bucketAt(parts))...)) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -106,14 +107,27 @@ func (s *Store) indexScan(ctx context.Context, q store.SummaryQuery, plan *termP
 // fetcher reads the summaries of candidates in runs: sorted ascending, one
 // iterator's seeks walk them nearly as a scan does (Pebble seeks onward
 // from where the last seek ended), where a point read per candidate cost
-// more than a scan of every summary once candidates were many.
+// more than a scan of every summary once candidates were many. A partial
+// position (postings.go) reads every summary its prefix names.
 type fetcher struct {
 	it    *pebble.Iterator
 	dec   *decodeAhead
-	keys  [][]byte // newest first, as found
-	vals  [][]byte
+	after store.Cursor // exclusive: only summaries before it
+	keys  [][]byte     // newest first, as found
+	found []keyValue   // the keys' summaries, ascending
+	// named are the traces found by a partial position that names more
+	// than one, whose summaries must show the terms: the prefix may be
+	// another trace's. One found alone is taken as the one named: checking
+	// every summary's terms cost a tenth of a search's CPU, and the one
+	// case it would catch is a trace whose summary is gone (dropped by keep
+	// policies, moved to another second, or never written for a crash)
+	// whose 3 bytes another trace of its second holds (~7 in 10^4 at 12k
+	// traces a second); searches test each summary against the filter.
+	named map[string]struct{}
 	limit int
 }
+
+type keyValue struct{ key, value []byte }
 
 // add queues a candidate's summary key; false stops the search.
 func (f *fetcher) add(key []byte) bool {
@@ -127,21 +141,63 @@ func (f *fetcher) add(key []byte) bool {
 
 // flush reads and hands on what is queued; false stops the search.
 func (f *fetcher) flush() bool {
-	f.vals = append(f.vals[:0], make([][]byte, len(f.keys))...)
+	// Read in ascending key order, so handed on from the end: newest first.
+	f.found = f.found[:0]
 	for i := len(f.keys) - 1; i >= 0; i-- {
-		if k := f.keys[i]; f.it.SeekGE(k) && bytes.Equal(f.it.Key(), k) {
-			f.vals[i] = bytes.Clone(f.it.Value()) // valid until the iterator moves
+		k := f.keys[i]
+		if len(k) != 9+partialLen || !isPartial(string(k[9:])) {
+			if f.it.SeekGE(k) && bytes.Equal(f.it.Key(), k) {
+				f.found = append(f.found, keyValue{k, bytes.Clone(f.it.Value())}) // valid until the iterator moves
+			}
+			continue
+		}
+		// Next past the match, to see whether another trace of the second
+		// shares the prefix, costs the following seek Pebble's onward
+		// positioning (+20-30% CPU over all pages of a numeric search);
+		// a second seek instead cost more.
+		prefix, first := k[:len(k)-1], len(f.found)
+		for ok := f.it.SeekGE(prefix); ok && bytes.HasPrefix(f.it.Key(), prefix); ok = f.it.Next() {
+			key, v := f.it.Key(), f.it.Value()
+			if !f.after.IsZero() && !f.before(key) {
+				continue // handed on before the cursor
+			}
+			kv := append(append(make([]byte, 0, len(key)+len(v)), key...), v...) // one allocation
+			f.found = append(f.found, keyValue{kv[:len(key):len(key)], kv[len(key):]})
+		}
+		if len(f.found)-first > 1 {
+			if f.named == nil {
+				f.named = map[string]struct{}{}
+			}
+			for _, kv := range f.found[first:] {
+				f.named[summaryKeyTraceID(kv.key)] = struct{}{}
+			}
 		}
 	}
 	more := true
-	for i, k := range f.keys {
-		if f.vals[i] != nil && !f.dec.addOwned(k, f.vals[i]) {
-			more = false
-			break
-		}
+	for j := len(f.found) - 1; j >= 0 && more; j-- {
+		more = f.dec.addOwned(f.found[j].key, f.found[j].value)
 	}
+	clear(f.found) // the pool of keys and values is the decoder's now
 	f.keys = f.keys[:0]
 	return more
+}
+
+// before reports whether the summary key k lies before f.after.
+func (f *fetcher) before(k []byte) bool {
+	ep := int64(binary.BigEndian.Uint64(k[1:9]))
+	return ep < f.after.Epoch || ep == f.after.Epoch && string(k[9:]) < f.after.TraceID
+}
+
+// carries reports whether a summary found by a partial position that
+// names more than one carries the plan's terms (true for the others): its
+// position, in the plan's lists and in the further sets' (conjunct.go),
+// may have been another trace's.
+func (f *fetcher) carries(plan *termPlan, sum *trace.Summary) bool {
+	if _, ok := f.named[sum.TraceID]; !ok {
+		return true
+	}
+	delete(f.named, sum.TraceID)
+	return plan.carriesChecked(sum)
 }
 
 // bucketAt is the bucket of the index key under the iterator.
@@ -190,12 +246,12 @@ func (t *termIter) fill() {
 				break
 			}
 			if len(rest) > 8 { // layout 1: a key per trace
-				t.buf = append(t.buf, string(rest[8:]))
+				t.buf = append(t.buf, positionOf(t.ep, string(rest[8:])))
 				continue
 			}
 			v, err := t.it.ValueAndErr()
 			if err == nil {
-				t.buf, err = decodePostings(t.buf, v)
+				t.buf, err = decodePostings(t.buf, t.ep, v)
 			}
 			if err != nil {
 				t.err = fmt.Errorf("index term list at epoch %d: %w", t.ep, err)
