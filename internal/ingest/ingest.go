@@ -272,11 +272,13 @@ func (in *Ingester) Activity() uint64 { return in.calls.Load() }
 
 // Trim releases what ingest keeps only to go faster, as an idle server
 // should: its cache of parsed traces (later segments of a trace re-read
-// it) and the filters of traces summarised (seen: traces filed in the next
-// MaxFuture then cost a store lookup each).
+// it), the filters of traces summarised (seen: traces filed in the next
+// MaxFuture then cost a store lookup each), and the room its pending set's
+// maps grew to.
 func (in *Ingester) Trim() {
 	in.cache.clear()
 	in.seen.forget(in.cfg.Now())
+	in.pend.trim()
 }
 
 // Saturated reports that ingest holds MaxPendingBytes of work, so that a
