@@ -48,3 +48,35 @@ func TestIdleTrimRetriesABusyStore(t *testing.T) {
 		t.Fatal("a retry acted while traffic came")
 	}
 }
+
+// An idle server's collector runs at idleGCPercent and gets its pace
+// back when traffic comes; a GOGC the user set off or lower is left alone.
+func TestIdleGCPercent(t *testing.T) {
+	pct := 200
+	set := func(p int) int { prev := pct; pct = p; return prev }
+	g := &idleGC{set: set}
+	if !g.lower() || pct != idleGCPercent {
+		t.Fatalf("lower: GOGC %d, want %d", pct, idleGCPercent)
+	}
+	if g.lower() || pct != idleGCPercent {
+		t.Fatalf("a second lower changed GOGC to %d", pct)
+	}
+	g.restore()
+	if pct != 200 {
+		t.Fatalf("restore: GOGC %d, want 200", pct)
+	}
+	g.restore()
+	if pct != 200 {
+		t.Fatalf("a second restore: GOGC %d", pct)
+	}
+	for _, user := range []int{-1, 20, idleGCPercent} {
+		pct = user
+		if g.lower() || pct != user {
+			t.Errorf("GOGC %d: lower changed it to %d", user, pct)
+		}
+		g.restore()
+		if pct != user {
+			t.Errorf("GOGC %d: restore changed it to %d", user, pct)
+		}
+	}
+}

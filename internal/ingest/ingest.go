@@ -270,9 +270,16 @@ func (in *Ingester) TryIngestSegments(ctx context.Context, segs []*segment.Segme
 // same, no traffic arrives (the app trims memory when idle).
 func (in *Ingester) Activity() uint64 { return in.calls.Load() }
 
-// Trim releases what ingest keeps only to go faster, its cache of parsed
-// traces, as an idle server should; later segments of a trace re-read it.
-func (in *Ingester) Trim() { in.cache.clear() }
+// Trim releases what ingest keeps only to go faster, as an idle server
+// should: its cache of parsed traces (later segments of a trace re-read
+// it), the filters of traces summarised (seen: traces filed in the next
+// MaxFuture then cost a store lookup each), and the room its pending set's
+// maps grew to.
+func (in *Ingester) Trim() {
+	in.cache.clear()
+	in.seen.forget(in.cfg.Now())
+	in.pend.trim()
+}
 
 // Saturated reports that ingest holds MaxPendingBytes of work, so that a
 // call now would be refused: a transport can refuse one before it reads it.

@@ -13,29 +13,54 @@ import (
 // lookup per trace. A trace is filed under an epoch at most MaxFuture past
 // the time it was first stored (epochFor clamps it), so one filed after
 // since can only have been summarised by this process, which remembers the
-// traces it summarised in two rotating bloom filters: filed after since and
-// in neither filter means new. A false positive costs the lookup, no more.
+// traces it summarised in bloom filters: filed after since and in none of
+// them means new. A false positive costs the lookup, no more.
+//
+// The filters are sized to the traffic, not to the most it could be: the
+// first holds seenMinBits, and each one that fills is followed by one
+// twice its size, up to seenMaxBits (8 MiB), where a full filter starts a
+// new generation and the older ones are dropped. A server that took 100k
+// traces holds ~400 KiB of filters, not the 8–16 MiB sized for millions;
+// an idle server forgets them all (forget).
 type seen struct {
-	mu        sync.Mutex
-	seed      maphash.Seed
-	since     int64 // epoch after which the filters know every summarised trace
-	cur, prev *bloomFilter
-	curStart  time.Time
+	mu   sync.Mutex
+	seed maphash.Seed
+	// since: the epoch after which the filters know every summarised trace.
+	since int64
+	// filters, oldest first; the last takes new traces.
+	filters []*bloomFilter
+	// dropped: a filter has been dropped, so since no longer reflects only
+	// the process's start (knowStoreUpTo may not lower it).
+	dropped bool
 }
 
 const (
-	seenBits     = 1 << 26 // 8 MiB per filter
-	seenCapacity = 4 << 20 // traces per filter: ~0.2% false positives when full
+	seenMinBits = 1 << 16 // 8 KiB: 4k traces
+	seenMaxBits = 1 << 26 // 8 MiB: 4M traces
+	// seenBitsPerTrace: a filter holds bits/seenBitsPerTrace traces, with 4
+	// hashes ~0.24% false positives when full (they add up over the few
+	// filters of a growing generation: at most ~2.5%, a lookup each).
+	seenBitsPerTrace = 16
 )
 
 type bloomFilter struct {
-	bits []uint64
-	n    int
+	bits  []uint64
+	mask  uint64 // bits in the filter - 1 (a power of two)
+	n     int
+	start time.Time // when it began to take traces
 }
+
+func newBloomFilter(bits int, start time.Time) *bloomFilter {
+	return &bloomFilter{bits: make([]uint64, bits/64), mask: uint64(bits - 1), start: start}
+}
+
+func (b *bloomFilter) size() int { return int(b.mask + 1) }
+
+func (b *bloomFilter) full() bool { return b.n >= b.size()/seenBitsPerTrace }
 
 func newSeen(start time.Time) *seen {
 	return &seen{seed: maphash.MakeSeed(), since: start.Add(segment.DefaultMaxFuture).Unix(),
-		cur: &bloomFilter{bits: make([]uint64, seenBits/64)}, curStart: start}
+		filters: []*bloomFilter{newBloomFilter(seenMinBits, start)}}
 }
 
 // knowStoreUpTo narrows what needs a lookup to traces filed at or before
@@ -44,7 +69,7 @@ func newSeen(start time.Time) *seen {
 func (s *seen) knowStoreUpTo(epoch int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.prev == nil { // no rotation yet: since still reflects the start
+	if !s.dropped { // since still reflects the start
 		s.since = min(s.since, epoch)
 	}
 }
@@ -57,28 +82,66 @@ func (s *seen) isNew(id string, epoch int64, now time.Time) bool {
 	if epoch <= s.since || epoch > now.Add(segment.DefaultMaxFuture).Unix() {
 		return false // unknown: filed before the filters began, or not a time
 	}
-	return !s.cur.has(h) && (s.prev == nil || !s.prev.has(h))
+	for _, f := range s.filters {
+		if f.has(h) {
+			return false
+		}
+	}
+	return true
 }
 
-// add records summarised traces; a full filter becomes the previous one.
+// add records summarised traces; a full filter is followed by a bigger one,
+// or at the largest size by a new generation.
 func (s *seen) add(ids []string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		s.cur.add(maphash.String(s.seed, id))
+		cur := s.filters[len(s.filters)-1]
+		cur.add(maphash.String(s.seed, id))
+		if !cur.full() {
+			continue
+		}
+		if cur.size() < seenMaxBits {
+			s.filters = append(s.filters, newBloomFilter(2*cur.size(), now))
+			continue
+		}
+		// Traces only the dropped filters knew were summarised before
+		// cur.start, so filed no later than cur.start + MaxFuture.
+		s.forgetBefore(cur.start)
+		s.filters = []*bloomFilter{cur, newBloomFilter(seenMaxBits, now)}
 	}
-	if s.cur.n >= seenCapacity {
-		// Traces only the dropped filter knew were summarised before
-		// curStart, so filed no later than curStart + MaxFuture.
-		s.since = max(s.since, s.curStart.Add(segment.DefaultMaxFuture).Unix())
-		s.prev, s.cur, s.curStart = s.cur, &bloomFilter{bits: make([]uint64, seenBits/64)}, now
+}
+
+// forget drops every filter, for an idle server's memory: traces filed up
+// to now + MaxFuture need a lookup again, and the filters start small.
+func (s *seen) forget(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forgetBefore(now)
+	s.filters = []*bloomFilter{newBloomFilter(seenMinBits, now)}
+}
+
+// forgetBefore advances since past every trace summarised before t.
+func (s *seen) forgetBefore(t time.Time) {
+	s.since = max(s.since, t.Add(segment.DefaultMaxFuture).Unix())
+	s.dropped = true
+}
+
+// bytes is the filters' memory.
+func (s *seen) bytes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, f := range s.filters {
+		n += f.size() / 8
 	}
+	return n
 }
 
 func (b *bloomFilter) add(h uint64) {
 	h1, h2 := h, h>>32|h<<32
 	for i := range uint64(4) {
-		bit := (h1 + i*h2) % seenBits
+		bit := (h1 + i*h2) & b.mask
 		b.bits[bit/64] |= 1 << (bit % 64)
 	}
 	b.n++
@@ -87,7 +150,7 @@ func (b *bloomFilter) add(h uint64) {
 func (b *bloomFilter) has(h uint64) bool {
 	h1, h2 := h, h>>32|h<<32
 	for i := range uint64(4) {
-		bit := (h1 + i*h2) % seenBits
+		bit := (h1 + i*h2) & b.mask
 		if b.bits[bit/64]&(1<<(bit%64)) == 0 {
 			return false
 		}

@@ -32,21 +32,45 @@ func TestSeen(t *testing.T) {
 		t.Error("a summarised trace is still new")
 	}
 
-	// Filling the filter rotates it; what only the dropped one knew falls
-	// before since, so it is looked up, never wrongly new.
-	s.cur.n = seenCapacity - 1
-	s.add([]string{"d"}, now) // rotation 1: a and d in prev
+	// A full filter is followed by one twice its size, forgetting nothing,
+	// up to the largest size.
+	fill := func(at time.Time) {
+		cur := s.filters[len(s.filters)-1]
+		cur.n = cur.size()/seenBitsPerTrace - 1
+		s.add([]string{fmt.Sprint("fill", at.UnixNano())}, at)
+	}
+	for s.filters[len(s.filters)-1].size() < seenMaxBits {
+		size := s.filters[len(s.filters)-1].size()
+		fill(now)
+		if got := s.filters[len(s.filters)-1].size(); got != 2*size {
+			t.Fatalf("a full filter of %d bits was followed by one of %d", size, got)
+		}
+		if s.isNew("a", after, now) || s.since != start.Unix()-600 {
+			t.Fatal("growing the filters forgot a summarised trace")
+		}
+	}
+
+	// Filling the largest filter starts a generation; what only the
+	// dropped filters knew falls before since, so it is looked up, never
+	// wrongly new.
+	s.add([]string{"d"}, now)
+	fill(now) // generation 1: a and d in the older filters
+	if len(s.filters) != 2 {
+		t.Fatalf("%d filters after a generation, want the full one and a new one", len(s.filters))
+	}
 	if s.isNew("a", after, now) || s.isNew("d", after, now) {
 		t.Error("the previous filter is forgotten too early")
 	}
 	later := now.Add(time.Hour)
-	s.cur.n = seenCapacity - 1
-	s.add([]string{"e"}, later) // rotation 2: a and d dropped
+	fill(later) // generation 2: a and d dropped
 	if s.isNew("a", after, later) {
 		t.Error("a trace only a dropped filter knew is reported new")
 	}
 	if !s.isNew("f", later.Unix(), later) {
-		t.Error("a trace filed after the second rotation is not new")
+		t.Error("a trace filed after the second generation is not new")
+	}
+	if s.bytes() != 2*seenMaxBits/8 {
+		t.Errorf("filters hold %d bytes, want two of the largest", s.bytes())
 	}
 	fp := 0
 	for i := range 100000 {
@@ -56,5 +80,84 @@ func TestSeen(t *testing.T) {
 	}
 	if fp > 100 {
 		t.Errorf("%d false positives in 100000 on a near-empty filter", fp)
+	}
+}
+
+// The filters are sized to the traffic: 100k traces take well under the
+// 8 MiB one filter for millions took (an idle server's heap), every one of
+// them is known, and few traces not summarised cost a lookup.
+func TestSeenSizedToTraffic(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	s := newSeen(start)
+	s.knowStoreUpTo(0)
+	if got := s.bytes(); got > 8<<10 {
+		t.Errorf("a fresh filter takes %d bytes", got)
+	}
+	epoch := start.Unix()
+	const n = 100_000
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprint("1-6935f000-", i)
+	}
+	for lo := 0; lo < n; lo += 500 { // as flushes add them
+		s.add(ids[lo:lo+500], start)
+	}
+	for _, id := range ids {
+		if s.isNew(id, epoch, start) {
+			t.Fatalf("summarised trace %s is new", id)
+		}
+	}
+	// 16 bits a trace, each filter at most twice its traces' need.
+	if got := s.bytes(); got > 2*n*seenBitsPerTrace/8+seenMinBits/8 || got >= seenMaxBits/8 {
+		t.Errorf("the filters of %d traces take %d bytes", n, got)
+	}
+	fp := 0
+	for i := range n {
+		if !s.isNew(fmt.Sprint("other-", i), epoch, start) {
+			fp++
+		}
+	}
+	if fp > n*3/100 {
+		t.Errorf("%d false positives in %d", fp, n)
+	}
+}
+
+// forget (an idle server's trim) drops the filters, yet a trace summarised
+// before is never taken for new: until MaxFuture has passed, every trace
+// filed is looked up; traces summarised after are remembered again.
+func TestSeenForget(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	s := newSeen(start)
+	s.knowStoreUpTo(0)
+	now := start.Add(time.Hour)
+	ids := make([]string, 10_000)
+	for i := range ids {
+		ids[i] = fmt.Sprint("old-", i)
+	}
+	s.add(ids, now)
+	s.forget(now)
+	if got := s.bytes(); got > seenMinBits/8 {
+		t.Errorf("forgotten filters still take %d bytes", got)
+	}
+	// The latest a trace summarised before now can be filed.
+	latest := now.Add(5 * time.Minute)
+	for _, id := range ids {
+		if s.isNew(id, latest.Unix(), latest) {
+			t.Fatalf("trace %s, summarised before the filters were dropped, is new", id)
+		}
+	}
+	s.knowStoreUpTo(0) // the start's knowledge cannot undo the drop
+	if s.isNew(ids[0], now.Unix(), now) {
+		t.Error("knowStoreUpTo after forget made a forgotten trace new")
+	}
+	// Summarised after: remembered. Filed after the drop's horizon and
+	// never summarised: new.
+	later := latest.Add(time.Second)
+	s.add([]string{"late"}, later)
+	if s.isNew("late", later.Unix(), later) {
+		t.Error("a trace summarised after forget is new")
+	}
+	if !s.isNew("fresh", later.Unix(), later) {
+		t.Error("a trace filed after the forgotten horizon is not new")
 	}
 }
