@@ -210,7 +210,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		if dec != nil {
 			decisions = append(decisions, *dec)
 		}
-		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop})
+		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop, Counted: e.counted})
 		states = append(states, next)
 		done = append(done, e)
 	}
@@ -218,6 +218,19 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		in.derive(updates)
 		if err := in.cfg.Store.Apply(ctx, updates); err != nil {
 			in.cfg.Logger.Error("store summaries", "traces", len(updates), "err", err)
+			var counted *store.StatsStoredError
+			if errors.As(err, &counted) {
+				// done[i] is updates[i]'s entry. This change is counted
+				// now (with the one it took back); the stored summary is
+				// still its Previous. A drop's tombstone went in with the
+				// statistics: the drop is done, its retry skipped.
+				for i, u := range updates {
+					done[i].counted = nil
+					if !u.Drop {
+						done[i].counted = &store.CountedChange{Summary: u.Summary, Previous: u.Previous}
+					}
+				}
+			}
 			for _, u := range updates {
 				in.cache.remove(u.TraceID)
 			}

@@ -292,6 +292,13 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	if err == nil {
 		s.released(releases)
 	}
+	if failedStage(err) == 1 && len(stats.b) > 0 {
+		// The deltas are in, the summaries not: a retry must not add
+		// them again (the ingester takes them back). A later stage
+		// refused leaves the summaries stored, and a retry builds on
+		// them, so it counts nothing twice.
+		return &store.StatsStoredError{Err: err}
+	}
 	return err
 }
 
