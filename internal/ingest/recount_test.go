@@ -115,23 +115,7 @@ func TestRetriedApplyCountsStatisticsOnce(t *testing.T) {
 			embedded := newCountedEnv(t, pst)
 
 			at := time.Now().Add(-time.Minute)
-			st := float64(at.Unix())
-			var first, late []string
-			for i := range 4 {
-				id := fmt.Sprintf("1-%08x-%024x", at.Unix(), 700+i)
-				first = append(first,
-					fmt.Sprintf(`{"trace_id":%q,"id":"%016x","name":"front","start_time":%f,"end_time":%f,`+
-						`"subsegments":[{"id":"%016x","name":"back","namespace":"remote","start_time":%f,"end_time":%f}]}`,
-						id, 0x100+i, st, st+1, 0x200+i, st+0.1, st+0.9),
-					fmt.Sprintf(`{"trace_id":%q,"id":"%016x","parent_id":"%016x","name":"back","start_time":%f,"end_time":%f}`,
-						id, 0x300+i, 0x200+i, st+0.1, st+0.8))
-				if i == 0 {
-					// Arrives between the refused Apply and its retry: the
-					// trace's summary changes (a fault on back).
-					late = append(late, fmt.Sprintf(`{"trace_id":%q,"id":"%016x","parent_id":"%016x","name":"back","start_time":%f,"end_time":%f,"fault":true}`,
-						id, 0x400+i, 0x200+i, st+0.2, st+0.7))
-				}
-			}
+			first, late := countedDocs(at)
 
 			shared.put(t, first...)
 			allow := refuseInserts(t, db, c.table, c.columns, c.orderBy, c.blocker)
@@ -162,22 +146,101 @@ func TestRetriedApplyCountsStatisticsOnce(t *testing.T) {
 			embedded.put(t, late...)
 			embedded.in.Sync(ctx)
 
-			from := at.Unix() - at.Unix()%60 - 60
-			want := embedded.graphStats(t, from, from+240)
-			got := shared.graphStats(t, from, from+240)
-			if len(want) == 0 {
-				t.Fatal("the embedded store counted nothing")
-			}
-			for k, w := range want {
-				if got[k] != w {
-					t.Errorf("%s: ClickHouse after a retried Apply %s, embedded %s", k, got[k], w)
-				}
-			}
-			for k, g := range got {
-				if _, ok := want[k]; !ok {
-					t.Errorf("%s: ClickHouse counts %s, embedded nothing", k, g)
-				}
-			}
+			sameGraph(t, shared, embedded, at)
 		})
 	}
+}
+
+// countedDocs are four traces of front calling back, and a late document
+// of the first (a fault on back) that changes its summary.
+func countedDocs(at time.Time) (first, late []string) {
+	st := float64(at.Unix())
+	for i := range 4 {
+		id := fmt.Sprintf("1-%08x-%024x", at.Unix(), 700+i)
+		first = append(first,
+			fmt.Sprintf(`{"trace_id":%q,"id":"%016x","name":"front","start_time":%f,"end_time":%f,`+
+				`"subsegments":[{"id":"%016x","name":"back","namespace":"remote","start_time":%f,"end_time":%f}]}`,
+				id, 0x100+i, st, st+1, 0x200+i, st+0.1, st+0.9),
+			fmt.Sprintf(`{"trace_id":%q,"id":"%016x","parent_id":"%016x","name":"back","start_time":%f,"end_time":%f}`,
+				id, 0x300+i, 0x200+i, st+0.1, st+0.8))
+		if i == 0 {
+			late = append(late, fmt.Sprintf(`{"trace_id":%q,"id":"%016x","parent_id":"%016x","name":"back","start_time":%f,"end_time":%f,"fault":true}`,
+				id, 0x400+i, 0x200+i, st+0.2, st+0.7))
+		}
+	}
+	return first, late
+}
+
+// sameGraph checks that got's service graph around at is want's.
+func sameGraph(t *testing.T, got, want countedEnv, at time.Time) {
+	t.Helper()
+	from := at.Unix() - at.Unix()%60 - 60
+	w := want.graphStats(t, from, from+240)
+	g := got.graphStats(t, from, from+240)
+	if len(w) == 0 {
+		t.Fatal("the embedded store counted nothing")
+	}
+	for k, ws := range w {
+		if g[k] != ws {
+			t.Errorf("%s: ClickHouse %s, embedded %s", k, g[k], ws)
+		}
+	}
+	for k, gs := range g {
+		if _, ok := w[k]; !ok {
+			t.Errorf("%s: ClickHouse counts %s, embedded nothing", k, gs)
+		}
+	}
+}
+
+// A refused Apply's statistics are taken back by its retry also when
+// another process summarised the traces in between (from the summary it
+// read: the stored one the refused Apply replaced), with a document of
+// its own: the retry's Previous is that process's summary, and what it
+// takes back is still the refused change.
+func TestRetriedApplyCountsOnceAfterAnotherProcessSummarised(t *testing.T) {
+	ctx := context.Background()
+	db := clickhousetest.NewDatabase(t)
+	open := func() (*clickhouse.Store, countedEnv) {
+		chs, err := clickhouse.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return chs, newCountedEnv(t, chs)
+	}
+	chs, a := open()
+	_, b := open()
+	pst, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded := newCountedEnv(t, pst)
+
+	at := time.Now().Add(-time.Minute)
+	first, late := countedDocs(at)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, fmt.Sprintf("1-%08x-%024x", at.Unix(), 700+i))
+	}
+	a.put(t, first...)
+	allow := refuseInserts(t, db, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver", "0, 0, 'blocker', 1, ''")
+	a.in.Sync(ctx)
+	if n := pending(t, chs); n != 4 {
+		t.Fatalf("%d traces pending after the refused Apply, want 4", n)
+	}
+	allow()
+	b.put(t, late...)
+	b.in.Sync(ctx, ids...) // B summarises all four, A's documents too
+	if n := pending(t, chs); n != 0 {
+		t.Fatalf("%d traces pending after B's summaries, want 0", n)
+	}
+	a.in.Sync(ctx) // A's retry
+	if n := pending(t, chs); n != 0 {
+		t.Errorf("%d traces still pending", n)
+	}
+
+	embedded.put(t, first...)
+	embedded.put(t, late...)
+	embedded.in.Sync(ctx)
+	sameGraph(t, a, embedded, at)
+	sameGraph(t, b, embedded, at)
 }
