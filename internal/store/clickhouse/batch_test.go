@@ -193,7 +193,9 @@ func TestCommitterSaysWhichStageFailed(t *testing.T) {
 	busy := errors.New("Code: 252, Too many parts")
 	tc.fail["summaries"] = busy
 	done := make(chan error, 1)
-	go func() { done <- tc.commit(stage{{"stats", nil}}, rows("terms", "t"), rows("summaries", "s"), rows("traces", "m")) }()
+	go func() {
+		done <- tc.commit(stage{{"stats", nil}}, rows("terms", "t"), rows("summaries", "s"), rows("traces", "m"))
+	}()
 	(<-tc.windows) <- time.Time{}
 	err := <-done
 	if !errors.Is(err, busy) || failedStage(err) != 2 {
