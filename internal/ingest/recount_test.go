@@ -10,6 +10,7 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/internal/graph"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/keep"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
@@ -243,4 +244,57 @@ func TestRetriedApplyCountsOnceAfterAnotherProcessSummarised(t *testing.T) {
 	embedded.in.Sync(ctx)
 	sameGraph(t, a, embedded, at)
 	sameGraph(t, b, embedded, at)
+}
+
+// Keep policies: a refused Apply's dropped traces had their statistics
+// and tombstones stored together, and their pending marks cleared with
+// the summaries' stage (the drop is done), its kept ones their statistics
+// only. The retry takes back the kept ones' and leaves the dropped ones'
+// counted; nothing stays pending (a dropped trace did, before).
+func TestRetriedApplyWithDropsCountsStatisticsOnce(t *testing.T) {
+	ctx := context.Background()
+	db := clickhousetest.NewDatabase(t)
+	chs, err := clickhouse.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := newCountedEnv(t, chs)
+	pst, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded := newCountedEnv(t, pst)
+	policies := keep.Policies{Policies: []keep.Policy{{Name: "faults", FilterExpression: "fault", KeepRate: 1}}, DefaultRate: 0}
+	shared.in.SetKeeper(newTestKeeper(t, policies))
+	embedded.in.SetKeeper(newTestKeeper(t, policies))
+
+	at := time.Now().Add(-time.Minute)
+	st := float64(at.Unix())
+	var docs []string
+	for i := range 4 {
+		fault := ""
+		if i%2 == 0 {
+			fault = `,"fault":true`
+		}
+		docs = append(docs, fmt.Sprintf(`{"trace_id":"1-%08x-%024x","id":"%016x","name":"front","start_time":%f,"end_time":%f%s}`,
+			at.Unix(), 800+i, 0x500+i, st, st+1, fault))
+	}
+	shared.put(t, docs...)
+	allow := refuseInserts(t, db, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver", "0, 0, 'blocker', 1, ''")
+	shared.in.Sync(ctx)
+	if n := pending(t, chs); n != 2 {
+		t.Fatalf("%d traces pending after the refused Apply, want the 2 kept (the drops are done)", n)
+	}
+	allow()
+	shared.in.Sync(ctx)
+	if n := pending(t, chs); n != 0 {
+		t.Errorf("%d traces still pending", n)
+	}
+	for i := 1; i < 4; i += 2 {
+		gone(t, chs, fmt.Sprintf("1-%08x-%024x", at.Unix(), 800+i))
+	}
+
+	embedded.put(t, docs...)
+	embedded.in.Sync(ctx)
+	sameGraph(t, shared, embedded, at)
 }

@@ -205,7 +205,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return fmt.Errorf("clickhouse: update of trace %s has no summary", u.TraceID)
 		}
 	}
-	var docs, stats, sums, terms, drops, marks rowWriter
+	var docs, stats, sums, terms, drops, marks, dropMarks rowWriter
 	var moves []string
 	var deltas []store.StatRecord // combined per key by writeStats
 	// The encoded summaries and their terms first, so that the largest
@@ -237,7 +237,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			v := s.ver()
 			deltas = append(deltas, u.Stats...)
 			writeDrop(&drops, &u, v)
-			writeMark(&marks, u.Epoch, u.TraceID, v, 0)
+			writeMark(&dropMarks, u.Epoch, u.TraceID, v, 0)
 			continue
 		}
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
@@ -284,10 +284,13 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// Statistics before the summaries they lead to (a crash between counts
 	// a delta twice rather than losing it); a term counts only once its
 	// summary version is the trace's newest, so terms may go first; the
-	// cleared marks last, and with them the traces' leases.
+	// cleared marks last, and with them the traces' leases. A drop is
+	// done once its tombstone and statistics are in: its mark is cleared
+	// with the summaries, so that a refused summaries' INSERT leaves no
+	// dropped trace pending (its retry finds it dropped and writes nothing).
 	err := s.commits.commit(
 		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}, {"dropped", drops.b}},
-		stage{{"summaries", sums.b}},
+		stage{{"summaries", sums.b}, {"traces", dropMarks.b}},
 		stage{{"traces", marks.b}, {"trace_leases", s.leaseRows(releases, 0)}})
 	if err == nil {
 		s.released(releases)
