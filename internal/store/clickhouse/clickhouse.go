@@ -15,7 +15,9 @@
 // atomic. The order keeps the contract's crash rules for documents,
 // summaries, terms and pending marks (marks are cleared last); a statistics
 // delta, though, is written just before its summary, so a crash between the
-// two counts that delta twice when the trace is summarised again.
+// two counts that delta twice when the trace is summarised again. A stage
+// the server refuses is reported instead (store.StatsStoredError), and the
+// caller's retry takes the delta back.
 package clickhouse
 
 import (
