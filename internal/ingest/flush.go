@@ -171,6 +171,10 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 	updates := make([]store.TraceUpdate, 0, len(es))
 	states := make([]*entry, 0, len(es))
 	var failed, done []*pendingEntry
+	// takeBack are traces another process dropped since this one's Apply
+	// was refused with their statistics stored: no update of theirs takes
+	// those back, so they are taken back on their own.
+	var takeBack []*pendingEntry
 	var decisions []keep.Decision
 	pre, err := in.prefetch(ctx, es)
 	if err != nil {
@@ -195,6 +199,9 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 			// Another process dropped the trace with these documents (a
 			// shared store returns only those stored since, and every
 			// document this process holds is stored): counted already.
+			if e.counted != nil {
+				takeBack = append(takeBack, e)
+			}
 			continue
 		}
 		next.bytes = max(next.trace.Bytes(), e.bytes)
@@ -263,10 +270,35 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 			h(ctx, updates)
 		}
 	}
+	if len(takeBack) > 0 {
+		in.takeBackCounted(ctx, takeBack)
+	}
 	if len(failed) > 0 {
 		in.pend.requeue(failed)
 	}
 	return refused
+}
+
+// takeBackCounted subtracts, from the stored statistics, the changes a
+// refused Apply counted for traces that will have no update of their own
+// (es' counted), requeuing them if the store refuses.
+func (in *Ingester) takeBackCounted(ctx context.Context, es []*pendingEntry) {
+	ups := make([]store.TraceUpdate, len(es))
+	for i, e := range es {
+		ups[i] = store.TraceUpdate{TraceID: e.id, Counted: e.counted}
+	}
+	in.derive(ups)
+	var recs []store.StatRecord
+	for _, u := range ups {
+		recs = append(recs, u.Stats...)
+	}
+	if len(recs) == 0 {
+		return
+	}
+	if err := in.cfg.Store.AddStats(ctx, recs); err != nil {
+		in.cfg.Logger.Error("take back statistics counted by a refused summary", "traces", len(es), "err", err)
+		in.pend.requeue(es)
+	}
 }
 
 // base is the state a pending entry's documents are merged into: the cached

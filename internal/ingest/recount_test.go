@@ -298,3 +298,54 @@ func TestRetriedApplyWithDropsCountsStatisticsOnce(t *testing.T) {
 	embedded.in.Sync(ctx)
 	sameGraph(t, shared, embedded, at)
 }
+
+// A refused Apply's statistics are taken back also when another process
+// drops the traces (keep policies) before this one retries: the retry
+// finds them dropped and makes no update of its own, so it subtracts what
+// the refused Apply added on its own (AddStats).
+func TestRefusedApplyTakenBackAfterAnotherProcessDropped(t *testing.T) {
+	ctx := context.Background()
+	db := clickhousetest.NewDatabase(t)
+	open := func() (*clickhouse.Store, countedEnv) {
+		chs, err := clickhouse.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return chs, newCountedEnv(t, chs)
+	}
+	chs, a := open()
+	_, b := open()
+	// B decides otherwise than A (a policy changed, a rate): it drops.
+	b.in.SetKeeper(newTestKeeper(t, keep.Policies{DefaultRate: 0}))
+	pst, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded := newCountedEnv(t, pst)
+
+	at := time.Now().Add(-time.Minute)
+	first, _ := countedDocs(at)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, fmt.Sprintf("1-%08x-%024x", at.Unix(), 700+i))
+	}
+	a.put(t, first...)
+	allow := refuseInserts(t, db, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver", "0, 0, 'blocker', 1, ''")
+	a.in.Sync(ctx)
+	if n := pending(t, chs); n != 4 {
+		t.Fatalf("%d traces pending after the refused Apply, want 4", n)
+	}
+	allow()
+	b.in.Sync(ctx, ids...) // B drops all four
+	for _, id := range ids {
+		gone(t, chs, id)
+	}
+	a.in.Sync(ctx) // A's retry: nothing to store, its statistics to take back
+	if n := pending(t, chs); n != 0 {
+		t.Errorf("%d traces still pending", n)
+	}
+
+	embedded.put(t, first...)
+	embedded.in.Sync(ctx)
+	sameGraph(t, a, embedded, at)
+}
