@@ -200,7 +200,9 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 // Apply implements store.Store. Writes go in the order the contract's crash
 // rules need, tables of one stage at once (batch.go): documents (copied
 // first to a moved trace's new partition), statistics and terms, then
-// summaries, then the cleared marks.
+// summaries (and dropped traces' cleared marks), then the cleared marks. A
+// refused summaries' stage after stored statistics is
+// store.StatsStoredError.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	for _, u := range updates {
 		if u.Summary == nil {
