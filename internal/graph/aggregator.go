@@ -68,6 +68,8 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 // batch of a thousand traces of one service writes a few dozen records, not
 // ten thousand that the store would decode and sum again (single-segment
 // ingest spent ~10% of its CPU encoding, grouping and re-summing them).
+// An update's Counted change, added already by a refused Apply, is taken
+// back in the same sums.
 func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
 	var b deltaBuilder
 	if len(updates) > 0 && a.observed() {
@@ -76,6 +78,13 @@ func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
 	for i := range updates {
 		u := &updates[i]
 		u.Stats = nil
+		if c := u.Counted; c != nil {
+			// Added by a refused Apply without its summary: taken back
+			// here, not a change the observers are told of.
+			b.counting = false
+			b.add(a, c.Summary, -1)
+			b.add(a, c.Previous, 1)
+		}
 		b.counting = u.Summary != nil
 		b.add(a, u.Previous, -1)
 		b.add(a, u.Summary, 1)

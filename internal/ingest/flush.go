@@ -171,6 +171,10 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 	updates := make([]store.TraceUpdate, 0, len(es))
 	states := make([]*entry, 0, len(es))
 	var failed, done []*pendingEntry
+	// takeBack are traces another process dropped since this one's Apply
+	// was refused with their statistics stored: no update of theirs takes
+	// those back, so they are taken back on their own.
+	var takeBack []*pendingEntry
 	var decisions []keep.Decision
 	pre, err := in.prefetch(ctx, es)
 	if err != nil {
@@ -195,6 +199,9 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 			// Another process dropped the trace with these documents (a
 			// shared store returns only those stored since, and every
 			// document this process holds is stored): counted already.
+			if e.counted != nil {
+				takeBack = append(takeBack, e)
+			}
 			continue
 		}
 		next.bytes = max(next.trace.Bytes(), e.bytes)
@@ -210,7 +217,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		if dec != nil {
 			decisions = append(decisions, *dec)
 		}
-		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop})
+		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop, Counted: e.counted})
 		states = append(states, next)
 		done = append(done, e)
 	}
@@ -218,6 +225,19 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		in.derive(updates)
 		if err := in.cfg.Store.Apply(ctx, updates); err != nil {
 			in.cfg.Logger.Error("store summaries", "traces", len(updates), "err", err)
+			var counted *store.StatsStoredError
+			if errors.As(err, &counted) {
+				// done[i] is updates[i]'s entry. This change is counted
+				// now (with the one it took back); the stored summary is
+				// still its Previous. A drop's tombstone went in with the
+				// statistics: the drop is done, its retry skipped.
+				for i, u := range updates {
+					done[i].counted = nil
+					if !u.Drop {
+						done[i].counted = &store.CountedChange{Summary: u.Summary, Previous: u.Previous}
+					}
+				}
+			}
 			for _, u := range updates {
 				in.cache.remove(u.TraceID)
 			}
@@ -250,10 +270,35 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 			h(ctx, updates)
 		}
 	}
+	if len(takeBack) > 0 {
+		in.takeBackCounted(ctx, takeBack)
+	}
 	if len(failed) > 0 {
 		in.pend.requeue(failed)
 	}
 	return refused
+}
+
+// takeBackCounted subtracts, from the stored statistics, the changes a
+// refused Apply counted for traces that will have no update of their own
+// (es' counted), requeuing them if the store refuses.
+func (in *Ingester) takeBackCounted(ctx context.Context, es []*pendingEntry) {
+	ups := make([]store.TraceUpdate, len(es))
+	for i, e := range es {
+		ups[i] = store.TraceUpdate{TraceID: e.id, Counted: e.counted}
+	}
+	in.derive(ups)
+	var recs []store.StatRecord
+	for _, u := range ups {
+		recs = append(recs, u.Stats...)
+	}
+	if len(recs) == 0 {
+		return
+	}
+	if err := in.cfg.Store.AddStats(ctx, recs); err != nil {
+		in.cfg.Logger.Error("take back statistics counted by a refused summary", "traces", len(es), "err", err)
+		in.pend.requeue(es)
+	}
 }
 
 // base is the state a pending entry's documents are merged into: the cached

@@ -94,7 +94,9 @@ func (in *Ingester) uncovered(ctx context.Context, es []*pendingEntry) []*pendin
 	}
 	out := es[:0:0]
 	for _, e := range es {
-		if e.reload || e.limitExceeded || still[e.id] {
+		// A trace with statistics counted ahead of its summary is
+		// summarised again, whoever covered its documents, to take them back.
+		if e.reload || e.limitExceeded || still[e.id] || e.counted != nil {
 			out = append(out, e)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
@@ -23,6 +24,10 @@ type pendingEntry struct {
 	// documents: a trace is quiet FlushDelay after its last.
 	first, last time.Time
 	taken       bool // by a flush; later documents start a new entry
+	// counted is the change whose statistics a refused Apply of this
+	// entry added without its summary (store.StatsStoredError): the retry
+	// takes them back (store.TraceUpdate.Counted).
+	counted *store.CountedChange
 }
 
 // pendingSet holds the traces awaiting summaries, oldest first; those a
@@ -282,7 +287,7 @@ func (p *pendingSet) requeue(es []*pendingEntry) {
 	for _, old := range es {
 		e := &pendingEntry{id: old.id, epoch: old.epoch, bytes: old.bytes, raw: old.raw,
 			docs:          trace.Trace{ID: old.id, Docs: append([]*segment.Segment(nil), old.docs.Docs...)},
-			limitExceeded: old.limitExceeded, reload: old.reload, first: now, last: now}
+			limitExceeded: old.limitExceeded, reload: old.reload, first: now, last: now, counted: old.counted}
 		if newer := p.m[old.id]; newer != nil {
 			newer.taken = true // replaced by the merged entry
 			p.raw -= newer.raw

@@ -128,6 +128,12 @@ type TraceUpdate struct {
 	// (graph.Aggregator.Prepare does): stores add every update's Stats in
 	// the write that holds all the summaries of the Apply.
 	Stats []StatRecord
+	// Counted, when set, is a change of the trace whose deltas a failed
+	// Apply added without storing its summary (StatsStoredError): the
+	// deriver takes them back in Stats (its Previous's contribution added,
+	// its Summary's subtracted), so that each change counts once. Stores
+	// ignore it.
+	Counted *CountedChange
 	// Drop says the trace is not kept (keep policies): the store adds Stats
 	// and clears the pending mark as for any update, but deletes the
 	// trace's documents (under Epoch and Previous's epoch) and any stored

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -50,7 +51,10 @@ type tableRows struct {
 }
 
 type write struct {
-	stages  []stage
+	stages []stage
+	// orig are the stages' indexes among those commit was given (empty
+	// ones are left out).
+	orig    []int
 	arrived time.Time
 	done    chan writeResult
 }
@@ -84,7 +88,7 @@ func newCommitter(c *client, window time.Duration) *committer {
 func (m *committer) commit(stages ...stage) error {
 	w := &write{done: make(chan writeResult, 1)}
 	n := 0
-	for _, st := range stages {
+	for i, st := range stages {
 		var kept stage
 		for _, t := range st {
 			if len(t.rows) > 0 {
@@ -94,6 +98,7 @@ func (m *committer) commit(stages ...stage) error {
 		}
 		if len(kept) > 0 {
 			w.stages = append(w.stages, kept)
+			w.orig = append(w.orig, i)
 		}
 	}
 	if len(w.stages) == 0 {
@@ -118,6 +123,27 @@ func (m *committer) commit(stages ...stage) error {
 		return r.err
 	}
 	return m.lead(w)
+}
+
+// stageFailed is a write's failure at one of its stages (an index among
+// those commit was given): the stages before it are stored, it and those
+// after it not.
+type stageFailed struct {
+	err   error
+	stage int
+}
+
+func (e *stageFailed) Error() string { return e.err.Error() }
+func (e *stageFailed) Unwrap() error { return e.err }
+
+// failedStage is the stage at which err, from commit, failed its write; -1
+// if it did not come from a stage's INSERT.
+func failedStage(err error) int {
+	var sf *stageFailed
+	if errors.As(err, &sf) {
+		return sf.stage
+	}
+	return -1
 }
 
 // lead runs one cycle, for the queue as it is once the window has passed,
@@ -206,7 +232,7 @@ func (m *committer) cycle(ws []*write, self *write) (mine error) {
 			}
 			switch {
 			case err != nil:
-				tell(w, err)
+				tell(w, &stageFailed{err: err, stage: w.orig[level]})
 			case level == len(w.stages)-1:
 				tell(w, nil)
 			default:

@@ -183,3 +183,28 @@ func TestCommitterQueuesBehindARunningCycle(t *testing.T) {
 		t.Errorf("INSERTs %q, want a, then b, c and d together", got)
 	}
 }
+
+// TestCommitterSaysWhichStageFailed: a refused INSERT fails its writes at
+// the stage (as given to commit, empty ones counted) whose rows it held,
+// the earlier stages stored and the error still the server's (Apply
+// tells the statistics' stage stored from it).
+func TestCommitterSaysWhichStageFailed(t *testing.T) {
+	tc := newTestCommitter()
+	busy := errors.New("Code: 252, Too many parts")
+	tc.fail["summaries"] = busy
+	done := make(chan error, 1)
+	go func() {
+		done <- tc.commit(stage{{"stats", nil}}, rows("terms", "t"), rows("summaries", "s"), rows("traces", "m"))
+	}()
+	(<-tc.windows) <- time.Time{}
+	err := <-done
+	if !errors.Is(err, busy) || failedStage(err) != 2 {
+		t.Fatalf("commit: %v at stage %d; want %v at stage 2", err, failedStage(err), busy)
+	}
+	if got := tc.got(); !slices.Equal(got, []string{"terms:t", "summaries:s"}) {
+		t.Errorf("inserts %v: want the terms, then the refused summaries, no marks", got)
+	}
+	if failedStage(busy) != -1 {
+		t.Error("an error of no stage has a stage")
+	}
+}

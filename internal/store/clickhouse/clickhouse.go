@@ -15,7 +15,9 @@
 // atomic. The order keeps the contract's crash rules for documents,
 // summaries, terms and pending marks (marks are cleared last); a statistics
 // delta, though, is written just before its summary, so a crash between the
-// two counts that delta twice when the trace is summarised again.
+// two counts that delta twice when the trace is summarised again. A stage
+// the server refuses is reported instead (store.StatsStoredError), and the
+// caller's retry takes the delta back.
 package clickhouse
 
 import (
@@ -198,14 +200,16 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 // Apply implements store.Store. Writes go in the order the contract's crash
 // rules need, tables of one stage at once (batch.go): documents (copied
 // first to a moved trace's new partition), statistics and terms, then
-// summaries, then the cleared marks.
+// summaries (and dropped traces' cleared marks), then the cleared marks. A
+// refused summaries' stage after stored statistics is
+// store.StatsStoredError.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	for _, u := range updates {
 		if u.Summary == nil {
 			return fmt.Errorf("clickhouse: update of trace %s has no summary", u.TraceID)
 		}
 	}
-	var docs, stats, sums, terms, drops, marks rowWriter
+	var docs, stats, sums, terms, drops, marks, dropMarks rowWriter
 	var moves []string
 	var deltas []store.StatRecord // combined per key by writeStats
 	// The encoded summaries and their terms first, so that the largest
@@ -237,7 +241,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			v := s.ver()
 			deltas = append(deltas, u.Stats...)
 			writeDrop(&drops, &u, v)
-			writeMark(&marks, u.Epoch, u.TraceID, v, 0)
+			writeMark(&dropMarks, u.Epoch, u.TraceID, v, 0)
 			continue
 		}
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
@@ -284,13 +288,23 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// Statistics before the summaries they lead to (a crash between counts
 	// a delta twice rather than losing it); a term counts only once its
 	// summary version is the trace's newest, so terms may go first; the
-	// cleared marks last, and with them the traces' leases.
+	// cleared marks last, and with them the traces' leases. A drop is
+	// done once its tombstone and statistics are in: its mark is cleared
+	// with the summaries, so that a refused summaries' INSERT leaves no
+	// dropped trace pending (its retry finds it dropped and writes nothing).
 	err := s.commits.commit(
 		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}, {"dropped", drops.b}},
-		stage{{"summaries", sums.b}},
+		stage{{"summaries", sums.b}, {"traces", dropMarks.b}},
 		stage{{"traces", marks.b}, {"trace_leases", s.leaseRows(releases, 0)}})
 	if err == nil {
 		s.released(releases)
+	}
+	if failedStage(err) == 1 && len(stats.b) > 0 {
+		// The deltas are in, the summaries not: a retry must not add
+		// them again (the ingester takes them back). A later stage
+		// refused leaves the summaries stored, and a retry builds on
+		// them, so it counts nothing twice.
+		return &store.StatsStoredError{Err: err}
 	}
 	return err
 }
