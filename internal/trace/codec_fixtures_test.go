@@ -73,6 +73,13 @@ func FuzzDecodeSummary(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	for _, form := range []string{"packed", "keyed"} { // with fields no longer numbered
+		b, err := os.ReadFile(filepath.Join("testdata", "summary-with-ids", form+".bin"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte(`{"id":"1-5759e988-bd862e3fe1be46a994272793"}`))
 	f.Add([]byte{0x01, 0x12, 'i', 'd', 0x02, 'a', 'b'})
 	f.Fuzz(func(t *testing.T, b []byte) {
