@@ -87,10 +87,10 @@ func benchSummary(r *rand.Rand, i int, epoch int64) *trace.Summary {
 			{NodeID: trace.NodeID{Name: leaf, Type: "remote"}, Names: []string{leaf}, Inferred: true},
 		},
 		Segments: []trace.SegmentFact{
-			{Node: 0, ID: fmt.Sprintf("%016x", 3*i), Root: true, Fault: status >= 500, Error: status >= 400 && status < 500, Throttle: status == 429,
+			{Node: 0, Root: true, Fault: status >= 500, Error: status >= 400 && status < 500, Throttle: status == 429,
 				Start: float64(epoch), End: float64(epoch) + rt, HTTP: trace.HTTP{Status: status}},
-			{Node: 1, ID: fmt.Sprintf("%016x", 3*i+1), Start: float64(epoch), End: float64(epoch) + rt/2},
-			{Node: 2, ID: fmt.Sprintf("%016x", 3*i+2), Inferred: true, Fault: leaf == "x" && r.IntN(5) == 0, Start: float64(epoch), End: float64(epoch) + rt/4},
+			{Node: 1, Start: float64(epoch), End: float64(epoch) + rt/2},
+			{Node: 2, Inferred: true, Fault: leaf == "x" && r.IntN(5) == 0, Start: float64(epoch), End: float64(epoch) + rt/4},
 		},
 		Edges: []trace.Edge{{From: 0, To: 1, Start: float64(epoch), End: float64(epoch) + rt/2}, {From: 1, To: 2, Start: float64(epoch), End: float64(epoch) + rt/4}},
 		Annotations: []trace.Annotation{

@@ -61,11 +61,11 @@ func multiService() *trace.Summary {
 			{NodeID: trace.NodeID{Name: "Orders", Type: "AWS::DynamoDB::Table"}, Names: []string{"Orders", "DynamoDB"}, Inferred: true},
 		},
 		Segments: []trace.SegmentFact{
-			{Node: 0, ID: "a000000000000001", Root: true, Start: 1795313000, End: 1795313003.2, HTTP: trace.HTTP{URL: "http://api.example.com/v2/api/game/17", Method: "PUT", Status: 200}},
-			{Node: 1, ID: "b000000000000001", Fault: true, Start: 1795313000.5, End: 1795313001, HTTP: trace.HTTP{URL: "http://backend.example.com/score", Method: "POST", Status: 502}},
-			{Node: 2, ID: "c000000000000001", Start: 1795313001, End: 1795313002},
-			{Node: 3, ID: "d000000000000001", Error: true, Start: 1795313001.1, End: 1795313001.9},
-			{Node: 4, ID: "e000000000000001", Inferred: true, Throttle: true, Error: true, Start: 1795313002, End: 1795313002.1, HTTP: trace.HTTP{Status: 429}},
+			{Node: 0, Root: true, Start: 1795313000, End: 1795313003.2, HTTP: trace.HTTP{URL: "http://api.example.com/v2/api/game/17", Method: "PUT", Status: 200}},
+			{Node: 1, Fault: true, Start: 1795313000.5, End: 1795313001, HTTP: trace.HTTP{URL: "http://backend.example.com/score", Method: "POST", Status: 502}},
+			{Node: 2, Start: 1795313001, End: 1795313002},
+			{Node: 3, Error: true, Start: 1795313001.1, End: 1795313001.9},
+			{Node: 4, Inferred: true, Throttle: true, Error: true, Start: 1795313002, End: 1795313002.1, HTTP: trace.HTTP{Status: 429}},
 		},
 		Edges: []trace.Edge{
 			{From: 0, To: 1, Error: true, Start: 1795313000.4, End: 1795313001.1, HTTP: trace.HTTP{URL: "http://backend.example.com/score", Method: "POST", Status: 404}},
@@ -101,8 +101,8 @@ func withRootCauses() *trace.Summary {
 			{NodeID: trace.NodeID{Name: "Forecasts", Type: "AWS::DynamoDB::Table"}, Names: []string{"Forecasts"}, Inferred: true},
 		},
 		Segments: []trace.SegmentFact{
-			{Node: 0, ID: "f000000000000001", Root: true, Fault: true, Start: 1795313000, End: 1795313009, HTTP: trace.HTTP{Status: 500}},
-			{Node: 1, ID: "f000000000000002", Inferred: true, Start: 1795313001, End: 1795313008},
+			{Node: 0, Root: true, Fault: true, Start: 1795313000, End: 1795313009, HTTP: trace.HTTP{Status: 500}},
+			{Node: 1, Inferred: true, Start: 1795313001, End: 1795313008},
 		},
 		FaultRootCauses: []trace.RootCause{{ClientImpacting: true, Services: []trace.RootCauseService{{
 			Name: "GetWeatherData", Names: []string{"GetWeatherData"}, Type: "AWS::Lambda::Function",

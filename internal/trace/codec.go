@@ -48,86 +48,23 @@ func AppendSummary(dst []byte, s *Summary) ([]byte, error) {
 // bytes, 5 of them per segment once compressed). Read it back with
 // DecodeSummaryUnder and the same id.
 func AppendSummaryUnder(dst []byte, s *Summary, traceID string) ([]byte, error) {
-	c := withoutDerivedIDs(s, traceID)
+	c := s
+	if traceID != "" && s.TraceID == traceID {
+		c = copies.Get().(*Summary)
+		*c = *s
+		c.TraceID = ""
+	}
 	dst, err := packedSummaryCodec.Append(append(dst, summaryPacked), c)
 	if c != s {
-		clear(c.Segments) // the pool keeps no strings alive
-		*c = Summary{Segments: c.Segments[:0]}
+		*c = Summary{} // the pool keeps no strings alive
 		copies.Put(c)
 	}
 	return dst, err
 }
 
-// copies are summaries to store in place of those with derived ids, reused
-// with their segment facts' array: a copy per stored summary doubled the
-// cost of encoding.
+// copies are summaries to store in place of those whose trace id the key
+// holds: one allocated per stored summary was a tenth of encoding's cost.
 var copies = sync.Pool{New: func() any { return new(Summary) }}
-
-// withoutDerivedIDs is s without the ids of inferred segments that their
-// parent's id derives (all that Summarize makes): 8 random bytes each, a
-// tenth of a summary's compressed size. DecodeSummary derives them again.
-// An inferred fact with a parent but no id of its own (Summarize makes
-// none) would read back with the derived one. The trace id is left out
-// when it is keyID.
-func withoutDerivedIDs(s *Summary, keyID string) *Summary {
-	n := 0
-	if keyID != "" && s.TraceID == keyID {
-		n++
-	}
-	for i := range s.Segments {
-		if f := &s.Segments[i]; f.Inferred && f.Parent != "" && isInferredID(f.ID, f.Parent) {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	c := copies.Get().(*Summary)
-	segs := c.Segments
-	*c = *s
-	c.Segments = append(segs[:0], s.Segments...)
-	if keyID != "" && s.TraceID == keyID {
-		c.TraceID = ""
-	}
-	for i := range c.Segments {
-		if f := &c.Segments[i]; f.Inferred && f.Parent != "" && isInferredID(f.ID, f.Parent) {
-			f.ID = ""
-		}
-	}
-	return c
-}
-
-// isInferredID reports whether id is inferredID(parent), without building
-// it: the check runs for every inferred segment of every summary stored.
-func isInferredID(id, parent string) bool {
-	if len(id) != 16 {
-		return false
-	}
-	h := uint64(14695981039346656037) // FNV-1a, as inferredID
-	for i := 0; i < len("inferred:"); i++ {
-		h = (h ^ uint64("inferred:"[i])) * 1099511628211
-	}
-	for i := 0; i < len(parent); i++ {
-		h = (h ^ uint64(parent[i])) * 1099511628211
-	}
-	const digits = "0123456789abcdef"
-	for i := 15; i >= 0; i-- {
-		if id[i] != digits[h&15] {
-			return false
-		}
-		h >>= 4
-	}
-	return true
-}
-
-// deriveIDs restores the ids withoutDerivedIDs left out.
-func deriveIDs(s *Summary) {
-	for i := range s.Segments {
-		if f := &s.Segments[i]; f.Inferred && f.Parent != "" && f.ID == "" {
-			f.ID = inferredID(f.Parent)
-		}
-	}
-}
 
 // DecodeSummaryUnder reads a summary stored by AppendSummaryUnder under a
 // key that holds traceID.
@@ -150,7 +87,6 @@ func DecodeSummary(b []byte) (*Summary, error) {
 		if err := packedSummaryCodec.Decode(b[1:], s); err != nil {
 			return nil, err
 		}
-		deriveIDs(s)
 	case summaryKeyed:
 		if err := summaryCodec.Decode(b[1:], s); err != nil {
 			return nil, err
@@ -177,8 +113,11 @@ func numberSummaryFields() {
 	fieldcodec.Number[HTTP]("u", "m", "ua", "ip", "s")
 	fieldcodec.Number[Node]("NodeID", "names", "root", "inf")
 	fieldcodec.Number[NodeID]("Name", "Type", "AccountId")
-	fieldcodec.Number[SegmentFact]("n", "id", "r", "i", "f", "e", "t", "p", "st", "et", "h", "pa")
-	fieldcodec.Number[Edge]("f", "t", "sid", "fa", "er", "th", "p", "st", "et", "h", "ty")
+	// SegmentFact's id (2) and parent (12) and Edge's subsegment id (3) are
+	// no longer stored: summaries of earlier builds hold them, and the
+	// reader skips them.
+	fieldcodec.Number[SegmentFact]("n", "-", "r", "i", "f", "e", "t", "p", "st", "et", "h", "-")
+	fieldcodec.Number[Edge]("f", "t", "-", "fa", "er", "th", "p", "st", "et", "h", "ty")
 	fieldcodec.Number[Annotation]("k", "v", "n")
 	fieldcodec.Number[User]("u", "n")
 	fieldcodec.Number[ExceptionFact]("n", "t", "m", "r")

@@ -1,7 +1,11 @@
 package trace_test
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -69,6 +73,13 @@ func FuzzDecodeSummary(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	for _, form := range []string{"packed", "keyed"} { // with fields no longer numbered
+		b, err := os.ReadFile(filepath.Join("testdata", "summary-with-ids", form+".bin"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte(`{"id":"1-5759e988-bd862e3fe1be46a994272793"}`))
 	f.Add([]byte{0x01, 0x12, 'i', 'd', 0x02, 'a', 'b'})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -86,47 +97,71 @@ func FuzzDecodeSummary(f *testing.F) {
 	})
 }
 
-// An inferred segment's id, which its parent's id derives, is not stored:
-// the summary reads back whole, smaller, and encoding leaves it unchanged.
-func TestSummaryLeavesOutDerivedIDs(t *testing.T) {
-	s := summarize(t,
-		`{"trace_id":"`+tid+`","id":"a000000000000001","name":"api","origin":"AWS::EC2::Instance","start_time":100,"end_time":100.5,
-		  "subsegments":[{"id":"a000000000000002","name":"DynamoDB","namespace":"aws","start_time":100.1,"end_time":100.2,
-		    "aws":{"operation":"GetItem","table_name":"users"},"http":{"response":{"status":200}}}]}`)
-	var inferred *trace.SegmentFact
-	for i := range s.Segments {
-		if s.Segments[i].Inferred {
-			inferred = &s.Segments[i]
+// withIDsDocs are the documents of testdata/summary-with-ids, whose files
+// are their summary as the build before summaries dropped segment ids
+// stored it, packed and keyed: a root calling a service and DynamoDB (an
+// inferred segment). Their bytes, indents included, are those stored.
+var withIDsDocs = []string{
+	`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"a000000000000001","name":"api","origin":"AWS::EC2::Instance","start_time":100,"end_time":100.5,"http":{"request":{"method":"GET","url":"http://api/x"},"response":{"status":200}},
+		  "subsegments":[{"id":"a000000000000002","name":"DynamoDB","namespace":"aws","start_time":100.1,"end_time":100.2,"aws":{"operation":"GetItem","table_name":"users"},"http":{"response":{"status":200}}},
+		  {"id":"a000000000000003","name":"backend","namespace":"remote","start_time":100.2,"end_time":100.4,"http":{"request":{"method":"POST","url":"http://backend/y"},"response":{"status":500}},"fault":true}]}`,
+	`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"b000000000000001","parent_id":"a000000000000003","name":"backend","origin":"AWS::EC2::Instance","start_time":100.21,"end_time":100.39,"fault":true,"http":{"response":{"status":500}}}`,
+}
+
+func summarizeWithIDs(t *testing.T) *trace.Summary {
+	t.Helper()
+	tr := &trace.Trace{ID: "1-5759e988-bd862e3fe1be46a994272793"}
+	for _, d := range withIDsDocs {
+		segs, err := segment.Parse([]byte(d), segment.Options{SkipTraceEpoch: true, Stored: true})
+		if err != nil {
+			t.Fatal(err)
 		}
+		tr.Put(segs...)
 	}
-	if inferred == nil || inferred.ID == "" || inferred.Parent != "a000000000000002" {
-		t.Fatalf("no inferred segment fact with an id and its parent: %+v", s.Segments)
+	return trace.Summarize(trace.Assemble(tr), nil, 1.7e9)
+}
+
+// Summaries hold no segment or subsegment id: the encoded summary contains
+// none of the documents' ids, in hex or in the packed form's binary.
+func TestSummaryHoldsNoSegmentIDs(t *testing.T) {
+	s := summarizeWithIDs(t)
+	if len(s.Segments) != 3 || len(s.Edges) != 2 {
+		t.Fatalf("want 3 segment facts (one inferred) and 2 edges: %+v %+v", s.Segments, s.Edges)
 	}
-	before, _ := json.Marshal(s)
 	b, err := trace.EncodeSummary(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after, _ := json.Marshal(s); string(after) != string(before) {
-		t.Fatalf("encoding changed the summary:\n%s\n%s", before, after)
+	for _, id := range []string{"a000000000000001", "a000000000000002", "a000000000000003", "b000000000000001"} {
+		raw, _ := hex.DecodeString(id)
+		if bytes.Contains(b, []byte(id)) || bytes.Contains(b, raw) {
+			t.Errorf("the stored summary holds id %s", id)
+		}
 	}
 	out, err := trace.DecodeSummary(b)
 	if err != nil || !reflect.DeepEqual(s, out) {
 		t.Fatalf("round trip: %v\n in  %+v\n out %+v", err, s, out)
 	}
-	// An id the parent does not derive is stored as it is.
-	own := *s
-	own.Segments = append([]trace.SegmentFact(nil), s.Segments...)
-	for i := range own.Segments {
-		if own.Segments[i].Inferred {
-			own.Segments[i].ID = "5555555555555555"
+}
+
+// A summary stored by an earlier build, with segment ids, parents and
+// subsegment ids, reads back as this build summarises its trace: the
+// reader skips the fields no longer numbered or named.
+func TestSummaryWithIDsOfAnEarlierBuild(t *testing.T) {
+	want := summarizeWithIDs(t)
+	for _, form := range []string{"packed", "keyed"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "summary-with-ids", form+".bin"))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	ob, _ := trace.EncodeSummary(&own)
-	if len(ob) <= len(b) {
-		t.Fatalf("an underived id took %d bytes, the derived one %d: the derived one was stored", len(ob), len(b))
-	}
-	if out, err := trace.DecodeSummary(ob); err != nil || !reflect.DeepEqual(&own, out) {
-		t.Fatalf("underived id: %v\n in  %+v\n out %+v", err, &own, out)
+		got, err := trace.DecodeSummary(b)
+		if err != nil {
+			t.Fatalf("%s: %v", form, err)
+		}
+		if !reflect.DeepEqual(want, got) {
+			wj, _ := json.Marshal(want)
+			gj, _ := json.Marshal(got)
+			t.Errorf("%s:\n got  %s\n want %s", form, gj, wj)
+		}
 	}
 }

@@ -92,18 +92,6 @@ func TestEverySummaryTypeIsNumbered(t *testing.T) {
 	walk(reflect.TypeFor[Summary]())
 }
 
-func TestIsInferredID(t *testing.T) {
-	for _, p := range []string{"", "a000000000000002", "53995c3f42cd8ad8", "x", "0000000000000000"} {
-		id := inferredID(p)
-		if !isInferredID(id, p) {
-			t.Errorf("inferredID(%q) = %s not recognised", p, id)
-		}
-		if isInferredID(id, p+"0") || isInferredID(id[1:], p) || isInferredID(id[:15]+"g", p) {
-			t.Errorf("an id not derived from %q recognised", p)
-		}
-	}
-}
-
 // A summary stored under its trace id leaves the id out and reads back
 // whole with it; stored under another id, or read by DecodeSummary, it
 // keeps its own.

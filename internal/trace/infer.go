@@ -181,7 +181,7 @@ func (b *builder) infer() {
 		}
 		to := b.node(inf.Node, true)
 		f := factOf(inf.Sub, to)
-		f.ID, f.Inferred, f.Parent = inf.ID, true, inf.Sub.ID
+		f.Inferred = true
 		b.s.Segments = append(b.s.Segments, f)
 		b.s.Edges = append(b.s.Edges, edgeOf(inf.Sub, from, to))
 	}

@@ -72,10 +72,11 @@ type Node struct {
 }
 
 // SegmentFact is one segment (real or inferred) of a node: what node-scoped
-// filter keywords (`service("x") { fault }`) test.
+// filter keywords (`service("x") { fault }`) test. It holds no segment id:
+// nothing that reads summaries needs one, and the random ids were a fifth
+// of a stored summary (BatchGetTraces reads them from the documents).
 type SegmentFact struct {
 	Node       int     `json:"n"`
-	ID         string  `json:"id"`
 	Root       bool    `json:"r,omitempty"`
 	Inferred   bool    `json:"i,omitempty"`
 	Fault      bool    `json:"f,omitempty"`
@@ -85,8 +86,6 @@ type SegmentFact struct {
 	Start      float64 `json:"st"`
 	End        float64 `json:"et,omitempty"`
 	HTTP       HTTP    `json:"h"`
-	// Parent is, for an inferred segment, the caller's subsegment id.
-	Parent string `json:"pa,omitempty"`
 }
 
 // ResponseTime is end - start, 0 while in progress.
@@ -98,18 +97,18 @@ func (f SegmentFact) ResponseTime() float64 {
 }
 
 // Edge is one call from node From to node To, described by the caller's
-// subsegment (or, for the client edge, by the root segment).
+// subsegment (or, for the client edge, by the root segment). Like
+// SegmentFact it holds no id of the subsegment.
 type Edge struct {
-	From         int     `json:"f"`
-	To           int     `json:"t"`
-	SubsegmentID string  `json:"sid,omitempty"`
-	Fault        bool    `json:"fa,omitempty"`
-	Error        bool    `json:"er,omitempty"`
-	Throttle     bool    `json:"th,omitempty"`
-	InProgress   bool    `json:"p,omitempty"`
-	Start        float64 `json:"st"`
-	End          float64 `json:"et,omitempty"`
-	HTTP         HTTP    `json:"h"`
+	From       int     `json:"f"`
+	To         int     `json:"t"`
+	Fault      bool    `json:"fa,omitempty"`
+	Error      bool    `json:"er,omitempty"`
+	Throttle   bool    `json:"th,omitempty"`
+	InProgress bool    `json:"p,omitempty"`
+	Start      float64 `json:"st"`
+	End        float64 `json:"et,omitempty"`
+	HTTP       HTTP    `json:"h"`
 	// Type is "" for a request edge and "link" for an asynchronous link.
 	Type string `json:"ty,omitempty"`
 }
@@ -353,7 +352,7 @@ func httpOf(x *segment.Segment) HTTP {
 
 func factOf(x *segment.Segment, node int) SegmentFact {
 	return SegmentFact{
-		Node: node, ID: x.ID, Inferred: x.Inferred,
+		Node: node, Inferred: x.Inferred,
 		Fault: x.Fault, Error: x.Error, Throttle: x.Throttle, InProgress: x.InProgress,
 		Start: x.StartTime, End: x.EndTime, HTTP: httpOf(x),
 	}
@@ -428,7 +427,7 @@ func isRoot(roots []*segment.Segment, id string) bool {
 
 func edgeOf(x *segment.Segment, from, to int) Edge {
 	return Edge{
-		From: from, To: to, SubsegmentID: x.ID,
+		From: from, To: to,
 		Fault: x.Fault, Error: x.Error, Throttle: x.Throttle, InProgress: x.InProgress,
 		Start: x.StartTime, End: x.EndTime, HTTP: httpOf(x),
 	}
