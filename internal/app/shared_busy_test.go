@@ -31,10 +31,10 @@ func TestPutTraceSegmentsOnAnOverloadedClickHouseIsThrottled(t *testing.T) {
 	ctx := context.Background()
 
 	clickhousetest.Query(t, db, "DROP TABLE docs")
-	clickhousetest.Query(t, db, `CREATE TABLE docs (p UInt32, trace String, doc String, ver UInt64, raw String)
+	clickhousetest.Query(t, db, `CREATE TABLE docs (p UInt32, trace String, doc String, ver UInt64, raw String, epoch Int64)
 		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, doc, ver)
 		SETTINGS index_granularity = 256, parts_to_delay_insert = 1, parts_to_throw_insert = 1`)
-	clickhousetest.Query(t, db, "INSERT INTO docs VALUES (0, 'blocker', 'blocker', 1, '')")
+	clickhousetest.Query(t, db, "INSERT INTO docs (p, trace, doc, ver, raw) VALUES (0, 'blocker', 'blocker', 1, '')")
 
 	now := time.Now().Add(-time.Minute)
 	var ids, docs []string

@@ -66,7 +66,7 @@ type Store struct {
 // through the group commit.
 var tableColumns = map[string]string{
 	"traces":       "p, trace, epoch, ver, pending",
-	"docs":         "p, trace, doc, ver, raw",
+	"docs":         "p, trace, doc, ver, raw, epoch",
 	"stats":        "p, res, bucket, grp, entity, value",
 	"summaries":    "p, epoch, trace, ver, sum",
 	"terms":        "p, field, value, epoch, trace, ver",
@@ -135,8 +135,8 @@ func part(epoch int64) uint32 {
 	return uint32(store.PartitionOf(epoch))
 }
 
-// PutDocs implements store.Store: the pending marks are inserted before
-// the documents.
+// PutDocs implements store.Store: the documents are their trace's pending
+// marks (pending.go).
 func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
 	return s.PrepareDocs(puts)(ctx)
 }
@@ -144,41 +144,42 @@ func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
 var _ store.DocPreparer = (*Store)(nil)
 
 // PrepareDocs implements store.DocPreparer: the rows and their versions
-// are made now, the INSERTs (marks, then documents) by commit. Writers
-// that commit at once share their INSERTs (batch.go).
+// are made now, the INSERT by commit. Writers that commit at once share
+// their INSERTs (batch.go).
 func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error {
-	marks, docs := s.docRows(puts)
+	docs := s.docRows(puts)
 	return func(ctx context.Context) error {
-		return s.commits.commit(stage{{"traces", marks}}, stage{{"docs", docs}})
+		return s.commits.commit(stage{{"docs", docs}})
 	}
 }
 
-// docRows are the pending marks and the documents of puts, in RowBinary.
-func (s *Store) docRows(puts []store.DocPut) (marks, docs []byte) {
-	var mw, dw rowWriter
+// docRows are the documents of puts, in RowBinary.
+func (s *Store) docRows(puts []store.DocPut) []byte {
+	var dw rowWriter
 	n := 0
 	for _, p := range puts {
 		for _, d := range p.Docs {
-			n += len(p.TraceID) + len(d.ID) + len(d.Raw) + 32
+			n += len(p.TraceID) + len(d.ID) + len(d.Raw) + 40
 		}
 	}
 	dw.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
 	for _, p := range puts {
 		v := s.ver()
-		writeMark(&mw, p.Epoch, p.TraceID, v, 1)
 		for _, d := range p.Docs {
 			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, d.Raw)
 		}
 	}
-	return mw.b, dw.b
+	return dw.b
 }
 
+// writeDoc adds a docs row; its epoch makes it a pending mark (pending.go).
 func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []byte) {
 	w.u32(part(epoch))
 	w.str(traceID)
 	w.str(docID)
 	w.u64(v)
 	w.bytes(raw)
+	w.i64(epoch)
 }
 
 // Pending implements store.Store: traces with a mark no summary cleared
@@ -247,9 +248,9 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
 			// Documents live in their trace's partition, so retention drops
 			// them with it; a trace that moves takes its documents along.
-			moves = append(moves, fmt.Sprintf(`INSERT INTO docs (p, trace, doc, ver, raw)
-				SELECT toUInt32(%d), trace, doc, ver, raw FROM docs WHERE trace = %s AND p = %d`,
-				part(u.Epoch), quote(u.TraceID), part(u.Previous.Epoch)))
+			moves = append(moves, fmt.Sprintf(`INSERT INTO docs (p, trace, doc, ver, raw, epoch)
+				SELECT toUInt32(%d), trace, doc, ver, raw, toInt64(%d) FROM docs WHERE trace = %s AND p = %d`,
+				part(u.Epoch), u.Epoch, quote(u.TraceID), part(u.Previous.Epoch)))
 		}
 		enc := encs[i]
 		v := s.ver()
@@ -351,10 +352,10 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 	return out, nil
 }
 
-// location is the epoch a trace is filed under, from its newest traces row.
+// location is the epoch a trace is filed under, from its newest traces
+// row or document (pending.go).
 func (s *Store) location(ctx context.Context, traceID string) (int64, error) {
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(
-		`SELECT epoch FROM traces WHERE trace = %s ORDER BY ver DESC LIMIT 1`, quote(traceID)))
+	r, err := s.c.selectRows(ctx, `SELECT epoch FROM `+markRows(`trace = `+quote(traceID))+` ORDER BY ver DESC LIMIT 1`)
 	if err != nil {
 		return 0, err
 	}

@@ -17,12 +17,25 @@ func SetRollup(s *Store, grace, every time.Duration, minRows int, beforeMark fun
 // (rollupConf.now); the `at` of rows is still the server's.
 func SetServerClock(s *Store, now func() uint32) { s.rollup.now = now }
 
-// PrepareDocsInStages is PrepareDocs with its two INSERTs apart, so a test
-// can act between a put's pending marks and its documents.
+// PrepareDocsInStages is PrepareDocs in two steps as builds before schema
+// version 6 made it (a traces row with pending 1, then the documents), so
+// a test can act between an older process's mark and its documents.
 func (s *Store) PrepareDocsInStages(puts []store.DocPut) (marks, docs func(context.Context) error) {
-	m, d := s.docRows(puts)
-	return func(ctx context.Context) error { return s.c.insert(ctx, "traces", tableColumns["traces"], m) },
-		func(ctx context.Context) error { return s.c.insert(ctx, "docs", tableColumns["docs"], d) }
+	var mw, dw rowWriter
+	for _, p := range puts {
+		v := s.ver()
+		writeMark(&mw, p.Epoch, p.TraceID, v, 1)
+		for _, d := range p.Docs {
+			dw.u32(part(p.Epoch))
+			dw.str(p.TraceID)
+			dw.str(d.ID)
+			dw.u64(v)
+			dw.bytes(d.Raw)
+		}
+	}
+	// The documents as an older build writes them: no epoch.
+	return func(ctx context.Context) error { return s.c.insert(ctx, "traces", tableColumns["traces"], mw.b) },
+		func(ctx context.Context) error { return s.c.insert(ctx, "docs", "p, trace, doc, ver, raw", dw.b) }
 }
 
 // Shards are the nodes of a sharded store ("http://host:port/ database"),

@@ -17,18 +17,16 @@ import (
 func TestFineGrainedMigration(t *testing.T) {
 	u := clickhousetest.NewDatabase(t)
 	s := open(t, u)
-	// Back to version 3: the tables as migration 1 made them.
-	query(t, u, "DROP TABLE docs")
-	query(t, u, "DROP TABLE summaries")
-	query(t, u, "CREATE TABLE docs (p UInt32, trace String, doc String, ver UInt64, raw String) ENGINE = MergeTree PARTITION BY p ORDER BY (trace, doc, ver)")
-	query(t, u, "CREATE TABLE summaries (p UInt32, epoch Int64, trace String, ver UInt64, sum String) ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)")
-	query(t, u, "DROP TABLE schema_version")
-	query(t, u, "CREATE TABLE schema_version (version UInt32) ENGINE = TinyLog")
-	query(t, u, "INSERT INTO schema_version VALUES (1), (2), (3)")
 	b := storetest.Base
 	id := storetest.TraceID(b+1, 1)
 	storetest.Put(t, s, storetest.Summary(id, b+1), storetest.Doc("aaaaaaaaaaaaaaaa", "a1"), storetest.Doc("bbbbbbbbbbbbbbbb", "b1"))
 	s.Close()
+	// Back to version 3: the tables as migration 1 made them.
+	downgrade(t, u, "docs", "p UInt32, trace String, doc String, ver UInt64, raw String", "ORDER BY (trace, doc, ver)")
+	downgrade(t, u, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "ORDER BY (trace, ver)")
+	query(t, u, "DROP TABLE schema_version")
+	query(t, u, "CREATE TABLE schema_version (version UInt32) ENGINE = TinyLog")
+	query(t, u, "INSERT INTO schema_version VALUES (1), (2), (3)")
 	if g := query(t, u, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'docs'"); !strings.Contains(g, "index_granularity = 8192") {
 		t.Fatalf("the version-3 docs table: %s", g)
 	}
@@ -42,8 +40,8 @@ func TestFineGrainedMigration(t *testing.T) {
 	if n := rows(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_coarse'"); n != 0 {
 		t.Errorf("%d old tables left", n)
 	}
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "5" {
-		t.Errorf("schema version %s, want 5", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "6" {
+		t.Errorf("schema version %s, want 6", v)
 	}
 	s = open(t, u)
 	st, err := s.Trace(context.Background(), id)

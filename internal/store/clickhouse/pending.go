@@ -4,9 +4,12 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
-// A trace's pending state is in its traces rows, by the pending column:
+// A trace's pending state is in its docs and traces rows. Each version of
+// its documents is a mark (one written by this build carries its trace's
+// epoch; older builds wrote a traces row with pending 1 beside theirs,
+// markRows), and its traces rows clear them, by the pending column:
 //
-//	1  a mark: documents were stored with this version (PrepareDocs)
+//	1  a mark, written by builds before schema version 6
 //	0  cleared: every mark up to this version (a drop, or a summary
 //	   written without a lease, by the only process)
 //	2  cleared: the mark of exactly this version (a leased summary, which
@@ -22,19 +25,31 @@ import (
 //
 // A drop still clears up to its version: its tombstone hides the documents
 // older than it (drop.go), so the marks it clears are those of documents it
-// drops. PurgeDropped's mutation therefore keeps its plain argMax test (a
-// summarised trace is excluded before it), which ClickHouse 18.16 also runs
-// in a mutation, where pendingSQL's subquery in FROM fails.
+// drops. PurgeDropped finds the dropped traces still pending with
+// pendingSQL before its mutation (18.16 fails a mutation whose subquery
+// reads from a subquery).
 
 // newestMark is, over pendingSQL's inner rows, the newest mark not cleared.
 const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
 
+// noEpoch is the epoch of documents written before schema version 6,
+// which are no marks (their traces rows are).
+const noEpoch = `toInt64('-9223372036854775808')`
+
+// markRows are the traces rows and the documents' versions as marks (trace,
+// ver, epoch, pending) where says: a PutTraceSegments call's documents
+// are its marks, so it makes one INSERT, not two (issue 17).
+func markRows(where string) string {
+	return `(SELECT trace, ver, epoch, pending FROM traces WHERE ` + where + `
+		UNION ALL SELECT trace, ver, epoch, toUInt8(1) AS pending FROM docs WHERE epoch != ` + noEpoch + ` AND (` + where + `))`
+}
+
 // pendingSQL selects the traces with a mark neither cleared exactly nor
-// older than a cleared-up-to row, from the traces rows where says; having
+// older than a cleared-up-to row, from the mark rows where says; having
 // adds to the HAVING clause.
 func pendingSQL(where, having string) string {
 	return `SELECT trace FROM (SELECT trace, ver, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
-		FROM traces WHERE ` + where + ` GROUP BY trace, ver)
+		FROM ` + markRows(where) + ` GROUP BY trace, ver)
 		GROUP BY trace HAVING ` + newestMark + ` > maxIf(ver, upto = 1)` + having
 }
 

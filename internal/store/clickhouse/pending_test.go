@@ -13,14 +13,22 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
-// TestSummaryClearsOnlyWhatItRead (issue 17): process A commits a put's
-// pending mark; process B, holding the trace's lease, reads and summarises
-// the trace before A's documents are stored; then A's documents are stored
-// and A dies without summarising them. B's cleared mark must not hide A's:
-// the trace stays pending, and a recovering process reads A's documents.
-func TestSummaryClearsOnlyWhatItRead(t *testing.T) { onBothLayouts(t, summaryClearsOnlyWhatItRead) }
+// TestSummaryClearsOnlyWhatItRead (issue 17): process A prepares a put
+// (its version fixed) and, as builds before schema version 6 did, commits
+// its pending mark; process B, holding the trace's lease, reads and
+// summarises the trace before A's documents are stored; then A's documents
+// are stored and A dies without summarising them. B's cleared marks must
+// not hide A's documents: the trace stays pending, and a recovering
+// process reads them. A is this build (its documents are its mark) or an
+// older one (a traces row, then the documents).
+func TestSummaryClearsOnlyWhatItRead(t *testing.T) {
+	onBothLayouts(t, func(t *testing.T, db string) { summaryClearsOnlyWhatItRead(t, db, false) })
+	t.Run("older-build", func(t *testing.T) {
+		onBothLayouts(t, func(t *testing.T, db string) { summaryClearsOnlyWhatItRead(t, db, true) })
+	})
+}
 
-func summaryClearsOnlyWhatItRead(t *testing.T, db string) {
+func summaryClearsOnlyWhatItRead(t *testing.T, db string, olderA bool) {
 	a, b := open(t, db), open(t, db)
 	defer a.Close()
 	defer b.Close()
@@ -29,7 +37,11 @@ func summaryClearsOnlyWhatItRead(t *testing.T, db string) {
 	id := storetest.TraceID(ep, 1)
 	docA, docB := storetest.Doc("aaaaaaaaaaaaaaaa", "a"), storetest.Doc("bbbbbbbbbbbbbbbb", "b")
 
-	marks, docs := a.PrepareDocsInStages([]store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{docA}}})
+	putA := []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{docA}}}
+	marks, docs := func(context.Context) error { return nil }, a.PrepareDocs(putA)
+	if olderA {
+		marks, docs = a.PrepareDocsInStages(putA)
+	}
 	if err := marks(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -148,4 +160,93 @@ func docIDs(st *store.StoredTrace) []string {
 		ids = append(ids, d.ID)
 	}
 	return ids
+}
+
+// TestPendingMarksOfAnOldDatabase: a database at schema version 5, written
+// by a build whose marks were traces rows, holds a summarised trace and a
+// pending one (its mark and document as that build wrote them). Opened by
+// this build (version 6, docs.epoch) the pending trace is pending to every
+// lookup, reads back where it is filed, and a summary clears it; a put of
+// this build, with no traces row, is pending until summarised too; the
+// summarised trace stays clear.
+func TestPendingMarksOfAnOldDatabase(t *testing.T) {
+	u := clickhousetest.NewDatabase(t)
+	ctx := context.Background()
+	s := open(t, u)
+	ep := time.Now().Unix()
+	done, old, fresh := storetest.TraceID(ep, 1), storetest.TraceID(ep, 2), storetest.TraceID(ep, 3)
+	storetest.Put(t, s, storetest.Summary(done, ep), storetest.Doc("aaaaaaaaaaaaaaaa", "a"))
+	marks, docs := s.PrepareDocsInStages([]store.DocPut{{TraceID: old, Epoch: ep, Docs: []store.Doc{storetest.Doc("bbbbbbbbbbbbbbbb", "b")}}})
+	if err := marks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := docs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	downgrade(t, u, "docs", "p UInt32, trace String, doc String, ver UInt64, raw String", "ORDER BY (trace, doc, ver) SETTINGS index_granularity = 256")
+	query(t, u, "DROP TABLE schema_version")
+	query(t, u, "CREATE TABLE schema_version (version UInt32) ENGINE = MergeTree ORDER BY version")
+	query(t, u, "INSERT INTO schema_version VALUES (1), (2), (3), (4), (5)")
+
+	s = open(t, u)
+	defer s.Close()
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "6" {
+		t.Fatalf("schema version %s after the upgrade, want 6", v)
+	}
+	if err := s.PutDocs(ctx, []store.DocPut{{TraceID: fresh, Epoch: ep, Docs: []store.Doc{storetest.Doc("cccccccccccccccc", "c")}}}); err != nil {
+		t.Fatal(err)
+	}
+	wantPending(t, s, []string{old, fresh}, done, old, fresh)
+	if st, err := s.Trace(ctx, old); err != nil || len(st.Docs) != 1 || st.Epoch != ep {
+		t.Fatalf("the old pending trace: %+v, %v", st, err)
+	}
+	if ep2, err := s.ForeignEpoch(ctx, fresh); err == nil {
+		t.Errorf("ForeignEpoch(%s) = %d, want none: it is filed under its own epoch", fresh, ep2)
+	}
+	if got, err := s.LeaseTraces(ctx, []string{old, fresh}); err != nil || len(got) != 2 {
+		t.Fatalf("leased %v, %v; want both", got, err)
+	}
+	read, err := s.Traces(ctx, []string{old, fresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{old, fresh} {
+		if st := read[id]; st == nil || len(st.Docs) != 1 || st.Epoch != ep {
+			t.Fatalf("Traces(%s) = %+v, want its document, filed under %d", id, st, ep)
+		}
+	}
+	err = s.Apply(ctx, []store.TraceUpdate{
+		{TraceID: old, Epoch: ep, Summary: storetest.Summary(old, ep)},
+		{TraceID: fresh, Epoch: ep, Summary: storetest.Summary(fresh, ep)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPending(t, s, nil, done, old, fresh)
+}
+
+// wantPending checks Pending, PendingBefore and PendingAmong(ids) against
+// want.
+func wantPending(t *testing.T, s *clickhouse.Store, want []string, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	want = slices.Sorted(slices.Values(want))
+	var all, stale []string
+	if err := s.Pending(ctx, func(id string) bool { all = append(all, id); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PendingBefore(ctx, time.Now().Add(time.Minute), func(id string) bool { stale = append(stale, id); return true }); err != nil {
+		t.Fatal(err)
+	}
+	among, err := s.PendingAmong(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(among)
+	for name, got := range map[string][]string{"Pending": all, "PendingBefore": stale, "PendingAmong": among} {
+		if !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
 }

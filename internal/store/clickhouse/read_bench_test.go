@@ -237,7 +237,7 @@ func buildReadDB(b *testing.B, db *readDB, st *clickhouse.Store) {
 	t1 := time.Now()
 	// Each table's columns, and what copy k stores in them (%[1]s: its id).
 	tables := []struct{ name, cols, copy string }{
-		{"docs", "p, trace, doc, ver, raw", "p, %[1]s, doc, ver, replaceRegexpAll(raw, %[2]s)"},
+		{"docs", "p, trace, doc, ver, raw, epoch", "p, %[1]s, doc, ver, replaceRegexpAll(raw, %[2]s), epoch"},
 		{"summaries", "p, epoch, trace, ver, sum", "p, epoch, %[1]s, ver, replaceRegexpOne(sum, %[2]s)"},
 		{"terms", "p, field, value, epoch, trace, ver", "p, field, value, epoch, %[1]s, ver"},
 		{"stats", "p, res, bucket, grp, entity, value", "p, res, bucket, grp, entity, value"},

@@ -43,6 +43,7 @@ var migrations = [][]string{
 	{createReports}, // fleet-wide sampling reports (quota.go)
 	nil,             // docs and summaries with finer index granules: fineGrained (granularity.go)
 	createRollups,   // statistics rollups and stats.at (rollup.go; the column by addStatsAt)
+	nil,             // docs.epoch: documents are their pending marks (addDocsEpoch, pending.go)
 }
 
 // migrationSteps are the steps of a migration that are not plain
@@ -51,6 +52,39 @@ var migrations = [][]string{
 var migrationSteps = map[int]func(*Store, context.Context) error{
 	4: (*Store).fineGrained,
 	5: (*Store).addStatsAt,
+	6: (*Store).addDocsEpoch,
+}
+
+// addDocsEpoch adds docs.epoch (schema version 6): a document written with
+// it is its trace's pending mark and says where the trace is filed, so a
+// PutTraceSegments call writes no traces row (pending.go). The rows written
+// before get noEpoch: their traces rows are their marks.
+func (s *Store) addDocsEpoch(ctx context.Context) error {
+	return s.addColumn(ctx, "docs", "epoch", `Int64 DEFAULT `+noEpoch)
+}
+
+// addColumn adds a column to a table unless it has it already (ALTER …
+// ADD COLUMN IF NOT EXISTS is newer than 18.16).
+func (s *Store) addColumn(ctx context.Context, table, column, typ string) error {
+	has := func() (bool, error) {
+		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT toUInt64(count()) FROM system.columns
+			WHERE database = %s AND table = %s AND name = %s`, quote(s.c.database), quote(table), quote(column)))
+		if err != nil {
+			return false, err
+		}
+		n := r.u64()
+		return n > 0, r.err
+	}
+	if ok, err := has(); err != nil || ok {
+		return err
+	}
+	err := s.c.exec(ctx, `ALTER TABLE `+table+` ADD COLUMN `+column+` `+typ)
+	if err != nil {
+		if ok, _ := has(); ok {
+			return nil
+		}
+	}
+	return err
 }
 
 // fineAtCreation gives a table of a new database the granularity

@@ -37,8 +37,8 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	in := strings.Join(q, ", ")
 	// Where each trace is filed, and its marks not cleared (pending.go).
 	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
-		FROM (SELECT trace, ver, any(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
-			FROM traces WHERE trace IN (`+in+`) GROUP BY trace, ver)
+		FROM (SELECT trace, ver, max(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
+			FROM `+markRows(`trace IN (`+in+`)`)+` GROUP BY trace, ver)
 		GROUP BY trace`)
 	if err != nil {
 		return err

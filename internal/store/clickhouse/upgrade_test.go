@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,22 +20,41 @@ import (
 func oldDatabase(t *testing.T, u string) string {
 	t.Helper()
 	s := open(t, u)
+	b := storetest.Base
+	id := storetest.TraceID(b+1, 1)
+	storetest.Put(t, s, storetest.Summary(id, b+1), storetest.Doc("aaaaaaaaaaaaaaaa", "a1"), storetest.Doc("bbbbbbbbbbbbbbbb", "b1"))
+	s.Close()
+	downgrade(t, u, "docs", "p UInt32, trace String, doc String, ver UInt64, raw String", "ORDER BY (trace, doc, ver)")
+	downgrade(t, u, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "ORDER BY (trace, ver)")
+	downgrade(t, u, "stats", "p UInt32, res Int64, bucket Int64, grp String, entity String, value String", "ORDER BY (res, grp, bucket, entity)")
 	for _, q := range []string{
-		"DROP TABLE docs", "DROP TABLE summaries", "DROP TABLE stats", "DROP TABLE stats_rollups", "DROP TABLE stats_cutoffs",
-		"CREATE TABLE docs (p UInt32, trace String, doc String, ver UInt64, raw String) ENGINE = MergeTree PARTITION BY p ORDER BY (trace, doc, ver)",
-		"CREATE TABLE summaries (p UInt32, epoch Int64, trace String, ver UInt64, sum String) ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)",
-		"CREATE TABLE stats (p UInt32, res Int64, bucket Int64, grp String, entity String, value String) ENGINE = MergeTree PARTITION BY p ORDER BY (res, grp, bucket, entity)",
+		"DROP TABLE stats_rollups", "DROP TABLE stats_cutoffs",
 		"DROP TABLE schema_version",
 		"CREATE TABLE schema_version (version UInt32) ENGINE = TinyLog",
 		"INSERT INTO schema_version VALUES (1), (2), (3)",
 	} {
 		clickhousetest.Query(t, u, q)
 	}
-	b := storetest.Base
-	id := storetest.TraceID(b+1, 1)
-	storetest.Put(t, s, storetest.Summary(id, b+1), storetest.Doc("aaaaaaaaaaaaaaaa", "a1"), storetest.Doc("bbbbbbbbbbbbbbbb", "b1"))
-	s.Close()
 	return id
+}
+
+// downgrade makes table anew as an older schema had it (columns, at
+// ClickHouse's default granularity), with its rows: the old rows are
+// written by this build, then copied into the older table's columns.
+func downgrade(t *testing.T, u, table, columns, order string) {
+	t.Helper()
+	names := []string{}
+	for _, c := range strings.Split(columns, ",") {
+		names = append(names, strings.Fields(c)[0])
+	}
+	for _, q := range []string{
+		"CREATE TABLE old_" + table + " (" + columns + ") ENGINE = MergeTree PARTITION BY p " + order,
+		"INSERT INTO old_" + table + " SELECT " + strings.Join(names, ", ") + " FROM " + table,
+		"DROP TABLE " + table,
+		"RENAME TABLE old_" + table + " TO " + table,
+	} {
+		clickhousetest.Query(t, u, q)
+	}
 }
 
 // TestConcurrentUpgradesOfAnOldDatabase: processes opening an old
@@ -105,8 +125,8 @@ func TestConcurrentUpgradesOfAnOldDatabase(t *testing.T) {
 	if k := upgrading.Load(); k != 1 {
 		t.Errorf("%d processes ran the migrations, want 1", k)
 	}
-	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != "5" {
-		t.Errorf("schema version %s, want 5", v)
+	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != "6" {
+		t.Errorf("schema version %s, want 6", v)
 	}
 	if left := clickhousetest.Query(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND (name LIKE '%_coarse' OR name LIKE '%_fine')"); left != "0" {
 		t.Errorf("%s tables of the migration left", left)
@@ -205,7 +225,7 @@ func TestUpgradeClaimsOfOtherProcesses(t *testing.T) {
 	if k := upgrading.Load(); k != 1 {
 		t.Errorf("%d upgrades, want 1", k)
 	}
-	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != "5" {
-		t.Errorf("schema version %s, want 5", v)
+	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != "6" {
+		t.Errorf("schema version %s, want 6", v)
 	}
 }
