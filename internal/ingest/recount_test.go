@@ -58,6 +58,38 @@ func newCountedEnv(t *testing.T, st store.Store) countedEnv {
 	return countedEnv{in, agg}
 }
 
+// sharedEnv opens db as one more process would: a ClickHouse store and its
+// ingester.
+func sharedEnv(t *testing.T, db string) (*clickhouse.Store, countedEnv) {
+	t.Helper()
+	chs, err := clickhouse.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chs, newCountedEnv(t, chs)
+}
+
+// embeddedEnv is the embedded Roentgen the ClickHouse answers are compared with.
+func embeddedEnv(t *testing.T) countedEnv {
+	t.Helper()
+	pst, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newCountedEnv(t, pst)
+}
+
+const (
+	summariesColumns = "p UInt32, epoch Int64, trace String, ver UInt64, sum String"
+	summariesBlocker = "0, 0, 'blocker', 1, ''"
+)
+
+// refuseSummaries refuses the summaries' INSERTs (refuseInserts).
+func refuseSummaries(t *testing.T, db string) func() {
+	t.Helper()
+	return refuseInserts(t, db, "summaries", summariesColumns, "trace, ver", summariesBlocker)
+}
+
 func (e countedEnv) put(t *testing.T, docs ...string) {
 	t.Helper()
 	raw := make([][]byte, len(docs))
@@ -98,22 +130,14 @@ func TestRetriedApplyCountsStatisticsOnce(t *testing.T) {
 	for _, c := range []struct {
 		name, table, columns, orderBy, blocker string
 	}{
-		{"summaries refused", "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver", "0, 0, 'blocker', 1, ''"},
+		{"summaries refused", "summaries", summariesColumns, "trace, ver", summariesBlocker},
 		{"cleared marks refused", "traces", "p UInt32, trace String, epoch Int64, ver UInt64, pending UInt8", "trace, ver", "0, 'blocker', 0, 1, 0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := clickhousetest.NewDatabase(t)
-			chs, err := clickhouse.Open(ctx, db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			shared := newCountedEnv(t, chs)
-			pst, err := pebble.Open(t.TempDir(), pebble.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			embedded := newCountedEnv(t, pst)
+			chs, shared := sharedEnv(t, db)
+			embedded := embeddedEnv(t)
 
 			at := time.Now().Add(-time.Minute)
 			first, late := countedDocs(at)
@@ -172,6 +196,15 @@ func countedDocs(at time.Time) (first, late []string) {
 	return first, late
 }
 
+// countedIDs are countedDocs' trace ids.
+func countedIDs(at time.Time) []string {
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, fmt.Sprintf("1-%08x-%024x", at.Unix(), 700+i))
+	}
+	return ids
+}
+
 // sameGraph checks that got's service graph around at is want's.
 func sameGraph(t *testing.T, got, want countedEnv, at time.Time) {
 	t.Helper()
@@ -201,29 +234,15 @@ func sameGraph(t *testing.T, got, want countedEnv, at time.Time) {
 func TestRetriedApplyCountsOnceAfterAnotherProcessSummarised(t *testing.T) {
 	ctx := context.Background()
 	db := clickhousetest.NewDatabase(t)
-	open := func() (*clickhouse.Store, countedEnv) {
-		chs, err := clickhouse.Open(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return chs, newCountedEnv(t, chs)
-	}
-	chs, a := open()
-	_, b := open()
-	pst, err := pebble.Open(t.TempDir(), pebble.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	embedded := newCountedEnv(t, pst)
+	chs, a := sharedEnv(t, db)
+	_, b := sharedEnv(t, db)
+	embedded := embeddedEnv(t)
 
 	at := time.Now().Add(-time.Minute)
 	first, late := countedDocs(at)
-	var ids []string
-	for i := range 4 {
-		ids = append(ids, fmt.Sprintf("1-%08x-%024x", at.Unix(), 700+i))
-	}
+	ids := countedIDs(at)
 	a.put(t, first...)
-	allow := refuseInserts(t, db, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver", "0, 0, 'blocker', 1, ''")
+	allow := refuseSummaries(t, db)
 	a.in.Sync(ctx)
 	if n := pending(t, chs); n != 4 {
 		t.Fatalf("%d traces pending after the refused Apply, want 4", n)
@@ -254,16 +273,8 @@ func TestRetriedApplyCountsOnceAfterAnotherProcessSummarised(t *testing.T) {
 func TestRetriedApplyWithDropsCountsStatisticsOnce(t *testing.T) {
 	ctx := context.Background()
 	db := clickhousetest.NewDatabase(t)
-	chs, err := clickhouse.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared := newCountedEnv(t, chs)
-	pst, err := pebble.Open(t.TempDir(), pebble.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	embedded := newCountedEnv(t, pst)
+	chs, shared := sharedEnv(t, db)
+	embedded := embeddedEnv(t)
 	policies := keep.Policies{Policies: []keep.Policy{{Name: "faults", FilterExpression: "fault", KeepRate: 1}}, DefaultRate: 0}
 	shared.in.SetKeeper(newTestKeeper(t, policies))
 	embedded.in.SetKeeper(newTestKeeper(t, policies))
@@ -280,7 +291,7 @@ func TestRetriedApplyWithDropsCountsStatisticsOnce(t *testing.T) {
 			at.Unix(), 800+i, 0x500+i, st, st+1, fault))
 	}
 	shared.put(t, docs...)
-	allow := refuseInserts(t, db, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver", "0, 0, 'blocker', 1, ''")
+	allow := refuseSummaries(t, db)
 	shared.in.Sync(ctx)
 	if n := pending(t, chs); n != 2 {
 		t.Fatalf("%d traces pending after the refused Apply, want the 2 kept (the drops are done)", n)
@@ -306,31 +317,17 @@ func TestRetriedApplyWithDropsCountsStatisticsOnce(t *testing.T) {
 func TestRefusedApplyTakenBackAfterAnotherProcessDropped(t *testing.T) {
 	ctx := context.Background()
 	db := clickhousetest.NewDatabase(t)
-	open := func() (*clickhouse.Store, countedEnv) {
-		chs, err := clickhouse.Open(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return chs, newCountedEnv(t, chs)
-	}
-	chs, a := open()
-	_, b := open()
+	chs, a := sharedEnv(t, db)
+	_, b := sharedEnv(t, db)
 	// B decides otherwise than A (a policy changed, a rate): it drops.
 	b.in.SetKeeper(newTestKeeper(t, keep.Policies{DefaultRate: 0}))
-	pst, err := pebble.Open(t.TempDir(), pebble.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	embedded := newCountedEnv(t, pst)
+	embedded := embeddedEnv(t)
 
 	at := time.Now().Add(-time.Minute)
 	first, _ := countedDocs(at)
-	var ids []string
-	for i := range 4 {
-		ids = append(ids, fmt.Sprintf("1-%08x-%024x", at.Unix(), 700+i))
-	}
+	ids := countedIDs(at)
 	a.put(t, first...)
-	allow := refuseInserts(t, db, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "trace, ver", "0, 0, 'blocker', 1, ''")
+	allow := refuseSummaries(t, db)
 	a.in.Sync(ctx)
 	if n := pending(t, chs); n != 4 {
 		t.Fatalf("%d traces pending after the refused Apply, want 4", n)
