@@ -135,6 +135,11 @@ func (s *Store) upgrade(ctx context.Context, run func(ctx context.Context, have 
 				if err != nil {
 					return err
 				}
+				// The hook only where migrations run: a process that claims
+				// after another finished reads the new version and runs none.
+				if have < len(migrations) && upgradeHooks.upgrading != nil {
+					upgradeHooks.upgrading()
+				}
 				return run(ctx, have)
 			})
 		}
@@ -156,9 +161,6 @@ func (s *Store) upgrade(ctx context.Context, run func(ctx context.Context, have 
 // runHeld runs fn holding owner's claim, renewed until fn returns, and
 // releases it after.
 func (s *Store) runHeld(ctx context.Context, owner string, fn func() error) error {
-	if upgradeHooks.upgrading != nil {
-		upgradeHooks.upgrading()
-	}
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
