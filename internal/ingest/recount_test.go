@@ -131,6 +131,8 @@ func TestRetriedApplyCountsStatisticsOnce(t *testing.T) {
 		name, table, columns, orderBy, blocker string
 	}{
 		{"summaries refused", "summaries", summariesColumns, "trace, ver", summariesBlocker},
+		// The first stage's terms refused beside its statistics stored.
+		{"terms refused", "terms", "p UInt32, field String, value String, epoch Int64, trace String, ver UInt64", "field, value, epoch, trace", "0, 'f', 'v', 0, 'blocker', 1"},
 		{"cleared marks refused", "traces", "p UInt32, trace String, epoch Int64, ver UInt64, pending UInt8", "trace, ver", "0, 'blocker', 0, 1, 0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

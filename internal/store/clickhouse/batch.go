@@ -129,8 +129,9 @@ func (m *committer) commit(stages ...stage) error {
 // those commit was given): the stages before it are stored, it and those
 // after it not.
 type stageFailed struct {
-	err   error
-	stage int
+	err    error
+	stage  int
+	tables map[string]bool // the write's tables of that stage that were refused
 }
 
 func (e *stageFailed) Error() string { return e.err.Error() }
@@ -144,6 +145,24 @@ func failedStage(err error) int {
 		return sf.stage
 	}
 	return -1
+}
+
+// stored says whether a write's table of the given stage went in, for a
+// commit that answered err: a stage before the failed one did, a later
+// one was never sent, and in the failed stage every table not refused did
+// (one INSERT per table, sent side by side).
+func stored(err error, stage int, table string) bool {
+	var sf *stageFailed
+	if !errors.As(err, &sf) {
+		return err == nil
+	}
+	switch {
+	case stage < sf.stage:
+		return true
+	case stage > sf.stage:
+		return false
+	}
+	return !sf.tables[table]
 }
 
 // lead runs one cycle, for the queue as it is once the window has passed,
@@ -225,14 +244,18 @@ func (m *committer) cycle(ws []*write, self *write) (mine error) {
 		next := ws[:0:0]
 		for _, w := range ws {
 			var err error
+			var refused map[string]bool
 			for _, t := range w.stages[level] {
-				if e := failed[t.table]; e != nil && err == nil {
-					err = e
+				if e := failed[t.table]; e != nil {
+					if err == nil {
+						err, refused = e, map[string]bool{}
+					}
+					refused[t.table] = true
 				}
 			}
 			switch {
 			case err != nil:
-				tell(w, &stageFailed{err: err, stage: w.orig[level]})
+				tell(w, &stageFailed{err: err, stage: w.orig[level], tables: refused})
 			case level == len(w.stages)-1:
 				tell(w, nil)
 			default:

@@ -300,11 +300,12 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	if err == nil {
 		s.released(releases)
 	}
-	if failedStage(err) == 1 && len(stats.b) > 0 {
-		// The deltas are in, the summaries not: a retry must not add
-		// them again (the ingester takes them back). A later stage
-		// refused leaves the summaries stored, and a retry builds on
-		// them, so it counts nothing twice.
+	if len(stats.b) > 0 && stored(err, 0, "stats") && !stored(err, 1, "summaries") {
+		// The deltas are in, the summaries not (a later table of the
+		// first stage refused, or the summaries' own INSERT): a retry
+		// must not add them again (the ingester takes them back). With
+		// the summaries stored a retry builds on them, so it counts
+		// nothing twice whatever else was refused.
 		return &store.StatsStoredError{Err: err}
 	}
 	return err
