@@ -97,7 +97,7 @@ func appendPosting(dst []byte, epoch int64, traceID string) []byte {
 
 // xrayRaw is the binary form of a canonical X-Ray trace id: "1-", 8 and 24
 // lower-case hex digits (upper case would not print back the same).
-func xrayRaw(id string) (raw [16]byte, ok bool) {
+func xrayRaw[T string | []byte](id T) (raw [16]byte, ok bool) {
 	if len(id) != 35 || id[0] != '1' || id[1] != '-' || id[10] != '-' {
 		return raw, false
 	}

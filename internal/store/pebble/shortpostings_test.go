@@ -35,7 +35,8 @@ func serviceQuery(services ...string) store.SummaryQuery {
 // second may share: a search reads both summaries and hands on only the
 // one that carries the term, pages resume between them, and a trace whose
 // summary is gone (dropped by keep policies) is not stood in for by the
-// other.
+// others (two share its prefix here, so each is checked; a lone one is
+// taken as the trace named: fetcher.named).
 func TestSharedPrefixFindsOnlyCarriers(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(t.TempDir(), Options{})
@@ -62,6 +63,13 @@ func TestSharedPrefixFindsOnlyCarriers(t *testing.T) {
 	both.After = store.Cursor{Epoch: ep, TraceID: b}
 	if got := storetest.Collect(t, s, both); !slices.Equal(got, []string{a, other}) {
 		t.Errorf("service a or b after %s: %v, want [%s %s]", b, got, a, other)
+	}
+	// A page resuming after b: a, the only summary of the prefix left
+	// before the cursor, is still checked (it does not carry b).
+	onlyB := serviceQuery("b")
+	onlyB.After = store.Cursor{Epoch: ep, TraceID: b}
+	if got := storetest.Collect(t, s, onlyB); len(got) != 0 {
+		t.Errorf("service b after %s: %v, want none", b, got)
 	}
 	// c carries a, then is dropped: its entry under a stays, and b, which
 	// shares its prefix, must not be found through it.
@@ -124,5 +132,23 @@ func TestLayout7ListsTakeShortEntries(t *testing.T) {
 	want := []string{after, before[1], before[0]}
 	if got := storetest.Collect(t, s, serviceQuery("a")); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// An id that begins as a short entry's prefix but is not in the canonical
+// lower-case form is listed whole, and found once, by its own entry.
+func TestNonCanonicalIDFoundOnce(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ep := storetest.Base + 7
+	a := prefixedID(ep, 0xabcdef01, 1)
+	odd := fmt.Sprintf("1-%08x-abcdef01ABCDEF0000000002", ep)
+	storetest.Put(t, s, serviceSummary(a, ep, "a"))
+	storetest.Put(t, s, serviceSummary(odd, ep, "a"))
+	if got := storetest.Collect(t, s, serviceQuery("a")); len(got) != 2 || !slices.Contains(got, a) || !slices.Contains(got, odd) {
+		t.Errorf("service a: %v, want %s and %s once each", got, a, odd)
 	}
 }

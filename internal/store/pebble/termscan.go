@@ -155,16 +155,24 @@ func (f *fetcher) flush() bool {
 		// shares the prefix; a seek just past the match instead (keeping
 		// Pebble's onward positioning for the next seek) measured no
 		// faster, nor did leaving the step out (docs/performance.md).
-		prefix, first := k[:len(k)-1], len(f.found)
+		prefix, first, named := k[:len(k)-1], len(f.found), 0
 		for ok := f.it.SeekGE(prefix); ok && bytes.HasPrefix(f.it.Key(), prefix); ok = f.it.Next() {
 			key, v := f.it.Key(), f.it.Value()
+			if _, canonical := xrayRaw(key[9:]); !canonical {
+				// An id of another form (upper-case hex) that begins
+				// alike is listed whole, and found by its own entry.
+				continue
+			}
+			// Counted before the cursor's test: a trace the cursor
+			// passes may still be the one the position named.
+			named++
 			if !f.after.IsZero() && !f.before(key) {
 				continue // handed on before the cursor
 			}
 			kv := append(append(make([]byte, 0, len(key)+len(v)), key...), v...) // one allocation
 			f.found = append(f.found, keyValue{kv[:len(key):len(key)], kv[len(key):]})
 		}
-		if len(f.found)-first > 1 {
+		if named > 1 {
 			if f.named == nil {
 				f.named = map[string]struct{}{}
 			}
