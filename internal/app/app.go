@@ -115,6 +115,9 @@ type App struct {
 	stopOnce sync.Once
 	done     chan struct{}
 	wg       sync.WaitGroup
+	// requests counts HTTP requests other than scrapes and health checks:
+	// a server answering queries is not idle (idle.go).
+	requests atomic.Uint64
 }
 
 // Start opens the store and starts every listener of the role. It returns

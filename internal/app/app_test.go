@@ -147,3 +147,29 @@ func TestBusyPortFailsCleanly(t *testing.T) {
 		t.Errorf("Start on a busy port: %v; want an error naming the address", err)
 	}
 }
+
+// A server answering queries is busy though nothing is ingested (a query
+// node, dashboards over a quiet spell): requests count as activity for
+// the idle checks, but scrapes and health checks, which come anyway, not.
+func TestQueriesCountAsActivity(t *testing.T) {
+	a := xraytest.Start(t)
+	defer a.Stop()
+	before := a.Activity()
+	for _, path := range []string{"/metrics", "/health"} {
+		resp, err := client.Get(a.URL("http") + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if got := a.Activity(); got != before {
+		t.Errorf("activity %d after a scrape and a health check, want %d", got, before)
+	}
+	now := time.Now().Unix()
+	if code, out := post(t, a, "http", "/TraceSummaries", fmt.Sprintf(`{"StartTime":%d,"EndTime":%d}`, now-60, now)); code != 200 {
+		t.Fatalf("GetTraceSummaries: %d %v", code, out)
+	}
+	if got := a.Activity(); got == before {
+		t.Error("a GetTraceSummaries call did not count as activity")
+	}
+}

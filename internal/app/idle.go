@@ -1,7 +1,9 @@
 package app
 
 import (
+	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/cmem"
@@ -10,9 +12,10 @@ import (
 // Idle memory: a server that has taken traffic keeps its Go heap grown to
 // the budget's limit, ingest's cache of parsed traces full, and Pebble's
 // memtables and block cache, though nothing arrives (~280 MiB measured
-// after a load). Once ingest has been offered nothing for idleTicks checks
-// in a row, the app empties that cache, has the embedded store give back
-// its memtables and block cache (Trim in internal/store/pebble), and
+// after a load). Once nothing has been ingested or asked (activity) for
+// idleTicks checks in a row, the app empties that cache, has the embedded
+// store give back its memtables and block cache (Trim in
+// internal/store/pebble), and
 // returns the freed C and Go heap to the OS, once per quiet spell; at each
 // quiet check after that it returns again what the store's work since (a
 // compaction) and the heap's growth towards its next collection took:
@@ -21,6 +24,26 @@ const (
 	idleCheck = 20 * time.Second
 	idleTicks = 3
 )
+
+// activity counts what keeps a server busy: ingest offered and requests
+// answered (a query node of a fleet, or dashboards over a quiet spell,
+// takes no ingest but decodes much, and wants its caches and its
+// collector's pace).
+func (a *App) activity() uint64 { return a.ingest.Activity() + a.requests.Load() }
+
+// countRequests counts the requests h serves, but for /metrics scrapes,
+// health checks and profiles, which come whether anyone uses the server
+// or not.
+func (a *App) countRequests(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/metrics", p == "/health", strings.HasPrefix(p, "/debug/"):
+		default:
+			a.requests.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 // idleAction is what a quiet check does.
 type idleAction int
@@ -62,7 +85,7 @@ func (t *idleTrim) tick(activity uint64) idleAction {
 func (a *App) idleLoop() {
 	t := time.NewTicker(idleCheck)
 	defer t.Stop()
-	trim := &idleTrim{last: a.ingest.Activity()}
+	trim := &idleTrim{last: a.activity()}
 	gc := &idleGC{set: debug.SetGCPercent}
 	defer gc.restore()
 	// wake, while the collector paces an idle heap, looks for traffic
@@ -75,12 +98,12 @@ func (a *App) idleLoop() {
 		case <-a.done:
 			return
 		case <-wake.C:
-			if a.ingest.Activity() != trim.last {
+			if a.activity() != trim.last {
 				gc.restore()
 				wake.Stop()
 			}
 		case <-t.C:
-			switch trim.tick(a.ingest.Activity()) {
+			switch trim.tick(a.activity()) {
 			case idleTrimAll:
 				a.trimIdle(trim)
 				if gc.lower() {

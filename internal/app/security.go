@@ -161,7 +161,7 @@ func (a *App) guardHTTP(name string, h http.Handler) http.Handler {
 		h = g.Wrap(h, p)
 	}
 	h = http.NewCrossOriginProtection().Handler(h)
-	return a.sec.hosts.Wrap(h)
+	return a.countRequests(a.sec.hosts.Wrap(h))
 }
 
 // tlsFor is the TLS config of a listener, nil for plain HTTP. The TCP side
