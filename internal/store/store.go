@@ -84,8 +84,11 @@ type Store interface {
 	// [q.From, q.To), newest first (descending Epoch, then descending trace
 	// id), resuming strictly after q.After. With q.AnyOf set, only traces
 	// indexed under at least one of those terms are visited, each once
-	// (and with q.AllOf, under a term of each of its sets). fn returns
-	// false to stop.
+	// (and with q.AllOf, under a term of each of its sets). The embedded
+	// store may rarely visit a trace that is not (a short posting entry
+	// whose trace is gone names another of its second: ~7 in 10^4 such
+	// entries); callers test each summary against their filter anyway.
+	// fn returns false to stop.
 	Summaries(ctx context.Context, q SummaryQuery, fn func(*trace.Summary) bool) error
 
 	// Metadata: small records such as sampling rules, groups and telemetry,
