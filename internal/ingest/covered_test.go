@@ -12,7 +12,6 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
-	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
 )
 
 // countingStore is a ClickHouse store that counts the summarising path's
@@ -109,23 +108,7 @@ func TestSharedStoreSkipsTracesAnotherSummaryCovered(t *testing.T) {
 		t.Fatalf("stored trace: %+v, %v", got, err)
 	}
 
-	emb, err := pebble.Open(t.TempDir(), pebble.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := ingest.New(ingest.Config{Store: emb, FlushDelay: time.Hour, MaxFlushDelay: time.Hour})
-	t.Cleanup(func() { in.Close(); emb.Close() })
-	for _, d := range all {
-		if r := in.Ingest(ctx, [][]byte{[]byte(d)}, ingest.Options{Source: "api"}); len(r) != 0 {
-			t.Fatalf("embedded rejected: %+v", r[0].Error)
-		}
-	}
-	in.Sync(ctx)
-	want, err := emb.Trace(ctx, id)
-	if err != nil || want.Summary == nil {
-		t.Fatalf("embedded trace: %+v, %v", want, err)
-	}
-	if g, w := comparable(t, got.Summary), comparable(t, want.Summary); g != w {
+	if g, w := comparable(t, got.Summary), comparable(t, embeddedSummary(t, id, all)); g != w {
 		t.Errorf("summary on ClickHouse\n %s\nembedded\n %s", g, w)
 	}
 	if got.Summary.SegmentCount != 4 {

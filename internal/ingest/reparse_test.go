@@ -83,23 +83,7 @@ func TestSharedSummaryDecodesOnlyOthersDocuments(t *testing.T) {
 
 	// One embedded Roentgen given the same documents (the complete root
 	// replaces the in-progress one in both).
-	emb, err := pebble.Open(t.TempDir(), pebble.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := ingest.New(ingest.Config{Store: emb, FlushDelay: time.Hour, MaxFlushDelay: time.Hour})
-	t.Cleanup(func() { in.Close(); emb.Close() })
-	for _, d := range all {
-		if r := in.Ingest(ctx, [][]byte{[]byte(d)}, ingest.Options{Source: "api"}); len(r) != 0 {
-			t.Fatalf("embedded rejected: %+v", r[0].Error)
-		}
-	}
-	in.Sync(ctx)
-	want, err := emb.Trace(ctx, id)
-	if err != nil || want.Summary == nil {
-		t.Fatalf("embedded trace: %+v, %v", want, err)
-	}
-	if g, w := comparable(t, got.Summary), comparable(t, want.Summary); g != w {
+	if g, w := comparable(t, got.Summary), comparable(t, embeddedSummary(t, id, all)); g != w {
 		t.Errorf("summary on ClickHouse\n %s\nembedded\n %s", g, w)
 	}
 	if got.Summary.SegmentCount != 5 || !got.Summary.HasFault {
@@ -117,4 +101,28 @@ func comparable(t *testing.T, s *trace.Summary) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// embeddedSummary is the summary one embedded Roentgen makes of trace id
+// given docs one by one: what a shared store's summary must equal.
+func embeddedSummary(t *testing.T, id string, docs []string) *trace.Summary {
+	t.Helper()
+	ctx := context.Background()
+	emb, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ingest.New(ingest.Config{Store: emb, FlushDelay: time.Hour, MaxFlushDelay: time.Hour})
+	t.Cleanup(func() { in.Close(); emb.Close() })
+	for _, d := range docs {
+		if r := in.Ingest(ctx, [][]byte{[]byte(d)}, ingest.Options{Source: "api"}); len(r) != 0 {
+			t.Fatalf("embedded rejected: %+v", r[0].Error)
+		}
+	}
+	in.Sync(ctx)
+	want, err := emb.Trace(ctx, id)
+	if err != nil || want.Summary == nil {
+		t.Fatalf("embedded trace: %+v, %v", want, err)
+	}
+	return want.Summary
 }

@@ -137,16 +137,6 @@ type stageFailed struct {
 func (e *stageFailed) Error() string { return e.err.Error() }
 func (e *stageFailed) Unwrap() error { return e.err }
 
-// failedStage is the stage at which err, from commit, failed its write; -1
-// if it did not come from a stage's INSERT.
-func failedStage(err error) int {
-	var sf *stageFailed
-	if errors.As(err, &sf) {
-		return sf.stage
-	}
-	return -1
-}
-
 // stored says whether a write's table of the given stage went in, for a
 // commit that answered err: a stage before the failed one did, a later
 // one was never sent, and in the failed stage every table not refused did

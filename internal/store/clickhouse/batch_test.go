@@ -208,3 +208,13 @@ func TestCommitterSaysWhichStageFailed(t *testing.T) {
 		t.Error("an error of no stage has a stage")
 	}
 }
+
+// failedStage is the stage at which err, from commit, failed its write; -1
+// if it did not come from a stage's INSERT.
+func failedStage(err error) int {
+	var sf *stageFailed
+	if errors.As(err, &sf) {
+		return sf.stage
+	}
+	return -1
+}
