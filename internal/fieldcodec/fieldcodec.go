@@ -525,8 +525,8 @@ func slicePlan(vp *valuePlan, t reflect.Type, seen map[reflect.Type]*structPlan)
 	vp.dec = func(d *decoder, p unsafe.Pointer) {
 		n := d.length()
 		end := d.pos + n
-		count := int(d.uvarint())
-		if d.err != nil || count > end-d.pos { // every element takes a byte at least
+		count, ok := d.count(end)
+		if !ok {
 			d.fail("slice count exceeds its bytes")
 			return
 		}
@@ -604,8 +604,8 @@ func mapPlan(vp *valuePlan, t reflect.Type, seen map[reflect.Type]*structPlan) (
 	vp.dec = func(d *decoder, p unsafe.Pointer) {
 		n := d.length()
 		end := d.pos + n
-		count := int(d.uvarint())
-		if d.err != nil || count > end-d.pos {
+		count, ok := d.count(end)
+		if !ok {
 			d.fail("map count exceeds its bytes")
 			return
 		}
@@ -854,6 +854,17 @@ func (d *decoder) length() int {
 		return 0
 	}
 	return int(n)
+}
+
+// count reads an element count of a collection ending at end: at most
+// the bytes left before end, as every element takes one at least. (A
+// count past int's range, converted, was negative and made a slice of it.)
+func (d *decoder) count(end int) (int, bool) {
+	c := d.uvarint()
+	if d.err != nil || d.pos > end || c > uint64(end-d.pos) {
+		return 0, false
+	}
+	return int(c), true
 }
 
 func (d *decoder) bytes() string {
