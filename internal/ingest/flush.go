@@ -227,13 +227,17 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 			in.cfg.Logger.Error("store summaries", "traces", len(updates), "err", err)
 			var counted *store.StatsStoredError
 			if errors.As(err, &counted) {
-				// done[i] is updates[i]'s entry. This change is counted
-				// now (with the one it took back); the stored summary is
-				// still its Previous. A drop's tombstone went in with the
-				// statistics: the drop is done, its retry skipped.
-				for i, u := range updates {
+				// done[i] is updates[i]'s entry. Its statistics are in,
+				// and with them the take-back of the change it carried:
+				// this change is counted now. If it was stored too, the
+				// retry builds on it (a stored summary is its Previous, a
+				// tombstone makes the drop done); if not, the stored
+				// state is still this change's Previous, and the retry
+				// takes the change back. Any other failure stored no
+				// statistics: what the entry carries is still owed.
+				for i := range updates {
 					done[i].counted = nil
-					if !u.Drop {
+					if u := &updates[i]; !counted.Stored(u) {
 						done[i].counted = &store.CountedChange{Summary: u.Summary, Previous: u.Previous}
 					}
 				}

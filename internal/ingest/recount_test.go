@@ -24,6 +24,13 @@ import (
 // INSERTs through again: the table as it was, its rows kept.
 func refuseInserts(t *testing.T, db, table, columns, orderBy, blocker string) func() {
 	t.Helper()
+	return refuseInsertsBut(t, db, table, columns, orderBy, blocker, "trace != 'blocker'")
+}
+
+// refuseInsertsBut is refuseInserts for a table whose rows other than the
+// blocker are those where notBlocker holds.
+func refuseInsertsBut(t *testing.T, db, table, columns, orderBy, blocker, notBlocker string) func() {
+	t.Helper()
 	create := func(name, settings string) {
 		clickhousetest.Query(t, db, fmt.Sprintf(`CREATE TABLE %s (%s) ENGINE = MergeTree PARTITION BY p ORDER BY (%s)
 			SETTINGS index_granularity = 256%s`, name, columns, orderBy, settings))
@@ -40,7 +47,7 @@ func refuseInserts(t *testing.T, db, table, columns, orderBy, blocker string) fu
 	swap(table+"_open", "1")
 	return func() {
 		create(table+"_swap", "")
-		swap(table, "trace != 'blocker'")
+		swap(table, notBlocker)
 	}
 }
 

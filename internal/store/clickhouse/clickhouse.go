@@ -201,16 +201,15 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 // Apply implements store.Store. Writes go in the order the contract's crash
 // rules need, tables of one stage at once (batch.go): documents (copied
 // first to a moved trace's new partition), statistics and terms, then
-// summaries (and dropped traces' cleared marks), then the cleared marks. A
-// refused summaries' stage after stored statistics is
-// store.StatsStoredError.
+// summaries and dropped traces' tombstones, then the cleared marks. A
+// refused stage after stored statistics is store.StatsStoredError.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	for _, u := range updates {
 		if u.Summary == nil {
 			return fmt.Errorf("clickhouse: update of trace %s has no summary", u.TraceID)
 		}
 	}
-	var docs, stats, sums, terms, drops, marks, dropMarks rowWriter
+	var docs, stats, sums, terms, drops, marks rowWriter
 	var moves []string
 	var deltas []store.StatRecord // combined per key by writeStats
 	// The encoded summaries and their terms first, so that the largest
@@ -238,11 +237,13 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	deltas = make([]store.StatRecord, 0, nDeltas)
 	for i, u := range updates {
 		if u.Drop {
-			// Inserts only (drop.go): statistics, tombstone, cleared mark.
+			// Inserts only (drop.go): statistics, then the tombstone,
+			// which clears the trace's marks up to its version
+			// (pending.go); the traces row is for builds before that.
 			v := s.ver()
 			deltas = append(deltas, u.Stats...)
 			writeDrop(&drops, &u, v)
-			writeMark(&dropMarks, u.Epoch, u.TraceID, v, 0)
+			writeMark(&marks, u.Epoch, u.TraceID, v, 0)
 			continue
 		}
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
@@ -286,27 +287,27 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		ids[i] = u.TraceID
 	}
 	releases := s.releasable(ids)
-	// Statistics before the summaries they lead to (a crash between counts
-	// a delta twice rather than losing it); a term counts only once its
-	// summary version is the trace's newest, so terms may go first; the
-	// cleared marks last, and with them the traces' leases. A drop is
-	// done once its tombstone and statistics are in: its mark is cleared
-	// with the summaries, so that a refused summaries' INSERT leaves no
-	// dropped trace pending (its retry finds it dropped and writes nothing).
+	// Statistics before the summaries and tombstones they lead to (a crash
+	// between counts a delta twice rather than losing it; a refusal is
+	// reported, below); a term counts only once its summary version is the
+	// trace's newest, so terms may go first; the cleared marks last, and
+	// with them the traces' leases. A drop is done once its tombstone is
+	// in: the tombstone is its cleared mark (pending.go), so no refusal
+	// after it leaves the trace pending, and none before it leaves a
+	// tombstone whose statistics are not counted.
 	err := s.commits.commit(
-		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}, {"dropped", drops.b}},
-		stage{{"summaries", sums.b}, {"traces", dropMarks.b}},
+		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}},
+		stage{{"summaries", sums.b}, {"dropped", drops.b}},
 		stage{{"traces", marks.b}, {"trace_leases", s.leaseRows(releases, 0)}})
 	if err == nil {
 		s.released(releases)
 	}
-	if len(stats.b) > 0 && stored(err, 0, "stats") && !stored(err, 1, "summaries") {
-		// The deltas are in, the summaries not (a later table of the
-		// first stage refused, or the summaries' own INSERT): a retry
-		// must not add them again (the ingester takes them back). With
-		// the summaries stored a retry builds on them, so it counts
-		// nothing twice whatever else was refused.
-		return &store.StatsStoredError{Err: err}
+	if err != nil && stored(err, 0, "stats") {
+		// The deltas are in (or there were none), and with them the
+		// take-back of the updates' Counted changes: a retry must not add
+		// them again, and each update's retry builds on what of it was
+		// stored (the ingester).
+		return &store.StatsStoredError{Err: err, Summaries: stored(err, 1, "summaries"), Tombstones: stored(err, 1, "dropped")}
 	}
 	return err
 }

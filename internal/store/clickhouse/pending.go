@@ -23,11 +23,12 @@ import (
 // Versions come from the writers' clocks and do not follow commit order,
 // so a version range cannot say what was read; the versions themselves can.
 //
-// A drop still clears up to its version: its tombstone hides the documents
-// older than it (drop.go), so the marks it clears are those of documents it
-// drops. PurgeDropped finds the dropped traces still pending with
-// pendingSQL before its mutation (18.16 fails a mutation whose subquery
-// reads from a subquery).
+// A drop's tombstone (drop.go) is itself a cleared row up to its version
+// (markRows): it hides the documents no newer than it, so the marks it
+// clears are those of documents it drops, and it clears them in the INSERT
+// that drops them, so no refused later INSERT can leave a dropped trace
+// pending for good (a traces row with pending 0 beside it is for builds
+// before this).
 
 // newestMark is, over pendingSQL's inner rows, the newest mark not cleared.
 const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
@@ -36,12 +37,13 @@ const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
 // which are no marks (their traces rows are).
 const noEpoch = `toInt64('-9223372036854775808')`
 
-// markRows are the traces rows and the documents' versions as marks (trace,
-// ver, epoch, pending) where says: a PutTraceSegments call's documents
+// markRows are the traces rows, the documents' versions as marks and the
+// tombstones as cleared rows (trace, ver, epoch, pending) where says: a PutTraceSegments call's documents
 // are its marks, so it makes one INSERT, not two (issue 17).
 func markRows(where string) string {
 	return `(SELECT trace, ver, epoch, pending FROM traces WHERE ` + where + `
-		UNION ALL SELECT trace, ver, epoch, toUInt8(1) AS pending FROM docs WHERE epoch != ` + noEpoch + ` AND (` + where + `))`
+		UNION ALL SELECT trace, ver, epoch, toUInt8(1) AS pending FROM docs WHERE epoch != ` + noEpoch + ` AND (` + where + `)
+		UNION ALL SELECT trace, ver, epoch, toUInt8(0) AS pending FROM dropped WHERE ` + where + `)`
 }
 
 // pendingSQL selects the traces with a mark neither cleared exactly nor
