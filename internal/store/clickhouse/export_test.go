@@ -65,3 +65,10 @@ func (s *Store) Count(ctx context.Context, table string) (uint64, error) {
 	n := r.u64()
 	return n, r.err
 }
+
+// SetUpgradeClock makes the schema upgrade (upgrade.go) take now for the
+// process's clock until the test ends.
+func SetUpgradeClock(t testing.TB, now func() time.Time) {
+	upgradeTiming.now = now
+	t.Cleanup(func() { upgradeTiming.now = time.Now })
+}

@@ -17,7 +17,7 @@ import (
 // TinyLog schema_version refuses INSERTs made at once. So a process that
 // finds the schema behind claims the upgrade in schema_upgrades, as a
 // trace lease is claimed (lease.go): it writes a claim row (its id, an
-// expiry), reads every unexpired claim back, and runs the migrations only
+// expiry on the server's clock), reads every unexpired claim back, and runs the migrations only
 // if it sees no other process's. Of two claiming at once, the one whose
 // read started later sees the other's claim, so both cannot hold it (both
 // may back off, and claim again after a random wait). The others wait
@@ -36,7 +36,9 @@ var upgradeTiming = struct {
 	// readTries bounds the reads of the schema version the server fails
 	// (schemaVersion).
 	readTries int
-}{ttl: time.Minute, renew: 15 * time.Second, poll: 250 * time.Millisecond, readTries: 20}
+	// now is the process's clock (tests skew it).
+	now func() time.Time
+}{ttl: time.Minute, renew: 15 * time.Second, poll: 250 * time.Millisecond, readTries: 20, now: time.Now}
 
 // upgradeHooks, if set, are called by a process that holds the upgrade
 // before it runs the migrations, and by one that starts to wait for
@@ -68,14 +70,16 @@ func (s *Store) schemaVersion(ctx context.Context) (int, error) {
 
 // claimUpgrade writes owner's claim on the upgrade and reports whether no
 // other process holds an unexpired one; a refused claim is withdrawn.
+// Expiry is on the server's clock, written and compared in the SQL: on
+// each process's own, two whose clocks were a TTL apart could both hold
+// the upgrade (one reading the other's live claim as expired).
 func (s *Store) claimUpgrade(ctx context.Context, owner string) (bool, error) {
-	now := time.Now()
-	if err := s.writeUpgradeClaim(ctx, owner, now.Add(upgradeTiming.ttl)); err != nil {
+	if err := s.writeUpgradeClaim(ctx, owner, true); err != nil {
 		return false, err
 	}
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT toUInt64(count()) FROM (
+	r, err := s.c.selectRows(ctx, `SELECT toUInt64(count()) FROM (
 		SELECT owner, argMax(until, ver) AS u FROM schema_upgrades GROUP BY owner)
-		WHERE u > %d AND owner != %s`, now.UnixNano(), quote(owner)))
+		WHERE u > `+serverNow+` AND owner != `+quote(owner))
 	if err != nil {
 		return false, err
 	}
@@ -84,23 +88,25 @@ func (s *Store) claimUpgrade(ctx context.Context, owner string) (bool, error) {
 		return false, r.err
 	}
 	if others > 0 {
-		return false, s.writeUpgradeClaim(ctx, owner, time.Time{})
+		return false, s.writeUpgradeClaim(ctx, owner, false)
 	}
 	return true, nil
 }
 
-// writeUpgradeClaim writes owner's claim until the given time (zero: a
-// release).
-func (s *Store) writeUpgradeClaim(ctx context.Context, owner string, until time.Time) error {
-	var w rowWriter
-	w.str(owner)
-	w.u64(uint64(time.Now().UnixNano()))
-	var u int64
-	if !until.IsZero() {
-		u = until.UnixNano()
+// serverNow is the server's clock in SQL, in the unit of a claim's until
+// (ns; whole seconds are plenty against a TTL of a minute).
+const serverNow = `toInt64(toUInt64(now())) * 1000000000`
+
+// writeUpgradeClaim writes owner's claim, held for the TTL from the
+// server's now, or released (until 0). Its ver orders only owner's own
+// rows, so the process's clock does for it.
+func (s *Store) writeUpgradeClaim(ctx context.Context, owner string, hold bool) error {
+	until := "toInt64(0)"
+	if hold {
+		until = fmt.Sprintf("%s + %d", serverNow, upgradeTiming.ttl.Nanoseconds())
 	}
-	w.i64(u)
-	return s.c.insert(ctx, "schema_upgrades", "owner, ver, until", w.b)
+	return s.c.exec(ctx, fmt.Sprintf(`INSERT INTO schema_upgrades (owner, ver, until) SELECT %s, toUInt64(%d), %s`,
+		quote(owner), upgradeTiming.now().UnixNano(), until))
 }
 
 // upgrade brings the schema to the newest version, as the one process
@@ -173,7 +179,7 @@ func (s *Store) runHeld(ctx context.Context, owner string, fn func() error) erro
 			case <-t.C:
 				// A failed renewal is retried at the next tick; the claim
 				// lapses only if none succeeds for its whole TTL.
-				_ = s.writeUpgradeClaim(ctx, owner, time.Now().Add(upgradeTiming.ttl))
+				_ = s.writeUpgradeClaim(ctx, owner, true)
 			}
 		}
 	}()
@@ -182,6 +188,6 @@ func (s *Store) runHeld(ctx context.Context, owner string, fn func() error) erro
 	<-stopped
 	// An unreleased claim (the release failed) only makes a process that
 	// finds the schema behind wait out its TTL.
-	_ = s.writeUpgradeClaim(ctx, owner, time.Time{})
+	_ = s.writeUpgradeClaim(ctx, owner, false)
 	return err
 }

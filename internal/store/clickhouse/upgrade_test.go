@@ -229,3 +229,87 @@ func TestUpgradeClaimsOfOtherProcesses(t *testing.T) {
 		t.Errorf("schema version %s, want 6", v)
 	}
 }
+
+// serverNowNs is the ClickHouse server's clock in SQL, in the claims' unit.
+const serverNowNs = `toInt64(toUInt64(now())) * 1000000000`
+
+// TestUpgradeClaimsUseTheServersClock: upgrade claims expire by the
+// server's clock, so a process whose clock is minutes off neither takes
+// the upgrade from a live holder (clock ahead) nor waits on a dead one's
+// expired claim (clock behind), and the claim it writes holds for the
+// others for its whole TTL.
+func TestUpgradeClaimsUseTheServersClock(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		skew time.Duration
+		// until is the other process's claim's expiry, in SQL.
+		until string
+		wait  bool // the Open waits for the other's release
+	}{
+		{"ahead of a live claim", 2 * time.Minute, serverNowNs + ` + 60000000000`, true},
+		{"behind a dead claim", -2 * time.Minute, serverNowNs + ` - 1000000000`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := clickhousetest.NewDatabase(t)
+			oldDatabase(t, u)
+			clickhousetest.Query(t, u, `CREATE TABLE IF NOT EXISTS schema_upgrades (owner String, ver UInt64, until Int64) ENGINE = MergeTree ORDER BY (owner, ver)`)
+			clickhousetest.Query(t, u, `INSERT INTO schema_upgrades (owner, ver, until) SELECT 'other', toUInt64(1), `+c.until)
+			clickhouse.SetUpgradeClock(t, func() time.Time { return time.Now().Add(c.skew) })
+
+			var upgrading atomic.Int32
+			held := make(chan int, 1) // unexpired claims by the server's clock, while upgrading
+			waiting := make(chan struct{}, 1)
+			clickhouse.SetUpgradeHooks(t, func() {
+				upgrading.Add(1)
+				held <- rows(t, u, "SELECT count() FROM (SELECT owner, argMax(until, ver) AS u FROM schema_upgrades GROUP BY owner) WHERE u > "+serverNowNs)
+			}, func() {
+				select {
+				case waiting <- struct{}{}:
+				default:
+				}
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			opened := make(chan error, 1)
+			var s *clickhouse.Store
+			go func() {
+				var err error
+				s, err = clickhouse.Open(ctx, u)
+				opened <- err
+			}()
+			if c.wait {
+				select {
+				case <-waiting:
+				case err := <-opened:
+					t.Fatalf("Open did not wait for a live claim (its clock %v ahead): %v", c.skew, err)
+				}
+				if k := upgrading.Load(); k != 0 {
+					t.Fatal("upgraded while another process held the upgrade")
+				}
+				clickhousetest.Query(t, u, "INSERT INTO schema_upgrades (owner, ver, until) VALUES ('other', 2, 0)") // released
+			} else {
+				select {
+				case <-waiting:
+					cancel()
+					<-opened
+					t.Fatalf("Open waits on an expired claim (its clock %v behind)", -c.skew)
+				case err := <-opened:
+					if err != nil {
+						t.Fatal(err)
+					}
+					opened <- nil
+				}
+			}
+			if err := <-opened; err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if k := upgrading.Load(); k != 1 {
+				t.Fatalf("%d upgrades, want 1", k)
+			}
+			if n := <-held; n != 1 {
+				t.Errorf("%d unexpired claims by the server's clock while upgrading, want 1 (the holder's own)", n)
+			}
+		})
+	}
+}
