@@ -28,6 +28,7 @@ var shardKeys = map[string]string{
 	"summaries":        "sipHash64(trace)",
 	"terms":            "sipHash64(trace)",
 	"dropped":          "sipHash64(trace)",
+	"dropped_docs":     "sipHash64(trace)",
 	"trace_leases":     "sipHash64(trace)",
 	"stats":            "sipHash64(entity)",
 	"meta":             "sipHash64(kind, key)",

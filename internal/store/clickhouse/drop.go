@@ -40,6 +40,9 @@ func (s *Store) migrateDrops(ctx context.Context) error {
 	if err := s.c.exec(ctx, dropTableDDL); err != nil {
 		return fmt.Errorf("clickhouse: creating the dropped table: %w", err)
 	}
+	if err := s.c.exec(ctx, purgeListDDL); err != nil {
+		return fmt.Errorf("clickhouse: creating the dropped_docs table: %w", err)
+	}
 	return nil
 }
 
@@ -95,13 +98,18 @@ const purgeAge = time.Hour
 // deleted, so that each is rewritten once, whichever process gets there.
 const purgedKind = "clickhouse-dropped-purged"
 
+// purgeHook, if set, runs between purgePartition's list and its mutation
+// (tests).
+var purgeHook func()
+
 // PurgeDropped deletes the documents of dropped traces in partitions that
 // ended purgeAge or more before now: one DELETE mutation per partition,
 // which ClickHouse runs in the background by rewriting the partition's
 // parts once, as a merge would. Until then readers hide those documents;
-// after it, the disk holds what was kept. A trace with a summary (kept by
-// a process that decided apart) or awaiting one keeps its documents.
-// Retention's pass (DropBefore) calls it; it returns the partitions it
+// after it, the disk holds what was kept. Only documents their trace's
+// tombstone hides go (purgePartition): a late one, awaiting the summary
+// that drops and counts it, stays, and a trace with a summary (kept by a
+// process that decided apart) keeps them all. Retention's pass (DropBefore) calls it; it returns the partitions it
 // submitted.
 func (s *Store) PurgeDropped(ctx context.Context, now time.Time) (int, error) {
 	var parts []int64
@@ -140,34 +148,8 @@ func (s *Store) PurgeDropped(ctx context.Context, now time.Time) (int, error) {
 		}
 		// On a sharded store, on each shard's local tables: every table
 		// is sharded by trace, so each shard holds all of its traces' rows.
-		dropped := fmt.Sprintf("SELECT trace FROM dropped WHERE p = %d", p)
 		for _, node := range s.nodes() {
-			// The traces awaiting a summary, found first: 18.16 runs no
-			// subquery in FROM inside a mutation, and the documents are
-			// marks (pending.go). A late document of a dropped trace
-			// inserted after the mutation is in a newer part, which the
-			// mutation leaves be; one inserted between this read and the
-			// ALTER (a partition that ended an hour ago, a trace keep
-			// policies dropped: milliseconds, rarely) is deleted with
-			// its mark, uncounted (docs/clickhouse.md, known limits).
-			r, err := node.selectRows(ctx, pendingSQL(`trace IN (`+dropped+`)`, ""))
-			if err != nil {
-				return done, err
-			}
-			awaiting := []string{"''"}
-			for r.more() {
-				if id := r.str(); r.err == nil {
-					awaiting = append(awaiting, quote(id))
-				}
-			}
-			if r.err != nil {
-				return done, r.err
-			}
-			err = node.exec(ctx, fmt.Sprintf(`ALTER TABLE docs DELETE WHERE p = %d AND trace IN (%s)
-				AND trace NOT IN (SELECT trace FROM summaries WHERE trace IN (%s))
-				AND trace NOT IN (%s)`,
-				p, dropped, dropped, strings.Join(awaiting, ", ")))
-			if err != nil {
+			if err := purgePartition(ctx, node, p); err != nil {
 				return done, err
 			}
 		}
@@ -177,4 +159,42 @@ func (s *Store) PurgeDropped(ctx context.Context, now time.Time) (int, error) {
 		done++
 	}
 	return done, nil
+}
+
+// purgeListDDL is the table of the document rows PurgeDropped deletes, by
+// partition (dropped with it by retention).
+const purgeListDDL = `CREATE TABLE IF NOT EXISTS dropped_docs (p UInt32, trace String, ver UInt64)
+	ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)`
+
+func init() { partitioned = append(partitioned, "dropped_docs") }
+
+// purgePartition deletes, on one node, partition p's documents hidden by
+// their traces' tombstones, and only those. It first lists them (trace,
+// version) in dropped_docs, then deletes the rows listed: a mutation is
+// one statement and 18.16 runs no subquery in FROM inside one, so the
+// version bound cannot be in it, and without the bound a document that
+// arrives between a read of what to spare and the mutation (a late
+// document of a dropped trace, awaiting the summary that counts it) would
+// be deleted with its mark, uncounted. A listed row is no newer than its
+// trace's tombstone: readers hide it, and the tombstone cleared its mark
+// (pending.go), so nothing awaits it. Listing again after a failure only
+// repeats rows.
+func purgePartition(ctx context.Context, node *client, p int64) error {
+	dropped := fmt.Sprintf("SELECT trace FROM dropped WHERE p = %d", p)
+	// A trace with a summary keeps its documents (drop.go).
+	summarised := fmt.Sprintf("SELECT trace FROM summaries WHERE trace IN (%s)", dropped)
+	err := node.exec(ctx, fmt.Sprintf(`INSERT INTO dropped_docs (p, trace, ver)
+		SELECT toUInt32(%d), trace, ver FROM (
+			SELECT trace, ver, dv FROM (SELECT trace, ver FROM docs WHERE p = %d AND trace IN (%s))
+			ALL INNER JOIN (SELECT trace, max(ver) AS dv FROM dropped WHERE p = %d GROUP BY trace) USING trace)
+		WHERE ver <= dv AND trace NOT IN (%s)`, p, p, dropped, p, summarised))
+	if err != nil {
+		return err
+	}
+	if purgeHook != nil {
+		purgeHook()
+	}
+	return node.exec(ctx, fmt.Sprintf(`ALTER TABLE docs DELETE WHERE p = %d
+		AND (trace, ver) IN (SELECT trace, ver FROM dropped_docs WHERE p = %d)
+		AND trace NOT IN (%s)`, p, p, summarised))
 }

@@ -72,3 +72,10 @@ func SetUpgradeClock(t testing.TB, now func() time.Time) {
 	upgradeTiming.now = now
 	t.Cleanup(func() { upgradeTiming.now = time.Now })
 }
+
+// SetPurgeHook makes PurgeDropped call hook between its read of what to
+// delete and its mutation, until the test ends.
+func SetPurgeHook(t testing.TB, hook func()) {
+	purgeHook = hook
+	t.Cleanup(func() { purgeHook = nil })
+}
