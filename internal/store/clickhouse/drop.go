@@ -14,8 +14,10 @@ import (
 // Dropping a trace (keep policies, store.TraceUpdate.Drop) inserts, and
 // deletes nothing: a DELETE is a mutation that rewrites whole parts, far
 // too costly per trace on 18.16. The update's statistics rows go in as
-// for any update, its pending mark is cleared, and a tombstone row
-// (dropped) records the version the trace was dropped at. Readers hide
+// for any update, then a tombstone row (dropped) records the version the
+// trace was dropped at and clears its pending marks up to it (pending.go):
+// refused, it leaves the trace pending and its statistics reported
+// (store.StatsStoredError), never a tombstone uncounted. Readers hide
 // every document of the trace no newer than its tombstone: those are what
 // the decision was made on, and PurgeDropped deletes them once their hour
 // is well past. Newer ones are late documents, which Trace and
