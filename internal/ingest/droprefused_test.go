@@ -54,8 +54,9 @@ func TestRefusedStageOfADropCountsItOnce(t *testing.T) {
 			db := clickhousetest.NewDatabase(t)
 			chs, shared := sharedEnv(t, db)
 			embedded := embeddedEnv(t)
-			shared.in.SetKeeper(newTestKeeper(t, keepFaults))
-			embedded.in.SetKeeper(newTestKeeper(t, keepFaults))
+			sharedKeeper, embeddedKeeper := newTestKeeper(t, keepFaults), newTestKeeper(t, keepFaults)
+			shared.in.SetKeeper(sharedKeeper)
+			embedded.in.SetKeeper(embeddedKeeper)
 
 			at := time.Now().Add(-time.Minute)
 			docs, droppedIDs := droppingDocs(at)
@@ -77,6 +78,10 @@ func TestRefusedStageOfADropCountsItOnce(t *testing.T) {
 			embedded.put(t, docs...)
 			embedded.in.Sync(ctx)
 			sameGraph(t, shared, embedded, at)
+			// The decisions too are counted once.
+			if got, want := fmt.Sprint(sharedKeeper.counted), fmt.Sprint(embeddedKeeper.counted); got != want {
+				t.Errorf("decisions counted %s, want %s", got, want)
+			}
 
 			// The hour long past: the dropped traces' documents go.
 			if _, err := chs.PurgeDropped(ctx, time.Now().Add(3*time.Hour)); err != nil {

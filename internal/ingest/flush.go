@@ -175,7 +175,8 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 	// was refused with their statistics stored: no update of theirs takes
 	// those back, so they are taken back on their own.
 	var takeBack []*pendingEntry
-	var decisions []keep.Decision
+	// decisions[i] is the keep decision updates[i] took (nil: none).
+	var decisions []*keep.Decision
 	pre, err := in.prefetch(ctx, es)
 	if err != nil {
 		in.cfg.Logger.Error("read traces to summarise", "traces", len(es), "err", err)
@@ -214,9 +215,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		next.summary = sum
 		drop, dec := in.decide(base, sum)
 		next.dropped = drop
-		if dec != nil {
-			decisions = append(decisions, *dec)
-		}
+		decisions = append(decisions, dec)
 		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop, Counted: e.counted})
 		states = append(states, next)
 		done = append(done, e)
@@ -235,12 +234,18 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 				// state is still this change's Previous, and the retry
 				// takes the change back. Any other failure stored no
 				// statistics: what the entry carries is still owed.
+				// A decision whose summary or tombstone was stored is
+				// counted now: the retry builds on it and decides nothing.
+				var taken []*keep.Decision
 				for i := range updates {
 					done[i].counted = nil
 					if u := &updates[i]; !counted.Stored(u) {
 						done[i].counted = &store.CountedChange{Summary: u.Summary, Previous: u.Previous}
+					} else {
+						taken = append(taken, decisions[i])
 					}
 				}
+				in.countDecisions(taken)
 			}
 			for _, u := range updates {
 				in.cache.remove(u.TraceID)
@@ -257,16 +262,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		if m := in.cfg.Metrics; m != nil {
 			m.TracesSummarised.Add(float64(len(updates)))
 		}
-		if len(decisions) > 0 {
-			in.mu.RLock()
-			k := in.keeper
-			in.mu.RUnlock()
-			for _, d := range decisions {
-				if k != nil {
-					k.Counted(d)
-				}
-			}
-		}
+		in.countDecisions(decisions)
 		in.mu.RLock()
 		hooks := in.hooks
 		in.mu.RUnlock()
@@ -281,6 +277,22 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		in.pend.requeue(failed)
 	}
 	return refused
+}
+
+// countDecisions tells the keeper of the decisions (nil entries: none)
+// whose summaries or tombstones the store took.
+func (in *Ingester) countDecisions(ds []*keep.Decision) {
+	in.mu.RLock()
+	k := in.keeper
+	in.mu.RUnlock()
+	if k == nil {
+		return
+	}
+	for _, d := range ds {
+		if d != nil {
+			k.Counted(*d)
+		}
+	}
 }
 
 // takeBackCounted subtracts, from the stored statistics, the changes a
