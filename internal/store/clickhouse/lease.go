@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -69,15 +68,11 @@ func (s *Store) othersClaims(ctx context.Context, ids []string, now time.Time) (
 	taken := map[string]bool{}
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
-		q := make([]string, len(part))
-		for i, id := range part {
-			q[i] = quote(id)
-		}
 		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT trace FROM (
 			SELECT trace, owner, argMax(until, ver) AS u FROM trace_leases
-			WHERE p >= %d AND trace IN (%s) GROUP BY trace, owner)
+			WHERE p >= %d AND trace IN %s GROUP BY trace, owner)
 			WHERE u > %d AND owner != %s`,
-			uint32(store.PartitionOf(now.Add(-leaseTTL).Unix())), strings.Join(q, ", "), now.UnixNano(), quote(s.owner)))
+			uint32(store.PartitionOf(now.Add(-leaseTTL).Unix())), inSet(part), now.UnixNano(), quote(s.owner)))
 		if err != nil {
 			return nil, err
 		}
@@ -251,11 +246,7 @@ func (s *Store) PendingAmong(ctx context.Context, ids []string) ([]string, error
 	var out []string
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
-		q := make([]string, len(part))
-		for i, id := range part {
-			q[i] = quote(id)
-		}
-		r, err := s.c.selectRows(ctx, pendingSQL(`trace IN (`+strings.Join(q, ", ")+`)`, ""))
+		r, err := s.c.selectRows(ctx, pendingSQL(`trace IN `+inSet(part), ""))
 		if err != nil {
 			return nil, err
 		}

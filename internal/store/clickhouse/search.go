@@ -197,10 +197,10 @@ type newestSummary struct {
 func (s *Store) newestSummaries(ctx context.Context, ids map[string]bool) (map[string]newestSummary, error) {
 	q := make([]string, 0, len(ids))
 	for id := range ids {
-		q = append(q, quote(id))
+		q = append(q, id)
 	}
-	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(epoch, ver), max(ver), argMax(sum, ver) FROM summaries PREWHERE trace IN (`+
-		strings.Join(q, ", ")+`) GROUP BY trace`)
+	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(epoch, ver), max(ver), argMax(sum, ver) FROM summaries PREWHERE trace IN `+
+		inSet(q)+` GROUP BY trace`)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
@@ -30,15 +29,11 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if len(ids) == 0 {
 		return nil
 	}
-	q := make([]string, len(ids))
-	for i, id := range ids {
-		q[i] = quote(id)
-	}
-	in := strings.Join(q, ", ")
+	in := inSet(ids)
 	// Where each trace is filed, and its marks not cleared (pending.go).
 	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
 		FROM (SELECT trace, ver, max(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
-			FROM `+markRows(`trace IN (`+in+`)`)+` GROUP BY trace, ver)
+			FROM `+markRows(`trace IN `+in)+` GROUP BY trace, ver)
 		GROUP BY trace`)
 	if err != nil {
 		return err
@@ -46,6 +41,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	found := map[string]*store.StoredTrace{}
 	marks := map[string]map[uint64]bool{}
 	var at []string
+	var atP []uint32
 	for r.more() {
 		id, ep, upto := r.str(), r.i64(), r.u64()
 		var ms map[uint64]bool
@@ -62,12 +58,13 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		}
 		found[id] = &store.StoredTrace{ID: id, Epoch: ep}
 		marks[id] = ms
-		at = append(at, fmt.Sprintf("(%s, %d)", quote(id), part(ep)))
+		at = append(at, id)
+		atP = append(atP, part(ep))
 	}
 	if r.err != nil || len(found) == 0 {
 		return r.err
 	}
-	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN (`+in+`) GROUP BY trace`)
+	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN `+in+` GROUP BY trace`)
 	if err != nil {
 		return err
 	}
@@ -87,8 +84,8 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	}
 	// Every version of each document: those of marks not cleared are
 	// what this read covers, in the same snapshot as the documents.
-	r, err = s.c.selectRows(ctx, `SELECT trace, doc, argMax(raw, ver), max(ver), groupUniqArray(ver) FROM docs WHERE trace IN (`+in+`) AND (trace, p) IN (`+
-		strings.Join(at, ", ")+`) GROUP BY trace, doc ORDER BY trace, doc`)
+	r, err = s.c.selectRows(ctx, `SELECT trace, doc, argMax(raw, ver), max(ver), groupUniqArray(ver) FROM docs WHERE trace IN `+in+` AND (trace, p) IN `+
+		pairSet(at, atP)+` GROUP BY trace, doc ORDER BY trace, doc`)
 	if err != nil {
 		return err
 	}
