@@ -54,17 +54,44 @@ func (e *entity) duration() float64 {
 
 func (b *builder) callTree() []*entity {
 	tr := b.tr
-	infBySub := map[string]*Inference{}
 	infs := b.infs // set by infer
 	if infs == nil {
 		infs = tr.Inferences()
 	}
-	for i := range infs {
-		infBySub[infs[i].Sub.ID] = &infs[i]
+	// A few inferences are found by a scan, more by a map (the builder's,
+	// empty when it comes back from the pool).
+	var bySub map[string]*Inference
+	if len(infs) > maxLinear {
+		if b.infBySub == nil {
+			b.infBySub = make(map[string]*Inference, len(infs))
+		}
+		bySub = b.infBySub
+		for i := range infs {
+			bySub[infs[i].Sub.ID] = &infs[i]
+		}
 	}
-	seen := make(map[string]bool, len(tr.ByID))
-	// Every id is built at most once, so one array holds all entities.
-	slab := make([]entity, 0, len(tr.ByID)+len(infs))
+	inferenceOf := func(id string) *Inference {
+		if bySub != nil {
+			return bySub[id]
+		}
+		// The last one, as the map's later assignments win.
+		for i := len(infs) - 1; i >= 0; i-- {
+			if infs[i].Sub.ID == id {
+				return &infs[i]
+			}
+		}
+		return nil
+	}
+	if b.seen == nil {
+		b.seen = make(map[string]bool, len(tr.ByID))
+	}
+	seen := b.seen
+	// Every id is built at most once, so one array holds all entities;
+	// the builder keeps it for the next trace.
+	if need := len(tr.ByID) + len(infs); cap(b.slab) < need {
+		b.slab = make([]entity, 0, need)
+	}
+	slab := b.slab[:0]
 	newEntity := func(e entity) *entity {
 		if len(slab) == cap(slab) {
 			return &e
@@ -92,7 +119,7 @@ func (b *builder) callTree() []*entity {
 				e.children = append(e.children, build(c, e, c, depth+1))
 			}
 		}
-		if inf := infBySub[x.ID]; inf != nil {
+		if inf := inferenceOf(x.ID); inf != nil {
 			e.children = append(e.children, newEntity(entity{x: x, inf: inf, parent: e, service: inf.ID, node: inf.Node}))
 		}
 		return e

@@ -57,6 +57,25 @@ func BenchmarkSummarize(b *testing.B) {
 	}
 }
 
+// BenchmarkSummarizeTrace is BenchmarkSummarize's work as ingest does it,
+// assembling into the tree SummarizeTrace keeps.
+func BenchmarkSummarizeTrace(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"mixed", 0}, {"single", 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			ts := generatedTracesOf(b, 200, c.size)
+			b.ReportAllocs()
+			cpu := bench.StartCPU()
+			for i := 0; b.Loop(); i++ {
+				trace.SummarizeTrace(ts[i%len(ts)], nil, 1)
+			}
+			cpu.Report(b)
+		})
+	}
+}
+
 func BenchmarkEncodeSummary(b *testing.B) {
 	ss := generatedSummaries(b, 200)
 	size, jsonSize := 0, 0

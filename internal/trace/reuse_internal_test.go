@@ -1,0 +1,52 @@
+package trace
+
+import (
+	"testing"
+
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+)
+
+// A builder kept in the pool must hold no document alive: its tree and its
+// call-tree scratch are emptied when it is released.
+func TestReleasedBuilderHoldsNoDocument(t *testing.T) {
+	docs := []string{
+		`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"a000000000000001","name":"api","start_time":100,"end_time":100.5,
+		  "subsegments":[{"id":"a000000000000002","name":"DynamoDB","namespace":"aws","start_time":100.1,"end_time":100.2,"aws":{"table_name":"users"}},
+		  {"id":"a000000000000003","name":"backend","namespace":"remote","start_time":100.2,"end_time":100.4}]}`,
+		`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"b000000000000001","parent_id":"a000000000000003","name":"backend","start_time":100.21,"end_time":100.39}`,
+		`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"c000000000000001","type":"subsegment","parent_id":"ffffffffffffffff","name":"orphan","start_time":100.3,"end_time":100.35}`,
+	}
+	tr := &Trace{ID: "1-5759e988-bd862e3fe1be46a994272793"}
+	for _, d := range docs {
+		segs, err := segment.Parse([]byte(d), segment.Options{SkipTraceEpoch: true, Stored: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Put(segs...)
+	}
+	b := new(builder)
+	b.tree = Tree{Children: map[string][]*segment.Segment{}, ByID: map[string]*segment.Segment{}, CalledBy: map[string][]*segment.Segment{}}
+	b.tree.assemble(tr, 5)
+	if s := b.summarize(&b.tree, nil, 1); len(s.Nodes) != 3 || len(b.tree.Orphans) != 1 {
+		t.Fatalf("the trace was not summarised as expected: %d nodes, %d orphans", len(s.Nodes), len(b.tree.Orphans))
+	}
+	if len(b.slab) == 0 && cap(b.slab) == 0 {
+		t.Fatal("callTree kept no entities in the builder: the test checks nothing")
+	}
+	b.release()
+	if b.tree.Trace != nil || len(b.tree.ByID)+len(b.tree.Children)+len(b.tree.CalledBy)+len(b.seen)+len(b.infBySub) != 0 {
+		t.Fatal("a released builder's maps still hold (sub)segments")
+	}
+	for _, l := range [][]*segment.Segment{b.tree.Segments[:cap(b.tree.Segments)], b.tree.Roots[:cap(b.tree.Roots)], b.tree.Orphans[:cap(b.tree.Orphans)]} {
+		for _, x := range l {
+			if x != nil {
+				t.Fatal("a released builder's tree still holds a segment")
+			}
+		}
+	}
+	for _, e := range b.slab[:cap(b.slab)] {
+		if e.x != nil || e.parent != nil || e.children != nil {
+			t.Fatal("a released builder's entities still hold a segment")
+		}
+	}
+}
