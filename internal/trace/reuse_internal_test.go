@@ -1,6 +1,9 @@
 package trace
 
 import (
+	"fmt"
+	"hash/fnv"
+	"strings"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -47,6 +50,19 @@ func TestReleasedBuilderHoldsNoDocument(t *testing.T) {
 	for _, e := range b.slab[:cap(b.slab)] {
 		if e.x != nil || e.parent != nil || e.children != nil {
 			t.Fatal("a released builder's entities still hold a segment")
+		}
+	}
+}
+
+// inferredID is FNV-1a of "inferred:" and the id in 16 hex digits: the ids
+// of inferred segments BatchGetTraces returned before must not change.
+func TestInferredIDIsFNV(t *testing.T) {
+	for _, id := range []string{"", "a", "a000000000000002", "0000000000000000", strings.Repeat("xyz\x00", 50)} {
+		h := fnv.New64a()
+		h.Write([]byte("inferred:" + id))
+		want := fmt.Sprintf("%016x", h.Sum64())
+		if got := inferredID(id); got != want {
+			t.Errorf("inferredID(%q) = %s, want %s", id, got, want)
 		}
 	}
 }

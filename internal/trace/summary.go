@@ -214,7 +214,10 @@ func (b *builder) summarize(tr *Tree, prev *Summary, now float64) *Summary {
 		s.Revision = prev.Revision + 1
 		s.Epoch = prev.Epoch
 	}
-	b.infs = tr.Inferences()
+	b.infs = tr.appendInferences(b.infsBuf[:0])
+	if cap(b.infs) > cap(b.infsBuf) {
+		b.infsBuf = b.infs[:0] // grown: kept for the next trace
+	}
 	b.segments()
 	b.infer()
 	if len(s.Edges) == 0 {
@@ -263,8 +266,14 @@ type builder struct {
 	// callTree's scratch: its entities, its visited ids and its inferences
 	// by subsegment id (for many inferences), emptied by release.
 	slab     []entity
+	kids     []*entity
+	roots    []*entity
 	seen     map[string]bool
 	infBySub map[string]*Inference
+	// bySub is infBySub while it holds this trace's inferences, else nil.
+	bySub map[string]*Inference
+	// infsBuf is the array infs is kept in, emptied by release.
+	infsBuf []Inference
 }
 
 // builders are reused from summary to summary: allocated per trace, a
@@ -281,14 +290,18 @@ func (b *builder) release() {
 		buf, arena, ends = nil, nil, nil // a huge trace's
 	}
 	b.tree.reset()
-	slab, seen, infBySub := b.slab, b.seen, b.infBySub
-	if cap(slab) > maxReusedTree || len(seen) > maxReusedTree || len(infBySub) > maxReusedTree {
-		slab, seen, infBySub = nil, nil, nil
+	slab, kids, roots, seen, infBySub, infs := b.slab, b.kids, b.roots, b.seen, b.infBySub, b.infsBuf
+	if cap(slab) > maxReusedTree || cap(kids) > maxReusedTree || len(seen) > maxReusedTree || cap(infs) > maxReusedTree {
+		slab, kids, roots, seen, infBySub, infs = nil, nil, nil, nil, nil, nil
 	}
 	clear(slab[:cap(slab)])
+	clear(kids[:cap(kids)])
+	clear(roots[:cap(roots)])
 	clear(seen)
 	clear(infBySub)
-	*b = builder{buf: buf, annArena: arena, annEnds: ends, tree: b.tree, slab: slab[:0], seen: seen, infBySub: infBySub}
+	clear(infs[:cap(infs)])
+	*b = builder{buf: buf, annArena: arena, annEnds: ends, tree: b.tree,
+		slab: slab[:0], kids: kids[:0], roots: roots[:0], seen: seen, infBySub: infBySub, infsBuf: infs[:0]}
 	builders.Put(b)
 }
 
