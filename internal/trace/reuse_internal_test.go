@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,4 +66,60 @@ func TestInferredIDIsFNV(t *testing.T) {
 			t.Errorf("inferredID(%q) = %s, want %s", id, got, want)
 		}
 	}
+}
+
+// release resets the builder field by field: every field it does not keep
+// for the next trace must come back zero (a field added later and not
+// reset would carry one trace's state into the next), and those it keeps
+// empty.
+func TestReleaseResetsEveryField(t *testing.T) {
+	kept := map[string]bool{"buf": true, "annArena": true, "annEnds": true, "tree": true,
+		"slab": true, "kids": true, "roots": true, "seen": true, "infBySub": true, "infsBuf": true}
+	b := new(builder)
+	for _, tr := range []*Trace{bigTrace(t, 1), bigTrace(t, 2)} {
+		b.tree = Tree{Children: map[string][]*segment.Segment{}, ByID: map[string]*segment.Segment{}, CalledBy: map[string][]*segment.Segment{}}
+		b.tree.assemble(tr, 100)
+		b.summarize(&b.tree, nil, 1)
+		b.release()
+		v := reflect.ValueOf(b).Elem()
+		for i := range v.NumField() {
+			f, name := v.Field(i), v.Type().Field(i).Name
+			switch {
+			case !kept[name]:
+				if !f.IsZero() {
+					t.Errorf("field %s is not reset by release", name)
+				}
+			case f.Kind() == reflect.Slice || f.Kind() == reflect.Map:
+				if f.Len() != 0 {
+					t.Errorf("kept field %s is not emptied by release", name)
+				}
+			}
+		}
+	}
+}
+
+// bigTrace is one segment calling 30 services, 20 of them through
+// DynamoDB and SQL calls (inferred), with 20 annotations and a user.
+func bigTrace(t *testing.T, seed int) *Trace {
+	t.Helper()
+	var subs, ann []string
+	for i := range 30 {
+		ns, extra := "remote", ""
+		if i%3 == 1 {
+			ns, extra = "aws", fmt.Sprintf(`,"aws":{"table_name":"t%d"}`, i)
+		}
+		subs = append(subs, fmt.Sprintf(`{"id":"%016x","name":"DynamoDB%d","namespace":%q,"start_time":100.1,"end_time":100.2%s,"fault":%v}`, i+100, i, ns, extra, i%5 == 0))
+	}
+	for i := range 20 {
+		ann = append(ann, fmt.Sprintf(`"k%d":%d`, i, i*seed))
+	}
+	doc := fmt.Sprintf(`{"trace_id":"1-5759e988-bd862e3fe1be46a99427279%d","id":"a00000000000000%d","name":"api","start_time":100,"end_time":100.5,"user":"u","annotations":{%s},"subsegments":[%s]}`,
+		seed, seed, strings.Join(ann, ","), strings.Join(subs, ","))
+	segs, err := segment.Parse([]byte(doc), segment.Options{SkipTraceEpoch: true, Stored: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Trace{ID: segs[0].TraceID}
+	tr.Put(segs...)
+	return tr
 }

@@ -211,13 +211,12 @@ func (tr *Tree) reset() {
 	clear(tr.Children)
 	clear(tr.ByID)
 	clear(tr.CalledBy)
-	clear(tr.Segments[:cap(tr.Segments)])
-	clear(tr.Roots[:cap(tr.Roots)])
-	clear(tr.Orphans[:cap(tr.Orphans)])
-	*tr = Tree{
-		Children: tr.Children, ByID: tr.ByID, CalledBy: tr.CalledBy,
-		Segments: tr.Segments[:0], Roots: tr.Roots[:0], Orphans: tr.Orphans[:0],
-	}
+	// Past their lengths the slices were cleared before.
+	clear(tr.Segments)
+	clear(tr.Roots)
+	clear(tr.Orphans)
+	tr.Trace = nil
+	tr.Segments, tr.Roots, tr.Orphans = tr.Segments[:0], tr.Roots[:0], tr.Orphans[:0]
 }
 
 // countTree counts x and the subsegments embedded below it.
