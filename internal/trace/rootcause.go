@@ -104,7 +104,9 @@ func (b *builder) inferenceOf(id string) *Inference {
 
 func (b *builder) newEntity(e entity) *entity {
 	if len(b.slab) == cap(b.slab) {
-		return &e
+		p := new(entity) // not &e: e would be allocated on every call
+		*p = e
+		return p
 	}
 	b.slab = append(b.slab, e)
 	return &b.slab[len(b.slab)-1]
