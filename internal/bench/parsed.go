@@ -7,10 +7,11 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// ParsedTrace makes one trace at time at and parses its documents, as
-// ingest would, for benchmarks of what comes after parsing.
+// ParsedTrace makes one trace at time at (of g.TraceSize segments) and
+// parses its documents, as ingest would, for benchmarks of what comes after
+// parsing.
 func (g *Generator) ParsedTrace(at time.Time) (*trace.Trace, error) {
-	id, docs := g.Trace(at, 0)
+	id, docs := g.Trace(at, g.TraceSize)
 	t := &trace.Trace{ID: id}
 	for _, d := range docs {
 		segs, err := segment.Parse(d, segment.Options{Now: at})

@@ -122,6 +122,8 @@ type deltaBuilder struct {
 	// (of those with a Summary: counting) from the same contributions.
 	changes  *changeBatch
 	counting bool
+	// entities interns the batch's entities.
+	entities entities
 }
 
 // add adds sign × Contribute(s) in every group s belongs to.
@@ -137,7 +139,7 @@ func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
 	if !b.counting {
 		changes = nil
 	}
-	Contribute(s, sign, func(k Key, st *Stats) {
+	contribute(s, sign, &b.entities, func(k Key, st *Stats) {
 		if changes != nil {
 			changes.add(k.Entity, st)
 		}

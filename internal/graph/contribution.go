@@ -24,11 +24,14 @@ func EdgeEntity(from, to trace.NodeID) Entity { return edgeEntity(from.Key(), to
 
 func edgeEntity(from, to string) Entity {
 	var buf [128]byte
-	b := append(buf[:0], 'e')
+	return Entity(appendEdgeEntity(buf[:0], from, to))
+}
+
+func appendEdgeEntity(b []byte, from, to string) []byte {
+	b = append(b, 'e')
 	b = binary.AppendUvarint(b, uint64(len(from)))
 	b = append(b, from...)
-	b = append(b, to...)
-	return Entity(b)
+	return append(b, to...)
 }
 
 // IsEdge reports whether e is an edge.
@@ -76,18 +79,69 @@ type Key struct {
 //
 // add must not keep the *Stats it is given: it is reused.
 func Contribute(s *trace.Summary, sign int64, add func(Key, *Stats)) {
+	contribute(s, sign, nil, add)
+}
+
+// entities interns entity strings for the contributions of one batch:
+// its traces name the same few nodes and edges again and again, and each
+// entity built afresh was an allocation per node and edge per trace.
+type entities struct {
+	m   map[string]Entity
+	buf []byte
+}
+
+// of is the entity whose bytes are b: an earlier one with the same bytes,
+// or a fresh string (with no interner).
+func (es *entities) of(b []byte) Entity {
+	if es == nil {
+		return Entity(b)
+	}
+	if e, ok := es.m[string(b)]; ok {
+		return e
+	}
+	if es.m == nil {
+		es.m = make(map[string]Entity, 64)
+	}
+	e := Entity(b)
+	es.m[string(e)] = e
+	return e
+}
+
+// scratch is a buffer to build an entity's bytes in.
+func (es *entities) scratch() []byte {
+	if es == nil {
+		return nil
+	}
+	return es.buf[:0]
+}
+
+func (es *entities) keep(b []byte) {
+	if es != nil && cap(b) <= 4<<10 {
+		es.buf = b[:0]
+	}
+}
+
+// contribute is Contribute with its entities interned in es (nil: fresh
+// strings). Strings are immutable, so add may keep interned ones.
+func contribute(s *trace.Summary, sign int64, es *entities, add func(Key, *Stats)) {
 	if s == nil {
 		return
 	}
 	// Entities are built once per node, not once per request, into a pooled
 	// slice: Contribute runs four times per update (statistics and RED, new
-	// and previous summary). The entities themselves are fresh strings, as
-	// add may keep them.
+	// and previous summary). The entities themselves are fresh or interned
+	// strings, as add may keep them.
 	sn := scratchNodes.Get().(*[]Entity)
 	defer scratchNodes.Put(sn)
 	nodes := (*sn)[:0]
+	buf := es.scratch()
 	for _, n := range s.Nodes {
-		nodes = append(nodes, Entity("n"+n.Name+"\x00"+n.Type+"\x00"+n.AccountID)) // "n" + Key(), one allocation
+		if es == nil {
+			nodes = append(nodes, Entity("n"+n.Name+"\x00"+n.Type+"\x00"+n.AccountID)) // "n" + Key(), one allocation
+			continue
+		}
+		buf = append(append(append(append(append(append(buf[:0], 'n'), n.Name...), 0), n.Type...), 0), n.AccountID...)
+		nodes = append(nodes, es.of(buf))
 	}
 	*sn = nodes
 	defer clear(nodes) // the pool holds no entity of this trace
@@ -122,15 +176,30 @@ func Contribute(s *trace.Summary, sign int64, add func(Key, *Stats)) {
 		}
 		emit(nodes[f.Node], o, f.Start, f.End, dur, root, !f.Inferred)
 		if root {
-			emit(clientEdge(s.Nodes[f.Node].Name, string(nodes[f.Node][1:])), o, f.Start, f.End, -1, false, false)
+			var client Entity
+			if es == nil {
+				client = clientEdge(s.Nodes[f.Node].Name, string(nodes[f.Node][1:]))
+			} else {
+				buf = appendClientEdge(buf[:0], s.Nodes[f.Node].Name, string(nodes[f.Node][1:]))
+				client = es.of(buf)
+			}
+			emit(client, o, f.Start, f.End, -1, false, false)
 		}
 	}
 	for _, e := range s.Edges {
 		if e.InProgress || e.End == 0 || e.Type != "" || e.From < 0 || e.To < 0 || e.From >= len(s.Nodes) || e.To >= len(s.Nodes) {
 			continue
 		}
-		emit(edgeEntity(string(nodes[e.From][1:]), string(nodes[e.To][1:])), outcomeOf(e.Fault, e.Error, e.Throttle), e.Start, e.End, -1, false, false)
+		var edge Entity
+		if es == nil {
+			edge = edgeEntity(string(nodes[e.From][1:]), string(nodes[e.To][1:]))
+		} else {
+			buf = appendEdgeEntity(buf[:0], string(nodes[e.From][1:]), string(nodes[e.To][1:]))
+			edge = es.of(buf)
+		}
+		emit(edge, outcomeOf(e.Fault, e.Error, e.Throttle), e.Start, e.End, -1, false, false)
 	}
+	es.keep(buf)
 }
 
 var (
@@ -142,15 +211,18 @@ var (
 // and key, in one allocation instead of three (the two keys and the edge).
 func clientEdge(name, to string) Entity {
 	var buf [128]byte
+	return Entity(appendClientEdge(buf[:0], name, to))
+}
+
+func appendClientEdge(b []byte, name, to string) []byte {
 	from := len(name) + 2 + len(trace.TypeClient) // ClientOf(n).Key(): no account
-	b := append(buf[:0], 'e')
+	b = append(b, 'e')
 	b = binary.AppendUvarint(b, uint64(from))
 	b = append(b, name...)
 	b = append(b, 0)
 	b = append(b, trace.TypeClient...)
 	b = append(b, 0)
-	b = append(b, to...)
-	return Entity(b)
+	return append(b, to...)
 }
 
 func bucketOf(t float64) int64 {

@@ -109,3 +109,83 @@ func TestDeltasOfChangedOutcome(t *testing.T) {
 		t.Errorf("after the update: %+v, want one faulted request", node)
 	}
 }
+
+// Prepare interns the entities of a batch: its records, and the changes it
+// hands observers, must be those Contribute gives with fresh strings, over
+// generated single-segment and ~4-segment traces (with previous summaries,
+// so that some contributions are taken back).
+func TestPrepareMatchesContribute(t *testing.T) {
+	for _, size := range []int{1, 0} {
+		ups := generatedUpdates(t, 300, size)
+		for i := 0; i+1 < len(ups); i += 7 {
+			ups[i+1].Previous = ups[i].Summary // a summary replaced by another trace's: entities move
+		}
+		want := map[store.StatKey]*graph.Stats{}
+		wantChanges := make([]map[graph.Entity]*graph.Stats, len(ups))
+		for i, u := range ups {
+			wantChanges[i] = map[graph.Entity]*graph.Stats{}
+			for _, c := range []struct {
+				s    *trace.Summary
+				sign int64
+			}{{u.Previous, -1}, {u.Summary, 1}} {
+				graph.Contribute(c.s, c.sign, func(k graph.Key, st *graph.Stats) {
+					key := store.StatKey{Resolution: graph.BucketSeconds, Bucket: k.Bucket, Group: graph.DefaultGroup, Entity: string(k.Entity)}
+					if want[key] == nil {
+						want[key] = &graph.Stats{}
+					}
+					want[key].Add(st, 1)
+					if wantChanges[i][k.Entity] == nil {
+						wantChanges[i][k.Entity] = &graph.Stats{}
+					}
+					wantChanges[i][k.Entity].Add(st, 1)
+				})
+			}
+		}
+		agg := graph.NewAggregator(graph.AggregatorConfig{})
+		observed := 0
+		agg.AddObserver(func(updates []store.TraceUpdate, of func(int) []graph.Change) {
+			for i := range updates {
+				got := of(i)
+				n := 0
+				for _, w := range wantChanges[i] {
+					if !w.Empty() {
+						n++
+					}
+				}
+				for _, c := range got {
+					w := wantChanges[i][c.Entity]
+					if w == nil || !bytes.Equal(c.Stats.Encode(), w.Encode()) {
+						t.Fatalf("size %d, update %d: change of %q is %+v, want %+v", size, i, c.Entity, c.Stats, w)
+					}
+				}
+				if len(got) < n {
+					t.Fatalf("size %d, update %d: %d changes, want %d", size, i, len(got), n)
+				}
+				observed++
+			}
+		})
+		agg.Prepare(ups)
+		got := map[store.StatKey]*graph.Stats{}
+		var fine []store.StatRecord
+		for _, r := range ups[0].Stats {
+			if r.Resolution == graph.BucketSeconds {
+				fine = append(fine, r)
+			}
+		}
+		sumInto(t, got, fine)
+		for k, w := range want {
+			if g := got[k]; w.Empty() && g != nil || !w.Empty() && (g == nil || !bytes.Equal(g.Encode(), w.Encode())) {
+				t.Fatalf("size %d: %+v: %+v, want %+v", size, k, g, w)
+			}
+		}
+		for k := range got {
+			if want[k] == nil {
+				t.Fatalf("size %d: %+v: a record Contribute does not give", size, k)
+			}
+		}
+		agg.Hook(t.Context(), ups)
+		if observed != len(ups) {
+			t.Fatalf("size %d: the observer saw %d updates of %d", size, observed, len(ups))
+		}
+	}
+}

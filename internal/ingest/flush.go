@@ -218,7 +218,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		}
 		next.bytes = max(next.trace.Bytes(), e.bytes)
 		next.limitExceeded = base.limitExceeded || e.limitExceeded
-		sum := trace.Summarize(trace.Assemble(next.trace), base.summary, nowSec)
+		sum := trace.SummarizeTrace(next.trace, base.summary, nowSec)
 		if base.summary == nil {
 			sum.Epoch = e.epoch // the documents were filed under it
 		}

@@ -2,9 +2,7 @@ package trace
 
 import (
 	"encoding/json"
-	"hash/fnv"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -37,8 +35,10 @@ type Inference struct {
 // another call (the HTTP request below an AWS SDK call, retry attempts) are
 // part of the outer call, and a call whose callee reported its own segment
 // (a segment whose parent_id is the subsegment) is not inferred.
-func (tr *Tree) Inferences() []Inference {
-	var out []Inference
+func (tr *Tree) Inferences() []Inference { return tr.appendInferences(nil) }
+
+// appendInferences appends the Inferences to out.
+func (tr *Tree) appendInferences(out []Inference) []Inference {
 	for _, seg := range tr.Segments {
 		covered := map[string]bool{}
 		tr.Walk(seg, func(x, p *segment.Segment) {
@@ -72,13 +72,30 @@ func isCall(x *segment.Segment) bool {
 }
 
 // inferredID derives a 16-hex segment id from the subsegment id.
+// It is FNV-1a (64 bits) of "inferred:" and the id, in zero-padded hex,
+// computed inline: hash/fnv's hasher and the padding took three
+// allocations per inference.
 func inferredID(subID string) string {
-	h := fnv.New64a()
-	h.Write([]byte("inferred:"))
-	h.Write([]byte(subID))
-	s := strconv.FormatUint(h.Sum64(), 16)
-	return strings.Repeat("0", 16-len(s)) + s
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for i := range len(inferredPrefix) {
+		h = (h ^ uint64(inferredPrefix[i])) * prime
+	}
+	for i := range len(subID) {
+		h = (h ^ uint64(subID[i])) * prime
+	}
+	var out [16]byte
+	for i := 15; i >= 0; i-- {
+		out[i] = hexDigits[h&15]
+		h >>= 4
+	}
+	return string(out[:])
 }
+
+const (
+	inferredPrefix = "inferred:"
+	hexDigits      = "0123456789abcdef"
+)
 
 // awsServices maps the lower-cased subsegment names the SDKs use (Go and
 // Node: "DynamoDB", Python: "dynamodb") to X-Ray's service names.
@@ -91,6 +108,22 @@ var awsServices = map[string]string{
 	"apigateway": "APIGateway", "ses": "SES", "sesv2": "SES", "bedrock": "Bedrock",
 	"bedrock-runtime": "BedrockRuntime", "athena": "Athena", "glue": "Glue", "rds": "RDS",
 	"elasticache": "ElastiCache", "cognito-idp": "CognitoIdentityProvider",
+}
+
+// awsTypes are "AWS::"+name for the services of awsServices, built once.
+var awsTypes = func() map[string]string {
+	m := make(map[string]string, len(awsServices))
+	for _, svc := range awsServices {
+		m[svc] = "AWS::" + svc
+	}
+	return m
+}()
+
+func awsType(svc string) string {
+	if t, ok := awsTypes[svc]; ok {
+		return t
+	}
+	return "AWS::" + svc
 }
 
 // InferredNode names and types the callee of a downstream call (§6.2):
@@ -108,7 +141,7 @@ func InferredNode(x *segment.Segment) NodeID {
 		if svc == "" {
 			svc = x.Name
 		}
-		id.Name, id.Type = svc, "AWS::"+svc
+		id.Name, id.Type = svc, awsType(svc)
 		a := x.AWS
 		if a == nil {
 			return id
@@ -171,10 +204,7 @@ func lastARNPart(s string) string {
 // infer adds the inferred nodes, segments and edges of downstream calls whose
 // callee did not report its own segment (spec §6.1 step 4).
 func (b *builder) infer() {
-	if b.infs == nil {
-		b.infs = b.tr.Inferences()
-	}
-	for _, inf := range b.infs {
+	for _, inf := range b.infs { // set by summarize
 		from, ok := b.lookupNode(NodeOf(inf.Owner))
 		if !ok {
 			continue

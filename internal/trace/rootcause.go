@@ -54,56 +54,102 @@ func (e *entity) duration() float64 {
 
 func (b *builder) callTree() []*entity {
 	tr := b.tr
-	infBySub := map[string]*Inference{}
-	infs := b.infs // set by infer
-	if infs == nil {
-		infs = tr.Inferences()
+	infs := b.infs // set by summarize
+	// A few inferences are found by a scan, more by a map (the builder's,
+	// empty when it comes back from the pool).
+	b.bySub = nil
+	if len(infs) > maxLinear {
+		if b.infBySub == nil {
+			b.infBySub = make(map[string]*Inference, len(infs))
+		}
+		b.bySub = b.infBySub
+		for i := range infs {
+			b.bySub[infs[i].Sub.ID] = &infs[i]
+		}
 	}
-	for i := range infs {
-		infBySub[infs[i].Sub.ID] = &infs[i]
+	if b.seen == nil {
+		b.seen = make(map[string]bool, len(tr.ByID))
 	}
-	seen := make(map[string]bool, len(tr.ByID))
-	// Every id is built at most once, so one array holds all entities.
-	slab := make([]entity, 0, len(tr.ByID)+len(infs))
-	newEntity := func(e entity) *entity {
-		if len(slab) == cap(slab) {
-			return &e
-		}
-		slab = append(slab, e)
-		return &slab[len(slab)-1]
+	// Every id is built at most once, so one array holds all entities
+	// (their addresses stay put: it never grows); the builder keeps it,
+	// and the arrays below, for the next trace.
+	if need := len(tr.ByID) + len(infs); cap(b.slab) < need {
+		b.slab = make([]entity, 0, need)
 	}
-	var build func(x *segment.Segment, parent *entity, seg *segment.Segment, depth int) *entity
-	build = func(x *segment.Segment, parent *entity, seg *segment.Segment, depth int) *entity {
-		seen[x.ID] = true
-		e := newEntity(entity{x: x, parent: parent, service: seg.ID, node: NodeOf(seg)})
-		if depth > 200 {
-			return e
+	b.slab = b.slab[:0]
+	b.kids = b.kids[:0]
+	roots := b.roots[:0]
+	for _, r := range tr.Roots {
+		if !b.seen[r.ID] {
+			roots = append(roots, b.build(r, nil, r, 0))
 		}
-		if n := len(tr.Children[x.ID]) + len(tr.CalledBy[x.ID]) + 1; n > 1 {
-			e.children = make([]*entity, 0, n)
+	}
+	b.roots = roots
+	return roots
+}
+
+// inferenceOf is the inference of the call made by subsegment id, or nil.
+func (b *builder) inferenceOf(id string) *Inference {
+	if b.bySub != nil {
+		return b.bySub[id]
+	}
+	// The last one, as the map's later assignments win.
+	for i := len(b.infs) - 1; i >= 0; i-- {
+		if b.infs[i].Sub.ID == id {
+			return &b.infs[i]
 		}
-		for _, c := range tr.Children[x.ID] {
-			if !seen[c.ID] {
-				e.children = append(e.children, build(c, e, seg, depth+1))
-			}
-		}
-		for _, c := range tr.CalledBy[x.ID] {
-			if !seen[c.ID] {
-				e.children = append(e.children, build(c, e, c, depth+1))
-			}
-		}
-		if inf := infBySub[x.ID]; inf != nil {
-			e.children = append(e.children, newEntity(entity{x: x, inf: inf, parent: e, service: inf.ID, node: inf.Node}))
-		}
+	}
+	return nil
+}
+
+func (b *builder) newEntity(e entity) *entity {
+	if len(b.slab) == cap(b.slab) {
+		p := new(entity) // not &e: e would be allocated on every call
+		*p = e
+		return p
+	}
+	b.slab = append(b.slab, e)
+	return &b.slab[len(b.slab)-1]
+}
+
+// children is an empty list with room for n children, cut from one array
+// per trace.
+func (b *builder) children(n int) []*entity {
+	if len(b.kids)+n > cap(b.kids) {
+		// Lists cut so far keep the old array.
+		b.kids = make([]*entity, 0, max(2*cap(b.kids), n, 16))
+	}
+	l := len(b.kids)
+	b.kids = b.kids[:l+n]
+	return b.kids[l : l : l+n]
+}
+
+// build makes the entity of x (below parent, owned by segment seg) and of
+// everything below it.
+func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment, depth int) *entity {
+	tr := b.tr
+	b.seen[x.ID] = true
+	e := b.newEntity(entity{x: x, parent: parent, service: seg.ID, node: NodeOf(seg)})
+	if depth > 200 {
 		return e
 	}
-	var roots []*entity
-	for _, r := range tr.Roots {
-		if !seen[r.ID] {
-			roots = append(roots, build(r, nil, r, 0))
+	if n := len(tr.Children[x.ID]) + len(tr.CalledBy[x.ID]) + 1; n > 1 {
+		e.children = b.children(n)
+	}
+	for _, c := range tr.Children[x.ID] {
+		if !b.seen[c.ID] {
+			e.children = append(e.children, b.build(c, e, seg, depth+1))
 		}
 	}
-	return roots
+	for _, c := range tr.CalledBy[x.ID] {
+		if !b.seen[c.ID] {
+			e.children = append(e.children, b.build(c, e, c, depth+1))
+		}
+	}
+	if inf := b.inferenceOf(x.ID); inf != nil {
+		e.children = append(e.children, b.newEntity(entity{x: x, inf: inf, parent: e, service: inf.ID, node: inf.Node}))
+	}
+	return e
 }
 
 func (b *builder) rootCauses() {

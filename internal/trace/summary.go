@@ -180,13 +180,44 @@ const MaxIndexedAnnotations = 50
 func Summarize(tr *Tree, prev *Summary, now float64) *Summary {
 	b := builders.Get().(*builder)
 	defer b.release()
+	return b.summarize(tr, prev, now)
+}
+
+// SummarizeTrace is Summarize(Assemble(t), prev, now) for a caller that
+// needs only the summary: the tree is assembled into one kept for reuse
+// (its maps and slices were ~5% of the bytes single-segment ingest
+// allocated).
+func SummarizeTrace(t *Trace, prev *Summary, now float64) *Summary {
+	b := builders.Get().(*builder)
+	defer b.release()
+	n := 0
+	for _, d := range t.Docs {
+		n += countTree(d)
+	}
+	tr := &b.tree
+	if tr.ByID == nil {
+		tr.Children = make(map[string][]*segment.Segment, n)
+		tr.ByID = make(map[string]*segment.Segment, n)
+		tr.CalledBy = map[string][]*segment.Segment{}
+	}
+	if tr.Segments == nil {
+		tr.Segments = make([]*segment.Segment, 0, len(t.Docs))
+	}
+	tr.assemble(t, n)
+	return b.summarize(tr, prev, now)
+}
+
+func (b *builder) summarize(tr *Tree, prev *Summary, now float64) *Summary {
 	b.tr, b.s = tr, &Summary{TraceID: tr.Trace.ID, EntryPoint: -1, UpdatedAt: now}
 	s := b.s
 	if prev != nil {
 		s.Revision = prev.Revision + 1
 		s.Epoch = prev.Epoch
 	}
-	b.infs = tr.Inferences()
+	b.infs = tr.appendInferences(b.infsBuf[:0])
+	if cap(b.infs) > cap(b.infsBuf) {
+		b.infsBuf = b.infs[:0] // grown: kept for the next trace
+	}
 	b.segments()
 	b.infer()
 	if len(s.Edges) == 0 {
@@ -226,6 +257,23 @@ type builder struct {
 	// Scratch space, reused across calls.
 	buf  []byte
 	keys []string
+	// names and ints are the arrays oneName and oneInt cut from: the
+	// summary's, never reused.
+	names []string
+	ints  []int
+	// tree is SummarizeTrace's, emptied by release.
+	tree Tree
+	// callTree's scratch: its entities, its visited ids and its inferences
+	// by subsegment id (for many inferences), emptied by release.
+	slab     []entity
+	kids     []*entity
+	roots    []*entity
+	seen     map[string]bool
+	infBySub map[string]*Inference
+	// bySub is infBySub while it holds this trace's inferences, else nil.
+	bySub map[string]*Inference
+	// infsBuf is the array infs is kept in, emptied by release.
+	infsBuf []Inference
 }
 
 // builders are reused from summary to summary: allocated per trace, a
@@ -233,13 +281,37 @@ type builder struct {
 var builders = sync.Pool{New: func() any { return new(builder) }}
 
 // release returns b to builders as a new one, keeping only its byte
-// buffers, whose contents no summary refers to (map keys are copies).
+// buffers, whose contents no summary refers to (map keys are copies), and
+// its emptied scratch: nothing a summary holds points into them, and
+// nothing in them keeps a document alive.
 func (b *builder) release() {
 	buf, arena, ends := b.buf[:0], b.annArena[:0], b.annEnds[:0]
 	if cap(buf)+cap(arena) > 64<<10 {
 		buf, arena, ends = nil, nil, nil // a huge trace's
 	}
-	*b = builder{buf: buf, annArena: arena, annEnds: ends}
+	b.tree.reset()
+	// Only what this trace used is cleared (the rest was cleared before):
+	// clearing whole arrays, and rewriting the whole builder, cost a fifth
+	// of a single-segment summary in write barriers.
+	clear(b.slab)
+	clear(b.kids)
+	clear(b.roots)
+	clear(b.infs)
+	clear(b.seen)
+	clear(b.infBySub)
+	if b.keys != nil {
+		clear(b.keysBuf[:])
+		clear(b.annKeysBuf[:])
+	}
+	slab, kids, roots, seen, infBySub, infs := b.slab[:0], b.kids[:0], b.roots[:0], b.seen, b.infBySub, b.infsBuf[:0]
+	if cap(slab) > maxReusedTree || cap(kids) > maxReusedTree || len(seen) > maxReusedTree || cap(infs) > maxReusedTree {
+		slab, kids, roots, seen, infBySub, infs = nil, nil, nil, nil, nil, nil
+	}
+	b.tr, b.s = nil, nil
+	b.nodeIdx, b.nodeNUL, b.annIdx, b.userIdx = nil, false, nil, nil
+	b.annArena, b.annEnds, b.annKeys, b.buf, b.keys = arena, ends, nil, buf, nil
+	b.infs, b.names, b.ints, b.bySub = nil, nil, nil, nil
+	b.slab, b.kids, b.roots, b.seen, b.infBySub, b.infsBuf = slab, kids, roots, seen, infBySub, infs
 	builders.Put(b)
 }
 
@@ -278,6 +350,28 @@ func (b *builder) lookupNode(id NodeID) (int, bool) {
 	return i, ok
 }
 
+// oneName is []string{name} cut from one array per summary, as a window of
+// capacity 1 so that appending to it copies: one allocation for all of a
+// summary's nodes' Names.
+func (b *builder) oneName(name string) []string {
+	if len(b.names) == cap(b.names) {
+		b.names = make([]string, 0, max(cap(b.s.Nodes), 4))
+	}
+	b.names = append(b.names, name)
+	n := len(b.names)
+	return b.names[n-1 : n : n]
+}
+
+// oneInt is []int{v} cut, as oneName's, from one array per summary.
+func (b *builder) oneInt(v int) []int {
+	if len(b.ints) == cap(b.ints) {
+		b.ints = make([]int, 0, 8)
+	}
+	b.ints = append(b.ints, v)
+	n := len(b.ints)
+	return b.ints[n-1 : n : n]
+}
+
 func hasNUL(id NodeID) bool {
 	return strings.IndexByte(id.Name, 0) >= 0 || strings.IndexByte(id.Type, 0) >= 0 || strings.IndexByte(id.AccountID, 0) >= 0
 }
@@ -289,7 +383,7 @@ func (b *builder) node(id NodeID, inferred bool) int {
 	if b.s.Nodes == nil {
 		b.s.Nodes = make([]Node, 0, 2*len(b.tr.Segments)+1)
 	}
-	b.s.Nodes = append(b.s.Nodes, Node{NodeID: id, Names: []string{id.Name}, Inferred: inferred})
+	b.s.Nodes = append(b.s.Nodes, Node{NodeID: id, Names: b.oneName(id.Name), Inferred: inferred})
 	i := len(b.s.Nodes) - 1
 	if hasNUL(id) {
 		b.nodeNUL = true
@@ -441,7 +535,7 @@ func (b *builder) collect(x *segment.Segment, n int) {
 		if b.keys == nil {
 			b.keys = b.keysBuf[:0]
 			b.annKeys = b.annKeysBuf[:0]
-			s.Annotations = make([]Annotation, 0, 8)
+			s.Annotations = make([]Annotation, 0, min(len(x.Annotations)*len(b.tr.Segments), MaxIndexedAnnotations))
 		}
 		keys := b.keys[:0]
 		for k := range x.Annotations {
@@ -467,7 +561,7 @@ func (b *builder) collect(x *segment.Segment, n int) {
 				b.addAnnotationKey(i)
 			}
 			if n >= 0 {
-				s.Annotations[i].Nodes = addUniqueInt(s.Annotations[i].Nodes, n)
+				s.Annotations[i].Nodes = b.addNode(s.Annotations[i].Nodes, n)
 			}
 		}
 	}
@@ -481,7 +575,7 @@ func (b *builder) collect(x *segment.Segment, n int) {
 			}
 		}
 		if n >= 0 {
-			s.Users[i].Nodes = addUniqueInt(s.Users[i].Nodes, n)
+			s.Users[i].Nodes = b.addNode(s.Users[i].Nodes, n)
 		}
 	}
 	if x.Cause != nil {
@@ -598,6 +692,14 @@ func addUnique(list []string, v string) []string {
 		}
 	}
 	return append(list, v)
+}
+
+// addNode is addUniqueInt whose first element comes from oneInt.
+func (b *builder) addNode(list []int, n int) []int {
+	if list == nil {
+		return b.oneInt(n)
+	}
+	return addUniqueInt(list, n)
 }
 
 func addUniqueInt(list []int, v int) []int {

@@ -11,7 +11,13 @@ import (
 
 // generatedTraces parses n generated traces of ~4 segments.
 func generatedTraces(b *testing.B, n int) []*trace.Trace {
+	return generatedTracesOf(b, n, 0)
+}
+
+// generatedTracesOf parses n generated traces of size segments (0: ~4).
+func generatedTracesOf(b *testing.B, n, size int) []*trace.Trace {
 	g := bench.NewGenerator(1)
+	g.TraceSize = size
 	now := time.Now()
 	var out []*trace.Trace
 	for range n {
@@ -32,15 +38,42 @@ func generatedSummaries(b *testing.B, n int) []*trace.Summary {
 	return out
 }
 
-// BenchmarkSummarize assembles and summarizes a ~4-segment trace.
+// BenchmarkSummarize assembles and summarizes a ~4-segment trace, and a
+// single-segment one (every document its own trace).
 func BenchmarkSummarize(b *testing.B) {
-	ts := generatedTraces(b, 200)
-	b.ReportAllocs()
-	cpu := bench.StartCPU()
-	for i := 0; b.Loop(); i++ {
-		trace.Summarize(trace.Assemble(ts[i%len(ts)]), nil, 1)
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"mixed", 0}, {"single", 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			ts := generatedTracesOf(b, 200, c.size)
+			b.ReportAllocs()
+			cpu := bench.StartCPU()
+			for i := 0; b.Loop(); i++ {
+				trace.Summarize(trace.Assemble(ts[i%len(ts)]), nil, 1)
+			}
+			cpu.Report(b)
+		})
 	}
-	cpu.Report(b)
+}
+
+// BenchmarkSummarizeTrace is BenchmarkSummarize's work as ingest does it,
+// assembling into the tree SummarizeTrace keeps.
+func BenchmarkSummarizeTrace(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"mixed", 0}, {"single", 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			ts := generatedTracesOf(b, 200, c.size)
+			b.ReportAllocs()
+			cpu := bench.StartCPU()
+			for i := 0; b.Loop(); i++ {
+				trace.SummarizeTrace(ts[i%len(ts)], nil, 1)
+			}
+			cpu.Report(b)
+		})
+	}
 }
 
 func BenchmarkEncodeSummary(b *testing.B) {

@@ -50,7 +50,7 @@ func TestSummarizeIndependentOfPreviousSummaries(t *testing.T) {
 
 // bigTrace is one segment with 30 subsegments calling distinct services
 // and 40 annotations: more nodes and annotations than maxLinear.
-func bigTrace(t *testing.T, seed int, now time.Time) *trace.Trace {
+func bigTrace(t testing.TB, seed int, now time.Time) *trace.Trace {
 	t.Helper()
 	start := float64(now.Unix() - 5)
 	id := fmt.Sprintf("1-%08x-%024x", int64(start), seed+1)

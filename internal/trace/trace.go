@@ -125,12 +125,19 @@ func Assemble(t *Trace) *Tree {
 		n += countTree(d)
 	}
 	tr := &Tree{
-		Trace:    t,
 		Children: make(map[string][]*segment.Segment, n),
 		ByID:     make(map[string]*segment.Segment, n),
 		CalledBy: map[string][]*segment.Segment{},
+		Segments: make([]*segment.Segment, 0, len(t.Docs)),
 	}
-	tr.Segments = make([]*segment.Segment, 0, len(t.Docs))
+	tr.assemble(t, n)
+	return tr
+}
+
+// assemble fills tr, whose maps are empty and slices empty (nil or
+// reused), with the tree of t, which has n (sub)segments in all.
+func (tr *Tree) assemble(t *Trace, n int) {
+	tr.Trace = t
 	for _, d := range t.Docs {
 		tr.index(d)
 		if !d.IsIndependentSubsegment() {
@@ -187,7 +194,29 @@ func Assemble(t *Trace) *Tree {
 		}
 		tr.Roots = append(tr.Roots, s)
 	}
-	return tr
+}
+
+// maxReusedTree is the most (sub)segments a tree kept for reuse may have
+// held: clearing a map costs what it grew to, so a huge trace's are
+// dropped rather than cleared for every small one after it.
+const maxReusedTree = 1024
+
+// reset empties tr for reuse, dropping its references to documents so that
+// a kept tree holds no trace alive.
+func (tr *Tree) reset() {
+	if len(tr.ByID) > maxReusedTree || cap(tr.Segments) > maxReusedTree {
+		*tr = Tree{}
+		return
+	}
+	clear(tr.Children)
+	clear(tr.ByID)
+	clear(tr.CalledBy)
+	// Past their lengths the slices were cleared before.
+	clear(tr.Segments)
+	clear(tr.Roots)
+	clear(tr.Orphans)
+	tr.Trace = nil
+	tr.Segments, tr.Roots, tr.Orphans = tr.Segments[:0], tr.Roots[:0], tr.Orphans[:0]
 }
 
 // countTree counts x and the subsegments embedded below it.
