@@ -45,3 +45,23 @@ func TestSizeOnlyEntryKeepsNoDocuments(t *testing.T) {
 	}
 	runtime.KeepAlive(e)
 }
+
+// byTrace groups a call's documents by trace, in order of first
+// appearance, with each group's room ending where the next begins.
+func TestByTrace(t *testing.T) {
+	var segs []*segment.Segment
+	for _, id := range []string{"a", "b", "a", "c", "b", "a"} {
+		segs = append(segs, &segment.Segment{TraceID: id})
+	}
+	order, groups := byTrace(segs)
+	if fmt.Sprint(order, groups) != "[a b c] [[0 2 5] [1 4] [3]]" {
+		t.Fatalf("byTrace = %v %v", order, groups)
+	}
+	_ = append(groups[0], 99)
+	if fmt.Sprint(groups) != "[[0 2 5] [1 4] [3]]" {
+		t.Errorf("appending to a group wrote into the next: %v", groups)
+	}
+	if o, g := byTrace(nil); len(o) != 0 || len(g) != 0 {
+		t.Errorf("byTrace(nil) = %v %v", o, g)
+	}
+}
