@@ -24,8 +24,20 @@ type entry struct {
 // clone copies the document list so that merging into the copy leaves the
 // cached state untouched until the store has accepted the change.
 func (e *entry) clone() *entry {
-	t := &trace.Trace{ID: e.trace.ID, Docs: append(make([]*segment.Segment, 0, len(e.trace.Docs)+1), e.trace.Docs...)}
-	return &entry{trace: t, summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes, dropped: e.dropped}
+	c := newEntry(e.trace.ID, append(make([]*segment.Segment, 0, len(e.trace.Docs)+1), e.trace.Docs...))
+	c.summary, c.limitExceeded, c.bytes, c.dropped = e.summary, e.limitExceeded, e.bytes, e.dropped
+	return c
+}
+
+// newEntry is an entry of a trace with docs, the entry and its trace in
+// one allocation: every summarised trace makes two entries.
+func newEntry(id string, docs []*segment.Segment) *entry {
+	c := &struct {
+		e entry
+		t trace.Trace
+	}{t: trace.Trace{ID: id, Docs: docs}}
+	c.e.trace = &c.t
+	return &c.e
 }
 
 // cache is an LRU of recently updated traces, bounded by raw document bytes.
