@@ -84,27 +84,35 @@ func (o Options) withDefaults() Options {
 // array of subsegment objects, and validates it. It returns one Segment per
 // top-level object, each with Raw set to a private copy of its bytes.
 func Parse(doc []byte, opt Options) ([]*Segment, error) {
+	return AppendParse(nil, doc, opt)
+}
+
+// AppendParse is Parse appending the segments to dst, as ingest gathers a
+// call's documents (a slice per document was an allocation each). On an
+// error dst is returned as it was.
+func AppendParse(dst []*Segment, doc []byte, opt Options) ([]*Segment, error) {
 	opt = opt.withDefaults()
 	trimmed := bytes.TrimSpace(doc)
 	if len(trimmed) == 0 {
-		return nil, reject("", CodeMalformed, "the document is empty")
+		return dst, reject("", CodeMalformed, "the document is empty")
 	}
 	if len(trimmed) > MaxDocumentSize {
-		return nil, reject(peekID(trimmed), CodeTooLarge, "the document is %d bytes; the limit is %d", len(trimmed), MaxDocumentSize)
+		return dst, reject(peekID(trimmed), CodeTooLarge, "the document is %d bytes; the limit is %d", len(trimmed), MaxDocumentSize)
 	}
 	if trimmed[0] == '[' {
 		var elems []json.RawMessage
 		if err := gojson.Unmarshal(trimmed, &elems); err != nil {
-			return nil, reject("", CodeMalformed, "the document is not valid JSON: %v", err)
+			return dst, reject("", CodeMalformed, "the document is not valid JSON: %v", err)
 		}
 		if len(elems) == 0 {
-			return nil, reject("", CodeMalformed, "the document is an empty array")
+			return dst, reject("", CodeMalformed, "the document is an empty array")
 		}
-		out := make([]*Segment, 0, len(elems))
+		out := dst
 		for _, e := range elems {
 			s, err := parseOne(e, opt)
 			if err != nil {
-				return nil, err
+				clear(out[len(dst):]) // nothing of a refused document stays reachable
+				return dst, err
 			}
 			out = append(out, s)
 		}
@@ -112,9 +120,9 @@ func Parse(doc []byte, opt Options) ([]*Segment, error) {
 	}
 	s, err := parseOne(trimmed, opt)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return []*Segment{s}, nil
+	return append(dst, s), nil
 }
 
 func parseOne(doc []byte, opt Options) (*Segment, error) {

@@ -202,6 +202,25 @@ func TestParsedStringsOutliveTheInput(t *testing.T) {
 	}
 }
 
+func TestAppendParse(t *testing.T) {
+	dst := make([]*Segment, 1, 8)
+	dst, err := AppendParse(dst, []byte(doc()), opts())
+	if err != nil || len(dst) != 2 || dst[1].ID != "70de5b6f19ff9a0a" {
+		t.Fatalf("AppendParse = %v, %v", dst, err)
+	}
+	dst, err = AppendParse(dst, []byte("["+doc(`"id":"1111111111111111"`)+","+doc(`"id":"x"`)+"]"), opts())
+	if err == nil || len(dst) != 2 {
+		t.Fatalf("a refused array: %d segments, %v", len(dst), err)
+	}
+	if dst[:3][2] != nil {
+		t.Error("the refused array's first element stays reachable past dst")
+	}
+	dst, err = AppendParse(dst, []byte("["+doc(`"id":"1111111111111111"`)+","+doc(`"id":"2222222222222222"`)+"]"), opts())
+	if err != nil || len(dst) != 4 || dst[2].ID != "1111111111111111" || dst[3].ID != "2222222222222222" {
+		t.Fatalf("AppendParse of an array = %v, %v", dst, err)
+	}
+}
+
 func TestSkipTraceEpoch(t *testing.T) {
 	old := doc(`"trace_id":"1-00000001-a006649127e371903a2de979"`)
 	if _, err := Parse([]byte(old), opts()); err == nil {
