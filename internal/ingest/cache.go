@@ -24,8 +24,20 @@ type entry struct {
 // clone copies the document list so that merging into the copy leaves the
 // cached state untouched until the store has accepted the change.
 func (e *entry) clone() *entry {
-	t := &trace.Trace{ID: e.trace.ID, Docs: append(make([]*segment.Segment, 0, len(e.trace.Docs)+1), e.trace.Docs...)}
-	return &entry{trace: t, summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes, dropped: e.dropped}
+	c := newEntry(e.trace.ID, append(make([]*segment.Segment, 0, len(e.trace.Docs)+1), e.trace.Docs...))
+	c.summary, c.limitExceeded, c.bytes, c.dropped = e.summary, e.limitExceeded, e.bytes, e.dropped
+	return c
+}
+
+// newEntry is an entry of a trace with docs, the entry and its trace in
+// one allocation: every summarised trace makes two entries.
+func newEntry(id string, docs []*segment.Segment) *entry {
+	c := &struct {
+		e entry
+		t trace.Trace
+	}{t: trace.Trace{ID: id, Docs: docs}}
+	c.e.trace = &c.t
+	return &c.e
 }
 
 // cache is an LRU of recently updated traces, bounded by raw document bytes.
@@ -62,7 +74,7 @@ func (c *cache) put(e *entry) {
 	size := e.bytes*3 + 512 // parsed form outweighs the raw bytes
 	if size > c.limit/4 {
 		// A huge trace would evict everything else: keep its size only.
-		e = &entry{summary: e.summary, limitExceeded: e.limitExceeded, bytes: e.bytes, dropped: e.dropped}
+		e = &entry{summary: detached(e.summary), limitExceeded: e.limitExceeded, bytes: e.bytes, dropped: e.dropped}
 		size = 512
 	}
 	c.mu.Lock()
@@ -100,4 +112,24 @@ func (c *cache) clear() {
 	c.ll.Init()
 	c.items = map[string]*list.Element{}
 	c.size = 0
+}
+
+// detached is a copy of s that shares no memory with the documents it was
+// summarised from: parsed strings refer to their document's Raw
+// (segment.Parse), so a size-only entry's summary would otherwise keep the
+// huge trace it stands in for alive. It is what a cache miss reads from
+// the store, the same stored form decoded.
+func detached(s *trace.Summary) *trace.Summary {
+	if s == nil {
+		return nil
+	}
+	b, err := trace.EncodeSummary(s)
+	if err != nil {
+		return s
+	}
+	d, err := trace.DecodeSummary(b)
+	if err != nil {
+		return s
+	}
+	return d
 }

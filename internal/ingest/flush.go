@@ -224,9 +224,13 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		}
 		sum.LimitExceeded = next.limitExceeded
 		next.summary = sum
-		drop, dec := in.decide(base, sum)
+		drop, dec, decided := in.decide(base, sum)
 		next.dropped = drop
-		decisions = append(decisions, dec)
+		var d *keep.Decision // nil: none (no allocation without policies)
+		if decided {
+			d = &dec
+		}
+		decisions = append(decisions, d)
 		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop, Counted: e.counted})
 		states = append(states, next)
 		done = append(done, e)
@@ -342,13 +346,15 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*s
 		// process started, a summary lookup (bloom filters) for the rest,
 		// neither reading the documents just written.
 		if in.seen.isNew(e.id, e.epoch, in.cfg.Now()) {
-			return &entry{trace: &trace.Trace{ID: e.id}}, nil
+			return newEntry(e.id, nil), nil
 		}
 		_, err := in.cfg.Store.Head(ctx, e.id)
 		if errors.Is(err, store.ErrNotFound) {
 			// A tombstone: keep policies dropped the trace, and this late
 			// part goes too, its statistics counted on their own.
-			return &entry{trace: &trace.Trace{ID: e.id}, dropped: errors.Is(err, store.ErrDropped)}, nil
+			b := newEntry(e.id, nil)
+			b.dropped = errors.Is(err, store.ErrDropped)
+			return b, nil
 		}
 		if err != nil {
 			return nil, err

@@ -210,7 +210,9 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 	origin := make([]int, 0, len(docs))
 	popt := segment.Options{Now: in.cfg.Now(), SkipTraceEpoch: opt.SkipTraceEpoch}
 	for i, raw := range docs {
-		parsed, err := segment.Parse(raw, popt)
+		n := len(segs)
+		var err error
+		segs, err = segment.AppendParse(segs, raw, popt)
 		if err != nil {
 			var se *segment.Error
 			if !errors.As(err, &se) {
@@ -219,8 +221,7 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 			rejected = append(rejected, Rejection{Index: i, Error: se})
 			continue
 		}
-		for _, s := range parsed {
-			segs = append(segs, s)
+		for range segs[n:] {
 			origin = append(origin, i)
 		}
 	}

@@ -32,19 +32,21 @@ func (in *Ingester) SetKeeper(k Keeper) {
 // once it does not (after a restart or eviction, or on a shared store) the
 // store's tombstone (store.ErrDropped, StoredTrace.Dropped) says it was
 // dropped, and the late part is counted on its own.
-func (in *Ingester) decide(base *entry, sum *trace.Summary) (drop bool, d *keep.Decision) {
+// decided reports whether d is a decision (returned by value: a pointer
+// to it was an allocation per new trace).
+func (in *Ingester) decide(base *entry, sum *trace.Summary) (drop bool, d keep.Decision, decided bool) {
 	if base.dropped {
-		return true, nil
+		return true, d, false
 	}
 	if base.summary != nil {
-		return false, nil
+		return false, d, false
 	}
 	in.mu.RLock()
 	k := in.keeper
 	in.mu.RUnlock()
 	if k == nil || !store.CanDrop(in.cfg.Store) {
-		return false, nil
+		return false, d, false
 	}
-	dec := k.Decide(sum)
-	return !dec.Keep, &dec
+	d = k.Decide(sum)
+	return !d.Keep, d, true
 }

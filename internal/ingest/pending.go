@@ -28,6 +28,8 @@ type pendingEntry struct {
 	// entry added without its summary (store.StatsStoredError): the retry
 	// takes them back (store.TraceUpdate.Counted).
 	counted *store.CountedChange
+	// one holds docs' first document: most entries have one.
+	one [1]*segment.Segment
 }
 
 // pendingSet holds the traces awaiting summaries, oldest first; those a
@@ -131,7 +133,8 @@ func (p *pendingSet) add(st *staged) {
 	now := p.now()
 	e := p.m[st.id]
 	if e == nil {
-		e = &pendingEntry{id: st.id, epoch: st.epoch, docs: trace.Trace{ID: st.id}, first: now}
+		e = &pendingEntry{id: st.id, epoch: st.epoch, first: now}
+		e.docs = trace.Trace{ID: st.id, Docs: e.one[:0]}
 		p.m[st.id] = e
 		p.queue = append(p.queue, e)
 	}

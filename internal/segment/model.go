@@ -39,7 +39,10 @@ type Segment struct {
 	PrecursorIDs []string       `json:"precursor_ids,omitempty"`
 	Links        []Link         `json:"links,omitempty"`
 
-	// Raw is the document exactly as received; set on top-level documents only.
+	// Raw is the document exactly as received; set on top-level documents
+	// only, and never written: Parse's strings (all but TraceID) refer to
+	// it, so one kept long after its segment (a label, a key) keeps the
+	// document alive unless it is cloned (strings.Clone).
 	Raw []byte `json:"-"`
 }
 

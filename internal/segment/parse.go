@@ -84,27 +84,35 @@ func (o Options) withDefaults() Options {
 // array of subsegment objects, and validates it. It returns one Segment per
 // top-level object, each with Raw set to a private copy of its bytes.
 func Parse(doc []byte, opt Options) ([]*Segment, error) {
+	return AppendParse(nil, doc, opt)
+}
+
+// AppendParse is Parse appending the segments to dst, as ingest gathers a
+// call's documents (a slice per document was an allocation each). On an
+// error dst is returned as it was.
+func AppendParse(dst []*Segment, doc []byte, opt Options) ([]*Segment, error) {
 	opt = opt.withDefaults()
 	trimmed := bytes.TrimSpace(doc)
 	if len(trimmed) == 0 {
-		return nil, reject("", CodeMalformed, "the document is empty")
+		return dst, reject("", CodeMalformed, "the document is empty")
 	}
 	if len(trimmed) > MaxDocumentSize {
-		return nil, reject(peekID(trimmed), CodeTooLarge, "the document is %d bytes; the limit is %d", len(trimmed), MaxDocumentSize)
+		return dst, reject(peekID(trimmed), CodeTooLarge, "the document is %d bytes; the limit is %d", len(trimmed), MaxDocumentSize)
 	}
 	if trimmed[0] == '[' {
 		var elems []json.RawMessage
 		if err := gojson.Unmarshal(trimmed, &elems); err != nil {
-			return nil, reject("", CodeMalformed, "the document is not valid JSON: %v", err)
+			return dst, reject("", CodeMalformed, "the document is not valid JSON: %v", err)
 		}
 		if len(elems) == 0 {
-			return nil, reject("", CodeMalformed, "the document is an empty array")
+			return dst, reject("", CodeMalformed, "the document is an empty array")
 		}
-		out := make([]*Segment, 0, len(elems))
+		out := dst
 		for _, e := range elems {
 			s, err := parseOne(e, opt)
 			if err != nil {
-				return nil, err
+				clear(out[len(dst):]) // nothing of a refused document stays reachable
+				return dst, err
 			}
 			out = append(out, s)
 		}
@@ -112,19 +120,22 @@ func Parse(doc []byte, opt Options) ([]*Segment, error) {
 	}
 	s, err := parseOne(trimmed, opt)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return []*Segment{s}, nil
+	return append(dst, s), nil
 }
 
 func parseOne(doc []byte, opt Options) (*Segment, error) {
 	if len(doc) == 0 || doc[0] != '{' {
 		return nil, reject("", CodeMalformed, "a document must be a JSON object or an array of objects")
 	}
-	s := new(Segment)
+	s := &Segment{Raw: append([]byte(nil), doc...)}
 	// goccy/go-json decodes ~4x faster than encoding/json with the same
-	// results; ingest throughput is bounded by this call.
-	if err := gojson.Unmarshal(doc, s); err != nil {
+	// results; ingest throughput is bounded by this call. Its strings
+	// without escapes refer to Raw, which the segment keeps anyway, instead
+	// of being copied one by one: 21 allocations per ~1 kB document instead
+	// of 50. Raw is never written after this.
+	if err := gojson.UnmarshalWithOption(s.Raw, s, gojson.DecodeNoCopyString()); err != nil {
 		// A member of the wrong type is dropped, as X-Ray drops data that does
 		// not fit the schema; anything else is not JSON at all.
 		var te *json.UnmarshalTypeError
@@ -137,7 +148,9 @@ func parseOne(doc []byte, opt Options) (*Segment, error) {
 	if err := validateTop(s, opt); err != nil {
 		return nil, err
 	}
-	s.Raw = append([]byte(nil), doc...)
+	// The trace id outlives the document in maps and exemplars keyed by it:
+	// its own 35 bytes, not the whole document, stay alive there.
+	s.TraceID = strings.Clone(s.TraceID)
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // now is the clock of these tests; traceAt makes an id whose epoch is now+d.
@@ -168,6 +169,55 @@ func TestParseKeepsRawAndDecodes(t *testing.T) {
 	segs, err = Parse([]byte("["+doc()+","+doc(`"id":"1111111111111111"`)+"]"), opts())
 	if err != nil || len(segs) != 2 || segs[1].ID != "1111111111111111" || string(segs[1].Raw) != doc(`"id":"1111111111111111"`) {
 		t.Errorf("array: %v %+v", err, segs)
+	}
+}
+
+// The decoded strings refer to Raw, not to the caller's buffer, which
+// callers reuse (PutTraceSegments' pooled buffers); the trace id, kept in
+// maps long after the document, refers to neither.
+func TestParsedStringsOutliveTheInput(t *testing.T) {
+	in := []byte(doc(`"user":"alice"`, `"annotations":{"k\u00e9y":"v\"1","plain":"x"}`, `"http":{"request":{"url":"http://a/b"}}`,
+		`"subsegments":[{"name":"DynamoDB","id":"53995c3f42cd8ad8","start_time":1,"end_time":2,"aws":{"table_name":"t"}}]`))
+	segs, err := Parse(in, Options{Now: now, Stored: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(in) // the caller reuses its buffer
+	s := segs[0]
+	if s.Name != "example.com" || s.ID != "70de5b6f19ff9a0a" || s.TraceID != tid || s.User != "alice" || s.HTTP.Request.URL != "http://a/b" ||
+		s.Annotations["k\u00e9y"] != "v\"1" || s.Annotations["plain"] != "x" ||
+		s.Subsegments[0].Name != "DynamoDB" || s.Subsegments[0].AWS.TableName != "t" {
+		t.Errorf("decoded = %+v, annotations %q", s, s.Annotations)
+	}
+	raw := unsafe.Pointer(unsafe.SliceData(s.Raw))
+	within := func(x string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(x)))
+		return p >= uintptr(raw) && p < uintptr(raw)+uintptr(len(s.Raw))
+	}
+	if !within(s.Name) {
+		t.Error("Name is a copy: Parse allocates a string per member again")
+	}
+	if within(s.TraceID) {
+		t.Error("TraceID refers to Raw: a map keyed by it keeps the whole document alive")
+	}
+}
+
+func TestAppendParse(t *testing.T) {
+	dst := make([]*Segment, 1, 8)
+	dst, err := AppendParse(dst, []byte(doc()), opts())
+	if err != nil || len(dst) != 2 || dst[1].ID != "70de5b6f19ff9a0a" {
+		t.Fatalf("AppendParse = %v, %v", dst, err)
+	}
+	dst, err = AppendParse(dst, []byte("["+doc(`"id":"1111111111111111"`)+","+doc(`"id":"x"`)+"]"), opts())
+	if err == nil || len(dst) != 2 {
+		t.Fatalf("a refused array: %d segments, %v", len(dst), err)
+	}
+	if dst[:3][2] != nil {
+		t.Error("the refused array's first element stays reachable past dst")
+	}
+	dst, err = AppendParse(dst, []byte("["+doc(`"id":"1111111111111111"`)+","+doc(`"id":"2222222222222222"`)+"]"), opts())
+	if err != nil || len(dst) != 4 || dst[2].ID != "1111111111111111" || dst[3].ID != "2222222222222222" {
+		t.Fatalf("AppendParse of an array = %v, %v", dst, err)
 	}
 }
 
