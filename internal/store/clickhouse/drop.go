@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -59,11 +58,7 @@ func writeDrop(w *rowWriter, u *store.TraceUpdate, v uint64) {
 // dropVersions returns, for those of ids that were dropped, the version of
 // their newest tombstone.
 func (s *Store) dropVersions(ctx context.Context, ids []string) (map[string]uint64, error) {
-	q := make([]string, len(ids))
-	for i, id := range ids {
-		q[i] = quote(id)
-	}
-	r, err := s.c.selectRows(ctx, `SELECT trace, max(ver) FROM dropped WHERE trace IN (`+strings.Join(q, ", ")+`) GROUP BY trace`)
+	r, err := s.c.selectRows(ctx, `SELECT trace, max(ver) FROM dropped WHERE trace IN `+inSet(ids)+` GROUP BY trace`)
 	if err != nil {
 		return nil, err
 	}
