@@ -21,7 +21,7 @@ var Buckets = bucketBounds[:]
 type family struct {
 	labels                             []string
 	requests, errors, faults, throttle *prometheus.CounterVec
-	duration                           *prometheus.HistogramVec
+	duration                           *prometheus.Desc     // the series' histograms are the label sets'
 	sets                               map[string]*labelSet // admitted, by joined labels
 	// entities maps the graph's entities to their admitted label sets, so
 	// that a request costs no parsing nor joining (several entities may
@@ -38,7 +38,7 @@ type labelSet struct {
 	// The series, looked up once: hashing the labels on every request
 	// was a quarter of the hook's cost.
 	requests, errors, faults, throttles prometheus.Counter
-	duration                            prometheus.Histogram
+	duration                            histogram
 	// exAt starts the current exemplar interval; exMax is the largest
 	// value given an exemplar in it.
 	exAt  time.Time
@@ -78,9 +78,10 @@ func (s *labelSet) observeExemplar(v float64, id string, now time.Time) {
 	e.at, e.value, e.n = now.UnixNano(), v, uint8(copy(e.id[:], id))
 }
 
-// metric is the series' histogram with its exemplars attached, oldest
-// first (the order Prometheus wants a native histogram's in).
-func (s *labelSet) metric() prometheus.Metric {
+// metric is the series' histogram at now with its exemplars attached,
+// oldest first (the order Prometheus wants a native histogram's in).
+func (s *labelSet) metric(desc *prometheus.Desc, now time.Time) prometheus.Metric {
+	var h prometheus.Metric = &written{desc: desc, labels: prometheus.MakeLabelPairs(desc, s.values), his: s.duration.write(now)}
 	var exs []prometheus.Exemplar
 	for i := range s.exemplars {
 		if e := &s.exemplars[i]; e.at != 0 {
@@ -89,30 +90,34 @@ func (s *labelSet) metric() prometheus.Metric {
 		}
 	}
 	if len(exs) == 0 {
-		return s.duration
+		return h
 	}
 	slices.SortStableFunc(exs, func(a, b prometheus.Exemplar) int { return a.Timestamp.Compare(b.Timestamp) })
-	m, err := prometheus.NewMetricWithExemplars(s.duration, exs...)
+	m, err := prometheus.NewMetricWithExemplars(h, exs...)
 	if err != nil { // not with ids of at most maxTraceID bytes
-		return s.duration
+		return h
 	}
 	return m
 }
 
 // durations collects a family's duration histograms with the exemplars
 // their label sets hold.
-type durations struct{ f *family }
+type durations struct {
+	f   *family
+	now func() time.Time
+}
 
-func (d durations) Describe(ch chan<- *prometheus.Desc) { d.f.duration.Describe(ch) }
+func (d durations) Describe(ch chan<- *prometheus.Desc) { ch <- d.f.duration }
 
 func (d durations) Collect(ch chan<- prometheus.Metric) {
 	d.f.mu.Lock()
+	now := d.now()
 	out := make([]prometheus.Metric, 0, len(d.f.sets)+1)
 	for _, s := range d.f.sets {
-		out = append(out, s.metric())
+		out = append(out, s.metric(d.f.duration, now))
 	}
 	if d.f.other != nil {
-		out = append(out, d.f.other.metric())
+		out = append(out, d.f.other.metric(d.f.duration, now))
 	}
 	d.f.mu.Unlock()
 	for _, m := range out {
@@ -127,11 +132,11 @@ func (d durations) Collect(ch chan<- prometheus.Metric) {
 // outliers one looks for in the slow buckets keep theirs.
 const ExemplarEvery = 100 * time.Millisecond
 
-func (f *family) newSet(values []string) *labelSet {
+func (f *family) newSet(values []string, now time.Time) *labelSet {
 	return &labelSet{values: values,
 		requests: f.requests.WithLabelValues(values...), errors: f.errors.WithLabelValues(values...),
 		faults: f.faults.WithLabelValues(values...), throttles: f.throttle.WithLabelValues(values...),
-		duration: f.duration.WithLabelValues(values...).(prometheus.Histogram)}
+		duration: newHistogram(now)}
 }
 
 func newFamily(mu *sync.Mutex, kind, what string, labels []string, labelsOf func(graph.Entity) ([]string, bool)) *family {
@@ -144,22 +149,17 @@ func newFamily(mu *sync.Mutex, kind, what string, labels []string, labelsOf func
 		errors:   counter("errors", "Requests that answered an error, throttles included (X-Ray's ErrorStatistics.TotalCount),"),
 		faults:   counter("faults", "Requests that answered a fault"),
 		throttle: counter("throttles", "Requests that were throttled"),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:                            "roentgen_" + kind + "_duration_seconds",
-			Help:                            "Response time of completed requests per " + what + "; exemplars carry trace ids.",
-			Buckets:                         Buckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  160,
-			NativeHistogramMinResetDuration: time.Hour,
-			// The series' exemplars are the label sets' (labelSet.exemplars).
-			NativeHistogramMaxExemplars: -1,
-		}, labels),
+		// A classic and native histogram as client_golang's HistogramVec
+		// with the options of histogram.go's constants made it, held in
+		// the label sets (labelSet.duration) with their exemplars.
+		duration: prometheus.NewDesc("roentgen_"+kind+"_duration_seconds",
+			"Response time of completed requests per "+what+"; exemplars carry trace ids.", labels, nil),
 		sets: map[string]*labelSet{}, entities: map[graph.Entity]*labelSet{}, labelsOf: labelsOf, mu: mu,
 	}
 }
 
-func (f *family) register(reg prometheus.Registerer) {
-	reg.MustRegister(f.requests, f.errors, f.faults, f.throttle, durations{f})
+func (f *family) register(reg prometheus.Registerer, now func() time.Time) {
+	reg.MustRegister(f.requests, f.errors, f.faults, f.throttle, durations{f, now})
 }
 
 type added struct{ overflow int64 }
@@ -206,7 +206,7 @@ func (f *family) observe(e graph.Entity, d *graph.Stats, traceID string, limit i
 	for _, b := range d.Response {
 		v := float64(b.Ms) / 1e3
 		for range b.Count { // usually 1: one trace's requests to one node
-			set.duration.Observe(v)
+			set.duration.observe(v, now)
 			switch {
 			case now.Sub(set.exAt) >= ExemplarEvery:
 				set.exAt, set.exMax = now, v
@@ -229,7 +229,7 @@ func (f *family) admit(labels []string, limit int, now time.Time) *labelSet {
 	switch {
 	case s != nil:
 	case len(f.sets) < limit:
-		s = f.newSet(labels)
+		s = f.newSet(labels, now)
 		f.sets[key] = s
 	default:
 		if f.other == nil {
@@ -237,7 +237,7 @@ func (f *family) admit(labels []string, limit int, now time.Time) *labelSet {
 			for i := range o {
 				o[i] = Other
 			}
-			f.other = f.newSet(o)
+			f.other = f.newSet(o, now)
 		}
 		s = f.other
 	}
@@ -251,7 +251,6 @@ func (f *family) sweep(cutoff time.Time) {
 		for _, v := range []*prometheus.CounterVec{f.requests, f.errors, f.faults, f.throttle} {
 			v.DeleteLabelValues(s.values...)
 		}
-		f.duration.DeleteLabelValues(s.values...)
 	}
 	dropped := false
 	for k, s := range f.sets {

@@ -86,8 +86,8 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 		m.retract.WithLabelValues(k)
 	}
 	reg.MustRegister(m.overflow, m.retract)
-	m.service.register(reg)
-	m.edge.register(reg)
+	m.service.register(reg, cfg.Now)
+	m.edge.register(reg, cfg.Now)
 	return m
 }
 
