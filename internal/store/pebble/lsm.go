@@ -203,13 +203,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 				RewriteMinimumAge: 10 * time.Minute, TargetGarbageRatio: 0.2}
 		}
 	}
-	if role == mainLSM {
-		// Cut at each key table (tableSpans), the summaries' tables move
-		// down the levels unrewritten: zstd from the flush on, or they
-		// would keep the flush's fast codec there.
-		zstdFrom = 0
-	}
-	opts.Experimental.SpanPolicyFunc = tableSpans
 	// Every LSM may queue four memtables before writes stall. The main and
 	// index LSMs allowed two when their memtables were 64 MiB (each queued
 	// one cost a preallocated log's disk); at the budget's 8 MiB, two
@@ -235,18 +228,4 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	opts.Experimental.TombstoneDenseCompactionThreshold = -1
 	opts.EnsureDefaults()
 	return opts
-}
-
-// tableSpans ends every table file Pebble writes (flushes and compactions)
-// at the end of a key table (the key's first byte). Each of the main LSM's
-// flushes holds statistics records (G, H, I) as well as summaries (s):
-// in one file running from the first to the last, every flush overlapped
-// every other and all of the base level, so each compaction out of L0
-// rewrote the whole LSM. Apart, the summaries, in time order, do not
-// overlap, and Pebble moves their files down instead of rewriting them.
-func tableSpans(start []byte) (pebble.SpanPolicy, []byte, error) {
-	if len(start) == 0 || start[0] == 0xff {
-		return pebble.SpanPolicy{}, nil, nil
-	}
-	return pebble.SpanPolicy{}, []byte{start[0] + 1}, nil
 }
