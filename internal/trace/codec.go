@@ -48,8 +48,18 @@ func AppendSummary(dst []byte, s *Summary) ([]byte, error) {
 // bytes, 5 of them per segment once compressed). Read it back with
 // DecodeSummaryUnder and the same id.
 func AppendSummaryUnder(dst []byte, s *Summary, traceID string) ([]byte, error) {
+	omitID := traceID != "" && s.TraceID == traceID
+	if b, ok := appendPackedSummary(append(dst, summaryPacked), s, omitID); ok {
+		return b, nil
+	}
+	return appendPackedByReflection(dst, s, omitID) // for its error
+}
+
+// appendPackedByReflection is AppendSummaryUnder through fieldcodec: the
+// reference appendPackedSummary's bytes are tested against.
+func appendPackedByReflection(dst []byte, s *Summary, omitID bool) ([]byte, error) {
 	c := s
-	if traceID != "" && s.TraceID == traceID {
+	if omitID {
 		c = copies.Get().(*Summary)
 		*c = *s
 		c.TraceID = ""

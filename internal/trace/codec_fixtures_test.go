@@ -165,3 +165,30 @@ func TestSummaryWithIDsOfAnEarlierBuild(t *testing.T) {
 		}
 	}
 }
+
+// The direct encoder writes fieldcodec's bytes for the fixtures' summaries.
+func TestPackedSummaryMatchesFieldcodecOnFixtures(t *testing.T) {
+	for _, s := range fixtureSummaries(t) {
+		trace.AssertPackedEqual(t, s)
+	}
+}
+
+// Whatever summary stored bytes decode to, the direct encoder and
+// fieldcodec write it alike.
+func FuzzPackedSummaryMatchesFieldcodec(f *testing.F) {
+	for _, s := range fixtureSummaries(f) {
+		b, err := trace.EncodeSummary(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"id":"1-5759e988-bd862e3fe1be46a994272793","ann":[{"k":"a","v":1.5},{"k":"b","v":null}],"frc":[{"Services":[]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := trace.DecodeSummary(b)
+		if err != nil {
+			return
+		}
+		trace.AssertPackedEqual(t, s)
+	})
+}
