@@ -25,7 +25,9 @@ func BenchmarkEncodeSummaryUnder(b *testing.B) {
 			f    func([]byte, *trace.Summary) ([]byte, error)
 		}{
 			{"direct", func(dst []byte, s *trace.Summary) ([]byte, error) { return trace.AppendSummaryUnder(dst, s, s.TraceID) }},
-			{"fieldcodec", func(dst []byte, s *trace.Summary) ([]byte, error) { return trace.AppendPackedByReflection(dst, s, true) }},
+			{"fieldcodec", func(dst []byte, s *trace.Summary) ([]byte, error) {
+				return trace.AppendPackedByReflection(dst, s, true)
+			}},
 		} {
 			b.Run(c.name+"/"+enc.name, func(b *testing.B) {
 				b.ReportAllocs()

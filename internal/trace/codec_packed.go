@@ -3,6 +3,7 @@ package trace
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"unsafe"
 )
 
@@ -338,13 +339,16 @@ func pStr(b []byte, s string) []byte {
 	if len(s) > 0 && len(s)%2 == 0 {
 		at := len(b)
 		b = binary.AppendUvarint(b, uint64(len(s))<<1|1)
-		for i := 0; i < len(s); i += 2 {
-			hi, lo := hexDigit[s[i]], hexDigit[s[i+1]]
+		h := len(b)
+		b = slices.Grow(b, len(s)/2)[:h+len(s)/2]
+		out := b[h:]
+		for i := range out {
+			hi, lo := hexDigit[s[2*i]], hexDigit[s[2*i+1]]
 			if hi|lo > 15 {
 				b = b[:at]
 				goto plain
 			}
-			b = append(b, hi<<4|lo)
+			out[i] = hi<<4 | lo
 		}
 		return b
 	}
