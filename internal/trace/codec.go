@@ -116,6 +116,8 @@ func DecodeSummary(b []byte) (*Summary, error) {
 // (from 1). A field added to any of these types is appended to its list,
 // or the codec fails at start-up (every test fails, naming the field); a
 // removed field's key stays, or becomes "-", so its number is not reused.
+// A new field is also written by appendPackedSummary (codec_packed.go), or
+// TestPackedSummaryMatchesFieldcodec fails.
 func numberSummaryFields() {
 	fieldcodec.Number[Summary]("id", "ep", "st", "et", "du", "rt", "hf", "he", "ht", "ok", "pa", "http",
 		"ep_node", "nodes", "edges", "segs", "ann", "users", "exc", "arns", "iids", "azs", "frc", "erc", "rrc",
