@@ -170,6 +170,23 @@ func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error)
 	return got, nil
 }
 
+// HeldByOthers are those of ids another process's unexpired claim holds:
+// one read, no claim (a read's Sync asks it before retrying such traces).
+func (s *Store) HeldByOthers(ctx context.Context, ids []string) ([]string, error) {
+	taken, err := s.othersClaims(ctx, ids, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(taken))
+	for _, id := range ids {
+		if taken[id] {
+			out = append(out, id)
+			delete(taken, id) // once, though named twice
+		}
+	}
+	return out, nil
+}
+
 // ReleaseTraces implements store.TraceLeaser: the leases Apply has not
 // released already.
 func (s *Store) ReleaseTraces(ctx context.Context, ids []string) error {
