@@ -263,7 +263,7 @@ func (s *Store) PendingAmong(ctx context.Context, ids []string) ([]string, error
 	var out []string
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
-		r, err := s.c.selectRows(ctx, pendingSQL(`trace IN `+inSet(part), ""))
+		r, err := s.c.selectRowsIDs(ctx, pendingSQL(`trace IN `+idsTable, ""), part)
 		if err != nil {
 			return nil, err
 		}
