@@ -52,7 +52,7 @@ func TestSyncRetryOfHeldTraceReadsOnlyTheClaims(t *testing.T) {
 	if got, err := other.LeaseTraces(ctx, []string{id}); err != nil || len(got) != 1 {
 		t.Fatalf("other process's lease: %v, %v", got, err)
 	}
-	const freeAt = 3 // the retry on which the other process has let go
+	const freeAt = 2 // the retry on which the other process has let go
 	stA := &retryCountingStore{Store: open()}
 	stA.onHeld = func(n int64) {
 		if n == freeAt {
