@@ -75,7 +75,11 @@ func (in *Ingester) Sync(ctx context.Context, ids ...string) {
 	start := time.Now()
 	for wait := 5 * time.Millisecond; len(refused) > 0 && time.Since(start) < syncLeaseWait; wait = min(2*wait, 200*time.Millisecond) {
 		time.Sleep(wait)
-		refused = in.flush(in.pend.take(refused))
+		free, held := in.stillHeld(refused)
+		refused = held
+		if len(free) > 0 {
+			refused = append(refused, in.flush(in.pend.take(free))...)
+		}
 	}
 }
 

@@ -56,6 +56,45 @@ func (in *Ingester) lease(ctx context.Context, es []*pendingEntry) (mine []*pend
 	return mine, refused, true
 }
 
+// othersHolder is a leaser that tells, without claiming, which traces
+// another process holds (the ClickHouse store).
+type othersHolder interface {
+	HeldByOthers(ctx context.Context, ids []string) ([]string, error)
+}
+
+// stillHeld splits ids, which a flush of Sync's found held by another
+// process, into those free now and those still held. While the other
+// process keeps a trace, Sync's retry costs this one read, not a flush's
+// pending lookup and lease read (issue 17); once it lets go, the trace is
+// flushed as usual, which finds it covered or leases it. On a store that
+// cannot tell, or an error, all are free: the flush finds out.
+func (in *Ingester) stillHeld(ids []string) (free, held []string) {
+	oh, ok := in.cfg.Store.(othersHolder)
+	if !ok || !store.IsShared(in.cfg.Store) {
+		return ids, nil
+	}
+	taken, err := oh.HeldByOthers(context.Background(), ids)
+	if err != nil {
+		in.cfg.Logger.Warn("find traces other processes hold; flushing them", "traces", len(ids), "err", err)
+		return ids, nil
+	}
+	if len(taken) == 0 {
+		return ids, nil
+	}
+	is := make(map[string]bool, len(taken))
+	for _, id := range taken {
+		is[id] = true
+	}
+	for _, id := range ids {
+		if is[id] {
+			held = append(held, id)
+		} else {
+			free = append(free, id)
+		}
+	}
+	return free, held
+}
+
 // uncovered are those of es whose documents a stored summary may not cover
 // yet. On a shared store each trace split between processes is queued by
 // each of them, and the one that summarises it first reads every stored

@@ -146,7 +146,16 @@ func (c *client) do(ctx context.Context, query string, body []byte, inDB bool) (
 
 // send is do with the body in pieces, sent one after another.
 func (c *client) send(ctx context.Context, query string, body [][]byte, inDB bool) ([]byte, error) {
+	return c.post(ctx, query, body, inDB, "", nil)
+}
+
+// post is send with the body's content type (none: the default) and more
+// URL parameters.
+func (c *client) post(ctx context.Context, query string, body [][]byte, inDB bool, contentType string, more url.Values) ([]byte, error) {
 	params := url.Values{}
+	for k, v := range more {
+		params[k] = v
+	}
 	for k, v := range c.settings {
 		params[k] = v
 	}
@@ -187,6 +196,9 @@ func (c *client) send(ctx context.Context, query string, body [][]byte, inDB boo
 		// closed is retried.
 		req.ContentLength = size
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(pieces()), nil }
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

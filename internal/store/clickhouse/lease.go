@@ -170,6 +170,23 @@ func (s *Store) LeaseTraces(ctx context.Context, ids []string) ([]string, error)
 	return got, nil
 }
 
+// HeldByOthers are those of ids another process's unexpired claim holds:
+// one read, no claim (a read's Sync asks it before retrying such traces).
+func (s *Store) HeldByOthers(ctx context.Context, ids []string) ([]string, error) {
+	taken, err := s.othersClaims(ctx, ids, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(taken))
+	for _, id := range ids {
+		if taken[id] {
+			out = append(out, id)
+			delete(taken, id) // once, though named twice
+		}
+	}
+	return out, nil
+}
+
 // ReleaseTraces implements store.TraceLeaser: the leases Apply has not
 // released already.
 func (s *Store) ReleaseTraces(ctx context.Context, ids []string) error {
@@ -246,7 +263,7 @@ func (s *Store) PendingAmong(ctx context.Context, ids []string) ([]string, error
 	var out []string
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
-		r, err := s.c.selectRows(ctx, pendingSQL(`trace IN `+inSet(part), ""))
+		r, err := s.c.selectRowsIDs(ctx, pendingSQL(`trace IN `+idsTable, ""), part)
 		if err != nil {
 			return nil, err
 		}

@@ -37,6 +37,9 @@ const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
 // which are no marks (their traces rows are).
 const noEpoch = `toInt64('-9223372036854775808')`
 
+// markRows names its traces in each branch of its UNION ALL: its callers
+// given a set of ids send it once, as external data (extdata.go).
+//
 // markRows are the traces rows, the documents' versions as marks and the
 // tombstones as cleared rows (trace, ver, epoch, pending) where says: a PutTraceSegments call's documents
 // are its marks, so it makes one INSERT, not two (issue 17).

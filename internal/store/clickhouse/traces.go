@@ -31,10 +31,10 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	}
 	in := inSet(ids)
 	// Where each trace is filed, and its marks not cleared (pending.go).
-	r, err := s.c.selectRows(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
+	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
 		FROM (SELECT trace, ver, max(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
-			FROM `+markRows(`trace IN `+in)+` GROUP BY trace, ver)
-		GROUP BY trace`)
+			FROM `+markRows(`trace IN `+idsTable)+` GROUP BY trace, ver)
+		GROUP BY trace`, ids)
 	if err != nil {
 		return err
 	}
