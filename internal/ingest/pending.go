@@ -140,10 +140,20 @@ func (p *pendingSet) add(st *staged) {
 	}
 	e.last = now
 	for _, d := range st.docs.Docs {
+		old := e.docs.Find(d.ID)
 		if e.docs.Put(d) {
-			e.raw += len(d.Raw)
-			p.raw += len(d.Raw)
+			n := len(d.Raw)
+			if old != nil { // replaced: only the difference awaits
+				n -= len(old.Raw)
+			}
+			e.raw += n
+			p.raw += n
 		}
+	}
+	if len(e.docs.Docs) > 1 {
+		// The list moved to the heap: the in-place slot would keep a
+		// later-replaced first document alive, uncounted.
+		e.one[0] = nil
 	}
 	e.bytes = max(e.bytes, st.bytes)
 	e.limitExceeded = e.limitExceeded || st.limitExceeded

@@ -95,3 +95,26 @@ func TestQuietMeansSinceTheLastDocument(t *testing.T) {
 	}
 	t.Fatal("a trace that is never quiet was not taken after MaxFlushDelay")
 }
+
+// A pending entry holds its first document in place (one), and its list
+// moves to the heap at the second; a later version of that first document
+// must not stay reachable from the old slot (found in review: a superseded
+// in-progress document's bytes, uncounted, lived as long as the entry),
+// and the bytes awaiting summaries count the replaced document once.
+func TestPendingEntryKeepsNoSupersededDocument(t *testing.T) {
+	doc := func(id string, n int) *segment.Segment { return &segment.Segment{ID: id, Raw: make([]byte, n)} }
+	p := newPendingSet()
+	first := doc("a", 100)
+	p.add(&staged{id: "t", docs: trace.Trace{ID: "t", Docs: []*segment.Segment{first}}})
+	p.add(&staged{id: "t", docs: trace.Trace{ID: "t", Docs: []*segment.Segment{doc("b", 10)}}})
+	p.add(&staged{id: "t", docs: trace.Trace{ID: "t", Docs: []*segment.Segment{doc("a", 120)}}}) // in_progress -> complete
+	e := p.get("t")
+	for _, d := range e.one {
+		if d == first {
+			t.Fatal("the superseded first document is still held by the entry's in-place slot")
+		}
+	}
+	if got := p.rawBytes(); got != 130 {
+		t.Fatalf("awaiting %d bytes, want 130", got)
+	}
+}
