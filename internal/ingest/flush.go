@@ -270,6 +270,12 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 				in.cache.remove(u.TraceID)
 			}
 			in.pend.requeue(append(failed, done...))
+			if len(takeBack) > 0 {
+				// Owed whatever became of the other traces: their
+				// tombstones cleared the marks, so no later flush
+				// would come back for them.
+				in.takeBackCounted(ctx, takeBack)
+			}
 			return refused
 		}
 		ids := make([]string, len(updates))
