@@ -290,6 +290,7 @@ func (b *builder) release() {
 		buf, arena, ends = nil, nil, nil // a huge trace's
 	}
 	b.tree.reset()
+	bigSeen := len(b.seen) > maxReusedTree // a map keeps its size once cleared
 	// Only what this trace used is cleared (the rest was cleared before):
 	// clearing whole arrays, and rewriting the whole builder, cost a fifth
 	// of a single-segment summary in write barriers.
@@ -304,7 +305,7 @@ func (b *builder) release() {
 		clear(b.annKeysBuf[:])
 	}
 	slab, kids, roots, seen, infBySub, infs := b.slab[:0], b.kids[:0], b.roots[:0], b.seen, b.infBySub, b.infsBuf[:0]
-	if cap(slab) > maxReusedTree || cap(kids) > maxReusedTree || len(seen) > maxReusedTree || cap(infs) > maxReusedTree {
+	if cap(slab) > maxReusedTree || cap(kids) > maxReusedTree || bigSeen || cap(infs) > maxReusedTree {
 		slab, kids, roots, seen, infBySub, infs = nil, nil, nil, nil, nil, nil
 	}
 	b.tr, b.s = nil, nil
