@@ -2,6 +2,7 @@ package clickhouse_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -78,6 +79,63 @@ func purgeDropped(t *testing.T, u string) {
 	}
 	if tr, err := s.Trace(ctx, both); err != nil || tr.Summary == nil || len(tr.Docs) != 2 {
 		t.Errorf("trace kept by another process after the purge: %+v, %v", tr, err)
+	}
+}
+
+// A drop's tombstone hides only the documents the drop read: a document
+// another process commits between the dropping process's read and its
+// Apply, at a version below the dropper's clock, is no part of the decision,
+// so it stays pending and reads return it as a late document of the dropped
+// trace, to be dropped and counted on its own (issue 17, found in review).
+func TestDropHidesOnlyTheDocumentsItRead(t *testing.T) {
+	onBothLayouts(t, dropHidesOnlyTheDocumentsItRead)
+}
+
+func dropHidesOnlyTheDocumentsItRead(t *testing.T, db string) {
+	a, b := open(t, db), open(t, db)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	ep := time.Now().Unix()
+	id := storetest.TraceID(ep, 1)
+	docA, docB := storetest.Doc("aaaaaaaaaaaaaaaa", "a"), storetest.Doc("bbbbbbbbbbbbbbbb", "b")
+	if err := b.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{docB}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.LeaseTraces(ctx, []string{id}); err != nil || len(got) != 1 {
+		t.Fatalf("B leased %v, %v", got, err)
+	}
+	read, err := b.Traces(ctx, []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := docIDs(read[id]); fmt.Sprint(got) != fmt.Sprint([]string{docB.ID}) {
+		t.Fatalf("B read %v", got)
+	}
+	// A's document lands after B's read, before B's Apply: its version,
+	// taken before its INSERT, is below any B takes after it returns.
+	if err := a.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{docA}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Apply(ctx, []store.TraceUpdate{{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep), Drop: true}}); err != nil {
+		t.Fatal(err)
+	}
+	among, err := a.PendingAmong(ctx, []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(among) != fmt.Sprint([]string{id}) {
+		t.Errorf("pending among the trace: %v; want it, for A's unread document", among)
+	}
+	got, err := a.Traces(ctx, []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := got[id]; st == nil || !st.Dropped || fmt.Sprint(docIDs(st)) != fmt.Sprint([]string{docA.ID}) {
+		t.Errorf("after the drop Traces = %+v; want A's document alone, the trace dropped", st)
+	}
+	if _, err := a.Head(ctx, id); !errors.Is(err, store.ErrDropped) {
+		t.Errorf("Head = %v, want ErrDropped", err)
 	}
 }
 

@@ -111,7 +111,13 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if r.err != nil {
 		return r.err
 	}
-	s.readMarks(found, covered)
+	newest := make(map[string]uint64, len(vers))
+	for id, vs := range vers {
+		for _, v := range vs {
+			newest[id] = max(newest[id], v)
+		}
+	}
+	s.readMarks(found, covered, newest)
 	// Tombstones of the traces without a summary (drop.go).
 	var unsummed []string
 	for id, st := range found {
