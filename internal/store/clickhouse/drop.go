@@ -96,8 +96,8 @@ const purgeAge = time.Hour
 const purgedKind = "clickhouse-dropped-purged"
 
 // purgeHook, if set, runs between purgePartition's list and its mutation
-// (tests).
-var purgeHook func()
+// on each node (tests).
+var purgeHook func(node *client)
 
 // PurgeDropped deletes the documents of dropped traces in partitions that
 // ended purgeAge or more before now: one DELETE mutation per partition,
@@ -189,7 +189,7 @@ func purgePartition(ctx context.Context, node *client, p int64) error {
 		return err
 	}
 	if purgeHook != nil {
-		purgeHook()
+		purgeHook(node)
 	}
 	return node.exec(ctx, fmt.Sprintf(`ALTER TABLE docs DELETE WHERE p = %d
 		AND (trace, ver) IN (SELECT trace, ver FROM dropped_docs WHERE p = %d)
