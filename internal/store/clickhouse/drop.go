@@ -13,8 +13,9 @@ import (
 // Dropping a trace (keep policies, store.TraceUpdate.Drop) inserts, and
 // deletes nothing: a DELETE is a mutation that rewrites whole parts, far
 // too costly per trace on 18.16. The update's statistics rows go in as
-// for any update, then a tombstone row (dropped) records the version the
-// trace was dropped at and clears its pending marks up to it (pending.go):
+// for any update, then a tombstone row (dropped) records the newest
+// document version the drop read and clears the pending marks up to it
+// (pending.go: dropVer):
 // refused, it leaves the trace pending and its statistics reported
 // (store.StatsStoredError), never a tombstone uncounted. Readers hide
 // every document of the trace no newer than its tombstone: those are what

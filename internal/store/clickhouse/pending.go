@@ -24,8 +24,9 @@ import (
 // so a version range cannot say what was read; the versions themselves can.
 //
 // A drop's tombstone (drop.go) is itself a cleared row up to its version
-// (markRows): it hides the documents no newer than it, so the marks it
-// clears are those of documents it drops, and it clears them in the INSERT
+// (markRows), the newest document version the drop read (dropVer): it
+// hides the documents no newer than it, so the marks it clears are those
+// of documents it drops, and it clears them in the INSERT
 // that drops them, so no refused later INSERT can leave a dropped trace
 // pending for good (a traces row with pending 0 beside it is for builds
 // before this).
@@ -58,17 +59,18 @@ func pendingSQL(where, having string) string {
 		GROUP BY trace HAVING ` + newestMark + ` > maxIf(ver, upto = 1)` + having
 }
 
-// readMarks records, for the held traces among found, the versions of the
+// readMarks records, for the held traces among ids, the versions of the
 // marks not yet cleared whose documents Traces read (covered): Apply clears
 // exactly those. Traces takes the marks from its first query and the
 // versions from the documents' read, so a mark whose documents land after
 // that read stays pending, and one committed after the first query stays
 // pending too (summarised again: nothing is lost).
-// newest is each trace's newest document version read.
-func (s *Store) readMarks(found map[string]*store.StoredTrace, covered map[string][]uint64, newest map[string]uint64) {
+// newest is each trace's newest document version read. A trace not found
+// is recorded too: its drop or summary read nothing, so clears nothing.
+func (s *Store) readMarks(ids []string, covered map[string][]uint64, newest map[string]uint64) {
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
-	for id := range found {
+	for _, id := range ids {
 		if s.held[id] {
 			// marks nil: read, no mark's documents were there.
 			s.read[id] = traceRead{marks: covered[id], newest: newest[id], ok: true}
