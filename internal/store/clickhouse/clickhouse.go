@@ -52,10 +52,10 @@ type Store struct {
 	// them with their cleared marks (lease.go).
 	heldMu sync.Mutex
 	held   map[string]bool
-	// read are, for held traces, the versions of the pending marks whose
-	// documents the last Traces read: Apply clears exactly those
-	// (pending.go).
-	read map[string][]uint64
+	// read are, for held traces, what the last Traces read: the versions
+	// of the pending marks whose documents it read, which Apply clears
+	// exactly, and the newest document version, a drop's (pending.go).
+	read map[string]traceRead
 	// contended: the last LeaseTraces lost a trace to another process.
 	contended atomic.Bool
 
@@ -84,7 +84,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, read: map[string][]uint64{}, rollup: defaultRollup(c)}
+	s := &Store{c: c, commits: newCommitter(c, c.commitWindow), owner: newOwner(), held: map[string]bool{}, read: map[string]traceRead{}, rollup: defaultRollup(c)}
 	if c.cluster != "" {
 		if s.shards, err = openCluster(ctx, c); err != nil {
 			return nil, err
@@ -240,7 +240,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			// Inserts only (drop.go): statistics, then the tombstone,
 			// which clears the trace's marks up to its version
 			// (pending.go); the traces row is for builds before that.
-			v := s.ver()
+			v := s.dropVer(&u)
 			deltas = append(deltas, u.Stats...)
 			writeDrop(&drops, &u, v)
 			writeMark(&marks, u.Epoch, u.TraceID, v, 0)

@@ -13,8 +13,9 @@ import (
 // Dropping a trace (keep policies, store.TraceUpdate.Drop) inserts, and
 // deletes nothing: a DELETE is a mutation that rewrites whole parts, far
 // too costly per trace on 18.16. The update's statistics rows go in as
-// for any update, then a tombstone row (dropped) records the version the
-// trace was dropped at and clears its pending marks up to it (pending.go):
+// for any update, then a tombstone row (dropped) records the newest
+// document version the drop read and clears the pending marks up to it
+// (pending.go: dropVer):
 // refused, it leaves the trace pending and its statistics reported
 // (store.StatsStoredError), never a tombstone uncounted. Readers hide
 // every document of the trace no newer than its tombstone: those are what
@@ -96,8 +97,8 @@ const purgeAge = time.Hour
 const purgedKind = "clickhouse-dropped-purged"
 
 // purgeHook, if set, runs between purgePartition's list and its mutation
-// (tests).
-var purgeHook func()
+// on each node (tests).
+var purgeHook func(node *client)
 
 // PurgeDropped deletes the documents of dropped traces in partitions that
 // ended purgeAge or more before now: one DELETE mutation per partition,
@@ -189,7 +190,7 @@ func purgePartition(ctx context.Context, node *client, p int64) error {
 		return err
 	}
 	if purgeHook != nil {
-		purgeHook()
+		purgeHook(node)
 	}
 	return node.exec(ctx, fmt.Sprintf(`ALTER TABLE docs DELETE WHERE p = %d
 		AND (trace, ver) IN (SELECT trace, ver FROM dropped_docs WHERE p = %d)

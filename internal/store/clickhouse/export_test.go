@@ -74,8 +74,9 @@ func SetUpgradeClock(t testing.TB, now func() time.Time) {
 }
 
 // SetPurgeHook makes PurgeDropped call hook between its read of what to
-// delete and its mutation, until the test ends.
-func SetPurgeHook(t testing.TB, hook func()) {
-	purgeHook = hook
+// delete and its mutation on each node (named as Shards names it), until
+// the test ends.
+func SetPurgeHook(t testing.TB, hook func(node string)) {
+	purgeHook = func(n *client) { hook(n.base + " " + n.database) }
 	t.Cleanup(func() { purgeHook = nil })
 }

@@ -24,8 +24,9 @@ import (
 // so a version range cannot say what was read; the versions themselves can.
 //
 // A drop's tombstone (drop.go) is itself a cleared row up to its version
-// (markRows): it hides the documents no newer than it, so the marks it
-// clears are those of documents it drops, and it clears them in the INSERT
+// (markRows), the newest document version the drop read (dropVer): it
+// hides the documents no newer than it, so the marks it clears are those
+// of documents it drops, and it clears them in the INSERT
 // that drops them, so no refused later INSERT can leave a dropped trace
 // pending for good (a traces row with pending 0 beside it is for builds
 // before this).
@@ -58,20 +59,48 @@ func pendingSQL(where, having string) string {
 		GROUP BY trace HAVING ` + newestMark + ` > maxIf(ver, upto = 1)` + having
 }
 
-// readMarks records, for the held traces among found, the versions of the
+// readMarks records, for the held traces among ids, the versions of the
 // marks not yet cleared whose documents Traces read (covered): Apply clears
 // exactly those. Traces takes the marks from its first query and the
 // versions from the documents' read, so a mark whose documents land after
 // that read stays pending, and one committed after the first query stays
 // pending too (summarised again: nothing is lost).
-func (s *Store) readMarks(found map[string]*store.StoredTrace, covered map[string][]uint64) {
+// newest is each trace's newest document version read. A trace not found
+// is recorded too: its drop or summary read nothing, so clears nothing.
+func (s *Store) readMarks(ids []string, covered map[string][]uint64, newest map[string]uint64) {
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
-	for id := range found {
+	for _, id := range ids {
 		if s.held[id] {
-			s.read[id] = covered[id] // nil: read, no mark's documents were there
+			// marks nil: read, no mark's documents were there.
+			s.read[id] = traceRead{marks: covered[id], newest: newest[id], ok: true}
 		}
 	}
+}
+
+// traceRead is what Traces read of a held trace.
+type traceRead struct {
+	marks  []uint64 // versions of the pending marks whose documents it read
+	newest uint64   // the newest version of any document it read, 0 if none
+	ok     bool
+}
+
+// dropVer is the version of u's tombstone: on a held trace, the newest
+// document version its last read saw, so that the tombstone hides and
+// clears only what the drop was decided on, and a document another process
+// committed after that read, at a version below this process's clock,
+// stays pending, a late document of a dropped trace counted on its own;
+// otherwise (no lease, so no other writer) a new version.
+func (s *Store) dropVer(u *store.TraceUpdate) uint64 {
+	s.heldMu.Lock()
+	held := s.held[u.TraceID]
+	rd := s.read[u.TraceID]
+	delete(s.read, u.TraceID)
+	s.heldMu.Unlock()
+	if held && rd.ok {
+		return rd.newest
+	}
+	return s.ver()
 }
 
 // writeCleared writes u's cleared marks, at version v: on a held trace,
@@ -80,7 +109,7 @@ func (s *Store) readMarks(found map[string]*store.StoredTrace, covered map[strin
 func (s *Store) writeCleared(w *rowWriter, u *store.TraceUpdate, v uint64) {
 	s.heldMu.Lock()
 	held := s.held[u.TraceID]
-	vs := s.read[u.TraceID]
+	vs := s.read[u.TraceID].marks
 	delete(s.read, u.TraceID)
 	s.heldMu.Unlock()
 	if !held {

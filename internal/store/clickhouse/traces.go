@@ -61,8 +61,12 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		at = append(at, id)
 		atP = append(atP, part(ep))
 	}
-	if r.err != nil || len(found) == 0 {
+	if r.err != nil {
 		return r.err
+	}
+	if len(found) == 0 {
+		s.readMarks(ids, nil, nil) // read: nothing there
+		return nil
 	}
 	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN `+in+` GROUP BY trace`)
 	if err != nil {
@@ -111,7 +115,13 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if r.err != nil {
 		return r.err
 	}
-	s.readMarks(found, covered)
+	newest := make(map[string]uint64, len(vers))
+	for id, vs := range vers {
+		for _, v := range vs {
+			newest[id] = max(newest[id], v)
+		}
+	}
+	s.readMarks(ids, covered, newest)
 	// Tombstones of the traces without a summary (drop.go).
 	var unsummed []string
 	for id, st := range found {
