@@ -244,6 +244,10 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		if err := in.cfg.Store.Apply(ctx, updates); err != nil {
 			in.cfg.Logger.Error("store summaries", "traces", len(updates), "err", err)
 			var counted *store.StatsStoredError
+			// Only a shared store returns it (the embedded store adds
+			// statistics in the summaries' atomic batch), and what
+			// follows relies on that: the retry re-reads the stored
+			// state rather than this process's seen set.
 			if errors.As(err, &counted) {
 				// done[i] is updates[i]'s entry. Its statistics are in,
 				// and with them the take-back of the change it carried:
