@@ -70,8 +70,8 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		s.readMarks(ids, nil, nil) // read: nothing there
 		return nil
 	}
-	// Every version of each summary; the newest is decoded (no argMax over
-	// the blobs in the server, as for the documents below).
+	// Every version of each summary; only the newest is decoded (picked
+	// here rather than by argMax in the server, as for the documents below).
 	r, err = s.c.selectRows(ctx, `SELECT trace, ver, sum FROM summaries WHERE trace IN `+in)
 	if err != nil {
 		return err
@@ -139,8 +139,8 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if r.err != nil {
 		return r.err
 	}
-	// Each trace's documents in id order, as the GROUP BY's ORDER BY gave
-	// them; vers[id][i] is the newest version of st.Docs[i] (hideDropped).
+	// Each trace's documents in id order, as Trace returns them;
+	// vers[id][i] is the newest version of st.Docs[i] (hideDropped).
 	keys := make([]docKey, 0, len(docs))
 	for k := range docs {
 		keys = append(keys, k)
