@@ -38,8 +38,17 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if err != nil {
 		return err
 	}
-	found := map[string]*store.StoredTrace{}
-	marks := map[string]map[uint64]bool{}
+	// Per trace, what its reads find; keyed by the ids the first read
+	// answered, so that the later reads' rows (several per trace) look
+	// their trace up without a string of their own.
+	type read struct {
+		st      *store.StoredTrace
+		marks   map[uint64]bool // marks not cleared, above the newest clearing
+		vers    []uint64        // st.Docs[i]'s newest version
+		covered []uint64        // marks whose documents the read found
+		newest  uint64
+	}
+	found := map[string]*read{}
 	var at []string
 	var atP []uint32
 	for r.more() {
@@ -56,8 +65,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		if r.err != nil {
 			break
 		}
-		found[id] = &store.StoredTrace{ID: id, Epoch: ep}
-		marks[id] = ms
+		found[id] = &read{st: &store.StoredTrace{ID: id, Epoch: ep}, marks: ms}
 		at = append(at, id)
 		atP = append(atP, part(ep))
 	}
@@ -73,12 +81,12 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		return err
 	}
 	for r.more() {
-		id, b := r.str(), r.raw()
+		id, b := r.raw(), r.raw()
 		if r.err != nil {
 			break
 		}
-		if st := found[id]; st != nil {
-			if st.Summary, err = trace.DecodeSummary(b); err != nil {
+		if t := found[string(id)]; t != nil {
+			if t.st.Summary, err = trace.DecodeSummary(b); err != nil {
 				return fmt.Errorf("clickhouse: summary of trace %s: %w", id, err)
 			}
 		}
@@ -93,39 +101,45 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if err != nil {
 		return err
 	}
-	vers := map[string][]uint64{}
-	covered := map[string][]uint64{}
+	var t *read // the rows' trace: they come ordered by it
 	for r.more() {
-		id, doc, raw, v := r.str(), r.str(), r.raw(), r.u64()
-		ms := marks[id]
+		id, doc, raw, v := r.raw(), r.str(), r.raw(), r.u64()
+		if t == nil || t.st.ID != string(id) {
+			t = found[string(id)]
+		}
 		r.u64s(func(dv uint64) {
-			if ms[dv] {
-				covered[id] = append(covered[id], dv)
-				delete(ms, dv) // once, though several documents carry it
+			if t != nil && t.marks[dv] {
+				t.covered = append(t.covered, dv)
+				delete(t.marks, dv) // once, though several documents carry it
 			}
 		})
 		if r.err != nil {
 			break
 		}
-		if st := found[id]; st != nil {
-			st.Docs = append(st.Docs, store.Doc{ID: doc, Raw: raw})
-			vers[id] = append(vers[id], v)
+		if t != nil {
+			t.st.Docs = append(t.st.Docs, store.Doc{ID: doc, Raw: raw})
+			t.vers = append(t.vers, v)
+			t.newest = max(t.newest, v)
 		}
 	}
 	if r.err != nil {
 		return r.err
 	}
-	newest := make(map[string]uint64, len(vers))
-	for id, vs := range vers {
-		for _, v := range vs {
-			newest[id] = max(newest[id], v)
+	covered := make(map[string][]uint64, len(found))
+	newest := make(map[string]uint64, len(found))
+	for id, t := range found {
+		if t.covered != nil {
+			covered[id] = t.covered
+		}
+		if len(t.vers) > 0 {
+			newest[id] = t.newest
 		}
 	}
 	s.readMarks(ids, covered, newest)
 	// Tombstones of the traces without a summary (drop.go).
 	var unsummed []string
-	for id, st := range found {
-		if st.Summary == nil {
+	for id, t := range found {
+		if t.st.Summary == nil {
 			unsummed = append(unsummed, id)
 		}
 	}
@@ -135,11 +149,13 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 			return err
 		}
 		for id, v := range dv {
-			hideDropped(found[id], vers[id], v)
+			if t := found[id]; t != nil {
+				hideDropped(t.st, t.vers, v)
+			}
 		}
 	}
-	for id, st := range found {
-		if st.Summary != nil || len(st.Docs) > 0 || st.Dropped {
+	for id, t := range found {
+		if st := t.st; st.Summary != nil || len(st.Docs) > 0 || st.Dropped {
 			out[id] = st
 		}
 	}
