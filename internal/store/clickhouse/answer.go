@@ -1,0 +1,63 @@
+package clickhouse
+
+import "io"
+
+// ClickHouse streams an answer chunked, with no length ahead. io.ReadAll
+// reads it into chunks it zeroes, then zeroes an exact-size slice and
+// copies them in: for a flush's read of its traces (a few MB), clearing
+// memory and the read syscalls of its small first chunks were over half of
+// this process's CPU for that read (BenchmarkTracesReadClickHouse). An
+// answer is read instead into a buffer kept from earlier answers, in large
+// reads, and copied once into a slice of its size that is not zeroed first
+// (append), which callers may keep (rowReader.raw aliases it).
+
+// answerBufs holds buffers answers were read into, for the next ones.
+// Not a sync.Pool: that is emptied by every other collection, which under
+// ingest come more often than a process's flushes (measured: the pooled
+// buffers were mostly new, and allocated more than io.ReadAll).
+var answerBufs = make(chan []byte, 4)
+
+// maxKeptAnswer is the largest buffer kept for later answers: a rare huge
+// answer (a wide search) is not held on to.
+const maxKeptAnswer = 16 << 20
+
+// minAnswerRead is the least room a read is given: a few large reads
+// rather than many small ones.
+const minAnswerRead = 64 << 10
+
+// readAnswer reads r to its end.
+func readAnswer(r io.Reader) ([]byte, error) {
+	var buf []byte
+	select {
+	case buf = <-answerBufs:
+	default:
+		buf = make([]byte, 0, minAnswerRead)
+	}
+	var err error
+	for {
+		if cap(buf)-len(buf) < minAnswerRead {
+			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)] // doubled
+		}
+		var n int
+		n, err = r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	var out []byte
+	if err == io.EOF {
+		err = nil
+		out = append([]byte(nil), buf...) // exact size; no zeroing of what is copied
+		if out == nil {
+			out = []byte{}
+		}
+	}
+	if cap(buf) <= maxKeptAnswer {
+		select {
+		case answerBufs <- buf[:0]:
+		default:
+		}
+	}
+	return out, err
+}
