@@ -15,11 +15,12 @@ import "io"
 // Not a sync.Pool: that is emptied by every other collection, which under
 // ingest come more often than a process's flushes (measured: the pooled
 // buffers were mostly new, and allocated more than io.ReadAll).
-var answerBufs = make(chan []byte, 4)
+var answerBufs = make(chan []byte, 2)
 
-// maxKeptAnswer is the largest buffer kept for later answers: a rare huge
-// answer (a wide search) is not held on to.
-const maxKeptAnswer = 16 << 20
+// maxKeptAnswer is the largest buffer kept for later answers (a flush's
+// read of 1,024 traces of a few documents fits): a rare huge answer (a wide
+// search) is not held on to, so at most 16 MiB stay held between answers.
+const maxKeptAnswer = 8 << 20
 
 // minAnswerRead is the least room a read is given: a few large reads
 // rather than many small ones.
