@@ -1,6 +1,9 @@
 package clickhouse
 
-import "io"
+import (
+	"io"
+	"sync/atomic"
+)
 
 // ClickHouse streams an answer chunked, with no length ahead. io.ReadAll
 // reads it into chunks it zeroes, then zeroes an exact-size slice and
@@ -15,7 +18,15 @@ import "io"
 // Not a sync.Pool: that is emptied by every other collection, which under
 // ingest come more often than a process's flushes (measured: the pooled
 // buffers were mostly new, and allocated more than io.ReadAll).
-var answerBufs = make(chan []byte, 2)
+var answerBufs = make(chan []byte, keptAnswers)
+
+// keptAnswers is how many buffers are made for answers, answerBufsMade how
+// many were: while all are in use (INSERTs' empty answers and reads at
+// once), an answer is read by io.ReadAll, which costs a small one little,
+// rather than into a new buffer of minAnswerRead.
+const keptAnswers = 2
+
+var answerBufsMade atomic.Int32
 
 // maxKeptAnswer is the largest buffer kept for later answers (a flush's
 // read of 1,024 traces of a few documents fits): a rare huge answer (a wide
@@ -32,6 +43,10 @@ func readAnswer(r io.Reader) ([]byte, error) {
 	select {
 	case buf = <-answerBufs:
 	default:
+		if answerBufsMade.Add(1) > keptAnswers {
+			answerBufsMade.Add(-1)
+			return io.ReadAll(r)
+		}
 		buf = make([]byte, 0, minAnswerRead)
 	}
 	var err error
@@ -54,11 +69,9 @@ func readAnswer(r io.Reader) ([]byte, error) {
 			out = []byte{}
 		}
 	}
-	if cap(buf) <= maxKeptAnswer {
-		select {
-		case answerBufs <- buf[:0]:
-		default:
-		}
+	if cap(buf) > maxKeptAnswer {
+		buf = make([]byte, 0, minAnswerRead) // the huge one goes
 	}
+	answerBufs <- buf[:0] // room: one of those made
 	return out, err
 }

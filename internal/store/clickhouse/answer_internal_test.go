@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -43,5 +44,49 @@ func TestAnswerCutShortIsAnError(t *testing.T) {
 	r := io.MultiReader(bytes.NewReader(make([]byte, 5000)), iotest.ErrReader(lost))
 	if got, err := readAnswer(r); !errors.Is(err, lost) || got != nil {
 		t.Errorf("answer cut short: %d bytes, %v; want none, %v", len(got), err, lost)
+	}
+}
+
+// barrierReader's first Read waits until every reader of its group has
+// begun reading.
+type barrierReader struct {
+	r       io.Reader
+	started *sync.WaitGroup
+	once    sync.Once
+}
+
+func (b *barrierReader) Read(p []byte) (int, error) {
+	b.once.Do(func() {
+		b.started.Done()
+		b.started.Wait()
+	})
+	return b.r.Read(p)
+}
+
+// TestAnswersReadAtOnce: more answers read at once than buffers are kept
+// (the rest go through io.ReadAll) each get their own bytes, and the
+// buffers are all back for the next ones.
+func TestAnswersReadAtOnce(t *testing.T) {
+	const n = 3 * keptAnswers
+	var started, done sync.WaitGroup
+	started.Add(n)
+	got := make([][]byte, n)
+	errs := make([]error, n)
+	for i := range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			r := &barrierReader{r: bytes.NewReader(bytes.Repeat([]byte{byte('a' + i)}, 200_000+i)), started: &started}
+			got[i], errs[i] = readAnswer(r)
+		}()
+	}
+	done.Wait()
+	for i := range n {
+		if errs[i] != nil || !bytes.Equal(got[i], bytes.Repeat([]byte{byte('a' + i)}, 200_000+i)) {
+			t.Errorf("answer %d: %d bytes, %v", i, len(got[i]), errs[i])
+		}
+	}
+	if made, free := answerBufsMade.Load(), len(answerBufs); made != keptAnswers || free != keptAnswers {
+		t.Errorf("%d buffers made, %d free; want %d of each", made, free, keptAnswers)
 	}
 }
