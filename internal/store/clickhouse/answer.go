@@ -29,8 +29,9 @@ const keptAnswers = 2
 var answerBufsMade atomic.Int32
 
 // maxKeptAnswer is the largest buffer kept for later answers (a flush's
-// read of 1,024 traces of a few documents fits): a rare huge answer (a wide
-// search) is not held on to, so at most 16 MiB stay held between answers.
+// read of 1,024 traces of a few documents fits): a larger answer (a backlog's
+// 2,000 traces, a wide search) is read into a buffer of its own, so at most
+// 16 MiB stay held between answers.
 const maxKeptAnswer = 8 << 20
 
 // minAnswerRead is the least room a read is given: a few large reads
@@ -49,10 +50,21 @@ func readAnswer(r io.Reader) ([]byte, error) {
 		}
 		buf = make([]byte, 0, minAnswerRead)
 	}
+	// keep is the largest buffer of at most maxKeptAnswer this answer was
+	// read into: what goes back, so that an answer too large for it does
+	// not make the next ones grow a buffer from the start again.
+	keep := buf
 	var err error
 	for {
 		if cap(buf)-len(buf) < minAnswerRead {
-			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)] // doubled
+			if cap(buf) <= maxKeptAnswer {
+				keep = buf // its bytes are copied to the new one
+			}
+			// Doubled exactly (append's growth would overshoot): powers of
+			// two times minAnswerRead, up to maxKeptAnswer itself.
+			grown := make([]byte, len(buf), 2*cap(buf))
+			copy(grown, buf)
+			buf = grown
 		}
 		var n int
 		n, err = r.Read(buf[len(buf):cap(buf)])
@@ -69,9 +81,9 @@ func readAnswer(r io.Reader) ([]byte, error) {
 			out = []byte{}
 		}
 	}
-	if cap(buf) > maxKeptAnswer {
-		buf = make([]byte, 0, minAnswerRead) // the huge one goes
+	if cap(buf) <= maxKeptAnswer {
+		keep = buf
 	}
-	answerBufs <- buf[:0] // room: one of those made
+	answerBufs <- keep[:0] // room: one of those made
 	return out, err
 }

@@ -90,3 +90,26 @@ func TestAnswersReadAtOnce(t *testing.T) {
 		t.Errorf("%d buffers made, want %d", made, keptAnswers)
 	}
 }
+
+// TestHugeAnswerKeepsTheGrownBuffer: an answer larger than maxKeptAnswer is
+// read whole, and what goes back is the largest buffer within the bound,
+// not a huge one, nor a small one that the next answers would grow again.
+func TestHugeAnswerKeepsTheGrownBuffer(t *testing.T) {
+	want := bytes.Repeat([]byte("x"), maxKeptAnswer+maxKeptAnswer/2)
+	got, err := readAnswer(iotest.HalfReader(bytes.NewReader(want)))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("huge answer: %d bytes, %v; want %d", len(got), err, len(want))
+	}
+	largest := 0
+	for range len(answerBufs) {
+		b := <-answerBufs
+		defer func() { answerBufs <- b }()
+		if cap(b) > maxKeptAnswer {
+			t.Errorf("a buffer of %d bytes kept, over %d", cap(b), maxKeptAnswer)
+		}
+		largest = max(largest, cap(b))
+	}
+	if largest <= maxKeptAnswer/2 {
+		t.Errorf("largest buffer kept %d bytes; want the grown one, over %d", largest, maxKeptAnswer/2)
+	}
+}
