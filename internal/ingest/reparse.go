@@ -24,21 +24,18 @@ func (in *Ingester) parseShared(e *pendingEntry, st *store.StoredTrace) (*entry,
 	if st == nil || len(st.Docs) == 0 {
 		return in.parseStored(e.id, st)
 	}
-	known := make(map[string]*segment.Segment, len(e.docs.Docs))
+	var cached []*segment.Segment
 	if c := in.cache.get(e.id); c != nil && c.trace != nil {
-		for _, s := range c.trace.Docs {
-			known[s.ID] = s
-		}
+		cached = c.trace.Docs
 	}
-	for _, s := range e.docs.Docs {
-		known[s.ID] = s // newer than the cache's
-	}
+	find := knownDocs(cached, e.docs.Docs)
 	head := *st
 	head.Docs = nil
 	b, ep := in.parseStored(e.id, &head)
+	b.trace.Docs = make([]*segment.Segment, 0, len(st.Docs))
 	decoded := 0
 	for _, d := range st.Docs {
-		if s := known[d.ID]; s != nil && s.Raw != nil && bytes.Equal(s.Raw, d.Raw) {
+		if s := find(d.ID); s != nil && s.Raw != nil && bytes.Equal(s.Raw, d.Raw) {
 			b.trace.Docs = append(b.trace.Docs, s)
 			b.bytes += len(d.Raw)
 			continue
@@ -48,4 +45,34 @@ func (in *Ingester) parseShared(e *pendingEntry, st *store.StoredTrace) (*entry,
 	}
 	in.reparsed.Add(int64(decoded))
 	return b, ep
+}
+
+// knownScan is the most decoded documents parseShared looks through one by
+// one; a map of them, made for each trace summarised, cost more than the
+// look-ups it saved on traces of a few documents.
+const knownScan = 16
+
+// knownDocs finds a document by id among the decoded ones, mine (pending,
+// the newer) before cached (the last summary's), the last of equal ids.
+func knownDocs(cached, mine []*segment.Segment) func(id string) *segment.Segment {
+	if len(cached)+len(mine) > knownScan {
+		m := make(map[string]*segment.Segment, len(cached)+len(mine))
+		for _, s := range cached {
+			m[s.ID] = s
+		}
+		for _, s := range mine {
+			m[s.ID] = s
+		}
+		return func(id string) *segment.Segment { return m[id] }
+	}
+	return func(id string) *segment.Segment {
+		for _, l := range [2][]*segment.Segment{mine, cached} {
+			for i := len(l) - 1; i >= 0; i-- {
+				if l[i].ID == id {
+					return l[i]
+				}
+			}
+		}
+		return nil
+	}
 }

@@ -205,7 +205,7 @@ func (c *client) post(ctx context.Context, query string, body [][]byte, inDB boo
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
+	out, err := readAnswer(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: reading the answer: %w", err)
 	}
