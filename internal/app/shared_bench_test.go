@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,11 @@ import (
 // per segment of Roentgen (this process: both servers and the senders) and,
 // when CLICKHOUSE_PID names it, of the ClickHouse server.
 func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
+	// The collector paced as `roentgen` paces it (cmd/roentgen: GOGC=200
+	// unless GOGC is set), so the garbage collector's share is the product's.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(200))
+	}
 	db := clickhousetest.NewDatabase(b)
 	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
 	servers := []*xraytest.Server{xraytest.Start(b, onCH), xraytest.Start(b, onCH)}
