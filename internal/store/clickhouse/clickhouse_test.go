@@ -3,12 +3,14 @@ package clickhouse_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
 func open(t testing.TB, u string) *clickhouse.Store {
@@ -57,6 +59,47 @@ func conformance(t *testing.T, newDatabase func(testing.TB) string) {
 // TestTracesReadsWhatTraceReads compares the batch read the ingest path
 // uses with Trace, trace by trace: summarised, pending, re-put, moved to
 // another partition, and unknown traces.
+// TestTracesReadsOneSummaryPerTrace: a trace summarised many times (a long
+// trace on a shared store, a summary per flush) is read back with its
+// newest summary only, not every version stored: the summaries table keeps
+// them all.
+func TestTracesReadsOneSummaryPerTrace(t *testing.T) {
+	s := open(t, clickhousetest.NewDatabase(t))
+	defer s.Close()
+	ctx := context.Background()
+	id := storetest.TraceID(storetest.Base, 7)
+	prev := storetest.Summary(id, storetest.Base)
+	storetest.Put(t, s, prev, storetest.Doc("aaaaaaaaaaaaaaaa", "a"))
+	for i := range 20 {
+		next := storetest.Summary(id, storetest.Base)
+		next.Duration = float64(i + 1)
+		if err := s.Apply(ctx, []store.TraceUpdate{{TraceID: id, Epoch: next.Epoch, Summary: next, Previous: prev}}); err != nil {
+			t.Fatal(err)
+		}
+		prev = next
+	}
+	var summaries int
+	clickhouse.SetAnswerHook(t, func(query string, answer []byte) {
+		if strings.Contains(query, "FROM summaries") {
+			summaries += len(answer)
+		}
+	})
+	got, err := s.Traces(ctx, []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := got[id]; st == nil || st.Summary == nil || st.Summary.Duration != 20 {
+		t.Fatalf("Traces(%s) = %+v, want the newest summary (duration 20)", id, got[id])
+	}
+	enc, err := trace.EncodeSummary(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one := len(enc); summaries > 2*one+64 {
+		t.Errorf("the summaries' read brought back %d bytes for one trace whose summary is %d", summaries, one)
+	}
+}
+
 func TestTracesReadsWhatTraceReads(t *testing.T) {
 	s := open(t, clickhousetest.NewDatabase(t))
 	defer s.Close()

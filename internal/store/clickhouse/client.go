@@ -209,11 +209,18 @@ func (c *client) post(ctx context.Context, query string, body [][]byte, inDB boo
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: reading the answer: %w", err)
 	}
+	if answerHook != nil {
+		answerHook(query, out)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, newServerError(resp, out, query)
 	}
 	return out, nil
 }
+
+// answerHook, if set, sees every answer with its query (tests: what a
+// read brings back).
+var answerHook func(query string, answer []byte)
 
 // exec runs a statement in the store's database.
 func (c *client) exec(ctx context.Context, query string) error {

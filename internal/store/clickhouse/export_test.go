@@ -80,3 +80,10 @@ func SetPurgeHook(t testing.TB, hook func(node string)) {
 	purgeHook = func(n *client) { hook(n.base + " " + n.database) }
 	t.Cleanup(func() { purgeHook = nil })
 }
+
+// SetAnswerHook makes every query's answer pass through hook until the
+// test ends.
+func SetAnswerHook(t testing.TB, hook func(query string, answer []byte)) {
+	answerHook = hook
+	t.Cleanup(func() { answerHook = nil })
+}

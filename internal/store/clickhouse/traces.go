@@ -70,35 +70,27 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		s.readMarks(ids, nil, nil) // read: nothing there
 		return nil
 	}
-	// Every version of each summary; only the newest is decoded (picked
-	// here rather than by argMax in the server, as for the documents below).
-	r, err = s.c.selectRows(ctx, `SELECT trace, ver, sum FROM summaries WHERE trace IN `+in)
+	// The newest summary of each trace, picked by the server: a trace is
+	// summarised again at each flush that takes its new segments, and the
+	// table keeps every version, so a long trace has many (unlike its
+	// documents, below, which are rarely rewritten).
+	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN `+in+` GROUP BY trace`)
 	if err != nil {
 		return err
 	}
-	type sumVer struct {
-		raw []byte
-		ver uint64
-	}
-	sums := make(map[string]sumVer, len(found))
 	for r.more() {
-		id, v, b := r.str(), r.u64(), r.raw()
+		id, b := r.str(), r.raw()
 		if r.err != nil {
 			break
 		}
-		if cur, ok := sums[id]; !ok || v > cur.ver {
-			sums[id] = sumVer{b, v}
+		if st := found[id]; st != nil {
+			if st.Summary, err = trace.DecodeSummary(b); err != nil {
+				return fmt.Errorf("clickhouse: summary of trace %s: %w", id, err)
+			}
 		}
 	}
 	if r.err != nil {
 		return r.err
-	}
-	for id, sv := range sums {
-		if st := found[id]; st != nil {
-			if st.Summary, err = trace.DecodeSummary(sv.raw); err != nil {
-				return fmt.Errorf("clickhouse: summary of trace %s: %w", id, err)
-			}
-		}
 	}
 	// Every version of each document, as stored: those of marks not
 	// cleared are what this read covers, in the same snapshot as the
