@@ -101,10 +101,20 @@ func (p *pendingMarks) add(m *markBatch) {
 func (p *pendingMarks) addLocked(m *markBatch) {
 	p.init()
 	p.marks[m] = struct{}{}
+	// A trace's list of places starts as a one-element window of one
+	// array per mark (capacity 1, so that appending copies): most traces
+	// are in one mark, and a list each was most of what marks allocated.
+	slab := make([]markRef, len(m.traces))
 	for i := range m.traces {
-		if !m.traces[i].done {
-			id := m.traces[i].id
-			p.byTrace[id] = append(p.byTrace[id], markRef{m, i})
+		if m.traces[i].done {
+			continue
+		}
+		id := m.traces[i].id
+		if l, ok := p.byTrace[id]; ok {
+			p.byTrace[id] = append(l, markRef{m, i})
+		} else {
+			slab[i] = markRef{m, i}
+			p.byTrace[id] = slab[i : i+1 : i+1]
 		}
 	}
 }
