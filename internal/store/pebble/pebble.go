@@ -326,8 +326,11 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	var refiled [][]byte // document ranges copied under another epoch
 	var dropped [][]byte // document ranges of traces not kept
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
-	var pw postingWriter
+	pw := postingWriters.Get().(*postingWriter)
+	defer pw.release() // after the terms' commit: the batch copies the lists
 	var stats statDeltas
+	tb := termBuffers.Get().(*termBuffer)
+	defer tb.put()
 	// The summaries' arena is copied into the Pebble batch on commit, so
 	// it is reused by the next Apply: allocated afresh it was ~12% of
 	// single-segment ingest's allocated bytes, and so of its collections.
@@ -385,10 +388,14 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if moved {
 				sb.del(summaryKey(p.Epoch, u.TraceID))
 			} else {
-				oldTerms = termsOf(p)
+				oldTerms = termsInto(tb.old, p)
+				tb.old = oldTerms
 			}
 		}
-		addedTerms(oldTerms, termsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
+		// The lists are scratch: pw copies what it keeps.
+		curTerms := termsInto(tb.cur, u.Summary)
+		tb.cur = curTerms
+		addedTerms(oldTerms, curTerms, func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
 		// Summaries are encoded one after another into one arena: growing a
 		// buffer per summary was a few percent of ingest's allocations.
 		start := len(arena)
