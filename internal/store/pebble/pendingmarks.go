@@ -29,9 +29,8 @@ import (
 // those naming a trace without reading; the table is what a restart reads.
 type pendingMarks struct {
 	mu      sync.Mutex
-	next    uint64                  // the next mark's number
-	byTrace map[string][]markRef    // every pending trace's places in marks
-	marks   map[*markBatch]struct{} // every mark in the table
+	next    uint64               // the next mark's number
+	byTrace map[string][]markRef // every pending trace's places in marks
 	// clear's scratch.
 	touched map[*markBatch]struct{}
 	undo    []markRef
@@ -59,7 +58,6 @@ type markRef struct {
 func (p *pendingMarks) init() {
 	if p.byTrace == nil {
 		p.byTrace = map[string][]markRef{}
-		p.marks = map[*markBatch]struct{}{}
 		p.touched = map[*markBatch]struct{}{}
 	}
 }
@@ -100,7 +98,6 @@ func (p *pendingMarks) add(m *markBatch) {
 
 func (p *pendingMarks) addLocked(m *markBatch) {
 	p.init()
-	p.marks[m] = struct{}{}
 	// A trace's list of places starts as a one-element window of one
 	// array per mark (capacity 1, so that appending copies): most traces
 	// are in one mark, and a list each was most of what marks allocated.
@@ -179,11 +176,10 @@ func (p *pendingMarks) clear(db *pebble.DB, ids []string, done func(id string, e
 		}
 		return err
 	}
-	for m := range p.touched {
-		if m.left == 0 {
-			delete(p.marks, m)
-		}
-	}
+	// Nothing of these marks stays reachable from the scratch.
+	clear(p.touched)
+	clear(p.undo)
+	clear(p.ids)
 	return nil
 }
 
@@ -212,8 +208,10 @@ func (p *pendingMarks) pending() []string {
 	return ids
 }
 
-// load reads the table's marks, of either form, into p. A mark that does
-// not decode is logged and left alone: its traces' documents stay stored.
+// load reads the table's marks, of either form, into p, replacing what it
+// held (a store reopened for writing may have moved them: legacy.go). A
+// mark that does not decode is logged and left alone: its traces'
+// documents stay stored.
 func (p *pendingMarks) load(db *pebble.DB, log *slog.Logger) error {
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'p'}, UpperBound: []byte{'p' + 1}})
 	if err != nil {
@@ -221,6 +219,7 @@ func (p *pendingMarks) load(db *pebble.DB, log *slog.Logger) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.byTrace = nil
 	p.init()
 	for it.First(); it.Valid(); it.Next() {
 		k := bytes.Clone(it.Key())
