@@ -20,10 +20,12 @@ import (
 //
 // and Apply deletes a mark once every trace it names is summarised, or
 // rewrites it without the ones that are. A mark per trace (p | trace id ->
-// epoch, which layouts up to 9 wrote and which still read) was set by every
+// epoch, which earlier builds wrote and which still read) was set by every
 // PutDocs and deleted by every Apply: two random keys per single-segment
-// trace in the documents LSM's memtable, a quarter of its skiplist inserts,
-// and a tombstone per trace in every flush. No trace id begins with 0x00.
+// trace in the documents LSM's memtable, half of its skiplist inserts, and
+// a tombstone per trace in every flush. No trace id begins with 0x00.
+// An earlier build reads a mark of this form as one odd trace id: it
+// recovers nothing of it after a crash (a clean Close leaves no marks).
 //
 // The marks are also held in memory (loaded at Open), so that Apply finds
 // those naming a trace without reading; the table is what a restart reads.
@@ -237,7 +239,7 @@ func (p *pendingMarks) load(db *pebble.DB, log *slog.Logger) error {
 }
 
 // decodeMark reads one mark: a PutDocs call's (p 0x00 number) or, as
-// layouts up to 9 wrote, one trace's (p id -> epoch).
+// earlier builds wrote, one trace's (p id -> epoch).
 func decodeMark(key, v []byte) (*markBatch, error) {
 	m := &markBatch{key: key}
 	if len(key) < 2 || key[1] != 0 {

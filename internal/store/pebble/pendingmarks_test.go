@@ -113,7 +113,7 @@ func TestOneMarkPerPutDocs(t *testing.T) {
 	}
 }
 
-// Marks of one trace each, as layouts up to 9 wrote them, are recovered and
+// Marks of one trace each, as earlier builds wrote them, are recovered and
 // cleared.
 func TestLegacyPendingMarks(t *testing.T) {
 	dir := t.TempDir()
