@@ -356,10 +356,11 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*s
 		if c := in.cache.get(e.id); c != nil && c.trace != nil {
 			return c, nil
 		}
-		// Most traces are new: seen knows so for those filed since this
-		// process started, a summary lookup (bloom filters) for the rest,
-		// neither reading the documents just written.
-		if in.seen.isNew(e.id, e.epoch, in.cfg.Now()) {
+		// Most traces are new: their writer found so (fresh), seen knows
+		// so for those filed since this process started, a summary lookup
+		// (bloom filters) for the rest, none reading the documents just
+		// written.
+		if e.fresh || in.seen.isNew(e.id, e.epoch, in.cfg.Now()) {
 			return newEntry(e.id, nil), nil
 		}
 		_, err := in.cfg.Store.Head(ctx, e.id)

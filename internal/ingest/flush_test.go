@@ -12,6 +12,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
 // hooked is an ingester on a real store whose hook records every update.
@@ -259,4 +260,62 @@ func gauge(t *testing.T, m *metrics.Metrics, name string) float64 {
 	}
 	t.Fatalf("no gauge %s", name)
 	return 0
+}
+
+// headCounter is a real store that counts summary lookups.
+type headCounter struct {
+	*pebble.Store
+	mu    sync.Mutex
+	heads int
+}
+
+func (h *headCounter) Head(ctx context.Context, id string) (*trace.Summary, error) {
+	h.mu.Lock()
+	h.heads++
+	h.mu.Unlock()
+	return h.Store.Head(ctx, id)
+}
+
+// A trace its writer found new in the store is summarised as new without
+// a second lookup: with seen's bloom filters answering "maybe" for every
+// trace, a new trace costs one Head (the writer's), not two; a trace
+// summarised before is still looked up, and summarised on its previous
+// summary.
+func TestFreshTraceLookedUpOnce(t *testing.T) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hc := &headCounter{Store: st}
+	in := ingest.New(ingest.Config{Store: hc, FlushDelay: time.Hour, CacheBytes: 1, Now: func() time.Time { return now }})
+	defer in.Close()
+	in.SeenFull()
+	send := func(docs ...string) {
+		raw := make([][]byte, len(docs))
+		for i, d := range docs {
+			raw[i] = []byte(d)
+		}
+		if r := in.Ingest(context.Background(), raw, ingest.Options{Source: "api"}); len(r) != 0 {
+			t.Fatalf("rejected: %+v", r[0].Error)
+		}
+	}
+	id := traceID(400)
+	send(seg(id, "aaaaaaaaaaaaaaaa", "web", ""))
+	in.Sync(context.Background())
+	if hc.heads != 1 {
+		t.Errorf("a new trace took %d summary lookups, want 1 (its writer's)", hc.heads)
+	}
+	sum, err := st.Head(context.Background(), id)
+	if err != nil || sum.Revision != 0 || sum.SegmentCount != 1 {
+		t.Fatalf("summary %+v, %v; want revision 0 of 1 segment", sum, err)
+	}
+	// Not fresh: a later document of a summarised trace that the cache let
+	// go builds on the stored summary.
+	send(seg(id, "bbbbbbbbbbbbbbbb", "api", ""))
+	in.Sync(context.Background())
+	sum, err = st.Head(context.Background(), id)
+	if err != nil || sum.Revision != 1 || sum.SegmentCount != 2 {
+		t.Fatalf("summary %+v, %v; want revision 1 of 2 segments", sum, err)
+	}
 }

@@ -20,6 +20,13 @@ type pendingEntry struct {
 	limitExceeded bool
 	// reload: the documents are only in the store (found pending at start).
 	reload bool
+	// fresh: when the entry began, the store held no summary or tombstone
+	// of the trace, and until its flush only that flush can write one (the
+	// writers' claim), so the flush summarises it as new without asking
+	// seen or the store again: a bloom filter's false positive cost a
+	// lookup in stage and again in the flush. A requeued entry is not
+	// fresh: a failed Apply may have stored part of what it wrote.
+	fresh bool
 	// first and last are when the entry took its first and its latest
 	// documents: a trace is quiet FlushDelay after its last.
 	first, last time.Time
@@ -133,7 +140,7 @@ func (p *pendingSet) add(st *staged) {
 	now := p.now()
 	e := p.m[st.id]
 	if e == nil {
-		e = &pendingEntry{id: st.id, epoch: st.epoch, first: now}
+		e = &pendingEntry{id: st.id, epoch: st.epoch, first: now, fresh: st.fresh}
 		e.docs = trace.Trace{ID: st.id, Docs: e.one[:0]}
 		p.m[st.id] = e
 		p.queue = append(p.queue, e)

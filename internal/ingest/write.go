@@ -23,6 +23,9 @@ type staged struct {
 	bytes         int // the trace's bytes after this write, as far as known
 	limitExceeded bool
 	idx           []int // positions in the call's segments of docs
+	// fresh: the store was found to hold no summary of the trace (stored),
+	// so its flush need not ask again (pendingEntry.fresh).
+	fresh bool
 }
 
 // apply writes parsed top-level documents to the store and queues their
@@ -237,11 +240,11 @@ func (in *Ingester) stage(ctx context.Context, st *staged, segs []*segment.Segme
 			known = append(known, e.trace)
 		}
 	default:
-		base, ep, bytes, err := in.stored(ctx, id, segs, idx)
+		base, ep, bytes, fresh, err := in.stored(ctx, id, segs, idx)
 		if err != nil {
 			return err
 		}
-		st.epoch, st.bytes = ep, bytes
+		st.epoch, st.bytes, st.fresh = ep, bytes, fresh
 		if base != nil {
 			known = append(known, base)
 		}
@@ -298,8 +301,9 @@ func anyInProgress(segs []*segment.Segment, idx []int) bool {
 // stored is what the store knows of a trace no state in memory covers: its
 // epoch, its size (MaxTraceBytes counts what is stored, also after the
 // cache let the trace go) and, when an in-progress document arrives, its
-// documents, which that document must not replace when they are complete.
-func (in *Ingester) stored(ctx context.Context, id string, segs []*segment.Segment, idx []int) (base *trace.Trace, epoch int64, bytes int, err error) {
+// documents, which that document must not replace when they are complete;
+// fresh when the store holds no summary of it (nor a tombstone).
+func (in *Ingester) stored(ctx context.Context, id string, segs []*segment.Segment, idx []int) (base *trace.Trace, epoch int64, bytes int, fresh bool, err error) {
 	start := math.Inf(1)
 	for _, i := range idx {
 		start = min(start, segs[i].StartTime)
@@ -307,10 +311,10 @@ func (in *Ingester) stored(ctx context.Context, id string, segs []*segment.Segme
 	if anyInProgress(segs, idx) {
 		e, ep, err := in.load(ctx, id)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, 0, 0, false, err
 		}
 		if len(e.trace.Docs) > 0 {
-			return e.trace, ep, e.bytes, nil
+			return e.trace, ep, e.bytes, false, nil
 		}
 	}
 	ep, err := in.epochFor(ctx, id, start)
@@ -318,17 +322,20 @@ func (in *Ingester) stored(ctx context.Context, id string, segs []*segment.Segme
 	// lookup per new trace would cost a round trip each, so the size the
 	// store holds is learnt when the trace is summarised (MaxTraceBytes is
 	// then enforced per process for the documents of one flush interval).
-	if err != nil || store.IsShared(in.cfg.Store) || in.seen.isNew(id, ep, in.cfg.Now()) {
-		return nil, ep, 0, err
+	if err != nil || store.IsShared(in.cfg.Store) {
+		return nil, ep, 0, false, err
+	}
+	if in.seen.isNew(id, ep, in.cfg.Now()) {
+		return nil, ep, 0, true, nil
 	}
 	sum, err := in.cfg.Store.Head(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, ep, 0, nil
+		return nil, ep, 0, !errors.Is(err, store.ErrDropped), nil
 	case err != nil:
-		return nil, 0, 0, err
+		return nil, 0, 0, false, err
 	}
-	return nil, ep, sum.Bytes, nil
+	return nil, ep, sum.Bytes, false, nil
 }
 
 // epochFor is the epoch a trace not in memory is filed under: its id's, as

@@ -130,25 +130,31 @@ func spanTime(s *trace.Summary) (float64, bool) {
 	return best, ok
 }
 
-// numericTerms adds the numeric terms of a summary to t.
-func (t *termList) numericTerms(s *trace.Summary) {
-	rt := -1
+// timeCodes are the bucket codes of a summary's time terms, -1 where it
+// has none: the response time for a trace with an entry point; the
+// duration only where its bucket differs from the response time's; the
+// span time only where its bucket is neither.
+type timeCodes struct{ rt, du, sp int }
+
+func timeCodesOf(s *trace.Summary) timeCodes {
+	c := timeCodes{rt: -1, du: -1, sp: -1}
 	if s.EntryPoint >= 0 {
-		rt = bucketOf(timeBounds, s.ResponseTime)
-		t.code(FieldResponseTime, rt)
+		c.rt = bucketOf(timeBounds, s.ResponseTime)
 	}
 	du := bucketOf(timeBounds, s.Duration)
-	if du != rt {
-		t.code(FieldDuration, du)
+	if du != c.rt {
+		c.du = du
 	}
 	if v, ok := spanTime(s); ok {
-		if sp := bucketOf(timeBounds, v); sp != rt && sp != du {
-			t.code(FieldSpanTime, sp)
+		if sp := bucketOf(timeBounds, v); sp != c.rt && sp != du {
+			c.sp = sp
 		}
 	}
-	if s.HTTP.Status != 0 {
-		t.code(FieldHTTPStatus, statusCode(s.HTTP.Status))
-	}
+	return c
+}
+
+// annotationNumbers adds the FieldAnnNumber terms of a summary to t.
+func (t *termList) annotationNumbers(s *trace.Summary) {
 	for _, a := range s.Annotations {
 		if x, ok := a.Value.(float64); ok {
 			t.begin()

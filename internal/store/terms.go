@@ -93,7 +93,13 @@ func AnnotationValueKey(v any) string {
 
 // TermsOf lists the distinct index terms of a summary, sorted. Every backend
 // indexes exactly these, so queries behave the same on all of them.
-func TermsOf(s *trace.Summary) []Term {
+func TermsOf(s *trace.Summary) []Term { return TermsInto(nil, s) }
+
+// TermsInto is TermsOf in buf's array when it has room: for a caller that
+// is done with the terms before it lists the next summary's (the embedded
+// store's Apply, where a fresh list per summary was ~6% of the bytes
+// single-segment ingest allocated).
+func TermsInto(buf []Term, s *trace.Summary) []Term {
 	if s == nil {
 		return nil
 	}
@@ -101,27 +107,33 @@ func TermsOf(s *trace.Summary) []Term {
 	// Values that are not strings of the summary already (annotation
 	// values, service flags, the status) are built in one byte buffer and
 	// become substrings of a single string at the end.
-	t := termList{out: make([]Term, 0, 12+3*len(s.Nodes)+2*len(s.Annotations)+len(s.Users)+len(s.Exceptions)+
-		len(s.ResourceARNs)+len(s.InstanceIDs)+len(s.AvailabilityZones))}
+	n := 12 + 3*len(s.Nodes) + 2*len(s.Annotations) + len(s.Users) + len(s.Exceptions) +
+		len(s.ResourceARNs) + len(s.InstanceIDs) + len(s.AvailabilityZones)
+	if cap(buf) < n {
+		buf = make([]Term, 0, n)
+	}
+	t := termList{out: buf[:0]}
 	// The scratch is reused: finish copies what it keeps out of it.
 	sc := termScratches.Get().(*termScratch)
 	t.spans, t.buf = sc.spans[:0], sc.buf[:0]
+	// Fields are listed in their sort order (acct ak an arn av az du exc
+	// flag hs iid rc rt sflag sp svc type user), so that sorting only
+	// orders each field's few values: sorting the whole list was ~3% of
+	// single-segment ingest's CPU. TestTermsInFieldOrder holds it to the
+	// terms of the earlier any-order listing.
 	for _, n := range s.Nodes {
-		t.add(FieldService, n.Name)
-		for _, alias := range n.Names {
-			if alias != n.Name {
-				t.add(FieldService, alias)
-			}
-		}
-		if n.Type != "" {
-			t.add(FieldNodeType, n.Type)
-		}
 		if n.AccountID != "" {
 			t.add(FieldAccount, n.AccountID)
 		}
 	}
 	for _, a := range s.Annotations {
 		t.add(FieldAnnKey, a.Key)
+	}
+	t.annotationNumbers(s)
+	for _, v := range s.ResourceARNs {
+		t.add(FieldARN, v)
+	}
+	for _, a := range s.Annotations {
 		if _, isNumber := a.Value.(float64); isNumber {
 			continue // FieldAnnNumber (numeric.go)
 		}
@@ -129,16 +141,20 @@ func TermsOf(s *trace.Summary) []Term {
 		t.buf = appendAnnotationValueKey(append(append(t.buf, a.Key...), 0), a.Value)
 		t.end(FieldAnnValue)
 	}
-	for _, u := range s.Users {
-		t.add(FieldUser, u.Name)
+	for _, v := range s.AvailabilityZones {
+		t.add(FieldAZ, v)
 	}
-	t.numericTerms(s)
+	times := timeCodesOf(s)
+	if times.du >= 0 {
+		t.code(FieldDuration, times.du)
+	}
+	for _, x := range s.Exceptions {
+		if x.Type != "" {
+			t.add(FieldException, x.Type)
+		}
+	}
 	// Flags of the trace or any segment (bits as for nodeFlags below).
 	flags := flagBits(s.HasFault, s.HasError, s.HasThrottle)
-	t.flag(s.IsPartial, "partial")
-	// Traces without an entry point are not ok either: with the flags
-	// above they make `!ok` one set of terms.
-	t.flag(s.EntryPoint < 0, "noroot")
 	// Per node, the flags any of its segments has (bit 0 fault, 1 error,
 	// 2 throttle): each service flag term is built once.
 	var nodeFlagBuf [16]uint8
@@ -160,6 +176,27 @@ func TermsOf(s *trace.Summary) []Term {
 			t.add(FieldFlag, name)
 		}
 	}
+	t.flag(s.IsPartial, "partial")
+	// Traces without an entry point are not ok either: with the flags
+	// above they make `!ok` one set of terms.
+	t.flag(s.EntryPoint < 0, "noroot")
+	if s.HTTP.Status != 0 {
+		t.code(FieldHTTPStatus, statusCode(s.HTTP.Status))
+	}
+	for _, v := range s.InstanceIDs {
+		t.add(FieldInstanceID, v)
+	}
+	flagRC := func(l []trace.RootCause, name string) {
+		if len(l) > 0 {
+			t.add(FieldRootCause, name)
+		}
+	}
+	flagRC(s.ErrorRootCauses, "error")
+	flagRC(s.FaultRootCauses, "fault")
+	flagRC(s.ResponseTimeRootCauses, "responsetime")
+	if times.rt >= 0 {
+		t.code(FieldResponseTime, times.rt)
+	}
 	for i, fl := range nodeFlags {
 		if fl == 0 {
 			continue
@@ -176,27 +213,24 @@ func TermsOf(s *trace.Summary) []Term {
 			}
 		}
 	}
-	for _, x := range s.Exceptions {
-		if x.Type != "" {
-			t.add(FieldException, x.Type)
+	if times.sp >= 0 {
+		t.code(FieldSpanTime, times.sp)
+	}
+	for _, n := range s.Nodes {
+		t.add(FieldService, n.Name)
+		for _, alias := range n.Names {
+			if alias != n.Name {
+				t.add(FieldService, alias)
+			}
 		}
 	}
-	flagRC := func(l []trace.RootCause, name string) {
-		if len(l) > 0 {
-			t.add(FieldRootCause, name)
+	for _, n := range s.Nodes {
+		if n.Type != "" {
+			t.add(FieldNodeType, n.Type)
 		}
 	}
-	flagRC(s.FaultRootCauses, "fault")
-	flagRC(s.ErrorRootCauses, "error")
-	flagRC(s.ResponseTimeRootCauses, "responsetime")
-	for _, v := range s.ResourceARNs {
-		t.add(FieldARN, v)
-	}
-	for _, v := range s.InstanceIDs {
-		t.add(FieldInstanceID, v)
-	}
-	for _, v := range s.AvailabilityZones {
-		t.add(FieldAZ, v)
+	for _, u := range s.Users {
+		t.add(FieldUser, u.Name)
 	}
 	out := t.finish()
 	sc.spans, sc.buf = t.spans[:0], t.buf[:0]
@@ -272,9 +306,22 @@ func (t *termList) finish() []Term {
 		}
 	}
 	out := t.out
-	slices.SortFunc(out, compareTerms)
+	if len(out) > maxInsertionSort {
+		slices.SortFunc(out, compareTerms)
+	} else {
+		// Listed in field order: only each field's values move.
+		for i := 1; i < len(out); i++ {
+			for j := i; j > 0 && compareTerms(out[j-1], out[j]) > 0; j-- {
+				out[j-1], out[j] = out[j], out[j-1]
+			}
+		}
+	}
 	return slices.Compact(out)
 }
+
+// maxInsertionSort is the most terms finish sorts by insertion: beyond, a
+// field with many values (nodes, ARNs) could make it quadratic.
+const maxInsertionSort = 64
 
 func compareTerms(a, b Term) int {
 	if c := strings.Compare(a.Field, b.Field); c != 0 {

@@ -48,3 +48,28 @@ func TestTermsOfResultsSurviveLaterCalls(t *testing.T) {
 		}
 	}
 }
+
+// TermsInto lists, in a reused buffer, what TermsOf lists afresh, whatever
+// the buffer held before (summaries of every size, one after another).
+func TestTermsIntoReusesBuffer(t *testing.T) {
+	now := time.Now()
+	var sums []*trace.Summary
+	for _, size := range []int{0, 1, 8, 1, 0} {
+		g := bench.NewGenerator(uint64(size) + 1)
+		g.TraceSize = size
+		for range 50 {
+			tr, err := g.ParsedTrace(now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sums = append(sums, trace.Summarize(trace.Assemble(tr), nil, 1))
+		}
+	}
+	var buf []store.Term
+	for i, s := range sums {
+		buf = store.TermsInto(buf, s)
+		if want := store.TermsOf(s); !slices.Equal(buf, want) {
+			t.Fatalf("summary %d: TermsInto %v, TermsOf %v", i, buf, want)
+		}
+	}
+}

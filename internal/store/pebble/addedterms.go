@@ -1,6 +1,10 @@
 package pebble
 
-import "github.com/roentgen-tracing/roentgen/internal/store"
+import (
+	"sync"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
 
 // addedTerms walks two sorted term lists (as store.TermsOf returns them)
 // and calls fn for each term only in cur.
@@ -22,4 +26,22 @@ func less(a, b store.Term) bool {
 		return a.Field < b.Field
 	}
 	return a.Value < b.Value
+}
+
+// termBuffer holds the term lists Apply compares, reused from summary to
+// summary and from Apply to Apply.
+type termBuffer struct{ old, cur []store.Term }
+
+var termBuffers = sync.Pool{New: func() any { return new(termBuffer) }}
+
+// put returns b to the pool holding no string of the summaries it listed
+// (they point into documents), unless it grew huge.
+func (b *termBuffer) put() {
+	if cap(b.old)+cap(b.cur) > 4096 {
+		return
+	}
+	clear(b.old[:cap(b.old)])
+	clear(b.cur[:cap(b.cur)])
+	b.old, b.cur = b.old[:0], b.cur[:0]
+	termBuffers.Put(b)
 }

@@ -1,13 +1,16 @@
 package pebble
 
-import "github.com/roentgen-tracing/roentgen/internal/store"
+import (
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/trace"
+)
 
 // WithLayout5Terms makes stores index a summary as layout 5 did, until the
 // returned function restores this build's terms: no time terms, the status
 // in decimal (st) and annotation numbers as typed values (av).
 func WithLayout5Terms() (restore func()) {
-	termsOf = legacyTermsOf
-	return func() { termsOf = store.TermsOf }
+	termsOf, termsInto = legacyTermsOf, legacyTermsInto
+	return func() { termsOf, termsInto = store.TermsOf, store.TermsInto }
 }
 
 // LiveBytes is the size of the live tables and blob files of every LSM,
@@ -23,3 +26,5 @@ func (s *Store) LiveBytes() (all, index int64) {
 	}
 	return all, index
 }
+
+func legacyTermsInto(_ []store.Term, s *trace.Summary) []store.Term { return legacyTermsOf(s) }

@@ -52,10 +52,10 @@ func TestLegacyPartitionsAnswerAsTheScan(t *testing.T) {
 		eps[id] = ep
 		oldIDs = append(oldIDs, id)
 	}
-	termsOf = legacyTermsOf
+	restore := WithLayout5Terms()
 	write(s, oldIDs, eps)
 	write(s, oldIDs[:100], eps) // summarised again under layout 5
-	termsOf = store.TermsOf
+	restore()
 	if err := s.main.Set([]byte{'v'}, []byte("5"), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}

@@ -69,6 +69,7 @@ type Store struct {
 	// numericFrom: partitions before it were written before layout 6 and
 	// have no numeric index terms (legacy.go).
 	numericFrom int64
+	marks       pendingMarks // pendingmarks.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -134,7 +135,11 @@ func Open(dir string, o Options) (*Store, error) {
 	s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
 	s.readOnly.Store(readOnly)
 	// After open's upgrade, which may have recorded it (legacy.go).
-	if err := s.loadNumericFrom(); err != nil {
+	err = s.loadNumericFrom()
+	if err == nil {
+		err = s.marks.load(s.lsmOf('p'), s.log)
+	}
+	if err != nil {
 		for _, db := range lsms {
 			db.Close()
 		}
@@ -254,42 +259,46 @@ func (s *Store) putDocs(ctx context.Context, puts []store.DocPut) error {
 	// a crash leaves both or neither. A foreign trace id's alias goes
 	// first: readers find its documents through it.
 	var aliases sortedBatch
-	n := len(puts)
+	n := 1
 	for _, p := range puts {
 		n += len(p.Docs)
 	}
 	docs := sortedBatch{ops: make([]stagedOp, 0, n)}
+	ids, epochs := make([]string, len(puts)), make([]int64, len(puts))
 	for i := range puts {
 		p := &puts[i]
-		ep := epochBytes(p.Epoch)
 		if idEp, ok := segment.TraceEpoch(p.TraceID); !ok || idEp != p.Epoch {
-			aliases.set(aliasKey(p.TraceID), ep)
+			aliases.set(aliasKey(p.TraceID), epochBytes(p.Epoch))
 		}
-		docs.set(pendingKey(p.TraceID), ep)
+		ids[i], epochs[i] = p.TraceID, p.Epoch
 		for _, d := range p.Docs {
 			docs.set(docKey(p.Epoch, p.TraceID, d.ID), d.Raw)
 		}
 	}
+	if len(puts) == 0 {
+		return nil
+	}
+	mark, v := s.marks.newMark(ids, epochs) // one for the call (pendingmarks.go)
+	docs.set(mark.key, v)
 	if err := aliases.commit(s.main); err != nil {
 		return err
 	}
-	return docs.commit(s.docs)
+	if err := docs.commit(s.docs); err != nil {
+		return err
+	}
+	s.marks.add(mark)
+	return nil
 }
 
 // Pending implements store.Store.
 func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
 	defer s.read()()
-	it, err := s.lsmOf('p').NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{'p'}, UpperBound: []byte{'p' + 1}})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		if !fn(string(it.Key()[1:])) {
+	for _, id := range s.marks.pending() {
+		if !fn(id) {
 			break
 		}
 	}
-	return it.Error()
+	return nil
 }
 
 // Apply implements store.Store.
@@ -313,12 +322,15 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	var docs sortedBatch
 	// Sized up front, as sb is: grown by doubling, the staged operations
 	// were ~6% of single-segment ingest's allocated bytes.
-	marks := sortedBatch{ops: make([]stagedOp, 0, len(updates))}
+	marked := make([]string, len(updates))
 	var refiled [][]byte // document ranges copied under another epoch
 	var dropped [][]byte // document ranges of traces not kept
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
-	var pw postingWriter
+	pw := postingWriters.Get().(*postingWriter)
+	defer pw.release() // after the terms' commit: the batch copies the lists
 	var stats statDeltas
+	tb := termBuffers.Get().(*termBuffer)
+	defer tb.put()
 	// The summaries' arena is copied into the Pebble batch on commit, so
 	// it is reused by the next Apply: allocated afresh it was ~12% of
 	// single-segment ingest's allocated bytes, and so of its collections.
@@ -339,7 +351,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		if u.Summary == nil {
 			return fmt.Errorf("update of trace %s has no summary", u.TraceID)
 		}
-		marks.del(pendingKey(u.TraceID))
+		marked[i] = u.TraceID
 		if u.Drop {
 			if err := stats.add(u.Stats); err != nil {
 				return err
@@ -376,10 +388,14 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if moved {
 				sb.del(summaryKey(p.Epoch, u.TraceID))
 			} else {
-				oldTerms = termsOf(p)
+				oldTerms = termsInto(tb.old, p)
+				tb.old = oldTerms
 			}
 		}
-		addedTerms(oldTerms, termsOf(u.Summary), func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
+		// The lists are scratch: pw copies what it keeps.
+		curTerms := termsInto(tb.cur, u.Summary)
+		tb.cur = curTerms
+		addedTerms(oldTerms, curTerms, func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
 		// Summaries are encoded one after another into one arena: growing a
 		// buffer per summary was a few percent of ingest's allocations.
 		start := len(arena)
@@ -416,7 +432,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 	}
-	if err := marks.commit(s.lsmOf('p')); err != nil {
+	if err := s.marks.clear(s.lsmOf('p'), marked, nil); err != nil {
 		return err
 	}
 	// Only now that the alias names the new epoch: before, a crash would
@@ -672,9 +688,12 @@ func (s *Store) dropBefore(ctx context.Context, t time.Time) (int, error) {
 			return 0, err
 		}
 	}
-	// Aliases (foreign trace ids only) and pending marks (traces awaiting a
-	// summary) are few; they go row by row.
-	for _, table := range []byte{'x', 'p'} {
+	// Pending marks name the traces awaiting a summary, with their epochs.
+	if err := s.marks.clear(s.lsmOf('p'), nil, func(_ string, ep int64) bool { return ep < cut }); err != nil {
+		return 0, err
+	}
+	// Aliases (foreign trace ids only) are few; they go row by row.
+	for _, table := range []byte{'x'} {
 		var b sortedBatch
 		db := s.lsmOf(table)
 		it, err := db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})

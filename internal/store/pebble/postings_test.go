@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -171,5 +172,41 @@ func TestPostingKeyMatchesWriter(t *testing.T) {
 	}
 	if ids, err := decodePostings(nil, storetest.Base+7, w.lists[0]); err != nil || !slices.Equal(ids, []string{"x", "y"}) {
 		t.Fatalf("list %q, %v", ids, err)
+	}
+}
+
+// TestPostingWriterEntryPerAdd: the writer reuses a trace's entry across its
+// terms; each list must still hold exactly the entries of the traces that
+// added to it, whichever trace and epoch came before.
+func TestPostingWriterEntryPerAdd(t *testing.T) {
+	var w postingWriter
+	a, b := store.Term{Field: store.FieldService, Value: "api"}, store.Term{Field: store.FieldUser, Value: "u"}
+	x, y := "1-5f84c7a5-0123456789abcdef01234567", "1-5f84c7a5-fedcba9876543210fedcba98"
+	ep := int64(0x5f84c7a5)
+	adds := []struct {
+		epoch int64
+		term  store.Term
+		id    string
+	}{{ep, a, x}, {ep, b, x}, {ep, a, y}, {ep + 1, a, y}, {ep, b, x}, {ep, b, "w3c"}, {ep + 1, a, "w3c"}}
+	// Twice: a writer reset for the next Apply (its lists' arrays reused)
+	// writes what a fresh one does.
+	for round := range 2 {
+		want := map[string][]byte{}
+		for _, ad := range adds[round:] {
+			w.add(ad.epoch, ad.term, ad.id)
+			k := string(postingKey(ad.epoch, ad.term))
+			want[k] = appendPosting(want[k], ad.epoch, ad.id)
+		}
+		if len(w.keys) != len(want) {
+			t.Fatalf("round %d: writer has %d lists, want %d", round, len(w.keys), len(want))
+		}
+		var sb sortedBatch
+		w.stage(&sb)
+		for _, op := range sb.ops {
+			if !bytes.Equal(op.value, want[string(op.key)]) {
+				t.Errorf("round %d: list %q: %x, want %x", round, op.key, op.value, want[string(op.key)])
+			}
+		}
+		w.reset()
 	}
 }

@@ -289,7 +289,8 @@ func (s *Store) openOrFallBack() error {
 	lsms, err := s.open(false)
 	if err == nil {
 		s.main, s.docs, s.index = lsms[0], lsms[1], lsms[2]
-		return nil
+		// The upgrade of an older layout may have moved the marks.
+		return s.marks.load(s.lsmOf('p'), s.log)
 	}
 	s.log.Error("store: open the store for writing; trying read-only", "dir", s.dir, "err", err)
 	lsms, rerr := s.open(true)

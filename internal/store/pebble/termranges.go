@@ -22,6 +22,9 @@ import (
 // termsOf is store.TermsOf; a benchmark swaps it to weigh the numeric terms.
 var termsOf = store.TermsOf
 
+// termsInto is store.TermsInto, for Apply; swapped with termsOf.
+var termsInto = store.TermsInto
+
 // positions is a newest-first stream of trace positions in one minute.
 type positions interface {
 	valid() bool
