@@ -23,12 +23,14 @@ import (
 // this one writes, away from it. Layouts 1 to 7 wrote posting lists of
 // whole trace ids, which still read (postings.go): opening a layout 7
 // store only marks it 8, which keeps builds that cannot read the short
-// entries this one writes away from it.
-var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7"}
+// entries this one writes away from it. Layouts 1 to 8 kept statistics in
+// tables before the summaries: opening one moves them (moveStats).
+var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8"}
 
 // readableVersions are the older layouts this build reads as they are: a
-// store on a disk too full to mark it opens read-only.
-var readableVersions = []string{"6", "7"}
+// store on a disk too full to upgrade it opens read-only (with its
+// statistics where they are: Store.oldStats).
+var readableVersions = []string{"6", "7", "8"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -68,10 +70,19 @@ func (s *Store) migrate(have string) error {
 	switch have {
 	case layoutVersion:
 		return nil
-	case "", "6", "7":
+	case "":
 		return setVersion(b)
 	}
 	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }
+	// Every older layout: moved key by key, each old key deleted in the
+	// batch that writes its new one, so a crash part-way leaves each
+	// record in one place or the other, and the next open moves the rest.
+	if err := s.moveStats(); err != nil {
+		return fail(err)
+	}
+	if have == "6" || have == "7" || have == "8" {
+		return setVersion(b)
+	}
 	var moved []byte
 	if have != "5" {
 		moved = []byte{'p'}
@@ -117,6 +128,38 @@ func (s *Store) migrate(have string) error {
 		}
 	}
 	return nil
+}
+
+// oldStatTables are the statistics tables of layouts 1 to 8,
+//
+//	G|H|I | partition | group 0 | len(entity) entity | bucket
+//
+// which this layout keeps in one table after the summaries (stats.go).
+var oldStatTables = []byte{'G', 'H', 'I'}
+
+// moveStats moves the statistics of layouts 1 to 8 to their table,
+// values read merged (summed by the store's combiner) and written whole,
+// and compacts the old tables' range away.
+func (s *Store) moveStats() error {
+	for _, table := range oldStatTables {
+		if err := copyTable(s.main, s.main, table, rekeyStat); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rekeyStat is the key of a statistics record of layouts 1 to 8 in this
+// layout: the table byte names the resolution, after the partition.
+func rekeyStat(k []byte) []byte {
+	if len(k) < 9 {
+		return k
+	}
+	out := make([]byte, 0, len(k)+1)
+	out = append(out, statTable)
+	out = append(out, k[1:9]...)
+	out = append(out, k[0])
+	return append(out, k[9:]...)
 }
 
 // rekeyTerm files an index key of layouts 1 to 3,
