@@ -70,9 +70,15 @@ func aliasKey(traceID string) []byte { return append([]byte{'x'}, traceID...) }
 
 func pendingKey(traceID string) []byte { return append([]byte{'p'}, traceID...) }
 
+// metaTable sorts after the summaries, as the statistics do (stats.go):
+// the insights detector writes a record every 10 s, and a flush holding
+// one and a batch's summaries spanned every older summary while meta
+// records sorted before them. Layouts 1 to 8 kept them in table m.
+const metaTable = 'w'
+
 func metaKey(kind, key string) []byte {
 	k := make([]byte, 0, 2+len(kind)+len(key))
-	k = append(k, 'm')
+	k = append(k, metaTable)
 	k = append(k, kind...)
 	k = append(k, 0)
 	return append(k, key...)

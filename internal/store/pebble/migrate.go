@@ -23,13 +23,14 @@ import (
 // this one writes, away from it. Layouts 1 to 7 wrote posting lists of
 // whole trace ids, which still read (postings.go): opening a layout 7
 // store only marks it 8, which keeps builds that cannot read the short
-// entries this one writes away from it. Layouts 1 to 8 kept statistics in
-// tables before the summaries: opening one moves them (moveStats).
+// entries this one writes away from it. Layouts 1 to 8 kept statistics and
+// metadata in tables before the summaries: opening one moves them
+// (moveTables).
 var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8"}
 
 // readableVersions are the older layouts this build reads as they are: a
 // store on a disk too full to upgrade it opens read-only (with its
-// statistics where they are: Store.oldStats).
+// statistics and metadata where they are: Store.oldTables).
 var readableVersions = []string{"6", "7", "8"}
 
 // layout is the store's layout version, "" for a new store; an error for a
@@ -77,7 +78,7 @@ func (s *Store) migrate(have string) error {
 	// Every older layout: moved key by key, each old key deleted in the
 	// batch that writes its new one, so a crash part-way leaves each
 	// record in one place or the other, and the next open moves the rest.
-	if err := s.moveStats(); err != nil {
+	if err := s.moveTables(); err != nil {
 		return fail(err)
 	}
 	if have == "6" || have == "7" || have == "8" {
@@ -134,19 +135,26 @@ func (s *Store) migrate(have string) error {
 //
 //	G|H|I | partition | group 0 | len(entity) entity | bucket
 //
-// which this layout keeps in one table after the summaries (stats.go).
+// which this layout keeps in one table after the summaries (stats.go);
+// oldMetaTable held their metadata (keys.go's metaTable).
 var oldStatTables = []byte{'G', 'H', 'I'}
 
-// moveStats moves the statistics of layouts 1 to 8 to their table,
-// values read merged (summed by the store's combiner) and written whole,
-// and compacts the old tables' range away.
-func (s *Store) moveStats() error {
+const oldMetaTable = 'm'
+
+// moveTables moves the statistics and metadata of layouts 1 to 8 to their
+// tables, values read merged (statistics summed by the store's combiner)
+// and written whole, and compacts the old tables' range away.
+func (s *Store) moveTables() error {
 	for _, table := range oldStatTables {
 		if err := copyTable(s.main, s.main, table, rekeyStat); err != nil {
 			return err
 		}
 	}
-	return nil
+	return copyTable(s.main, s.main, oldMetaTable, func(k []byte) []byte {
+		out := bytes.Clone(k)
+		out[0] = metaTable
+		return out
+	})
 }
 
 // rekeyStat is the key of a statistics record of layouts 1 to 8 in this

@@ -27,6 +27,13 @@ import (
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
 	oldStatKeys(t, s)
+	if err := copyTable(s.main, s.main, metaTable, func(k []byte) []byte {
+		out := bytes.Clone(k)
+		out[0] = oldMetaTable
+		return out
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if version != "8" {
 		wholePostings(t, s)
 		jsonSummaries(t, s)
@@ -239,6 +246,9 @@ func TestOlderLayoutsUpgrade(t *testing.T) {
 			}
 			addTestStats(t, s)
 			wantStats := doubled(statCounts(t, s)) // downgrade writes each delta twice
+			if err := s.PutMeta(context.Background(), "rules", "r1", []byte("one")); err != nil {
+				t.Fatal(err)
+			}
 			// Spread over the hour: terms of its first minute keep their key.
 			var ids []string
 			for n := range 50 {
@@ -295,10 +305,13 @@ func TestOlderLayoutsUpgrade(t *testing.T) {
 			if got := statCounts(t, s); !maps.Equal(got, wantStats) {
 				t.Errorf("statistics after the upgrade: %v, want %v", got, wantStats)
 			}
-			for _, table := range oldStatTables {
+			for _, table := range append([]byte{oldMetaTable}, oldStatTables...) {
 				if n := tableKeys(t, s.main, table); n != 0 {
-					t.Errorf("old statistics table %c still holds %d keys", table, n)
+					t.Errorf("old table %c still holds %d keys", table, n)
 				}
+			}
+			if v, err := s.GetMeta(context.Background(), "rules", "r1"); string(v) != "one" {
+				t.Errorf("metadata after the upgrade: %q, %v", v, err)
 			}
 			for _, id := range ids {
 				tr, err := s.Trace(context.Background(), id)

@@ -12,8 +12,8 @@
 //	d | epoch | trace id                       -> (empty): keep policies dropped the trace
 //	x | trace id                               -> epoch, when it is not the id's own
 //	p | trace id                               -> epoch, while documents await a summary
-//	m | kind 0 key                             -> metadata record
 //	u | partition | G|H|I | ...                -> statistics (stats.go)
+//	w | kind 0 key                             -> metadata record
 //	v                                          -> layout version
 //	n                                          -> epoch numeric terms begin at (legacy.go)
 package pebble
@@ -69,10 +69,11 @@ type Store struct {
 	// numericFrom: partitions before it were written before layout 6 and
 	// have no numeric index terms (legacy.go).
 	numericFrom int64
-	// oldStats: the store is open read-only on a full disk, its layout
-	// older than 9, so its statistics are still in their old tables
-	// (migrate.go); written by open, with mu held once the store is shared.
-	oldStats bool
+	// oldTables: the store is open read-only on a full disk, its layout
+	// older than 9, so its statistics and metadata are still in their old
+	// tables (migrate.go); written by open, with mu held once the store is
+	// shared.
+	oldTables bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -187,7 +188,7 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			closeAll()
 			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
 		}
-		s.oldStats = readOnly && have != layoutVersion
+		s.oldTables = readOnly && have != layoutVersion
 	}
 	if !readOnly {
 		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats}
@@ -762,7 +763,7 @@ func (s *Store) PutMeta(ctx context.Context, kind, key string, value []byte) err
 
 func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
 	defer s.read()()
-	v, closer, err := s.main.Get(metaKey(kind, key))
+	v, closer, err := s.main.Get(s.readMetaKey(kind, key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, store.ErrNotFound
 	}
@@ -779,9 +780,19 @@ func (s *Store) DeleteMeta(ctx context.Context, kind, key string) error {
 	})
 }
 
+// readMetaKey is metaKey where this store keeps its metadata: in table m
+// while a store of an older layout is open read-only.
+func (s *Store) readMetaKey(kind, key string) []byte {
+	k := metaKey(kind, key)
+	if s.oldTables {
+		k[0] = oldMetaTable
+	}
+	return k
+}
+
 func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, value []byte) bool) error {
 	defer s.read()()
-	prefix := metaKey(kind, "")
+	prefix := s.readMetaKey(kind, "")
 	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err

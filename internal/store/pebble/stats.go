@@ -235,7 +235,7 @@ func (s *Store) Stats(ctx context.Context, q store.StatQuery, fn func(store.Stat
 			return err
 		}
 		prefix := statPrefix(r, p, q.Group)
-		if s.oldStats {
+		if s.oldTables {
 			prefix = oldStatPrefix(r, p, q.Group)
 		}
 		more, err := s.statPartition(ctx, prefix, q, fn)

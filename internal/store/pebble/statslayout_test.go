@@ -124,9 +124,9 @@ func TestStatsMoveAfterSummaries(t *testing.T) {
 }
 
 // A layout 8 store on a disk too full to upgrade opens read-only and
-// serves its statistics from the old tables; once space is freed it is
-// upgraded and serves the same.
-func TestLayout8StatsOnFullDisk(t *testing.T) {
+// serves its statistics and metadata from the old tables; once space is
+// freed it is upgraded and serves the same.
+func TestLayout8TablesOnFullDisk(t *testing.T) {
 	dir := tmpfs(t, "64m")
 	quiet := Options{ReserveBytes: 8 << 20, Logger: slog.New(slog.DiscardHandler), CombineStats: graph.CombineStats}
 	s, err := Open(dir, quiet)
@@ -135,6 +135,22 @@ func TestLayout8StatsOnFullDisk(t *testing.T) {
 	}
 	addTestStats(t, s)
 	want := doubled(statCounts(t, s))
+	ctx := context.Background()
+	for _, k := range []string{"a", "b"} {
+		if err := s.PutMeta(ctx, "rules", k, []byte("v"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meta := func(when string) {
+		t.Helper()
+		got := map[string]string{}
+		if err := s.ListMeta(ctx, "rules", func(k string, v []byte) bool { got[k] = string(v); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.GetMeta(ctx, "rules", "b"); err != nil || string(v) != "vb" || !maps.Equal(got, map[string]string{"a": "va", "b": "vb"}) {
+			t.Errorf("%s: metadata listed %v, b is %q (%v)", when, got, v, err)
+		}
+	}
 	downgrade(t, s, "8")
 	free := fillTo(t, dir, 2<<20)
 	s, err = Open(dir, quiet)
@@ -148,6 +164,7 @@ func TestLayout8StatsOnFullDisk(t *testing.T) {
 	if got := statCounts(t, s); !maps.Equal(got, want) {
 		t.Errorf("read-only layout 8 store: %v\nwant %v", got, want)
 	}
+	meta("read-only layout 8 store")
 	free()
 	if !s.Writable() {
 		t.Fatal("not writable after space was freed")
@@ -158,4 +175,5 @@ func TestLayout8StatsOnFullDisk(t *testing.T) {
 	if got := statCounts(t, s); !maps.Equal(got, want) {
 		t.Errorf("upgraded: %v\nwant %v", got, want)
 	}
+	meta("upgraded")
 }
