@@ -71,9 +71,11 @@ func aliasKey(traceID string) []byte { return append([]byte{'x'}, traceID...) }
 func pendingKey(traceID string) []byte { return append([]byte{'p'}, traceID...) }
 
 // metaTable sorts after the summaries, as the statistics do (stats.go):
-// the insights detector writes a record every 10 s, and a flush holding
-// one and a batch's summaries spanned every older summary while meta
-// records sorted before them. Layouts 1 to 8 kept them in table m.
+// a busy server writes metadata all the time (the insights detector's
+// state, once a minute per group; daemons' telemetry, once a minute each),
+// and a flush holding a record and a batch's summaries spanned every older
+// summary while metadata sorted before them. Layouts 1 to 8 kept it in
+// table m.
 const metaTable = 'w'
 
 func metaKey(kind, key string) []byte {
