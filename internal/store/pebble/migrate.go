@@ -18,14 +18,14 @@ import (
 // moves its tables into their LSMs and refiles the terms. Layouts 1 to 5
 // had no numeric index terms: opening one records where they begin
 // (legacy.go). Layouts 1 to 6 hold summaries of the forms before 0x02
-// (trace/codec.go), which still read: opening a layout 6 store only marks
-// it 7, which keeps older builds, which cannot read the packed summaries
-// this one writes, away from it. Layouts 1 to 7 wrote posting lists of
-// whole trace ids, which still read (postings.go): opening a layout 7
-// store only marks it 8, which keeps builds that cannot read the short
-// entries this one writes away from it. Layouts 1 to 8 kept statistics and
+// (trace/codec.go), which still read; the version keeps older builds,
+// which cannot read the packed summaries this one writes, away from it.
+// Layouts 1 to 7 wrote posting lists of whole trace ids, which still read
+// (postings.go); the version keeps builds that cannot read the short
+// entries this one writes away. Layouts 1 to 8 kept statistics and
 // metadata in tables before the summaries: opening one moves them
-// (moveTables).
+// (moveTables), which is all that opening a layout 6, 7 or 8 store does
+// besides marking it 9.
 var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8"}
 
 // readableVersions are the older layouts this build reads as they are: a
