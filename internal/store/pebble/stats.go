@@ -51,9 +51,8 @@ func statPrefix(res byte, partition int64, group string) []byte {
 // oldStatPrefix is statPrefix in the tables of layouts 1 to 8 (migrate.go).
 func oldStatPrefix(res byte, partition int64, group string) []byte {
 	b := statPrefix(res, partition, group)
-	b[0] = res
-	copy(b[1:9], epochBytes(partition))
-	return append(b[:9], b[10:]...)
+	b[0] = res                      // the table named the resolution
+	return append(b[:9], b[10:]...) // which did not follow the partition
 }
 
 func statKey(k store.StatKey) ([]byte, error) {
