@@ -301,7 +301,7 @@ func run(c config, out io.Writer) error {
 	fmt.Fprintf(out, "disk            after a clean stop: files %s; allocated %s\n", perSeg(disk), perSeg(alloc))
 	if tables != nil {
 		fmt.Fprintf(out, "disk compacted  files %s; allocated %s\n", perSeg(compacted), perSeg(compactedAlloc))
-		fmt.Fprintf(out, "by table        documents %d, summaries %d, terms %d, other %d bytes\n", tables["documents"], tables["summaries"], tables["terms"], tables["other"])
+		fmt.Fprintf(out, "by table        documents %d, summaries %d, terms %d, statistics %d, other %d bytes\n", tables["documents"], tables["summaries"], tables["terms"], tables["statistics"], tables["other"])
 	}
 	if c.keep {
 		fmt.Fprintf(out, "data kept in    %s\n", c.dataDir)

@@ -35,7 +35,7 @@ func (s *Store) Compact(ctx context.Context) error {
 }
 
 // TableUsage estimates the bytes on disk of each table of the key layout:
-// "documents", "summaries", "terms" and "other".
+// "documents", "summaries", "terms", "statistics" and "other".
 func (s *Store) TableUsage() (map[string]uint64, error) {
 	defer s.read()()
 	out := map[string]uint64{}
@@ -46,6 +46,7 @@ func (s *Store) TableUsage() (map[string]uint64, error) {
 		{"documents", []byte{'t'}, []byte{'t' + 1}},
 		{"summaries", []byte{'s'}, []byte{'s' + 1}},
 		{"terms", []byte{'i'}, []byte{'i' + 1}},
+		{"statistics", []byte{statTable}, []byte{statTable + 1}},
 	}
 	var total uint64
 	for _, r := range ranges {

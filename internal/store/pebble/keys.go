@@ -70,9 +70,17 @@ func aliasKey(traceID string) []byte { return append([]byte{'x'}, traceID...) }
 
 func pendingKey(traceID string) []byte { return append([]byte{'p'}, traceID...) }
 
+// metaTable sorts after the summaries, as the statistics do (stats.go):
+// a busy server writes metadata all the time (the insights detector's
+// state, once a minute per group; daemons' telemetry, once a minute each),
+// and a flush holding a record and a batch's summaries spanned every older
+// summary while metadata sorted before them. Layouts 1 to 8 kept it in
+// table m.
+const metaTable = 'w'
+
 func metaKey(kind, key string) []byte {
 	k := make([]byte, 0, 2+len(kind)+len(key))
-	k = append(k, 'm')
+	k = append(k, metaTable)
 	k = append(k, kind...)
 	k = append(k, 0)
 	return append(k, key...)

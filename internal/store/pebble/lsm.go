@@ -24,7 +24,10 @@ import (
 // data between them, so compactions rewrote it again and again: CPU per
 // segment grew with the store (38 µs at 2M segments, 52.6 at 5M). Split,
 // 5M segments took 42 µs (BENCHMARKS.md). The main LSM stays in <dir>
-// itself, where layouts 1 and 2 kept everything (migrate.go).
+// itself, where layouts 1 and 2 kept everything (migrate.go). The same
+// holds within it: its statistics and metadata sort after the summaries
+// (stats.go, keys.go), so a flush spans the summaries of recent traces and
+// not every older one.
 const (
 	documentsDir = "documents"
 	indexDir     = "index"

@@ -18,17 +18,20 @@ import (
 // moves its tables into their LSMs and refiles the terms. Layouts 1 to 5
 // had no numeric index terms: opening one records where they begin
 // (legacy.go). Layouts 1 to 6 hold summaries of the forms before 0x02
-// (trace/codec.go), which still read: opening a layout 6 store only marks
-// it 7, which keeps older builds, which cannot read the packed summaries
-// this one writes, away from it. Layouts 1 to 7 wrote posting lists of
-// whole trace ids, which still read (postings.go): opening a layout 7
-// store only marks it 8, which keeps builds that cannot read the short
-// entries this one writes away from it.
-var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7"}
+// (trace/codec.go), which still read; the version keeps older builds,
+// which cannot read the packed summaries this one writes, away from it.
+// Layouts 1 to 7 wrote posting lists of whole trace ids, which still read
+// (postings.go); the version keeps builds that cannot read the short
+// entries this one writes away. Layouts 1 to 8 kept statistics and
+// metadata in tables before the summaries: opening one moves them
+// (moveTables), which is all that opening a layout 6, 7 or 8 store does
+// besides marking it 9.
+var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8"}
 
 // readableVersions are the older layouts this build reads as they are: a
-// store on a disk too full to mark it opens read-only.
-var readableVersions = []string{"6", "7"}
+// store on a disk too full to upgrade it opens read-only (with its
+// statistics and metadata where they are: Store.oldTables).
+var readableVersions = []string{"6", "7", "8"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -68,10 +71,19 @@ func (s *Store) migrate(have string) error {
 	switch have {
 	case layoutVersion:
 		return nil
-	case "", "6", "7":
+	case "":
 		return setVersion(b)
 	}
 	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }
+	// Every older layout: moved key by key, each old key deleted in the
+	// batch that writes its new one, so a crash part-way leaves each
+	// record in one place or the other, and the next open moves the rest.
+	if err := s.moveTables(); err != nil {
+		return fail(err)
+	}
+	if have == "6" || have == "7" || have == "8" {
+		return setVersion(b)
+	}
 	var moved []byte
 	if have != "5" {
 		moved = []byte{'p'}
@@ -117,6 +129,45 @@ func (s *Store) migrate(have string) error {
 		}
 	}
 	return nil
+}
+
+// oldStatTables are the statistics tables of layouts 1 to 8,
+//
+//	G|H|I | partition | group 0 | len(entity) entity | bucket
+//
+// which this layout keeps in one table after the summaries (stats.go);
+// oldMetaTable held their metadata (keys.go's metaTable).
+var oldStatTables = []byte{'G', 'H', 'I'}
+
+const oldMetaTable = 'm'
+
+// moveTables moves the statistics and metadata of layouts 1 to 8 to their
+// tables, values read merged (statistics summed by the store's combiner)
+// and written whole, and compacts the old tables' range away.
+func (s *Store) moveTables() error {
+	for _, table := range oldStatTables {
+		if err := copyTable(s.main, s.main, table, rekeyStat); err != nil {
+			return err
+		}
+	}
+	return copyTable(s.main, s.main, oldMetaTable, func(k []byte) []byte {
+		out := bytes.Clone(k)
+		out[0] = metaTable
+		return out
+	})
+}
+
+// rekeyStat is the key of a statistics record of layouts 1 to 8 in this
+// layout: the table byte names the resolution, after the partition.
+func rekeyStat(k []byte) []byte {
+	if len(k) < 9 {
+		return k
+	}
+	out := make([]byte, 0, len(k)+1)
+	out = append(out, statTable)
+	out = append(out, k[1:9]...)
+	out = append(out, k[0])
+	return append(out, k[9:]...)
 }
 
 // rekeyTerm files an index key of layouts 1 to 3,

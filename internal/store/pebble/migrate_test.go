@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"testing"
 
@@ -25,12 +26,22 @@ import (
 // changes the main LSM further.
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
-	wholePostings(t, s)
-	jsonSummaries(t, s)
-	if version != "6" && version != "7" {
+	oldStatKeys(t, s)
+	if err := copyTable(s.main, s.main, metaTable, func(k []byte) []byte {
+		out := bytes.Clone(k)
+		out[0] = oldMetaTable
+		return out
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if version != "8" {
+		wholePostings(t, s)
+		jsonSummaries(t, s)
+	}
+	if version != "6" && version != "7" && version != "8" {
 		stripNumericTerms(t, s)
 	}
-	if version != "5" && version != "6" && version != "7" {
+	if version != "5" && version != "6" && version != "7" && version != "8" {
 		if err := copyTable(s.docs, s.main, 'p', nil); err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +50,7 @@ func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble
 		}
 	}
 	switch version {
-	case "4", "5", "6", "7":
+	case "4", "5", "6", "7", "8":
 	case "3":
 		if err := copyTable(s.index, s.index, 'i', hourKey); err != nil {
 			t.Fatal(err)
@@ -91,6 +102,34 @@ func jsonSummaries(t *testing.T, s *Store) {
 			t.Fatal(err)
 		}
 		if err := b.Set(bytes.Clone(it.Key()), j, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(it.Close(), b.Commit(pebble.Sync), b.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// oldStatKeys files the statistics in the tables of layouts 1 to 8, each
+// record as two merge operands, as a store written by deltas holds them
+// before a compaction sums them: its value twice, so a reader of the old
+// store, or of the upgraded one, finds every count doubled.
+func oldStatKeys(t *testing.T, s *Store) {
+	t.Helper()
+	it, err := s.main.NewIter(&pebble.IterOptions{LowerBound: []byte{statTable}, UpperBound: []byte{statTable + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.main.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		old := append([]byte{k[9]}, k[1:9]...)
+		old = append(old, k[10:]...)
+		if !bytes.Equal(rekeyStat(old), k) {
+			t.Fatalf("rekeyStat(%q) = %q, want %q", old, rekeyStat(old), k)
+		}
+		v := bytes.Clone(it.Value())
+		if err := errors.Join(b.Merge(old, v, nil), b.Merge(old, v, nil), b.Delete(bytes.Clone(k), nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,14 +233,20 @@ func tableKeys(t *testing.T, db *pebble.DB, table byte) int {
 
 // Stores of layout 2 (every table in one LSM, index terms by the hour), 3
 // (index terms by the hour), 4 (pending marks in the main LSM), 5 (no
-// numeric terms) and 6 (summaries of the forms before 0x02) open upgraded, and read back as they were; numeric
-// filters find their traces.
+// numeric terms), 6 (summaries of the forms before 0x02), 7 (posting lists
+// of whole ids) and 8 (statistics before the summaries) open upgraded, and
+// read back as they were; numeric filters find their traces.
 func TestOlderLayoutsUpgrade(t *testing.T) {
-	for _, version := range []string{"2", "3", "4", "5", "6", "7"} {
+	for _, version := range []string{"2", "3", "4", "5", "6", "7", "8"} {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			s, err := Open(dir, Options{})
 			if err != nil {
+				t.Fatal(err)
+			}
+			addTestStats(t, s)
+			wantStats := doubled(statCounts(t, s)) // downgrade writes each delta twice
+			if err := s.PutMeta(context.Background(), "rules", "r1", []byte("one")); err != nil {
 				t.Fatal(err)
 			}
 			// Spread over the hour: terms of its first minute keep their key.
@@ -256,6 +301,17 @@ func TestOlderLayoutsUpgrade(t *testing.T) {
 			}
 			if got := storetest.Collect(t, s, q); !slices.Equal(got, want) {
 				t.Fatalf("search after the upgrade: %v, want %v", got, want)
+			}
+			if got := statCounts(t, s); !maps.Equal(got, wantStats) {
+				t.Errorf("statistics after the upgrade: %v, want %v", got, wantStats)
+			}
+			for _, table := range append([]byte{oldMetaTable}, oldStatTables...) {
+				if n := tableKeys(t, s.main, table); n != 0 {
+					t.Errorf("old table %c still holds %d keys", table, n)
+				}
+			}
+			if v, err := s.GetMeta(context.Background(), "rules", "r1"); string(v) != "one" {
+				t.Errorf("metadata after the upgrade: %q, %v", v, err)
 			}
 			for _, id := range ids {
 				tr, err := s.Trace(context.Background(), id)

@@ -2,7 +2,7 @@
 // CockroachDB's Pebble LSM engine, in one directory on local disk, as three
 // LSMs (lsm.go).
 //
-// Key layout (version 8, see keys.go). Every trace-derived key begins with
+// Key layout (version 9, see keys.go). Every trace-derived key begins with
 // its table byte and the trace's epoch, so a retention cut is one range
 // deletion per table instead of a delete per row:
 //
@@ -12,8 +12,8 @@
 //	d | epoch | trace id                       -> (empty): keep policies dropped the trace
 //	x | trace id                               -> epoch, when it is not the id's own
 //	p | trace id                               -> epoch, while documents await a summary
-//	m | kind 0 key                             -> metadata record
-//	G|H|I | partition | ...                    -> statistics (stats.go)
+//	u | partition | G|H|I | ...                -> statistics (stats.go)
+//	w | kind 0 key                             -> metadata record
 //	v                                          -> layout version
 //	n                                          -> epoch numeric terms begin at (legacy.go)
 package pebble
@@ -40,7 +40,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "8"
+const layoutVersion = "9"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
@@ -70,6 +70,11 @@ type Store struct {
 	// have no numeric index terms (legacy.go).
 	numericFrom int64
 	marks       pendingMarks // pendingmarks.go
+	// oldTables: the store is open read-only on a full disk, its layout
+	// older than 9, so its statistics and metadata are still in their old
+	// tables (migrate.go); written by open, with mu held once the store is
+	// shared.
+	oldTables bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -188,6 +193,7 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			closeAll()
 			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
 		}
+		s.oldTables = readOnly && have != layoutVersion
 	}
 	if !readOnly {
 		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats}
@@ -683,7 +689,7 @@ func (s *Store) dropBefore(ctx context.Context, t time.Time) (int, error) {
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	for _, table := range append([]byte{'t', 'i', 's', 'd'}, statTables...) {
+	for _, table := range []byte{'t', 'i', 's', 'd', statTable} {
 		if err := s.lsmOf(table).DeleteRange([]byte{table}, append([]byte{table}, epochBytes(cut)...), pebble.NoSync); err != nil {
 			return 0, err
 		}
@@ -776,7 +782,7 @@ func (s *Store) PutMeta(ctx context.Context, kind, key string, value []byte) err
 
 func (s *Store) GetMeta(ctx context.Context, kind, key string) ([]byte, error) {
 	defer s.read()()
-	v, closer, err := s.main.Get(metaKey(kind, key))
+	v, closer, err := s.main.Get(s.readMetaKey(kind, key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, store.ErrNotFound
 	}
@@ -793,9 +799,19 @@ func (s *Store) DeleteMeta(ctx context.Context, kind, key string) error {
 	})
 }
 
+// readMetaKey is metaKey where this store keeps its metadata: in table m
+// while a store of an older layout is open read-only.
+func (s *Store) readMetaKey(kind, key string) []byte {
+	k := metaKey(kind, key)
+	if s.oldTables {
+		k[0] = oldMetaTable
+	}
+	return k
+}
+
 func (s *Store) ListMeta(ctx context.Context, kind string, fn func(key string, value []byte) bool) error {
 	defer s.read()()
-	prefix := metaKey(kind, "")
+	prefix := s.readMetaKey(kind, "")
 	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err

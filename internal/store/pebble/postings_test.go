@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -146,7 +147,9 @@ func TestUnknownLayoutRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.main.Set([]byte{'v'}, []byte("9"), pebble.Sync); err != nil {
+	n, _ := strconv.Atoi(layoutVersion)
+	next := strconv.Itoa(n + 1) // a layout of a future build
+	if err := s.main.Set([]byte{'v'}, []byte(next), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -155,10 +158,10 @@ func TestUnknownLayoutRefused(t *testing.T) {
 	}
 	if s, err := Open(dir, Options{}); err == nil {
 		s.Close()
-		t.Fatal("a store of layout 9 opened")
+		t.Fatalf("a store of layout %s opened", next)
 	}
 	if _, err := os.Stat(filepath.Join(dir, indexDir)); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("opening a store of layout 9 created its index LSM: %v", err)
+		t.Fatalf("opening a store of layout %s created its index LSM: %v", next, err)
 	}
 }
 

@@ -11,48 +11,60 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
-// Statistics keys, one table per resolution so a scan of one resolution
-// never steps over another, partition-first so retention drops them with
-// the traces' partitions, and entity before bucket so a time series of one
-// entity reads only its own records:
+// Statistics keys: one table, partition-first so retention drops them
+// with the traces' partitions in one range deletion, the resolution next
+// so a scan of one resolution never steps over another, and entity before
+// bucket so a time series of one entity reads only its own records:
 //
-//	G|H|I | partition | group 0 | len(entity) entity | bucket -> value
+//	u | partition | G|H|I | group 0 | len(entity) entity | bucket -> value
 //
-// (G: 60 s, H: 300 s, I: 3600 s buckets.)
-var statTables = []byte{'G', 'H', 'I'}
+// (G: 60 s, H: 300 s, I: 3600 s buckets.) The table sorts after the
+// summaries (s): a main-LSM flush holds a batch's summaries, of recent
+// epochs, and its statistics, of the current partition, so its key range
+// runs from the oldest summary it rewrites to the newest partition's
+// statistics. Layouts 1 to 8 kept the statistics in tables G, H and I,
+// before the summaries: every flush then spanned every older summary, and
+// each compaction from L0 rewrote all of them (migrate.go moves them).
+const statTable = 'u'
 
-func statTable(res int64) (byte, error) {
+var statResolutions = []byte{'G', 'H', 'I'}
+
+func statResolution(res int64) (byte, error) {
 	for i, r := range store.StatResolutions {
 		if r == res {
-			return statTables[i], nil
+			return statResolutions[i], nil
 		}
 	}
 	return 0, fmt.Errorf("statistics resolution %d s is not one of %v", res, store.StatResolutions)
 }
 
-// statPrefix is the range of one group in one partition.
-func statPrefix(table byte, partition int64, group string) []byte {
-	b := make([]byte, 0, 10+len(group))
-	b = append(b, table)
+// statPrefix is the range of one group of one resolution in one partition.
+func statPrefix(res byte, partition int64, group string) []byte {
+	b := make([]byte, 0, 11+len(group))
+	b = append(b, statTable)
 	b = append(b, epochBytes(partition)...)
+	b = append(b, res)
 	b = append(b, group...)
 	return append(b, 0)
 }
 
-func statEntityPrefix(prefix []byte, entity string) []byte {
-	b := binary.AppendUvarint(append([]byte(nil), prefix...), uint64(len(entity)))
-	return append(b, entity...)
+// oldStatPrefix is statPrefix in the tables of layouts 1 to 8 (migrate.go).
+func oldStatPrefix(res byte, partition int64, group string) []byte {
+	b := statPrefix(res, partition, group)
+	b[0] = res                      // the table named the resolution
+	return append(b[:9], b[10:]...) // which did not follow the partition
 }
 
 func statKey(k store.StatKey) ([]byte, error) {
-	t, err := statTable(k.Resolution)
+	r, err := statResolution(k.Resolution)
 	if err != nil {
 		return nil, err
 	}
 	// One allocation: ingest makes one key per record it adds to.
-	b := make([]byte, 0, 1+8+len(k.Group)+1+binary.MaxVarintLen64+len(k.Entity)+8)
-	b = append(b, t)
+	b := make([]byte, 0, 1+8+1+len(k.Group)+1+binary.MaxVarintLen64+len(k.Entity)+8)
+	b = append(b, statTable)
 	b = binary.BigEndian.AppendUint64(b, uint64(store.PartitionOf(k.Bucket)))
+	b = append(b, r)
 	b = append(append(b, k.Group...), 0)
 	b = binary.AppendUvarint(b, uint64(len(k.Entity)))
 	b = append(b, k.Entity...)
@@ -74,7 +86,7 @@ func (d *statDeltas) add(recs []store.StatRecord) error {
 		if len(r.Value) == 0 {
 			continue
 		}
-		if _, err := statTable(r.Resolution); err != nil {
+		if _, err := statResolution(r.Resolution); err != nil {
 			return err
 		}
 		if d.vals == nil {
@@ -127,9 +139,11 @@ func (s *Store) addStats(recs []store.StatRecord) error {
 	return nil
 }
 
-// isStatKey reports whether a key of the main LSM is a statistics record.
+// isStatKey reports whether a key of the main LSM is a statistics record,
+// of this layout or of the tables layouts 1 to 8 kept them in (until the
+// upgrade moves them, they are summed when read and when moved).
 func isStatKey(k []byte) bool {
-	return len(k) > 0 && bytes.IndexByte(statTables, k[0]) >= 0
+	return len(k) > 0 && (k[0] == statTable || bytes.IndexByte(oldStatTables, k[0]) >= 0)
 }
 
 // mergerFor is the main LSM's merge operator: statistics deltas are summed
@@ -208,7 +222,7 @@ func (s *Store) statWritten() {
 // Stats implements store.StatsStore.
 func (s *Store) Stats(ctx context.Context, q store.StatQuery, fn func(store.StatRecord) bool) error {
 	defer s.read()() // the LSMs may be replaced (space.go)
-	t, err := statTable(q.Resolution)
+	r, err := statResolution(q.Resolution)
 	if err != nil {
 		return err
 	}
@@ -219,7 +233,11 @@ func (s *Store) Stats(ctx context.Context, q store.StatQuery, fn func(store.Stat
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		more, err := s.statPartition(ctx, statPrefix(t, p, q.Group), q, fn)
+		prefix := statPrefix(r, p, q.Group)
+		if s.oldTables {
+			prefix = oldStatPrefix(r, p, q.Group)
+		}
+		more, err := s.statPartition(ctx, prefix, q, fn)
 		if err != nil || !more {
 			return err
 		}
