@@ -28,3 +28,12 @@ func (s *Store) LiveBytes() (all, index int64) {
 }
 
 func legacyTermsInto(_ []store.Term, s *trace.Summary) []store.Term { return legacyTermsOf(s) }
+
+// WaitForCleaning waits until every LSM has deleted the files its
+// compactions made obsolete: Pebble deletes them in the background, after
+// Compact returns.
+func (s *Store) WaitForCleaning() {
+	for _, db := range s.lsms() {
+		db.TestOnlyWaitForCleaning()
+	}
+}
