@@ -24,8 +24,8 @@ import (
 // PutDocs and deleted by every Apply: two random keys per single-segment
 // trace in the documents LSM's memtable, half of its skiplist inserts, and
 // a tombstone per trace in every flush. No trace id begins with 0x00.
-// An earlier build reads a mark of this form as one odd trace id: it
-// recovers nothing of it after a crash (a clean Close leaves no marks).
+// Marks of this form came with layout 9, which earlier builds refuse to
+// open (they would read such a mark as one odd trace id).
 //
 // The marks are also held in memory (loaded at Open), so that Apply finds
 // those naming a trace without reading; the table is what a restart reads.
@@ -219,10 +219,9 @@ func (p *pendingMarks) load(db *pebble.DB, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.byTrace = nil
-	p.init()
+	// Read into a fresh set, taken only whole: a read that fails part way
+	// leaves what p held.
+	var fresh pendingMarks
 	for it.First(); it.Valid(); it.Next() {
 		k := bytes.Clone(it.Key())
 		m, err := decodeMark(k, it.Value())
@@ -231,11 +230,19 @@ func (p *pendingMarks) load(db *pebble.DB, log *slog.Logger) error {
 			continue
 		}
 		if len(k) == 10 && k[1] == 0 {
-			p.next = max(p.next, binary.BigEndian.Uint64(k[2:])+1)
+			fresh.next = max(fresh.next, binary.BigEndian.Uint64(k[2:])+1)
 		}
-		p.addLocked(m)
+		fresh.addLocked(m)
 	}
-	return errors.Join(it.Error(), it.Close())
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return err
+	}
+	fresh.init()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.next = max(p.next, fresh.next)
+	p.byTrace, p.touched = fresh.byTrace, fresh.touched
+	return nil
 }
 
 // decodeMark reads one mark: a PutDocs call's (p 0x00 number) or, as
@@ -253,7 +260,7 @@ func decodeMark(key, v []byte) (*markBatch, error) {
 	}
 	for len(v) > 0 {
 		n, w := binary.Uvarint(v)
-		if w <= 0 || uint64(len(v)-w) < n+8 {
+		if w <= 0 || len(v)-w < 8 || n > uint64(len(v)-w-8) {
 			return nil, fmt.Errorf("pending mark %x is truncated", key)
 		}
 		id := string(v[w : w+int(n)])

@@ -179,6 +179,12 @@ func TestDecodeMarkRejectsTruncated(t *testing.T) {
 	if err != nil || len(got.traces) != 1 || got.traces[0] != m.traces[0] {
 		t.Fatalf("decoded %+v, %v", got, err)
 	}
+	// A length near 2^64 must not wrap the bounds check into a panic at
+	// Open (found in review).
+	huge := append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, make([]byte, 8)...)
+	if _, err := decodeMark(m.key, huge); err == nil {
+		t.Fatal("a mark naming an id of 2^64-1 bytes decoded")
+	}
 }
 
 // FuzzDecodeMark: whatever a mark's stored bytes, decoding does not panic,
@@ -187,6 +193,7 @@ func FuzzDecodeMark(f *testing.F) {
 	_, v := (&pendingMarks{}).newMark([]string{"1-5f84c7a5-0123456789abcdef01234567", "w3c"}, []int64{7, -1})
 	f.Add(v)
 	f.Add([]byte{0x80})
+	f.Add(append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, make([]byte, 8)...))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		m, err := decodeMark(batchMarkKey(1), v)
 		if err != nil {
