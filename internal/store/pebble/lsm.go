@@ -219,9 +219,15 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 64 << 10
-		// Ingest looks up every arriving trace id, and most are new: without
-		// filters each miss reads and decompresses a block per level.
-		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		// Ingest looks up every arriving trace id in the main LSM, and most
+		// are new: without filters each miss reads and decompresses a block
+		// per level. The documents and index LSMs are only ever iterated
+		// over ranges, which never consult a filter (Pebble's metrics showed
+		// their filter utility at 0), so they build none: a filter costs a
+		// hash per key at every flush and compaction, and disk.
+		if role == mainLSM {
+			opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		}
 	}
 	// Every summarised trace deletes its pending mark, so the p table is
 	// all tombstones; Pebble's tombstone-density compactions then rewrote

@@ -1,0 +1,55 @@
+package pebble
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+)
+
+// Only the main LSM answers point lookups (lookup's prefix seeks); the
+// documents and index LSMs are only iterated over ranges, which never
+// consult a bloom filter, so their tables carry none. The main LSM's must:
+// without them every new trace's lookup reads a block per level.
+func TestFiltersOnlyWhereLookedUp(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var us []store.TraceUpdate
+	for i := 0; i < 200; i++ {
+		id := storetest.TraceID(storetest.Base, i)
+		us = append(us, store.TraceUpdate{TraceID: id, Epoch: storetest.Base, Summary: storetest.Summary(id, storetest.Base),
+			Docs: []store.Doc{storetest.Doc(fmt.Sprintf("%016x", i), fmt.Sprintf(`{"id":"%016x"}`, i))}})
+	}
+	if err := s.Apply(ctx, us); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for role, db := range map[lsmRole]*pebble.DB{mainLSM: s.main, documentsLSM: s.docs, indexLSM: s.index} {
+		levels, err := db.SSTables(pebble.WithProperties())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables := 0
+		for _, level := range levels {
+			for _, info := range level {
+				tables++
+				filtered := info.Properties.FilterPolicyName != ""
+				if filtered != (role == mainLSM) {
+					t.Errorf("%s LSM: table %s has filter policy %q", lsmNames[role], info.FileNum, info.Properties.FilterPolicyName)
+				}
+			}
+		}
+		if tables == 0 {
+			t.Errorf("%s LSM: no tables after a flush", lsmNames[role])
+		}
+	}
+}
