@@ -53,3 +53,33 @@ func TestFiltersOnlyWhereLookedUp(t *testing.T) {
 		}
 	}
 }
+
+// Compactions are labelled in CPU profiles by the key tables they span
+// (keyCategories): each table's keys fall in their own category of their
+// own LSM.
+func TestKeyCategoriesNameTables(t *testing.T) {
+	stat, err := statKey(store.StatKey{Resolution: 60, Bucket: storetest.Base, Group: "Default", Entity: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := storetest.TraceID(storetest.Base, 1)
+	for _, c := range []struct {
+		role lsmRole
+		key  []byte
+		want string
+	}{
+		{mainLSM, summaryKey(storetest.Base, id), "main:s"},
+		{mainLSM, droppedKey(storetest.Base, id), "main:<s"},
+		{mainLSM, stat, "main:u"},
+		{mainLSM, metaKey("insights", "g"), "main:>u"},
+		{mainLSM, aliasKey(id), "main:>u"},
+		{documentsLSM, docKey(storetest.Base, id, "0123456789abcdef"), "documents:t"},
+		{documentsLSM, pendingKey(id), "documents:<t"},
+		{indexLSM, postingKey(storetest.Base, store.Term{Field: "service", Value: "a"}), "index:i"},
+	} {
+		cats := keyCategories[c.role]
+		if got := cats.CategorizeKey(c.key); got != c.want {
+			t.Errorf("%s LSM: key %q in category %q, want %q", lsmNames[c.role], c.key, got, c.want)
+		}
+	}
+}

@@ -235,6 +235,27 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	// 7-11% of ingest CPU. Ordinary compactions drop the tombstones at the
 	// bottom level anyway.
 	opts.Experimental.TombstoneDenseCompactionThreshold = -1
+	opts.Experimental.UserKeyCategories = keyCategories[role]
 	opts.EnsureDefaults()
 	return opts
+}
+
+// keyCategories name each LSM's key tables for Pebble, which labels a
+// compaction's CPU profile samples with them (key-type, beside pebble=compact
+// and output-level), so a profile tells which LSM and table its compactions
+// rewrite: the three LSMs' compactions otherwise look alike. A compaction
+// spanning tables is labelled with its first and last, e.g. main:s-main:u.
+// Flushes carry only pebble=flush; the documents LSM's are the ones in
+// writeNewBlobFiles. Pebble uses the categories for nothing else.
+var keyCategories = [...]pebble.UserKeyCategories{
+	mainLSM: pebble.MakeUserKeyCategories(pebble.DefaultComparer.Compare,
+		pebble.UserKeyCategory{Name: "main:<s", UpperBound: []byte{'s'}}, // tombstones, legacy tables
+		pebble.UserKeyCategory{Name: "main:s", UpperBound: []byte{'t'}},  // summaries
+		pebble.UserKeyCategory{Name: "main:u", UpperBound: []byte{'v'}},  // statistics
+		pebble.UserKeyCategory{Name: "main:>u"}),                         // metadata, aliases, version
+	documentsLSM: pebble.MakeUserKeyCategories(pebble.DefaultComparer.Compare,
+		pebble.UserKeyCategory{Name: "documents:<t", UpperBound: []byte{'t'}}, // pending marks
+		pebble.UserKeyCategory{Name: "documents:t"}),
+	indexLSM: pebble.MakeUserKeyCategories(pebble.DefaultComparer.Compare,
+		pebble.UserKeyCategory{Name: "index:i"}),
 }
