@@ -68,7 +68,7 @@ var tableColumns = map[string]string{
 	"traces":       "p, trace, epoch, ver, pending",
 	"docs":         "p, trace, doc, ver, raw, epoch",
 	"stats":        "p, res, bucket, grp, entity, value",
-	"summaries":    "p, epoch, trace, ver, sum",
+	"summaries":    "p, epoch, trace, ver, sum, cleared",
 	"terms":        "p, field, value, epoch, trace, ver",
 	"dropped":      "p, trace, epoch, ver",
 	"trace_leases": "p, trace, owner, ver, until",
@@ -228,7 +228,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 		encs[i], termsOf[i] = enc, addedTerms(&u, store.TermsOf(u.Summary))
-		nSums += len(enc) + len(u.TraceID) + 32
+		nSums += len(enc) + len(u.TraceID) + 40 + 8*s.readCount(u.TraceID)
 		for _, t := range termsOf[i] {
 			nTerms += len(t.Field) + len(t.Value) + len(u.TraceID) + 40
 		}
@@ -264,6 +264,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		sums.str(u.TraceID)
 		sums.u64(v)
 		sums.bytes(enc)
+		s.writeCleared(&sums, &marks, &u, v)
 		for _, t := range termsOf[i] {
 			terms.u32(part(u.Epoch))
 			terms.str(t.Field)
@@ -272,7 +273,6 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			terms.str(u.TraceID)
 			terms.u64(v)
 		}
-		s.writeCleared(&marks, &u, v)
 	}
 	if err := writeStats(&stats, deltas); err != nil {
 		return err
@@ -290,11 +290,13 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// Statistics before the summaries and tombstones they lead to (a crash
 	// between counts a delta twice rather than losing it; a refusal is
 	// reported, below); a term counts only once its summary version is the
-	// trace's newest, so terms may go first; the cleared marks last, and
-	// with them the traces' leases. A drop is done once its tombstone is
-	// in: the tombstone is its cleared mark (pending.go), so no refusal
-	// after it leaves the trace pending, and none before it leaves a
-	// tombstone whose statistics are not counted.
+	// trace's newest, so terms may go first. A leased summary's row carries
+	// its cleared marks, and a drop's tombstone is its cleared mark
+	// (pending.go): a trace is cleared in the INSERT that stores its summary
+	// or tombstone, so no crash or refusal leaves it cleared without one,
+	// nor pending after one. The leases go last: another process may build
+	// on a summary once it is stored. The traces rows left are an unleased
+	// summary's and those beside tombstones, for older builds.
 	err := s.commits.commit(
 		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}},
 		stage{{"summaries", sums.b}, {"dropped", drops.b}},
