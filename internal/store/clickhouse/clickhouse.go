@@ -239,11 +239,11 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		if u.Drop {
 			// Inserts only (drop.go): statistics, then the tombstone,
 			// which clears the trace's marks up to its version
-			// (pending.go); the traces row is for builds before that.
+			// (pending.go). No traces row beside it since schema
+			// version 7: the builds that needed one cannot run on it.
 			v := s.dropVer(&u)
 			deltas = append(deltas, u.Stats...)
 			writeDrop(&drops, &u, v)
-			writeMark(&marks, u.Epoch, u.TraceID, v, 0)
 			continue
 		}
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
@@ -296,7 +296,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// or tombstone, so no crash or refusal leaves it cleared without one,
 	// nor pending after one. The leases go last: another process may build
 	// on a summary once it is stored. The traces rows left are an unleased
-	// summary's and those beside tombstones, for older builds.
+	// summary's (the only process: no lease).
 	err := s.commits.commit(
 		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}},
 		stage{{"summaries", sums.b}, {"dropped", drops.b}},

@@ -35,8 +35,8 @@ import (
 // hides the documents no newer than it, so the marks it clears are those
 // of documents it drops, and it clears them in the INSERT
 // that drops them, so no refused later INSERT can leave a dropped trace
-// pending for good (a traces row with pending 0 beside it is for builds
-// before this).
+// pending for good (builds before schema version 7 wrote a traces row with
+// pending 0 beside it, for builds before this).
 
 // newestMark is, over pendingSQL's inner rows, the newest mark not cleared.
 const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
