@@ -87,8 +87,8 @@ func embeddedEnv(t *testing.T) countedEnv {
 }
 
 const (
-	summariesColumns = "p UInt32, epoch Int64, trace String, ver UInt64, sum String, cleared Array(UInt64)"
-	summariesBlocker = "0, 0, 'blocker', 1, '', []"
+	summariesColumns = "p UInt32, epoch Int64, trace String, ver UInt64, sum String, cleared Array(UInt64), owner String"
+	summariesBlocker = "0, 0, 'blocker', 1, '', [], ''"
 )
 
 // refuseSummaries refuses the summaries' INSERTs (refuseInserts).

@@ -68,7 +68,7 @@ var tableColumns = map[string]string{
 	"traces":       "p, trace, epoch, ver, pending",
 	"docs":         "p, trace, doc, ver, raw, epoch",
 	"stats":        "p, res, bucket, grp, entity, value",
-	"summaries":    "p, epoch, trace, ver, sum, cleared",
+	"summaries":    "p, epoch, trace, ver, sum, cleared, owner",
 	"terms":        "p, field, value, epoch, trace, ver",
 	"dropped":      "p, trace, epoch, ver",
 	"trace_leases": "p, trace, owner, ver, until",
@@ -282,11 +282,17 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 	}
+	// A leased summary's row releases its lease (lease.go); a drop's
+	// release is a trace_leases row.
 	ids := make([]string, len(updates))
+	var dropIDs []string
 	for i, u := range updates {
 		ids[i] = u.TraceID
+		if u.Drop {
+			dropIDs = append(dropIDs, u.TraceID)
+		}
 	}
-	releases := s.releasable(ids)
+	releases := s.releasable(dropIDs)
 	// Statistics before the summaries and tombstones they lead to (a crash
 	// between counts a delta twice rather than losing it; a refusal is
 	// reported, below); a term counts only once its summary version is the
@@ -295,14 +301,15 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// (pending.go): a trace is cleared in the INSERT that stores its summary
 	// or tombstone, so no crash or refusal leaves it cleared without one,
 	// nor pending after one. The leases go last: another process may build
-	// on a summary once it is stored. The traces rows left are an unleased
-	// summary's (the only process: no lease).
+	// on a summary once it is stored: a summary's row is its release, a
+	// drop's release a row of the last stage, with the traces rows of an
+	// unleased summary (the only process: no lease).
 	err := s.commits.commit(
 		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}},
 		stage{{"summaries", sums.b}, {"dropped", drops.b}},
 		stage{{"traces", marks.b}, {"trace_leases", s.leaseRows(releases, 0)}})
 	if err == nil {
-		s.released(releases)
+		s.released(ids)
 	}
 	if err != nil && stored(err, 0, "stats") {
 		// The deltas are in (or there were none), and with them the

@@ -113,7 +113,8 @@ func (s *Store) dropVer(u *store.TraceUpdate) uint64 {
 }
 
 // writeCleared ends u's summaries row (version v) with the marks it
-// clears, Array(UInt64): on a held trace, exactly the marks its last read
+// clears, Array(UInt64), and the owner whose lease it releases: on a held
+// trace, exactly the marks its last read
 // saw documents of (the row's own version, where the trace is filed, is
 // cleared too: markRows); otherwise (no lease, so no other writer) none,
 // and a traces row in marks clears every mark up to v.
@@ -125,10 +126,12 @@ func (s *Store) writeCleared(sums, marks *rowWriter, u *store.TraceUpdate, v uin
 	s.heldMu.Unlock()
 	if !held {
 		sums.u64s(nil)
+		sums.str("")
 		writeMark(marks, u.Epoch, u.TraceID, v, 0)
 		return
 	}
 	sums.u64s(vs)
+	sums.str(s.owner) // releases the lease (lease.go)
 }
 
 // readCount is how many marks the last read of a held trace saw.

@@ -44,7 +44,7 @@ var migrations = [][]string{
 	nil,             // docs and summaries with finer index granules: fineGrained (granularity.go)
 	createRollups,   // statistics rollups and stats.at (rollup.go; the column by addStatsAt)
 	nil,             // docs.epoch: documents are their pending marks (addDocsEpoch, pending.go)
-	nil,             // summaries.cleared: a summary carries its cleared marks (addSummariesCleared, pending.go)
+	nil,             // summaries.cleared, .owner: a summary carries its cleared marks and releases its lease (addSummariesCleared)
 }
 
 // migrationSteps are the steps of a migration that are not plain
@@ -57,12 +57,17 @@ var migrationSteps = map[int]func(*Store, context.Context) error{
 	7: (*Store).addSummariesCleared,
 }
 
-// addSummariesCleared adds summaries.cleared (schema version 7): a leased
-// summary's row carries the versions of the marks it clears, so it writes
-// no traces rows (pending.go). The rows written before get an empty array:
-// their traces rows cleared their marks.
+// addSummariesCleared adds summaries.cleared and .owner (schema version
+// 7): a leased summary's row carries the versions of the marks it clears,
+// so it writes no traces rows (pending.go), and releases its lease, so it
+// writes no trace_leases row (lease.go). The rows written before get an
+// empty array and owner: their traces rows cleared their marks, their
+// trace_leases rows released their leases.
 func (s *Store) addSummariesCleared(ctx context.Context) error {
-	return s.addColumn(ctx, "summaries", "cleared", `Array(UInt64)`)
+	if err := s.addColumn(ctx, "summaries", "cleared", `Array(UInt64)`); err != nil {
+		return err
+	}
+	return s.addColumn(ctx, "summaries", "owner", `String`)
 }
 
 // addDocsEpoch adds docs.epoch (schema version 6): a document written with
