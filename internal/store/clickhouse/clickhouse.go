@@ -13,7 +13,7 @@
 // What ClickHouse cannot do as the contract asks: an INSERT is atomic for
 // one table only, so Apply's writes to several tables are ordered, not
 // atomic. The order keeps the contract's crash rules for documents,
-// summaries, terms and pending marks (marks are cleared last); a statistics
+// summaries, terms and pending marks (a summary's row clears its marks); a statistics
 // delta, though, is written just before its summary, so a crash between the
 // two counts that delta twice when the trace is summarised again. A stage
 // the server refuses is reported instead (store.StatsStoredError), and the
@@ -201,7 +201,8 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 // Apply implements store.Store. Writes go in the order the contract's crash
 // rules need, tables of one stage at once (batch.go): documents (copied
 // first to a moved trace's new partition), statistics and terms, then
-// summaries and dropped traces' tombstones, then the cleared marks. A
+// summaries and dropped traces' tombstones, each its trace's cleared marks
+// (a summary its lease's release too), then the drops' lease releases. A
 // refused stage after stored statistics is store.StatsStoredError.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	for _, u := range updates {
