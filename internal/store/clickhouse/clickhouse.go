@@ -13,7 +13,7 @@
 // What ClickHouse cannot do as the contract asks: an INSERT is atomic for
 // one table only, so Apply's writes to several tables are ordered, not
 // atomic. The order keeps the contract's crash rules for documents,
-// summaries, terms and pending marks (marks are cleared last); a statistics
+// summaries, terms and pending marks (a summary's row clears its marks); a statistics
 // delta, though, is written just before its summary, so a crash between the
 // two counts that delta twice when the trace is summarised again. A stage
 // the server refuses is reported instead (store.StatsStoredError), and the
@@ -68,7 +68,7 @@ var tableColumns = map[string]string{
 	"traces":       "p, trace, epoch, ver, pending",
 	"docs":         "p, trace, doc, ver, raw, epoch",
 	"stats":        "p, res, bucket, grp, entity, value",
-	"summaries":    "p, epoch, trace, ver, sum",
+	"summaries":    "p, epoch, trace, ver, sum, cleared, owner",
 	"terms":        "p, field, value, epoch, trace, ver",
 	"dropped":      "p, trace, epoch, ver",
 	"trace_leases": "p, trace, owner, ver, until",
@@ -201,7 +201,8 @@ func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error
 // Apply implements store.Store. Writes go in the order the contract's crash
 // rules need, tables of one stage at once (batch.go): documents (copied
 // first to a moved trace's new partition), statistics and terms, then
-// summaries and dropped traces' tombstones, then the cleared marks. A
+// summaries and dropped traces' tombstones, each its trace's cleared marks
+// (a summary its lease's release too), then the drops' lease releases. A
 // refused stage after stored statistics is store.StatsStoredError.
 func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	for _, u := range updates {
@@ -228,7 +229,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 		encs[i], termsOf[i] = enc, addedTerms(&u, store.TermsOf(u.Summary))
-		nSums += len(enc) + len(u.TraceID) + 32
+		nSums += len(enc) + len(u.TraceID) + 40 + 8*s.readCount(u.TraceID)
 		for _, t := range termsOf[i] {
 			nTerms += len(t.Field) + len(t.Value) + len(u.TraceID) + 40
 		}
@@ -239,11 +240,11 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		if u.Drop {
 			// Inserts only (drop.go): statistics, then the tombstone,
 			// which clears the trace's marks up to its version
-			// (pending.go); the traces row is for builds before that.
+			// (pending.go). No traces row beside it since schema
+			// version 7: the builds that needed one cannot run on it.
 			v := s.dropVer(&u)
 			deltas = append(deltas, u.Stats...)
 			writeDrop(&drops, &u, v)
-			writeMark(&marks, u.Epoch, u.TraceID, v, 0)
 			continue
 		}
 		if u.Previous != nil && part(u.Previous.Epoch) != part(u.Epoch) {
@@ -264,6 +265,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		sums.str(u.TraceID)
 		sums.u64(v)
 		sums.bytes(enc)
+		s.writeCleared(&sums, &marks, &u, v)
 		for _, t := range termsOf[i] {
 			terms.u32(part(u.Epoch))
 			terms.str(t.Field)
@@ -272,7 +274,6 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			terms.str(u.TraceID)
 			terms.u64(v)
 		}
-		s.writeCleared(&marks, &u, v)
 	}
 	if err := writeStats(&stats, deltas); err != nil {
 		return err
@@ -282,25 +283,34 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 	}
+	// A leased summary's row releases its lease (lease.go); a drop's
+	// release is a trace_leases row.
 	ids := make([]string, len(updates))
+	var dropIDs []string
 	for i, u := range updates {
 		ids[i] = u.TraceID
+		if u.Drop {
+			dropIDs = append(dropIDs, u.TraceID)
+		}
 	}
-	releases := s.releasable(ids)
+	releases := s.releasable(dropIDs)
 	// Statistics before the summaries and tombstones they lead to (a crash
 	// between counts a delta twice rather than losing it; a refusal is
 	// reported, below); a term counts only once its summary version is the
-	// trace's newest, so terms may go first; the cleared marks last, and
-	// with them the traces' leases. A drop is done once its tombstone is
-	// in: the tombstone is its cleared mark (pending.go), so no refusal
-	// after it leaves the trace pending, and none before it leaves a
-	// tombstone whose statistics are not counted.
+	// trace's newest, so terms may go first. A leased summary's row carries
+	// its cleared marks, and a drop's tombstone is its cleared mark
+	// (pending.go): a trace is cleared in the INSERT that stores its summary
+	// or tombstone, so no crash or refusal leaves it cleared without one,
+	// nor pending after one. The leases go last: another process may build
+	// on a summary once it is stored: a summary's row is its release, a
+	// drop's release a row of the last stage, with the traces rows of an
+	// unleased summary (the only process: no lease).
 	err := s.commits.commit(
 		stage{{"docs", docs.b}, {"stats", stats.b}, {"terms", terms.b}},
 		stage{{"summaries", sums.b}, {"dropped", drops.b}},
 		stage{{"traces", marks.b}, {"trace_leases", s.leaseRows(releases, 0)}})
 	if err == nil {
-		s.released(releases)
+		s.released(ids)
 	}
 	if err != nil && stored(err, 0, "stats") {
 		// The deltas are in (or there were none), and with them the

@@ -40,8 +40,8 @@ func TestFineGrainedMigration(t *testing.T) {
 	if n := rows(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_coarse'"); n != 0 {
 		t.Errorf("%d old tables left", n)
 	}
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "6" {
-		t.Errorf("schema version %s, want 6", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
+		t.Errorf("schema version %s, want 7", v)
 	}
 	s = open(t, u)
 	st, err := s.Trace(context.Background(), id)

@@ -18,7 +18,10 @@ import (
 // at once, the one whose read started later sees the other's claim (it was
 // written before the other's read, which started earlier), so both cannot
 // hold it; both may back off, and retry at their next flush. Releasing is
-// a row with no expiry. A claim of a process that died lapses after
+// a row with no expiry, or (schema version 7) the trace's summary row with
+// the owner: a version newer than the claim's, read as a release, so a
+// summarising flush writes no release rows and the release is visible
+// exactly when the summary is. A claim of a process that died lapses after
 // leaseTTL. Expiry uses each process's clock: run NTP.
 
 // leaseTTL bounds how long a dead process's claim blocks a trace; a live
@@ -68,11 +71,18 @@ func (s *Store) othersClaims(ctx context.Context, ids []string, now time.Time) (
 	taken := map[string]bool{}
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
-		r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT DISTINCT trace FROM (
-			SELECT trace, owner, argMax(until, ver) AS u FROM trace_leases
-			WHERE p >= %d AND trace IN %s GROUP BY trace, owner)
+		// A summary releases only a claim older than itself, and an
+		// unexpired claim is younger than leaseTTL (its expiry and
+		// version come from one clock), so older summaries are not read.
+		since := now.Add(-leaseTTL)
+		r, err := s.c.selectRowsIDs(ctx, fmt.Sprintf(`SELECT DISTINCT trace FROM (
+			SELECT trace, owner, argMax(until, ver) AS u FROM (
+				SELECT trace, owner, ver, until FROM trace_leases WHERE p >= %d AND trace IN %s
+				UNION ALL SELECT trace, owner, ver, toInt64(0) AS until FROM summaries
+				WHERE trace IN %s AND ver >= %d AND owner != '')
+			GROUP BY trace, owner)
 			WHERE u > %d AND owner != %s`,
-			uint32(store.PartitionOf(now.Add(-leaseTTL).Unix())), inSet(part), now.UnixNano(), quote(s.owner)))
+			uint32(store.PartitionOf(since.Unix())), idsTable, idsTable, since.UnixNano(), now.UnixNano(), quote(s.owner)), part)
 		if err != nil {
 			return nil, err
 		}
@@ -87,8 +97,9 @@ func (s *Store) othersClaims(ctx context.Context, ids []string, now time.Time) (
 }
 
 // releasable are those of ids whose lease this store holds. Apply writes
-// their releases with its cleared marks, saving ReleaseTraces its own
-// INSERT: once a trace's summary is stored, another process may build on it.
+// the releases of dropped traces after their tombstones (a summary's row
+// is its release), saving ReleaseTraces its own INSERT: once a trace's
+// summary is stored, another process may build on it.
 func (s *Store) releasable(ids []string) []string {
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()

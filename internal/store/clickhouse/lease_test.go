@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +123,63 @@ func TestContendedLeaseClaimsOnlyFreeTraces(t *testing.T) {
 	if got, err := b.LeaseTraces(ctx, []string{"t1"}); err != nil || fmt.Sprint(got) != "[t1]" {
 		t.Errorf("B leased %v, %v after A released t1; want [t1]", got, err)
 	}
+}
+
+// TestSummaryReleasesItsLease: since schema version 7 a leased summary's
+// row is its lease's release (no trace_leases row), visible exactly when
+// the summary is; a drop's release is still a trace_leases row. Another
+// process claims both traces once they are stored, not before.
+func TestSummaryReleasesItsLease(t *testing.T) {
+	test := func(t *testing.T, db string) {
+		a, b := open(t, db), open(t, db)
+		defer a.Close()
+		defer b.Close()
+		ctx := context.Background()
+		ep := time.Now().Unix()
+		kept, dropped := storetest.TraceID(ep, 1), storetest.TraceID(ep, 2)
+		for _, id := range []string{kept, dropped} {
+			if err := a.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", "x")}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := a.LeaseTraces(ctx, []string{kept, dropped}); err != nil || len(got) != 2 {
+			t.Fatalf("A leased %v, %v; want both", got, err)
+		}
+		if got, err := b.LeaseTraces(ctx, []string{kept, dropped}); err != nil || len(got) != 0 {
+			t.Fatalf("B leased %v, %v while A holds both; want none", got, err)
+		}
+		if _, err := a.Traces(ctx, []string{kept, dropped}); err != nil {
+			t.Fatal(err)
+		}
+		// B's claims, withdrawn, are release rows too: count A's Apply's.
+		releases := func(id string) int {
+			n, _ := strconv.Atoi(clickhousetest.Query(t, db, fmt.Sprintf("SELECT count() FROM trace_leases WHERE until = 0 AND trace = '%s'", id)))
+			return n
+		}
+		before := map[string]int{kept: releases(kept), dropped: releases(dropped)}
+		err := a.Apply(ctx, []store.TraceUpdate{
+			{TraceID: kept, Epoch: ep, Summary: storetest.Summary(kept, ep)},
+			{TraceID: dropped, Epoch: ep, Summary: storetest.Summary(dropped, ep), Drop: true},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]int{kept: 0, dropped: 1} {
+			if n := releases(id) - before[id]; n != want {
+				t.Errorf("Apply wrote %d release rows of %s, want %d", n, id, want)
+			}
+		}
+		if got, err := b.HeldByOthers(ctx, []string{kept, dropped}); err != nil || len(got) != 0 {
+			t.Errorf("held by others after A's Apply: %v, %v; want none", got, err)
+		}
+		if got, err := b.LeaseTraces(ctx, []string{kept, dropped}); err != nil || len(got) != 2 {
+			t.Errorf("B leased %v, %v after A's Apply; want both", got, err)
+		}
+		// B's new claim is newer than A's summary: A cannot take it back.
+		if got, err := a.LeaseTraces(ctx, []string{kept}); err != nil || len(got) != 0 {
+			t.Errorf("A leased %v, %v while B holds it; want none", got, err)
+		}
+	}
+	t.Run("server", func(t *testing.T) { test(t, clickhousetest.NewDatabase(t)) })
+	t.Run("sharded", func(t *testing.T) { test(t, clickhousetest.NewShardedDatabase(t)) })
 }

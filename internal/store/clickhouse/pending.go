@@ -12,9 +12,16 @@ import (
 //	1  a mark, written by builds before schema version 6
 //	0  cleared: every mark up to this version (a drop, or a summary
 //	   written without a lease, by the only process)
-//	2  cleared: the mark of exactly this version (a leased summary, which
-//	   writes one such row per mark whose documents it read, and one at
-//	   its own version that says where the trace is filed)
+//	2  cleared: the mark of exactly this version (a leased summary
+//	   written before schema version 7, which wrote one such row per mark
+//	   whose documents it read, and one at its own version that says where
+//	   the trace is filed)
+//
+// Since schema version 7 a summaries row is those rows itself: it clears
+// exactly the versions in its cleared column and its own (markRows), so a
+// leased summary writes no traces rows, and its marks are cleared in the
+// INSERT that stores it (a summary written before has no cleared
+// versions: its own version clears only the documents its Apply wrote).
 //
 // A summary clears only the marks whose documents it read: another
 // process may have committed a mark, but not yet its documents, when the
@@ -28,8 +35,8 @@ import (
 // hides the documents no newer than it, so the marks it clears are those
 // of documents it drops, and it clears them in the INSERT
 // that drops them, so no refused later INSERT can leave a dropped trace
-// pending for good (a traces row with pending 0 beside it is for builds
-// before this).
+// pending for good (builds before schema version 7 wrote a traces row with
+// pending 0 beside it, for builds before this).
 
 // newestMark is, over pendingSQL's inner rows, the newest mark not cleared.
 const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
@@ -41,13 +48,15 @@ const noEpoch = `toInt64('-9223372036854775808')`
 // markRows names its traces in each branch of its UNION ALL: its callers
 // given a set of ids send it once, as external data (extdata.go).
 //
-// markRows are the traces rows, the documents' versions as marks and the
-// tombstones as cleared rows (trace, ver, epoch, pending) where says: a PutTraceSegments call's documents
+// markRows are the traces rows, the documents' versions as marks, the
+// tombstones and the summaries' cleared versions as cleared rows (trace,
+// ver, epoch, pending) where says: a PutTraceSegments call's documents
 // are its marks, so it makes one INSERT, not two (issue 17).
 func markRows(where string) string {
 	return `(SELECT trace, ver, epoch, pending FROM traces WHERE ` + where + `
 		UNION ALL SELECT trace, ver, epoch, toUInt8(1) AS pending FROM docs WHERE epoch != ` + noEpoch + ` AND (` + where + `)
-		UNION ALL SELECT trace, ver, epoch, toUInt8(0) AS pending FROM dropped WHERE ` + where + `)`
+		UNION ALL SELECT trace, ver, epoch, toUInt8(0) AS pending FROM dropped WHERE ` + where + `
+		UNION ALL SELECT trace, arrayJoin(arrayPushBack(cleared, ver)) AS cv, epoch, toUInt8(2) AS pending FROM summaries WHERE ` + where + `)`
 }
 
 // pendingSQL selects the traces with a mark neither cleared exactly nor
@@ -103,23 +112,33 @@ func (s *Store) dropVer(u *store.TraceUpdate) uint64 {
 	return s.ver()
 }
 
-// writeCleared writes u's cleared marks, at version v: on a held trace,
-// exactly the marks its last read saw documents of, and where it is filed;
-// otherwise (no lease, so no other writer) every mark up to v.
-func (s *Store) writeCleared(w *rowWriter, u *store.TraceUpdate, v uint64) {
+// writeCleared ends u's summaries row (version v) with the marks it
+// clears, Array(UInt64), and the owner whose lease it releases: on a held
+// trace, exactly the marks its last read
+// saw documents of (the row's own version, where the trace is filed, is
+// cleared too: markRows); otherwise (no lease, so no other writer) none,
+// and a traces row in marks clears every mark up to v.
+func (s *Store) writeCleared(sums, marks *rowWriter, u *store.TraceUpdate, v uint64) {
 	s.heldMu.Lock()
 	held := s.held[u.TraceID]
 	vs := s.read[u.TraceID].marks
 	delete(s.read, u.TraceID)
 	s.heldMu.Unlock()
 	if !held {
-		writeMark(w, u.Epoch, u.TraceID, v, 0)
+		sums.u64s(nil)
+		sums.str("")
+		writeMark(marks, u.Epoch, u.TraceID, v, 0)
 		return
 	}
-	for _, mv := range vs {
-		writeMark(w, u.Epoch, u.TraceID, mv, 2)
-	}
-	writeMark(w, u.Epoch, u.TraceID, v, 2)
+	sums.u64s(vs)
+	sums.str(s.owner) // releases the lease (lease.go)
+}
+
+// readCount is how many marks the last read of a held trace saw.
+func (s *Store) readCount(traceID string) int {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	return len(s.read[traceID].marks)
 }
 
 // writeMark adds a traces row: where the trace is filed, and its pending

@@ -191,8 +191,8 @@ func TestPendingMarksOfAnOldDatabase(t *testing.T) {
 
 	s = open(t, u)
 	defer s.Close()
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "6" {
-		t.Fatalf("schema version %s after the upgrade, want 6", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
+		t.Fatalf("schema version %s after the upgrade, want 7", v)
 	}
 	if err := s.PutDocs(ctx, []store.DocPut{{TraceID: fresh, Epoch: ep, Docs: []store.Doc{storetest.Doc("cccccccccccccccc", "c")}}}); err != nil {
 		t.Fatal(err)
@@ -247,6 +247,79 @@ func wantPending(t *testing.T, s *clickhouse.Store, want []string, ids ...string
 	for name, got := range map[string][]string{"Pending": all, "PendingBefore": stale, "PendingAmong": among} {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestSummaryRowClearsItsMarks: since schema version 7 a leased summary's
+// row carries the marks it clears, so it writes no traces rows, and a
+// database written by a version-6 build (summaries without that column,
+// their marks cleared by traces rows) upgrades: its summarised trace stays
+// clear, its pending one stays pending until this build summarises it.
+func TestSummaryRowClearsItsMarks(t *testing.T) {
+	u := clickhousetest.NewDatabase(t)
+	ctx := context.Background()
+	s := open(t, u)
+	ep := time.Now().Unix()
+	done, old, fresh := storetest.TraceID(ep, 1), storetest.TraceID(ep, 2), storetest.TraceID(ep, 3)
+	summarise := func(s *clickhouse.Store, ids ...string) {
+		t.Helper()
+		if got, err := s.LeaseTraces(ctx, ids); err != nil || len(got) != len(ids) {
+			t.Fatalf("leased %v, %v; want %v", got, err, ids)
+		}
+		if _, err := s.Traces(ctx, ids); err != nil {
+			t.Fatal(err)
+		}
+		var us []store.TraceUpdate
+		for _, id := range ids {
+			us = append(us, store.TraceUpdate{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep)})
+		}
+		if err := s.Apply(ctx, us); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(s *clickhouse.Store, id, doc string) {
+		t.Helper()
+		if err := s.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc(doc, "x")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(s, done, "aaaaaaaaaaaaaaaa")
+	summarise(s, done)
+	if n := query(t, u, "SELECT count() FROM traces"); n != "0" {
+		t.Fatalf("%s traces rows written by a leased summary, want none", n)
+	}
+	wantPending(t, s, nil, done)
+	put(s, old, "bbbbbbbbbbbbbbbb")
+	s.Close()
+
+	// As a version-6 build wrote it: the summary's cleared rows in traces
+	// (its mark's version and its own), no cleared column.
+	query(t, u, fmt.Sprintf(`INSERT INTO traces SELECT p, trace, epoch, arrayJoin(arrayPushBack(cleared, ver)), 2 FROM summaries WHERE trace = '%s'`, done))
+	downgrade(t, u, "summaries", "p UInt32, epoch Int64, trace String, ver UInt64, sum String", "ORDER BY (trace, ver) SETTINGS index_granularity = 256")
+	query(t, u, "DROP TABLE schema_version")
+	query(t, u, "CREATE TABLE schema_version (version UInt32) ENGINE = MergeTree ORDER BY version")
+	query(t, u, "INSERT INTO schema_version VALUES (1), (2), (3), (4), (5), (6)")
+	if n := query(t, u, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = 'summaries' AND name = 'cleared'"); n != "0" {
+		t.Fatalf("the downgraded summaries table still has its cleared column")
+	}
+
+	s = open(t, u)
+	defer s.Close()
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
+		t.Fatalf("schema version %s after the upgrade, want 7", v)
+	}
+	wantPending(t, s, []string{old}, done, old)
+	put(s, fresh, "cccccccccccccccc")
+	wantPending(t, s, []string{old, fresh}, done, old, fresh)
+	summarise(s, old, fresh)
+	wantPending(t, s, nil, done, old, fresh)
+	if n := query(t, u, fmt.Sprintf("SELECT count() FROM traces WHERE trace != '%s'", done)); n != "0" {
+		t.Errorf("%s traces rows written by this build's leased summaries, want none", n)
+	}
+	for _, id := range []string{done, old, fresh} {
+		if st, err := s.Trace(ctx, id); err != nil || len(st.Docs) != 1 || st.Epoch != ep || st.Summary == nil {
+			t.Errorf("Trace(%s) = %+v, %v; want its document and summary, filed under %d", id, st, err, ep)
 		}
 	}
 }

@@ -209,8 +209,8 @@ func TestStatsRollupsAfterMigratingAnOldDatabase(t *testing.T) {
 
 	s = open(t, u)
 	defer s.Close()
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "6" {
-		t.Fatalf("schema version %s, want 6", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
+		t.Fatalf("schema version %s, want 7", v)
 	}
 	clickhouse.SetRollup(s, 0, 0, 1, nil)
 	for _, step := range []string{"migrated", "again"} {

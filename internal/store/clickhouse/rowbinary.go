@@ -29,6 +29,14 @@ func (w *rowWriter) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, 
 func (w *rowWriter) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
 func (w *rowWriter) i64(v int64)  { w.u64(uint64(v)) }
 
+// u64s writes an Array(UInt64).
+func (w *rowWriter) u64s(vs []uint64) {
+	w.b = binary.AppendUvarint(w.b, uint64(len(vs)))
+	for _, v := range vs {
+		w.u64(v)
+	}
+}
+
 var errShort = errors.New("clickhouse: truncated RowBinary answer")
 
 // rowReader reads RowBinary values; the first error sticks.

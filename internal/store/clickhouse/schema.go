@@ -44,6 +44,7 @@ var migrations = [][]string{
 	nil,             // docs and summaries with finer index granules: fineGrained (granularity.go)
 	createRollups,   // statistics rollups and stats.at (rollup.go; the column by addStatsAt)
 	nil,             // docs.epoch: documents are their pending marks (addDocsEpoch, pending.go)
+	nil,             // summaries.cleared, .owner: a summary carries its cleared marks and releases its lease (addSummariesCleared)
 }
 
 // migrationSteps are the steps of a migration that are not plain
@@ -53,6 +54,20 @@ var migrationSteps = map[int]func(*Store, context.Context) error{
 	4: (*Store).fineGrained,
 	5: (*Store).addStatsAt,
 	6: (*Store).addDocsEpoch,
+	7: (*Store).addSummariesCleared,
+}
+
+// addSummariesCleared adds summaries.cleared and .owner (schema version
+// 7): a leased summary's row carries the versions of the marks it clears,
+// so it writes no traces rows (pending.go), and releases its lease, so it
+// writes no trace_leases row (lease.go). The rows written before get an
+// empty array and owner: their traces rows cleared their marks, their
+// trace_leases rows released their leases.
+func (s *Store) addSummariesCleared(ctx context.Context) error {
+	if err := s.addColumn(ctx, "summaries", "cleared", `Array(UInt64)`); err != nil {
+		return err
+	}
+	return s.addColumn(ctx, "summaries", "owner", `String`)
 }
 
 // addDocsEpoch adds docs.epoch (schema version 6): a document written with
