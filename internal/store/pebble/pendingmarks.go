@@ -81,14 +81,10 @@ func (p *pendingMarks) newMark(ids []string, epochs []int64) (*markBatch, []byte
 	for _, id := range ids {
 		size += binary.MaxVarintLen32 + len(id) + 8
 	}
-	v := make([]byte, 0, size)
 	for i, id := range ids {
 		m.traces[i] = markedTrace{id: id, epoch: epochs[i]}
-		v = binary.AppendUvarint(v, uint64(len(id)))
-		v = append(v, id...)
-		v = binary.BigEndian.AppendUint64(v, uint64(epochs[i]))
 	}
-	return m, v
+	return m, m.appendValue(make([]byte, 0, size))
 }
 
 // add records a committed mark.
@@ -186,8 +182,9 @@ func (p *pendingMarks) clear(db *pebble.DB, ids []string, done func(id string, e
 }
 
 // value is a mark's stored form: the traces it names not yet summarised.
-func (m *markBatch) value() []byte {
-	var v []byte
+func (m *markBatch) value() []byte { return m.appendValue(nil) }
+
+func (m *markBatch) appendValue(v []byte) []byte {
 	for _, t := range m.traces {
 		if !t.done {
 			v = binary.AppendUvarint(v, uint64(len(t.id)))
