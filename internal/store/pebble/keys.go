@@ -68,8 +68,6 @@ func termKey(epoch int64, t store.Term, traceID string) []byte {
 
 func aliasKey(traceID string) []byte { return append([]byte{'x'}, traceID...) }
 
-func pendingKey(traceID string) []byte { return append([]byte{'p'}, traceID...) }
-
 // metaTable sorts after the summaries, as the statistics do (stats.go):
 // a busy server writes metadata all the time (the insights detector's
 // state, once a minute per group; daemons' telemetry, once a minute each),

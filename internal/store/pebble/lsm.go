@@ -229,11 +229,11 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 			opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		}
 	}
-	// Every summarised trace deletes its pending mark, so the p table is
-	// all tombstones; Pebble's tombstone-density compactions then rewrote
-	// whole tables over and over: 36 of 86 compactions in a 1M-segment run,
-	// 7-11% of ingest CPU. Ordinary compactions drop the tombstones at the
-	// bottom level anyway.
+	// Pending marks are deleted once summarised, so the p table is mostly
+	// tombstones; Pebble's tombstone-density compactions then rewrote whole
+	// tables over and over (a mark per trace, before layout 9: 36 of 86
+	// compactions in a 1M-segment run, 7-11% of ingest CPU). Ordinary
+	// compactions drop the tombstones at the bottom level anyway.
 	opts.Experimental.TombstoneDenseCompactionThreshold = -1
 	opts.Experimental.UserKeyCategories = keyCategories[role]
 	opts.EnsureDefaults()

@@ -11,7 +11,9 @@
 //	s | epoch | trace id                       -> encoded summary   (main LSM, as the rest)
 //	d | epoch | trace id                       -> (empty): keep policies dropped the trace
 //	x | trace id                               -> epoch, when it is not the id's own
-//	p | trace id                               -> epoch, while documents await a summary
+//	p | 0 | 8-byte number                      -> (len id, id, epoch)...: a PutDocs call's traces
+//	                                              awaiting a summary (pendingmarks.go; p | trace id -> epoch
+//	                                              before layout 9, still read)
 //	u | partition | G|H|I | ...                -> statistics (stats.go)
 //	w | kind 0 key                             -> metadata record
 //	v                                          -> layout version
@@ -326,11 +328,11 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// removal: a crash in between leaves the trace pending, and its terms
 	// naming a trace without a summary, which searches skip.
 	var docs sortedBatch
-	// Sized up front, as sb is: grown by doubling, the staged operations
-	// were ~6% of single-segment ingest's allocated bytes.
 	marked := make([]string, len(updates))
 	var refiled [][]byte // document ranges copied under another epoch
 	var dropped [][]byte // document ranges of traces not kept
+	// Sized up front: grown by doubling, the staged operations were ~6% of
+	// single-segment ingest's allocated bytes.
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
 	pw := postingWriters.Get().(*postingWriter)
 	defer pw.release() // after the terms' commit: the batch copies the lists
@@ -699,7 +701,8 @@ func (s *Store) dropBefore(ctx context.Context, t time.Time) (int, error) {
 		return 0, err
 	}
 	// Aliases (foreign trace ids only) are few; they go row by row.
-	for _, table := range []byte{'x'} {
+	{
+		const table byte = 'x'
 		var b sortedBatch
 		db := s.lsmOf(table)
 		it, err := db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})

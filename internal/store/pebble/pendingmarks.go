@@ -208,7 +208,7 @@ func (p *pendingMarks) pending() []string {
 }
 
 // load reads the table's marks, of either form, into p, replacing what it
-// held (a store reopened for writing may have moved them: legacy.go). A
+// held (Open, and a store reopened for writing). A
 // mark that does not decode is logged and left alone: its traces'
 // documents stay stored.
 func (p *pendingMarks) load(db *pebble.DB, log *slog.Logger) error {

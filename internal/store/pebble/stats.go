@@ -27,7 +27,9 @@ import (
 // each compaction from L0 rewrote all of them (migrate.go moves them).
 const statTable = 'u'
 
-var statResolutions = []byte{'G', 'H', 'I'}
+// statResolutions: a byte per resolution of store.StatResolutions in the
+// key, the letters of the old tables (migrate.go), so moved keys keep them.
+var statResolutions = oldStatTables
 
 func statResolution(res int64) (byte, error) {
 	for i, r := range store.StatResolutions {
