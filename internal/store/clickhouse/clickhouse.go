@@ -13,7 +13,8 @@
 // What ClickHouse cannot do as the contract asks: an INSERT is atomic for
 // one table only, so Apply's writes to several tables are ordered, not
 // atomic. The order keeps the contract's crash rules for documents,
-// summaries, terms and pending marks (a summary's row clears its marks); a statistics
+// summaries, terms and pending marks (a leased summary's row clears its marks; an
+// unleased one's traces row, written last, does); a statistics
 // delta, though, is written just before its summary, so a crash between the
 // two counts that delta twice when the trace is summarised again. A stage
 // the server refuses is reported instead (store.StatsStoredError), and the
@@ -229,7 +230,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 		encs[i], termsOf[i] = enc, addedTerms(&u, store.TermsOf(u.Summary))
-		nSums += len(enc) + len(u.TraceID) + 40 + 8*s.readCount(u.TraceID)
+		nSums += len(enc) + len(u.TraceID) + len(s.owner) + 48 // a long cleared list grows it
 		for _, t := range termsOf[i] {
 			nTerms += len(t.Field) + len(t.Value) + len(u.TraceID) + 40
 		}

@@ -251,8 +251,8 @@ var _ store.StalePending = (*Store)(nil)
 const staleWindow = 2 * time.Hour
 
 // PendingBefore implements store.StalePending: traces filed within
-// staleWindow whose newest traces row is a pending mark written before
-// before (versions are the writers' clocks in ns).
+// staleWindow whose newest mark (markRows) is not cleared and was written
+// before before (versions are the writers' clocks in ns).
 func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(traceID string) bool) error {
 	from := before.Add(-staleWindow)
 	r, err := s.c.selectRows(ctx, pendingSQL(fmt.Sprintf(`p >= %d AND ver >= %d`, uint32(store.PartitionOf(from.Unix())), from.UnixNano()),

@@ -4,10 +4,11 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
-// A trace's pending state is in its docs and traces rows. Each version of
-// its documents is a mark (one written by this build carries its trace's
-// epoch; older builds wrote a traces row with pending 1 beside theirs,
-// markRows), and its traces rows clear them, by the pending column:
+// A trace's pending state is in its docs, traces, dropped and summaries
+// rows (markRows). Each version of its documents is a mark (one written by
+// this build carries its trace's epoch; older builds wrote a traces row
+// with pending 1 beside theirs), and its traces rows clear them, by the
+// pending column:
 //
 //	1  a mark, written by builds before schema version 6
 //	0  cleared: every mark up to this version (a drop, or a summary
@@ -35,8 +36,8 @@ import (
 // hides the documents no newer than it, so the marks it clears are those
 // of documents it drops, and it clears them in the INSERT
 // that drops them, so no refused later INSERT can leave a dropped trace
-// pending for good (builds before schema version 7 wrote a traces row with
-// pending 0 beside it, for builds before this).
+// pending for good (before schema version 7 a drop also wrote a traces row
+// with pending 0, for builds older than the tombstones).
 
 // newestMark is, over pendingSQL's inner rows, the newest mark not cleared.
 const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
@@ -82,7 +83,7 @@ func (s *Store) readMarks(ids []string, covered map[string][]uint64, newest map[
 	for _, id := range ids {
 		if s.held[id] {
 			// marks nil: read, no mark's documents were there.
-			s.read[id] = traceRead{marks: covered[id], newest: newest[id], ok: true}
+			s.read[id] = traceRead{marks: covered[id], newest: newest[id]}
 		}
 	}
 }
@@ -91,7 +92,16 @@ func (s *Store) readMarks(ids []string, covered map[string][]uint64, newest map[
 type traceRead struct {
 	marks  []uint64 // versions of the pending marks whose documents it read
 	newest uint64   // the newest version of any document it read, 0 if none
-	ok     bool
+}
+
+// takeRead takes what the last Traces read of a trace (ok: there was one)
+// and whether this store holds its lease.
+func (s *Store) takeRead(traceID string) (held bool, rd traceRead, ok bool) {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	rd, ok = s.read[traceID]
+	delete(s.read, traceID)
+	return s.held[traceID], rd, ok
 }
 
 // dropVer is the version of u's tombstone: on a held trace, the newest
@@ -101,12 +111,7 @@ type traceRead struct {
 // stays pending, a late document of a dropped trace counted on its own;
 // otherwise (no lease, so no other writer) a new version.
 func (s *Store) dropVer(u *store.TraceUpdate) uint64 {
-	s.heldMu.Lock()
-	held := s.held[u.TraceID]
-	rd := s.read[u.TraceID]
-	delete(s.read, u.TraceID)
-	s.heldMu.Unlock()
-	if held && rd.ok {
+	if held, rd, ok := s.takeRead(u.TraceID); held && ok {
 		return rd.newest
 	}
 	return s.ver()
@@ -119,26 +124,15 @@ func (s *Store) dropVer(u *store.TraceUpdate) uint64 {
 // cleared too: markRows); otherwise (no lease, so no other writer) none,
 // and a traces row in marks clears every mark up to v.
 func (s *Store) writeCleared(sums, marks *rowWriter, u *store.TraceUpdate, v uint64) {
-	s.heldMu.Lock()
-	held := s.held[u.TraceID]
-	vs := s.read[u.TraceID].marks
-	delete(s.read, u.TraceID)
-	s.heldMu.Unlock()
+	held, rd, _ := s.takeRead(u.TraceID)
 	if !held {
 		sums.u64s(nil)
 		sums.str("")
 		writeMark(marks, u.Epoch, u.TraceID, v, 0)
 		return
 	}
-	sums.u64s(vs)
+	sums.u64s(rd.marks)
 	sums.str(s.owner) // releases the lease (lease.go)
-}
-
-// readCount is how many marks the last read of a held trace saw.
-func (s *Store) readCount(traceID string) int {
-	s.heldMu.Lock()
-	defer s.heldMu.Unlock()
-	return len(s.read[traceID].marks)
 }
 
 // writeMark adds a traces row: where the trace is filed, and its pending
