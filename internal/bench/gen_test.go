@@ -87,3 +87,32 @@ func TestBatchesOfSingleSegmentTraces(t *testing.T) {
 		t.Fatalf("%d documents in %d traces, want 500 in 500", n, len(ids))
 	}
 }
+
+// A stream hands out exactly BatchesAt's batches for the same seed, shape
+// and sizes, including a last short batch and runs shorter than one group.
+func TestStreamMakesBatchesAtsBatches(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	for _, size := range []int{0, 1} {
+		for _, c := range []struct{ n, batch int }{{1, 50}, {63, 50}, {500, 50}, {1001, 7}, {3000, 64}} {
+			want := NewGenerator(3)
+			want.TraceSize = size
+			got := NewGenerator(3)
+			got.TraceSize = size
+			s := got.Stream(at, 500, c.n, c.batch)
+			for i, w := range want.BatchesAt(at, 500, c.n, c.batch) {
+				b := s.Next()
+				if len(b) != len(w) {
+					t.Fatalf("size %d, n %d: batch %d has %d documents, want %d", size, c.n, i, len(b), len(w))
+				}
+				for j := range w {
+					if string(b[j]) != string(w[j]) {
+						t.Fatalf("size %d, n %d: batch %d document %d differs:\n%s\nwant\n%s", size, c.n, i, j, b[j], w[j])
+					}
+				}
+			}
+			if b := s.Next(); b != nil {
+				t.Fatalf("size %d, n %d: a batch past the end: %d documents", size, c.n, len(b))
+			}
+		}
+	}
+}
