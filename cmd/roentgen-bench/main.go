@@ -76,7 +76,7 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.mode, "mode", "http", "http (PutTraceSegments batches, as the daemon sends) or udp (one datagram per segment)")
-	flag.IntVar(&c.segments, "segments", 300_000, "segments to send (generated before the clock starts)")
+	flag.IntVar(&c.segments, "segments", 300_000, "segments to send (generated as they are sent, a few batches per sender ahead)")
 	flag.IntVar(&c.traceSize, "trace-size", 0, "segments per trace: 0 for the mixed shape (1 to 8, mean ~4), 1 for single-segment traces")
 	flag.IntVar(&c.batch, "batch", 50, "documents per PutTraceSegments call")
 	flag.IntVar(&c.concurrency, "concurrency", 4, "concurrent senders")
@@ -134,7 +134,6 @@ func run(c config, out io.Writer) error {
 	if !c.keep {
 		defer os.RemoveAll(c.dataDir)
 	}
-	fmt.Fprintf(out, "generating %d segments...\n", c.segments)
 	gen := bench.NewGenerator(c.seed)
 	gen.TraceSize = c.traceSize
 	// The last trace starts now; the first, as long before as traces at
@@ -144,20 +143,14 @@ func run(c config, out io.Writer) error {
 		perTrace = float64(c.traceSize)
 	}
 	span := time.Duration(float64(c.segments) / perTrace / c.traceRate * float64(time.Second))
-	batches := gen.BatchesAt(time.Now().Add(-span), c.traceRate, c.segments, c.batch)
-	raw := 0
-	for _, b := range batches {
-		for _, d := range b {
-			raw += len(d)
-		}
-	}
+	stream := gen.Stream(time.Now().Add(-span), c.traceRate, c.segments, c.batch)
 	srv, err := startServer(c)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
 
-	fmt.Fprintf(out, "sending over %s with %d senders to %s...\n", c.mode, c.concurrency, srv.target(c.mode))
+	fmt.Fprintf(out, "sending %d segments over %s with %d senders to %s...\n", c.segments, c.mode, c.concurrency, srv.target(c.mode))
 	if c.cpuProfile != "" && srv.app != nil {
 		f, err := os.Create(c.cpuProfile)
 		if err != nil {
@@ -168,8 +161,13 @@ func run(c config, out io.Writer) error {
 		}
 		defer f.Close()
 	}
-	cpu0, wall0 := srv.cpu(), time.Now()
-	var sent, rejected atomic.Int64
+	// The documents are made during the clock, on the cores the server
+	// uses: the harness's own CPU is reported beside the server's.
+	prod := startProducer(stream, c.mode == "http", 4*max(c.concurrency, 1))
+	defer prod.close()
+	cpu0, self0, wall0 := srv.cpu(), bench.CPUTime(), time.Now()
+	win := newWindows(out, srv, c, cpu0, self0, wall0)
+	var sent, rejected, raw atomic.Int64
 	// The second half's CPU per segment is the steady state: by then the
 	// store's flushes and compactions keep pace with what arrives, while
 	// the whole run's figure leaves out work still owed at its end
@@ -181,7 +179,6 @@ func run(c config, out io.Writer) error {
 	var firstErr error
 	var errOnce sync.Once
 	deadline := wall0.Add(c.maxDuration)
-	next := atomic.Int64{}
 	var pace *pacer
 	if c.rate > 0 {
 		pace = newPacer(c.rate)
@@ -197,20 +194,23 @@ func run(c config, out io.Writer) error {
 				return
 			}
 			defer s.close()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(batches)) || time.Now().After(deadline) {
+			for b := range prod.ready {
+				if time.Now().After(deadline) {
 					return
 				}
 				if pace != nil {
-					pace.wait(len(batches[i]))
+					pace.wait(len(b.docs))
 				}
-				n, err := s.send(batches[i])
+				n, err := s.send(b)
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
 					return
 				}
-				if now := sent.Add(int64(len(batches[i]))); now >= int64(c.segments/2) {
+				raw.Add(int64(b.raw))
+				now := sent.Add(int64(len(b.docs)))
+				prod.free <- b
+				win.add(now)
+				if now >= int64(c.segments/2) {
 					half.Do(func() {
 						halfCPU, halfSent = srv.cpu(), now
 						if c.cpuProfile != "" && srv.app == nil {
@@ -225,6 +225,8 @@ func run(c config, out io.Writer) error {
 		}()
 	}
 	wg.Wait()
+	prod.close()
+	win.flush(sent.Load())
 	if firstErr != nil {
 		return firstErr
 	}
@@ -247,7 +249,7 @@ func run(c config, out io.Writer) error {
 			return fmt.Errorf("server allocation profile: %w", err)
 		}
 	}
-	cpu := srv.cpu() - cpu0
+	cpu, self := srv.cpu()-cpu0, bench.CPUTime()-self0
 	rss := srv.peakRSS()
 	if c.engine && srv.app != nil {
 		if ps, ok := srv.app.Store().(*pebble.Store); ok {
@@ -273,9 +275,9 @@ func run(c config, out io.Writer) error {
 			return err
 		}
 	}
-	rawSent := raw * int(sent.Load()) / c.segments
+	rawSent := raw.Load()
 	// Disk is compared with the raw JSON of what was stored (UDP may drop).
-	rawStored := int64(raw) * accepted / int64(c.segments)
+	rawStored := rawSent * accepted / max(sent.Load(), 1)
 
 	who := "server process"
 	if c.execPath == "" {
@@ -293,7 +295,14 @@ func run(c config, out io.Writer) error {
 		fmt.Fprintf(out, "cpu 2nd half    %.2fs: %.1f µs/segment, %.0f segments/s per 2 cores (steady state)\n",
 			second.Seconds(), float64(second.Microseconds())/n, 2*n/second.Seconds())
 	}
+	if c.execPath != "" {
+		fmt.Fprintf(out, "harness cpu     %.2fs: %.1f µs/segment generating and sending (on the server's cores)\n",
+			self.Seconds(), float64(self.Microseconds())/float64(max(sent.Load(), 1)))
+	}
 	fmt.Fprintf(out, "peak rss        %d MiB (%s)\n", rss>>20, who)
+	if c.execPath != "" {
+		fmt.Fprintf(out, "harness rss     %d MiB peak (load generator and senders)\n", selfPeakRSS()>>20)
+	}
 	fmt.Fprintf(out, "raw json        %d bytes, %.0f per segment\n", rawSent, float64(rawSent)/float64(max(sent.Load(), 1)))
 	perSeg := func(n int64) string {
 		return fmt.Sprintf("%d bytes, %.0f per segment, 1/%.1f of raw", n, float64(n)/float64(max(accepted, 1)), float64(rawStored)/float64(n))
@@ -483,7 +492,7 @@ func (s *server) udpAccepted() int64 {
 
 // sender sends batches and returns how many documents were rejected.
 type sender interface {
-	send(docs [][]byte) (int, error)
+	send(b *batch) (int, error)
 	close()
 }
 
@@ -501,21 +510,10 @@ func newSender(mode string, s *server) (sender, error) {
 type httpSender struct {
 	url    string
 	client *http.Client
-	body   bytes.Buffer
 }
 
-func (h *httpSender) send(docs [][]byte) (int, error) {
-	h.body.Reset()
-	h.body.WriteString(`{"TraceSegmentDocuments":[`)
-	for i, d := range docs {
-		if i > 0 {
-			h.body.WriteByte(',')
-		}
-		q, _ := json.Marshal(string(d))
-		h.body.Write(q)
-	}
-	h.body.WriteString(`]}`)
-	resp, err := h.client.Post(h.url, "application/x-amz-json-1.1", bytes.NewReader(h.body.Bytes()))
+func (h *httpSender) send(b *batch) (int, error) {
+	resp, err := h.client.Post(h.url, "application/x-amz-json-1.1", bytes.NewReader(b.body))
 	if err != nil {
 		return 0, err
 	}
@@ -540,8 +538,8 @@ type udpSender struct {
 	buf  []byte
 }
 
-func (u *udpSender) send(docs [][]byte) (int, error) {
-	for _, d := range docs {
+func (u *udpSender) send(b *batch) (int, error) {
+	for _, d := range b.docs {
 		u.buf = append(append(u.buf[:0], `{"format":"json","version":1}`+"\n"...), d...)
 		if _, err := u.conn.Write(u.buf); err != nil {
 			return 0, err

@@ -24,7 +24,7 @@ func TestRunStoresWhatItSends(t *testing.T) {
 			if err := run(c, &out); err != nil {
 				t.Fatalf("%v\n%s", err, out.String())
 			}
-			for _, want := range []string{`segments\s+400 sent, 400 stored, 0 rejected`, `throughput\s+\d+ segments/s`, `disk compacted\s+files \d+ bytes`, `by table\s+documents [1-9]\d*,`} {
+			for _, want := range []string{`segments\s+400 sent, 400 stored, 0 rejected`, `throughput\s+\d+ segments/s`, `disk compacted\s+files \d+ bytes`, `by table\s+documents [1-9]\d*,`, `window\s+8/8\s+400 segments (stored|sent) at`} {
 				if !regexp.MustCompile(want).MatchString(out.String()) {
 					t.Errorf("output lacks %q:\n%s", want, out.String())
 				}
