@@ -56,6 +56,7 @@ type config struct {
 	keep        bool
 	seed        uint64
 	cpuProfile  string
+	selfProfile string
 	engine      bool
 	traceRate   float64
 	// The soak (soak.go).
@@ -87,6 +88,7 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	flag.Uint64Var(&c.seed, "seed", 1, "generator seed")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile here: in-process, of the sending phase (load generator included); with -exec, the server's own over the second half, from its /debug/pprof (and its allocations since start in <file>.allocs)")
+	flag.StringVar(&c.selfProfile, "harness-cpuprofile", "", "with -exec: write a CPU profile of the harness itself (load generator and senders) over the sending phase here")
 	flag.BoolVar(&c.engine, "engine", false, "print the storage engine's own metrics (levels, compactions) at the end (in-process server only)")
 	flag.Float64Var(&c.traceRate, "trace-rate", bench.NominalTraceRate, "traces per second of traffic the trace start times are spread as (ending now); lower spreads the same traces over more minutes")
 	flag.DurationVar(&c.soak, "soak", 0, "run the soak for this long instead (soak.go): -rate-factor times the sustainable rate (-rate, or found by -calibrate), RSS sampled, every acknowledged document checked in the store at the end; needs -exec")
@@ -151,8 +153,12 @@ func run(c config, out io.Writer) error {
 	defer srv.stop()
 
 	fmt.Fprintf(out, "sending %d segments over %s with %d senders to %s...\n", c.segments, c.mode, c.concurrency, srv.target(c.mode))
-	if c.cpuProfile != "" && srv.app != nil {
-		f, err := os.Create(c.cpuProfile)
+	profile := c.cpuProfile
+	if srv.app == nil {
+		profile = c.selfProfile
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
 		if err != nil {
 			return err
 		}
@@ -237,7 +243,7 @@ func run(c config, out io.Writer) error {
 		accepted = srv.waitUDP(sent.Load())
 	}
 	elapsed := time.Since(wall0)
-	if c.cpuProfile != "" && srv.app != nil {
+	if profile != "" {
 		pprof.StopCPUProfile()
 	}
 	if profiled != nil {

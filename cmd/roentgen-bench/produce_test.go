@@ -63,3 +63,16 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAppendRequest is the harness's cost per document of writing a
+// request body (escaping each document once).
+func BenchmarkAppendRequest(b *testing.B) {
+	docs := bench.NewGenerator(1).Batches(time.Now(), 50, 50)[0]
+	var body []byte
+	cpu := bench.StartCPU()
+	for b.Loop() {
+		body = appendRequest(body[:0], docs)
+	}
+	cpu.Report(b)
+	b.SetBytes(int64(len(body)))
+}

@@ -291,24 +291,15 @@ func (b *batcher) next() [][]byte {
 type soakSender struct {
 	url    string
 	client *http.Client
-	body   bytes.Buffer
+	body   []byte
 }
 
 // send makes one PutTraceSegments call and files its documents by answer.
 // Only an error of the harness itself is returned; the server's refusals
 // and transport failures are counted.
 func (s *soakSender) send(docs [][]byte, n *soakCounts, acks *ackLog) error {
-	s.body.Reset()
-	s.body.WriteString(`{"TraceSegmentDocuments":[`)
-	for i, d := range docs {
-		if i > 0 {
-			s.body.WriteByte(',')
-		}
-		q, _ := json.Marshal(string(d))
-		s.body.Write(q)
-	}
-	s.body.WriteString(`]}`)
-	resp, err := s.client.Post(s.url, "application/x-amz-json-1.1", bytes.NewReader(s.body.Bytes()))
+	s.body = appendRequest(s.body[:0], docs)
+	resp, err := s.client.Post(s.url, "application/x-amz-json-1.1", bytes.NewReader(s.body))
 	if err != nil {
 		n.failed.Add(int64(len(docs)))
 		if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
