@@ -20,8 +20,9 @@ type Generator struct {
 	// requests call nothing traced, where per-trace work dominates).
 	TraceSize int
 
-	rng *rand.Rand
-	buf []byte
+	rng   *rand.Rand
+	buf   []byte
+	arena []byte // the documents returned are carved from this
 }
 
 // NewGenerator returns a generator seeded with seed.
@@ -127,11 +128,30 @@ func (g *Generator) TraceID(at time.Time) string {
 }
 
 func (g *Generator) id() string {
-	var r [8]byte
-	for i := range r {
-		r[i] = byte(g.rng.Uint32())
+	var b [16]byte
+	return string(g.appendID(b[:0]))
+}
+
+// appendID appends a new 64-bit id in hex, drawing what id draws.
+func (g *Generator) appendID(b []byte) []byte {
+	const digits = "0123456789abcdef"
+	for range 8 {
+		r := byte(g.rng.Uint32())
+		b = append(b, digits[r>>4], digits[r&0xf])
 	}
-	return hex.EncodeToString(r[:])
+	return b
+}
+
+// keep returns a copy of doc carved from an arena: one allocation per
+// ~28 documents instead of one each (the generator runs beside the server
+// under test, so what it costs is taken from it).
+func (g *Generator) keep(doc []byte) []byte {
+	if cap(g.arena)-len(g.arena) < len(doc) {
+		g.arena = make([]byte, 0, max(32<<10, len(doc)))
+	}
+	n := len(g.arena)
+	g.arena = append(g.arena, doc...)
+	return g.arena[n:len(g.arena):len(g.arena)]
 }
 
 func (g *Generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
@@ -147,11 +167,18 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 		b = append(b, v...)
 		b = append(b, `",`...)
 	}
-	num := func(k string, v float64) {
+	// open and shut write a string value in parts.
+	open := func(k string) {
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":"`...)
+	}
+	shut := func() { b = append(b, `",`...) }
+	num := func(k string, v int) {
 		b = append(b, '"')
 		b = append(b, k...)
 		b = append(b, `":`...)
-		b = strconv.AppendFloat(b, v, 'f', -1, 64)
+		b = strconv.AppendInt(b, int64(v), 10)
 		b = append(b, ',')
 	}
 	ts := func(k string, v float64) {
@@ -188,26 +215,41 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	path := g.pick(paths)
 	b = append(b, `"http":{"request":{`...)
 	str("method", g.pick(methods))
-	str("url", "https://"+svc.host+path)
+	open("url")
+	b = append(b, "https://"...)
+	b = append(b, svc.host...)
+	b = append(b, path...)
+	shut()
 	if parent == "" {
 		str("user_agent", g.pick(agents))
 	}
-	str("client_ip", "10.0."+strconv.Itoa(g.rng.IntN(256))+"."+strconv.Itoa(g.rng.IntN(256)))
+	open("client_ip")
+	b = append(b, "10.0."...)
+	b = strconv.AppendInt(b, int64(g.rng.IntN(256)), 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(g.rng.IntN(256)), 10)
+	shut()
 	end1()
 	b = append(b, `"response":{`...)
-	num("status", float64(status))
-	num("content_length", float64(200+g.rng.IntN(20000)))
+	num("status", status)
+	num("content_length", 200+g.rng.IntN(20000))
 	end1()
 	end1()
 	b = append(b, `"aws":{`...)
 	if svc.origin == "AWS::EC2::Instance" {
 		b = append(b, `"ec2":{`...)
-		str("instance_id", "i-0"+g.id()[:16])
+		open("instance_id")
+		b = g.appendID(append(b, "i-0"...))
+		shut()
 		str("availability_zone", g.pick(zones))
 		end1()
 	} else {
 		b = append(b, `"ecs":{`...)
-		str("container", svc.name+"-"+g.id()[:8])
+		open("container")
+		b = append(b, svc.name...)
+		b = g.appendID(append(b, '-'))
+		b = b[:len(b)-8] // half the id
+		shut()
 		str("availability_zone", g.pick(zones))
 		end1()
 	}
@@ -217,21 +259,26 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	end1()
 	end1()
 	b = append(b, `"service":{`...)
-	str("version", "1."+strconv.Itoa(g.rng.IntN(9))+".2")
+	open("version")
+	b = strconv.AppendInt(append(b, "1."...), int64(g.rng.IntN(9)), 10)
+	b = append(b, ".2"...)
+	shut()
 	str("runtime", svc.runtime)
 	str("runtime_version", svc.runtimeVersion)
 	end1()
 	b = append(b, `"annotations":{`...)
 	str("customer_tier", g.pick(tiers))
-	num("items", float64(1+g.rng.IntN(9)))
+	num("items", 1+g.rng.IntN(9))
 	if g.rng.IntN(4) == 0 {
 		boolean("vip")
 	}
 	end1()
 	if g.rng.IntN(2) == 0 {
 		b = append(b, `"metadata":{"default":{"request":{`...)
-		str("id", "r-"+g.id())
-		num("retry", float64(g.rng.IntN(3)))
+		open("id")
+		b = g.appendID(append(b, "r-"...))
+		shut()
+		num("retry", g.rng.IntN(3))
 		end1()
 		end1()
 		end1()
@@ -239,7 +286,9 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	if fault {
 		f := faults[g.rng.IntN(len(faults))]
 		b = append(b, `"cause":{"working_directory":"/srv/app","exceptions":[{`...)
-		str("id", g.id())
+		open("id")
+		b = g.appendID(b)
+		shut()
 		str("type", f.typ)
 		str("message", f.msg)
 		b = append(b, `"stack":[{"path":"app/handler.go","line":88,"label":"handle"},{"path":"app/db.go","line":214,"label":"query"}]}]},`...)
@@ -256,7 +305,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	b[len(b)-1] = ']'
 	b = append(b, '}')
 	g.buf = b
-	return append([]byte(nil), b...)
+	return g.keep(b)
 }
 
 func (g *Generator) subsegment(b []byte, id, kind string, start, end float64, status int) []byte {
@@ -282,8 +331,7 @@ func (g *Generator) subsegment(b []byte, id, kind string, start, end float64, st
 		b = append(b, `,"name":"DynamoDB","namespace":"aws","aws":{"operation":"`...)
 		b = append(b, g.pick(dynamoOps)...)
 		b = append(b, `","region":"us-east-1","request_id":"`...)
-		b = append(b, g.id()...)
-		b = append(b, g.id()...)
+		b = g.appendID(g.appendID(b))
 		b = append(b, `","table_name":"`...)
 		b = append(b, g.pick(tables)...)
 		b = append(b, `","retries":0},"http":{"response":{"status":200}}`...)
