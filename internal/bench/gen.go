@@ -21,8 +21,7 @@ type Generator struct {
 	TraceSize int
 
 	rng   *rand.Rand
-	buf   []byte
-	arena []byte // the documents returned are carved from this
+	arena []byte // documents are written into this and returned from it
 }
 
 // NewGenerator returns a generator seeded with seed.
@@ -142,16 +141,25 @@ func (g *Generator) appendID(b []byte) []byte {
 	return b
 }
 
-// keep returns a copy of doc carved from an arena: one allocation per
-// ~28 documents instead of one each (the generator runs beside the server
-// under test, so what it costs is taken from it).
-func (g *Generator) keep(doc []byte) []byte {
-	if cap(g.arena)-len(g.arena) < len(doc) {
-		g.arena = make([]byte, 0, max(32<<10, len(doc)))
+// room returns the arena's free space to write a document into: one
+// allocation per ~28 documents instead of one each, and no copy (the
+// generator runs beside the server under test, so what it costs is taken
+// from the server).
+func (g *Generator) room() []byte {
+	if cap(g.arena)-len(g.arena) < 4<<10 {
+		g.arena = make([]byte, 0, 32<<10)
 	}
+	return g.arena[len(g.arena):len(g.arena)]
+}
+
+// take returns the document written into room's b, capped so that
+// appending to it cannot touch the next one.
+func (g *Generator) take(b []byte) []byte {
 	n := len(g.arena)
-	g.arena = append(g.arena, doc...)
-	return g.arena[n:len(g.arena):len(g.arena)]
+	if len(b) > 0 && &g.arena[:n+1][n] == &b[0] {
+		g.arena = g.arena[:n+len(b)]
+	} // else b outgrew the room and has its own array
+	return b[:len(b):len(b)]
 }
 
 func (g *Generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
@@ -159,7 +167,7 @@ func (g *Generator) pick(list []string) string { return list[g.rng.IntN(len(list
 // segment writes one segment document. Strings are chosen to need no JSON
 // escaping, so plain appends write valid JSON quickly.
 func (g *Generator) segment(traceID, id, parent, calls string, svc service, start, end float64, status int, fault, clientErr bool, user string) []byte {
-	b := g.buf[:0]
+	b := g.room()
 	str := func(k, v string) {
 		b = append(b, '"')
 		b = append(b, k...)
@@ -304,8 +312,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	b = g.subsegment(b, g.id(), []string{"aws", "aws", "sql", ""}[g.rng.IntN(4)], start, end, 200)
 	b[len(b)-1] = ']'
 	b = append(b, '}')
-	g.buf = b
-	return g.keep(b)
+	return g.take(b)
 }
 
 func (g *Generator) subsegment(b []byte, id, kind string, start, end float64, status int) []byte {

@@ -116,3 +116,27 @@ func TestStreamMakesBatchesAtsBatches(t *testing.T) {
 		}
 	}
 }
+
+// Documents share the generator's arena: each is still whole after many
+// more are written (some larger than the room left for them), and
+// appending to one cannot overwrite the next.
+func TestDocumentsOutliveTheArena(t *testing.T) {
+	g := NewGenerator(6)
+	now := time.Now()
+	var docs [][]byte
+	var want []string
+	for i := range 300 {
+		for _, d := range mustTrace(g, now, i%40) { // up to 39 segments: roots of ~10 kB
+			docs = append(docs, d)
+			want = append(want, string(d))
+			if cap(d) != len(d) {
+				t.Fatalf("document of %d bytes has capacity %d", len(d), cap(d))
+			}
+		}
+	}
+	for i, d := range docs {
+		if string(d) != want[i] || !json.Valid(d) {
+			t.Fatalf("document %d changed after it was returned", i)
+		}
+	}
+}
