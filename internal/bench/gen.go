@@ -193,7 +193,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 		b = append(b, '"')
 		b = append(b, k...)
 		b = append(b, `":`...)
-		b = strconv.AppendFloat(b, v, 'f', 6, 64)
+		b = appendMicros(b, v)
 		b = append(b, ',')
 	}
 	boolean := func(k string) { b = append(b, '"'); b = append(b, k...); b = append(b, `":true,`...) }
@@ -321,9 +321,9 @@ func (g *Generator) subsegment(b []byte, id, kind string, start, end float64, st
 	b = append(b, `{"id":"`...)
 	b = append(b, id...)
 	b = append(b, `","start_time":`...)
-	b = strconv.AppendFloat(b, s, 'f', 6, 64)
+	b = appendMicros(b, s)
 	b = append(b, `,"end_time":`...)
-	b = strconv.AppendFloat(b, e, 'f', 6, 64)
+	b = appendMicros(b, e)
 	switch kind {
 	case "remote":
 		b = append(b, `,"name":"`...)
