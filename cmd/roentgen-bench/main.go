@@ -16,7 +16,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -510,34 +509,8 @@ func newSender(mode string, s *server) (sender, error) {
 		}
 		return &udpSender{conn: conn}, nil
 	}
-	return &httpSender{url: "http://" + s.httpAddr + "/TraceSegments", client: &http.Client{Timeout: 60 * time.Second}}, nil
+	return &httpSender{addr: s.httpAddr}, nil
 }
-
-type httpSender struct {
-	url    string
-	client *http.Client
-}
-
-func (h *httpSender) send(b *batch) (int, error) {
-	resp, err := h.client.Post(h.url, "application/x-amz-json-1.1", bytes.NewReader(b.body))
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		UnprocessedTraceSegments []struct{ Id, ErrorCode, Message string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("PutTraceSegments: HTTP %d: %v", resp.StatusCode, err)
-	}
-	if n := len(out.UnprocessedTraceSegments); n > 0 {
-		u := out.UnprocessedTraceSegments[0]
-		return n, fmt.Errorf("PutTraceSegments rejected %d documents, e.g. %s: %s", n, u.ErrorCode, u.Message)
-	}
-	return 0, nil
-}
-
-func (h *httpSender) close() { h.client.CloseIdleConnections() }
 
 type udpSender struct {
 	conn net.Conn
