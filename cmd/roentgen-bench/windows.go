@@ -70,8 +70,12 @@ func (w *windows) close(sent int64) {
 	if !w.http {
 		verb = "sent" // UDP: nobody acknowledges
 	}
-	line := fmt.Sprintf("window %2d/%d %10d segments %s at %6.1fs: %6.0f segments/s, server cpu %5.1f µs/segment",
-		w.i, w.of, sent, verb, now.Sub(w.start).Seconds(), n/now.Sub(w.at).Seconds(), float64((cpu-w.srvCPU).Microseconds())/n)
+	who := "server cpu"
+	if !w.exec {
+		who = "cpu" // in-process: the server's and the load generator's
+	}
+	line := fmt.Sprintf("window %2d/%d %10d segments %s at %6.1fs: %6.0f segments/s, %s %5.1f µs/segment",
+		w.i, w.of, sent, verb, now.Sub(w.start).Seconds(), n/now.Sub(w.at).Seconds(), who, float64((cpu-w.srvCPU).Microseconds())/n)
 	if w.exec {
 		line += fmt.Sprintf(", harness cpu %4.1f µs/segment", float64((self-w.harnessCPU).Microseconds())/n)
 	}
