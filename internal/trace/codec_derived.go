@@ -12,8 +12,9 @@ import (
 // format byte, a uvarint of derive flags, then the packed form of the
 // summary with those fields zero. Most of a single-segment trace's summary
 // repeats itself: the trace's HTTP, times and duration are its root
-// segment's, a node's names are its name, and the response-time root cause
-// is the entry node alone (~40% of its bytes). A summary is written in the
+// segment's, a node's names are its name, the response-time root cause is
+// the entry node alone, and an inferred segment is its edge (~40% of its
+// bytes). A summary is written in the
 // derived form only when a field equals its derivation exactly (floats bit
 // for bit), so decoding gives what the packed form would
 // (TestDerivedFormDecodesAsPacked). A flag this build does not know is an
@@ -34,8 +35,13 @@ const (
 	// deriveResponseTimeRootCauses: the response-time root cause is the
 	// entry node alone, fully covering, client impacting.
 	deriveResponseTimeRootCauses
+	// deriveInferredFacts: the facts of inferred segments, in order, are
+	// the last edges' (each inferred segment is summarised from the
+	// subsegment its edge is: builder.infer), and are stored as their
+	// Inferred flag alone.
+	deriveInferredFacts
 
-	deriveKnown = deriveResponseTimeRootCauses<<1 - 1
+	deriveKnown = deriveInferredFacts<<1 - 1
 )
 
 // entryFact is the index in s.Segments of the first root segment of the
@@ -78,7 +84,56 @@ func derivedFields(s *Summary) uint64 {
 	if s.EntryPoint >= 0 && s.EntryPoint < len(s.Nodes) && isEntryRootCause(s.ResponseTimeRootCauses, &s.Nodes[s.EntryPoint]) {
 		d |= deriveResponseTimeRootCauses
 	}
+	if inferredFactsAreEdges(s) {
+		d |= deriveInferredFacts
+	}
 	return d
+}
+
+// inferredFactsAreEdges reports whether s has inferred facts and each is
+// inferredFact of its edge (inferredEdges).
+func inferredFactsAreEdges(s *Summary) bool {
+	edges, ok := inferredEdges(s)
+	if !ok || len(edges) == 0 {
+		return false
+	}
+	k := 0
+	for i := range s.Segments {
+		if f := &s.Segments[i]; f.Inferred {
+			if !sameFact(f, inferredFact(&edges[k])) {
+				return false
+			}
+			k++
+		}
+	}
+	return true
+}
+
+// inferredEdges are the last edges of s, one per inferred fact; ok is
+// false when there are fewer edges than inferred facts.
+func inferredEdges(s *Summary) ([]Edge, bool) {
+	k := 0
+	for i := range s.Segments {
+		if s.Segments[i].Inferred {
+			k++
+		}
+	}
+	if k > len(s.Edges) {
+		return nil, false
+	}
+	return s.Edges[len(s.Edges)-k:], true
+}
+
+func inferredFact(e *Edge) SegmentFact {
+	return SegmentFact{Node: e.To, Inferred: true, Fault: e.Fault, Error: e.Error, Throttle: e.Throttle,
+		InProgress: e.InProgress, Start: e.Start, End: e.End, HTTP: e.HTTP}
+}
+
+// sameFact is a == b with floats compared bit for bit.
+func sameFact(a *SegmentFact, b SegmentFact) bool {
+	return a.Node == b.Node && a.Root == b.Root && a.Inferred == b.Inferred && a.Fault == b.Fault && a.Error == b.Error &&
+		a.Throttle == b.Throttle && a.InProgress == b.InProgress && sameFloat(a.Start, b.Start) && sameFloat(a.End, b.End) &&
+		a.HTTP == b.HTTP
 }
 
 func namesAreNames(nodes []Node) bool {
@@ -168,6 +223,19 @@ func decodeDerived(b []byte, s *Summary) error {
 			return fmt.Errorf("stored summary derives its root cause from entry node %d of %d", s.EntryPoint, len(s.Nodes))
 		}
 		s.ResponseTimeRootCauses = entryRootCause(&s.Nodes[s.EntryPoint])
+	}
+	if d&deriveInferredFacts != 0 {
+		edges, ok := inferredEdges(s)
+		if !ok {
+			return fmt.Errorf("stored summary derives its inferred segments from %d edges, too few", len(s.Edges))
+		}
+		k := 0
+		for i := range s.Segments {
+			if s.Segments[i].Inferred {
+				s.Segments[i] = inferredFact(&edges[k])
+				k++
+			}
+		}
 	}
 	return nil
 }

@@ -53,6 +53,21 @@ func TestDerivedFormRandomSummaries(t *testing.T) {
 			}
 			s.ResponseTimeRootCauses = entryRootCause(n)
 		}
+		if r.IntN(2) == 0 {
+			s.Segments = append(s.Segments, SegmentFact{Inferred: true})
+			edges, ok := inferredEdges(s)
+			for !ok {
+				s.Edges = append(s.Edges, Edge{To: r.IntN(3), Start: r.Float64(), Fault: r.IntN(2) == 0})
+				edges, ok = inferredEdges(s)
+			}
+			k := 0
+			for i := range s.Segments {
+				if s.Segments[i].Inferred {
+					s.Segments[i] = inferredFact(&edges[k])
+					k++
+				}
+			}
+		}
 		seen |= derivedFields(s)
 		for _, omitID := range []bool{false, true} {
 			got, ok := appendDerived(nil, s, omitID)
@@ -104,11 +119,16 @@ func TestDerivedFormErrors(t *testing.T) {
 	if !ok {
 		t.Fatal("no body")
 	}
+	inferredBody, ok := appendPackedSummary(nil, &Summary{Segments: []SegmentFact{{Inferred: true}}}, false, 0)
+	if !ok {
+		t.Fatal("no body")
+	}
 	for name, b := range map[string][]byte{
 		"unknown flag":       append(binary.AppendUvarint([]byte{summaryDerived}, deriveKnown+1), body...),
 		"cut short":          {summaryDerived, 0x80},
 		"no entry segment":   append([]byte{summaryDerived, deriveHTTP}, body...),
 		"no entry node":      append([]byte{summaryDerived, deriveResponseTimeRootCauses}, body...),
+		"too few edges":      append([]byte{summaryDerived, deriveInferredFacts}, inferredBody...),
 		"no body":            {summaryDerived},
 		"bad body":           {summaryDerived, deriveNames, 0xff, 0xff},
 		"flags over 64 bits": {summaryDerived, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},

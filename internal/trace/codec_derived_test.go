@@ -46,7 +46,7 @@ func derivedCorpus(tb testing.TB) []*trace.Trace {
 // summary; and the summaries of generated single-segment traces, which it
 // is for, derive what they can and take less than two thirds of the bytes.
 func TestDerivedFormDecodesAsPacked(t *testing.T) {
-	var derived, packedBytes, derivedBytes, singles int
+	var derived, inferred, packedBytes, derivedBytes, singles int
 	for _, tr := range derivedCorpus(t) {
 		prev := trace.Summarize(trace.Assemble(tr), nil, 1.6e9)
 		for _, s := range []*trace.Summary{trace.Summarize(trace.Assemble(tr), nil, 1.7e9), trace.Summarize(trace.Assemble(tr), prev, 1.7e9)} {
@@ -72,6 +72,9 @@ func TestDerivedFormDecodesAsPacked(t *testing.T) {
 				}
 				if got[0] == 0x03 {
 					derived++
+					if got[1]&0x80 != 0 { // flags over 7 bits: inferred facts derived
+						inferred++
+					}
 				}
 				if under != "" && len(tr.Docs) == 1 && len(tr.Docs[0].Raw) > 600 { // generated
 					singles++
@@ -86,8 +89,8 @@ func TestDerivedFormDecodesAsPacked(t *testing.T) {
 			}
 		}
 	}
-	if derived == 0 || singles == 0 {
-		t.Fatalf("%d summaries derived fields, %d generated single-segment ones", derived, singles)
+	if derived == 0 || inferred == 0 || singles == 0 {
+		t.Fatalf("%d summaries derived fields, %d their inferred segments; %d generated single-segment ones", derived, inferred, singles)
 	}
 	t.Logf("%d derived; generated single-segment traces: %d bytes per summary packed, %d derived", derived, packedBytes/singles, derivedBytes/singles)
 	if derivedBytes*3 > packedBytes*2 {

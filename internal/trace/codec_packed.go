@@ -64,6 +64,10 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 		at := 0
 		b, at = pBegin(pHeader(b, 16, wireBytes), len(s.Segments))
 		for i := range s.Segments {
+			if f := &s.Segments[i]; f.Inferred && derived&deriveInferredFacts != 0 {
+				b = pSegmentFact(b, &SegmentFact{Inferred: true})
+				continue
+			}
 			b = pSegmentFact(b, &s.Segments[i])
 		}
 		b = pEnd(b, at)

@@ -72,6 +72,14 @@ func appendReference(dst []byte, s *Summary, omitID bool) ([]byte, error) {
 	if d&deriveResponseTimeRootCauses != 0 {
 		c.ResponseTimeRootCauses = nil
 	}
+	if d&deriveInferredFacts != 0 {
+		c.Segments = slices.Clone(c.Segments)
+		for i := range c.Segments {
+			if c.Segments[i].Inferred {
+				c.Segments[i] = SegmentFact{Inferred: true}
+			}
+		}
+	}
 	b, err := appendPackedByReflection(binary.AppendUvarint(append(dst, summaryDerived), d), &c, omitID)
 	if err != nil {
 		return appendPackedByReflection(dst, s, omitID) // the fallback that reports it
