@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +334,66 @@ func TestMetadataSkippedButValidated(t *testing.T) {
 	// Metadata of another type than an object is dropped, as before.
 	if _, err := Parse([]byte(doc(`"metadata":"x"`)), opts()); err != nil {
 		t.Errorf("metadata of the wrong type: %v; want it accepted", err)
+	}
+}
+
+// TraceEpoch's table reading gives what the plain one (isHex on every
+// digit, strconv.ParseUint on the epoch) gave, for well-formed ids and
+// ids with each byte replaced by every other byte.
+func TestTraceEpochMatchesParseUint(t *testing.T) {
+	plain := func(id string) (int64, bool) {
+		if len(id) != 35 || id[0] != '1' || id[1] != '-' || id[10] != '-' {
+			return 0, false
+		}
+		for i := 2; i < 35; i++ {
+			if i != 10 && !isHex(id[i]) {
+				return 0, false
+			}
+		}
+		v, err := strconv.ParseUint(id[2:10], 16, 32)
+		if err != nil {
+			return 0, false
+		}
+		return int64(v), true
+	}
+	ids := []string{"1-581cf771-a006649127e371903a2de979", "1-FFFFFFFF-ABCDEFabcdef0123456789ab", "1-00000000-000000000000000000000000", "", "1-581cf771-a006649127e371903a2de97", "1-581cf771-a006649127e371903a2de9790"}
+	for _, base := range ids[:3] {
+		for i := range len(base) {
+			for c := range 256 {
+				b := []byte(base)
+				b[i] = byte(c)
+				ids = append(ids, string(b))
+			}
+		}
+	}
+	for _, id := range ids {
+		gotEp, gotOK := TraceEpoch(id)
+		wantEp, wantOK := plain(id)
+		if gotEp != wantEp || gotOK != wantOK {
+			t.Fatalf("TraceEpoch(%q) = %d %v, want %d %v", id, gotEp, gotOK, wantEp, wantOK)
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// IsID's table reading accepts exactly the 16-byte strings of hex digits.
+func TestIsIDMatchesIsHex(t *testing.T) {
+	base := "0123456789abcDEF"
+	for i := range len(base) {
+		for c := range 256 {
+			b := []byte(base)
+			b[i] = byte(c)
+			if IsID(string(b)) != isHex(byte(c)) {
+				t.Fatalf("IsID(%q) = %v", b, IsID(string(b)))
+			}
+		}
+	}
+	for _, s := range []string{"", "0123456789abcde", "0123456789abcdef0"} {
+		if IsID(s) {
+			t.Fatalf("IsID(%q)", s)
+		}
 	}
 }

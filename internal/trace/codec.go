@@ -31,6 +31,9 @@ var packedSummaryCodec = summaryCodec.Packed()
 const (
 	summaryKeyed  = 0x01 // fieldcodec, strings as written
 	summaryPacked = 0x02 // fieldcodec's packed form: numbered fields, hex ids in binary
+	// summaryDerived is the packed form without fields the reader derives
+	// from the others (codec_derived.go): what summaries are written in.
+	summaryDerived = 0x03
 )
 
 // EncodeSummary is the stored form of a summary.
@@ -49,7 +52,7 @@ func AppendSummary(dst []byte, s *Summary) ([]byte, error) {
 // DecodeSummaryUnder and the same id.
 func AppendSummaryUnder(dst []byte, s *Summary, traceID string) ([]byte, error) {
 	omitID := traceID != "" && s.TraceID == traceID
-	if b, ok := appendPackedSummary(append(dst, summaryPacked), s, omitID); ok {
+	if b, ok := appendDerived(dst, s, omitID); ok {
 		return b, nil
 	}
 	return appendPackedByReflection(dst, s, omitID) // for its error
@@ -80,7 +83,7 @@ var copies = sync.Pool{New: func() any { return new(Summary) }}
 // key that holds traceID.
 func DecodeSummaryUnder(b []byte, traceID string) (*Summary, error) {
 	s, err := DecodeSummary(b)
-	if err == nil && s.TraceID == "" && b[0] == summaryPacked {
+	if err == nil && s.TraceID == "" && (b[0] == summaryPacked || b[0] == summaryDerived) {
 		s.TraceID = traceID
 	}
 	return s, err
@@ -95,6 +98,10 @@ func DecodeSummary(b []byte) (*Summary, error) {
 	switch b[0] {
 	case summaryPacked:
 		if err := packedSummaryCodec.Decode(b[1:], s); err != nil {
+			return nil, err
+		}
+	case summaryDerived:
+		if err := decodeDerived(b[1:], s); err != nil {
 			return nil, err
 		}
 	case summaryKeyed:

@@ -15,27 +15,40 @@ import (
 // leaves out the trace id. ok is false for a value this encoder does not
 // handle (an annotation value of an unexpected type): the caller then
 // uses fieldcodec, which reports it.
-func appendPackedSummary(b []byte, s *Summary, omitID bool) (_ []byte, ok bool) {
+//
+// derived (derivedFields) names fields left out because the reader derives
+// them: the bytes then equal fieldcodec's for s with those fields zero.
+func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ []byte, ok bool) {
 	if !omitID {
 		b = pStrField(b, 1, s.TraceID)
 	}
 	b = pIntField(b, 2, int64(s.Epoch))
-	b = pFloatField(b, 3, s.StartTime)
-	b = pFloatField(b, 4, s.EndTime)
-	b = pFloatField(b, 5, s.Duration)
-	b = pFloatField(b, 6, s.ResponseTime)
+	if derived&deriveStart == 0 {
+		b = pFloatField(b, 3, s.StartTime)
+	}
+	if derived&deriveEnd == 0 {
+		b = pFloatField(b, 4, s.EndTime)
+	}
+	if derived&deriveDuration == 0 {
+		b = pFloatField(b, 5, s.Duration)
+	}
+	if derived&deriveResponseTime == 0 {
+		b = pFloatField(b, 6, s.ResponseTime)
+	}
 	b = pBoolField(b, 7, s.HasFault)
 	b = pBoolField(b, 8, s.HasError)
 	b = pBoolField(b, 9, s.HasThrottle)
 	b = pBoolField(b, 10, s.RootOK)
 	b = pBoolField(b, 11, s.IsPartial)
-	b = pHTTPField(b, 12, &s.HTTP)
+	if derived&deriveHTTP == 0 {
+		b = pHTTPField(b, 12, &s.HTTP)
+	}
 	b = pIntField(b, 13, int64(s.EntryPoint))
 	if s.Nodes != nil {
 		at := 0
 		b, at = pBegin(pHeader(b, 14, wireBytes), len(s.Nodes))
 		for i := range s.Nodes {
-			b = pNode(b, &s.Nodes[i])
+			b = pNode(b, &s.Nodes[i], derived&deriveNames != 0)
 		}
 		b = pEnd(b, at)
 	}
@@ -51,6 +64,10 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool) (_ []byte, ok bool) 
 		at := 0
 		b, at = pBegin(pHeader(b, 16, wireBytes), len(s.Segments))
 		for i := range s.Segments {
+			if f := &s.Segments[i]; f.Inferred && derived&deriveInferredFacts != 0 {
+				b = pSegmentFact(b, &SegmentFact{Inferred: true})
+				continue
+			}
 			b = pSegmentFact(b, &s.Segments[i])
 		}
 		b = pEnd(b, at)
@@ -98,7 +115,9 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool) (_ []byte, ok bool) 
 	b = pStringsField(b, 22, s.AvailabilityZones)
 	b = pRootCausesField(b, 23, s.FaultRootCauses)
 	b = pRootCausesField(b, 24, s.ErrorRootCauses)
-	b = pRootCausesField(b, 25, s.ResponseTimeRootCauses)
+	if derived&deriveResponseTimeRootCauses == 0 {
+		b = pRootCausesField(b, 25, s.ResponseTimeRootCauses)
+	}
 	b = pIntField(b, 26, int64(s.Revision))
 	b = pFloatField(b, 27, s.UpdatedAt)
 	b = pIntField(b, 28, int64(s.SegmentCount))
@@ -107,12 +126,14 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool) (_ []byte, ok bool) 
 	return b, true
 }
 
-func pNode(b []byte, n *Node) []byte {
+func pNode(b []byte, n *Node, deriveNames bool) []byte {
 	b, at := pNested(b)
 	if !zeroMem(&n.NodeID) {
 		b = pNodeID(pHeader(b, 1, wireBytes), &n.NodeID)
 	}
-	b = pStringsField(b, 2, n.Names)
+	if !deriveNames {
+		b = pStringsField(b, 2, n.Names)
+	}
 	b = pBoolField(b, 3, n.Root)
 	b = pBoolField(b, 4, n.Inferred)
 	return pEnd(b, at)

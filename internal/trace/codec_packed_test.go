@@ -2,10 +2,12 @@ package trace
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,7 +23,7 @@ var AppendPackedByReflection = appendPackedByReflection
 func AssertPackedEqual(tb testing.TB, what string, s *Summary) {
 	tb.Helper()
 	for _, under := range []string{"", s.TraceID} {
-		want, wantErr := appendPackedByReflection([]byte("prefix"), s, under != "")
+		want, wantErr := appendReference([]byte("prefix"), s, under != "")
 		got, gotErr := AppendSummaryUnder([]byte("prefix"), s, under)
 		if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() {
 			tb.Fatalf("%s: errors differ (under %q): fieldcodec %v, direct %v", what, under, wantErr, gotErr)
@@ -36,6 +38,58 @@ func AssertPackedEqual(tb testing.TB, what string, s *Summary) {
 		}
 	}
 }
+
+// appendReference is what AppendSummaryUnder must write, by fieldcodec: the
+// packed form, or, when fields derive, the derived form's flags and the
+// packed form of s with those fields zero.
+func appendReference(dst []byte, s *Summary, omitID bool) ([]byte, error) {
+	d := derivedFields(s)
+	if d == 0 {
+		return appendPackedByReflection(dst, s, omitID)
+	}
+	c := *s
+	if d&deriveHTTP != 0 {
+		c.HTTP = HTTP{}
+	}
+	if d&deriveStart != 0 {
+		c.StartTime = 0
+	}
+	if d&deriveEnd != 0 {
+		c.EndTime = 0
+	}
+	if d&deriveDuration != 0 {
+		c.Duration = 0
+	}
+	if d&deriveResponseTime != 0 {
+		c.ResponseTime = 0
+	}
+	if d&deriveNames != 0 {
+		c.Nodes = slices.Clone(c.Nodes)
+		for i := range c.Nodes {
+			c.Nodes[i].Names = nil
+		}
+	}
+	if d&deriveResponseTimeRootCauses != 0 {
+		c.ResponseTimeRootCauses = nil
+	}
+	if d&deriveInferredFacts != 0 {
+		c.Segments = slices.Clone(c.Segments)
+		for i := range c.Segments {
+			if c.Segments[i].Inferred {
+				c.Segments[i] = SegmentFact{Inferred: true}
+			}
+		}
+	}
+	b, err := appendPackedByReflection(binary.AppendUvarint(append(dst, summaryDerived), d), &c, omitID)
+	if err != nil {
+		return appendPackedByReflection(dst, s, omitID) // the fallback that reports it
+	}
+	// appendPackedByReflection wrote its own format byte after the flags.
+	at := len(dst) + 1 + uvarintLen(d)
+	return append(b[:at], b[at+1:]...), nil
+}
+
+func uvarintLen(v uint64) int { return len(binary.AppendUvarint(nil, v)) }
 
 // The direct encoder writes fieldcodec's bytes for every field of Summary
 // and the types it holds: the filler sets all of them (so a field added

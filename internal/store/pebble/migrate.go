@@ -25,13 +25,15 @@ import (
 // entries this one writes away. Layouts 1 to 8 kept statistics and
 // metadata in tables before the summaries: opening one moves them
 // (moveTables), which is all that opening a layout 6, 7 or 8 store does
-// besides marking it 9.
-var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8"}
+// besides marking it 9. Layout 10 writes summaries in the derived form
+// (0x03, trace/codec_derived.go), which builds before it cannot read: a
+// layout 9 store is only marked 10.
+var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
 // readableVersions are the older layouts this build reads as they are: a
 // store on a disk too full to upgrade it opens read-only (with its
 // statistics and metadata where they are: Store.oldTables).
-var readableVersions = []string{"6", "7", "8"}
+var readableVersions = []string{"6", "7", "8", "9"}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -73,6 +75,9 @@ func (s *Store) migrate(have string) error {
 		return nil
 	case "":
 		return setVersion(b)
+	}
+	if have == "9" {
+		return setVersion(b) // its tables are where layout 10 keeps them
 	}
 	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }
 	// Every older layout: moved key by key, each old key deleted in the
