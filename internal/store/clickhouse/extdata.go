@@ -22,26 +22,38 @@ const idsTable = "ids"
 
 // selectRowsIDs runs a SELECT that reads ids as the table idsTable.
 func (c *client) selectRowsIDs(ctx context.Context, query string, ids []string) (*rowReader, error) {
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, err := mw.CreateFormFile(idsTable, idsTable+".tsv")
-	if err != nil {
-		return nil, err
-	}
 	var b strings.Builder
 	for _, id := range ids {
 		writeTSV(&b, id)
 		b.WriteByte('\n')
 	}
-	if _, err := fw.Write([]byte(b.String())); err != nil {
+	return c.selectRowsExternal(ctx, query, idsTable, "trace String", []byte(b.String()))
+}
+
+// selectRowsExternal runs a SELECT that reads rows, TabSeparated with the
+// given structure, as the table name.
+func (c *client) selectRowsExternal(ctx context.Context, query, name, structure string, rows []byte) (*rowReader, error) {
+	var body bytes.Buffer
+	body.Grow(len(rows) + 512)
+	mw := multipart.NewWriter(&body)
+	// The query is a field of the form, not in the URL, which a long one
+	// (a read's set literals) would make too long for the server.
+	if err := mw.WriteField("query", query+" FORMAT RowBinary"); err != nil {
+		return nil, err
+	}
+	fw, err := mw.CreateFormFile(name, name+".tsv")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fw.Write(rows); err != nil {
 		return nil, err
 	}
 	if err := mw.Close(); err != nil {
 		return nil, err
 	}
 	more := url.Values{
-		idsTable + "_structure": {"trace String"},
-		idsTable + "_format":    {"TabSeparated"},
+		name + "_structure": {structure},
+		name + "_format":    {"TabSeparated"},
 	}
 	out, err := c.post(ctx, query+" FORMAT RowBinary", [][]byte{body.Bytes()}, true, mw.FormDataContentType(), more)
 	if err != nil {

@@ -98,7 +98,16 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	// by a GROUP BY with argMax(raw, ver): that copied every document's
 	// bytes into the server's hash table, a quarter of the read's CPU
 	// (older versions are few, and their bytes are not copied here).
-	r, err = s.c.selectRows(ctx, `SELECT trace, doc, ver, raw FROM docs WHERE trace IN `+in+` AND (trace, p) IN `+pairSet(at, atP))
+	// The documents this process wrote come back empty, flagged, and
+	// their bytes from its memory (own.go).
+	where := ` FROM docs WHERE trace IN ` + in + ` AND (trace, p) IN ` + pairSet(at, atP)
+	mine, ownRows := s.own.among(at)
+	if mine == nil {
+		r, err = s.c.selectRows(ctx, `SELECT trace, doc, ver, 0, raw`+where)
+	} else {
+		r, err = s.c.selectRowsExternal(ctx, `SELECT trace, doc, ver, (trace, doc, ver) IN `+ownTable+` AS mine, if(mine, '', raw)`+where,
+			ownTable, ownStructure, ownRows)
+	}
 	if err != nil {
 		return err
 	}
@@ -111,9 +120,15 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	covered := map[string][]uint64{}
 	newest := map[string]uint64{}
 	for r.more() {
-		id, doc, v, raw := r.str(), r.str(), r.u64(), r.raw()
+		id, doc, v, own, raw := r.str(), r.str(), r.u64(), r.u8(), r.raw()
 		if r.err != nil {
 			break
+		}
+		if own == 1 {
+			var ok bool
+			if raw, ok = ownRaw(mine, id, doc, v); !ok {
+				return fmt.Errorf("clickhouse: trace %s: document %s version %d came back as this process's, which it does not hold", id, doc, v)
+			}
 		}
 		if ms := marks[id]; ms[v] {
 			covered[id] = append(covered[id], v)
