@@ -5,7 +5,6 @@ import (
 	"context"
 	"mime/multipart"
 	"net/url"
-	"strings"
 )
 
 // A query that names one set of trace ids in several places (markRows:
@@ -22,63 +21,65 @@ const idsTable = "ids"
 
 // selectRowsIDs runs a SELECT that reads ids as the table idsTable.
 func (c *client) selectRowsIDs(ctx context.Context, query string, ids []string) (*rowReader, error) {
-	var b strings.Builder
+	n := 0
 	for _, id := range ids {
-		writeTSV(&b, id)
-		b.WriteByte('\n')
+		n += len(id) + 1
 	}
-	return c.selectRowsExternal(ctx, query, idsTable, "trace String", []byte(b.String()))
+	b := make([]byte, 0, n)
+	for _, id := range ids {
+		b = append(appendTSV(b, id), '\n')
+	}
+	return c.selectRowsExternal(ctx, query, idsTable, "trace String", b)
 }
 
 // selectRowsExternal runs a SELECT that reads rows, TabSeparated with the
-// given structure, as the table name.
+// given structure, as the table name. The rows are sent as they are, a
+// piece of the form between its head and its end.
 func (c *client) selectRowsExternal(ctx context.Context, query, name, structure string, rows []byte) (*rowReader, error) {
-	var body bytes.Buffer
-	body.Grow(len(rows) + 512)
-	mw := multipart.NewWriter(&body)
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
 	// The query is a field of the form, not in the URL, which a long one
 	// (a read's set literals) would make too long for the server.
 	if err := mw.WriteField("query", query+" FORMAT RowBinary"); err != nil {
 		return nil, err
 	}
-	fw, err := mw.CreateFormFile(name, name+".tsv")
-	if err != nil {
+	if _, err := mw.CreateFormFile(name, name+".tsv"); err != nil {
 		return nil, err
 	}
-	if _, err := fw.Write(rows); err != nil {
-		return nil, err
-	}
-	if err := mw.Close(); err != nil {
+	head := bytes.Clone(form.Bytes())
+	form.Reset()
+	if err := mw.Close(); err != nil { // the closing boundary
 		return nil, err
 	}
 	more := url.Values{
 		name + "_structure": {structure},
 		name + "_format":    {"TabSeparated"},
 	}
-	out, err := c.post(ctx, query+" FORMAT RowBinary", [][]byte{body.Bytes()}, true, mw.FormDataContentType(), more)
+	out, err := c.post(ctx, query+" FORMAT RowBinary", [][]byte{head, rows, form.Bytes()}, true, mw.FormDataContentType(), more)
 	if err != nil {
 		return nil, err
 	}
 	return &rowReader{b: out}, nil
 }
 
-// writeTSV writes s as a TabSeparated field: the bytes that end a field
+// appendTSV appends s as a TabSeparated field: the bytes that end a field
 // or a row, and the escape itself, escaped.
-func writeTSV(b *strings.Builder, s string) {
+func appendTSV(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case 0:
-			b.WriteString(`\0`)
+			b = append(b, `\0`...)
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
+	return b
 }

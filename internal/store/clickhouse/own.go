@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -82,7 +81,7 @@ func (o *ownDocs) among(traces []string) (map[string][]ownDoc, []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out map[string][]ownDoc
-	var b strings.Builder
+	var b []byte
 	for _, id := range traces {
 		for _, g := range [2]map[string][]ownDoc{o.cur, o.old} {
 			ds := g[id]
@@ -90,20 +89,27 @@ func (o *ownDocs) among(traces []string) (map[string][]ownDoc, []byte) {
 				continue
 			}
 			if out == nil {
-				out = map[string][]ownDoc{}
+				out = make(map[string][]ownDoc, len(traces))
+				b = make([]byte, 0, len(traces)*4*(len(id)+40))
 			}
-			out[id] = append(out[id], ds...)
+			if cur := out[id]; len(cur) > 0 {
+				out[id] = append(cur[:len(cur):len(cur)], ds...)
+			} else {
+				// Its elements are never written again; an append to
+				// the generation's slice leaves them be.
+				out[id] = ds[:len(ds):len(ds)]
+			}
 			for _, d := range ds {
-				writeTSV(&b, id)
-				b.WriteByte('\t')
-				writeTSV(&b, d.doc)
-				b.WriteByte('\t')
-				b.WriteString(strconv.FormatUint(d.ver, 10))
-				b.WriteByte('\n')
+				b = appendTSV(b, id)
+				b = append(b, '\t')
+				b = appendTSV(b, d.doc)
+				b = append(b, '\t')
+				b = strconv.AppendUint(b, d.ver, 10)
+				b = append(b, '\n')
 			}
 		}
 	}
-	return out, []byte(b.String())
+	return out, b
 }
 
 // ownRaw is the bytes of trace's document doc at version v among mine.
