@@ -9,7 +9,6 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
-	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
@@ -18,9 +17,11 @@ import (
 // returns every document as stored, its own from memory: a document the
 // other rewrote since comes back as the other wrote it, one it rewrote
 // itself as it wrote it last, and once its memory has moved on its own
-// documents come back in full.
-func TestTracesLeaveOutOwnDocuments(t *testing.T) {
-	db := clickhousetest.NewDatabase(t)
+// documents come back in full. On one server and sharded (the external
+// table travels to the shards).
+func TestTracesLeaveOutOwnDocuments(t *testing.T) { onBothLayouts(t, tracesLeaveOutOwnDocuments) }
+
+func tracesLeaveOutOwnDocuments(t *testing.T, db string) {
 	a, b := open(t, db), open(t, db)
 	defer a.Close()
 	defer b.Close()
