@@ -40,10 +40,13 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if err != nil {
 		return err
 	}
-	found := map[string]*store.StoredTrace{}
-	marks := map[string]map[uint64]bool{}
-	var at []string
-	var atP []uint32
+	// Sized once: a flush reads up to 1,024 traces of a few documents, and
+	// growing these maps as the rows came was a third of the read's
+	// allocations.
+	found := make(map[string]*store.StoredTrace, len(ids))
+	marks := make(map[string]map[uint64]bool, len(ids))
+	at := make([]string, 0, len(ids))
+	atP := make([]uint32, 0, len(ids))
 	for r.more() {
 		id, ep, upto := r.str(), r.i64(), r.u64()
 		var ms map[uint64]bool
@@ -116,9 +119,9 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		raw []byte
 		ver uint64
 	}
-	docs := map[docKey]docVer{}
-	covered := map[string][]uint64{}
-	newest := map[string]uint64{}
+	docs := make(map[docKey]docVer, 4*len(at))
+	covered := make(map[string][]uint64, len(at))
+	newest := make(map[string]uint64, len(at))
 	for r.more() {
 		id, doc, v, own, raw := r.str(), r.str(), r.u64(), r.u8(), r.raw()
 		if r.err != nil {
@@ -158,7 +161,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		}
 		return strings.Compare(a.doc, b.doc)
 	})
-	vers := map[string][]uint64{}
+	vers := make(map[string][]uint64, len(at))
 	for _, k := range keys {
 		d := docs[k]
 		st := found[k.trace]
