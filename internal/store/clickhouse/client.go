@@ -150,8 +150,8 @@ func (c *client) send(ctx context.Context, query string, body [][]byte, inDB boo
 }
 
 // post is send with the body's content type (none: the default) and more
-// URL parameters. A body with a content type is a form with the query in
-// it (extdata.go), not in the URL.
+// URL parameters. A body with a content type is a form (extdata.go): its
+// query is in more or in the form.
 func (c *client) post(ctx context.Context, query string, body [][]byte, inDB bool, contentType string, more url.Values) ([]byte, error) {
 	params := url.Values{}
 	for k, v := range more {
@@ -179,7 +179,7 @@ func (c *client) post(ctx context.Context, query string, body [][]byte, inDB boo
 		return io.MultiReader(rs...)
 	}
 	if body != nil {
-		if contentType == "" { // a form (extdata.go) carries its query itself
+		if contentType == "" { // a form (extdata.go) sets its own in more, or carries it
 			params.Set("query", query)
 		}
 		rd = pieces()
