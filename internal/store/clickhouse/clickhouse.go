@@ -57,6 +57,9 @@ type Store struct {
 	// of the pending marks whose documents it read, which Apply clears
 	// exactly, and the newest document version, a drop's (pending.go).
 	read map[string]traceRead
+	// own are the documents this store wrote, left out of its reads
+	// (own.go).
+	own ownDocs
 	// contended: the last LeaseTraces lost a trace to another process.
 	contended atomic.Bool
 
@@ -163,13 +166,31 @@ func (s *Store) docRows(puts []store.DocPut) []byte {
 			n += len(p.TraceID) + len(d.ID) + len(d.Raw) + 40
 		}
 	}
-	dw.b = make([]byte, 0, n) // the documents are most of the bytes: copied once
-	for _, p := range puts {
+	dw.b = make([]byte, 0, n)                // the documents are most of the bytes: copied once
+	ends := make([]int, 0, n/1024+len(puts)) // where each document's bytes end
+	vers := make([]uint64, len(puts))
+	for i, p := range puts {
 		v := s.ver()
+		vers[i] = v
 		for _, d := range p.Docs {
 			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, d.Raw)
+			ends = append(ends, len(dw.b)-8) // before the epoch
 		}
 	}
+	// Remembered as slices of the rows sent (own.go), taken once the
+	// buffer is whole: it is never written again.
+	own := make([]ownDoc, len(ends))
+	byTrace := make([]ownPut, len(puts))
+	k, size := 0, 0
+	for i, p := range puts {
+		byTrace[i] = ownPut{p.TraceID, own[k : k+len(p.Docs) : k+len(p.Docs)]}
+		for _, d := range p.Docs {
+			own[k] = ownDoc{doc: d.ID, ver: vers[i], raw: dw.b[ends[k]-len(d.Raw) : ends[k] : ends[k]]}
+			size += len(d.Raw)
+			k++
+		}
+	}
+	s.own.add(size, byTrace)
 	return dw.b
 }
 

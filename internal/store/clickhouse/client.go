@@ -150,7 +150,8 @@ func (c *client) send(ctx context.Context, query string, body [][]byte, inDB boo
 }
 
 // post is send with the body's content type (none: the default) and more
-// URL parameters.
+// URL parameters. A body with a content type is a form (extdata.go): its
+// query is in more or in the form.
 func (c *client) post(ctx context.Context, query string, body [][]byte, inDB bool, contentType string, more url.Values) ([]byte, error) {
 	params := url.Values{}
 	for k, v := range more {
@@ -178,7 +179,9 @@ func (c *client) post(ctx context.Context, query string, body [][]byte, inDB boo
 		return io.MultiReader(rs...)
 	}
 	if body != nil {
-		params.Set("query", query)
+		if contentType == "" { // a form (extdata.go) sets its own in more, or carries it
+			params.Set("query", query)
+		}
 		rd = pieces()
 		for _, b := range body {
 			size += int64(len(b))

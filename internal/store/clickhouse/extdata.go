@@ -5,7 +5,6 @@ import (
 	"context"
 	"mime/multipart"
 	"net/url"
-	"strings"
 )
 
 // A query that names one set of trace ids in several places (markRows:
@@ -17,56 +16,78 @@ import (
 // read by the primary key. A Distributed table's query sends it on to the
 // shards. 18.16 and current servers both take it.
 
+// maxURLQuery is the longest query an external-data request sends in its
+// URL (extdata.go).
+const maxURLQuery = 8 << 10
+
 // idsTable is the external table's name in queries.
 const idsTable = "ids"
 
 // selectRowsIDs runs a SELECT that reads ids as the table idsTable.
 func (c *client) selectRowsIDs(ctx context.Context, query string, ids []string) (*rowReader, error) {
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, err := mw.CreateFormFile(idsTable, idsTable+".tsv")
-	if err != nil {
-		return nil, err
-	}
-	var b strings.Builder
+	n := 0
 	for _, id := range ids {
-		writeTSV(&b, id)
-		b.WriteByte('\n')
+		n += len(id) + 1
 	}
-	if _, err := fw.Write([]byte(b.String())); err != nil {
-		return nil, err
+	b := make([]byte, 0, n)
+	for _, id := range ids {
+		b = append(appendTSV(b, id), '\n')
 	}
-	if err := mw.Close(); err != nil {
-		return nil, err
-	}
+	return c.selectRowsExternal(ctx, query, idsTable, "trace String", b)
+}
+
+// selectRowsExternal runs a SELECT that reads rows, TabSeparated with the
+// given structure, as the table name. The rows are sent as they are, a
+// piece of the form between its head and its end.
+func (c *client) selectRowsExternal(ctx context.Context, query, name, structure string, rows []byte) (*rowReader, error) {
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
 	more := url.Values{
-		idsTable + "_structure": {"trace String"},
-		idsTable + "_format":    {"TabSeparated"},
+		name + "_structure": {structure},
+		name + "_format":    {"TabSeparated"},
 	}
-	out, err := c.post(ctx, query+" FORMAT RowBinary", [][]byte{body.Bytes()}, true, mw.FormDataContentType(), more)
+	// A short query goes in the URL, as every server reads it; a long one
+	// (the documents' read names its traces in literals, ~150 kB for 2,000)
+	// would make the URL too long for the server (400), so it is a field
+	// of the form, which 18.16 (tested) and current servers read.
+	if len(query) <= maxURLQuery {
+		more.Set("query", query+" FORMAT RowBinary")
+	} else if err := mw.WriteField("query", query+" FORMAT RowBinary"); err != nil {
+		return nil, err
+	}
+	if _, err := mw.CreateFormFile(name, name+".tsv"); err != nil {
+		return nil, err
+	}
+	head := bytes.Clone(form.Bytes())
+	form.Reset()
+	if err := mw.Close(); err != nil { // the closing boundary
+		return nil, err
+	}
+	out, err := c.post(ctx, query+" FORMAT RowBinary", [][]byte{head, rows, form.Bytes()}, true, mw.FormDataContentType(), more)
 	if err != nil {
 		return nil, err
 	}
 	return &rowReader{b: out}, nil
 }
 
-// writeTSV writes s as a TabSeparated field: the bytes that end a field
+// appendTSV appends s as a TabSeparated field: the bytes that end a field
 // or a row, and the escape itself, escaped.
-func writeTSV(b *strings.Builder, s string) {
+func appendTSV(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case 0:
-			b.WriteString(`\0`)
+			b = append(b, `\0`...)
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
+	return b
 }

@@ -40,10 +40,13 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if err != nil {
 		return err
 	}
-	found := map[string]*store.StoredTrace{}
-	marks := map[string]map[uint64]bool{}
-	var at []string
-	var atP []uint32
+	// Sized once: a flush reads up to 1,024 traces of a few documents, and
+	// growing these maps as the rows came was a third of the read's
+	// allocations.
+	found := make(map[string]*store.StoredTrace, len(ids))
+	marks := make(map[string]map[uint64]bool, len(ids))
+	at := make([]string, 0, len(ids))
+	atP := make([]uint32, 0, len(ids))
 	for r.more() {
 		id, ep, upto := r.str(), r.i64(), r.u64()
 		var ms map[uint64]bool
@@ -98,7 +101,16 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	// by a GROUP BY with argMax(raw, ver): that copied every document's
 	// bytes into the server's hash table, a quarter of the read's CPU
 	// (older versions are few, and their bytes are not copied here).
-	r, err = s.c.selectRows(ctx, `SELECT trace, doc, ver, raw FROM docs WHERE trace IN `+in+` AND (trace, p) IN `+pairSet(at, atP))
+	// The documents this process wrote come back empty, flagged, and
+	// their bytes from its memory (own.go).
+	where := ` FROM docs WHERE trace IN ` + in + ` AND (trace, p) IN ` + pairSet(at, atP)
+	mine, ownRows := s.own.among(at)
+	if mine == nil {
+		r, err = s.c.selectRows(ctx, `SELECT trace, doc, ver, 0, raw`+where)
+	} else {
+		r, err = s.c.selectRowsExternal(ctx, `SELECT trace, doc, ver, (trace, doc, ver) IN `+ownTable+` AS mine, if(mine, '', raw)`+where,
+			ownTable, ownStructure, ownRows)
+	}
 	if err != nil {
 		return err
 	}
@@ -107,13 +119,19 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		raw []byte
 		ver uint64
 	}
-	docs := map[docKey]docVer{}
-	covered := map[string][]uint64{}
-	newest := map[string]uint64{}
+	docs := make(map[docKey]docVer, 4*len(at))
+	covered := make(map[string][]uint64, len(at))
+	newest := make(map[string]uint64, len(at))
 	for r.more() {
-		id, doc, v, raw := r.str(), r.str(), r.u64(), r.raw()
+		id, doc, v, own, raw := r.str(), r.str(), r.u64(), r.u8(), r.raw()
 		if r.err != nil {
 			break
+		}
+		if own == 1 {
+			var ok bool
+			if raw, ok = ownRaw(mine, id, doc, v); !ok {
+				return fmt.Errorf("clickhouse: trace %s: document %s version %d came back as this process's, which it does not hold", id, doc, v)
+			}
 		}
 		if ms := marks[id]; ms[v] {
 			covered[id] = append(covered[id], v)
@@ -143,7 +161,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		}
 		return strings.Compare(a.doc, b.doc)
 	})
-	vers := map[string][]uint64{}
+	vers := make(map[string][]uint64, len(at))
 	for _, k := range keys {
 		d := docs[k]
 		st := found[k.trace]
