@@ -26,7 +26,14 @@ func openStore(cfg Config, log *slog.Logger) (store.Store, error) {
 	case strings.HasPrefix(u, "clickhouse://"), strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"):
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		return clickhouse.Open(ctx, u)
+		st, err := clickhouse.Open(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		// What the embedded store's memtables would take holds the
+		// documents this process wrote, left out of its reads (own.go).
+		st.RememberWritten(cfg.Memory.MemTable)
+		return st, nil
 	}
 	return nil, fmt.Errorf("--store %q: want clickhouse://host:port/database, http(s)://host:port/database, or nothing for the embedded store", u)
 }

@@ -91,9 +91,7 @@ func SetAnswerHook(t testing.TB, hook func(query string, answer []byte)) {
 // SetOwnGeneration makes s remember its documents in generations of n
 // bytes (own.go) and reports how many generations it has forgotten.
 func (s *Store) SetOwnGeneration(n int) (forgotten func() int) {
-	s.own.mu.Lock()
-	s.own.perGen = n
-	s.own.mu.Unlock()
+	s.RememberWritten(int64(n))
 	return func() int {
 		s.own.mu.Lock()
 		defer s.own.mu.Unlock()

@@ -19,7 +19,8 @@ import (
 // server's answer, this process's reading and copying of it.
 
 // ownBytesPerGeneration bounds the row buffers one generation of the
-// remembered documents keeps alive; two generations are kept, so at most
+// remembered documents keeps alive unless the process's memory budget says
+// otherwise (Store.RememberWritten); two generations are kept, so at most
 // twice this is held besides what the ingester holds. At 25,000 segments
 // of ~1 kB a second per process that is a second or more of documents,
 // enough for most flushes under load (they read their traces 1 to 11 s
@@ -42,6 +43,17 @@ type ownDocs struct {
 	bytes     int
 	perGen    int // ownBytesPerGeneration; tests make it small
 	forgotten int // generations forgotten (tests)
+}
+
+// RememberWritten bounds the documents this store keeps to leave out of its
+// reads to two generations of perGeneration bytes of row buffers each. The
+// app gives it the memory budget's share for the embedded store's
+// memtables, which a ClickHouse-backed process does not use. Call it
+// before the first write.
+func (s *Store) RememberWritten(perGeneration int64) {
+	s.own.mu.Lock()
+	defer s.own.mu.Unlock()
+	s.own.perGen = int(max(perGeneration, 1))
 }
 
 // ownPut is one trace's documents of a row buffer.
