@@ -2,11 +2,16 @@ package clickhouse
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 )
+
+// SchemaVersion is the schema version this build brings a database to, as
+// schema_version's rows write it.
+var SchemaVersion = strconv.Itoa(len(migrations))
 
 // SetRollup sets s's rollup timings (rollup.go) for a test.
 func SetRollup(s *Store, grace, every time.Duration, minRows int, beforeMark func() error) {

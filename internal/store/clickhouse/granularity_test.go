@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
@@ -40,8 +41,8 @@ func TestFineGrainedMigration(t *testing.T) {
 	if n := rows(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_coarse'"); n != 0 {
 		t.Errorf("%d old tables left", n)
 	}
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
-		t.Errorf("schema version %s, want 7", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != clickhouse.SchemaVersion {
+		t.Errorf("schema version %s, want %s", v, clickhouse.SchemaVersion)
 	}
 	s = open(t, u)
 	st, err := s.Trace(context.Background(), id)

@@ -191,8 +191,8 @@ func TestPendingMarksOfAnOldDatabase(t *testing.T) {
 
 	s = open(t, u)
 	defer s.Close()
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
-		t.Fatalf("schema version %s after the upgrade, want 7", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != clickhouse.SchemaVersion {
+		t.Fatalf("schema version %s after the upgrade, want %s", v, clickhouse.SchemaVersion)
 	}
 	if err := s.PutDocs(ctx, []store.DocPut{{TraceID: fresh, Epoch: ep, Docs: []store.Doc{storetest.Doc("cccccccccccccccc", "c")}}}); err != nil {
 		t.Fatal(err)
@@ -306,8 +306,8 @@ func TestSummaryRowClearsItsMarks(t *testing.T) {
 
 	s = open(t, u)
 	defer s.Close()
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
-		t.Fatalf("schema version %s after the upgrade, want 7", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != clickhouse.SchemaVersion {
+		t.Fatalf("schema version %s after the upgrade, want %s", v, clickhouse.SchemaVersion)
 	}
 	wantPending(t, s, []string{old}, done, old)
 	put(s, fresh, "cccccccccccccccc")

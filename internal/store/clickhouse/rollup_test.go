@@ -209,8 +209,8 @@ func TestStatsRollupsAfterMigratingAnOldDatabase(t *testing.T) {
 
 	s = open(t, u)
 	defer s.Close()
-	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
-		t.Fatalf("schema version %s, want 7", v)
+	if v := query(t, u, "SELECT max(version) FROM schema_version"); v != clickhouse.SchemaVersion {
+		t.Fatalf("schema version %s, want %s", v, clickhouse.SchemaVersion)
 	}
 	clickhouse.SetRollup(s, 0, 0, 1, nil)
 	for _, step := range []string{"migrated", "again"} {

@@ -45,6 +45,7 @@ var migrations = [][]string{
 	createRollups,   // statistics rollups and stats.at (rollup.go; the column by addStatsAt)
 	nil,             // docs.epoch: documents are their pending marks (addDocsEpoch, pending.go)
 	nil,             // summaries.cleared, .owner: a summary carries its cleared marks and releases its lease (addSummariesCleared)
+	nil,             // summaries in the derived form (trace's format 0x03), which builds before it cannot decode: they refuse the database
 }
 
 // migrationSteps are the steps of a migration that are not plain

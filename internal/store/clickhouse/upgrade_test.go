@@ -125,8 +125,8 @@ func TestConcurrentUpgradesOfAnOldDatabase(t *testing.T) {
 	if k := upgrading.Load(); k != 1 {
 		t.Errorf("%d processes ran the migrations, want 1", k)
 	}
-	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
-		t.Errorf("schema version %s, want 7", v)
+	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != clickhouse.SchemaVersion {
+		t.Errorf("schema version %s, want %s", v, clickhouse.SchemaVersion)
 	}
 	if left := clickhousetest.Query(t, u, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND (name LIKE '%_coarse' OR name LIKE '%_fine')"); left != "0" {
 		t.Errorf("%s tables of the migration left", left)
@@ -225,8 +225,8 @@ func TestUpgradeClaimsOfOtherProcesses(t *testing.T) {
 	if k := upgrading.Load(); k != 1 {
 		t.Errorf("%d upgrades, want 1", k)
 	}
-	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != "7" {
-		t.Errorf("schema version %s, want 7", v)
+	if v := clickhousetest.Query(t, u, "SELECT max(version) FROM schema_version"); v != clickhouse.SchemaVersion {
+		t.Errorf("schema version %s, want %s", v, clickhouse.SchemaVersion)
 	}
 }
 
