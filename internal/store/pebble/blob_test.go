@@ -100,3 +100,78 @@ func TestDroppedPartitionsFreeTheirBlobFiles(t *testing.T) {
 		}
 	}
 }
+
+// blobFiles lists the documents LSM's blob files by name.
+func blobFiles(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, "documents"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".blob") {
+			out[e.Name()] = true
+		}
+	}
+	return out
+}
+
+// Compactions of the documents LSM move keys and blob handles and leave
+// the documents where their flush wrote them, however many flushes'
+// tables overlap. With Pebble's reference depth at 10, a compaction whose
+// inputs overlapped more than 10 blob files rewrote every document into
+// new ones: by 2M segments that was most of the documents LSM's
+// compaction CPU, and it grew with the store (lsm.go).
+func TestCompactionsKeepDocumentsInTheirBlobFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	defer s.Close()
+	const flushes, perFlush = 16, 100
+	body := func(i int) string {
+		r := rand.New(rand.NewPCG(uint64(i), 2))
+		pad := make([]byte, 300)
+		for j := range pad {
+			pad[j] = byte(r.Uint32())
+		}
+		return fmt.Sprintf(`{"id":"%016x","pad":"%x"}`, i, pad)
+	}
+	// Every flush's documents interleave with every other's, so their L0
+	// tables all overlap: 16 sublevels, each referencing its own blob file.
+	for f := range flushes {
+		var us []store.TraceUpdate
+		for j := range perFlush {
+			i := j*flushes + f
+			id := storetest.TraceID(storetest.Base, i)
+			us = append(us, store.TraceUpdate{TraceID: id, Epoch: storetest.Base, Summary: storetest.Summary(id, storetest.Base),
+				Docs: []store.Doc{storetest.Doc(fmt.Sprintf("%016x", i), body(i))}})
+		}
+		if err := s.Apply(ctx, us); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(blobFiles(t, dir)); n < flushes {
+		t.Fatalf("%d blob files after %d flushes: value separation is off (or a compaction already rewrote them)", n, flushes)
+	}
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitForCleaning()
+	// Each flush's blob file still holds its documents. (Rewritten, they
+	// went to one new file and the flushes' files were deleted; listing
+	// the names before the compaction would race the one Pebble starts
+	// itself at 16 sublevels.)
+	if n := len(blobFiles(t, dir)); n < flushes {
+		t.Errorf("%d blob files after compacting %d flushes' documents: compactions rewrote them", n, flushes)
+	}
+	for _, i := range []int{0, 7, flushes*perFlush - 1} {
+		st, err := s.Trace(ctx, storetest.TraceID(storetest.Base, i))
+		if err != nil || len(st.Docs) != 1 || string(st.Docs[0].Raw) != body(i) {
+			t.Fatalf("trace %d after compaction: %v", i, err)
+		}
+	}
+}
