@@ -181,16 +181,17 @@ func (s *Store) docRows(puts []store.DocPut) []byte {
 	// buffer is whole: it is never written again.
 	own := make([]ownDoc, len(ends))
 	byTrace := make([]ownPut, len(puts))
-	k, size := 0, 0
+	k := 0
 	for i, p := range puts {
 		byTrace[i] = ownPut{p.TraceID, own[k : k+len(p.Docs) : k+len(p.Docs)]}
 		for _, d := range p.Docs {
 			own[k] = ownDoc{doc: d.ID, ver: vers[i], raw: dw.b[ends[k]-len(d.Raw) : ends[k] : ends[k]]}
-			size += len(d.Raw)
 			k++
 		}
 	}
-	s.own.add(size, byTrace)
+	// What remembering keeps alive: the whole row buffer (ids and row
+	// heads too, not only the documents) and an entry per document.
+	s.own.add(cap(dw.b)+len(own)*ownEntryBytes, byTrace)
 	return dw.b
 }
 

@@ -56,6 +56,10 @@ func (s *Store) RememberWritten(perGeneration int64) {
 	s.own.perGen = int(max(perGeneration, 1))
 }
 
+// ownEntryBytes is what an ownDoc and its share of a generation's map
+// take, roughly, counted against the bound with the row buffers.
+const ownEntryBytes = 64
+
 // ownPut is one trace's documents of a row buffer.
 type ownPut struct {
 	trace string
@@ -87,12 +91,21 @@ func (o *ownDocs) add(size int, puts []ownPut) {
 	}
 }
 
-// among are the remembered documents of traces (nil if none), and the
-// external table naming them (TabSeparated rows trace, doc, ver).
-func (o *ownDocs) among(traces []string) (map[string][]ownDoc, []byte) {
+// ownKey names one version of one document of a trace.
+type ownKey struct {
+	trace, doc string
+	ver        uint64
+}
+
+// among are the remembered documents of traces by trace, document and
+// version (nil if none; the first remembered wins, as the newer generation
+// is looked at first), and the external table naming them (TabSeparated
+// rows trace, doc, ver). A map, not a list per trace to scan: a trace of n
+// documents of this process's would cost n²/2 comparisons to read back.
+func (o *ownDocs) among(traces []string) (map[ownKey][]byte, []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out map[string][]ownDoc
+	var out map[ownKey][]byte
 	var b []byte
 	for _, id := range traces {
 		for _, g := range [2]map[string][]ownDoc{o.cur, o.old} {
@@ -101,17 +114,14 @@ func (o *ownDocs) among(traces []string) (map[string][]ownDoc, []byte) {
 				continue
 			}
 			if out == nil {
-				out = make(map[string][]ownDoc, len(traces))
-				b = make([]byte, 0, len(traces)*4*(len(id)+40))
-			}
-			if cur := out[id]; len(cur) > 0 {
-				out[id] = append(cur[:len(cur):len(cur)], ds...)
-			} else {
-				// Its elements are never written again; an append to
-				// the generation's slice leaves them be.
-				out[id] = ds[:len(ds):len(ds)]
+				out = make(map[ownKey][]byte, len(ds))
 			}
 			for _, d := range ds {
+				k := ownKey{id, d.doc, d.ver}
+				if _, dup := out[k]; dup {
+					continue
+				}
+				out[k] = d.raw // a slice of a sent buffer, never written again
 				b = appendTSV(b, id)
 				b = append(b, '\t')
 				b = appendTSV(b, d.doc)
@@ -122,16 +132,6 @@ func (o *ownDocs) among(traces []string) (map[string][]ownDoc, []byte) {
 		}
 	}
 	return out, b
-}
-
-// ownRaw is the bytes of trace's document doc at version v among mine.
-func ownRaw(mine map[string][]ownDoc, trace, doc string, v uint64) ([]byte, bool) {
-	for _, d := range mine[trace] {
-		if d.ver == v && d.doc == doc {
-			return d.raw, true
-		}
-	}
-	return nil, false
 }
 
 // ownTable is the external table of a read's own documents.

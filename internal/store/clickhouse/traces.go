@@ -129,7 +129,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		}
 		if own == 1 {
 			var ok bool
-			if raw, ok = ownRaw(mine, id, doc, v); !ok {
+			if raw, ok = mine[ownKey{id, doc, v}]; !ok {
 				return fmt.Errorf("clickhouse: trace %s: document %s version %d came back as this process's, which it does not hold", id, doc, v)
 			}
 		}
