@@ -118,7 +118,7 @@ fi
 fuzztime="${FUZZTIME:-8s}"
 stage "fuzzing (brief): $fuzztime per target"
 fuzzcache="$(go env GOCACHE)/fuzz"
-for dir in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
+for dir in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u); do
   pkg="./${dir#./}"
   bin="$bgdir/fuzz.test"
   CGO_ENABLED=0 go test -c -fuzz=. -o "$bin" "$pkg"
