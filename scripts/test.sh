@@ -3,56 +3,135 @@
 # (Debian packages, npm packages: the console's and the Node.js X-Ray SDK
 # the end-to-end tests drive), builds the console, then runs Go tests,
 # brief fuzzing, console unit tests and browser end-to-end tests.
+#
+# What waits on the network or on a server's start (apt, npm ci, ClickHouse)
+# runs in the background beside go vet; the CPU-bound stages run one after
+# another (CI has 2 cores). Each stage's wall time is printed as it ends and
+# all of them at the end, so a CI log shows where the time goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
-need_apt=()
-if [ -d ui/e2e ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "== installing ${need_apt[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+# stage NAME ends the stage before it (printing its wall time) and starts NAME.
+stage_name=""
+stage_start=$SECONDS
+stage_times=()
+stage() {
+  stage_done
+  stage_name="$1"
+  stage_start=$SECONDS
+  echo "== $1"
+}
+stage_done() {
+  if [ -n "$stage_name" ]; then
+    local took=$((SECONDS - stage_start))
+    stage_times+=("$(printf '%5d s  %s' "$took" "$stage_name")")
+    echo "   ($took s: $stage_name)"
+    stage_name=""
+  fi
+}
 
-echo "== console build"
-bash scripts/build-ui.sh
+# bg NAME CMD... runs CMD in the background with its output in a log of its
+# own; join NAME waits for it, shows that log in one piece and fails the
+# script if CMD failed.
+bgdir="$(mktemp -d)"
+bg() {
+  local name="$1"
+  shift
+  ("$@") >"$bgdir/$name.log" 2>&1 &
+  echo $! >"$bgdir/$name.pid"
+}
+join() {
+  local name="$1" status=0 since=$SECONDS
+  wait "$(cat "$bgdir/$name.pid")" || status=$?
+  echo "-- background: $name (waited $((SECONDS - since)) s for it)"
+  cat "$bgdir/$name.log"
+  if [ "$status" -ne 0 ]; then
+    echo "== background job failed (exit $status): $name"
+    exit "$status"
+  fi
+}
 
-echo "== gofmt, go vet"
+shards_env=(env CLICKHOUSE_SHARDS=2 CLICKHOUSE_HTTP_PORT=18124 CLICKHOUSE_TCP_PORT=19001)
+finish() {
+  local status=$?
+  # Background jobs end on their own (an install, a server's start); wait,
+  # so that the servers they start are there to be stopped.
+  wait || true
+  bash scripts/clickhouse.sh stop || true
+  "${shards_env[@]}" bash scripts/clickhouse.sh stop || true
+  rm -rf "$bgdir"
+  stage_done
+  echo "== wall time per stage"
+  printf '%s\n' "${stage_times[@]}"
+  printf '%5d s  total%s\n' "$SECONDS" "$([ "$status" -eq 0 ] || echo ", FAILED (exit $status)")"
+  exit "$status"
+}
+trap finish EXIT
+
+# apt, then ClickHouse: one job, as both may install Debian packages.
+setup_servers() {
+  if [ -d ui/e2e ] && [ ! -x /usr/bin/chromium ]; then
+    echo "installing chromium"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  # A private server for internal/store/clickhouse, and a two-shard cluster.
+  bash scripts/clickhouse.sh start >"$bgdir/clickhouse.url"
+  "${shards_env[@]}" bash scripts/clickhouse.sh start >"$bgdir/clickhouse-shards.url"
+  echo "ClickHouse: $(cat "$bgdir/clickhouse.url"), two shards: $(cat "$bgdir/clickhouse-shards.url")"
+}
+
+echo "== in the background: Chromium and ClickHouse (apt, scripts/clickhouse.sh), npm ci of the console and of the Node.js X-Ray SDK (for internal/e2e)"
+bg servers setup_servers
+bg npm-console bash scripts/build-ui.sh deps
+bg npm-nodesdk bash -c 'cd internal/e2e/testdata/nodesdk && npm ci --no-audit --no-fund --loglevel=error'
+
+stage "gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 
-echo "== the official X-Ray SDK for Node.js (for internal/e2e)"
-(cd internal/e2e/testdata/nodesdk && npm ci --no-audit --no-fund --loglevel=error)
+stage "console build"
+join npm-console
+bash scripts/build-ui.sh
 
-echo "== ClickHouse (scripts/clickhouse.sh: a private server for internal/store/clickhouse, and a two-shard cluster)"
-shards_env=(env CLICKHOUSE_SHARDS=2 CLICKHOUSE_HTTP_PORT=18124 CLICKHOUSE_TCP_PORT=19001)
-trap 'bash scripts/clickhouse.sh stop; "${shards_env[@]}" bash scripts/clickhouse.sh stop' EXIT
-ROENTGEN_CLICKHOUSE_URL="$(bash scripts/clickhouse.sh start)"
-export ROENTGEN_CLICKHOUSE_URL
-ROENTGEN_CLICKHOUSE_SHARDS_URL="$("${shards_env[@]}" bash scripts/clickhouse.sh start)"
-export ROENTGEN_CLICKHOUSE_SHARDS_URL
-
-echo "== go test (the default build: pure Go)"
+stage "go test (the default build: pure Go)"
+join npm-nodesdk
+join servers
+ROENTGEN_CLICKHOUSE_URL="$(cat "$bgdir/clickhouse.url")"
+ROENTGEN_CLICKHOUSE_SHARDS_URL="$(cat "$bgdir/clickhouse-shards.url")"
+export ROENTGEN_CLICKHOUSE_URL ROENTGEN_CLICKHOUSE_SHARDS_URL
 CGO_ENABLED=0 go test -count=1 -timeout 25m ./...
 
 # The cgo build (C zstd, Pebble's memory outside the Go heap, malloc_trim at
 # idle) differs only below these packages.
 if command -v "$(go env CC)" >/dev/null 2>&1; then
-  echo "== go test, cgo build: the packages it changes"
+  stage "go test, cgo build: the packages it changes"
   CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
 fi
 
-echo "== fuzzing (brief)"
+# Each package's instrumented test binary is built once (go test -c -fuzz)
+# and run once per target, as go test -fuzz runs it (in the package's
+# directory, with the fuzz cache under GOCACHE): a go test -fuzz per target
+# would link the same binary again for every target of its package. The
+# default build (pure Go) is fuzzed: no C zstd to instrument, no external link.
 fuzztime="${FUZZTIME:-8s}"
-grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
-  pkg="./$(dirname "${f#./}")"
-  for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
+stage "fuzzing (brief): $fuzztime per target"
+fuzzcache="$(go env GOCACHE)/fuzz"
+for dir in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u); do
+  pkg="./${dir#./}"
+  bin="$bgdir/fuzz.test"
+  CGO_ENABLED=0 go test -c -fuzz=. -o "$bin" "$pkg"
+  importpath="$(go list "$pkg")"
+  for fn in $(cat "$dir"/*_test.go | grep -o '^func Fuzz[A-Za-z0-9_]*' | sed 's/^func //'); do
     echo "-- $pkg $fn"
-    log=$(mktemp)
+    log="$bgdir/fuzz.log"
     status=0
-    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "$pkg" >"$log" 2>&1 || status=$?
+    since=$SECONDS
+    (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^${fn}\$" -test.fuzztime="$fuzztime" \
+      -test.fuzzcachedir="$fuzzcache/$importpath" -test.paniconexit0) >"$log" 2>&1 || status=$?
     cat "$log"
+    echo "   ($((SECONDS - since)) s)"
     # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a
     # failure, with no failing input (golang/go#75804, fixed in Go 1.27).
     # Any real failure writes its input under testdata/fuzz and says so.
@@ -60,21 +139,20 @@ grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
       if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
         echo "   (the fuzz coordinator's deadline race, golang/go#75804: not a failure of $fn)"
       else
-        rm -f "$log"
         exit "$status"
       fi
     fi
-    rm -f "$log"
   done
 done
 
 if [ -f ui/package.json ] && grep -q '"test"' ui/package.json; then
-  echo "== console unit tests"
+  stage "console unit tests"
   (cd ui && npm test)
 fi
 if [ -f ui/package.json ] && grep -q '"e2e"' ui/package.json; then
-  echo "== console end-to-end tests (headless Chromium)"
-  go build -o bin/roentgen ./cmd/roentgen
+  stage "console end-to-end tests (headless Chromium)"
+  CGO_ENABLED=0 go build -o bin/roentgen ./cmd/roentgen
   (cd ui && npm run e2e)
 fi
+stage_done
 echo "== all tests passed"

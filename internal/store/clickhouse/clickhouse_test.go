@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -36,24 +37,34 @@ func TestConformanceSharded(t *testing.T) {
 	conformance(t, clickhousetest.NewShardedDatabase)
 }
 
+// conformance runs the suite's areas at once, each store in a database of
+// its own: the suite waits on the server's latency, not on this process.
 func conformance(t *testing.T, newDatabase func(testing.TB) string) {
+	var mu sync.Mutex
 	urls := map[store.Store]string{}
 	storetest.Run(t,
 		func(t *testing.T) store.Store {
 			u := newDatabase(t)
 			s := open(t, u)
+			mu.Lock()
 			urls[s] = u
+			mu.Unlock()
 			return s
 		},
 		storetest.WithReopen(func(t *testing.T, s store.Store) store.Store {
+			mu.Lock()
 			u := urls[s]
+			mu.Unlock()
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
 			r := open(t, u)
+			mu.Lock()
 			urls[r] = u
+			mu.Unlock()
 			return r
-		}))
+		}),
+		storetest.WithParallel())
 }
 
 // TestTracesReadsWhatTraceReads compares the batch read the ingest path

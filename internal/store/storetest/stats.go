@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,10 +121,28 @@ func testStats(t *testing.T, h *Harness) {
 			t.Fatal(err)
 		}
 		same(t, scan(t, s, all(60)), "0/Default/n1=15", "0/Default/n3=1")
-		// Many small deltas to one record: still one sum (backends may
+		// Many small deltas to one record, from several writers at once as
+		// from a server's concurrent requests: still one sum (backends may
 		// combine them as they go).
-		for i := 0; i < 500; i++ {
-			add(t, s, rec(60, Base, "Default", "hot", 1))
+		const writers, each = 10, 50
+		errs := make(chan error, writers)
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					if err := s.AddStats(ctx, []store.StatRecord{rec(60, Base, "Default", "hot", 1)}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
 		}
 		same(t, scan(t, s, store.StatQuery{Resolution: 60, Group: "Default", From: Base, To: Base + 60, Want: func(e string) bool { return e == "hot" }}),
 			"0/Default/hot=500")

@@ -31,10 +31,17 @@ type Option func(*Harness)
 // WithReopen enables the durability tests for backends that persist.
 func WithReopen(r Reopener) Option { return func(h *Harness) { h.Reopen = r } }
 
+// WithParallel runs the areas of the contract at once (up to -parallel),
+// for backends whose stores are independent and whose latency is a
+// server's (ClickHouse: a database per store): the factory and the
+// reopener must then be safe for concurrent use.
+func WithParallel() Option { return func(h *Harness) { h.parallel = true } }
+
 // Harness is what each suite gets: how to open (and maybe reopen) a store.
 type Harness struct {
-	Open   Factory
-	Reopen Reopener // nil: the backend does not persist across Close
+	Open     Factory
+	Reopen   Reopener // nil: the backend does not persist across Close
+	parallel bool
 }
 
 // New opens a store that is closed when the test ends.
@@ -72,7 +79,12 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		o(h)
 	}
 	for _, s := range suites {
-		t.Run(s.name, func(t *testing.T) { s.run(t, h) })
+		t.Run(s.name, func(t *testing.T) {
+			if h.parallel {
+				t.Parallel()
+			}
+			s.run(t, h)
+		})
 	}
 }
 
