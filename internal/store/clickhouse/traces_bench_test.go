@@ -16,30 +16,54 @@ import (
 // generated traces of ~4 documents each, pending as the ingest path leaves
 // them. It reports this process's CPU per trace read (cpu-ns/trace: the
 // decoding of the answers and the HTTP round trips, not the server's),
-// and with -benchmem its allocations.
-func BenchmarkTracesReadClickHouse(b *testing.B) {
+// with CLICKHOUSE_PID the server's (clickhouse-cpu-ns/trace), and with
+// -benchmem its allocations.
+func BenchmarkTracesReadClickHouse(b *testing.B) { benchmarkTracesRead(b, false) }
+
+// BenchmarkTracesReadSplitClickHouse is BenchmarkTracesReadClickHouse with
+// each trace's documents stored by two processes, every other one by each,
+// as the two-server benchmark leaves them: the reader wrote half of what
+// it reads.
+func BenchmarkTracesReadSplitClickHouse(b *testing.B) { benchmarkTracesRead(b, true) }
+
+func benchmarkTracesRead(b *testing.B, split bool) {
 	ctx := context.Background()
-	s := open(b, clickhousetest.NewDatabase(b))
+	db := clickhousetest.NewDatabase(b)
+	s, other := open(b, db), open(b, db)
 	defer s.Close()
+	defer other.Close()
 	g := bench.NewGenerator(1)
 	at := time.Now().Add(-time.Minute)
 	var ids []string
-	var puts []store.DocPut
+	var mine, theirs []store.DocPut
 	docs := 0
 	for i := range 1000 {
 		id, raws := g.Trace(at, 0)
-		p := store.DocPut{TraceID: id, Epoch: at.Unix()}
+		p, q := store.DocPut{TraceID: id, Epoch: at.Unix()}, store.DocPut{TraceID: id, Epoch: at.Unix()}
 		for j, raw := range raws {
-			p.Docs = append(p.Docs, store.Doc{ID: fmt.Sprintf("%016x", i*16+j), Raw: raw})
+			d := store.Doc{ID: fmt.Sprintf("%016x", i*16+j), Raw: raw}
+			if !split || j%2 == 0 {
+				p.Docs = append(p.Docs, d)
+			} else {
+				q.Docs = append(q.Docs, d)
+			}
 		}
-		ids, puts, docs = append(ids, id), append(puts, p), docs+len(raws)
+		ids, mine, docs = append(ids, id), append(mine, p), docs+len(raws)
+		if len(q.Docs) > 0 {
+			theirs = append(theirs, q)
+		}
 	}
-	if err := s.PutDocs(ctx, puts); err != nil {
+	if err := s.PutDocs(ctx, mine); err != nil {
 		b.Fatal(err)
+	}
+	if len(theirs) > 0 {
+		if err := other.PutDocs(ctx, theirs); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := bench.CPUTime()
+	cpu0, ch0 := bench.CPUTime(), clickhousetest.ServerCPU()
 	for range b.N {
 		got, err := s.Traces(ctx, ids)
 		if err != nil {
@@ -56,5 +80,8 @@ func BenchmarkTracesReadClickHouse(b *testing.B) {
 	b.StopTimer()
 	if b.N > 0 {
 		b.ReportMetric(float64(bench.CPUTime()-cpu0)/float64(b.N*len(ids)), "cpu-ns/trace")
+		if ch := clickhousetest.ServerCPU() - ch0; ch > 0 {
+			b.ReportMetric(float64(ch)/float64(b.N*len(ids)), "clickhouse-cpu-ns/trace")
+		}
 	}
 }
