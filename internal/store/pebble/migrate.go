@@ -35,6 +35,11 @@ var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}
 // statistics and metadata where they are: Store.oldTables).
 var readableVersions = []string{"6", "7", "8", "9"}
 
+// tablesInPlace says whether a store of layout have keeps its statistics
+// and metadata after the summaries, where this build does (layout 9 on):
+// opening it moves nothing, and read-only it reads them there.
+func tablesInPlace(have string) bool { return have == "9" || have == layoutVersion }
+
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
 func layoutOf(main *pebble.DB, dir string) (string, error) {
@@ -76,8 +81,8 @@ func (s *Store) migrate(have string) error {
 	case "":
 		return setVersion(b)
 	}
-	if have == "9" {
-		return setVersion(b) // its tables are where layout 10 keeps them
+	if tablesInPlace(have) {
+		return setVersion(b)
 	}
 	fail := func(err error) error { return fmt.Errorf("upgrade store in %s from layout %s: %w", s.dir, have, err) }
 	// Every older layout: moved key by key, each old key deleted in the

@@ -195,7 +195,7 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			closeAll()
 			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
 		}
-		s.oldTables = readOnly && have != layoutVersion && have != "9"
+		s.oldTables = readOnly && !tablesInPlace(have)
 	}
 	if !readOnly {
 		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats}
