@@ -306,7 +306,7 @@ func run(c config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "peak rss        %d MiB (%s)\n", rss>>20, who)
 	if c.execPath != "" {
-		fmt.Fprintf(out, "harness rss     %d MiB peak (load generator and senders)\n", selfPeakRSS()>>20)
+		fmt.Fprintf(out, "harness rss     %d MiB peak (load generator and senders)\n", peakRSSOf("self")>>20)
 	}
 	fmt.Fprintf(out, "raw json        %d bytes, %.0f per segment\n", rawSent, float64(rawSent)/float64(max(sent.Load(), 1)))
 	perSeg := func(n int64) string {
@@ -452,12 +452,7 @@ func (s *server) peakRSS() int64 {
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		return ru.Maxrss << 10
 	}
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b); m != nil {
-		n, _ := strconv.ParseInt(string(m[1]), 10, 64)
-		return n << 10
-	}
-	return 0
+	return peakRSSOf(strconv.Itoa(s.cmd.Process.Pid))
 }
 
 var acceptedRe = regexp.MustCompile(`roentgen_documents_accepted_total\{source="udp"\} (\S+)`)

@@ -88,9 +88,10 @@ func (w *windows) close(sent int64) {
 
 var vmHWM = regexp.MustCompile(`VmHWM:\s+(\d+) kB`)
 
-// selfPeakRSS is the harness's own peak resident memory.
-func selfPeakRSS() int64 {
-	b, _ := os.ReadFile("/proc/self/status")
+// peakRSSOf is the peak resident memory of a process (pid "self" for the
+// harness), from /proc; 0 if it cannot be read.
+func peakRSSOf(pid string) int64 {
+	b, _ := os.ReadFile("/proc/" + pid + "/status")
 	if m := vmHWM.FindSubmatch(b); m != nil {
 		n, _ := strconv.ParseInt(string(m[1]), 10, 64)
 		return n << 10
