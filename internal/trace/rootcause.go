@@ -185,12 +185,22 @@ func (b *builder) rootCauses() {
 			}
 			e = longest
 		}
+		// The coverages of the path, in one array.
+		var covs []float64
 		rc := causeOf(e, func(x *entity) RootCauseEntity {
-			c := math.Round(x.duration()/rt*1e4) / 1e4
-			return RootCauseEntity{Name: x.name(), Remote: isRemote(x), Coverage: &c}
+			if len(covs) == cap(covs) {
+				covs = make([]float64, 0, 8)
+			}
+			covs = append(covs, math.Round(x.duration()/rt*1e4)/1e4)
+			return RootCauseEntity{Name: x.name(), Remote: isRemote(x), Coverage: &covs[len(covs)-1]}
 		})
 		rc.ClientImpacting = true
-		s.ResponseTimeRootCauses = []RootCause{rc}
+		if b.rtBlock != nil {
+			b.rtBlock[0] = rc
+			s.ResponseTimeRootCauses = b.rtBlock
+		} else {
+			s.ResponseTimeRootCauses = []RootCause{rc}
+		}
 	}
 }
 
@@ -218,23 +228,43 @@ func appendCauses(list []RootCause, r *entity, flagged func(*entity) bool, clien
 }
 
 // causeOf describes the path from the entry point to e, service by service.
+// The path's services, their names and entities are each cut from one
+// array (capacity-limited windows, so appending to one copies): grown
+// entity by entity they were most of a summary's allocations.
 func causeOf(e *entity, describe func(*entity) RootCauseEntity) RootCause {
-	var path []*entity
+	var pathBuf [8]*entity
+	path := pathBuf[:0]
 	for x := e; x != nil; x = x.parent {
 		path = append(path, x)
 	}
-	var rc RootCause
+	nsvc := 0
+	for i := len(path) - 1; i >= 0; i-- {
+		if i == len(path)-1 || path[i+1].service != path[i].service {
+			nsvc++
+		}
+	}
+	rc := RootCause{Services: make([]RootCauseService, 0, nsvc)}
+	names := make([]string, nsvc)
+	ents := make([]RootCauseEntity, len(path))
+	start := 0 // of the current service's entities in ents
 	for i := len(path) - 1; i >= 0; i-- {
 		x := path[i]
+		k := len(path) - 1 - i
 		if i == len(path)-1 || path[i+1].service != x.service {
+			if n := len(rc.Services); n > 0 {
+				rc.Services[n-1].EntityPath = ents[start:k:k]
+			}
+			start = k
+			names[len(rc.Services)] = x.node.Name
+			j := len(rc.Services)
 			rc.Services = append(rc.Services, RootCauseService{
-				Name: x.node.Name, Names: []string{x.node.Name}, Type: x.node.Type,
-				AccountId: x.node.AccountID, Inferred: x.inf != nil, EntityPath: []RootCauseEntity{},
+				Name: x.node.Name, Names: names[j : j+1 : j+1], Type: x.node.Type,
+				AccountId: x.node.AccountID, Inferred: x.inf != nil,
 			})
 		}
-		svc := &rc.Services[len(rc.Services)-1]
-		svc.EntityPath = append(svc.EntityPath, describe(x))
+		ents[k] = describe(x)
 	}
+	rc.Services[len(rc.Services)-1].EntityPath = ents[start:len(path):len(path)]
 	return rc
 }
 
