@@ -119,6 +119,27 @@ var awsTypes = func() map[string]string {
 	return m
 }()
 
+// awsService is awsServices[strings.ToLower(name)], lower-casing short
+// ASCII names on the stack: the SDKs' "DynamoDB" made ToLower allocate
+// for every inferred AWS callee.
+func awsService(name string) string {
+	var buf [24]byte
+	if len(name) > len(buf) {
+		return awsServices[strings.ToLower(name)]
+	}
+	for i := range len(name) {
+		c := name[i]
+		if c >= 0x80 {
+			return awsServices[strings.ToLower(name)]
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return awsServices[string(buf[:len(name)])] // a lookup that does not allocate
+}
+
 func awsType(svc string) string {
 	if t, ok := awsTypes[svc]; ok {
 		return t
@@ -137,7 +158,7 @@ func InferredNode(x *segment.Segment) NodeID {
 	}
 	switch {
 	case x.Namespace == "aws":
-		svc := awsServices[strings.ToLower(x.Name)]
+		svc := awsService(x.Name)
 		if svc == "" {
 			svc = x.Name
 		}

@@ -241,15 +241,13 @@ type builder struct {
 	s  *Summary
 	// nodeIdx is keyed by NodeID.Key, annIdx by key \x00 valueKey. Both
 	// are built only for summaries with many nodes or annotations; until
-	// then lookups search s.Nodes, and annKey's parts of annArena, in turn.
+	// then lookups compare s.Nodes, and s.Annotations, in turn.
 	nodeIdx map[string]int
 	// nodeNUL: a node's name, type or account contains \x00, so that
 	// comparing fields is not the same as comparing keys.
-	nodeNUL  bool
-	annIdx   map[string]int
-	annArena []byte
-	annEnds  []int
-	userIdx  map[string]int
+	nodeNUL bool
+	annIdx  map[string]int
+	userIdx map[string]int
 	// annKeys are the distinct keys of s.Annotations.
 	annKeys    []string
 	annKeysBuf [8]string
@@ -328,9 +326,9 @@ var builders = sync.Pool{New: func() any { return new(builder) }}
 // its emptied scratch: nothing a summary holds points into them, and
 // nothing in them keeps a document alive.
 func (b *builder) release() {
-	buf, arena, ends := b.buf[:0], b.annArena[:0], b.annEnds[:0]
-	if cap(buf)+cap(arena) > 64<<10 {
-		buf, arena, ends = nil, nil, nil // a huge trace's
+	buf := b.buf[:0]
+	if cap(buf) > 64<<10 {
+		buf = nil // a huge trace's
 	}
 	b.tree.reset()
 	bigSeen := len(b.seen) > maxReusedTree // a map keeps its size once cleared
@@ -353,7 +351,7 @@ func (b *builder) release() {
 	}
 	b.tr, b.s = nil, nil
 	b.nodeIdx, b.nodeNUL, b.annIdx, b.userIdx = nil, false, nil, nil
-	b.annArena, b.annEnds, b.annKeys, b.buf, b.keys = arena, ends, nil, buf, nil
+	b.annKeys, b.buf, b.keys = nil, buf, nil
 	b.infs, b.names, b.ints, b.bySub, b.annBlock, b.rtBlock = nil, nil, nil, nil, nil, nil
 	b.slab, b.kids, b.roots, b.seen, b.infBySub, b.infsBuf = slab, kids, roots, seen, infBySub, infs
 	builders.Put(b)
@@ -438,40 +436,66 @@ func (b *builder) node(id NodeID, inferred bool) int {
 	return i
 }
 
-// lookupAnnotation finds the annotation whose key \x00 valueKey is in b.buf.
-func (b *builder) lookupAnnotation() (int, bool) {
+// lookupAnnotation finds the annotation with key k and a value whose
+// valueKey is v's: while there are few, by comparing them in turn (building
+// key \x00 valueKey for each, numbers formatted, was a tenth of a
+// summary's CPU), then by a map of those strings.
+func (b *builder) lookupAnnotation(k string, v any) (int, bool) {
+	anns := b.s.Annotations
 	if b.annIdx == nil {
-		if len(b.annEnds) <= maxLinear {
-			start := 0
-			for i, end := range b.annEnds {
-				if string(b.annArena[start:end]) == string(b.buf) {
+		if len(anns) <= maxLinear {
+			for i := range anns {
+				if anns[i].Key == k && sameValueKey(anns[i].Value, v) {
 					return i, true
 				}
-				start = end
 			}
 			return 0, false
 		}
-		b.annIdx = make(map[string]int, 2*len(b.annEnds))
-		start := 0
-		for i, end := range b.annEnds {
-			if _, dup := b.annIdx[string(b.annArena[start:end])]; !dup {
-				b.annIdx[string(b.annArena[start:end])] = i
+		b.annIdx = make(map[string]int, 2*len(anns))
+		for i := range anns {
+			b.buf = appendValueKey(append(append(b.buf[:0], anns[i].Key...), 0), anns[i].Value)
+			if _, dup := b.annIdx[string(b.buf)]; !dup {
+				b.annIdx[string(b.buf)] = i
 			}
-			start = end
 		}
 	}
+	b.buf = appendValueKey(append(append(b.buf[:0], k...), 0), v)
 	i, ok := b.annIdx[string(b.buf)]
 	return i, ok
 }
 
-// addAnnotationKey records b.buf as the key of annotation i (the last).
+// addAnnotationKey records annotation i (the last), whose key \x00
+// valueKey lookupAnnotation left in b.buf when it used the map.
 func (b *builder) addAnnotationKey(i int) {
 	if b.annIdx != nil {
 		b.annIdx[string(b.buf)] = i
-		return
 	}
-	b.annArena = append(b.annArena, b.buf...)
-	b.annEnds = append(b.annEnds, len(b.annArena))
+}
+
+// sameValueKey reports whether appendValueKey writes the same for a and b.
+func sameValueKey(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		if !ok {
+			return false
+		}
+		if x != x || y != y { // NaN: all format as "NaN"
+			return x != x && y != y
+		}
+		return x == y && math.Signbit(x) == math.Signbit(y) // "0" is not "-0"
+	}
+	switch b.(type) {
+	case string, bool, float64:
+		return false
+	}
+	return true // both "?"
 }
 
 func httpOf(x *segment.Segment) HTTP {
@@ -594,8 +618,7 @@ func (b *builder) collect(x *segment.Segment, n int) {
 		b.keys = keys
 		for _, k := range keys {
 			v := x.Annotations[k]
-			b.buf = appendValueKey(append(append(b.buf[:0], k...), 0), v)
-			i, ok := b.lookupAnnotation()
+			i, ok := b.lookupAnnotation(k, v)
 			if !ok {
 				// A new value of a key already indexed is fine; a new key
 				// only below the limit.
