@@ -187,7 +187,10 @@ func (b *builder) rootCauses() {
 		}
 		// The coverages of the path, in one array.
 		var covs []float64
-		rc := causeOf(e, func(x *entity) RootCauseEntity {
+		if b.causes != nil {
+			covs = b.causes.covs[:0]
+		}
+		rc := causeIn(b.causes, e, func(x *entity) RootCauseEntity {
 			if len(covs) == cap(covs) {
 				covs = make([]float64, 0, 8)
 			}
@@ -232,6 +235,20 @@ func appendCauses(list []RootCause, r *entity, flagged func(*entity) bool, clien
 // array (capacity-limited windows, so appending to one copies): grown
 // entity by entity they were most of a summary's allocations.
 func causeOf(e *entity, describe func(*entity) RootCauseEntity) RootCause {
+	return causeIn(nil, e, describe)
+}
+
+// causeArrays are the arrays a short root-cause path is cut from, kept in
+// a summary's singleBlock.
+type causeArrays struct {
+	svcs  [2]RootCauseService
+	names [2]string
+	ents  [3]RootCauseEntity
+	covs  [3]float64
+}
+
+// causeIn is causeOf in a's arrays when the path fits them (a may be nil).
+func causeIn(a *causeArrays, e *entity, describe func(*entity) RootCauseEntity) RootCause {
 	var pathBuf [8]*entity
 	path := pathBuf[:0]
 	for x := e; x != nil; x = x.parent {
@@ -243,9 +260,16 @@ func causeOf(e *entity, describe func(*entity) RootCauseEntity) RootCause {
 			nsvc++
 		}
 	}
-	rc := RootCause{Services: make([]RootCauseService, 0, nsvc)}
-	names := make([]string, nsvc)
-	ents := make([]RootCauseEntity, len(path))
+	var rc RootCause
+	var names []string
+	var ents []RootCauseEntity
+	if a != nil && nsvc <= len(a.svcs) && len(path) <= len(a.ents) {
+		rc.Services, names, ents = a.svcs[:0:nsvc], a.names[:nsvc:nsvc], a.ents[:len(path):len(path)]
+	} else {
+		rc.Services = make([]RootCauseService, 0, nsvc)
+		names = make([]string, nsvc)
+		ents = make([]RootCauseEntity, len(path))
+	}
 	start := 0 // of the current service's entities in ents
 	for i := len(path) - 1; i >= 0; i-- {
 		x := path[i]
