@@ -274,3 +274,56 @@ func waitStoreMutations(t *testing.T, s *clickhouse.Store, storeURL string) {
 		}
 	}
 }
+
+// TestDropClearsTheMarksItRead: a drop's tombstone is its trace's cleared
+// mark up to the version it read (pending.go), in every pending lookup; a
+// document stored after it is pending again.
+func TestDropClearsTheMarksItRead(t *testing.T) {
+	onBothLayouts(t, func(t *testing.T, db string) {
+		a, b := open(t, db), open(t, db)
+		defer a.Close()
+		defer b.Close()
+		ctx := context.Background()
+		ep := time.Now().Unix()
+		id := storetest.TraceID(ep, 2)
+		if err := b.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", "a")}}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.LeaseTraces(ctx, []string{id}); err != nil || len(got) != 1 {
+			t.Fatalf("B leased %v, %v", got, err)
+		}
+		if _, err := b.Traces(ctx, []string{id}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Apply(ctx, []store.TraceUpdate{{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep), Drop: true}}); err != nil {
+			t.Fatal(err)
+		}
+		pending := func() (among, all []string) {
+			t.Helper()
+			among, err := a.PendingAmong(ctx, []string{id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Pending(ctx, func(p string) bool { all = append(all, p); return true }); err != nil {
+				t.Fatal(err)
+			}
+			return among, all
+		}
+		if among, all := pending(); len(among) != 0 || len(all) != 0 {
+			t.Errorf("after the drop: pending among the trace %v, pending %v; want none", among, all)
+		}
+		got, err := a.Traces(ctx, []string{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := got[id]; st == nil || !st.Dropped || len(st.Docs) != 0 {
+			t.Errorf("after the drop Traces = %+v; want the trace dropped, no documents", st)
+		}
+		if err := a.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc("bbbbbbbbbbbbbbbb", "b")}}}); err != nil {
+			t.Fatal(err)
+		}
+		if among, all := pending(); fmt.Sprint(among) != fmt.Sprint([]string{id}) || fmt.Sprint(all) != fmt.Sprint([]string{id}) {
+			t.Errorf("after a late document: pending among the trace %v, pending %v; want the trace", among, all)
+		}
+	})
+}

@@ -74,15 +74,17 @@ func (s *Store) othersClaims(ctx context.Context, ids []string, now time.Time) (
 		// A summary releases only a claim older than itself, and an
 		// unexpired claim is younger than leaseTTL (its expiry and
 		// version come from one clock), so older summaries are not read.
+		// This process's own rows are left out before the grouping (its
+		// claims are half of what a flush reads here), and a trace two
+		// others hold comes twice: taken is a set.
 		since := now.Add(-leaseTTL)
-		r, err := s.c.selectRowsIDs(ctx, fmt.Sprintf(`SELECT DISTINCT trace FROM (
-			SELECT trace, owner, argMax(until, ver) AS u FROM (
-				SELECT trace, owner, ver, until FROM trace_leases WHERE p >= %d AND trace IN %s
+		self := quote(s.owner)
+		r, err := s.c.selectRowsIDs(ctx, fmt.Sprintf(`SELECT trace FROM (
+				SELECT trace, owner, ver, until FROM trace_leases WHERE p >= %d AND trace IN %s AND owner != %s
 				UNION ALL SELECT trace, owner, ver, toInt64(0) AS until FROM summaries
-				WHERE trace IN %s AND ver >= %d AND owner != '')
-			GROUP BY trace, owner)
-			WHERE u > %d AND owner != %s`,
-			uint32(store.PartitionOf(since.Unix())), idsTable, idsTable, since.UnixNano(), now.UnixNano(), quote(s.owner)), part)
+				WHERE trace IN %s AND ver >= %d AND owner != '' AND owner != %s)
+			GROUP BY trace, owner HAVING argMax(until, ver) > %d`,
+			uint32(store.PartitionOf(since.Unix())), idsTable, self, idsTable, since.UnixNano(), self, now.UnixNano()), part)
 		if err != nil {
 			return nil, err
 		}

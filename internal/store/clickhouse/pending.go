@@ -18,6 +18,10 @@ import (
 //	   whose documents it read, and one at its own version that says where
 //	   the trace is filed)
 //
+// and markRows gives a drop's tombstone pending 3, cleared up to its
+// version as 0 is, so that Traces learns the tombstones from the same
+// query (never stored: only markRows' dropped branch makes it).
+//
 // Since schema version 7 a summaries row is those rows itself: it clears
 // exactly the versions in its cleared column and its own (markRows), so a
 // leased summary writes no traces rows, and its marks are cleared in the
@@ -39,8 +43,22 @@ import (
 // pending for good (before schema version 7 a drop also wrote a traces row
 // with pending 0, for builds older than the tombstones).
 
-// newestMark is, over pendingSQL's inner rows, the newest mark not cleared.
-const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
+// openMarks is, over markRows grouped by trace, the distinct versions of
+// its marks neither cleared exactly nor older than a cleared-up-to row:
+// a trace is pending while it has any. Grouping once by trace, not by
+// trace and version and then by trace, costs 18.16 ~16% less CPU for a
+// flush's 1,000 traces, and the pending lookup and the first query of a
+// flush's read are two of the costliest reads of the ingest
+// (docs/clickhouse.md, "Where the time goes"). 18.16's lambdas cannot
+// name other columns, so the exact clears and the cleared-up-to version
+// are passed to arrayFilter as arrays beside the marks.
+const openMarks = `arrayFilter((v, xs, w) -> v > w AND NOT has(xs, v),
+	groupUniqArrayIf(ver, pending = 1) AS om,
+	arrayResize([groupUniqArrayIf(ver, pending = 2) AS ox], length(om), ox),
+	arrayResize([maxIf(ver, pending IN (0, 3)) AS ou], length(om), ou))`
+
+// newestMark is, over pendingSQL's groups, the newest mark not cleared.
+const newestMark = `arrayReduce('max', ` + openMarks + `)`
 
 // noEpoch is the epoch of documents written before schema version 6,
 // which are no marks (their traces rows are).
@@ -56,17 +74,15 @@ const noEpoch = `toInt64('-9223372036854775808')`
 func markRows(where string) string {
 	return `(SELECT trace, ver, epoch, pending FROM traces WHERE ` + where + `
 		UNION ALL SELECT trace, ver, epoch, toUInt8(1) AS pending FROM docs WHERE epoch != ` + noEpoch + ` AND (` + where + `)
-		UNION ALL SELECT trace, ver, epoch, toUInt8(0) AS pending FROM dropped WHERE ` + where + `
+		UNION ALL SELECT trace, ver, epoch, toUInt8(3) AS pending FROM dropped WHERE ` + where + `
 		UNION ALL SELECT trace, arrayJoin(arrayPushBack(cleared, ver)) AS cv, epoch, toUInt8(2) AS pending FROM summaries WHERE ` + where + `)`
 }
 
 // pendingSQL selects the traces with a mark neither cleared exactly nor
-// older than a cleared-up-to row, from the mark rows where says; having
-// adds to the HAVING clause.
+// older than a cleared-up-to row (openMarks), from the mark rows where
+// says; having adds to the HAVING clause.
 func pendingSQL(where, having string) string {
-	return `SELECT trace FROM (SELECT trace, ver, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
-		FROM ` + markRows(where) + ` GROUP BY trace, ver)
-		GROUP BY trace HAVING ` + newestMark + ` > maxIf(ver, upto = 1)` + having
+	return `SELECT trace FROM ` + markRows(where) + ` GROUP BY trace HAVING notEmpty(` + openMarks + `)` + having
 }
 
 // readMarks records, for the held traces among ids, the versions of the

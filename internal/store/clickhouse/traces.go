@@ -13,10 +13,10 @@ import (
 // tracesPerQuery bounds the ids of one IN list.
 const tracesPerQuery = 2000
 
-// Traces implements store.TraceReader: four queries for many traces (a
-// fifth for the tombstones of those without a summary), where Trace makes
-// four for one (a point query costs a round trip and a look at
-// every part, so the ingest path reads a whole flush's traces at once).
+// Traces implements store.TraceReader: three queries for many traces (the
+// tombstones come with the first), where Trace makes four for one (a point
+// query costs a round trip and a look at every part, so the ingest path
+// reads a whole flush's traces at once).
 func (s *Store) Traces(ctx context.Context, ids []string) (map[string]*store.StoredTrace, error) {
 	out := make(map[string]*store.StoredTrace, len(ids))
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
@@ -32,11 +32,13 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		return nil
 	}
 	in := inSet(ids)
-	// Where each trace is filed, and its marks not cleared (pending.go).
-	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
-		FROM (SELECT trace, ver, max(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
-			FROM `+markRows(`trace IN `+idsTable)+` GROUP BY trace, ver)
-		GROUP BY trace`, ids)
+	// Where each trace is filed, and its marks not cleared (pending.go):
+	// the epoch of the newest version's rows, the largest of them if
+	// several (a summary's cleared row beside a document of that version);
+	// and its tombstone's version (drop.go), the newest if it was dropped
+	// more than once.
+	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(epoch, (ver, epoch)), `+openMarks+`, countIf(pending = 3) > 0, maxIf(ver, pending = 3)
+		FROM `+markRows(`trace IN `+idsTable)+` GROUP BY trace`, ids)
 	if err != nil {
 		return err
 	}
@@ -47,19 +49,25 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	marks := make(map[string]map[uint64]bool, len(ids))
 	at := make([]string, 0, len(ids))
 	atP := make([]uint32, 0, len(ids))
+	var drops map[string]uint64 // tombstones' versions
 	for r.more() {
-		id, ep, upto := r.str(), r.i64(), r.u64()
+		id, ep := r.str(), r.i64()
 		var ms map[uint64]bool
 		r.u64s(func(v uint64) {
-			if v > upto {
-				if ms == nil {
-					ms = map[uint64]bool{}
-				}
-				ms[v] = true
+			if ms == nil {
+				ms = map[uint64]bool{}
 			}
+			ms[v] = true
 		})
+		dropped, dv := r.u8() == 1, r.u64()
 		if r.err != nil {
 			break
+		}
+		if dropped {
+			if drops == nil {
+				drops = map[string]uint64{}
+			}
+			drops[id] = dv
 		}
 		found[id] = &store.StoredTrace{ID: id, Epoch: ep}
 		marks[id] = ms
@@ -170,19 +178,9 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	}
 	s.readMarks(ids, covered, newest)
 	// Tombstones of the traces without a summary (drop.go).
-	var unsummed []string
-	for id, st := range found {
-		if st.Summary == nil {
-			unsummed = append(unsummed, id)
-		}
-	}
-	if len(unsummed) > 0 {
-		dv, err := s.dropVersions(ctx, unsummed)
-		if err != nil {
-			return err
-		}
-		for id, v := range dv {
-			hideDropped(found[id], vers[id], v)
+	for id, v := range drops {
+		if st := found[id]; st.Summary == nil {
+			hideDropped(st, vers[id], v)
 		}
 	}
 	for id, st := range found {
