@@ -200,7 +200,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		// off CPU per segment (3M and 5M runs), for 2.4% more disk once
 		// compacted. A dropped partition frees its blob files; one that
 		// shares a file with kept documents is rewritten once a fifth of
-		// the file is garbage.
+		// the file is garbage. (Summaries separated too: −10% CPU at 2M segments but +5% disk, docs/performance.md.)
 		// The reference depth (how many blob files a table's values may
 		// lie in, summed over the levels and L0 sublevels a compaction
 		// reads) is set out of reach: at 10, compactions into the base
@@ -214,32 +214,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 			return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 256, MaxBlobReferenceDepth: 1000,
 				RewriteMinimumAge: 10 * time.Minute, TargetGarbageRatio: 0.2}
 		}
-	}
-	if role == mainLSM {
-		// Summaries go to blob files at the flush, as documents do, so the
-		// main LSM's compactions move keys and handles instead of
-		// rewriting every summary from L0 into L6 (separateSummaries says
-		// which values stay in the tables). A blob file keeps the codec it
-		// is written with, so it is zstd from the flush on: with MinLZ
-		// there summaries took 26% more disk.
-		zstdFrom = 0
-		opts.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
-			return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 256, MaxBlobReferenceDepth: 1000,
-				RewriteMinimumAge: 10 * time.Minute, TargetGarbageRatio: 0.2}
-		}
-		opts.Experimental.SpanPolicyFunc = separateSummaries
-		// The span policy cuts a flush's output at each table, so L0 holds
-		// small summary tables, each overlapping only the previous flush's
-		// (a flush's summaries run from its oldest updated trace to now):
-		// they stack into a staircase of sublevels, one per flush, while
-		// L0 is at most a few tables deep at any key. Pebble scores L0 by
-		// that depth (twice it over L0CompactionThreshold) and by its file
-		// count over this threshold (default 500), so neither reached a
-		// compaction: 104 tables in 99 sublevels at 2M segments, and every
-		// lookup of an arriving trace id (Store.lookup) seeks each
-		// sublevel. 16 files compact them at about the pace of the
-		// summaries' compactions before, now of keys and handles.
-		opts.L0CompactionFileThreshold = 16
 	}
 	// Every LSM may queue four memtables before writes stall. The main and
 	// index LSMs allowed two when their memtables were 64 MiB (each queued
@@ -293,21 +267,4 @@ var keyCategories = [...]pebble.UserKeyCategories{
 		pebble.UserKeyCategory{Name: "documents:t"}),
 	indexLSM: pebble.MakeUserKeyCategories(pebble.DefaultComparer.Compare,
 		pebble.UserKeyCategory{Name: "index:i"}),
-}
-
-// summaryTable is the first byte of a summary's key (summaryKey).
-const summaryTable = 's'
-
-// separateSummaries keeps every value of the main LSM but the summaries
-// (table s) in its tables: statistics, metadata and aliases are read by
-// key, often, and are small or merged.
-func separateSummaries(start []byte) (pebble.SpanPolicy, []byte, error) {
-	inline := pebble.SpanPolicy{ValueStoragePolicy: pebble.ValueStorageLowReadLatency}
-	switch {
-	case len(start) == 0 || start[0] < summaryTable:
-		return inline, []byte{summaryTable}, nil
-	case start[0] == summaryTable:
-		return pebble.SpanPolicy{}, []byte{summaryTable + 1}, nil
-	}
-	return inline, nil, nil
 }
