@@ -200,7 +200,8 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		// off CPU per segment (3M and 5M runs), for 2.4% more disk once
 		// compacted. A dropped partition frees its blob files; one that
 		// shares a file with kept documents is rewritten once a fifth of
-		// the file is garbage. (Summaries separated too: −10% CPU at 2M segments but +5% disk, docs/performance.md.)
+		// the file is garbage. (Summaries separated too, zstd at the
+		// flush: not a clear gain, searches slower; docs/performance.md.)
 		// The reference depth (how many blob files a table's values may
 		// lie in, summed over the levels and L0 sublevels a compaction
 		// reads) is set out of reach: at 10, compactions into the base
