@@ -227,19 +227,3 @@ func (s *Stats) decode(b []byte, durations bool) ([]byte, error) {
 	}
 	return b, nil
 }
-
-// CombineStats sums the deltas of one record into one: Pebble's merge
-// operator calls it as it reads and compacts (pebble.Options.CombineStats),
-// so a record stays one delta long however many traces added to it. It
-// returns nil when a delta does not decode, and the store keeps them as
-// they are.
-func CombineStats(deltas [][]byte) []byte {
-	var sum, d Stats
-	for _, v := range deltas {
-		if d.decodeSum(v, true) != nil {
-			return nil
-		}
-		sum.Add(&d, 1)
-	}
-	return sum.Encode()
-}
