@@ -66,7 +66,8 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 // An update's Counted change, added already by a refused Apply, is taken
 // back in the same sums.
 func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
-	var b deltaBuilder
+	b := newDeltaBuilder()
+	defer b.release()
 	if len(updates) > 0 && a.observed() {
 		b.changes = newChangeBatch()
 	}
@@ -102,7 +103,8 @@ func (a *Aggregator) Prepare(updates []store.TraceUpdate) {
 // bucket stays the exact sum of its finer ones. Records that cancel out
 // (a trace summarised again unchanged) are left out.
 func (a *Aggregator) Deltas(sum, prev *trace.Summary) []store.StatRecord {
-	var b deltaBuilder
+	b := newDeltaBuilder()
+	defer b.release()
 	b.add(a, prev, -1)
 	b.add(a, sum, 1)
 	return b.records()
@@ -126,6 +128,66 @@ type deltaBuilder struct {
 	counting bool
 	// entities interns the batch's entities.
 	entities entities
+	// stats are the sums handed out (used of them), kept with their
+	// histograms' capacity from batch to batch: grown afresh in every
+	// batch, those histograms were 40% of the bytes Prepare allocated.
+	stats  []*Stats
+	used   int
+	coarse []map[recordKey]coarseSum
+}
+
+var deltaBuilders = sync.Pool{New: func() any { return new(deltaBuilder) }}
+
+func newDeltaBuilder() *deltaBuilder { return deltaBuilders.Get().(*deltaBuilder) }
+
+// Bounds on what a pooled deltaBuilder keeps: a batch of unusually many
+// records, or a record of unusually many bins, leaves no more behind.
+const (
+	pooledRecords = 4096
+	pooledBins    = 256
+)
+
+// newStats is an empty Stats for a sum of this batch.
+func (b *deltaBuilder) newStats() *Stats {
+	if b.used < len(b.stats) {
+		s := b.stats[b.used]
+		b.used++
+		s.reset()
+		return s
+	}
+	s := &Stats{}
+	b.stats = append(b.stats, s)
+	b.used++
+	return s
+}
+
+// release empties b (its records are encoded: nothing refers to its sums)
+// and pools it.
+func (b *deltaBuilder) release() {
+	keep := b.stats[:0]
+	for _, s := range b.stats {
+		if len(keep) < pooledRecords && cap(s.Response)+cap(s.Duration) <= pooledBins {
+			keep = append(keep, s)
+		}
+	}
+	clear(b.stats[len(keep):])
+	b.stats, b.used = keep, 0
+	for i, m := range b.coarse {
+		if len(m) > pooledRecords {
+			b.coarse[i] = nil
+		}
+		clear(m)
+	}
+	if len(b.acc) > pooledRecords {
+		b.acc = nil
+	}
+	clear(b.acc)
+	clear(b.groupIDs)
+	clear(b.groupNames)
+	b.groupNames, b.groups = b.groupNames[:0], b.groups[:0]
+	b.changes, b.counting = nil, false
+	b.entities.reset()
+	deltaBuilders.Put(b)
 }
 
 // recordKey is a record of the finest resolution by the numbers a
@@ -173,7 +235,7 @@ func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
 			k := recordKey{g, id, bucket}
 			d := b.acc[k]
 			if d == nil {
-				d = &Stats{}
+				d = b.newStats()
 				b.acc[k] = d
 			}
 			d.addRequest(r)
@@ -196,15 +258,26 @@ type coarseSum struct {
 // cancel: each counts a request.
 func (b *deltaBuilder) records() []store.StatRecord {
 	res := store.StatResolutions
-	var arena []byte
+	// The records' values share one arena, sized for every fine record
+	// and as much again for the coarse ones that are sums of several.
+	size := 0
+	for _, d := range b.acc {
+		size += 24 + 4*(len(d.Response)+len(d.Duration))
+	}
+	arena := make([]byte, 0, 2*size)
 	encode := func(s *Stats) []byte {
 		start := len(arena)
 		arena = s.AppendEncode(arena)
 		return arena[start:len(arena):len(arena)]
 	}
-	coarse := make([]map[recordKey]coarseSum, len(res))
+	if len(b.coarse) != len(res) {
+		b.coarse = make([]map[recordKey]coarseSum, len(res))
+	}
+	coarse := b.coarse
 	for i := 1; i < len(res); i++ {
-		coarse[i] = make(map[recordKey]coarseSum, len(b.acc))
+		if coarse[i] == nil {
+			coarse[i] = make(map[recordKey]coarseSum, len(b.acc))
+		}
 	}
 	out := make([]store.StatRecord, 0, len(res)*len(b.acc))
 	emit := func(r int64, k recordKey, enc []byte) {
@@ -223,7 +296,7 @@ func (b *deltaBuilder) records() []store.StatRecord {
 			case !ok:
 				c = coarseSum{one: d, enc: enc}
 			case c.sum == nil:
-				c.sum = &Stats{}
+				c.sum = b.newStats()
 				c.sum.Add(c.one, 1)
 				c.sum.Add(d, 1)
 			default:

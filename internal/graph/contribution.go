@@ -150,6 +150,17 @@ func (es *entities) of(b []byte) (Entity, int32) {
 	return e, id
 }
 
+// reset forgets the entities (a pooled builder's), keeping the memory of
+// a batch of usual size.
+func (es *entities) reset() {
+	if len(es.list) > 4096 {
+		es.m, es.list = nil, nil
+	}
+	clear(es.m)
+	clear(es.list)
+	es.list = es.list[:0]
+}
+
 // scratch is a buffer to build an entity's bytes in.
 func (es *entities) scratch() []byte {
 	if es == nil {
