@@ -164,6 +164,11 @@ func (b *deltaBuilder) newStats() *Stats {
 // release empties b (its records are encoded: nothing refers to its sums)
 // and pools it.
 func (b *deltaBuilder) release() {
+	b.reset()
+	deltaBuilders.Put(b)
+}
+
+func (b *deltaBuilder) reset() {
 	keep := b.stats[:0]
 	for _, s := range b.stats {
 		if len(keep) < pooledRecords && cap(s.Response)+cap(s.Duration) <= pooledBins {
@@ -187,7 +192,6 @@ func (b *deltaBuilder) release() {
 	b.groupNames, b.groups = b.groupNames[:0], b.groups[:0]
 	b.changes, b.counting = nil, false
 	b.entities.reset()
-	deltaBuilders.Put(b)
 }
 
 // recordKey is a record of the finest resolution by the numbers a
