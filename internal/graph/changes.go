@@ -74,8 +74,9 @@ func (a *Aggregator) observe(updates []store.TraceUpdate) {
 		cb = newChangeBatch()
 		for _, u := range updates {
 			if u.Summary != nil {
-				Contribute(u.Previous, -1, func(k Key, st *Stats) { cb.add(k.Entity, st) })
-				Contribute(u.Summary, 1, func(k Key, st *Stats) { cb.add(k.Entity, st) })
+				add := func(e Entity, _ int32, _ int64, r *request) { cb.add(e, r) }
+				contribute(u.Previous, -1, nil, add)
+				contribute(u.Summary, 1, nil, add)
 			}
 			cb.next()
 		}
@@ -95,20 +96,27 @@ func (a *Aggregator) observed() bool {
 // changeBatch is the changes of a batch of updates, update after update.
 type changeBatch struct {
 	changes []Change
-	ends    []int          // ends[i]: the end of updates[i]'s changes
-	at      map[Entity]int // the current update's changes by entity
-	stats   []*Stats       // every Stats handed out, reused from batch to batch
-	used    int
-	seq     uint64 // when it was kept (Aggregator.keep)
+	ends    []int // ends[i]: the end of updates[i]'s changes
+	start   int   // the start of the current update's changes
+	// at holds the current update's changes by entity past the first
+	// linearChanges, which are searched in order: an update changes a few
+	// entities, and hashing each request's entity string cost more than
+	// comparing interned strings (equal ones share their bytes).
+	at    map[Entity]int
+	stats []*Stats // every Stats handed out, reused from batch to batch
+	used  int
+	seq   uint64 // when it was kept (Aggregator.keep)
 }
+
+const linearChanges = 16
 
 var changeBatches = sync.Pool{New: func() any { return &changeBatch{at: map[Entity]int{}} }}
 
 func newChangeBatch() *changeBatch { return changeBatches.Get().(*changeBatch) }
 
-// add adds st to the current update's change of e.
-func (cb *changeBatch) add(e Entity, st *Stats) {
-	i, ok := cb.at[e]
+// add adds a request to the current update's change of e.
+func (cb *changeBatch) add(e Entity, r *request) {
+	i, ok := cb.index(e)
 	if !ok {
 		var s *Stats
 		if cb.used < len(cb.stats) {
@@ -121,15 +129,35 @@ func (cb *changeBatch) add(e Entity, st *Stats) {
 		cb.used++
 		i = len(cb.changes)
 		cb.changes = append(cb.changes, Change{Entity: e, Stats: s})
-		cb.at[e] = i
+		if i-cb.start >= linearChanges {
+			cb.at[e] = i
+		}
 	}
-	cb.changes[i].Stats.Add(st, 1)
+	cb.changes[i].Stats.addRequest(r)
+}
+
+// index is where the current update's change of e is.
+func (cb *changeBatch) index(e Entity) (int, bool) {
+	cur := cb.changes[cb.start:]
+	for j := range min(len(cur), linearChanges) {
+		if cur[j].Entity == e {
+			return cb.start + j, true
+		}
+	}
+	if len(cur) > linearChanges {
+		i, ok := cb.at[e]
+		return i, ok
+	}
+	return 0, false
 }
 
 // next ends the current update's changes.
 func (cb *changeBatch) next() {
 	cb.ends = append(cb.ends, len(cb.changes))
-	clear(cb.at)
+	if len(cb.changes)-cb.start > linearChanges {
+		clear(cb.at)
+	}
+	cb.start = len(cb.changes)
 }
 
 func (cb *changeBatch) of(i int) []Change {
@@ -142,6 +170,7 @@ func (cb *changeBatch) of(i int) []Change {
 
 func (cb *changeBatch) release() {
 	clear(cb.changes) // the pool holds no entity of these traces
-	cb.changes, cb.ends, cb.used = cb.changes[:0], cb.ends[:0], 0
+	clear(cb.at)
+	cb.changes, cb.ends, cb.used, cb.start = cb.changes[:0], cb.ends[:0], 0, 0
 	changeBatches.Put(cb)
 }

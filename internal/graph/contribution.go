@@ -79,32 +79,86 @@ type Key struct {
 //
 // add must not keep the *Stats it is given: it is reused.
 func Contribute(s *trace.Summary, sign int64, add func(Key, *Stats)) {
-	contribute(s, sign, nil, add)
+	if s == nil {
+		return
+	}
+	// One Stats is reused for every emit (add does not keep it), and from
+	// call to call with its histograms' capacity.
+	one := scratchStats.Get().(*Stats)
+	defer scratchStats.Put(one)
+	contribute(s, sign, nil, func(e Entity, _ int32, bucket int64, ob *request) {
+		one.reset()
+		one.addRequest(ob)
+		add(Key{Bucket: bucket, Entity: e}, one)
+	})
+}
+
+// request is one completed request of a contribution, as Contribute hands
+// it to add in a Stats of its own; the ingest path adds it to its sums
+// directly (Stats.addRequest), its bins and rounding computed once however
+// many sums it goes to, rather than merging one-bin histograms.
+type request struct {
+	sign               int64
+	outcome            outcome
+	root, real         bool
+	hasDuration        bool
+	micros             int64 // response time, rounded
+	response, duration int64 // bins (BinOf)
+	first, last        int64 // start and end, widened to whole seconds
+}
+
+// set makes r the request of one completed segment or call; dur < 0: none.
+func (r *request) set(o outcome, start, end, dur float64, root, real bool) {
+	rt := end - start
+	r.outcome, r.root, r.real = o, root, real
+	r.micros = int64(math.Round(rt * 1e6))
+	r.response = BinOf(rt)
+	r.hasDuration = dur >= 0
+	if r.hasDuration {
+		r.duration = BinOf(dur)
+	}
+	r.first, r.last = int64(math.Floor(start)), int64(math.Ceil(end))
 }
 
 // entities interns entity strings for the contributions of one batch:
 // its traces name the same few nodes and edges again and again, and each
-// entity built afresh was an allocation per node and edge per trace.
+// entity built afresh was an allocation per node and edge per trace. Each
+// has a small number too, so the batch's sums are keyed by numbers rather
+// than by hashing strings.
 type entities struct {
-	m   map[string]Entity
-	buf []byte
+	m    map[string]int32
+	list []Entity
+	buf  []byte
 }
 
-// of is the entity whose bytes are b: an earlier one with the same bytes,
-// or a fresh string (with no interner).
-func (es *entities) of(b []byte) Entity {
+// of is the entity whose bytes are b and its number: an earlier one with
+// the same bytes, or a fresh string (numbered -1 with no interner).
+func (es *entities) of(b []byte) (Entity, int32) {
 	if es == nil {
-		return Entity(b)
+		return Entity(b), -1
 	}
-	if e, ok := es.m[string(b)]; ok {
-		return e
+	if id, ok := es.m[string(b)]; ok {
+		return es.list[id], id
 	}
 	if es.m == nil {
-		es.m = make(map[string]Entity, 64)
+		es.m = make(map[string]int32, 64)
 	}
 	e := Entity(b)
-	es.m[string(e)] = e
-	return e
+	id := int32(len(es.list))
+	es.list = append(es.list, e)
+	es.m[string(e)] = id
+	return e, id
+}
+
+// reset forgets the entities (a pooled builder's), keeping the memory of
+// a batch of usual size.
+func (es *entities) reset() {
+	if len(es.list) > 4096 {
+		es.m, es.list = nil, nil
+	}
+	clear(es.m)
+	clear(es.list)
+	es.list = es.list[:0]
 }
 
 // scratch is a buffer to build an entity's bytes in.
@@ -121,9 +175,18 @@ func (es *entities) keep(b []byte) {
 	}
 }
 
+// nodeEntities is contribute's pooled scratch: a summary's node entities
+// and their numbers.
+type nodeEntities struct {
+	es  []Entity
+	ids []int32
+	r   request // handed to add: here, not escaping per call
+}
+
 // contribute is Contribute with its entities interned in es (nil: fresh
-// strings). Strings are immutable, so add may keep interned ones.
-func contribute(s *trace.Summary, sign int64, es *entities, add func(Key, *Stats)) {
+// strings, numbered -1). Strings are immutable, so add may keep interned
+// ones; it must not keep the *request.
+func contribute(s *trace.Summary, sign int64, es *entities, add func(e Entity, id int32, bucket int64, r *request)) {
 	if s == nil {
 		return
 	}
@@ -131,38 +194,27 @@ func contribute(s *trace.Summary, sign int64, es *entities, add func(Key, *Stats
 	// slice: Contribute runs four times per update (statistics and RED, new
 	// and previous summary). The entities themselves are fresh or interned
 	// strings, as add may keep them.
-	sn := scratchNodes.Get().(*[]Entity)
+	sn := scratchNodes.Get().(*nodeEntities)
 	defer scratchNodes.Put(sn)
-	nodes := (*sn)[:0]
+	nodes, ids := sn.es[:0], sn.ids[:0]
 	buf := es.scratch()
 	for _, n := range s.Nodes {
 		if es == nil {
 			nodes = append(nodes, Entity("n"+n.Name+"\x00"+n.Type+"\x00"+n.AccountID)) // "n" + Key(), one allocation
+			ids = append(ids, -1)
 			continue
 		}
 		buf = append(append(append(append(append(append(buf[:0], 'n'), n.Name...), 0), n.Type...), 0), n.AccountID...)
-		nodes = append(nodes, es.of(buf))
+		e, id := es.of(buf)
+		nodes, ids = append(nodes, e), append(ids, id)
 	}
-	*sn = nodes
+	sn.es, sn.ids = nodes, ids
 	defer clear(nodes) // the pool holds no entity of this trace
-	// One Stats is reused for every emit (add does not keep it), and from
-	// call to call with its histograms' capacity: allocated per trace, it
-	// and its bins were 1.7% of what ingest allocated.
-	one := scratchStats.Get().(*Stats)
-	defer scratchStats.Put(one)
-	emit := func(e Entity, o outcome, start, end, dur float64, root, real bool) {
-		one.reset()
-		one.observe(o, start, end, dur, sign)
-		if root {
-			one.Root = sign
-		}
-		if real {
-			one.Real = sign
-		}
-		if sign < 0 {
-			one.First, one.Last = 0, 0 // extremes only widen
-		}
-		add(Key{Bucket: bucketOf(start), Entity: e}, one)
+	r := &sn.r
+	*r = request{sign: sign}
+	emit := func(e Entity, id int32, o outcome, start, end, dur float64, root, real bool) {
+		r.set(o, start, end, dur, root, real)
+		add(e, id, bucketOf(start), r)
 	}
 	for _, f := range s.Segments {
 		if f.InProgress || f.End == 0 || f.Node < 0 || f.Node >= len(s.Nodes) {
@@ -174,16 +226,17 @@ func contribute(s *trace.Summary, sign int64, es *entities, add func(Key, *Stats
 		if root && s.Duration > dur {
 			dur = s.Duration
 		}
-		emit(nodes[f.Node], o, f.Start, f.End, dur, root, !f.Inferred)
+		emit(nodes[f.Node], ids[f.Node], o, f.Start, f.End, dur, root, !f.Inferred)
 		if root {
 			var client Entity
+			id := int32(-1)
 			if es == nil {
 				client = clientEdge(s.Nodes[f.Node].Name, string(nodes[f.Node][1:]))
 			} else {
 				buf = appendClientEdge(buf[:0], s.Nodes[f.Node].Name, string(nodes[f.Node][1:]))
-				client = es.of(buf)
+				client, id = es.of(buf)
 			}
-			emit(client, o, f.Start, f.End, -1, false, false)
+			emit(client, id, o, f.Start, f.End, -1, false, false)
 		}
 	}
 	for _, e := range s.Edges {
@@ -191,20 +244,21 @@ func contribute(s *trace.Summary, sign int64, es *entities, add func(Key, *Stats
 			continue
 		}
 		var edge Entity
+		id := int32(-1)
 		if es == nil {
 			edge = edgeEntity(string(nodes[e.From][1:]), string(nodes[e.To][1:]))
 		} else {
 			buf = appendEdgeEntity(buf[:0], string(nodes[e.From][1:]), string(nodes[e.To][1:]))
-			edge = es.of(buf)
+			edge, id = es.of(buf)
 		}
-		emit(edge, outcomeOf(e.Fault, e.Error, e.Throttle), e.Start, e.End, -1, false, false)
+		emit(edge, id, outcomeOf(e.Fault, e.Error, e.Throttle), e.Start, e.End, -1, false, false)
 	}
 	es.keep(buf)
 }
 
 var (
 	scratchStats = sync.Pool{New: func() any { return new(Stats) }}
-	scratchNodes = sync.Pool{New: func() any { return new([]Entity) }}
+	scratchNodes = sync.Pool{New: func() any { return new(nodeEntities) }}
 )
 
 // clientEdge is EdgeEntity(ClientOf(node), node) for a node of that name

@@ -89,3 +89,57 @@ func BenchmarkContribute(b *testing.B) {
 		})
 	}
 }
+
+// TestContributeStats pins the statistics of each request Contribute hands
+// add (the ingest path adds the same requests to its sums without building
+// these): outcomes, rounded response time, bins, a root's duration as the
+// trace's, and extremes that a subtraction leaves alone.
+func TestContributeStats(t *testing.T) {
+	const st = 1.8e9 + 30.25
+	api := trace.NodeID{Name: "api", Type: "AWS::EC2::Instance"}
+	db := trace.NodeID{Name: "db", Type: "AWS::DynamoDB::Table"}
+	s := &trace.Summary{
+		Duration: 2.5,
+		Nodes:    []trace.Node{{NodeID: api}, {NodeID: db, Inferred: true}},
+		Segments: []trace.SegmentFact{
+			{Node: 0, Root: true, Start: st, End: st + 1.0005, Throttle: true, Error: true},
+			{Node: 1, Inferred: true, Start: st + 0.1, End: st + 0.35, Fault: true},
+			{Node: 1, Inferred: true, Start: st + 0.4, End: 0}, // not completed: counts nowhere
+		},
+		Edges: []trace.Edge{{From: 0, To: 1, Start: st + 0.1, End: st + 0.35, Error: true}},
+	}
+	bucket := int64(1.8e9)
+	h := func(ms int64, n int64) graph.Histogram { return graph.Histogram{{Ms: ms, Count: n}} }
+	for _, sign := range []int64{1, -1} {
+		first, last, lastDB := int64(1.8e9+30), int64(1.8e9+32), int64(1.8e9+31)
+		if sign < 0 {
+			first, last, lastDB = 0, 0, 0
+		}
+		want := []struct {
+			e graph.Entity
+			s graph.Stats
+		}{
+			{graph.NodeEntity(api), graph.Stats{Throttle: sign, ResponseMicros: sign * 1000500, Root: sign, Real: sign, First: first, Last: last, Response: h(1000, sign), Duration: h(2500, sign)}},
+			{graph.EdgeEntity(graph.ClientOf(api), api), graph.Stats{Throttle: sign, ResponseMicros: sign * 1000500, First: first, Last: last, Response: h(1000, sign)}},
+			{graph.NodeEntity(db), graph.Stats{Fault: sign, ResponseMicros: sign * 250000, First: first, Last: lastDB, Response: h(250, sign), Duration: h(250, sign)}},
+			{graph.EdgeEntity(api, db), graph.Stats{ErrorOther: sign, ResponseMicros: sign * 250000, First: first, Last: lastDB, Response: h(250, sign)}},
+		}
+		i := 0
+		graph.Contribute(s, sign, func(k graph.Key, got *graph.Stats) {
+			if i >= len(want) {
+				t.Fatalf("sign %d: more than %d requests", sign, len(want))
+			}
+			w := want[i]
+			i++
+			if k.Entity != w.e || k.Bucket != bucket {
+				t.Fatalf("sign %d: request %d at %q %d, want %q %d", sign, i, k.Entity, k.Bucket, w.e, bucket)
+			}
+			if string(got.Encode()) != string(w.s.Encode()) {
+				t.Errorf("sign %d, %q: %+v, want %+v", sign, k.Entity, *got, w.s)
+			}
+		})
+		if i != len(want) {
+			t.Fatalf("sign %d: %d requests, want %d", sign, i, len(want))
+		}
+	}
+}

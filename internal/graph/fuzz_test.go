@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 	"testing"
@@ -65,6 +66,9 @@ func FuzzCombineStats(f *testing.F) {
 		var whole graph.Stats
 		werr := whole.Decode(v)
 		sum := graph.CombineStats([][]byte{v[:cut], v[cut:]})
+		if want := graph.CombineStatsByAdd([][]byte{v[:cut], v[cut:]}); !bytes.Equal(sum, want) {
+			t.Fatalf("combined %x, by adding %x", sum, want)
+		}
 		if sum == nil {
 			return // an operand does not decode on its own
 		}

@@ -4,10 +4,7 @@
 // GetTimeSeriesServiceStatistics, forecasts). See docs/service-graph.md.
 package graph
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // Histogram counts response times in bins. A bin is a value in whole
 // milliseconds: exact below one second (as X-Ray reports them), and rounded
@@ -39,7 +36,17 @@ func BinOf(seconds float64) int64 {
 // Add counts n observations in bin ms (n may be negative).
 func (h *Histogram) Add(ms, n int64) {
 	s := *h
-	i := sort.Search(len(s), func(i int) bool { return s[i].Ms >= ms })
+	// The first bin at or after ms (sort.Search, without its closure: this
+	// runs per request counted).
+	i, j := 0, len(s)
+	for i < j {
+		m := int(uint(i+j) >> 1)
+		if s[m].Ms < ms {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
 	if i < len(s) && s[i].Ms == ms {
 		s[i].Count += n
 		if s[i].Count == 0 {

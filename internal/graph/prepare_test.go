@@ -113,9 +113,10 @@ func TestDeltasOfChangedOutcome(t *testing.T) {
 // Prepare interns the entities of a batch: its records, and the changes it
 // hands observers, must be those Contribute gives with fresh strings, over
 // generated single-segment and ~4-segment traces (with previous summaries,
-// so that some contributions are taken back).
+// so that some contributions are taken back). Batch after batch: Prepare
+// reuses its builder's memory, and nothing of one batch may reach the next.
 func TestPrepareMatchesContribute(t *testing.T) {
-	for _, size := range []int{1, 0} {
+	for _, size := range []int{1, 0, 1, 3, 0} {
 		ups := generatedUpdates(t, 300, size)
 		for i := 0; i+1 < len(ups); i += 7 {
 			ups[i+1].Previous = ups[i].Summary // a summary replaced by another trace's: entities move

@@ -2,7 +2,6 @@ package red
 
 import (
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -74,7 +73,7 @@ func (s *labelSet) observeExemplar(v float64, id string, now time.Time) {
 	if len(id) > maxTraceID {
 		return
 	}
-	e := &s.exemplars[sort.SearchFloat64s(bucketBounds[:], v)]
+	e := &s.exemplars[classicBucket(v)]
 	e.at, e.value, e.n = now.UnixNano(), v, uint8(copy(e.id[:], id))
 }
 
