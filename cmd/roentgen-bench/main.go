@@ -137,6 +137,7 @@ func run(c config, out io.Writer) error {
 	}
 	gen := bench.NewGenerator(c.seed)
 	gen.TraceSize = c.traceSize
+	gen.Escaped = c.mode == "http" // as the producer puts them in request bodies
 	// The last trace starts now; the first, as long before as traces at
 	// -trace-rate take (segments average ~4 per trace in the mixed shape).
 	perTrace := 4.0

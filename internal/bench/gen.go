@@ -6,6 +6,7 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/hex"
 	"math/rand/v2"
 	"strconv"
@@ -19,6 +20,11 @@ type Generator struct {
 	// shape (1 to 8, mean ~4), 1 for single-segment traces (a service whose
 	// requests call nothing traced, where per-trace work dominates).
 	TraceSize int
+	// Escaped makes every document come out escaped as the contents of a
+	// JSON string (see AppendEscaped), ready to be put between quotes in a
+	// PutTraceSegments body; RawLen gives its raw length. The documents
+	// are the same, draw for draw, as without it.
+	Escaped bool
 
 	rng   *rand.Rand
 	arena []byte // documents are written into this and returned from it
@@ -58,7 +64,10 @@ var (
 	tables     = []string{"orders", "carts", "products", "sessions", "shipments"}
 	dynamoOps  = []string{"GetItem", "PutItem", "Query", "UpdateItem", "BatchGetItem"}
 	sqlQueries = []string{"SELECT * FROM orders WHERE customer_id = $1 LIMIT 50", "UPDATE stock SET qty = qty - $1 WHERE sku = $2", "INSERT INTO payments (order_id, amount, currency) VALUES ($1, $2, $3)", "SELECT id, name, price FROM products WHERE id = ANY($1)"}
-	faults     = []struct{ typ, msg string }{{"net.OpError", "dial tcp 10.0.3.17:5432: connect: connection refused"}, {"TimeoutError", "upstream request timed out after 3000ms"}, {"ValueError", "invalid literal for int() with base 10: 'three'"}, {"NullPointerException", "Cannot invoke \\\"Order.getId()\\\" because \\\"order\\\" is null"}}
+	faults     = []struct {
+		typ string
+		msg text
+	}{{"net.OpError", both("dial tcp 10.0.3.17:5432: connect: connection refused")}, {"TimeoutError", both("upstream request timed out after 3000ms")}, {"ValueError", both("invalid literal for int() with base 10: 'three'")}, {"NullPointerException", both(`Cannot invoke \"Order.getId()\" because \"order\" is null`)}}
 )
 
 // Trace returns the documents of one trace of n segments (n <= 0: a random
@@ -164,39 +173,121 @@ func (g *Generator) take(b []byte) []byte {
 
 func (g *Generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
 
+// text is a piece of a document in the two forms the generator writes:
+// as it is, and escaped as the contents of a JSON string (every " and \
+// preceded by a \), the form a PutTraceSegments body carries documents in.
+// The generator knows where it puts quotes, so it writes the escaped form
+// directly instead of escaping each document again byte by byte.
+type text [2]string
+
+func both(s string) text { return text{s, string(AppendEscaped(nil, []byte(s)))} }
+
+// AppendEscaped appends s escaped as the contents of a JSON string, without
+// the quotes around it: what the generator writes with Escaped for
+// documents, which hold no control characters.
+func AppendEscaped(b, s []byte) []byte {
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			const hex = "0123456789abcdef"
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// RawLen is the length of the document an escaped one (written with
+// Escaped) stands for: each escape sequence, \" or \\, is one byte of it.
+func RawLen(escaped []byte) int {
+	quotes, slashes := bytes.Count(escaped, quote1), bytes.Count(escaped, slash1)
+	// A \" holds a quote and a backslash, a \\ two backslashes.
+	return len(escaped) - quotes - (slashes-quotes)/2
+}
+
+var quote1, slash1 = []byte{'"'}, []byte{'\\'}
+
+// The pieces of documents the generator writes, in both forms.
+var (
+	tQuote      = both(`"`)
+	tStrSep     = both(`":"`)
+	tStrEnd     = both(`",`)
+	tNumSep     = both(`":`)
+	tTrue       = both(`":true,`)
+	tHTTP       = both(`"http":{"request":{`)
+	tResponse   = both(`"response":{`)
+	tAWS        = both(`"aws":{`)
+	tEC2        = both(`"ec2":{`)
+	tECS        = both(`"ecs":{`)
+	tXRay       = both(`"xray":{`)
+	tService    = both(`"service":{`)
+	tAnnots     = both(`"annotations":{`)
+	tMetadata   = both(`"metadata":{"default":{"request":{`)
+	tCause      = both(`"cause":{"working_directory":"/srv/app","exceptions":[{`)
+	tStack      = both(`"stack":[{"path":"app/handler.go","line":88,"label":"handle"},{"path":"app/db.go","line":214,"label":"query"}]}]},`)
+	tSubs       = both(`"subsegments":[`)
+	tSubID      = both(`{"id":"`)
+	tSubStart   = both(`","start_time":`)
+	tSubEnd     = both(`,"end_time":`)
+	tRemoteName = both(`,"name":"`)
+	tRemote     = both(`","namespace":"remote","traced":true,"http":{"request":{"method":"POST","url":"http://svc/v1/call"},"response":{"status":`)
+	tFaultTrue  = both(`,"fault":true`)
+	tDynamo     = both(`,"name":"DynamoDB","namespace":"aws","aws":{"operation":"`)
+	tRegion     = both(`","region":"us-east-1","request_id":"`)
+	tTable      = both(`","table_name":"`)
+	tRetries    = both(`","retries":0},"http":{"response":{"status":200}}`)
+	tSQL        = both(`,"name":"app@db.internal","namespace":"remote","sql":{"url":"postgresql://db.internal:5432/app","database_type":"PostgreSQL","database_version":"15.4","driver_version":"pgx 5.5","user":"app","sanitized_query":"`)
+	tSQLEnd     = both(`"}`)
+	tRender     = both(`,"name":"render","metadata":{"default":{"cache":"miss"}}`)
+)
+
+// form is the index of the form g writes in a text.
+func (g *Generator) form() int {
+	if g.Escaped {
+		return 1
+	}
+	return 0
+}
+
 // segment writes one segment document. Strings are chosen to need no JSON
-// escaping, so plain appends write valid JSON quickly.
+// escaping (but for the fault messages, kept in both forms), so plain
+// appends write valid JSON quickly, in either form.
 func (g *Generator) segment(traceID, id, parent, calls string, svc service, start, end float64, status int, fault, clientErr bool, user string) []byte {
+	e := g.form()
+	q, strSep, strEnd, numSep, tru := tQuote[e], tStrSep[e], tStrEnd[e], tNumSep[e], tTrue[e]
 	b := g.room()
 	str := func(k, v string) {
-		b = append(b, '"')
+		b = append(b, q...)
 		b = append(b, k...)
-		b = append(b, `":"`...)
+		b = append(b, strSep...)
 		b = append(b, v...)
-		b = append(b, `",`...)
+		b = append(b, strEnd...)
 	}
 	// open and shut write a string value in parts.
 	open := func(k string) {
-		b = append(b, '"')
+		b = append(b, q...)
 		b = append(b, k...)
-		b = append(b, `":"`...)
+		b = append(b, strSep...)
 	}
-	shut := func() { b = append(b, `",`...) }
+	shut := func() { b = append(b, strEnd...) }
 	num := func(k string, v int) {
-		b = append(b, '"')
+		b = append(b, q...)
 		b = append(b, k...)
-		b = append(b, `":`...)
+		b = append(b, numSep...)
 		b = strconv.AppendInt(b, int64(v), 10)
 		b = append(b, ',')
 	}
 	ts := func(k string, v float64) {
-		b = append(b, '"')
+		b = append(b, q...)
 		b = append(b, k...)
-		b = append(b, `":`...)
+		b = append(b, numSep...)
 		b = appendMicros(b, v)
 		b = append(b, ',')
 	}
-	boolean := func(k string) { b = append(b, '"'); b = append(b, k...); b = append(b, `":true,`...) }
+	boolean := func(k string) { b = append(b, q...); b = append(b, k...); b = append(b, tru...) }
 	end1 := func() { b[len(b)-1] = '}'; b = append(b, ',') } // closes an object opened by the caller
 	b = append(b, '{')
 	str("trace_id", traceID)
@@ -221,7 +312,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 		str("user", user)
 	}
 	path := g.pick(paths)
-	b = append(b, `"http":{"request":{`...)
+	b = append(b, tHTTP[e]...)
 	str("method", g.pick(methods))
 	open("url")
 	b = append(b, "https://"...)
@@ -238,21 +329,21 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	b = strconv.AppendInt(b, int64(g.rng.IntN(256)), 10)
 	shut()
 	end1()
-	b = append(b, `"response":{`...)
+	b = append(b, tResponse[e]...)
 	num("status", status)
 	num("content_length", 200+g.rng.IntN(20000))
 	end1()
 	end1()
-	b = append(b, `"aws":{`...)
+	b = append(b, tAWS[e]...)
 	if svc.origin == "AWS::EC2::Instance" {
-		b = append(b, `"ec2":{`...)
+		b = append(b, tEC2[e]...)
 		open("instance_id")
 		b = g.appendID(append(b, "i-0"...))
 		shut()
 		str("availability_zone", g.pick(zones))
 		end1()
 	} else {
-		b = append(b, `"ecs":{`...)
+		b = append(b, tECS[e]...)
 		open("container")
 		b = append(b, svc.name...)
 		b = g.appendID(append(b, '-'))
@@ -261,12 +352,12 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 		str("availability_zone", g.pick(zones))
 		end1()
 	}
-	b = append(b, `"xray":{`...)
+	b = append(b, tXRay[e]...)
 	str("sdk", svc.sdk)
 	str("sdk_version", svc.sdkVersion)
 	end1()
 	end1()
-	b = append(b, `"service":{`...)
+	b = append(b, tService[e]...)
 	open("version")
 	b = strconv.AppendInt(append(b, "1."...), int64(g.rng.IntN(9)), 10)
 	b = append(b, ".2"...)
@@ -274,7 +365,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	str("runtime", svc.runtime)
 	str("runtime_version", svc.runtimeVersion)
 	end1()
-	b = append(b, `"annotations":{`...)
+	b = append(b, tAnnots[e]...)
 	str("customer_tier", g.pick(tiers))
 	num("items", 1+g.rng.IntN(9))
 	if g.rng.IntN(4) == 0 {
@@ -282,7 +373,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	}
 	end1()
 	if g.rng.IntN(2) == 0 {
-		b = append(b, `"metadata":{"default":{"request":{`...)
+		b = append(b, tMetadata[e]...)
 		open("id")
 		b = g.appendID(append(b, "r-"...))
 		shut()
@@ -293,15 +384,15 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	}
 	if fault {
 		f := faults[g.rng.IntN(len(faults))]
-		b = append(b, `"cause":{"working_directory":"/srv/app","exceptions":[{`...)
+		b = append(b, tCause[e]...)
 		open("id")
 		b = g.appendID(b)
 		shut()
 		str("type", f.typ)
-		str("message", f.msg)
-		b = append(b, `"stack":[{"path":"app/handler.go","line":88,"label":"handle"},{"path":"app/db.go","line":214,"label":"query"}]}]},`...)
+		str("message", f.msg[e])
+		b = append(b, tStack[e]...)
 	}
-	b = append(b, `"subsegments":[`...)
+	b = append(b, tSubs[e]...)
 	// Remote calls to the segments this one calls, then one AWS call, SQL
 	// query or local step.
 	for len(calls) > 0 {
@@ -316,38 +407,39 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 }
 
 func (g *Generator) subsegment(b []byte, id, kind string, start, end float64, status int) []byte {
+	e := g.form()
 	s := start + (end-start)*0.1*g.rng.Float64()
-	e := s + (end-s)*0.5
-	b = append(b, `{"id":"`...)
+	ed := s + (end-s)*0.5
+	b = append(b, tSubID[e]...)
 	b = append(b, id...)
-	b = append(b, `","start_time":`...)
+	b = append(b, tSubStart[e]...)
 	b = appendMicros(b, s)
-	b = append(b, `,"end_time":`...)
-	b = appendMicros(b, e)
+	b = append(b, tSubEnd[e]...)
+	b = appendMicros(b, ed)
 	switch kind {
 	case "remote":
-		b = append(b, `,"name":"`...)
+		b = append(b, tRemoteName[e]...)
 		b = append(b, services[g.rng.IntN(len(services))].host...)
-		b = append(b, `","namespace":"remote","traced":true,"http":{"request":{"method":"POST","url":"http://svc/v1/call"},"response":{"status":`...)
+		b = append(b, tRemote[e]...)
 		b = strconv.AppendInt(b, int64(status), 10)
 		b = append(b, `}}`...)
 		if status >= 500 {
-			b = append(b, `,"fault":true`...)
+			b = append(b, tFaultTrue[e]...)
 		}
 	case "aws":
-		b = append(b, `,"name":"DynamoDB","namespace":"aws","aws":{"operation":"`...)
+		b = append(b, tDynamo[e]...)
 		b = append(b, g.pick(dynamoOps)...)
-		b = append(b, `","region":"us-east-1","request_id":"`...)
+		b = append(b, tRegion[e]...)
 		b = g.appendID(g.appendID(b))
-		b = append(b, `","table_name":"`...)
+		b = append(b, tTable[e]...)
 		b = append(b, g.pick(tables)...)
-		b = append(b, `","retries":0},"http":{"response":{"status":200}}`...)
+		b = append(b, tRetries[e]...)
 	case "sql":
-		b = append(b, `,"name":"app@db.internal","namespace":"remote","sql":{"url":"postgresql://db.internal:5432/app","database_type":"PostgreSQL","database_version":"15.4","driver_version":"pgx 5.5","user":"app","sanitized_query":"`...)
+		b = append(b, tSQL[e]...)
 		b = append(b, g.pick(sqlQueries)...)
-		b = append(b, `"}`...)
+		b = append(b, tSQLEnd[e]...)
 	default:
-		b = append(b, `,"name":"render","metadata":{"default":{"cache":"miss"}}`...)
+		b = append(b, tRender[e]...)
 	}
 	return append(b, `},`...)
 }

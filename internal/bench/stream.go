@@ -22,6 +22,10 @@ type BatchStream struct {
 	queue  [][]byte // generated, not yet handed out
 }
 
+// Escaped says whether the stream's documents are written escaped (see
+// Generator.Escaped).
+func (s *BatchStream) Escaped() bool { return s.g.Escaped }
+
 // Next returns the next batch, or nil when all n documents have been
 // returned. The batch is the caller's: the stream only appends past it.
 func (s *BatchStream) Next() [][]byte {
