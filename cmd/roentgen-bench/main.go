@@ -205,7 +205,7 @@ func run(c config, out io.Writer) error {
 					return
 				}
 				if pace != nil {
-					pace.wait(len(b.docs))
+					pace.wait(b.n)
 				}
 				n, err := s.send(b)
 				if err != nil {
@@ -213,7 +213,7 @@ func run(c config, out io.Writer) error {
 					return
 				}
 				raw.Add(int64(b.raw))
-				now := sent.Add(int64(len(b.docs)))
+				now := sent.Add(int64(b.n))
 				prod.free <- b
 				win.add(now)
 				if now >= int64(c.segments/2) {

@@ -10,8 +10,9 @@ import (
 // batch is one call's documents, made by the producer while the senders
 // send earlier ones.
 type batch struct {
-	docs [][]byte // for UDP, one datagram each
-	body []byte   // for HTTP, the PutTraceSegments request: documents escaped once, here
+	docs [][]byte // for UDP, one datagram each (over HTTP, nil: the body has them)
+	body []byte   // for HTTP, the PutTraceSegments request
+	n    int      // documents
 	raw  int      // bytes of the documents' JSON
 }
 
@@ -37,6 +38,9 @@ func startProducer(s *bench.BatchStream, http bool, ahead int) *producer {
 		free <- &batch{}
 	}
 	p := &producer{ready: ready, free: free, stop: make(chan struct{}), done: make(chan struct{})}
+	// Over HTTP a batch's documents are copied into its body at once: the
+	// stream may write new ones over them.
+	s.Reuse = http
 	go func() {
 		defer close(p.done)
 		defer close(ready)
@@ -47,7 +51,7 @@ func startProducer(s *bench.BatchStream, http bool, ahead int) *producer {
 			case <-p.stop:
 				return
 			}
-			b.docs, b.raw = docs, 0
+			b.docs, b.n, b.raw = docs, len(docs), 0
 			if http && s.Escaped() {
 				// The generator wrote the documents escaped: they go
 				// between quotes as they are.
@@ -62,6 +66,9 @@ func startProducer(s *bench.BatchStream, http bool, ahead int) *producer {
 				if http {
 					b.body = appendRequest(b.body[:0], docs)
 				}
+			}
+			if http {
+				b.docs = nil // written over by the next ones
 			}
 			select {
 			case ready <- b:

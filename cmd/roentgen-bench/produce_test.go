@@ -56,9 +56,9 @@ func TestProducerBodiesFromEscapedDocumentsAreTheSame(t *testing.T) {
 			if !ok {
 				t.Fatalf("size %d: %d batches from escaped documents, want more", size, i)
 			}
-			if string(g.body) != string(w.body) || g.raw != w.raw || len(g.docs) != len(w.docs) {
+			if string(g.body) != string(w.body) || g.raw != w.raw || g.n != w.n {
 				t.Fatalf("size %d batch %d: body of %d bytes (%d raw, %d documents), want %d (%d raw, %d documents)",
-					size, i, len(g.body), g.raw, len(g.docs), len(w.body), w.raw, len(w.docs))
+					size, i, len(g.body), g.raw, g.n, len(w.body), w.raw, w.n)
 			}
 			want.free <- w
 			got.free <- g

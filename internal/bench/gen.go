@@ -28,6 +28,11 @@ type Generator struct {
 
 	rng   *rand.Rand
 	arena []byte // documents are written into this and returned from it
+	// For a stream that reuses its memory (BatchStream.Reuse): each new
+	// arena is noted in fresh, and arenas come from spare while it has any.
+	noting          bool
+	fresh, spare    [][]byte
+	arenasAllocated int
 }
 
 // NewGenerator returns a generator seeded with seed.
@@ -156,9 +161,21 @@ func (g *Generator) appendID(b []byte) []byte {
 // from the server).
 func (g *Generator) room() []byte {
 	if cap(g.arena)-len(g.arena) < 4<<10 {
-		g.arena = make([]byte, 0, 32<<10)
+		g.newArena()
 	}
 	return g.arena[len(g.arena):len(g.arena)]
+}
+
+func (g *Generator) newArena() {
+	if n := len(g.spare); n > 0 {
+		g.arena, g.spare = g.spare[n-1][:0], g.spare[:n-1]
+	} else {
+		g.arena = make([]byte, 0, 32<<10)
+		g.arenasAllocated++
+	}
+	if g.noting {
+		g.fresh = append(g.fresh, g.arena)
+	}
 }
 
 // take returns the document written into room's b, capped so that

@@ -184,3 +184,38 @@ func TestEscapedDocumentsDecodeToTheDocuments(t *testing.T) {
 		}
 	}
 }
+
+// A stream that reuses its memory hands out the same batches, each whole
+// until the next call, and writes a long run into a few arenas where one
+// that does not keeps allocating them.
+func TestStreamReusesArenas(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	for _, size := range []int{0, 1} {
+		want := NewGenerator(8)
+		want.TraceSize = size
+		batches := want.BatchesAt(at, 500, 20000, 50)
+		got := NewGenerator(8)
+		got.TraceSize, got.Escaped = size, true
+		s := got.Stream(at, 500, 20000, 50)
+		s.Reuse = true
+		for i, w := range batches {
+			b := s.Next()
+			if len(b) != len(w) {
+				t.Fatalf("size %d: batch %d has %d documents, want %d", size, i, len(b), len(w))
+			}
+			for j := range w {
+				if string(b[j]) != string(AppendEscaped(nil, w[j])) {
+					t.Fatalf("size %d: batch %d document %d differs:\n%s\nwant (escaped)\n%s", size, i, j, b[j], w[j])
+				}
+			}
+		}
+		if s.Next() != nil {
+			t.Fatalf("size %d: a batch past the end", size)
+		}
+		// 20,000 documents of ~1.25 kB fill ~800 arenas of 32 kB.
+		if got.arenasAllocated > 40 || want.arenasAllocated < 400 {
+			t.Fatalf("size %d: %d arenas allocated reusing them, %d without", size, got.arenasAllocated, want.arenasAllocated)
+		}
+		t.Logf("size %d: %d arenas allocated reusing them, %d without", size, got.arenasAllocated, want.arenasAllocated)
+	}
+}
