@@ -27,6 +27,7 @@ type Generator struct {
 	Escaped bool
 
 	rng   *rand.Rand
+	segs  []seg  // the trace being made
 	arena []byte // documents are written into this and returned from it
 	// For a stream that reuses its memory (BatchStream.Reuse): each new
 	// arena is noted in fresh, and arenas come from spare while it has any.
@@ -79,6 +80,23 @@ var (
 // size, 1 to 8 with mean ~4) whose trace id carries the epoch of at and
 // whose times lie just before at. Each document is ~1 kB of JSON.
 func (g *Generator) Trace(at time.Time, n int) (traceID string, docs [][]byte) {
+	return g.trace(nil, at, n)
+}
+
+// seg is a segment of the trace being made.
+type seg struct {
+	id, parent [16]byte // hex; parent only after the first
+	caller     int      // the index of the segment that calls this one
+	svc        *service
+	start, end float64
+	status     int
+	fault, err bool
+}
+
+// trace is Trace appending the documents to docs, with the trace's
+// segments in memory kept from trace to trace: the generator shares the
+// server's cores, and each allocation costs it there.
+func (g *Generator) trace(docs [][]byte, at time.Time, n int) (traceID string, _ [][]byte) {
 	if n <= 0 {
 		n = 1 + g.rng.IntN(4) + g.rng.IntN(4)
 	}
@@ -86,27 +104,24 @@ func (g *Generator) Trace(at time.Time, n int) (traceID string, docs [][]byte) {
 	start := float64(at.UnixNano())/1e9 - 0.5
 	// Callers: each segment after the first is called by an earlier one
 	// through a remote subsegment of that earlier segment.
-	type seg struct {
-		id, parent, callSub string
-		svc                 service
-		start, end          float64
-		status              int
-		fault, err          bool
+	if cap(g.segs) < n {
+		g.segs = make([]seg, n)
 	}
-	segs := make([]seg, n)
+	segs := g.segs[:n]
+	clear(segs)
 	dur := 0.02 + g.rng.Float64()*0.3
 	outcome := g.rng.IntN(100) // < 3: fault, < 8: client error
 	for i := range segs {
 		s := &segs[i]
-		s.id = g.id()
-		s.svc = services[g.rng.IntN(len(services))]
+		g.appendID(s.id[:0])
+		s.svc = &services[g.rng.IntN(len(services))]
 		if i == 0 {
-			s.svc = services[g.rng.IntN(2)]
+			s.svc = &services[g.rng.IntN(2)]
 			s.start, s.end = start, start+dur
 		} else {
-			caller := &segs[g.rng.IntN(i)]
-			s.parent = g.id()
-			caller.callSub += s.parent + ","
+			s.caller = g.rng.IntN(i)
+			caller := &segs[s.caller]
+			g.appendID(s.parent[:0])
 			s.start = caller.start + (caller.end-caller.start)*0.1
 			s.end = s.start + (caller.end-caller.start)*0.6
 		}
@@ -120,13 +135,14 @@ func (g *Generator) Trace(at time.Time, n int) (traceID string, docs [][]byte) {
 	} else if outcome < 8 {
 		segs[0].status, segs[0].err = []int{400, 404, 429}[g.rng.IntN(3)], true
 	}
-	user := ""
+	var ubuf [16]byte
+	user := ubuf[:0]
 	if g.rng.IntN(2) == 0 {
-		user = "user-" + strconv.Itoa(g.rng.IntN(5000))
+		user = strconv.AppendInt(append(user, "user-"...), int64(g.rng.IntN(5000)), 10)
 	}
-	for _, s := range segs {
-		docs = append(docs, g.segment(traceID, s.id, s.parent, s.callSub, s.svc, s.start, s.end, s.status, s.fault, s.err, user))
-		user = ""
+	for i := range segs {
+		docs = append(docs, g.segment(traceID, segs, i, user))
+		user = nil
 	}
 	return traceID, docs
 }
@@ -137,15 +153,13 @@ func (g *Generator) TraceID(at time.Time) string {
 	for i := range r {
 		r[i] = byte(g.rng.Uint32())
 	}
-	return "1-" + strconv.FormatInt(at.Unix(), 16) + "-" + hex.EncodeToString(r[:])
+	var b [64]byte
+	t := strconv.AppendInt(append(b[:0], "1-"...), at.Unix(), 16)
+	t = append(t, '-')
+	return string(hex.AppendEncode(t, r[:]))
 }
 
-func (g *Generator) id() string {
-	var b [16]byte
-	return string(g.appendID(b[:0]))
-}
-
-// appendID appends a new 64-bit id in hex, drawing what id draws.
+// appendID appends a new 64-bit id in hex.
 func (g *Generator) appendID(b []byte) []byte {
 	const digits = "0123456789abcdef"
 	for range 8 {
@@ -272,7 +286,13 @@ func (g *Generator) form() int {
 // segment writes one segment document. Strings are chosen to need no JSON
 // escaping (but for the fault messages, kept in both forms), so plain
 // appends write valid JSON quickly, in either form.
-func (g *Generator) segment(traceID, id, parent, calls string, svc service, start, end float64, status int, fault, clientErr bool, user string) []byte {
+func (g *Generator) segment(traceID string, segs []seg, i int, user []byte) []byte {
+	sg := &segs[i]
+	svc, start, end, status, fault, clientErr := sg.svc, sg.start, sg.end, sg.status, sg.fault, sg.err
+	var id, parent []byte = sg.id[:], nil
+	if i > 0 {
+		parent = sg.parent[:]
+	}
 	e := g.form()
 	q, strSep, strEnd, numSep, tru := tQuote[e], tStrSep[e], tStrEnd[e], tNumSep[e], tTrue[e]
 	b := g.room()
@@ -304,15 +324,22 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 		b = appendMicros(b, v)
 		b = append(b, ',')
 	}
+	strb := func(k string, v []byte) {
+		b = append(b, q...)
+		b = append(b, k...)
+		b = append(b, strSep...)
+		b = append(b, v...)
+		b = append(b, strEnd...)
+	}
 	boolean := func(k string) { b = append(b, q...); b = append(b, k...); b = append(b, tru...) }
 	end1 := func() { b[len(b)-1] = '}'; b = append(b, ',') } // closes an object opened by the caller
 	b = append(b, '{')
 	str("trace_id", traceID)
-	str("id", id)
+	strb("id", id)
 	str("name", svc.name)
 	str("origin", svc.origin)
-	if parent != "" {
-		str("parent_id", parent)
+	if parent != nil {
+		strb("parent_id", parent)
 	}
 	ts("start_time", start)
 	ts("end_time", end)
@@ -325,8 +352,8 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 			boolean("throttle")
 		}
 	}
-	if user != "" {
-		str("user", user)
+	if len(user) > 0 {
+		strb("user", user)
 	}
 	path := g.pick(paths)
 	b = append(b, tHTTP[e]...)
@@ -336,7 +363,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	b = append(b, svc.host...)
 	b = append(b, path...)
 	shut()
-	if parent == "" {
+	if parent == nil {
 		str("user_agent", g.pick(agents))
 	}
 	open("client_ip")
@@ -412,18 +439,20 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	b = append(b, tSubs[e]...)
 	// Remote calls to the segments this one calls, then one AWS call, SQL
 	// query or local step.
-	for len(calls) > 0 {
-		sub := calls[:16]
-		calls = calls[17:]
-		b = g.subsegment(b, sub, "remote", start, end, status)
+	for j := i + 1; j < len(segs); j++ {
+		if segs[j].caller == i {
+			b = g.subsegment(b, segs[j].parent[:], "remote", start, end, status)
+		}
 	}
-	b = g.subsegment(b, g.id(), []string{"aws", "aws", "sql", ""}[g.rng.IntN(4)], start, end, 200)
+	var sub [16]byte
+	g.appendID(sub[:0])
+	b = g.subsegment(b, sub[:], []string{"aws", "aws", "sql", ""}[g.rng.IntN(4)], start, end, 200)
 	b[len(b)-1] = ']'
 	b = append(b, '}')
 	return g.take(b)
 }
 
-func (g *Generator) subsegment(b []byte, id, kind string, start, end float64, status int) []byte {
+func (g *Generator) subsegment(b []byte, id []byte, kind string, start, end float64, status int) []byte {
 	e := g.form()
 	s := start + (end-start)*0.1*g.rng.Float64()
 	ed := s + (end-s)*0.5

@@ -72,8 +72,7 @@ func (s *BatchStream) Next() [][]byte {
 			s.g.noting, s.g.arena = true, nil
 		}
 		for range 64 {
-			_, d := s.g.Trace(t, s.g.TraceSize)
-			s.queue = append(s.queue, d...)
+			_, s.queue = s.g.trace(s.queue, t, s.g.TraceSize)
 		}
 		if s.Reuse {
 			s.made += len(s.queue) - from
