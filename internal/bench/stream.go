@@ -14,8 +14,8 @@ func (g *Generator) Stream(at time.Time, rate float64, n, size int) *BatchStream
 // safe for concurrent use.
 type BatchStream struct {
 	// Reuse, set before the first Next, lets the stream write new
-	// documents over those of batches handed out before the last one: a
-	// batch's documents then last only until the next call to Next (for a
+	// documents over those of batches already handed out: a batch's
+	// documents then last only until the next call to Next (for a
 	// caller that copies them at once, as roentgen-bench's producer does
 	// into request bodies), and a run under way allocates no memory for
 	// documents, which the harness's garbage collection would take from
