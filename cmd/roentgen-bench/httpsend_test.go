@@ -61,3 +61,61 @@ func TestHTTPSenderCalls(t *testing.T) {
 		t.Fatalf("server saw %d calls, want 8", calls.Load())
 	}
 }
+
+// A server may close a kept-alive connection while it is idle (at a low
+// -rate, its idle timeout passes between calls): the next call dials again
+// instead of failing the run, and the server sees each call once.
+func TestHTTPSenderRedialsAConnectionClosedWhileIdle(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Write([]byte(`{"UnprocessedTraceSegments":[]}`))
+	}))
+	defer srv.Close()
+	s := &httpSender{addr: strings.TrimPrefix(srv.URL, "http://")}
+	defer s.close()
+	body := &batch{body: appendRequest(nil, [][]byte{[]byte(`{"id":"a"}`)})}
+	for i := range 3 {
+		if n, err := s.send(body); n != 0 || err != nil {
+			t.Fatalf("call %d: %d rejected, %v", i, n, err)
+		}
+		// Closes the server's end of the idle connection and waits until
+		// it is closed.
+		srv.CloseClientConnections()
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("server saw %d calls, want 3", calls.Load())
+	}
+}
+
+// A call whose answer is cut short is not made again: the server may have
+// stored its documents.
+func TestHTTPSenderDoesNotRepeatACallAnsweredInPart(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Write([]byte(`{"UnprocessedTraceSegments":[]}`))
+			return
+		}
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Le"))
+		c.Close()
+	}))
+	defer srv.Close()
+	s := &httpSender{addr: strings.TrimPrefix(srv.URL, "http://")}
+	defer s.close()
+	body := &batch{body: appendRequest(nil, [][]byte{[]byte(`{"id":"a"}`)})}
+	if _, err := s.send(body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.send(body); err == nil {
+		t.Fatal("a call answered in part succeeded")
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("server saw %d calls, want 2", calls.Load())
+	}
+}

@@ -137,6 +137,7 @@ func run(c config, out io.Writer) error {
 	}
 	gen := bench.NewGenerator(c.seed)
 	gen.TraceSize = c.traceSize
+	gen.Escaped = c.mode == "http" // as the producer puts them in request bodies
 	// The last trace starts now; the first, as long before as traces at
 	// -trace-rate take (segments average ~4 per trace in the mixed shape).
 	perTrace := 4.0
@@ -204,7 +205,7 @@ func run(c config, out io.Writer) error {
 					return
 				}
 				if pace != nil {
-					pace.wait(len(b.docs))
+					pace.wait(b.n)
 				}
 				n, err := s.send(b)
 				if err != nil {
@@ -212,7 +213,7 @@ func run(c config, out io.Writer) error {
 					return
 				}
 				raw.Add(int64(b.raw))
-				now := sent.Add(int64(len(b.docs)))
+				now := sent.Add(int64(b.n))
 				prod.free <- b
 				win.add(now)
 				if now >= int64(c.segments/2) {

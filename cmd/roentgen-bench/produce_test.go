@@ -40,6 +40,38 @@ func TestProducerWritesTheStreamsDocuments(t *testing.T) {
 	}
 }
 
+// From a generator writing its documents escaped, the producer's request
+// bodies and raw byte counts are byte for byte those it makes escaping the
+// same seed's documents itself, for both trace shapes.
+func TestProducerBodiesFromEscapedDocumentsAreTheSame(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	for _, size := range []int{0, 1} {
+		raw, esc := bench.NewGenerator(9), bench.NewGenerator(9)
+		raw.TraceSize, esc.TraceSize, esc.Escaped = size, size, true
+		want := startProducer(raw.Stream(at, bench.NominalTraceRate, 2345, 50), true, 3)
+		got := startProducer(esc.Stream(at, bench.NominalTraceRate, 2345, 50), true, 3)
+		i := 0
+		for w := range want.ready {
+			g, ok := <-got.ready
+			if !ok {
+				t.Fatalf("size %d: %d batches from escaped documents, want more", size, i)
+			}
+			if string(g.body) != string(w.body) || g.raw != w.raw || g.n != w.n {
+				t.Fatalf("size %d batch %d: body of %d bytes (%d raw, %d documents), want %d (%d raw, %d documents)",
+					size, i, len(g.body), g.raw, g.n, len(w.body), w.raw, w.n)
+			}
+			want.free <- w
+			got.free <- g
+			i++
+		}
+		if _, ok := <-got.ready; ok {
+			t.Fatalf("size %d: more batches from escaped documents than %d", size, i)
+		}
+		want.close()
+		got.close()
+	}
+}
+
 // A run stopped early (its deadline, a sender's error) stops the producer
 // wherever it is; goleak (TestMain) checks that it ended.
 func TestProducerStopsEarly(t *testing.T) {
@@ -75,4 +107,28 @@ func BenchmarkAppendRequest(b *testing.B) {
 	}
 	cpu.Report(b)
 	b.SetBytes(int64(len(body)))
+}
+
+// BenchmarkProduceBodies is the producer's cost per segment over HTTP (one
+// op is one segment document, generated and put in a request body), with
+// the documents escaped here (escape) and written escaped (escaped).
+func BenchmarkProduceBodies(b *testing.B) {
+	for _, size := range []int{0, 1} {
+		for _, escaped := range []bool{false, true} {
+			name := map[int]string{0: "mixed", 1: "single"}[size] + map[bool]string{false: "/escape", true: "/escaped"}[escaped]
+			b.Run(name, func(b *testing.B) {
+				g := bench.NewGenerator(1)
+				g.TraceSize, g.Escaped = size, escaped
+				p := startProducer(g.Stream(time.Unix(1_800_000_000, 0), bench.NominalTraceRate, b.N, 50), true, 4)
+				defer p.close()
+				cpu := bench.StartCPU()
+				b.ResetTimer()
+				for bt := range p.ready {
+					p.free <- bt
+				}
+				b.StopTimer()
+				cpu.Report(b)
+			})
+		}
+	}
 }

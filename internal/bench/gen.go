@@ -6,6 +6,7 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/hex"
 	"math/rand/v2"
 	"strconv"
@@ -19,9 +20,20 @@ type Generator struct {
 	// shape (1 to 8, mean ~4), 1 for single-segment traces (a service whose
 	// requests call nothing traced, where per-trace work dominates).
 	TraceSize int
+	// Escaped makes every document come out escaped as the contents of a
+	// JSON string (see AppendEscaped), ready to be put between quotes in a
+	// PutTraceSegments body; RawLen gives its raw length. The documents
+	// are the same, draw for draw, as without it.
+	Escaped bool
 
 	rng   *rand.Rand
+	segs  []seg  // the trace being made
 	arena []byte // documents are written into this and returned from it
+	// For a stream that reuses its memory (BatchStream.Reuse): each new
+	// arena is noted in fresh, and arenas come from spare while it has any.
+	noting          bool
+	fresh, spare    [][]byte
+	arenasAllocated int
 }
 
 // NewGenerator returns a generator seeded with seed.
@@ -58,13 +70,33 @@ var (
 	tables     = []string{"orders", "carts", "products", "sessions", "shipments"}
 	dynamoOps  = []string{"GetItem", "PutItem", "Query", "UpdateItem", "BatchGetItem"}
 	sqlQueries = []string{"SELECT * FROM orders WHERE customer_id = $1 LIMIT 50", "UPDATE stock SET qty = qty - $1 WHERE sku = $2", "INSERT INTO payments (order_id, amount, currency) VALUES ($1, $2, $3)", "SELECT id, name, price FROM products WHERE id = ANY($1)"}
-	faults     = []struct{ typ, msg string }{{"net.OpError", "dial tcp 10.0.3.17:5432: connect: connection refused"}, {"TimeoutError", "upstream request timed out after 3000ms"}, {"ValueError", "invalid literal for int() with base 10: 'three'"}, {"NullPointerException", "Cannot invoke \\\"Order.getId()\\\" because \\\"order\\\" is null"}}
+	faults     = []struct {
+		typ string
+		msg text
+	}{{"net.OpError", both("dial tcp 10.0.3.17:5432: connect: connection refused")}, {"TimeoutError", both("upstream request timed out after 3000ms")}, {"ValueError", both("invalid literal for int() with base 10: 'three'")}, {"NullPointerException", both(`Cannot invoke \"Order.getId()\" because \"order\" is null`)}}
 )
 
 // Trace returns the documents of one trace of n segments (n <= 0: a random
 // size, 1 to 8 with mean ~4) whose trace id carries the epoch of at and
 // whose times lie just before at. Each document is ~1 kB of JSON.
 func (g *Generator) Trace(at time.Time, n int) (traceID string, docs [][]byte) {
+	return g.trace(nil, at, n)
+}
+
+// seg is a segment of the trace being made.
+type seg struct {
+	id, parent [16]byte // hex; parent only after the first
+	caller     int      // the index of the segment that calls this one
+	svc        *service
+	start, end float64
+	status     int
+	fault, err bool
+}
+
+// trace is Trace appending the documents to docs, with the trace's
+// segments in memory kept from trace to trace: the generator shares the
+// server's cores, and each allocation costs it there.
+func (g *Generator) trace(docs [][]byte, at time.Time, n int) (traceID string, _ [][]byte) {
 	if n <= 0 {
 		n = 1 + g.rng.IntN(4) + g.rng.IntN(4)
 	}
@@ -72,27 +104,24 @@ func (g *Generator) Trace(at time.Time, n int) (traceID string, docs [][]byte) {
 	start := float64(at.UnixNano())/1e9 - 0.5
 	// Callers: each segment after the first is called by an earlier one
 	// through a remote subsegment of that earlier segment.
-	type seg struct {
-		id, parent, callSub string
-		svc                 service
-		start, end          float64
-		status              int
-		fault, err          bool
+	if cap(g.segs) < n {
+		g.segs = make([]seg, n)
 	}
-	segs := make([]seg, n)
+	segs := g.segs[:n]
+	clear(segs)
 	dur := 0.02 + g.rng.Float64()*0.3
 	outcome := g.rng.IntN(100) // < 3: fault, < 8: client error
 	for i := range segs {
 		s := &segs[i]
-		s.id = g.id()
-		s.svc = services[g.rng.IntN(len(services))]
+		g.appendID(s.id[:0])
+		s.svc = &services[g.rng.IntN(len(services))]
 		if i == 0 {
-			s.svc = services[g.rng.IntN(2)]
+			s.svc = &services[g.rng.IntN(2)]
 			s.start, s.end = start, start+dur
 		} else {
-			caller := &segs[g.rng.IntN(i)]
-			s.parent = g.id()
-			caller.callSub += s.parent + ","
+			s.caller = g.rng.IntN(i)
+			caller := &segs[s.caller]
+			g.appendID(s.parent[:0])
 			s.start = caller.start + (caller.end-caller.start)*0.1
 			s.end = s.start + (caller.end-caller.start)*0.6
 		}
@@ -106,13 +135,14 @@ func (g *Generator) Trace(at time.Time, n int) (traceID string, docs [][]byte) {
 	} else if outcome < 8 {
 		segs[0].status, segs[0].err = []int{400, 404, 429}[g.rng.IntN(3)], true
 	}
-	user := ""
+	var ubuf [16]byte
+	user := ubuf[:0]
 	if g.rng.IntN(2) == 0 {
-		user = "user-" + strconv.Itoa(g.rng.IntN(5000))
+		user = strconv.AppendInt(append(user, "user-"...), int64(g.rng.IntN(5000)), 10)
 	}
-	for _, s := range segs {
-		docs = append(docs, g.segment(traceID, s.id, s.parent, s.callSub, s.svc, s.start, s.end, s.status, s.fault, s.err, user))
-		user = ""
+	for i := range segs {
+		docs = append(docs, g.segment(traceID, segs, i, user))
+		user = nil
 	}
 	return traceID, docs
 }
@@ -123,15 +153,13 @@ func (g *Generator) TraceID(at time.Time) string {
 	for i := range r {
 		r[i] = byte(g.rng.Uint32())
 	}
-	return "1-" + strconv.FormatInt(at.Unix(), 16) + "-" + hex.EncodeToString(r[:])
+	var b [64]byte
+	t := strconv.AppendInt(append(b[:0], "1-"...), at.Unix(), 16)
+	t = append(t, '-')
+	return string(hex.AppendEncode(t, r[:]))
 }
 
-func (g *Generator) id() string {
-	var b [16]byte
-	return string(g.appendID(b[:0]))
-}
-
-// appendID appends a new 64-bit id in hex, drawing what id draws.
+// appendID appends a new 64-bit id in hex.
 func (g *Generator) appendID(b []byte) []byte {
 	const digits = "0123456789abcdef"
 	for range 8 {
@@ -147,9 +175,21 @@ func (g *Generator) appendID(b []byte) []byte {
 // from the server).
 func (g *Generator) room() []byte {
 	if cap(g.arena)-len(g.arena) < 4<<10 {
-		g.arena = make([]byte, 0, 32<<10)
+		g.newArena()
 	}
 	return g.arena[len(g.arena):len(g.arena)]
+}
+
+func (g *Generator) newArena() {
+	if n := len(g.spare); n > 0 {
+		g.arena, g.spare = g.spare[n-1][:0], g.spare[:n-1]
+	} else {
+		g.arena = make([]byte, 0, 32<<10)
+		g.arenasAllocated++
+	}
+	if g.noting {
+		g.fresh = append(g.fresh, g.arena)
+	}
 }
 
 // take returns the document written into room's b, capped so that
@@ -164,47 +204,142 @@ func (g *Generator) take(b []byte) []byte {
 
 func (g *Generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
 
+// text is a piece of a document in the two forms the generator writes:
+// as it is, and escaped as the contents of a JSON string (every " and \
+// preceded by a \), the form a PutTraceSegments body carries documents in.
+// The generator knows where it puts quotes, so it writes the escaped form
+// directly instead of escaping each document again byte by byte.
+type text [2]string
+
+func both(s string) text { return text{s, string(AppendEscaped(nil, []byte(s)))} }
+
+// AppendEscaped appends s escaped as the contents of a JSON string, without
+// the quotes around it: what the generator writes with Escaped for
+// documents, which hold no control characters.
+func AppendEscaped(b, s []byte) []byte {
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			const hex = "0123456789abcdef"
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// RawLen is the length of the document an escaped one (written with
+// Escaped) stands for: each escape sequence, \" or \\, is one byte of it.
+func RawLen(escaped []byte) int {
+	quotes, slashes := bytes.Count(escaped, quote1), bytes.Count(escaped, slash1)
+	// A \" holds a quote and a backslash, a \\ two backslashes.
+	return len(escaped) - quotes - (slashes-quotes)/2
+}
+
+var quote1, slash1 = []byte{'"'}, []byte{'\\'}
+
+// The pieces of documents the generator writes, in both forms.
+var (
+	tQuote      = both(`"`)
+	tStrSep     = both(`":"`)
+	tStrEnd     = both(`",`)
+	tNumSep     = both(`":`)
+	tTrue       = both(`":true,`)
+	tHTTP       = both(`"http":{"request":{`)
+	tResponse   = both(`"response":{`)
+	tAWS        = both(`"aws":{`)
+	tEC2        = both(`"ec2":{`)
+	tECS        = both(`"ecs":{`)
+	tXRay       = both(`"xray":{`)
+	tService    = both(`"service":{`)
+	tAnnots     = both(`"annotations":{`)
+	tMetadata   = both(`"metadata":{"default":{"request":{`)
+	tCause      = both(`"cause":{"working_directory":"/srv/app","exceptions":[{`)
+	tStack      = both(`"stack":[{"path":"app/handler.go","line":88,"label":"handle"},{"path":"app/db.go","line":214,"label":"query"}]}]},`)
+	tSubs       = both(`"subsegments":[`)
+	tSubID      = both(`{"id":"`)
+	tSubStart   = both(`","start_time":`)
+	tSubEnd     = both(`,"end_time":`)
+	tRemoteName = both(`,"name":"`)
+	tRemote     = both(`","namespace":"remote","traced":true,"http":{"request":{"method":"POST","url":"http://svc/v1/call"},"response":{"status":`)
+	tFaultTrue  = both(`,"fault":true`)
+	tDynamo     = both(`,"name":"DynamoDB","namespace":"aws","aws":{"operation":"`)
+	tRegion     = both(`","region":"us-east-1","request_id":"`)
+	tTable      = both(`","table_name":"`)
+	tRetries    = both(`","retries":0},"http":{"response":{"status":200}}`)
+	tSQL        = both(`,"name":"app@db.internal","namespace":"remote","sql":{"url":"postgresql://db.internal:5432/app","database_type":"PostgreSQL","database_version":"15.4","driver_version":"pgx 5.5","user":"app","sanitized_query":"`)
+	tSQLEnd     = both(`"}`)
+	tRender     = both(`,"name":"render","metadata":{"default":{"cache":"miss"}}`)
+)
+
+// form is the index of the form g writes in a text.
+func (g *Generator) form() int {
+	if g.Escaped {
+		return 1
+	}
+	return 0
+}
+
 // segment writes one segment document. Strings are chosen to need no JSON
-// escaping, so plain appends write valid JSON quickly.
-func (g *Generator) segment(traceID, id, parent, calls string, svc service, start, end float64, status int, fault, clientErr bool, user string) []byte {
+// escaping (but for the fault messages, kept in both forms), so plain
+// appends write valid JSON quickly, in either form.
+func (g *Generator) segment(traceID string, segs []seg, i int, user []byte) []byte {
+	sg := &segs[i]
+	svc, start, end, status, fault, clientErr := sg.svc, sg.start, sg.end, sg.status, sg.fault, sg.err
+	var id, parent []byte = sg.id[:], nil
+	if i > 0 {
+		parent = sg.parent[:]
+	}
+	e := g.form()
+	q, strSep, strEnd, numSep, tru := tQuote[e], tStrSep[e], tStrEnd[e], tNumSep[e], tTrue[e]
 	b := g.room()
 	str := func(k, v string) {
-		b = append(b, '"')
+		b = append(b, q...)
 		b = append(b, k...)
-		b = append(b, `":"`...)
+		b = append(b, strSep...)
 		b = append(b, v...)
-		b = append(b, `",`...)
+		b = append(b, strEnd...)
 	}
 	// open and shut write a string value in parts.
 	open := func(k string) {
-		b = append(b, '"')
+		b = append(b, q...)
 		b = append(b, k...)
-		b = append(b, `":"`...)
+		b = append(b, strSep...)
 	}
-	shut := func() { b = append(b, `",`...) }
+	shut := func() { b = append(b, strEnd...) }
 	num := func(k string, v int) {
-		b = append(b, '"')
+		b = append(b, q...)
 		b = append(b, k...)
-		b = append(b, `":`...)
+		b = append(b, numSep...)
 		b = strconv.AppendInt(b, int64(v), 10)
 		b = append(b, ',')
 	}
 	ts := func(k string, v float64) {
-		b = append(b, '"')
+		b = append(b, q...)
 		b = append(b, k...)
-		b = append(b, `":`...)
+		b = append(b, numSep...)
 		b = appendMicros(b, v)
 		b = append(b, ',')
 	}
-	boolean := func(k string) { b = append(b, '"'); b = append(b, k...); b = append(b, `":true,`...) }
+	strb := func(k string, v []byte) {
+		b = append(b, q...)
+		b = append(b, k...)
+		b = append(b, strSep...)
+		b = append(b, v...)
+		b = append(b, strEnd...)
+	}
+	boolean := func(k string) { b = append(b, q...); b = append(b, k...); b = append(b, tru...) }
 	end1 := func() { b[len(b)-1] = '}'; b = append(b, ',') } // closes an object opened by the caller
 	b = append(b, '{')
 	str("trace_id", traceID)
-	str("id", id)
+	strb("id", id)
 	str("name", svc.name)
 	str("origin", svc.origin)
-	if parent != "" {
-		str("parent_id", parent)
+	if parent != nil {
+		strb("parent_id", parent)
 	}
 	ts("start_time", start)
 	ts("end_time", end)
@@ -217,18 +352,18 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 			boolean("throttle")
 		}
 	}
-	if user != "" {
-		str("user", user)
+	if len(user) > 0 {
+		strb("user", user)
 	}
 	path := g.pick(paths)
-	b = append(b, `"http":{"request":{`...)
+	b = append(b, tHTTP[e]...)
 	str("method", g.pick(methods))
 	open("url")
 	b = append(b, "https://"...)
 	b = append(b, svc.host...)
 	b = append(b, path...)
 	shut()
-	if parent == "" {
+	if parent == nil {
 		str("user_agent", g.pick(agents))
 	}
 	open("client_ip")
@@ -238,21 +373,21 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	b = strconv.AppendInt(b, int64(g.rng.IntN(256)), 10)
 	shut()
 	end1()
-	b = append(b, `"response":{`...)
+	b = append(b, tResponse[e]...)
 	num("status", status)
 	num("content_length", 200+g.rng.IntN(20000))
 	end1()
 	end1()
-	b = append(b, `"aws":{`...)
+	b = append(b, tAWS[e]...)
 	if svc.origin == "AWS::EC2::Instance" {
-		b = append(b, `"ec2":{`...)
+		b = append(b, tEC2[e]...)
 		open("instance_id")
 		b = g.appendID(append(b, "i-0"...))
 		shut()
 		str("availability_zone", g.pick(zones))
 		end1()
 	} else {
-		b = append(b, `"ecs":{`...)
+		b = append(b, tECS[e]...)
 		open("container")
 		b = append(b, svc.name...)
 		b = g.appendID(append(b, '-'))
@@ -261,12 +396,12 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 		str("availability_zone", g.pick(zones))
 		end1()
 	}
-	b = append(b, `"xray":{`...)
+	b = append(b, tXRay[e]...)
 	str("sdk", svc.sdk)
 	str("sdk_version", svc.sdkVersion)
 	end1()
 	end1()
-	b = append(b, `"service":{`...)
+	b = append(b, tService[e]...)
 	open("version")
 	b = strconv.AppendInt(append(b, "1."...), int64(g.rng.IntN(9)), 10)
 	b = append(b, ".2"...)
@@ -274,7 +409,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	str("runtime", svc.runtime)
 	str("runtime_version", svc.runtimeVersion)
 	end1()
-	b = append(b, `"annotations":{`...)
+	b = append(b, tAnnots[e]...)
 	str("customer_tier", g.pick(tiers))
 	num("items", 1+g.rng.IntN(9))
 	if g.rng.IntN(4) == 0 {
@@ -282,7 +417,7 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	}
 	end1()
 	if g.rng.IntN(2) == 0 {
-		b = append(b, `"metadata":{"default":{"request":{`...)
+		b = append(b, tMetadata[e]...)
 		open("id")
 		b = g.appendID(append(b, "r-"...))
 		shut()
@@ -293,61 +428,64 @@ func (g *Generator) segment(traceID, id, parent, calls string, svc service, star
 	}
 	if fault {
 		f := faults[g.rng.IntN(len(faults))]
-		b = append(b, `"cause":{"working_directory":"/srv/app","exceptions":[{`...)
+		b = append(b, tCause[e]...)
 		open("id")
 		b = g.appendID(b)
 		shut()
 		str("type", f.typ)
-		str("message", f.msg)
-		b = append(b, `"stack":[{"path":"app/handler.go","line":88,"label":"handle"},{"path":"app/db.go","line":214,"label":"query"}]}]},`...)
+		str("message", f.msg[e])
+		b = append(b, tStack[e]...)
 	}
-	b = append(b, `"subsegments":[`...)
+	b = append(b, tSubs[e]...)
 	// Remote calls to the segments this one calls, then one AWS call, SQL
 	// query or local step.
-	for len(calls) > 0 {
-		sub := calls[:16]
-		calls = calls[17:]
-		b = g.subsegment(b, sub, "remote", start, end, status)
+	for j := i + 1; j < len(segs); j++ {
+		if segs[j].caller == i {
+			b = g.subsegment(b, segs[j].parent[:], "remote", start, end, status)
+		}
 	}
-	b = g.subsegment(b, g.id(), []string{"aws", "aws", "sql", ""}[g.rng.IntN(4)], start, end, 200)
+	var sub [16]byte
+	g.appendID(sub[:0])
+	b = g.subsegment(b, sub[:], []string{"aws", "aws", "sql", ""}[g.rng.IntN(4)], start, end, 200)
 	b[len(b)-1] = ']'
 	b = append(b, '}')
 	return g.take(b)
 }
 
-func (g *Generator) subsegment(b []byte, id, kind string, start, end float64, status int) []byte {
+func (g *Generator) subsegment(b []byte, id []byte, kind string, start, end float64, status int) []byte {
+	e := g.form()
 	s := start + (end-start)*0.1*g.rng.Float64()
-	e := s + (end-s)*0.5
-	b = append(b, `{"id":"`...)
+	ed := s + (end-s)*0.5
+	b = append(b, tSubID[e]...)
 	b = append(b, id...)
-	b = append(b, `","start_time":`...)
+	b = append(b, tSubStart[e]...)
 	b = appendMicros(b, s)
-	b = append(b, `,"end_time":`...)
-	b = appendMicros(b, e)
+	b = append(b, tSubEnd[e]...)
+	b = appendMicros(b, ed)
 	switch kind {
 	case "remote":
-		b = append(b, `,"name":"`...)
+		b = append(b, tRemoteName[e]...)
 		b = append(b, services[g.rng.IntN(len(services))].host...)
-		b = append(b, `","namespace":"remote","traced":true,"http":{"request":{"method":"POST","url":"http://svc/v1/call"},"response":{"status":`...)
+		b = append(b, tRemote[e]...)
 		b = strconv.AppendInt(b, int64(status), 10)
 		b = append(b, `}}`...)
 		if status >= 500 {
-			b = append(b, `,"fault":true`...)
+			b = append(b, tFaultTrue[e]...)
 		}
 	case "aws":
-		b = append(b, `,"name":"DynamoDB","namespace":"aws","aws":{"operation":"`...)
+		b = append(b, tDynamo[e]...)
 		b = append(b, g.pick(dynamoOps)...)
-		b = append(b, `","region":"us-east-1","request_id":"`...)
+		b = append(b, tRegion[e]...)
 		b = g.appendID(g.appendID(b))
-		b = append(b, `","table_name":"`...)
+		b = append(b, tTable[e]...)
 		b = append(b, g.pick(tables)...)
-		b = append(b, `","retries":0},"http":{"response":{"status":200}}`...)
+		b = append(b, tRetries[e]...)
 	case "sql":
-		b = append(b, `,"name":"app@db.internal","namespace":"remote","sql":{"url":"postgresql://db.internal:5432/app","database_type":"PostgreSQL","database_version":"15.4","driver_version":"pgx 5.5","user":"app","sanitized_query":"`...)
+		b = append(b, tSQL[e]...)
 		b = append(b, g.pick(sqlQueries)...)
-		b = append(b, `"}`...)
+		b = append(b, tSQLEnd[e]...)
 	default:
-		b = append(b, `,"name":"render","metadata":{"default":{"cache":"miss"}}`...)
+		b = append(b, tRender[e]...)
 	}
 	return append(b, `},`...)
 }

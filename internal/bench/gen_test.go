@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,83 @@ func TestDocumentsOutliveTheArena(t *testing.T) {
 		if string(d) != want[i] || !json.Valid(d) {
 			t.Fatalf("document %d changed after it was returned", i)
 		}
+	}
+}
+
+// Escaped documents are the very documents of the same seed, escaped as
+// JSON strings: put between quotes, they decode to them, and RawLen gives
+// their length.
+func TestEscapedDocumentsDecodeToTheDocuments(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	for _, size := range []int{0, 1} {
+		for _, seed := range []uint64{1, 5, 77, 1 << 40} {
+			raw, esc := NewGenerator(seed), NewGenerator(seed)
+			raw.TraceSize, esc.TraceSize = size, size
+			esc.Escaped = true
+			rs, es := raw.Stream(at, 700, 3000, 50), esc.Stream(at, 700, 3000, 50)
+			escapes := 0
+			for b := rs.Next(); b != nil; b = rs.Next() {
+				e := es.Next()
+				if len(e) != len(b) {
+					t.Fatalf("size %d seed %d: batches of %d and %d documents", size, seed, len(e), len(b))
+				}
+				for i, d := range b {
+					var s string
+					if err := json.Unmarshal([]byte(`"`+string(e[i])+`"`), &s); err != nil {
+						t.Fatalf("size %d seed %d: escaped document is no JSON string's contents: %v\n%s", size, seed, err, e[i])
+					}
+					if s != string(d) {
+						t.Fatalf("size %d seed %d: escaped document decodes to\n%s\nwant\n%s", size, seed, s, d)
+					}
+					if n := RawLen(e[i]); n != len(d) {
+						t.Fatalf("size %d seed %d: RawLen %d, want %d", size, seed, n, len(d))
+					}
+					if strings.Contains(string(d), `\`) {
+						escapes++ // a fault message's escaped quotes, escaped again
+					}
+				}
+			}
+			if es.Next() != nil {
+				t.Fatalf("size %d seed %d: the escaped stream has more batches", size, seed)
+			}
+			if escapes == 0 {
+				t.Errorf("size %d seed %d: no document had a backslash to escape", size, seed)
+			}
+		}
+	}
+}
+
+// A stream that reuses its memory hands out the same batches, each whole
+// until the next call, and writes a long run into a few arenas where one
+// that does not keeps allocating them.
+func TestStreamReusesArenas(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	for _, size := range []int{0, 1} {
+		want := NewGenerator(8)
+		want.TraceSize = size
+		batches := want.BatchesAt(at, 500, 20000, 50)
+		got := NewGenerator(8)
+		got.TraceSize, got.Escaped = size, true
+		s := got.Stream(at, 500, 20000, 50)
+		s.Reuse = true
+		for i, w := range batches {
+			b := s.Next()
+			if len(b) != len(w) {
+				t.Fatalf("size %d: batch %d has %d documents, want %d", size, i, len(b), len(w))
+			}
+			for j := range w {
+				if string(b[j]) != string(AppendEscaped(nil, w[j])) {
+					t.Fatalf("size %d: batch %d document %d differs:\n%s\nwant (escaped)\n%s", size, i, j, b[j], w[j])
+				}
+			}
+		}
+		if s.Next() != nil {
+			t.Fatalf("size %d: a batch past the end", size)
+		}
+		// 20,000 documents of ~1.25 kB fill ~800 arenas of 32 kB.
+		if got.arenasAllocated > 40 || want.arenasAllocated < 400 {
+			t.Fatalf("size %d: %d arenas allocated reusing them, %d without", size, got.arenasAllocated, want.arenasAllocated)
+		}
+		t.Logf("size %d: %d arenas allocated reusing them, %d without", size, got.arenasAllocated, want.arenasAllocated)
 	}
 }
