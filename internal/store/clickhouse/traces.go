@@ -14,9 +14,8 @@ import (
 const tracesPerQuery = 2000
 
 // Traces implements store.TraceReader: three queries for many traces (the
-// tombstones come with the first), where Trace makes four for one (a point
-// query costs a round trip and a look at every part, so the ingest path
-// reads a whole flush's traces at once).
+// tombstones come with the first), where Trace makes four for one (a point query costs a round trip and a look at
+// every part, so the ingest path reads a whole flush's traces at once).
 func (s *Store) Traces(ctx context.Context, ids []string) (map[string]*store.StoredTrace, error) {
 	out := make(map[string]*store.StoredTrace, len(ids))
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
@@ -32,11 +31,12 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		return nil
 	}
 	in := inSet(ids)
-	// Where each trace is filed, and its marks not cleared (pending.go):
-	// the epoch of the newest version's rows, the largest of them if
-	// several (a summary's cleared row beside a document of that version);
-	// and its tombstone's version (drop.go), the newest if it was dropped
-	// more than once.
+	// Where each trace is filed, and its marks not cleared (pending.go).
+	// The epoch is that of the newest version's rows, the largest of them
+	// if several (a summary's cleared row beside a document of that
+	// version).
+	// The tombstone's version (drop.go) comes with it: the newest, if the
+	// trace was dropped more than once.
 	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(epoch, (ver, epoch)), `+openMarks+`, countIf(pending = 3) > 0, maxIf(ver, pending = 3)
 		FROM `+markRows(`trace IN `+idsTable)+` GROUP BY trace`, ids)
 	if err != nil {
