@@ -18,10 +18,6 @@ import (
 //	   whose documents it read, and one at its own version that says where
 //	   the trace is filed)
 //
-// and markRows gives a drop's tombstone pending 3, cleared up to its
-// version as 0 is, so that Traces learns the tombstones from the same
-// query (never stored: only markRows' dropped branch makes it).
-//
 // Since schema version 7 a summaries row is those rows itself: it clears
 // exactly the versions in its cleared column and its own (markRows), so a
 // leased summary writes no traces rows, and its marks are cleared in the
@@ -55,7 +51,7 @@ import (
 const openMarks = `arrayFilter((v, xs, w) -> v > w AND NOT has(xs, v),
 	groupUniqArrayIf(ver, pending = 1) AS om,
 	arrayResize([groupUniqArrayIf(ver, pending = 2) AS ox], length(om), ox),
-	arrayResize([maxIf(ver, pending IN (0, 3)) AS ou], length(om), ou))`
+	arrayResize([maxIf(ver, pending = 0) AS ou], length(om), ou))`
 
 // newestMark is, over pendingSQL's groups, the newest mark not cleared.
 const newestMark = `arrayReduce('max', ` + openMarks + `)`
@@ -74,7 +70,7 @@ const noEpoch = `toInt64('-9223372036854775808')`
 func markRows(where string) string {
 	return `(SELECT trace, ver, epoch, pending FROM traces WHERE ` + where + `
 		UNION ALL SELECT trace, ver, epoch, toUInt8(1) AS pending FROM docs WHERE epoch != ` + noEpoch + ` AND (` + where + `)
-		UNION ALL SELECT trace, ver, epoch, toUInt8(3) AS pending FROM dropped WHERE ` + where + `
+		UNION ALL SELECT trace, ver, epoch, toUInt8(0) AS pending FROM dropped WHERE ` + where + `
 		UNION ALL SELECT trace, arrayJoin(arrayPushBack(cleared, ver)) AS cv, epoch, toUInt8(2) AS pending FROM summaries WHERE ` + where + `)`
 }
 

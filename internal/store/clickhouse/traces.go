@@ -13,8 +13,9 @@ import (
 // tracesPerQuery bounds the ids of one IN list.
 const tracesPerQuery = 2000
 
-// Traces implements store.TraceReader: three queries for many traces (the
-// tombstones come with the first), where Trace makes four for one (a point query costs a round trip and a look at
+// Traces implements store.TraceReader: four queries for many traces (a
+// fifth for the tombstones of those without a summary), where Trace makes
+// four for one (a point query costs a round trip and a look at
 // every part, so the ingest path reads a whole flush's traces at once).
 func (s *Store) Traces(ctx context.Context, ids []string) (map[string]*store.StoredTrace, error) {
 	out := make(map[string]*store.StoredTrace, len(ids))
@@ -35,9 +36,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	// The epoch is that of the newest version's rows, the largest of them
 	// if several (a summary's cleared row beside a document of that
 	// version).
-	// The tombstone's version (drop.go) comes with it: the newest, if the
-	// trace was dropped more than once.
-	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(epoch, (ver, epoch)), `+openMarks+`, countIf(pending = 3) > 0, maxIf(ver, pending = 3)
+	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(epoch, (ver, epoch)), `+openMarks+`
 		FROM `+markRows(`trace IN `+idsTable)+` GROUP BY trace`, ids)
 	if err != nil {
 		return err
@@ -49,7 +48,6 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	marks := make(map[string]map[uint64]bool, len(ids))
 	at := make([]string, 0, len(ids))
 	atP := make([]uint32, 0, len(ids))
-	var drops map[string]uint64 // tombstones' versions
 	for r.more() {
 		id, ep := r.str(), r.i64()
 		var ms map[uint64]bool
@@ -59,15 +57,8 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 			}
 			ms[v] = true
 		})
-		dropped, dv := r.u8() == 1, r.u64()
 		if r.err != nil {
 			break
-		}
-		if dropped {
-			if drops == nil {
-				drops = map[string]uint64{}
-			}
-			drops[id] = dv
 		}
 		found[id] = &store.StoredTrace{ID: id, Epoch: ep}
 		marks[id] = ms
@@ -178,9 +169,19 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	}
 	s.readMarks(ids, covered, newest)
 	// Tombstones of the traces without a summary (drop.go).
-	for id, v := range drops {
-		if st := found[id]; st.Summary == nil {
-			hideDropped(st, vers[id], v)
+	var unsummed []string
+	for id, st := range found {
+		if st.Summary == nil {
+			unsummed = append(unsummed, id)
+		}
+	}
+	if len(unsummed) > 0 {
+		dv, err := s.dropVersions(ctx, unsummed)
+		if err != nil {
+			return err
+		}
+		for id, v := range dv {
+			hideDropped(found[id], vers[id], v)
 		}
 	}
 	for id, st := range found {
