@@ -39,22 +39,8 @@ import (
 // pending for good (before schema version 7 a drop also wrote a traces row
 // with pending 0, for builds older than the tombstones).
 
-// openMarks is, over markRows grouped by trace, the distinct versions of
-// its marks neither cleared exactly nor older than a cleared-up-to row:
-// a trace is pending while it has any. Grouping once by trace, not by
-// trace and version and then by trace, costs 18.16 ~16% less CPU for a
-// flush's 1,000 traces, and the pending lookup and the first query of a
-// flush's read are two of the costliest reads of the ingest
-// (docs/clickhouse.md, "Where the time goes"). 18.16's lambdas cannot
-// name other columns, so the exact clears and the cleared-up-to version
-// are passed to arrayFilter as arrays beside the marks.
-const openMarks = `arrayFilter((v, xs, w) -> v > w AND NOT has(xs, v),
-	groupUniqArrayIf(ver, pending = 1) AS om,
-	arrayResize([groupUniqArrayIf(ver, pending = 2) AS ox], length(om), ox),
-	arrayResize([maxIf(ver, pending = 0) AS ou], length(om), ou))`
-
-// newestMark is, over pendingSQL's groups, the newest mark not cleared.
-const newestMark = `arrayReduce('max', ` + openMarks + `)`
+// newestMark is, over pendingSQL's inner rows, the newest mark not cleared.
+const newestMark = `maxIf(ver, mark = 1 AND exact = 0)`
 
 // noEpoch is the epoch of documents written before schema version 6,
 // which are no marks (their traces rows are).
@@ -75,10 +61,12 @@ func markRows(where string) string {
 }
 
 // pendingSQL selects the traces with a mark neither cleared exactly nor
-// older than a cleared-up-to row (openMarks), from the mark rows where
-// says; having adds to the HAVING clause.
+// older than a cleared-up-to row, from the mark rows where says; having
+// adds to the HAVING clause.
 func pendingSQL(where, having string) string {
-	return `SELECT trace FROM ` + markRows(where) + ` GROUP BY trace HAVING notEmpty(` + openMarks + `)` + having
+	return `SELECT trace FROM (SELECT trace, ver, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
+		FROM ` + markRows(where) + ` GROUP BY trace, ver)
+		GROUP BY trace HAVING ` + newestMark + ` > maxIf(ver, upto = 1)` + having
 }
 
 // readMarks records, for the held traces among ids, the versions of the

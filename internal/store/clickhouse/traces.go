@@ -33,11 +33,10 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	}
 	in := inSet(ids)
 	// Where each trace is filed, and its marks not cleared (pending.go).
-	// The epoch is that of the newest version's rows, the largest of them
-	// if several (a summary's cleared row beside a document of that
-	// version).
-	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(epoch, (ver, epoch)), `+openMarks+`
-		FROM `+markRows(`trace IN `+idsTable)+` GROUP BY trace`, ids)
+	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
+		FROM (SELECT trace, ver, max(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
+			FROM `+markRows(`trace IN `+idsTable)+` GROUP BY trace, ver)
+		GROUP BY trace`, ids)
 	if err != nil {
 		return err
 	}
@@ -49,13 +48,15 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	at := make([]string, 0, len(ids))
 	atP := make([]uint32, 0, len(ids))
 	for r.more() {
-		id, ep := r.str(), r.i64()
+		id, ep, upto := r.str(), r.i64(), r.u64()
 		var ms map[uint64]bool
 		r.u64s(func(v uint64) {
-			if ms == nil {
-				ms = map[uint64]bool{}
+			if v > upto {
+				if ms == nil {
+					ms = map[uint64]bool{}
+				}
+				ms[v] = true
 			}
-			ms[v] = true
 		})
 		if r.err != nil {
 			break
