@@ -294,7 +294,6 @@ type singleBlock struct {
 	segs  [2]SegmentFact
 	edges [1]Edge
 	names [2]string
-	ints  [6]int
 	ann   [3]Annotation
 	rt    [1]RootCause
 	cause causeArrays
