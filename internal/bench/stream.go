@@ -46,7 +46,8 @@ type heldGroup struct {
 func (s *BatchStream) Escaped() bool { return s.g.Escaped }
 
 // Next returns the next batch, or nil when all n documents have been
-// returned. The batch is the caller's: the stream only appends past it.
+// returned. The batch is the caller's: the stream only appends past it
+// (with Reuse, only until the next call).
 func (s *BatchStream) Next() [][]byte {
 	if s.left == 0 {
 		return nil
