@@ -59,7 +59,7 @@ func writeDrop(w *rowWriter, u *store.TraceUpdate, v uint64) {
 // dropVersions returns, for those of ids that were dropped, the version of
 // their newest tombstone.
 func (s *Store) dropVersions(ctx context.Context, ids []string) (map[string]uint64, error) {
-	r, err := s.c.selectRows(ctx, `SELECT trace, max(ver) FROM dropped WHERE trace IN `+inSet(ids)+` GROUP BY trace`)
+	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, max(ver) FROM dropped WHERE trace IN `+idsTable+` GROUP BY trace`, ids)
 	if err != nil {
 		return nil, err
 	}

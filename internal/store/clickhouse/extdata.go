@@ -25,6 +25,18 @@ const idsTable = "ids"
 
 // selectRowsIDs runs a SELECT that reads ids as the table idsTable.
 func (c *client) selectRowsIDs(ctx context.Context, query string, ids []string) (*rowReader, error) {
+	return c.selectRowsExternal(ctx, query, idsExt(ids))
+}
+
+// extTable is a table of external data: its name in the query, its
+// structure, and its rows, TabSeparated.
+type extTable struct {
+	name, structure string
+	rows            []byte
+}
+
+// idsExt is the table idsTable of ids.
+func idsExt(ids []string) extTable {
 	n := 0
 	for _, id := range ids {
 		n += len(id) + 1
@@ -33,19 +45,16 @@ func (c *client) selectRowsIDs(ctx context.Context, query string, ids []string) 
 	for _, id := range ids {
 		b = append(appendTSV(b, id), '\n')
 	}
-	return c.selectRowsExternal(ctx, query, idsTable, "trace String", b)
+	return extTable{idsTable, "trace String", b}
 }
 
-// selectRowsExternal runs a SELECT that reads rows, TabSeparated with the
-// given structure, as the table name. The rows are sent as they are, a
-// piece of the form between its head and its end.
-func (c *client) selectRowsExternal(ctx context.Context, query, name, structure string, rows []byte) (*rowReader, error) {
+// selectRowsExternal runs a SELECT that reads the given tables. Their rows
+// are sent as they are, each a piece of the form between its head and the
+// next.
+func (c *client) selectRowsExternal(ctx context.Context, query string, tables ...extTable) (*rowReader, error) {
 	var form bytes.Buffer
 	mw := multipart.NewWriter(&form)
-	more := url.Values{
-		name + "_structure": {structure},
-		name + "_format":    {"TabSeparated"},
-	}
+	more := url.Values{}
 	// A short query goes in the URL, as every server reads it; a long one
 	// (the documents' read names its traces in literals, ~150 kB for 2,000)
 	// would make the URL too long for the server (400), so it is a field
@@ -55,15 +64,21 @@ func (c *client) selectRowsExternal(ctx context.Context, query, name, structure 
 	} else if err := mw.WriteField("query", query+" FORMAT RowBinary"); err != nil {
 		return nil, err
 	}
-	if _, err := mw.CreateFormFile(name, name+".tsv"); err != nil {
-		return nil, err
+	body := make([][]byte, 0, 2*len(tables)+1)
+	for _, t := range tables {
+		more.Set(t.name+"_structure", t.structure)
+		more.Set(t.name+"_format", "TabSeparated")
+		if _, err := mw.CreateFormFile(t.name, t.name+".tsv"); err != nil {
+			return nil, err
+		}
+		body = append(body, bytes.Clone(form.Bytes()), t.rows)
+		form.Reset()
 	}
-	head := bytes.Clone(form.Bytes())
-	form.Reset()
 	if err := mw.Close(); err != nil { // the closing boundary
 		return nil, err
 	}
-	out, err := c.post(ctx, query+" FORMAT RowBinary", [][]byte{head, rows, form.Bytes()}, true, mw.FormDataContentType(), more)
+	body = append(body, form.Bytes())
+	out, err := c.post(ctx, query+" FORMAT RowBinary", body, true, mw.FormDataContentType(), more)
 	if err != nil {
 		return nil, err
 	}

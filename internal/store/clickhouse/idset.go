@@ -11,7 +11,9 @@ import (
 // for (trace, p) tuples, most of what those queries cost on a small
 // database (issue 17). An array literal is parsed as one value (~1.5 ms),
 // and `IN (SELECT arrayJoin(…))` still narrows the read by the primary key.
-// Current servers run both forms.
+// Current servers run both forms. The flush's reads (Traces) send their
+// sets as external data instead (extdata.go), cheaper still; a search's
+// summary lookup keeps the literal.
 
 // inSet is `(SELECT arrayJoin([ids…]))`, the set of ids for `x IN …`.
 func inSet(ids []string) string {
@@ -26,25 +28,25 @@ func inSet(ids []string) string {
 	return b.String()
 }
 
-// pairSet is the set of (trace, p) pairs ids[i], ps[i] for `(trace, p)
-// IN …`.
-func pairSet(ids []string, ps []uint32) string {
-	if len(ids) == 0 {
-		return `(SELECT t, toUInt32(q) FROM (SELECT emptyArrayString() AS t, emptyArrayUInt32() AS q) ARRAY JOIN t, q)`
+// atTable is the external table of (trace, p) pairs a flush's documents
+// are read from (atExt).
+const atTable = "at"
+
+// atExt is the table atTable of the pairs ids[i], ps[i], for `(trace, p)
+// IN at`. As external data, like idsTable, not an array literal: on a
+// docs table of a flush's size the documents' read of 1,000 traces cost
+// 18.16 ~13 ms of CPU so against ~18.5 with the two literals.
+func atExt(ids []string, ps []uint32) extTable {
+	n := 0
+	for _, id := range ids {
+		n += len(id) + 12
 	}
-	var b strings.Builder
-	b.Grow(len(ids)*(len(ids[0])+16) + 96)
-	b.WriteString(`(SELECT t, toUInt32(q) FROM (SELECT [`)
-	writeList(&b, ids)
-	b.WriteString(`] AS t, [`)
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.FormatUint(uint64(p), 10))
+	b := make([]byte, 0, n)
+	for i, id := range ids {
+		b = append(appendTSV(b, id), '\t')
+		b = append(strconv.AppendUint(b, uint64(ps[i]), 10), '\n')
 	}
-	b.WriteString(`] AS q) ARRAY JOIN t, q)`)
-	return b.String()
+	return extTable{atTable, "trace String, p UInt32", b}
 }
 
 func writeList(b *strings.Builder, ids []string) {

@@ -12,7 +12,7 @@ import (
 )
 
 // TestBatchReadsNameExactlyTheirTraces: the summarising path's reads name
-// their traces in array literals (idset.go); ids that need escaping, in
+// their traces in external data and array literals (idset.go); ids that need escaping, in
 // several partitions and more than one query's worth, read back exactly
 // their own documents, where each is filed, are all pending, and their
 // lease claims are seen by another process.

@@ -31,7 +31,6 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if len(ids) == 0 {
 		return nil
 	}
-	in := inSet(ids)
 	// Where each trace is filed, and its marks not cleared (pending.go).
 	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
 		FROM (SELECT trace, ver, max(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
@@ -77,7 +76,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	// summarised again at each flush that takes its new segments, and the
 	// table keeps every version, so a long trace has many (unlike its
 	// documents, below, which are rarely rewritten).
-	r, err = s.c.selectRows(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN `+in+` GROUP BY trace`)
+	r, err = s.c.selectRowsIDs(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN `+idsTable+` GROUP BY trace`, ids)
 	if err != nil {
 		return err
 	}
@@ -103,13 +102,14 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	// (older versions are few, and their bytes are not copied here).
 	// The documents this process wrote come back empty, flagged, and
 	// their bytes from its memory (own.go).
-	where := ` FROM docs WHERE trace IN ` + in + ` AND (trace, p) IN ` + pairSet(at, atP)
+	where := ` FROM docs WHERE trace IN ` + idsTable + ` AND (trace, p) IN ` + atTable
+	sets := []extTable{idsExt(at), atExt(at, atP)}
 	mine, ownRows := s.own.among(at)
 	if mine == nil {
-		r, err = s.c.selectRows(ctx, `SELECT trace, doc, ver, 0, raw`+where)
+		r, err = s.c.selectRowsExternal(ctx, `SELECT trace, doc, ver, 0, raw`+where, sets...)
 	} else {
 		r, err = s.c.selectRowsExternal(ctx, `SELECT trace, doc, ver, (trace, doc, ver) IN `+ownTable+` AS mine, if(mine, '', raw)`+where,
-			ownTable, ownStructure, ownRows)
+			append(sets, extTable{ownTable, ownStructure, ownRows})...)
 	}
 	if err != nil {
 		return err
