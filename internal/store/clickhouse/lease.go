@@ -276,15 +276,14 @@ func (s *Store) PendingAmong(ctx context.Context, ids []string) ([]string, error
 	var out []string
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		part := ids[lo:min(lo+tracesPerQuery, len(ids))]
-		r, err := s.c.selectRowsIDs(ctx, pendingSQL(`trace IN `+idsTable, ""), part)
+		tms, err := s.readMarkRows(ctx, part) // marks.go
 		if err != nil {
 			return nil, err
 		}
-		for r.more() {
-			out = append(out, r.str())
-		}
-		if r.err != nil {
-			return nil, r.err
+		for i := range tms {
+			if tms[i].pending() {
+				out = append(out, tms[i].id)
+			}
 		}
 	}
 	return out, nil

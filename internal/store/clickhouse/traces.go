@@ -31,11 +31,9 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	if len(ids) == 0 {
 		return nil
 	}
-	// Where each trace is filed, and its marks not cleared (pending.go).
-	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(ep, ver), maxIf(ver, upto = 1), groupArrayIf(ver, mark = 1 AND exact = 0)
-		FROM (SELECT trace, ver, max(epoch) AS ep, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
-			FROM `+markRows(`trace IN `+idsTable)+` GROUP BY trace, ver)
-		GROUP BY trace`, ids)
+	// Where each trace is filed, and its marks not cleared (pending.go,
+	// marks.go).
+	tms, err := s.readMarkRows(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -46,27 +44,20 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	marks := make(map[string]map[uint64]bool, len(ids))
 	at := make([]string, 0, len(ids))
 	atP := make([]uint32, 0, len(ids))
-	for r.more() {
-		id, ep, upto := r.str(), r.i64(), r.u64()
+	for _, tm := range tms {
 		var ms map[uint64]bool
-		r.u64s(func(v uint64) {
-			if v > upto {
+		for _, v := range tm.open {
+			if v > tm.upto {
 				if ms == nil {
 					ms = map[uint64]bool{}
 				}
 				ms[v] = true
 			}
-		})
-		if r.err != nil {
-			break
 		}
-		found[id] = &store.StoredTrace{ID: id, Epoch: ep}
-		marks[id] = ms
-		at = append(at, id)
-		atP = append(atP, part(ep))
-	}
-	if r.err != nil {
-		return r.err
+		found[tm.id] = &store.StoredTrace{ID: tm.id, Epoch: tm.epoch}
+		marks[tm.id] = ms
+		at = append(at, tm.id)
+		atP = append(atP, part(tm.epoch))
 	}
 	if len(found) == 0 {
 		s.readMarks(ids, nil, nil) // read: nothing there
@@ -76,7 +67,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	// summarised again at each flush that takes its new segments, and the
 	// table keeps every version, so a long trace has many (unlike its
 	// documents, below, which are rarely rewritten).
-	r, err = s.c.selectRowsIDs(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN `+idsTable+` GROUP BY trace`, ids)
+	r, err := s.c.selectRowsIDs(ctx, `SELECT trace, argMax(sum, ver) FROM summaries WHERE trace IN `+idsTable+` GROUP BY trace`, ids)
 	if err != nil {
 		return err
 	}
