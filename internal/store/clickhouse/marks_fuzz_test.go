@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -44,4 +45,25 @@ func FuzzGroupMarks(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkGroupMarks groups a flush's mark rows as the server answers
+// them: 1,000 traces, four documents at one version and a summary that
+// clears it each (~5 rows per trace), in no order of traces.
+func BenchmarkGroupMarks(b *testing.B) {
+	var w rowWriter
+	for k := range 5 {
+		for i := range 1000 {
+			w.str(fmt.Sprintf("1-5f000000-%024d", (i*7919)%1000))
+			w.u64(uint64(1000 + i%3))
+			w.i64(1_765_000_000)
+			w.u8(uint8(min(k, 2)) % 3)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if tms, err := groupMarks(&rowReader{b: w.b}); err != nil || len(tms) != 1000 {
+			b.Fatal(len(tms), err)
+		}
+	}
 }
