@@ -56,9 +56,9 @@ func (c *client) selectRowsExternal(ctx context.Context, query string, tables ..
 	mw := multipart.NewWriter(&form)
 	more := url.Values{}
 	// A short query goes in the URL, as every server reads it; a long one
-	// (the documents' read names its traces in literals, ~150 kB for 2,000)
-	// would make the URL too long for the server (400), so it is a field
-	// of the form, which 18.16 (tested) and current servers read.
+	// (a query naming many ids in literals) would make the URL too long for
+	// the server (400), so it is a field of the form, which 18.16 (tested)
+	// and current servers read.
 	if len(query) <= maxURLQuery {
 		more.Set("query", query+" FORMAT RowBinary")
 	} else if err := mw.WriteField("query", query+" FORMAT RowBinary"); err != nil {

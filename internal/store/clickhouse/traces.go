@@ -10,7 +10,8 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// tracesPerQuery bounds the ids of one IN list.
+// tracesPerQuery bounds the traces one read names (an id set sent as
+// external data, or a list in the query).
 const tracesPerQuery = 2000
 
 // Traces implements store.TraceReader: four queries for many traces (a
