@@ -44,7 +44,6 @@ bg() {
 join() {
   local name="$1" status=0 since=$SECONDS
   wait "$(cat "$bgdir/$name.pid")" || status=$?
-  rm "$bgdir/$name.pid" # its pid is free for another process now
   echo "-- background: $name (waited $((SECONDS - since)) s for it)"
   cat "$bgdir/$name.log"
   if [ "$status" -ne 0 ]; then
@@ -53,20 +52,11 @@ join() {
   fi
 }
 
-# descendants PID lists the processes below PID.
-descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
-
 shards_env=(env CLICKHOUSE_SHARDS=2 CLICKHOUSE_HTTP_PORT=18124 CLICKHOUSE_TCP_PORT=19001)
 finish() {
   local status=$?
   # Background jobs end on their own (an install, a server's start); wait,
-  # so that the servers they start are there to be stopped. The fuzz
-  # binaries' build, if a stage before them failed, is not waited for.
-  if [ -f "$bgdir/fuzz-build.pid" ]; then
-    local fuzzpid
-    fuzzpid="$(cat "$bgdir/fuzz-build.pid")"
-    kill $(descendants "$fuzzpid") "$fuzzpid" 2>/dev/null || true
-  fi
+  # so that the servers they start are there to be stopped.
   wait || true
   bash scripts/clickhouse.sh stop || true
   "${shards_env[@]}" bash scripts/clickhouse.sh stop || true
@@ -91,35 +81,10 @@ setup_servers() {
   echo "ClickHouse: $(cat "$bgdir/clickhouse.url"), two shards: $(cat "$bgdir/clickhouse-shards.url")"
 }
 
-# Each fuzzed package's instrumented test binary (go test -c -fuzz, one
-# package a command: go test refuses -fuzz with several), the default build
-# (pure Go: no C zstd to instrument, no external link). They are built at
-# nice 19 from the start, so that they take the cores only when the stages
-# in front leave them idle (module downloads, ClickHouse's start, tests
-# waiting on sockets); the package with the most dependencies first, alone
-# (go build's own -p uses both cores on them), then the rest two at a time,
-# so that one's link (a single core) overlaps another's compile.
-fuzzdirs=$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u)
-fuzzbins="$bgdir/fuzzbin"
-fuzzbin() { echo "$fuzzbins/$(echo "$1" | tr / _).test"; } # by import path
-build_fuzz_binaries() {
-  renice -n 19 -p "$BASHPID" >/dev/null
-  mkdir -p "$fuzzbins"
-  [ -n "$fuzzdirs" ] || return 0
-  local pkgs
-  pkgs=$(go list -test -f '{{len .Deps}} {{.ImportPath}}' $fuzzdirs | sed -n 's/\.test$//p' | sort -rn | cut -d' ' -f2)
-  CGO_ENABLED=0 go test -c -fuzz=. -o "$(fuzzbin "$(echo "$pkgs" | head -n1)")" "$(echo "$pkgs" | head -n1)"
-  export -f fuzzbin
-  export fuzzbins
-  echo "$pkgs" | tail -n +2 |
-    xargs -r -P 2 -I{} bash -c 'CGO_ENABLED=0 go test -c -fuzz=. -o "$(fuzzbin "$1")" "$1"' _ {}
-}
-
-echo "== in the background: Chromium and ClickHouse (apt, scripts/clickhouse.sh), npm ci of the console and of the Node.js X-Ray SDK (for internal/e2e), the fuzz binaries (niced)"
+echo "== in the background: Chromium and ClickHouse (apt, scripts/clickhouse.sh), npm ci of the console and of the Node.js X-Ray SDK (for internal/e2e)"
 bg servers setup_servers
 bg npm-console bash scripts/build-ui.sh deps
 bg npm-nodesdk bash -c 'cd internal/e2e/testdata/nodesdk && npm ci --no-audit --no-fund --loglevel=error'
-bg fuzz-build build_fuzz_binaries
 
 stage "gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
@@ -152,23 +117,19 @@ if command -v "$(go env CC)" >/dev/null 2>&1; then
   CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
 fi
 
-# Each package's instrumented test binary (built in the background above)
-# is run once per target, as go test -fuzz runs it (in the package's
+# Each package's instrumented test binary is built once (go test -c -fuzz)
+# and run once per target, as go test -fuzz runs it (in the package's
 # directory, with the fuzz cache under GOCACHE): a go test -fuzz per target
-# would link the same binary again for every target of its package.
+# would link the same binary again for every target of its package. The
+# default build (pure Go) is fuzzed: no C zstd to instrument, no external link.
 fuzztime="${FUZZTIME:-8s}"
 stage "fuzzing (brief): $fuzztime per target"
-# What is left of the fuzz binaries' build now has the cores to itself: back
-# to nice 0 (as root; elsewhere it stays niced) so that other load on the
-# machine does not starve it.
-fuzzpid="$(cat "$bgdir/fuzz-build.pid")"
-renice -n 0 -p "$fuzzpid" $(descendants "$fuzzpid") >/dev/null 2>&1 || true
-join fuzz-build
 fuzzcache="$(go env GOCACHE)/fuzz"
-for dir in $fuzzdirs; do
+for dir in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u); do
   pkg="./${dir#./}"
+  bin="$bgdir/fuzz.test"
+  CGO_ENABLED=0 go test -c -fuzz=. -o "$bin" "$pkg"
   importpath="$(go list "$pkg")"
-  bin="$(fuzzbin "$importpath")"
   for fn in $(cat "$dir"/*_test.go | grep -o '^func Fuzz[A-Za-z0-9_]*' | sed 's/^func //'); do
     echo "-- $pkg $fn"
     log="$bgdir/fuzz.log"
