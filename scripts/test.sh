@@ -114,7 +114,7 @@ CGO_ENABLED=0 go test -count=1 -vet=off -timeout 25m ./...
 if command -v "$(go env CC)" >/dev/null 2>&1; then
   stage "go test, cgo build: the packages it changes"
   CGO_ENABLED=1 go vet ./internal/cmem ./internal/budget ./internal/store/pebble
-  CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
+  CGO_ENABLED=1 go test -count=1 -vet=off -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
 fi
 
 # Each package's instrumented test binary is built once (go test -c -fuzz)
