@@ -89,11 +89,7 @@ bg npm-nodesdk bash -c 'cd internal/e2e/testdata/nodesdk && npm ci --no-audit --
 stage "gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
-# The pure-Go build, as go test below: vet compiles every dependency, and
-# with cgo on (the default where a C compiler is) net and all above it
-# would be compiled again for go test. The files only the cgo build has
-# are vetted with the cgo build's tests.
-CGO_ENABLED=0 go vet ./...
+go vet ./...
 
 stage "console build"
 join npm-console
@@ -105,16 +101,13 @@ join servers
 ROENTGEN_CLICKHOUSE_URL="$(cat "$bgdir/clickhouse.url")"
 ROENTGEN_CLICKHOUSE_SHARDS_URL="$(cat "$bgdir/clickhouse-shards.url")"
 export ROENTGEN_CLICKHOUSE_URL ROENTGEN_CLICKHOUSE_SHARDS_URL
-# -vet=off: go vet ./... ran every analyzer go test's vet runs, on this
-# same build, above.
-CGO_ENABLED=0 go test -count=1 -vet=off -timeout 25m ./...
+CGO_ENABLED=0 go test -count=1 -timeout 25m ./...
 
 # The cgo build (C zstd, Pebble's memory outside the Go heap, malloc_trim at
 # idle) differs only below these packages.
 if command -v "$(go env CC)" >/dev/null 2>&1; then
   stage "go test, cgo build: the packages it changes"
-  CGO_ENABLED=1 go vet ./internal/cmem ./internal/budget ./internal/store/pebble
-  CGO_ENABLED=1 go test -count=1 -vet=off -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
+  CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
 fi
 
 # Each package's instrumented test binary is built once (go test -c -fuzz)
