@@ -2,7 +2,8 @@
 // CockroachDB's Pebble LSM engine, in one directory on local disk, as three
 // LSMs (lsm.go).
 //
-// Key layout (version 9, see keys.go). Every trace-derived key begins with
+// Key layout (version 10: layout 9's keys with summaries in the derived
+// form; see keys.go and migrate.go). Every trace-derived key begins with
 // its table byte and the trace's epoch, so a retention cut is one range
 // deletion per table instead of a delete per row:
 //
