@@ -45,15 +45,30 @@ func termsInKeyOrder(updates []store.TraceUpdate, termsOf [][]store.Term) []term
 		field, value string
 		n            int32
 	}
-	index := make(map[store.Term]int32, n/4)
+	// The fields are few (a flush's terms use ~15): each has its own map
+	// of values, so a row hashes its value alone, and a trace's terms
+	// come field by field, so the last field found is tried first.
+	type fieldGroups struct {
+		field  string
+		values map[string]int32
+	}
+	var fields []fieldGroups
 	var groups []group
 	groupOf := make([]int32, 0, n)
+	f := -1
 	for _, i := range order {
 		for _, t := range termsOf[i] {
-			g, ok := index[t]
+			if f < 0 || fields[f].field != t.Field {
+				f = slices.IndexFunc(fields, func(x fieldGroups) bool { return x.field == t.Field })
+				if f < 0 {
+					f = len(fields)
+					fields = append(fields, fieldGroups{t.Field, make(map[string]int32)})
+				}
+			}
+			g, ok := fields[f].values[t.Value]
 			if !ok {
 				g = int32(len(groups))
-				index[t] = g
+				fields[f].values[t.Value] = g
 				groups = append(groups, group{field: t.Field, value: t.Value})
 			}
 			groups[g].n++
