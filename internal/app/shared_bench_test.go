@@ -2,14 +2,11 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,8 +20,9 @@ import (
 // PutTraceSegments batches of 50 from 32 senders, alternating between two servers on one
 // ClickHouse database (so most traces are split between them), and waits
 // until both have summarised everything. It reports segments/s and the CPU
-// per segment of Roentgen (this process: both servers and the senders) and,
-// when CLICKHOUSE_PID names it, of the ClickHouse server.
+// per segment of Roentgen (both servers, in this process), of the senders
+// (a child process, senders.go) and, when CLICKHOUSE_PID names it, of the
+// ClickHouse server.
 func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	// The collector paced as `roentgen` paces it (cmd/roentgen: GOGC=200
 	// unless GOGC is set), so the garbage collector's share is the product's.
@@ -34,47 +32,26 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	db := clickhousetest.NewDatabase(b)
 	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
 	servers := []*xraytest.Server{xraytest.Start(b, onCH), xraytest.Start(b, onCH)}
-	batches := bench.NewGenerator(1).Batches(time.Now().Add(-time.Duration(b.N/4/bench.NominalTraceRate+1)*time.Second), b.N, 50)
-	bodies := make([][]byte, len(batches))
-	for i, batch := range batches {
-		docs := make([]string, len(batch))
-		for j, d := range batch {
-			docs[j] = string(d)
-		}
-		bodies[i], _ = json.Marshal(map[string]any{"TraceSegmentDocuments": docs})
-	}
+	at := time.Now().Add(-time.Duration(b.N/4/bench.NominalTraceRate+1) * time.Second)
+	senders := startSenders(b, at, b.N, servers[0].URL("http"), servers[1].URL("http"))
 	chCPU := clickhousetest.ServerCPU
 	inserts := func() int64 { return clickhouseEvent(b, "InsertQuery") }
 	rows := func() int64 { return clickhouseEvent(b, "InsertedRows") }
 	selects := func() int64 { return clickhouseEvent(b, "SelectQuery") }
 	b.ResetTimer()
-	cpu, ch0, ins0, rows0, sel0, wall := bench.StartCPU(), chCPU(), inserts(), rows(), selects(), time.Now()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 32 { // daemons on many hosts
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(bodies)) {
-					return
-				}
-				resp, out := xraytest.Post(b, servers[i%2].URL("http")+"/TraceSegments", "application/json", bodies[i])
-				if resp.StatusCode != 200 || strings.Contains(string(out), `"Id"`) {
-					b.Errorf("PutTraceSegments: %d %.300s", resp.StatusCode, out)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	cpu, ch0, ins0, rows0, sel0, wall := bench.CPUTime(), chCPU(), inserts(), rows(), selects(), time.Now()
+	sendersCPU := senders.run(b)
 	for _, s := range servers {
 		s.Ingester().Sync(context.Background())
 	}
 	elapsed := time.Since(wall)
+	serversCPU := bench.CPUTime() - cpu
 	b.StopTimer()
-	cpu.Report(b)
+	// cpu-ns/op is both servers' and the senders' together, as it was when
+	// the senders ran in this process; the issue counts the servers'.
+	b.ReportMetric(float64(serversCPU+sendersCPU)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(serversCPU)/float64(b.N), "server-cpu-ns/op")
+	b.ReportMetric(float64(sendersCPU)/float64(b.N), "sender-cpu-ns/op")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "segments/s")
 	if ch := chCPU() - ch0; ch > 0 {
 		b.ReportMetric(float64(ch)/float64(b.N), "clickhouse-cpu-ns/op")

@@ -259,6 +259,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	}
 	sums.b, terms.b = make([]byte, 0, nSums), make([]byte, 0, nTerms)
 	deltas = make([]store.StatRecord, 0, nDeltas)
+	vers := make([]uint64, len(updates)) // each summary's version, for its terms
 	for i, u := range updates {
 		if u.Drop {
 			// Inserts only (drop.go): statistics, then the tombstone,
@@ -289,14 +290,16 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		sums.u64(v)
 		sums.bytes(enc)
 		s.writeCleared(&sums, &marks, &u, v)
-		for _, t := range termsOf[i] {
-			terms.u32(part(u.Epoch))
-			terms.str(t.Field)
-			terms.str(t.Value)
-			terms.i64(u.Epoch)
-			terms.str(u.TraceID)
-			terms.u64(v)
-		}
+		vers[i] = v
+	}
+	for _, t := range termsInKeyOrder(updates, termsOf) {
+		u := &updates[t.upd]
+		terms.u32(part(u.Epoch))
+		terms.str(t.field)
+		terms.str(t.value)
+		terms.i64(u.Epoch)
+		terms.str(u.TraceID)
+		terms.u64(vers[t.upd])
 	}
 	if err := writeStats(&stats, deltas); err != nil {
 		return err

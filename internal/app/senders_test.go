@@ -1,0 +1,148 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+)
+
+// The two-server benchmark's load generator runs in a child process (this
+// test binary again, with sendersEnv set), so this process's CPU is the
+// servers' alone: the issue counts Roentgen's processes, not the daemons
+// that send to them. Its senders keep their connections alive, as an
+// X-Ray daemon does (xraytest.Post dials one per request).
+const (
+	sendersEnv   = "ROENTGEN_BENCH_SENDERS" // the servers' URLs, space-separated
+	sendersN     = "ROENTGEN_BENCH_SEGMENTS"
+	sendersAt    = "ROENTGEN_BENCH_AT" // the first trace's time, Unix nanoseconds
+	sendersConns = 32                  // daemons on many hosts
+)
+
+type senders struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// startSenders starts the child and waits until it has generated its
+// bodies (not timed).
+func startSenders(b *testing.B, at time.Time, n int, urls ...string) *senders {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), sendersEnv+"="+strings.Join(urls, " "),
+		sendersN+"="+strconv.Itoa(n), sendersAt+"="+strconv.FormatInt(at.UnixNano(), 10))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	s := &senders{cmd, in, bufio.NewReader(out)}
+	b.Cleanup(func() { in.Close(); _ = cmd.Wait() })
+	if line, err := s.out.ReadString('\n'); line != "ready\n" {
+		b.Fatalf("senders: %q %v", line, err)
+	}
+	return s
+}
+
+// run lets the child send everything and returns the CPU it spent sending.
+func (s *senders) run(b *testing.B) time.Duration {
+	b.Helper()
+	if _, err := io.WriteString(s.in, "go\n"); err != nil {
+		b.Fatal(err)
+	}
+	line, err := s.out.ReadString('\n')
+	ns, perr := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(line), "cpu "), 10, 64)
+	if err != nil || perr != nil || !strings.HasPrefix(line, "cpu ") {
+		b.Fatalf("senders: %q %v", line, err)
+	}
+	return time.Duration(ns)
+}
+
+// sendersMain is the child: it generates the bodies, says "ready", waits
+// for "go", sends them from sendersConns goroutines alternating between
+// the servers, and answers "cpu <ns>" (its CPU while sending) or an error.
+func sendersMain() int {
+	urls := strings.Fields(os.Getenv(sendersEnv))
+	n, err1 := strconv.Atoi(os.Getenv(sendersN))
+	at, err2 := strconv.ParseInt(os.Getenv(sendersAt), 10, 64)
+	if len(urls) == 0 || err1 != nil || err2 != nil {
+		fmt.Println("error: bad environment")
+		return 1
+	}
+	batches := bench.NewGenerator(1).Batches(time.Unix(0, at), n, 50)
+	bodies := make([][]byte, len(batches))
+	for i, batch := range batches {
+		docs := make([]string, len(batch))
+		for j, d := range batch {
+			docs[j] = string(d)
+		}
+		bodies[i], _ = json.Marshal(map[string]any{"TraceSegmentDocuments": docs})
+	}
+	fmt.Println("ready")
+	if line, _ := bufio.NewReader(os.Stdin).ReadString('\n'); line != "go\n" {
+		return 1
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: sendersConns}}
+	cpu := bench.CPUTime()
+	var next atomic.Int64
+	var failed atomic.Pointer[string]
+	var wg sync.WaitGroup
+	for range sendersConns {
+		wg.Go(func() {
+			for failed.Load() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(len(bodies)) {
+					return
+				}
+				if err := send(client, urls[i%int64(len(urls))]+"/TraceSegments", bodies[i]); err != nil {
+					msg := err.Error()
+					failed.Store(&msg)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if msg := failed.Load(); msg != nil {
+		fmt.Println("error:", *msg)
+		return 1
+	}
+	fmt.Println("cpu", int64(bench.CPUTime()-cpu))
+	return 0
+}
+
+// send is one PutTraceSegments call; any segment unprocessed is an error.
+func send(c *http.Client, url string, body []byte) error {
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 || strings.Contains(string(out), `"Id"`) {
+		return fmt.Errorf("PutTraceSegments: %d %.300s", resp.StatusCode, out)
+	}
+	return nil
+}
