@@ -11,7 +11,6 @@ import (
 // termRow is one terms row of an Apply: a term of updates[upd].
 type termRow struct {
 	field, value string
-	rank         int32 // upd's place in (epoch, trace) order
 	upd          int32
 }
 
@@ -94,11 +93,11 @@ func termsInKeyOrder(updates []store.TraceUpdate, termsOf [][]store.Term) []term
 	}
 	rows := make([]termRow, n)
 	k := 0
-	for r, i := range order {
+	for _, i := range order {
 		for _, t := range termsOf[i] {
 			g := groupOf[k]
 			k++
-			rows[next[g]] = termRow{t.Field, t.Value, int32(r), i}
+			rows[next[g]] = termRow{t.Field, t.Value, i}
 			next[g]++
 		}
 	}
