@@ -10,9 +10,10 @@
 # all of them at the end, so a CI log shows where the time goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# -ldflags=-w: no DWARF in the binaries linked here (~100 test binaries, 21
-# instrumented fuzz binaries, the ones tests build): nothing here reads it
-# (stack traces come from the symbol table, which stays), and leaving it out
+# -ldflags=-w: no DWARF in the binaries `go test -c` and `go build` link
+# here (the 21 instrumented fuzz binaries, the servers and SDK drivers tests
+# build); go test links its own test binaries without it already. Nothing
+# reads it (tracebacks use the pclntab, which stays), and leaving it out
 # takes ~30% off each link's CPU (docs/performance.md, "`make test`'s own
 # time").
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false -ldflags=-w"
