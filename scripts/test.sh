@@ -10,7 +10,13 @@
 # all of them at the end, so a CI log shows where the time goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+# -ldflags=-w: no DWARF in the binaries `go test -c` and `go build` link
+# here (the 21 instrumented fuzz binaries, the servers and SDK drivers tests
+# build); go test links its own test binaries without it already. Nothing
+# reads it (tracebacks use the pclntab, which stays), and leaving it out
+# takes ~30% off each link's CPU (docs/performance.md, "`make test`'s own
+# time").
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false -ldflags=-w"
 
 # stage NAME ends the stage before it (printing its wall time) and starts NAME.
 stage_name=""
