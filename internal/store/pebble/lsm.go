@@ -258,7 +258,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 // the newest documents and overlapped every older document between them:
 // each compaction of L0 into the base level then took all of that level's
 // tables along and rewrote their keys and blob handles (at 1M segments the
-// documents LSM's compactions wrote 2.5 times its final size), more of
+// documents LSM's compactions wrote 2-2.5 times its final size), more of
 // them the larger the store. Cut, a flush's documents table overlaps only
 // the recent ones, and the marks, mostly deleted, compact among
 // themselves. Keys and values are the same, only the tables' bounds move.
