@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -215,6 +216,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 			return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 256, MaxBlobReferenceDepth: 1000,
 				RewriteMinimumAge: 10 * time.Minute, TargetGarbageRatio: 0.2}
 		}
+		opts.Experimental.SpanPolicyFunc = marksApart
 	}
 	// Every LSM may queue four memtables before writes stall. The main and
 	// index LSMs allowed two when their memtables were 64 MiB (each queued
@@ -249,6 +251,25 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	opts.EnsureDefaults()
 	return opts
 }
+
+// marksApart ends every table the documents LSM writes, at its flushes
+// and compactions, where the pending marks (p) end and the documents (t)
+// begin. Every flush holds both, so its one table ran from the marks to
+// the newest documents and overlapped every older document between them:
+// each compaction of L0 into the base level then took all of that level's
+// tables along and rewrote their keys and blob handles (at 1M segments the
+// documents LSM's compactions wrote 2-2.5 times its final size), more of
+// them the larger the store. Cut, a flush's documents table overlaps only
+// the recent ones, and the marks, mostly deleted, compact among
+// themselves. Keys and values are the same, only the tables' bounds move.
+func marksApart(start []byte) (pebble.SpanPolicy, []byte, error) {
+	if bytes.Compare(start, documentsStart) < 0 {
+		return pebble.SpanPolicy{}, documentsStart, nil
+	}
+	return pebble.SpanPolicy{}, nil, nil
+}
+
+var documentsStart = []byte{'t'}
 
 // keyCategories name each LSM's key tables for Pebble, which labels a
 // compaction's CPU profile samples with them (key-type, beside pebble=compact
