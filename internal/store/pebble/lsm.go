@@ -187,9 +187,16 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		// so fewer tables overlap (128 MiB against 64: 2-7% less CPU per
 		// segment at 5M segments, before documents moved to blob files);
 		// the memory budget sets the size (memTableBytes). Their L0 tables overlap too
-		// little for L0's sublevel count to trigger a compaction, so they
-		// sat in L0 up to Pebble's default of 500 tables; 100 moves them on.
-		opts.L0CompactionFileThreshold = 100
+		// little for L0's depth to trigger a compaction, and so do the
+		// marks' tables (marksApart): each overlaps only the one flushed
+		// before it, whose marks its tombstones delete, a staircase of
+		// sublevels never more than two deep at any key. But Pebble's
+		// iterators open a level per L0 sublevel whatever their bounds, so
+		// every Trace read crossed them all: at a 100-table threshold,
+		// 78 tables in 68 sublevels at 2M segments; at 16, 11 in 4, as
+		// before the cut, for the same compaction bytes (the tables are
+		// small and overlap little below; docs/performance.md).
+		opts.L0CompactionFileThreshold = 16
 		// zstd from the flush on: a table moved down keeps the codec it was
 		// written with, and documents flushed with MinLZ took 204 instead of
 		// 178 bytes per segment once compacted (1M segments), for ~4% less
