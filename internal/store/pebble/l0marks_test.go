@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/bench"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
@@ -85,7 +86,7 @@ func TestDocumentsL0StaysShallow(t *testing.T) {
 
 // BenchmarkTraceL0Marks reads one trace's documents by id from a store
 // whose documents LSM's L0 is as flushMarksStaircase leaves it, and
-// reports that L0's tables and sublevels.
+// reports that L0's tables and sublevels and the CPU per read.
 func BenchmarkTraceL0Marks(b *testing.B) {
 	s, err := Open(b.TempDir(), Options{})
 	if err != nil {
@@ -95,6 +96,7 @@ func BenchmarkTraceL0Marks(b *testing.B) {
 	all := flushMarksStaircase(b, s)
 	m := s.docs.Metrics()
 	r := rand.New(rand.NewPCG(1, 1))
+	cpu := bench.StartCPU()
 	for b.Loop() {
 		p := all[r.IntN(len(all))]
 		t, err := s.Trace(context.Background(), p.id)
@@ -102,6 +104,7 @@ func BenchmarkTraceL0Marks(b *testing.B) {
 			b.Fatalf("%s: %v", p.id, err)
 		}
 	}
+	cpu.Report(b)
 	b.ReportMetric(float64(m.Levels[0].TablesCount), "L0-tables")
 	b.ReportMetric(float64(m.Levels[0].Sublevels), "L0-sublevels")
 }
