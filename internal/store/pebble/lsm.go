@@ -1,7 +1,6 @@
 package pebble
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -187,16 +186,9 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		// so fewer tables overlap (128 MiB against 64: 2-7% less CPU per
 		// segment at 5M segments, before documents moved to blob files);
 		// the memory budget sets the size (memTableBytes). Their L0 tables overlap too
-		// little for L0's depth to trigger a compaction, and so do the
-		// marks' tables (marksApart): each overlaps only the one flushed
-		// before it, whose marks its tombstones delete, a staircase of
-		// sublevels never more than two deep at any key. But Pebble's
-		// iterators open a level per L0 sublevel whatever their bounds, so
-		// every Trace read crossed them all: at a 100-table threshold,
-		// 78 tables in 68 sublevels at 2M segments; at 16, 11 in 4, as
-		// before the cut, for the same compaction bytes (the tables are
-		// small and overlap little below; docs/performance.md).
-		opts.L0CompactionFileThreshold = 16
+		// little for L0's sublevel count to trigger a compaction, so they
+		// sat in L0 up to Pebble's default of 500 tables; 100 moves them on.
+		opts.L0CompactionFileThreshold = 100
 		// zstd from the flush on: a table moved down keeps the codec it was
 		// written with, and documents flushed with MinLZ took 204 instead of
 		// 178 bytes per segment once compacted (1M segments), for ~4% less
@@ -223,7 +215,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 			return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 256, MaxBlobReferenceDepth: 1000,
 				RewriteMinimumAge: 10 * time.Minute, TargetGarbageRatio: 0.2}
 		}
-		opts.Experimental.SpanPolicyFunc = marksApart
 	}
 	// Every LSM may queue four memtables before writes stall. The main and
 	// index LSMs allowed two when their memtables were 64 MiB (each queued
@@ -258,25 +249,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	opts.EnsureDefaults()
 	return opts
 }
-
-// marksApart ends every table the documents LSM writes, at its flushes
-// and compactions, where the pending marks (p) end and the documents (t)
-// begin. Every flush holds both, so its one table ran from the marks to
-// the newest documents and overlapped every older document between them:
-// each compaction of L0 into the base level then took all of that level's
-// tables along and rewrote their keys and blob handles (at 1M segments the
-// documents LSM's compactions wrote 2-2.5 times its final size), more of
-// them the larger the store. Cut, a flush's documents table overlaps only
-// the recent ones, and the marks, mostly deleted, compact among
-// themselves. Keys and values are the same, only the tables' bounds move.
-func marksApart(start []byte) (pebble.SpanPolicy, []byte, error) {
-	if bytes.Compare(start, documentsStart) < 0 {
-		return pebble.SpanPolicy{}, documentsStart, nil
-	}
-	return pebble.SpanPolicy{}, nil, nil
-}
-
-var documentsStart = []byte{'t'}
 
 // keyCategories name each LSM's key tables for Pebble, which labels a
 // compaction's CPU profile samples with them (key-type, beside pebble=compact
