@@ -21,7 +21,7 @@ import (
 // ClickHouse database (so most traces are split between them), and waits
 // until both have summarised everything. It reports segments/s and the CPU
 // per segment of Roentgen (both servers, in this process), of the senders
-// (a child process, senders.go) and, when CLICKHOUSE_PID names it, of the
+// (a child process, senders_test.go) and, when CLICKHOUSE_PID names it, of the
 // ClickHouse server.
 func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	// The collector paced as `roentgen` paces it (cmd/roentgen: GOGC=200
