@@ -16,7 +16,11 @@ cd "$(dirname "$0")/.."
 # reads it (tracebacks use the pclntab, which stays), and leaving it out
 # takes ~30% off each link's CPU (docs/performance.md, "`make test`'s own
 # time").
-export GOFLAGS="${GOFLAGS:-} -buildvcs=false -ldflags=-w"
+# -trimpath: no checkout path in what is compiled, so a clone at a new path
+# (as CI makes) finds its packages, vet results and instrumented fuzz
+# binaries in the build cache an earlier clone filled, instead of compiling
+# them all again (the path is part of each cache key otherwise).
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false -trimpath -ldflags=-w"
 
 # stage NAME ends the stage before it (printing its wall time) and starts NAME.
 stage_name=""
