@@ -58,6 +58,8 @@ func (s *Store) readMarkRows(ctx context.Context, ids []string) ([]traceMarks, e
 // groupMarks groups markUnionSQL's rows: by trace and version, then by
 // trace, as pendingSQL does (kinds 1 a mark, 2 an exact clear, 0 a clear
 // up to the version; a version's epoch is the largest of its rows').
+// Rows of one trace and version are taken in any order: the grouping is
+// an or and a max.
 func groupMarks(r *rowReader) ([]traceMarks, error) {
 	idx := map[string]int32{}
 	var ids []string
@@ -78,12 +80,7 @@ func groupMarks(r *rowReader) ([]traceMarks, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	slices.SortFunc(rows, func(a, b markRow) int {
-		if c := cmp.Compare(a.t, b.t); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ver, b.ver)
-	})
+	rows = byTrace(rows, len(ids))
 	out := make([]traceMarks, len(ids))
 	for lo := 0; lo < len(rows); {
 		t := rows[lo].t
@@ -110,4 +107,34 @@ func groupMarks(r *rowReader) ([]traceMarks, error) {
 		}
 	}
 	return out, nil
+}
+
+// byTrace orders rows by trace and version: placed by trace first (the
+// traces are numbered 0 to n-1 as first read), then each trace's rows, ~5
+// of a flush's trace, sorted by version. One sort of every row by both
+// (ch12) was half of groupMarks' CPU; this is linear in the rows but for
+// each trace's own sort (n log n in its versions, as before).
+func byTrace(rows []markRow, n int) []markRow {
+	start := make([]int32, n+1) // trace t's rows are out[start[t]:start[t+1]]
+	for _, m := range rows {
+		start[m.t+1]++
+	}
+	for t := range n {
+		start[t+1] += start[t]
+	}
+	out := make([]markRow, len(rows))
+	next := start[:n:n]
+	for _, m := range rows {
+		out[next[m.t]] = m
+		next[m.t]++
+	}
+	// next[t] is now where trace t's rows end, which is where t+1's begin.
+	lo := int32(0)
+	for t := range n {
+		if hi := next[t]; hi-lo > 1 {
+			slices.SortFunc(out[lo:hi], func(a, b markRow) int { return cmp.Compare(a.ver, b.ver) })
+		}
+		lo = next[t]
+	}
+	return out
 }
