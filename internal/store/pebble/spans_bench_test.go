@@ -43,7 +43,7 @@ func BenchmarkMainCompactions(b *testing.B) {
 		ups[i] = store.TraceUpdate{TraceID: s.TraceID, Epoch: ep, Summary: &s, Stats: []store.StatRecord{{
 			StatKey: store.StatKey{Resolution: 60, Bucket: ep - ep%60, Group: "Default", Entity: fmt.Sprint("svc", i%8)}, Value: delta}}}
 	}
-	var read, written, flushed, l0, cpu float64
+	var read, written, moved, flushed, l0, l0Tables, l0Sub, cpu float64
 	for b.Loop() {
 		s, err := Open(b.TempDir(), Options{CombineStats: graph.CombineStats})
 		if err != nil {
@@ -66,15 +66,21 @@ func BenchmarkMainCompactions(b *testing.B) {
 			}
 			read += float64(m.Levels[l].TableBytesRead)
 			written += float64(m.Levels[l].TableBytesCompacted)
+			moved += float64(m.Levels[l].TableBytesMoved)
 			flushed += float64(m.Levels[l].TableBytesFlushed)
 		}
 		l0 += float64(m.Levels[0].TablesSize)
+		l0Tables += float64(m.Levels[0].TablesCount)
+		l0Sub += float64(m.Levels[0].Sublevels)
 		s.Close()
 	}
 	per := float64(b.N) * n
 	b.ReportMetric(read/per, "compact-read-B/trace")
 	b.ReportMetric(written/per, "compact-written-B/trace")
+	b.ReportMetric(moved/per, "moved-B/trace")
 	b.ReportMetric(flushed/per, "flushed-B/trace")
 	b.ReportMetric(l0/per, "L0-left-B/trace")
+	b.ReportMetric(l0Tables/float64(b.N), "L0-tables")
+	b.ReportMetric(l0Sub/float64(b.N), "L0-sublevels")
 	b.ReportMetric(cpu*1e6/per, "cpu-µs/trace")
 }
