@@ -245,9 +245,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	// compactions in a 1M-segment run, 7-11% of ingest CPU). Ordinary
 	// compactions drop the tombstones at the bottom level anyway.
 	opts.Experimental.TombstoneDenseCompactionThreshold = -1
-	if role == mainLSM {
-		opts.Experimental.SpanPolicyFunc = summariesApart // spans.go
-	}
 	opts.Experimental.UserKeyCategories = keyCategories[role]
 	opts.EnsureDefaults()
 	return opts
