@@ -15,9 +15,10 @@ import (
 // BenchmarkMainCompactions stores 400k generated single-segment traces'
 // summaries and statistics (no documents) in batches of 250, epochs
 // rising at 12,500 traces a second as the harness sends them, waits for
-// the main LSM's compactions to settle, and reports what they read and
-// wrote per trace, and what it left in L0 (not compacted yet): the work the main LSM's table bounds decide (spans.go).
-// One op is the whole store.
+// the main LSM's compactions in flight, and reports what they read and
+// wrote per trace and what is left in L0, not compacted yet: the work the
+// main LSM's key layout and table bounds decide (docs/performance.md,
+// "The main LSM's tables cut at the summaries"). One op is the whole store.
 func BenchmarkMainCompactions(b *testing.B) {
 	const n, batch, rate = 400_000, 250, 12_500
 	g := bench.NewGenerator(5)
