@@ -151,6 +151,22 @@ func blockCacheBytes(cacheBytes, memTable int64) int64 {
 	return cacheBytes
 }
 
+// lBaseMaxBytes is how large an LSM's level below L0 grows before Pebble
+// puts another level above it. The main and index LSMs are written in time
+// order (summaries by epoch, index lists by minute), so a compaction from
+// L0 overlaps only the newest tables of the level below, however large it
+// is; an extra level only adds one more rewrite of every summary and list.
+// At 256 MiB the main LSM took one past ~3M single-segment traces, and its
+// compactions then wrote 45% more (BenchmarkMainCompactions with 8 MiB,
+// docs/performance.md). The documents LSM keeps 256 MiB: its tables hold
+// keys and blob handles only.
+func lBaseMaxBytes(role lsmRole) int64 {
+	if role == documentsLSM {
+		return 256 << 20
+	}
+	return 4 << 30
+}
+
 func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Options {
 	opts := &pebble.Options{
 		Cache:                       cache,
@@ -163,7 +179,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		// searches measured no slower (BENCHMARKS.md).
 		L0CompactionThreshold: 16,
 		L0StopWritesThreshold: 48,
-		LBaseMaxBytes:         256 << 20,
+		LBaseMaxBytes:         lBaseMaxBytes(role),
 		Merger:                concatenate,
 		FormatMajorVersion:    formatVersion,
 		Cleaner:               noRecycle{},
