@@ -1,0 +1,80 @@
+package pebble_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/bench"
+	"github.com/roentgen-tracing/roentgen/internal/graph"
+	"github.com/roentgen-tracing/roentgen/internal/segment"
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/pebble"
+)
+
+// generatedPuts are n generated ~4-segment traces as PutDocs calls of
+// ~50 documents, their content as varied as the harness's (benchtest's
+// templates repeat, which flatters compression).
+func generatedPuts(tb testing.TB, n int) [][]store.DocPut {
+	tb.Helper()
+	g := bench.NewGenerator(1)
+	at := time.Now()
+	var calls [][]store.DocPut
+	var call []store.DocPut
+	docs := 0
+	for i := range n {
+		id, raw := g.Trace(at.Add(time.Duration(i)*80*time.Microsecond), 0)
+		ep, ok := segment.TraceEpoch(id)
+		if !ok {
+			tb.Fatalf("trace id %q", id)
+		}
+		p := store.DocPut{TraceID: id, Epoch: ep}
+		for j, d := range raw {
+			p.Docs = append(p.Docs, store.Doc{ID: fmt.Sprintf("%016x", i<<4|j), Raw: append([]byte(nil), d...)})
+		}
+		call = append(call, p)
+		if docs += len(raw); docs >= 50 {
+			calls, call, docs = append(calls, call), nil, 0
+		}
+	}
+	return append(calls, call)
+}
+
+// BenchmarkPutDocsFlush writes 20,000 generated traces' documents (~92 MB,
+// three memtables) into a new store and flushes it: the documents LSM's
+// memtable inserts, write-ahead log and flushes into blob files, the bulk
+// of the bytes ingest writes. One op is the whole store; count it with
+// callgrind (-test.benchtime 1x), whose instruction counts repeat.
+func BenchmarkPutDocsFlush(b *testing.B) {
+	calls := generatedPuts(b, 20_000)
+	docs := 0
+	for _, c := range calls {
+		for _, p := range c {
+			docs += len(p.Docs)
+		}
+	}
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		st, err := pebble.Open(dir, pebble.Options{CombineStats: graph.CombineStats})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for _, c := range calls {
+			if err := st.PutDocs(context.Background(), c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := st.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(blobBytes(b, dir))/float64(docs), "blob-bytes/doc")
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
