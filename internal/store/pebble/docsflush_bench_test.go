@@ -78,3 +78,37 @@ func BenchmarkPutDocsFlush(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkApplyCompact applies 20,000 traces' updates (summaries, index
+// terms and statistics: the main and index LSMs, no documents) to a new
+// store, then flushes and compacts it fully: every byte the main LSM
+// writes passes a flush and a compaction into the bottom level once, as a
+// long-running store's do. One op is the whole store; count it with
+// callgrind (-test.benchtime 1x).
+func BenchmarkApplyCompact(b *testing.B) {
+	us := updates(b, 20_000, time.Now().Unix())
+	for i := range us {
+		us[i].Docs = nil
+	}
+	for b.Loop() {
+		b.StopTimer()
+		st, err := pebble.Open(b.TempDir(), pebble.Options{CombineStats: graph.CombineStats})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for i := 0; i < len(us); i += 12 {
+			if err := st.Apply(context.Background(), us[i:min(i+12, len(us))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := st.Compact(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
