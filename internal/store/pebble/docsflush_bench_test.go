@@ -46,7 +46,14 @@ func generatedPuts(tb testing.TB, n int) [][]store.DocPut {
 // memtable inserts, write-ahead log and flushes into blob files, the bulk
 // of the bytes ingest writes. One op is the whole store; count it with
 // callgrind (-test.benchtime 1x), whose instruction counts repeat.
-func BenchmarkPutDocsFlush(b *testing.B) {
+func BenchmarkPutDocsFlush(b *testing.B) { benchPutDocs(b, false) }
+
+// BenchmarkPutDocsCompact is BenchmarkPutDocsFlush compacting the store
+// fully after the flush: the documents LSM's key tables (keys and blob
+// handles, the pending marks) rewritten into the bottom level.
+func BenchmarkPutDocsCompact(b *testing.B) { benchPutDocs(b, true) }
+
+func benchPutDocs(b *testing.B, compact bool) {
 	calls := generatedPuts(b, 20_000)
 	docs := 0
 	for _, c := range calls {
@@ -69,6 +76,11 @@ func BenchmarkPutDocsFlush(b *testing.B) {
 		}
 		if err := st.Flush(); err != nil {
 			b.Fatal(err)
+		}
+		if compact {
+			if err := st.Compact(context.Background()); err != nil {
+				b.Fatal(err)
+			}
 		}
 		b.StopTimer()
 		b.ReportMetric(float64(blobBytes(b, dir))/float64(docs), "blob-bytes/doc")
