@@ -3,6 +3,9 @@ package pebble_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +87,7 @@ func benchPutDocs(b *testing.B, compact bool) {
 		}
 		b.StopTimer()
 		b.ReportMetric(float64(blobBytes(b, dir))/float64(docs), "blob-bytes/doc")
+		b.ReportMetric(float64(tableBytes(b, filepath.Join(dir, "documents")))/float64(docs), "table-bytes/doc")
 		if err := st.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -123,4 +127,23 @@ func BenchmarkApplyCompact(b *testing.B) {
 		}
 		b.StartTimer()
 	}
+}
+
+// tableBytes sums the tables (.sst) in dir.
+func tableBytes(tb testing.TB, dir string) int64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var n int64
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sst") {
+			info, err := e.Info()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			n += info.Size()
+		}
+	}
+	return n
 }
