@@ -17,7 +17,7 @@ import (
 
 // blobBytes sums the blob files of the documents LSM, where value
 // separation keeps the documents themselves.
-func blobBytes(t *testing.T, dir string) int64 {
+func blobBytes(t testing.TB, dir string) int64 {
 	t.Helper()
 	entries, err := os.ReadDir(filepath.Join(dir, "documents"))
 	if err != nil {

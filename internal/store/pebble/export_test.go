@@ -41,3 +41,10 @@ func (s *Store) WaitForCleaning() {
 // pendingKey is a trace's pending mark as stores before layout 9 wrote it
 // (pendingmarks.go still reads it).
 func pendingKey(traceID string) []byte { return append([]byte{'p'}, traceID...) }
+
+// WithZstdSummaries makes stores opened until restore compress the main
+// LSM's lower levels with zstd, as builds before MinLZ there did.
+func WithZstdSummaries() (restore func()) {
+	zstdSummaries = true
+	return func() { zstdSummaries = false }
+}
