@@ -194,8 +194,8 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		Cleaner:               noRecycle{},
 	}
 	// Fast codecs in the upper levels, zstd level 1 from L4 down (below),
-	// where data lives; the main LSM MinLZ throughout (zstdSummaries). zstd level 3 ("Good") stored 2% less for 6% more
-	// ingest CPU.
+	// where data lives; the main LSM MinLZ throughout (zstdSummaries).
+	// zstd level 3 ("Good") stored 2% less for 6% more ingest CPU.
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionBalanced })
 	// Without the adaptive fallback: it samples blocks and, once the index's
 	// random trace ids show zstd little better than MinLZ, writes every
