@@ -15,8 +15,8 @@ import (
 // The main LSM keeps MinLZ in every level (zstdSummaries): a store so
 // written holds what one written with zstd there holds, read back the
 // same, and takes more disk, which shows the codec took effect. A store
-// with zstd tables already (older builds) is read by this build too:
-// TestReadsStoreCompressedByTheOtherZstd.
+// with zstd tables there already (older builds) reads back the same when
+// this build opens it.
 func TestSummaryCodecKeepsContent(t *testing.T) {
 	ctx := context.Background()
 	end := time.Now().Unix()
@@ -30,29 +30,7 @@ func TestSummaryCodecKeepsContent(t *testing.T) {
 		summaries []*trace.Summary
 		bytes     int64
 	}
-	build := func(zstd bool) stored {
-		if zstd {
-			defer pebble.WithZstdSummaries()()
-		}
-		st := open(t, t.TempDir())
-		defer st.Close()
-		// Two flushes of interleaved traces overlap, so compacting them
-		// rewrites them into the bottom level (a lone table would move
-		// there with the flush's codec).
-		for half := range 2 {
-			var part []store.TraceUpdate
-			for i := half; i < len(us); i += 2 {
-				part = append(part, us[i])
-			}
-			benchtest.Apply(t, st, part, 12)
-			if err := st.Flush(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := st.Compact(ctx); err != nil {
-			t.Fatal(err)
-		}
-		st.WaitForCleaning()
+	read := func(st *pebble.Store) stored {
 		var s stored
 		s.bytes, _ = st.LiveBytes()
 		for _, u := range us {
@@ -71,7 +49,33 @@ func TestSummaryCodecKeepsContent(t *testing.T) {
 		}
 		return s
 	}
-	minlz, zstd := build(false), build(true)
+	build := func(dir string, zstd bool) stored {
+		if zstd {
+			defer pebble.WithZstdSummaries()()
+		}
+		st := open(t, dir)
+		defer st.Close()
+		// Two flushes of interleaved traces overlap, so compacting them
+		// rewrites them into the bottom level (a lone table would move
+		// there with the flush's codec).
+		for half := range 2 {
+			var part []store.TraceUpdate
+			for i := half; i < len(us); i += 2 {
+				part = append(part, us[i])
+			}
+			benchtest.Apply(t, st, part, 12)
+			if err := st.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Compact(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st.WaitForCleaning()
+		return read(st)
+	}
+	zstdDir := t.TempDir()
+	minlz, zstd := build(t.TempDir(), false), build(zstdDir, true)
 	if len(minlz.summaries) != len(us) {
 		t.Fatalf("%d summaries of %d traces", len(minlz.summaries), len(us))
 	}
@@ -82,4 +86,11 @@ func TestSummaryCodecKeepsContent(t *testing.T) {
 		t.Fatalf("MinLZ store %d bytes, zstd %d: the codec did not change", minlz.bytes, zstd.bytes)
 	}
 	t.Logf("live bytes: MinLZ %d, zstd %d", minlz.bytes, zstd.bytes)
+
+	// The zstd store, as an older build left it, opened by this build.
+	st := open(t, zstdDir)
+	defer st.Close()
+	if again := read(st); !reflect.DeepEqual(again.traces, zstd.traces) || !reflect.DeepEqual(again.summaries, zstd.summaries) {
+		t.Fatal("a store written with zstd summaries reads back differently in this build")
+	}
 }
