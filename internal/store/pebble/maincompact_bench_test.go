@@ -17,8 +17,9 @@ import (
 // rising at 12,500 traces a second as the harness sends them, waits for
 // the main LSM's compactions in flight, and reports what they read and
 // wrote per trace and what is left in L0, not compacted yet: the work the
-// main LSM's key layout and table bounds decide (docs/performance.md,
-// "The main LSM's tables cut at the summaries"). One op is the whole store.
+// main LSM's key layout, table bounds and base level decide
+// (docs/performance.md, "Single-segment traces: what grows over a run").
+// One op is the whole store.
 func BenchmarkMainCompactions(b *testing.B) {
 	const n, batch, rate = 400_000, 250, 12_500
 	g := bench.NewGenerator(5)
