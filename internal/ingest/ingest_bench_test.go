@@ -19,12 +19,17 @@ import (
 // BenchmarkIngest is the whole ingest path on the real Pebble store: parse,
 // merge into traces spread over neighbouring batches, summarize, persist.
 // One op is one batch of 50 documents, as the daemon sends; batches run on
-// every core concurrently.
-func BenchmarkIngest(b *testing.B) {
+// every core concurrently. Its single variant is traces of one segment
+// each, where the per-trace bookkeeping weighs most.
+func BenchmarkIngest(b *testing.B) { benchmarkIngest(b, 0) }
+
+func BenchmarkIngestSingle(b *testing.B) { benchmarkIngest(b, 1) }
+
+func benchmarkIngest(b *testing.B, traceSize int) {
 	st := benchtest.Open(b)
 	now := time.Now()
 	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }})
-	load := benchtest.NewLoad(now)
+	load := benchtest.NewLoadOf(now, traceSize)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
