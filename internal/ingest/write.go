@@ -22,7 +22,6 @@ type staged struct {
 	docs          trace.Trace
 	bytes         int // the trace's bytes after this write, as far as known
 	limitExceeded bool
-	idx           []int // positions in the call's segments of docs
 	// fresh: the store was found to hold no summary of the trace (stored),
 	// so its flush need not ask again (pendingEntry.fresh).
 	fresh bool
@@ -283,7 +282,6 @@ func (in *Ingester) stage(ctx context.Context, st *staged, segs []*segment.Segme
 		}
 		if st.docs.Put(s) {
 			st.bytes += len(s.Raw)
-			st.idx = append(st.idx, i)
 		}
 	}
 	return nil
