@@ -98,7 +98,9 @@ func (p *pendingSet) release(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, id := range ids {
-		if p.writing[id]--; p.writing[id] <= 0 {
+		if n := p.writing[id]; n > 1 {
+			p.writing[id] = n - 1
+		} else {
 			delete(p.writing, id)
 		}
 	}
