@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sort"
 	"testing"
 	"time"
 	"unsafe"
@@ -176,5 +178,35 @@ func checkCache[T any](t *testing.T, c *cache, model []T, of func(T) (string, *e
 	}
 	if c.size != total {
 		t.Fatalf("cache size %d, model %d", c.size, total)
+	}
+}
+
+// stripes are what the map of seen stripes and a sort made: each trace's
+// stripe once, in ascending order (the order that keeps two writers from
+// deadlocking), for calls of any size, repeats included.
+func TestStripesMatchMapAndSort(t *testing.T) {
+	in := &Ingester{seed: maphash.MakeSeed()}
+	want := func(ids []string) []int {
+		stripes := []int{}
+		seen := map[int]bool{}
+		for _, id := range ids {
+			s := int(maphash.String(in.seed, id) % uint64(len(in.locks)))
+			if !seen[s] {
+				seen[s] = true
+				stripes = append(stripes, s)
+			}
+		}
+		sort.Ints(stripes)
+		return stripes
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		ids := make([]string, rng.IntN(600))
+		for i := range ids {
+			ids[i] = fmt.Sprintf("1-%08x-%024x", rng.IntN(4), rng.IntN(len(ids)+1))
+		}
+		if got, w := in.stripes(ids), want(ids); !slices.Equal(got, w) {
+			t.Fatalf("stripes of %d ids = %v, want %v", len(ids), got, w)
+		}
 	}
 }
