@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"container/list"
 	"sync"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -19,23 +18,38 @@ type entry struct {
 	// dropped: keep policies dropped the trace; summary is its state as
 	// counted in statistics, stored nowhere.
 	dropped bool
+
+	// The cache's bookkeeping, under its lock while the entry is in it:
+	// its place in the LRU list, the trace id it is filed under (a
+	// size-only entry has no trace) and the size it is charged. Links in
+	// the entry itself, not a list element and a record per entry, were
+	// two allocations fewer per trace summarised.
+	prev, next *entry
+	key        string
+	size       int
 }
 
 // clone copies the document list so that merging into the copy leaves the
 // cached state untouched until the store has accepted the change.
 func (e *entry) clone() *entry {
-	c := newEntry(e.trace.ID, append(make([]*segment.Segment, 0, len(e.trace.Docs)+1), e.trace.Docs...))
+	c := newEntry(e.trace.ID)
+	c.trace.Docs = append(make([]*segment.Segment, 0, len(e.trace.Docs)+1), e.trace.Docs...)
 	c.summary, c.limitExceeded, c.bytes, c.dropped = e.summary, e.limitExceeded, e.bytes, e.dropped
 	return c
 }
 
-// newEntry is an entry of a trace with docs, the entry and its trace in
-// one allocation: every summarised trace makes two entries.
-func newEntry(id string, docs []*segment.Segment) *entry {
+// newEntry is an entry of a trace with no documents yet, the entry, its
+// trace and room for one document in one allocation: most traces are new
+// when they are summarised, and most of those have one document. (Put
+// only appends to it, as its documents have distinct ids, so the slot
+// never holds a document the list has let go.)
+func newEntry(id string) *entry {
 	c := &struct {
-		e entry
-		t trace.Trace
-	}{t: trace.Trace{ID: id, Docs: docs}}
+		e   entry
+		t   trace.Trace
+		one [1]*segment.Segment
+	}{t: trace.Trace{ID: id}}
+	c.t.Docs = c.one[:0:1]
 	c.e.trace = &c.t
 	return &c.e
 }
@@ -45,30 +59,29 @@ type cache struct {
 	mu    sync.Mutex
 	limit int
 	size  int
-	ll    *list.List
-	items map[string]*list.Element
-}
-
-type cached struct {
-	id   string
-	e    *entry
-	size int
+	root  entry // of the LRU list: root.next is the newest, root.prev the oldest
+	items map[string]*entry
 }
 
 func newCache(limit int) *cache {
-	return &cache{limit: limit, ll: list.New(), items: map[string]*list.Element{}}
+	c := &cache{limit: limit, items: map[string]*entry{}}
+	c.root.next, c.root.prev = &c.root, &c.root
+	return c
 }
 
 func (c *cache) get(id string) *entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[id]; ok {
-		c.ll.MoveToFront(el)
-		return el.Value.(*cached).e
+	if e := c.items[id]; e != nil {
+		c.unlink(e)
+		c.pushFront(e)
+		return e
 	}
 	return nil
 }
 
+// put files e under its trace's id, replacing what was there. e must not
+// be in the cache under another id, nor in another cache.
 func (c *cache) put(e *entry) {
 	id := e.trace.ID
 	size := e.bytes*3 + 512 // parsed form outweighs the raw bytes
@@ -79,28 +92,28 @@ func (c *cache) put(e *entry) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[id]; ok {
-		c.size -= el.Value.(*cached).size
-		c.ll.Remove(el)
-		delete(c.items, id)
+	if old := c.items[id]; old != nil {
+		c.size -= old.size
+		c.unlink(old)
 	}
-	c.items[id] = c.ll.PushFront(&cached{id: id, e: e, size: size})
+	e.key, e.size = id, size
+	c.items[id] = e
+	c.pushFront(e)
 	c.size += size
 	for c.size > c.limit {
-		last := c.ll.Back()
-		v := last.Value.(*cached)
-		c.ll.Remove(last)
-		delete(c.items, v.id)
-		c.size -= v.size
+		last := c.root.prev
+		c.unlink(last)
+		delete(c.items, last.key)
+		c.size -= last.size
 	}
 }
 
 func (c *cache) remove(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[id]; ok {
-		c.size -= el.Value.(*cached).size
-		c.ll.Remove(el)
+	if e := c.items[id]; e != nil {
+		c.size -= e.size
+		c.unlink(e)
 		delete(c.items, id)
 	}
 }
@@ -109,9 +122,27 @@ func (c *cache) remove(id string) {
 func (c *cache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.ll.Init()
-	c.items = map[string]*list.Element{}
+	for e := c.root.next; e != &c.root; {
+		next := e.next
+		e.prev, e.next = nil, nil
+		e = next
+	}
+	c.root.next, c.root.prev = &c.root, &c.root
+	c.items = map[string]*entry{}
 	c.size = 0
+}
+
+// unlink takes e out of the LRU list; its links are cleared, so that an
+// entry out of the cache keeps no other alive.
+func (c *cache) unlink(e *entry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (c *cache) pushFront(e *entry) {
+	e.prev, e.next = &c.root, c.root.next
+	c.root.next.prev = e
+	c.root.next = e
 }
 
 // detached is a copy of s that shares no memory with the documents it was

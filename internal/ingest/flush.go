@@ -199,16 +199,21 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		return refused
 	}
 	for _, e := range es {
-		base, err := in.base(ctx, e, pre)
+		b, cached, err := in.base(ctx, e, pre)
 		if err != nil {
 			in.cfg.Logger.Error("read trace to summarise", "trace_id", e.id, "err", err)
 			failed = append(failed, e)
 			continue
 		}
-		if base == nil {
+		if b == nil {
 			continue // gone: dropped by retention while pending
 		}
-		next := base.clone()
+		// The state before this change; an entry only this flush holds
+		// becomes the next state itself, only the cache's is copied.
+		base, next := *b, b
+		if cached {
+			next = b.clone()
+		}
 		if !base.dropped || !store.IsShared(in.cfg.Store) {
 			next.trace.Put(e.docs.Docs...)
 		} else if len(next.trace.Docs) == 0 {
@@ -228,11 +233,12 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		}
 		sum.LimitExceeded = next.limitExceeded
 		next.summary = sum
-		drop, dec, decided := in.decide(base, sum)
+		drop, dec, decided := in.decide(&base, sum)
 		next.dropped = drop
 		var d *keep.Decision // nil: none (no allocation without policies)
 		if decided {
-			d = &dec
+			d = new(keep.Decision) // not &dec: that moved dec to the heap for every trace
+			*d = dec
 		}
 		decisions = append(decisions, d)
 		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop, Counted: e.counted})
@@ -347,51 +353,49 @@ func (in *Ingester) takeBackCounted(ctx context.Context, es []*pendingEntry) {
 }
 
 // base is the state a pending entry's documents are merged into: the cached
-// one, or the store's; an empty one for a new trace; nil for a trace whose
-// documents are gone.
-func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*store.StoredTrace) (*entry, error) {
+// one (cached: the cache's entry, which must not change), or the store's;
+// an empty one for a new trace; nil for a trace whose documents are gone.
+func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*store.StoredTrace) (b *entry, cached bool, err error) {
 	// On a shared store other processes write documents of the same trace:
 	// only the store has them all, so the summary is computed from it.
 	if !e.reload && !store.IsShared(in.cfg.Store) {
 		if c := in.cache.get(e.id); c != nil && c.trace != nil {
-			return c, nil
+			return c, true, nil
 		}
 		// Most traces are new: their writer found so (fresh), seen knows
 		// so for those filed since this process started, a summary lookup
 		// (bloom filters) for the rest, none reading the documents just
 		// written.
 		if e.fresh || in.seen.isNew(e.id, e.epoch, in.cfg.Now()) {
-			return newEntry(e.id, nil), nil
+			return newEntry(e.id), false, nil
 		}
 		_, err := in.cfg.Store.Head(ctx, e.id)
 		if errors.Is(err, store.ErrNotFound) {
 			// A tombstone: keep policies dropped the trace, and this late
 			// part goes too, its statistics counted on their own.
-			b := newEntry(e.id, nil)
+			b := newEntry(e.id)
 			b.dropped = errors.Is(err, store.ErrDropped)
-			return b, nil
+			return b, false, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	var b *entry
 	var ep int64
 	if pre != nil {
 		b, ep = in.parseShared(e, pre[e.id])
 	} else {
-		var err error
 		if b, ep, err = in.load(ctx, e.id); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if e.reload {
 		if len(b.trace.Docs) == 0 {
-			return nil, nil
+			return nil, false, nil
 		}
 		e.epoch = ep
 	}
-	return b, nil
+	return b, false, nil
 }
 
 // prefetch reads, from a shared store that reads many traces at once, the

@@ -20,11 +20,24 @@ import (
 // merge into traces spread over neighbouring batches, summarize, persist.
 // One op is one batch of 50 documents, as the daemon sends; batches run on
 // every core concurrently.
-func BenchmarkIngest(b *testing.B) {
+func BenchmarkIngest(b *testing.B) { benchmarkIngest(b, 0, false) }
+
+// BenchmarkIngestSingle is BenchmarkIngest of traces of one segment each,
+// where the per-trace bookkeeping weighs most. It starts the ingester as
+// the server does (Recover), so that new traces are known new without a
+// store lookup each (seen), as they are in the server.
+func BenchmarkIngestSingle(b *testing.B) { benchmarkIngest(b, 1, true) }
+
+func benchmarkIngest(b *testing.B, traceSize int, recover bool) {
 	st := benchtest.Open(b)
 	now := time.Now()
 	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }})
-	load := benchtest.NewLoad(now)
+	if recover {
+		if _, err := in.Recover(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	load := benchtest.NewLoadOf(now, traceSize)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()

@@ -98,7 +98,9 @@ func (p *pendingSet) release(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, id := range ids {
-		if p.writing[id]--; p.writing[id] <= 0 {
+		if n := p.writing[id]; n > 1 {
+			p.writing[id] = n - 1
+		} else {
 			delete(p.writing, id)
 		}
 	}
@@ -225,7 +227,11 @@ func (p *pendingSet) takeReady(quiet, oldest time.Time, limit int) []*pendingEnt
 	if p.raw > limit {
 		target = limit / 4 * 3
 	}
-	var busy []*pendingEntry // old enough to look at, not quiet yet
+	// The queue is rewritten in place: the entries kept from its head
+	// (busy: old enough to look at, not quiet yet), then the rest. A new
+	// queue every tick was most of what the flush loop allocated under
+	// load, a copy of every pending entry ten times a second.
+	busy := p.queue[:0]
 	n := 0
 	for ; n < len(p.queue); n++ {
 		e := p.queue[n]
@@ -247,7 +253,11 @@ func (p *pendingSet) takeReady(quiet, oldest time.Time, limit int) []*pendingEnt
 		}
 		busy = append(busy, e)
 	}
-	p.queue = append(busy, p.queue[n:]...)
+	if len(busy) < n { // something left the head
+		k := len(busy) + copy(p.queue[len(busy):], p.queue[n:])
+		clear(p.queue[k:]) // taken entries stay reachable from nothing
+		p.queue = p.queue[:k]
+	}
 	return out
 }
 

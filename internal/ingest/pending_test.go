@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -116,5 +117,120 @@ func TestPendingEntryKeepsNoSupersededDocument(t *testing.T) {
 	}
 	if got := p.rawBytes(); got != 130 {
 		t.Fatalf("awaiting %d bytes, want 130", got)
+	}
+}
+
+// takeReadyByCopy is takeReady as it was, building a new queue each time:
+// the reference that the in-place rewrite must match.
+func (p *pendingSet) takeReadyByCopy(quiet, oldest time.Time, limit int) []*pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*pendingEntry
+	target := limit
+	if p.raw > limit {
+		target = limit / 4 * 3
+	}
+	var busy []*pendingEntry
+	n := 0
+	for ; n < len(p.queue); n++ {
+		e := p.queue[n]
+		if e.taken {
+			continue
+		}
+		over := p.raw > target
+		if e.first.After(quiet) && !over {
+			break
+		}
+		if p.writing[e.id] > 0 {
+			busy = append(busy, e)
+			continue
+		}
+		if over || !e.last.After(quiet) || !e.first.After(oldest) {
+			p.takeLocked(e)
+			out = append(out, e)
+			continue
+		}
+		busy = append(busy, e)
+	}
+	p.queue = append(busy, p.queue[n:]...)
+	return out
+}
+
+// takeReady rewrites the queue in place; it takes the same entries and
+// leaves the same queue as building a new one did, over random schedules
+// of writes, writers' claims, Syncs of some traces, requeues and ticks.
+func TestTakeReadyInPlaceMatchesCopy(t *testing.T) {
+	for seed := range uint64(50) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		clock := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+		sets := [2]*pendingSet{newPendingSet(), newPendingSet()}
+		for _, p := range sets {
+			p.now = func() time.Time { return clock }
+		}
+		ids := func(es []*pendingEntry) (s []string) {
+			for _, e := range es {
+				s = append(s, e.id)
+			}
+			return s
+		}
+		var claimed []string
+		for step := range 400 {
+			id := fmt.Sprint("t", rng.IntN(30))
+			switch op := rng.IntN(10); {
+			case op < 5:
+				clock = clock.Add(time.Duration(rng.IntN(300)) * time.Millisecond)
+				for _, p := range sets {
+					if p.flying[id] != nil {
+						continue
+					}
+					p.add(&staged{id: id, docs: trace.Trace{ID: id, Docs: []*segment.Segment{{ID: fmt.Sprint(step), Raw: make([]byte, 1+step%97)}}}})
+				}
+			case op < 6:
+				if len(claimed) > 0 && rng.IntN(2) == 0 {
+					for _, p := range sets {
+						p.release(claimed[:1])
+					}
+					claimed = claimed[1:]
+				} else if sets[0].flying[id] == nil {
+					for _, p := range sets {
+						p.claim([]string{id})
+					}
+					claimed = append(claimed, id)
+				}
+			case op < 7:
+				if sets[0].writing[id] > 0 {
+					continue // take would wait for the writer
+				}
+				a, b := sets[0].take([]string{id}), sets[1].take([]string{id})
+				if fmt.Sprint(ids(a)) != fmt.Sprint(ids(b)) {
+					t.Fatalf("seed %d step %d: take %v and %v", seed, step, ids(a), ids(b))
+				}
+				sets[0].land(a)
+				sets[1].land(b)
+			default:
+				quiet := clock.Add(-time.Duration(rng.IntN(2000)) * time.Millisecond)
+				oldest := quiet.Add(-time.Duration(rng.IntN(5000)) * time.Millisecond)
+				limit := rng.IntN(3000)
+				a := sets[0].takeReady(quiet, oldest, limit)
+				b := sets[1].takeReadyByCopy(quiet, oldest, limit)
+				if fmt.Sprint(ids(a)) != fmt.Sprint(ids(b)) {
+					t.Fatalf("seed %d step %d: takeReady took %v, by copy %v", seed, step, ids(a), ids(b))
+				}
+				if rng.IntN(3) == 0 {
+					sets[0].requeue(a)
+					sets[1].requeue(b)
+				}
+				sets[0].land(a)
+				sets[1].land(b)
+			}
+			if q0, q1 := fmt.Sprint(ids(sets[0].queue)), fmt.Sprint(ids(sets[1].queue)); q0 != q1 || sets[0].raw != sets[1].raw {
+				t.Fatalf("seed %d step %d: queues %s (%d bytes) and %s (%d bytes)", seed, step, q0, sets[0].raw, q1, sets[1].raw)
+			}
+			for _, e := range sets[0].queue[len(sets[0].queue):cap(sets[0].queue)] {
+				if e != nil {
+					t.Fatalf("seed %d step %d: the queue's spare room holds %s", seed, step, e.id)
+				}
+			}
+		}
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	mathbits "math/bits"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/roentgen-tracing/roentgen/internal/segment"
@@ -22,7 +22,6 @@ type staged struct {
 	docs          trace.Trace
 	bytes         int // the trace's bytes after this write, as far as known
 	limitExceeded bool
-	idx           []int // positions in the call's segments of docs
 	// fresh: the store was found to hold no summary of the trace (stored),
 	// so its flush need not ask again (pendingEntry.fresh).
 	fresh bool
@@ -283,7 +282,6 @@ func (in *Ingester) stage(ctx context.Context, st *staged, segs []*segment.Segme
 		}
 		if st.docs.Put(s) {
 			st.bytes += len(s.Raw)
-			st.idx = append(st.idx, i)
 		}
 	}
 	return nil
@@ -418,16 +416,7 @@ func (in *Ingester) parseDoc(e *entry, d store.Doc) {
 
 // lock takes the stripe locks of the given traces in a fixed order.
 func (in *Ingester) lock(ids []string) func() {
-	stripes := make([]int, 0, len(ids))
-	seen := map[int]bool{}
-	for _, id := range ids {
-		s := int(maphash.String(in.seed, id) % uint64(len(in.locks)))
-		if !seen[s] {
-			seen[s] = true
-			stripes = append(stripes, s)
-		}
-	}
-	sort.Ints(stripes)
+	stripes := in.stripes(ids)
 	for _, s := range stripes {
 		in.locks[s].Lock()
 	}
@@ -436,4 +425,26 @@ func (in *Ingester) lock(ids []string) func() {
 			in.locks[s].Unlock()
 		}
 	}
+}
+
+// stripes are the traces' stripe locks, sorted, each once. They are
+// gathered in a bit set, which also sorts them: a map of them grew,
+// allocating, to each call's ~50 traces.
+func (in *Ingester) stripes(ids []string) []int {
+	var set [len(in.locks) / 64]uint64
+	n := 0
+	for _, id := range ids {
+		s := maphash.String(in.seed, id) % uint64(len(in.locks))
+		if set[s/64]&(1<<(s%64)) == 0 {
+			set[s/64] |= 1 << (s % 64)
+			n++
+		}
+	}
+	stripes := make([]int, 0, n)
+	for w, bits := range set {
+		for ; bits != 0; bits &= bits - 1 {
+			stripes = append(stripes, w*64+mathbits.TrailingZeros64(bits))
+		}
+	}
+	return stripes
 }

@@ -148,8 +148,14 @@ type Load struct {
 const BatchSize = 50
 
 // NewLoad generates the batches (before the benchmark's timer starts).
-func NewLoad(now time.Time) *Load {
-	return &Load{batches: bench.NewGenerator(1).Batches(now, 200_000, BatchSize)}
+func NewLoad(now time.Time) *Load { return NewLoadOf(now, 0) }
+
+// NewLoadOf is NewLoad of traces of traceSize segments (bench.Generator's
+// TraceSize: 0 mixed, 1 single-segment traces).
+func NewLoadOf(now time.Time, traceSize int) *Load {
+	g := bench.NewGenerator(1)
+	g.TraceSize = traceSize
+	return &Load{batches: g.Batches(now, 200_000, BatchSize)}
 }
 
 // Run ingests one batch per op on every core concurrently.
