@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -164,7 +165,8 @@ func mergerFor(combine func([][]byte) []byte) *pebble.Merger {
 			if !isStatKey(key) {
 				return concatenate.Merge(key, value)
 			}
-			m := &statMerger{combine: combine}
+			m := statMergers.Get().(*statMerger)
+			m.combine = combine
 			m.add(value)
 			return m, nil
 		},
@@ -178,6 +180,22 @@ type statMerger struct {
 	combine func([][]byte) []byte
 	buf     []byte
 	ends    []int
+	vals    [][]byte
+}
+
+// statMergers are reused, as concatMergers are (merge.go): Finish hands a
+// merger back as its result's Closer.
+var statMergers = sync.Pool{New: func() any { return new(statMerger) }}
+
+// Close returns m to statMergers: Pebble is done with its result.
+func (m *statMerger) Close() error {
+	if cap(m.buf) > maxPooledMerge {
+		return nil
+	}
+	clear(m.vals)
+	m.combine, m.buf, m.ends, m.vals = nil, m.buf[:0], m.ends[:0], m.vals[:0]
+	statMergers.Put(m)
+	return nil
 }
 
 func (m *statMerger) add(v []byte) {
@@ -190,19 +208,20 @@ func (m *statMerger) MergeOlder(v []byte) error { m.add(v); return nil }
 
 func (m *statMerger) Finish(bool) ([]byte, io.Closer, error) {
 	if len(m.ends) == 1 {
-		return m.buf, nil, nil
+		return m.buf, m, nil
 	}
-	vals := make([][]byte, len(m.ends))
+	vals := m.vals[:0]
 	start := 0
-	for i, end := range m.ends {
-		vals[i], start = m.buf[start:end], end
+	for _, end := range m.ends {
+		vals, start = append(vals, m.buf[start:end]), end
 	}
+	m.vals = vals
 	if out := m.combine(vals); out != nil {
-		return out, nil, nil
+		return out, m, nil
 	}
 	// A delta the combiner cannot read is kept, not dropped: concatenated
 	// (as they are in buf), readers still see the others.
-	return m.buf, nil, nil
+	return m.buf, m, nil
 }
 
 // statFlushBatches bounds the batches of statistics deltas the main LSM's
