@@ -408,13 +408,13 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if moved {
 				sb.del(summaryKey(p.Epoch, u.TraceID))
 			} else {
-				oldTerms = termsInto(tb.old, p)
+				oldTerms, tb.oldVals = termsInto(tb.old, tb.oldVals, p)
 				tb.old = oldTerms
 			}
 		}
 		// The lists are scratch: pw copies what it keeps.
-		curTerms := termsInto(tb.cur, u.Summary)
-		tb.cur = curTerms
+		curTerms, curVals := termsInto(tb.cur, tb.curVals, u.Summary)
+		tb.cur, tb.curVals = curTerms, curVals
 		addedTerms(oldTerms, curTerms, func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
 		// Summaries are encoded one after another into one arena: growing a
 		// buffer per summary was a few percent of ingest's allocations.
