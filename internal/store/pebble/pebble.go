@@ -348,7 +348,8 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
 	pw := postingWriters.Get().(*postingWriter)
 	defer pw.release() // after the terms' commit: the batch copies the lists
-	var stats statDeltas
+	stats := getStatDeltas()
+	defer stats.release() // after the main batch's commit, which copies its merges
 	tb := termBuffers.Get().(*termBuffer)
 	defer tb.put()
 	// The summaries' arena is copied into the Pebble batch on commit, so
