@@ -106,7 +106,7 @@ func TermsInto(buf []Term, s *trace.Summary) []Term {
 	}
 	// The scratch is reused: finish copies what it keeps out of it.
 	sc := termScratches.Get().(*termScratch)
-	out, b := termsInto(buf, sc.buf[:0], s, false)
+	out, b := termsInto(buf, sc.buf[:0], s, false, sc)
 	sc.buf = b[:0]
 	termScratches.Put(sc)
 	return out
@@ -122,12 +122,16 @@ func TermsScratch(buf []Term, vals []byte, s *trace.Summary) ([]Term, []byte) {
 	if s == nil {
 		return nil, vals
 	}
-	return termsInto(buf, vals[:0], s, true)
+	sc := termScratches.Get().(*termScratch)
+	out, b := termsInto(buf, vals[:0], s, true, sc)
+	termScratches.Put(sc)
+	return out, b
 }
 
 // termsInto lists the terms of s into buf, building values in vals; with
 // views, built values are views of vals' array (TermsScratch), not a string.
-func termsInto(buf []Term, vals []byte, s *trace.Summary, views bool) ([]Term, []byte) {
+// sc's spans are its scratch.
+func termsInto(buf []Term, vals []byte, s *trace.Summary, views bool, sc *termScratch) ([]Term, []byte) {
 	// Terms are collected with duplicates, then sorted and deduplicated.
 	// Values that are not strings of the summary already (annotation
 	// values, service flags, the status) are built in one byte buffer and
@@ -137,9 +141,7 @@ func termsInto(buf []Term, vals []byte, s *trace.Summary, views bool) ([]Term, [
 	if cap(buf) < n {
 		buf = make([]Term, 0, n)
 	}
-	t := termList{out: buf[:0], buf: vals, views: views}
-	sc := termScratches.Get().(*termScratch)
-	t.spans = sc.spans[:0]
+	t := termList{out: buf[:0], buf: vals, views: views, spans: sc.spans[:0]}
 	// Fields are listed in their sort order (acct ak an arn av az du exc
 	// flag hs iid rc rt sflag sp svc type user), so that sorting only
 	// orders each field's few values: sorting the whole list was ~3% of
@@ -258,7 +260,6 @@ func termsInto(buf []Term, vals []byte, s *trace.Summary, views bool) ([]Term, [
 	}
 	out := t.finish()
 	sc.spans = t.spans[:0]
-	termScratches.Put(sc)
 	return out, t.buf
 }
 
