@@ -73,11 +73,17 @@ func TestTermsInFieldOrder(t *testing.T) {
 		sums = append(sums, &s)
 	}
 	sums = append(sums, &trace.Summary{EntryPoint: -1}, &trace.Summary{})
-	var buf []Term
+	var buf, scratch []Term
+	var vals []byte
 	for i, s := range sums {
 		want := referenceTerms(nil, s)
 		if buf = TermsInto(buf, s); !slices.Equal(buf, want) {
 			t.Fatalf("summary %d:\n got %q\nwant %q", i, buf, want)
+		}
+		// TermsScratch lists the same, its values in vals reused from
+		// summary to summary.
+		if scratch, vals = TermsScratch(scratch, vals, s); !slices.Equal(scratch, want) {
+			t.Fatalf("summary %d, TermsScratch:\n got %q\nwant %q", i, scratch, want)
 		}
 	}
 }

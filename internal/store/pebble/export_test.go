@@ -10,7 +10,7 @@ import (
 // in decimal (st) and annotation numbers as typed values (av).
 func WithLayout5Terms() (restore func()) {
 	termsOf, termsInto = legacyTermsOf, legacyTermsInto
-	return func() { termsOf, termsInto = store.TermsOf, store.TermsInto }
+	return func() { termsOf, termsInto = store.TermsOf, store.TermsScratch }
 }
 
 // LiveBytes is the size of the live tables and blob files of every LSM,
@@ -27,7 +27,9 @@ func (s *Store) LiveBytes() (all, index int64) {
 	return all, index
 }
 
-func legacyTermsInto(_ []store.Term, s *trace.Summary) []store.Term { return legacyTermsOf(s) }
+func legacyTermsInto(_ []store.Term, vals []byte, s *trace.Summary) ([]store.Term, []byte) {
+	return legacyTermsOf(s), vals
+}
 
 // WaitForCleaning waits until every LSM has deleted the files its
 // compactions made obsolete: Pebble deletes them in the background, after

@@ -24,11 +24,23 @@ func docKey(epoch int64, traceID, docID string) []byte {
 	return append(docPrefix(epoch, traceID), docID...)
 }
 
+// appendDocKey appends docKey(epoch, traceID, docID) to dst.
+func appendDocKey(dst []byte, epoch int64, traceID, docID string) []byte {
+	dst = binary.BigEndian.AppendUint64(append(dst, 't'), uint64(epoch))
+	return append(append(append(dst, traceID...), 0), docID...)
+}
+
+// docKeyLen is the length of a document's key.
+func docKeyLen(traceID, docID string) int { return 1 + 8 + len(traceID) + 1 + len(docID) }
+
 func summaryKey(epoch int64, traceID string) []byte {
-	k := make([]byte, 0, 1+8+len(traceID))
-	k = append(k, 's')
-	k = append(k, epochBytes(epoch)...)
-	return append(k, traceID...)
+	return appendSummaryKey(make([]byte, 0, 1+8+len(traceID)), epoch, traceID)
+}
+
+// appendSummaryKey appends summaryKey(epoch, traceID) to dst.
+func appendSummaryKey(dst []byte, epoch int64, traceID string) []byte {
+	dst = binary.BigEndian.AppendUint64(append(dst, 's'), uint64(epoch))
+	return append(dst, traceID...)
 }
 
 // summaryKeyTraceID is the trace id of a summary key (summaries leave it

@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"io"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -14,18 +15,28 @@ import (
 var concatenate = &pebble.Merger{
 	Name: pebble.DefaultMerger.Name,
 	Merge: func(_, value []byte) (pebble.ValueMerger, error) {
-		m := &concatMerger{}
+		m := concatMergers.Get().(*concatMerger)
 		m.add(value)
 		return m, nil
 	},
 }
+
+// concatMergers are reused: Finish hands a merger back as the Closer of its
+// result, which Pebble closes once done with it. A merger, its buffer and
+// its ends allocated per merged key were ~5% of the objects
+// single-segment ingest allocated (flushes and compactions of the index).
+var concatMergers = sync.Pool{New: func() any { return new(concatMerger) }}
+
+// maxPooledMerge bounds the buffers a pooled merger keeps.
+const maxPooledMerge = 64 << 10
 
 // concatMerger keeps the operands' bytes in arrival order and their ends,
 // and lays them out oldest first when asked for the result.
 type concatMerger struct {
 	buf   []byte
 	ends  []int
-	older bool // operands arrive oldest last: Finish reverses them
+	older bool   // operands arrive oldest last: Finish reverses them
+	out   []byte // Finish's reversed result
 }
 
 func (m *concatMerger) add(v []byte) {
@@ -43,9 +54,9 @@ func (m *concatMerger) MergeOlder(v []byte) error {
 
 func (m *concatMerger) Finish(bool) ([]byte, io.Closer, error) {
 	if !m.older || len(m.ends) < 2 {
-		return m.buf, nil, nil
+		return m.buf, m, nil
 	}
-	out := make([]byte, 0, len(m.buf))
+	out := m.out[:0]
 	for i := len(m.ends) - 1; i >= 0; i-- {
 		start := 0
 		if i > 0 {
@@ -53,5 +64,16 @@ func (m *concatMerger) Finish(bool) ([]byte, io.Closer, error) {
 		}
 		out = append(out, m.buf[start:m.ends[i]]...)
 	}
-	return out, nil, nil
+	m.out = out
+	return out, m, nil
+}
+
+// Close returns m to concatMergers: Pebble is done with its result.
+func (m *concatMerger) Close() error {
+	if cap(m.buf)+cap(m.out) > maxPooledMerge {
+		return nil
+	}
+	m.buf, m.ends, m.out, m.older = m.buf[:0], m.ends[:0], m.out[:0], false
+	concatMergers.Put(m)
+	return nil
 }

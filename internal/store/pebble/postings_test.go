@@ -3,6 +3,7 @@ package pebble
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -170,7 +171,7 @@ func TestPostingKeyMatchesWriter(t *testing.T) {
 	term := store.Term{Field: store.FieldService, Value: "api"}
 	w.add(storetest.Base+7, term, "x")
 	w.add(storetest.Base+7, term, "y")
-	if len(w.keys) != 1 || w.keys[0] != string(postingKey(storetest.Base+7, term)) {
+	if len(w.keys) != 1 || !bytes.Equal(w.keys[0], postingKey(storetest.Base+7, term)) {
 		t.Fatalf("writer keys %q", w.keys)
 	}
 	if ids, err := decodePostings(nil, storetest.Base+7, w.lists[0]); err != nil || !slices.Equal(ids, []string{"x", "y"}) {
@@ -208,6 +209,41 @@ func TestPostingWriterEntryPerAdd(t *testing.T) {
 		for _, op := range sb.ops {
 			if !bytes.Equal(op.value, want[string(op.key)]) {
 				t.Errorf("round %d: list %q: %x, want %x", round, op.key, op.value, want[string(op.key)])
+			}
+		}
+		w.reset()
+	}
+}
+
+// TestPostingWriterKeyChunks: keys filling several chunks, one longer than
+// a chunk among them, stay each its own (the map finds them, staged in
+// order of first use) through resets that reuse the chunks.
+func TestPostingWriterKeyChunks(t *testing.T) {
+	var w postingWriter
+	ep := int64(0x5f84c7a5)
+	for round := range 3 {
+		var terms []store.Term
+		for i := range 3 * keyChunk / 40 {
+			terms = append(terms, store.Term{Field: store.FieldUser, Value: fmt.Sprintf("user-%d-%d", round, i)})
+			if i == 100 {
+				terms = append(terms, store.Term{Field: store.FieldAnnValue, Value: strings.Repeat("v", keyChunk+round)})
+			}
+		}
+		// Each term twice: the second add finds the first's key.
+		for _, id := range []string{"a", "b"} {
+			for _, term := range terms {
+				w.add(ep, term, id)
+			}
+		}
+		var sb sortedBatch
+		w.stage(&sb)
+		if len(sb.ops) != len(terms) || w.used < 2 {
+			t.Fatalf("round %d: %d lists in %d chunks, want %d in several", round, len(sb.ops), w.used+1, len(terms))
+		}
+		want := appendPosting(appendPosting(nil, ep, "a"), ep, "b")
+		for i, op := range sb.ops {
+			if k := postingKey(ep, terms[i]); !bytes.Equal(op.key, k) || !bytes.Equal(op.value, want) {
+				t.Fatalf("round %d: list %d is %q = %x, want %q = %x", round, i, op.key, op.value, k, want)
 			}
 		}
 		w.reset()

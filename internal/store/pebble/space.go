@@ -154,6 +154,9 @@ func (sp *space) waitForSpace(path string) bool {
 func (sp *space) close() { sp.once.Do(func() { close(sp.closed) }) }
 
 func isENOSPC(err error) bool {
+	if err == nil {
+		return false // without errors.As, whose target escapes: every write asks
+	}
 	var errno syscall.Errno
 	return errors.As(err, &errno) && errno == syscall.ENOSPC
 }

@@ -240,3 +240,14 @@ func TestCloseWhileAWriteWaitsForSpace(t *testing.T) {
 		t.Fatal("a write cut short by Close reported success")
 	}
 }
+
+// isENOSPC runs after every write: a nil error must cost no allocation
+// (errors.As's target escapes), and ENOSPC, wrapped or not, is told apart.
+func TestIsENOSPC(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { isENOSPC(nil) }); n != 0 {
+		t.Errorf("isENOSPC(nil) allocates %v times", n)
+	}
+	if isENOSPC(nil) || isENOSPC(syscall.EIO) || !isENOSPC(syscall.ENOSPC) || !isENOSPC(fmt.Errorf("write: %w", syscall.ENOSPC)) {
+		t.Error("isENOSPC misread an error")
+	}
+}

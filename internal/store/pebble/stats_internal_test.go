@@ -1,7 +1,10 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -64,5 +67,59 @@ func TestStatsMergeOntoRecordsOfOlderStores(t *testing.T) {
 	}
 	if got["n1"] != 44 || got["n2"] != 4 {
 		t.Errorf("got %v, want n1 44 (40 set + 2×2 added), n2 4 (deleted, then 2×2)", got)
+	}
+}
+
+// statDeltas stages one merge per record in order of first arrival: the
+// combined values of its deltas in arrival order, or each delta without a
+// combiner; a released and reused one stages as a new one does.
+func TestStatDeltasStage(t *testing.T) {
+	k := func(e string, bucket int64) store.StatKey {
+		return store.StatKey{Resolution: 60, Bucket: bucket, Group: "Default", Entity: e}
+	}
+	recs := []store.StatRecord{
+		{StatKey: k("a", 60), Value: []byte("1")}, {StatKey: k("b", 60), Value: []byte("2")},
+		{StatKey: k("a", 60), Value: []byte("3")}, {StatKey: k("a", 120), Value: []byte("4")},
+		{StatKey: k("c", 60)}, // empty: skipped
+		{StatKey: k("b", 60), Value: []byte("5")}, {StatKey: k("a", 60), Value: []byte("6")},
+	}
+	join := func(vs [][]byte) []byte { return bytes.Join(vs, []byte("+")) }
+	type op struct{ key, value string }
+	for round := range 3 {
+		combine := join
+		want := []op{{"a60", "1+3+6"}, {"b60", "2+5"}, {"a120", "4"}}
+		if round == 1 {
+			combine = nil
+			want = []op{{"a60", "1"}, {"a60", "3"}, {"a60", "6"}, {"b60", "2"}, {"b60", "5"}, {"a120", "4"}}
+		}
+		d := getStatDeltas()
+		if err := d.add(recs[:3]); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.add(recs[3:]); err != nil {
+			t.Fatal(err)
+		}
+		var sb sortedBatch
+		d.stage(&sb, combine)
+		var got []op
+		for _, o := range sb.ops {
+			name := ""
+			for _, w := range []store.StatKey{k("a", 60), k("b", 60), k("a", 120)} {
+				if key, _ := statKey(w); bytes.Equal(key, o.key) {
+					name = fmt.Sprint(w.Entity, w.Bucket)
+				}
+			}
+			if o.kind != opMerge {
+				t.Fatalf("round %d: staged kind %d", round, o.kind)
+			}
+			got = append(got, op{name, string(o.value)})
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: staged %q, want %q", round, got, want)
+		}
+		d.release()
+	}
+	if err := getStatDeltas().add([]store.StatRecord{{StatKey: store.StatKey{Resolution: 7}, Value: []byte("x")}}); err == nil {
+		t.Fatal("a delta of resolution 7 s was taken")
 	}
 }

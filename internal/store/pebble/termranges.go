@@ -22,8 +22,8 @@ import (
 // termsOf is store.TermsOf; a benchmark swaps it to weigh the numeric terms.
 var termsOf = store.TermsOf
 
-// termsInto is store.TermsInto, for Apply; swapped with termsOf.
-var termsInto = store.TermsInto
+// termsInto is store.TermsScratch, for Apply; swapped with termsOf.
+var termsInto = store.TermsScratch
 
 // positions is a newest-first stream of trace positions in one minute.
 type positions interface {
