@@ -152,6 +152,29 @@ func unquoteJSONString(s, scratch []byte) (out []byte, n int, ok bool) {
 	ascii := true
 	j, w := 0, 0
 	for {
+		// The common case, a run and then a two-byte escape, with sixteen
+		// bytes ahead: src and dst are sliced once, so that the escape
+		// after the word's first special byte (at most 8 bytes in) is read
+		// and written without a bounds check of its own. w <= j, so dst
+		// fits in buf when src fits in s.
+		for j+16 <= len(s) {
+			src, dst := s[j:j+16], buf[w:w+16]
+			x := binary.LittleEndian.Uint64(src)
+			binary.LittleEndian.PutUint64(dst, x)
+			m := specialBytes(x)
+			if m == 0 {
+				j += 8
+				w += 8
+				continue
+			}
+			t := bits.TrailingZeros64(m) >> 3
+			if src[t] != '\\' || shortEscape[src[t+1]] == 0 {
+				break // a quote, a \u escape, or a byte to check: below
+			}
+			dst[t] = shortEscape[src[t+1]]
+			j += t + 2
+			w += t + 1
+		}
 		if j+8 <= len(s) {
 			x := binary.LittleEndian.Uint64(s[j:])
 			binary.LittleEndian.PutUint64(buf[w:], x)
