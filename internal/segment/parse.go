@@ -135,7 +135,7 @@ func parseOne(doc []byte, opt Options) (*Segment, error) {
 	// without escapes refer to Raw, which the segment keeps anyway, instead
 	// of being copied one by one: 21 allocations per ~1 kB document instead
 	// of 50. Raw is never written after this.
-	if err := gojson.UnmarshalWithOption(s.Raw, s, gojson.DecodeNoCopyString()); err != nil {
+	if err := decode(s); err != nil {
 		// A member of the wrong type is dropped, as X-Ray drops data that does
 		// not fit the schema; anything else is not JSON at all.
 		var te *json.UnmarshalTypeError
@@ -152,6 +152,16 @@ func parseOne(doc []byte, opt Options) (*Segment, error) {
 	// its own 35 bytes, not the whole document, stay alive there.
 	s.TraceID = strings.Clone(s.TraceID)
 	return s, nil
+}
+
+// decode fills s from s.Raw: through the schema decoder (decode.go) when
+// it can, else goccy decides everything, errors included.
+func decode(s *Segment) error {
+	if decodeFast(s.Raw, s) {
+		return nil
+	}
+	*s = Segment{Raw: s.Raw}
+	return gojson.UnmarshalWithOption(s.Raw, s, gojson.DecodeNoCopyString())
 }
 
 // noNilSubsegments makes a subsegment sent as null an empty one, which

@@ -1,0 +1,479 @@
+package segment
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// scanner reads the JSON of one document for the schema decoder
+// (decode.go). It accepts only what goccy/go-json decodes the same way:
+// any doubt (invalid JSON, a number it does not read exactly, invalid
+// UTF-8, nesting deeper than maxScanDepth) is a false return, after which
+// the document goes to goccy whole. It never writes the bytes it reads.
+type scanner struct {
+	b []byte
+	i int
+}
+
+// maxScanDepth bounds nesting, far below goccy's limit, so that no
+// document the scanner accepts is one goccy refuses for its depth.
+const maxScanDepth = 64
+
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// special marks, in a word of eight bytes, the bytes a string scan stops
+// at: '"', '\\', controls and non-ASCII. Only the lowest mark is exact
+// (borrows may mark bytes above it), and only it is used.
+func special(w uint64) uint64 {
+	q := w ^ ('"' * ones)
+	bs := w ^ ('\\' * ones)
+	return ((q-ones)&^q | (bs-ones)&^bs | (w-0x20*ones)&^w | w) & high
+}
+
+// ws skips whitespace and returns the next byte, or 0 at the end.
+func (s *scanner) ws() byte {
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; c {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// literal consumes lit (true, false, null) at s.i.
+func (s *scanner) literal(lit string) bool {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// null consumes a null if one is at s.i (after whitespace).
+func (s *scanner) null() bool {
+	return s.ws() == 'n' && s.literal("null")
+}
+
+// rawString scans the string at s.i (its quote) and returns its bytes
+// between the quotes, whether it has an escape, and false if it is not a
+// valid string (or its UTF-8 is not valid: goccy would replace it).
+func (s *scanner) rawString() (lit []byte, escaped, ok bool) {
+	b := s.b
+	i := s.i + 1
+	start := i
+	nonASCII := false
+	for {
+		for i+8 <= len(b) {
+			m := special(binary.LittleEndian.Uint64(b[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			return nil, false, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			lit = b[start:i]
+			s.i = i + 1
+			if nonASCII && !utf8.Valid(lit) {
+				return nil, false, false
+			}
+			return lit, escaped, true
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return nil, false, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if _, ok := hex4(b, i+2); !ok {
+					return nil, false, false
+				}
+				i += 6
+			default:
+				return nil, false, false
+			}
+		case c < 0x20:
+			return nil, false, false
+		case c >= 0x80:
+			nonASCII = true
+			i++
+		default:
+			i++ // a byte a borrow marked
+		}
+	}
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		d := hexValue[c]
+		if d&0x80 != 0 {
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
+}
+
+// str reads a string value: its bytes in the document when it has no
+// escape (as goccy's DecodeNoCopyString gives them), else a new string.
+func (s *scanner) str() (string, bool) {
+	if s.ws() != '"' {
+		return "", false
+	}
+	lit, escaped, ok := s.rawString()
+	if !ok {
+		return "", false
+	}
+	if escaped {
+		return unescape(lit)
+	}
+	if len(lit) == 0 {
+		return "", true
+	}
+	return unsafe.String(&lit[0], len(lit)), true
+}
+
+// unescape decodes the escapes of a valid literal as goccy and
+// encoding/json do: a surrogate pair is one rune, a lone surrogate U+FFFD.
+func unescape(lit []byte) (string, bool) {
+	out := make([]byte, 0, len(lit))
+	for i := 0; i < len(lit); {
+		c := lit[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch e := lit[i+1]; e {
+		case 'u':
+			r, _ := hex4(lit, i+2)
+			i += 6
+			if r >= 0xd800 && r < 0xdc00 && i+1 < len(lit) && lit[i] == '\\' && lit[i+1] == 'u' {
+				if lo, ok := hex4(lit, i+2); ok && lo >= 0xdc00 && lo < 0xe000 {
+					r = (r-0xd800)<<10 | (lo - 0xdc00) + 0x10000
+					i += 6
+				}
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		default: // '"', '\\', '/'
+			c = e
+		}
+		out = append(out, c)
+		i += 2
+	}
+	if len(out) == 0 {
+		return "", true
+	}
+	return unsafe.String(&out[0], len(out)), true
+}
+
+// Keys: an object is read as firstKey, then nextKey after each value;
+// both return the key (its bytes, escapes refused), or done at the
+// object's end, or false.
+func (s *scanner) open() bool {
+	if s.ws() != '{' {
+		return false
+	}
+	s.i++
+	return true
+}
+
+func (s *scanner) firstKey() (key []byte, done, ok bool) {
+	if s.ws() == '}' {
+		s.i++
+		return nil, true, true
+	}
+	return s.key()
+}
+
+func (s *scanner) nextKey() (key []byte, done, ok bool) {
+	switch s.ws() {
+	case '}':
+		s.i++
+		return nil, true, true
+	case ',':
+		s.i++
+		s.ws()
+		return s.key()
+	}
+	return nil, false, false
+}
+
+func (s *scanner) key() (key []byte, done, ok bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, false, false
+	}
+	lit, escaped, ok := s.rawString()
+	if !ok || escaped || s.ws() != ':' {
+		return nil, false, false
+	}
+	s.i++
+	return lit, false, true
+}
+
+// unknownKey reports whether a key that no field of its object has may be
+// skipped: goccy and encoding/json match keys to fields by Unicode case
+// folding, so a key whose letters fold to any schema key's ("ID") is
+// theirs to decide, as is any non-ASCII key (KELVIN SIGN folds to k). The
+// Go SDK's "Dummy" is skipped.
+func unknownKey(k []byte) bool {
+	upper := false
+	for _, c := range k {
+		if c >= 0x80 {
+			return false
+		}
+		if c-'A' < 26 {
+			upper = true
+		}
+	}
+	if !upper || len(k) > maxSchemaKey {
+		return true
+	}
+	var low [maxSchemaKey]byte
+	for i, c := range k {
+		if c-'A' < 26 {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	_, known := schemaKeys[string(low[:len(k)])]
+	return !known
+}
+
+// schemaKeys are the member names of every object decodeFast reads.
+var schemaKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, v := range []any{Segment{}, HTTP{}, HTTPRequest{}, HTTPResponse{}, AWS{}, EC2{}, ECS{}, EKS{}, XRaySDK{},
+		ElasticBeanstalk{}, LogGroup{}, Lambda{}, SQL{}, Cause{}, Exception{}, StackFrame{}, Service{}, Link{}} {
+		t := reflect.TypeOf(v)
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if len(name) > maxSchemaKey {
+				panic("segment: a member name longer than maxSchemaKey: " + name)
+			}
+			m[strings.ToLower(name)] = true
+		}
+	}
+	return m
+}()
+
+const maxSchemaKey = 32
+
+// Arrays: firstElem after '[' and nextElem after each value report
+// whether an element follows, or done.
+func (s *scanner) openArray() bool {
+	if s.ws() != '[' {
+		return false
+	}
+	s.i++
+	return true
+}
+
+func (s *scanner) firstElem() (done, ok bool) {
+	if s.ws() == ']' {
+		s.i++
+		return true, true
+	}
+	return false, s.i < len(s.b)
+}
+
+func (s *scanner) nextElem() (done, ok bool) {
+	switch s.ws() {
+	case ']':
+		s.i++
+		return true, true
+	case ',':
+		s.i++
+		return false, true
+	}
+	return false, false
+}
+
+func (s *scanner) boolean() (v, ok bool) {
+	switch s.ws() {
+	case 't':
+		return true, s.literal("true")
+	case 'f':
+		return false, s.literal("false")
+	}
+	return false, false
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// number reads a number of JSON's grammar as strconv.ParseFloat does
+// (goccy's result): a mantissa of at most 2^53 and a power of ten of at
+// most 22 exactly (Clinger's fast path, strconv's own first step), any
+// other through strconv. Out of float64's range is false.
+func (s *scanner) number() (float64, bool) {
+	b := s.b
+	start := s.i
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return 0, false
+	}
+	var mant uint64
+	digits := 0
+	if b[i] == '0' {
+		i++
+	} else if b[i]-'1' < 9 {
+		for ; i < len(b) && b[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(b[i]-'0')
+			digits++
+		}
+	} else {
+		return 0, false
+	}
+	exp := 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		f := i
+		for ; i < len(b) && b[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(b[i]-'0')
+			digits++
+		}
+		if i == f {
+			return 0, false
+		}
+		exp = f - i
+	}
+	simple := true
+	if i < len(b) && b[i]|0x20 == 'e' {
+		simple = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		f := i
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+		if i == f {
+			return 0, false
+		}
+	}
+	s.i = i
+	if simple && digits <= 19 && mant <= 1<<53 && exp >= -22 {
+		f := float64(mant) / pow10[-exp]
+		if b[start] == '-' {
+			f = -f
+		}
+		return f, true
+	}
+	f, err := strconv.ParseFloat(unsafe.String(&b[start], i-start), 64)
+	return f, err == nil && !math.IsInf(f, 0)
+}
+
+// integer reads an integer of at most 18 digits, which no integer field
+// of the schema overflows; anything else (a fraction, an exponent) is
+// left to goccy, whose answer is a type error or a rounding.
+func (s *scanner) integer() (int64, bool) {
+	b := s.b
+	i := s.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	if i >= len(b) {
+		return 0, false
+	}
+	var v int64
+	f := i
+	if b[i] == '0' {
+		i++
+	} else {
+		for ; i < len(b) && b[i]-'0' < 10; i++ {
+			v = v*10 + int64(b[i]-'0')
+		}
+		if i == f || i-f > 18 {
+			return 0, false
+		}
+	}
+	if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
+		return 0, false
+	}
+	s.i = i
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// skip passes over any valid value, checked as strictly as the grammar.
+func (s *scanner) skip(depth int) bool {
+	if depth > maxScanDepth {
+		return false
+	}
+	switch s.ws() {
+	case '"':
+		_, _, ok := s.rawString()
+		return ok
+	case '{':
+		s.i++
+		k, done, ok := s.firstKey()
+		for ; ok && !done; k, done, ok = s.nextKey() {
+			_ = k
+			if !s.skip(depth + 1) {
+				return false
+			}
+		}
+		return ok
+	case '[':
+		s.i++
+		done, ok := s.firstElem()
+		for ; ok && !done; done, ok = s.nextElem() {
+			if !s.skip(depth + 1) {
+				return false
+			}
+		}
+		return ok
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	case 0:
+		return false
+	}
+	_, ok := s.number()
+	return ok
+}
