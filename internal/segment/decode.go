@@ -1,5 +1,11 @@
 package segment
 
+import (
+	"encoding/binary"
+	"math/bits"
+	"unsafe"
+)
+
 // The schema decoder: a hand-written reader of segment documents, member
 // by member, that fills Segment as goccy/go-json (DecodeNoCopyString)
 // does, at a fraction of its instructions (goccy's reflection-driven
@@ -32,6 +38,30 @@ func once(seen *uint64, bit uint) bool {
 // Scalar members: null leaves the field as it is, as with goccy and
 // encoding/json (it is zero: members are not repeated).
 func (s *scanner) strField(p *string) bool {
+	// The common string, plain ASCII, is read here; any other (escapes,
+	// non-ASCII, null, whitespace before it) by str.
+	b, i := s.b, s.i
+	if i < len(b) && b[i] == '"' {
+		i++
+		start := i
+		for ; i+8 <= len(b); i += 8 {
+			if m := special(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto stop
+			}
+		}
+		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i]-0x20 < 0x60 {
+			i++
+		}
+	stop:
+		if i < len(b) && b[i] == '"' {
+			if i > start {
+				*p = unsafe.String(&b[start], i-start)
+			}
+			s.i = i + 1
+			return true
+		}
+	}
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
@@ -109,6 +139,9 @@ func (s *scanner) scalars(p *map[string]any) bool {
 	m := map[string]any{}
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {
+		if !plainKey(k) {
+			return false
+		}
 		var v any
 		switch s.ws() {
 		case '"':

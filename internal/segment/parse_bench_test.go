@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/roentgen-tracing/roentgen/internal/bench"
 	"github.com/roentgen-tracing/roentgen/internal/segment"
 )
@@ -31,4 +33,37 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 	cpu.Report(b)
+}
+
+// BenchmarkDecode decodes generated documents of both shapes into a
+// Segment, without validation: the schema decoder against goccy.
+func BenchmarkDecode(b *testing.B) {
+	docs := generatedDocs()[:1000]
+	size := 0
+	for _, d := range docs {
+		size += len(d)
+	}
+	for _, c := range []struct {
+		name   string
+		decode func([]byte, *segment.Segment) bool
+	}{
+		{"schema", segment.DecodeFast},
+		{"goccy", decodeGoccy},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(size / len(docs)))
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				var s segment.Segment
+				if !c.decode(docs[i%len(docs)], &s) {
+					b.Fatal("not decoded")
+				}
+			}
+		})
+	}
+}
+
+// decodeGoccy is what parseOne did before the schema decoder.
+func decodeGoccy(doc []byte, s *segment.Segment) bool {
+	return gojson.UnmarshalWithOption(doc, s, gojson.DecodeNoCopyString()) == nil
 }

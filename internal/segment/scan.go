@@ -201,8 +201,8 @@ func unescape(lit []byte) (string, bool) {
 }
 
 // Keys: an object is read as firstKey, then nextKey after each value;
-// both return the key (its bytes, escapes refused), or done at the
-// object's end, or false.
+// both return the key, or done at the object's end, or false. The value
+// after the key starts at s.i, whitespace skipped.
 func (s *scanner) open() bool {
 	if s.ws() != '{' {
 		return false
@@ -211,37 +211,102 @@ func (s *scanner) open() bool {
 	return true
 }
 
-func (s *scanner) firstKey() (key []byte, done, ok bool) {
-	if s.ws() == '}' {
-		s.i++
-		return nil, true, true
-	}
-	return s.key()
-}
+func (s *scanner) firstKey() (key []byte, done, ok bool) { return s.member(true) }
 
-func (s *scanner) nextKey() (key []byte, done, ok bool) {
-	switch s.ws() {
-	case '}':
-		s.i++
-		return nil, true, true
-	case ',':
-		s.i++
-		s.ws()
-		return s.key()
-	}
-	return nil, false, false
-}
+func (s *scanner) nextKey() (key []byte, done, ok bool) { return s.member(false) }
 
-func (s *scanner) key() (key []byte, done, ok bool) {
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
+// member reads `"key":` (after a ',' unless first) or the closing '}'.
+// A key ends at its first quote: one with an escape, a control or a
+// non-ASCII byte is no schema key, and unknownKey refuses it.
+func (s *scanner) member(first bool) (key []byte, done, ok bool) {
+	b, i := s.b, s.i
+	if i >= len(b) {
 		return nil, false, false
 	}
-	lit, escaped, ok := s.rawString()
-	if !ok || escaped || s.ws() != ':' {
+	c := b[i]
+	if c <= ' ' {
+		if i = skipWS(b, i); i >= len(b) {
+			return nil, false, false
+		}
+		c = b[i]
+	}
+	if c == '}' {
+		s.i = i + 1
+		return nil, true, true
+	}
+	if !first {
+		if c != ',' {
+			return nil, false, false
+		}
+		if i++; i >= len(b) {
+			return nil, false, false
+		}
+		if c = b[i]; c <= ' ' {
+			if i = skipWS(b, i); i >= len(b) {
+				return nil, false, false
+			}
+			c = b[i]
+		}
+	}
+	if c != '"' {
 		return nil, false, false
 	}
-	s.i++
-	return lit, false, true
+	i++
+	start := i
+	for ; i+8 <= len(b); i += 8 {
+		q := binary.LittleEndian.Uint64(b[i:i+8]) ^ ('"' * ones)
+		if m := (q - ones) &^ q & high; m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			goto quote
+		}
+	}
+	for i < len(b) && b[i] != '"' {
+		i++
+	}
+	if i >= len(b) {
+		return nil, false, false
+	}
+quote:
+	key = b[start:i]
+	if i++; i < len(b) && b[i] == ':' {
+		i++
+	} else if i = skipWS(b, i); i < len(b) && b[i] == ':' {
+		i++
+	} else {
+		return nil, false, false
+	}
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
+	s.i = i
+	return key, false, true
+}
+
+// plainKey reports whether a key member read is all of the key, unescaped
+// and valid (member stops at the first quote, escaped or not): any key
+// with an escape is left to goccy.
+func plainKey(k []byte) bool {
+	nonASCII := false
+	for _, c := range k {
+		if c == '\\' || c < 0x20 {
+			return false
+		}
+		nonASCII = nonASCII || c >= 0x80
+	}
+	return !nonASCII || utf8.Valid(k)
+}
+
+// skipWS returns the position of the first byte from i that is not JSON
+// whitespace.
+func skipWS(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return i
+		}
+	}
+	return i
 }
 
 // unknownKey reports whether a key that no field of its object has may be
@@ -252,7 +317,7 @@ func (s *scanner) key() (key []byte, done, ok bool) {
 func unknownKey(k []byte) bool {
 	upper := false
 	for _, c := range k {
-		if c >= 0x80 {
+		if c >= 0x80 || c == '\\' || c < 0x20 {
 			return false
 		}
 		if c-'A' < 26 {
@@ -302,24 +367,34 @@ func (s *scanner) openArray() bool {
 	return true
 }
 
-func (s *scanner) firstElem() (done, ok bool) {
-	if s.ws() == ']' {
-		s.i++
-		return true, true
-	}
-	return false, s.i < len(s.b)
-}
+func (s *scanner) firstElem() (done, ok bool) { return s.elem(true) }
 
-func (s *scanner) nextElem() (done, ok bool) {
-	switch s.ws() {
-	case ']':
-		s.i++
-		return true, true
-	case ',':
-		s.i++
-		return false, true
+func (s *scanner) nextElem() (done, ok bool) { return s.elem(false) }
+
+// elem reads the ']' that ends an array or (after a ',' unless first)
+// whitespace up to the next element.
+func (s *scanner) elem(first bool) (done, ok bool) {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
 	}
-	return false, false
+	if i >= len(b) {
+		return false, false
+	}
+	if b[i] == ']' {
+		s.i = i + 1
+		return true, true
+	}
+	if !first {
+		if b[i] != ',' {
+			return false, false
+		}
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
+	}
+	s.i = i
+	return false, i < len(b)
 }
 
 func (s *scanner) boolean() (v, ok bool) {
@@ -450,8 +525,7 @@ func (s *scanner) skip(depth int) bool {
 		s.i++
 		k, done, ok := s.firstKey()
 		for ; ok && !done; k, done, ok = s.nextKey() {
-			_ = k
-			if !s.skip(depth + 1) {
+			if !plainKey(k) || !s.skip(depth+1) {
 				return false
 			}
 		}
