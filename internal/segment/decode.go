@@ -1,7 +1,6 @@
 package segment
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"unsafe"
 )
@@ -45,7 +44,7 @@ func (s *scanner) strField(p *string) bool {
 		i++
 		start := i
 		for ; i+8 <= len(b); i += 8 {
-			if m := special(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
+			if m := special(load64(b, i)); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				goto stop
 			}
@@ -253,7 +252,9 @@ func (s *scanner) subsegments(p *[]*Segment, depth int) bool {
 	if !s.openArray() {
 		return false
 	}
-	out := []*Segment{}
+	// Gathered on the stack, then one slice of the right length.
+	var buf [8]*Segment
+	out := buf[:0]
 	done, ok := s.firstElem()
 	for ; ok && !done; done, ok = s.nextElem() {
 		x := new(Segment)
@@ -262,7 +263,7 @@ func (s *scanner) subsegments(p *[]*Segment, depth int) bool {
 		}
 		out = append(out, x)
 	}
-	*p = out
+	*p = append(make([]*Segment, 0, len(out)), out...)
 	return ok
 }
 
@@ -273,15 +274,16 @@ func (s *scanner) http(p **HTTP, depth int) bool {
 	if !s.open() {
 		return false
 	}
-	h := new(HTTP)
+	blk := new(httpBlock)
+	h := &blk.h
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {
 		switch string(k) {
 		case "request":
-			ok = once(&seen, 0) && s.request(&h.Request)
+			ok = once(&seen, 0) && s.request(&h.Request, &blk.req)
 		case "response":
-			ok = once(&seen, 1) && s.response(&h.Response)
+			ok = once(&seen, 1) && s.response(&h.Response, &blk.resp)
 		default:
 			ok = unknownKey(k) && s.skip(depth+1)
 		}
@@ -293,14 +295,21 @@ func (s *scanner) http(p **HTTP, depth int) bool {
 	return ok
 }
 
-func (s *scanner) request(p **HTTPRequest) bool {
+// httpBlock is an http object with its request and response, one
+// allocation where there were three.
+type httpBlock struct {
+	h    HTTP
+	req  HTTPRequest
+	resp HTTPResponse
+}
+
+func (s *scanner) request(p **HTTPRequest, r *HTTPRequest) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	r := new(HTTPRequest)
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {
@@ -328,14 +337,13 @@ func (s *scanner) request(p **HTTPRequest) bool {
 	return ok
 }
 
-func (s *scanner) response(p **HTTPResponse) bool {
+func (s *scanner) response(p **HTTPResponse, r *HTTPResponse) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	r := new(HTTPResponse)
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {

@@ -9,7 +9,16 @@ func (s *scanner) aws(p **AWS, depth int) bool {
 	if !s.open() {
 		return false
 	}
-	a := new(AWS)
+	var blk *awsBlock
+	var a *AWS
+	if depth == 1 {
+		// A segment's own aws object: its resource objects are in the
+		// same allocation.
+		blk = new(awsBlock)
+		a = &blk.a
+	} else {
+		a = new(AWS)
+	}
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {
@@ -39,13 +48,13 @@ func (s *scanner) aws(p **AWS, depth int) bool {
 		case "queue_name":
 			ok = once(&seen, 11) && s.strField(&a.QueueName)
 		case "ec2":
-			ok = once(&seen, 12) && s.ec2(&a.EC2)
+			ok = once(&seen, 12) && s.ec2(&a.EC2, blk)
 		case "ecs":
-			ok = once(&seen, 13) && s.ecs(&a.ECS)
+			ok = once(&seen, 13) && s.ecs(&a.ECS, blk)
 		case "eks":
 			ok = once(&seen, 14) && s.eks(&a.EKS)
 		case "xray":
-			ok = once(&seen, 15) && s.xray(&a.XRay)
+			ok = once(&seen, 15) && s.xray(&a.XRay, blk)
 		case "elastic_beanstalk":
 			ok = once(&seen, 16) && s.beanstalk(&a.ElasticBeanstalk)
 		case "cloudwatch_logs":
@@ -65,14 +74,28 @@ func (s *scanner) aws(p **AWS, depth int) bool {
 	return ok
 }
 
-func (s *scanner) ec2(p **EC2) bool {
+// awsBlock is a segment's aws object with the resource objects SDKs
+// write there, one allocation where there were three.
+type awsBlock struct {
+	a    AWS
+	xray XRaySDK
+	ec2  EC2
+	ecs  ECS
+}
+
+func (s *scanner) ec2(p **EC2, blk *awsBlock) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	v := new(EC2)
+	var v *EC2
+	if blk != nil {
+		v = &blk.ec2
+	} else {
+		v = new(EC2)
+	}
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {
@@ -96,14 +119,19 @@ func (s *scanner) ec2(p **EC2) bool {
 	return ok
 }
 
-func (s *scanner) ecs(p **ECS) bool {
+func (s *scanner) ecs(p **ECS, blk *awsBlock) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	v := new(ECS)
+	var v *ECS
+	if blk != nil {
+		v = &blk.ecs
+	} else {
+		v = new(ECS)
+	}
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {
@@ -189,14 +217,19 @@ func (s *scanner) lambda(p **Lambda) bool {
 	return ok
 }
 
-func (s *scanner) xray(p **XRaySDK) bool {
+func (s *scanner) xray(p **XRaySDK, blk *awsBlock) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	v := new(XRaySDK)
+	var v *XRaySDK
+	if blk != nil {
+		v = &blk.xray
+	} else {
+		v = new(XRaySDK)
+	}
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {

@@ -193,3 +193,25 @@ func FuzzDecodeFast(f *testing.F) {
 		sameAsGoccy(t, doc)
 	})
 }
+
+// Numbers are read eight digits at a time: every length and digit is
+// held to strconv.
+func TestDecodeFastNumbers(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		for _, d := range "0123456789" {
+			for _, form := range []string{"%s", "-%s", "1%s.5", "0.%s", "%s.%s", "%se-7", "1.%sE+3"} {
+				digits := strings.Repeat(string(d), n)
+				if d == '0' && n > 1 {
+					digits = "1" + digits[1:]
+				}
+				num := fmt.Sprintf(strings.ReplaceAll(form, "%s", "%[1]s"), digits)
+				sameAsGoccy(t, []byte(`{"start_time":`+num+`,"annotations":{"n":`+num+`}}`))
+			}
+		}
+	}
+	for _, num := range []string{"1765000000.123456", "1765000000.1234567", "12345678", "123456789.87654321", "9007199254740992", "9007199254740993", "18446744073709551615", "18446744073709551616"} {
+		if !sameAsGoccy(t, []byte(`{"start_time":`+num+`}`)) {
+			t.Errorf("%s fell back", num)
+		}
+	}
+}

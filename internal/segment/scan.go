@@ -39,6 +39,12 @@ func special(w uint64) uint64 {
 	return ((q-ones)&^q | (bs-ones)&^bs | (w-0x20*ones)&^w | w) & high
 }
 
+// load64 reads the eight bytes at i, little-endian, which the caller has
+// checked are in b (i+8 <= len(b)), without a bounds check.
+func load64(b []byte, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
+}
+
 // ws skips whitespace and returns the next byte, or 0 at the end.
 func (s *scanner) ws() byte {
 	for s.i < len(s.b) {
@@ -76,7 +82,7 @@ func (s *scanner) rawString() (lit []byte, escaped, ok bool) {
 	nonASCII := false
 	for {
 		for i+8 <= len(b) {
-			m := special(binary.LittleEndian.Uint64(b[i:]))
+			m := special(load64(b, i))
 			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
@@ -254,7 +260,7 @@ func (s *scanner) member(first bool) (key []byte, done, ok bool) {
 	i++
 	start := i
 	for ; i+8 <= len(b); i += 8 {
-		q := binary.LittleEndian.Uint64(b[i:i+8]) ^ ('"' * ones)
+		q := load64(b, i) ^ ('"' * ones)
 		if m := (q - ones) &^ q & high; m != 0 {
 			i += bits.TrailingZeros64(m) >> 3
 			goto quote
@@ -430,25 +436,20 @@ func (s *scanner) number() (float64, bool) {
 	if b[i] == '0' {
 		i++
 	} else if b[i]-'1' < 9 {
-		for ; i < len(b) && b[i]-'0' < 10; i++ {
-			mant = mant*10 + uint64(b[i]-'0')
-			digits++
-		}
+		i, mant, digits = digitRun(b, i, 0)
 	} else {
 		return 0, false
 	}
 	exp := 0
 	if i < len(b) && b[i] == '.' {
 		i++
-		f := i
-		for ; i < len(b) && b[i]-'0' < 10; i++ {
-			mant = mant*10 + uint64(b[i]-'0')
-			digits++
-		}
-		if i == f {
+		var n int
+		i, mant, n = digitRun(b, i, mant)
+		if n == 0 {
 			return 0, false
 		}
-		exp = f - i
+		digits += n
+		exp = -n
 	}
 	simple := true
 	if i < len(b) && b[i]|0x20 == 'e' {
@@ -475,6 +476,34 @@ func (s *scanner) number() (float64, bool) {
 	}
 	f, err := strconv.ParseFloat(unsafe.String(&b[start], i-start), 64)
 	return f, err == nil && !math.IsInf(f, 0)
+}
+
+// digitRun reads the digits from i onto mant, eight at a time while it
+// can (timestamps have 16 or 17), and returns where they stop and how
+// many there were; mant wraps past 19 digits, which number leaves to
+// strconv.
+func digitRun(b []byte, i int, mant uint64) (int, uint64, int) {
+	start := i
+	for ; i+8 <= len(b); i += 8 {
+		w := load64(b, i)
+		if w&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 || (w+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 {
+			break
+		}
+		mant = mant*100000000 + eightDigits(w)
+	}
+	for ; i < len(b) && b[i]-'0' < 10; i++ {
+		mant = mant*10 + uint64(b[i]-'0')
+	}
+	return i, mant, i - start
+}
+
+// eightDigits is the value of eight ASCII digits loaded little-endian
+// (the first digit in the low byte), in three multiplications.
+func eightDigits(w uint64) uint64 {
+	const mask = 0x000000ff000000ff
+	w -= 0x3030303030303030
+	w = w*10 + w>>8
+	return ((w&mask)*(100+1000000<<32) + (w>>16&mask)*(1+10000<<32)) >> 32
 }
 
 // integer reads an integer of at most 18 digits, which no integer field
