@@ -167,6 +167,10 @@ var edgeDocs = func() []string {
 		`"start_time":9007199254740993`, `"start_time":9007199254740993.0`, `"start_time":0.1e1`, `"start_time":1765000000.123456`, `"start_time":123456789012345678901234567890`,
 		`"start_time":-0`, `"start_time":0.0000000000000000000000001`, `"start_time":1E+2`, `"start_time":2.2250738585072011e-308`, `"start_time":4.9e-324`, `"start_time":1e-400`,
 		`"in_progress":true`, `"in_progress":tru`, `"in_progress":1`, `"error":false`, `"fault":null`, `"traced":true,"inferred":true,"throttle":true`,
+		`"metadata":{"a\"":1}`, `"metadata":{"a\\":1}`, `"metadata":{"a\":1}`, `"metadata":{"\u0041":{"b\n":[]}}`, "\"metadata\":{\"a\x01\":1}",
+		`"annotations":{"a\"b":1}`, `"annotations":{"a\\":1}`, `"unknown\"":1`, `"unknown\\":1`, `"x\":1,"id":"a"`, `"Dummy":false`, `"DUMMY":{"ID":1}`,
+		`"http":{"Request":{"method":"GET"}}`, `"http":{"request":{"Dummy":1,"METHOD":"GET"}}`, `"aws":{"XRay":{}}`, `"aws":{"ecs":{"Container":"c"}}`,
+		`"subsegments":[{"Dummy":false,"ID":"b"}]`, `"cause":{"exceptions":[{"Stack":[]}]}`, `"cause":{"Dummy":1}`,
 		`"Raw":"x"`, `"raw":"x"`, `"-":1`, `"trace_id":"1-5f84c7a2-00000000000000000000000a"`, `"resource_arn":"arn","user":"u","namespace":"aws","origin":"o","type":"subsegment"`,
 	}
 	var out []string
