@@ -166,7 +166,12 @@ func (s *scanner) scalars(p *map[string]any) bool {
 			}
 			v = x
 		}
-		m[string(k)] = v
+		// Keys refer to the document, as goccy's (DecodeNoCopyString) do.
+		key := ""
+		if len(k) > 0 {
+			key = unsafe.String(&k[0], len(k))
+		}
+		m[key] = v
 	}
 	*p = m
 	return ok
