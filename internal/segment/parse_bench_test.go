@@ -53,12 +53,14 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(size / len(docs)))
 			b.ReportAllocs()
+			cpu := bench.StartCPU()
 			for i := 0; b.Loop(); i++ {
 				var s segment.Segment
 				if !c.decode(docs[i%len(docs)], &s) {
 					b.Fatal("not decoded")
 				}
 			}
+			cpu.Report(b)
 		})
 	}
 }
