@@ -116,6 +116,11 @@ type Tree struct {
 	// CalledBy maps a subsegment id to the segments whose parent_id names it:
 	// the callee's own segments for an instrumented downstream call.
 	CalledBy map[string][]*segment.Segment
+	// distinct: no two (sub)segments share an id. Every (sub)segment then
+	// is in at most one Children list and at most one CalledBy list, and
+	// segments and orphans in none of the first, so what a walk reaches is
+	// a tree: it visits nothing twice and needs no set of what it saw.
+	distinct bool
 }
 
 // Assemble builds the tree of a trace (spec §6.1).
@@ -144,6 +149,7 @@ func (tr *Tree) assemble(t *Trace, n int) {
 			tr.Segments = append(tr.Segments, d)
 		}
 	}
+	tr.distinct = len(tr.ByID) == n
 	if len(tr.ByID) != n {
 		// Some ids occur twice. index's shortcut (a parent's embedded
 		// children are its Subsegments) may then order children otherwise
@@ -215,7 +221,7 @@ func (tr *Tree) reset() {
 	clear(tr.Segments)
 	clear(tr.Roots)
 	clear(tr.Orphans)
-	tr.Trace = nil
+	tr.Trace, tr.distinct = nil, false
 	tr.Segments, tr.Roots, tr.Orphans = tr.Segments[:0], tr.Roots[:0], tr.Orphans[:0]
 }
 
@@ -259,8 +265,20 @@ func (tr *Tree) indexPlain(x, p *segment.Segment) {
 
 // Walk visits every (sub)segment below x, embedded and grafted, with its parent.
 func (tr *Tree) Walk(x *segment.Segment, fn func(sub, parent *segment.Segment)) {
+	if tr.distinct {
+		tr.walkTree(fn, x, nil)
+		return
+	}
 	var seen idSet // on the stack: no allocation for small trees
 	tr.walk(&seen, fn, x, nil)
+}
+
+// walkTree is walk for a tree whose ids are distinct.
+func (tr *Tree) walkTree(fn func(sub, parent *segment.Segment), s, p *segment.Segment) {
+	fn(s, p)
+	for _, c := range tr.Children[s.ID] {
+		tr.walkTree(fn, c, s)
+	}
 }
 
 func (tr *Tree) walk(seen *idSet, fn func(sub, parent *segment.Segment), s, p *segment.Segment) {
