@@ -48,7 +48,7 @@ func (tr *Tree) appendInferences(out []Inference) []Inference {
 			seen = new(idSet) // on the stack: inferBelow does not keep it
 			seen.add(seg.ID)
 		}
-		for _, c := range tr.Children[seg.ID] {
+		for _, c := range tr.childrenOf(seg) {
 			out = tr.inferBelow(seen, out, seg, c, false)
 		}
 	}
@@ -70,7 +70,7 @@ func (tr *Tree) inferBelow(seen *idSet, out []Inference, seg, x *segment.Segment
 			out = append(out, Inference{Sub: x, Owner: seg, Node: InferredNode(x), ID: inferredID(x.ID)})
 		}
 	}
-	for _, c := range tr.Children[x.ID] {
+	for _, c := range tr.childrenOf(x) {
 		out = tr.inferBelow(seen, out, seg, c, covered)
 	}
 	return out

@@ -139,15 +139,16 @@ func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment
 	if depth > 200 {
 		return e
 	}
-	if n := len(tr.Children[x.ID]) + len(tr.CalledBy[x.ID]) + 1; n > 1 {
+	kids, callees := tr.childrenOf(x), tr.CalledBy[x.ID]
+	if n := len(kids) + len(callees) + 1; n > 1 {
 		e.children = b.children(n)
 	}
-	for _, c := range tr.Children[x.ID] {
+	for _, c := range kids {
 		if !b.saw(c.ID) {
 			e.children = append(e.children, b.build(c, e, seg, depth+1))
 		}
 	}
-	for _, c := range tr.CalledBy[x.ID] {
+	for _, c := range callees {
 		if !b.saw(c.ID) {
 			e.children = append(e.children, b.build(c, e, c, depth+1))
 		}

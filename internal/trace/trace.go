@@ -121,6 +121,17 @@ type Tree struct {
 	// segments and orphans in none of the first, so what a walk reaches is
 	// a tree: it visits nothing twice and needs no set of what it saw.
 	distinct bool
+	// plain: distinct, and nothing grafted. A (sub)segment's children are
+	// then its own Subsegments (childrenOf), without a lookup.
+	plain bool
+}
+
+// childrenOf is Children[x.ID].
+func (tr *Tree) childrenOf(x *segment.Segment) []*segment.Segment {
+	if tr.plain {
+		return x.Subsegments
+	}
+	return tr.Children[x.ID]
 }
 
 // Assemble builds the tree of a trace (spec §6.1).
@@ -150,6 +161,7 @@ func (tr *Tree) assemble(t *Trace, n int) {
 		}
 	}
 	tr.distinct = len(tr.ByID) == n
+	tr.plain = tr.distinct
 	if len(tr.ByID) != n {
 		// Some ids occur twice. index's shortcut (a parent's embedded
 		// children are its Subsegments) may then order children otherwise
@@ -172,6 +184,7 @@ func (tr *Tree) assemble(t *Trace, n int) {
 		if d.IsIndependentSubsegment() {
 			if _, ok := tr.ByID[d.ParentID]; ok && d.ParentID != d.ID {
 				tr.Children[d.ParentID] = append(tr.Children[d.ParentID], d)
+				tr.plain = false
 			} else {
 				tr.Orphans = append(tr.Orphans, d)
 			}
@@ -221,7 +234,7 @@ func (tr *Tree) reset() {
 	clear(tr.Segments)
 	clear(tr.Roots)
 	clear(tr.Orphans)
-	tr.Trace, tr.distinct = nil, false
+	tr.Trace, tr.distinct, tr.plain = nil, false, false
 	tr.Segments, tr.Roots, tr.Orphans = tr.Segments[:0], tr.Roots[:0], tr.Orphans[:0]
 }
 
@@ -276,7 +289,7 @@ func (tr *Tree) Walk(x *segment.Segment, fn func(sub, parent *segment.Segment)) 
 // walkTree is walk for a tree whose ids are distinct.
 func (tr *Tree) walkTree(fn func(sub, parent *segment.Segment), s, p *segment.Segment) {
 	fn(s, p)
-	for _, c := range tr.Children[s.ID] {
+	for _, c := range tr.childrenOf(s) {
 		tr.walkTree(fn, c, s)
 	}
 }
