@@ -35,7 +35,8 @@ func deriveAll(tb testing.TB, tr *trace.Tree) derived {
 }
 
 // sameWithoutDistinct fails unless t's tree, walked as a tree of distinct
-// ids (no set of ids seen), gives what the walks that keep that set give.
+// ids (no set of ids seen), gives what the walks that keep that set give,
+// and SummarizeTrace gives the same summary.
 func sameWithoutDistinct(tb testing.TB, t *trace.Trace) bool {
 	tb.Helper()
 	tr := trace.Assemble(t)
@@ -45,6 +46,10 @@ func sameWithoutDistinct(tb testing.TB, t *trace.Trace) bool {
 	want := deriveAll(tb, tr)
 	if !reflect.DeepEqual(got.walks, want.walks) || !reflect.DeepEqual(got.infs, want.infs) || !bytes.Equal(got.summary, want.summary) {
 		tb.Fatalf("trace %s (distinct %v): walks as a tree differ from walks keeping the ids seen", t.ID, distinct)
+	}
+	// SummarizeTrace's own tree leaves Children empty when it is plain.
+	if kept, err := trace.EncodeSummary(trace.SummarizeTrace(t, nil, 1)); err != nil || !bytes.Equal(kept, want.summary) {
+		tb.Fatalf("trace %s (distinct %v): SummarizeTrace differs (%v)", t.ID, distinct, err)
 	}
 	return distinct
 }

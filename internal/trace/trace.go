@@ -146,29 +146,40 @@ func Assemble(t *Trace) *Tree {
 		CalledBy: map[string][]*segment.Segment{},
 		Segments: make([]*segment.Segment, 0, len(t.Docs)),
 	}
-	tr.assemble(t, n)
+	tr.assemble(t, n, true)
 	return tr
 }
 
 // assemble fills tr, whose maps are empty and slices empty (nil or
-// reused), with the tree of t, which has n (sub)segments in all.
-func (tr *Tree) assemble(t *Trace, n int) {
+// reused), with the tree of t, which has n (sub)segments in all. Unless
+// children, Children is left empty for a plain tree (childrenOf does not
+// read it): SummarizeTrace's own tree.
+func (tr *Tree) assemble(t *Trace, n int, children bool) {
 	tr.Trace = t
 	for _, d := range t.Docs {
-		tr.index(d)
+		if children {
+			tr.index(d)
+		} else {
+			tr.indexIDs(d)
+		}
 		if !d.IsIndependentSubsegment() {
 			tr.Segments = append(tr.Segments, d)
 		}
 	}
 	tr.distinct = len(tr.ByID) == n
-	tr.plain = tr.distinct
-	if len(tr.ByID) != n {
+	tr.plain = tr.distinct && !tr.grafts()
+	switch {
+	case len(tr.ByID) != n:
 		// Some ids occur twice. index's shortcut (a parent's embedded
 		// children are its Subsegments) may then order children otherwise
 		// than segment.Walk would: redo it the plain way.
 		clear(tr.Children)
 		for _, d := range t.Docs {
 			tr.indexPlain(d, nil)
+		}
+	case !children && !tr.plain:
+		for _, d := range t.Docs {
+			tr.index(d)
 		}
 	}
 	slices.SortStableFunc(tr.Segments, func(a, b *segment.Segment) int {
@@ -184,7 +195,6 @@ func (tr *Tree) assemble(t *Trace, n int) {
 		if d.IsIndependentSubsegment() {
 			if _, ok := tr.ByID[d.ParentID]; ok && d.ParentID != d.ID {
 				tr.Children[d.ParentID] = append(tr.Children[d.ParentID], d)
-				tr.plain = false
 			} else {
 				tr.Orphans = append(tr.Orphans, d)
 			}
@@ -262,6 +272,27 @@ func (tr *Tree) index(x *segment.Segment) {
 	for _, c := range x.Subsegments {
 		tr.index(c)
 	}
+}
+
+// indexIDs is index without Children.
+func (tr *Tree) indexIDs(x *segment.Segment) {
+	tr.ByID[x.ID] = x
+	for _, c := range x.Subsegments {
+		tr.indexIDs(c)
+	}
+}
+
+// grafts reports whether assemble grafts an independent subsegment below
+// its parent.
+func (tr *Tree) grafts() bool {
+	for _, d := range tr.Trace.Docs {
+		if d.IsIndependentSubsegment() && d.ParentID != d.ID {
+			if _, ok := tr.ByID[d.ParentID]; ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // indexPlain fills Children in segment.Walk's order, as each child is
