@@ -40,25 +40,38 @@ func (tr *Tree) Inferences() []Inference { return tr.appendInferences(nil) }
 // appendInferences appends the Inferences to out.
 func (tr *Tree) appendInferences(out []Inference) []Inference {
 	for _, seg := range tr.Segments {
-		covered := map[string]bool{}
-		tr.Walk(seg, func(x, p *segment.Segment) {
-			if x == seg {
-				return
-			}
-			if p != nil && covered[p.ID] {
-				covered[x.ID] = true
-				return
-			}
-			if len(tr.CalledBy[x.ID]) > 0 {
-				covered[x.ID] = true
-				return
-			}
-			if !isCall(x) {
-				return
-			}
-			covered[x.ID] = true
+		// Tree.Walk's visit, in its order, with whether the parent is
+		// covered passed down rather than kept in a map by id (each id is
+		// visited once per walk, so the two agree).
+		var seen *idSet
+		if !tr.distinct {
+			seen = new(idSet) // on the stack: inferBelow does not keep it
+			seen.add(seg.ID)
+		}
+		for _, c := range tr.childrenOf(seg) {
+			out = tr.inferBelow(seen, out, seg, c, false)
+		}
+	}
+	return out
+}
+
+// inferBelow appends the inferences of x and below it, whose parent is
+// covered: a call itself, or inside one, or called a traced callee. seen
+// is nil for a tree whose ids are distinct.
+func (tr *Tree) inferBelow(seen *idSet, out []Inference, seg, x *segment.Segment, covered bool) []Inference {
+	if seen != nil && !seen.add(x.ID) {
+		return out
+	}
+	if !covered {
+		if len(tr.CalledBy[x.ID]) > 0 {
+			covered = true
+		} else if isCall(x) {
+			covered = true
 			out = append(out, Inference{Sub: x, Owner: seg, Node: InferredNode(x), ID: inferredID(x.ID)})
-		})
+		}
+	}
+	for _, c := range tr.childrenOf(x) {
+		out = tr.inferBelow(seen, out, seg, c, covered)
 	}
 	return out
 }

@@ -30,7 +30,7 @@ func TestReleasedBuilderHoldsNoDocument(t *testing.T) {
 	}
 	b := new(builder)
 	b.tree = Tree{Children: map[string][]*segment.Segment{}, ByID: map[string]*segment.Segment{}, CalledBy: map[string][]*segment.Segment{}}
-	b.tree.assemble(tr, 5)
+	b.tree.assemble(tr, 5, false)
 	if s := b.summarize(&b.tree, nil, 1); len(s.Nodes) != 3 || len(b.tree.Orphans) != 1 {
 		t.Fatalf("the trace was not summarised as expected: %d nodes, %d orphans", len(s.Nodes), len(b.tree.Orphans))
 	}
@@ -78,7 +78,7 @@ func TestReleaseResetsEveryField(t *testing.T) {
 	b := new(builder)
 	for _, tr := range []*Trace{bigTrace(t, 1), bigTrace(t, 2)} {
 		b.tree = Tree{Children: map[string][]*segment.Segment{}, ByID: map[string]*segment.Segment{}, CalledBy: map[string][]*segment.Segment{}}
-		b.tree.assemble(tr, 100)
+		b.tree.assemble(tr, 100, false)
 		b.summarize(&b.tree, nil, 1)
 		b.release()
 		v := reflect.ValueOf(b).Elem()

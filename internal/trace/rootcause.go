@@ -67,7 +67,7 @@ func (b *builder) callTree() []*entity {
 			b.bySub[infs[i].Sub.ID] = &infs[i]
 		}
 	}
-	if b.seen == nil {
+	if b.seen == nil && !tr.distinct {
 		b.seen = make(map[string]bool, len(tr.ByID))
 	}
 	// Every id is built at most once, so one array holds all entities
@@ -80,7 +80,7 @@ func (b *builder) callTree() []*entity {
 	b.kids = b.kids[:0]
 	roots := b.roots[:0]
 	for _, r := range tr.Roots {
-		if !b.seen[r.ID] {
+		if !b.saw(r.ID) {
 			roots = append(roots, b.build(r, nil, r, 0))
 		}
 	}
@@ -101,6 +101,10 @@ func (b *builder) inferenceOf(id string) *Inference {
 	}
 	return nil
 }
+
+// saw reports whether the call tree has an entity of that id already:
+// never, when ids are distinct (Tree.distinct).
+func (b *builder) saw(id string) bool { return !b.tr.distinct && b.seen[id] }
 
 func (b *builder) newEntity(e entity) *entity {
 	if len(b.slab) == cap(b.slab) {
@@ -128,21 +132,24 @@ func (b *builder) children(n int) []*entity {
 // everything below it.
 func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment, depth int) *entity {
 	tr := b.tr
-	b.seen[x.ID] = true
+	if !tr.distinct {
+		b.seen[x.ID] = true
+	}
 	e := b.newEntity(entity{x: x, parent: parent, service: seg.ID, node: NodeOf(seg)})
 	if depth > 200 {
 		return e
 	}
-	if n := len(tr.Children[x.ID]) + len(tr.CalledBy[x.ID]) + 1; n > 1 {
+	kids, callees := tr.childrenOf(x), tr.CalledBy[x.ID]
+	if n := len(kids) + len(callees) + 1; n > 1 {
 		e.children = b.children(n)
 	}
-	for _, c := range tr.Children[x.ID] {
-		if !b.seen[c.ID] {
+	for _, c := range kids {
+		if !b.saw(c.ID) {
 			e.children = append(e.children, b.build(c, e, seg, depth+1))
 		}
 	}
-	for _, c := range tr.CalledBy[x.ID] {
-		if !b.seen[c.ID] {
+	for _, c := range callees {
+		if !b.saw(c.ID) {
 			e.children = append(e.children, b.build(c, e, c, depth+1))
 		}
 	}

@@ -203,7 +203,7 @@ func SummarizeTrace(t *Trace, prev *Summary, now float64) *Summary {
 	if tr.Segments == nil {
 		tr.Segments = make([]*segment.Segment, 0, len(t.Docs))
 	}
-	tr.assemble(t, n)
+	tr.assemble(t, n, false)
 	return b.summarize(tr, prev, now)
 }
 
@@ -372,9 +372,12 @@ const maxLinear = 16
 
 // lookupNode finds the index of a node already in the summary: the first
 // one with the same Key.
-func (b *builder) lookupNode(id NodeID) (int, bool) {
+func (b *builder) lookupNode(id NodeID) (int, bool) { return b.lookupNodeNUL(id, hasNUL(id)) }
+
+// lookupNodeNUL is lookupNode for an id of which nul is hasNUL.
+func (b *builder) lookupNodeNUL(id NodeID, nul bool) (int, bool) {
 	if b.nodeIdx == nil {
-		if !b.nodeNUL && !hasNUL(id) && len(b.s.Nodes) <= maxLinear {
+		if !b.nodeNUL && !nul && len(b.s.Nodes) <= maxLinear {
 			// Without \x00 in any part, keys are equal iff all parts are.
 			for i := range b.s.Nodes {
 				if b.s.Nodes[i].NodeID == id {
@@ -422,7 +425,8 @@ func hasNUL(id NodeID) bool {
 }
 
 func (b *builder) node(id NodeID, inferred bool) int {
-	if i, ok := b.lookupNode(id); ok {
+	nul := hasNUL(id)
+	if i, ok := b.lookupNodeNUL(id, nul); ok {
 		return i
 	}
 	if b.s.Nodes == nil {
@@ -430,7 +434,7 @@ func (b *builder) node(id NodeID, inferred bool) int {
 	}
 	b.s.Nodes = append(b.s.Nodes, Node{NodeID: id, Names: b.oneName(id.Name), Inferred: inferred})
 	i := len(b.s.Nodes) - 1
-	if hasNUL(id) {
+	if nul {
 		b.nodeNUL = true
 	}
 	if b.nodeIdx != nil {

@@ -116,6 +116,22 @@ type Tree struct {
 	// CalledBy maps a subsegment id to the segments whose parent_id names it:
 	// the callee's own segments for an instrumented downstream call.
 	CalledBy map[string][]*segment.Segment
+	// distinct: no two (sub)segments share an id. Every (sub)segment then
+	// is in at most one Children list and at most one CalledBy list, and
+	// segments and orphans in none of the first, so what a walk reaches is
+	// a tree: it visits nothing twice and needs no set of what it saw.
+	distinct bool
+	// plain: distinct, and nothing grafted. A (sub)segment's children are
+	// then its own Subsegments (childrenOf), without a lookup.
+	plain bool
+}
+
+// childrenOf is Children[x.ID].
+func (tr *Tree) childrenOf(x *segment.Segment) []*segment.Segment {
+	if tr.plain {
+		return x.Subsegments
+	}
+	return tr.Children[x.ID]
 }
 
 // Assemble builds the tree of a trace (spec §6.1).
@@ -130,27 +146,40 @@ func Assemble(t *Trace) *Tree {
 		CalledBy: map[string][]*segment.Segment{},
 		Segments: make([]*segment.Segment, 0, len(t.Docs)),
 	}
-	tr.assemble(t, n)
+	tr.assemble(t, n, true)
 	return tr
 }
 
 // assemble fills tr, whose maps are empty and slices empty (nil or
-// reused), with the tree of t, which has n (sub)segments in all.
-func (tr *Tree) assemble(t *Trace, n int) {
+// reused), with the tree of t, which has n (sub)segments in all. Unless
+// children, Children is left empty for a plain tree (childrenOf does not
+// read it): SummarizeTrace's own tree.
+func (tr *Tree) assemble(t *Trace, n int, children bool) {
 	tr.Trace = t
 	for _, d := range t.Docs {
-		tr.index(d)
+		if children {
+			tr.index(d)
+		} else {
+			tr.indexIDs(d)
+		}
 		if !d.IsIndependentSubsegment() {
 			tr.Segments = append(tr.Segments, d)
 		}
 	}
-	if len(tr.ByID) != n {
+	tr.distinct = len(tr.ByID) == n
+	tr.plain = tr.distinct && !tr.grafts()
+	switch {
+	case len(tr.ByID) != n:
 		// Some ids occur twice. index's shortcut (a parent's embedded
 		// children are its Subsegments) may then order children otherwise
 		// than segment.Walk would: redo it the plain way.
 		clear(tr.Children)
 		for _, d := range t.Docs {
 			tr.indexPlain(d, nil)
+		}
+	case !children && !tr.plain:
+		for _, d := range t.Docs {
+			tr.index(d)
 		}
 	}
 	slices.SortStableFunc(tr.Segments, func(a, b *segment.Segment) int {
@@ -215,7 +244,7 @@ func (tr *Tree) reset() {
 	clear(tr.Segments)
 	clear(tr.Roots)
 	clear(tr.Orphans)
-	tr.Trace = nil
+	tr.Trace, tr.distinct, tr.plain = nil, false, false
 	tr.Segments, tr.Roots, tr.Orphans = tr.Segments[:0], tr.Roots[:0], tr.Orphans[:0]
 }
 
@@ -245,6 +274,27 @@ func (tr *Tree) index(x *segment.Segment) {
 	}
 }
 
+// indexIDs is index without Children.
+func (tr *Tree) indexIDs(x *segment.Segment) {
+	tr.ByID[x.ID] = x
+	for _, c := range x.Subsegments {
+		tr.indexIDs(c)
+	}
+}
+
+// grafts reports whether assemble grafts an independent subsegment below
+// its parent.
+func (tr *Tree) grafts() bool {
+	for _, d := range tr.Trace.Docs {
+		if d.IsIndependentSubsegment() && d.ParentID != d.ID {
+			if _, ok := tr.ByID[d.ParentID]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // indexPlain fills Children in segment.Walk's order, as each child is
 // visited.
 func (tr *Tree) indexPlain(x, p *segment.Segment) {
@@ -259,8 +309,20 @@ func (tr *Tree) indexPlain(x, p *segment.Segment) {
 
 // Walk visits every (sub)segment below x, embedded and grafted, with its parent.
 func (tr *Tree) Walk(x *segment.Segment, fn func(sub, parent *segment.Segment)) {
+	if tr.distinct {
+		tr.walkTree(fn, x, nil)
+		return
+	}
 	var seen idSet // on the stack: no allocation for small trees
 	tr.walk(&seen, fn, x, nil)
+}
+
+// walkTree is walk for a tree whose ids are distinct.
+func (tr *Tree) walkTree(fn func(sub, parent *segment.Segment), s, p *segment.Segment) {
+	fn(s, p)
+	for _, c := range tr.childrenOf(s) {
+		tr.walkTree(fn, c, s)
+	}
 }
 
 func (tr *Tree) walk(seen *idSet, fn func(sub, parent *segment.Segment), s, p *segment.Segment) {
