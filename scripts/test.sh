@@ -105,20 +105,42 @@ stage "console build"
 join npm-console
 bash scripts/build-ui.sh
 
-stage "go test (the default build: pure Go)"
+stage "go test: the default build (pure Go), and the cgo build's packages beside it"
 join npm-nodesdk
 join servers
 ROENTGEN_CLICKHOUSE_URL="$(cat "$bgdir/clickhouse.url")"
 ROENTGEN_CLICKHOUSE_SHARDS_URL="$(cat "$bgdir/clickhouse-shards.url")"
 export ROENTGEN_CLICKHOUSE_URL ROENTGEN_CLICKHOUSE_SHARDS_URL
-CGO_ENABLED=0 go test -count=1 -timeout 25m ./...
-
-# The cgo build (C zstd, Pebble's memory outside the Go heap, malloc_trim at
-# idle) differs only below these packages.
+# Most of this stage waits (ClickHouse's answers, the Go SDK's 10 s
+# sampling reports, servers the end-to-end tests start), so its go tests
+# run side by side, the longest first (docs/performance.md, "`make test`'s
+# own time"): one go test per package waits only for its own. go test
+# starts test runs in the order its packages are named.
+# - internal/store/clickhouse, the longest, in a go test of its own: its
+#   tests wait on the servers' latency, many at once (-parallel).
+# - the cgo build (C zstd, Pebble's memory outside the Go heap, malloc_trim
+#   at idle), which differs only below these packages.
+# - the rest, the long ones first, three at a time (one of them, sampling,
+#   mostly asleep).
+clickhouse_pkgs=(./internal/store/clickhouse/...)
+bg gotest-clickhouse env CGO_ENABLED=0 go test -count=1 -timeout 25m -parallel 8 "${clickhouse_pkgs[@]}"
+cgo=""
 if command -v "$(go env CC)" >/dev/null 2>&1; then
-  stage "go test, cgo build: the packages it changes"
-  CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
+  cgo=1
+  bg gotest-cgo env CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
 fi
+first=(./internal/sampling ./internal/e2e ./internal/store/pebble ./internal/ingest ./internal/app)
+mod="$(go list -m)"
+rest=()
+for p in $(go list ./...); do
+  p="./${p#"$mod"/}"
+  case " ${first[*]} " in *" $p "*) continue ;; esac
+  case "$p" in ./internal/store/clickhouse | ./internal/store/clickhouse/*) continue ;; esac
+  rest+=("$p")
+done
+CGO_ENABLED=0 go test -count=1 -timeout 25m -p 3 "${first[@]}" "${rest[@]}"
+join gotest-clickhouse
+if [ -n "$cgo" ]; then join gotest-cgo; fi
 
 # Each package's instrumented test binary is built once (go test -c -fuzz)
 # and run once per target, as go test -fuzz runs it (in the package's

@@ -14,6 +14,12 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
+// Tests here wait on ClickHouse's latency, not on this process's CPU, so
+// every test with databases of its own runs in parallel (t.Parallel) with
+// the others (scripts/test.sh runs this package with -parallel 8). The
+// tests that set a package-level hook (export_test.go: answers, purges,
+// upgrades) see every store's queries, so they stay sequential: Go runs a
+// package's sequential tests before it releases any parallel one.
 func open(t testing.TB, u string) *clickhouse.Store {
 	t.Helper()
 	s, err := clickhouse.Open(context.Background(), u)
@@ -26,6 +32,7 @@ func open(t testing.TB, u string) *clickhouse.Store {
 // TestConformance runs the store conformance suite against a real
 // ClickHouse server, a fresh database per store.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	clickhousetest.ServerURL(t)
 	conformance(t, clickhousetest.NewDatabase)
 }
@@ -33,6 +40,7 @@ func TestConformance(t *testing.T) {
 // TestConformanceSharded runs it against Distributed tables over two
 // shards (cluster.go), each on its own server.
 func TestConformanceSharded(t *testing.T) {
+	t.Parallel()
 	clickhousetest.ShardsURL(t)
 	conformance(t, clickhousetest.NewShardedDatabase)
 }
@@ -115,6 +123,7 @@ func TestTracesReadsOneSummaryPerTrace(t *testing.T) {
 }
 
 func TestTracesReadsWhatTraceReads(t *testing.T) {
+	t.Parallel()
 	s := open(t, clickhousetest.NewDatabase(t))
 	defer s.Close()
 	ctx := context.Background()
@@ -166,6 +175,7 @@ func TestTracesReadsWhatTraceReads(t *testing.T) {
 // prepared earlier even when its commit finishes first, as the ingest path
 // relies on once it commits outside the trace's lock (store.DocPreparer).
 func TestPreparedDocsKeepTheirOrder(t *testing.T) {
+	t.Parallel()
 	s := open(t, clickhousetest.NewDatabase(t))
 	defer s.Close()
 	ctx := context.Background()

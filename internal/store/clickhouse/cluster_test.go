@@ -48,6 +48,7 @@ func countOn(t *testing.T, node, query string) int {
 // one shard, both shards holding some; reads through the Distributed
 // tables see them all, and retention drops the partitions on both shards.
 func TestShardedRowsLandOnEveryShard(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := open(t, clickhousetest.NewShardedDatabase(t))
 	defer s.Close()
@@ -112,6 +113,7 @@ func TestShardedRowsLandOnEveryShard(t *testing.T) {
 // replicas (Roentgen's tables would not replicate) and one with a shard no
 // server answers for are each an error at start that says so.
 func TestShardedOpenErrors(t *testing.T) {
+	t.Parallel()
 	u, err := url.Parse(clickhousetest.NewShardedDatabase(t))
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +134,7 @@ func TestShardedOpenErrors(t *testing.T) {
 // without cluster=, or a plain one with it, is refused at start, and
 // neither is changed.
 func TestShardedAndPlainDatabasesDoNotMix(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	sharded := clickhousetest.NewShardedDatabase(t)
 	s := open(t, sharded)
@@ -179,10 +182,14 @@ func TestShardedAndPlainDatabasesDoNotMix(t *testing.T) {
 // schema_version was a MergeTree and new tables were made fine-grained
 // at creation (TinyLog refused the INSERTs made at once; migration 4's
 // RENAMEs raced).
-func TestConcurrentOpens(t *testing.T) { concurrentOpens(t, clickhousetest.NewDatabase(t)) }
+func TestConcurrentOpens(t *testing.T) {
+	t.Parallel()
+	concurrentOpens(t, clickhousetest.NewDatabase(t))
+}
 
 // TestShardedConcurrentOpens is the same on a sharded database.
 func TestShardedConcurrentOpens(t *testing.T) {
+	t.Parallel()
 	concurrentOpens(t, clickhousetest.NewShardedDatabase(t))
 }
 
@@ -235,6 +242,7 @@ func TestClusterURLErrors(t *testing.T) {
 // table that lacked the column's default every row would read as inserted
 // at the epoch, before every cutoff, and a rolled-up graph would miss them.
 func TestShardedStatsCarryTheirInsertTime(t *testing.T) {
+	t.Parallel()
 	s := open(t, clickhousetest.NewShardedDatabase(t))
 	defer s.Close()
 	b := storetest.Base

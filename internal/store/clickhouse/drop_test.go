@@ -22,7 +22,10 @@ import (
 // that was also summarised (kept by a process that decided apart), not a
 // late document awaiting its summary (newer than its trace's tombstone).
 // Each partition is purged once.
-func TestPurgeDropped(t *testing.T) { onBothLayouts(t, purgeDropped) }
+func TestPurgeDropped(t *testing.T) {
+	t.Parallel()
+	onBothLayouts(t, purgeDropped)
+}
 
 func purgeDropped(t *testing.T, u string) {
 	s := open(t, u)
@@ -88,11 +91,13 @@ func purgeDropped(t *testing.T, u string) {
 // so it stays pending and reads return it as a late document of the dropped
 // trace, to be dropped and counted on its own (issue 17, found in review).
 func TestDropHidesOnlyTheDocumentsItRead(t *testing.T) {
+	t.Parallel()
 	onBothLayouts(t, func(t *testing.T, db string) { dropHidesOnlyTheDocumentsItRead(t, db, true) })
 }
 
 // The same when the drop read nothing at all: its tombstone hides nothing.
 func TestDropThatReadNothingHidesNothing(t *testing.T) {
+	t.Parallel()
 	onBothLayouts(t, func(t *testing.T, db string) { dropHidesOnlyTheDocumentsItRead(t, db, false) })
 }
 
@@ -279,6 +284,7 @@ func waitStoreMutations(t *testing.T, s *clickhouse.Store, storeURL string) {
 // mark up to the version it read (pending.go), in every pending lookup; a
 // document stored after it is pending again.
 func TestDropClearsTheMarksItRead(t *testing.T) {
+	t.Parallel()
 	onBothLayouts(t, func(t *testing.T, db string) {
 		a, b := open(t, db), open(t, db)
 		defer a.Close()

@@ -13,6 +13,7 @@ import (
 // (and a quote, and bytes beyond ASCII) reach the server as sent, in
 // order, and an empty set is an empty table.
 func TestExternalIDsArriveAsSent(t *testing.T) {
+	t.Parallel()
 	db := clickhousetest.NewDatabase(t)
 	st, err := clickhouse.Open(context.Background(), db) // creates the database
 	if err != nil {

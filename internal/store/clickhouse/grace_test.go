@@ -33,6 +33,7 @@ func insertAt(t *testing.T, u string, bucket int64, entity string, d graph.Stats
 // became visible later than the grace after the server took it is missed
 // by every read (docs/clickhouse.md): that is what the grace must exceed.
 func TestStatsRollupGraceKeepsInsertsUnderWay(t *testing.T) {
+	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
 	s := open(t, u)
 	defer s.Close()

@@ -16,6 +16,7 @@ import (
 // and the trace reads back whole. Then a migration stopped after its
 // RENAMEs (the old documents in docs_coarse) is finished by the next open.
 func TestFineGrainedMigration(t *testing.T) {
+	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
 	s := open(t, u)
 	b := storetest.Base

@@ -17,6 +17,7 @@ import (
 // their own documents, where each is filed, are all pending, and their
 // lease claims are seen by another process.
 func TestBatchReadsNameExactlyTheirTraces(t *testing.T) {
+	t.Parallel()
 	db := clickhousetest.NewDatabase(t)
 	s := open(t, db)
 	defer s.Close()

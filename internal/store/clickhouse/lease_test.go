@@ -19,6 +19,7 @@ import (
 // TestTraceLeases: a trace leased by one store is refused to another until
 // released; traces nobody holds are granted.
 func TestTraceLeases(t *testing.T) {
+	t.Parallel()
 	db := clickhousetest.NewDatabase(t)
 	a, b := open(t, db), open(t, db)
 	defer a.Close()
@@ -52,6 +53,7 @@ func TestTraceLeases(t *testing.T) {
 // TestPendingOfOtherProcesses: the pending traces another process may
 // summarise, by id and by the age of their marks.
 func TestPendingOfOtherProcesses(t *testing.T) {
+	t.Parallel()
 	s := open(t, clickhousetest.NewDatabase(t))
 	defer s.Close()
 	ctx := context.Background()
@@ -86,6 +88,7 @@ func TestPendingOfOtherProcesses(t *testing.T) {
 // another, it claims again only what nobody holds, so retrying a held
 // trace (a read's Sync does, every few ms) inserts no claim rows.
 func TestContendedLeaseClaimsOnlyFreeTraces(t *testing.T) {
+	t.Parallel()
 	db := clickhousetest.NewDatabase(t)
 	a, b := open(t, db), open(t, db)
 	defer a.Close()
@@ -130,6 +133,7 @@ func TestContendedLeaseClaimsOnlyFreeTraces(t *testing.T) {
 // the summary is; a drop's release is still a trace_leases row. Another
 // process claims both traces once they are stored, not before.
 func TestSummaryReleasesItsLease(t *testing.T) {
+	t.Parallel()
 	test := func(t *testing.T, db string) {
 		a, b := open(t, db), open(t, db)
 		defer a.Close()

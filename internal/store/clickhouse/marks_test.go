@@ -20,6 +20,7 @@ import (
 // the Go grouping answers what the server's grouping (the SQL before it)
 // answers: each trace's epoch, open marks and whether it is pending.
 func TestMarksGroupedInGoAsByTheServer(t *testing.T) {
+	t.Parallel()
 	db := clickhousetest.NewDatabase(t)
 	s := open(t, db)
 	defer s.Close()

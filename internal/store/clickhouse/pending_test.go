@@ -22,6 +22,7 @@ import (
 // process reads them. A is this build (its documents are its mark) or an
 // older one (a traces row, then the documents).
 func TestSummaryClearsOnlyWhatItRead(t *testing.T) {
+	t.Parallel()
 	onBothLayouts(t, func(t *testing.T, db string) { summaryClearsOnlyWhatItRead(t, db, false) })
 	t.Run("older-build", func(t *testing.T) {
 		onBothLayouts(t, func(t *testing.T, db string) { summaryClearsOnlyWhatItRead(t, db, true) })
@@ -111,6 +112,7 @@ func summaryClearsOnlyWhatItRead(t *testing.T, db string, olderA bool) {
 // replaced by newer versions of the same ids is cleared by a summary that
 // read the newer ones, else the trace would be summarised again forever.
 func TestSummaryClearsRewrittenDocuments(t *testing.T) {
+	t.Parallel()
 	onBothLayouts(t, summaryClearsRewrittenDocuments)
 }
 
@@ -170,6 +172,7 @@ func docIDs(st *store.StoredTrace) []string {
 // this build, with no traces row, is pending until summarised too; the
 // summarised trace stays clear.
 func TestPendingMarksOfAnOldDatabase(t *testing.T) {
+	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
 	ctx := context.Background()
 	s := open(t, u)
@@ -257,6 +260,7 @@ func wantPending(t *testing.T, s *clickhouse.Store, want []string, ids ...string
 // their marks cleared by traces rows) upgrades: its summarised trace stays
 // clear, its pending one stays pending until this build summarises it.
 func TestSummaryRowClearsItsMarks(t *testing.T) {
+	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
 	ctx := context.Background()
 	s := open(t, u)

@@ -57,6 +57,7 @@ func insertOld(t *testing.T, u string, bucket int64, entity string, d graph.Stat
 // rollup whose process died before its mark; two rollups at one cutoff)
 // answer exactly the sums of every row written.
 func TestStatsRollupsCountEveryRowOnce(t *testing.T) {
+	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
 	s := open(t, u)
 	defer s.Close()
@@ -150,6 +151,7 @@ func TestStatsRollupsCountEveryRowOnce(t *testing.T) {
 
 // TestApplyCombinesDeltasPerKey: a flush's deltas of one key are one row.
 func TestApplyCombinesDeltasPerKey(t *testing.T) {
+	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
 	s := open(t, u)
 	defer s.Close()
@@ -183,6 +185,7 @@ func statsEqual(a, b graph.Stats) bool { return string(a.Encode()) == string(b.E
 // schema version 5 (no `at`) count once, before and after a merge writes
 // their `at`, read through rollups.
 func TestStatsRollupsAfterMigratingAnOldDatabase(t *testing.T) {
+	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
 	s := open(t, u)
 	b := storetest.Base
@@ -231,6 +234,7 @@ func TestStatsRollupsAfterMigratingAnOldDatabase(t *testing.T) {
 // the older rows, each as it finds them) at once: every read counts every
 // older row once, and the last read every row.
 func TestStatsRollupsOfSeveralProcessesAtOnce(t *testing.T) {
+	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
 	b := storetest.Base
 	var ps []*clickhouse.Store

@@ -16,6 +16,7 @@ import (
 // moved to another epoch, and a search still finds the trace by a term
 // only an older version wrote (the conformance suite checks lost terms).
 func TestApplyWritesOnlyAddedTerms(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, err := clickhouse.Open(ctx, clickhousetest.NewDatabase(t))
 	if err != nil {

@@ -153,6 +153,7 @@ func TestConcurrentUpgradesOfAnOldDatabase(t *testing.T) {
 // already exists", or the TinyLog schema_version's "File not found:
 // tmp_sizes.json") and some left docs_fine behind.
 func TestConcurrentOpensOfAnOldDatabase(t *testing.T) {
+	t.Parallel()
 	for round := range 3 {
 		u := clickhousetest.NewDatabase(t)
 		id := oldDatabase(t, u)
