@@ -1,8 +1,11 @@
 package pebble
 
 import (
+	"encoding/json"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -13,29 +16,58 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
-// A layout 9 store differs from a layout 10 one only in the summary forms
-// it holds (which all still read): on a disk too full to upgrade it opens
-// read-only and serves its statistics from where layout 9 keeps them, and
-// with space it is marked 10 and serves the same.
+// testdata/layout9 is a store written by a layout 9 build (commit 49d58f9,
+// the last before the derived summary form; a test since removed):
+// addTestStats' statistics, metadata rule a -> va, storetest.Summary of
+// storetest.TraceID(storetest.Base+5, 1) and three bench.NewGenerator(9)
+// traces of 1, 4 and 7 segments with their documents, summarised by that
+// build. testdata/layout9.summaries.json is those summaries as that build
+// encoded them to JSON: what this build must read back.
+//
+// A layout 9 store differs from a layout 10 one only in the summary forms it
+// holds (packed, 0x02; layout 10 writes derived ones, 0x03, which layout 9
+// builds cannot read): on a disk too full to upgrade it opens read-only and
+// serves everything from where layout 9 keeps it, and with space it is
+// marked 10 and serves the same, old summaries beside new ones.
 func TestLayout9StoreUpgrades(t *testing.T) {
-	dir := tmpfs(t, "64m")
+	var want []json.RawMessage
+	if b, err := os.ReadFile(filepath.Join("testdata", "layout9.summaries.json")); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	// The generated traces' documents, one per segment.
+	wantDocs := map[string]int{
+		"1-6b49d23c-fefd6b1bc2459aff03c5da52": 1,
+		"1-6b49d23d-d5d2cf62545f55b1976c705f": 4,
+		"1-6b49d23e-b910c0a368fbbe0cd262b76c": 7,
+	}
 	quiet := Options{ReserveBytes: 8 << 20, Logger: slog.New(slog.DiscardHandler), CombineStats: graph.CombineStats}
-	s, err := Open(dir, quiet)
+	// What addTestStats' records read as from a store of this layout.
+	fresh, err := Open(t.TempDir(), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addTestStats(t, s)
-	wantStats := statCounts(t, s)
-	id := storetest.TraceID(storetest.Base+5, 1)
-	want := storetest.Summary(id, storetest.Base+5)
-	storetest.Put(t, s, want)
-	if err := s.main.Set([]byte{'v'}, []byte("9"), pebble.Sync); err != nil {
+	addTestStats(t, fresh)
+	wantStats := statCounts(t, fresh)
+	if err := fresh.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+
+	dir := tmpfs(t, "64m")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "layout9"))); err != nil {
 		t.Fatal(err)
 	}
-	check := func(when, version string) {
+	free := fillTo(t, dir, 2<<20)
+	s, err := Open(dir, quiet)
+	if err != nil {
+		t.Fatalf("open a layout 9 store on a full disk: %v", err)
+	}
+	defer s.Close()
+	if got := summaryForms(t, s.main); !maps.Equal(got, map[byte]int{0x02: len(want)}) {
+		t.Fatalf("summary forms in the layout 9 store: %v, want %d packed", got, len(want))
+	}
+	check := func(when, version string, extra int) {
 		t.Helper()
 		if v, _ := s.lookup([]byte{'v'}); string(v) != version {
 			t.Fatalf("%s: layout %q, want %s", when, v, version)
@@ -48,19 +80,99 @@ func TestLayout9StoreUpgrades(t *testing.T) {
 		if err := s.Summaries(t.Context(), q, func(x *trace.Summary) bool { got = append(got, x); return true }); err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
-			t.Errorf("%s: summaries %+v, want %+v", when, got, want)
+		if len(got) != len(want)+extra {
+			t.Fatalf("%s: %d summaries, want %d", when, len(got), len(want)+extra)
+		}
+		byID := map[string]*trace.Summary{}
+		for _, x := range got {
+			byID[x.TraceID] = x
+		}
+		for _, w := range want {
+			var ws struct {
+				TraceID string `json:"id"`
+			}
+			if err := json.Unmarshal(w, &ws); err != nil {
+				t.Fatal(err)
+			}
+			x := byID[ws.TraceID]
+			if x == nil {
+				t.Errorf("%s: summary of %s not read", when, ws.TraceID)
+				continue
+			}
+			if !sameJSON(t, x, w) {
+				b, _ := json.Marshal(x)
+				t.Errorf("%s: summary of %s reads as\n%s\nthe layout 9 build wrote\n%s", when, ws.TraceID, b, w)
+			}
+			tr, err := s.Trace(t.Context(), ws.TraceID)
+			if err != nil || !reflect.DeepEqual(tr.Summary, x) {
+				t.Errorf("%s: Trace(%s): %+v, %v", when, ws.TraceID, tr.Summary, err)
+			} else if n := len(tr.Docs); n != wantDocs[ws.TraceID] {
+				t.Errorf("%s: Trace(%s) has %d documents, want %d", when, ws.TraceID, n, wantDocs[ws.TraceID])
+			}
+		}
+		meta := map[string]string{}
+		if err := s.ListMeta(t.Context(), "rules", func(k string, v []byte) bool { meta[k] = string(v); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if w := map[string]string{"a": "va"}; !maps.Equal(meta, w) {
+			t.Errorf("%s: metadata %v, want %v", when, meta, w)
 		}
 	}
-	free := fillTo(t, dir, 2<<20)
-	if s, err = Open(dir, quiet); err != nil {
-		t.Fatalf("open a layout 9 store on a full disk: %v", err)
+	check("read-only", "9", 0)
+	if s.Writable() {
+		t.Fatal("writable on a full disk")
 	}
-	defer s.Close()
-	check("read-only", "9")
 	free()
 	if !s.Writable() {
 		t.Fatal("not writable after space was freed")
 	}
-	check("upgraded", layoutVersion)
+	check("upgraded", layoutVersion, 0)
+
+	// A summary written now takes the derived form beside the packed ones.
+	id := storetest.TraceID(storetest.Base+7, 2)
+	added := storetest.Summary(id, storetest.Base+7)
+	storetest.Put(t, s, added)
+	if got := summaryForms(t, s.main); !maps.Equal(got, map[byte]int{0x02: len(want), 0x03: 1}) {
+		t.Errorf("summary forms after a new trace: %v", got)
+	}
+	check("after a new trace", layoutVersion, 1)
+	if tr, err := s.Trace(t.Context(), id); err != nil || !reflect.DeepEqual(tr.Summary, added) {
+		t.Errorf("the new trace reads as %+v, %v; want %+v", tr.Summary, err, added)
+	}
+}
+
+// summaryForms counts the stored summaries by their format byte.
+func summaryForms(t *testing.T, db *pebble.DB) map[byte]int {
+	t.Helper()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'s' + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	out := map[byte]int{}
+	for it.First(); it.Valid(); it.Next() {
+		v := it.Value()
+		if len(v) == 0 {
+			t.Fatalf("empty summary at %x", it.Key())
+		}
+		out[v[0]]++
+	}
+	return out
+}
+
+// sameJSON says whether x encodes to the same JSON value as want.
+func sameJSON(t *testing.T, x *trace.Summary, want json.RawMessage) bool {
+	t.Helper()
+	b, err := json.Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, w any
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	return reflect.DeepEqual(a, w)
 }
