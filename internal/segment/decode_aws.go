@@ -2,20 +2,19 @@ package segment
 
 // The `aws` object and its resource objects, for decodeFast.
 
-func (s *scanner) aws(p **AWS, depth int) bool {
+// aws reads an aws object into top's, with its xray object, or into new
+// ones if top is nil.
+func (s *scanner) aws(p **AWS, top *docBlock, depth int) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	var blk *awsBlock
 	var a *AWS
-	if depth == 1 {
-		// A segment's own aws object: its resource objects are in the
-		// same allocation.
-		blk = new(awsBlock)
-		a = &blk.a
+	var xray *XRaySDK
+	if top != nil {
+		a, xray = &top.aws, &top.xray
 	} else {
 		a = new(AWS)
 	}
@@ -48,13 +47,13 @@ func (s *scanner) aws(p **AWS, depth int) bool {
 		case "queue_name":
 			ok = once(&seen, 11) && s.strField(&a.QueueName)
 		case "ec2":
-			ok = once(&seen, 12) && s.ec2(&a.EC2, blk)
+			ok = once(&seen, 12) && s.ec2(&a.EC2)
 		case "ecs":
-			ok = once(&seen, 13) && s.ecs(&a.ECS, blk)
+			ok = once(&seen, 13) && s.ecs(&a.ECS)
 		case "eks":
 			ok = once(&seen, 14) && s.eks(&a.EKS)
 		case "xray":
-			ok = once(&seen, 15) && s.xray(&a.XRay, blk)
+			ok = once(&seen, 15) && s.xray(&a.XRay, xray)
 		case "elastic_beanstalk":
 			ok = once(&seen, 16) && s.beanstalk(&a.ElasticBeanstalk)
 		case "cloudwatch_logs":
@@ -74,28 +73,14 @@ func (s *scanner) aws(p **AWS, depth int) bool {
 	return ok
 }
 
-// awsBlock is a segment's aws object with the resource objects SDKs
-// write there, one allocation where there were three.
-type awsBlock struct {
-	a    AWS
-	xray XRaySDK
-	ec2  EC2
-	ecs  ECS
-}
-
-func (s *scanner) ec2(p **EC2, blk *awsBlock) bool {
+func (s *scanner) ec2(p **EC2) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	var v *EC2
-	if blk != nil {
-		v = &blk.ec2
-	} else {
-		v = new(EC2)
-	}
+	v := new(EC2)
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {
@@ -119,19 +104,14 @@ func (s *scanner) ec2(p **EC2, blk *awsBlock) bool {
 	return ok
 }
 
-func (s *scanner) ecs(p **ECS, blk *awsBlock) bool {
+func (s *scanner) ecs(p **ECS) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	var v *ECS
-	if blk != nil {
-		v = &blk.ecs
-	} else {
-		v = new(ECS)
-	}
+	v := new(ECS)
 	var seen uint64
 	k, done, ok := s.firstKey()
 	for ; ok && !done; k, done, ok = s.nextKey() {
@@ -217,17 +197,14 @@ func (s *scanner) lambda(p **Lambda) bool {
 	return ok
 }
 
-func (s *scanner) xray(p **XRaySDK, blk *awsBlock) bool {
+func (s *scanner) xray(p **XRaySDK, v *XRaySDK) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
 	if !s.open() {
 		return false
 	}
-	var v *XRaySDK
-	if blk != nil {
-		v = &blk.xray
-	} else {
+	if v == nil {
 		v = new(XRaySDK)
 	}
 	var seen uint64

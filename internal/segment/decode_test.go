@@ -17,7 +17,8 @@ import (
 )
 
 // sameAsGoccy checks that whatever DecodeFast accepts, goccy decodes to the
-// same Segment without an error, and reports whether DecodeFast took it.
+// same Segment without an error, and that DecodeFastBlock does too, and
+// reports whether DecodeFast took it.
 func sameAsGoccy(t *testing.T, doc []byte) bool {
 	t.Helper()
 	var fast segment.Segment
@@ -30,6 +31,11 @@ func sameAsGoccy(t *testing.T, doc []byte) bool {
 	}
 	if !reflect.DeepEqual(fast, ref) {
 		t.Fatalf("DecodeFast and goccy differ on %s\nfast:  %#v\ngoccy: %#v", doc, fast, ref)
+	}
+	// parseOne's way, with the segment's objects in one block.
+	var blk segment.Segment
+	if !segment.DecodeFastBlock(doc, &blk) || !reflect.DeepEqual(blk, ref) {
+		t.Fatalf("DecodeFast into a block and goccy differ on %s\nblock: %#v\ngoccy: %#v", doc, blk, ref)
 	}
 	return true
 }
@@ -216,6 +222,37 @@ func TestDecodeFastNumbers(t *testing.T) {
 	for _, num := range []string{"1765000000.123456", "1765000000.1234567", "12345678", "123456789.87654321", "9007199254740992", "9007199254740993", "18446744073709551615", "18446744073709551616"} {
 		if !sameAsGoccy(t, []byte(`{"start_time":`+num+`}`)) {
 			t.Errorf("%s fell back", num)
+		}
+	}
+}
+
+// Parse puts a segment's http, aws and service objects in the segment's
+// own allocation: each document's must stay its own while later
+// documents are parsed (ingest keeps parsed segments in its cache).
+func TestParseKeepsEachDocumentsObjects(t *testing.T) {
+	docs := append(generatedDocs()[:400], fixtureDocs()...)
+	opt := segment.Options{Now: time.Now(), SkipTraceEpoch: true, Stored: true}
+	var kept []*segment.Segment
+	for _, d := range docs {
+		segs, err := segment.Parse(d, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, segs...)
+	}
+	seen := map[any]bool{}
+	for i, s := range kept {
+		for _, p := range []any{s.HTTP, s.AWS, s.Service} {
+			if !reflect.ValueOf(p).IsNil() {
+				if seen[p] {
+					t.Fatalf("document %d shares %T with another", i, p)
+				}
+				seen[p] = true
+			}
+		}
+		again, err := segment.Parse(s.Raw, opt)
+		if err != nil || !reflect.DeepEqual(again[0], s) {
+			t.Fatalf("document %d changed after later ones were parsed: %v", i, err)
 		}
 	}
 }
