@@ -159,18 +159,45 @@ func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment
 	return e
 }
 
-func (b *builder) rootCauses() {
-	s := b.s
-	roots := b.callTree()
+// responsePath finds the entry entity (the earliest root: entryPoint's
+// choice) and the one the response-time root cause ends at (nil: none). It
+// starts at the entry segment and follows the longest child while it
+// covers at least half of its parent's time.
+func responsePath(roots []*entity) (entry, end *entity) {
 	if len(roots) == 0 {
-		return
+		return nil, nil
 	}
-	// The entry segment is the earliest root (entryPoint's choice).
-	entry := roots[0]
+	entry = roots[0]
 	for _, r := range roots[1:] {
 		if r.x.StartTime < entry.x.StartTime {
 			entry = r
 		}
+	}
+	if entry.duration() <= 0 {
+		return entry, nil
+	}
+	e := entry
+	for {
+		var longest *entity
+		for _, c := range e.children {
+			if longest == nil || c.duration() > longest.duration() {
+				longest = c
+			}
+		}
+		if longest == nil || longest.duration() < e.duration()/2 || longest.duration() == 0 {
+			break
+		}
+		e = longest
+	}
+	return entry, e
+}
+
+// rootCauses fills the root causes from the call tree's roots, whose entry
+// and response-time path's end responsePath found.
+func (b *builder) rootCauses(roots []*entity, entry, end *entity) {
+	s := b.s
+	if len(roots) == 0 {
+		return
 	}
 	isFault := func(e *entity) bool { return e.x.Fault }
 	isError := func(e *entity) bool { return e.x.Error || e.x.Throttle }
@@ -178,26 +205,11 @@ func (b *builder) rootCauses() {
 		s.FaultRootCauses = appendCauses(s.FaultRootCauses, r, isFault, entry.x.Fault && r == entry)
 		s.ErrorRootCauses = appendCauses(s.ErrorRootCauses, r, isError, (entry.x.Error || entry.x.Throttle) && r == entry)
 	}
-	if rt := entry.duration(); rt > 0 {
-		e := entry
-		for {
-			var longest *entity
-			for _, c := range e.children {
-				if longest == nil || c.duration() > longest.duration() {
-					longest = c
-				}
-			}
-			if longest == nil || longest.duration() < e.duration()/2 || longest.duration() == 0 {
-				break
-			}
-			e = longest
-		}
+	if end != nil {
+		rt := entry.duration()
 		// The coverages of the path, in one array.
-		var covs []float64
-		if b.causes != nil {
-			covs = b.causes.covs[:0]
-		}
-		rc := causeIn(b.causes, e, func(x *entity) RootCauseEntity {
+		covs := b.causes.covs[:0]
+		rc := causeIn(&b.causes, end, func(x *entity) RootCauseEntity {
 			if len(covs) == cap(covs) {
 				covs = make([]float64, 0, 8)
 			}
@@ -205,9 +217,9 @@ func (b *builder) rootCauses() {
 			return RootCauseEntity{Name: x.name(), Remote: isRemote(x), Coverage: &covs[len(covs)-1]}
 		})
 		rc.ClientImpacting = true
-		if b.rtBlock != nil {
-			b.rtBlock[0] = rc
-			s.ResponseTimeRootCauses = b.rtBlock
+		if b.core != nil {
+			b.core.rt[0] = rc
+			s.ResponseTimeRootCauses = b.core.rt[:]
 		} else {
 			s.ResponseTimeRootCauses = []RootCause{rc}
 		}
@@ -245,13 +257,13 @@ func causeOf(e *entity, describe func(*entity) RootCauseEntity) RootCause {
 	return causeIn(nil, e, describe)
 }
 
-// causeArrays are the arrays a short root-cause path is cut from, kept in
-// a summary's singleBlock.
+// causeArrays are the arrays a short root-cause path is cut from, in a
+// single-segment summary's block (shortCause, longCause).
 type causeArrays struct {
-	svcs  [2]RootCauseService
-	names [2]string
-	ents  [3]RootCauseEntity
-	covs  [3]float64
+	svcs  []RootCauseService
+	names []string
+	ents  []RootCauseEntity
+	covs  []float64
 }
 
 // causeIn is causeOf in a's arrays when the path fits them (a may be nil).

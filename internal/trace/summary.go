@@ -213,7 +213,11 @@ func (b *builder) summarize(tr *Tree, prev *Summary, now float64) *Summary {
 	if cap(b.infs) > cap(b.infsBuf) {
 		b.infsBuf = b.infs[:0] // grown: kept for the next trace
 	}
-	b.s = b.newSummary()
+	// The call tree and the response-time cause's path come first: the
+	// path's length sizes a single-segment summary's block.
+	roots := b.callTree()
+	entry, rtEnd := responsePath(roots)
+	b.s = b.newSummary(rtEnd)
 	s := b.s
 	s.TraceID, s.EntryPoint, s.UpdatedAt = tr.Trace.ID, -1, now
 	if prev != nil {
@@ -227,7 +231,7 @@ func (b *builder) summarize(tr *Tree, prev *Summary, now float64) *Summary {
 	}
 	b.entryPoint()
 	b.timesAndFlags()
-	b.rootCauses()
+	b.rootCauses(roots, entry, rtEnd)
 	if s.Epoch == 0 {
 		s.Epoch = EpochOf(tr.Trace.ID, s.StartTime)
 	}
@@ -274,50 +278,149 @@ type builder struct {
 	bySub map[string]*Inference
 	// infsBuf is the array infs is kept in, emptied by release.
 	infsBuf []Inference
-	// annBlock is the Annotations array of this summary's singleBlock, if
-	// it has one.
-	annBlock []Annotation
-	// rtBlock is the ResponseTimeRootCauses array of the singleBlock.
-	rtBlock []RootCause
-	// causes are the singleBlock's arrays for the response-time cause.
-	causes *causeArrays
+	// core is the block of a single-segment summary (nil for others),
+	// whose arrays its lists start in.
+	core *singleCore
+	// causes are the block's arrays for the response-time cause.
+	causes causeArrays
 }
 
-// singleBlock is a summary of one segment and at most one inferred callee
-// (the single-segment trace: most of them) and the arrays its lists start
-// in, all in one allocation (1792 bytes): eleven, made apart, were a tenth
-// of the CPU such a summary took. A list that outgrows its array is copied
-// out as append does; the block lives exactly as long as its summary.
-type singleBlock struct {
+// A summary of one segment and at most one inferred callee (the
+// single-segment trace: most of them) is cut, with the arrays its lists
+// start in, from one block: eleven allocations, made apart, were a tenth
+// of the CPU such a summary took. The block comes in four sizes, by
+// whether there is a callee and how long the response-time cause's path
+// is (known before the summary is, from the call tree): one size for all
+// was 1792 bytes, ~400 more than the usual summary needed, and left its
+// users, EC2 ids and annotations' node lists to allocations of their own.
+// A list that outgrows its array is copied out as append does; the block
+// lives exactly as long as its summary.
+//
+// singleCore is what every size holds.
+type singleCore struct {
 	s     Summary
+	ann   [3]Annotation
+	ints  [4]int
+	users [1]User
+	arns  [1]string
+	iids  [1]string
+	azs   [1]string
+	rt    [1]RootCause
+}
+
+// oneNode: the segment's node and fact, no edge (1176 bytes with a short
+// cause, size class 1280).
+type oneNode struct {
+	nodes [1]Node
+	segs  [1]SegmentFact
+	names [1]string
+}
+
+// twoNodes: the segment's and its callee's (1504 bytes with a short cause,
+// size class 1536).
+type twoNodes struct {
 	nodes [2]Node
 	segs  [2]SegmentFact
 	edges [1]Edge
 	names [2]string
-	ann   [3]Annotation
-	rt    [1]RootCause
-	cause causeArrays
+}
+
+// shortCause holds a response-time cause of one entity, longCause one of
+// up to three entities in up to two services (the segment, its subsegment
+// and the callee that subsegment called): with it the block is 1424 bytes
+// (one node, size class 1536) or 1752 (two, 1792).
+type shortCause struct {
+	svcs  [1]RootCauseService
+	names [1]string
+	ents  [1]RootCauseEntity
+	covs  [1]float64
+}
+
+type longCause struct {
+	svcs  [2]RootCauseService
+	names [2]string
+	ents  [3]RootCauseEntity
+	covs  [3]float64
+}
+
+func (a *shortCause) arrays() causeArrays {
+	return causeArrays{a.svcs[:], a.names[:], a.ents[:], a.covs[:]}
+}
+
+func (a *longCause) arrays() causeArrays {
+	return causeArrays{a.svcs[:], a.names[:], a.ents[:], a.covs[:]}
 }
 
 // newSummary returns an empty summary for b.tr, whose inferences b.infs
-// holds, in a singleBlock when the trace fits one.
-func (b *builder) newSummary() *Summary {
+// holds and whose response-time cause ends at rtEnd (nil: none), in a
+// block when the trace has one segment.
+func (b *builder) newSummary(rtEnd *entity) *Summary {
 	tr := b.tr
 	if len(tr.Segments) != 1 || len(b.infs) > 1 {
 		return &Summary{}
 	}
-	blk := &singleBlock{}
-	s := &blk.s
-	s.Nodes = blk.nodes[:0]
-	s.Segments = blk.segs[: 0 : 1+len(b.infs)]
-	if n := 1 - len(tr.Roots) + len(b.infs); n == 1 {
-		s.Edges = blk.edges[:0]
+	svcs, ents := pathShape(rtEnd)
+	long := (svcs > 1 || ents > 1) && svcs <= 2 && ents <= 3 // longer: allocated apart
+	edges := 1 - len(tr.Roots) + len(b.infs)
+	var nodes []Node
+	var segs []SegmentFact
+	var names []string
+	if len(b.infs) == 0 && edges == 0 {
+		var n *oneNode
+		if long {
+			blk := new(struct {
+				c singleCore
+				n oneNode
+				k longCause
+			})
+			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+		} else {
+			blk := new(struct {
+				c singleCore
+				n oneNode
+				k shortCause
+			})
+			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+		}
+		nodes, segs, names = n.nodes[:0], n.segs[:0], n.names[:0]
+	} else {
+		var n *twoNodes
+		if long {
+			blk := new(struct {
+				c singleCore
+				n twoNodes
+				k longCause
+			})
+			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+		} else {
+			blk := new(struct {
+				c singleCore
+				n twoNodes
+				k shortCause
+			})
+			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+		}
+		nodes, segs, names = n.nodes[:0], n.segs[:0:1+len(b.infs)], n.names[:0]
+		if edges == 1 {
+			b.core.s.Edges = n.edges[:0]
+		}
 	}
-	b.names = blk.names[:0]
-	b.annBlock = blk.ann[:]
-	b.rtBlock = blk.rt[:]
-	b.causes = &blk.cause
+	s := &b.core.s
+	s.Nodes, s.Segments = nodes, segs
+	b.names, b.ints = names, b.core.ints[:0]
 	return s
+}
+
+// pathShape counts the services and entities of the path from the entry
+// point down to e, as causeIn cuts them.
+func pathShape(e *entity) (svcs, ents int) {
+	for x := e; x != nil; x = x.parent {
+		ents++
+		if x.parent == nil || x.parent.service != x.service {
+			svcs++
+		}
+	}
+	return svcs, ents
 }
 
 // builders are reused from summary to summary: allocated per trace, a
@@ -355,7 +458,7 @@ func (b *builder) release() {
 	b.tr, b.s = nil, nil
 	b.nodeIdx, b.nodeNUL, b.annIdx, b.userIdx = nil, false, nil, nil
 	b.annKeys, b.buf, b.keys = nil, buf, nil
-	b.infs, b.names, b.ints, b.bySub, b.annBlock, b.rtBlock, b.causes = nil, nil, nil, nil, nil, nil, nil
+	b.infs, b.names, b.ints, b.bySub, b.core, b.causes = nil, nil, nil, nil, nil, causeArrays{}
 	b.slab, b.kids, b.roots, b.seen, b.infBySub, b.infsBuf = slab, kids, roots, seen, infBySub, infs
 	builders.Put(b)
 }
@@ -557,13 +660,22 @@ func (b *builder) segments() {
 		}
 		s.Segments = append(s.Segments, f)
 		if seg.ResourceARN != "" {
+			if s.ResourceARNs == nil && b.core != nil {
+				s.ResourceARNs = b.core.arns[:0]
+			}
 			s.ResourceARNs = addUnique(s.ResourceARNs, seg.ResourceARN)
 		}
 		if a := seg.AWS; a != nil && a.EC2 != nil {
 			if a.EC2.InstanceID != "" {
+				if s.InstanceIDs == nil && b.core != nil {
+					s.InstanceIDs = b.core.iids[:0]
+				}
 				s.InstanceIDs = addUnique(s.InstanceIDs, a.EC2.InstanceID)
 			}
 			if a.EC2.AvailabilityZone != "" {
+				if s.AvailabilityZones == nil && b.core != nil {
+					s.AvailabilityZones = b.core.azs[:0]
+				}
 				s.AvailabilityZones = addUnique(s.AvailabilityZones, a.EC2.AvailabilityZone)
 			}
 		}
@@ -611,8 +723,8 @@ func (b *builder) collect(x *segment.Segment, n int) {
 			b.keys = b.keysBuf[:0]
 			b.annKeys = b.annKeysBuf[:0]
 			n := min(len(x.Annotations)*len(b.tr.Segments), MaxIndexedAnnotations)
-			if b.annBlock != nil && n <= len(b.annBlock) {
-				s.Annotations = b.annBlock[:0:n]
+			if b.core != nil && n <= len(b.core.ann) {
+				s.Annotations = b.core.ann[:0:n]
 			} else {
 				s.Annotations = make([]Annotation, 0, n)
 			}
@@ -647,6 +759,9 @@ func (b *builder) collect(x *segment.Segment, n int) {
 	if x.User != "" {
 		i, ok := b.userIndex(x.User)
 		if !ok {
+			if s.Users == nil && b.core != nil {
+				s.Users = b.core.users[:0]
+			}
 			s.Users = append(s.Users, User{Name: x.User})
 			i = len(s.Users) - 1
 			if b.userIdx != nil {
