@@ -217,9 +217,9 @@ func (b *builder) rootCauses(roots []*entity, entry, end *entity) {
 			return RootCauseEntity{Name: x.name(), Remote: isRemote(x), Coverage: &covs[len(covs)-1]}
 		})
 		rc.ClientImpacting = true
-		if b.core != nil {
-			b.core.rt[0] = rc
-			s.ResponseTimeRootCauses = b.core.rt[:]
+		if b.causes.rt != nil {
+			b.causes.rt[0] = rc
+			s.ResponseTimeRootCauses = b.causes.rt
 		} else {
 			s.ResponseTimeRootCauses = []RootCause{rc}
 		}
@@ -257,9 +257,10 @@ func causeOf(e *entity, describe func(*entity) RootCauseEntity) RootCause {
 	return causeIn(nil, e, describe)
 }
 
-// causeArrays are the arrays a short root-cause path is cut from, in a
-// single-segment summary's block (shortCause, longCause).
+// causeArrays are the arrays a short response-time root cause is cut from,
+// allocated with its summary (shortCause, longCause).
 type causeArrays struct {
+	rt    []RootCause
 	svcs  []RootCauseService
 	names []string
 	ents  []RootCauseEntity
