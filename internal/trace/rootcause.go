@@ -38,7 +38,9 @@ type entity struct {
 	inf      *Inference // set for an inferred segment (x is the caller's subsegment)
 	parent   *entity
 	children []*entity
-	// service is the segment (or inferred segment id) owning the entity.
+	// service is the id of the segment owning the entity; for an inferred
+	// segment (a leaf) it is unset, and newService compares the inferred
+	// segment's id instead.
 	service string
 	node    NodeID
 }
@@ -154,7 +156,7 @@ func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment
 		}
 	}
 	if inf := b.inferenceOf(x.ID); inf != nil {
-		e.children = append(e.children, b.newEntity(entity{x: x, inf: inf, parent: e, service: inf.ID, node: inf.Node}))
+		e.children = append(e.children, b.newEntity(entity{x: x, inf: inf, parent: e, node: inf.Node}))
 	}
 	return e
 }
@@ -276,7 +278,7 @@ func causeIn(a *causeArrays, e *entity, describe func(*entity) RootCauseEntity) 
 	}
 	nsvc := 0
 	for i := len(path) - 1; i >= 0; i-- {
-		if i == len(path)-1 || path[i+1].service != path[i].service {
+		if newService(path[i]) {
 			nsvc++
 		}
 	}
@@ -294,7 +296,7 @@ func causeIn(a *causeArrays, e *entity, describe func(*entity) RootCauseEntity) 
 	for i := len(path) - 1; i >= 0; i-- {
 		x := path[i]
 		k := len(path) - 1 - i
-		if i == len(path)-1 || path[i+1].service != x.service {
+		if newService(x) {
 			if n := len(rc.Services); n > 0 {
 				rc.Services[n-1].EntityPath = ents[start:k:k]
 			}
@@ -316,10 +318,23 @@ func isRemote(e *entity) bool {
 	if e.inf != nil || e.x.IsIndependentSubsegment() && e.parent == nil {
 		return false
 	}
-	if e.parent == nil || e.parent.service != e.service {
+	if newService(e) {
 		return false // a segment
 	}
 	return isCall(e.x)
+}
+
+// newService reports whether e starts a service on its path: it has no
+// parent, or a parent of another service (an inferred segment's id, which
+// summaries do not make, compared with its parent's).
+func newService(e *entity) bool {
+	switch {
+	case e.parent == nil:
+		return true
+	case e.inf != nil:
+		return !e.inf.idIs(e.parent.service)
+	}
+	return e.parent.service != e.service
 }
 
 func exceptionsOf(x *segment.Segment) []RootCauseException {

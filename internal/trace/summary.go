@@ -209,7 +209,7 @@ func SummarizeTrace(t *Trace, prev *Summary, now float64) *Summary {
 
 func (b *builder) summarize(tr *Tree, prev *Summary, now float64) *Summary {
 	b.tr = tr
-	b.infs = tr.appendInferences(b.infsBuf[:0])
+	b.infs = tr.appendInferences(b.infsBuf[:0], false)
 	if cap(b.infs) > cap(b.infsBuf) {
 		b.infsBuf = b.infs[:0] // grown: kept for the next trace
 	}
@@ -442,7 +442,7 @@ func (b *builder) plainSummary(fits, long bool) *Summary {
 func pathShape(e *entity) (svcs, ents int) {
 	for x := e; x != nil; x = x.parent {
 		ents++
-		if x.parent == nil || x.parent.service != x.service {
+		if newService(x) {
 			svcs++
 		}
 	}
