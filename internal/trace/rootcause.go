@@ -141,8 +141,10 @@ func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment
 	if depth > 200 {
 		return e
 	}
-	kids, callees := tr.childrenOf(x), tr.CalledBy[x.ID]
-	if n := len(kids) + len(callees) + 1; n > 1 {
+	kids, callees, inf := tr.childrenOf(x), tr.CalledBy[x.ID], b.inferenceOf(x.ID)
+	// Room for the inferred callee too: a leaf call's list, appended to
+	// from nil, was an allocation per inference.
+	if n := len(kids) + len(callees) + boolInt(inf != nil); n > 0 {
 		e.children = b.children(n)
 	}
 	for _, c := range kids {
@@ -155,10 +157,17 @@ func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment
 			e.children = append(e.children, b.build(c, e, c, depth+1))
 		}
 	}
-	if inf := b.inferenceOf(x.ID); inf != nil {
+	if inf != nil {
 		e.children = append(e.children, b.newEntity(entity{x: x, inf: inf, parent: e, node: inf.Node}))
 	}
 	return e
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // responsePath finds the entry entity (the earliest root: entryPoint's
