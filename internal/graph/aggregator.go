@@ -134,6 +134,14 @@ type deltaBuilder struct {
 	stats  []*Stats
 	used   int
 	coarse []map[recordKey]coarseSum
+	// last[entity] is the sum of the first group (Default) that entity's
+	// last request was added to, and its bucket.
+	last []lastSum
+}
+
+type lastSum struct {
+	bucket int64
+	sum    *Stats
 }
 
 var deltaBuilders = sync.Pool{New: func() any { return new(deltaBuilder) }}
@@ -187,6 +195,10 @@ func (b *deltaBuilder) reset() {
 		b.acc = nil
 	}
 	clear(b.acc)
+	clear(b.last) // its sums are handed out again
+	if len(b.last) > pooledRecords {
+		b.last = nil
+	}
 	clear(b.groupIDs)
 	clear(b.groupNames)
 	b.groupNames, b.groups = b.groupNames[:0], b.groups[:0]
@@ -235,12 +247,26 @@ func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
 		if changes != nil {
 			changes.add(e, r)
 		}
-		for _, g := range b.groups {
+		for i, g := range b.groups {
+			if i == 0 {
+				// The Default group's sum of this entity is most often
+				// the one its last request went to: no map lookup.
+				if int(id) >= len(b.last) {
+					b.last = append(b.last, make([]lastSum, int(id)+1-len(b.last))...)
+				}
+				if l := &b.last[id]; l.sum != nil && l.bucket == bucket {
+					l.sum.addRequest(r)
+					continue
+				}
+			}
 			k := recordKey{g, id, bucket}
 			d := b.acc[k]
 			if d == nil {
 				d = b.newStats()
 				b.acc[k] = d
+			}
+			if i == 0 {
+				b.last[id] = lastSum{bucket, d}
 			}
 			d.addRequest(r)
 		}

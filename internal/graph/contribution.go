@@ -198,7 +198,10 @@ func contribute(s *trace.Summary, sign int64, es *entities, add func(e Entity, i
 	defer scratchNodes.Put(sn)
 	nodes, ids := sn.es[:0], sn.ids[:0]
 	buf := es.scratch()
-	for _, n := range s.Nodes {
+	// The lists are read in place: ranged over by value, their elements
+	// (80 to 128 bytes) were copied, a tenth of contribute's time.
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
 		if es == nil {
 			nodes = append(nodes, Entity("n"+n.Name+"\x00"+n.Type+"\x00"+n.AccountID)) // "n" + Key(), one allocation
 			ids = append(ids, -1)
@@ -216,7 +219,8 @@ func contribute(s *trace.Summary, sign int64, es *entities, add func(e Entity, i
 		r.set(o, start, end, dur, root, real)
 		add(e, id, bucketOf(start), r)
 	}
-	for _, f := range s.Segments {
+	for i := range s.Segments {
+		f := &s.Segments[i]
 		if f.InProgress || f.End == 0 || f.Node < 0 || f.Node >= len(s.Nodes) {
 			continue
 		}
@@ -239,7 +243,8 @@ func contribute(s *trace.Summary, sign int64, es *entities, add func(e Entity, i
 			emit(client, id, o, f.Start, f.End, -1, false, false)
 		}
 	}
-	for _, e := range s.Edges {
+	for i := range s.Edges {
+		e := &s.Edges[i]
 		if e.InProgress || e.End == 0 || e.Type != "" || e.From < 0 || e.To < 0 || e.From >= len(s.Nodes) || e.To >= len(s.Nodes) {
 			continue
 		}

@@ -35,10 +35,11 @@ type Inference struct {
 // another call (the HTTP request below an AWS SDK call, retry attempts) are
 // part of the outer call, and a call whose callee reported its own segment
 // (a segment whose parent_id is the subsegment) is not inferred.
-func (tr *Tree) Inferences() []Inference { return tr.appendInferences(nil) }
+func (tr *Tree) Inferences() []Inference { return tr.appendInferences(nil, true) }
 
-// appendInferences appends the Inferences to out.
-func (tr *Tree) appendInferences(out []Inference) []Inference {
+// appendInferences appends the Inferences to out, without their IDs
+// unless ids (a summary needs none: idIs compares one without making it).
+func (tr *Tree) appendInferences(out []Inference, ids bool) []Inference {
 	for _, seg := range tr.Segments {
 		// Tree.Walk's visit, in its order, with whether the parent is
 		// covered passed down rather than kept in a map by id (each id is
@@ -49,7 +50,7 @@ func (tr *Tree) appendInferences(out []Inference) []Inference {
 			seen.add(seg.ID)
 		}
 		for _, c := range tr.childrenOf(seg) {
-			out = tr.inferBelow(seen, out, seg, c, false)
+			out = tr.inferBelow(seen, out, seg, c, false, ids)
 		}
 	}
 	return out
@@ -58,7 +59,7 @@ func (tr *Tree) appendInferences(out []Inference) []Inference {
 // inferBelow appends the inferences of x and below it, whose parent is
 // covered: a call itself, or inside one, or called a traced callee. seen
 // is nil for a tree whose ids are distinct.
-func (tr *Tree) inferBelow(seen *idSet, out []Inference, seg, x *segment.Segment, covered bool) []Inference {
+func (tr *Tree) inferBelow(seen *idSet, out []Inference, seg, x *segment.Segment, covered, ids bool) []Inference {
 	if seen != nil && !seen.add(x.ID) {
 		return out
 	}
@@ -67,11 +68,15 @@ func (tr *Tree) inferBelow(seen *idSet, out []Inference, seg, x *segment.Segment
 			covered = true
 		} else if isCall(x) {
 			covered = true
-			out = append(out, Inference{Sub: x, Owner: seg, Node: InferredNode(x), ID: inferredID(x.ID)})
+			inf := Inference{Sub: x, Owner: seg, Node: InferredNode(x)}
+			if ids {
+				inf.ID = inferredID(x.ID)
+			}
+			out = append(out, inf)
 		}
 	}
 	for _, c := range tr.childrenOf(x) {
-		out = tr.inferBelow(seen, out, seg, c, covered)
+		out = tr.inferBelow(seen, out, seg, c, covered, ids)
 	}
 	return out
 }
@@ -89,6 +94,21 @@ func isCall(x *segment.Segment) bool {
 // computed inline: hash/fnv's hasher and the padding took three
 // allocations per inference.
 func inferredID(subID string) string {
+	var out [16]byte
+	return string(appendInferredID(&out, subID))
+}
+
+// idIs reports whether the inference's ID (made or not) is id.
+func (inf *Inference) idIs(id string) bool {
+	if inf.ID != "" {
+		return inf.ID == id
+	}
+	var buf [16]byte
+	return string(appendInferredID(&buf, inf.Sub.ID)) == id // compared, not allocated
+}
+
+// appendInferredID writes inferredID(subID) into out.
+func appendInferredID(out *[16]byte, subID string) []byte {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
 	for i := range len(inferredPrefix) {
@@ -97,12 +117,11 @@ func inferredID(subID string) string {
 	for i := range len(subID) {
 		h = (h ^ uint64(subID[i])) * prime
 	}
-	var out [16]byte
 	for i := 15; i >= 0; i-- {
 		out[i] = hexDigits[h&15]
 		h >>= 4
 	}
-	return string(out[:])
+	return out[:]
 }
 
 const (

@@ -38,7 +38,9 @@ type entity struct {
 	inf      *Inference // set for an inferred segment (x is the caller's subsegment)
 	parent   *entity
 	children []*entity
-	// service is the segment (or inferred segment id) owning the entity.
+	// service is the id of the segment owning the entity; for an inferred
+	// segment (a leaf) it is unset, and newService compares the inferred
+	// segment's id instead.
 	service string
 	node    NodeID
 }
@@ -139,8 +141,10 @@ func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment
 	if depth > 200 {
 		return e
 	}
-	kids, callees := tr.childrenOf(x), tr.CalledBy[x.ID]
-	if n := len(kids) + len(callees) + 1; n > 1 {
+	kids, callees, inf := tr.childrenOf(x), tr.CalledBy[x.ID], b.inferenceOf(x.ID)
+	// Room for the inferred callee too: a leaf call's list, appended to
+	// from nil, was an allocation per inference.
+	if n := len(kids) + len(callees) + boolInt(inf != nil); n > 0 {
 		e.children = b.children(n)
 	}
 	for _, c := range kids {
@@ -153,24 +157,58 @@ func (b *builder) build(x *segment.Segment, parent *entity, seg *segment.Segment
 			e.children = append(e.children, b.build(c, e, c, depth+1))
 		}
 	}
-	if inf := b.inferenceOf(x.ID); inf != nil {
-		e.children = append(e.children, b.newEntity(entity{x: x, inf: inf, parent: e, service: inf.ID, node: inf.Node}))
+	if inf != nil {
+		e.children = append(e.children, b.newEntity(entity{x: x, inf: inf, parent: e, node: inf.Node}))
 	}
 	return e
 }
 
-func (b *builder) rootCauses() {
-	s := b.s
-	roots := b.callTree()
-	if len(roots) == 0 {
-		return
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	// The entry segment is the earliest root (entryPoint's choice).
-	entry := roots[0]
+	return 0
+}
+
+// responsePath finds the entry entity (the earliest root: entryPoint's
+// choice) and the one the response-time root cause ends at (nil: none). It
+// starts at the entry segment and follows the longest child while it
+// covers at least half of its parent's time.
+func responsePath(roots []*entity) (entry, end *entity) {
+	if len(roots) == 0 {
+		return nil, nil
+	}
+	entry = roots[0]
 	for _, r := range roots[1:] {
 		if r.x.StartTime < entry.x.StartTime {
 			entry = r
 		}
+	}
+	if entry.duration() <= 0 {
+		return entry, nil
+	}
+	e := entry
+	for {
+		var longest *entity
+		for _, c := range e.children {
+			if longest == nil || c.duration() > longest.duration() {
+				longest = c
+			}
+		}
+		if longest == nil || longest.duration() < e.duration()/2 || longest.duration() == 0 {
+			break
+		}
+		e = longest
+	}
+	return entry, e
+}
+
+// rootCauses fills the root causes from the call tree's roots, whose entry
+// and response-time path's end responsePath found.
+func (b *builder) rootCauses(roots []*entity, entry, end *entity) {
+	s := b.s
+	if len(roots) == 0 {
+		return
 	}
 	isFault := func(e *entity) bool { return e.x.Fault }
 	isError := func(e *entity) bool { return e.x.Error || e.x.Throttle }
@@ -178,26 +216,11 @@ func (b *builder) rootCauses() {
 		s.FaultRootCauses = appendCauses(s.FaultRootCauses, r, isFault, entry.x.Fault && r == entry)
 		s.ErrorRootCauses = appendCauses(s.ErrorRootCauses, r, isError, (entry.x.Error || entry.x.Throttle) && r == entry)
 	}
-	if rt := entry.duration(); rt > 0 {
-		e := entry
-		for {
-			var longest *entity
-			for _, c := range e.children {
-				if longest == nil || c.duration() > longest.duration() {
-					longest = c
-				}
-			}
-			if longest == nil || longest.duration() < e.duration()/2 || longest.duration() == 0 {
-				break
-			}
-			e = longest
-		}
+	if end != nil {
+		rt := entry.duration()
 		// The coverages of the path, in one array.
-		var covs []float64
-		if b.causes != nil {
-			covs = b.causes.covs[:0]
-		}
-		rc := causeIn(b.causes, e, func(x *entity) RootCauseEntity {
+		covs := b.causes.covs[:0]
+		rc := causeIn(&b.causes, end, func(x *entity) RootCauseEntity {
 			if len(covs) == cap(covs) {
 				covs = make([]float64, 0, 8)
 			}
@@ -205,9 +228,9 @@ func (b *builder) rootCauses() {
 			return RootCauseEntity{Name: x.name(), Remote: isRemote(x), Coverage: &covs[len(covs)-1]}
 		})
 		rc.ClientImpacting = true
-		if b.rtBlock != nil {
-			b.rtBlock[0] = rc
-			s.ResponseTimeRootCauses = b.rtBlock
+		if b.causes.rt != nil {
+			b.causes.rt[0] = rc
+			s.ResponseTimeRootCauses = b.causes.rt
 		} else {
 			s.ResponseTimeRootCauses = []RootCause{rc}
 		}
@@ -245,13 +268,14 @@ func causeOf(e *entity, describe func(*entity) RootCauseEntity) RootCause {
 	return causeIn(nil, e, describe)
 }
 
-// causeArrays are the arrays a short root-cause path is cut from, kept in
-// a summary's singleBlock.
+// causeArrays are the arrays a short response-time root cause is cut from,
+// allocated with its summary (shortCause, longCause).
 type causeArrays struct {
-	svcs  [2]RootCauseService
-	names [2]string
-	ents  [3]RootCauseEntity
-	covs  [3]float64
+	rt    []RootCause
+	svcs  []RootCauseService
+	names []string
+	ents  []RootCauseEntity
+	covs  []float64
 }
 
 // causeIn is causeOf in a's arrays when the path fits them (a may be nil).
@@ -263,7 +287,7 @@ func causeIn(a *causeArrays, e *entity, describe func(*entity) RootCauseEntity) 
 	}
 	nsvc := 0
 	for i := len(path) - 1; i >= 0; i-- {
-		if i == len(path)-1 || path[i+1].service != path[i].service {
+		if newService(path[i]) {
 			nsvc++
 		}
 	}
@@ -281,7 +305,7 @@ func causeIn(a *causeArrays, e *entity, describe func(*entity) RootCauseEntity) 
 	for i := len(path) - 1; i >= 0; i-- {
 		x := path[i]
 		k := len(path) - 1 - i
-		if i == len(path)-1 || path[i+1].service != x.service {
+		if newService(x) {
 			if n := len(rc.Services); n > 0 {
 				rc.Services[n-1].EntityPath = ents[start:k:k]
 			}
@@ -303,10 +327,23 @@ func isRemote(e *entity) bool {
 	if e.inf != nil || e.x.IsIndependentSubsegment() && e.parent == nil {
 		return false
 	}
-	if e.parent == nil || e.parent.service != e.service {
+	if newService(e) {
 		return false // a segment
 	}
 	return isCall(e.x)
+}
+
+// newService reports whether e starts a service on its path: it has no
+// parent, or a parent of another service (an inferred segment's id, which
+// summaries do not make, compared with its parent's).
+func newService(e *entity) bool {
+	switch {
+	case e.parent == nil:
+		return true
+	case e.inf != nil:
+		return !e.inf.idIs(e.parent.service)
+	}
+	return e.parent.service != e.service
 }
 
 func exceptionsOf(x *segment.Segment) []RootCauseException {

@@ -209,11 +209,15 @@ func SummarizeTrace(t *Trace, prev *Summary, now float64) *Summary {
 
 func (b *builder) summarize(tr *Tree, prev *Summary, now float64) *Summary {
 	b.tr = tr
-	b.infs = tr.appendInferences(b.infsBuf[:0])
+	b.infs = tr.appendInferences(b.infsBuf[:0], false)
 	if cap(b.infs) > cap(b.infsBuf) {
 		b.infsBuf = b.infs[:0] // grown: kept for the next trace
 	}
-	b.s = b.newSummary()
+	// The call tree and the response-time cause's path come first: the
+	// path's length sizes a single-segment summary's block.
+	roots := b.callTree()
+	entry, rtEnd := responsePath(roots)
+	b.s = b.newSummary(rtEnd)
 	s := b.s
 	s.TraceID, s.EntryPoint, s.UpdatedAt = tr.Trace.ID, -1, now
 	if prev != nil {
@@ -227,7 +231,7 @@ func (b *builder) summarize(tr *Tree, prev *Summary, now float64) *Summary {
 	}
 	b.entryPoint()
 	b.timesAndFlags()
-	b.rootCauses()
+	b.rootCauses(roots, entry, rtEnd)
 	if s.Epoch == 0 {
 		s.Epoch = EpochOf(tr.Trace.ID, s.StartTime)
 	}
@@ -251,12 +255,13 @@ type builder struct {
 	// annKeys are the distinct keys of s.Annotations.
 	annKeys    []string
 	annKeysBuf [8]string
-	keysBuf    [8]string
+	pairsBuf   [8]annPair
 	// infs caches the tree's Inferences: infer and callTree both need them.
 	infs []Inference
 	// Scratch space, reused across calls.
-	buf  []byte
-	keys []string
+	buf []byte
+	// pairs are a (sub)segment's annotations, sorted by key.
+	pairs []annPair
 	// names and ints are the arrays oneName and oneInt cut from: the
 	// summary's, never reused.
 	names []string
@@ -274,50 +279,174 @@ type builder struct {
 	bySub map[string]*Inference
 	// infsBuf is the array infs is kept in, emptied by release.
 	infsBuf []Inference
-	// annBlock is the Annotations array of this summary's singleBlock, if
-	// it has one.
-	annBlock []Annotation
-	// rtBlock is the ResponseTimeRootCauses array of the singleBlock.
-	rtBlock []RootCause
-	// causes are the singleBlock's arrays for the response-time cause.
-	causes *causeArrays
+	// core is the block of a single-segment summary (nil for others),
+	// whose arrays its lists start in.
+	core *singleCore
+	// causes are the block's arrays for the response-time cause.
+	causes causeArrays
 }
 
-// singleBlock is a summary of one segment and at most one inferred callee
-// (the single-segment trace: most of them) and the arrays its lists start
-// in, all in one allocation (1792 bytes): eleven, made apart, were a tenth
-// of the CPU such a summary took. A list that outgrows its array is copied
-// out as append does; the block lives exactly as long as its summary.
-type singleBlock struct {
+// A summary of one segment and at most one inferred callee (the
+// single-segment trace: most of them) is cut, with the arrays its lists
+// start in, from one block: eleven allocations, made apart, were a tenth
+// of the CPU such a summary took. The block comes in four sizes, by
+// whether there is a callee and how long the response-time cause's path
+// is (known before the summary is, from the call tree): one size for all
+// was 1792 bytes, ~400 more than the usual summary needed, and left its
+// users, EC2 ids and annotations' node lists to allocations of their own.
+// A list that outgrows its array is copied out as append does; the block
+// lives exactly as long as its summary.
+//
+// singleCore is what every size holds.
+type singleCore struct {
 	s     Summary
+	ann   [3]Annotation
+	ints  [4]int
+	users [1]User
+	arns  [1]string
+	iids  [1]string
+	azs   [1]string
+}
+
+// oneNode: the segment's node and fact, no edge (1176 bytes with a short
+// cause, size class 1280).
+type oneNode struct {
+	nodes [1]Node
+	segs  [1]SegmentFact
+	names [1]string
+}
+
+// twoNodes: the segment's and its callee's (1504 bytes with a short cause,
+// size class 1536).
+type twoNodes struct {
 	nodes [2]Node
 	segs  [2]SegmentFact
 	edges [1]Edge
 	names [2]string
-	ann   [3]Annotation
+}
+
+// shortCause holds a response-time cause of one entity, longCause one of
+// up to three entities in up to two services (the segment, its subsegment
+// and the callee that subsegment called): with it the block is 1424 bytes
+// (one node, size class 1536) or 1752 (two, 1792).
+type shortCause struct {
 	rt    [1]RootCause
-	cause causeArrays
+	svcs  [1]RootCauseService
+	names [1]string
+	ents  [1]RootCauseEntity
+	covs  [1]float64
+}
+
+type longCause struct {
+	rt    [1]RootCause
+	svcs  [2]RootCauseService
+	names [2]string
+	ents  [3]RootCauseEntity
+	covs  [3]float64
+}
+
+func (a *shortCause) arrays() causeArrays {
+	return causeArrays{a.rt[:], a.svcs[:], a.names[:], a.ents[:], a.covs[:]}
+}
+
+func (a *longCause) arrays() causeArrays {
+	return causeArrays{a.rt[:], a.svcs[:], a.names[:], a.ents[:], a.covs[:]}
 }
 
 // newSummary returns an empty summary for b.tr, whose inferences b.infs
-// holds, in a singleBlock when the trace fits one.
-func (b *builder) newSummary() *Summary {
+// holds and whose response-time cause ends at rtEnd (nil: none), in a
+// block when the trace has one segment, else with the arrays of that
+// cause when they fit those of a block.
+func (b *builder) newSummary(rtEnd *entity) *Summary {
 	tr := b.tr
+	svcs, ents := pathShape(rtEnd)
+	long := (svcs > 1 || ents > 1) && svcs <= 2 && ents <= 3 // longer: allocated apart
 	if len(tr.Segments) != 1 || len(b.infs) > 1 {
-		return &Summary{}
+		return b.plainSummary(rtEnd != nil && svcs <= 2 && ents <= 3, long)
 	}
-	blk := &singleBlock{}
-	s := &blk.s
-	s.Nodes = blk.nodes[:0]
-	s.Segments = blk.segs[: 0 : 1+len(b.infs)]
-	if n := 1 - len(tr.Roots) + len(b.infs); n == 1 {
-		s.Edges = blk.edges[:0]
+	edges := 1 - len(tr.Roots) + len(b.infs)
+	var nodes []Node
+	var segs []SegmentFact
+	var names []string
+	if len(b.infs) == 0 && edges == 0 {
+		var n *oneNode
+		if long {
+			blk := new(struct {
+				c singleCore
+				n oneNode
+				k longCause
+			})
+			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+		} else {
+			blk := new(struct {
+				c singleCore
+				n oneNode
+				k shortCause
+			})
+			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+		}
+		nodes, segs, names = n.nodes[:0], n.segs[:0], n.names[:0]
+	} else {
+		var n *twoNodes
+		if long {
+			blk := new(struct {
+				c singleCore
+				n twoNodes
+				k longCause
+			})
+			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+		} else {
+			blk := new(struct {
+				c singleCore
+				n twoNodes
+				k shortCause
+			})
+			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+		}
+		nodes, segs, names = n.nodes[:0], n.segs[:0:1+len(b.infs)], n.names[:0]
+		if edges == 1 {
+			b.core.s.Edges = n.edges[:0]
+		}
 	}
-	b.names = blk.names[:0]
-	b.annBlock = blk.ann[:]
-	b.rtBlock = blk.rt[:]
-	b.causes = &blk.cause
+	s := &b.core.s
+	s.Nodes, s.Segments = nodes, segs
+	b.names, b.ints = names, b.core.ints[:0]
 	return s
+}
+
+// plainSummary is an empty summary of several segments, with the arrays
+// of its response-time cause if fits (five allocations of their own,
+// which were a fifth of those of a ~4-segment summary).
+func (b *builder) plainSummary(fits, long bool) *Summary {
+	switch {
+	case !fits:
+		return &Summary{}
+	case long:
+		blk := new(struct {
+			s Summary
+			k longCause
+		})
+		b.causes = blk.k.arrays()
+		return &blk.s
+	}
+	blk := new(struct {
+		s Summary
+		k shortCause
+	})
+	b.causes = blk.k.arrays()
+	return &blk.s
+}
+
+// pathShape counts the services and entities of the path from the entry
+// point down to e, as causeIn cuts them.
+func pathShape(e *entity) (svcs, ents int) {
+	for x := e; x != nil; x = x.parent {
+		ents++
+		if newService(x) {
+			svcs++
+		}
+	}
+	return svcs, ents
 }
 
 // builders are reused from summary to summary: allocated per trace, a
@@ -344,8 +473,8 @@ func (b *builder) release() {
 	clear(b.infs)
 	clear(b.seen)
 	clear(b.infBySub)
-	if b.keys != nil {
-		clear(b.keysBuf[:])
+	if b.pairs != nil {
+		clear(b.pairsBuf[:])
 		clear(b.annKeysBuf[:])
 	}
 	slab, kids, roots, seen, infBySub, infs := b.slab[:0], b.kids[:0], b.roots[:0], b.seen, b.infBySub, b.infsBuf[:0]
@@ -354,8 +483,8 @@ func (b *builder) release() {
 	}
 	b.tr, b.s = nil, nil
 	b.nodeIdx, b.nodeNUL, b.annIdx, b.userIdx = nil, false, nil, nil
-	b.annKeys, b.buf, b.keys = nil, buf, nil
-	b.infs, b.names, b.ints, b.bySub, b.annBlock, b.rtBlock, b.causes = nil, nil, nil, nil, nil, nil, nil
+	b.annKeys, b.buf, b.pairs = nil, buf, nil
+	b.infs, b.names, b.ints, b.bySub, b.core, b.causes = nil, nil, nil, nil, nil, causeArrays{}
 	b.slab, b.kids, b.roots, b.seen, b.infBySub, b.infsBuf = slab, kids, roots, seen, infBySub, infs
 	builders.Put(b)
 }
@@ -430,7 +559,8 @@ func (b *builder) node(id NodeID, inferred bool) int {
 		return i
 	}
 	if b.s.Nodes == nil {
-		b.s.Nodes = make([]Node, 0, 2*len(b.tr.Segments)+1)
+		// Every node is a segment's or an inferred callee's.
+		b.s.Nodes = make([]Node, 0, len(b.tr.Segments)+len(b.infs))
 	}
 	b.s.Nodes = append(b.s.Nodes, Node{NodeID: id, Names: b.oneName(id.Name), Inferred: inferred})
 	i := len(b.s.Nodes) - 1
@@ -538,6 +668,10 @@ func (b *builder) segments() {
 			roots[r.ID] = true
 		}
 	}
+	var arns, iids, azs []string // the block's arrays for them
+	if c := b.core; c != nil {
+		arns, iids, azs = c.arns[:], c.iids[:], c.azs[:]
+	}
 	if len(tr.Segments) > 0 && s.Segments == nil {
 		s.Segments = make([]SegmentFact, 0, len(tr.Segments)+len(b.infs))
 	}
@@ -557,14 +691,14 @@ func (b *builder) segments() {
 		}
 		s.Segments = append(s.Segments, f)
 		if seg.ResourceARN != "" {
-			s.ResourceARNs = addUnique(s.ResourceARNs, seg.ResourceARN)
+			s.ResourceARNs = b.addPerSegment(s.ResourceARNs, seg.ResourceARN, arns)
 		}
 		if a := seg.AWS; a != nil && a.EC2 != nil {
 			if a.EC2.InstanceID != "" {
-				s.InstanceIDs = addUnique(s.InstanceIDs, a.EC2.InstanceID)
+				s.InstanceIDs = b.addPerSegment(s.InstanceIDs, a.EC2.InstanceID, iids)
 			}
 			if a.EC2.AvailabilityZone != "" {
-				s.AvailabilityZones = addUnique(s.AvailabilityZones, a.EC2.AvailabilityZone)
+				s.AvailabilityZones = b.addPerSegment(s.AvailabilityZones, a.EC2.AvailabilityZone, azs)
 			}
 		}
 		// One walk does both: collect touches annotations, users and
@@ -607,24 +741,26 @@ func edgeOf(x *segment.Segment, from, to int) Edge {
 func (b *builder) collect(x *segment.Segment, n int) {
 	s := b.s
 	if len(x.Annotations) > 0 {
-		if b.keys == nil {
-			b.keys = b.keysBuf[:0]
+		if b.pairs == nil {
+			b.pairs = b.pairsBuf[:0]
 			b.annKeys = b.annKeysBuf[:0]
 			n := min(len(x.Annotations)*len(b.tr.Segments), MaxIndexedAnnotations)
-			if b.annBlock != nil && n <= len(b.annBlock) {
-				s.Annotations = b.annBlock[:0:n]
+			if b.core != nil && n <= len(b.core.ann) {
+				s.Annotations = b.core.ann[:0:n]
 			} else {
 				s.Annotations = make([]Annotation, 0, n)
 			}
 		}
-		keys := b.keys[:0]
-		for k := range x.Annotations {
-			keys = append(keys, k)
+		// Keys and values together: looking each sorted key up again was
+		// a fifth of collect's time.
+		pairs := b.pairs[:0]
+		for k, v := range x.Annotations {
+			pairs = append(pairs, annPair{k, v})
 		}
-		slices.Sort(keys)
-		b.keys = keys
-		for _, k := range keys {
-			v := x.Annotations[k]
+		sortPairs(pairs)
+		b.pairs = pairs
+		for _, p := range pairs {
+			k, v := p.k, p.v
 			i, ok := b.lookupAnnotation(k, v)
 			if !ok {
 				// A new value of a key already indexed is fine; a new key
@@ -647,6 +783,9 @@ func (b *builder) collect(x *segment.Segment, n int) {
 	if x.User != "" {
 		i, ok := b.userIndex(x.User)
 		if !ok {
+			if s.Users == nil && b.core != nil {
+				s.Users = b.core.users[:0]
+			}
 			s.Users = append(s.Users, User{Name: x.User})
 			i = len(s.Users) - 1
 			if b.userIdx != nil {
@@ -660,6 +799,27 @@ func (b *builder) collect(x *segment.Segment, n int) {
 	if x.Cause != nil {
 		for _, e := range x.Cause.Exceptions {
 			s.Exceptions = append(s.Exceptions, ExceptionFact{Node: n, Type: e.Type, Message: e.Message, Remote: e.Remote})
+		}
+	}
+}
+
+// annPair is one annotation of a (sub)segment.
+type annPair struct {
+	k string
+	v any
+}
+
+// sortPairs sorts annotations by key (distinct: a map's), few of them by
+// insertion, as slices.Sort does below 12 elements but without its
+// generic dispatch, which cost as much as the sorting for two or three.
+func sortPairs(p []annPair) {
+	if len(p) > 12 {
+		slices.SortFunc(p, func(a, b annPair) int { return strings.Compare(a.k, b.k) })
+		return
+	}
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && p[j].k < p[j-1].k; j-- {
+			p[j], p[j-1] = p[j-1], p[j]
 		}
 	}
 }
@@ -762,6 +922,20 @@ func (b *builder) times(x *segment.Segment, start, end *float64) {
 	for _, c := range x.Subsegments {
 		b.times(c, start, end)
 	}
+}
+
+// addPerSegment is addUnique for a list of at most one value per
+// segment, started in spare (a block's array) or with room for up to 8
+// values: grown from one, they took three allocations for four segments.
+func (b *builder) addPerSegment(list []string, v string, spare []string) []string {
+	if list == nil {
+		if spare != nil {
+			list = spare[:0]
+		} else {
+			list = make([]string, 0, min(len(b.tr.Segments), 8))
+		}
+	}
+	return addUnique(list, v)
 }
 
 func addUnique(list []string, v string) []string {
