@@ -364,16 +364,13 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	defer stats.release() // after the main batch's commit, which copies its merges
 	tb := termBuffers.Get().(*termBuffer)
 	defer tb.put()
-	// Summaries and their keys are encoded one after another into one
-	// arena, copied into the Pebble batch on commit and so reused by the
-	// next Apply: allocated afresh it was ~12% of single-segment ingest's
-	// allocated bytes, and so of its collections.
-	arena := w.bytes[:0]
-	if want := 2560 * len(updates); cap(arena) < want {
-		arena = make([]byte, 0, want)
-	}
+	// Summaries and their keys are encoded one after another into an
+	// arena of chunks, copied into the Pebble batch on commit and so
+	// reused by the next Apply: allocated afresh they were ~12% of
+	// single-segment ingest's allocated bytes, and so of its collections.
+	arena := w.chunk()
 	defer func() {
-		w.ops, w.terms, w.bytes, w.ids = sb.ops, terms.ops, arena, marked
+		w.ops, w.terms, w.ids = sb.ops, terms.ops, marked
 		s.applyScratch.put(w)
 	}()
 	for i := range updates {
@@ -426,10 +423,14 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		curTerms, curVals := termsInto(tb.cur, tb.curVals, u.Summary)
 		tb.cur, tb.curVals = curTerms, curVals
 		addedTerms(oldTerms, curTerms, func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
-		// Summaries are encoded one after another into one arena: growing a
+		// Summaries are encoded one after another into the arena: growing a
 		// buffer per summary was a few percent of ingest's allocations.
 		// Its key too: one allocation per trace less. A slice of the arena
-		// stays unchanged when the arena grows (into a new array).
+		// stays unchanged when a summary outgrows the chunk (into a new
+		// array) or the next chunk is taken.
+		if cap(arena)-len(arena) < chunkRoom {
+			arena = w.chunk()
+		}
 		start := len(arena)
 		arena = appendSummaryKey(arena, u.Epoch, u.TraceID)
 		key := arena[start:len(arena):len(arena)]

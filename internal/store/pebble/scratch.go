@@ -15,9 +15,38 @@ import "sync"
 type writeScratch struct {
 	ops    []stagedOp // the main LSM's batch (Apply), the documents' (PutDocs)
 	terms  []stagedOp // Apply's index batch
-	bytes  []byte     // keys and encoded summaries
+	bytes  []byte     // PutDocs' keys
 	ids    []string
 	epochs []int64
+	// chunks hold Apply's summaries and their keys, chunks[:used] this
+	// call's. In chunks, not one array sized for the call: a flush part of
+	// thousands of traces wanted an array past what is worth keeping, made
+	// again for every such Apply (1 GB of 2M single-segment traces' 16).
+	chunks [][]byte
+	used   int
+}
+
+// Apply's chunks: what is kept of them is bounded as the other arrays
+// are; a chunk with less than chunkRoom free is left for the next.
+const (
+	arenaChunk = 256 << 10
+	maxChunks  = maxScratchBytes / arenaChunk
+	chunkRoom  = 8 << 10
+)
+
+// chunk is an empty chunk for Apply's arena: a kept one not yet used in
+// this call, or a new one, kept if there is room.
+func (w *writeScratch) chunk() []byte {
+	if w.used < len(w.chunks) {
+		w.used++
+		return w.chunks[w.used-1][:0]
+	}
+	c := make([]byte, 0, arenaChunk)
+	if len(w.chunks) < maxChunks {
+		w.chunks = append(w.chunks, c)
+		w.used++
+	}
+	return c
 }
 
 // scratchList is free writeScratches.
@@ -59,6 +88,7 @@ func (l *scratchList) put(w *writeScratch) {
 		w.bytes = nil
 	}
 	w.bytes = w.bytes[:0]
+	w.used = 0
 	if cap(w.ids) > maxScratchOps {
 		w.ids, w.epochs = nil, nil
 	}
