@@ -1,6 +1,9 @@
 package pebble
 
 import (
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
@@ -49,4 +52,22 @@ func pendingKey(traceID string) []byte { return append([]byte{'p'}, traceID...) 
 func WithZstdSummaries() (restore func()) {
 	zstdSummaries = true
 	return func() { zstdSummaries = false }
+}
+
+// ObserveCommits calls fn with each operation of each batch committed to
+// one of s's LSMs through a sortedBatch, until stop: the LSM ("main",
+// "docs", "index"), the key's table byte, the operation ('S'et, 'D'elete,
+// 'M'erge) and the key's and value's sizes. Not concurrently with writes
+// to any store.
+func (s *Store) ObserveCommits(fn func(lsm string, table, op byte, key, value int)) (stop func()) {
+	var mu sync.Mutex
+	committed = func(db *pebble.DB, ops []stagedOp) {
+		lsm := map[*pebble.DB]string{s.main: "main", s.docs: "docs", s.index: "index"}[db]
+		mu.Lock()
+		defer mu.Unlock()
+		for _, o := range ops {
+			fn(lsm, o.key[0], "SDM"[o.kind], len(o.key), len(o.value))
+		}
+	}
+	return func() { committed = nil }
 }

@@ -73,6 +73,9 @@ type Store struct {
 	// have no numeric index terms (legacy.go).
 	numericFrom int64
 	marks       pendingMarks // pendingmarks.go
+	// Apply's and PutDocs' staging (scratch.go), apart: Apply's arrays
+	// are the larger.
+	applyScratch, putScratch scratchList
 	// oldTables: the store is open read-only on a full disk, its layout
 	// older than 9, so its statistics and metadata are still in their old
 	// tables (migrate.go); written by open, with mu held once the store is
@@ -264,42 +267,55 @@ func (s *Store) PutDocs(ctx context.Context, puts []store.DocPut) error {
 }
 
 func (s *Store) putDocs(ctx context.Context, puts []store.DocPut) error {
+	if len(puts) == 0 {
+		return nil
+	}
 	// A trace's pending mark is written in one batch with its documents, so
 	// a crash leaves both or neither. A foreign trace id's alias goes
 	// first: readers find its documents through it.
 	var aliases sortedBatch
+	w := s.putScratch.get()
 	n := 1
 	for _, p := range puts {
 		n += len(p.Docs)
 	}
-	docs := sortedBatch{ops: make([]stagedOp, 0, n)}
-	ids, epochs := make([]string, len(puts)), make([]int64, len(puts))
-	// The documents' keys in one array: one allocation per document was
-	// ~2% of the objects single-segment ingest allocated.
+	docs := sortedBatch{ops: opsWith(w.ops, n)}
+	ids, epochs := w.ids[:0], w.epochs[:0]
+	// The documents' keys and the mark in one array (the scratch's): one
+	// allocation per document was ~2% of the objects single-segment
+	// ingest allocated.
 	size := 0
 	for _, p := range puts {
 		for _, d := range p.Docs {
 			size += docKeyLen(p.TraceID, d.ID)
 		}
+		size += markEntryMax(p.TraceID)
 	}
-	keys := make([]byte, 0, size)
+	keys := w.bytes[:0]
+	if cap(keys) < size {
+		keys = make([]byte, 0, size)
+	}
+	defer func() {
+		w.ops, w.bytes, w.ids, w.epochs = docs.ops, keys, ids, epochs
+		s.putScratch.put(w)
+	}()
 	for i := range puts {
 		p := &puts[i]
 		if idEp, ok := segment.TraceEpoch(p.TraceID); !ok || idEp != p.Epoch {
 			aliases.set(aliasKey(p.TraceID), epochBytes(p.Epoch))
 		}
-		ids[i], epochs[i] = p.TraceID, p.Epoch
+		ids, epochs = append(ids, p.TraceID), append(epochs, p.Epoch)
 		for _, d := range p.Docs {
 			start := len(keys)
 			keys = appendDocKey(keys, p.Epoch, p.TraceID, d.ID)
 			docs.set(keys[start:len(keys):len(keys)], d.Raw)
 		}
 	}
-	if len(puts) == 0 {
-		return nil
-	}
-	mark, v := s.marks.newMark(ids, epochs) // one for the call (pendingmarks.go)
-	docs.set(mark.key, v)
+	// One for the call (pendingmarks.go); its value in the keys' array,
+	// which size left room for.
+	start := len(keys)
+	mark, keys := s.marks.newMark(ids, epochs, keys)
+	docs.set(mark.key, keys[start:len(keys):len(keys)])
 	if err := aliases.commit(s.main); err != nil {
 		return err
 	}
@@ -329,50 +345,40 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	return s.writeIf(s.space.admitAny, func() error { return s.apply(ctx, updates) })
 }
 
-// summaryArenas holds the buffers Apply encodes summaries into (*[]byte).
-var summaryArenas = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledArena bounds what the pool keeps of a big Apply's arena.
-const maxPooledArena = 8 << 20
-
 func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// Documents, then index terms, then summaries, then the pending marks'
 	// removal: a crash in between leaves the trace pending, and its terms
 	// naming a trace without a summary, which searches skip.
 	var docs sortedBatch
-	marked := make([]string, len(updates))
 	var refiled [][]byte // document ranges copied under another epoch
 	var dropped [][]byte // document ranges of traces not kept
+	w := s.applyScratch.get()
+	marked := w.ids[:0]
 	// Sized up front: grown by doubling, the staged operations were ~6% of
 	// single-segment ingest's allocated bytes.
-	sb := sortedBatch{ops: make([]stagedOp, 0, 3*len(updates))}
+	sb := sortedBatch{ops: opsWith(w.ops, 3*len(updates))}
+	terms := sortedBatch{ops: w.terms}
 	pw := postingWriters.Get().(*postingWriter)
 	defer pw.release() // after the terms' commit: the batch copies the lists
 	stats := getStatDeltas()
 	defer stats.release() // after the main batch's commit, which copies its merges
 	tb := termBuffers.Get().(*termBuffer)
 	defer tb.put()
-	// The summaries' arena is copied into the Pebble batch on commit, so
-	// it is reused by the next Apply: allocated afresh it was ~12% of
+	// Summaries and their keys are encoded one after another into an
+	// arena of chunks, copied into the Pebble batch on commit and so
+	// reused by the next Apply: allocated afresh they were ~12% of
 	// single-segment ingest's allocated bytes, and so of its collections.
-	arenap := summaryArenas.Get().(*[]byte)
-	defer func() { summaryArenas.Put(arenap) }()
-	arena := (*arenap)[:0]
-	if want := 2560 * len(updates); cap(arena) < want {
-		arena = make([]byte, 0, want)
-	}
-	// Kept for the next Apply, however it grew, unless it grew huge.
+	arena := w.chunk()
 	defer func() {
-		if cap(arena) <= maxPooledArena {
-			*arenap = arena[:0]
-		}
+		w.ops, w.terms, w.ids = sb.ops, terms.ops, marked
+		s.applyScratch.put(w)
 	}()
 	for i := range updates {
 		u := &updates[i]
 		if u.Summary == nil {
 			return fmt.Errorf("update of trace %s has no summary", u.TraceID)
 		}
-		marked[i] = u.TraceID
+		marked = append(marked, u.TraceID)
 		if u.Drop {
 			if err := stats.add(u.Stats); err != nil {
 				return err
@@ -417,10 +423,14 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		curTerms, curVals := termsInto(tb.cur, tb.curVals, u.Summary)
 		tb.cur, tb.curVals = curTerms, curVals
 		addedTerms(oldTerms, curTerms, func(t store.Term) { pw.add(u.Epoch, t, u.TraceID) })
-		// Summaries are encoded one after another into one arena: growing a
+		// Summaries are encoded one after another into the arena: growing a
 		// buffer per summary was a few percent of ingest's allocations.
 		// Its key too: one allocation per trace less. A slice of the arena
-		// stays unchanged when the arena grows (into a new array).
+		// stays unchanged when a summary outgrows the chunk (into a new
+		// array) or the next chunk is taken.
+		if cap(arena)-len(arena) < chunkRoom {
+			arena = w.chunk()
+		}
 		start := len(arena)
 		arena = appendSummaryKey(arena, u.Epoch, u.TraceID)
 		key := arena[start:len(arena):len(arena)]
@@ -439,7 +449,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	if err := docs.commit(s.docs); err != nil {
 		return err
 	}
-	terms := sortedBatch{ops: make([]stagedOp, 0, len(pw.keys))}
+	terms.ops = opsWith(terms.ops, len(pw.keys))
 	pw.stage(&terms)
 	if err := terms.commit(s.index); err != nil {
 		return err

@@ -70,22 +70,22 @@ func batchMarkKey(n uint64) []byte {
 }
 
 // newMark is the mark of one PutDocs call's traces, to be staged with its
-// documents and, once they are committed, added (add).
-func (p *pendingMarks) newMark(ids []string, epochs []int64) (*markBatch, []byte) {
+// documents and, once they are committed, added (add); its value is
+// appended to dst.
+func (p *pendingMarks) newMark(ids []string, epochs []int64, dst []byte) (*markBatch, []byte) {
 	p.mu.Lock()
 	n := p.next
 	p.next++
 	p.mu.Unlock()
 	m := &markBatch{key: batchMarkKey(n), traces: make([]markedTrace, len(ids)), left: len(ids)}
-	size := 0
-	for _, id := range ids {
-		size += binary.MaxVarintLen32 + len(id) + 8
-	}
 	for i, id := range ids {
 		m.traces[i] = markedTrace{id: id, epoch: epochs[i]}
 	}
-	return m, m.appendValue(make([]byte, 0, size))
+	return m, m.appendValue(dst)
 }
+
+// markEntryMax bounds what a trace adds to a mark's value.
+func markEntryMax(id string) int { return binary.MaxVarintLen32 + len(id) + 8 }
 
 // add records a committed mark.
 func (p *pendingMarks) add(m *markBatch) {

@@ -169,7 +169,7 @@ func TestRetentionRewritesMarks(t *testing.T) {
 }
 
 func TestDecodeMarkRejectsTruncated(t *testing.T) {
-	m, v := (&pendingMarks{}).newMark([]string{"1-5f84c7a5-0123456789abcdef01234567"}, []int64{7})
+	m, v := (&pendingMarks{}).newMark([]string{"1-5f84c7a5-0123456789abcdef01234567"}, []int64{7}, nil)
 	for n := 1; n < len(v); n++ {
 		if _, err := decodeMark(m.key, v[:n]); err == nil {
 			t.Fatalf("a mark cut to %d of %d bytes decoded", n, len(v))
@@ -190,7 +190,7 @@ func TestDecodeMarkRejectsTruncated(t *testing.T) {
 // FuzzDecodeMark: whatever a mark's stored bytes, decoding does not panic,
 // and what decodes is written back the same.
 func FuzzDecodeMark(f *testing.F) {
-	_, v := (&pendingMarks{}).newMark([]string{"1-5f84c7a5-0123456789abcdef01234567", "w3c"}, []int64{7, -1})
+	_, v := (&pendingMarks{}).newMark([]string{"1-5f84c7a5-0123456789abcdef01234567", "w3c"}, []int64{7, -1}, nil)
 	f.Add(v)
 	f.Add([]byte{0x80})
 	f.Add(append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, make([]byte, 8)...))

@@ -79,6 +79,9 @@ func (s *sortedBatch) commit(db *pebble.DB) error {
 	if len(s.ops) == 0 {
 		return nil
 	}
+	if committed != nil {
+		committed(db, s.ops)
+	}
 	b := db.NewBatchWithSize(s.size(), pebble.WithMaxRetainedSizeBytes(batchRetained))
 	defer b.Close()
 	if err := s.flush(b); err != nil {
@@ -86,6 +89,9 @@ func (s *sortedBatch) commit(db *pebble.DB) error {
 	}
 	return b.Commit(pebble.Sync)
 }
+
+// committed, set by tests only, sees each batch before it is committed.
+var committed func(db *pebble.DB, ops []stagedOp)
 
 // batchRetained is the largest batch buffer Pebble keeps for the next
 // batch. Ingest's batches run to a few MB, past Pebble's 1 MB default, and
