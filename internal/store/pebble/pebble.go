@@ -346,6 +346,11 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 }
 
 func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
+	if len(updates) == 0 {
+		// Nothing to write, and no marks to clear: the marks' clear takes
+		// a nil id list (a fresh scratch's) as every pending trace.
+		return nil
+	}
 	// Documents, then index terms, then summaries, then the pending marks'
 	// removal: a crash in between leaves the trace pending, and its terms
 	// naming a trace without a summary, which searches skip.
