@@ -345,6 +345,18 @@ type longCause struct {
 	covs  [3]float64
 }
 
+// singleBlock allocates the block of a single-segment summary: its core,
+// its nodes' arrays (N) and its response-time cause's (K), in one object
+// of exactly their size.
+func singleBlock[N, K any]() (*singleCore, *N, *K) {
+	blk := new(struct {
+		c singleCore
+		n N
+		k K
+	})
+	return &blk.c, &blk.n, &blk.k
+}
+
 func (a *shortCause) arrays() causeArrays {
 	return causeArrays{a.rt[:], a.svcs[:], a.names[:], a.ents[:], a.covs[:]}
 }
@@ -371,37 +383,21 @@ func (b *builder) newSummary(rtEnd *entity) *Summary {
 	if len(b.infs) == 0 && edges == 0 {
 		var n *oneNode
 		if long {
-			blk := new(struct {
-				c singleCore
-				n oneNode
-				k longCause
-			})
-			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+			c, nn, k := singleBlock[oneNode, longCause]()
+			b.core, n, b.causes = c, nn, k.arrays()
 		} else {
-			blk := new(struct {
-				c singleCore
-				n oneNode
-				k shortCause
-			})
-			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+			c, nn, k := singleBlock[oneNode, shortCause]()
+			b.core, n, b.causes = c, nn, k.arrays()
 		}
 		nodes, segs, names = n.nodes[:0], n.segs[:0], n.names[:0]
 	} else {
 		var n *twoNodes
 		if long {
-			blk := new(struct {
-				c singleCore
-				n twoNodes
-				k longCause
-			})
-			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+			c, nn, k := singleBlock[twoNodes, longCause]()
+			b.core, n, b.causes = c, nn, k.arrays()
 		} else {
-			blk := new(struct {
-				c singleCore
-				n twoNodes
-				k shortCause
-			})
-			b.core, n, b.causes = &blk.c, &blk.n, blk.k.arrays()
+			c, nn, k := singleBlock[twoNodes, shortCause]()
+			b.core, n, b.causes = c, nn, k.arrays()
 		}
 		nodes, segs, names = n.nodes[:0], n.segs[:0:1+len(b.infs)], n.names[:0]
 		if edges == 1 {

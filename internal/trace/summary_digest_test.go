@@ -38,9 +38,24 @@ func TestSummaryDigest(t *testing.T) {
 			}
 		}
 	}
+	checkSummaryDigest(t, "testdata/summary-digest", len(traces), func(add func(*trace.Summary)) {
+		for _, tr := range traces {
+			prev := trace.SummarizeTrace(tr, nil, 1.7e9)
+			add(prev)
+			add(trace.SummarizeTrace(tr, prev, 1.7e9+1))
+			add(trace.Summarize(trace.Assemble(tr), prev, 1.7e9+2))
+		}
+	})
+}
+
+// checkSummaryDigest hashes every summary summarise adds, in its stored
+// bytes (with and without its trace id) and in JSON, and holds the digest
+// to file's (written instead with -update-summary-digest).
+func checkSummaryDigest(t *testing.T, file string, traces int, summarise func(add func(*trace.Summary))) {
+	t.Helper()
 	h := sha256.New()
 	var buf []byte
-	add := func(s *trace.Summary) {
+	summarise(func(s *trace.Summary) {
 		var err error
 		if buf, err = trace.AppendSummary(buf[:0], s); err != nil {
 			t.Fatal(err)
@@ -55,15 +70,8 @@ func TestSummaryDigest(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.Write(j)
-	}
-	for _, tr := range traces {
-		prev := trace.SummarizeTrace(tr, nil, 1.7e9)
-		add(prev)
-		add(trace.SummarizeTrace(tr, prev, 1.7e9+1))
-		add(trace.Summarize(trace.Assemble(tr), prev, 1.7e9+2))
-	}
+	})
 	got := hex.EncodeToString(h.Sum(nil))
-	const file = "testdata/summary-digest"
 	if *updateDigest {
 		if err := os.WriteFile(file, []byte(got+"\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -74,6 +82,6 @@ func TestSummaryDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got != strings.TrimSpace(string(want)) {
-		t.Fatalf("the summaries of %d traces changed: digest %s, want %s", len(traces), got, want)
+		t.Fatalf("the summaries of %d traces changed: digest %s, want %s", traces, got, want)
 	}
 }

@@ -1,11 +1,7 @@
 package trace_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -152,42 +148,12 @@ func shapeTrace(tb testing.TB, n int, call string, depth int, long bool, ann, ex
 // was written by the code before summaries of one segment were cut from
 // blocks sized by their shape (summ21).
 func TestSummaryShapesDigest(t *testing.T) {
-	h := sha256.New()
-	var buf []byte
-	add := func(s *trace.Summary) {
-		var err error
-		if buf, err = trace.AppendSummary(buf[:0], s); err != nil {
-			t.Fatal(err)
-		}
-		h.Write(buf)
-		if buf, err = trace.AppendSummaryUnder(buf[:0], s, s.TraceID); err != nil {
-			t.Fatal(err)
-		}
-		h.Write(buf)
-		j, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Write(j)
-	}
 	traces := shapeTraces(t)
-	for _, tr := range traces {
-		prev := trace.SummarizeTrace(tr, nil, 1.7e9)
-		add(prev)
-		add(trace.Summarize(trace.Assemble(tr), prev, 1.7e9+1))
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	const file = "testdata/summary-shapes-digest"
-	if *updateDigest {
-		if err := os.WriteFile(file, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
+	checkSummaryDigest(t, "testdata/summary-shapes-digest", len(traces), func(add func(*trace.Summary)) {
+		for _, tr := range traces {
+			prev := trace.SummarizeTrace(tr, nil, 1.7e9)
+			add(prev)
+			add(trace.Summarize(trace.Assemble(tr), prev, 1.7e9+1))
 		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != strings.TrimSpace(string(want)) {
-		t.Fatalf("the summaries of %d traces changed: digest %s, want %s", len(traces), got, want)
-	}
+	})
 }
