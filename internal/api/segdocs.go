@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/roentgen-tracing/roentgen/internal/jsonword"
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -161,7 +162,7 @@ func unquoteJSONString(s, scratch []byte) (out []byte, n int, ok bool) {
 			src, dst := s[j:j+16], buf[w:w+16]
 			x := binary.LittleEndian.Uint64(src)
 			binary.LittleEndian.PutUint64(dst, x)
-			m := specialBytes(x)
+			m := jsonword.Special(x)
 			if m == 0 {
 				j += 8
 				w += 8
@@ -178,7 +179,7 @@ func unquoteJSONString(s, scratch []byte) (out []byte, n int, ok bool) {
 		if j+8 <= len(s) {
 			x := binary.LittleEndian.Uint64(s[j:])
 			binary.LittleEndian.PutUint64(buf[w:], x)
-			m := specialBytes(x)
+			m := jsonword.Special(x)
 			if m == 0 {
 				j += 8
 				w += 8
@@ -229,18 +230,6 @@ end:
 // shortEscape maps the letter after a backslash to the byte it stands
 // for, for the two-byte escapes; it is 0 for others (\u).
 var shortEscape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
-// specialBytes has the high bit set in the first byte of x that a JSON
-// string does not hold as itself (a quote, a backslash, a control
-// character, or a non-ASCII byte, which needs UTF-8 validation), maybe in
-// later ones too, and is zero if there is none. For bytes 0x20-0x7f other
-// than quote and backslash none of the terms sets a high bit, and a borrow
-// only crosses into the next byte from a byte that is itself special, so
-// the lowest bit set is exact.
-func specialBytes(x uint64) uint64 {
-	const ones, high = 0x0101010101010101, 0x8080808080808080
-	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & high
-}
 
 // jsonEscape reads the \u escape at the start of s: one code point, or a
 // surrogate pair. It returns its width in bytes and the rune, or width 0 if

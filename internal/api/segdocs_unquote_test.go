@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/roentgen-tracing/roentgen/internal/jsonword"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
@@ -85,7 +86,7 @@ func unquoteJSONStringBefore(s, scratch []byte) (out []byte, n int, ok bool) {
 		if j+8 <= len(s) {
 			x := binary.LittleEndian.Uint64(s[j:])
 			binary.LittleEndian.PutUint64(buf[w:], x)
-			m := specialBytes(x)
+			m := jsonword.Special(x)
 			if m == 0 {
 				j += 8
 				w += 8

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/binary"
+	"github.com/roentgen-tracing/roentgen/internal/jsonword"
 	"math/bits"
 	"unicode/utf8"
 )
@@ -35,7 +36,7 @@ func appendJSONString(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
 		if i+8 <= len(s) {
 			// Eight bytes at a time: most of a document needs no escaping.
-			m := special(binary.LittleEndian.Uint64(s[i:]))
+			m := jsonword.Special(binary.LittleEndian.Uint64(s[i:]))
 			if m == 0 {
 				i += 8
 				continue
@@ -77,21 +78,6 @@ func appendJSONString(dst, s []byte) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
-}
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// special has the high bit set in the lowest byte of x that is a quote,
-// a backslash, a control character or not ASCII; bits above that one may
-// be set spuriously (borrows), bits below it never. Zero: all eight bytes
-// are plain.
-func special(x uint64) uint64 {
-	q := x ^ ('"' * ones)
-	b := x ^ ('\\' * ones)
-	return ((x-0x20*ones)&^x | (q-ones)&^q | (b-ones)&^b | x) & highs
 }
 
 // appendPutTraceSegmentsBody appends the PutTraceSegments request body for

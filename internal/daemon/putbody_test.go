@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/roentgen-tracing/roentgen/internal/jsonword"
 	"math/bits"
 	"net/http"
 	"net/http/httptest"
@@ -135,7 +136,7 @@ func FuzzAppendJSONString(f *testing.F) {
 					first = k
 				}
 			}
-			if got := bits.TrailingZeros64(special(binary.LittleEndian.Uint64(s[i:]))) >> 3; got != first {
+			if got := bits.TrailingZeros64(jsonword.Special(binary.LittleEndian.Uint64(s[i:]))) >> 3; got != first {
 				t.Fatalf("special(%q) points at byte %d, want %d", s[i:i+8], got, first)
 			}
 		}

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"github.com/roentgen-tracing/roentgen/internal/jsonword"
 	"math/bits"
 	"unsafe"
 )
@@ -45,7 +46,7 @@ func (s *scanner) strField(p *string) bool {
 		i++
 		start := i
 		for ; i+8 <= len(b); i += 8 {
-			if m := special(load64(b, i)); m != 0 {
+			if m := jsonword.Special(load64(b, i)); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				goto stop
 			}

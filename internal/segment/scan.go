@@ -2,6 +2,7 @@ package segment
 
 import (
 	"encoding/binary"
+	"github.com/roentgen-tracing/roentgen/internal/jsonword"
 	"math/bits"
 	"unicode/utf8"
 	"unsafe"
@@ -21,19 +22,11 @@ type scanner struct {
 // document the scanner accepts is one goccy refuses for its depth.
 const maxScanDepth = 64
 
+// Word-at-a-time masks (jsonword has the string scan's own).
 const (
 	ones = 0x0101010101010101
 	high = 0x8080808080808080
 )
-
-// special marks, in a word of eight bytes, the bytes a string scan stops
-// at: '"', '\\', controls and non-ASCII. Only the lowest mark is exact
-// (borrows may mark bytes above it), and only it is used.
-func special(w uint64) uint64 {
-	q := w ^ ('"' * ones)
-	bs := w ^ ('\\' * ones)
-	return ((q-ones)&^q | (bs-ones)&^bs | (w-0x20*ones)&^w | w) & high
-}
 
 // load64 reads the eight bytes at i, little-endian, which the caller has
 // checked are in b (i+8 <= len(b)), without a bounds check.
@@ -78,7 +71,7 @@ func (s *scanner) rawString() (lit []byte, escaped, ok bool) {
 	nonASCII := false
 	for {
 		for i+8 <= len(b) {
-			m := special(load64(b, i))
+			m := jsonword.Special(load64(b, i))
 			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
