@@ -57,7 +57,7 @@ func TestByTrace(t *testing.T) {
 	for _, id := range []string{"a", "b", "a", "c", "b", "a"} {
 		segs = append(segs, &segment.Segment{TraceID: id})
 	}
-	order, groups := byTrace(segs)
+	order, groups := new(callScratch).byTrace(segs)
 	if fmt.Sprint(order, groups) != "[a b c] [[0 2 5] [1 4] [3]]" {
 		t.Fatalf("byTrace = %v %v", order, groups)
 	}
@@ -65,7 +65,7 @@ func TestByTrace(t *testing.T) {
 	if fmt.Sprint(groups) != "[[0 2 5] [1 4] [3]]" {
 		t.Errorf("appending to a group wrote into the next: %v", groups)
 	}
-	if o, g := byTrace(nil); len(o) != 0 || len(g) != 0 {
+	if o, g := new(callScratch).byTrace(nil); len(o) != 0 || len(g) != 0 {
 		t.Errorf("byTrace(nil) = %v %v", o, g)
 	}
 }

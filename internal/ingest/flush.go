@@ -359,14 +359,19 @@ func (in *Ingester) base(ctx context.Context, e *pendingEntry, pre map[string]*s
 	// On a shared store other processes write documents of the same trace:
 	// only the store has them all, so the summary is computed from it.
 	if !e.reload && !store.IsShared(in.cfg.Store) {
-		if c := in.cache.get(e.id); c != nil && c.trace != nil {
-			return c, true, nil
-		}
 		// Most traces are new: their writer found so (fresh), seen knows
 		// so for those filed since this process started, a summary lookup
 		// (bloom filters) for the rest, none reading the documents just
-		// written.
-		if e.fresh || in.seen.isNew(e.id, e.epoch, in.cfg.Now()) {
+		// written. A fresh trace is in no cache either: its writer found
+		// none, and only a flush of it caches one, this one the first
+		// (claim), so it skips that lookup too (a map miss per new trace).
+		if e.fresh {
+			return newEntry(e.id), false, nil
+		}
+		if c := in.cache.get(e.id); c != nil && c.trace != nil {
+			return c, true, nil
+		}
+		if in.seen.isNew(e.id, e.epoch, in.cfg.Now()) {
 			return newEntry(e.id), false, nil
 		}
 		_, err := in.cfg.Store.Head(ctx, e.id)

@@ -90,7 +90,8 @@ type Ingester struct {
 	pend  *pendingSet
 	seen  *seen
 
-	storing storing // writes in flight to a DocPreparer store (storing.go)
+	storing storing     // writes in flight to a DocPreparer store (storing.go)
+	scratch scratchList // calls' arrays, kept for the next (scratch.go)
 	// reparsed counts stored documents decoded again (reparse.go).
 	reparsed atomic.Int64
 	// afterTick, set by tests, runs after each turn of the flush loop.
@@ -205,9 +206,12 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 	// Counted until the call returns: its caller holds the request until
 	// then, also while backpressure makes it wait.
 	defer in.calling.Add(-int64(size))
+	sc := in.callScratch()
+	defer in.doneWith(sc)
 	var rejected []Rejection
-	segs := make([]*segment.Segment, 0, len(docs))
-	origin := make([]int, 0, len(docs))
+	segs := sc.segs[:0]
+	origin := sc.origin[:0]
+	defer func() { sc.segs, sc.origin = segs, origin }()
 	popt := segment.Options{Now: in.cfg.Now(), SkipTraceEpoch: opt.SkipTraceEpoch}
 	for i, raw := range docs {
 		n := len(segs)
@@ -225,7 +229,7 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 			origin = append(origin, i)
 		}
 	}
-	for _, r := range in.apply(ctx, segs) {
+	for _, r := range in.apply(ctx, segs, sc) {
 		rejected = append(rejected, Rejection{Index: origin[r.Index], Error: r.Error})
 	}
 	in.backpressure()
@@ -261,7 +265,9 @@ func (in *Ingester) TryIngestSegments(ctx context.Context, segs []*segment.Segme
 		return nil, ErrThrottled
 	}
 	defer in.calling.Add(-int64(size))
-	rejected := in.apply(ctx, segs)
+	sc := in.callScratch()
+	defer in.doneWith(sc)
+	rejected := in.apply(ctx, segs, sc)
 	in.backpressure()
 	in.count(source, len(segs), rejected)
 	return rejected, nil

@@ -135,11 +135,17 @@ func (p *pendingSet) get(id string) *pendingEntry {
 	return p.m[id]
 }
 
-// add queues a staged write.
-func (p *pendingSet) add(st *staged) {
+// add queues staged writes: a call's, under one lock and one clock read.
+func (p *pendingSet) add(sts ...*staged) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
+	for _, st := range sts {
+		p.addLocked(st, now)
+	}
+}
+
+func (p *pendingSet) addLocked(st *staged, now time.Time) {
 	e := p.m[st.id]
 	if e == nil {
 		e = &pendingEntry{id: st.id, epoch: st.epoch, first: now, fresh: st.fresh}
