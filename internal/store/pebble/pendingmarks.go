@@ -124,8 +124,7 @@ func (p *pendingMarks) clear(db *pebble.DB, ids []string, done func(id string, e
 	p.init()
 	clear(p.touched)
 	p.undo, p.ids = p.undo[:0], p.ids[:0]
-	take := func(id string) {
-		refs := p.byTrace[id]
+	take := func(id string, refs []markRef) {
 		kept := refs[:0]
 		for _, r := range refs {
 			if t := &r.m.traces[r.i]; done == nil || done(t.id, t.epoch) {
@@ -150,8 +149,10 @@ func (p *pendingMarks) clear(db *pebble.DB, ids []string, done func(id string, e
 		ids = p.ids
 	}
 	for _, id := range ids {
-		if _, ok := p.byTrace[id]; ok {
-			take(id)
+		// One lookup per trace: a trace id's hash and probe in a map of
+		// every pending trace is what clearing costs.
+		if refs, ok := p.byTrace[id]; ok {
+			take(id, refs)
 		}
 	}
 	if len(p.touched) == 0 {
