@@ -341,21 +341,7 @@ func TestMetadataSkippedButValidated(t *testing.T) {
 // digit, strconv.ParseUint on the epoch) gave, for well-formed ids and
 // ids with each byte replaced by every other byte.
 func TestTraceEpochMatchesParseUint(t *testing.T) {
-	plain := func(id string) (int64, bool) {
-		if len(id) != 35 || id[0] != '1' || id[1] != '-' || id[10] != '-' {
-			return 0, false
-		}
-		for i := 2; i < 35; i++ {
-			if i != 10 && !isHex(id[i]) {
-				return 0, false
-			}
-		}
-		v, err := strconv.ParseUint(id[2:10], 16, 32)
-		if err != nil {
-			return 0, false
-		}
-		return int64(v), true
-	}
+	plain := plainTraceEpoch
 	ids := []string{"1-581cf771-a006649127e371903a2de979", "1-FFFFFFFF-ABCDEFabcdef0123456789ab", "1-00000000-000000000000000000000000", "", "1-581cf771-a006649127e371903a2de97", "1-581cf771-a006649127e371903a2de9790"}
 	for _, base := range ids[:3] {
 		for i := range len(base) {
@@ -373,6 +359,45 @@ func TestTraceEpochMatchesParseUint(t *testing.T) {
 			t.Fatalf("TraceEpoch(%q) = %d %v, want %d %v", id, gotEp, gotOK, wantEp, wantOK)
 		}
 	}
+}
+
+// plainTraceEpoch is TraceEpoch read the plain way.
+func plainTraceEpoch(id string) (int64, bool) {
+	if len(id) != 35 || id[0] != '1' || id[1] != '-' || id[10] != '-' {
+		return 0, false
+	}
+	for i := 2; i < 35; i++ {
+		if i != 10 && !isHex(id[i]) {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseUint(id[2:10], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// FuzzTraceEpoch holds TraceEpoch and IsID, which read eight digits at a
+// time, to the plain byte-by-byte reading.
+func FuzzTraceEpoch(f *testing.F) {
+	for _, id := range []string{"1-581cf771-a006649127e371903a2de979", "1-FFFFFFFF-ABCDEFabcdef0123456789ab", "1-0000000g-000000000000000000000000", "0123456789abcDEF", "0123456789abcDE\xc6"} {
+		f.Add(id)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		gotEp, gotOK := TraceEpoch(id)
+		wantEp, wantOK := plainTraceEpoch(id)
+		if gotEp != wantEp || gotOK != wantOK {
+			t.Fatalf("TraceEpoch(%q) = %d %v, want %d %v", id, gotEp, gotOK, wantEp, wantOK)
+		}
+		want := len(id) == 16
+		for i := 0; i < len(id) && want; i++ {
+			want = isHex(id[i])
+		}
+		if IsID(id) != want {
+			t.Fatalf("IsID(%q) = %v", id, !want)
+		}
+	})
 }
 
 func isHex(c byte) bool {
