@@ -103,3 +103,16 @@ func (s *Store) SetOwnGeneration(n int) (forgotten func() int) {
 		return s.own.forgotten
 	}
 }
+
+// PutDocsAsBefore writes documents as builds before schema version 9 did
+// (docform.go): the JSON as it is, each row its trace's pending mark.
+func (s *Store) PutDocsAsBefore(ctx context.Context, puts []store.DocPut) error {
+	var dw rowWriter
+	for _, p := range puts {
+		v := s.ver()
+		for _, d := range p.Docs {
+			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, d.Raw)
+		}
+	}
+	return s.c.insert(ctx, "docs", tableColumns["docs"], dw.b)
+}
