@@ -153,3 +153,6 @@ func (s *Store) CopyDocs(ctx context.Context, from, where string, rewrite func(t
 	}
 	return s.c.insert(ctx, "docs", tableColumns["docs"], w.b)
 }
+
+// StoredDoc is a document in the stored form the store writes (docform.go).
+func StoredDoc(raw []byte) []byte { return appendDocForm(nil, raw) }

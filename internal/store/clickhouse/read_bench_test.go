@@ -33,7 +33,8 @@ import (
 // Ingesting 1e7 traces through Roentgen takes hours here, so the database is
 // built from a seed of benchSeed() traces ingested through Roentgen's real
 // write path (ingest, summaries, index terms, the service graph's
-// statistics), then multiplied inside ClickHouse: copy k of a seed trace is
+// statistics), then multiplied inside ClickHouse (the documents, stored
+// compressed, through this process: copyDocs): copy k of a seed trace is
 // the same trace under another id (characters 12–15, the first four of the
 // id's random part, replaced by k in hex), its rows those ingest would store
 // for it: the id is rewritten in every key and inside every document and
