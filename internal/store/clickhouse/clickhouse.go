@@ -161,33 +161,36 @@ func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error
 // form (docform.go).
 func (s *Store) docRows(puts []store.DocPut) []byte {
 	var dw rowWriter
-	n, count := 0, 0
+	n, count, size := 0, 0, 0
 	for _, p := range puts {
 		for _, d := range p.Docs {
 			n += len(p.TraceID) + len(d.ID) + len(d.Raw)/2 + 40 // stored in ~0.4 of their bytes
 			count++
+			size += len(d.Raw)
 		}
 	}
 	dw.b = make([]byte, 0, n)
-	// Remembered as they were given (own.go): the caller does not change a
-	// document's bytes once written (the ingester keeps them in its cache).
+	// Remembered uncompressed (own.go), copied once into one buffer: what
+	// it keeps alive is exactly what it counts, whatever holds the
+	// caller's bytes.
+	kept := make([]byte, 0, size)
 	own := make([]ownDoc, 0, count)
 	byTrace := make([]ownPut, len(puts))
 	var form []byte
-	size := 0
 	for i, p := range puts {
 		v := s.ver()
 		k := len(own)
 		for _, d := range p.Docs {
 			form = appendDocForm(form[:0], d.Raw)
 			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, form)
-			own = append(own, ownDoc{doc: d.ID, ver: v, raw: d.Raw[:len(d.Raw):len(d.Raw)]})
-			size += len(d.Raw)
+			at := len(kept)
+			kept = append(kept, d.Raw...)
+			own = append(own, ownDoc{doc: d.ID, ver: v, raw: kept[at:len(kept):len(kept)]})
 		}
 		byTrace[i] = ownPut{p.TraceID, own[k:len(own):len(own)]}
 	}
-	// What remembering keeps alive: the documents and an entry for each.
-	s.own.add(size+len(own)*ownEntryBytes, byTrace)
+	// What remembering keeps alive: the copies and an entry for each.
+	s.own.add(cap(kept)+len(own)*ownEntryBytes, byTrace)
 	return dw.b
 }
 

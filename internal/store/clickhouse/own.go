@@ -9,8 +9,7 @@ import (
 // with every trace split between two processes half of them are the
 // reader's own: it wrote those very bytes a second or so before. So the
 // store remembers the documents it wrote (trace, id, version, and the
-// bytes as it was given them, uncompressed, which the ingester keeps for
-// its own reads anyway) and names them in the
+// bytes uncompressed, a copy) and names them in the
 // documents' read as external data; the server answers an empty string in
 // their place, and the store puts its own bytes back. A version is unique
 // to its writer (the writer's clock, and its documents' rows), so a row
@@ -33,7 +32,7 @@ const ownBytesPerGeneration = 32 << 20
 type ownDoc struct {
 	doc string
 	ver uint64
-	raw []byte // the document as given to PutDocs, never written again
+	raw []byte // a copy of the document as given to PutDocs, never written again
 }
 
 // ownDocs are the documents this process wrote, by trace, in two
