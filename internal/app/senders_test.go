@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -71,10 +72,18 @@ func (s *senders) run(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	line, err := s.out.ReadString('\n')
-	ns, perr := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(line), "cpu "), 10, 64)
-	if err != nil || perr != nil || !strings.HasPrefix(line, "cpu ") {
+	f := strings.Fields(line)
+	if err != nil || len(f) != 4 || f[0] != "cpu" || f[2] != "throttled" {
 		b.Fatalf("senders: %q %v", line, err)
 	}
+	ns, perr := strconv.ParseInt(f[1], 10, 64)
+	throttled, terr := strconv.Atoi(f[3])
+	if perr != nil || terr != nil {
+		b.Fatalf("senders: %q", line)
+	}
+	// Calls refused at the servers' memory bound and sent again, as the
+	// X-Ray daemon does: a faster write path can outrun the summaries.
+	b.ReportMetric(float64(throttled), "throttled")
 	return time.Duration(ns)
 }
 
@@ -104,7 +113,7 @@ func sendersMain() int {
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: sendersConns}}
 	cpu := bench.CPUTime()
-	var next atomic.Int64
+	var next, throttled atomic.Int64
 	var failed atomic.Pointer[string]
 	var wg sync.WaitGroup
 	for range sendersConns {
@@ -114,9 +123,18 @@ func sendersMain() int {
 				if i >= int64(len(bodies)) {
 					return
 				}
-				if err := send(client, urls[i%int64(len(urls))]+"/TraceSegments", bodies[i]); err != nil {
-					msg := err.Error()
-					failed.Store(&msg)
+				for {
+					err := send(client, urls[i%int64(len(urls))]+"/TraceSegments", bodies[i])
+					if errors.Is(err, errThrottled) {
+						throttled.Add(1)
+						time.Sleep(100 * time.Millisecond)
+						continue
+					}
+					if err != nil {
+						msg := err.Error()
+						failed.Store(&msg)
+					}
+					break
 				}
 			}
 		})
@@ -126,9 +144,13 @@ func sendersMain() int {
 		fmt.Println("error:", *msg)
 		return 1
 	}
-	fmt.Println("cpu", int64(bench.CPUTime()-cpu))
+	fmt.Println("cpu", int64(bench.CPUTime()-cpu), "throttled", throttled.Load())
 	return 0
 }
+
+// errThrottled is a call refused whole at the server's memory bound
+// (ThrottledException): nothing of it was stored, so it is sent again.
+var errThrottled = errors.New("PutTraceSegments: throttled")
 
 // send is one PutTraceSegments call; any segment unprocessed is an error.
 func send(c *http.Client, url string, body []byte) error {
@@ -140,6 +162,9 @@ func send(c *http.Client, url string, body []byte) error {
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests && strings.Contains(string(out), "ThrottledException") {
+		return errThrottled
 	}
 	if resp.StatusCode != 200 || strings.Contains(string(out), `"Id"`) {
 		return fmt.Errorf("PutTraceSegments: %d %.300s", resp.StatusCode, out)

@@ -157,51 +157,51 @@ func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error
 	}
 }
 
-// docRows are the documents of puts, in RowBinary.
+// docRows are the documents of puts, in RowBinary, each in its stored
+// form (docform.go).
 func (s *Store) docRows(puts []store.DocPut) []byte {
 	var dw rowWriter
-	n := 0
+	n, count, size := 0, 0, 0
 	for _, p := range puts {
 		for _, d := range p.Docs {
-			n += len(p.TraceID) + len(d.ID) + len(d.Raw) + 40
+			n += len(p.TraceID) + len(d.ID) + len(d.Raw)/2 + 40 // stored in ~0.4 of their bytes
+			count++
+			size += len(d.Raw)
 		}
 	}
-	dw.b = make([]byte, 0, n)                // the documents are most of the bytes: copied once
-	ends := make([]int, 0, n/1024+len(puts)) // where each document's bytes end
-	vers := make([]uint64, len(puts))
+	dw.b = make([]byte, 0, n)
+	// Remembered uncompressed (own.go), copied once into one buffer: what
+	// it keeps alive is exactly what it counts, whatever holds the
+	// caller's bytes.
+	kept := make([]byte, 0, size)
+	own := make([]ownDoc, 0, count)
+	byTrace := make([]ownPut, len(puts))
+	var form []byte
 	for i, p := range puts {
 		v := s.ver()
-		vers[i] = v
+		k := len(own)
 		for _, d := range p.Docs {
-			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, d.Raw)
-			ends = append(ends, len(dw.b)-8) // before the epoch
+			form = appendDocForm(form[:0], d.Raw)
+			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, form)
+			at := len(kept)
+			kept = append(kept, d.Raw...)
+			own = append(own, ownDoc{doc: d.ID, ver: v, raw: kept[at:len(kept):len(kept)]})
 		}
+		byTrace[i] = ownPut{p.TraceID, own[k:len(own):len(own)]}
 	}
-	// Remembered as slices of the rows sent (own.go), taken once the
-	// buffer is whole: it is never written again.
-	own := make([]ownDoc, len(ends))
-	byTrace := make([]ownPut, len(puts))
-	k := 0
-	for i, p := range puts {
-		byTrace[i] = ownPut{p.TraceID, own[k : k+len(p.Docs) : k+len(p.Docs)]}
-		for _, d := range p.Docs {
-			own[k] = ownDoc{doc: d.ID, ver: vers[i], raw: dw.b[ends[k]-len(d.Raw) : ends[k] : ends[k]]}
-			k++
-		}
-	}
-	// What remembering keeps alive: the whole row buffer (ids and row
-	// heads too, not only the documents) and an entry per document.
-	s.own.add(cap(dw.b)+len(own)*ownEntryBytes, byTrace)
+	// What remembering keeps alive: the copies and an entry for each.
+	s.own.add(cap(kept)+len(own)*ownEntryBytes, byTrace)
 	return dw.b
 }
 
-// writeDoc adds a docs row; its epoch makes it a pending mark (pending.go).
-func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, raw []byte) {
+// writeDoc adds a docs row, the document in its stored form (docform.go);
+// its epoch makes it a pending mark (pending.go).
+func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, stored []byte) {
 	w.u32(part(epoch))
 	w.str(traceID)
 	w.str(docID)
 	w.u64(v)
-	w.bytes(raw)
+	w.bytes(stored)
 	w.i64(epoch)
 }
 
@@ -235,6 +235,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	}
 	var docs, stats, sums, terms, drops, marks rowWriter
 	var moves []string
+	var form []byte               // a document's stored form
 	var deltas []store.StatRecord // combined per key by writeStats
 	// The encoded summaries and their terms first, so that the largest
 	// buffers are made at their size once (growing them was ~4% of a
@@ -281,7 +282,8 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 		enc := encs[i]
 		v := s.ver()
 		for _, d := range u.Docs {
-			writeDoc(&docs, u.Epoch, u.TraceID, d.ID, v, d.Raw)
+			form = appendDocForm(form[:0], d.Raw)
+			writeDoc(&docs, u.Epoch, u.TraceID, d.ID, v, form)
 		}
 		deltas = append(deltas, u.Stats...)
 		sums.u32(part(u.Epoch))
@@ -366,9 +368,13 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 		return nil, err
 	}
 	var vers []uint64
+	var dr docReader
 	for r.more() {
 		id := r.str()
-		raw := r.raw()
+		raw, err := dr.doc(r.raw())
+		if err != nil {
+			return nil, fmt.Errorf("clickhouse: trace %s, document %s: %w", traceID, id, err)
+		}
 		vers = append(vers, r.u64())
 		out.Docs = append(out.Docs, store.Doc{ID: id, Raw: raw})
 	}

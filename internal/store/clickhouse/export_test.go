@@ -103,3 +103,56 @@ func (s *Store) SetOwnGeneration(n int) (forgotten func() int) {
 		return s.own.forgotten
 	}
 }
+
+// PutDocsAsBefore writes documents as builds before schema version 9 did
+// (docform.go): the JSON as it is, each row its trace's pending mark.
+func (s *Store) PutDocsAsBefore(ctx context.Context, puts []store.DocPut) error {
+	var dw rowWriter
+	for _, p := range puts {
+		v := s.ver()
+		for _, d := range p.Docs {
+			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, d.Raw)
+		}
+	}
+	return s.c.insert(ctx, "docs", tableColumns["docs"], dw.b)
+}
+
+// CopyDocs inserts into docs a copy of the rows of table from (docs'
+// columns) that match where, each document decompressed, rewritten by
+// rewrite (which may also rename its trace) and stored again: its stored
+// form (docform.go) cannot be rewritten in SQL.
+func (s *Store) CopyDocs(ctx context.Context, from, where string, rewrite func(trace string, doc []byte) (string, []byte)) error {
+	r, err := s.c.selectRows(ctx, `SELECT p, trace, doc, ver, raw, epoch FROM `+from+` WHERE `+where)
+	if err != nil {
+		return err
+	}
+	var w rowWriter
+	var dr docReader
+	var form []byte
+	for r.more() {
+		p := r.fixed(4)
+		trace, doc, ver, raw, epoch := r.str(), r.str(), r.u64(), r.raw(), r.i64()
+		if r.err != nil {
+			break
+		}
+		d, err := dr.doc(raw)
+		if err != nil {
+			return err
+		}
+		trace, d = rewrite(trace, d)
+		form = appendDocForm(form[:0], d)
+		w.b = append(w.b, p...)
+		w.str(trace)
+		w.str(doc)
+		w.u64(ver)
+		w.bytes(form)
+		w.i64(epoch)
+	}
+	if r.err != nil {
+		return r.err
+	}
+	return s.c.insert(ctx, "docs", tableColumns["docs"], w.b)
+}
+
+// StoredDoc is a document in the stored form the store writes (docform.go).
+func StoredDoc(raw []byte) []byte { return appendDocForm(nil, raw) }

@@ -9,16 +9,17 @@ import (
 // with every trace split between two processes half of them are the
 // reader's own: it wrote those very bytes a second or so before. So the
 // store remembers the documents it wrote (trace, id, version, and the
-// bytes, which live in the rows it sent anyway) and names them in the
+// bytes uncompressed, a copy) and names them in the
 // documents' read as external data; the server answers an empty string in
 // their place, and the store puts its own bytes back. A version is unique
 // to its writer (the writer's clock, and its documents' rows), so a row
 // with the version this process wrote holds exactly the bytes it wrote:
 // what Traces returns is unchanged, and a document another process rewrote
 // since is a newer version, sent in full. Only the transfer shrinks: the
-// server's answer, this process's reading and copying of it.
+// server's answer, this process's reading and copying of it, and the
+// decompression of its stored form (docform.go).
 
-// ownBytesPerGeneration bounds the row buffers one generation of the
+// ownBytesPerGeneration bounds the bytes one generation of the
 // remembered documents keeps alive unless the process's memory budget says
 // otherwise (Store.RememberWritten); two generations are kept, so at most
 // twice this is held besides what the ingester holds. At 25,000 segments
@@ -31,12 +32,12 @@ const ownBytesPerGeneration = 32 << 20
 type ownDoc struct {
 	doc string
 	ver uint64
-	raw []byte // a slice of the row buffer it was sent in, never written again
+	raw []byte // a copy of the document as given to PutDocs, never written again
 }
 
 // ownDocs are the documents this process wrote, by trace, in two
 // generations: when the newer one has referenced ownBytesPerGeneration of
-// row buffers, the older is forgotten and the newer takes its place.
+// documents, the older is forgotten and the newer takes its place.
 type ownDocs struct {
 	mu        sync.Mutex
 	cur, old  map[string][]ownDoc
@@ -46,7 +47,7 @@ type ownDocs struct {
 }
 
 // RememberWritten bounds the documents this store keeps to leave out of its
-// reads to two generations of perGeneration bytes of row buffers each. The
+// reads to two generations of perGeneration bytes of documents each. The
 // app gives it the memory budget's share for the embedded store's
 // memtables, which a ClickHouse-backed process does not use. Call it
 // before the first write.
@@ -57,17 +58,16 @@ func (s *Store) RememberWritten(perGeneration int64) {
 }
 
 // ownEntryBytes is what an ownDoc and its share of a generation's map
-// take, roughly, counted against the bound with the row buffers.
+// take, roughly, counted against the bound with the documents.
 const ownEntryBytes = 64
 
-// ownPut is one trace's documents of a row buffer.
+// ownPut is one trace's documents of a write.
 type ownPut struct {
 	trace string
 	docs  []ownDoc
 }
 
-// add remembers the documents of one row buffer holding size bytes of
-// them.
+// add remembers the documents of one write, size bytes of them.
 func (o *ownDocs) add(size int, puts []ownPut) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -121,7 +121,7 @@ func (o *ownDocs) among(traces []string) (map[ownKey][]byte, []byte) {
 				if _, dup := out[k]; dup {
 					continue
 				}
-				out[k] = d.raw // a slice of a sent buffer, never written again
+				out[k] = d.raw // never written again
 				b = appendTSV(b, id)
 				b = append(b, '\t')
 				b = appendTSV(b, d.doc)

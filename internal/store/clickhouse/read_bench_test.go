@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +33,8 @@ import (
 // Ingesting 1e7 traces through Roentgen takes hours here, so the database is
 // built from a seed of benchSeed() traces ingested through Roentgen's real
 // write path (ingest, summaries, index terms, the service graph's
-// statistics), then multiplied inside ClickHouse: copy k of a seed trace is
+// statistics), then multiplied inside ClickHouse (the documents, stored
+// compressed, through this process: copyDocs): copy k of a seed trace is
 // the same trace under another id (characters 12–15, the first four of the
 // id's random part, replaced by k in hex), its rows those ingest would store
 // for it: the id is rewritten in every key and inside every document and
@@ -235,9 +237,10 @@ func buildReadDB(b *testing.B, db *readDB, st *clickhouse.Store) {
 
 	// Multiply from a snapshot of the seed's rows.
 	t1 := time.Now()
-	// Each table's columns, and what copy k stores in them (%[1]s: its id).
+	// Each table's columns, and what copy k stores in them (%[1]s: its id);
+	// docs' rows are copied in Go (copyDocs).
 	tables := []struct{ name, cols, copy string }{
-		{"docs", "p, trace, doc, ver, raw, epoch", "p, %[1]s, doc, ver, replaceRegexpAll(raw, %[2]s), epoch"},
+		{"docs", "p, trace, doc, ver, raw, epoch", ""},
 		{"summaries", "p, epoch, trace, ver, sum", "p, epoch, %[1]s, ver, replaceRegexpOne(sum, %[2]s)"},
 		{"terms", "p, field, value, epoch, trace, ver", "p, field, value, epoch, %[1]s, ver"},
 		{"stats", "p, res, bucket, grp, entity, value", "p, res, bucket, grp, entity, value"},
@@ -248,7 +251,8 @@ func buildReadDB(b *testing.B, db *readDB, st *clickhouse.Store) {
 		query(b, db.url, fmt.Sprintf("CREATE TABLE bench_seed_%s ENGINE = Log AS SELECT %s FROM %s", t.name, t.cols, t.name))
 	}
 	for k := 1; k < db.n/db.seed; k++ {
-		for _, t := range tables {
+		copyDocs(b, db.url, st, k)
+		for _, t := range tables[1:] {
 			cols := t.copy
 			if strings.Contains(cols, "%") {
 				cols = fmt.Sprintf(cols, copyIDSQL(k), copyIDRegexp(k))
@@ -280,6 +284,24 @@ func buildReadDB(b *testing.B, db *readDB, st *clickhouse.Store) {
 	verifyReadDB(b, db, 50)
 	query(b, db.url, fmt.Sprintf("INSERT INTO meta (kind, key, ver, deleted, value) VALUES ('bench', 'built', 1, 0, '%d %d %d %d')", db.start, db.end, db.seed, db.n/db.seed))
 	b.Logf("built %d traces in %v", db.n, time.Since(t0))
+}
+
+// copyDocs inserts copy k of the seed's documents (bench_seed_docs), a
+// partition at a time: documents are stored compressed (docform.go), so
+// the ids inside them are rewritten in Go, as copyIDRegexp does in SQL
+// for the summaries.
+func copyDocs(b *testing.B, dbURL string, st *clickhouse.Store, k int) {
+	b.Helper()
+	ctx := context.Background()
+	re := regexp.MustCompile(`(1-[0-9a-f]{8}-)[0-9a-f]{4}([0-9a-f]{20})`)
+	with := []byte(fmt.Sprintf("${1}%04x${2}", k))
+	for _, p := range strings.Fields(query(b, dbURL, "SELECT DISTINCT p FROM bench_seed_docs ORDER BY p")) {
+		if err := st.CopyDocs(ctx, "bench_seed_docs", "p = "+p, func(trace string, doc []byte) (string, []byte) {
+			return copyID(trace, k), re.ReplaceAll(doc, with)
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // checkStatsCopies checks that the statistics rows are the seed's, each

@@ -13,7 +13,7 @@ import (
 // larger ver, and readers take the row with the largest ver (argMax).
 //
 //	traces     where a trace is filed (its epoch) and whether it is pending
-//	docs       documents, by trace and id
+//	docs       documents, by trace and id, in their stored form (docform.go)
 //	summaries  encoded trace.Summary blobs
 //	terms      the index terms (store.TermsOf) of each summary version
 //	stats      service-graph statistics deltas, summed by the reader
@@ -46,6 +46,7 @@ var migrations = [][]string{
 	nil,             // docs.epoch: documents are their pending marks (addDocsEpoch, pending.go)
 	nil,             // summaries.cleared, .owner: a summary carries its cleared marks and releases its lease (addSummariesCleared)
 	nil,             // summaries in the derived form (trace's format 0x03), which builds before it cannot decode: they refuse the database
+	nil,             // documents in their stored form (docform.go: compressed by Roentgen), which builds before cannot read: they refuse the database
 }
 
 // migrationSteps are the steps of a migration that are not plain

@@ -108,8 +108,9 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 	}
 	type docKey struct{ trace, doc string }
 	type docVer struct {
-		raw []byte
+		raw []byte // in its stored form (docform.go) unless own
 		ver uint64
+		own bool
 	}
 	docs := make(map[docKey]docVer, 4*len(at))
 	covered := make(map[string][]uint64, len(at))
@@ -134,7 +135,7 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		}
 		k := docKey{id, doc}
 		if cur, ok := docs[k]; !ok || v > cur.ver {
-			docs[k] = docVer{raw, v}
+			docs[k] = docVer{raw, v, own == 1}
 		}
 		newest[id] = max(newest[id], v)
 	}
@@ -153,10 +154,17 @@ func (s *Store) traces(ctx context.Context, ids []string, out map[string]*store.
 		}
 		return strings.Compare(a.doc, b.doc)
 	})
+	// Only the newest version of each is decompressed.
 	vers := make(map[string][]uint64, len(at))
+	var dr docReader
 	for _, k := range keys {
 		d := docs[k]
 		st := found[k.trace]
+		if !d.own {
+			if d.raw, err = dr.doc(d.raw); err != nil {
+				return fmt.Errorf("clickhouse: trace %s, document %s: %w", k.trace, k.doc, err)
+			}
+		}
 		st.Docs = append(st.Docs, store.Doc{ID: k.doc, Raw: d.raw})
 		vers[k.trace] = append(vers[k.trace], d.ver)
 	}
