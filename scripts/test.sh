@@ -124,10 +124,30 @@ export ROENTGEN_CLICKHOUSE_URL ROENTGEN_CLICKHOUSE_SHARDS_URL
 #   mostly asleep).
 clickhouse_pkgs=(./internal/store/clickhouse/...)
 bg gotest-clickhouse env CGO_ENABLED=0 go test -count=1 -timeout 25m -parallel 8 "${clickhouse_pkgs[@]}"
+# Under cgo only Pebble's compression (C zstd) and its memtables' and block
+# cache's memory (C malloc, handed back by malloc_trim) differ, so Pebble's
+# tests run here only where those are exercised: the conformance suite
+# (every read and write, across reopens), trims (closing and reopening
+# LSMs frees their C memory), the cache beside full memtables, compactions
+# into blob files and the store the cgo build wrote. The whole package runs
+# in the pure-Go go test; the rest of it, under cgo, took ~15 s of CPU to
+# test query logic the C parts do not reach (docs/performance.md).
+# Each name must still name a test: a rename fails here, not silently.
+cgo_pebble_tests=(TestConformance TestTrim TestBlockCache TestCompactions TestDroppedPartitions TestReadsStoreCompressed)
+cgo_tests() {
+  local run listed t
+  run="^($(IFS='|'; echo "${cgo_pebble_tests[*]}"))"
+  CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget
+  listed="$(CGO_ENABLED=1 go test -list "$run" ./internal/store/pebble)"
+  for t in "${cgo_pebble_tests[@]}"; do
+    grep -q "^$t" <<<"$listed" || { echo "cgo tests: no Pebble test named $t*"; return 1; }
+  done
+  CGO_ENABLED=1 go test -count=1 -timeout 10m -run "$run" ./internal/store/pebble
+}
 cgo=""
 if command -v "$(go env CC)" >/dev/null 2>&1; then
   cgo=1
-  bg gotest-cgo env CGO_ENABLED=1 go test -count=1 -timeout 10m ./internal/cmem ./internal/budget ./internal/store/pebble
+  bg gotest-cgo cgo_tests
 fi
 first=(./internal/sampling ./internal/e2e ./internal/store/pebble ./internal/ingest ./internal/app)
 mod="$(go list -m)"
