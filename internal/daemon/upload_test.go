@@ -320,7 +320,11 @@ func TestTelemetryInFlightAtStopIsResent(t *testing.T) {
 	cfg := testConfig(srv.URL)
 	cfg.TelemetryInterval = 30 * time.Millisecond
 	cfg.RequestTimeout = time.Minute // only the stop ends the held call
-	cfg.ShutdownTimeout = time.Second
+	// The stop abandons the held call at 9/10 of this and leaves the last
+	// tenth for the final telemetry send: 100 ms of a 1 s timeout was too
+	// little for that send on a loaded machine (a CI-like run at load 14
+	// saw no counters once); 400 ms is not.
+	cfg.ShutdownTimeout = 4 * time.Second
 	d := startDaemon(t, cfg)
 	c, _ := dialUDP(d.Addr("udp").String())
 	c.Write([]byte(header + doc(time.Now().UnixNano(), 0, 0)))
