@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,6 +42,7 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	selects := func() int64 { return clickhouseEvent(b, "SelectQuery") }
 	b.ResetTimer()
 	faults0, sys0 := processFaults()
+	gcs0 := gcCycles()
 	cpu, ch0, ins0, rows0, sel0, wall := bench.CPUTime(), chCPU(), inserts(), rows(), selects(), time.Now()
 	sendersCPU := senders.run(b)
 	for _, s := range servers {
@@ -49,6 +51,7 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	elapsed := time.Since(wall)
 	serversCPU := bench.CPUTime() - cpu
 	faults1, sys1 := processFaults()
+	gcs := gcCycles() - gcs0
 	b.StopTimer()
 	// cpu-ns/op is both servers' and the senders' together, as it was when
 	// the senders ran in this process; the issue counts the servers'.
@@ -62,6 +65,7 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	// has grown (docs/clickhouse.md, "Where the time goes").
 	b.ReportMetric(float64(faults1-faults0)*1000/float64(b.N), "server-faults/1k")
 	b.ReportMetric(float64(sys1-sys0)/float64(b.N), "server-sys-ns/op")
+	b.ReportMetric(float64(gcs), "gc-cycles")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "segments/s")
 	if ch := chCPU() - ch0; ch > 0 {
 		b.ReportMetric(float64(ch)/float64(b.N), "clickhouse-cpu-ns/op")
@@ -86,6 +90,13 @@ func processFaults() (faults int64, sys time.Duration) {
 		return 0, 0
 	}
 	return ru.Minflt, time.Duration(ru.Stime.Nano())
+}
+
+// gcCycles is the number of garbage collections this process has completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // clickhouseCount is the number of rows of a table.
