@@ -58,11 +58,12 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	b.ReportMetric(float64(serversCPU+sendersCPU)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(serversCPU)/float64(b.N), "server-cpu-ns/op")
 	b.ReportMetric(float64(sendersCPU)/float64(b.N), "sender-cpu-ns/op")
-	// The servers' page faults and kernel time: a fresh process's heap
-	// grows through the whole run (its caches fill), and on this VM a
-	// first touch of a page costs several µs, so a first run in a
-	// process costs about twice what the same work costs once the heap
-	// has grown (docs/clickhouse.md, "Where the time goes").
+	// The servers' page faults, kernel time and collections: a fresh
+	// process's heap grows through the whole run (its caches fill), and
+	// on this VM a first write to a page costs 11–15 µs (BenchmarkFirstTouch),
+	// so a first run in a process costs about twice what the same work
+	// costs once the heap has grown: -count=3, the later runs
+	// (docs/clickhouse.md, "A fresh process's servers").
 	b.ReportMetric(float64(faults1-faults0)*1000/float64(b.N), "server-faults/1k")
 	b.ReportMetric(float64(sys1-sys0)/float64(b.N), "server-sys-ns/op")
 	b.ReportMetric(float64(gcs), "gc-cycles")
