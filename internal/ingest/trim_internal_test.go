@@ -47,7 +47,7 @@ func TestPendingTrimKeepsEntries(t *testing.T) {
 	p.add(&staged{id: "a", docs: trace.Trace{ID: "a"}})
 	p.claim([]string{"a"})
 	p.trim()
-	if p.get("a") == nil || p.writing["a"] != 1 || len(p.queue) != 1 {
+	if p.get("a") == nil || p.writers("a") != 1 || len(p.queue) != 1 {
 		t.Fatal("trim dropped a pending entry or a writer's claim")
 	}
 	p.release([]string{"a"})
