@@ -126,44 +126,48 @@ func (p *pendingSet) dropLocked(s *traceSlot) {
 // stores the summary, so a write in between would leave documents no mark
 // covers, whose summary a crash would then lose; and a flush must not take
 // documents a writer is still merging. One owner at a time, writer or flush.
-func (p *pendingSet) claim(ids []string) {
+// It appends the traces' slots to dst, in the order of ids: the claim keeps
+// them in the set, so the writer reaches them without a lookup (queuedIn,
+// staged.slot, releaseSlots).
+func (p *pendingSet) claim(ids []string, dst []*traceSlot) []*traceSlot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := len(dst)
 	for {
 		// Claimed as they are checked, one lookup each; a trace held
 		// undoes the claims before it (all under the lock, so nothing
 		// sees them) and waits.
-		held := -1
-		for i, id := range ids {
+		held := false
+		for _, id := range ids {
 			s := p.slotLocked(id)
 			if s.flying != nil || s.wanted {
-				held = i
+				held = true
 				break
 			}
 			s.writing++
+			dst = append(dst, s)
 		}
-		if held < 0 {
-			return
+		if !held {
+			return dst
 		}
-		p.releaseLocked(ids[:held])
+		p.releaseLocked(dst[n:])
+		dst = dst[:n]
 		p.changed.Wait()
 	}
 }
 
-// release ends a writer's claim.
-func (p *pendingSet) release(ids []string) {
+// release ends a writer's claim of the slots claim gave it.
+func (p *pendingSet) release(slots []*traceSlot) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.releaseLocked(ids)
+	p.releaseLocked(slots)
 	p.changed.Broadcast()
 }
 
-func (p *pendingSet) releaseLocked(ids []string) {
-	for _, id := range ids {
-		if s := p.t[id]; s != nil && s.writing > 0 {
-			s.writing--
-			p.dropLocked(s)
-		}
+func (p *pendingSet) releaseLocked(slots []*traceSlot) {
+	for _, s := range slots {
+		s.writing--
+		p.dropLocked(s)
 	}
 }
 
@@ -199,6 +203,13 @@ func (p *pendingSet) waitWritersLocked(slots func(yield func(*traceSlot) bool)) 
 	}
 }
 
+// queuedIn is the queued entry of a slot the caller claimed, or nil.
+func (p *pendingSet) queuedIn(s *traceSlot) *pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return s.queued
+}
+
 func (p *pendingSet) get(id string) *pendingEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -219,7 +230,10 @@ func (p *pendingSet) add(sts ...*staged) {
 }
 
 func (p *pendingSet) addLocked(st *staged, now time.Time) {
-	s := p.slotLocked(st.id)
+	s := st.slot // the writer's claim keeps it in the set
+	if s == nil {
+		s = p.slotLocked(st.id)
+	}
 	e := s.queued
 	if e == nil {
 		e = &pendingEntry{id: st.id, epoch: st.epoch, first: now, fresh: st.fresh, slot: s}

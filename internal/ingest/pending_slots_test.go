@@ -57,8 +57,23 @@ func TestPendingSetMatchesMaps(t *testing.T) {
 				st := func() *staged {
 					return &staged{id: id, bytes: step, docs: trace.Trace{ID: id, Docs: []*segment.Segment{{ID: d.ID, Raw: d.Raw}}}}
 				}
-				p.add(st())
+				if rng.IntN(2) == 0 {
+					p.add(st())
+					m.add(st())
+					break
+				}
+				// As a writer does: claimed, staged with its slot, released.
+				slots := p.claim([]string{id}, nil)
+				m.claim([]string{id})
+				sp := st()
+				sp.slot = slots[0]
+				if p.queuedIn(sp.slot) != p.get(id) {
+					t.Fatalf("seed %d step %d: the claimed slot's entry is not %s's", seed, step, id)
+				}
+				p.add(sp)
 				m.add(st())
+				p.release(slots)
+				m.release([]string{id})
 			case op < 10: // a writer claims a few traces
 				var c []string
 				for _, i := range rng.Perm(len(all))[:1+rng.IntN(3)] {
@@ -66,13 +81,13 @@ func TestPendingSetMatchesMaps(t *testing.T) {
 						c = append(c, all[i])
 					}
 				}
-				p.claim(c)
+				p.claim(c, nil)
 				m.claim(c)
 				claims = append(claims, c)
 			case op < 12: // a writer releases
 				if len(claims) > 0 {
 					i := rng.IntN(len(claims))
-					p.release(claims[i])
+					p.releaseIDs(claims[i])
 					m.release(claims[i])
 					claims = slices.Delete(claims, i, i+1)
 				}
@@ -180,7 +195,7 @@ func (p *pendingSet) checkSlots() error {
 // take wanted hold nothing afterwards.
 func TestTakeWaitsForWriterThenHoldsNewOnes(t *testing.T) {
 	p := newPendingSet()
-	p.claim([]string{"a"})
+	p.claim([]string{"a"}, nil)
 	p.add(&staged{id: "a", docs: trace.Trace{ID: "a", Docs: []*segment.Segment{{ID: "1", Raw: []byte("x")}}}})
 	took := make(chan []*pendingEntry)
 	go func() { took <- p.take([]string{"a"}) }()
@@ -189,10 +204,10 @@ func TestTakeWaitsForWriterThenHoldsNewOnes(t *testing.T) {
 	}
 	claimed := make(chan struct{})
 	go func() {
-		p.claim([]string{"b", "a"}) // b's claim waits with a's
+		p.claim([]string{"b", "a"}, nil) // b's claim waits with a's
 		close(claimed)
 	}()
-	p.release([]string{"a"})
+	p.releaseIDs([]string{"a"})
 	es := <-took
 	if len(es) != 1 || p.flyingOf("a") != es[0] {
 		t.Fatalf("took %v", es)
@@ -213,7 +228,7 @@ func TestTakeWaitsForWriterThenHoldsNewOnes(t *testing.T) {
 	if p.writers("a") != 1 || p.writers("b") != 1 || p.isWanted("a") {
 		t.Fatalf("after the flight: %d and %d writers, wanted %v", p.writers("a"), p.writers("b"), p.isWanted("a"))
 	}
-	p.release([]string{"b", "a"})
+	p.releaseIDs([]string{"b", "a"})
 	if err := p.checkSlots(); err != nil {
 		t.Fatal(err)
 	}

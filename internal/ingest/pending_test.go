@@ -188,12 +188,12 @@ func TestTakeReadyInPlaceMatchesCopy(t *testing.T) {
 			case op < 6:
 				if len(claimed) > 0 && rng.IntN(2) == 0 {
 					for _, p := range sets {
-						p.release(claimed[:1])
+						p.releaseIDs(claimed[:1])
 					}
 					claimed = claimed[1:]
 				} else if sets[0].flyingOf(id) == nil {
 					for _, p := range sets {
-						p.claim([]string{id})
+						p.claim([]string{id}, nil)
 					}
 					claimed = append(claimed, id)
 				}
@@ -253,4 +253,15 @@ func (p *pendingSet) writers(id string) int {
 		return s.writing
 	}
 	return 0
+}
+
+// releaseIDs ends a claim of the traces, as release of their slots.
+func (p *pendingSet) releaseIDs(ids []string) {
+	p.mu.Lock()
+	slots := make([]*traceSlot, len(ids))
+	for i, id := range ids {
+		slots[i] = p.t[id]
+	}
+	p.mu.Unlock()
+	p.release(slots)
 }
