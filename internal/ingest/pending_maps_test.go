@@ -10,10 +10,10 @@ import (
 
 // mapsSet is the pending set as it was before one map of slots by trace
 // (session 23): four maps by trace id, looked up ~13 times per trace. It
-// is the model pendingSet must match (TestPendingSetMatchesMaps).
-// The traces awaiting summaries, oldest first; those a
-// flush is summarising (in flight) until their summary is stored and
-// cached; and which writers own which traces (claim).
+// is the model pendingSet must match (TestPendingSetMatchesMaps): the
+// traces awaiting summaries, oldest first; those a flush is summarising
+// (in flight) until their summary is stored and cached; and which writers
+// own which traces (claim).
 type mapsSet struct {
 	mu     sync.Mutex
 	m      map[string]*pendingEntry
