@@ -191,7 +191,7 @@ func (p *pendingSet) notQueued(ids []string) []string {
 	defer p.mu.Unlock()
 	var out []string
 	for _, id := range ids {
-		if p.m[id] == nil && p.flying[id] == nil && p.writing[id] == 0 {
+		if s := p.t[id]; s == nil || s.queued == nil && s.flying == nil && s.writing == 0 {
 			out = append(out, id)
 		}
 	}

@@ -141,7 +141,7 @@ func (p *pendingSet) takeReadyByCopy(quiet, oldest time.Time, limit int) []*pend
 		if e.first.After(quiet) && !over {
 			break
 		}
-		if p.writing[e.id] > 0 {
+		if e.slot.writing > 0 {
 			busy = append(busy, e)
 			continue
 		}
@@ -180,7 +180,7 @@ func TestTakeReadyInPlaceMatchesCopy(t *testing.T) {
 			case op < 5:
 				clock = clock.Add(time.Duration(rng.IntN(300)) * time.Millisecond)
 				for _, p := range sets {
-					if p.flying[id] != nil {
+					if p.flyingOf(id) != nil {
 						continue
 					}
 					p.add(&staged{id: id, docs: trace.Trace{ID: id, Docs: []*segment.Segment{{ID: fmt.Sprint(step), Raw: make([]byte, 1+step%97)}}}})
@@ -188,17 +188,17 @@ func TestTakeReadyInPlaceMatchesCopy(t *testing.T) {
 			case op < 6:
 				if len(claimed) > 0 && rng.IntN(2) == 0 {
 					for _, p := range sets {
-						p.release(claimed[:1])
+						p.releaseIDs(claimed[:1])
 					}
 					claimed = claimed[1:]
-				} else if sets[0].flying[id] == nil {
+				} else if sets[0].flyingOf(id) == nil {
 					for _, p := range sets {
-						p.claim([]string{id})
+						p.claim([]string{id}, nil)
 					}
 					claimed = append(claimed, id)
 				}
 			case op < 7:
-				if sets[0].writing[id] > 0 {
+				if sets[0].writers(id) > 0 {
 					continue // take would wait for the writer
 				}
 				a, b := sets[0].take([]string{id}), sets[1].take([]string{id})
@@ -233,4 +233,35 @@ func TestTakeReadyInPlaceMatchesCopy(t *testing.T) {
 			}
 		}
 	}
+}
+
+// flyingOf is the trace's entry in flight, if any.
+func (p *pendingSet) flyingOf(id string) *pendingEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.t[id]; s != nil {
+		return s.flying
+	}
+	return nil
+}
+
+// writers is the number of writers that claimed the trace.
+func (p *pendingSet) writers(id string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.t[id]; s != nil {
+		return s.writing
+	}
+	return 0
+}
+
+// releaseIDs ends a claim of the traces, as release of their slots.
+func (p *pendingSet) releaseIDs(ids []string) {
+	p.mu.Lock()
+	slots := make([]*traceSlot, len(ids))
+	for i, id := range ids {
+		slots[i] = p.t[id]
+	}
+	p.mu.Unlock()
+	p.release(slots)
 }

@@ -29,6 +29,7 @@ type callScratch struct {
 
 	slab    []staged
 	stages  []*staged
+	slots   []*traceSlot // the pending set's, of order
 	docSlab []*segment.Segment
 	puts    []store.DocPut
 	putSlab []store.Doc

@@ -79,10 +79,11 @@ func (in *Ingester) preparer() store.DocPreparer {
 func (p *pendingSet) view(id string) (*pendingEntry, func(docID string) *segment.Segment) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.m[id]
-	if e == nil {
+	s := p.t[id]
+	if s == nil || s.queued == nil {
 		return nil, nil
 	}
+	e := s.queued
 	c := *e
 	c.docs = trace.Trace{ID: e.docs.ID}
 	return &c, func(docID string) *segment.Segment {

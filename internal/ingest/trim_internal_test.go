@@ -45,12 +45,12 @@ func TestPendingTrimFreesMaps(t *testing.T) {
 func TestPendingTrimKeepsEntries(t *testing.T) {
 	p := newPendingSet()
 	p.add(&staged{id: "a", docs: trace.Trace{ID: "a"}})
-	p.claim([]string{"a"})
+	p.claim([]string{"a"}, nil)
 	p.trim()
-	if p.get("a") == nil || p.writing["a"] != 1 || len(p.queue) != 1 {
+	if p.get("a") == nil || p.writers("a") != 1 || len(p.queue) != 1 {
 		t.Fatal("trim dropped a pending entry or a writer's claim")
 	}
-	p.release([]string{"a"})
+	p.releaseIDs([]string{"a"})
 }
 
 func liveHeap() int64 {

@@ -26,6 +26,8 @@ type staged struct {
 	// fresh: the store was found to hold no summary of the trace (stored),
 	// so its flush need not ask again (pendingEntry.fresh).
 	fresh bool
+	// slot is the trace's in the pending set, which the writer claimed.
+	slot *traceSlot
 }
 
 // apply writes parsed top-level documents to the store and queues their
@@ -37,8 +39,12 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment, sc *call
 	order, groups := sc.byTrace(segs)
 	unlock := sync.OnceFunc(in.lock(order))
 	defer unlock()
-	in.pend.claim(order)
-	defer in.pend.release(order)
+	slots := in.pend.claim(order, sc.slots[:0])
+	defer func() {
+		in.pend.release(slots)
+		clear(slots)
+		sc.slots = slots[:0]
+	}()
 	now := in.cfg.Now() // once per call: a clock read per trace was ~0.5% of ingest's CPU
 
 	var rejected []Rejection
@@ -66,7 +72,7 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment, sc *call
 	for n, id := range order {
 		idx := groups[n]
 		st := &slab[n]
-		*st = staged{id: id, docs: trace.Trace{ID: id, Docs: docSlab[off : off : off+len(idx)]}}
+		*st = staged{id: id, slot: slots[n], docs: trace.Trace{ID: id, Docs: docSlab[off : off : off+len(idx)]}}
 		off += len(idx)
 		err := in.stage(ctx, st, segs, idx, now, &rejected)
 		if err != nil {
@@ -217,6 +223,8 @@ func (in *Ingester) stage(ctx context.Context, st *staged, segs []*segment.Segme
 	if in.preparer() != nil {
 		flying = in.storing.of(id) // before the queue: a write leaves here once queued
 		queued, queuedFind = in.pend.view(id)
+	} else if st.slot != nil {
+		queued = in.pend.queuedIn(st.slot)
 	} else {
 		queued = in.pend.get(id)
 	}

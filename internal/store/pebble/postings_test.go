@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -244,6 +245,57 @@ func TestPostingWriterKeyChunks(t *testing.T) {
 		for i, op := range sb.ops {
 			if k := postingKey(ep, terms[i]); !bytes.Equal(op.key, k) || !bytes.Equal(op.value, want) {
 				t.Fatalf("round %d: list %d is %q = %x, want %q = %x", round, i, op.key, op.value, k, want)
+			}
+		}
+		w.reset()
+	}
+}
+
+// The posting writer's table groups exactly as a map by key did: over
+// random Applies of many terms (so that the table grows and its probes
+// run long), of values that differ only late or hold NULs, at several
+// epochs and traces, each key's list is every entry added under it, in
+// order, and the lists are staged in order of their keys' first use.
+func TestPostingWriterGroupsAsAMap(t *testing.T) {
+	var w postingWriter
+	rng := rand.New(rand.NewPCG(23, 1))
+	ep := int64(0x5f84c7a5)
+	for round := range 6 {
+		type list struct {
+			key []byte
+			val []byte
+		}
+		var order []string
+		want := map[string]*list{}
+		n := 100 + rng.IntN(20000)
+		for range n {
+			term := store.Term{Field: store.FieldAnnValue, Value: fmt.Sprintf("v%d", rng.IntN(n/3+1))}
+			switch rng.IntN(4) {
+			case 0:
+				term.Field = store.FieldUser
+			case 1:
+				term.Value += "\x00" + strings.Repeat("x", rng.IntN(80))
+			}
+			epoch := ep + int64(rng.IntN(5))
+			id := fmt.Sprintf("1-%08x-%024x", epoch, rng.IntN(50))
+			w.add(epoch, term, id)
+			k := postingKey(epoch, term)
+			l := want[string(k)]
+			if l == nil {
+				l = &list{key: k}
+				want[string(k)] = l
+				order = append(order, string(k))
+			}
+			l.val = appendPosting(l.val, epoch, id)
+		}
+		var sb sortedBatch
+		w.stage(&sb)
+		if len(sb.ops) != len(order) {
+			t.Fatalf("round %d: %d lists, want %d", round, len(sb.ops), len(order))
+		}
+		for i, op := range sb.ops {
+			if l := want[order[i]]; !bytes.Equal(op.key, l.key) || !bytes.Equal(op.value, l.val) {
+				t.Fatalf("round %d: list %d is %q = %x, want %q = %x", round, i, op.key, op.value, l.key, l.val)
 			}
 		}
 		w.reset()
