@@ -7,7 +7,6 @@ package bench
 
 import (
 	"bytes"
-	"encoding/hex"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -26,7 +25,11 @@ type Generator struct {
 	// are the same, draw for draw, as without it.
 	Escaped bool
 
-	rng   *rand.Rand
+	rng *rand.Rand
+	// src is rng's source, drawn from directly for ids' bytes (what
+	// rng.Uint32 draws, without its call through an interface).
+	src   *rand.PCG
+	tid   []byte // the trace id being written
 	segs  []seg  // the trace being made
 	arena []byte // documents are written into this and returned from it
 	// For a stream that reuses its memory (BatchStream.Reuse): each new
@@ -38,7 +41,8 @@ type Generator struct {
 
 // NewGenerator returns a generator seeded with seed.
 func NewGenerator(seed uint64) *Generator {
-	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	src := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	return &Generator{rng: rand.New(src), src: src}
 }
 
 // service is one instrumented service of the generated system.
@@ -80,7 +84,8 @@ var (
 // size, 1 to 8 with mean ~4) whose trace id carries the epoch of at and
 // whose times lie just before at. Each document is ~1 kB of JSON.
 func (g *Generator) Trace(at time.Time, n int) (traceID string, docs [][]byte) {
-	return g.trace(nil, at, n)
+	docs = g.trace(nil, at, n)
+	return string(g.tid), docs
 }
 
 // seg is a segment of the trace being made.
@@ -96,11 +101,11 @@ type seg struct {
 // trace is Trace appending the documents to docs, with the trace's
 // segments in memory kept from trace to trace: the generator shares the
 // server's cores, and each allocation costs it there.
-func (g *Generator) trace(docs [][]byte, at time.Time, n int) (traceID string, _ [][]byte) {
+func (g *Generator) trace(docs [][]byte, at time.Time, n int) [][]byte {
 	if n <= 0 {
 		n = 1 + g.rng.IntN(4) + g.rng.IntN(4)
 	}
-	traceID = g.TraceID(at)
+	g.tid = g.appendTraceID(g.tid[:0], at)
 	start := float64(at.UnixNano())/1e9 - 0.5
 	// Callers: each segment after the first is called by an earlier one
 	// through a remote subsegment of that earlier segment.
@@ -141,32 +146,40 @@ func (g *Generator) trace(docs [][]byte, at time.Time, n int) (traceID string, _
 		user = strconv.AppendInt(append(user, "user-"...), int64(g.rng.IntN(5000)), 10)
 	}
 	for i := range segs {
-		docs = append(docs, g.segment(traceID, segs, i, user))
+		docs = append(docs, g.segment(g.tid, segs, i, user))
 		user = nil
 	}
-	return traceID, docs
+	return docs
 }
 
 // TraceID returns a new X-Ray trace id with the epoch of at.
 func (g *Generator) TraceID(at time.Time) string {
-	var r [12]byte
-	for i := range r {
-		r[i] = byte(g.rng.Uint32())
-	}
-	var b [64]byte
-	t := strconv.AppendInt(append(b[:0], "1-"...), at.Unix(), 16)
-	t = append(t, '-')
-	return string(hex.AppendEncode(t, r[:]))
+	return string(g.appendTraceID(nil, at))
+}
+
+func (g *Generator) appendTraceID(b []byte, at time.Time) []byte {
+	b = strconv.AppendInt(append(b, "1-"...), at.Unix(), 16)
+	b = append(b, '-')
+	var d [24]byte
+	g.hexDraws(d[:])
+	return append(b, d[:]...)
 }
 
 // appendID appends a new 64-bit id in hex.
 func (g *Generator) appendID(b []byte) []byte {
+	var d [16]byte
+	g.hexDraws(d[:])
+	return append(b, d[:]...)
+}
+
+// hexDraws fills d with hex digits, two per byte drawn as rng.Uint32 would
+// draw it (its low byte: bits 32 to 39 of the source's output).
+func (g *Generator) hexDraws(d []byte) {
 	const digits = "0123456789abcdef"
-	for range 8 {
-		r := byte(g.rng.Uint32())
-		b = append(b, digits[r>>4], digits[r&0xf])
+	for i := 0; i+1 < len(d); i += 2 {
+		r := byte(g.src.Uint64() >> 32)
+		d[i], d[i+1] = digits[r>>4], digits[r&0xf]
 	}
-	return b
 }
 
 // room returns the arena's free space to write a document into: one
@@ -286,7 +299,7 @@ func (g *Generator) form() int {
 // segment writes one segment document. Strings are chosen to need no JSON
 // escaping (but for the fault messages, kept in both forms), so plain
 // appends write valid JSON quickly, in either form.
-func (g *Generator) segment(traceID string, segs []seg, i int, user []byte) []byte {
+func (g *Generator) segment(traceID []byte, segs []seg, i int, user []byte) []byte {
 	sg := &segs[i]
 	svc, start, end, status, fault, clientErr := sg.svc, sg.start, sg.end, sg.status, sg.fault, sg.err
 	var id, parent []byte = sg.id[:], nil
@@ -334,7 +347,7 @@ func (g *Generator) segment(traceID string, segs []seg, i int, user []byte) []by
 	boolean := func(k string) { b = append(b, q...); b = append(b, k...); b = append(b, tru...) }
 	end1 := func() { b[len(b)-1] = '}'; b = append(b, ',') } // closes an object opened by the caller
 	b = append(b, '{')
-	str("trace_id", traceID)
+	strb("trace_id", traceID)
 	strb("id", id)
 	str("name", svc.name)
 	str("origin", svc.origin)
