@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -117,5 +119,82 @@ func TestHTTPSenderDoesNotRepeatACallAnsweredInPart(t *testing.T) {
 	}
 	if calls.Load() != 2 {
 		t.Fatalf("server saw %d calls, want 2", calls.Load())
+	}
+}
+
+// readAnswer frames responses as net/http does: by Content-Length, by
+// chunks (trailer included), or to the end of the connection, so that the
+// next response on a kept-alive connection starts where it should; it
+// reads the status and whether the connection closes, and refuses what is
+// malformed or cut short.
+func TestReadAnswerFramesAsNetHTTPDoes(t *testing.T) {
+	next := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+	for _, c := range []struct {
+		answer string
+		kept   bool // another response follows on the connection
+	}{
+		{"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 31\r\n\r\n" + string(allStored), true},
+		{"HTTP/1.1 400 Bad Request\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n", true},
+		{"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", true},
+		{"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}", false},
+		{"HTTP/1.0 200 OK\r\n\r\nto the end", false},
+		{"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n", true},
+	} {
+		stream := c.answer
+		if c.kept {
+			stream += next
+		}
+		want, err := http.ReadResponse(bufio.NewReader(strings.NewReader(stream)), &http.Request{Method: http.MethodPost})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBody, err := io.ReadAll(want.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &httpSender{br: bufio.NewReader(strings.NewReader(stream))}
+		status, closing, err := h.readAnswer()
+		if err != nil || status != want.StatusCode || closing != want.Close || string(h.body) != string(wantBody) {
+			t.Fatalf("%q: %d %q closing %v, %v; want %d %q closing %v", c.answer, status, h.body, closing, err, want.StatusCode, wantBody, want.Close)
+		}
+		if c.kept {
+			if status, _, err := h.readAnswer(); err != nil || status != 200 || string(h.body) != "{}" {
+				t.Fatalf("%q: the next response read as %d %q, %v", c.answer, status, h.body, err)
+			}
+		}
+	}
+	for _, bad := range []string{
+		"", "garbage\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Le", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+	} {
+		h := &httpSender{br: bufio.NewReader(strings.NewReader(bad))}
+		if status, _, err := h.readAnswer(); err == nil {
+			t.Errorf("%q read as %d %q", bad, status, h.body)
+		}
+	}
+}
+
+// A rejection too long for net/http's server to frame by length arrives in
+// chunks, and is read whole.
+func TestHTTPSenderReadsAChunkedRejection(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"UnprocessedTraceSegments":[`))
+		for i := range 100 {
+			if i > 0 {
+				w.Write([]byte(","))
+			}
+			w.Write([]byte(`{"Id":"a","ErrorCode":"InvalidSegment","Message":"` + strings.Repeat("x", 50) + `"}`))
+		}
+		w.Write([]byte(`]}`))
+	}))
+	defer srv.Close()
+	s := &httpSender{addr: strings.TrimPrefix(srv.URL, "http://")}
+	defer s.close()
+	for range 2 {
+		if n, err := s.send(&batch{body: appendRequest(nil, [][]byte{[]byte(`{}`)})}); n != 100 || err == nil {
+			t.Fatalf("%d rejected, %v", n, err)
+		}
 	}
 }

@@ -169,9 +169,9 @@ func run(c config, out io.Writer) error {
 	}
 	// The documents are made during the clock, on the cores the server
 	// uses: the harness's own CPU is reported beside the server's.
+	cpu0, self0, wall0 := srv.cpu(), bench.CPUTime(), time.Now()
 	prod := startProducer(stream, c.mode == "http", 4*max(c.concurrency, 1))
 	defer prod.close()
-	cpu0, self0, wall0 := srv.cpu(), bench.CPUTime(), time.Now()
 	win := newWindows(out, srv, c, cpu0, self0, wall0)
 	var sent, rejected, raw atomic.Int64
 	// The second half's CPU per segment is the steady state: by then the
@@ -214,7 +214,7 @@ func run(c config, out io.Writer) error {
 				}
 				raw.Add(int64(b.raw))
 				now := sent.Add(int64(b.n))
-				prod.free <- b
+				prod.refill(b)
 				win.add(now)
 				if now >= int64(c.segments/2) {
 					half.Do(func() {

@@ -17,74 +17,106 @@ type batch struct {
 }
 
 // producer makes a run's batches as they are sent, a few per sender ahead:
-// batches cycle between it and the senders through free and ready, so the
-// harness holds a fixed number of them (their bodies reused) whatever the
-// length of the run, instead of generating it all before the clock.
+// batches cycle between the senders and ready, so the harness holds a fixed
+// number of them (their bodies reused) whatever the length of the run,
+// instead of generating it all before the clock. A sender that has sent a
+// batch makes the next one into it (refill) before taking another: no
+// goroutine of the producer's own to hand batches to and wake, which cost
+// the harness a futex wake and a context switch per batch on the server's
+// cores.
 type producer struct {
-	ready <-chan *batch // closed after the last batch
-	free  chan<- *batch // senders return sent batches here
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	ready chan *batch // closed after the last batch; never full
+	s     *bench.BatchStream
+	http  bool
+
+	mu      sync.Mutex
+	pending []*batch // sent, to be made anew
+	busy    bool     // a sender is making batches
+	stopped bool     // the stream has ended (ready is closed), or close was called
 }
 
 // startProducer makes s's batches into ahead reusable batches; http says
 // whether to write request bodies (else only the documents are kept): from
 // documents the generator wrote escaped (bench.Generator.Escaped), the
-// cheaper way, or escaping them here.
+// cheaper way, or escaping them here. The first ahead batches are made
+// before it returns.
 func startProducer(s *bench.BatchStream, http bool, ahead int) *producer {
-	ready, free := make(chan *batch, ahead), make(chan *batch, ahead)
-	for range ahead {
-		free <- &batch{}
-	}
-	p := &producer{ready: ready, free: free, stop: make(chan struct{}), done: make(chan struct{})}
+	p := &producer{ready: make(chan *batch, ahead), s: s, http: http}
 	// Over HTTP a batch's documents are copied into its body at once: the
 	// stream may write new ones over them.
 	s.Reuse = http
-	go func() {
-		defer close(p.done)
-		defer close(ready)
-		for docs := s.Next(); docs != nil; docs = s.Next() {
-			var b *batch
-			select {
-			case b = <-free:
-			case <-p.stop:
-				return
-			}
-			b.docs, b.n, b.raw = docs, len(docs), 0
-			if http && s.Escaped() {
-				// The generator wrote the documents escaped: they go
-				// between quotes as they are.
-				b.body = appendEscapedRequest(b.body[:0], docs)
-				for _, d := range docs {
-					b.raw += bench.RawLen(d)
-				}
-			} else {
-				for _, d := range docs {
-					b.raw += len(d)
-				}
-				if http {
-					b.body = appendRequest(b.body[:0], docs)
-				}
-			}
-			if http {
-				b.docs = nil // written over by the next ones
-			}
-			select {
-			case ready <- b:
-			case <-p.stop:
-				return
-			}
-		}
-	}()
+	for range ahead {
+		p.pending = append(p.pending, &batch{})
+	}
+	p.refill(nil)
 	return p
 }
 
-// close stops the producer, whether or not it has made every batch, and
-// waits for it to end. Calls after the first do nothing.
+// refill makes the next batch into b, a batch taken from ready and sent,
+// and puts it in ready; nil only makes those waiting. A sender that finds
+// another one making batches leaves b to it: the stream is made by one at a
+// time, in order.
+func (p *producer) refill(b *batch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b != nil {
+		p.pending = append(p.pending, b)
+	}
+	if p.busy {
+		return
+	}
+	p.busy = true
+	for len(p.pending) > 0 && !p.stopped {
+		b := p.pending[len(p.pending)-1]
+		p.pending = p.pending[:len(p.pending)-1]
+		p.mu.Unlock()
+		made := p.make(b)
+		p.mu.Lock()
+		if !made {
+			p.stopped = true
+			close(p.ready)
+			break
+		}
+		p.ready <- b // there is room: ready holds at most the batches there are
+	}
+	p.busy = false
+}
+
+// make makes the stream's next batch into b; false when it has ended.
+func (p *producer) make(b *batch) bool {
+	docs := p.s.Next()
+	if docs == nil {
+		return false
+	}
+	b.docs, b.n, b.raw = docs, len(docs), 0
+	if p.http && p.s.Escaped() {
+		// The generator wrote the documents escaped: they go between
+		// quotes as they are.
+		b.body = appendEscapedRequest(b.body[:0], docs)
+		for _, d := range docs {
+			b.raw += bench.RawLen(d)
+		}
+	} else {
+		for _, d := range docs {
+			b.raw += len(d)
+		}
+		if p.http {
+			b.body = appendRequest(b.body[:0], docs)
+		}
+	}
+	if p.http {
+		b.docs = nil // written over by the next ones
+	}
+	return true
+}
+
+// close stops the producer, whether or not it has made every batch: sent
+// batches are no longer made anew (a batch being made is finished and put
+// in ready). Calls after the first do nothing.
 func (p *producer) close() {
-	p.once.Do(func() { close(p.stop) })
-	<-p.done
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
 }
 
 // appendRequest appends a PutTraceSegments request body for docs.

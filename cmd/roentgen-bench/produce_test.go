@@ -32,7 +32,7 @@ func TestProducerWritesTheStreamsDocuments(t *testing.T) {
 		if len(req.TraceSegmentDocuments) != len(want[i]) || raw != b.raw {
 			t.Fatalf("batch %d: %d documents of %d bytes (counted %d), want %d", i, len(req.TraceSegmentDocuments), raw, b.raw, len(want[i]))
 		}
-		p.free <- b
+		p.refill(b)
 		i++
 	}
 	if i != len(want) {
@@ -60,8 +60,8 @@ func TestProducerBodiesFromEscapedDocumentsAreTheSame(t *testing.T) {
 				t.Fatalf("size %d batch %d: body of %d bytes (%d raw, %d documents), want %d (%d raw, %d documents)",
 					size, i, len(g.body), g.raw, g.n, len(w.body), w.raw, w.n)
 			}
-			want.free <- w
-			got.free <- g
+			want.refill(w)
+			got.refill(g)
 			i++
 		}
 		if _, ok := <-got.ready; ok {
@@ -73,12 +73,19 @@ func TestProducerBodiesFromEscapedDocumentsAreTheSame(t *testing.T) {
 }
 
 // A run stopped early (its deadline, a sender's error) stops the producer
-// wherever it is; goleak (TestMain) checks that it ended.
+// wherever it is: batches sent after are not made anew.
 func TestProducerStopsEarly(t *testing.T) {
 	p := startProducer(bench.NewGenerator(1).Stream(time.Now(), bench.NominalTraceRate, 1_000_000, 50), true, 2)
+	b := <-p.ready
+	p.close()
+	p.close()
+	p.refill(b)
 	<-p.ready
-	p.close()
-	p.close()
+	select {
+	case b, ok := <-p.ready:
+		t.Fatalf("a batch made after close: %v, %v", b, ok)
+	default:
+	}
 }
 
 func FuzzAppendJSONString(f *testing.F) {
@@ -124,11 +131,44 @@ func BenchmarkProduceBodies(b *testing.B) {
 				cpu := bench.StartCPU()
 				b.ResetTimer()
 				for bt := range p.ready {
-					p.free <- bt
+					p.refill(bt)
 				}
 				b.StopTimer()
 				cpu.Report(b)
 			})
+		}
+	}
+}
+
+// Senders refilling batches at once make the stream's batches between
+// them, each exactly once.
+func TestProducerRefilledBySendersAtOnce(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	want := map[string]int{}
+	for _, b := range bench.NewGenerator(6).Batches(at, 4321, 50) {
+		want[string(appendRequest(nil, b))]++
+	}
+	p := startProducer(bench.NewGenerator(6).Stream(at, bench.NominalTraceRate, 4321, 50), true, 8)
+	defer p.close()
+	got := make(chan map[string]int, 4)
+	for range 4 {
+		go func() {
+			seen := map[string]int{}
+			for b := range p.ready {
+				seen[string(b.body)]++
+				p.refill(b)
+			}
+			got <- seen
+		}()
+	}
+	for range 4 {
+		for body, n := range <-got {
+			want[body] -= n
+		}
+	}
+	for body, n := range want {
+		if n != 0 {
+			t.Fatalf("a batch made %d times too few: %.100s", n, body)
 		}
 	}
 }

@@ -7,7 +7,6 @@ package bench
 
 import (
 	"bytes"
-	"encoding/hex"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -26,7 +25,11 @@ type Generator struct {
 	// are the same, draw for draw, as without it.
 	Escaped bool
 
-	rng   *rand.Rand
+	rng *rand.Rand
+	// src is rng's source, drawn from directly for ids' bytes (what
+	// rng.Uint32 draws, without its call through an interface).
+	src   *rand.PCG
+	tid   []byte // the trace id being written
 	segs  []seg  // the trace being made
 	arena []byte // documents are written into this and returned from it
 	// For a stream that reuses its memory (BatchStream.Reuse): each new
@@ -38,7 +41,8 @@ type Generator struct {
 
 // NewGenerator returns a generator seeded with seed.
 func NewGenerator(seed uint64) *Generator {
-	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	src := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	return &Generator{rng: rand.New(src), src: src}
 }
 
 // service is one instrumented service of the generated system.
@@ -80,7 +84,8 @@ var (
 // size, 1 to 8 with mean ~4) whose trace id carries the epoch of at and
 // whose times lie just before at. Each document is ~1 kB of JSON.
 func (g *Generator) Trace(at time.Time, n int) (traceID string, docs [][]byte) {
-	return g.trace(nil, at, n)
+	docs = g.trace(nil, at, n)
+	return string(g.tid), docs
 }
 
 // seg is a segment of the trace being made.
@@ -96,11 +101,11 @@ type seg struct {
 // trace is Trace appending the documents to docs, with the trace's
 // segments in memory kept from trace to trace: the generator shares the
 // server's cores, and each allocation costs it there.
-func (g *Generator) trace(docs [][]byte, at time.Time, n int) (traceID string, _ [][]byte) {
+func (g *Generator) trace(docs [][]byte, at time.Time, n int) [][]byte {
 	if n <= 0 {
 		n = 1 + g.rng.IntN(4) + g.rng.IntN(4)
 	}
-	traceID = g.TraceID(at)
+	g.tid = g.appendTraceID(g.tid[:0], at)
 	start := float64(at.UnixNano())/1e9 - 0.5
 	// Callers: each segment after the first is called by an earlier one
 	// through a remote subsegment of that earlier segment.
@@ -141,32 +146,40 @@ func (g *Generator) trace(docs [][]byte, at time.Time, n int) (traceID string, _
 		user = strconv.AppendInt(append(user, "user-"...), int64(g.rng.IntN(5000)), 10)
 	}
 	for i := range segs {
-		docs = append(docs, g.segment(traceID, segs, i, user))
+		docs = append(docs, g.segment(g.tid, segs, i, user))
 		user = nil
 	}
-	return traceID, docs
+	return docs
 }
 
 // TraceID returns a new X-Ray trace id with the epoch of at.
 func (g *Generator) TraceID(at time.Time) string {
-	var r [12]byte
-	for i := range r {
-		r[i] = byte(g.rng.Uint32())
-	}
-	var b [64]byte
-	t := strconv.AppendInt(append(b[:0], "1-"...), at.Unix(), 16)
-	t = append(t, '-')
-	return string(hex.AppendEncode(t, r[:]))
+	return string(g.appendTraceID(nil, at))
+}
+
+func (g *Generator) appendTraceID(b []byte, at time.Time) []byte {
+	b = strconv.AppendInt(append(b, "1-"...), at.Unix(), 16)
+	b = append(b, '-')
+	var d [24]byte
+	g.hexDraws(d[:])
+	return append(b, d[:]...)
 }
 
 // appendID appends a new 64-bit id in hex.
 func (g *Generator) appendID(b []byte) []byte {
+	var d [16]byte
+	g.hexDraws(d[:])
+	return append(b, d[:]...)
+}
+
+// hexDraws fills d with hex digits, two per byte drawn as rng.Uint32 would
+// draw it (its low byte: bits 32 to 39 of the source's output).
+func (g *Generator) hexDraws(d []byte) {
 	const digits = "0123456789abcdef"
-	for range 8 {
-		r := byte(g.rng.Uint32())
-		b = append(b, digits[r>>4], digits[r&0xf])
+	for i := 0; i+1 < len(d); i += 2 {
+		r := byte(g.src.Uint64() >> 32)
+		d[i], d[i+1] = digits[r>>4], digits[r&0xf]
 	}
-	return b
 }
 
 // room returns the arena's free space to write a document into: one
@@ -243,11 +256,7 @@ var quote1, slash1 = []byte{'"'}, []byte{'\\'}
 
 // The pieces of documents the generator writes, in both forms.
 var (
-	tQuote      = both(`"`)
-	tStrSep     = both(`":"`)
 	tStrEnd     = both(`",`)
-	tNumSep     = both(`":`)
-	tTrue       = both(`":true,`)
 	tHTTP       = both(`"http":{"request":{`)
 	tResponse   = both(`"response":{`)
 	tAWS        = both(`"aws":{`)
@@ -275,6 +284,49 @@ var (
 	tRender     = both(`,"name":"render","metadata":{"default":{"cache":"miss"}}`)
 )
 
+// key is a member's name with what precedes its value, in both forms:
+// "name":" for a string, "name": for anything else.
+type key struct{ str, num text }
+
+func newKey(name string) *key {
+	return &key{both(`"` + name + `":"`), both(`"` + name + `":`)}
+}
+
+// The members segment writes.
+var (
+	kAvailabilityZone = newKey("availability_zone")
+	kClientIP         = newKey("client_ip")
+	kContainer        = newKey("container")
+	kContentLength    = newKey("content_length")
+	kCustomerTier     = newKey("customer_tier")
+	kEndTime          = newKey("end_time")
+	kError            = newKey("error")
+	kFault            = newKey("fault")
+	kID               = newKey("id")
+	kInstanceID       = newKey("instance_id")
+	kItems            = newKey("items")
+	kMessage          = newKey("message")
+	kMethod           = newKey("method")
+	kName             = newKey("name")
+	kOrigin           = newKey("origin")
+	kParentID         = newKey("parent_id")
+	kRetry            = newKey("retry")
+	kRuntime          = newKey("runtime")
+	kRuntimeVersion   = newKey("runtime_version")
+	kSDK              = newKey("sdk")
+	kSDKVersion       = newKey("sdk_version")
+	kStartTime        = newKey("start_time")
+	kStatus           = newKey("status")
+	kThrottle         = newKey("throttle")
+	kTraceID          = newKey("trace_id")
+	kType             = newKey("type")
+	kURL              = newKey("url")
+	kUser             = newKey("user")
+	kUserAgent        = newKey("user_agent")
+	kVersion          = newKey("version")
+	kVIP              = newKey("vip")
+)
+
 // form is the index of the form g writes in a text.
 func (g *Generator) form() int {
 	if g.Escaped {
@@ -286,7 +338,7 @@ func (g *Generator) form() int {
 // segment writes one segment document. Strings are chosen to need no JSON
 // escaping (but for the fault messages, kept in both forms), so plain
 // appends write valid JSON quickly, in either form.
-func (g *Generator) segment(traceID string, segs []seg, i int, user []byte) []byte {
+func (g *Generator) segment(traceID []byte, segs []seg, i int, user []byte) []byte {
 	sg := &segs[i]
 	svc, start, end, status, fault, clientErr := sg.svc, sg.start, sg.end, sg.status, sg.fault, sg.err
 	var id, parent []byte = sg.id[:], nil
@@ -294,79 +346,67 @@ func (g *Generator) segment(traceID string, segs []seg, i int, user []byte) []by
 		parent = sg.parent[:]
 	}
 	e := g.form()
-	q, strSep, strEnd, numSep, tru := tQuote[e], tStrSep[e], tStrEnd[e], tNumSep[e], tTrue[e]
+	strEnd := tStrEnd[e]
 	b := g.room()
-	str := func(k, v string) {
-		b = append(b, q...)
-		b = append(b, k...)
-		b = append(b, strSep...)
+	str := func(k *key, v string) {
+		b = append(b, k.str[e]...)
 		b = append(b, v...)
 		b = append(b, strEnd...)
 	}
 	// open and shut write a string value in parts.
-	open := func(k string) {
-		b = append(b, q...)
-		b = append(b, k...)
-		b = append(b, strSep...)
-	}
+	open := func(k *key) { b = append(b, k.str[e]...) }
 	shut := func() { b = append(b, strEnd...) }
-	num := func(k string, v int) {
-		b = append(b, q...)
-		b = append(b, k...)
-		b = append(b, numSep...)
+	num := func(k *key, v int) {
+		b = append(b, k.num[e]...)
 		b = strconv.AppendInt(b, int64(v), 10)
 		b = append(b, ',')
 	}
-	ts := func(k string, v float64) {
-		b = append(b, q...)
-		b = append(b, k...)
-		b = append(b, numSep...)
+	ts := func(k *key, v float64) {
+		b = append(b, k.num[e]...)
 		b = appendMicros(b, v)
 		b = append(b, ',')
 	}
-	strb := func(k string, v []byte) {
-		b = append(b, q...)
-		b = append(b, k...)
-		b = append(b, strSep...)
+	strb := func(k *key, v []byte) {
+		b = append(b, k.str[e]...)
 		b = append(b, v...)
 		b = append(b, strEnd...)
 	}
-	boolean := func(k string) { b = append(b, q...); b = append(b, k...); b = append(b, tru...) }
+	boolean := func(k *key) { b = append(b, k.num[e]...); b = append(b, "true,"...) }
 	end1 := func() { b[len(b)-1] = '}'; b = append(b, ',') } // closes an object opened by the caller
 	b = append(b, '{')
-	str("trace_id", traceID)
-	strb("id", id)
-	str("name", svc.name)
-	str("origin", svc.origin)
+	strb(kTraceID, traceID)
+	strb(kID, id)
+	str(kName, svc.name)
+	str(kOrigin, svc.origin)
 	if parent != nil {
-		strb("parent_id", parent)
+		strb(kParentID, parent)
 	}
-	ts("start_time", start)
-	ts("end_time", end)
+	ts(kStartTime, start)
+	ts(kEndTime, end)
 	if fault {
-		boolean("fault")
+		boolean(kFault)
 	}
 	if clientErr {
-		boolean("error")
+		boolean(kError)
 		if status == 429 {
-			boolean("throttle")
+			boolean(kThrottle)
 		}
 	}
 	if len(user) > 0 {
-		strb("user", user)
+		strb(kUser, user)
 	}
 	path := g.pick(paths)
 	b = append(b, tHTTP[e]...)
-	str("method", g.pick(methods))
-	open("url")
+	str(kMethod, g.pick(methods))
+	open(kURL)
 	b = append(b, "https://"...)
 	b = append(b, svc.host...)
 	b = append(b, path...)
 	shut()
 	if parent == nil {
-		str("user_agent", g.pick(agents))
+		str(kUserAgent, g.pick(agents))
 	}
-	open("client_ip")
+	open(kClientIP)
 	b = append(b, "10.0."...)
 	b = strconv.AppendInt(b, int64(g.rng.IntN(256)), 10)
 	b = append(b, '.')
@@ -374,54 +414,54 @@ func (g *Generator) segment(traceID string, segs []seg, i int, user []byte) []by
 	shut()
 	end1()
 	b = append(b, tResponse[e]...)
-	num("status", status)
-	num("content_length", 200+g.rng.IntN(20000))
+	num(kStatus, status)
+	num(kContentLength, 200+g.rng.IntN(20000))
 	end1()
 	end1()
 	b = append(b, tAWS[e]...)
 	if svc.origin == "AWS::EC2::Instance" {
 		b = append(b, tEC2[e]...)
-		open("instance_id")
+		open(kInstanceID)
 		b = g.appendID(append(b, "i-0"...))
 		shut()
-		str("availability_zone", g.pick(zones))
+		str(kAvailabilityZone, g.pick(zones))
 		end1()
 	} else {
 		b = append(b, tECS[e]...)
-		open("container")
+		open(kContainer)
 		b = append(b, svc.name...)
 		b = g.appendID(append(b, '-'))
 		b = b[:len(b)-8] // half the id
 		shut()
-		str("availability_zone", g.pick(zones))
+		str(kAvailabilityZone, g.pick(zones))
 		end1()
 	}
 	b = append(b, tXRay[e]...)
-	str("sdk", svc.sdk)
-	str("sdk_version", svc.sdkVersion)
+	str(kSDK, svc.sdk)
+	str(kSDKVersion, svc.sdkVersion)
 	end1()
 	end1()
 	b = append(b, tService[e]...)
-	open("version")
+	open(kVersion)
 	b = strconv.AppendInt(append(b, "1."...), int64(g.rng.IntN(9)), 10)
 	b = append(b, ".2"...)
 	shut()
-	str("runtime", svc.runtime)
-	str("runtime_version", svc.runtimeVersion)
+	str(kRuntime, svc.runtime)
+	str(kRuntimeVersion, svc.runtimeVersion)
 	end1()
 	b = append(b, tAnnots[e]...)
-	str("customer_tier", g.pick(tiers))
-	num("items", 1+g.rng.IntN(9))
+	str(kCustomerTier, g.pick(tiers))
+	num(kItems, 1+g.rng.IntN(9))
 	if g.rng.IntN(4) == 0 {
-		boolean("vip")
+		boolean(kVIP)
 	}
 	end1()
 	if g.rng.IntN(2) == 0 {
 		b = append(b, tMetadata[e]...)
-		open("id")
+		open(kID)
 		b = g.appendID(append(b, "r-"...))
 		shut()
-		num("retry", g.rng.IntN(3))
+		num(kRetry, g.rng.IntN(3))
 		end1()
 		end1()
 		end1()
@@ -429,11 +469,11 @@ func (g *Generator) segment(traceID string, segs []seg, i int, user []byte) []by
 	if fault {
 		f := faults[g.rng.IntN(len(faults))]
 		b = append(b, tCause[e]...)
-		open("id")
+		open(kID)
 		b = g.appendID(b)
 		shut()
-		str("type", f.typ)
-		str("message", f.msg[e])
+		str(kType, f.typ)
+		str(kMessage, f.msg[e])
 		b = append(b, tStack[e]...)
 	}
 	b = append(b, tSubs[e]...)

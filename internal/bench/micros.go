@@ -28,7 +28,36 @@ func appendMicros(b []byte, v float64) []byte {
 	if rem > half || rem == half && q&1 == 1 {
 		q++
 	}
-	b = strconv.AppendUint(b, q/1e6, 10)
-	f := q % 1e6
-	return append(b, '.', byte('0'+f/1e5), byte('0'+f/1e4%10), byte('0'+f/1e3%10), byte('0'+f/100%10), byte('0'+f/10%10), byte('0'+f%10))
+	sec, f := q/1e6, q%1e6
+	if sec < 1e9 || sec >= 1e10 {
+		b = strconv.AppendUint(b, sec, 10)
+		return append(b, '.', byte('0'+f/1e5), byte('0'+f/1e4%10), byte('0'+f/1e3%10), byte('0'+f/100%10), byte('0'+f/10%10), byte('0'+f%10))
+	}
+	// Seconds of this century: ten digits, then six, written two at a
+	// time into one array and appended at once.
+	var d [17]byte
+	for i := 8; i >= 0; i -= 2 {
+		r := sec % 100
+		sec /= 100
+		d[i], d[i+1] = pairs[2*r], pairs[2*r+1]
+	}
+	d[10] = '.'
+	for i := 15; i >= 11; i -= 2 {
+		r := f % 100
+		f /= 100
+		d[i], d[i+1] = pairs[2*r], pairs[2*r+1]
+	}
+	return append(b, d[:]...)
 }
+
+// pairs is the two digits of each number below 100.
+const pairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"

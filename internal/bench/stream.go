@@ -73,7 +73,7 @@ func (s *BatchStream) Next() [][]byte {
 			s.g.noting, s.g.arena = true, nil
 		}
 		for range 64 {
-			_, s.queue = s.g.trace(s.queue, t, s.g.TraceSize)
+			s.queue = s.g.trace(s.queue, t, s.g.TraceSize)
 		}
 		if s.Reuse {
 			s.made += len(s.queue) - from
