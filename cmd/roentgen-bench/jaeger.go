@@ -160,9 +160,8 @@ func otlpRun(c config, name string) (otlpResult, error) {
 	if err := <-exited; err != nil {
 		return otlpResult{}, fmt.Errorf("clean stop: %w", err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r.totalCPU = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
-	r.hwm = ru.Maxrss << 10 // the child's peak resident set, what VmHWM shows while it runs
+	r.totalCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	r.hwm = exitedPeakRSS(cmd.ProcessState) // what VmHWM shows while it runs
 	return r, nil
 }
 

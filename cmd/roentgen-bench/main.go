@@ -449,9 +449,7 @@ func (s *server) cpu() time.Duration {
 
 func (s *server) peakRSS() int64 {
 	if s.app != nil {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return ru.Maxrss << 10
+		return selfPeakRSS()
 	}
 	return peakRSSOf(strconv.Itoa(s.cmd.Process.Pid))
 }
@@ -575,9 +573,7 @@ func dirSize(dir string) (files, allocated int64, err error) {
 		info, err := d.Info()
 		if err == nil {
 			files += info.Size()
-			if st, ok := info.Sys().(*syscall.Stat_t); ok {
-				allocated += st.Blocks * 512
-			}
+			allocated += allocatedSize(info)
 		}
 		return err
 	})

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/bench"
 	"golang.org/x/net/ipv4"
 )
 
@@ -256,11 +257,7 @@ func loadAvg() string {
 }
 
 // selfCPU is this process's user+system CPU time: the generator and the sink.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func selfCPU() time.Duration { return bench.CPUTime() }
 
 // kernelDrops is the drops column of /proc/net/udp for the daemon's
 // socket: datagrams the kernel discarded because the buffer was full.

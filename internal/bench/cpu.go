@@ -1,19 +1,9 @@
 package bench
 
 import (
-	"syscall"
 	"testing"
 	"time"
 )
-
-// CPUTime is the process's user+system CPU time so far.
-func CPUTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // CPUMeter reports CPU time per operation beside a benchmark's wall time.
 // On a shared machine the wall time of a benchmark grows with other load;

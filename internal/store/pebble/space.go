@@ -40,11 +40,11 @@ const DefaultReserveBytes = 256 << 20
 // defaultReserve is DefaultReserveBytes, or an eighth of a file system too
 // small for it.
 func defaultReserve(dir string) uint64 {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
+	_, total, err := diskSpace(dir)
+	if err != nil {
 		return DefaultReserveBytes
 	}
-	return min(DefaultReserveBytes, st.Blocks*uint64(st.Bsize)/8)
+	return min(DefaultReserveBytes, total/8)
 }
 
 // spaceRetry is how often a file write that met ENOSPC tries again.
@@ -74,11 +74,8 @@ func newSpace(dir string, reserve uint64, log *slog.Logger) *space {
 // available is the space unprivileged writers may use on the store's file
 // system.
 func (sp *space) available() (uint64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(sp.dir, &st); err != nil {
-		return 0, err
-	}
-	return st.Bavail * uint64(st.Bsize), nil
+	avail, _, err := diskSpace(sp.dir)
+	return avail, err
 }
 
 // admit decides whether a write may go ahead, and counts and explains a
@@ -158,7 +155,7 @@ func isENOSPC(err error) bool {
 		return false // without errors.As, whose target escapes: every write asks
 	}
 	var errno syscall.Errno
-	return errors.As(err, &errno) && errno == syscall.ENOSPC
+	return errors.As(err, &errno) && isNoSpaceErrno(errno)
 }
 
 // retry runs op until it stops failing with ENOSPC (or the store closes).
