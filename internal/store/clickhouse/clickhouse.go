@@ -64,6 +64,7 @@ type Store struct {
 	contended atomic.Bool
 
 	rollup rollupConf // statistics rollups (rollup.go)
+	stale  staleScan  // what the last PendingBefore answered (stale.go)
 }
 
 // tableColumns are the columns, in RowBinary order, of the tables written

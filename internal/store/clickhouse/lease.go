@@ -249,8 +249,6 @@ func (s *Store) pruneOnce(ctx context.Context, seen *sync.Map, table string, bef
 
 var leasePrune sync.Map // server and database → *pruneState
 
-var _ store.StalePending = (*Store)(nil)
-
 // staleWindow bounds what PendingBefore reads: traces filed in the last
 // hours, by marks written in them. It runs every few seconds, so it must
 // not read the whole traces table; a dead process's trace filed or marked
@@ -258,23 +256,24 @@ var _ store.StalePending = (*Store)(nil)
 // its trace gets another document.
 const staleWindow = 2 * time.Hour
 
-// PendingBefore implements store.StalePending: traces filed within
-// staleWindow whose newest mark (markRows) is not cleared and was written
-// before before (versions are the writers' clocks in ns).
-func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(traceID string) bool) error {
+// pendingBeforeScan is PendingBefore's whole answer read at once: traces
+// filed within staleWindow whose newest mark (markRows) is not cleared and
+// was written before before (versions are the writers' clocks in ns). It
+// groups every mark of those hours by trace (stale.go reads less).
+func (s *Store) pendingBeforeScan(ctx context.Context, before time.Time) ([]string, error) {
 	from := before.Add(-staleWindow)
 	r, err := s.c.selectRows(ctx, pendingSQL(fmt.Sprintf(`p >= %d AND ver >= %d`, uint32(store.PartitionOf(from.Unix())), from.UnixNano()),
 		fmt.Sprintf(` AND %s < %d`, newestMark, before.UnixNano()))+` ORDER BY trace`)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var ids []string
 	for r.more() {
-		id := r.str()
-		if r.err == nil && !fn(id) {
-			return nil
+		if id := r.str(); r.err == nil {
+			ids = append(ids, id)
 		}
 	}
-	return r.err
+	return ids, r.err
 }
 
 // PendingAmong implements store.StalePending.
