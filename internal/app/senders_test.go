@@ -26,10 +26,13 @@ import (
 // that send to them. Its senders keep their connections alive, as an
 // X-Ray daemon does (xraytest.Post dials one per request).
 const (
-	sendersEnv   = "ROENTGEN_BENCH_SENDERS" // the servers' URLs, space-separated
-	sendersN     = "ROENTGEN_BENCH_SEGMENTS"
-	sendersAt    = "ROENTGEN_BENCH_AT" // the first trace's time, Unix nanoseconds
-	sendersConns = 32                  // daemons on many hosts
+	sendersEnv = "ROENTGEN_BENCH_SENDERS" // the servers' URLs, space-separated
+	sendersN   = "ROENTGEN_BENCH_SEGMENTS"
+	sendersAt  = "ROENTGEN_BENCH_AT" // the first trace's time, Unix nanoseconds
+	// traceRateEnv spaces the generated traces' ids in time, traces a second
+	// (bench.NominalTraceRate unless set; also passed to the child).
+	traceRateEnv = "ROENTGEN_BENCH_TRACE_RATE"
+	sendersConns = 32 // daemons on many hosts
 )
 
 type senders struct {
@@ -40,11 +43,12 @@ type senders struct {
 
 // startSenders starts the child and waits until it has generated its
 // bodies (not timed).
-func startSenders(b *testing.B, at time.Time, n int, urls ...string) *senders {
+func startSenders(b *testing.B, at time.Time, rate float64, n int, urls ...string) *senders {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), sendersEnv+"="+strings.Join(urls, " "),
-		sendersN+"="+strconv.Itoa(n), sendersAt+"="+strconv.FormatInt(at.UnixNano(), 10))
+		sendersN+"="+strconv.Itoa(n), sendersAt+"="+strconv.FormatInt(at.UnixNano(), 10),
+		traceRateEnv+"="+strconv.FormatFloat(rate, 'g', -1, 64))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -94,11 +98,12 @@ func sendersMain() int {
 	urls := strings.Fields(os.Getenv(sendersEnv))
 	n, err1 := strconv.Atoi(os.Getenv(sendersN))
 	at, err2 := strconv.ParseInt(os.Getenv(sendersAt), 10, 64)
-	if len(urls) == 0 || err1 != nil || err2 != nil {
+	rate, err3 := strconv.ParseFloat(os.Getenv(traceRateEnv), 64)
+	if len(urls) == 0 || err1 != nil || err2 != nil || err3 != nil || rate <= 0 {
 		fmt.Println("error: bad environment")
 		return 1
 	}
-	batches := bench.NewGenerator(1).Batches(time.Unix(0, at), n, 50)
+	batches := bench.NewGenerator(1).BatchesAt(time.Unix(0, at), rate, n, 50)
 	bodies := make([][]byte, len(batches))
 	for i, batch := range batches {
 		docs := make([]string, len(batch))
@@ -170,4 +175,24 @@ func send(c *http.Client, url string, body []byte) error {
 		return fmt.Errorf("PutTraceSegments: %d %.300s", resp.StatusCode, out)
 	}
 	return nil
+}
+
+// traceRate is how far apart in time the benchmark's traces are, traces a
+// second: bench.NominalTraceRate (the issue's 50,000 segments/s), or
+// traceRateEnv. Trace ids begin with their trace's second, which orders
+// the store's keys, so ids spaced faster than the run sends them put all of
+// a run in a narrow stretch of keys: every flush's reads by trace id then
+// touch every granule written so far (docs/clickhouse.md, "Where it goes at
+// ch24's start"). Set it near the rate a run reaches (its segments/s over
+// ~4) to read as a store at that rate would.
+func traceRate(b *testing.B) float64 {
+	v := os.Getenv(traceRateEnv)
+	if v == "" {
+		return bench.NominalTraceRate
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r <= 0 {
+		b.Fatalf("%s=%q: want traces a second", traceRateEnv, v)
+	}
+	return r
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"math"
 	"net/url"
 	"os"
 	"runtime/debug"
@@ -34,8 +35,9 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	db := clickhousetest.NewDatabase(b)
 	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
 	servers := []*xraytest.Server{xraytest.Start(b, onCH), xraytest.Start(b, onCH)}
-	at := time.Now().Add(-time.Duration(b.N/4/bench.NominalTraceRate+1) * time.Second)
-	senders := startSenders(b, at, b.N, servers[0].URL("http"), servers[1].URL("http"))
+	rate := traceRate(b)
+	at := time.Now().Add(-time.Duration(math.Floor(float64(b.N)/4/rate)+1) * time.Second)
+	senders := startSenders(b, at, rate, b.N, servers[0].URL("http"), servers[1].URL("http"))
 	chCPU := clickhousetest.ServerCPU
 	inserts := func() int64 { return clickhouseEvent(b, "InsertQuery") }
 	rows := func() int64 { return clickhouseEvent(b, "InsertedRows") }

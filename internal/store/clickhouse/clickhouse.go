@@ -64,6 +64,7 @@ type Store struct {
 	contended atomic.Bool
 
 	rollup rollupConf // statistics rollups (rollup.go)
+	stale  staleScan  // what the last PendingBefore answered (stale.go)
 }
 
 // tableColumns are the columns, in RowBinary order, of the tables written
@@ -243,6 +244,7 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 	encs := make([][]byte, len(updates))
 	termsOf := make([][]store.Term, len(updates))
 	nSums, nTerms, nDeltas := 0, 0, 0
+	cleared := s.clearedCounts(updates)
 	for i, u := range updates {
 		nDeltas += len(u.Stats)
 		if u.Drop {
@@ -253,7 +255,9 @@ func (s *Store) Apply(ctx context.Context, updates []store.TraceUpdate) error {
 			return err
 		}
 		encs[i], termsOf[i] = enc, addedTerms(&u, store.TermsOf(u.Summary))
-		nSums += len(enc) + len(u.TraceID) + len(s.owner) + 48 // a long cleared list grows it
+		// A row: p, epoch, trace, ver, sum, cleared (8 bytes a mark: a
+		// split trace's summary clears 3-4 here), owner, and their lengths.
+		nSums += len(enc) + len(u.TraceID) + len(s.owner) + 8*cleared[i] + 48
 		for _, t := range termsOf[i] {
 			nTerms += len(t.Field) + len(t.Value) + len(u.TraceID) + 40
 		}

@@ -156,3 +156,16 @@ func (s *Store) CopyDocs(ctx context.Context, from, where string, rewrite func(t
 
 // StoredDoc is a document in the stored form the store writes (docform.go).
 func StoredDoc(raw []byte) []byte { return appendDocForm(nil, raw) }
+
+// PendingBeforeScan is PendingBefore's whole scan (stale.go's model).
+func (s *Store) PendingBeforeScan(ctx context.Context, before time.Time) ([]string, error) {
+	return s.pendingBeforeScan(ctx, before)
+}
+
+// SetStaleOverlap sets how far before its last answer PendingBefore reads
+// marks again (staleOverlap).
+func SetStaleOverlap(s *Store, d time.Duration) { s.stale.overlap = d }
+
+// StaleScans are how many of s's PendingBefore answers were whole scans
+// and how many read a window and the last answer.
+func StaleScans(s *Store) (fulls, windows int) { return s.stale.fulls, s.stale.windows }

@@ -187,3 +187,40 @@ func TestSummaryReleasesItsLease(t *testing.T) {
 	t.Run("server", func(t *testing.T) { test(t, clickhousetest.NewDatabase(t)) })
 	t.Run("sharded", func(t *testing.T) { test(t, clickhousetest.NewShardedDatabase(t)) })
 }
+
+// TestLeasesOfACoarseTable: a new database's trace_leases has 256-row
+// granules (its claims are read by trace id at every flush); one made
+// before, with 18.16's default of 8,192, is kept as it is and its leases
+// work the same: a claim holds the trace from another process until it is
+// released.
+func TestLeasesOfACoarseTable(t *testing.T) {
+	t.Parallel()
+	u := clickhousetest.NewDatabase(t)
+	open(t, u).Close()
+	engine := "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'trace_leases'"
+	if g := query(t, u, engine); !strings.Contains(g, "index_granularity = 256") {
+		t.Fatalf("a new database's trace_leases: %s", g)
+	}
+	query(t, u, "DROP TABLE trace_leases")
+	query(t, u, `CREATE TABLE trace_leases (p UInt32, trace String, owner String, ver UInt64, until Int64)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, owner, ver)`)
+	a, b := open(t, u), open(t, u)
+	defer a.Close()
+	defer b.Close()
+	if g := query(t, u, engine); !strings.Contains(g, "index_granularity = 8192") {
+		t.Fatalf("the coarse trace_leases after an open: %s", g)
+	}
+	ctx := context.Background()
+	if got, err := a.LeaseTraces(ctx, []string{"t1"}); err != nil || len(got) != 1 {
+		t.Fatalf("A leased %v, %v", got, err)
+	}
+	if got, err := b.LeaseTraces(ctx, []string{"t1", "t2"}); err != nil || fmt.Sprint(got) != "[t2]" {
+		t.Fatalf("B leased %v, %v; want [t2]", got, err)
+	}
+	if err := a.ReleaseTraces(ctx, []string{"t1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.LeaseTraces(ctx, []string{"t1"}); err != nil || fmt.Sprint(got) != "[t1]" {
+		t.Errorf("B leased %v, %v after A released t1; want [t1]", got, err)
+	}
+}

@@ -88,6 +88,18 @@ func (s *Store) readMarks(ids []string, covered map[string][]uint64, newest map[
 	}
 }
 
+// clearedCounts are how many marks each update's summary row will clear
+// (writeCleared), for sizing the rows before they are written.
+func (s *Store) clearedCounts(updates []store.TraceUpdate) []int {
+	n := make([]int, len(updates))
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	for i := range updates {
+		n[i] = len(s.read[updates[i].TraceID].marks)
+	}
+	return n
+}
+
 // traceRead is what Traces read of a held trace.
 type traceRead struct {
 	marks  []uint64 // versions of the pending marks whose documents it read

@@ -1,0 +1,119 @@
+package clickhouse
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+)
+
+// Every process calls PendingBefore every few seconds (Ingester.Adopt).
+// Its whole answer groups every mark of staleWindow's hours by trace: the
+// tables are ordered by trace, so no version bound prunes what is read,
+// and the grouping cost ~1.5 µs per mark row, minutes of CPU per call at
+// 50,000 segments a second. So after one whole scan a store reads only
+// what can have changed since its last answer:
+//
+//   - the traces with a mark written since that answer's bound (less
+//     staleOverlap, for writers' clocks behind ours and INSERTs that
+//     became visible late), found by filtering versions, not grouping
+//     them;
+//   - and that answer's traces again.
+//
+// Both are then judged by their marks alone (readMarkRows). A trace stale
+// now whose newest open mark is older than the window was stale at the
+// last answer too (marks are only ever added, and clears only make a trace
+// less pending), so the union holds the whole answer. A whole scan runs
+// again every staleFullEvery, and after any error, to bound what a clock
+// skewed beyond the overlap could hide.
+const (
+	staleOverlap   = time.Minute
+	staleFullEvery = 10 * time.Minute
+)
+
+// staleScan is what the last PendingBefore answered.
+type staleScan struct {
+	mu    sync.Mutex
+	upTo  time.Time // the last answer's before; zero: none yet
+	full  time.Time // when the last whole scan ran
+	found []string  // the last answer
+
+	overlap        time.Duration // staleOverlap unless a test sets it
+	fulls, windows int           // answers of each kind, for tests
+}
+
+var _ store.StalePending = (*Store)(nil)
+
+// PendingBefore implements store.StalePending: traces filed within
+// staleWindow whose newest mark is not cleared and was written before
+// before, in trace order.
+func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(traceID string) bool) error {
+	st := &s.stale
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var ids []string
+	var err error
+	if st.upTo.IsZero() || before.Before(st.upTo) || time.Since(st.full) >= staleFullEvery {
+		full := time.Now()
+		if ids, err = s.pendingBeforeScan(ctx, before); err == nil {
+			st.full = full
+			st.fulls++
+		}
+	} else {
+		ids, err = s.pendingBeforeSince(ctx, st.upTo.Add(-cmp.Or(st.overlap, staleOverlap)), before, st.found)
+		st.windows++
+	}
+	if err != nil {
+		st.upTo, st.found = time.Time{}, nil
+		return err
+	}
+	st.upTo, st.found = before, ids
+	for _, id := range ids {
+		if !fn(id) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// pendingBeforeSince is PendingBefore's answer from the traces marked in
+// [since, before) and the last answer's traces (again).
+func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time, again []string) ([]string, error) {
+	from := before.Add(-staleWindow)
+	window := fmt.Sprintf(`p >= %d AND ver >= %d AND ver < %d`,
+		uint32(store.PartitionOf(from.Unix())), max(since.UnixNano(), from.UnixNano()), before.UnixNano())
+	r, err := s.c.selectRows(ctx, `SELECT DISTINCT trace FROM (SELECT trace FROM docs WHERE epoch != `+noEpoch+` AND `+window+`
+		UNION ALL SELECT trace FROM traces WHERE pending = 1 AND `+window+`)`)
+	if err != nil {
+		return nil, err
+	}
+	ids := slices.Clone(again)
+	for r.more() {
+		if id := r.str(); r.err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var out []string
+	for lo := 0; lo < len(ids); lo += tracesPerQuery {
+		tms, err := s.readMarkRows(ctx, ids[lo:min(lo+tracesPerQuery, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		for i := range tms {
+			if t := &tms[i]; t.pending() && t.open[len(t.open)-1] < uint64(before.UnixNano()) {
+				out = append(out, t.id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}

@@ -1,0 +1,85 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
+	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
+)
+
+// BenchmarkPendingBefore is one call of the adopting loop's question (every
+// 10 s in every process) over a store of 200,000 marked traces, 1 in 1,000
+// left pending: the whole scan, and after it the window since the last
+// answer (stale.go), a minute's overlap aside. With CLICKHOUSE_PID it reports the server's CPU per
+// call (clickhouse-cpu-ns/op).
+func BenchmarkPendingBefore(b *testing.B) {
+	ctx := context.Background()
+	u := clickhousetest.NewDatabase(b)
+	s := open(b, u)
+	defer s.Close()
+	ep := time.Now().Unix()
+	const traces, perPut = 200_000, 5_000
+	for lo := 0; lo < traces; lo += perPut {
+		puts := make([]store.DocPut, perPut)
+		for i := range puts {
+			id := storetest.TraceID(ep, lo+i+1)
+			puts[i] = store.DocPut{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc(fmt.Sprintf("%016x", lo+i), "a")}}
+		}
+		if err := s.PutDocs(ctx, puts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// All but 1 in 1,000 summarised: their marks cleared as a flush's are.
+	var ups []store.TraceUpdate
+	for i := range traces {
+		if i%1000 != 0 {
+			id := storetest.TraceID(ep, i+1)
+			ups = append(ups, store.TraceUpdate{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep)})
+		}
+	}
+	if err := s.Apply(ctx, ups); err != nil {
+		b.Fatal(err)
+	}
+	for _, kind := range []string{"whole", "window"} {
+		b.Run(kind, func(b *testing.B) {
+			r := open(b, u)
+			defer r.Close()
+			// The marks were all written within the overlap's minute; in
+			// a running fleet they span hours.
+			clickhouse.SetStaleOverlap(r, time.Nanosecond)
+			n := 0
+			count := func(string) bool { n++; return true }
+			if err := r.PendingBefore(ctx, time.Now(), count); err != nil {
+				b.Fatal(err)
+			}
+			ch0 := clickhousetest.ServerCPU()
+			b.ResetTimer()
+			for range b.N {
+				n = 0
+				var err error
+				if kind == "whole" {
+					var ids []string
+					ids, err = r.PendingBeforeScan(ctx, time.Now())
+					n = len(ids)
+				} else {
+					err = r.PendingBefore(ctx, time.Now(), count)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if n != traces/1000 {
+				b.Fatalf("%d pending, want %d", n, traces/1000)
+			}
+			if ch := clickhousetest.ServerCPU() - ch0; ch > 0 {
+				b.ReportMetric(float64(ch)/float64(b.N), "clickhouse-cpu-ns/op")
+			}
+		})
+	}
+}
