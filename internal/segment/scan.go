@@ -16,6 +16,10 @@ import (
 type scanner struct {
 	b []byte
 	i int
+	// unclean: an annotation map read holds an entry cleanAnnotations
+	// removes (a null value, an empty or overlong key), so validation must
+	// go over the maps; otherwise it need not (a map range per document).
+	unclean bool
 }
 
 // maxScanDepth bounds nesting, far below goccy's limit, so that no
