@@ -1,10 +1,13 @@
 package segment
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	gojson "github.com/goccy/go-json"
 
@@ -86,6 +89,42 @@ func TestBoxFloatKeepsBits(t *testing.T) {
 		v, ok := boxFloat(x).(float64)
 		if !ok || math.Float64bits(v) != math.Float64bits(x) {
 			t.Errorf("boxFloat(%v) = %v", x, boxFloat(x))
+		}
+	}
+}
+
+// Prepared options check documents as the same options unprepared do:
+// the same segments, the same errors, around every time bound (trace ids'
+// epochs and start and end times a second either side of them), for clocks
+// with and without a fraction of a second and bounds with and without one.
+func TestPreparedOptionsParseAsUnprepared(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := range 300 {
+		now := time.Unix(1_700_000_000+r.Int64N(200_000_000), 0)
+		if round%2 == 1 {
+			now = now.Add(time.Duration(r.Int64N(int64(time.Second))))
+		}
+		opt := Options{Now: now, SkipTraceEpoch: round%5 == 4, Stored: round%7 == 6}
+		if round%3 == 1 {
+			opt.MaxAge = time.Duration(r.Int64N(int64(48 * time.Hour)))
+			opt.MaxFuture = time.Duration(r.Int64N(int64(10 * time.Minute)))
+		}
+		d := opt.withDefaults()
+		edges := []int64{d.Now.Add(-d.MaxAge).Unix(), d.Now.Add(d.MaxFuture).Unix(), d.Now.Unix()}
+		for range 20 {
+			ep := edges[r.IntN(len(edges))] + r.Int64N(5) - 2
+			st := float64(edges[r.IntN(len(edges))]+r.Int64N(5)-2) + r.Float64()
+			if r.IntN(4) == 0 {
+				st = float64(ep-3600+r.Int64N(5)-2) + r.Float64()
+			}
+			et := st + r.Float64()*2
+			tid := fmt.Sprintf("1-%08x-%024x", ep, r.Uint64())
+			doc := fmt.Sprintf(`{"trace_id":%q,"id":"70de5b6f19ff9a0a","name":"a","start_time":%f,"end_time":%f,"subsegments":[{"id":"53995c3f42cd8ad8","name":"b","start_time":%f,"end_time":%f}]}`, tid, st, et, st, et)
+			a, errA := Parse([]byte(doc), opt)
+			b, errB := Parse([]byte(doc), opt.Prepared())
+			if fmt.Sprint(errA) != fmt.Sprint(errB) || !reflect.DeepEqual(a, b) {
+				t.Fatalf("options %+v, %s:\nunprepared %v %v\nprepared   %v %v", opt, doc, a, errA, b, errB)
+			}
 		}
 	}
 }

@@ -65,9 +65,30 @@ type Options struct {
 	// bounds, which move with the clock (and were looser in older builds),
 	// are not checked again, so a stored document always parses.
 	Stored bool
+
+	// Set by Prepared: the defaults are in, and the bounds from Now
+	// computed (time.Time arithmetic, ~400 instructions a document).
+	prepared           bool
+	minEpoch, maxEpoch time.Time // Now - MaxAge, Now + MaxFuture
+	earliest, latest   float64   // their epoch seconds
+}
+
+// Prepared is o with its defaults and the time bounds every document is
+// checked against computed once, for a caller that parses many documents
+// with the same options (ingest, per call). Changing o's fields after
+// does not change those bounds: prepare again.
+func (o Options) Prepared() Options {
+	o = o.withDefaults()
+	o.minEpoch, o.maxEpoch = o.Now.Add(-o.MaxAge), o.Now.Add(o.MaxFuture)
+	o.earliest, o.latest = float64(o.minEpoch.Unix()), float64(o.maxEpoch.Unix())
+	o.prepared = true
+	return o
 }
 
 func (o Options) withDefaults() Options {
+	if o.prepared {
+		return o
+	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
@@ -206,10 +227,14 @@ func validateTop(s *Segment, opt Options, clean bool) *Error {
 	}
 	if !opt.SkipTraceEpoch {
 		t := time.Unix(epoch, 0)
-		if t.Before(opt.Now.Add(-opt.MaxAge)) {
+		minEpoch, maxEpoch := opt.minEpoch, opt.maxEpoch
+		if !opt.prepared {
+			minEpoch, maxEpoch = opt.Now.Add(-opt.MaxAge), opt.Now.Add(opt.MaxFuture)
+		}
+		if t.Before(minEpoch) {
 			return reject(s.ID, CodeInvalidTraceID, "trace_id %q is from %s, older than %s", s.TraceID, t.UTC().Format(time.RFC3339), opt.MaxAge)
 		}
-		if t.After(opt.Now.Add(opt.MaxFuture)) {
+		if t.After(maxEpoch) {
 			return reject(s.ID, CodeInvalidTraceID, "trace_id %q is from %s, in the future", s.TraceID, t.UTC().Format(time.RFC3339))
 		}
 	}
