@@ -212,7 +212,7 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 	segs := sc.segs[:0]
 	origin := sc.origin[:0]
 	defer func() { sc.segs, sc.origin = segs, origin }()
-	popt := segment.Options{Now: in.cfg.Now(), SkipTraceEpoch: opt.SkipTraceEpoch}
+	popt := segment.Options{Now: in.cfg.Now(), SkipTraceEpoch: opt.SkipTraceEpoch}.Prepared()
 	for i, raw := range docs {
 		n := len(segs)
 		var err error

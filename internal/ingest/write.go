@@ -365,8 +365,8 @@ func (in *Ingester) epochFor(ctx context.Context, id string, start float64, now 
 }
 
 func (in *Ingester) epochOf(ctx context.Context, id string, start float64) (int64, error) {
-	ep := trace.EpochOf(id, start)
-	idEpoch, ok := segment.TraceEpoch(id)
+	idEpoch, ok := segment.TraceEpoch(id) // once: ~110 instructions a call
+	ep := trace.EpochFrom(idEpoch, ok, start)
 	if ok && ep == idEpoch {
 		return ep, nil
 	}

@@ -1,9 +1,11 @@
 package segment
 
 import (
-	"github.com/roentgen-tracing/roentgen/internal/jsonword"
+	"math"
 	"math/bits"
 	"unsafe"
+
+	"github.com/roentgen-tracing/roentgen/internal/jsonword"
 )
 
 // The schema decoder: a hand-written reader of segment documents, member
@@ -19,11 +21,18 @@ import (
 // decodeFast fills s (zero but for Raw) from doc, or returns false. With
 // blk, s is blk.seg, and its http, aws and service objects go in blk.
 func decodeFast(doc []byte, s *Segment, blk *docBlock) bool {
+	ok, _ := decodeClean(doc, s, blk)
+	return ok
+}
+
+// decodeClean is decodeFast that also reports clean: every annotation read
+// is one cleanAnnotations keeps.
+func decodeClean(doc []byte, s *Segment, blk *docBlock) (ok, clean bool) {
 	sc := scanner{b: doc}
 	if !sc.segment(s, blk, 0) {
-		return false
+		return false, false
 	}
-	return sc.ws() == 0 && sc.i == len(doc)
+	return sc.ws() == 0 && sc.i == len(doc), !sc.unclean
 }
 
 // once sets a member's bit in seen, and reports false for a duplicate,
@@ -161,22 +170,45 @@ func (s *scanner) scalars(p *map[string]any) bool {
 			if !s.literal("null") {
 				return false
 			}
+			s.unclean = true
 		default:
 			x, ok := s.number()
 			if !ok {
 				return false
 			}
-			v = x
+			v = boxFloat(x)
 		}
 		// Keys refer to the document, as goccy's (DecodeNoCopyString) do.
 		key := ""
 		if len(k) > 0 {
 			key = unsafe.String(&k[0], len(k))
 		}
+		if len(k) == 0 || len(k) > maxAnnotationKey {
+			s.unclean = true
+		}
 		m[key] = v
 	}
 	*p = m
 	return ok
+}
+
+// smallFloats are the whole numbers below 1024 as interface values, made
+// once: an annotation such as a count or a status code then takes no
+// allocation of its own (as the runtime does for small integers).
+var smallFloats = func() (t [1024]any) {
+	for i := range t {
+		t[i] = float64(i)
+	}
+	return t
+}()
+
+// boxFloat is x as an interface value, one of smallFloats when it can be
+// (not -0, whose bits differ).
+func boxFloat(x float64) any {
+	if i := int(x); i >= 0 && i < len(smallFloats) && float64(i) == x && !math.Signbit(x) {
+		return smallFloats[i]
+	}
+	return x
 }
 
 // segment reads a (sub)segment into x, and its http, aws and service
@@ -261,19 +293,40 @@ func (s *scanner) subsegments(p *[]*Segment, depth int) bool {
 	if !s.openArray() {
 		return false
 	}
-	// Gathered on the stack, then one slice of the right length.
+	// Gathered on the stack, then one slice of the right length; the
+	// first in a block with room for the slice of one, the common case
+	// (an allocation fewer).
 	var buf [8]*Segment
+	var first *subBlock
 	out := buf[:0]
 	done, ok := s.firstElem()
 	for ; ok && !done; done, ok = s.nextElem() {
-		x := new(Segment)
+		var x *Segment
+		if first == nil {
+			first = new(subBlock)
+			x = &first.seg
+		} else {
+			x = new(Segment)
+		}
 		if !s.segment(x, nil, depth+1) {
 			return false
 		}
 		out = append(out, x)
 	}
+	if len(out) == 1 {
+		first.one[0] = out[0]
+		*p = first.one[:]
+		return ok
+	}
 	*p = append(make([]*Segment, 0, len(out)), out...)
 	return ok
+}
+
+// subBlock is a subsegment and the slice of its parent's subsegments
+// when it is the only one.
+type subBlock struct {
+	one [1]*Segment
+	seg Segment
 }
 
 // http reads an http object into blk, or a new block if it is nil.

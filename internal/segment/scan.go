@@ -16,6 +16,10 @@ import (
 type scanner struct {
 	b []byte
 	i int
+	// unclean: an annotation map read holds an entry cleanAnnotations
+	// removes (a null value, an empty or overlong key), so validation must
+	// go over the maps; otherwise it need not (a map range per document).
+	unclean bool
 }
 
 // maxScanDepth bounds nesting, far below goccy's limit, so that no
@@ -215,10 +219,18 @@ func (s *scanner) nextKey() (key []byte, done, ok bool) { return s.member(false)
 // non-ASCII byte is no schema key, and unknownKey refuses it.
 func (s *scanner) member(first bool) (key []byte, done, ok bool) {
 	b, i := s.b, s.i
+	var c byte
+	var start int
+	// Compact JSON, as SDKs send it: the next key's quote right after the
+	// comma.
+	if !first && i+1 < len(b) && b[i] == ',' && b[i+1] == '"' {
+		i += 2
+		goto scan
+	}
 	if i >= len(b) {
 		return nil, false, false
 	}
-	c := b[i]
+	c = b[i]
 	if c <= ' ' {
 		if i = skipWS(b, i); i >= len(b) {
 			return nil, false, false
@@ -247,7 +259,8 @@ func (s *scanner) member(first bool) (key []byte, done, ok bool) {
 		return nil, false, false
 	}
 	i++
-	start := i
+scan:
+	start = i
 	for ; i+8 <= len(b); i += 8 {
 		q := load64(b, i) ^ ('"' * ones)
 		if m := (q - ones) &^ q & high; m != 0 {

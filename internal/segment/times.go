@@ -28,13 +28,13 @@ type timeBounds struct {
 // than MaxFuture after now (clock skew). A long-running in-progress segment
 // is fine: only its start is checked.
 func (o Options) timeBounds(idEpoch int64) timeBounds {
-	tb := timeBounds{
-		earliest: float64(o.Now.Add(-o.MaxAge).Unix()),
-		latest:   float64(o.Now.Add(o.MaxFuture).Unix()),
-		maxAge:   o.MaxAge,
+	tb := timeBounds{earliest: o.earliest, latest: o.latest, maxAge: o.MaxAge}
+	if !o.prepared {
+		tb.earliest, tb.latest = float64(o.Now.Add(-o.MaxAge).Unix()), float64(o.Now.Add(o.MaxFuture).Unix())
 	}
 	if !o.SkipTraceEpoch {
-		tb.earliest = max(tb.earliest, float64(time.Unix(idEpoch, 0).Add(-MaxTraceSkew).Unix()))
+		// time.Unix(idEpoch, 0).Add(-MaxTraceSkew).Unix(), in whole seconds.
+		tb.earliest = max(tb.earliest, float64(idEpoch-int64(MaxTraceSkew/time.Second)))
 	}
 	return tb
 }

@@ -966,8 +966,14 @@ func addUniqueInt(list []int, v int) []int {
 // random there), which shows as an epoch far from the trace's first start.
 func EpochOf(traceID string, start float64) int64 {
 	ep, ok := segment.TraceEpoch(traceID)
-	if ok && (start == 0 || math.Abs(float64(ep)-start) <= 86400) {
-		return ep
+	return EpochFrom(ep, ok, start)
+}
+
+// EpochFrom is EpochOf of a trace id whose epoch part segment.TraceEpoch
+// has read already (idEpoch, ok), for a caller that needs both.
+func EpochFrom(idEpoch int64, ok bool, start float64) int64 {
+	if ok && (start == 0 || math.Abs(float64(idEpoch)-start) <= 86400) {
+		return idEpoch
 	}
 	return int64(start)
 }
