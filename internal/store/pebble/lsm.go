@@ -279,6 +279,9 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 64 << 10
+		if role == documentsLSM {
+			opts.Levels[i].BlockSize = blobBlockSize
+		}
 		// Ingest looks up every arriving trace id in the main LSM, and most
 		// are new: without filters each miss reads and decompresses a block
 		// per level. The documents and index LSMs are only ever iterated
@@ -299,6 +302,18 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	opts.EnsureDefaults()
 	return opts
 }
+
+// blobBlockSize is the documents LSM's block size, and so its blob files'
+// value blocks' (Pebble writes blob files at a flush with the options of
+// L0). Pebble's zstd, at its fastest level, compresses a block of up to
+// 64 KiB on its own and a larger one through its windowed path, which
+// allocates an 8 MiB history for every encoder, and Pebble makes an
+// encoder per blob file. A 64 KiB target let value blocks end a little
+// over 64 KiB (the size Pebble checks before adding a value leaves out the
+// offsets growing from 2 to 4 bytes each once the values pass 64 KiB), so
+// nearly every blob file took that path once. 1 KiB less keeps a block of
+// documents under 256 values (MinimumSize) within 64 KiB.
+const blobBlockSize = 63 << 10
 
 // keyCategories name each LSM's key tables for Pebble, which labels a
 // compaction's CPU profile samples with them (key-type, beside pebble=compact
