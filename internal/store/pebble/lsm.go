@@ -183,7 +183,7 @@ var zstdSummaries = false
 // allocates an 8 MiB history: 576 MB allocated in a 2M single-segment run,
 // each fresh allocation page-faulted in and later returned to the OS. With
 // the compression itself, index compactions' zstd was ~2.5% of the
-// server's CPU; MinLZ stores 5% more index (3 bytes per segment, +0.9% of
+// server's CPU; MinLZ stores 5% more index (3 bytes per segment, +0.8% of
 // the store at 500k single-segment segments). docs/performance.md
 // ("Index tables in MinLZ", session 24).
 var zstdIndex = false
@@ -308,11 +308,11 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 // L0). Pebble's zstd, at its fastest level, compresses a block of up to
 // 64 KiB on its own and a larger one through its windowed path, which
 // allocates an 8 MiB history for every encoder, and Pebble makes an
-// encoder per blob file. A 64 KiB target let value blocks end a little
-// over 64 KiB (the size Pebble checks before adding a value leaves out the
-// offsets growing from 2 to 4 bytes each once the values pass 64 KiB), so
-// nearly every blob file took that path once. 1 KiB less keeps a block of
-// documents under 256 values (MinimumSize) within 64 KiB.
+// encoder per blob file. A 64 KiB target let value blocks end a few bytes
+// past 64 KiB (the size Pebble checks before adding a value leaves out the
+// value's offset), so most blob files took that path. 1 KiB of margin
+// keeps them within it; only a document of more than ~6 KiB arriving at a
+// block under 90% full still makes a larger one.
 const blobBlockSize = 63 << 10
 
 // keyCategories name each LSM's key tables for Pebble, which labels a
