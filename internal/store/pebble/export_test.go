@@ -48,10 +48,10 @@ func (s *Store) WaitForCleaning() {
 func pendingKey(traceID string) []byte { return append([]byte{'p'}, traceID...) }
 
 // WithZstdSummaries makes stores opened until restore compress the main
-// LSM's lower levels with zstd, as builds before MinLZ there did.
+// and index LSMs' lower levels with zstd, as builds before MinLZ there did.
 func WithZstdSummaries() (restore func()) {
-	zstdSummaries = true
-	return func() { zstdSummaries = false }
+	zstdSummaries, zstdIndex = true, true
+	return func() { zstdSummaries, zstdIndex = false, false }
 }
 
 // ObserveCommits calls fn with each operation of each batch committed to

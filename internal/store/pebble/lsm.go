@@ -176,6 +176,18 @@ func lBaseMaxBytes(role lsmRole) int64 {
 // written with zstd read as before: the codec is recorded per block.
 var zstdSummaries = false
 
+// zstdIndex does the same for the index LSM; it is off too. Pebble makes a
+// new zstd encoder for every table it writes, and at its fastest level the
+// encoder takes a block over 64 KiB (an index block holding a second's
+// list of a common term often is) through its windowed path, which first
+// allocates an 8 MiB history: 576 MB allocated in a 2M single-segment run,
+// each fresh allocation page-faulted in and later returned to the OS. With
+// the compression itself, index compactions' zstd was ~2.5% of the
+// server's CPU; MinLZ stores 5% more index (3 bytes per segment, +0.8% of
+// the store at 500k single-segment segments). docs/performance.md
+// ("Index tables in MinLZ", session 24).
+var zstdIndex = false
+
 func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Options {
 	opts := &pebble.Options{
 		Cache:                       cache,
@@ -194,7 +206,8 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		Cleaner:               noRecycle{},
 	}
 	// Fast codecs in the upper levels, zstd level 1 from L4 down (below),
-	// where data lives; the main LSM MinLZ throughout (zstdSummaries).
+	// where data lives; the main and index LSMs MinLZ throughout
+	// (zstdSummaries, zstdIndex).
 	// zstd level 3 ("Good") stored 2% less for 6% more ingest CPU.
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionBalanced })
 	// Without the adaptive fallback: it samples blocks and, once the index's
@@ -203,7 +216,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	bottom := *sstable.BalancedCompression
 	bottom.AdaptiveReductionCutoffPercent = 0
 	zstdFrom := 4
-	if role == mainLSM && !zstdSummaries {
+	if role == mainLSM && !zstdSummaries || role == indexLSM && !zstdIndex {
 		zstdFrom = len(opts.Levels)
 	}
 	if role == documentsLSM {
@@ -266,6 +279,9 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 64 << 10
+		if role == documentsLSM {
+			opts.Levels[i].BlockSize = blobBlockSize
+		}
 		// Ingest looks up every arriving trace id in the main LSM, and most
 		// are new: without filters each miss reads and decompresses a block
 		// per level. The documents and index LSMs are only ever iterated
@@ -286,6 +302,18 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	opts.EnsureDefaults()
 	return opts
 }
+
+// blobBlockSize is the documents LSM's block size, and so its blob files'
+// value blocks' (Pebble writes blob files at a flush with the options of
+// L0). Pebble's zstd, at its fastest level, compresses a block of up to
+// 64 KiB on its own and a larger one through its windowed path, which
+// allocates an 8 MiB history for every encoder, and Pebble makes an
+// encoder per blob file. A 64 KiB target let value blocks end a few bytes
+// past 64 KiB (the size Pebble checks before adding a value leaves out the
+// value's offset), so most blob files took that path. 1 KiB of margin
+// keeps them within it; only a document of more than ~6 KiB arriving at a
+// block under 90% full still makes a larger one.
+const blobBlockSize = 63 << 10
 
 // keyCategories name each LSM's key tables for Pebble, which labels a
 // compaction's CPU profile samples with them (key-type, beside pebble=compact
