@@ -18,15 +18,20 @@ import (
 //
 // derived (derivedFields) names fields left out because the reader derives
 // them: the bytes then equal fieldcodec's for s with those fields zero.
+// With compactTimes the times the compact form keeps apart (timeFields) are
+// left out as well.
 func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ []byte, ok bool) {
 	if !omitID {
 		b = pStrField(b, 1, s.TraceID)
 	}
-	b = pIntField(b, 2, int64(s.Epoch))
-	if derived&deriveStart == 0 {
+	if derived&deriveEpoch == 0 {
+		b = pIntField(b, 2, int64(s.Epoch))
+	}
+	times := derived&compactTimes == 0
+	if derived&deriveStart == 0 && times {
 		b = pFloatField(b, 3, s.StartTime)
 	}
-	if derived&deriveEnd == 0 {
+	if derived&deriveEnd == 0 && times {
 		b = pFloatField(b, 4, s.EndTime)
 	}
 	if derived&deriveDuration == 0 {
@@ -56,7 +61,7 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 		at := 0
 		b, at = pBegin(pHeader(b, 15, wireBytes), len(s.Edges))
 		for i := range s.Edges {
-			b = pEdge(b, &s.Edges[i])
+			b = pEdge(b, &s.Edges[i], times)
 		}
 		b = pEnd(b, at)
 	}
@@ -65,10 +70,10 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 		b, at = pBegin(pHeader(b, 16, wireBytes), len(s.Segments))
 		for i := range s.Segments {
 			if f := &s.Segments[i]; f.Inferred && derived&deriveInferredFacts != 0 {
-				b = pSegmentFact(b, &SegmentFact{Inferred: true})
+				b = pSegmentFact(b, &SegmentFact{Inferred: true}, false)
 				continue
 			}
-			b = pSegmentFact(b, &s.Segments[i])
+			b = pSegmentFact(b, &s.Segments[i], times)
 		}
 		b = pEnd(b, at)
 	}
@@ -119,7 +124,9 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 		b = pRootCausesField(b, 25, s.ResponseTimeRootCauses)
 	}
 	b = pIntField(b, 26, int64(s.Revision))
-	b = pFloatField(b, 27, s.UpdatedAt)
+	if times {
+		b = pFloatField(b, 27, s.UpdatedAt)
+	}
 	b = pIntField(b, 28, int64(s.SegmentCount))
 	b = pIntField(b, 29, int64(s.Bytes))
 	b = pBoolField(b, 30, s.LimitExceeded)
@@ -147,7 +154,7 @@ func pNodeID(b []byte, id *NodeID) []byte {
 	return pEnd(b, at)
 }
 
-func pEdge(b []byte, e *Edge) []byte {
+func pEdge(b []byte, e *Edge, times bool) []byte {
 	b, at := pNested(b)
 	b = pIntField(b, 1, int64(e.From))
 	b = pIntField(b, 2, int64(e.To))
@@ -155,14 +162,16 @@ func pEdge(b []byte, e *Edge) []byte {
 	b = pBoolField(b, 5, e.Error)
 	b = pBoolField(b, 6, e.Throttle)
 	b = pBoolField(b, 7, e.InProgress)
-	b = pFloatField(b, 8, e.Start)
-	b = pFloatField(b, 9, e.End)
+	if times {
+		b = pFloatField(b, 8, e.Start)
+		b = pFloatField(b, 9, e.End)
+	}
 	b = pHTTPField(b, 10, &e.HTTP)
 	b = pStrField(b, 11, e.Type)
 	return pEnd(b, at)
 }
 
-func pSegmentFact(b []byte, f *SegmentFact) []byte {
+func pSegmentFact(b []byte, f *SegmentFact, times bool) []byte {
 	b, at := pNested(b)
 	b = pIntField(b, 1, int64(f.Node))
 	b = pBoolField(b, 3, f.Root)
@@ -171,8 +180,10 @@ func pSegmentFact(b []byte, f *SegmentFact) []byte {
 	b = pBoolField(b, 6, f.Error)
 	b = pBoolField(b, 7, f.Throttle)
 	b = pBoolField(b, 8, f.InProgress)
-	b = pFloatField(b, 9, f.Start)
-	b = pFloatField(b, 10, f.End)
+	if times {
+		b = pFloatField(b, 9, f.Start)
+		b = pFloatField(b, 10, f.End)
+	}
 	b = pHTTPField(b, 11, &f.HTTP)
 	return pEnd(b, at)
 }
