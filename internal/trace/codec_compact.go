@@ -11,8 +11,11 @@ import (
 // The compact form (format byte summaryCompact) is the derived form with
 // its times kept apart as small integers: after the format byte, a uvarint
 // of derive flags (those of the derived form and deriveEpoch), a uvarint
-// length and the packed body without the times (compactTimes), then the
-// times (timeFields' order) each as a timeCode. Times were 8-byte floats,
+// length and the packed body without the times (compactForm), then the
+// times (timeFields' order) each as a timeCode; in the body, client IP
+// addresses, instance ids and ARNs that end in hex ids are escaped strings
+// (fieldcodec.AppendEscapedString), random bytes that block compression
+// cannot shrink, as the times are too. Times were 8-byte floats,
 // the random-looking part of a summary that block compression cannot
 // shrink: a generated trace's are microseconds from the trace id's epoch
 // or the time before, two to three bytes each. A time is stored so that it
@@ -24,9 +27,9 @@ const (
 	deriveEpoch  = deriveKnown + 1
 	compactKnown = deriveKnown | deriveEpoch
 
-	// compactTimes is not stored: it tells appendPackedSummary to leave out
-	// the times the compact form writes apart.
-	compactTimes = 1 << 63
+	// compactForm is not stored: it tells appendPackedSummary to write
+	// the compact form's body, without the times it writes apart.
+	compactForm = 1 << 63
 )
 
 // appendCompact appends the compact form of s; traceID is the id the key
@@ -41,7 +44,7 @@ func appendCompact(dst []byte, s *Summary, traceID string) ([]byte, bool) {
 	// The body's length takes one byte for bodies under 128 bytes, two
 	// up to 16 kB: reserve one and move the body if it needs more.
 	at := len(dst)
-	dst, ok := appendPackedSummary(append(dst, 0), s, omitID, d|compactTimes)
+	dst, ok := appendPackedSummary(append(dst, 0), s, omitID, d|compactForm)
 	if !ok {
 		return dst, false
 	}

@@ -31,8 +31,8 @@ func clockTimes(r *rand.Rand) float64 {
 	}
 }
 
-// Random summaries (randomDerivable, with times of every kind and trace
-// ids that carry their epoch half the time) decode from the compact form,
+// Random summaries (randomDerivable, with times of every kind, strings
+// that escape and trace ids that carry their epoch half the time) decode from the compact form,
 // under their id or not, as from the packed one.
 func TestCompactFormRandomSummaries(t *testing.T) {
 	seeds := 3000
@@ -48,6 +48,18 @@ func TestCompactFormRandomSummaries(t *testing.T) {
 				*f = clockTimes(r)
 			}
 		})
+		escapable := func() string {
+			return []string{fmt.Sprintf("%d.%d.%d.%d", r.IntN(256), r.IntN(256), r.IntN(256), r.IntN(256)),
+				fmt.Sprintf("i-%017x", r.Uint64()), fmt.Sprintf("%x", r.Uint64()>>r.IntN(64)), "010.0.0.1"}[r.IntN(4)]
+		}
+		if r.IntN(2) == 0 {
+			s.InstanceIDs = append(s.InstanceIDs, escapable())
+			s.ResourceARNs = append(s.ResourceARNs, "arn:aws:ecs:task/"+escapable())
+			s.HTTP.ClientIP = escapable()
+			for i := range s.Segments {
+				s.Segments[i].HTTP.ClientIP = escapable()
+			}
+		}
 		if r.IntN(2) == 0 {
 			s.Epoch = int64(r.IntN(1 << 32))
 			s.TraceID = fmt.Sprintf("1-%08x-%024x", s.Epoch, r.Uint64())

@@ -30,8 +30,8 @@ var layout10Digests = map[string][2]string{
 // appliedDigests are the digests of the same stores with their summaries
 // in the compact form (layout 11).
 var appliedDigests = map[string][2]string{
-	"single": {"33e7f7c7a4144a5db1c9760425882fb14412db7022fd043aeb33f33663af2b5d", "33e7f7c7a4144a5db1c9760425882fb14412db7022fd043aeb33f33663af2b5d"},
-	"mixed":  {"228949933412e60e05941b5cb7f9e5bc62e6eede762e786402d379945950b60a", "228949933412e60e05941b5cb7f9e5bc62e6eede762e786402d379945950b60a"},
+	"single": {"dfc6334a90029a0b89c5e9d61f832101a16e80fd312fbd2ebe8ea76bcaeed1b1", "dfc6334a90029a0b89c5e9d61f832101a16e80fd312fbd2ebe8ea76bcaeed1b1"},
+	"mixed":  {"758f085a1e60aeb0dbbd128fcb40dcf001039b510eb2fb6bfac7cbf3ca1eb5c9", "758f085a1e60aeb0dbbd128fcb40dcf001039b510eb2fb6bfac7cbf3ca1eb5c9"},
 }
 
 // TestApplyWritesSameRecords stores generated traces of both shapes as
