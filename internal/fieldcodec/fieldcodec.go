@@ -889,11 +889,9 @@ func (d *decoder) escapedStr() string {
 		b := d.s[d.pos : d.pos+4]
 		d.pos += 4
 		at := d.grow(15)
-		for i := range 4 {
-			if i > 0 {
-				d.arena = append(d.arena, '.')
-			}
-			d.arena = strconv.AppendUint(d.arena, uint64(b[i]), 10)
+		d.arena = append(d.arena, decimal[b[0]]...)
+		for i := 1; i < 4; i++ {
+			d.arena = append(append(d.arena, '.'), decimal[b[i]]...)
 		}
 		return unsafe.String(&d.arena[at], len(d.arena)-at)
 	case escapeHexTail:
@@ -912,19 +910,24 @@ func (d *decoder) escapedStr() string {
 		at := d.grow(int(n))
 		d.arena = append(d.arena, d.s[d.pos:d.pos+int(p)]...)
 		const hex = "0123456789abcdef"
-		for i := range int(digits) {
-			c := packed[i/2]
-			if i%2 == 0 {
-				c >>= 4
-			}
-			d.arena = append(d.arena, hex[c&15])
+		for i := range len(packed) {
+			d.arena = append(d.arena, hex[packed[i]>>4], hex[packed[i]&15])
 		}
+		d.arena = d.arena[:at+int(n)] // an odd count's pad digit
 		d.pos += int(p) + len(packed)
 		return unsafe.String(&d.arena[at], int(n))
 	}
 	d.fail(fmt.Sprintf("unknown escaped string kind %q", kind))
 	return ""
 }
+
+// decimal is the decimal form of each byte value.
+var decimal = func() (t [256]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
 
 // grow makes room for n more bytes in the arena; it returns where they go.
 func (d *decoder) grow(n int) int {

@@ -12,7 +12,7 @@ import (
 // its times kept apart as small integers: after the format byte, a uvarint
 // of derive flags (those of the derived form and deriveEpoch), a uvarint
 // length and the packed body without the times (compactForm), then the
-// times (timeFields' order) each as a timeCode; in the body, client IP
+// times (timeWriter.appendAll's order) each as a timeCode; in the body, client IP
 // addresses, instance ids and ARNs that end in hex ids are escaped strings
 // (fieldcodec.AppendEscapedString), random bytes that block compression
 // cannot shrink, as the times are too. Times were 8-byte floats,
@@ -50,32 +50,7 @@ func appendCompact(dst []byte, s *Summary, traceID string) ([]byte, bool) {
 	}
 	dst = pEnd(dst, at)
 	t := timeWriter{base: epochMicros(s.Epoch)}
-	timeFields(s, d, func(f *float64) { dst = t.append(dst, *f) })
-	return dst, true
-}
-
-// timeFields calls fn with each time the compact form stores apart, in the
-// order it stores them: what derivations leave (d) of the trace's start and
-// end, each fact's start and end but those of inferred facts derived from
-// their edges, each edge's, and when the trace was updated.
-func timeFields(s *Summary, d uint64, fn func(*float64)) {
-	if d&deriveStart == 0 {
-		fn(&s.StartTime)
-	}
-	if d&deriveEnd == 0 {
-		fn(&s.EndTime)
-	}
-	for i := range s.Segments {
-		if f := &s.Segments[i]; !f.Inferred || d&deriveInferredFacts == 0 {
-			fn(&f.Start)
-			fn(&f.End)
-		}
-	}
-	for i := range s.Edges {
-		fn(&s.Edges[i].Start)
-		fn(&s.Edges[i].End)
-	}
-	fn(&s.UpdatedAt)
+	return t.appendAll(dst, s, d), true
 }
 
 // epochMicros is where a summary's times count from: its epoch in
@@ -94,6 +69,28 @@ func epochMicros(epoch int64) int64 {
 // base; 1 is (base µs in ns + z) ns, for times taken from a clock's
 // nanoseconds (UpdatedAt), the base unchanged.
 type timeWriter struct{ base int64 }
+
+// appendAll appends the times the compact form stores apart, in its
+// order: what derivations leave (d) of the trace's start and end, each
+// fact's start and end but those of inferred facts derived from their
+// edges, each edge's, and when the trace was updated.
+func (t *timeWriter) appendAll(b []byte, s *Summary, d uint64) []byte {
+	if d&deriveStart == 0 {
+		b = t.append(b, s.StartTime)
+	}
+	if d&deriveEnd == 0 {
+		b = t.append(b, s.EndTime)
+	}
+	for i := range s.Segments {
+		if f := &s.Segments[i]; !f.Inferred || d&deriveInferredFacts == 0 {
+			b = t.append(t.append(b, f.Start), f.End)
+		}
+	}
+	for i := range s.Edges {
+		b = t.append(t.append(b, s.Edges[i].Start), s.Edges[i].End)
+	}
+	return t.append(b, s.UpdatedAt)
+}
 
 // maxDelta keeps zigzag(delta)<<1 within a uint64.
 const maxDelta = 1 << 61
@@ -134,12 +131,17 @@ func (t *timeReader) read(f *float64) {
 	if t.err != nil {
 		return
 	}
-	x, n := binary.Uvarint(t.b)
-	if n <= 0 {
-		t.err = fmt.Errorf("stored summary: its times are cut short")
-		return
+	var x uint64
+	if len(t.b) > 0 && t.b[0] < 0x80 {
+		x, t.b = uint64(t.b[0]), t.b[1:]
+	} else {
+		var n int
+		if x, n = binary.Uvarint(t.b); n <= 0 {
+			t.err = fmt.Errorf("stored summary: its times are cut short")
+			return
+		}
+		t.b = t.b[n:]
 	}
-	t.b = t.b[n:]
 	switch {
 	case x == 0:
 		*f = 0
@@ -156,6 +158,27 @@ func (t *timeReader) read(f *float64) {
 	default:
 		*f = float64(t.base*1000+unzigzag((x-2)>>1)) / 1e9
 	}
+}
+
+// readAll reads what appendAll wrote.
+func (t *timeReader) readAll(s *Summary, d uint64) {
+	if d&deriveStart == 0 {
+		t.read(&s.StartTime)
+	}
+	if d&deriveEnd == 0 {
+		t.read(&s.EndTime)
+	}
+	for i := range s.Segments {
+		if f := &s.Segments[i]; !f.Inferred || d&deriveInferredFacts == 0 {
+			t.read(&f.Start)
+			t.read(&f.End)
+		}
+	}
+	for i := range s.Edges {
+		t.read(&s.Edges[i].Start)
+		t.read(&s.Edges[i].End)
+	}
+	t.read(&s.UpdatedAt)
 }
 
 // decodeCompact reads the body of a summary in the compact form; traceID
@@ -189,7 +212,7 @@ func decodeCompact(b []byte, s *Summary, traceID string) error {
 		s.Epoch = ep
 	}
 	t := timeReader{b: times, base: epochMicros(s.Epoch)}
-	timeFields(s, d, t.read)
+	t.readAll(s, d)
 	if t.err != nil {
 		return t.err
 	}

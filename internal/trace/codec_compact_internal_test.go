@@ -170,3 +170,27 @@ func TestCompactFormErrors(t *testing.T) {
 		t.Errorf("decoded under an id without an epoch: %+v", got)
 	}
 }
+
+// timeFields calls fn with each time the compact form stores apart
+// (timeWriter.appendAll): what derivations leave (d) of the trace's start and
+// end, each fact's start and end but those of inferred facts derived from
+// their edges, each edge's, and when the trace was updated.
+func timeFields(s *Summary, d uint64, fn func(*float64)) {
+	if d&deriveStart == 0 {
+		fn(&s.StartTime)
+	}
+	if d&deriveEnd == 0 {
+		fn(&s.EndTime)
+	}
+	for i := range s.Segments {
+		if f := &s.Segments[i]; !f.Inferred || d&deriveInferredFacts == 0 {
+			fn(&f.Start)
+			fn(&f.End)
+		}
+	}
+	for i := range s.Edges {
+		fn(&s.Edges[i].Start)
+		fn(&s.Edges[i].End)
+	}
+	fn(&s.UpdatedAt)
+}

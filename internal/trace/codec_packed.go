@@ -20,7 +20,7 @@ import (
 //
 // derived (derivedFields) names fields left out because the reader derives
 // them: the bytes then equal fieldcodec's for s with those fields zero.
-// With compactForm the times the compact form keeps apart (timeFields) are
+// With compactForm the times the compact form keeps apart (timeWriter.appendAll) are
 // left out as well, and some strings escaped (pStrFieldAs).
 func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ []byte, ok bool) {
 	if !omitID {
