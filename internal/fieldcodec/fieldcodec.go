@@ -21,8 +21,9 @@
 // then key, value pairs. An interface holds nil, a string, a float64, a bool
 // or an int64, tagged with one byte. The packed form (Codec.Packed) writes
 // strings as uvarint(len<<1|packed) then the bytes, or, with packed set,
-// the string's lower-case hex digits two to a byte, and heads the fields of
-// struct types given numbers (Number) by uvarint(number<<3|wire).
+// the string's lower-case hex digits two to a byte (or, escaped, in forms
+// other writers produce: escapedStr), and heads the fields of struct types
+// given numbers (Number) by uvarint(number<<3|wire).
 package fieldcodec
 
 import (
@@ -31,6 +32,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -761,7 +763,28 @@ func (d *decoder) str() string {
 	if !d.packed {
 		return d.bytes()
 	}
+	return d.packedStr()
+}
+
+// Escaped packed strings: a header of 1 (an empty hex string, which the
+// encoder never writes) is followed by a kind byte and the string in a
+// form that only writers of their own produce (trace's compact summaries):
+//
+//	'x': uvarint(len), uvarint(p), p bytes, then the len-p lower-case hex
+//	    digits that end the string two to a byte (an odd last one in the
+//	    high nibble, the low one 0): instance ids, ARNs ending in an id.
+//	'4': 4 bytes, the string being their IPv4 dotted-decimal form.
+const (
+	escapedString = 1
+	escapeHexTail = 'x'
+	escapeIPv4    = '4'
+)
+
+func (d *decoder) packedStr() string {
 	h := d.uvarint()
+	if h == escapedString {
+		return d.escapedStr()
+	}
 	if h&1 == 0 {
 		n := h >> 1
 		if n > uint64(len(d.s)-d.pos) {
@@ -787,6 +810,131 @@ func (d *decoder) str() string {
 	}
 	d.pos += int(n / 2)
 	return unsafe.String(&d.arena[at], int(n))
+}
+
+// AppendEscapedString appends s as an escaped packed string (a packed
+// string's header and body) when one of the escaped forms holds it in
+// fewer bytes than the packed form would; ok is false, and b unchanged,
+// when none does. Only readers of this build read them: a format that
+// writes them is a format of its own.
+func AppendEscapedString(b []byte, s string) (_ []byte, ok bool) {
+	if len(s) < 7 {
+		return b, false
+	}
+	if ip, ok := parseIPv4(s); ok {
+		return append(append(b, escapedString, escapeIPv4), ip[:]...), true
+	}
+	t := len(s)
+	for t > 0 && hexValue[s[t-1]] < 16 {
+		t--
+	}
+	digits := len(s) - t
+	// The hex form's header and lengths take 3 to 5 bytes; digits an even
+	// number, every one of them (t == 0), the plain hex form holds.
+	if digits < 8 || t == 0 && digits%2 == 0 {
+		return b, false
+	}
+	b = binary.AppendUvarint(append(b, escapedString, escapeHexTail), uint64(len(s)))
+	b = append(binary.AppendUvarint(b, uint64(t)), s[:t]...)
+	for i := t; i < len(s); i += 2 {
+		c := hexValue[s[i]] << 4
+		if i+1 < len(s) {
+			c |= hexValue[s[i+1]]
+		}
+		b = append(b, c)
+	}
+	return b, true
+}
+
+// parseIPv4 reads s if it is an IPv4 address written as the escaped form
+// writes it back: four decimal numbers up to 255, no leading zeros.
+func parseIPv4(s string) (ip [4]byte, ok bool) {
+	if len(s) > 15 {
+		return ip, false
+	}
+	i := 0
+	for k := range 4 {
+		if k > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return ip, false
+			}
+			i++
+		}
+		start, v := i, 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' && i-start < 3 {
+			v = v*10 + int(s[i]-'0')
+			i++
+		}
+		if i == start || v > 255 || s[start] == '0' && i-start > 1 {
+			return ip, false
+		}
+		ip[k] = byte(v)
+	}
+	return ip, i == len(s)
+}
+
+func (d *decoder) escapedStr() string {
+	if d.pos >= len(d.s) {
+		d.fail("escaped string is cut short")
+		return ""
+	}
+	kind := d.s[d.pos]
+	d.pos++
+	switch kind {
+	case escapeIPv4:
+		if len(d.s)-d.pos < 4 {
+			d.fail("IPv4 string is cut short")
+			return ""
+		}
+		b := d.s[d.pos : d.pos+4]
+		d.pos += 4
+		at := d.grow(15)
+		d.arena = append(d.arena, decimal[b[0]]...)
+		for i := 1; i < 4; i++ {
+			d.arena = append(append(d.arena, '.'), decimal[b[i]]...)
+		}
+		return unsafe.String(&d.arena[at], len(d.arena)-at)
+	case escapeHexTail:
+		n, p := d.uvarint(), d.uvarint()
+		rest := uint64(len(d.s) - d.pos)
+		if d.err != nil || p >= n || p > rest || (n-p+1)/2 > rest-p {
+			d.fail("hex-tailed string is empty or exceeds the data")
+			return ""
+		}
+		digits := n - p
+		packed := d.s[d.pos+int(p) : d.pos+int(p+(digits+1)/2)]
+		if digits%2 == 1 && packed[len(packed)-1]&15 != 0 {
+			d.fail("hex-tailed string has an odd digit's low nibble set")
+			return ""
+		}
+		at := d.grow(int(n))
+		d.arena = append(d.arena, d.s[d.pos:d.pos+int(p)]...)
+		const hex = "0123456789abcdef"
+		for i := range len(packed) {
+			d.arena = append(d.arena, hex[packed[i]>>4], hex[packed[i]&15])
+		}
+		d.arena = d.arena[:at+int(n)] // an odd count's pad digit
+		d.pos += int(p) + len(packed)
+		return unsafe.String(&d.arena[at], int(n))
+	}
+	d.fail(fmt.Sprintf("unknown escaped string kind %q", kind))
+	return ""
+}
+
+// decimal is the decimal form of each byte value.
+var decimal = func() (t [256]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+// grow makes room for n more bytes in the arena; it returns where they go.
+func (d *decoder) grow(n int) int {
+	if n > cap(d.arena)-len(d.arena) {
+		d.arena = make([]byte, 0, max(n, 512))
+	}
+	return len(d.arena)
 }
 
 func (d *decoder) fail(msg string) {
@@ -885,16 +1033,7 @@ func (d *decoder) skip(wire int) {
 	case wireBytes:
 		d.pos += d.length()
 	case wirePackedString:
-		h := d.uvarint()
-		n := h >> 1
-		if h&1 == 1 {
-			n /= 2 // hex digits, two to a byte
-		}
-		if n > uint64(len(d.s)-d.pos) {
-			d.fail("length exceeds the data")
-			return
-		}
-		d.pos += int(n)
+		d.packedStr()
 	default:
 		d.fail(fmt.Sprintf("unknown wire type %d", wire))
 	}

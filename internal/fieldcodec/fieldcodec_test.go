@@ -201,6 +201,12 @@ func fuzzDecode(f *testing.F, packed bool) {
 	f.Add(b)
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 's', 0x05})
+	if packed { // escaped strings
+		for _, s := range []string{"i-04f1657260a129b7c", "10.0.247.3"} {
+			b, _ := fieldcodec.AppendEscapedString([]byte{0x0a, 's'}, s)
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out kitchen
 		if err := c.Decode(data, &out); err != nil {

@@ -34,6 +34,8 @@ const (
 	// summaryDerived is the packed form without fields the reader derives
 	// from the others (codec_derived.go): what summaries are written in.
 	summaryDerived = 0x03
+	// summaryCompact (codec_compact.go) is the derived form with its
+	// times as small integers: what the embedded store writes.
 )
 
 // EncodeSummary is the stored form of a summary.
@@ -56,6 +58,18 @@ func AppendSummaryUnder(dst []byte, s *Summary, traceID string) ([]byte, error) 
 		return b, nil
 	}
 	return appendPackedByReflection(dst, s, omitID) // for its error
+}
+
+// AppendCompactSummary appends the compact form of s (codec_compact.go)
+// to be kept under a key that holds traceID, which is then left out of it
+// when it is s's. Read it back with DecodeSummaryUnder and the same id.
+// Builds before the compact form cannot read it: stores that hold it say so
+// in their layout version.
+func AppendCompactSummary(dst []byte, s *Summary, traceID string) ([]byte, error) {
+	if b, ok := appendCompact(dst, s, traceID); ok {
+		return b, nil
+	}
+	return appendPackedByReflection(dst[:len(dst):len(dst)], s, false) // for its error
 }
 
 // appendPackedByReflection is AppendSummaryUnder through fieldcodec: the
@@ -82,15 +96,19 @@ var copies = sync.Pool{New: func() any { return new(Summary) }}
 // DecodeSummaryUnder reads a summary stored by AppendSummaryUnder under a
 // key that holds traceID.
 func DecodeSummaryUnder(b []byte, traceID string) (*Summary, error) {
-	s, err := DecodeSummary(b)
-	if err == nil && s.TraceID == "" && (b[0] == summaryPacked || b[0] == summaryDerived) {
+	s, err := decodeSummary(b, traceID)
+	if err == nil && s.TraceID == "" && (b[0] == summaryPacked || b[0] == summaryDerived || b[0] == summaryCompact) {
 		s.TraceID = traceID
 	}
 	return s, err
 }
 
 // DecodeSummary reads a stored summary. The result shares no memory with b.
-func DecodeSummary(b []byte) (*Summary, error) {
+func DecodeSummary(b []byte) (*Summary, error) { return decodeSummary(b, "") }
+
+// decodeSummary reads a summary stored under a key that holds traceID
+// ("" for none), which a compact summary may derive its epoch from.
+func decodeSummary(b []byte, traceID string) (*Summary, error) {
 	s := new(Summary)
 	if len(b) == 0 {
 		return nil, fmt.Errorf("stored summary is empty")
@@ -98,6 +116,10 @@ func DecodeSummary(b []byte) (*Summary, error) {
 	switch b[0] {
 	case summaryPacked:
 		if err := packedSummaryCodec.Decode(b[1:], s); err != nil {
+			return nil, err
+		}
+	case summaryCompact:
+		if err := decodeCompact(b[1:], s, traceID); err != nil {
 			return nil, err
 		}
 	case summaryDerived:

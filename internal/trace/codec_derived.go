@@ -189,6 +189,11 @@ func decodeDerived(b []byte, s *Summary) error {
 	if err := packedSummaryCodec.Decode(b[n:], s); err != nil {
 		return err
 	}
+	return applyDerived(d, s)
+}
+
+// applyDerived computes the fields flags d say were left out of s.
+func applyDerived(d uint64, s *Summary) error {
 	if d&(deriveHTTP|deriveStart|deriveEnd) != 0 {
 		r := entryFact(s)
 		if r < 0 {

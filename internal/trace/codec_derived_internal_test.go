@@ -18,56 +18,7 @@ func TestDerivedFormRandomSummaries(t *testing.T) {
 	}
 	seen := uint64(0)
 	for seed := range seeds {
-		r := rand.New(rand.NewPCG(uint64(seed), 16))
-		s := new(Summary)
-		randomValue(r, reflect.ValueOf(s).Elem(), 0)
-		if len(s.Segments) > 0 && r.IntN(4) > 0 {
-			f := &s.Segments[r.IntN(len(s.Segments))]
-			f.Root, f.Node = true, s.EntryPoint
-			if r.IntN(2) == 0 {
-				s.HTTP = f.HTTP
-			}
-			if r.IntN(2) == 0 {
-				s.StartTime = f.Start
-			}
-			if r.IntN(2) == 0 {
-				s.EndTime = f.End
-			}
-		}
-		if r.IntN(2) == 0 {
-			s.Duration = s.EndTime - s.StartTime
-		}
-		if r.IntN(2) == 0 {
-			s.ResponseTime = s.Duration
-		}
-		if r.IntN(2) == 0 {
-			for i := range s.Nodes {
-				s.Nodes[i].Names = []string{s.Nodes[i].Name}
-			}
-		}
-		if len(s.Nodes) > 0 && r.IntN(2) == 0 {
-			s.EntryPoint = r.IntN(len(s.Nodes))
-			n := &s.Nodes[s.EntryPoint]
-			if len(n.Names) == 0 {
-				n.Names = []string{"x"}
-			}
-			s.ResponseTimeRootCauses = entryRootCause(n)
-		}
-		if r.IntN(2) == 0 {
-			s.Segments = append(s.Segments, SegmentFact{Inferred: true})
-			edges, ok := inferredEdges(s)
-			for !ok {
-				s.Edges = append(s.Edges, Edge{To: r.IntN(3), Start: r.Float64(), Fault: r.IntN(2) == 0})
-				edges, ok = inferredEdges(s)
-			}
-			k := 0
-			for i := range s.Segments {
-				if s.Segments[i].Inferred {
-					s.Segments[i] = inferredFact(&edges[k])
-					k++
-				}
-			}
-		}
+		s := randomDerivable(seed)
 		seen |= derivedFields(s)
 		for _, omitID := range []bool{false, true} {
 			got, ok := appendDerived(nil, s, omitID)
@@ -140,4 +91,60 @@ func TestDerivedFormErrors(t *testing.T) {
 	if s, err := DecodeSummary(append([]byte{summaryDerived, deriveDuration}, body...)); err != nil || !math.Signbit(s.Duration) && s.Duration != 0 {
 		t.Errorf("a readable derived form: %+v, %v", s, err)
 	}
+}
+
+// randomDerivable is a random summary with each derivable field made to
+// equal its derivation half of the time.
+func randomDerivable(seed int) *Summary {
+	r := rand.New(rand.NewPCG(uint64(seed), 16))
+	s := new(Summary)
+	randomValue(r, reflect.ValueOf(s).Elem(), 0)
+	if len(s.Segments) > 0 && r.IntN(4) > 0 {
+		f := &s.Segments[r.IntN(len(s.Segments))]
+		f.Root, f.Node = true, s.EntryPoint
+		if r.IntN(2) == 0 {
+			s.HTTP = f.HTTP
+		}
+		if r.IntN(2) == 0 {
+			s.StartTime = f.Start
+		}
+		if r.IntN(2) == 0 {
+			s.EndTime = f.End
+		}
+	}
+	if r.IntN(2) == 0 {
+		s.Duration = s.EndTime - s.StartTime
+	}
+	if r.IntN(2) == 0 {
+		s.ResponseTime = s.Duration
+	}
+	if r.IntN(2) == 0 {
+		for i := range s.Nodes {
+			s.Nodes[i].Names = []string{s.Nodes[i].Name}
+		}
+	}
+	if len(s.Nodes) > 0 && r.IntN(2) == 0 {
+		s.EntryPoint = r.IntN(len(s.Nodes))
+		n := &s.Nodes[s.EntryPoint]
+		if len(n.Names) == 0 {
+			n.Names = []string{"x"}
+		}
+		s.ResponseTimeRootCauses = entryRootCause(n)
+	}
+	if r.IntN(2) == 0 {
+		s.Segments = append(s.Segments, SegmentFact{Inferred: true})
+		edges, ok := inferredEdges(s)
+		for !ok {
+			s.Edges = append(s.Edges, Edge{To: r.IntN(3), Start: r.Float64(), Fault: r.IntN(2) == 0})
+			edges, ok = inferredEdges(s)
+		}
+		k := 0
+		for i := range s.Segments {
+			if s.Segments[i].Inferred {
+				s.Segments[i] = inferredFact(&edges[k])
+				k++
+			}
+		}
+	}
+	return s
 }

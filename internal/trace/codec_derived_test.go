@@ -40,7 +40,7 @@ func derivedCorpus(tb testing.TB) []*trace.Trace {
 	return traces
 }
 
-// A summary written in the derived form decodes to exactly what the
+// A summary written in the derived form, or the compact one, decodes to exactly what the
 // packed form of the build before it (fieldcodec's, still the reference)
 // decodes to, stored under its trace id or not, new or with a previous
 // summary; and the summaries of generated single-segment traces, which it
@@ -69,6 +69,13 @@ func TestDerivedFormDecodesAsPacked(t *testing.T) {
 				}
 				if !reflect.DeepEqual(gotS, wantS) {
 					t.Fatalf("%s under %q: derived form decodes to\n%#v\npacked to\n%#v", tr.ID, under, gotS, wantS)
+				}
+				compact, err := trace.AppendCompactSummary(nil, s, under)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if compactS, err := trace.DecodeSummaryUnder(compact, under); err != nil || !reflect.DeepEqual(compactS, wantS) {
+					t.Fatalf("%s under %q: compact form decodes to\n%#v (%v)\npacked to\n%#v", tr.ID, under, compactS, err, wantS)
 				}
 				if got[0] == 0x03 {
 					derived++

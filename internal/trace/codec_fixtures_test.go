@@ -192,3 +192,37 @@ func FuzzPackedSummaryMatchesFieldcodec(f *testing.F) {
 		trace.AssertPackedEqual(t, s.TraceID, s)
 	})
 }
+
+// Compact summaries come from disk under a key that holds their trace id:
+// whatever the bytes and the id, decoding fails with an error or yields a
+// summary whose compact form decodes to the same.
+func FuzzDecodeCompactSummary(f *testing.F) {
+	for _, s := range fixtureSummaries(f) {
+		for _, under := range []string{"", s.TraceID} {
+			b, err := trace.AppendCompactSummary(nil, s, under)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b, under)
+		}
+	}
+	f.Add([]byte{0x04, 0x80, 0x02, 0x00, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f}, "1-6b49d23c-fefd6b1bc2459aff03c5da52")
+	f.Fuzz(func(t *testing.T, b []byte, under string) {
+		s, err := trace.DecodeSummaryUnder(b, under)
+		if err != nil {
+			return
+		}
+		again, err := trace.AppendCompactSummary(nil, s, under)
+		if err != nil {
+			return // a JSON annotation value of a kind the binary form lacks
+		}
+		s2, err := trace.DecodeSummaryUnder(again, under)
+		if err != nil {
+			t.Fatalf("a decoded summary re-encodes to bytes that do not decode: %v", err)
+		}
+		third, err := trace.AppendCompactSummary(nil, s2, under)
+		if err != nil || string(third) != string(again) {
+			t.Fatalf("a decoded summary's compact form reads as another: %x, then %x (%v)", again, third, err)
+		}
+	})
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"unsafe"
+
+	"github.com/roentgen-tracing/roentgen/internal/fieldcodec"
 )
 
 // appendPackedSummary appends fieldcodec's packed form of s (without the
@@ -18,15 +20,20 @@ import (
 //
 // derived (derivedFields) names fields left out because the reader derives
 // them: the bytes then equal fieldcodec's for s with those fields zero.
+// With compactForm the times the compact form keeps apart (timeWriter.appendAll) are
+// left out as well, and some strings escaped (pStrFieldAs).
 func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ []byte, ok bool) {
 	if !omitID {
 		b = pStrField(b, 1, s.TraceID)
 	}
-	b = pIntField(b, 2, int64(s.Epoch))
-	if derived&deriveStart == 0 {
+	if derived&deriveEpoch == 0 {
+		b = pIntField(b, 2, int64(s.Epoch))
+	}
+	compact := derived&compactForm != 0
+	if derived&deriveStart == 0 && !compact {
 		b = pFloatField(b, 3, s.StartTime)
 	}
-	if derived&deriveEnd == 0 {
+	if derived&deriveEnd == 0 && !compact {
 		b = pFloatField(b, 4, s.EndTime)
 	}
 	if derived&deriveDuration == 0 {
@@ -41,7 +48,7 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 	b = pBoolField(b, 10, s.RootOK)
 	b = pBoolField(b, 11, s.IsPartial)
 	if derived&deriveHTTP == 0 {
-		b = pHTTPField(b, 12, &s.HTTP)
+		b = pHTTPField(b, 12, &s.HTTP, compact)
 	}
 	b = pIntField(b, 13, int64(s.EntryPoint))
 	if s.Nodes != nil {
@@ -56,7 +63,7 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 		at := 0
 		b, at = pBegin(pHeader(b, 15, wireBytes), len(s.Edges))
 		for i := range s.Edges {
-			b = pEdge(b, &s.Edges[i])
+			b = pEdge(b, &s.Edges[i], compact)
 		}
 		b = pEnd(b, at)
 	}
@@ -65,10 +72,10 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 		b, at = pBegin(pHeader(b, 16, wireBytes), len(s.Segments))
 		for i := range s.Segments {
 			if f := &s.Segments[i]; f.Inferred && derived&deriveInferredFacts != 0 {
-				b = pSegmentFact(b, &SegmentFact{Inferred: true})
+				b = pSegmentFact(b, &SegmentFact{Inferred: true}, false)
 				continue
 			}
-			b = pSegmentFact(b, &s.Segments[i])
+			b = pSegmentFact(b, &s.Segments[i], compact)
 		}
 		b = pEnd(b, at)
 	}
@@ -110,8 +117,8 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 		}
 		b = pEnd(b, at)
 	}
-	b = pStringsField(b, 20, s.ResourceARNs)
-	b = pStringsField(b, 21, s.InstanceIDs)
+	b = pStringsFieldAs(b, 20, s.ResourceARNs, compact)
+	b = pStringsFieldAs(b, 21, s.InstanceIDs, compact)
 	b = pStringsField(b, 22, s.AvailabilityZones)
 	b = pRootCausesField(b, 23, s.FaultRootCauses)
 	b = pRootCausesField(b, 24, s.ErrorRootCauses)
@@ -119,7 +126,9 @@ func appendPackedSummary(b []byte, s *Summary, omitID bool, derived uint64) (_ [
 		b = pRootCausesField(b, 25, s.ResponseTimeRootCauses)
 	}
 	b = pIntField(b, 26, int64(s.Revision))
-	b = pFloatField(b, 27, s.UpdatedAt)
+	if !compact {
+		b = pFloatField(b, 27, s.UpdatedAt)
+	}
 	b = pIntField(b, 28, int64(s.SegmentCount))
 	b = pIntField(b, 29, int64(s.Bytes))
 	b = pBoolField(b, 30, s.LimitExceeded)
@@ -147,7 +156,7 @@ func pNodeID(b []byte, id *NodeID) []byte {
 	return pEnd(b, at)
 }
 
-func pEdge(b []byte, e *Edge) []byte {
+func pEdge(b []byte, e *Edge, compact bool) []byte {
 	b, at := pNested(b)
 	b = pIntField(b, 1, int64(e.From))
 	b = pIntField(b, 2, int64(e.To))
@@ -155,14 +164,16 @@ func pEdge(b []byte, e *Edge) []byte {
 	b = pBoolField(b, 5, e.Error)
 	b = pBoolField(b, 6, e.Throttle)
 	b = pBoolField(b, 7, e.InProgress)
-	b = pFloatField(b, 8, e.Start)
-	b = pFloatField(b, 9, e.End)
-	b = pHTTPField(b, 10, &e.HTTP)
+	if !compact {
+		b = pFloatField(b, 8, e.Start)
+		b = pFloatField(b, 9, e.End)
+	}
+	b = pHTTPField(b, 10, &e.HTTP, compact)
 	b = pStrField(b, 11, e.Type)
 	return pEnd(b, at)
 }
 
-func pSegmentFact(b []byte, f *SegmentFact) []byte {
+func pSegmentFact(b []byte, f *SegmentFact, compact bool) []byte {
 	b, at := pNested(b)
 	b = pIntField(b, 1, int64(f.Node))
 	b = pBoolField(b, 3, f.Root)
@@ -171,15 +182,17 @@ func pSegmentFact(b []byte, f *SegmentFact) []byte {
 	b = pBoolField(b, 6, f.Error)
 	b = pBoolField(b, 7, f.Throttle)
 	b = pBoolField(b, 8, f.InProgress)
-	b = pFloatField(b, 9, f.Start)
-	b = pFloatField(b, 10, f.End)
-	b = pHTTPField(b, 11, &f.HTTP)
+	if !compact {
+		b = pFloatField(b, 9, f.Start)
+		b = pFloatField(b, 10, f.End)
+	}
+	b = pHTTPField(b, 11, &f.HTTP, compact)
 	return pEnd(b, at)
 }
 
 // pHTTPField writes h unless its memory is all zero, fieldcodec's test for
 // omitting a struct field (an empty string with a data pointer is not).
-func pHTTPField(b []byte, num int, h *HTTP) []byte {
+func pHTTPField(b []byte, num int, h *HTTP, compact bool) []byte {
 	if zeroMem(h) {
 		return b
 	}
@@ -187,7 +200,7 @@ func pHTTPField(b []byte, num int, h *HTTP) []byte {
 	b = pStrField(b, 1, h.URL)
 	b = pStrField(b, 2, h.Method)
 	b = pStrField(b, 3, h.UserAgent)
-	b = pStrField(b, 4, h.ClientIP)
+	b = pStrFieldAs(b, 4, h.ClientIP, compact)
 	b = pIntField(b, 5, int64(h.Status))
 	return pEnd(b, at)
 }
@@ -330,6 +343,36 @@ func pStrField(b []byte, num int, s string) []byte {
 		return b
 	}
 	return pStr(pHeader(b, num, wirePackedString), s)
+}
+
+// pStrFieldAs is pStrField, escaped (fieldcodec.AppendEscapedString) in
+// the compact form: client IP addresses, instance ids and ARNs ending in
+// ids are random to block compression, and take half the bytes or less.
+func pStrFieldAs(b []byte, num int, s string, compact bool) []byte {
+	if !compact || len(s) == 0 {
+		return pStrField(b, num, s)
+	}
+	return pStrAs(pHeader(b, num, wirePackedString), s, compact)
+}
+
+func pStrAs(b []byte, s string, compact bool) []byte {
+	if compact {
+		if e, ok := fieldcodec.AppendEscapedString(b, s); ok {
+			return e
+		}
+	}
+	return pStr(b, s)
+}
+
+func pStringsFieldAs(b []byte, num int, ss []string, compact bool) []byte {
+	if ss == nil || !compact {
+		return pStringsField(b, num, ss)
+	}
+	b, at := pBegin(pHeader(b, num, wireBytes), len(ss))
+	for _, s := range ss {
+		b = pStrAs(b, s, true)
+	}
+	return pEnd(b, at)
 }
 
 func pStringsField(b []byte, num int, ss []string) []byte {

@@ -15,7 +15,7 @@ func generatedTraces(b *testing.B, n int) []*trace.Trace {
 }
 
 // generatedTracesOf parses n generated traces of size segments (0: ~4).
-func generatedTracesOf(b *testing.B, n, size int) []*trace.Trace {
+func generatedTracesOf(b testing.TB, n, size int) []*trace.Trace {
 	g := bench.NewGenerator(1)
 	g.TraceSize = size
 	now := time.Now()

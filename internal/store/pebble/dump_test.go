@@ -6,12 +6,22 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/roentgen-tracing/roentgen/internal/trace"
 )
 
 // DumpDigest is a digest of every record of every LSM as a reader sees it
 // (merge operands merged), in key order: two stores with the same digest
 // answer every read the same.
-func (s *Store) DumpDigest() (string, error) {
+func (s *Store) DumpDigest() (string, error) { return s.dumpDigest(false) }
+
+// DumpDigestAsLayout10 is DumpDigest of the store as a layout 10 build
+// would have written it: each summary in the derived form that build wrote
+// (decoded and encoded again) and the layout version 10. Equal to such a
+// build's digest, it says the compact form changed no summary.
+func (s *Store) DumpDigestAsLayout10() (string, error) { return s.dumpDigest(true) }
+
+func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
 	defer s.read()()
 	h := sha256.New()
 	var n [binary.MaxVarintLen64]byte
@@ -25,6 +35,18 @@ func (s *Store) DumpDigest() (string, error) {
 			if err != nil {
 				it.Close()
 				return "", err
+			}
+			if k := it.Key(); asLayout10 && db == s.main && string(k) == "v" {
+				v = []byte("10")
+			} else if asLayout10 && db == s.main && len(k) > 9 && k[0] == 's' {
+				sum, err := trace.DecodeSummaryUnder(v, summaryKeyTraceID(k))
+				if err == nil {
+					v, err = trace.AppendSummaryUnder(nil, sum, summaryKeyTraceID(k))
+				}
+				if err != nil {
+					it.Close()
+					return "", err
+				}
 			}
 			h.Write([]byte{byte(i)})
 			h.Write(binary.AppendUvarint(n[:0], uint64(len(it.Key()))))

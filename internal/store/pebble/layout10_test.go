@@ -28,10 +28,22 @@ import (
 // holds (packed, 0x02; layout 10 writes derived ones, 0x03, which layout 9
 // builds cannot read): on a disk too full to upgrade it opens read-only and
 // serves everything from where layout 9 keeps it, and with space it is
-// marked 10 and serves the same, old summaries beside new ones.
-func TestLayout9StoreUpgrades(t *testing.T) {
+// marked as this build's layout and serves the same, old summaries beside
+// new ones.
+func TestLayout9StoreUpgrades(t *testing.T) { testSummaryFormUpgrade(t, "9", 0x02) }
+
+// testdata/layout10 is the same content written by a layout 10 build
+// (main at 92eb8ba, with UpdatedAt at nanoseconds, Base+160.123456789;
+// the test that wrote it was not kept), its summaries derived (0x03);
+// layout 11 writes compact ones (0x04), which layout 10 builds cannot read.
+func TestLayout10StoreUpgrades(t *testing.T) { testSummaryFormUpgrade(t, "10", 0x03) }
+
+// testSummaryFormUpgrade opens testdata/layout<version>, whose summaries
+// are all of form, read-only on a full disk and then upgraded, checking
+// every summary against the JSON that build wrote of it.
+func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 	var want []json.RawMessage
-	if b, err := os.ReadFile(filepath.Join("testdata", "layout9.summaries.json")); err != nil {
+	if b, err := os.ReadFile(filepath.Join("testdata", "layout"+version+".summaries.json")); err != nil {
 		t.Fatal(err)
 	} else if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatal(err)
@@ -55,17 +67,17 @@ func TestLayout9StoreUpgrades(t *testing.T) {
 	}
 
 	dir := tmpfs(t, "64m")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "layout9"))); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "layout"+version))); err != nil {
 		t.Fatal(err)
 	}
 	free := fillTo(t, dir, 2<<20)
 	s, err := Open(dir, quiet)
 	if err != nil {
-		t.Fatalf("open a layout 9 store on a full disk: %v", err)
+		t.Fatalf("open a layout %s store on a full disk: %v", version, err)
 	}
 	defer s.Close()
-	if got := summaryForms(t, s.main); !maps.Equal(got, map[byte]int{0x02: len(want)}) {
-		t.Fatalf("summary forms in the layout 9 store: %v, want %d packed", got, len(want))
+	if got := summaryForms(t, s.main); !maps.Equal(got, map[byte]int{form: len(want)}) {
+		t.Fatalf("summary forms in the layout %s store: %v, want %d of %#x", version, got, len(want), form)
 	}
 	check := func(when, version string, extra int) {
 		t.Helper()
@@ -101,7 +113,7 @@ func TestLayout9StoreUpgrades(t *testing.T) {
 			}
 			if !sameJSON(t, x, w) {
 				b, _ := json.Marshal(x)
-				t.Errorf("%s: summary of %s reads as\n%s\nthe layout 9 build wrote\n%s", when, ws.TraceID, b, w)
+				t.Errorf("%s: summary of %s reads as\n%s\nthe layout %s build wrote\n%s", when, ws.TraceID, b, version, w)
 			}
 			tr, err := s.Trace(t.Context(), ws.TraceID)
 			if err != nil || !reflect.DeepEqual(tr.Summary, x) {
@@ -118,7 +130,7 @@ func TestLayout9StoreUpgrades(t *testing.T) {
 			t.Errorf("%s: metadata %v, want %v", when, meta, w)
 		}
 	}
-	check("read-only", "9", 0)
+	check("read-only", version, 0)
 	if s.Writable() {
 		t.Fatal("writable on a full disk")
 	}
@@ -128,11 +140,11 @@ func TestLayout9StoreUpgrades(t *testing.T) {
 	}
 	check("upgraded", layoutVersion, 0)
 
-	// A summary written now takes the derived form beside the packed ones.
+	// A summary written now takes the compact form beside the old ones.
 	id := storetest.TraceID(storetest.Base+7, 2)
 	added := storetest.Summary(id, storetest.Base+7)
 	storetest.Put(t, s, added)
-	if got := summaryForms(t, s.main); !maps.Equal(got, map[byte]int{0x02: len(want), 0x03: 1}) {
+	if got := summaryForms(t, s.main); !maps.Equal(got, map[byte]int{form: len(want), 0x04: 1}) {
 		t.Errorf("summary forms after a new trace: %v", got)
 	}
 	check("after a new trace", layoutVersion, 1)

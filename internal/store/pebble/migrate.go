@@ -27,18 +27,20 @@ import (
 // (moveTables), which is all that opening a layout 6, 7 or 8 store does
 // besides marking it 9. Layout 10 writes summaries in the derived form
 // (0x03, trace/codec_derived.go), which builds before it cannot read: a
-// layout 9 store is only marked 10.
-var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}
+// layout 9 store is only marked 10. Layout 11 writes them in the compact
+// form (0x04, trace/codec_compact.go): a layout 9 or 10 store is only
+// marked 11.
+var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
 
 // readableVersions are the older layouts this build reads as they are: a
 // store on a disk too full to upgrade it opens read-only (with its
 // statistics and metadata where they are: Store.oldTables).
-var readableVersions = []string{"6", "7", "8", "9"}
+var readableVersions = []string{"6", "7", "8", "9", "10"}
 
 // tablesInPlace says whether a store of layout have keeps its statistics
 // and metadata after the summaries, where this build does (layout 9 on):
 // opening it moves nothing, and read-only it reads them there.
-func tablesInPlace(have string) bool { return have == "9" || have == layoutVersion }
+func tablesInPlace(have string) bool { return have == "9" || have == "10" || have == layoutVersion }
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.

@@ -43,7 +43,7 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "10"
+const layoutVersion = "11"
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
@@ -441,7 +441,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		key := arena[start:len(arena):len(arena)]
 		start = len(arena)
 		var err error
-		if arena, err = trace.AppendSummaryUnder(arena, u.Summary, u.TraceID); err != nil {
+		if arena, err = trace.AppendCompactSummary(arena, u.Summary, u.TraceID); err != nil {
 			return err
 		}
 		sb.set(key, arena[start:len(arena):len(arena)])
