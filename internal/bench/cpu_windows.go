@@ -12,7 +12,10 @@ func CPUTime() time.Duration {
 	if windows.GetProcessTimes(windows.CurrentProcess(), &created, &exited, &kernel, &user) != nil {
 		return 0
 	}
-	// Filetimes count 100 ns ticks.
-	ticks := int64(kernel.HighDateTime)<<32 | int64(kernel.LowDateTime) + int64(user.HighDateTime)<<32 | int64(user.LowDateTime)
-	return time.Duration(ticks * 100)
+	return ticks(kernel) + ticks(user)
+}
+
+// ticks is a Filetime's 100 ns ticks as a duration.
+func ticks(f windows.Filetime) time.Duration {
+	return time.Duration(int64(f.HighDateTime)<<32|int64(f.LowDateTime)) * 100
 }
