@@ -91,6 +91,8 @@ func TestEscapedStrings(t *testing.T) {
 		{1<<3 | 4, 1, 'x', 9, 1, 'a', 0x12, 0x34, 0x56},
 		{1<<3 | 4, 1, 'x', 4, 1, 'a', 0x12, 0x34},
 		{1<<3 | 4, 1, 'y', 0},
+		// a length of 2^64-1 digits, whose half rounded up overflows to 0
+		{1<<3 | 4, 1, 'x', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0},
 	} {
 		var got oneString
 		if err := c.Decode(b, &got); err == nil {

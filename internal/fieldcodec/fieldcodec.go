@@ -897,7 +897,8 @@ func (d *decoder) escapedStr() string {
 	case escapeHexTail:
 		n, p := d.uvarint(), d.uvarint()
 		rest := uint64(len(d.s) - d.pos)
-		if d.err != nil || p >= n || p > rest || (n-p+1)/2 > rest-p {
+		// (n-p)/2 + (n-p)%2: (n-p+1)/2 overflows for n-p = 2^64-1.
+		if d.err != nil || p >= n || p > rest || (n-p)/2+(n-p)%2 > rest-p {
 			d.fail("hex-tailed string is empty or exceeds the data")
 			return ""
 		}
