@@ -25,7 +25,8 @@ type windows struct {
 	of    int   // windows in the whole run
 	start time.Time
 
-	// The current window: it closes when next segments have been sent.
+	// The current window: it closes when next segments have been sent; i
+	// numbers the last line printed.
 	next, i int64
 	// Where it began.
 	n                  int64
@@ -65,7 +66,10 @@ func (w *windows) flush(sent int64) {
 func (w *windows) close(sent int64) {
 	now, cpu, self := time.Now(), w.srv.cpu(), bench.CPUTime()
 	n := float64(sent - w.n)
-	w.i++
+	// Named by where the count falls, not by how many lines came before: the
+	// count can jump over a window's end when senders race, and then one line
+	// covers both windows.
+	w.i = (sent + w.size - 1) / w.size
 	verb := "stored"
 	if !w.http {
 		verb = "sent" // UDP: nobody acknowledges
