@@ -3,6 +3,8 @@ package clickhouse_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,7 +15,8 @@ import (
 )
 
 // BenchmarkPendingBefore is one call of the adopting loop's question (every
-// 10 s in every process) over a store of 200,000 marked traces, 1 in 1,000
+// 10 s in every process) over a store of 200,000 marked traces
+// (ROENTGEN_BENCH_PENDING_TRACES sets another number), 1 in 1,000
 // left pending: the whole scan, and after it the window since the last
 // answer (stale.go), a minute's overlap aside. With CLICKHOUSE_PID it reports the server's CPU per
 // call (clickhouse-cpu-ns/op).
@@ -23,7 +26,10 @@ func BenchmarkPendingBefore(b *testing.B) {
 	s := open(b, u)
 	defer s.Close()
 	ep := time.Now().Unix()
-	const traces, perPut = 200_000, 5_000
+	traces, perPut := 200_000, 5_000
+	if n, err := strconv.Atoi(os.Getenv("ROENTGEN_BENCH_PENDING_TRACES")); err == nil && n >= perPut {
+		traces = n / perPut * perPut
+	}
 	for lo := 0; lo < traces; lo += perPut {
 		puts := make([]store.DocPut, perPut)
 		for i := range puts {
