@@ -14,6 +14,7 @@ import (
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse"
+	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
 	"github.com/roentgen-tracing/roentgen/internal/store/storetest"
 )
 
@@ -332,4 +333,43 @@ func TestDropClearsTheMarksItRead(t *testing.T) {
 			t.Errorf("after a late document: pending among the trace %v, pending %v; want the trace", among, all)
 		}
 	})
+}
+
+// TestDropsOfACoarseTable: a new database's dropped table has 256-row
+// granules (every flush reads it by trace id); one made before, with
+// 18.16's default of 8,192, is kept as it is, and its tombstones hide and
+// clear as before.
+func TestDropsOfACoarseTable(t *testing.T) {
+	t.Parallel()
+	u := clickhousetest.NewDatabase(t)
+	open(t, u).Close()
+	engine := "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'dropped'"
+	if g := query(t, u, engine); !strings.Contains(g, "index_granularity = 256") {
+		t.Fatalf("a new database's dropped: %s", g)
+	}
+	query(t, u, "DROP TABLE dropped")
+	query(t, u, `CREATE TABLE dropped (p UInt32, trace String, epoch Int64, ver UInt64)
+		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)`)
+	s := open(t, u)
+	defer s.Close()
+	if g := query(t, u, engine); !strings.Contains(g, "index_granularity = 8192") {
+		t.Fatalf("the coarse dropped after an open: %s", g)
+	}
+	ctx := context.Background()
+	ep := time.Now().Unix()
+	id := storetest.TraceID(ep, 1)
+	if err := s.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", "a")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, []store.TraceUpdate{{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep), Drop: true}}); err != nil {
+		t.Fatal(err)
+	}
+	wantPending(t, s, nil, id)
+	got, err := s.Traces(ctx, []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := got[id]; st == nil || !st.Dropped || len(st.Docs) != 0 {
+		t.Errorf("Traces = %+v; want the trace dropped, no documents", st)
+	}
 }

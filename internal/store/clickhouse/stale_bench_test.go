@@ -16,10 +16,11 @@ import (
 
 // BenchmarkPendingBefore is one call of the adopting loop's question (every
 // 10 s in every process) over a store of 200,000 marked traces
-// (ROENTGEN_BENCH_PENDING_TRACES sets another number), 1 in 1,000
-// left pending: the whole scan, and after it the window since the last
-// answer (stale.go), a minute's overlap aside. With CLICKHOUSE_PID it reports the server's CPU per
-// call (clickhouse-cpu-ns/op).
+// (ROENTGEN_BENCH_PENDING_TRACES sets another number), 1 in 1,000 left
+// pending (ROENTGEN_BENCH_PENDING_EVERY; 0: none, a fleet's usual state):
+// the whole scan (a process's first call), and after it the window since
+// the last answer (stale.go), a minute's overlap aside. With CLICKHOUSE_PID it
+// reports the server's CPU per call (clickhouse-cpu-ns/op).
 func BenchmarkPendingBefore(b *testing.B) {
 	ctx := context.Background()
 	u := clickhousetest.NewDatabase(b)
@@ -29,6 +30,10 @@ func BenchmarkPendingBefore(b *testing.B) {
 	traces, perPut := 200_000, 5_000
 	if n, err := strconv.Atoi(os.Getenv("ROENTGEN_BENCH_PENDING_TRACES")); err == nil && n >= perPut {
 		traces = n / perPut * perPut
+	}
+	every := 1000 // 1 in every traces left pending; 0: none
+	if n, err := strconv.Atoi(os.Getenv("ROENTGEN_BENCH_PENDING_EVERY")); err == nil && n >= 0 {
+		every = n
 	}
 	for lo := 0; lo < traces; lo += perPut {
 		puts := make([]store.DocPut, perPut)
@@ -40,10 +45,10 @@ func BenchmarkPendingBefore(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	// All but 1 in 1,000 summarised: their marks cleared as a flush's are.
+	// All but 1 in every summarised: their marks cleared as a flush's are.
 	var ups []store.TraceUpdate
 	for i := range traces {
-		if i%1000 != 0 {
+		if every == 0 || i%every != 0 {
 			id := storetest.TraceID(ep, i+1)
 			ups = append(ups, store.TraceUpdate{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep)})
 		}
@@ -80,8 +85,12 @@ func BenchmarkPendingBefore(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			if n != traces/1000 {
-				b.Fatalf("%d pending, want %d", n, traces/1000)
+			want := 0
+			if every > 0 {
+				want = (traces + every - 1) / every
+			}
+			if n != want {
+				b.Fatalf("%d pending, want %d", n, want)
 			}
 			if ch := clickhousetest.ServerCPU() - ch0; ch > 0 {
 				b.ReportMetric(float64(ch)/float64(b.N), "clickhouse-cpu-ns/op")
