@@ -235,7 +235,12 @@ func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
 	if b.acc == nil {
 		b.acc = map[recordKey]*Stats{}
 	}
-	b.groups = append(b.groups[:0], b.groupID(DefaultGroup))
+	// Default is the batch's group 0, numbered by its first add: no
+	// lookup of its name per summary.
+	if len(b.groupNames) == 0 {
+		b.groupID(DefaultGroup)
+	}
+	b.groups = append(b.groups[:0], 0)
 	for _, g := range a.cfg.Groups(s) {
 		b.groups = append(b.groups, b.groupID(g))
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -355,6 +356,16 @@ func (t *termList) finish() []Term {
 const maxInsertionSort = 64
 
 func compareTerms(a, b Term) int {
+	// Two bytes settle the order of two strings that differ in them: the
+	// fields all do, so most comparisons of a summary's listing (of
+	// neighbours of two fields) compare no whole strings.
+	if len(a.Field) >= 2 && len(b.Field) >= 2 {
+		x := uint16(a.Field[0])<<8 | uint16(a.Field[1])
+		y := uint16(b.Field[0])<<8 | uint16(b.Field[1])
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
 	if c := strings.Compare(a.Field, b.Field); c != 0 {
 		return c
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +85,33 @@ func TestTermsInFieldOrder(t *testing.T) {
 		// summary to summary.
 		if scratch, vals = TermsScratch(scratch, vals, s); !slices.Equal(scratch, want) {
 			t.Fatalf("summary %d, TermsScratch:\n got %q\nwant %q", i, scratch, want)
+		}
+	}
+}
+
+// compareTerms orders as comparing the field, then the value, as strings:
+// fields of every known name, short and empty ones, ones sharing two bytes.
+func TestCompareTermsAsStrings(t *testing.T) {
+	fields := []string{"", "a", "ac", "acct", "ak", "an", "arn", "av", "az", "du", "exc", "flag", "hs", "iid", "rc",
+		"rt", "sflag", "sp", "st", "svc", "type", "user", "s", "sv", "svc\x00", "\xff\xff", "\xff"}
+	values := []string{"", "a", "b", "ab", "\x00", "\xff"}
+	plain := func(a, b Term) int {
+		if c := strings.Compare(a.Field, b.Field); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Value, b.Value)
+	}
+	var terms []Term
+	for _, f := range fields {
+		for _, v := range values {
+			terms = append(terms, Term{Field: f, Value: v})
+		}
+	}
+	for _, a := range terms {
+		for _, b := range terms {
+			if got, want := compareTerms(a, b), plain(a, b); got != want {
+				t.Fatalf("compareTerms(%q, %q) = %d, want %d", a, b, got, want)
+			}
 		}
 	}
 }

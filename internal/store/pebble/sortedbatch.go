@@ -1,26 +1,24 @@
 package pebble
 
 import (
-	"bytes"
-	"cmp"
 	"encoding/binary"
-	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// sortedBatch stages a batch's writes and hands them to Pebble in key
-// order. The memtable is a skiplist whose inserter reuses the position of
-// the previous insert, so keys in order are placed without a search from
-// the top: in Apply's mix of documents, summaries and index terms, that
-// search was the largest single cost of ingest.
+// sortedBatch stages a batch's writes and hands them to Pebble in staging
+// order, so that a later write to a key wins and a key's merges keep their
+// order, as in the batch itself. (It sorted them by key once: the
+// memtable's inserter reuses the previous insert's place only for a key
+// between it and its successor, which keys of random trace ids almost
+// never are, so the sort cost ~3.4k instructions per single-segment trace
+// for ~400 fewer in the skiplist and no fewer simulated cache misses.)
 type sortedBatch struct {
 	ops []stagedOp
 }
 
 type stagedOp struct {
 	key, value []byte
-	seq        int // staging order: the later of two writes to one key wins
 	kind       opKind
 }
 
@@ -34,27 +32,20 @@ const (
 
 // set stages key = value; both must stay unchanged until flush.
 func (s *sortedBatch) set(key, value []byte) {
-	s.ops = append(s.ops, stagedOp{key: key, value: value, seq: len(s.ops)})
+	s.ops = append(s.ops, stagedOp{key: key, value: value})
 }
 
 // merge stages a Merge of value into key.
 func (s *sortedBatch) merge(key, value []byte) {
-	s.ops = append(s.ops, stagedOp{key: key, value: value, seq: len(s.ops), kind: opMerge})
+	s.ops = append(s.ops, stagedOp{key: key, value: value, kind: opMerge})
 }
 
 func (s *sortedBatch) del(key []byte) {
-	s.ops = append(s.ops, stagedOp{key: key, kind: opDelete, seq: len(s.ops)})
+	s.ops = append(s.ops, stagedOp{key: key, kind: opDelete})
 }
 
-// flush writes the staged operations into b in key order; operations on
-// one key keep their staging order.
+// flush writes the staged operations into b in staging order.
 func (s *sortedBatch) flush(b *pebble.Batch) error {
-	slices.SortFunc(s.ops, func(x, y stagedOp) int {
-		if c := bytes.Compare(x.key, y.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.seq, y.seq)
-	})
 	for _, op := range s.ops {
 		var err error
 		switch op.kind {
