@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -17,8 +18,10 @@ func (s *Store) DumpDigest() (string, error) { return s.dumpDigest(false) }
 
 // DumpDigestAsLayout10 is DumpDigest of the store as a layout 10 build
 // would have written it: each summary in the derived form that build wrote
-// (decoded and encoded again) and the layout version 10. Equal to such a
-// build's digest, it says the compact form changed no summary.
+// (decoded and encoded again), the documents' keys in text form (layout 12
+// packs them: dockeys.go) and the layout version 10. Equal to such a
+// build's digest, it says the compact form and the packed keys changed no
+// record.
 func (s *Store) DumpDigestAsLayout10() (string, error) { return s.dumpDigest(true) }
 
 func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
@@ -30,11 +33,21 @@ func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		var docs []keyValue // in text form, sorted as text keys sort
 		for it.First(); it.Valid(); it.Next() {
 			v, err := it.ValueAndErr()
 			if err != nil {
 				it.Close()
 				return "", err
+			}
+			if k := it.Key(); asLayout10 && db == s.docs && !s.textDocs && len(k) > 0 && k[0] == 't' {
+				tk, err := textDocKey(k)
+				if err != nil {
+					it.Close()
+					return "", err
+				}
+				docs = append(docs, keyValue{tk, bytes.Clone(v)})
+				continue
 			}
 			if k := it.Key(); asLayout10 && db == s.main && string(k) == "v" {
 				v = []byte("10")
@@ -56,6 +69,15 @@ func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
 		}
 		if err := it.Close(); err != nil {
 			return "", err
+		}
+		// Documents sort last in their LSM (after the pending marks).
+		slices.SortFunc(docs, func(a, b keyValue) int { return bytes.Compare(a.key, b.key) })
+		for _, kv := range docs {
+			h.Write([]byte{byte(i)})
+			h.Write(binary.AppendUvarint(n[:0], uint64(len(kv.key))))
+			h.Write(kv.key)
+			h.Write(binary.AppendUvarint(n[:0], uint64(len(kv.value))))
+			h.Write(kv.value)
 		}
 	}
 	return fmt.Sprintf("%x", h.Sum(nil)), nil
