@@ -12,24 +12,26 @@ import (
 //	t | epoch | 0x01 | id | 0x00               | doc   any other id
 //
 // doc is 8 bytes for a document id of 16 lower-case hex digits; any other
-// id as it is, after 0xff when it is 8 bytes long or begins with 0xff.
+// id after 0xff, or after 0xfe 0xfe when it is 7 bytes long (so that no
+// other id is 8 bytes).
 // Tables compress keys with MinLZ, which codes no entropy: hex ids took
 // twice their bytes (200k single-segment traces: 51 bytes of table per
 // document, docs/performance.md). Stores of layout 11 and older keep the
 // text form (docKey), which this build reads and writes in them
-// (Store.textDocs): rewriting every document to repack its key would be
+// (Store.layout11): rewriting every document to repack its key would be
 // an upgrade as long as a full compaction.
 const (
 	docIDOther     = 0x01
 	docIDOwnEpoch  = 0x02
 	docIDCanonical = 0x03
-	docIDEscape    = 0xff
+	docIDText      = 0xff
+	docIDText7     = 0xfe
 )
 
 // appendDocTrace appends the part of a document key up to its document id.
 func (s *Store) appendDocTrace(dst []byte, epoch int64, traceID string) []byte {
 	dst = binary.BigEndian.AppendUint64(append(dst, 't'), uint64(epoch))
-	if s.textDocs {
+	if s.layout11 {
 		return append(append(dst, traceID...), 0)
 	}
 	raw, ok := xrayRaw(traceID)
@@ -44,7 +46,7 @@ func (s *Store) appendDocTrace(dst []byte, epoch int64, traceID string) []byte {
 
 // appendDocID appends a document id as its key holds it.
 func (s *Store) appendDocID(dst []byte, docID string) []byte {
-	if s.textDocs {
+	if s.layout11 {
 		return append(dst, docID...)
 	}
 	if len(docID) == 16 {
@@ -59,23 +61,25 @@ func (s *Store) appendDocID(dst []byte, docID string) []byte {
 			return append(dst, b[:]...)
 		}
 	}
-	if len(docID) == 8 || len(docID) > 0 && docID[0] == docIDEscape {
-		dst = append(dst, docIDEscape)
+	if len(docID) == 7 {
+		return append(append(dst, docIDText7, docIDText7), docID...)
 	}
-	return append(dst, docID...)
+	return append(append(dst, docIDText), docID...)
 }
 
 // docIDOf is the document id a key's part after appendDocTrace's holds.
 func (s *Store) docIDOf(k []byte) string {
 	switch {
-	case s.textDocs:
+	case s.layout11:
 		return string(k)
 	case len(k) == 8:
 		return hex.EncodeToString(k)
-	case len(k) > 0 && k[0] == docIDEscape:
+	case len(k) > 0 && k[0] == docIDText:
 		return string(k[1:])
+	case len(k) > 1 && k[0] == docIDText7:
+		return string(k[2:])
 	}
-	return string(k)
+	return string(k) // no key this build writes
 }
 
 func (s *Store) docPrefix(epoch int64, traceID string) []byte {
@@ -91,4 +95,4 @@ func (s *Store) appendDocKey(dst []byte, epoch int64, traceID, docID string) []b
 }
 
 // docKeyMax bounds the length of a document's key in either form.
-func docKeyMax(traceID, docID string) int { return 1 + 8 + 1 + len(traceID) + 1 + 1 + len(docID) }
+func docKeyMax(traceID, docID string) int { return 1 + 8 + 1 + len(traceID) + 1 + 2 + len(docID) }

@@ -24,8 +24,9 @@ func TestDocKeysRoundTrip(t *testing.T) {
 	docs := []string{
 		"0123456789abcdef", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdefa",
 		"", "a", "01234567", "\xff", "\xffabc", "\xff0123456", "0123456789abcdeg",
+		"\xff000000", "\xfe000000", "\xfe\xfe0000000", "0000000",
 	}
-	packed, text := &Store{}, &Store{textDocs: true}
+	packed, text := &Store{}, &Store{layout11: true}
 	seen := map[string]string{}
 	for _, id := range traces {
 		for _, ep := range []int64{ep, 0} {
@@ -126,7 +127,7 @@ func FuzzDocKeys(f *testing.F) {
 		if strings.IndexByte(id, 0) >= 0 {
 			t.Skip() // a trace id holding a zero byte shares a prefix in either form
 		}
-		packed, text := &Store{}, &Store{textDocs: true}
+		packed, text := &Store{}, &Store{layout11: true}
 		k, prefix := packed.docKey(ep, id, doc), packed.docPrefix(ep, id)
 		if !bytes.HasPrefix(k, prefix) || len(k) > docKeyMax(id, doc) {
 			t.Fatalf("key %q, prefix %q", k, prefix)

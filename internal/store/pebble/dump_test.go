@@ -40,7 +40,7 @@ func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
 				it.Close()
 				return "", err
 			}
-			if k := it.Key(); asLayout10 && db == s.docs && !s.textDocs && len(k) > 0 && k[0] == 't' {
+			if k := it.Key(); asLayout10 && db == s.docs && !s.layout11 && len(k) > 0 && k[0] == 't' {
 				tk, err := textDocKey(k)
 				if err != nil {
 					it.Close()

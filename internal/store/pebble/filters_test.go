@@ -74,7 +74,7 @@ func TestKeyCategoriesNameTables(t *testing.T) {
 		{mainLSM, metaKey("insights", "g"), "main:>u"},
 		{mainLSM, aliasKey(id), "main:>u"},
 		{documentsLSM, (&Store{}).docKey(storetest.Base, id, "0123456789abcdef"), "documents:t"},
-		{documentsLSM, (&Store{textDocs: true}).docKey(storetest.Base, id, "0123456789abcdef"), "documents:t"},
+		{documentsLSM, (&Store{layout11: true}).docKey(storetest.Base, id, "0123456789abcdef"), "documents:t"},
 		{documentsLSM, pendingKey(id), "documents:<t"},
 		{indexLSM, postingKey(storetest.Base, store.Term{Field: "service", Value: "a"}), "index:i"},
 	} {

@@ -15,7 +15,7 @@ func TestAppendKeysMatch(t *testing.T) {
 	} {
 		for _, ep := range []int64{0, 0x5f84c7a5, -1} {
 			pre := []byte("prefix")
-			for _, s := range []*Store{{}, {textDocs: true}} {
+			for _, s := range []*Store{{}, {layout11: true}} {
 				if got := s.appendDocKey(pre, ep, c.id, c.doc); !bytes.Equal(got[len(pre):], s.docKey(ep, c.id, c.doc)) || len(got)-len(pre) > docKeyMax(c.id, c.doc) {
 					t.Errorf("appendDocKey(%d, %q, %q) = %q, want %q", ep, c.id, c.doc, got[len(pre):], s.docKey(ep, c.id, c.doc))
 				}

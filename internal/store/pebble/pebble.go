@@ -86,9 +86,10 @@ type Store struct {
 	// tables (migrate.go); written by open, with mu held once the store is
 	// shared.
 	oldTables bool
-	// textDocs: the store's layout is 11 or older, whose documents' keys
-	// hold their ids as text (dockeys.go); written by open.
-	textDocs bool
+	// layout11: the store's layout is 11 or older, written as layout 11
+	// is: documents' keys hold their ids as text (dockeys.go); written by
+	// open.
+	layout11 bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -208,10 +209,10 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
 		}
 		s.oldTables = readOnly && !tablesInPlace(have)
-		s.textDocs = have != "" && have != layoutVersion
+		s.layout11 = have != "" && have != layoutVersion
 	}
 	if !readOnly {
-		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats, textDocs: s.textDocs}
+		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats, layout11: s.layout11}
 		have, err := layoutOf(up.main, s.dir)
 		if err == nil {
 			err = up.upgrade(have)
