@@ -18,8 +18,9 @@ func (s *Store) DumpDigest() (string, error) { return s.dumpDigest(false) }
 
 // DumpDigestAsLayout10 is DumpDigest of the store as a layout 10 build
 // would have written it: each summary in the derived form that build wrote
-// (decoded and encoded again), the documents' keys in text form (layout 12
-// packs them: dockeys.go) and the layout version 10. Equal to such a
+// (decoded and encoded again), the documents' keys in text form and
+// posting lists without runs (layout 12: dockeys.go, postings.go) and the
+// layout version 10. Equal to such a
 // build's digest, it says the compact form and the packed keys changed no
 // record.
 func (s *Store) DumpDigestAsLayout10() (string, error) { return s.dumpDigest(true) }
@@ -48,6 +49,9 @@ func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
 				}
 				docs = append(docs, keyValue{tk, bytes.Clone(v)})
 				continue
+			}
+			if asLayout10 && db == s.index {
+				v = entriesOfRuns(v)
 			}
 			if k := it.Key(); asLayout10 && db == s.main && string(k) == "v" {
 				v = []byte("10")
@@ -119,4 +123,21 @@ func (s *Store) DumpRecords() (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// entriesOfRuns is a posting list with its runs written as short entries.
+func entriesOfRuns(v []byte) []byte {
+	var out []byte
+	for len(v) > 0 {
+		if v[0] != entryRun || len(v) < 2 || len(v) < 2+int(v[1])*shortBytes {
+			n := entryLen(v)
+			out, v = append(out, v[:n]...), v[n:]
+			continue
+		}
+		for i := range int(v[1]) {
+			out = append(append(out, entryShort), v[2+i*shortBytes:2+(i+1)*shortBytes]...)
+		}
+		v = v[2+int(v[1])*shortBytes:]
+	}
+	return out
 }

@@ -87,8 +87,8 @@ type Store struct {
 	// shared.
 	oldTables bool
 	// layout11: the store's layout is 11 or older, written as layout 11
-	// is: documents' keys hold their ids as text (dockeys.go); written by
-	// open.
+	// is: documents' keys hold their ids as text (dockeys.go), posting
+	// lists take no runs (postings.go); written by open.
 	layout11 bool
 }
 
@@ -465,7 +465,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		return err
 	}
 	terms.ops = opsWith(terms.ops, len(pw.keys))
-	pw.stage(&terms)
+	pw.stage(&terms, !s.layout11)
 	if err := terms.commit(s.index); err != nil {
 		return err
 	}
