@@ -17,9 +17,9 @@ import (
 // Tables compress keys with MinLZ, which codes no entropy: hex ids took
 // twice their bytes (200k single-segment traces: 51 bytes of table per
 // document, docs/performance.md). Stores of layout 11 and older keep the
-// text form (docKey), which this build reads and writes in them
-// (Store.layout11): rewriting every document to repack its key would be
-// an upgrade as long as a full compaction.
+// text form, t | epoch | id | 0x00 | doc as it is, which this build reads
+// and writes in them (Store.layout11): rewriting every document to repack
+// its key would be an upgrade as long as a full compaction.
 const (
 	docIDOther     = 0x01
 	docIDOwnEpoch  = 0x02
