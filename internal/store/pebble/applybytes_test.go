@@ -28,10 +28,11 @@ var layout10Digests = map[string][2]string{
 }
 
 // appliedDigests are the digests of the same stores with their summaries
-// in the compact form (layout 11).
+// in the compact form (layout 11) and their documents' keys packed
+// (layout 12).
 var appliedDigests = map[string][2]string{
-	"single": {"dfc6334a90029a0b89c5e9d61f832101a16e80fd312fbd2ebe8ea76bcaeed1b1", "dfc6334a90029a0b89c5e9d61f832101a16e80fd312fbd2ebe8ea76bcaeed1b1"},
-	"mixed":  {"758f085a1e60aeb0dbbd128fcb40dcf001039b510eb2fb6bfac7cbf3ca1eb5c9", "758f085a1e60aeb0dbbd128fcb40dcf001039b510eb2fb6bfac7cbf3ca1eb5c9"},
+	"single": {"514932921d12b138185e4da17303e79b26f781d7066d37c4b2dc136927c6960f", "514932921d12b138185e4da17303e79b26f781d7066d37c4b2dc136927c6960f"},
+	"mixed":  {"4b7adfdb862563d1f67000fc515a6fae65d61ab71f421c1e2c65b31a36094dcf", "4b7adfdb862563d1f67000fc515a6fae65d61ab71f421c1e2c65b31a36094dcf"},
 }
 
 // TestApplyWritesSameRecords stores generated traces of both shapes as

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -17,8 +18,11 @@ func (s *Store) DumpDigest() (string, error) { return s.dumpDigest(false) }
 
 // DumpDigestAsLayout10 is DumpDigest of the store as a layout 10 build
 // would have written it: each summary in the derived form that build wrote
-// (decoded and encoded again) and the layout version 10. Equal to such a
-// build's digest, it says the compact form changed no summary.
+// (decoded and encoded again), the documents' keys in text form and
+// posting lists without runs (layout 12: dockeys.go, postings.go) and the
+// layout version 10. Equal to such a
+// build's digest, it says the compact form and the packed keys changed no
+// record.
 func (s *Store) DumpDigestAsLayout10() (string, error) { return s.dumpDigest(true) }
 
 func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
@@ -30,11 +34,24 @@ func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		var docs []keyValue // in text form, sorted as text keys sort
 		for it.First(); it.Valid(); it.Next() {
 			v, err := it.ValueAndErr()
 			if err != nil {
 				it.Close()
 				return "", err
+			}
+			if k := it.Key(); asLayout10 && db == s.docs && !s.layout11 && len(k) > 0 && k[0] == 't' {
+				tk, err := textDocKey(k)
+				if err != nil {
+					it.Close()
+					return "", err
+				}
+				docs = append(docs, keyValue{tk, bytes.Clone(v)})
+				continue
+			}
+			if asLayout10 && db == s.index {
+				v = entriesOfRuns(v)
 			}
 			if k := it.Key(); asLayout10 && db == s.main && string(k) == "v" {
 				v = []byte("10")
@@ -56,6 +73,15 @@ func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
 		}
 		if err := it.Close(); err != nil {
 			return "", err
+		}
+		// Documents sort last in their LSM (after the pending marks).
+		slices.SortFunc(docs, func(a, b keyValue) int { return bytes.Compare(a.key, b.key) })
+		for _, kv := range docs {
+			h.Write([]byte{byte(i)})
+			h.Write(binary.AppendUvarint(n[:0], uint64(len(kv.key))))
+			h.Write(kv.key)
+			h.Write(binary.AppendUvarint(n[:0], uint64(len(kv.value))))
+			h.Write(kv.value)
 		}
 	}
 	return fmt.Sprintf("%x", h.Sum(nil)), nil
@@ -97,4 +123,21 @@ func (s *Store) DumpRecords() (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// entriesOfRuns is a posting list with its runs written as short entries.
+func entriesOfRuns(v []byte) []byte {
+	var out []byte
+	for len(v) > 0 {
+		if v[0] != entryRun || len(v) < 2 || len(v) < 2+int(v[1])*shortBytes {
+			n := entryLen(v)
+			out, v = append(out, v[:n]...), v[n:]
+			continue
+		}
+		for i := range int(v[1]) {
+			out = append(append(out, entryShort), v[2+i*shortBytes:2+(i+1)*shortBytes]...)
+		}
+		v = v[2+int(v[1])*shortBytes:]
+	}
+	return out
 }

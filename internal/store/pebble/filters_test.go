@@ -73,7 +73,8 @@ func TestKeyCategoriesNameTables(t *testing.T) {
 		{mainLSM, stat, "main:u"},
 		{mainLSM, metaKey("insights", "g"), "main:>u"},
 		{mainLSM, aliasKey(id), "main:>u"},
-		{documentsLSM, docKey(storetest.Base, id, "0123456789abcdef"), "documents:t"},
+		{documentsLSM, (&Store{}).docKey(storetest.Base, id, "0123456789abcdef"), "documents:t"},
+		{documentsLSM, (&Store{layout11: true}).docKey(storetest.Base, id, "0123456789abcdef"), "documents:t"},
 		{documentsLSM, pendingKey(id), "documents:<t"},
 		{indexLSM, postingKey(storetest.Base, store.Term{Field: "service", Value: "a"}), "index:i"},
 	} {

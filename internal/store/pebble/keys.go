@@ -12,27 +12,6 @@ func epochBytes(e int64) []byte {
 	return b[:]
 }
 
-func docPrefix(epoch int64, traceID string) []byte {
-	k := make([]byte, 0, 1+8+len(traceID)+1+16)
-	k = append(k, 't')
-	k = append(k, epochBytes(epoch)...)
-	k = append(k, traceID...)
-	return append(k, 0)
-}
-
-func docKey(epoch int64, traceID, docID string) []byte {
-	return append(docPrefix(epoch, traceID), docID...)
-}
-
-// appendDocKey appends docKey(epoch, traceID, docID) to dst.
-func appendDocKey(dst []byte, epoch int64, traceID, docID string) []byte {
-	dst = binary.BigEndian.AppendUint64(append(dst, 't'), uint64(epoch))
-	return append(append(append(dst, traceID...), 0), docID...)
-}
-
-// docKeyLen is the length of a document's key.
-func docKeyLen(traceID, docID string) int { return 1 + 8 + len(traceID) + 1 + len(docID) }
-
 func summaryKey(epoch int64, traceID string) []byte {
 	return appendSummaryKey(make([]byte, 0, 1+8+len(traceID)), epoch, traceID)
 }

@@ -15,8 +15,10 @@ func TestAppendKeysMatch(t *testing.T) {
 	} {
 		for _, ep := range []int64{0, 0x5f84c7a5, -1} {
 			pre := []byte("prefix")
-			if got := appendDocKey(pre, ep, c.id, c.doc); !bytes.Equal(got[len(pre):], docKey(ep, c.id, c.doc)) || len(got)-len(pre) != docKeyLen(c.id, c.doc) {
-				t.Errorf("appendDocKey(%d, %q, %q) = %q, want %q", ep, c.id, c.doc, got[len(pre):], docKey(ep, c.id, c.doc))
+			for _, s := range []*Store{{}, {layout11: true}} {
+				if got := s.appendDocKey(pre, ep, c.id, c.doc); !bytes.Equal(got[len(pre):], s.docKey(ep, c.id, c.doc)) || len(got)-len(pre) > docKeyMax(c.id, c.doc) {
+					t.Errorf("appendDocKey(%d, %q, %q) = %q, want %q", ep, c.id, c.doc, got[len(pre):], s.docKey(ep, c.id, c.doc))
+				}
 			}
 			want := append(append([]byte{'s'}, epochBytes(ep)...), c.id...)
 			if got := appendSummaryKey(pre, ep, c.id); !bytes.Equal(got[len(pre):], want) || !bytes.Equal(summaryKey(ep, c.id), want) {

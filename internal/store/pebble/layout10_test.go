@@ -1,12 +1,15 @@
 package pebble
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -38,6 +41,13 @@ func TestLayout9StoreUpgrades(t *testing.T) { testSummaryFormUpgrade(t, "9", 0x0
 // layout 11 writes compact ones (0x04), which layout 10 builds cannot read.
 func TestLayout10StoreUpgrades(t *testing.T) { testSummaryFormUpgrade(t, "10", 0x03) }
 
+// testdata/layout11 is the same content written by a layout 11 build (main
+// at adf0fe0; the test that wrote it was not kept), its summaries compact
+// (0x04); testdata/layout11.docs.json holds the documents it stored. Layout
+// 12 packs the ids in documents' keys (dockeys.go), only in new stores: a
+// layout 11 store reads as it is, and its new documents take text keys.
+func TestLayout11StoreReadsAsItIs(t *testing.T) { testSummaryFormUpgrade(t, "11", 0x04) }
+
 // testSummaryFormUpgrade opens testdata/layout<version>, whose summaries
 // are all of form, read-only on a full disk and then upgraded, checking
 // every summary against the JSON that build wrote of it.
@@ -53,6 +63,15 @@ func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 		"1-6b49d23c-fefd6b1bc2459aff03c5da52": 1,
 		"1-6b49d23d-d5d2cf62545f55b1976c705f": 4,
 		"1-6b49d23e-b910c0a368fbbe0cd262b76c": 7,
+	}
+	// The documents themselves, where the build's test recorded them.
+	var docsWritten map[string][]store.Doc
+	if b, err := os.ReadFile(filepath.Join("testdata", "layout"+version+".docs.json")); err == nil {
+		if err := json.Unmarshal(b, &docsWritten); err != nil {
+			t.Fatal(err)
+		}
+	} else if !os.IsNotExist(err) {
+		t.Fatal(err)
 	}
 	quiet := Options{ReserveBytes: 8 << 20, Logger: slog.New(slog.DiscardHandler), CombineStats: graph.CombineStats}
 	// What addTestStats' records read as from a store of this layout.
@@ -120,6 +139,8 @@ func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 				t.Errorf("%s: Trace(%s): %+v, %v", when, ws.TraceID, tr.Summary, err)
 			} else if n := len(tr.Docs); n != wantDocs[ws.TraceID] {
 				t.Errorf("%s: Trace(%s) has %d documents, want %d", when, ws.TraceID, n, wantDocs[ws.TraceID])
+			} else if w, ok := docsWritten[ws.TraceID]; ok && !sameDocs(tr.Docs, w) {
+				t.Errorf("%s: Trace(%s) documents differ from what the layout %s build stored", when, ws.TraceID, version)
 			}
 		}
 		meta := map[string]string{}
@@ -138,19 +159,53 @@ func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 	if !s.Writable() {
 		t.Fatal("not writable after space was freed")
 	}
-	check("upgraded", layoutVersion, 0)
+	check("upgraded", textDocsLayout, 0)
 
-	// A summary written now takes the compact form beside the old ones.
+	// A summary written now takes the compact form beside the old ones,
+	// its documents' keys the text form of the others.
 	id := storetest.TraceID(storetest.Base+7, 2)
 	added := storetest.Summary(id, storetest.Base+7)
-	storetest.Put(t, s, added)
-	if got := summaryForms(t, s.main); !maps.Equal(got, map[byte]int{form: len(want), 0x04: 1}) {
-		t.Errorf("summary forms after a new trace: %v", got)
+	doc := store.Doc{ID: "0123456789abcdef", Raw: []byte(`{"id":"0123456789abcdef"}`)}
+	storetest.Put(t, s, added, doc)
+	forms := map[byte]int{form: len(want)}
+	forms[0x04]++
+	if got := summaryForms(t, s.main); !maps.Equal(got, forms) {
+		t.Errorf("summary forms after a new trace: %v, want %v", got, forms)
 	}
-	check("after a new trace", layoutVersion, 1)
-	if tr, err := s.Trace(t.Context(), id); err != nil || !reflect.DeepEqual(tr.Summary, added) {
-		t.Errorf("the new trace reads as %+v, %v; want %+v", tr.Summary, err, added)
+	check("after a new trace", textDocsLayout, 1)
+	if tr, err := s.Trace(t.Context(), id); err != nil || !reflect.DeepEqual(tr.Summary, added) || !sameDocs(tr.Docs, []store.Doc{doc}) {
+		t.Errorf("the new trace reads as %+v, %v; want %+v", tr, err, added)
 	}
+	if text, packed := docKeyForms(t, s.docs); packed != 0 || text != 13 {
+		t.Errorf("documents' keys: %d text, %d packed; want 13 text", text, packed)
+	}
+}
+
+// sameDocs says whether a trace's documents are want's, in any order (a
+// store reads them in key order).
+func sameDocs(got, want []store.Doc) bool {
+	byID := func(a, b store.Doc) int { return strings.Compare(a.ID, b.ID) }
+	got, want = slices.SortedFunc(slices.Values(got), byID), slices.SortedFunc(slices.Values(want), byID)
+	return slices.EqualFunc(got, want, func(x, y store.Doc) bool { return x.ID == y.ID && bytes.Equal(x.Raw, y.Raw) })
+}
+
+// docKeyForms counts the documents' keys whose ids are text (an X-Ray id
+// after the epoch) and those packed (dockeys.go).
+func docKeyForms(t *testing.T, db *pebble.DB) (text, packed int) {
+	t.Helper()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'t'}, UpperBound: []byte{'t' + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if k := it.Key(); len(k) > 10 && k[9] < ' ' {
+			packed++
+		} else {
+			text++
+		}
+	}
+	return text, packed
 }
 
 // summaryForms counts the stored summaries by their format byte.

@@ -30,8 +30,8 @@ func TestLayout8StoreUpgrades(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, _ := s.lookup([]byte{'v'}); string(v) != layoutVersion {
-		t.Fatalf("layout after opening: %q, want %s", v, layoutVersion)
+	if v, _ := s.lookup([]byte{'v'}); string(v) != textDocsLayout {
+		t.Fatalf("layout after opening: %q, want %s", v, textDocsLayout)
 	}
 	for _, table := range append([]byte{oldMetaTable}, oldStatTables...) {
 		if n := tableKeys(t, s.main, table); n != 0 {

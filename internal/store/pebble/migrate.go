@@ -29,18 +29,23 @@ import (
 // (0x03, trace/codec_derived.go), which builds before it cannot read: a
 // layout 9 store is only marked 10. Layout 11 writes them in the compact
 // form (0x04, trace/codec_compact.go): a layout 9 or 10 store is only
-// marked 11.
-var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
+// marked 11. Layout 12 packs the ids in documents' keys (dockeys.go),
+// which only a new store does: older stores become layout 11, whose
+// documents' keys this build writes as text, and which builds since
+// layout 11 still open.
+var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", textDocsLayout}
 
 // readableVersions are the older layouts this build reads as they are: a
 // store on a disk too full to upgrade it opens read-only (with its
 // statistics and metadata where they are: Store.oldTables).
-var readableVersions = []string{"6", "7", "8", "9", "10"}
+var readableVersions = []string{"6", "7", "8", "9", "10", textDocsLayout}
 
 // tablesInPlace says whether a store of layout have keeps its statistics
 // and metadata after the summaries, where this build does (layout 9 on):
 // opening it moves nothing, and read-only it reads them there.
-func tablesInPlace(have string) bool { return have == "9" || have == "10" || have == layoutVersion }
+func tablesInPlace(have string) bool {
+	return have == "9" || have == "10" || have == textDocsLayout || have == layoutVersion
+}
 
 // layout is the store's layout version, "" for a new store; an error for a
 // layout this build cannot read.
@@ -69,8 +74,12 @@ func (s *Store) upgrade(have string) error {
 }
 
 func (s *Store) migrate(have string) error {
+	version := textDocsLayout // the documents' keys stay text (dockeys.go)
+	if have == "" {
+		version = layoutVersion
+	}
 	setVersion := func(b *pebble.Batch) error {
-		if err := b.Set([]byte{'v'}, []byte(layoutVersion), nil); err != nil {
+		if err := b.Set([]byte{'v'}, []byte(version), nil); err != nil {
 			return err
 		}
 		return s.fs.syncingDurably(func() error { return b.Commit(pebble.Sync) })
@@ -78,7 +87,7 @@ func (s *Store) migrate(have string) error {
 	b := s.main.NewBatch()
 	defer b.Close()
 	switch have {
-	case layoutVersion:
+	case layoutVersion, textDocsLayout:
 		return nil
 	case "":
 		return setVersion(b)

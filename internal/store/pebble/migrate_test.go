@@ -26,6 +26,7 @@ import (
 // changes the main LSM further.
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
+	textDocKeys(t, s)
 	oldStatKeys(t, s)
 	if err := copyTable(s.main, s.main, metaTable, func(k []byte) []byte {
 		out := bytes.Clone(k)
@@ -211,7 +212,7 @@ func reopen(t *testing.T, dir, version string) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if v, err := s.lookup([]byte{'v'}); err != nil || string(v) != layoutVersion {
+	if v, err := s.lookup([]byte{'v'}); err != nil || string(v) != textDocsLayout {
 		t.Fatalf("layout after opening layout %s: %q, %v", version, v, err)
 	}
 	return s
@@ -376,7 +377,7 @@ func TestLayout6ReadsOnFullDisk(t *testing.T) {
 	if err := s.PutDocs(ctx, []store.DocPut{docPut(testTraceID(2), 1, 100)}); err != nil {
 		t.Fatalf("after space was freed: %v", err)
 	}
-	if v, _ := s.lookup([]byte{'v'}); string(v) != layoutVersion {
-		t.Fatalf("layout after space was freed: %q, want %s", v, layoutVersion)
+	if v, _ := s.lookup([]byte{'v'}); string(v) != textDocsLayout {
+		t.Fatalf("layout after space was freed: %q, want %s", v, textDocsLayout)
 	}
 }

@@ -42,8 +42,13 @@ import (
 )
 
 // layoutVersion is written at creation and checked at open, so a future
-// layout can migrate or refuse old data instead of misreading it.
-const layoutVersion = "11"
+// layout can migrate or refuse old data instead of misreading it. A store
+// of an older layout is upgraded to textDocsLayout, which differs only in
+// its documents' keys (dockeys.go).
+const (
+	layoutVersion  = "12"
+	textDocsLayout = "11"
+)
 
 // Store is the Pebble-backed store.Store.
 type Store struct {
@@ -81,6 +86,10 @@ type Store struct {
 	// tables (migrate.go); written by open, with mu held once the store is
 	// shared.
 	oldTables bool
+	// layout11: the store's layout is 11 or older, written as layout 11
+	// is: documents' keys hold their ids as text (dockeys.go), posting
+	// lists take no runs (postings.go); written by open.
+	layout11 bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -200,9 +209,10 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
 		}
 		s.oldTables = readOnly && !tablesInPlace(have)
+		s.layout11 = have != "" && have != layoutVersion
 	}
 	if !readOnly {
-		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats}
+		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats, layout11: s.layout11}
 		have, err := layoutOf(up.main, s.dir)
 		if err == nil {
 			err = up.upgrade(have)
@@ -287,7 +297,7 @@ func (s *Store) putDocs(ctx context.Context, puts []store.DocPut) error {
 	size := 0
 	for _, p := range puts {
 		for _, d := range p.Docs {
-			size += docKeyLen(p.TraceID, d.ID)
+			size += docKeyMax(p.TraceID, d.ID)
 		}
 		size += markEntryMax(p.TraceID)
 	}
@@ -307,7 +317,7 @@ func (s *Store) putDocs(ctx context.Context, puts []store.DocPut) error {
 		ids, epochs = append(ids, p.TraceID), append(epochs, p.Epoch)
 		for _, d := range p.Docs {
 			start := len(keys)
-			keys = appendDocKey(keys, p.Epoch, p.TraceID, d.ID)
+			keys = s.appendDocKey(keys, p.Epoch, p.TraceID, d.ID)
 			docs.set(keys[start:len(keys):len(keys)], d.Raw)
 		}
 	}
@@ -388,10 +398,10 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if err := stats.add(u.Stats); err != nil {
 				return err
 			}
-			dropped = append(dropped, docPrefix(u.Epoch, u.TraceID))
+			dropped = append(dropped, s.docPrefix(u.Epoch, u.TraceID))
 			sb.del(summaryKey(u.Epoch, u.TraceID))
 			if p := u.Previous; p != nil && p.Epoch != u.Epoch {
-				dropped = append(dropped, docPrefix(p.Epoch, u.TraceID))
+				dropped = append(dropped, s.docPrefix(p.Epoch, u.TraceID))
 				sb.del(summaryKey(p.Epoch, u.TraceID))
 			}
 			// The tombstone, in the statistics' batch: late documents of
@@ -406,10 +416,10 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			if err := s.copyDocs(ctx, &docs, u.TraceID, p.Epoch, u.Epoch); err != nil {
 				return err
 			}
-			refiled = append(refiled, docPrefix(p.Epoch, u.TraceID))
+			refiled = append(refiled, s.docPrefix(p.Epoch, u.TraceID))
 		}
 		for _, d := range u.Docs {
-			docs.set(docKey(u.Epoch, u.TraceID, d.ID), d.Raw) // after copyDocs': these win
+			docs.set(s.docKey(u.Epoch, u.TraceID, d.ID), d.Raw) // after copyDocs': these win
 		}
 		// Only terms the trace did not carry before are added; terms it
 		// lost stay in their lists (see postings.go). A trace that moved
@@ -455,7 +465,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		return err
 	}
 	terms.ops = opsWith(terms.ops, len(pw.keys))
-	pw.stage(&terms)
+	pw.stage(&terms, !s.layout11)
 	if err := terms.commit(s.index); err != nil {
 		return err
 	}
@@ -511,7 +521,7 @@ func (s *Store) dropped(ep int64, traceID string) (bool, error) {
 // alone; Apply deletes the old copies once the summary and alias are
 // written.
 func (s *Store) copyDocs(ctx context.Context, b *sortedBatch, traceID string, from, to int64) error {
-	prefix := docPrefix(from, traceID)
+	prefix, moved := s.docPrefix(from, traceID), s.docPrefix(to, traceID)
 	it, err := s.docs.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err
@@ -519,7 +529,7 @@ func (s *Store) copyDocs(ctx context.Context, b *sortedBatch, traceID string, fr
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
 		// The iterator's value is valid only until it moves.
-		b.set(docKey(to, traceID, string(it.Key()[len(prefix):])), bytes.Clone(it.Value()))
+		b.set(append(moved[:len(moved):len(moved)], it.Key()[len(prefix):]...), bytes.Clone(it.Value()))
 	}
 	return it.Error()
 }
@@ -554,7 +564,7 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 			return nil, err
 		}
 	}
-	prefix := docPrefix(ep, traceID)
+	prefix := s.docPrefix(ep, traceID)
 	it, err := s.docs.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return nil, err
@@ -562,7 +572,7 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*store.StoredTrace, 
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
 		k := it.Key()
-		out.Docs = append(out.Docs, store.Doc{ID: string(k[len(prefix):]), Raw: bytes.Clone(it.Value())})
+		out.Docs = append(out.Docs, store.Doc{ID: s.docIDOf(k[len(prefix):]), Raw: bytes.Clone(it.Value())})
 	}
 	if err := it.Error(); err != nil {
 		return nil, err

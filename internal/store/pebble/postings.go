@@ -32,6 +32,7 @@ import (
 //	                                             whose first 3 random bytes are not 0
 //	0x00 | 4-byte epoch | 12-byte random part   any other canonical X-Ray trace id
 //	0x01 | uvarint length | id                   any other id
+//	0x03 | n | n × 3 bytes                       n short entries (layout 12)
 //
 // A list need not name a trace whole: its key holds the second, and the
 // summaries of that second are keyed by trace id, so the first 3 of the
@@ -62,7 +63,62 @@ const (
 	entryXRay  = 0x00
 	entryOther = 0x01
 	entryShort = 0x02
+	entryRun   = 0x03
 )
+
+// A run is 3 or more short entries one Apply added to a list in a row,
+// without their tags: the tag was a quarter of a short entry, and random
+// prefixes leave MinLZ nothing else to take (docs/performance.md). Runs
+// are written from layout 12 on (Store.layout11), at most maxRunEntries entries
+// each.
+const (
+	minRunEntries = 3
+	maxRunEntries = 255
+)
+
+// appendRuns appends list to dst with its short entries in runs.
+func appendRuns(dst, list []byte) []byte {
+	const short = 1 + shortBytes
+	for len(list) > 0 {
+		n := 0
+		for n < maxRunEntries && (n+1)*short <= len(list) && list[n*short] == entryShort {
+			n++
+		}
+		if n < minRunEntries {
+			// One entry as it is: a short one, or the next of another
+			// kind, whose length the list's decoder knows.
+			e := entryLen(list)
+			dst, list = append(dst, list[:e]...), list[e:]
+			continue
+		}
+		dst = append(dst, entryRun, byte(n))
+		for i := range n {
+			dst = append(dst, list[i*short+1:(i+1)*short]...)
+		}
+		list = list[n*short:]
+	}
+	return dst
+}
+
+// entryLen is the length of the entry list begins with, which the posting
+// writer wrote (so well formed); the whole list if it is not.
+func entryLen(list []byte) int {
+	switch list[0] {
+	case entryShort:
+		if len(list) >= 1+shortBytes {
+			return 1 + shortBytes
+		}
+	case entryXRay:
+		if len(list) >= 17 {
+			return 17
+		}
+	case entryOther:
+		if n, w := binary.Uvarint(list[1:]); w > 0 && uint64(len(list)-1-w) >= n {
+			return 1 + w + int(n)
+		}
+	}
+	return len(list)
+}
 
 // shortBytes is how much of a trace id's random part a short entry keeps.
 // 3 measured 31 bytes per segment of lists, 4 38 (200k segments); a
@@ -118,15 +174,24 @@ func xrayRaw[T string | []byte](id T) (raw [16]byte, ok bool) {
 	return raw, true
 }
 
-func lowerHex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
+func lowerHex(c byte) byte { return hexValues[c] }
+
+// hexValues are the values of lower-case hex digits, 0xff for any other
+// byte: a load per digit instead of a switch's branches (the ids of every
+// document's key and posting are decoded: ~1% of single-segment ingest's
+// instructions with the switch).
+var hexValues = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0xff
-}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()
 
 func formatXRay(dst, raw []byte) []byte {
 	dst = append(dst, '1', '-')
@@ -183,8 +248,15 @@ func decodePostings(ids []string, epoch int64, v []byte) ([]string, error) {
 	var buf [35]byte
 	for len(v) > 0 {
 		switch v[0] {
-		case entryShort:
-			if len(v) < 1+shortBytes {
+		case entryShort, entryRun:
+			n, at := 1, 1
+			if v[0] == entryRun {
+				if len(v) < 2 {
+					return ids, fmt.Errorf("posting list truncated")
+				}
+				n, at = int(v[1]), 2
+			}
+			if len(v) < at+n*shortBytes {
 				return ids, fmt.Errorf("posting list truncated")
 			}
 			if epoch < 0 || epoch > math.MaxUint32 {
@@ -192,9 +264,12 @@ func decodePostings(ids []string, epoch int64, v []byte) ([]string, error) {
 			}
 			var raw [4 + shortBytes]byte
 			binary.BigEndian.PutUint32(raw[:4], uint32(epoch))
-			copy(raw[4:], v[1:1+shortBytes])
-			ids = append(ids, string(appendPartial(buf[:0], raw[:])))
-			v = v[1+shortBytes:]
+			for range n {
+				copy(raw[4:], v[at:at+shortBytes])
+				ids = append(ids, string(appendPartial(buf[:0], raw[:])))
+				at += shortBytes
+			}
+			v = v[at:]
 		case entryXRay:
 			if len(v) < 17 {
 				return ids, fmt.Errorf("posting list truncated")
@@ -245,6 +320,7 @@ type postingWriter struct {
 	entry   []byte
 	epoch   int64
 	traceID string
+	runs    []byte // the lists as staged (stage)
 }
 
 // keyChunk is the size of a chunk of keys: a few hundred of them.
@@ -352,6 +428,9 @@ func (w *postingWriter) reset() {
 	clear(w.keys)
 	clear(w.lists)
 	w.keys, w.lists, w.traceID, w.entry = w.keys[:0], w.lists[:0], "", w.entry[:0]
+	if cap(w.runs) > 1<<20 {
+		w.runs = nil // an outsized Apply's
+	}
 	// Chunks grown past keyChunk for a long key are let go.
 	n := 0
 	for n < len(w.chunks) && n < maxPooledChunks && cap(w.chunks[n]) == keyChunk {
@@ -368,9 +447,28 @@ const maxPooledChunks = 16
 // maxPooledLists bounds the lists a pooled writer keeps.
 const maxPooledLists = 4096
 
-// stage hands the gathered lists to sb as merges.
-func (w *postingWriter) stage(sb *sortedBatch) {
+// stage hands the gathered lists to sb as merges, with runs (layout 12)
+// or without.
+func (w *postingWriter) stage(sb *sortedBatch, runs bool) {
+	if !runs {
+		for i, k := range w.keys {
+			sb.merge(k, w.lists[i])
+		}
+		return
+	}
+	// Into one array, kept until the batch commits (it copies them):
+	// sized for the lists as they are, which runs only shorten.
+	n := 0
+	for _, l := range w.lists {
+		n += len(l)
+	}
+	if cap(w.runs) < n {
+		w.runs = make([]byte, 0, n)
+	}
+	w.runs = w.runs[:0]
 	for i, k := range w.keys {
-		sb.merge(k, w.lists[i])
+		start := len(w.runs)
+		w.runs = appendRuns(w.runs, w.lists[i])
+		sb.merge(k, w.runs[start:len(w.runs):len(w.runs)])
 	}
 }

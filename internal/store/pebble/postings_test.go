@@ -88,6 +88,9 @@ func FuzzDecodePostings(f *testing.F) {
 	f.Add(int64(postingEpoch), []byte{entryShort, 1, 2})
 	f.Add(int64(-1), []byte{entryXRay, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
 	f.Add(int64(0), []byte{entryOther, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add(int64(postingEpoch), []byte{entryRun, 2, 1, 2, 3, 4, 5, 6, entryShort, 7, 8, 9})
+	f.Add(int64(postingEpoch), []byte{entryRun, 0xff, 1, 2, 3})
+	f.Add(int64(postingEpoch), []byte{entryRun})
 	f.Fuzz(func(t *testing.T, epoch int64, v []byte) {
 		got, err := decodePostings(nil, epoch, v)
 		if err != nil {
@@ -109,7 +112,61 @@ func FuzzDecodePostings(f *testing.F) {
 		if back, err := decodePostings(nil, epoch, again); err != nil || !slices.Equal(back, got) {
 			t.Fatalf("%q written again read %q, %v", got, back, err)
 		}
+		if back, err := decodePostings(nil, epoch, appendRuns(nil, again)); err != nil || !slices.Equal(back, got) {
+			t.Fatalf("%q written again in runs read %q, %v", got, back, err)
+		}
 	})
+}
+
+// Lists in runs (layout 12) read as the entries they were made of, and
+// take a byte less per short entry but two per run; runs longer than
+// maxRunEntries are split, and runs shorter than minRunEntries left alone.
+func TestPostingRunsReadAsEntries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 1))
+	ep := int64(postingEpoch)
+	for round := range 500 {
+		var list []byte
+		shorts := 0
+		for range rng.IntN(600) {
+			var id string
+			switch rng.IntN(20) {
+			case 0:
+				id = "w3c-" + strconv.Itoa(rng.IntN(100))
+			case 1:
+				id = fmt.Sprintf("1-%08x-%024x", ep+1, rng.Uint64())
+			default:
+				id = fmt.Sprintf("1-%08x-%06x%018x", ep, 1+rng.IntN(1<<24-1), rng.Uint64())
+				shorts++
+			}
+			list = appendPosting(list, ep, id)
+		}
+		want, err := decodePostings(nil, ep, list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs := appendRuns([]byte("x"), list)[1:]
+		if got, err := decodePostings(nil, ep, runs); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("round %d: runs read %d positions, %v; want %d", round, len(got), err, len(want))
+		}
+		if len(runs) > len(list) || shorts > 2*minRunEntries*20 && len(runs) >= len(list)-shorts/2 {
+			t.Errorf("round %d: %d bytes in runs for %d (%d short entries)", round, len(runs), len(list), shorts)
+		}
+		for v := runs; len(v) > 0; {
+			switch v[0] {
+			case entryRun:
+				if v[1] < minRunEntries {
+					t.Fatalf("round %d: run of %d", round, v[1])
+				}
+				v = v[2+int(v[1])*shortBytes:]
+			default:
+				v = v[entryLen(v):]
+			}
+		}
+	}
+	long := bytes.Repeat(appendPosting(nil, ep, "1-5f84c7a5-0123456789abcdef01234567"), 2*maxRunEntries+2)
+	if runs := appendRuns(nil, long); len(runs) != 3*2+len(long)/4*3 || runs[0] != entryRun || runs[1] != maxRunEntries {
+		t.Errorf("a list of %d short entries in %d bytes: % x...", len(long)/4, len(runs), runs[:2])
+	}
 }
 
 // A store of layout 1 (a key per term and trace, every table in the main
@@ -206,7 +263,7 @@ func TestPostingWriterEntryPerAdd(t *testing.T) {
 			t.Fatalf("round %d: writer has %d lists, want %d", round, len(w.keys), len(want))
 		}
 		var sb sortedBatch
-		w.stage(&sb)
+		w.stage(&sb, false)
 		for _, op := range sb.ops {
 			if !bytes.Equal(op.value, want[string(op.key)]) {
 				t.Errorf("round %d: list %q: %x, want %x", round, op.key, op.value, want[string(op.key)])
@@ -237,7 +294,7 @@ func TestPostingWriterKeyChunks(t *testing.T) {
 			}
 		}
 		var sb sortedBatch
-		w.stage(&sb)
+		w.stage(&sb, false)
 		if len(sb.ops) != len(terms) || w.used < 2 {
 			t.Fatalf("round %d: %d lists in %d chunks, want %d in several", round, len(sb.ops), w.used+1, len(terms))
 		}
@@ -289,7 +346,7 @@ func TestPostingWriterGroupsAsAMap(t *testing.T) {
 			l.val = appendPosting(l.val, epoch, id)
 		}
 		var sb sortedBatch
-		w.stage(&sb)
+		w.stage(&sb, false)
 		if len(sb.ops) != len(order) {
 			t.Fatalf("round %d: %d lists, want %d", round, len(sb.ops), len(order))
 		}

@@ -3,6 +3,7 @@ package pebble
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -151,4 +152,84 @@ func TestNonCanonicalIDFoundOnce(t *testing.T) {
 	if got := storetest.Collect(t, s, serviceQuery("a")); len(got) != 2 || !slices.Contains(got, a) || !slices.Contains(got, odd) {
 		t.Errorf("service a: %v, want %s and %s once each", got, a, odd)
 	}
+}
+
+// A store of layout 12 writes an Apply's short entries of one list in
+// runs; searches over it, newest first and page by page, find what they
+// find in a store written as layout 11 (no runs) from the same Applies.
+func TestRunsSearchAsEntries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	runs, entries := openTemp(t), openTemp(t)
+	entries.layout11 = true // writes as a layout 11 store does
+	services := []string{"a", "b", "c"}
+	for batch := range 40 {
+		var ups []store.TraceUpdate
+		for i := range 60 {
+			ep := storetest.Base + int64(batch*3+rng.IntN(4))
+			id := prefixedID(ep, rng.Uint32()|1<<24, batch*100+i)
+			if rng.IntN(10) == 0 {
+				id = fmt.Sprintf("w3c-%d-%d", batch, i) // an entry of another kind in the runs
+			}
+			sum := serviceSummary(id, ep, services[rng.IntN(len(services))])
+			ups = append(ups, store.TraceUpdate{TraceID: id, Epoch: ep, Summary: sum})
+		}
+		for _, s := range []*Store{runs, entries} {
+			if err := s.Apply(t.Context(), ups); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := listsWithRuns(t, runs); n == 0 {
+		t.Fatal("no list holds a run")
+	}
+	if n := listsWithRuns(t, entries); n != 0 {
+		t.Fatalf("%d lists of the layout 11 store hold runs", n)
+	}
+	for _, q := range []store.SummaryQuery{serviceQuery("a"), serviceQuery("b", "c"), serviceQuery("a", "b", "c")} {
+		want := storetest.Collect(t, entries, q)
+		if got := storetest.Collect(t, runs, q); !slices.Equal(got, want) || len(want) < 100 {
+			t.Fatalf("%v: %d traces, want %d", q.AnyOf, len(got), len(want))
+		}
+		// Page by page: each page resumes after the last trace of the one
+		// before.
+		var paged []string
+		for q.After = (store.Cursor{}); ; {
+			var page []*trace.Summary
+			if err := runs.Summaries(t.Context(), q, func(x *trace.Summary) bool { page = append(page, x); return len(page) < 37 }); err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range page {
+				paged = append(paged, x.TraceID)
+			}
+			if len(page) < 37 {
+				break
+			}
+			last := page[len(page)-1]
+			q.After = store.Cursor{Epoch: last.Epoch, TraceID: last.TraceID}
+		}
+		if !slices.Equal(paged, want) {
+			t.Errorf("%v by pages: %d traces, want %d", q.AnyOf, len(paged), len(want))
+		}
+	}
+}
+
+// listsWithRuns counts a store's posting lists that hold a run.
+func listsWithRuns(t *testing.T, s *Store) int {
+	t.Helper()
+	it, err := s.index.NewIter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		for v := it.Value(); len(v) > 0; {
+			if v[0] == entryRun {
+				n++
+				break
+			}
+			v = v[entryLen(v):]
+		}
+	}
+	return n
 }

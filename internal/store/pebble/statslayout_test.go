@@ -97,7 +97,7 @@ func TestStatsMoveAfterSummaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if v, _ := s.lookup([]byte{'v'}); string(v) != layoutVersion {
+			if v, _ := s.lookup([]byte{'v'}); string(v) != textDocsLayout {
 				t.Fatalf("layout after opening layout 8: %q", v)
 			}
 			for _, table := range oldStatTables {
@@ -169,8 +169,8 @@ func TestLayout8TablesOnFullDisk(t *testing.T) {
 	if !s.Writable() {
 		t.Fatal("not writable after space was freed")
 	}
-	if v, _ := s.lookup([]byte{'v'}); string(v) != layoutVersion {
-		t.Fatalf("layout after space was freed: %q, want %s", v, layoutVersion)
+	if v, _ := s.lookup([]byte{'v'}); string(v) != textDocsLayout {
+		t.Fatalf("layout after space was freed: %q, want %s", v, textDocsLayout)
 	}
 	if got := statCounts(t, s); !maps.Equal(got, want) {
 		t.Errorf("upgraded: %v\nwant %v", got, want)
