@@ -277,19 +277,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 			opts.Levels[i].Compression = func() *sstable.CompressionProfile { return &bottom }
 		}
 	}
-	if role == mainLSM {
-		// The main LSM's flushes write their tables uncompressed: every
-		// summary is rewritten from L0 into the bottom level (MinLZ) once,
-		// so compressing it at the flush only made bytes the compaction
-		// decompressed again (MinLZ was ~3% of the server's CPU, most of
-		// it there). An L0 table moved down as it is (only ever into an
-		// empty level) is rewritten by the next compaction: each spans the
-		// statistics keys, which every flush writes. A cleanly stopped
-		// store holds its L0 (~20-60 MB
-		// instead of 6-20) until compactions catch up; the compacted store
-		// is the same. docs/performance.md ("Tables written in 128 KiB").
-		opts.Levels[0].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-	}
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 64 << 10
 		if role == documentsLSM {
