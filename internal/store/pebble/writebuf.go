@@ -10,12 +10,13 @@ import (
 // Pebble writes a table or blob file through a 4 KiB bufio.Writer, so a
 // compressed block of 10-30 KiB goes to the kernel as two or three write
 // calls, one of them 4 KiB. On this kind of VM a 4 KiB write costs ~1 ns of
-// CPU a byte and a 128 KiB one ~0.2 (page-cache writes alike, the rest is
+// CPU a byte and a 64 KiB one ~0.25 (page-cache writes alike, the rest is
 // the call), and flushes and compactions write ~650 bytes of tables and
 // blob files per single-segment segment. So tables and blob files are
 // written through a bigger buffer below Pebble's: every byte reaches the
 // OS before the file's Sync, SyncData or Close returns, as before.
-// docs/performance.md ("Tables written in 128 KiB", session 25).
+// docs/performance.md ("Tables and blob files written in 128 KiB",
+// session 25).
 
 // writeBufSize is a written table's or blob file's buffer.
 const writeBufSize = 128 << 10
