@@ -50,7 +50,11 @@ func (fs walFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
 
 func (fs walFS) Create(name string, c vfs.DiskWriteCategory) (f vfs.File, err error) {
 	err = fs.space.retry(name, func() (err error) { f, err = fs.FS.Create(name, c); return err })
-	return fs.wrap(name, f, err)
+	f, err = fs.wrap(name, f, err)
+	if err == nil && buffered(name) {
+		f = &bufferedFile{File: f}
+	}
+	return f, err
 }
 
 func (fs walFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (f vfs.File, err error) {
