@@ -342,19 +342,11 @@ func TestDropClearsTheMarksItRead(t *testing.T) {
 func TestDropsOfACoarseTable(t *testing.T) {
 	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
-	open(t, u).Close()
-	engine := "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'dropped'"
-	if g := query(t, u, engine); !strings.Contains(g, "index_granularity = 256") {
-		t.Fatalf("a new database's dropped: %s", g)
-	}
-	query(t, u, "DROP TABLE dropped")
-	query(t, u, `CREATE TABLE dropped (p UInt32, trace String, epoch Int64, ver UInt64)
+	coarsen(t, u, "dropped", `CREATE TABLE dropped (p UInt32, trace String, epoch Int64, ver UInt64)
 		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, ver)`)
 	s := open(t, u)
 	defer s.Close()
-	if g := query(t, u, engine); !strings.Contains(g, "index_granularity = 8192") {
-		t.Fatalf("the coarse dropped after an open: %s", g)
-	}
+	wantGranularity(t, u, "dropped", 8192)
 	ctx := context.Background()
 	ep := time.Now().Unix()
 	id := storetest.TraceID(ep, 1)

@@ -196,20 +196,12 @@ func TestSummaryReleasesItsLease(t *testing.T) {
 func TestLeasesOfACoarseTable(t *testing.T) {
 	t.Parallel()
 	u := clickhousetest.NewDatabase(t)
-	open(t, u).Close()
-	engine := "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'trace_leases'"
-	if g := query(t, u, engine); !strings.Contains(g, "index_granularity = 256") {
-		t.Fatalf("a new database's trace_leases: %s", g)
-	}
-	query(t, u, "DROP TABLE trace_leases")
-	query(t, u, `CREATE TABLE trace_leases (p UInt32, trace String, owner String, ver UInt64, until Int64)
+	coarsen(t, u, "trace_leases", `CREATE TABLE trace_leases (p UInt32, trace String, owner String, ver UInt64, until Int64)
 		ENGINE = MergeTree PARTITION BY p ORDER BY (trace, owner, ver)`)
 	a, b := open(t, u), open(t, u)
 	defer a.Close()
 	defer b.Close()
-	if g := query(t, u, engine); !strings.Contains(g, "index_granularity = 8192") {
-		t.Fatalf("the coarse trace_leases after an open: %s", g)
-	}
+	wantGranularity(t, u, "trace_leases", 8192)
 	ctx := context.Background()
 	if got, err := a.LeaseTraces(ctx, []string{"t1"}); err != nil || len(got) != 1 {
 		t.Fatalf("A leased %v, %v", got, err)
@@ -222,5 +214,24 @@ func TestLeasesOfACoarseTable(t *testing.T) {
 	}
 	if got, err := b.LeaseTraces(ctx, []string{"t1"}); err != nil || fmt.Sprint(got) != "[t1]" {
 		t.Errorf("B leased %v, %v after A released t1; want [t1]", got, err)
+	}
+}
+
+// coarsen checks that a new database's table has 256-row granules, then
+// makes it again by ddl, as a database from before them has it.
+func coarsen(t *testing.T, u, table, ddl string) {
+	t.Helper()
+	open(t, u).Close()
+	wantGranularity(t, u, table, 256)
+	query(t, u, "DROP TABLE "+table)
+	query(t, u, ddl)
+}
+
+// wantGranularity checks a table's rows per granule.
+func wantGranularity(t *testing.T, u, table string, rows int) {
+	t.Helper()
+	g := query(t, u, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = '"+table+"'")
+	if !strings.Contains(g, fmt.Sprintf("index_granularity = %d", rows)) {
+		t.Fatalf("%s: %s; want index_granularity = %d", table, g, rows)
 	}
 }
