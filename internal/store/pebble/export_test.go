@@ -55,7 +55,7 @@ func WithZstdSummaries() (restore func()) {
 }
 
 // ObserveCommits calls fn with each operation of each batch committed to
-// one of s's LSMs through a sortedBatch, until stop: the LSM ("main",
+// one of s's LSMs through a stagedBatch, until stop: the LSM ("main",
 // "docs", "index"), the key's table byte, the operation ('S'et, 'D'elete,
 // 'M'erge) and the key's and value's sizes. Not concurrently with writes
 // to any store.

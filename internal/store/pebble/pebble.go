@@ -283,13 +283,13 @@ func (s *Store) putDocs(ctx context.Context, puts []store.DocPut) error {
 	// A trace's pending mark is written in one batch with its documents, so
 	// a crash leaves both or neither. A foreign trace id's alias goes
 	// first: readers find its documents through it.
-	var aliases sortedBatch
+	var aliases stagedBatch
 	w := s.putScratch.get()
 	n := 1
 	for _, p := range puts {
 		n += len(p.Docs)
 	}
-	docs := sortedBatch{ops: opsWith(w.ops, n)}
+	docs := stagedBatch{ops: opsWith(w.ops, n)}
 	ids, epochs := w.ids[:0], w.epochs[:0]
 	// The documents' keys and the mark in one array (the scratch's): one
 	// allocation per document was ~2% of the objects single-segment
@@ -364,15 +364,15 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 	// Documents, then index terms, then summaries, then the pending marks'
 	// removal: a crash in between leaves the trace pending, and its terms
 	// naming a trace without a summary, which searches skip.
-	var docs sortedBatch
+	var docs stagedBatch
 	var refiled [][]byte // document ranges copied under another epoch
 	var dropped [][]byte // document ranges of traces not kept
 	w := s.applyScratch.get()
 	marked := w.ids[:0]
 	// Sized up front: grown by doubling, the staged operations were ~6% of
 	// single-segment ingest's allocated bytes.
-	sb := sortedBatch{ops: opsWith(w.ops, 3*len(updates))}
-	terms := sortedBatch{ops: w.terms}
+	sb := stagedBatch{ops: opsWith(w.ops, 3*len(updates))}
+	terms := stagedBatch{ops: w.terms}
 	pw := postingWriters.Get().(*postingWriter)
 	defer pw.release() // after the terms' commit: the batch copies the lists
 	stats := getStatDeltas()
@@ -498,7 +498,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 
 // setAlias records the epoch an update files its trace under when that is
 // not its id's, and removes one that no longer holds.
-func (s *Store) setAlias(sb *sortedBatch, u *store.TraceUpdate) {
+func (s *Store) setAlias(sb *stagedBatch, u *store.TraceUpdate) {
 	if ep, ok := segment.TraceEpoch(u.TraceID); !ok || ep != u.Epoch {
 		sb.set(aliasKey(u.TraceID), epochBytes(u.Epoch))
 	} else if u.Previous != nil && u.Previous.Epoch != u.Epoch {
@@ -520,7 +520,7 @@ func (s *Store) dropped(ep int64, traceID string) (bool, error) {
 // that Trace, which reads one epoch, still finds the ones this update leaves
 // alone; Apply deletes the old copies once the summary and alias are
 // written.
-func (s *Store) copyDocs(ctx context.Context, b *sortedBatch, traceID string, from, to int64) error {
+func (s *Store) copyDocs(ctx context.Context, b *stagedBatch, traceID string, from, to int64) error {
 	prefix, moved := s.docPrefix(from, traceID), s.docPrefix(to, traceID)
 	it, err := s.docs.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -746,7 +746,7 @@ func (s *Store) dropBefore(ctx context.Context, t time.Time) (int, error) {
 	// Aliases (foreign trace ids only) are few; they go row by row.
 	{
 		const table byte = 'x'
-		var b sortedBatch
+		var b stagedBatch
 		db := s.lsmOf(table)
 		it, err := db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
 		if err != nil {

@@ -158,7 +158,7 @@ func (p *pendingMarks) clear(db *pebble.DB, ids []string, done func(id string, e
 	if len(p.touched) == 0 {
 		return nil
 	}
-	b := sortedBatch{ops: make([]stagedOp, 0, len(p.touched))}
+	b := stagedBatch{ops: make([]stagedOp, 0, len(p.touched))}
 	for m := range p.touched {
 		if m.left == 0 {
 			b.del(m.key)

@@ -449,7 +449,7 @@ const maxPooledLists = 4096
 
 // stage hands the gathered lists to sb as merges, with runs (layout 12)
 // or without.
-func (w *postingWriter) stage(sb *sortedBatch, runs bool) {
+func (w *postingWriter) stage(sb *stagedBatch, runs bool) {
 	if !runs {
 		for i, k := range w.keys {
 			sb.merge(k, w.lists[i])

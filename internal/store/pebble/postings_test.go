@@ -262,7 +262,7 @@ func TestPostingWriterEntryPerAdd(t *testing.T) {
 		if len(w.keys) != len(want) {
 			t.Fatalf("round %d: writer has %d lists, want %d", round, len(w.keys), len(want))
 		}
-		var sb sortedBatch
+		var sb stagedBatch
 		w.stage(&sb, false)
 		for _, op := range sb.ops {
 			if !bytes.Equal(op.value, want[string(op.key)]) {
@@ -293,7 +293,7 @@ func TestPostingWriterKeyChunks(t *testing.T) {
 				w.add(ep, term, id)
 			}
 		}
-		var sb sortedBatch
+		var sb stagedBatch
 		w.stage(&sb, false)
 		if len(sb.ops) != len(terms) || w.used < 2 {
 			t.Fatalf("round %d: %d lists in %d chunks, want %d in several", round, len(sb.ops), w.used+1, len(terms))
@@ -345,7 +345,7 @@ func TestPostingWriterGroupsAsAMap(t *testing.T) {
 			}
 			l.val = appendPosting(l.val, epoch, id)
 		}
-		var sb sortedBatch
+		var sb stagedBatch
 		w.stage(&sb, false)
 		if len(sb.ops) != len(order) {
 			t.Fatalf("round %d: %d lists, want %d", round, len(sb.ops), len(order))

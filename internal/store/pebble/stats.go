@@ -151,7 +151,7 @@ func (d *statDeltas) add(recs []store.StatRecord) error {
 
 // stage adds the gathered deltas to sb as merges, one per record when
 // combine can sum them.
-func (d *statDeltas) stage(sb *sortedBatch, combine func([][]byte) []byte) {
+func (d *statDeltas) stage(sb *stagedBatch, combine func([][]byte) []byte) {
 	// The values grouped by key in arrival order: at[i] is where key i's
 	// go in grouped, then where the next one goes.
 	d.at = d.at[:0]
@@ -203,7 +203,7 @@ func (s *Store) addStats(recs []store.StatRecord) error {
 	if err := d.add(recs); err != nil {
 		return err
 	}
-	var sb sortedBatch
+	var sb stagedBatch
 	d.stage(&sb, s.combineStats)
 	if err := sb.commit(s.main); err != nil {
 		return err

@@ -99,7 +99,7 @@ func TestStatDeltasStage(t *testing.T) {
 		if err := d.add(recs[3:]); err != nil {
 			t.Fatal(err)
 		}
-		var sb sortedBatch
+		var sb stagedBatch
 		d.stage(&sb, combine)
 		var got []op
 		for _, o := range sb.ops {

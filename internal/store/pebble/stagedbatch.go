@@ -6,14 +6,14 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// sortedBatch stages a batch's writes and hands them to Pebble in staging
+// stagedBatch stages a batch's writes and hands them to Pebble in staging
 // order, so that a later write to a key wins and a key's merges keep their
-// order, as in the batch itself. (It sorted them by key once: the
+// order, as in the batch itself. (It sorted them by key once, as sortedBatch: the
 // memtable's inserter reuses the previous insert's place only for a key
 // between it and its successor, which keys of random trace ids almost
 // never are, so the sort cost ~3.4k instructions per single-segment trace
 // for ~400 fewer in the skiplist and no fewer simulated cache misses.)
-type sortedBatch struct {
+type stagedBatch struct {
 	ops []stagedOp
 }
 
@@ -31,21 +31,21 @@ const (
 )
 
 // set stages key = value; both must stay unchanged until flush.
-func (s *sortedBatch) set(key, value []byte) {
+func (s *stagedBatch) set(key, value []byte) {
 	s.ops = append(s.ops, stagedOp{key: key, value: value})
 }
 
 // merge stages a Merge of value into key.
-func (s *sortedBatch) merge(key, value []byte) {
+func (s *stagedBatch) merge(key, value []byte) {
 	s.ops = append(s.ops, stagedOp{key: key, value: value, kind: opMerge})
 }
 
-func (s *sortedBatch) del(key []byte) {
+func (s *stagedBatch) del(key []byte) {
 	s.ops = append(s.ops, stagedOp{key: key, kind: opDelete})
 }
 
 // flush writes the staged operations into b in staging order.
-func (s *sortedBatch) flush(b *pebble.Batch) error {
+func (s *stagedBatch) flush(b *pebble.Batch) error {
 	for _, op := range s.ops {
 		var err error
 		switch op.kind {
@@ -66,7 +66,7 @@ func (s *sortedBatch) flush(b *pebble.Batch) error {
 
 // commit writes the staged operations to db as one batch, in the OS when
 // it returns (walsync.go); Close flushes them to disk.
-func (s *sortedBatch) commit(db *pebble.DB) error {
+func (s *stagedBatch) commit(db *pebble.DB) error {
 	if len(s.ops) == 0 {
 		return nil
 	}
@@ -91,7 +91,7 @@ const batchRetained = 16 << 20
 
 // size is what the staged operations take in a Pebble batch: a header,
 // then per record a kind byte and two length-prefixed strings.
-func (s *sortedBatch) size() int {
+func (s *stagedBatch) size() int {
 	n := 12
 	for _, op := range s.ops {
 		n += 1 + 2*binary.MaxVarintLen32 + len(op.key) + len(op.value)

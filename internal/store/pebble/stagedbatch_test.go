@@ -22,7 +22,7 @@ func TestStagedBatchKeepsStagingOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	model := map[string][]byte{}
 	for round := range 300 {
-		var b sortedBatch
+		var b stagedBatch
 		for i := range 1 + rng.IntN(12) {
 			k := fmt.Sprintf("k%d", rng.IntN(5))
 			v := []byte(fmt.Sprintf("%d.%d;", round, i))
