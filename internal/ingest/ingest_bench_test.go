@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roentgen-tracing/roentgen/internal/app"
 	"github.com/roentgen-tracing/roentgen/internal/bench"
 	"github.com/roentgen-tracing/roentgen/internal/ingest"
+	"github.com/roentgen-tracing/roentgen/internal/metrics"
 	"github.com/roentgen-tracing/roentgen/internal/store"
 	"github.com/roentgen-tracing/roentgen/internal/xraytest/benchtest"
 )
@@ -28,10 +30,17 @@ func BenchmarkIngest(b *testing.B) { benchmarkIngest(b, 0, false) }
 // store lookup each (seen), as they are in the server.
 func BenchmarkIngestSingle(b *testing.B) { benchmarkIngest(b, 1, true) }
 
+// benchmarkIngest wires the ingester as the server does (app.Wire: the
+// graph's statistics as a deriver, its hook with RED's observer, the
+// keeper; the metrics), so that what it counts is the server's flush path.
 func benchmarkIngest(b *testing.B, traceSize int, recover bool) {
 	st := benchtest.Open(b)
 	now := time.Now()
-	in := ingest.New(ingest.Config{Store: st, Now: func() time.Time { return now }})
+	m := metrics.New(func() float64 { return 0 })
+	in := ingest.New(ingest.Config{Store: st, Metrics: m, Now: func() time.Time { return now }})
+	if _, _, err := app.Wire(context.Background(), app.Parts{Store: st, Ingest: in, Metrics: m}); err != nil {
+		b.Fatal(err)
+	}
 	if recover {
 		if _, err := in.Recover(context.Background()); err != nil {
 			b.Fatal(err)
