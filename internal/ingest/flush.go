@@ -190,8 +190,8 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 	// was refused with their statistics stored: no update of theirs takes
 	// those back, so they are taken back on their own.
 	var takeBack []*pendingEntry
-	// decisions[i] is the keep decision updates[i] took (nil: none).
-	var decisions []*keep.Decision
+	// decisions[i] is the keep decision updates[i] took (made: one was).
+	var decisions []decision
 	pre, err := in.prefetch(ctx, es)
 	if err != nil {
 		in.cfg.Logger.Error("read traces to summarise", "traces", len(es), "err", err)
@@ -235,12 +235,8 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 		next.summary = sum
 		drop, dec, decided := in.decide(&base, sum)
 		next.dropped = drop
-		var d *keep.Decision // nil: none (no allocation without policies)
-		if decided {
-			d = new(keep.Decision) // not &dec: that moved dec to the heap for every trace
-			*d = dec
-		}
-		decisions = append(decisions, d)
+		// By value: a pointer per decision was an allocation per new trace.
+		decisions = append(decisions, decision{dec, decided})
 		updates = append(updates, store.TraceUpdate{TraceID: e.id, Epoch: sum.Epoch, Summary: sum, Previous: base.summary, Drop: drop, Counted: e.counted})
 		states = append(states, next)
 		done = append(done, e)
@@ -265,7 +261,7 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 				// statistics: what the entry carries is still owed.
 				// A decision whose summary or tombstone was stored is
 				// counted now: the retry builds on it and decides nothing.
-				var taken []*keep.Decision
+				var taken []decision
 				for i := range updates {
 					done[i].counted = nil
 					if u := &updates[i]; !counted.Stored(u) {
@@ -314,9 +310,15 @@ func (in *Ingester) flushPart(es []*pendingEntry) (refused []string) {
 	return refused
 }
 
-// countDecisions tells the keeper of the decisions (nil entries: none)
-// whose summaries or tombstones the store took.
-func (in *Ingester) countDecisions(ds []*keep.Decision) {
+// decision is a keep decision, if one was made.
+type decision struct {
+	keep.Decision
+	made bool
+}
+
+// countDecisions tells the keeper of the decisions (made ones) whose
+// summaries or tombstones the store took.
+func (in *Ingester) countDecisions(ds []decision) {
 	in.mu.RLock()
 	k := in.keeper
 	in.mu.RUnlock()
@@ -324,8 +326,8 @@ func (in *Ingester) countDecisions(ds []*keep.Decision) {
 		return
 	}
 	for _, d := range ds {
-		if d != nil {
-			k.Counted(*d)
+		if d.made {
+			k.Counted(d.Decision)
 		}
 	}
 }
