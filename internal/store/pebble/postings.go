@@ -159,19 +159,7 @@ func xrayRaw[T string | []byte](id T) (raw [16]byte, ok bool) {
 	if len(id) != 35 || id[0] != '1' || id[1] != '-' || id[10] != '-' {
 		return raw, false
 	}
-	j := 0
-	for i := 2; i < 35; i += 2 {
-		if i == 10 {
-			i++
-		}
-		hi, lo := lowerHex(id[i]), lowerHex(id[i+1])
-		if hi > 15 || lo > 15 {
-			return raw, false
-		}
-		raw[j] = hi<<4 | lo
-		j++
-	}
-	return raw, true
+	return xrayRawWords(id) // hexraw.go
 }
 
 func lowerHex(c byte) byte { return hexValues[c] }
