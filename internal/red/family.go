@@ -205,7 +205,7 @@ func (f *family) observe(e graph.Entity, d *graph.Stats, traceID string, limit i
 	for _, b := range d.Response {
 		v := float64(b.Ms) / 1e3
 		for range b.Count { // usually 1: one trace's requests to one node
-			set.duration.observe(v, now)
+			set.duration.observeMs(v, b.Ms, now)
 			switch {
 			case now.Sub(set.exAt) >= ExemplarEvery:
 				set.exAt, set.exMax = now, v

@@ -68,10 +68,14 @@ func newHistogram(now time.Time) histogram {
 }
 
 // observe counts v at now.
-func (h *histogram) observe(v float64, now time.Time) {
+func (h *histogram) observe(v float64, now time.Time) { h.observeMs(v, -1, now) }
+
+// observeMs counts v at now, where v is ms/1e3 for a whole number of
+// milliseconds ms (-1: v is not).
+func (h *histogram) observeMs(v float64, ms int64, now time.Time) {
 	t := now.UnixNano()
 	h.due(t)
-	h.add(v)
+	h.addMs(v, ms)
 	if h.pos.n+h.neg.n <= nativeMaxBuckets || math.IsNaN(v) {
 		return
 	}
@@ -79,7 +83,7 @@ func (h *histogram) observe(v float64, now time.Time) {
 	// no reset is pending, else schedule one and halve the resolution.
 	if h.resetAt == 0 && t-h.created >= int64(nativeMinReset) {
 		h.reset(t)
-		h.add(v)
+		h.addMs(v, ms)
 		return
 	}
 	if h.resetAt == 0 {
@@ -120,6 +124,35 @@ func (h *histogram) add(v float64) {
 	default:
 		h.zero++
 	}
+}
+
+// msKeys[ms] are the classic bucket and schema 3's native key of ms/1e3,
+// for the whole milliseconds below a second that the graph's bins hold
+// (exact there): classicBucket's and nativeKey's scans and Frexp per
+// request counted were a third of RED's CPU on the ingest path.
+var msKeys = func() (t [1000]struct {
+	classic uint8
+	native  int16
+}) {
+	for ms := 1; ms < len(t); ms++ {
+		v := float64(ms) / 1e3
+		t[ms].classic, t[ms].native = uint8(classicBucket(v)), int16(nativeKey(v, nativeSchema))
+	}
+	return t
+}()
+
+// addMs is add(v), where v is ms/1e3 for a whole number of milliseconds
+// ms (-1: v is not).
+func (h *histogram) addMs(v float64, ms int64) {
+	if ms <= 0 || ms >= int64(len(msKeys)) || h.schema != nativeSchema {
+		h.add(v)
+		return
+	}
+	k := &msKeys[ms]
+	h.classic[k.classic]++ // below a second: never +Inf's
+	h.sum += v
+	h.count++
+	h.pos.add(int(k.native), 1) // a millisecond is past the zero threshold
 }
 
 // classicBucket is the classic bucket of v, len(bucketBounds) for +Inf's:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -220,4 +221,43 @@ func FuzzHistogram(f *testing.F) {
 		}
 		feed(t, vs, func(i int) bool { return scrapes[i] })
 	})
+}
+
+// observeMs, with its table of keys below a second, holds the same counts
+// as observe of the same values: over whole milliseconds across the
+// table's end, with enough distinct values to halve the schema (off the
+// table) and a reset that brings it back.
+func TestObserveMsMatchesObserve(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	r := rand.New(rand.NewPCG(3, 4))
+	var a, b histogram
+	a, b = newHistogram(t0), newHistogram(t0)
+	at := t0
+	for i := range 200_000 {
+		ms := int64(r.IntN(1100))
+		if i%7 == 0 {
+			ms = int64(r.IntN(1 << 20)) // many keys: the schema halves
+		}
+		if i == 100_000 {
+			at = at.Add(2 * time.Hour) // past the reset
+		}
+		v := float64(ms) / 1e3
+		a.observe(v, at)
+		b.observeMs(v, ms, at)
+		if i%1000 == 0 && !reflect.DeepEqual(a, b) {
+			t.Fatalf("after %d (ms %d): observe %+v, observeMs %+v", i, ms, a, b)
+		}
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("observe %+v, observeMs %+v", a, b)
+	}
+	for ms := range int64(len(msKeys)) {
+		v := float64(ms) / 1e3
+		a, b = newHistogram(t0), newHistogram(t0)
+		a.observe(v, t0)
+		b.observeMs(v, ms, t0)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("%d ms: observe %+v, observeMs %+v", ms, a, b)
+		}
+	}
 }
