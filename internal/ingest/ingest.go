@@ -102,10 +102,13 @@ type Ingester struct {
 	calls atomic.Uint64 // calls offered (Activity)
 
 	flushMu sync.Mutex // one flush at a time: each builds on the last
-	kick    chan struct{}
-	stop    chan struct{}
-	stopped sync.WaitGroup
-	closing sync.Once
+	// backpressureWait bounds how long a call over twice PendingBytes
+	// waits for the flush under way (tests shorten it).
+	backpressureWait time.Duration
+	kick             chan struct{}
+	stop             chan struct{}
+	stopped          sync.WaitGroup
+	closing          sync.Once
 
 	mu       sync.RWMutex
 	hooks    []Hook
