@@ -103,8 +103,11 @@ type Ingester struct {
 
 	flushMu sync.Mutex // one flush at a time: each builds on the last
 	// backpressureWait bounds how long a call over twice PendingBytes
-	// waits for the flush under way (tests shorten it).
+	// waits for the flush under way (tests shorten it); flushEnd is
+	// closed when that flush lands (backpressure).
 	backpressureWait time.Duration
+	flushEndMu       sync.Mutex
+	flushEnd         chan struct{}
 	kick             chan struct{}
 	stop             chan struct{}
 	stopped          sync.WaitGroup
@@ -115,6 +118,11 @@ type Ingester struct {
 	derivers []Deriver // derive.go
 	keeper   Keeper    // keep.go
 }
+
+// maxBackpressureWait bounds how long a call over twice PendingBytes waits
+// for a flush under way: a client's call completes within about that (or
+// is refused, past MaxPendingBytes), however slow the store's summaries.
+const maxBackpressureWait = time.Second
 
 // New returns an Ingester and starts its background flush.
 func New(cfg Config) *Ingester {
@@ -144,7 +152,8 @@ func New(cfg Config) *Ingester {
 		cfg.MaxFlushDelay = 10 * cfg.FlushDelay
 	}
 	in := &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed(),
-		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{})}
+		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{}),
+		backpressureWait: maxBackpressureWait}
 	if cfg.Metrics != nil {
 		cfg.Metrics.WatchPending(func() float64 { return float64(in.pend.size()) })
 	}
