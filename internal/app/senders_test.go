@@ -120,6 +120,7 @@ func sendersMain() int {
 	cpu := bench.CPUTime()
 	var next, throttled atomic.Int64
 	var failed atomic.Pointer[string]
+	watch := newStallWatch()
 	var wg sync.WaitGroup
 	for range sendersConns {
 		wg.Go(func() {
@@ -129,7 +130,10 @@ func sendersMain() int {
 					return
 				}
 				for {
-					err := send(client, urls[i%int64(len(urls))]+"/TraceSegments", bodies[i])
+					url := urls[i%int64(len(urls))]
+					end := watch.start(fmt.Sprintf("call %d to %s", i, url))
+					err := send(client, url+"/TraceSegments", bodies[i])
+					end()
 					if errors.Is(err, errThrottled) {
 						throttled.Add(1)
 						time.Sleep(100 * time.Millisecond)
