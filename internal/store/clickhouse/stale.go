@@ -41,9 +41,13 @@ type staleScan struct {
 	upTo  time.Time // the last answer's before; zero: none yet
 	full  time.Time // when the last whole scan ran
 	found []string  // the last answer
+	// samples are the tables' newest block numbers at each call since
+	// (newparts.go), oldest first; none on a sharded store.
+	samples []blockSample
 
 	overlap        time.Duration // staleOverlap unless a test sets it
 	fulls, windows int           // answers of each kind, for tests
+	newParts       int           // windows that read only new parts, for tests
 }
 
 var _ store.StalePending = (*Store)(nil)
@@ -57,21 +61,39 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 	defer st.mu.Unlock()
 	var ids []string
 	var err error
-	if st.upTo.IsZero() || before.Before(st.upTo) || time.Since(st.full) >= staleFullEvery {
+	var cur blockSample
+	sampled := len(s.shards) == 0
+	if sampled {
+		cur, err = s.newestBlocks(ctx)
+	}
+	overlap := cmp.Or(st.overlap, staleOverlap)
+	switch {
+	case err != nil:
+	case st.upTo.IsZero() || before.Before(st.upTo) || time.Since(st.full) >= staleFullEvery || st.restarted(cur):
 		full := time.Now()
+		st.samples = nil
 		if ids, err = s.pendingBeforeScan(ctx, before); err == nil {
 			st.full = full
 			st.fulls++
 		}
-	} else {
-		ids, err = s.pendingBeforeSince(ctx, st.upTo.Add(-cmp.Or(st.overlap, staleOverlap)), before, st.found)
+	default:
+		since := st.upTo.Add(-overlap)
+		after := blockSample{docs: -1, traces: -1} // every part
+		if smp, ok := st.sampleBefore(since.Add(-overlap)); ok {
+			after = smp
+			st.newParts++
+		}
+		ids, err = s.pendingBeforeSince(ctx, since, before, st.found, after)
 		st.windows++
 	}
 	if err != nil {
-		st.upTo, st.found = time.Time{}, nil
+		st.upTo, st.found, st.samples = time.Time{}, nil, nil
 		return err
 	}
 	st.upTo, st.found = before, ids
+	if sampled {
+		st.samples = append(st.samples, cur)
+	}
 	for _, id := range ids {
 		if !fn(id) {
 			return nil
@@ -81,13 +103,14 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 }
 
 // pendingBeforeSince is PendingBefore's answer from the traces marked in
-// [since, before) and the last answer's traces (again).
-func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time, again []string) ([]string, error) {
+// [since, before), in the parts made after the blocks after numbers
+// (newparts.go), and the last answer's traces (again).
+func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time, again []string, after blockSample) ([]string, error) {
 	from := before.Add(-staleWindow)
 	window := fmt.Sprintf(`p >= %d AND ver >= %d AND ver < %d`,
 		uint32(store.PartitionOf(from.Unix())), max(since.UnixNano(), from.UnixNano()), before.UnixNano())
-	r, err := s.c.selectRows(ctx, `SELECT DISTINCT trace FROM (SELECT trace FROM docs WHERE epoch != `+noEpoch+` AND `+window+`
-		UNION ALL SELECT trace FROM traces WHERE pending = 1 AND `+window+`)`)
+	r, err := s.c.selectRows(ctx, `SELECT DISTINCT trace FROM (SELECT trace FROM docs WHERE epoch != `+noEpoch+` AND `+window+` AND `+partsAfter(after.docs)+`
+		UNION ALL SELECT trace FROM traces WHERE pending = 1 AND `+window+` AND `+partsAfter(after.traces)+`)`)
 	if err != nil {
 		return nil, err
 	}
