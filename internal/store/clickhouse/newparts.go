@@ -27,10 +27,17 @@ import (
 // next answer a whole scan. A sharded store's nodes count apart: its window
 // reads every part, as before.
 
-// blockSample is the newest block numbers of docs and traces at a time.
+// The last answer's traces are judged again only if one of their rows
+// (a mark, or a clear: traces, summaries, dropped) is in a part made
+// since the sample; the others are as pending as they were (a sample an
+// overlap older than the last answer's read is older than every INSERT
+// that read did not see, unless one took longer than that).
+
+// blockSample is the newest block numbers of the mark tables at a time
+// (-1: none taken; every part is read).
 type blockSample struct {
-	at           time.Time
-	docs, traces int64
+	at                               time.Time
+	docs, traces, summaries, dropped int64
 }
 
 // newestBlocks samples the newest block numbers (0 for a table with no
@@ -38,7 +45,7 @@ type blockSample struct {
 func (s *Store) newestBlocks(ctx context.Context) (blockSample, error) {
 	smp := blockSample{at: time.Now()}
 	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT table, max(max_block_number) FROM system.parts
-		WHERE database = %s AND table IN ('docs', 'traces') GROUP BY table`, quote(s.c.database)))
+		WHERE database = %s AND table IN ('docs', 'traces', 'summaries', 'dropped') GROUP BY table`, quote(s.c.database)))
 	if err != nil {
 		return smp, err
 	}
@@ -49,6 +56,10 @@ func (s *Store) newestBlocks(ctx context.Context) (blockSample, error) {
 			smp.docs = n
 		case "traces":
 			smp.traces = n
+		case "summaries":
+			smp.summaries = n
+		case "dropped":
+			smp.dropped = n
 		}
 	}
 	return smp, r.err
@@ -81,7 +92,35 @@ func (st *staleScan) sampleBefore(t time.Time) (blockSample, bool) {
 func (st *staleScan) restarted(cur blockSample) bool {
 	if n := len(st.samples); n > 0 {
 		last := st.samples[n-1]
-		return cur.docs < last.docs || cur.traces < last.traces
+		return cur.docs < last.docs || cur.traces < last.traces || cur.summaries < last.summaries || cur.dropped < last.dropped
 	}
 	return false
+}
+
+// touchedSince are those of ids with a row in a part of the mark tables
+// made after the sample's blocks; nil (all of them) with no sample.
+func (s *Store) touchedSince(ctx context.Context, ids []string, after blockSample) (map[string]bool, error) {
+	if after.docs < 0 || len(ids) == 0 {
+		return nil, nil
+	}
+	touched := map[string]bool{}
+	for lo := 0; lo < len(ids); lo += tracesPerQuery {
+		in := `trace IN ` + idsTable + ` AND `
+		r, err := s.c.selectRowsIDs(ctx, `SELECT DISTINCT trace FROM (SELECT trace FROM docs WHERE `+in+partsAfter(after.docs)+`
+			UNION ALL SELECT trace FROM traces WHERE `+in+partsAfter(after.traces)+`
+			UNION ALL SELECT trace FROM summaries WHERE `+in+partsAfter(after.summaries)+`
+			UNION ALL SELECT trace FROM dropped WHERE `+in+partsAfter(after.dropped)+`)`, ids[lo:min(lo+tracesPerQuery, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		for r.more() {
+			if id := r.str(); r.err == nil {
+				touched[id] = true
+			}
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	return touched, nil
 }

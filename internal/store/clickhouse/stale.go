@@ -21,8 +21,9 @@ import (
 //   - the traces with a mark written since that answer's bound (less
 //     staleOverlap, for writers' clocks behind ours and INSERTs that
 //     became visible late), found by filtering versions, not grouping
-//     them;
-//   - and that answer's traces again.
+//     them, in the parts made since (newparts.go);
+//   - and that answer's traces again (only those with a row in a part
+//     made since: newparts.go).
 //
 // Both are then judged by their marks alone (readMarkRows). A trace stale
 // now whose newest open mark is older than the window was stale at the
@@ -78,7 +79,7 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 		}
 	default:
 		since := st.upTo.Add(-overlap)
-		after := blockSample{docs: -1, traces: -1} // every part
+		after := blockSample{docs: -1, traces: -1, summaries: -1, dropped: -1} // every part
 		if smp, ok := st.sampleBefore(since.Add(-overlap)); ok {
 			after = smp
 			st.newParts++
@@ -104,7 +105,8 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 
 // pendingBeforeSince is PendingBefore's answer from the traces marked in
 // [since, before), in the parts made after the blocks after numbers
-// (newparts.go), and the last answer's traces (again).
+// (newparts.go), and the last answer's traces (again), judged again if
+// they have a row in such a part.
 func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time, again []string, after blockSample) ([]string, error) {
 	from := before.Add(-staleWindow)
 	window := fmt.Sprintf(`p >= %d AND ver >= %d AND ver < %d`,
@@ -114,7 +116,7 @@ func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time,
 	if err != nil {
 		return nil, err
 	}
-	ids := slices.Clone(again)
+	var ids []string
 	for r.more() {
 		if id := r.str(); r.err == nil {
 			ids = append(ids, id)
@@ -123,9 +125,24 @@ func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time,
 	if r.err != nil {
 		return nil, r.err
 	}
+	// The last answer's traces with no row in a part made since the
+	// sample are as pending as they were: kept, not judged again.
+	var out []string
+	if touched, err := s.touchedSince(ctx, again, after); err != nil {
+		return nil, err
+	} else if touched != nil {
+		for _, id := range again {
+			if touched[id] {
+				ids = append(ids, id)
+			} else {
+				out = append(out, id)
+			}
+		}
+	} else {
+		ids = append(ids, again...)
+	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	var out []string
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		tms, err := s.readMarkRows(ctx, ids[lo:min(lo+tracesPerQuery, len(ids))])
 		if err != nil {
@@ -138,5 +155,5 @@ func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time,
 		}
 	}
 	slices.Sort(out)
-	return out, nil
+	return slices.Compact(out), nil
 }
