@@ -77,14 +77,18 @@ func (s *senders) run(b *testing.B) time.Duration {
 	}
 	line, err := s.out.ReadString('\n')
 	f := strings.Fields(line)
-	if err != nil || len(f) != 4 || f[0] != "cpu" || f[2] != "throttled" {
+	if err != nil || len(f) != 6 || f[0] != "cpu" || f[2] != "throttled" || f[4] != "slowest" {
 		b.Fatalf("senders: %q %v", line, err)
 	}
 	ns, perr := strconv.ParseInt(f[1], 10, 64)
 	throttled, terr := strconv.Atoi(f[3])
-	if perr != nil || terr != nil {
+	slowest, serr := strconv.ParseInt(f[5], 10, 64)
+	if perr != nil || terr != nil || serr != nil {
 		b.Fatalf("senders: %q", line)
 	}
+	// The longest a call took (a throttled one's resends apart): writes
+	// must not stall (docs/clickhouse.md, "Writes that stalled").
+	b.ReportMetric(float64(slowest)/1e6, "slowest-call-ms")
 	// Calls refused at the servers' memory bound and sent again, as the
 	// X-Ray daemon does: a faster write path can outrun the summaries.
 	b.ReportMetric(float64(throttled), "throttled")
@@ -93,7 +97,9 @@ func (s *senders) run(b *testing.B) time.Duration {
 
 // sendersMain is the child: it generates the bodies, says "ready", waits
 // for "go", sends them from sendersConns goroutines alternating between
-// the servers, and answers "cpu <ns>" (its CPU while sending) or an error.
+// the servers, and answers "cpu <ns> throttled <calls> slowest <ns>" (its
+// CPU while sending, the calls refused and sent again, the longest call)
+// or an error.
 func sendersMain() int {
 	urls := strings.Fields(os.Getenv(sendersEnv))
 	n, err1 := strconv.Atoi(os.Getenv(sendersN))
@@ -118,8 +124,9 @@ func sendersMain() int {
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: sendersConns}}
 	cpu := bench.CPUTime()
-	var next, throttled atomic.Int64
+	var next, throttled, slowest atomic.Int64
 	var failed atomic.Pointer[string]
+	watch := newStallWatch()
 	var wg sync.WaitGroup
 	for range sendersConns {
 		wg.Go(func() {
@@ -129,7 +136,16 @@ func sendersMain() int {
 					return
 				}
 				for {
-					err := send(client, urls[i%int64(len(urls))]+"/TraceSegments", bodies[i])
+					url := urls[i%int64(len(urls))]
+					end := watch.start(fmt.Sprintf("call %d to %s", i, url))
+					began := time.Now()
+					err := send(client, url+"/TraceSegments", bodies[i])
+					for d := int64(time.Since(began)); ; {
+						if m := slowest.Load(); d <= m || slowest.CompareAndSwap(m, d) {
+							break
+						}
+					}
+					end()
 					if errors.Is(err, errThrottled) {
 						throttled.Add(1)
 						time.Sleep(100 * time.Millisecond)
@@ -149,7 +165,7 @@ func sendersMain() int {
 		fmt.Println("error:", *msg)
 		return 1
 	}
-	fmt.Println("cpu", int64(bench.CPUTime()-cpu), "throttled", throttled.Load())
+	fmt.Println("cpu", int64(bench.CPUTime()-cpu), "throttled", throttled.Load(), "slowest", slowest.Load())
 	return 0
 }
 

@@ -32,6 +32,7 @@ func BenchmarkTwoServersIngestClickHouse(b *testing.B) {
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(200))
 	}
+	dumpStallsOnSignal(b)
 	db := clickhousetest.NewDatabase(b)
 	onCH := func(c *app.Config) { c.Role, c.Store, c.UDPAddr, c.TCPAddr = app.RoleServer, db, "", "" }
 	servers := []*xraytest.Server{xraytest.Start(b, onCH), xraytest.Start(b, onCH)}

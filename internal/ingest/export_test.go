@@ -1,5 +1,7 @@
 package ingest
 
+import "time"
+
 // Abandon stops the background flush without summarising what is pending,
 // as a crash would: the tests then reopen the store and Recover.
 func (in *Ingester) Abandon() {
@@ -20,3 +22,7 @@ func (in *Ingester) SeenFull() {
 		}
 	}
 }
+
+// SetBackpressureWait sets how long a call over twice PendingBytes waits
+// for the flush under way.
+func (in *Ingester) SetBackpressureWait(d time.Duration) { in.backpressureWait = d }

@@ -145,6 +145,7 @@ func (in *Ingester) flush(es []*pendingEntry) (refused []string) {
 	if len(es) == 0 {
 		return nil
 	}
+	defer in.flushEnded() // after land
 	defer in.pend.land(es)
 	perWorker := 64
 	if store.IsShared(in.cfg.Store) {

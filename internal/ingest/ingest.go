@@ -102,16 +102,27 @@ type Ingester struct {
 	calls atomic.Uint64 // calls offered (Activity)
 
 	flushMu sync.Mutex // one flush at a time: each builds on the last
-	kick    chan struct{}
-	stop    chan struct{}
-	stopped sync.WaitGroup
-	closing sync.Once
+	// backpressureWait bounds how long a call over twice PendingBytes
+	// waits for the flush under way (tests shorten it); flushEnd is
+	// closed when that flush lands (backpressure).
+	backpressureWait time.Duration
+	flushEndMu       sync.Mutex
+	flushEnd         chan struct{}
+	kick             chan struct{}
+	stop             chan struct{}
+	stopped          sync.WaitGroup
+	closing          sync.Once
 
 	mu       sync.RWMutex
 	hooks    []Hook
 	derivers []Deriver // derive.go
 	keeper   Keeper    // keep.go
 }
+
+// maxBackpressureWait bounds how long a call over twice PendingBytes waits
+// for a flush under way: a client's call completes within about that (or
+// is refused, past MaxPendingBytes), however slow the store's summaries.
+const maxBackpressureWait = time.Second
 
 // New returns an Ingester and starts its background flush.
 func New(cfg Config) *Ingester {
@@ -141,7 +152,8 @@ func New(cfg Config) *Ingester {
 		cfg.MaxFlushDelay = 10 * cfg.FlushDelay
 	}
 	in := &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed(),
-		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{})}
+		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{}),
+		backpressureWait: maxBackpressureWait}
 	if cfg.Metrics != nil {
 		cfg.Metrics.WatchPending(func() float64 { return float64(in.pend.size()) })
 	}

@@ -150,23 +150,58 @@ func storeErrorCode(err error) string {
 // backpressure keeps the documents awaiting summaries bounded: over
 // PendingBytes the background flush starts early; over twice that
 // (summarising falls behind ingest) the caller summarises the oldest
-// itself before it is answered, which slows its client down. Beyond
-// MaxPendingBytes calls are refused (admit).
+// itself before it is answered, which slows its client down, or, when a
+// flush is under way, waits for it to end, at most backpressureWait.
+// Beyond MaxPendingBytes calls are refused (admit).
 func (in *Ingester) backpressure() {
 	raw := in.pend.rawBytes()
 	if raw <= in.cfg.PendingBytes {
 		return
 	}
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
 	if raw <= 2*in.cfg.PendingBytes {
-		select {
-		case in.kick <- struct{}{}:
-		default:
-		}
 		return
 	}
-	in.flushMu.Lock()
-	defer in.flushMu.Unlock()
-	in.flush(in.takeReady())
+	ended := in.nextFlushEnd()
+	if in.flushMu.TryLock() {
+		defer in.flushMu.Unlock()
+		in.flush(in.takeReady())
+		return
+	}
+	// Flushes run one at a time, so waiting for flushMu queued the call
+	// behind the flush under way and behind every call queued before it,
+	// each then flushing in turn: on a loaded ClickHouse, calls waited
+	// 20-30 s and more (docs/clickhouse.md, "Writes that stalled").
+	t := time.NewTimer(in.backpressureWait)
+	defer t.Stop()
+	select {
+	case <-ended:
+	case <-t.C:
+	}
+}
+
+// nextFlushEnd is closed when the next flush (or the one under way) has
+// landed its entries.
+func (in *Ingester) nextFlushEnd() <-chan struct{} {
+	in.flushEndMu.Lock()
+	defer in.flushEndMu.Unlock()
+	if in.flushEnd == nil {
+		in.flushEnd = make(chan struct{})
+	}
+	return in.flushEnd
+}
+
+// flushEnded wakes the calls waiting for a flush's end (backpressure).
+func (in *Ingester) flushEnded() {
+	in.flushEndMu.Lock()
+	defer in.flushEndMu.Unlock()
+	if in.flushEnd != nil {
+		close(in.flushEnd)
+		in.flushEnd = nil
+	}
 }
 
 // byTrace groups the documents of a call by trace: the trace ids in order

@@ -169,3 +169,19 @@ func SetStaleOverlap(s *Store, d time.Duration) { s.stale.overlap = d }
 // StaleScans are how many of s's PendingBefore answers were whole scans
 // and how many read a window and the last answer.
 func StaleScans(s *Store) (fulls, windows int) { return s.stale.fulls, s.stale.windows }
+
+// NewPartWindows is how many of s's PendingBefore windows read only the
+// parts made since a sample (newparts.go).
+func NewPartWindows(s *Store) int { return s.stale.newParts }
+
+// PutDocsAt writes documents at version v, as a writer whose clock reads v
+// (its marks too).
+func (s *Store) PutDocsAt(ctx context.Context, puts []store.DocPut, v uint64) error {
+	var dw rowWriter
+	for _, p := range puts {
+		for _, d := range p.Docs {
+			writeDoc(&dw, p.Epoch, p.TraceID, d.ID, v, appendDocForm(nil, d.Raw))
+		}
+	}
+	return s.c.insert(ctx, "docs", tableColumns["docs"], dw.b)
+}

@@ -21,8 +21,9 @@ import (
 //   - the traces with a mark written since that answer's bound (less
 //     staleOverlap, for writers' clocks behind ours and INSERTs that
 //     became visible late), found by filtering versions, not grouping
-//     them;
-//   - and that answer's traces again.
+//     them, in the parts made since (newparts.go);
+//   - and that answer's traces again (only those with a row in a part
+//     made since: newparts.go).
 //
 // Both are then judged by their marks alone (readMarkRows). A trace stale
 // now whose newest open mark is older than the window was stale at the
@@ -41,9 +42,13 @@ type staleScan struct {
 	upTo  time.Time // the last answer's before; zero: none yet
 	full  time.Time // when the last whole scan ran
 	found []string  // the last answer
+	// samples are the tables' newest block numbers at each call since
+	// (newparts.go), oldest first; none on a sharded store.
+	samples []blockSample
 
 	overlap        time.Duration // staleOverlap unless a test sets it
 	fulls, windows int           // answers of each kind, for tests
+	newParts       int           // windows that read only new parts, for tests
 }
 
 var _ store.StalePending = (*Store)(nil)
@@ -57,21 +62,39 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 	defer st.mu.Unlock()
 	var ids []string
 	var err error
-	if st.upTo.IsZero() || before.Before(st.upTo) || time.Since(st.full) >= staleFullEvery {
+	var cur blockSample
+	sampled := len(s.shards) == 0
+	if sampled {
+		cur, err = s.newestBlocks(ctx)
+	}
+	overlap := cmp.Or(st.overlap, staleOverlap)
+	switch {
+	case err != nil:
+	case st.upTo.IsZero() || before.Before(st.upTo) || time.Since(st.full) >= staleFullEvery || st.restarted(cur):
 		full := time.Now()
+		st.samples = nil
 		if ids, err = s.pendingBeforeScan(ctx, before); err == nil {
 			st.full = full
 			st.fulls++
 		}
-	} else {
-		ids, err = s.pendingBeforeSince(ctx, st.upTo.Add(-cmp.Or(st.overlap, staleOverlap)), before, st.found)
+	default:
+		since := st.upTo.Add(-overlap)
+		after := blockSample{docs: -1, traces: -1, summaries: -1, dropped: -1} // every part
+		if smp, ok := st.sampleBefore(since.Add(-overlap)); ok {
+			after = smp
+			st.newParts++
+		}
+		ids, err = s.pendingBeforeSince(ctx, since, before, st.found, after)
 		st.windows++
 	}
 	if err != nil {
-		st.upTo, st.found = time.Time{}, nil
+		st.upTo, st.found, st.samples = time.Time{}, nil, nil
 		return err
 	}
 	st.upTo, st.found = before, ids
+	if sampled {
+		st.samples = append(st.samples, cur)
+	}
 	for _, id := range ids {
 		if !fn(id) {
 			return nil
@@ -81,17 +104,19 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 }
 
 // pendingBeforeSince is PendingBefore's answer from the traces marked in
-// [since, before) and the last answer's traces (again).
-func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time, again []string) ([]string, error) {
+// [since, before), in the parts made after the blocks after numbers
+// (newparts.go), and the last answer's traces (again), judged again if
+// they have a row in such a part.
+func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time, again []string, after blockSample) ([]string, error) {
 	from := before.Add(-staleWindow)
 	window := fmt.Sprintf(`p >= %d AND ver >= %d AND ver < %d`,
 		uint32(store.PartitionOf(from.Unix())), max(since.UnixNano(), from.UnixNano()), before.UnixNano())
-	r, err := s.c.selectRows(ctx, `SELECT DISTINCT trace FROM (SELECT trace FROM docs WHERE epoch != `+noEpoch+` AND `+window+`
-		UNION ALL SELECT trace FROM traces WHERE pending = 1 AND `+window+`)`)
+	r, err := s.c.selectRows(ctx, `SELECT DISTINCT trace FROM (SELECT trace FROM docs WHERE epoch != `+noEpoch+` AND `+window+` AND `+partsAfter(after.docs)+`
+		UNION ALL SELECT trace FROM traces WHERE pending = 1 AND `+window+` AND `+partsAfter(after.traces)+`)`)
 	if err != nil {
 		return nil, err
 	}
-	ids := slices.Clone(again)
+	var ids []string
 	for r.more() {
 		if id := r.str(); r.err == nil {
 			ids = append(ids, id)
@@ -100,9 +125,24 @@ func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time,
 	if r.err != nil {
 		return nil, r.err
 	}
+	// The last answer's traces with no row in a part made since the
+	// sample are as pending as they were: kept, not judged again.
+	var out []string
+	if touched, err := s.touchedSince(ctx, again, after); err != nil {
+		return nil, err
+	} else if touched != nil {
+		for _, id := range again {
+			if touched[id] {
+				ids = append(ids, id)
+			} else {
+				out = append(out, id)
+			}
+		}
+	} else {
+		ids = append(ids, again...)
+	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	var out []string
 	for lo := 0; lo < len(ids); lo += tracesPerQuery {
 		tms, err := s.readMarkRows(ctx, ids[lo:min(lo+tracesPerQuery, len(ids))])
 		if err != nil {
@@ -115,5 +155,5 @@ func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time,
 		}
 	}
 	slices.Sort(out)
-	return out, nil
+	return slices.Compact(out), nil
 }
