@@ -205,12 +205,6 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		Merger:                concatenate,
 		FormatMajorVersion:    formatVersion,
 		Cleaner:               noRecycle{},
-		// A log whose last sync failed (its writes wait for a sync in
-		// walsync.go's buffer: a full disk at Close) is closed with a
-		// SyncTo; with a Sync Pebble's file returns its error without
-		// closing the file. Tables and blob files are synced before
-		// they close either way.
-		NoSyncOnClose: true,
 	}
 	// Fast codecs in the upper levels, zstd level 1 from L4 down (below),
 	// where data lives; the main and index LSMs MinLZ throughout

@@ -45,7 +45,7 @@ func (fs walFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
 	if !strings.HasSuffix(name, ".log") {
 		return f, nil
 	}
-	return walFile{bufferedFile: &bufferedFile{File: f}, durable: fs.durable}, nil
+	return walFile{File: f, durable: fs.durable}, nil
 }
 
 func (fs walFS) Create(name string, c vfs.DiskWriteCategory) (f vfs.File, err error) {
@@ -80,39 +80,29 @@ func (fs walFS) MkdirAll(dir string, perm os.FileMode) error {
 }
 
 // walFile is a write-ahead log whose syncs stop at the OS unless a durable
-// write is committing. Its writes wait in a buffer until the next sync:
-// Pebble writes a commit group's full 32 KiB blocks one call each and then
-// the rest before it syncs, and a write call costs more CPU than its bytes
-// (writebuf.go); the sync hands the group to the OS in one. A commit
-// without Sync (retention's range deletions, migrations) reaches the OS at
-// the next sync, the log's close or when the buffer fills, as it was never
-// promised to survive the process.
+// write is committing.
 type walFile struct {
-	*bufferedFile
+	vfs.File
 	durable *atomic.Int32
 }
 
 func (f walFile) Sync() error {
 	if f.durable.Load() > 0 {
-		return f.bufferedFile.Sync()
+		return f.File.Sync()
 	}
-	return f.flushed(func() error { return nil })
+	return nil
 }
 
 func (f walFile) SyncData() error {
 	if f.durable.Load() > 0 {
-		return f.bufferedFile.SyncData()
+		return f.File.SyncData()
 	}
-	return f.flushed(func() error { return nil })
+	return nil
 }
 
-// SyncTo is a sync without durability, which Pebble asks of a log only at
-// its close after a failed sync (NoSyncOnClose, lsm.go): it hands nothing
-// to the OS then, since Pebble's file closes only if it succeeds, and the
-// close that follows writes what waits.
 func (f walFile) SyncTo(length int64) (bool, error) {
 	if f.durable.Load() > 0 {
-		return f.bufferedFile.SyncTo(length)
+		return f.File.SyncTo(length)
 	}
 	return false, nil
 }

@@ -54,8 +54,9 @@ func TestWALSyncsOnlyWhenDurable(t *testing.T) {
 
 // What a killed process leaves is what its files hold in the OS: an
 // acknowledged PutDocs must be there while the store is still open, its
-// log records handed over at the commit's sync however they were buffered
-// (TestBinarySIGKILLKeepsAcknowledgedData kills a real server).
+// log records handed to the OS by the commit's sync at the latest, however
+// the log's writes are buffered (TestBinarySIGKILLKeepsAcknowledgedData
+// kills a real server).
 func TestAcknowledgedWritesInTheOSBeforeClose(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{Logger: slog.New(slog.DiscardHandler)})

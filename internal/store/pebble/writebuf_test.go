@@ -109,22 +109,20 @@ func checkContent(t *testing.T, f vfs.File, want []byte) {
 	}
 }
 
-// Tables, blob files and logs are buffered; the manifest and the rest are
-// not.
-func TestOnlyTablesBlobFilesAndLogsBuffered(t *testing.T) {
+// Tables and blob files are buffered; logs, whose syncs are commits, and
+// the manifest are not.
+func TestOnlyTablesAndBlobFilesBuffered(t *testing.T) {
 	dir := t.TempDir()
 	fs := walFS{FS: vfs.Default, durable: new(atomic.Int32), space: newSpace(dir, 0, slog.New(slog.DiscardHandler))}
 	for name, want := range map[string]bool{
-		"000001.log": true, "MANIFEST-000002": false, "000003.sst": true, "000004.blob": true, "OPTIONS-000005": false,
+		"000001.log": false, "MANIFEST-000002": false, "000003.sst": true, "000004.blob": true, "OPTIONS-000005": false,
 	} {
 		f, err := fs.Create(dir+"/"+name, vfs.WriteCategoryUnspecified)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, table := f.(*bufferedFile)
-		_, log := f.(walFile)
-		if (table || log) != want {
-			t.Errorf("%s buffered: %v, want %v", name, table || log, want)
+		if _, got := f.(*bufferedFile); got != want {
+			t.Errorf("%s buffered: %v, want %v", name, got, want)
 		}
 		if _, err := f.Write([]byte("x")); err != nil {
 			t.Fatal(err)
@@ -136,62 +134,4 @@ func TestOnlyTablesBlobFilesAndLogsBuffered(t *testing.T) {
 			t.Errorf("%s after close: %v, %v", name, fi, err)
 		}
 	}
-}
-
-// A log's records reach the OS at every sync, durable or not, in one write
-// call for what Pebble wrote since the last: an acknowledged commit must
-// survive the process (TestBinarySIGKILLKeepsAcknowledgedData).
-func TestLogSyncHandsRecordsToTheOS(t *testing.T) {
-	dir := t.TempDir()
-	var sizes []int
-	syncs := new(atomic.Int32)
-	fs := walFS{FS: recordingFS{countingFS{vfs.Default, syncs}, &sizes}, durable: new(atomic.Int32),
-		space: newSpace(dir, 0, slog.New(slog.DiscardHandler))}
-	log, err := fs.Create(dir+"/000001.log", vfs.WriteCategoryUnspecified)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []byte
-	for round := range 4 {
-		// A commit group: two full blocks and the current one's records.
-		for _, n := range []int{32 << 10, 32 << 10, 1000 + round} {
-			p := bytes.Repeat([]byte{byte(round + 1)}, n)
-			want = append(want, p...)
-			if _, err := log.Write(p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		sync := log.SyncData
-		if round == 2 {
-			sync = func() error { return fs.syncingDurably(log.SyncData) }
-		}
-		if err := sync(); err != nil {
-			t.Fatal(err)
-		}
-		other, err := vfs.Default.Open(dir + "/000001.log")
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkContent(t, other, want)
-		other.Close()
-		if len(sizes) != round+1 {
-			t.Fatalf("after %d syncs, %d write calls: %v", round+1, len(sizes), sizes)
-		}
-	}
-	if syncs.Load() != 1 {
-		t.Fatalf("%d syncs reached the file, want the durable one", syncs.Load())
-	}
-	if err := log.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-type recordingFS struct {
-	vfs.FS
-	sizes *[]int
-}
-
-func (fs recordingFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := fs.FS.Create(name, c)
-	return writeLog{f, fs.sizes}, err
 }
