@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -299,6 +300,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	// compactions drop the tombstones at the bottom level anyway.
 	opts.Experimental.TombstoneDenseCompactionThreshold = -1
 	opts.Experimental.UserKeyCategories = keyCategories[role]
+	opts.Experimental.SpanPolicyFunc = cutAt(tableCuts[role]...)
 	opts.EnsureDefaults()
 	return opts
 }
@@ -314,6 +316,36 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 // keeps them within it; only a document of more than ~6 KiB arriving at a
 // block under 90% full still makes a larger one.
 const blobBlockSize = 63 << 10
+
+// tableCuts are keys no flushed or compacted table of an LSM spans: Pebble
+// ends a table there. Every flush of the documents LSM writes pending
+// marks (p) as well as documents (t), and its first table ran from the one
+// into the other: its range held every older document, so compacting it
+// into the level below rewrote every table there (at 2M single-segment
+// segments the documents LSM's compactions wrote 95 MB for 65 MB flushed,
+// 46 MB with the cut; docs/performance.md, session 26). The main LSM's
+// summaries (s) and statistics (u) are not cut: their tables then stop
+// overlapping, L0's sublevels no longer reach L0CompactionThreshold, and
+// L0 kept most summaries (160 MB in 86 tables at 2M) until Pebble's
+// 500-table limit, each table a filter probe per ingested trace id.
+var tableCuts = [...][][]byte{
+	mainLSM:      nil,
+	documentsLSM: {{'t'}},
+	indexLSM:     nil,
+}
+
+// cutAt ends a flush's or compaction's table at each cut (Pebble's span
+// policies, of which only the bounds are used).
+func cutAt(cuts ...[]byte) pebble.SpanPolicyFunc {
+	return func(start []byte) (pebble.SpanPolicy, []byte, error) {
+		for _, c := range cuts {
+			if bytes.Compare(start, c) < 0 {
+				return pebble.SpanPolicy{}, c, nil
+			}
+		}
+		return pebble.SpanPolicy{}, nil, nil
+	}
+}
 
 // keyCategories name each LSM's key tables for Pebble, which labels a
 // compaction's CPU profile samples with them (key-type, beside pebble=compact

@@ -1,10 +1,14 @@
 package pebble
 
 import (
+	"context"
+	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
 type countingFS struct {
@@ -45,5 +49,40 @@ func TestWALSyncsOnlyWhenDurable(t *testing.T) {
 	}
 	if err := table.SyncData(); err != nil || syncs.Load() != 2 {
 		t.Fatalf("table sync: %d syncs, %v", syncs.Load(), err)
+	}
+}
+
+// What a killed process leaves is what its files hold in the OS: an
+// acknowledged PutDocs must be there while the store is still open, its
+// log records handed to the OS by the commit's sync at the latest, however
+// the log's writes are buffered (TestBinarySIGKILLKeepsAcknowledgedData
+// kills a real server).
+func TestAcknowledgedWritesInTheOSBeforeClose(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Commits of a kilobyte to several 32 KiB log blocks (of documents
+	// small enough to keep blob blocks within 64 KiB: TestBlobBlocksSkipZstdsHistory
+	// reads the whole process's memory profile).
+	docs := []int{1, 5, 40, 70, 130, 2}
+	for i, n := range docs {
+		if err := s.PutDocs(context.Background(), []store.DocPut{docPut(testTraceID(i), n, 1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	killed := t.TempDir()
+	if err := os.CopyFS(killed, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(killed, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i, n := range docs {
+		assertDocs(t, c, testTraceID(i), n)
 	}
 }
