@@ -3,8 +3,8 @@ package pebble
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"maps"
 	"os"
