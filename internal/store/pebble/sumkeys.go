@@ -37,6 +37,9 @@ const sumPrefixLen = 2 + 8 + 1
 
 // appendSumID appends the packed form of id filed under epoch.
 func appendSumID(dst []byte, epoch int64, id string) []byte {
+	if raw, ok := xrayRaw(id); ok && ownEpoch(raw[:], epoch) {
+		return append(append(dst, sumIDCommon), raw[4:]...) // the common id, as sumFloor gives it
+	}
 	if id == "" {
 		return dst
 	}
