@@ -108,11 +108,11 @@ func benchSummary(r *rand.Rand, i int, epoch int64) *trace.Summary {
 func benchStore(b *testing.B, n, hours int) (*pebble.Store, int64, int64) {
 	b.Helper()
 	// "search8": the traces of layout 6's benchmarks (slow ones added),
-	// with random-looking ids; "-l12": stored in layout 12 (packed
-	// documents' keys), which the builds of layout 11 cannot open (the
+	// with random-looking ids; "-l13": stored in layout 13 (packed
+	// summaries' keys), which the builds of layout 12 cannot open (the
 	// cache lives in the temp dir, shared by checkouts, and opening it
 	// upgrades it).
-	name := benchtest.Name("search8-l12", n)
+	name := benchtest.Name("search8-l13", n)
 	if hours != 1 {
 		name += fmt.Sprintf("-%dh", hours)
 	}

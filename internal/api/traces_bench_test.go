@@ -25,7 +25,7 @@ import (
 // rewritten, so a 1e6-trace store takes minutes, not the ingest time.
 func docStore(b *testing.B, n int) *pebble.Store {
 	b.Helper()
-	st, _ := benchtest.Cached(b, benchtest.Name("docs-l12", n), func(st *pebble.Store, end int64) {
+	st, _ := benchtest.Cached(b, benchtest.Name("docs-l13", n), func(st *pebble.Store, end int64) {
 		p := benchtest.NewTraces(b, 7, 256, end)
 		batch := make([]store.TraceUpdate, 0, 250)
 		for i := range n {

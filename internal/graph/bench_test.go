@@ -35,7 +35,7 @@ func benchStore(b *testing.B) (*graph.Aggregator, int64) {
 
 // benchData is the store and the end of the hours it holds.
 func benchData(b *testing.B) (*pebble.Store, int64) {
-	st, built := benchtest.Cached(b, benchtest.Name("graph-l12", benchTraces), func(st *pebble.Store, end int64) { buildBench(b, st, end) })
+	st, built := benchtest.Cached(b, benchtest.Name("graph-l13", benchTraces), func(st *pebble.Store, end int64) { buildBench(b, st, end) })
 	runtime.GC() // the setup's garbage is not the queries' cost
 	return st, benchEnd(built)
 }

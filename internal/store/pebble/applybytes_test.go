@@ -28,11 +28,11 @@ var layout10Digests = map[string][2]string{
 }
 
 // appliedDigests are the digests of the same stores with their summaries
-// in the compact form (layout 11) and their documents' keys packed
-// (layout 12).
+// in the compact form (layout 11), their documents' keys packed (layout
+// 12) and their summaries' keys packed (layout 13).
 var appliedDigests = map[string][2]string{
-	"single": {"514932921d12b138185e4da17303e79b26f781d7066d37c4b2dc136927c6960f", "514932921d12b138185e4da17303e79b26f781d7066d37c4b2dc136927c6960f"},
-	"mixed":  {"4b7adfdb862563d1f67000fc515a6fae65d61ab71f421c1e2c65b31a36094dcf", "4b7adfdb862563d1f67000fc515a6fae65d61ab71f421c1e2c65b31a36094dcf"},
+	"single": {"da9b037d2beedbfbd128f815fd0dda667f6337543f36f9cb9c4b8ddccfe064d3", "da9b037d2beedbfbd128f815fd0dda667f6337543f36f9cb9c4b8ddccfe064d3"},
+	"mixed":  {"6c127a0dfe20e9ec8dca856bcbcc37495fdc858f730437f6d9fb442cc99b9f96", "6c127a0dfe20e9ec8dca856bcbcc37495fdc858f730437f6d9fb442cc99b9f96"},
 }
 
 // TestApplyWritesSameRecords stores generated traces of both shapes as

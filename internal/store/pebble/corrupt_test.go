@@ -31,7 +31,7 @@ func TestCorruptSummarySkipped(t *testing.T) {
 		storetest.Put(t, s, storetest.Summary(id, storetest.Base+int64(i)))
 	}
 	bad := ids[20]
-	if err := s.main.Set(summaryKey(storetest.Base+20, bad), []byte{0xff, 0x01, 0x02}, pebble.Sync); err != nil {
+	if err := s.main.Set(s.summaryKey(storetest.Base+20, bad), []byte{0xff, 0x01, 0x02}, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	for scan := range 2 {
@@ -87,7 +87,7 @@ func TestCorruptSummarySkippedByIndexedSearch(t *testing.T) {
 		storetest.Put(t, s, sum)
 	}
 	bad := ids[20]
-	if err := s.main.Set(summaryKey(storetest.Base+20, bad), []byte{0xff, 0x01, 0x02}, pebble.Sync); err != nil {
+	if err := s.main.Set(s.summaryKey(storetest.Base+20, bad), []byte{0xff, 0x01, 0x02}, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

@@ -14,6 +14,7 @@ import (
 type decodeAhead struct {
 	fn    func(*trace.Summary) bool
 	skip  func(key []byte, err error) // a summary that does not decode
+	idOf  func(key []byte) string     // a summary key's trace id
 	keys  [][]byte
 	raws  [][]byte
 	limit int
@@ -27,8 +28,8 @@ const (
 	maxRun   = 512
 )
 
-func newDecodeAhead(fn func(*trace.Summary) bool, skip func(key []byte, err error)) *decodeAhead {
-	return &decodeAhead{fn: fn, skip: skip, limit: firstRun}
+func newDecodeAhead(fn func(*trace.Summary) bool, skip func(key []byte, err error), idOf func(key []byte) string) *decodeAhead {
+	return &decodeAhead{fn: fn, skip: skip, idOf: idOf, limit: firstRun}
 }
 
 // add queues one value (copied) and decodes the run when it is full. It
@@ -63,7 +64,7 @@ func (d *decodeAhead) flush() bool {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(d.raws); i += workers {
-				out[i], errs[i] = trace.DecodeSummaryUnder(d.raws[i], summaryKeyTraceID(d.keys[i]))
+				out[i], errs[i] = trace.DecodeSummaryUnder(d.raws[i], d.idOf(d.keys[i]))
 			}
 		}()
 	}
@@ -87,7 +88,7 @@ func (d *decodeAhead) flush() bool {
 // passes over, and logs it once per trace.
 func (s *Store) skipCorrupt(key []byte, err error) {
 	s.corrupt.Add(1)
-	id := string(key[min(len(key), 9):]) // s | epoch | trace id
+	id := s.summaryKeyTraceID(key)
 	if _, logged := s.corruptLogged.LoadOrStore(id, true); !logged {
 		s.log.Error("store: a stored trace summary does not decode; scans skip the trace", "trace_id", id, "err", err)
 	}

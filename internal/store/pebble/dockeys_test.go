@@ -119,11 +119,17 @@ func textDocKeys(t *testing.T, s *Store) {
 
 // Any trace and document id give a key that reads back, in either form:
 // the packed form's id reads back, and its text form is the text key.
+// Summaries' keys are checked too, the document id standing for a second
+// trace id (checkSumKeys): one target, as make test fuzzes each for a while.
 func FuzzDocKeys(f *testing.F) {
 	f.Add(int64(0x5f84c7a5), "1-5f84c7a5-0123456789abcdef01234567", "0123456789abcdef")
 	f.Add(int64(0x5f84c7a5), "1-5f84c7a6-0123456789abcdef01234567", "\xff0123456")
 	f.Add(int64(-1), "w3c\x01", "01234567")
+	f.Add(int64(0x5f84c7a5), "1-5f84c7a5-0123456789abcdef0123456", "1-5f84c7a5-0123456789:bcdef01234567")
+	f.Add(int64(0x5f84c7a5), "1-5f84c7a5-", "1-5f84c7a5-000000000000000000000000\x00")
+	f.Add(int64(0), "\x02\x00", "\x01")
 	f.Fuzz(func(t *testing.T, ep int64, id, doc string) {
+		checkSumKeys(t, ep, id, doc)
 		if strings.IndexByte(id, 0) >= 0 {
 			t.Skip() // a trace id holding a zero byte shares a prefix in either form
 		}

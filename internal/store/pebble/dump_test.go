@@ -19,7 +19,8 @@ func (s *Store) DumpDigest() (string, error) { return s.dumpDigest(false) }
 // DumpDigestAsLayout10 is DumpDigest of the store as a layout 10 build
 // would have written it: each summary in the derived form that build wrote
 // (decoded and encoded again), the documents' keys in text form and
-// posting lists without runs (layout 12: dockeys.go, postings.go) and the
+// posting lists without runs (layout 12: dockeys.go, postings.go), the
+// summaries' keys in text form (layout 13: sumkeys.go) and the
 // layout version 10. Equal to such a
 // build's digest, it says the compact form and the packed keys changed no
 // record.
@@ -53,21 +54,25 @@ func (s *Store) dumpDigest(asLayout10 bool) (string, error) {
 			if asLayout10 && db == s.index {
 				v = entriesOfRuns(v)
 			}
-			if k := it.Key(); asLayout10 && db == s.main && string(k) == "v" {
+			k := it.Key()
+			if asLayout10 && db == s.main && string(k) == "v" {
 				v = []byte("10")
 			} else if asLayout10 && db == s.main && len(k) > 9 && k[0] == 's' {
-				sum, err := trace.DecodeSummaryUnder(v, summaryKeyTraceID(k))
+				sum, err := trace.DecodeSummaryUnder(v, s.summaryKeyTraceID(k))
 				if err == nil {
-					v, err = trace.AppendSummaryUnder(nil, sum, summaryKeyTraceID(k))
+					v, err = trace.AppendSummaryUnder(nil, sum, s.summaryKeyTraceID(k))
 				}
 				if err != nil {
 					it.Close()
 					return "", err
 				}
 			}
+			if asLayout10 && db == s.main && !s.textSumKeys && len(k) >= 9 && (k[0] == 's' || k[0] == 'd') {
+				k = textSumKey(k) // in the same order (sumkeys.go)
+			}
 			h.Write([]byte{byte(i)})
-			h.Write(binary.AppendUvarint(n[:0], uint64(len(it.Key()))))
-			h.Write(it.Key())
+			h.Write(binary.AppendUvarint(n[:0], uint64(len(k))))
+			h.Write(k)
 			h.Write(binary.AppendUvarint(n[:0], uint64(len(v))))
 			h.Write(v)
 		}

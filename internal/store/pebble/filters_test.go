@@ -68,8 +68,9 @@ func TestKeyCategoriesNameTables(t *testing.T) {
 		key  []byte
 		want string
 	}{
-		{mainLSM, summaryKey(storetest.Base, id), "main:s"},
-		{mainLSM, droppedKey(storetest.Base, id), "main:<s"},
+		{mainLSM, (&Store{}).summaryKey(storetest.Base, id), "main:s"},
+		{mainLSM, (&Store{textSumKeys: true}).summaryKey(storetest.Base, id), "main:s"},
+		{mainLSM, (&Store{}).droppedKey(storetest.Base, id), "main:<s"},
 		{mainLSM, stat, "main:u"},
 		{mainLSM, metaKey("insights", "g"), "main:>u"},
 		{mainLSM, aliasKey(id), "main:>u"},

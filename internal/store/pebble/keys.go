@@ -12,30 +12,37 @@ func epochBytes(e int64) []byte {
 	return b[:]
 }
 
-func summaryKey(epoch int64, traceID string) []byte {
-	return appendSummaryKey(make([]byte, 0, 1+8+len(traceID)), epoch, traceID)
+func (s *Store) summaryKey(epoch int64, traceID string) []byte {
+	return s.appendSummaryKey(make([]byte, 0, 1+8+1+len(traceID)), epoch, traceID)
 }
 
-// appendSummaryKey appends summaryKey(epoch, traceID) to dst.
-func appendSummaryKey(dst []byte, epoch int64, traceID string) []byte {
+// appendSummaryKey appends summaryKey(epoch, traceID) to dst: the trace id
+// packed (sumkeys.go), or as text in a store of layout 12 or older.
+func (s *Store) appendSummaryKey(dst []byte, epoch int64, traceID string) []byte {
 	dst = binary.BigEndian.AppendUint64(append(dst, 's'), uint64(epoch))
-	return append(dst, traceID...)
+	if s.textSumKeys {
+		return append(dst, traceID...)
+	}
+	return appendSumID(dst, epoch, traceID)
 }
 
 // summaryKeyTraceID is the trace id of a summary key (summaries leave it
 // out: trace.AppendSummaryUnder).
-func summaryKeyTraceID(k []byte) string {
+func (s *Store) summaryKeyTraceID(k []byte) string {
 	if len(k) < 9 {
 		return ""
 	}
-	return string(k[9:])
+	if s.textSumKeys {
+		return string(k[9:])
+	}
+	return sumIDOf(int64(binary.BigEndian.Uint64(k[1:9])), k[9:])
 }
 
 // droppedKey is a trace's tombstone: keep policies dropped it (Apply).
 // Epoch first, like summaries, so retention drops it with its partition
 // and LatestEpoch finds the newest.
-func droppedKey(epoch int64, traceID string) []byte {
-	k := summaryKey(epoch, traceID)
+func (s *Store) droppedKey(epoch int64, traceID string) []byte {
+	k := s.summaryKey(epoch, traceID)
 	k[0] = 'd'
 	return k
 }

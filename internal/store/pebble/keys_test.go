@@ -20,9 +20,14 @@ func TestAppendKeysMatch(t *testing.T) {
 					t.Errorf("appendDocKey(%d, %q, %q) = %q, want %q", ep, c.id, c.doc, got[len(pre):], s.docKey(ep, c.id, c.doc))
 				}
 			}
+			text := &Store{textSumKeys: true}
 			want := append(append([]byte{'s'}, epochBytes(ep)...), c.id...)
-			if got := appendSummaryKey(pre, ep, c.id); !bytes.Equal(got[len(pre):], want) || !bytes.Equal(summaryKey(ep, c.id), want) {
+			if got := text.appendSummaryKey(pre, ep, c.id); !bytes.Equal(got[len(pre):], want) || !bytes.Equal(text.summaryKey(ep, c.id), want) {
 				t.Errorf("appendSummaryKey(%d, %q) = %q, want %q", ep, c.id, got[len(pre):], want)
+			}
+			packed := &Store{}
+			if got := packed.appendSummaryKey(pre, ep, c.id); !bytes.Equal(got[len(pre):], packed.summaryKey(ep, c.id)) {
+				t.Errorf("packed appendSummaryKey(%d, %q) = %q, want %q", ep, c.id, got[len(pre):], packed.summaryKey(ep, c.id))
 			}
 		}
 	}

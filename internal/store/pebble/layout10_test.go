@@ -2,7 +2,9 @@ package pebble
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"maps"
 	"os"
@@ -47,6 +49,17 @@ func TestLayout10StoreUpgrades(t *testing.T) { testSummaryFormUpgrade(t, "10", 0
 // 12 packs the ids in documents' keys (dockeys.go), only in new stores: a
 // layout 11 store reads as it is, and its new documents take text keys.
 func TestLayout11StoreReadsAsItIs(t *testing.T) { testSummaryFormUpgrade(t, "11", 0x04) }
+
+// testdata/layout12 is testdata/layout11's content written by a layout 12
+// build (main at 6cfb378, the test that wrote it not kept: it read the
+// layout 11 store and applied what it read), with six traces of one second
+// whose ids are of several forms (common, sharing a prefix, upper-case hex,
+// another epoch's, not X-Ray's), one document each, and a trace dropped by
+// keep policies (storetest.TraceID(Base+5, 3)); testdata/layout12.*.json
+// are its summaries and documents as that build read them. Layout 13 packs
+// the ids in summaries' keys (sumkeys.go), only in new stores: a layout 12
+// store reads as it is, its new summaries keyed as text.
+func TestLayout12StoreReadsAsItIs(t *testing.T) { testSummaryFormUpgrade(t, textSumKeysLayout, 0x04) }
 
 // testSummaryFormUpgrade opens testdata/layout<version>, whose summaries
 // are all of form, read-only on a full disk and then upgraded, checking
@@ -98,6 +111,10 @@ func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 	if got := summaryForms(t, s.main); !maps.Equal(got, map[byte]int{form: len(want)}) {
 		t.Fatalf("summary forms in the layout %s store: %v, want %d of %#x", version, got, len(want), form)
 	}
+	upgraded := textDocsLayout
+	if version == textSumKeysLayout {
+		upgraded = version
+	}
 	check := func(when, version string, extra int) {
 		t.Helper()
 		if v, _ := s.lookup([]byte{'v'}); string(v) != version {
@@ -113,6 +130,16 @@ func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 		}
 		if len(got) != len(want)+extra {
 			t.Fatalf("%s: %d summaries, want %d", when, len(got), len(want)+extra)
+		}
+		if !slices.IsSortedFunc(got, func(a, b *trace.Summary) int {
+			return cmp.Or(cmp.Compare(b.Epoch, a.Epoch), strings.Compare(b.TraceID, a.TraceID))
+		}) {
+			t.Errorf("%s: summaries not newest first, then by trace id descending", when)
+		}
+		if version == textSumKeysLayout {
+			if _, err := s.Head(t.Context(), storetest.TraceID(storetest.Base+5, 3)); !errors.Is(err, store.ErrDropped) {
+				t.Errorf("%s: the dropped trace's Head: %v", when, err)
+			}
 		}
 		byID := map[string]*trace.Summary{}
 		for _, x := range got {
@@ -137,8 +164,8 @@ func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 			tr, err := s.Trace(t.Context(), ws.TraceID)
 			if err != nil || !reflect.DeepEqual(tr.Summary, x) {
 				t.Errorf("%s: Trace(%s): %+v, %v", when, ws.TraceID, tr.Summary, err)
-			} else if n := len(tr.Docs); n != wantDocs[ws.TraceID] {
-				t.Errorf("%s: Trace(%s) has %d documents, want %d", when, ws.TraceID, n, wantDocs[ws.TraceID])
+			} else if n, w := len(tr.Docs), cmp.Or(len(docsWritten[ws.TraceID]), wantDocs[ws.TraceID]); n != w {
+				t.Errorf("%s: Trace(%s) has %d documents, want %d", when, ws.TraceID, n, w)
 			} else if w, ok := docsWritten[ws.TraceID]; ok && !sameDocs(tr.Docs, w) {
 				t.Errorf("%s: Trace(%s) documents differ from what the layout %s build stored", when, ws.TraceID, version)
 			}
@@ -159,10 +186,10 @@ func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 	if !s.Writable() {
 		t.Fatal("not writable after space was freed")
 	}
-	check("upgraded", textDocsLayout, 0)
+	check("upgraded", upgraded, 0)
 
 	// A summary written now takes the compact form beside the old ones,
-	// its documents' keys the text form of the others.
+	// its documents' and summary's keys the form of the others.
 	id := storetest.TraceID(storetest.Base+7, 2)
 	added := storetest.Summary(id, storetest.Base+7)
 	doc := store.Doc{ID: "0123456789abcdef", Raw: []byte(`{"id":"0123456789abcdef"}`)}
@@ -172,12 +199,19 @@ func testSummaryFormUpgrade(t *testing.T, version string, form byte) {
 	if got := summaryForms(t, s.main); !maps.Equal(got, forms) {
 		t.Errorf("summary forms after a new trace: %v, want %v", got, forms)
 	}
-	check("after a new trace", textDocsLayout, 1)
+	check("after a new trace", upgraded, 1)
 	if tr, err := s.Trace(t.Context(), id); err != nil || !reflect.DeepEqual(tr.Summary, added) || !sameDocs(tr.Docs, []store.Doc{doc}) {
 		t.Errorf("the new trace reads as %+v, %v; want %+v", tr, err, added)
 	}
-	if text, packed := docKeyForms(t, s.docs); packed != 0 || text != 13 {
-		t.Errorf("documents' keys: %d text, %d packed; want 13 text", text, packed)
+	text, packed := docKeyForms(t, s.docs)
+	if version == textSumKeysLayout {
+		text, packed = packed, text
+	}
+	if packed != 0 || text < 13 {
+		t.Errorf("documents' keys: %d of the layout's form, %d of the other; want 13 or more, 0", text, packed)
+	}
+	if n := packedSumKeys(t, s.main); n != 0 {
+		t.Errorf("%d summaries' or tombstones' keys packed", n)
 	}
 }
 
@@ -206,6 +240,28 @@ func docKeyForms(t *testing.T, db *pebble.DB) (text, packed int) {
 		}
 	}
 	return text, packed
+}
+
+// packedSumKeys counts the summaries' and tombstones' keys whose ids are
+// packed (sumkeys.go: a tag below ' ').
+func packedSumKeys(t *testing.T, db *pebble.DB) int {
+	t.Helper()
+	n := 0
+	for _, table := range []byte{'s', 'd'} {
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{table}, UpperBound: []byte{table + 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for it.First(); it.Valid(); it.Next() {
+			if k := it.Key(); len(k) > 9 && k[9] < ' ' {
+				n++
+			}
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
 }
 
 // summaryForms counts the stored summaries by their format byte.

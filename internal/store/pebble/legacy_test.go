@@ -56,6 +56,7 @@ func TestLegacyPartitionsAnswerAsTheScan(t *testing.T) {
 	write(s, oldIDs, eps)
 	write(s, oldIDs[:100], eps) // summarised again under layout 5
 	restore()
+	textSumKeys(t, s) // as layout 5 keyed them
 	if err := s.main.Set([]byte{'v'}, []byte("5"), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}

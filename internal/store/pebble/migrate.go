@@ -32,19 +32,21 @@ import (
 // marked 11. Layout 12 packs the ids in documents' keys (dockeys.go),
 // which only a new store does: older stores become layout 11, whose
 // documents' keys this build writes as text, and which builds since
-// layout 11 still open.
-var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", textDocsLayout}
+// layout 11 still open. Layout 13 packs the trace ids in summaries' keys
+// (sumkeys.go), again only in a new store: a layout 12 store stays 12, its
+// summaries' keys text.
+var upgradableVersions = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", textDocsLayout, textSumKeysLayout}
 
 // readableVersions are the older layouts this build reads as they are: a
 // store on a disk too full to upgrade it opens read-only (with its
 // statistics and metadata where they are: Store.oldTables).
-var readableVersions = []string{"6", "7", "8", "9", "10", textDocsLayout}
+var readableVersions = []string{"6", "7", "8", "9", "10", textDocsLayout, textSumKeysLayout}
 
 // tablesInPlace says whether a store of layout have keeps its statistics
 // and metadata after the summaries, where this build does (layout 9 on):
 // opening it moves nothing, and read-only it reads them there.
 func tablesInPlace(have string) bool {
-	return have == "9" || have == "10" || have == textDocsLayout || have == layoutVersion
+	return have == "9" || have == "10" || have == textDocsLayout || have == textSumKeysLayout || have == layoutVersion
 }
 
 // layout is the store's layout version, "" for a new store; an error for a
@@ -74,7 +76,7 @@ func (s *Store) upgrade(have string) error {
 }
 
 func (s *Store) migrate(have string) error {
-	version := textDocsLayout // the documents' keys stay text (dockeys.go)
+	version := textDocsLayout // the documents' and summaries' keys stay text (dockeys.go, sumkeys.go)
 	if have == "" {
 		version = layoutVersion
 	}
@@ -87,7 +89,7 @@ func (s *Store) migrate(have string) error {
 	b := s.main.NewBatch()
 	defer b.Close()
 	switch have {
-	case layoutVersion, textDocsLayout:
+	case layoutVersion, textSumKeysLayout, textDocsLayout:
 		return nil
 	case "":
 		return setVersion(b)

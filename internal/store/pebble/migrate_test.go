@@ -27,6 +27,7 @@ import (
 func downgrade(t *testing.T, s *Store, version string, edit ...func(main *pebble.DB) error) {
 	t.Helper()
 	textDocKeys(t, s)
+	textSumKeys(t, s)
 	oldStatKeys(t, s)
 	if err := copyTable(s.main, s.main, metaTable, func(k []byte) []byte {
 		out := bytes.Clone(k)
@@ -94,7 +95,7 @@ func jsonSummaries(t *testing.T, s *Store) {
 	}
 	b := s.main.NewBatch()
 	for it.First(); it.Valid(); it.Next() {
-		sum, err := trace.DecodeSummaryUnder(it.Value(), summaryKeyTraceID(it.Key()))
+		sum, err := trace.DecodeSummaryUnder(it.Value(), s.summaryKeyTraceID(it.Key()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ func wholePostings(t *testing.T, s *Store) {
 	}
 	b := s.index.NewBatch()
 	for it.First(); it.Valid(); it.Next() {
-		sum, err := trace.DecodeSummaryUnder(it.Value(), summaryKeyTraceID(it.Key()))
+		sum, err := trace.DecodeSummaryUnder(it.Value(), s.summaryKeyTraceID(it.Key()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,11 +43,13 @@ import (
 
 // layoutVersion is written at creation and checked at open, so a future
 // layout can migrate or refuse old data instead of misreading it. A store
-// of an older layout is upgraded to textDocsLayout, which differs only in
-// its documents' keys (dockeys.go).
+// of an older layout is upgraded to textDocsLayout, which differs in its
+// documents' keys (dockeys.go) and summaries' keys (sumkeys.go);
+// textSumKeysLayout differs in the summaries' keys.
 const (
-	layoutVersion  = "12"
-	textDocsLayout = "11"
+	layoutVersion     = "13"
+	textSumKeysLayout = "12"
+	textDocsLayout    = "11"
 )
 
 // Store is the Pebble-backed store.Store.
@@ -90,6 +92,9 @@ type Store struct {
 	// is: documents' keys hold their ids as text (dockeys.go), posting
 	// lists take no runs (postings.go); written by open.
 	layout11 bool
+	// textSumKeys: the store's layout is 12 or older, whose summaries'
+	// keys hold their trace ids as text (sumkeys.go); written by open.
+	textSumKeys bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -209,10 +214,11 @@ func (s *Store) open(readOnly bool) ([]*pebble.DB, error) {
 			return nil, fmt.Errorf("store in %s: the disk is too full to create or upgrade the store (layout %q); free space and start again", s.dir, have)
 		}
 		s.oldTables = readOnly && !tablesInPlace(have)
-		s.layout11 = have != "" && have != layoutVersion
+		s.layout11 = have != "" && have != layoutVersion && have != textSumKeysLayout
+		s.textSumKeys = have != "" && have != layoutVersion
 	}
 	if !readOnly {
-		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats, layout11: s.layout11}
+		up := &Store{main: dbs[0], docs: dbs[1], index: dbs[2], dir: s.dir, fs: s.fs, space: s.space, log: s.log, combineStats: s.combineStats, layout11: s.layout11, textSumKeys: s.textSumKeys}
 		have, err := layoutOf(up.main, s.dir)
 		if err == nil {
 			err = up.upgrade(have)
@@ -399,15 +405,15 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 				return err
 			}
 			dropped = append(dropped, s.docPrefix(u.Epoch, u.TraceID))
-			sb.del(summaryKey(u.Epoch, u.TraceID))
+			sb.del(s.summaryKey(u.Epoch, u.TraceID))
 			if p := u.Previous; p != nil && p.Epoch != u.Epoch {
 				dropped = append(dropped, s.docPrefix(p.Epoch, u.TraceID))
-				sb.del(summaryKey(p.Epoch, u.TraceID))
+				sb.del(s.summaryKey(p.Epoch, u.TraceID))
 			}
 			// The tombstone, in the statistics' batch: late documents of
 			// the trace find it (Head, Trace) and are dropped too. A
 			// foreign epoch's alias stays, naming where it is filed.
-			sb.set(droppedKey(u.Epoch, u.TraceID), nil)
+			sb.set(s.droppedKey(u.Epoch, u.TraceID), nil)
 			s.setAlias(&sb, u)
 			continue
 		}
@@ -428,7 +434,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 		moved := u.Previous != nil && u.Previous.Epoch != u.Epoch
 		if p := u.Previous; p != nil {
 			if moved {
-				sb.del(summaryKey(p.Epoch, u.TraceID))
+				sb.del(s.summaryKey(p.Epoch, u.TraceID))
 			} else {
 				oldTerms, tb.oldVals = termsInto(tb.old, tb.oldVals, p)
 				tb.old = oldTerms
@@ -447,7 +453,7 @@ func (s *Store) apply(ctx context.Context, updates []store.TraceUpdate) error {
 			arena = w.chunk()
 		}
 		start := len(arena)
-		arena = appendSummaryKey(arena, u.Epoch, u.TraceID)
+		arena = s.appendSummaryKey(arena, u.Epoch, u.TraceID)
 		key := arena[start:len(arena):len(arena)]
 		start = len(arena)
 		var err error
@@ -509,7 +515,7 @@ func (s *Store) setAlias(sb *stagedBatch, u *store.TraceUpdate) {
 // dropped reports whether a trace filed under ep has a tombstone (one
 // lookup, which the bloom filters answer for the common trace without).
 func (s *Store) dropped(ep int64, traceID string) (bool, error) {
-	_, err := s.lookup(droppedKey(ep, traceID))
+	_, err := s.lookup(s.droppedKey(ep, traceID))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -662,7 +668,7 @@ func (s *Store) lookup(key []byte) ([]byte, error) {
 // summary reads and decodes a trace's summary (lookup consults the bloom
 // filters, so the common miss of a new trace reads no data block).
 func (s *Store) summary(ep int64, traceID string) (*trace.Summary, error) {
-	v, err := s.lookup(summaryKey(ep, traceID))
+	v, err := s.lookup(s.summaryKey(ep, traceID))
 	if err != nil {
 		return nil, err
 	}
@@ -681,14 +687,14 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 	if q.To <= q.From {
 		return nil
 	}
-	upper := summaryKey(q.To, "")
+	upper := s.summaryKey(q.To, "")
 	if !q.After.IsZero() {
 		if q.After.Epoch < q.From {
 			return nil
 		}
-		upper = summaryKey(q.After.Epoch, q.After.TraceID)
+		upper = s.summaryKey(q.After.Epoch, q.After.TraceID)
 		if q.After.Epoch >= q.To {
-			upper = summaryKey(q.To, "")
+			upper = s.summaryKey(q.To, "")
 		}
 	}
 	if first, rest, any, none := q.Conjunction(); none {
@@ -697,12 +703,12 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*tr
 		q.AnyOf, q.AnyIn, q.AllOf = first.Terms, first.Ranges, rest
 		return s.termScan(ctx, q, fn)
 	}
-	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(q.From, ""), UpperBound: upper})
+	it, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: s.summaryKey(q.From, ""), UpperBound: upper})
 	if err != nil {
 		return err
 	}
 	defer it.Close()
-	dec := newDecodeAhead(fn, s.skipCorrupt) // decodes on every core, delivers in order
+	dec := newDecodeAhead(fn, s.skipCorrupt, s.summaryKeyTraceID) // decodes on every core, delivers in order
 	for it.Last(); it.Valid(); it.Prev() {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -21,7 +21,7 @@ func TestSummaryValueLeavesOutTraceID(t *testing.T) {
 	id := storetest.TraceID(ep, 1)
 	sum := storetest.Summary(id, ep)
 	storetest.Put(t, s, sum)
-	v, err := s.lookup(summaryKey(ep, id))
+	v, err := s.lookup(s.summaryKey(ep, id))
 	if err != nil {
 		t.Fatal(err)
 	}

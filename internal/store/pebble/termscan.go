@@ -69,12 +69,15 @@ func (s *Store) indexScan(ctx context.Context, q store.SummaryQuery, plan *termP
 		return err
 	}
 	defer parts.Close()
-	sums, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: summaryKey(max(q.From, 0), ""), UpperBound: summaryKey(q.To, "")})
+	sums, err := s.main.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: s.summaryKey(max(q.From, 0), ""), UpperBound: s.summaryKey(q.To, "")})
 	if err != nil {
 		return err
 	}
 	defer sums.Close()
-	f := &fetcher{it: sums, after: after, limit: firstRun}
+	f := &fetcher{s: s, it: sums, after: after, limit: firstRun}
+	if !after.IsZero() {
+		f.afterKey = s.summaryKey(after.Epoch, after.TraceID)
+	}
 	// Candidates are decoded on every core, as a scan's summaries are: a
 	// range of numbers can name many.
 	f.dec = newDecodeAhead(func(sum *trace.Summary) bool {
@@ -84,7 +87,7 @@ func (s *Store) indexScan(ctx context.Context, q store.SummaryQuery, plan *termP
 			return true
 		}
 		return fn(sum)
-	}, s.skipCorrupt)
+	}, s.skipCorrupt, s.summaryKeyTraceID)
 	dec := f.dec
 	for ok := parts.Last(); ok; ok = parts.SeekLT(append([]byte{'i'}, epochBytes(bucketAt(parts))...)) {
 		if err := ctx.Err(); err != nil {
@@ -110,11 +113,13 @@ func (s *Store) indexScan(ctx context.Context, q store.SummaryQuery, plan *termP
 // more than a scan of every summary once candidates were many. A partial
 // position (postings.go) reads every summary its prefix names.
 type fetcher struct {
-	it    *pebble.Iterator
-	dec   *decodeAhead
-	after store.Cursor // exclusive: only summaries before it
-	keys  [][]byte     // newest first, as found
-	found []keyValue   // the keys' summaries, ascending
+	s        *Store
+	it       *pebble.Iterator
+	dec      *decodeAhead
+	after    store.Cursor // exclusive: only summaries before it
+	afterKey []byte       // its summary key
+	keys     [][]byte     // newest first, as found
+	found    []keyValue   // the keys' summaries, ascending
 	// named are the traces found by a partial position that names more
 	// than one, whose summaries must show the terms: the prefix may be
 	// another trace's. One found alone is taken as the one named: checking
@@ -145,7 +150,8 @@ func (f *fetcher) flush() bool {
 	f.found = f.found[:0]
 	for i := len(f.keys) - 1; i >= 0; i-- {
 		k := f.keys[i]
-		if len(k) != 9+partialLen || !isPartial(string(k[9:])) {
+		prefix, partial := f.s.partialPrefix(k)
+		if !partial {
 			if f.it.SeekGE(k) && bytes.Equal(f.it.Key(), k) {
 				f.found = append(f.found, keyValue{k, bytes.Clone(f.it.Value())}) // valid until the iterator moves
 			}
@@ -155,10 +161,10 @@ func (f *fetcher) flush() bool {
 		// shares the prefix; a seek just past the match instead (keeping
 		// Pebble's onward positioning for the next seek) measured no
 		// faster, nor did leaving the step out (docs/performance.md).
-		prefix, first, named := k[:len(k)-1], len(f.found), 0
+		first, named := len(f.found), 0
 		for ok := f.it.SeekGE(prefix); ok && bytes.HasPrefix(f.it.Key(), prefix); ok = f.it.Next() {
 			key, v := f.it.Key(), f.it.Value()
-			if _, canonical := xrayRaw(key[9:]); !canonical {
+			if !f.s.commonKey(key) {
 				// An id of another form (upper-case hex) that begins
 				// alike is listed whole, and found by its own entry.
 				continue
@@ -177,7 +183,7 @@ func (f *fetcher) flush() bool {
 				f.named = map[string]struct{}{}
 			}
 			for _, kv := range f.found[first:] {
-				f.named[summaryKeyTraceID(kv.key)] = struct{}{}
+				f.named[f.s.summaryKeyTraceID(kv.key)] = struct{}{}
 			}
 		}
 	}
@@ -190,11 +196,9 @@ func (f *fetcher) flush() bool {
 	return more
 }
 
-// before reports whether the summary key k lies before f.after.
-func (f *fetcher) before(k []byte) bool {
-	ep := int64(binary.BigEndian.Uint64(k[1:9]))
-	return ep < f.after.Epoch || ep == f.after.Epoch && string(k[9:]) < f.after.TraceID
-}
+// before reports whether the summary key k lies before f.after: keys sort
+// as their epochs and trace ids' text do (sumkeys.go).
+func (f *fetcher) before(k []byte) bool { return bytes.Compare(k, f.afterKey) < 0 }
 
 // carries reports whether a summary found by a partial position that
 // names more than one carries the plan's terms (true for the others): its
@@ -343,7 +347,7 @@ func (s *Store) termScanBucket(ctx context.Context, bucket int64, q store.Summar
 			}
 			continue
 		}
-		if !f.add(summaryKey(bestPos.Epoch, bestPos.TraceID)) {
+		if !f.add(s.positionKey(bestPos)) {
 			return false, nil
 		}
 	}
