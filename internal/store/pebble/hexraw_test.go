@@ -66,15 +66,6 @@ func TestXRayRawMatchesTable(t *testing.T) {
 	}
 }
 
-func FuzzXRayRaw(f *testing.F) {
-	f.Add("1-5759e988-bd862e3fe1be46a994272793")
-	f.Add("1-5759E988-bd862e3fe1be46a994272793")
-	f.Add("1-5759e988-bd862e3fe1be46a99427279g")
-	f.Fuzz(func(t *testing.T, id string) {
-		checkXRayRaw(t, id)
-	})
-}
-
 // BenchmarkXRayRaw decodes canonical ids, as every document's key and
 // summary's postings do.
 func BenchmarkXRayRaw(b *testing.B) {
