@@ -160,11 +160,10 @@ func Start(cfg Config) (*App, error) {
 		return nil, err
 	}
 	// Documents acknowledged before a crash whose summaries were not yet
-	// written get them now (with the API's hooks registered), before serving.
-	if n, err := a.ingest.Recover(context.Background()); err != nil {
-		a.log.Error("summarise pending traces", "err", err)
-	} else if n > 0 {
-		a.log.Info("summarised traces left pending by the last run", "traces", n)
+	// written get them now (with the API's hooks registered), before
+	// serving; on a shared store in the background (startAdopting).
+	if !store.IsShared(st) {
+		a.recoverPending(context.Background())
 	}
 	// Expired data goes before anything is served, not racing the first requests.
 	a.enforceRetention()

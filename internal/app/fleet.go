@@ -103,10 +103,30 @@ const (
 	adoptAfter = 20 * time.Second
 )
 
+// On a shared store a process's start does not wait for Recover: its
+// question (every pending mark of the database, grouped by trace) grows
+// with the database (14 s at 1M traces on ClickHouse 18.16), and the
+// other processes serve meanwhile anyway. A read by trace id summarises
+// what it names at once (syncedTraces); searches find the recovered
+// traces once this first pass is done.
 func (a *App) startAdopting() {
 	if !store.IsShared(a.store) {
 		return
 	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-a.done: // Stop does not wait for the scan
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		a.recoverPending(ctx)
+	}()
 	a.every(adoptEvery, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -116,4 +136,14 @@ func (a *App) startAdopting() {
 			a.log.Info("summarised traces other processes left pending", "traces", n)
 		}
 	})
+}
+
+// recoverPending summarises the traces the store holds as pending
+// (Ingester.Recover).
+func (a *App) recoverPending(ctx context.Context) {
+	if n, err := a.ingest.Recover(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("summarise pending traces", "err", err)
+	} else if n > 0 {
+		a.log.Info("summarised traces left pending by the last run", "traces", n)
+	}
 }

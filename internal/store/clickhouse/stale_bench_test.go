@@ -18,7 +18,8 @@ import (
 // 10 s in every process) over a store of 200,000 marked traces
 // (ROENTGEN_BENCH_PENDING_TRACES sets another number), 1 in 1,000 left
 // pending (ROENTGEN_BENCH_PENDING_EVERY; 0: none, a fleet's usual state):
-// the whole scan (a process's first call), and after it the window since
+// Pending (a process's start: every mark of the database), the whole scan
+// (a process's first call, then every 10 minutes), and after it the window since
 // the last answer (stale.go), a minute's overlap aside: with nothing
 // written since, it reads no part (newparts.go). With CLICKHOUSE_PID it
 // reports the server's CPU per call (clickhouse-cpu-ns/op).
@@ -57,7 +58,7 @@ func BenchmarkPendingBefore(b *testing.B) {
 	if err := s.Apply(ctx, ups); err != nil {
 		b.Fatal(err)
 	}
-	for _, kind := range []string{"whole", "window"} {
+	for _, kind := range []string{"start", "whole", "window"} {
 		b.Run(kind, func(b *testing.B) {
 			r := open(b, u)
 			defer r.Close()
@@ -78,11 +79,14 @@ func BenchmarkPendingBefore(b *testing.B) {
 			for range b.N {
 				n = 0
 				var err error
-				if kind == "whole" {
+				switch kind {
+				case "start": // Recover's question at a process's start
+					err = r.Pending(ctx, count)
+				case "whole":
 					var ids []string
 					ids, err = r.PendingBeforeScan(ctx, time.Now())
 					n = len(ids)
-				} else {
+				default:
 					err = r.PendingBefore(ctx, time.Now(), count)
 				}
 				if err != nil {
