@@ -114,10 +114,19 @@ func Wire(ctx context.Context, p Parts) (*api.Server, *Services, error) {
 // newInsights builds the insights detector over the groups whose
 // InsightsConfiguration enables them (Default's set by Parts).
 func newInsights(ctx context.Context, p Parts, grp *groups.Service, agg *graph.Aggregator) (*insights.Detector, error) {
+	// As every read does: what was acknowledged is counted (a bulk of
+	// traces sent with past times is seen whole, not half-flushed). Not on
+	// a shared store: there it cannot sync the other processes' traces, and
+	// a Sync of everything pending took every trace being written to into
+	// one flush of seconds, which PutTraceSegments calls adding to them
+	// waited for (holding their stripe locks: 5-14 s calls under load).
+	// The minutes read ended Settle (30 s) ago, past MaxFlushDelay.
+	sync := func(ctx context.Context) { p.Ingest.Sync(ctx) }
+	if store.IsShared(p.Store) {
+		sync = nil
+	}
 	return insights.New(ctx, insights.Config{Store: p.Store, Graph: agg, Now: p.Ingest.Now, Logger: p.Logger, Retention: p.Retention,
-		// As every read does: what was acknowledged is counted (a bulk
-		// of traces sent with past times is seen whole, not half-flushed).
-		Sync:    func(ctx context.Context) { p.Ingest.Sync(ctx) },
+		Sync:    sync,
 		Webhook: p.InsightsWebhook,
 		Groups: func() []insights.Group {
 			var out []insights.Group
