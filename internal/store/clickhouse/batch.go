@@ -3,8 +3,12 @@ package clickhouse
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
 // committer is the store's group commit. A ClickHouse INSERT costs a new
@@ -25,9 +29,10 @@ import (
 // are fixed by the writers, so rows of one key may share an INSERT in any
 // order.
 //
-// While a cycle runs, new writes queue; when it ends, the first of them
-// leads the next. A cycle waits out the rest of the window from its first
-// write's arrival, so writes queued behind a slow cycle do not wait again.
+// While a cycle runs, new writes queue; when it ends, the next cycle takes
+// them (run, one goroutine while writes come). A cycle waits out the rest
+// of the window from its first write's arrival, so writes queued behind a
+// slow cycle do not wait again. A write may bound its wait (commitWithin).
 type committer struct {
 	insert   func(ctx context.Context, table string, rows [][]byte) error
 	window   time.Duration
@@ -56,12 +61,12 @@ type write struct {
 	// ones are left out).
 	orig    []int
 	arrived time.Time
+	bytes   int // its rows' bytes
 	done    chan writeResult
 }
 
 type writeResult struct {
-	err  error
-	lead bool // the receiver runs the next cycle
+	err error
 }
 
 // defaultCommitWindow is how long a cycle gathers writes: a few ms costs a
@@ -86,14 +91,26 @@ func newCommitter(c *client, window time.Duration) *committer {
 // commit stores the stages in order, with other writers' rows, and returns
 // once all are stored or one of their INSERTs failed.
 func (m *committer) commit(stages ...stage) error {
+	return m.commitWithin(context.Background(), 0, stages...)
+}
+
+// commitWithin is commit for a write whose outcome may stay unknown: if it
+// is not stored within limit (none: 0), or ctx ends first, it returns
+// errNotCommitted (store.ErrBusy, a ThrottledException to the caller's
+// client, which resends it). Its rows are then never sent if they were
+// still queued, and may yet be stored if their INSERT was under way: only
+// for rows that are harmless twice, and unacknowledged (a document: a
+// resent one is a newer version of the same id, and one stored unasked is
+// a pending mark the adopting loop summarises). Not for a stage after
+// which the caller must know what was stored (Apply's statistics).
+func (m *committer) commitWithin(ctx context.Context, limit time.Duration, stages ...stage) error {
 	w := &write{done: make(chan writeResult, 1)}
-	n := 0
 	for i, st := range stages {
 		var kept stage
 		for _, t := range st {
 			if len(t.rows) > 0 {
 				kept = append(kept, t)
-				n += len(t.rows)
+				w.bytes += len(t.rows)
 			}
 		}
 		if len(kept) > 0 {
@@ -107,23 +124,40 @@ func (m *committer) commit(stages ...stage) error {
 	m.mu.Lock()
 	w.arrived = time.Now()
 	m.queue = append(m.queue, w)
-	m.bytes += n
+	m.bytes += w.bytes
 	if m.bytes >= m.maxBytes && m.full != nil {
 		close(m.full)
 		m.full = nil
 	}
 	if !m.busy {
 		m.busy = true
-		m.mu.Unlock()
-		return m.lead(w)
+		go m.run()
 	}
 	m.mu.Unlock()
-	r := <-w.done
-	if !r.lead {
-		return r.err
+	var timeout <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		timeout = t.C
 	}
-	return m.lead(w)
+	select {
+	case r := <-w.done:
+		return r.err
+	case <-timeout:
+	case <-ctx.Done():
+	}
+	// Given up: out of the queue if it is still there (never sent).
+	m.mu.Lock()
+	if i := slices.Index(m.queue, w); i >= 0 {
+		m.queue = slices.Delete(m.queue, i, i+1)
+		m.bytes -= w.bytes
+	}
+	m.mu.Unlock()
+	return errNotCommitted
 }
+
+// errNotCommitted is a write commitWithin gave up on.
+var errNotCommitted = fmt.Errorf("clickhouse: the write was not committed in time: %w", store.ErrBusy)
 
 // stageFailed is a write's failure at one of its stages (an index among
 // those commit was given): the stages before it are stored, it and those
@@ -155,52 +189,42 @@ func stored(err error, stage int, table string) bool {
 	return !sf.tables[table]
 }
 
-// lead runs one cycle, for the queue as it is once the window has passed,
-// and hands the next to the first writer that queued meanwhile. self is
-// the leader's own write, whose outcome it returns.
-func (m *committer) lead(self *write) error {
-	m.mu.Lock()
-	if m.bytes < m.maxBytes {
-		if wait := m.window - time.Since(m.queue[0].arrived); wait > 0 {
-			full := make(chan struct{})
-			m.full = full
+// run runs cycles while writes queue: each for the queue as it is once
+// the window from its first write's arrival has passed (so writes queued
+// behind a slow cycle do not wait again), or at once when full.
+func (m *committer) run() {
+	for {
+		m.mu.Lock()
+		if len(m.queue) == 0 {
+			m.busy = false
 			m.mu.Unlock()
-			select {
-			case <-m.after(wait):
-			case <-full:
-			}
-			m.mu.Lock()
-			m.full = nil
+			return
 		}
-	}
-	ws := m.queue
-	m.queue, m.bytes = nil, 0
-	m.mu.Unlock()
-
-	mine := m.cycle(ws, self)
-
-	m.mu.Lock()
-	if len(m.queue) == 0 {
-		m.busy = false
+		if m.bytes < m.maxBytes {
+			if wait := m.window - time.Since(m.queue[0].arrived); wait > 0 {
+				full := make(chan struct{})
+				m.full = full
+				m.mu.Unlock()
+				select {
+				case <-m.after(wait):
+				case <-full:
+				}
+				m.mu.Lock()
+				m.full = nil
+			}
+		}
+		ws := m.queue
+		m.queue, m.bytes = nil, 0
 		m.mu.Unlock()
-		return mine
+		m.cycle(ws)
 	}
-	next := m.queue[0]
-	m.mu.Unlock()
-	next.done <- writeResult{lead: true}
-	return mine
 }
 
 // cycle inserts the writes' stages level by level and tells each write
-// its outcome once it is known; it returns self's instead of sending it.
-func (m *committer) cycle(ws []*write, self *write) (mine error) {
-	tell := func(w *write, err error) {
-		if w == self {
-			mine = err
-		} else {
-			w.done <- writeResult{err: err}
-		}
-	}
+// its outcome once it is known (a write given up on is told too: done
+// holds one answer).
+func (m *committer) cycle(ws []*write) {
+	tell := func(w *write, err error) { w.done <- writeResult{err: err} }
 	ctx := context.Background()
 	for level := 0; len(ws) > 0; level++ {
 		// One INSERT per table, of every write's rows at this level.
@@ -254,5 +278,4 @@ func (m *committer) cycle(ws []*write, self *write) (mine error) {
 		}
 		ws = next
 	}
-	return mine
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/roentgen-tracing/roentgen/internal/store"
 )
 
 // testCommitter records INSERTs (table:rows, in the order they returned)
@@ -81,7 +83,7 @@ func TestCommitterGathersAWindowIntoOneInsertPerTable(t *testing.T) {
 	tc := newTestCommitter()
 	errs := make(chan error, 3)
 	go func() { errs <- tc.commit(rows("traces", "a1"), rows("docs", "a2")) }()
-	window := <-tc.windows // the first writer leads, and waits out the window
+	window := <-tc.windows // the first write's cycle waits out the window
 	go func() { errs <- tc.commit(rows("docs", "b")) }()
 	tc.queued(2)
 	go func() { errs <- tc.commit(rows("traces", "c1"), rows("docs", "c2")) }()
@@ -105,8 +107,17 @@ func TestCommitterGathersAWindowIntoOneInsertPerTable(t *testing.T) {
 	if err := tc.commit(stage{{"docs", nil}}); err != nil || len(tc.got()) != 3 {
 		t.Errorf("an empty write: %v, INSERTs %q", err, tc.got())
 	}
-	if tc.busy || len(tc.queue) != 0 {
-		t.Errorf("committer left busy=%v with %d queued", tc.busy, len(tc.queue))
+	// The cycles' goroutine ends once the queue is empty.
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		tc.committer.mu.Lock()
+		busy, n := tc.busy, len(tc.queue)
+		tc.committer.mu.Unlock()
+		if !busy && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("committer left busy=%v with %d queued", busy, n)
+		}
 	}
 }
 
@@ -217,4 +228,54 @@ func failedStage(err error) int {
 		return sf.stage
 	}
 	return -1
+}
+
+// TestCommitterBoundsAWriteThatMayGiveUp: behind an INSERT that does not
+// return, a bounded write still queued gives up within its bound (its rows
+// never sent), the bounded write whose INSERT is under way gives up too
+// (its outcome unknown: store.ErrBusy), an unbounded one waits, and the
+// committer goes on once the INSERT returns: nothing is left queued or led
+// by a writer that gave up.
+func TestCommitterBoundsAWriteThatMayGiveUp(t *testing.T) {
+	tc := newTestCommitter()
+	hold := make(chan struct{})
+	tc.hold, tc.holding = hold, make(chan struct{})
+	ctx := context.Background()
+	inFlight := make(chan error, 1)
+	go func() { inFlight <- tc.commitWithin(ctx, 20*time.Millisecond, rows("docs", "a")) }()
+	(<-tc.windows) <- time.Time{}
+	<-tc.holding
+	if err := <-inFlight; !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("a bounded write held in its INSERT: %v, want ErrBusy", err)
+	}
+	unbounded := make(chan error, 1)
+	go func() { unbounded <- tc.commit(rows("stats", "s")) }()
+	tc.queued(1)
+	if err := tc.commitWithin(ctx, 20*time.Millisecond, rows("docs", "b")); !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("a bounded write queued behind it: %v, want ErrBusy", err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := tc.commitWithin(gone, time.Hour, rows("docs", "c")); !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("a write whose caller left: %v, want ErrBusy", err)
+	}
+	select {
+	case err := <-unbounded:
+		t.Fatalf("the unbounded write returned %v while the INSERT before it was held", err)
+	default:
+	}
+	close(hold)
+	(<-tc.windows) <- time.Time{} // the next cycle's window
+	if err := <-unbounded; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- tc.commit(rows("docs", "d")) }()
+	(<-tc.windows) <- time.Time{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := tc.got(); !slices.Equal(got, []string{"docs:a", "stats:s", "docs:d"}) {
+		t.Errorf("INSERTs %q, want a (given up on, stored), s, d: not b nor c", got)
+	}
 }

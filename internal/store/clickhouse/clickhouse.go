@@ -22,6 +22,7 @@
 package clickhouse
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ type Store struct {
 	shards []*client
 	// The group commit (batch.go) of every table ingest writes.
 	commits *committer
+	docWait time.Duration // docCommitWait unless a test sets it
 
 	mu      sync.Mutex
 	lastVer uint64
@@ -154,9 +156,16 @@ var _ store.DocPreparer = (*Store)(nil)
 func (s *Store) PrepareDocs(puts []store.DocPut) func(ctx context.Context) error {
 	docs := s.docRows(puts)
 	return func(ctx context.Context) error {
-		return s.commits.commit(stage{{"docs", docs}})
+		return s.commits.commitWithin(ctx, cmp.Or(s.docWait, docCommitWait), stage{{"docs", docs}})
 	}
 }
+
+// docCommitWait bounds how long a PutTraceSegments call waits for its
+// documents' INSERT (behind the cycle under way, then its own): past it
+// the call is throttled and resent by its client (the X-Ray SDKs and
+// daemon retry a ThrottledException), rather than hang for the 6-14 s
+// seen under load (docs/clickhouse.md).
+const docCommitWait = 5 * time.Second
 
 // docRows are the documents of puts, in RowBinary, each in its stored
 // form (docform.go).
