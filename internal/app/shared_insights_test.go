@@ -14,7 +14,7 @@ import (
 	"github.com/roentgen-tracing/roentgen/internal/store/clickhouse/clickhousetest"
 )
 
-// TestInsightsEvaluationLeavesAProcesssFlushesAlone: on a shared store an
+// TestInsightsEvaluationLeavesTheFlushesAlone: on a shared store an
 // insights evaluation does not summarise every trace the process holds
 // pending (Sync). That flush took every trace being written to at once,
 // for seconds, and the PutTraceSegments calls adding to one of them
@@ -23,7 +23,7 @@ import (
 // evaluation reads minutes that ended Settle (30 s) ago, which a live
 // process has summarised by then (MaxFlushDelay), and on a shared store it
 // could never sync what the other processes hold anyway.
-func TestInsightsEvaluationLeavesAProcesssFlushesAlone(t *testing.T) {
+func TestInsightsEvaluationLeavesTheFlushesAlone(t *testing.T) {
 	ctx := context.Background()
 	st, err := clickhouse.Open(ctx, clickhousetest.NewDatabase(t))
 	if err != nil {
