@@ -41,16 +41,20 @@ func (d *denseHist) add(h *Histogram, ms, n int64) {
 // take moves h's bins below a second into d (d empty).
 func (d *denseHist) take(h *Histogram) {
 	s := *h
-	i := 0
-	for ; i < len(s) && s[i].Ms < denseMs; i++ {
-		d.counts[s[i].Ms] = s[i].Count
-		d.set[s[i].Ms>>6] |= 1 << (s[i].Ms & 63)
+	keep := s[:0]
+	for _, bin := range s {
+		if uint64(bin.Ms) < denseMs {
+			d.counts[bin.Ms] = bin.Count
+			d.set[bin.Ms>>6] |= 1 << (bin.Ms & 63)
+		} else {
+			keep = append(keep, bin)
+		}
 	}
-	*h = append(s[:0], s[i:]...)
+	*h = keep
 }
 
-// flush puts d's nonzero bins back before h's (all a second or more) and
-// empties d.
+// flush puts d's nonzero bins into h (which holds none below a second
+// but negative ones) in order, and empties d.
 func (d *denseHist) flush(h *Histogram) {
 	n := 0
 	for _, w := range d.set {
@@ -60,10 +64,14 @@ func (d *denseHist) flush(h *Histogram) {
 		return
 	}
 	s := *h
-	tail := len(s)
+	at := 0 // dense bins go after negative ones
+	for at < len(s) && s[at].Ms < 0 {
+		at++
+	}
+	tail := len(s) - at
 	s = append(s, make([]Bin, n)...)
-	copy(s[n:], s[:tail])
-	j := 0
+	copy(s[at+n:], s[at:at+tail])
+	j := at
 	for wi, w := range d.set {
 		for w != 0 {
 			ms := wi<<6 | bits.TrailingZeros64(w)
@@ -76,11 +84,22 @@ func (d *denseHist) flush(h *Histogram) {
 		}
 		d.set[wi] = 0
 	}
-	if j < n { // bins that summed to zero
-		copy(s[j:], s[n:])
+	if j < at+n { // bins that summed to zero
+		copy(s[j:], s[at+n:])
 		s = s[:j+tail]
 	}
 	*h = s
+}
+
+// clear empties d.
+func (d *denseHist) clear() {
+	for wi, w := range d.set {
+		for w != 0 {
+			d.counts[wi<<6|bits.TrailingZeros64(w)] = 0
+			w &= w - 1
+		}
+		d.set[wi] = 0
+	}
 }
 
 // sum is one record's sum in a batch: its Stats, and its dense bins once
