@@ -116,7 +116,7 @@ type deltaBuilder struct {
 	// acc is keyed by the numbers of groups and entities (groupIDs,
 	// entities): hashing their strings per request counted was a fifth of
 	// the statistics' CPU.
-	acc map[recordKey]*Stats
+	acc map[recordKey]*sum
 	// groupIDs numbers the batch's groups (groupNames[id]); groups are
 	// those of the summary being added.
 	groupIDs   map[string]int32
@@ -131,9 +131,12 @@ type deltaBuilder struct {
 	// stats are the sums handed out (used of them), kept with their
 	// histograms' capacity from batch to batch: grown afresh in every
 	// batch, those histograms were 40% of the bytes Prepare allocated.
-	stats  []*Stats
+	stats  []*sum
 	used   int
 	coarse []map[recordKey]coarseSum
+	// dense are the dense bins handed to sums (usedDense of them).
+	dense     []*denseBins
+	usedDense int
 	// last[entity] is the sum of the first group (Default) that entity's
 	// last request was added to, and its bucket.
 	last []lastSum
@@ -141,7 +144,7 @@ type deltaBuilder struct {
 
 type lastSum struct {
 	bucket int64
-	sum    *Stats
+	sum    *sum
 }
 
 var deltaBuilders = sync.Pool{New: func() any { return new(deltaBuilder) }}
@@ -155,15 +158,15 @@ const (
 	pooledBins    = 256
 )
 
-// newStats is an empty Stats for a sum of this batch.
-func (b *deltaBuilder) newStats() *Stats {
+// newStats is an empty sum of this batch.
+func (b *deltaBuilder) newStats() *sum {
 	if b.used < len(b.stats) {
 		s := b.stats[b.used]
 		b.used++
 		s.reset()
 		return s
 	}
-	s := &Stats{}
+	s := &sum{}
 	b.stats = append(b.stats, s)
 	b.used++
 	return s
@@ -179,12 +182,14 @@ func (b *deltaBuilder) release() {
 func (b *deltaBuilder) reset() {
 	keep := b.stats[:0]
 	for _, s := range b.stats {
+		s.flushDense() // emptied for the next batch, if records did not
 		if len(keep) < pooledRecords && cap(s.Response)+cap(s.Duration) <= pooledBins {
 			keep = append(keep, s)
 		}
 	}
 	clear(b.stats[len(keep):])
 	b.stats, b.used = keep, 0
+	b.usedDense = 0
 	for i, m := range b.coarse {
 		if len(m) > pooledRecords {
 			b.coarse[i] = nil
@@ -233,7 +238,7 @@ func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
 		return
 	}
 	if b.acc == nil {
-		b.acc = map[recordKey]*Stats{}
+		b.acc = map[recordKey]*sum{}
 	}
 	// Default is the batch's group 0, numbered by its first add: no
 	// lookup of its name per summary.
@@ -260,7 +265,7 @@ func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
 					b.last = append(b.last, make([]lastSum, int(id)+1-len(b.last))...)
 				}
 				if l := &b.last[id]; l.sum != nil && l.bucket == bucket {
-					l.sum.addRequest(r)
+					b.addTo(l.sum, r)
 					continue
 				}
 			}
@@ -273,7 +278,7 @@ func (b *deltaBuilder) add(a *Aggregator, s *trace.Summary, sign int64) {
 			if i == 0 {
 				b.last[id] = lastSum{bucket, d}
 			}
-			d.addRequest(r)
+			b.addTo(d, r)
 		}
 	})
 }
@@ -297,6 +302,7 @@ func (b *deltaBuilder) records() []store.StatRecord {
 	// and as much again for the coarse ones that are sums of several.
 	size := 0
 	for _, d := range b.acc {
+		d.flushDense()
 		size += 24 + 4*(len(d.Response)+len(d.Duration))
 	}
 	arena := make([]byte, 0, 2*size)
@@ -318,7 +324,8 @@ func (b *deltaBuilder) records() []store.StatRecord {
 	emit := func(r int64, k recordKey, enc []byte) {
 		out = append(out, store.StatRecord{StatKey: store.StatKey{Resolution: r, Bucket: k.bucket, Group: b.groupNames[k.group], Entity: string(b.entities.list[k.entity])}, Value: enc})
 	}
-	for k, d := range b.acc {
+	for k, ds := range b.acc {
+		d := &ds.Stats
 		if d.Empty() {
 			continue
 		}
@@ -331,7 +338,7 @@ func (b *deltaBuilder) records() []store.StatRecord {
 			case !ok:
 				c = coarseSum{one: d, enc: enc}
 			case c.sum == nil:
-				c.sum = b.newStats()
+				c.sum = &b.newStats().Stats
 				c.sum.Add(c.one, 1)
 				c.sum.Add(d, 1)
 			default:

@@ -41,11 +41,14 @@ func combineStatsByAdd(deltas [][]byte) []byte {
 
 var combiners = sync.Pool{New: func() any { return new(combiner) }}
 
-// combiner sums deltas; each histogram is merged from the current buffer
+// combiner sums deltas. Bins below a second are counted in dense (a
+// record's operands, merged one by one into a sum of hundreds of bins,
+// cost O(operands × bins)); the others are merged from the current buffer
 // into the spare one, then the two swap.
 type combiner struct {
 	sum   Stats
 	spare [2]Histogram
+	dense denseBins
 }
 
 // combine is CombineStats for deltas in Encode's form; ok is false for any
@@ -54,15 +57,18 @@ type combiner struct {
 func (c *combiner) combine(deltas [][]byte) (out []byte, ok bool) {
 	c.sum.reset()
 	for _, v := range deltas {
-		if len(v) == 0 {
+		ok = len(v) > 0
+		for ok && len(v) > 0 {
+			v, ok = c.add(v)
+		}
+		if !ok { // the next combine starts from empty dense bins
+			c.dense.response.clear()
+			c.dense.duration.clear()
 			return nil, false
 		}
-		for len(v) > 0 {
-			if v, ok = c.add(v); !ok {
-				return nil, false
-			}
-		}
 	}
+	c.dense.response.flush(&c.sum.Response)
+	c.dense.duration.flush(&c.sum.Duration)
 	return c.sum.Encode(), true
 }
 
@@ -94,7 +100,11 @@ func (c *combiner) add(b []byte) (rest []byte, ok bool) {
 		if k <= 0 || n > uint64(len(b)) {
 			return nil, false
 		}
-		merged, rest, ok := mergeEncoded(c.spare[i][:0], *h, b[k:], n)
+		d := &c.dense.response
+		if i == 1 {
+			d = &c.dense.duration
+		}
+		merged, rest, ok := mergeEncoded(c.spare[i][:0], *h, b[k:], n, d)
 		if !ok {
 			return nil, false
 		}
@@ -105,10 +115,10 @@ func (c *combiner) add(b []byte) (rest []byte, ok bool) {
 }
 
 // mergeEncoded appends to out the sum of h and the n encoded bins at the
-// start of b, leaving out bins that sum to zero, and returns the bytes
-// after those bins; ok is false when they do not decode or are not in
-// Encode's form.
-func mergeEncoded(out, h Histogram, b []byte, n uint64) (merged Histogram, rest []byte, ok bool) {
+// start of b (those below a second counted in dense instead), leaving out
+// bins that sum to zero, and returns the bytes after those bins; ok is
+// false when they do not decode or are not in Encode's form.
+func mergeEncoded(out, h Histogram, b []byte, n uint64, dense *denseHist) (merged Histogram, rest []byte, ok bool) {
 	i, ms := 0, int64(0)
 	for j := uint64(0); j < n; j++ {
 		d, k := binary.Varint(b)
@@ -123,6 +133,11 @@ func mergeEncoded(out, h Histogram, b []byte, n uint64) (merged Histogram, rest 
 		}
 		b = b[k:]
 		ms = next
+		if uint64(ms) < denseMs {
+			dense.counts[ms] += c
+			dense.set[ms>>6] |= 1 << (ms & 63)
+			continue
+		}
 		for i < len(h) && h[i].Ms < ms {
 			out = append(out, h[i])
 			i++

@@ -78,6 +78,15 @@ func (s *Stats) widen(first, last int64) {
 // one-bin histograms (the ingest path's statistics spent a quarter of their
 // time there).
 func (s *Stats) addRequest(r *request) {
+	s.addCounts(r)
+	s.Response.Add(r.response, r.sign)
+	if r.hasDuration {
+		s.Duration.Add(r.duration, r.sign)
+	}
+}
+
+// addCounts is addRequest but for the histograms.
+func (s *Stats) addCounts(r *request) {
 	sign := r.sign
 	switch r.outcome {
 	case outcomeFault:
@@ -90,10 +99,6 @@ func (s *Stats) addRequest(r *request) {
 		s.OK += sign
 	}
 	s.ResponseMicros += sign * r.micros
-	s.Response.Add(r.response, sign)
-	if r.hasDuration {
-		s.Duration.Add(r.duration, sign)
-	}
 	if r.root {
 		s.Root += sign
 	}

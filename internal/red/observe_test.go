@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +79,42 @@ func scrape(t *testing.T, reg *prometheus.Registry) string {
 		}
 	}
 	return b.String()
+}
+
+// Entities named by one shared string (as the graph interns a batch's)
+// count as entities named by a fresh string each time: across sweeps that
+// drop their sets and admit others in their place, and the overflow set.
+// A family that found a dropped set by its entity's address would keep
+// counting into a series no longer exported.
+func TestSharedEntityStringsCountAsFresh(t *testing.T) {
+	now := time.Unix(1.7e9, 0)
+	cfg := Config{Limit: 3, Idle: 15 * time.Minute, Now: func() time.Time { return now }}
+	regShared, regFresh := prometheus.NewRegistry(), prometheus.NewRegistry()
+	shared, fresh := New(regShared, cfg), New(regFresh, cfg)
+	var ents []graph.Entity
+	for i := range 6 {
+		n := trace.NodeID{Name: fmt.Sprint("svc", i), Type: "AWS::EC2::Instance"}
+		ents = append(ents, graph.NodeEntity(n), graph.EdgeEntity(graph.ClientOf(n), n))
+	}
+	ups := []store.TraceUpdate{{Summary: &trace.Summary{TraceID: "1-5f84c7a1-000000000000000000000001"}}}
+	for step := range 200 {
+		// Entities used in turns, so that some idle long enough to be
+		// swept while others stay, and the limit overflows.
+		var changes []graph.Change
+		for j, e := range ents {
+			if (step/20+j)%4 == 0 || step%7 == 0 && j == (step/7)%len(ents) {
+				changes = append(changes, graph.Change{Entity: e, Stats: &graph.Stats{OK: 1, ResponseMicros: 5000, Response: graph.Histogram{{Ms: 5, Count: 1}}}})
+			}
+		}
+		shared.Observe(ups, func(int) []graph.Change { return changes })
+		clones := make([]graph.Change, len(changes))
+		for i, c := range changes {
+			clones[i] = graph.Change{Entity: graph.Entity(strings.Clone(string(c.Entity))), Stats: c.Stats}
+		}
+		fresh.Observe(ups, func(int) []graph.Change { return clones })
+		now = now.Add(time.Minute)
+	}
+	if s, f := scrape(t, regShared), scrape(t, regFresh); s != f {
+		t.Errorf("shared entity strings counted:\n%s\nwant, as fresh ones:\n%s", s, f)
+	}
 }
