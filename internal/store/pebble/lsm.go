@@ -230,7 +230,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		// the memory budget sets the size (memTableBytes). Their L0 tables overlap too
 		// little for L0's sublevel count to trigger a compaction, so they
 		// sat in L0 up to Pebble's default of 500 tables; 100 moves them on.
-		opts.L0CompactionFileThreshold = 100
+		opts.L0CompactionFileThreshold = docsL0Files
 		// zstd from the flush on: a table moved down keeps the codec it was
 		// written with, and documents flushed with MinLZ took 204 instead of
 		// 178 bytes per segment once compacted (1M segments), for ~4% less
@@ -304,6 +304,9 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	opts.EnsureDefaults()
 	return opts
 }
+
+// docsL0Files is the documents LSM's L0CompactionFileThreshold (lsmOptions).
+var docsL0Files = 100
 
 // blobBlockSize is the documents LSM's block size, and so its blob files'
 // value blocks' (Pebble writes blob files at a flush with the options of
