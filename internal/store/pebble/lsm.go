@@ -229,7 +229,7 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		// segment at 5M segments, before documents moved to blob files);
 		// the memory budget sets the size (memTableBytes). Their L0 tables overlap too
 		// little for L0's sublevel count to trigger a compaction, so they
-		// sat in L0 up to Pebble's default of 500 tables; 100 moves them on.
+		// sat in L0 up to Pebble's default of 500 tables (docsL0Files).
 		opts.L0CompactionFileThreshold = docsL0Files
 		// zstd from the flush on: a table moved down keeps the codec it was
 		// written with, and documents flushed with MinLZ took 204 instead of
@@ -305,8 +305,17 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	return opts
 }
 
-// docsL0Files is the documents LSM's L0CompactionFileThreshold (lsmOptions).
-var docsL0Files = 100
+// docsL0Files is the documents LSM's L0CompactionFileThreshold: L0
+// compacts on its file count, as its tables barely overlap. They still
+// stack: each flush's marks table deletes the marks of the one before it,
+// and each flush's documents share the second they end at with the next
+// flush's, so every table lies one sublevel above its predecessor, and a
+// read of a recent trace seeks every sublevel (26-34 at the end of 1M
+// runs with 100 files). 25 keeps ~5 sublevels: reads of just-written
+// traces took 35-50% less CPU, and documents compactions wrote as much
+// per byte they compacted (single-segment traces) or 9-17% more (~4
+// segments; BenchmarkRecentTraces, docs/performance.md, session 27).
+var docsL0Files = 25
 
 // blobBlockSize is the documents LSM's block size, and so its blob files'
 // value blocks' (Pebble writes blob files at a flush with the options of
