@@ -311,11 +311,11 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 // and each flush's documents share the second they end at with the next
 // flush's, so every table lies one sublevel above its predecessor, and a
 // read of a recent trace seeks every sublevel (26-34 at the end of 1M
-// runs with 100 files). 25 keeps ~5 sublevels: reads of just-written
-// traces took 35-50% less CPU, and documents compactions wrote as much
-// per byte they compacted (single-segment traces) or 9-17% more (~4
-// segments; BenchmarkRecentTraces, docs/performance.md, session 27).
-var docsL0Files = 25
+// runs). 25 kept ~5 sublevels and took 35-50% off reads of just-written
+// traces, but documents compactions wrote 9-17% more per byte with ~4
+// segments a trace (as much with one), which the goal of ingest CPU does
+// not buy (BenchmarkRecentTraces; docs/performance.md, session 27).
+var docsL0Files = 100
 
 // blobBlockSize is the documents LSM's block size, and so its blob files'
 // value blocks' (Pebble writes blob files at a flush with the options of
