@@ -229,8 +229,8 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		// segment at 5M segments, before documents moved to blob files);
 		// the memory budget sets the size (memTableBytes). Their L0 tables overlap too
 		// little for L0's sublevel count to trigger a compaction, so they
-		// sat in L0 up to Pebble's default of 500 tables; 100 moves them on.
-		opts.L0CompactionFileThreshold = 100
+		// sat in L0 up to Pebble's default of 500 tables (docsL0Files).
+		opts.L0CompactionFileThreshold = docsL0Files
 		// zstd from the flush on: a table moved down keeps the codec it was
 		// written with, and documents flushed with MinLZ took 204 instead of
 		// 178 bytes per segment once compacted (1M segments), for ~4% less
@@ -304,6 +304,18 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	opts.EnsureDefaults()
 	return opts
 }
+
+// docsL0Files is the documents LSM's L0CompactionFileThreshold: L0
+// compacts on its file count, as its tables barely overlap. They still
+// stack: each flush's marks table deletes the marks of the one before it,
+// and each flush's documents share the second they end at with the next
+// flush's, so every table lies one sublevel above its predecessor, and a
+// read of a recent trace seeks every sublevel (26-34 at the end of 1M
+// runs). 25 kept ~5 sublevels and took 35-50% off reads of just-written
+// traces, but documents compactions wrote 9-17% more per byte with ~4
+// segments a trace (as much with one), which the goal of ingest CPU does
+// not buy (BenchmarkRecentTraces; docs/performance.md, session 27).
+var docsL0Files = 100
 
 // blobBlockSize is the documents LSM's block size, and so its blob files'
 // value blocks' (Pebble writes blob files at a flush with the options of
