@@ -122,12 +122,20 @@ stage "go test: the default build (pure Go), and the cgo build's packages beside
 # leave idle (they wait on ClickHouse, SDK timers and servers), so the fuzz
 # stage finds them ready instead of building each next package beside the
 # fuzz workers (docs/performance.md, "`make test`'s own time"). A build a
-# stage still has to wait for runs alone then, so it gets the cores
-# whatever its priority. Not earlier: they embed the console just built.
+# stage has to wait for is raised to the normal policy while it waits
+# (on a machine shared with other work, an idle build would wait for all
+# of it). Not earlier: they embed the console just built.
 mapfile -t fuzzdirs < <(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u)
+# sched POLICY PID sets chrt's POLICY (--idle, --other) on PID and every
+# process under it (children inherit it when they start).
+sched() {
+  local kid
+  chrt "$1" -a --pid 0 "$2" 2>/dev/null || true
+  for kid in $(pgrep -P "$2"); do sched "$1" "$kid"; done
+}
 laterbuilds() {
   local i
-  chrt --idle --pid 0 "$BASHPID" 2>/dev/null || renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+  if command -v chrt >/dev/null; then sched --idle "$BASHPID"; fi
   for i in "${!fuzzdirs[@]}"; do
     CGO_ENABLED=0 go test -c -fuzz=. -o "$bgdir/fuzz-$i.test" "./${fuzzdirs[$i]#./}" >"$bgdir/fuzz-$i.log" 2>&1 || return 1
     touch "$bgdir/fuzz-$i.ok"
@@ -139,9 +147,13 @@ bg laterbuilds laterbuilds
 # built NAME waits until laterbuilds has built NAME (fuzz-I, roentgen),
 # and shows its build's output; a failed build ends the script with it.
 built() {
-  local since=$SECONDS
+  local since=$SECONDS builds
+  builds="$(cat "$bgdir/laterbuilds.pid")"
+  if [ ! -e "$bgdir/$1.ok" ] && command -v chrt >/dev/null; then
+    sched --other "$builds"
+  fi
   while [ ! -e "$bgdir/$1.ok" ]; do
-    if ! kill -0 "$(cat "$bgdir/laterbuilds.pid")" 2>/dev/null; then
+    if ! kill -0 "$builds" 2>/dev/null; then
       join laterbuilds
       cat "$bgdir/$1.log" 2>/dev/null || true
       echo "== build of $1 failed"
@@ -149,6 +161,9 @@ built() {
     fi
     sleep 0.2
   done
+  if command -v chrt >/dev/null && kill -0 "$builds" 2>/dev/null; then
+    sched --idle "$builds"
+  fi
   cat "$bgdir/$1.log"
   if [ $((SECONDS - since)) -gt 0 ]; then echo "   (waited $((SECONDS - since)) s for the build of $1)"; fi
 }
