@@ -149,23 +149,21 @@ bg laterbuilds laterbuilds
 built() {
   local since=$SECONDS builds
   builds="$(cat "$bgdir/laterbuilds.pid")"
-  if [ ! -e "$bgdir/$1.ok" ] && command -v chrt >/dev/null; then
-    sched --other "$builds"
-  fi
-  while [ ! -e "$bgdir/$1.ok" ]; do
-    if ! kill -0 "$builds" 2>/dev/null; then
-      join laterbuilds
-      cat "$bgdir/$1.log" 2>/dev/null || true
-      echo "== build of $1 failed"
-      exit 1
-    fi
-    sleep 0.2
-  done
-  if command -v chrt >/dev/null && kill -0 "$builds" 2>/dev/null; then
-    sched --idle "$builds"
+  if [ ! -e "$bgdir/$1.ok" ]; then
+    if command -v chrt >/dev/null; then sched --other "$builds"; fi
+    while [ ! -e "$bgdir/$1.ok" ]; do
+      if ! kill -0 "$builds" 2>/dev/null; then
+        join laterbuilds
+        cat "$bgdir/$1.log" 2>/dev/null || true
+        echo "== build of $1 failed"
+        exit 1
+      fi
+      sleep 0.2
+    done
+    if command -v chrt >/dev/null && kill -0 "$builds" 2>/dev/null; then sched --idle "$builds"; fi
+    echo "   (waited $((SECONDS - since)) s for the build of $1)"
   fi
   cat "$bgdir/$1.log"
-  if [ $((SECONDS - since)) -gt 0 ]; then echo "   (waited $((SECONDS - since)) s for the build of $1)"; fi
 }
 join npm-nodesdk
 join servers
