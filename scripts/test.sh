@@ -121,10 +121,11 @@ stage "go test: the default build (pure Go), and the cgo build's packages beside
 # on, one after another, at SCHED_IDLE: they take only CPU the go tests
 # leave idle (they wait on ClickHouse, SDK timers and servers), so the fuzz
 # stage finds them ready instead of building each next package beside the
-# fuzz workers (docs/performance.md, "`make test`'s own time"). A build a
-# stage has to wait for is raised to the normal policy while it waits
-# (on a machine shared with other work, an idle build would wait for all
-# of it). Not earlier: they embed the console just built.
+# fuzz workers (docs/performance.md, "`make test`'s own time"). The fuzz
+# stage raises what is left of them to the normal policy, to be built
+# beside its targets as before rather than waited for one by one (an idle
+# build gets nothing while fuzz workers or other work keep the cores busy).
+# Not earlier: they embed the console just built.
 mapfile -t fuzzdirs < <(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u)
 # sched POLICY PID sets chrt's POLICY (--idle, --other) on PID and every
 # process under it (children inherit it when they start).
@@ -147,12 +148,10 @@ bg laterbuilds laterbuilds
 # built NAME waits until laterbuilds has built NAME (fuzz-I, roentgen),
 # and shows its build's output; a failed build ends the script with it.
 built() {
-  local since=$SECONDS builds
-  builds="$(cat "$bgdir/laterbuilds.pid")"
+  local since=$SECONDS
   if [ ! -e "$bgdir/$1.ok" ]; then
-    if command -v chrt >/dev/null; then sched --other "$builds"; fi
     while [ ! -e "$bgdir/$1.ok" ]; do
-      if ! kill -0 "$builds" 2>/dev/null; then
+      if ! kill -0 "$(cat "$bgdir/laterbuilds.pid")" 2>/dev/null; then
         join laterbuilds
         cat "$bgdir/$1.log" 2>/dev/null || true
         echo "== build of $1 failed"
@@ -160,7 +159,6 @@ built() {
       fi
       sleep 0.2
     done
-    if command -v chrt >/dev/null && kill -0 "$builds" 2>/dev/null; then sched --idle "$builds"; fi
     echo "   (waited $((SECONDS - since)) s for the build of $1)"
   fi
   cat "$bgdir/$1.log"
@@ -236,6 +234,9 @@ fuzztime="${FUZZTIME:-8s}"
 # (docs/performance.md, "`make test`'s own time").
 fuzzminimize="${FUZZMINIMIZE:-1000x}"
 stage "fuzzing (brief): $fuzztime per target"
+if command -v chrt >/dev/null && kill -0 "$(cat "$bgdir/laterbuilds.pid")" 2>/dev/null; then
+  sched --other "$(cat "$bgdir/laterbuilds.pid")"
+fi
 fuzzcache="$(go env GOCACHE)/fuzz"
 for i in "${!fuzzdirs[@]}"; do
   dir="${fuzzdirs[$i]}"
