@@ -138,10 +138,12 @@ laterbuilds() {
   local i
   if command -v chrt >/dev/null; then sched --idle "$BASHPID"; fi
   for i in "${!fuzzdirs[@]}"; do
-    CGO_ENABLED=0 go test -c -fuzz=. -o "$bgdir/fuzz-$i.test" "./${fuzzdirs[$i]#./}" >"$bgdir/fuzz-$i.log" 2>&1 || return 1
+    CGO_ENABLED=0 go test -c -fuzz=. -o "$bgdir/fuzz-$i.test" "./${fuzzdirs[$i]#./}" >"$bgdir/fuzz-$i.log" 2>&1 ||
+      { cat "$bgdir/fuzz-$i.log"; return 1; }
     touch "$bgdir/fuzz-$i.ok"
   done
-  CGO_ENABLED=0 go build -o bin/roentgen ./cmd/roentgen >"$bgdir/roentgen.log" 2>&1 || return 1
+  CGO_ENABLED=0 go build -o bin/roentgen ./cmd/roentgen >"$bgdir/roentgen.log" 2>&1 ||
+    { cat "$bgdir/roentgen.log"; return 1; }
   touch "$bgdir/roentgen.ok"
 }
 bg laterbuilds laterbuilds
@@ -152,9 +154,8 @@ built() {
   if [ ! -e "$bgdir/$1.ok" ]; then
     while [ ! -e "$bgdir/$1.ok" ]; do
       if ! kill -0 "$(cat "$bgdir/laterbuilds.pid")" 2>/dev/null; then
-        join laterbuilds
-        cat "$bgdir/$1.log" 2>/dev/null || true
-        echo "== build of $1 failed"
+        join laterbuilds # shows the failed build's output and exits
+        echo "== the builds ended before $1"
         exit 1
       fi
       sleep 0.2
