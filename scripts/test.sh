@@ -65,8 +65,17 @@ join() {
 shards_env=(env CLICKHOUSE_SHARDS=2 CLICKHOUSE_HTTP_PORT=18124 CLICKHOUSE_TCP_PORT=19001)
 finish() {
   local status=$?
-  # Background jobs end on their own (an install, a server's start); wait,
-  # so that the servers they start are there to be stopped.
+  # The later stages' builds are not needed any more if the script ends
+  # before they do: stop them (the loop and its go command).
+  local builds
+  builds="$(cat "$bgdir/laterbuilds.pid" 2>/dev/null || true)"
+  if [ -n "$builds" ] && kill -0 "$builds" 2>/dev/null; then
+    local kids
+    kids="$(pgrep -P "$builds" || true)"
+    kill "$builds" $kids 2>/dev/null || true
+  fi
+  # Other background jobs end on their own (an install, a server's start);
+  # wait, so that the servers they start are there to be stopped.
   wait || true
   bash scripts/clickhouse.sh stop || true
   "${shards_env[@]}" bash scripts/clickhouse.sh stop || true
@@ -106,6 +115,55 @@ join npm-console
 bash scripts/build-ui.sh
 
 stage "go test: the default build (pure Go), and the cgo build's packages beside it"
+# The later stages' binaries — the fuzz stage's instrumented test binaries
+# (go test -c -fuzz, one per fuzzed package: go refuses -fuzz with more than
+# one package) and bin/roentgen for the browser tests — are built from here
+# on, one after another, at SCHED_IDLE: they take only CPU the go tests
+# leave idle (they wait on ClickHouse, SDK timers and servers), so the fuzz
+# stage finds them ready instead of building each next package beside the
+# fuzz workers (docs/performance.md, "`make test`'s own time"). The fuzz
+# stage raises what is left of them to the normal policy, to be built
+# beside its targets as before rather than waited for one by one (an idle
+# build gets nothing while fuzz workers or other work keep the cores busy).
+# Not earlier: they embed the console just built.
+mapfile -t fuzzdirs < <(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u)
+# sched POLICY PID sets chrt's POLICY (--idle, --other) on PID and every
+# process under it (children inherit it when they start).
+sched() {
+  local kid
+  chrt "$1" -a --pid 0 "$2" 2>/dev/null || true
+  for kid in $(pgrep -P "$2"); do sched "$1" "$kid"; done
+}
+laterbuilds() {
+  local i
+  if command -v chrt >/dev/null; then sched --idle "$BASHPID"; fi
+  for i in "${!fuzzdirs[@]}"; do
+    CGO_ENABLED=0 go test -c -fuzz=. -o "$bgdir/fuzz-$i.test" "./${fuzzdirs[$i]#./}" >"$bgdir/fuzz-$i.log" 2>&1 ||
+      { cat "$bgdir/fuzz-$i.log"; return 1; }
+    touch "$bgdir/fuzz-$i.ok"
+  done
+  CGO_ENABLED=0 go build -o bin/roentgen ./cmd/roentgen >"$bgdir/roentgen.log" 2>&1 ||
+    { cat "$bgdir/roentgen.log"; return 1; }
+  touch "$bgdir/roentgen.ok"
+}
+bg laterbuilds laterbuilds
+# built NAME waits until laterbuilds has built NAME (fuzz-I, roentgen),
+# and shows its build's output; a failed build ends the script with it.
+built() {
+  local since=$SECONDS
+  if [ ! -e "$bgdir/$1.ok" ]; then
+    while [ ! -e "$bgdir/$1.ok" ]; do
+      if ! kill -0 "$(cat "$bgdir/laterbuilds.pid")" 2>/dev/null; then
+        join laterbuilds # shows the failed build's output and exits
+        echo "== the builds ended before $1"
+        exit 1
+      fi
+      sleep 0.2
+    done
+    echo "   (waited $((SECONDS - since)) s for the build of $1)"
+  fi
+  cat "$bgdir/$1.log"
+}
 join npm-nodesdk
 join servers
 ROENTGEN_CLICKHOUSE_URL="$(cat "$bgdir/clickhouse.url")"
@@ -167,11 +225,7 @@ if [ -n "$cgo" ]; then join gotest-cgo; fi
 # directory, with the fuzz cache under GOCACHE): a go test -fuzz per target
 # would link the same binary again for every target of its package. The
 # default build (pure Go) is fuzzed: no C zstd to instrument, no external link.
-# The next package's binary is built while this one's targets run: each
-# target keeps its -fuzztime, and the builds (~45 s of links in a row)
-# leave the stage's wall time; they take their ~2 s of CPU per package
-# from the fuzz workers instead (docs/performance.md, "`make test`'s own
-# time").
+# The binaries are built in the background (laterbuilds).
 fuzztime="${FUZZTIME:-8s}"
 # Each new input a worker finds is minimised before fuzzing goes on, for up
 # to -test.fuzzminimizetime (60 s by default, made for long runs), and those
@@ -181,16 +235,15 @@ fuzztime="${FUZZTIME:-8s}"
 # (docs/performance.md, "`make test`'s own time").
 fuzzminimize="${FUZZMINIMIZE:-1000x}"
 stage "fuzzing (brief): $fuzztime per target"
+if command -v chrt >/dev/null && kill -0 "$(cat "$bgdir/laterbuilds.pid")" 2>/dev/null; then
+  sched --other "$(cat "$bgdir/laterbuilds.pid")"
+fi
 fuzzcache="$(go env GOCACHE)/fuzz"
-mapfile -t fuzzdirs < <(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u)
-fuzzbuild() { CGO_ENABLED=0 go test -c -fuzz=. -o "$bgdir/fuzz-$1.test" "./${fuzzdirs[$1]#./}"; }
-if [ "${#fuzzdirs[@]}" -gt 0 ]; then bg fuzzbuild-0 fuzzbuild 0; fi
 for i in "${!fuzzdirs[@]}"; do
   dir="${fuzzdirs[$i]}"
   pkg="./${dir#./}"
   bin="$bgdir/fuzz-$i.test"
-  join "fuzzbuild-$i"
-  if [ $((i + 1)) -lt "${#fuzzdirs[@]}" ]; then bg "fuzzbuild-$((i + 1))" fuzzbuild $((i + 1)); fi
+  built "fuzz-$i"
   importpath="$(go list "$pkg")"
   for fn in $(cat "$dir"/*_test.go | grep -o '^func Fuzz[A-Za-z0-9_]*' | sed 's/^func //'); do
     echo "-- $pkg $fn"
@@ -222,7 +275,7 @@ if [ -f ui/package.json ] && grep -q '"test"' ui/package.json; then
 fi
 if [ -f ui/package.json ] && grep -q '"e2e"' ui/package.json; then
   stage "console end-to-end tests (headless Chromium)"
-  CGO_ENABLED=0 go build -o bin/roentgen ./cmd/roentgen
+  built roentgen
   (cd ui && npm run e2e)
 fi
 stage_done

@@ -43,6 +43,10 @@ export async function startServer() {
   };
 }
 
+// run.mjs prints this line when its tests that time the page are done
+// (all.mjs starts the other browser tests then).
+export const TIMED_DONE = 'e2e: the timed tests are done';
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const hex = (n) => randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
 export const traceId = (epoch) => `1-${Math.floor(epoch).toString(16).padStart(8, '0')}-${hex(24)}`;
