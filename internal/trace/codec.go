@@ -94,10 +94,13 @@ func appendPackedByReflection(dst []byte, s *Summary, omitID bool) ([]byte, erro
 var copies = sync.Pool{New: func() any { return new(Summary) }}
 
 // DecodeSummaryUnder reads a summary stored by AppendSummaryUnder under a
-// key that holds traceID.
+// key that holds traceID. A summary of any form without an id of its own
+// is the key's trace's (older forms always stored one: only damaged bytes
+// lack it), so that what it decodes to encodes to bytes that decode the
+// same (FuzzDecodeCompactSummary).
 func DecodeSummaryUnder(b []byte, traceID string) (*Summary, error) {
 	s, err := decodeSummary(b, traceID)
-	if err == nil && s.TraceID == "" && (b[0] == summaryPacked || b[0] == summaryDerived || b[0] == summaryCompact) {
+	if err == nil && s.TraceID == "" {
 		s.TraceID = traceID
 	}
 	return s, err
