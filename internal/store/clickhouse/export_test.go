@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -157,10 +158,32 @@ func (s *Store) CopyDocs(ctx context.Context, from, where string, rewrite func(t
 // StoredDoc is a document in the stored form the store writes (docform.go).
 func StoredDoc(raw []byte) []byte { return appendDocForm(nil, raw) }
 
-// PendingBeforeScan is PendingBefore's whole scan (stale.go's model).
+// PendingBeforeScan is PendingBefore's whole answer read at once (the
+// model of stale.go and rescan.go): traces filed within staleWindow whose
+// newest mark (markRows) is not cleared and was written before before
+// (versions are the writers' clocks in ns), every mark of those hours
+// grouped by trace.
 func (s *Store) PendingBeforeScan(ctx context.Context, before time.Time) ([]string, error) {
-	return s.pendingBeforeScan(ctx, before)
+	from := before.Add(-staleWindow)
+	r, err := s.c.selectRows(ctx, pendingSQL(windowWhere(from), fmt.Sprintf(` AND %s < %d`, newestMark, before.UnixNano()))+` ORDER BY trace`)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for r.more() {
+		if id := r.str(); r.err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids, r.err
 }
+
+// SetStaleFullEvery sets how often PendingBefore makes a whole answer
+// (staleFullEvery).
+func SetStaleFullEvery(s *Store, d time.Duration) { s.stale.fullEvery = d }
+
+// StaleRescans is how many of s's whole answers were rescans (rescan.go).
+func StaleRescans(s *Store) int { return s.stale.rescans }
 
 // SetStaleOverlap sets how far before its last answer PendingBefore reads
 // marks again (staleOverlap).

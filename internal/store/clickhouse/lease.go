@@ -256,26 +256,6 @@ var leasePrune sync.Map // server and database → *pruneState
 // its trace gets another document.
 const staleWindow = 2 * time.Hour
 
-// pendingBeforeScan is PendingBefore's whole answer read at once: traces
-// filed within staleWindow whose newest mark (markRows) is not cleared and
-// was written before before (versions are the writers' clocks in ns). It
-// groups every mark of those hours by trace (stale.go reads less).
-func (s *Store) pendingBeforeScan(ctx context.Context, before time.Time) ([]string, error) {
-	from := before.Add(-staleWindow)
-	r, err := s.c.selectRows(ctx, pendingSQL(fmt.Sprintf(`p >= %d AND ver >= %d`, uint32(store.PartitionOf(from.Unix())), from.UnixNano()),
-		fmt.Sprintf(` AND %s < %d`, newestMark, before.UnixNano()))+` ORDER BY trace`)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for r.more() {
-		if id := r.str(); r.err == nil {
-			ids = append(ids, id)
-		}
-	}
-	return ids, r.err
-}
-
 // PendingAmong implements store.StalePending.
 func (s *Store) PendingAmong(ctx context.Context, ids []string) ([]string, error) {
 	var out []string

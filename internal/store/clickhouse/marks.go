@@ -55,6 +55,16 @@ func (s *Store) readMarkRows(ctx context.Context, ids []string) ([]traceMarks, e
 	return groupMarks(r)
 }
 
+// readMarkRowsWhere is readMarkRows of the mark rows where also selects.
+func (s *Store) readMarkRowsWhere(ctx context.Context, ids []string, where string) ([]traceMarks, error) {
+	m := markRows(`trace IN ` + idsTable + ` AND ` + where)
+	r, err := s.c.selectRowsIDs(ctx, m[1:len(m)-1], ids)
+	if err != nil {
+		return nil, err
+	}
+	return groupMarks(r)
+}
+
 // groupMarks groups markUnionSQL's rows: by trace and version, then by
 // trace, as pendingSQL does (kinds 1 a mark, 2 an exact clear, 0 a clear
 // up to the version; a version's epoch is the largest of its rows').

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -34,32 +35,52 @@ import (
 // that read did not see, unless one took longer than that).
 
 // blockSample is the newest block numbers of the mark tables at a time
-// (-1: none taken; every part is read).
+// (-1: none taken; every part is read), and the partitions that held
+// active parts then (rescan.go).
 type blockSample struct {
 	at                               time.Time
 	docs, traces, summaries, dropped int64
+	parts                            map[tablePart]bool
 }
 
-// newestBlocks samples the newest block numbers (0 for a table with no
-// parts: every part is newer).
+// tablePart is a partition of a table.
+type tablePart struct {
+	table string
+	p     uint32
+}
+
+// everyPart is the sample after which every part's blocks come.
+var everyPart = blockSample{docs: -1, traces: -1, summaries: -1, dropped: -1}
+
+// newestBlocks samples the newest block numbers of the active parts (0
+// for a table with none: every part is newer), and their partitions.
+// Inactive parts are left out: their rows are in an active part (a merge
+// or mutation made since) or gone (a dropped partition).
 func (s *Store) newestBlocks(ctx context.Context) (blockSample, error) {
-	smp := blockSample{at: time.Now()}
-	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT table, max(max_block_number) FROM system.parts
-		WHERE database = %s AND table IN ('docs', 'traces', 'summaries', 'dropped') GROUP BY table`, quote(s.c.database)))
+	smp := blockSample{at: time.Now(), parts: map[tablePart]bool{}}
+	r, err := s.c.selectRows(ctx, fmt.Sprintf(`SELECT table, partition, max(max_block_number) FROM system.parts
+		WHERE database = %s AND active AND table IN ('docs', 'traces', 'summaries', 'dropped') GROUP BY table, partition`, quote(s.c.database)))
 	if err != nil {
 		return smp, err
 	}
 	for r.more() {
-		table, n := r.str(), r.i64()
+		table, partition, n := r.str(), r.str(), r.i64()
+		p, perr := strconv.ParseUint(partition, 10, 32)
+		if r.err != nil {
+			break
+		} else if perr != nil {
+			return smp, fmt.Errorf("clickhouse: partition %q of %s is not an hour", partition, table)
+		}
+		smp.parts[tablePart{table, uint32(p)}] = true
 		switch table {
 		case "docs":
-			smp.docs = n
+			smp.docs = max(smp.docs, n)
 		case "traces":
-			smp.traces = n
+			smp.traces = max(smp.traces, n)
 		case "summaries":
-			smp.summaries = n
+			smp.summaries = max(smp.summaries, n)
 		case "dropped":
-			smp.dropped = n
+			smp.dropped = max(smp.dropped, n)
 		}
 	}
 	return smp, r.err

@@ -53,19 +53,35 @@ const noEpoch = `toInt64('-9223372036854775808')`
 // tombstones and the summaries' cleared versions as cleared rows (trace,
 // ver, epoch, pending) where says: a PutTraceSegments call's documents
 // are its marks, so it makes one INSERT, not two (issue 17).
-func markRows(where string) string {
-	return `(SELECT trace, ver, epoch, pending FROM traces WHERE ` + where + `
-		UNION ALL SELECT trace, ver, epoch, toUInt8(1) AS pending FROM docs WHERE epoch != ` + noEpoch + ` AND (` + where + `)
-		UNION ALL SELECT trace, ver, epoch, toUInt8(0) AS pending FROM dropped WHERE ` + where + `
-		UNION ALL SELECT trace, arrayJoin(arrayPushBack(cleared, ver)) AS cv, epoch, toUInt8(2) AS pending FROM summaries WHERE ` + where + `)`
+func markRows(where string) string { return markRowsAfter(where, everyPart) }
+
+// markRowsAfter is markRows of the parts holding a block numbered after
+// the sample's (newparts.go; every part for a table sampled -1).
+func markRowsAfter(where string, after blockSample) string {
+	and := func(n int64) string {
+		if n < 0 {
+			return ""
+		}
+		return ` AND ` + partsAfter(n)
+	}
+	return `(SELECT trace, ver, epoch, pending FROM traces WHERE ` + where + and(after.traces) + `
+		UNION ALL SELECT trace, ver, epoch, toUInt8(1) AS pending FROM docs WHERE epoch != ` + noEpoch + ` AND (` + where + `)` + and(after.docs) + `
+		UNION ALL SELECT trace, ver, epoch, toUInt8(0) AS pending FROM dropped WHERE ` + where + and(after.dropped) + `
+		UNION ALL SELECT trace, arrayJoin(arrayPushBack(cleared, ver)) AS cv, epoch, toUInt8(2) AS pending FROM summaries WHERE ` + where + and(after.summaries) + `)`
 }
 
 // pendingSQL selects the traces with a mark neither cleared exactly nor
 // older than a cleared-up-to row, from the mark rows where says; having
 // adds to the HAVING clause.
 func pendingSQL(where, having string) string {
-	return `SELECT trace FROM (SELECT trace, ver, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
-		FROM ` + markRows(where) + ` GROUP BY trace, ver)
+	return pendingOf(`trace`, markRows(where), having)
+}
+
+// pendingOf selects cols of each pending trace among the mark rows rows
+// (markRows), grouped by the server.
+func pendingOf(cols, rows, having string) string {
+	return `SELECT ` + cols + ` FROM (SELECT trace, ver, max(pending = 1) AS mark, max(pending = 2) AS exact, max(pending = 0) AS upto
+		FROM ` + rows + ` GROUP BY trace, ver)
 		GROUP BY trace HAVING ` + newestMark + ` > maxIf(ver, upto = 1)` + having
 }
 

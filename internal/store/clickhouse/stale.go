@@ -40,15 +40,17 @@ const (
 type staleScan struct {
 	mu    sync.Mutex
 	upTo  time.Time // the last answer's before; zero: none yet
-	full  time.Time // when the last whole scan ran
+	full  time.Time // when the last whole answer ran
 	found []string  // the last answer
 	// samples are the tables' newest block numbers at each call since
 	// (newparts.go), oldest first; none on a sharded store.
 	samples []blockSample
+	// whole is the last whole answer's state (rescan.go).
+	whole wholeState
 
-	overlap        time.Duration // staleOverlap unless a test sets it
-	fulls, windows int           // answers of each kind, for tests
-	newParts       int           // windows that read only new parts, for tests
+	overlap, fullEvery      time.Duration // staleOverlap, staleFullEvery unless a test sets them
+	fulls, rescans, windows int           // answers of each kind, for tests
+	newParts                int           // windows that read only new parts, for tests
 }
 
 var _ store.StalePending = (*Store)(nil)
@@ -70,16 +72,13 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 	overlap := cmp.Or(st.overlap, staleOverlap)
 	switch {
 	case err != nil:
-	case st.upTo.IsZero() || before.Before(st.upTo) || time.Since(st.full) >= staleFullEvery || st.restarted(cur):
-		full := time.Now()
-		st.samples = nil
-		if ids, err = s.pendingBeforeScan(ctx, before); err == nil {
-			st.full = full
-			st.fulls++
-		}
+	case st.upTo.IsZero() || before.Before(st.upTo) || st.restarted(cur):
+		ids, err = s.wholeAnswer(ctx, before, cur, false)
+	case time.Since(st.full) >= cmp.Or(st.fullEvery, staleFullEvery):
+		ids, err = s.wholeAnswer(ctx, before, cur, sampled && st.whole.rescannable(cur, before.Add(-staleWindow)))
 	default:
 		since := st.upTo.Add(-overlap)
-		after := blockSample{docs: -1, traces: -1, summaries: -1, dropped: -1} // every part
+		after := everyPart
 		if smp, ok := st.sampleBefore(since.Add(-overlap)); ok {
 			after = smp
 			st.newParts++
@@ -88,7 +87,7 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 		st.windows++
 	}
 	if err != nil {
-		st.upTo, st.found, st.samples = time.Time{}, nil, nil
+		st.upTo, st.found, st.samples, st.whole = time.Time{}, nil, nil, wholeState{}
 		return err
 	}
 	st.upTo, st.found = before, ids

@@ -19,9 +19,11 @@ import (
 // (ROENTGEN_BENCH_PENDING_TRACES sets another number), 1 in 1,000 left
 // pending (ROENTGEN_BENCH_PENDING_EVERY; 0: none, a fleet's usual state):
 // Pending (a process's start: every mark of the database), the whole scan
-// (a process's first call, then every 10 minutes), and after it the window since
-// the last answer (stale.go), a minute's overlap aside: with nothing
-// written since, it reads no part (newparts.go). With CLICKHOUSE_PID it
+// (a process's first call; main's every 10 minutes), the rescan (the whole
+// answer every 10 minutes since: rescan.go; with nothing written since, it
+// reads no part but the pending traces'), and the window since the last
+// answer (stale.go), a minute's overlap aside: with nothing written since,
+// it reads no part (newparts.go). With CLICKHOUSE_PID it
 // reports the server's CPU per call (clickhouse-cpu-ns/op).
 func BenchmarkPendingBefore(b *testing.B) {
 	ctx := context.Background()
@@ -58,13 +60,16 @@ func BenchmarkPendingBefore(b *testing.B) {
 	if err := s.Apply(ctx, ups); err != nil {
 		b.Fatal(err)
 	}
-	for _, kind := range []string{"start", "whole", "window"} {
+	for _, kind := range []string{"start", "whole", "rescan", "window"} {
 		b.Run(kind, func(b *testing.B) {
 			r := open(b, u)
 			defer r.Close()
 			// The marks were all written within the overlap's minute; in
 			// a running fleet they span hours.
 			clickhouse.SetStaleOverlap(r, time.Nanosecond)
+			if kind == "rescan" {
+				clickhouse.SetStaleFullEvery(r, time.Nanosecond) // every call a whole answer
+			}
 			n := 0
 			count := func(string) bool { n++; return true }
 			// The first call is the whole scan, the second a window of
@@ -86,7 +91,7 @@ func BenchmarkPendingBefore(b *testing.B) {
 					var ids []string
 					ids, err = r.PendingBeforeScan(ctx, time.Now())
 					n = len(ids)
-				default:
+				default: // the window, or the rescan
 					err = r.PendingBefore(ctx, time.Now(), count)
 				}
 				if err != nil {
@@ -94,6 +99,9 @@ func BenchmarkPendingBefore(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			if kind == "rescan" && clickhouse.StaleRescans(r) < b.N {
+				b.Fatalf("%d rescans in %d calls", clickhouse.StaleRescans(r), b.N)
+			}
 			want := 0
 			if every > 0 {
 				want = (traces + every - 1) / every
