@@ -216,19 +216,18 @@ func writeDoc(w *rowWriter, epoch int64, traceID, docID string, v uint64, stored
 }
 
 // Pending implements store.Store: traces with a mark no summary cleared
-// (pending.go).
+// (pending.go), made from the last start's answer (pendingstart.go).
 func (s *Store) Pending(ctx context.Context, fn func(traceID string) bool) error {
-	r, err := s.c.selectRows(ctx, pendingSQL("1", "")+` ORDER BY trace`)
+	ids, err := s.pendingAll(ctx) // pendingstart.go
 	if err != nil {
 		return err
 	}
-	for r.more() {
-		id := r.str()
-		if r.err == nil && !fn(id) {
+	for _, id := range ids {
+		if !fn(id) {
 			return nil
 		}
 	}
-	return r.err
+	return nil
 }
 
 // Apply implements store.Store. Writes go in the order the contract's crash

@@ -208,3 +208,10 @@ func (s *Store) PutDocsAt(ctx context.Context, puts []store.DocPut, v uint64) er
 	}
 	return s.c.insert(ctx, "docs", tableColumns["docs"], dw.b)
 }
+
+// PendingScan is Pending's answer read whole (pendingstart.go's model).
+func (s *Store) PendingScan(ctx context.Context) ([]string, error) { return s.scanAll(ctx) }
+
+// StartRescans is how many of s's Pending answers were made from a
+// recorded one (pendingstart.go).
+func StartRescans(s *Store) int { return int(s.stale.startRescans.Load()) }

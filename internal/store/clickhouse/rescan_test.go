@@ -164,3 +164,90 @@ func TestRescanLeavesClearedTracesAlone(t *testing.T) {
 		t.Errorf("pending among the trace: %v, %v; want none (it is summarised)", got, err)
 	}
 }
+
+// TestPendingAtStartReadsSinceTheLastStart: each start's Pending is made
+// from the last start's recorded answer (pendingstart.go), and equals the
+// whole scan, round after round of traces marked and left pending,
+// summarised, dropped, purged, marked again in an older partition, that
+// partition dropped by retention (every recorded trace judged again), and
+// the docs and summaries tables made anew (read whole then).
+func TestPendingAtStartReadsSinceTheLastStart(t *testing.T) {
+	t.Parallel()
+	db := clickhousetest.NewDatabase(t)
+	w := open(t, db)
+	defer w.Close()
+	if len(w.Shards()) > 0 {
+		t.Skip("a sharded store scans whole every time")
+	}
+	ctx := context.Background()
+	ep := time.Now().Unix()
+	old := ep - 3600
+	rng := rand.New(rand.NewPCG(28, 28))
+	const traces, rounds, recreated, retention = 48, 12, 6, 9
+	n, rescans := 0, 0
+	doc := func() []store.Doc { n++; return []store.Doc{storetest.Doc(fmt.Sprintf("%016x", n), "a")} }
+	var seen []string
+	for round := range rounds {
+		var puts []store.DocPut
+		var ups []store.TraceUpdate
+		for i := range traces {
+			e := ep
+			if i%3 == 0 {
+				e = old
+			}
+			id := storetest.TraceID(e, i+1)
+			switch rng.IntN(5) {
+			case 0, 1:
+				puts = append(puts, store.DocPut{TraceID: id, Epoch: e, Docs: doc()})
+			case 2:
+				ups = append(ups, store.TraceUpdate{TraceID: id, Epoch: e, Docs: doc(), Summary: storetest.Summary(id, e)})
+			case 3:
+				ups = append(ups, store.TraceUpdate{TraceID: id, Epoch: e, Summary: storetest.Summary(id, e), Drop: true})
+			}
+		}
+		if err := w.PutDocs(ctx, puts); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Apply(ctx, ups); err != nil {
+			t.Fatal(err)
+		}
+		switch round {
+		case 3:
+			if _, err := w.PurgeDropped(ctx, time.Now().Add(48*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		case recreated:
+			for _, table := range []string{"docs", "summaries"} {
+				for _, q := range []string{"RENAME TABLE %[1]s TO %[1]s_old", "CREATE TABLE %[1]s AS %[1]s_old",
+					"INSERT INTO %[1]s SELECT * FROM %[1]s_old", "DROP TABLE %[1]s_old"} {
+					clickhousetest.Query(t, db, fmt.Sprintf(q, table))
+				}
+			}
+		case retention: // the older partition dropped
+			if _, err := w.DropBefore(ctx, time.Unix(ep, 0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := open(t, db) // a process starting
+		var got []string
+		if err := s.Pending(ctx, func(id string) bool { got = append(got, id); return true }); err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.PendingScan(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: Pending = %v, the whole scan %v", round, got, want)
+		}
+		rescans += clickhouse.StartRescans(s)
+		s.Close()
+		seen = append(seen, want...)
+	}
+	if rescans != rounds-2 {
+		t.Errorf("%d starts rescanned, want %d (all but the first and the one after the tables were made anew)", rescans, rounds-2)
+	}
+	if len(seen) == 0 {
+		t.Error("no round left a trace pending: the test tests nothing")
+	}
+}

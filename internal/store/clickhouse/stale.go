@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roentgen-tracing/roentgen/internal/store"
@@ -51,6 +52,7 @@ type staleScan struct {
 	overlap, fullEvery      time.Duration // staleOverlap, staleFullEvery unless a test sets them
 	fulls, rescans, windows int           // answers of each kind, for tests
 	newParts                int           // windows that read only new parts, for tests
+	startRescans            atomic.Int32  // Pending answers rescanned (pendingstart.go), for tests
 }
 
 var _ store.StalePending = (*Store)(nil)

@@ -18,7 +18,10 @@ import (
 // 10 s in every process) over a store of 200,000 marked traces
 // (ROENTGEN_BENCH_PENDING_TRACES sets another number), 1 in 1,000 left
 // pending (ROENTGEN_BENCH_PENDING_EVERY; 0: none, a fleet's usual state):
-// Pending (a process's start: every mark of the database), the whole scan
+// Pending (a process's start, made from the last start's recorded answer:
+// pendingstart.go; with nothing written since, it reads no part but the
+// pending traces'), the same read whole (startscan: every mark of the
+// database, each start's question before), the whole scan
 // (a process's first call; main's every 10 minutes), the rescan (the whole
 // answer every 10 minutes since: rescan.go; with nothing written since, it
 // reads no part but the pending traces'), and the window since the last
@@ -60,7 +63,7 @@ func BenchmarkPendingBefore(b *testing.B) {
 	if err := s.Apply(ctx, ups); err != nil {
 		b.Fatal(err)
 	}
-	for _, kind := range []string{"start", "whole", "rescan", "window"} {
+	for _, kind := range []string{"start", "startscan", "whole", "rescan", "window"} {
 		b.Run(kind, func(b *testing.B) {
 			r := open(b, u)
 			defer r.Close()
@@ -79,6 +82,11 @@ func BenchmarkPendingBefore(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			if kind == "start" { // a start before: its answer recorded
+				if err := r.Pending(ctx, func(string) bool { return true }); err != nil {
+					b.Fatal(err)
+				}
+			}
 			ch0 := clickhousetest.ServerCPU()
 			b.ResetTimer()
 			for range b.N {
@@ -87,6 +95,10 @@ func BenchmarkPendingBefore(b *testing.B) {
 				switch kind {
 				case "start": // Recover's question at a process's start
 					err = r.Pending(ctx, count)
+				case "startscan":
+					var ids []string
+					ids, err = r.PendingScan(ctx)
+					n = len(ids)
 				case "whole":
 					var ids []string
 					ids, err = r.PendingBeforeScan(ctx, time.Now())
@@ -99,6 +111,9 @@ func BenchmarkPendingBefore(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			if kind == "start" && clickhouse.StartRescans(r) < b.N {
+				b.Fatalf("%d starts rescanned in %d calls", clickhouse.StartRescans(r), b.N)
+			}
 			if kind == "rescan" && clickhouse.StaleRescans(r) < b.N {
 				b.Fatalf("%d rescans in %d calls", clickhouse.StaleRescans(r), b.N)
 			}
