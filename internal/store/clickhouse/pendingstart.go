@@ -42,6 +42,10 @@ type pendingRecord struct {
 
 const pendingRecordVersion = 1
 
+// maxRecorded bounds the traces a record holds (~40 bytes each in one meta
+// row): a start after a backlog larger than that reads whole.
+const maxRecorded = 100_000
+
 // pendingAll is Pending's answer, in trace order.
 func (s *Store) pendingAll(ctx context.Context) ([]string, error) {
 	if len(s.shards) > 0 {
@@ -60,6 +64,9 @@ func (s *Store) pendingAll(ctx context.Context) ([]string, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if len(open) > maxRecorded {
+		return open, nil
 	}
 	rec := pendingRecord{pendingRecordVersion, cur.docs, cur.traces, cur.summaries, cur.dropped, nil, open}
 	for tp := range cur.parts {
