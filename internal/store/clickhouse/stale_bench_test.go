@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,8 +64,31 @@ func BenchmarkPendingBefore(b *testing.B) {
 	if err := s.Apply(ctx, ups); err != nil {
 		b.Fatal(err)
 	}
-	for _, kind := range []string{"start", "startscan", "whole", "rescan", "window"} {
-		b.Run(kind, func(b *testing.B) {
+	// +new: before each call (untimed, its ClickHouse CPU not counted),
+	// ROENTGEN_BENCH_PENDING_NEW more traces (5,000) marked and summarised.
+	fresh, next := 5_000, traces
+	if n, err := strconv.Atoi(os.Getenv("ROENTGEN_BENCH_PENDING_NEW")); err == nil && n > 0 {
+		fresh = n
+	}
+	write := func(b *testing.B) {
+		puts := make([]store.DocPut, fresh)
+		ups := make([]store.TraceUpdate, fresh)
+		for i := range puts {
+			next++
+			id := storetest.TraceID(ep, next)
+			puts[i] = store.DocPut{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc(fmt.Sprintf("%016x", next), "a")}}
+			ups[i] = store.TraceUpdate{TraceID: id, Epoch: ep, Summary: storetest.Summary(id, ep)}
+		}
+		if err := s.PutDocs(ctx, puts); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Apply(ctx, ups); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, name := range []string{"start", "start+new", "startscan", "whole", "rescan", "rescan+new", "window"} {
+		b.Run(name, func(b *testing.B) {
+			kind, plus := strings.CutSuffix(name, "+new")
 			r := open(b, u)
 			defer r.Close()
 			// The marks were all written within the overlap's minute; in
@@ -88,8 +112,16 @@ func BenchmarkPendingBefore(b *testing.B) {
 				}
 			}
 			ch0 := clickhousetest.ServerCPU()
+			var chNew time.Duration // the writes' share, with +new
 			b.ResetTimer()
 			for range b.N {
+				if plus {
+					b.StopTimer()
+					c := clickhousetest.ServerCPU()
+					write(b)
+					chNew += clickhousetest.ServerCPU() - c
+					b.StartTimer()
+				}
 				n = 0
 				var err error
 				switch kind {
@@ -124,7 +156,7 @@ func BenchmarkPendingBefore(b *testing.B) {
 			if n != want {
 				b.Fatalf("%d pending, want %d", n, want)
 			}
-			if ch := clickhousetest.ServerCPU() - ch0; ch > 0 {
+			if ch := clickhousetest.ServerCPU() - ch0 - chNew; ch > 0 {
 				b.ReportMetric(float64(ch)/float64(b.N), "clickhouse-cpu-ns/op")
 			}
 		})
