@@ -215,3 +215,6 @@ func (s *Store) PendingScan(ctx context.Context) ([]string, error) { return s.sc
 // StartRescans is how many of s's Pending answers were made from a
 // recorded one (pendingstart.go).
 func StartRescans(s *Store) int { return int(s.stale.startRescans.Load()) }
+
+// PendingKind is the meta kind of a start's recorded answer.
+const PendingKind = pendingKind

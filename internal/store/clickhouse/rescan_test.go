@@ -251,3 +251,32 @@ func TestPendingAtStartReadsSinceTheLastStart(t *testing.T) {
 		t.Error("no round left a trace pending: the test tests nothing")
 	}
 }
+
+// TestPendingAtStartIgnoresAnUnreadableRecord: a record this build cannot
+// read (another version's, or damaged) makes the start read whole.
+func TestPendingAtStartIgnoresAnUnreadableRecord(t *testing.T) {
+	t.Parallel()
+	db := clickhousetest.NewDatabase(t)
+	w := open(t, db)
+	defer w.Close()
+	ctx := context.Background()
+	ep := time.Now().Unix()
+	id := storetest.TraceID(ep, 1)
+	if err := w.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", "a")}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []string{`{"v":2,"docs":1000000,"open":[]}`, `{"v":1,"docs":`} {
+		if err := w.PutMeta(ctx, clickhouse.PendingKind, "", []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+		s := open(t, db)
+		var got []string
+		if err := s.Pending(ctx, func(id string) bool { got = append(got, id); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, []string{id}) || clickhouse.StartRescans(s) != 0 {
+			t.Errorf("record %s: Pending = %v after %d rescans; want the trace, read whole", rec, got, clickhouse.StartRescans(s))
+		}
+		s.Close()
+	}
+}
