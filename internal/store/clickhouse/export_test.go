@@ -218,3 +218,12 @@ func StartRescans(s *Store) int { return int(s.stale.startRescans.Load()) }
 
 // PendingKind is the meta kind of a start's recorded answer.
 const PendingKind = pendingKind
+
+// RecordedDocsBlock is the docs block number of the start's record (-1:
+// none readable).
+func RecordedDocsBlock(s *Store) int64 {
+	if rec, ok := s.recordedPending(context.Background()); ok {
+		return rec.Docs
+	}
+	return -1
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // Pending (Recover, at every start) is, as a model, every mark row of the
@@ -16,8 +17,10 @@ import (
 // window's: the traces pending among the parts made since, and the
 // recorded traces, judged again where touched since, kept as they were
 // otherwise (marks are only added, clears only make a trace less pending;
-// the purge's mutations delete only cleared marks). A start then reads
-// what was written since the last start of any process, not the database.
+// the purge's mutations delete only cleared marks). Each process's
+// adopting loop records the answer again when the record is older than its
+// whole answers' period (refreshPending), so a start reads about the last
+// 10 minutes' writes, not the database.
 //
 // A table made anew (its block numbers lower than recorded) makes the
 // answer a whole scan again. A partition dropped since (retention) has
@@ -31,7 +34,8 @@ const pendingKind = "clickhouse-pending-at"
 
 // pendingRecord is what a Pending answer leaves for the next.
 type pendingRecord struct {
-	Version   int      `json:"v"` // pendingRecordVersion
+	Version   int      `json:"v"`  // pendingRecordVersion
+	At        int64    `json:"at"` // when (the writer's clock, ns); 0 before it was recorded
 	Docs      int64    `json:"docs"`
 	Traces    int64    `json:"traces"`
 	Summaries int64    `json:"summaries"`
@@ -68,7 +72,7 @@ func (s *Store) pendingAll(ctx context.Context) ([]string, error) {
 	if len(open) > maxRecorded {
 		return open, nil
 	}
-	rec := pendingRecord{pendingRecordVersion, cur.docs, cur.traces, cur.summaries, cur.dropped, nil, open}
+	rec := pendingRecord{pendingRecordVersion, time.Now().UnixNano(), cur.docs, cur.traces, cur.summaries, cur.dropped, nil, open}
 	for tp := range cur.parts {
 		rec.Parts = append(rec.Parts, tp.String())
 	}
@@ -83,12 +87,32 @@ func (tp tablePart) String() string { return tp.table + "/" + strconv.FormatUint
 
 // lastPending is the recorded answer, if one can be rescanned to now.
 func (s *Store) lastPending(ctx context.Context, cur blockSample) (pendingRecord, bool) {
+	rec, ok := s.recordedPending(ctx)
+	return rec, ok && cur.docs >= rec.Docs && cur.traces >= rec.Traces && cur.summaries >= rec.Summaries && cur.dropped >= rec.Dropped
+}
+
+// recordedPending is the recorded answer, if this build can read it.
+func (s *Store) recordedPending(ctx context.Context) (pendingRecord, bool) {
 	var rec pendingRecord
 	b, err := s.GetMeta(ctx, pendingKind, "")
 	if err != nil || json.Unmarshal(b, &rec) != nil || rec.Version != pendingRecordVersion {
 		return rec, false
 	}
-	return rec, cur.docs >= rec.Docs && cur.traces >= rec.Traces && cur.summaries >= rec.Summaries && cur.dropped >= rec.Dropped
+	return rec, true
+}
+
+// refreshPending records Pending's answer again if the record is older
+// than every: the adopting loop calls it with each whole answer (every 10
+// minutes), so that a start, of any process, reads at most about that
+// long's writes, however long since the last start.
+func (s *Store) refreshPending(ctx context.Context, every time.Duration) {
+	if len(s.shards) > 0 {
+		return
+	}
+	if rec, ok := s.recordedPending(ctx); ok && time.Since(time.Unix(0, rec.At)) < every {
+		return
+	}
+	_, _ = s.pendingAll(ctx) // not recorded: the next start reads more, that is all
 }
 
 // scanAll is the model: every mark row grouped by the server.

@@ -280,3 +280,54 @@ func TestPendingAtStartIgnoresAnUnreadableRecord(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestAdoptingLoopRecordsTheNextStart: a process's whole answer records
+// the next start's answer again once the record is older than the whole
+// answers' period (here at once), so a start reads only what was written
+// since; that start answers as the whole scan.
+func TestAdoptingLoopRecordsTheNextStart(t *testing.T) {
+	t.Parallel()
+	db := clickhousetest.NewDatabase(t)
+	w, r := open(t, db), open(t, db)
+	defer w.Close()
+	defer r.Close()
+	if len(r.Shards()) > 0 {
+		t.Skip("a sharded store records nothing")
+	}
+	clickhouse.SetStaleFullEvery(r, time.Nanosecond)
+	ctx := context.Background()
+	ep := time.Now().Unix()
+	put := func(i int) {
+		t.Helper()
+		id := storetest.TraceID(ep, i)
+		if err := w.PutDocs(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc(fmt.Sprintf("%016x", i), "a")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(1)
+	if err := w.Pending(ctx, func(string) bool { return true }); err != nil { // a start: recorded
+		t.Fatal(err)
+	}
+	first := clickhouse.RecordedDocsBlock(w)
+	put(2)
+	put(3)
+	for range 2 { // a whole scan, then a whole answer due: the record made again
+		if err := r.PendingBefore(ctx, time.Now(), func(string) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newest := clickhousetest.Query(t, db, `SELECT max(max_block_number) FROM system.parts WHERE database = currentDatabase() AND table = 'docs' AND active`)
+	if got := clickhouse.RecordedDocsBlock(r); first < 0 || fmt.Sprint(got) != newest {
+		t.Fatalf("the record's docs block %d (at the start %d), want the newest, %s", got, first, newest)
+	}
+	s := open(t, db)
+	defer s.Close()
+	var got []string
+	if err := s.Pending(ctx, func(id string) bool { got = append(got, id); return true }); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.PendingScan(ctx)
+	if err != nil || !slices.Equal(got, want) || len(want) != 3 || clickhouse.StartRescans(s) != 1 {
+		t.Errorf("start: %v after %d rescans; the whole scan %v, %v", got, clickhouse.StartRescans(s), want, err)
+	}
+}

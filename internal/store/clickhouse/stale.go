@@ -78,6 +78,9 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 		ids, err = s.wholeAnswer(ctx, before, cur, false)
 	case time.Since(st.full) >= cmp.Or(st.fullEvery, staleFullEvery):
 		ids, err = s.wholeAnswer(ctx, before, cur, sampled && st.whole.rescannable(cur, before.Add(-staleWindow)))
+		if err == nil {
+			s.refreshPending(ctx, cmp.Or(st.fullEvery, staleFullEvery)) // the next start's (pendingstart.go)
+		}
 	default:
 		since := st.upTo.Add(-overlap)
 		after := everyPart
