@@ -331,3 +331,47 @@ func TestAdoptingLoopRecordsTheNextStart(t *testing.T) {
 		t.Errorf("start: %v after %d rescans; the whole scan %v, %v", got, clickhouse.StartRescans(s), want, err)
 	}
 }
+
+// TestRescanFindsClocksBehindAtTheWholeScan: a rescan reads the new parts'
+// rows of versions since its sample less the overlap (rescan.go), so a
+// mark from a writer whose clock is behind by more than that is found by
+// the next whole scan (every staleScanEvery), as the windows leave it to.
+func TestRescanFindsClocksBehindAtTheWholeScan(t *testing.T) {
+	t.Parallel()
+	db := clickhousetest.NewDatabase(t)
+	w, r := open(t, db), open(t, db)
+	defer w.Close()
+	defer r.Close()
+	if len(r.Shards()) > 0 {
+		t.Skip("a sharded store reads whole every time")
+	}
+	clickhouse.SetStaleFullEvery(r, time.Nanosecond)
+	ctx := context.Background()
+	ep := time.Now().Unix()
+	id := storetest.TraceID(ep, 1)
+	pending := func() []string {
+		t.Helper()
+		var got []string
+		if err := r.PendingBefore(ctx, time.Now(), func(id string) bool { got = append(got, id); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := pending(); len(got) != 0 { // the whole scan
+		t.Fatalf("first answer %v, want none", got)
+	}
+	behind := time.Now().Add(-10 * time.Minute)
+	if err := w.PutDocsAt(ctx, []store.DocPut{{TraceID: id, Epoch: ep, Docs: []store.Doc{storetest.Doc("aaaaaaaaaaaaaaaa", "a")}}}, uint64(behind.UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	if got := pending(); len(got) != 0 {
+		t.Errorf("rescan %v, want none (the mark's version is before its sample less the overlap)", got)
+	}
+	clickhouse.SetStaleScanEvery(r, time.Nanosecond)
+	if got := pending(); !slices.Equal(got, []string{id}) {
+		t.Errorf("whole scan %v, want %s", got, id)
+	}
+	if fulls, _ := clickhouse.StaleScans(r); fulls != 2 || clickhouse.StaleRescans(r) != 1 {
+		t.Errorf("%d whole scans, %d rescans; want 2 and 1", fulls, clickhouse.StaleRescans(r))
+	}
+}
