@@ -227,7 +227,3 @@ func RecordedDocsBlock(s *Store) int64 {
 	}
 	return -1
 }
-
-// SetStaleScanEvery sets how often PendingBefore's whole answer is read
-// whole at least (staleScanEvery).
-func SetStaleScanEvery(s *Store, d time.Duration) { s.stale.scanEvery = d }

@@ -1,7 +1,6 @@
 package clickhouse
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -91,7 +90,7 @@ func (s *Store) wholeAnswer(ctx context.Context, before time.Time, cur blockSamp
 	var open []openTrace
 	var err error
 	if rescan {
-		open, err = s.rescanPending(ctx, st.whole, from, cmp.Or(st.overlap, staleOverlap))
+		open, err = s.rescanPending(ctx, st.whole, from)
 	} else {
 		open, err = s.scanPending(ctx, from)
 	}
@@ -102,7 +101,6 @@ func (s *Store) wholeAnswer(ctx context.Context, before time.Time, cur blockSamp
 		st.rescans++
 	} else {
 		st.fulls++
-		st.scanned = at
 	}
 	st.full, st.samples = at, nil
 	st.whole = wholeState{from: from, base: cur, open: open}
@@ -132,7 +130,7 @@ func (s *Store) scanPending(ctx context.Context, from time.Time) ([]openTrace, e
 }
 
 // rescanPending is scanPending's answer made from last's (above).
-func (s *Store) rescanPending(ctx context.Context, last wholeState, from time.Time, overlap time.Duration) ([]openTrace, error) {
+func (s *Store) rescanPending(ctx context.Context, last wholeState, from time.Time) ([]openTrace, error) {
 	where := windowWhere(from)
 	kept, err := s.keptPending(ctx, last, from)
 	if err != nil {
@@ -144,13 +142,7 @@ func (s *Store) rescanPending(ctx context.Context, last wholeState, from time.Ti
 			ids = append(ids, t.id)
 		}
 	}
-	// Of the new parts, the rows of versions since the sample (less the
-	// overlap): a merge of old rows with new makes a new part of them all,
-	// and the old traces, their clears in parts not merged, would all come
-	// out of the grouping to be judged (at 1M traces, 50,000 written
-	// since: 880 ms of ClickHouse's CPU a rescan).
-	since := fmt.Sprintf(` AND ver >= %d`, last.base.at.Add(-overlap).UnixNano())
-	r, err := s.c.selectRows(ctx, pendingOf(`trace`, markRowsAfter(where+since, last.base), ``))
+	r, err := s.c.selectRows(ctx, pendingOf(`trace`, markRowsAfter(where, last.base), ``))
 	if err != nil {
 		return nil, err
 	}

@@ -35,11 +35,6 @@ import (
 const (
 	staleOverlap   = time.Minute
 	staleFullEvery = 10 * time.Minute
-	// staleScanEvery: a whole answer is read whole at least this often,
-	// for a writer whose clock is behind by more than the overlap (a
-	// rescan's new rows are those of versions since its sample, less the
-	// overlap: rescan.go).
-	staleScanEvery = 6 * time.Hour
 )
 
 // staleScan is what the last PendingBefore answered.
@@ -54,9 +49,7 @@ type staleScan struct {
 	// whole is the last whole answer's state (rescan.go).
 	whole wholeState
 
-	scanned                 time.Time     // when the last whole scan ran
 	overlap, fullEvery      time.Duration // staleOverlap, staleFullEvery unless a test sets them
-	scanEvery               time.Duration // staleScanEvery unless a test sets it
 	fulls, rescans, windows int           // answers of each kind, for tests
 	newParts                int           // windows that read only new parts, for tests
 	startRescans            atomic.Int32  // Pending answers rescanned (pendingstart.go), for tests
@@ -84,8 +77,7 @@ func (s *Store) PendingBefore(ctx context.Context, before time.Time, fn func(tra
 	case st.upTo.IsZero() || before.Before(st.upTo) || st.restarted(cur):
 		ids, err = s.wholeAnswer(ctx, before, cur, false)
 	case time.Since(st.full) >= cmp.Or(st.fullEvery, staleFullEvery):
-		rescan := sampled && time.Since(st.scanned) < cmp.Or(st.scanEvery, staleScanEvery) && st.whole.rescannable(cur, before.Add(-staleWindow))
-		ids, err = s.wholeAnswer(ctx, before, cur, rescan)
+		ids, err = s.wholeAnswer(ctx, before, cur, sampled && st.whole.rescannable(cur, before.Add(-staleWindow)))
 		if err == nil {
 			s.refreshPending(ctx, cmp.Or(st.fullEvery, staleFullEvery)) // the next start's (pendingstart.go)
 		}
