@@ -185,10 +185,11 @@ var zstdSummaries = false
 // single-segment segment, 79.7 against 69.6 per ~4-segment one); zstd-1
 // gained nothing over it. The balanced level's encoding costs ~500 more
 // instructions per segment in that compaction (BenchmarkApplyCompact), half
-// what it costs in 64 KiB blocks. Larger blocks store less still, but a
-// summary read from disk decompresses its whole block: in 256 KiB a search
-// reading 1,000 scattered summaries took 4-5x the CPU
-// (GetTraceSummariesAllPages, 1M traces; docs/performance.md, session 28).
+// what it costs in 64 KiB blocks. A summary read from disk decompresses its
+// whole block: a cold point read took 11% more CPU in 128 KiB, 65% more in
+// 256 KiB (where a search reading 1,000 scattered summaries took 4-5x the
+// CPU); 64 KiB with the balanced level alone saves 4.5-6.3% of summaries
+// (docs/performance.md, session 28).
 var summariesBottom = func() sstable.CompressionProfile {
 	p := *sstable.FastestCompression
 	p.Name = "summaries"
@@ -240,7 +241,8 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	}
 	// Fast codecs in the upper levels, zstd level 1 from L4 down (below),
 	// where data lives; the main and index LSMs MinLZ throughout
-	// (zstdSummaries, zstdIndex).
+	// (zstdSummaries, zstdIndex), the main LSM's at its balanced level
+	// from L4 down (summariesBottom).
 	// zstd level 3 ("Good") stored 2% less for 6% more ingest CPU.
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionBalanced })
 	// Without the adaptive fallback: it samples blocks and, once the index's
