@@ -54,6 +54,14 @@ func WithZstdSummaries() (restore func()) {
 	return func() { zstdSummaries, zstdIndex = false, false }
 }
 
+// WithFastSummaries makes stores opened until restore write the main LSM's
+// lower levels with the flush's codec and block size, as builds before
+// summariesBottom did.
+func WithFastSummaries() (restore func()) {
+	balancedSummaries = false
+	return func() { balancedSummaries = true }
+}
+
 // ObserveCommits calls fn with each operation of each batch committed to
 // one of s's LSMs through a stagedBatch, until stop: the LSM ("main",
 // "docs", "index"), the key's table byte, the operation ('S'et, 'D'elete,

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/minio/minlz"
 )
 
 // The store is three Pebble LSMs, one per way its tables are written, so
@@ -177,6 +178,38 @@ func lBaseMaxBytes(role lsmRole) int64 {
 // written with zstd read as before: the codec is recorded per block.
 var zstdSummaries = false
 
+// summariesBottom is the main LSM's codec from summariesFrom down, where
+// summaries are written once (from L0) and stay: MinLZ's balanced level in
+// summaryBlockSize blocks. The flush's fastest level in 64 KiB took 12-14%
+// more bytes of summaries (1M segments, compacted: 92.3 against 82.0 per
+// single-segment segment, 79.7 against 69.6 per ~4-segment one); zstd-1
+// gained nothing over it. The balanced level's encoding costs ~500 more
+// instructions per segment in that compaction (BenchmarkApplyCompact), half
+// what it costs in 64 KiB blocks. A summary read from disk decompresses its
+// whole block: a cold point read took 11% more CPU in 128 KiB, 65% more in
+// 256 KiB (where a search reading 1,000 scattered summaries took 4-5x the
+// CPU); 64 KiB with the balanced level alone saves 4.5-6.3% of summaries
+// (docs/performance.md, session 28).
+var summariesBottom = func() sstable.CompressionProfile {
+	p := *sstable.FastestCompression
+	p.Name = "summaries"
+	p.DataBlocks = sstable.MinLZCompression.DataBlocks
+	p.DataBlocks.Level = minlz.LevelBalanced
+	p.ValueBlocks = p.DataBlocks
+	return p
+}()
+
+// summaryBlockSize and summariesFrom: see summariesBottom. From L4 down,
+// as zstd elsewhere, since Pebble may move a table down whole.
+const (
+	summaryBlockSize = 128 << 10
+	summariesFrom    = 4
+)
+
+// balancedSummaries turns summariesBottom on (off: the flush's codec and
+// block size in every level, as builds before it wrote; for tests).
+var balancedSummaries = true
+
 // zstdIndex does the same for the index LSM; it is off too. Pebble makes a
 // new zstd encoder for every table it writes, and at its fastest level the
 // encoder takes a block over 64 KiB (an index block holding a second's
@@ -208,7 +241,8 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 	}
 	// Fast codecs in the upper levels, zstd level 1 from L4 down (below),
 	// where data lives; the main and index LSMs MinLZ throughout
-	// (zstdSummaries, zstdIndex).
+	// (zstdSummaries, zstdIndex), the main LSM's at its balanced level
+	// from L4 down (summariesBottom).
 	// zstd level 3 ("Good") stored 2% less for 6% more ingest CPU.
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionBalanced })
 	// Without the adaptive fallback: it samples blocks and, once the index's
@@ -282,6 +316,10 @@ func lsmOptions(role lsmRole, cache *pebble.Cache, memTable int64) *pebble.Optio
 		opts.Levels[i].BlockSize = 64 << 10
 		if role == documentsLSM {
 			opts.Levels[i].BlockSize = blobBlockSize
+		}
+		if role == mainLSM && i >= summariesFrom && balancedSummaries && !zstdSummaries {
+			opts.Levels[i].BlockSize = summaryBlockSize
+			opts.Levels[i].Compression = func() *sstable.CompressionProfile { return &summariesBottom }
 		}
 		// Ingest looks up every arriving trace id in the main LSM, and most
 		// are new: without filters each miss reads and decompresses a block

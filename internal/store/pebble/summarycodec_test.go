@@ -14,11 +14,14 @@ import (
 )
 
 // The main and index LSMs keep MinLZ in every level (zstdSummaries,
-// zstdIndex): a store so written holds what one written with zstd there
-// holds, read back the same (traces, summaries, and searches by term,
-// which read the index), and takes more disk, which shows the codec took
-// effect. A store with zstd tables there already (older builds) reads back
-// the same when this build opens it.
+// zstdIndex), the main LSM's lower levels at its balanced level in larger
+// blocks (summariesBottom): a store so written holds what one written with
+// zstd there, or with the flush's codec and block size throughout, holds,
+// read back the same (traces, summaries, and searches by term, which read
+// the index), and its summaries take fewer bytes than the flush's codec's,
+// which shows the settings took effect. Stores with zstd tables or 64 KiB
+// MinLZ ones there (older builds) read back the same when this build opens
+// them.
 func TestSummaryCodecKeepsContent(t *testing.T) {
 	ctx := context.Background()
 	end := time.Now().Unix()
@@ -70,9 +73,12 @@ func TestSummaryCodecKeepsContent(t *testing.T) {
 		}
 		return s
 	}
-	build := func(dir string, zstd bool) stored {
-		if zstd {
+	build := func(dir string, codec string) stored {
+		switch codec {
+		case "zstd":
 			defer pebble.WithZstdSummaries()()
+		case "fast":
+			defer pebble.WithFastSummaries()()
 		}
 		st := open(t, dir)
 		defer st.Close()
@@ -97,8 +103,8 @@ func TestSummaryCodecKeepsContent(t *testing.T) {
 		s.index = tableBytes(t, filepath.Join(dir, "index"))
 		return s
 	}
-	zstdDir := t.TempDir()
-	minlz, zstd := build(t.TempDir(), false), build(zstdDir, true)
+	zstdDir, fastDir := t.TempDir(), t.TempDir()
+	minlz, zstd, fast := build(t.TempDir(), "balanced"), build(zstdDir, "zstd"), build(fastDir, "fast")
 	if len(minlz.summaries) != len(us) {
 		t.Fatalf("%d summaries of %d traces", len(minlz.summaries), len(us))
 	}
@@ -107,21 +113,30 @@ func TestSummaryCodecKeepsContent(t *testing.T) {
 			t.Fatalf("query %v found nothing", queries[i])
 		}
 	}
-	if !reflect.DeepEqual(minlz.traces, zstd.traces) || !reflect.DeepEqual(minlz.summaries, zstd.summaries) ||
-		!reflect.DeepEqual(minlz.found, zstd.found) {
-		t.Fatal("the two codecs' stores read back differently")
+	same := func(a, b stored) bool {
+		return reflect.DeepEqual(a.traces, b.traces) && reflect.DeepEqual(a.summaries, b.summaries) &&
+			reflect.DeepEqual(a.found, b.found)
 	}
-	if minlz.bytes <= zstd.bytes || minlz.index <= zstd.index {
-		t.Fatalf("MinLZ store %d bytes (index %d), zstd %d (%d): the codec did not change",
-			minlz.bytes, minlz.index, zstd.bytes, zstd.index)
+	if !same(minlz, zstd) || !same(minlz, fast) {
+		t.Fatal("the codecs' stores read back differently")
 	}
-	t.Logf("live bytes: MinLZ %d, zstd %d; index tables %d, %d", minlz.bytes, zstd.bytes, minlz.index, zstd.index)
+	if minlz.bytes >= fast.bytes || minlz.index != fast.index || minlz.bytes == zstd.bytes || minlz.index <= zstd.index {
+		t.Fatalf("store (index) bytes: balanced summaries %d (%d), flush's codec %d (%d), zstd %d (%d): a setting did not take effect",
+			minlz.bytes, minlz.index, fast.bytes, fast.index, zstd.bytes, zstd.index)
+	}
+	t.Logf("live bytes: balanced %d, flush's codec %d, zstd %d; index tables %d, %d, %d",
+		minlz.bytes, fast.bytes, zstd.bytes, minlz.index, fast.index, zstd.index)
 
-	// The zstd store, as an older build left it, opened by this build.
-	st := open(t, zstdDir)
-	defer st.Close()
-	if again := read(st); !reflect.DeepEqual(again.traces, zstd.traces) || !reflect.DeepEqual(again.summaries, zstd.summaries) ||
-		!reflect.DeepEqual(again.found, zstd.found) {
-		t.Fatal("a store written with zstd summaries reads back differently in this build")
+	// The zstd and 64 KiB MinLZ stores, as older builds left them, opened
+	// by this build.
+	for _, old := range []struct {
+		dir  string
+		want stored
+	}{{zstdDir, zstd}, {fastDir, fast}} {
+		st := open(t, old.dir)
+		if again := read(st); !same(again, old.want) {
+			t.Fatalf("a store written in %s reads back differently in this build", old.dir)
+		}
+		st.Close()
 	}
 }
