@@ -47,6 +47,19 @@ const CodeThrottled = "ThrottledException"
 // OTLP its retryable ResourceExhausted, UDP counts the batch as dropped.
 var ErrThrottled = errors.New("ingest is at its memory bound: retry later")
 
+// ErrTraceBusy refuses a whole call one of whose traces a flush held for
+// longer than claimWait (pendingSet.claim): nothing of the call was
+// stored. It is a throttle (errors.Is(err, ErrThrottled)), which clients
+// retry.
+var ErrTraceBusy error = throttle("a trace of the call is being summarised: retry later")
+
+// throttle is a refusal of a whole call that callers answer as
+// ErrThrottled.
+type throttle string
+
+func (e throttle) Error() string        { return string(e) }
+func (e throttle) Is(target error) bool { return target == ErrThrottled }
+
 // CodeStorageFull rejects documents refused because the store's disk is
 // full; the same documents are taken once space is freed.
 const CodeStorageFull = "StorageFull"
@@ -205,7 +218,9 @@ func (in *Ingester) Ingest(ctx context.Context, docs [][]byte, opt Options) []Re
 }
 
 // TryIngest is Ingest that refuses the whole call with ErrThrottled, storing
-// nothing, when ingest holds MaxPendingBytes of work in memory.
+// nothing, when ingest holds MaxPendingBytes of work in memory, or with
+// ErrTraceBusy (a throttle too) when a flush holds one of its traces for
+// longer than claimWait.
 func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) ([]Rejection, error) {
 	size := 0
 	for _, d := range docs {
@@ -241,7 +256,12 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 			origin = append(origin, i)
 		}
 	}
-	for _, r := range in.apply(ctx, segs, sc) {
+	applied, err := in.apply(ctx, segs, sc)
+	if err != nil {
+		in.countThrottled(opt.Source, len(docs))
+		return nil, err
+	}
+	for _, r := range applied {
 		rejected = append(rejected, Rejection{Index: origin[r.Index], Error: r.Error})
 	}
 	in.backpressure()
@@ -279,7 +299,11 @@ func (in *Ingester) TryIngestSegments(ctx context.Context, segs []*segment.Segme
 	defer in.calling.Add(-int64(size))
 	sc := in.callScratch()
 	defer in.doneWith(sc)
-	rejected := in.apply(ctx, segs, sc)
+	rejected, err := in.apply(ctx, segs, sc)
+	if err != nil {
+		in.countThrottled(source, len(segs))
+		return nil, err
+	}
 	in.backpressure()
 	in.count(source, len(segs), rejected)
 	return rejected, nil
