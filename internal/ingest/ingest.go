@@ -103,8 +103,11 @@ type Ingester struct {
 	pend  *pendingSet
 	seen  *seen
 
-	storing storing     // writes in flight to a DocPreparer store (storing.go)
-	scratch scratchList // calls' arrays, kept for the next (scratch.go)
+	// flightsHold: a flush in flight holds its traces from writers
+	// (pendingSet.claim), on any but a shared store; fixed at New.
+	flightsHold bool
+	storing     storing     // writes in flight to a DocPreparer store (storing.go)
+	scratch     scratchList // calls' arrays, kept for the next (scratch.go)
 	// reparsed counts stored documents decoded again (reparse.go).
 	reparsed atomic.Int64
 	// afterTick, set by tests, runs after each turn of the flush loop.
@@ -166,7 +169,7 @@ func New(cfg Config) *Ingester {
 	}
 	in := &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed(),
 		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{}),
-		backpressureWait: maxBackpressureWait}
+		backpressureWait: maxBackpressureWait, flightsHold: !store.IsShared(cfg.Store)}
 	if cfg.Metrics != nil {
 		cfg.Metrics.WatchPending(func() float64 { return float64(in.pend.size()) })
 	}

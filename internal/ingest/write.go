@@ -41,7 +41,7 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment, sc *call
 	order, groups := sc.byTrace(segs)
 	// The claim before the stripe locks: a claim may wait for a flush,
 	// and calls of other traces in those stripes must not wait with it.
-	slots, ok := in.pend.claim(order, sc.slots[:0], !store.IsShared(in.cfg.Store))
+	slots, ok := in.pend.claim(order, sc.slots[:0], in.flightsHold)
 	if !ok {
 		sc.slots = slots[:0]
 		return nil, ErrTraceBusy
