@@ -26,3 +26,13 @@ func (in *Ingester) SeenFull() {
 // SetBackpressureWait sets how long a call over twice PendingBytes waits
 // for the flush under way.
 func (in *Ingester) SetBackpressureWait(d time.Duration) { in.backpressureWait = d }
+
+// OnClaimWait runs f whenever a call starts to wait to claim its traces.
+func (in *Ingester) OnClaimWait(f func()) {
+	in.pend.mu.Lock()
+	defer in.pend.mu.Unlock()
+	in.pend.waiting = f
+}
+
+// SameStripe reports whether calls of traces a and b take one stripe lock.
+func (in *Ingester) SameStripe(a, b string) bool { return len(in.stripes([]string{a, b})) == 1 }

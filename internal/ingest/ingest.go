@@ -47,6 +47,19 @@ const CodeThrottled = "ThrottledException"
 // OTLP its retryable ResourceExhausted, UDP counts the batch as dropped.
 var ErrThrottled = errors.New("ingest is at its memory bound: retry later")
 
+// ErrTraceBusy refuses a whole call one of whose traces a flush held for
+// longer than claimWait (pendingSet.claim): nothing of the call was
+// stored. It is a throttle (errors.Is(err, ErrThrottled)), which clients
+// retry.
+var ErrTraceBusy error = throttle("a trace of the call is being summarised: retry later")
+
+// throttle is a refusal of a whole call that callers answer as
+// ErrThrottled.
+type throttle string
+
+func (e throttle) Error() string        { return string(e) }
+func (e throttle) Is(target error) bool { return target == ErrThrottled }
+
 // CodeStorageFull rejects documents refused because the store's disk is
 // full; the same documents are taken once space is freed.
 const CodeStorageFull = "StorageFull"
@@ -90,8 +103,11 @@ type Ingester struct {
 	pend  *pendingSet
 	seen  *seen
 
-	storing storing     // writes in flight to a DocPreparer store (storing.go)
-	scratch scratchList // calls' arrays, kept for the next (scratch.go)
+	// flightsHold: a flush in flight holds its traces from writers
+	// (pendingSet.claim), on any but a shared store; fixed at New.
+	flightsHold bool
+	storing     storing     // writes in flight to a DocPreparer store (storing.go)
+	scratch     scratchList // calls' arrays, kept for the next (scratch.go)
 	// reparsed counts stored documents decoded again (reparse.go).
 	reparsed atomic.Int64
 	// afterTick, set by tests, runs after each turn of the flush loop.
@@ -153,7 +169,7 @@ func New(cfg Config) *Ingester {
 	}
 	in := &Ingester{cfg: cfg, cache: newCache(cfg.CacheBytes), seed: maphash.MakeSeed(),
 		pend: newPendingSet(), seen: newSeen(cfg.Now()), kick: make(chan struct{}, 1), stop: make(chan struct{}),
-		backpressureWait: maxBackpressureWait}
+		backpressureWait: maxBackpressureWait, flightsHold: !store.IsShared(cfg.Store)}
 	if cfg.Metrics != nil {
 		cfg.Metrics.WatchPending(func() float64 { return float64(in.pend.size()) })
 	}
@@ -205,7 +221,9 @@ func (in *Ingester) Ingest(ctx context.Context, docs [][]byte, opt Options) []Re
 }
 
 // TryIngest is Ingest that refuses the whole call with ErrThrottled, storing
-// nothing, when ingest holds MaxPendingBytes of work in memory.
+// nothing, when ingest holds MaxPendingBytes of work in memory, or with
+// ErrTraceBusy (a throttle too) when a flush holds one of its traces for
+// longer than claimWait.
 func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) ([]Rejection, error) {
 	size := 0
 	for _, d := range docs {
@@ -241,7 +259,12 @@ func (in *Ingester) TryIngest(ctx context.Context, docs [][]byte, opt Options) (
 			origin = append(origin, i)
 		}
 	}
-	for _, r := range in.apply(ctx, segs, sc) {
+	applied, err := in.apply(ctx, segs, sc)
+	if err != nil {
+		in.countThrottled(opt.Source, len(docs))
+		return nil, err
+	}
+	for _, r := range applied {
 		rejected = append(rejected, Rejection{Index: origin[r.Index], Error: r.Error})
 	}
 	in.backpressure()
@@ -279,7 +302,11 @@ func (in *Ingester) TryIngestSegments(ctx context.Context, segs []*segment.Segme
 	defer in.calling.Add(-int64(size))
 	sc := in.callScratch()
 	defer in.doneWith(sc)
-	rejected := in.apply(ctx, segs, sc)
+	rejected, err := in.apply(ctx, segs, sc)
+	if err != nil {
+		in.countThrottled(source, len(segs))
+		return nil, err
+	}
 	in.backpressure()
 	in.count(source, len(segs), rejected)
 	return rejected, nil

@@ -69,6 +69,10 @@ type pendingSet struct {
 	changed *sync.Cond
 	// now is the clock of quiet periods (tests replace it).
 	now func() time.Time
+	// waiting, set by tests, runs when a claim starts to wait.
+	waiting func()
+	// claimWait bounds a claim's wait (the constant; tests shorten it).
+	claimWait time.Duration
 }
 
 // traceSlot is what the set knows of one trace.
@@ -83,7 +87,7 @@ type traceSlot struct {
 }
 
 func newPendingSet() *pendingSet {
-	p := &pendingSet{t: map[string]*traceSlot{}, now: time.Now}
+	p := &pendingSet{t: map[string]*traceSlot{}, now: time.Now, claimWait: claimWait}
 	p.changed = sync.NewCond(&p.mu)
 	return p
 }
@@ -120,19 +124,29 @@ func (p *pendingSet) dropLocked(s *traceSlot) {
 	}
 }
 
-// claim makes the calling writer the owner of the traces: it waits until
-// no flush holds any of them, and until it calls release no flush takes
-// them. The flush that holds a trace clears its pending mark when it
-// stores the summary, so a write in between would leave documents no mark
-// covers, whose summary a crash would then lose; and a flush must not take
-// documents a writer is still merging. One owner at a time, writer or flush.
-// It appends the traces' slots to dst, in the order of ids: the claim keeps
-// them in the set, so the writer reaches them without a lookup (queuedIn,
-// staged.slot, release).
-func (p *pendingSet) claim(ids []string, dst []*traceSlot) []*traceSlot {
+// claim makes the calling writer an owner of the traces, with any other
+// writers: until it calls release no flush takes them. It appends their
+// slots to dst, in the order of ids: the claim keeps them in the set, so
+// the writer reaches them without a lookup (queuedIn, staged.slot,
+// release).
+//
+// A trace a flush holds (in flight) is claimed at once when flights do
+// not hold (a shared store): its flush clears only the pending marks of
+// the documents it read, as it must anyway for other processes' writes to
+// the trace, so the writer's documents start a new entry, summarised
+// after that flight lands (flushes run one at a time, flushMu). Otherwise
+// (the embedded store, whose flush clears every mark of its traces, so a
+// write in between would leave documents no mark covers, whose summary a
+// crash would then lose) the claim waits for the flight, and for a take
+// that wants the trace (waitWritersLocked), at most p.claimWait: past it
+// nothing is claimed and ok is false. The caller holds no stripe lock
+// while it waits, so calls of other traces go on.
+func (p *pendingSet) claim(ids []string, dst []*traceSlot, flightsHold bool) (_ []*traceSlot, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := len(dst)
+	var timer *time.Timer
+	expired := false
 	for {
 		// Claimed as they are checked, one lookup each; a trace held
 		// undoes the claims before it (all under the lock, so nothing
@@ -140,7 +154,7 @@ func (p *pendingSet) claim(ids []string, dst []*traceSlot) []*traceSlot {
 		held := false
 		for _, id := range ids {
 			s := p.slotLocked(id)
-			if s.flying != nil || s.wanted {
+			if s.wanted || flightsHold && s.flying != nil {
 				held = true
 				break
 			}
@@ -148,13 +162,39 @@ func (p *pendingSet) claim(ids []string, dst []*traceSlot) []*traceSlot {
 			dst = append(dst, s)
 		}
 		if !held {
-			return dst
+			if timer != nil {
+				timer.Stop()
+			}
+			return dst, true
 		}
 		p.releaseLocked(dst[n:])
 		dst = dst[:n]
+		if expired {
+			return dst, false
+		}
+		if timer == nil {
+			if p.waiting != nil {
+				p.waiting()
+			}
+			// Only a claim that waits pays for a timer (the set's lock
+			// is held here, and while the func runs only after Wait).
+			timer = time.AfterFunc(p.claimWait, func() {
+				p.mu.Lock()
+				defer p.mu.Unlock()
+				expired = true
+				p.changed.Broadcast()
+			})
+		}
 		p.changed.Wait()
 	}
 }
+
+// claimWait bounds how long a call waits to claim a trace a flush holds
+// (pendingSet.claim): a flush of the embedded store takes milliseconds,
+// but one of a shared store's (its reads and INSERTs) took seconds under
+// load, and the X-Ray SDKs and daemon time out and retry; a throttle
+// (ErrTraceBusy) answers them at once, and they retry it.
+const claimWait = time.Second
 
 // release ends a writer's claim of the slots claim gave it.
 func (p *pendingSet) release(slots []*traceSlot) {

@@ -63,7 +63,7 @@ func TestPendingSetMatchesMaps(t *testing.T) {
 					break
 				}
 				// As a writer does: claimed, staged with its slot, released.
-				slots := p.claim([]string{id}, nil)
+				slots, _ := p.claim([]string{id}, nil, true)
 				m.claim([]string{id})
 				sp := st()
 				sp.slot = slots[0]
@@ -81,7 +81,7 @@ func TestPendingSetMatchesMaps(t *testing.T) {
 						c = append(c, all[i])
 					}
 				}
-				p.claim(c, nil)
+				p.claim(c, nil, true)
 				m.claim(c)
 				claims = append(claims, c)
 			case op < 12: // a writer releases
@@ -195,7 +195,8 @@ func (p *pendingSet) checkSlots() error {
 // take wanted hold nothing afterwards.
 func TestTakeWaitsForWriterThenHoldsNewOnes(t *testing.T) {
 	p := newPendingSet()
-	p.claim([]string{"a"}, nil)
+	p.claimWait = time.Hour // the flight lands when the test says
+	p.claim([]string{"a"}, nil, true)
 	p.add(&staged{id: "a", docs: trace.Trace{ID: "a", Docs: []*segment.Segment{{ID: "1", Raw: []byte("x")}}}})
 	took := make(chan []*pendingEntry)
 	go func() { took <- p.take([]string{"a"}) }()
@@ -204,7 +205,7 @@ func TestTakeWaitsForWriterThenHoldsNewOnes(t *testing.T) {
 	}
 	claimed := make(chan struct{})
 	go func() {
-		p.claim([]string{"b", "a"}, nil) // b's claim waits with a's
+		p.claim([]string{"b", "a"}, nil, true) // b's claim waits with a's
 		close(claimed)
 	}()
 	p.releaseIDs([]string{"a"})

@@ -193,7 +193,7 @@ func TestTakeReadyInPlaceMatchesCopy(t *testing.T) {
 					claimed = claimed[1:]
 				} else if sets[0].flyingOf(id) == nil {
 					for _, p := range sets {
-						p.claim([]string{id}, nil)
+						p.claim([]string{id}, nil, true)
 					}
 					claimed = append(claimed, id)
 				}

@@ -75,16 +75,29 @@ func (in *Ingester) preparer() store.DocPreparer {
 // none) and a lookup of those documents, both under the set's lock: with a
 // DocPreparer store, writes queue their documents without holding the
 // trace's stripe lock, so the entry may change while a write stages
-// against it.
+// against it. With none queued, it is the entry in flight, if any (a
+// shared store's writers do not wait for flights, pendingSet.claim): its
+// epoch, size and documents, which its flush only reads. A reloaded one
+// learns its epoch in flight (base), so it is left to the store.
 func (p *pendingSet) view(id string) (*pendingEntry, func(docID string) *segment.Segment) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.t[id]
-	if s == nil || s.queued == nil {
+	if s == nil {
 		return nil, nil
 	}
 	e := s.queued
-	c := *e
+	var c pendingEntry
+	switch {
+	case e != nil:
+		c = *e
+	case s.flying != nil && !s.flying.reload:
+		// Not a whole copy: its flush may set counted meanwhile.
+		e = s.flying
+		c = pendingEntry{id: e.id, epoch: e.epoch, bytes: e.bytes}
+	default:
+		return nil, nil
+	}
 	c.docs = trace.Trace{ID: e.docs.ID}
 	return &c, func(docID string) *segment.Segment {
 		p.mu.Lock()

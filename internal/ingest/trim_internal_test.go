@@ -45,7 +45,7 @@ func TestPendingTrimFreesMaps(t *testing.T) {
 func TestPendingTrimKeepsEntries(t *testing.T) {
 	p := newPendingSet()
 	p.add(&staged{id: "a", docs: trace.Trace{ID: "a"}})
-	p.claim([]string{"a"}, nil)
+	p.claim([]string{"a"}, nil, true)
 	p.trim()
 	if p.get("a") == nil || p.writers("a") != 1 || len(p.queue) != 1 {
 		t.Fatal("trim dropped a pending entry or a writer's claim")

@@ -32,19 +32,27 @@ type staged struct {
 
 // apply writes parsed top-level documents to the store and queues their
 // traces for summarising (flush.go). Rejection.Index refers to segs.
-func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment, sc *callScratch) []Rejection {
+// A call that cannot claim its traces in time (pendingSet.claim) stores
+// nothing and returns ErrTraceBusy.
+func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment, sc *callScratch) ([]Rejection, error) {
 	if len(segs) == 0 {
-		return nil
+		return nil, nil
 	}
 	order, groups := sc.byTrace(segs)
-	unlock := sync.OnceFunc(in.lock(order))
-	defer unlock()
-	slots := in.pend.claim(order, sc.slots[:0])
+	// The claim before the stripe locks: a claim may wait for a flush,
+	// and calls of other traces in those stripes must not wait with it.
+	slots, ok := in.pend.claim(order, sc.slots[:0], in.flightsHold)
+	if !ok {
+		sc.slots = slots[:0]
+		return nil, ErrTraceBusy
+	}
 	defer func() {
 		in.pend.release(slots)
 		clear(slots)
 		sc.slots = slots[:0]
 	}()
+	unlock := sync.OnceFunc(in.lock(order))
+	defer unlock()
 	now := in.cfg.Now() // once per call: a clock read per trace was ~0.5% of ingest's CPU
 
 	var rejected []Rejection
@@ -127,11 +135,11 @@ func (in *Ingester) apply(ctx context.Context, segs []*segment.Segment, sc *call
 				}
 				rejectAll(idx, code, "the segment could not be stored: "+err.Error())
 			}
-			return rejected
+			return rejected, nil
 		}
 	}
 	in.pend.add(stages...)
-	return rejected
+	return rejected, nil
 }
 
 // storeErrorCode is the rejection code of documents a store error kept
@@ -242,8 +250,10 @@ func (sc *callScratch) byTrace(segs []*segment.Segment) (order []string, groups 
 
 // stage decides, for one trace, its epoch and which of its documents in
 // this call are new, enforcing MaxTraceBytes. The caller holds the trace's
-// stripe lock and its claim (pendingSet.claim), so no flush holds the
-// trace: its state has one owner at a time. The pending set holds what
+// stripe lock and its claim (pendingSet.claim), so no flush takes the
+// trace, and on the embedded store none holds it: its state has one owner
+// at a time. On a shared store a flush may hold it (claim), and the entry
+// in flight is known as a queued one (view). The pending set holds what
 // awaits a summary, the cache what the last flush stored (a flush caches
 // its result before it lets go of the trace), the store the rest.
 func (in *Ingester) stage(ctx context.Context, st *staged, segs []*segment.Segment, idx []int, now time.Time, rejected *[]Rejection) error {
