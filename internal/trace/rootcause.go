@@ -70,12 +70,12 @@ func (b *builder) callTree() []*entity {
 		}
 	}
 	if b.seen == nil && !tr.distinct {
-		b.seen = make(map[string]bool, len(tr.ByID))
+		b.seen = make(map[string]bool, tr.ids())
 	}
 	// Every id is built at most once, so one array holds all entities
 	// (their addresses stay put: it never grows); the builder keeps it,
 	// and the arrays below, for the next trace.
-	if need := len(tr.ByID) + len(infs); cap(b.slab) < need {
+	if need := tr.ids() + len(infs); cap(b.slab) < need {
 		b.slab = make([]entity, 0, need)
 	}
 	b.slab = b.slab[:0]

@@ -119,6 +119,11 @@ func FuzzSummarizeTrace(f *testing.F) {
 		f.Add([]byte(d), []byte(nil))
 	}
 	f.Add([]byte(withIDsDocs[0]), []byte(withIDsDocs[1]))
+	// Small trees (assembleSmall) whose ids share their first eight bytes,
+	// are short, repeat, or name the trace's own subsegment as parent.
+	f.Add([]byte(`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"a000000000000001","name":"a","start_time":1,"end_time":2,"subsegments":[{"id":"a000000000000002","name":"b","namespace":"remote","start_time":1,"end_time":2,"http":{"request":{"url":"http://b/"}}}]}`),
+		[]byte(`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"a0000000","parent_id":"a000000000000002","name":"b","start_time":1.1,"end_time":1.9,"subsegments":[{"id":"a0000000","name":"c","start_time":1.2,"end_time":1.3}]}`))
+	f.Add([]byte(`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"x1","parent_id":"x2","name":"a","start_time":1,"end_time":2,"subsegments":[{"id":"x2","name":"b","namespace":"aws","start_time":1,"end_time":2}]}`), []byte(nil))
 	big := bigTrace(f, 3, time.Now())
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		tr := &trace.Trace{}

@@ -464,8 +464,8 @@ func (b *builder) release() {
 	// clearing whole arrays, and rewriting the whole builder, cost a fifth
 	// of a single-segment summary in write barriers.
 	clear(b.slab)
-	clear(b.kids)
-	clear(b.roots)
+	clearFew(b.kids)
+	clearFew(b.roots)
 	clear(b.infs)
 	clear(b.seen)
 	clear(b.infBySub)

@@ -124,7 +124,16 @@ type Tree struct {
 	// plain: distinct, and nothing grafted. A (sub)segment's children are
 	// then its own Subsegments (childrenOf), without a lookup.
 	plain bool
+	// small: SummarizeTrace's tree of at most maxSmallTree (sub)segments,
+	// plain, its ids found by a scan of these (in smallBuf) and not filed
+	// in ByID, which stays empty (assembleSmall).
+	small    []*segment.Segment
+	smallBuf [maxSmallTree]*segment.Segment
 }
+
+// maxSmallTree is the most (sub)segments assembleSmall takes: ~4-segment
+// traces have ~10, single-segment ones 2-3.
+const maxSmallTree = 16
 
 // childrenOf is Children[x.ID].
 func (tr *Tree) childrenOf(x *segment.Segment) []*segment.Segment {
@@ -156,6 +165,9 @@ func Assemble(t *Trace) *Tree {
 // read it): SummarizeTrace's own tree.
 func (tr *Tree) assemble(t *Trace, n int, children bool) {
 	tr.Trace = t
+	if !children && n <= maxSmallTree && tr.assembleSmall(t) {
+		return
+	}
 	for _, d := range t.Docs {
 		if children {
 			tr.index(d)
@@ -182,15 +194,7 @@ func (tr *Tree) assemble(t *Trace, n int, children bool) {
 			tr.index(d)
 		}
 	}
-	slices.SortStableFunc(tr.Segments, func(a, b *segment.Segment) int {
-		switch {
-		case a.StartTime < b.StartTime:
-			return -1
-		case b.StartTime < a.StartTime:
-			return 1
-		}
-		return 0
-	})
+	sortByStart(tr.Segments)
 	for _, d := range t.Docs {
 		if d.IsIndependentSubsegment() {
 			if _, ok := tr.ByID[d.ParentID]; ok && d.ParentID != d.ID {
@@ -200,12 +204,29 @@ func (tr *Tree) assemble(t *Trace, n int, children bool) {
 			}
 		}
 	}
+	tr.callers()
+}
+
+func sortByStart(segs []*segment.Segment) {
+	slices.SortStableFunc(segs, func(a, b *segment.Segment) int {
+		switch {
+		case a.StartTime < b.StartTime:
+			return -1
+		case b.StartTime < a.StartTime:
+			return 1
+		}
+		return 0
+	})
+}
+
+// callers fills CalledBy and Roots from Segments.
+func (tr *Tree) callers() {
 	// Most callers call one segment: the lists start as one-element
 	// windows of one array (capacity 1, so appending copies).
 	var calledBy []*segment.Segment
 	for _, s := range tr.Segments {
 		if s.ParentID != "" && s.ParentID != s.ID {
-			if _, ok := tr.ByID[s.ParentID]; ok {
+			if tr.has(s.ParentID) {
 				if l := tr.CalledBy[s.ParentID]; l != nil {
 					tr.CalledBy[s.ParentID] = append(l, s)
 				} else {
@@ -225,6 +246,88 @@ func (tr *Tree) assemble(t *Trace, n int, children bool) {
 	}
 }
 
+// has reports whether a (sub)segment of the tree has id.
+func (tr *Tree) has(id string) bool {
+	if tr.small == nil {
+		_, ok := tr.ByID[id]
+		return ok
+	}
+	for _, x := range tr.small {
+		if x.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// ids is the number of distinct (sub)segment ids in the tree.
+func (tr *Tree) ids() int {
+	if tr.small != nil {
+		return len(tr.small)
+	}
+	return len(tr.ByID)
+}
+
+// assembleSmall is assemble without ByID for a trace of at most
+// maxSmallTree (sub)segments (counted by the caller), none of its
+// documents an independent subsegment: its ids are compared pairwise, by
+// their first eight bytes first. It reports false, having changed
+// nothing, when two (sub)segments share an id. A single-segment trace's
+// map inserts, lookups and clearing were ~1% of its summary's
+// instructions.
+func (tr *Tree) assembleSmall(t *Trace) bool {
+	list := tr.smallBuf[:0]
+	for _, d := range t.Docs {
+		if d.IsIndependentSubsegment() {
+			return false
+		}
+		list = appendTree(list, d)
+	}
+	var heads [maxSmallTree]uint64
+	for i, x := range list {
+		heads[i] = idHead(x.ID)
+		for j := range i {
+			if heads[j] == heads[i] && list[j].ID == x.ID {
+				clear(list)
+				return false
+			}
+		}
+	}
+	tr.small = list
+	tr.distinct, tr.plain = true, true
+	for _, d := range t.Docs {
+		tr.Segments = append(tr.Segments, d)
+	}
+	if len(tr.Segments) > 1 {
+		sortByStart(tr.Segments)
+	}
+	tr.callers()
+	return true
+}
+
+// appendTree appends x and the subsegments embedded below it.
+func appendTree(list []*segment.Segment, x *segment.Segment) []*segment.Segment {
+	list = append(list, x)
+	for _, c := range x.Subsegments {
+		list = appendTree(list, c)
+	}
+	return list
+}
+
+// idHead is an id's first eight bytes (fewer, zero-padded, for a short
+// one) as a number: two ids that differ there differ.
+func idHead(id string) uint64 {
+	if len(id) >= 8 {
+		return uint64(id[0]) | uint64(id[1])<<8 | uint64(id[2])<<16 | uint64(id[3])<<24 |
+			uint64(id[4])<<32 | uint64(id[5])<<40 | uint64(id[6])<<48 | uint64(id[7])<<56
+	}
+	var h uint64
+	for i := len(id) - 1; i >= 0; i-- {
+		h = h<<8 | uint64(id[i])
+	}
+	return h
+}
+
 // maxReusedTree is the most (sub)segments a tree kept for reuse may have
 // held: clearing a map costs what it grew to, so a huge trace's are
 // dropped rather than cleared for every small one after it.
@@ -237,15 +340,37 @@ func (tr *Tree) reset() {
 		*tr = Tree{}
 		return
 	}
-	clear(tr.Children)
-	clear(tr.ByID)
-	clear(tr.CalledBy)
+	// Clearing an empty map is not free (~60 instructions): a small
+	// tree's ByID and a single-segment trace's other maps are empty.
+	if len(tr.Children) > 0 {
+		clear(tr.Children)
+	}
+	if len(tr.ByID) > 0 {
+		clear(tr.ByID)
+	}
+	if len(tr.CalledBy) > 0 {
+		clear(tr.CalledBy)
+	}
 	// Past their lengths the slices were cleared before.
-	clear(tr.Segments)
-	clear(tr.Roots)
-	clear(tr.Orphans)
+	clearFew(tr.Segments)
+	clearFew(tr.Roots)
+	clearFew(tr.Orphans)
+	clearFew(tr.small)
+	tr.small = nil
 	tr.Trace, tr.distinct, tr.plain = nil, false, false
 	tr.Segments, tr.Roots, tr.Orphans = tr.Segments[:0], tr.Roots[:0], tr.Orphans[:0]
+}
+
+// clearFew is clear(s), element by element for a few: clear's call to
+// the runtime's bulk clearing costs ~45 instructions even for one.
+func clearFew[T any](s []*T) {
+	if len(s) > 8 {
+		clear(s)
+		return
+	}
+	for i := 0; i < len(s); i++ { // not a range loop, which compiles to clear
+		s[i] = nil
+	}
 }
 
 // countTree counts x and the subsegments embedded below it.
