@@ -138,9 +138,8 @@ func (s *scanner) strings(p *[]string) bool {
 }
 
 // scalars reads a map of scalar values as goccy decodes map[string]any:
-// float64, string, bool or nil; a nested value is left to goccy. Its
-// first string values are boxed in slots (boxString), the rest as usual.
-func (s *scanner) scalars(p *map[string]any, slots []string) bool {
+// float64, string, bool or nil; a nested value is left to goccy.
+func (s *scanner) scalars(p *map[string]any) bool {
 	if s.ws() == 'n' {
 		return s.literal("null")
 	}
@@ -160,12 +159,7 @@ func (s *scanner) scalars(p *map[string]any, slots []string) bool {
 			if !ok {
 				return false
 			}
-			if n := len(slots); n < cap(slots) {
-				slots = slots[:n+1]
-				v = boxString(&slots[n], x)
-			} else {
-				v = x
-			}
+			v = x
 		case 't', 'f':
 			x, ok := s.boolean()
 			if !ok {
@@ -272,7 +266,7 @@ func (s *scanner) segment(x *Segment, top *docBlock, depth int) bool {
 		case "service":
 			ok = once(&seen, 21) && s.service(&x.Service, top.serviceSlot())
 		case "annotations":
-			ok = once(&seen, 22) && s.scalars(&x.Annotations, top.stringSlots())
+			ok = once(&seen, 22) && s.scalars(&x.Annotations)
 		case "metadata":
 			// Metadata's UnmarshalJSON ignores the value.
 			ok = once(&seen, 23) && s.skip(depth+1)
@@ -379,40 +373,13 @@ type httpBlock struct {
 // it is decoded: one allocation where there were four, 832 bytes and
 // the runtime's 8-byte header in the 896-byte size class (the EC2 or ECS
 // plugin's object does not fit, and has its own). A document without
-// them leaves their 512 bytes unused. The class's room left holds the
-// boxes of three annotation strings (stringSlots).
+// them leaves their 512 bytes unused.
 type docBlock struct {
 	seg  Segment
 	http httpBlock
 	aws  AWS
 	xray XRaySDK
 	svc  Service
-	strs [3]string
-}
-
-// stringSlots is where the document's first annotation strings are boxed.
-func (b *docBlock) stringSlots() []string {
-	if b == nil {
-		return nil
-	}
-	return b.strs[:0]
-}
-
-// boxString is x as an interface value whose data word points at slot,
-// which then holds x: converting x to an interface allocates its 16-byte
-// header instead (one allocation per document whose annotations hold a
-// string, ~1 of ~15 per single-segment trace). An interface's data is
-// never written through, and slot is never written again.
-func boxString(slot *string, x string) any {
-	*slot = x
-	var v any = "" // the string type's word, no allocation
-	(*eface)(unsafe.Pointer(&v)).data = unsafe.Pointer(slot)
-	return v
-}
-
-// eface is the runtime's layout of an interface without methods.
-type eface struct {
-	typ, data unsafe.Pointer
 }
 
 func (b *docBlock) httpSlot() *httpBlock {
@@ -582,7 +549,7 @@ func (s *scanner) links(p *[]Link, depth int) bool {
 			case "id":
 				ok = once(&seen, 1) && s.strField(&l.ID)
 			case "attributes":
-				ok = once(&seen, 2) && s.scalars(&l.Attributes, nil)
+				ok = once(&seen, 2) && s.scalars(&l.Attributes)
 			default:
 				ok = unknownKey(k) && s.skip(depth+2)
 			}
