@@ -169,13 +169,7 @@ func (s *Store) PendingBeforeScan(ctx context.Context, before time.Time) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for r.more() {
-		if id := r.str(); r.err == nil {
-			ids = append(ids, id)
-		}
-	}
-	return ids, r.err
+	return r.strs()
 }
 
 // SetStaleFullEvery sets how often PendingBefore makes a whole answer

@@ -121,13 +121,7 @@ func (s *Store) scanAll(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for r.more() {
-		if id := r.str(); r.err == nil {
-			ids = append(ids, id)
-		}
-	}
-	return ids, r.err
+	return r.strs()
 }
 
 // rescanAll is scanAll's answer made from last's (above).

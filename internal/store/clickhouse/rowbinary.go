@@ -49,6 +49,17 @@ func (r *rowReader) more() bool { return r.err == nil && len(r.b) > 0 }
 
 func (r *rowReader) str() string { return string(r.raw()) }
 
+// strs reads an answer of one string column to its end.
+func (r *rowReader) strs() ([]string, error) {
+	var out []string
+	for r.more() {
+		if s := r.str(); r.err == nil {
+			out = append(out, s)
+		}
+	}
+	return out, r.err
+}
+
 // raw returns a string's bytes, aliasing the answer's buffer.
 func (r *rowReader) raw() []byte {
 	if r.err != nil {

@@ -120,14 +120,9 @@ func (s *Store) pendingBeforeSince(ctx context.Context, since, before time.Time,
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for r.more() {
-		if id := r.str(); r.err == nil {
-			ids = append(ids, id)
-		}
-	}
-	if r.err != nil {
-		return nil, r.err
+	ids, err := r.strs()
+	if err != nil {
+		return nil, err
 	}
 	// The last answer's traces with no row in a part made since the
 	// sample are as pending as they were: kept, not judged again.
